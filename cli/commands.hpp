@@ -1,0 +1,24 @@
+// The table of subcommands: each row names a command and the function that adds it (its
+// flags and its action) to the parser. One file per command, cli/command_<name>.cpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <span>
+#include <string_view>
+
+#include "cli/context.hpp"
+
+namespace kforge::cli {
+
+struct CommandEntry {
+  std::string_view name;
+  void (*add)(CLI::App& parent, Context& context);
+};
+
+std::span<const CommandEntry> commands();
+
+// One declaration per command file.
+void add_config_command(CLI::App& parent, Context& context);
+void add_version_command(CLI::App& parent, Context& context);
+
+}  // namespace kforge::cli

@@ -1,0 +1,46 @@
+// What every subcommand shares: the global options, the workspace (opened on first use), and
+// how to print (human text or --json).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "harness/workspace.hpp"
+
+namespace kforge::cli {
+
+struct GlobalOptions {
+  std::string workspace;  // --workspace
+  std::string db;         // --db
+  std::string python;     // --python
+  bool quiet = false;     // --quiet: no progress lines
+};
+
+class Context {
+ public:
+  GlobalOptions options;
+
+  // Opens the workspace on first use, applying the global flags over kforge.toml.
+  Workspace& workspace();
+
+  // Progress for long work, on stderr so that stdout stays machine-readable; silent with --quiet.
+  void progress(const std::string& line) const;
+
+  // Prints one JSON document on stdout.
+  static void print_json(const nlohmann::json& document);
+
+ private:
+  std::unique_ptr<Workspace> workspace_;
+};
+
+// The exit codes every command uses.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;        // the tool could not do what was asked
+inline constexpr int kExitUsage = 2;        // the command line was wrong
+inline constexpr int kExitUnavailable = 3;  // something the work needs is missing (doctor)
+
+}  // namespace kforge::cli

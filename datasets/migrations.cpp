@@ -1,0 +1,173 @@
+#include "datasets/migrations.hpp"
+
+#include <array>
+
+namespace kforge {
+namespace {
+
+// Timestamps are ISO 8601 UTC text; JSON columns hold JSON text (checked with json_valid).
+constexpr std::string_view kVersion1 = R"sql(
+CREATE TABLE tasks (
+  id                INTEGER PRIMARY KEY,
+  name              TEXT NOT NULL,                -- 'builtin/softmax', 'kb1/19_ReLU'
+  suite             TEXT NOT NULL,
+  version           INTEGER NOT NULL CHECK (version >= 1),
+  source            TEXT NOT NULL,                -- the PyTorch program, as read
+  source_hash       TEXT NOT NULL,                -- sha256 of source
+  origin_path       TEXT,                         -- the file it was imported from
+  description       TEXT NOT NULL DEFAULT '',
+  tags              TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags)),
+  signature         TEXT CHECK (signature IS NULL OR json_valid(signature)),
+  check_shapes      TEXT CHECK (check_shapes IS NULL OR json_valid(check_shapes)),
+  degenerate        INTEGER NOT NULL DEFAULT 0 CHECK (degenerate IN (0, 1)),
+  degenerate_reason TEXT,
+  analysis          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(analysis)),
+  created_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  UNIQUE (name, version),
+  UNIQUE (name, source_hash)
+);
+CREATE INDEX tasks_by_suite ON tasks (suite, name);
+
+CREATE TABLE runs (
+  id          INTEGER PRIMARY KEY,
+  kind        TEXT NOT NULL,                      -- 'eval', 'optimize', 'library-verify'
+  request     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(request)),  -- what was asked
+  config      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),
+  agent       TEXT,
+  strategy    TEXT,
+  model       TEXT,
+  gpu         TEXT,
+  environment TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(environment)),  -- versions
+  status      TEXT NOT NULL DEFAULT 'running'
+              CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+  summary     TEXT CHECK (summary IS NULL OR json_valid(summary)),
+  started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  finished_at TEXT
+);
+
+-- Per-task progress of a run, written after every step so a killed run resumes.
+CREATE TABLE run_tasks (
+  run_id  INTEGER NOT NULL REFERENCES runs (id),
+  task_id INTEGER NOT NULL REFERENCES tasks (id),
+  state   TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(state)),
+  status  TEXT NOT NULL DEFAULT 'running'
+          CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+  PRIMARY KEY (run_id, task_id)
+);
+
+CREATE TABLE llm_exchanges (
+  id                INTEGER PRIMARY KEY,
+  run_id            INTEGER REFERENCES runs (id),
+  task_id           INTEGER REFERENCES tasks (id),
+  provider          TEXT NOT NULL,
+  model             TEXT NOT NULL,
+  sample_index      INTEGER NOT NULL DEFAULT 0,
+  request           TEXT NOT NULL CHECK (json_valid(request)),  -- never holds the API key
+  response          TEXT,                       -- the assistant's text
+  status            TEXT NOT NULL,              -- 'ok', 'http_error', 'timeout', 'no_candidate', ...
+  error             TEXT,
+  prompt_tokens     INTEGER,
+  completion_tokens INTEGER,
+  cost_usd          REAL,
+  latency_ms        INTEGER,
+  cache_hit         INTEGER NOT NULL DEFAULT 0 CHECK (cache_hit IN (0, 1)),
+  created_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE candidates (
+  id              INTEGER PRIMARY KEY,
+  task_id         INTEGER NOT NULL REFERENCES tasks (id),
+  run_id          INTEGER REFERENCES runs (id),
+  parent_id       INTEGER REFERENCES candidates (id),
+  llm_exchange_id INTEGER REFERENCES llm_exchanges (id),
+  iteration       INTEGER,
+  origin          TEXT NOT NULL CHECK (origin IN ('llm', 'tune', 'human', 'replay', 'seed')),
+  source          TEXT NOT NULL,                -- the whole .cu file, launch plan included
+  source_hash     TEXT NOT NULL,
+  plan            TEXT CHECK (plan IS NULL OR json_valid(plan)),   -- NULL if unparseable
+  defines         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(defines)),
+  created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX candidates_by_task ON candidates (task_id);
+CREATE INDEX candidates_by_run ON candidates (run_id);
+
+CREATE TABLE evaluations (
+  id              INTEGER PRIMARY KEY,
+  candidate_id    INTEGER NOT NULL REFERENCES candidates (id),
+  run_id          INTEGER REFERENCES runs (id),
+  verdict         TEXT NOT NULL CHECK (verdict IN ('compile_error', 'plan_error', 'launch_error',
+                    'runtime_error', 'timeout', 'incorrect', 'suspicious', 'correct', 'compiled')),
+  reason          TEXT,                         -- short cause: 'mismatch', 'time limit', ...
+  evidence        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(evidence)),
+  arch            TEXT,                         -- 'sm_90'
+  gpu             TEXT,                         -- NULL where nothing ran
+  compile         TEXT CHECK (compile IS NULL OR json_valid(compile)),  -- log, resources, time
+  stages          TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(stages)), -- name, status, ms
+  timing          TEXT CHECK (timing IS NULL OR json_valid(timing)),    -- samples and statistics
+  device_time_us  REAL,
+  speedup_eager   REAL,
+  speedup_compile REAL,
+  harness_version INTEGER NOT NULL,
+  environment     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(environment)),
+  created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX evaluations_by_candidate ON evaluations (candidate_id);
+CREATE INDEX evaluations_by_verdict ON evaluations (verdict);
+
+CREATE TABLE baselines (
+  id            INTEGER PRIMARY KEY,
+  task_id       INTEGER NOT NULL REFERENCES tasks (id),
+  shape         TEXT NOT NULL,                  -- 'benchmark' or a check shape's key
+  dtype         TEXT NOT NULL,
+  gpu           TEXT NOT NULL,
+  torch_version TEXT NOT NULL,
+  eager_us      REAL,
+  compile_us    REAL,
+  detail        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  UNIQUE (task_id, shape, dtype, gpu, torch_version)
+);
+
+CREATE TABLE profiles (
+  id            INTEGER PRIMARY KEY,
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations (id),
+  counters      TEXT NOT NULL CHECK (json_valid(counters)),
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE promotions (
+  id            INTEGER PRIMARY KEY,
+  candidate_id  INTEGER NOT NULL REFERENCES candidates (id),
+  evaluation_id INTEGER REFERENCES evaluations (id),
+  task_id       INTEGER NOT NULL REFERENCES tasks (id),
+  arch          TEXT,
+  library_path  TEXT,                           -- the folder under kernels/
+  decision      TEXT NOT NULL CHECK (decision IN ('promoted', 'refused')),
+  reason        TEXT NOT NULL,
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+-- Per-GPU measurements reused across runs: copy bandwidth, peak rates.
+CREATE TABLE device_measurements (
+  gpu         TEXT NOT NULL,
+  driver      TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  value       REAL NOT NULL,
+  detail      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail)),
+  measured_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (gpu, driver, name)
+);
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations = {{
+    {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
+     kVersion1},
+}};
+
+}  // namespace
+
+std::span<const Migration> migrations() {
+  return kMigrations;
+}
+
+}  // namespace kforge

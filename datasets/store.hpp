@@ -1,0 +1,39 @@
+// The kforge store: one SQLite file (WAL, foreign keys on) holding every task, run, candidate,
+// LLM exchange, evaluation, profile and promotion. Opening a store brings its schema up to
+// this kforge's version through the numbered migrations in migrations.cpp; a store written by
+// a newer kforge is refused rather than guessed at.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "datasets/sqlite.hpp"
+
+namespace kforge {
+
+class Store {
+ public:
+  // Opens the store at `path`, creating it if missing and `create` is true, and migrates it.
+  // Throws Error naming the path when the file is not a database, is corrupt, or is newer.
+  static std::unique_ptr<Store> open(const std::filesystem::path& path, bool create = true);
+
+  const sql::Connection& db() const { return connection_; }
+  const std::filesystem::path& path() const { return path_; }
+  int schema_version() const;
+
+  // The newest schema this kforge knows.
+  static int latest_schema_version();
+
+  // Runs SQLite's own integrity check; returns "ok" or the first problems found.
+  std::string integrity_check() const;
+
+ private:
+  Store(const std::filesystem::path& path, bool create);
+  void migrate();
+
+  std::filesystem::path path_;
+  sql::Connection connection_;
+};
+
+}  // namespace kforge

@@ -1,0 +1,215 @@
+#include "harness/config.hpp"
+
+#include <toml++/toml.h>
+#include <array>
+#include <charconv>
+#include <vector>
+
+#include "harness/util/error.hpp"
+#include "harness/util/strings.hpp"
+
+namespace kforge {
+namespace {
+
+// The one table of configuration keys. Add a row here to add a key.
+constexpr std::array kKeys = std::to_array<ConfigKey>({
+    {"python", ConfigType::kString, "",
+     "Python interpreter with torch for the reference runner (default: found automatically)"},
+    {"arch", ConfigType::kString, "sm_90",
+     "GPU architecture to compile for when no GPU is present"},
+    {"reference.timeout_s", ConfigType::kInteger, "300",
+     "time limit for one reference-runner call, in seconds"},
+    {"reference.jobs", ConfigType::kInteger, "0",
+     "reference runners run at once during import (0: one per core)"},
+    {"compile.timeout_s", ConfigType::kInteger, "60", "time limit for one NVRTC compile"},
+    {"compile.memory_mb", ConfigType::kInteger, "4096", "memory limit of a compile worker, in MiB"},
+    {"compile.workers", ConfigType::kInteger, "0", "compile workers (0: one per core)"},
+});
+
+std::vector<std::string> key_names() {
+  std::vector<std::string> names;
+  for (const ConfigKey& key : kKeys)
+    names.emplace_back(key.name);
+  return names;
+}
+
+std::string type_name(ConfigType type) {
+  switch (type) {
+    case ConfigType::kString:
+      return "a string";
+    case ConfigType::kInteger:
+      return "an integer";
+    case ConfigType::kReal:
+      return "a number";
+    case ConfigType::kBoolean:
+      return "true or false";
+  }
+  return "?";
+}
+
+nlohmann::json parse_value(const ConfigKey& key, std::string_view text, const std::string& where) {
+  auto wrong = [&]() -> Error {
+    return Error("value '" + std::string(text) + "' of " + std::string(key.name) + " is not " +
+                     type_name(key.type),
+                 where);
+  };
+  switch (key.type) {
+    case ConfigType::kString:
+      return std::string(text);
+    case ConfigType::kInteger: {
+      int64_t value = 0;
+      auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (status != std::errc() || end != text.data() + text.size())
+        throw wrong();
+      return value;
+    }
+    case ConfigType::kReal: {
+      try {
+        size_t used = 0;
+        double value = std::stod(std::string(text), &used);
+        if (used != text.size())
+          throw wrong();
+        return value;
+      } catch (const std::logic_error&) {
+        throw wrong();
+      }
+    }
+    case ConfigType::kBoolean:
+      if (text == "true")
+        return true;
+      if (text == "false")
+        return false;
+      throw wrong();
+  }
+  throw wrong();
+}
+
+void flatten(const toml::table& table, const std::string& prefix, const std::string& file,
+             std::vector<std::pair<std::string, const toml::node*>>& out) {
+  for (const auto& [name, node] : table) {
+    std::string key =
+        prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
+    if (const toml::table* inner = node.as_table()) {
+      flatten(*inner, key, file, out);
+    } else {
+      out.emplace_back(key, &node);
+    }
+  }
+}
+
+}  // namespace
+
+std::span<const ConfigKey> config_keys() {
+  return kKeys;
+}
+
+Config::Config() {
+  for (const ConfigKey& key : kKeys) {
+    if (key.default_value.empty() && key.type == ConfigType::kString)
+      continue;
+    values_[std::string(key.name)] = parse_value(key, key.default_value, "built-in defaults");
+    sources_[std::string(key.name)] = "default";
+  }
+}
+
+const ConfigKey& Config::key_info(std::string_view name) const {
+  for (const ConfigKey& key : kKeys) {
+    if (key.name == name)
+      return key;
+  }
+  auto names = key_names();
+  throw Error(strings::unknown_name_message("configuration key", name, names));
+}
+
+Config Config::load(const std::filesystem::path& path) {
+  Config config;
+  toml::table table;
+  try {
+    table = toml::parse_file(path.string());
+  } catch (const toml::parse_error& failure) {
+    const auto& begin = failure.source().begin;
+    throw Error(
+        "invalid TOML: " + std::string(failure.description()),
+        path.string() + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column));
+  }
+  std::vector<std::pair<std::string, const toml::node*>> entries;
+  flatten(table, "", path.string(), entries);
+  auto names = key_names();
+  for (const auto& [name, node] : entries) {
+    std::string where = path.string() + ":" + std::to_string(node->source().begin.line);
+    const ConfigKey* key = nullptr;
+    for (const ConfigKey& candidate : kKeys) {
+      if (candidate.name == name)
+        key = &candidate;
+    }
+    if (key == nullptr)
+      throw Error(strings::unknown_name_message("configuration key", name, names), where);
+    nlohmann::json value;
+    switch (key->type) {
+      case ConfigType::kString:
+        if (auto text = node->value<std::string>())
+          value = *text;
+        break;
+      case ConfigType::kInteger:
+        if (node->is_integer())
+          value = *node->value<int64_t>();
+        break;
+      case ConfigType::kReal:
+        if (node->is_number())
+          value = *node->value<double>();
+        break;
+      case ConfigType::kBoolean:
+        if (auto flag = node->value<bool>())
+          value = *flag;
+        break;
+    }
+    if (value.is_null())
+      throw Error(name + " must be " + type_name(key->type), where);
+    config.values_[name] = value;
+    config.sources_[name] = path.string();
+  }
+  return config;
+}
+
+void Config::set(std::string_view name, std::string_view value) {
+  const ConfigKey& key = key_info(name);
+  values_[std::string(name)] = parse_value(key, value, "--" + std::string(name));
+  sources_[std::string(name)] = "flag";
+}
+
+bool Config::has(std::string_view name) const {
+  key_info(name);
+  return values_.contains(std::string(name));
+}
+
+std::string Config::string(std::string_view name) const {
+  key_info(name);
+  auto found = values_.find(std::string(name));
+  return found == values_.end() ? std::string() : found->get<std::string>();
+}
+
+int64_t Config::integer(std::string_view name) const {
+  key_info(name);
+  return values_.at(std::string(name)).get<int64_t>();
+}
+
+double Config::real(std::string_view name) const {
+  key_info(name);
+  return values_.at(std::string(name)).get<double>();
+}
+
+bool Config::boolean(std::string_view name) const {
+  key_info(name);
+  return values_.at(std::string(name)).get<bool>();
+}
+
+std::string Config::source(std::string_view name) const {
+  auto found = sources_.find(std::string(name));
+  return found == sources_.end() ? "unset" : found->get<std::string>();
+}
+
+nlohmann::json Config::to_json() const {
+  return values_;
+}
+
+}  // namespace kforge

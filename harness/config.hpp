@@ -1,0 +1,55 @@
+// kforge.toml: the workspace's configuration. Every key kforge understands is a row of the
+// table in config.cpp (name, type, default, help); `kforge config keys` prints that table, and
+// an unknown key in a file is an error naming the file, the key and the nearest known key.
+// Command-line flags override the file by setting the same keys.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kforge {
+
+enum class ConfigType { kString, kInteger, kReal, kBoolean };
+
+struct ConfigKey {
+  std::string_view name;  // dotted: "llm.model"
+  ConfigType type;
+  std::string_view default_value;  // as TOML would write it; "" for no default
+  std::string_view help;
+};
+
+std::span<const ConfigKey> config_keys();
+
+class Config {
+ public:
+  // Defaults only.
+  Config();
+  // Defaults, overlaid with the file. Throws Error (file, line and key) for bad TOML, unknown
+  // keys and values of the wrong type.
+  static Config load(const std::filesystem::path& path);
+
+  // Sets a key from a command-line flag or test; the value is parsed by the key's type.
+  // Throws Error for an unknown key or a value that does not parse.
+  void set(std::string_view key, std::string_view value);
+
+  bool has(std::string_view key) const;
+  std::string string(std::string_view key) const;
+  int64_t integer(std::string_view key) const;
+  double real(std::string_view key) const;
+  bool boolean(std::string_view key) const;
+
+  // Where each value came from: "default", the file's path, or "flag".
+  std::string source(std::string_view key) const;
+  // The effective configuration, for storing with a run.
+  nlohmann::json to_json() const;
+
+ private:
+  const ConfigKey& key_info(std::string_view key) const;
+  nlohmann::json values_ = nlohmann::json::object();
+  nlohmann::json sources_ = nlohmann::json::object();
+};
+
+}  // namespace kforge

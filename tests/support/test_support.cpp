@@ -1,0 +1,49 @@
+#include "tests/support/test_support.hpp"
+
+#include <unistd.h>
+
+#include <random>
+
+#include "harness/util/files.hpp"
+
+namespace kforge::testing {
+
+namespace fs = std::filesystem;
+
+TemporaryDirectory::TemporaryDirectory() {
+  std::random_device entropy;
+  path_ = fs::temp_directory_path() /
+          ("kforge-test-" + std::to_string(::getpid()) + "-" + std::to_string(entropy()));
+  fs::create_directories(path_);
+}
+
+TemporaryDirectory::~TemporaryDirectory() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+fs::path source_dir() {
+  return KFORGE_SOURCE_DIR;
+}
+fs::path kforge_binary() {
+  return KFORGE_BINARY;
+}
+
+ProcessResult run_kforge(const std::vector<std::string>& arguments,
+                         const fs::path& working_directory,
+                         const std::map<std::string, std::string>& environment,
+                         int time_limit_seconds) {
+  ProcessSpec spec;
+  spec.program = kforge_binary();
+  spec.arguments = arguments;
+  spec.environment_overrides = environment;
+  spec.working_directory = working_directory;
+  spec.time_limit = std::chrono::seconds(time_limit_seconds);
+  return run_process(spec);
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  files::write_atomic(path, text);
+}
+
+}  // namespace kforge::testing
