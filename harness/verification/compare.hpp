@@ -1,0 +1,70 @@
+// Comparing a candidate's outputs with the reference, element by element, in the parent
+// process (the worker never holds reference outputs). The rule is DESIGN.md's:
+// |out - ref| <= atol + rtol * |ref|, with per-dtype defaults a task may override. Besides the
+// verdict it keeps the evidence a person or an agent needs to see what went wrong.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/util/safetensors.hpp"
+
+namespace kforge {
+
+struct Tolerance {
+  double atol = 0;
+  double rtol = 0;
+};
+
+// Defaults per dtype: float64 1e-8/1e-7, float32 1e-4/1e-4, float16 1e-2/1e-2,
+// bfloat16 2e-2/2e-2; integers and bool exact. float32 is tight enough that a kernel computing
+// in TF32 or half precision fails (a precision downgrade is not a speedup).
+Tolerance default_tolerance(DType dtype);
+
+// The byte written over every output and scratch byte before a launch. For floating dtypes
+// 0xFF is a NaN in every width; integer outputs are checked under two different patterns.
+inline constexpr uint8_t kPoisonByte = 0xFF;
+inline constexpr uint8_t kSecondPoisonByte = 0x5A;
+
+enum class MismatchKind { kNone, kShape, kDType, kUnwritten, kNonFinite, kValue };
+std::string_view mismatch_kind_name(MismatchKind kind);
+
+struct Mismatch {
+  int64_t flat_index = 0;
+  std::vector<int64_t> index;  // per dimension
+  double actual = 0;
+  double expected = 0;
+};
+
+struct Comparison {
+  MismatchKind kind = MismatchKind::kNone;  // the worst problem found
+  int64_t numel = 0;
+  int64_t mismatch_count = 0;   // elements outside tolerance, any cause
+  int64_t unwritten_count = 0;  // elements still holding the poison pattern
+  int64_t nonfinite_count = 0;  // NaN or Inf where the reference is finite
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+  std::vector<Mismatch> first_mismatches;  // at most kMaxReported
+  std::string detail;                      // one line for humans
+
+  static constexpr size_t kMaxReported = 8;
+  bool ok() const { return kind == MismatchKind::kNone; }
+  nlohmann::json to_json() const;
+};
+
+// Compares `actual` (a candidate's output) with `expected` (the reference). `poison` is the
+// byte the output was filled with before the launch, for unwritten-element detection.
+Comparison compare_outputs(const Tensor& actual, const Tensor& expected, Tolerance tolerance,
+                           uint8_t poison = kPoisonByte);
+
+// True when both hold exactly the same bytes, shape and dtype: inputs and parameters after a
+// launch must be bit for bit what they were before it.
+bool bitwise_equal(const Tensor& a, const Tensor& b);
+
+// The value of element `i` as a double (half and bfloat16 widened exactly).
+double element_as_double(const Tensor& tensor, int64_t i);
+
+}  // namespace kforge
