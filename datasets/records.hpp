@@ -1,0 +1,74 @@
+// Writing and reading the rows of a run: runs, candidates and their evaluations. Every write
+// is its own transaction (or joins the caller's), so that a run killed at any moment leaves
+// every finished attempt in the store.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datasets/store.hpp"
+
+namespace kforge {
+
+struct RunRow {
+  int64_t id = 0;
+  std::string kind;  // "eval", "optimize", "library-verify"
+  nlohmann::json request = nlohmann::json::object();
+  nlohmann::json config = nlohmann::json::object();
+  std::optional<std::string> agent, strategy, model, gpu;
+  nlohmann::json environment = nlohmann::json::object();
+  std::string status = "running";
+  std::optional<nlohmann::json> summary;
+  std::string started_at, finished_at;
+};
+
+struct CandidateRow {
+  int64_t id = 0;
+  int64_t task_id = 0;
+  std::optional<int64_t> run_id, parent_id, llm_exchange_id, iteration;
+  std::string origin;  // llm, tune, human, replay, seed
+  std::string source;
+  std::string source_hash;
+  std::optional<nlohmann::json> plan;  // as parsed; absent when the file did not parse
+  nlohmann::json defines = nlohmann::json::object();
+  std::string created_at;
+};
+
+struct EvaluationRow {
+  int64_t id = 0;
+  int64_t candidate_id = 0;
+  std::optional<int64_t> run_id;
+  std::string verdict;
+  std::optional<std::string> reason;
+  nlohmann::json evidence = nlohmann::json::object();
+  std::optional<std::string> arch, gpu;
+  std::optional<nlohmann::json> compile;
+  nlohmann::json stages = nlohmann::json::array();
+  std::optional<nlohmann::json> timing;
+  std::optional<double> device_time_us, speedup_eager, speedup_compile;
+  int64_t harness_version = 0;
+  nlohmann::json environment = nlohmann::json::object();
+  std::string created_at;
+};
+
+// The version of kforge's verification and timing protocols. Bump it whenever a change could
+// turn an earlier verdict or timing into a different one: promotion and dataset rows compare
+// only evaluations of the same harness version.
+inline constexpr int64_t kHarnessVersion = 1;
+
+int64_t insert_run(const Store& store, const RunRow& run);
+void finish_run(const Store& store, int64_t run_id, const std::string& status,
+                const nlohmann::json& summary);
+std::optional<RunRow> find_run(const Store& store, int64_t run_id);
+std::vector<RunRow> list_runs(const Store& store, size_t limit);
+
+int64_t insert_candidate(const Store& store, const CandidateRow& candidate);
+std::optional<CandidateRow> find_candidate(const Store& store, int64_t candidate_id);
+
+int64_t insert_evaluation(const Store& store, const EvaluationRow& evaluation);
+std::vector<EvaluationRow> evaluations_of(const Store& store, int64_t candidate_id);
+
+}  // namespace kforge
