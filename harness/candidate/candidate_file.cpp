@@ -51,8 +51,7 @@ std::vector<PlanComment> find_plan_comments(const SourceText& source,
         ++body;
       if (text.compare(body, kMarker.size(), kMarker) == 0) {
         if (close == std::string::npos)
-          throw PlanError(source.location(i) +
-                          ": the kforge:launch comment is not closed with */");
+          throw PlanError(source.location(i) + ": the kforge:launch comment is not closed with */");
         comments.push_back({i, body + kMarker.size(), close});
       }
       i = close == std::string::npos ? text.size() : close + 2;

@@ -17,7 +17,7 @@ struct Expression::Node {
   size_t end = 0;
   size_t operator_at = 0;  // kBinary, kCall, kShape: where the operator/call/index is
   int64_t literal = 0;
-  std::string name;       // kName, kShape, kNumel: the tensor or value; kCall: the function
+  std::string name;  // kName, kShape, kNumel: the tensor or value; kCall: the function
   int64_t shape_index = 0;
   char operation = 0;  // kBinary
   std::vector<std::shared_ptr<const Node>> children;
@@ -33,8 +33,12 @@ constexpr int kMaxDepth = 64;
 
 const std::array<std::string, 3> kFunctions = {"ceil_div", "min", "max"};
 
-bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_name_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 // Everything a failure message needs to point into the expression.
 struct Place {
@@ -46,10 +50,11 @@ struct Place {
     std::string column;
     if (!origin.source && at > 0)
       column = " at column " + std::to_string(at + 1);
-    throw PlanError(origin.where(at) + ": " + context + " \"" + text + "\"" + column + ": " +
-                    what);
+    throw PlanError(origin.where(at) + ": " + context + " \"" + text + "\"" + column + ": " + what);
   }
-  std::string part(const Node& node) const { return text.substr(node.begin, node.end - node.begin); }
+  std::string part(const Node& node) const {
+    return text.substr(node.begin, node.end - node.begin);
+  }
 };
 
 class Parser {
@@ -67,7 +72,8 @@ class Parser {
     if (at_ < text_.size()) {
       if (text_[at_] == ')')
         place_.fail(at_, "')' without a matching '('");
-      place_.fail(at_, "unexpected '" + std::string(1, text_[at_]) + "' after a complete expression");
+      place_.fail(at_,
+                  "unexpected '" + std::string(1, text_[at_]) + "' after a complete expression");
     }
     return root;
   }
@@ -168,8 +174,7 @@ class Parser {
     node->kind = Node::Kind::kLiteral;
     node->begin = begin;
     node->end = at_;
-    auto [next, status] =
-        std::from_chars(text_.data() + begin, text_.data() + at_, node->literal);
+    auto [next, status] = std::from_chars(text_.data() + begin, text_.data() + at_, node->literal);
     if (status != std::errc())
       place_.fail(begin, "integer literal " + text_.substr(begin, at_ - begin) +
                              " does not fit in 64 bits");
@@ -276,8 +281,8 @@ class Parser {
       place_.fail(at_, "expected ',' or ')' in the arguments of " + function);
     }
     if (node->children.size() != 2)
-      place_.fail(begin, function + " takes 2 arguments, not " +
-                             std::to_string(node->children.size()));
+      place_.fail(begin,
+                  function + " takes 2 arguments, not " + std::to_string(node->children.size()));
     node->end = at_;
     return node;
   }
@@ -341,8 +346,8 @@ class Evaluator {
         place_.fail(node.begin, "'" + node.name + "' is a floating-point " + named->role +
                                     ", and expressions are integers");
       case NamedValue::Kind::kTensor:
-        place_.fail(node.begin, "'" + node.name + "' is a tensor (" + named->role +
-                                    "); use " + node.name + ".numel or " + node.name +
+        place_.fail(node.begin, "'" + node.name + "' is a tensor (" + named->role + "); use " +
+                                    node.name + ".numel or " + node.name +
                                     ".shape[i] for its size");
     }
     return 0;
@@ -351,7 +356,8 @@ class Evaluator {
   const NamedValue* lookup(const Node& node) const {
     const NamedValue* named = environment_.find(node.name);
     if (!named)
-      place_.fail(node.begin, strings::unknown_name_message("name", node.name, environment_.names()));
+      place_.fail(node.begin,
+                  strings::unknown_name_message("name", node.name, environment_.names()));
     return named;
   }
 
@@ -389,9 +395,9 @@ class Evaluator {
       case '/':
       case '%':
         if (right == 0)
-          place_.fail(node.operator_at,
-                      std::string(node.operation == '/' ? "division" : "modulo") + " by zero: '" +
-                          place_.part(*node.children[1]) + "' is 0");
+          place_.fail(node.operator_at, std::string(node.operation == '/' ? "division" : "modulo") +
+                                            " by zero: '" + place_.part(*node.children[1]) +
+                                            "' is 0");
         if (left == INT64_MIN && right == -1)
           overflow(node, left, right);
         return node.operation == '/' ? left / right : left % right;

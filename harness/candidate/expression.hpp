@@ -28,7 +28,7 @@ namespace kforge {
 struct NamedValue {
   enum class Kind { kTensor, kInteger, kFloat };
   Kind kind = Kind::kInteger;
-  std::string role;  // "input", "parameter", "output", "scratch buffer", "define", ...
+  std::string role;            // "input", "parameter", "output", "scratch buffer", "define", ...
   std::vector<int64_t> shape;  // kTensor
   int64_t integer = 0;         // kInteger
   double real = 0;             // kFloat

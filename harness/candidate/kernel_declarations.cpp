@@ -42,13 +42,13 @@ const ScalarTypeInfo& info(ScalarType type) {
 // Linux host defines them.
 const std::map<std::string, ScalarType, std::less<>>& named_types() {
   static const std::map<std::string, ScalarType, std::less<>> types = {
-      {"int8_t", ScalarType::kInt8},       {"uint8_t", ScalarType::kUInt8},
-      {"int16_t", ScalarType::kInt16},     {"uint16_t", ScalarType::kUInt16},
-      {"int32_t", ScalarType::kInt32},     {"uint32_t", ScalarType::kUInt32},
-      {"int64_t", ScalarType::kInt64},     {"uint64_t", ScalarType::kUInt64},
-      {"size_t", ScalarType::kUInt64},     {"ptrdiff_t", ScalarType::kInt64},
-      {"intptr_t", ScalarType::kInt64},    {"uintptr_t", ScalarType::kUInt64},
-      {"half", ScalarType::kFloat16},      {"__half", ScalarType::kFloat16},
+      {"int8_t", ScalarType::kInt8},          {"uint8_t", ScalarType::kUInt8},
+      {"int16_t", ScalarType::kInt16},        {"uint16_t", ScalarType::kUInt16},
+      {"int32_t", ScalarType::kInt32},        {"uint32_t", ScalarType::kUInt32},
+      {"int64_t", ScalarType::kInt64},        {"uint64_t", ScalarType::kUInt64},
+      {"size_t", ScalarType::kUInt64},        {"ptrdiff_t", ScalarType::kInt64},
+      {"intptr_t", ScalarType::kInt64},       {"uintptr_t", ScalarType::kUInt64},
+      {"half", ScalarType::kFloat16},         {"__half", ScalarType::kFloat16},
       {"nv_bfloat16", ScalarType::kBFloat16}, {"__nv_bfloat16", ScalarType::kBFloat16},
   };
   return types;
@@ -57,9 +57,9 @@ const std::map<std::string, ScalarType, std::less<>>& named_types() {
 const std::array<std::string_view, 10> kBuiltinWords = {
     "void", "bool", "char", "short", "int", "long", "float", "double", "signed", "unsigned"};
 
-const std::array<std::string_view, 9> kQualifiers = {
-    "const",    "volatile", "__restrict__", "__restrict",         "restrict",
-    "register", "struct",   "typename",     "__grid_constant__"};
+const std::array<std::string_view, 9> kQualifiers = {"const",      "volatile", "__restrict__",
+                                                     "__restrict", "restrict", "register",
+                                                     "struct",     "typename", "__grid_constant__"};
 
 bool is_builtin_word(std::string_view word) {
   return std::find(kBuiltinWords.begin(), kBuiltinWords.end(), word) != kBuiltinWords.end();
@@ -164,12 +164,13 @@ std::vector<Token> tokenize(const std::string& text) {
         ++i;
       }
       ++i;
-      tokens.push_back({Token::Kind::kString,
-                        text.substr(begin, std::min(i, text.size()) - begin), begin});
+      tokens.push_back(
+          {Token::Kind::kString, text.substr(begin, std::min(i, text.size()) - begin), begin});
       continue;
     }
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-      while (i < text.size() && (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_'))
+      while (i < text.size() &&
+             (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_'))
         ++i;
       tokens.push_back({Token::Kind::kIdentifier, text.substr(begin, i - begin), begin});
       continue;
@@ -192,7 +193,9 @@ std::vector<Token> tokenize(const std::string& text) {
   return tokens;
 }
 
-bool is(const Token& token, std::string_view text) { return token.text == text; }
+bool is(const Token& token, std::string_view text) {
+  return token.text == text;
+}
 
 // The index of the token closing the bracket opened at `open`, or tokens.size().
 size_t matching(const std::vector<Token>& tokens, size_t open) {
@@ -310,12 +313,14 @@ std::vector<KernelParameter> parameters(const std::vector<Token>& tokens, size_t
 }
 
 const std::array<std::string_view, 8> kSkippedAfterGlobal = {
-    "void",   "static", "inline", "__inline__", "__noinline__", "__forceinline__",
-    "extern", "__device__"};
+    "void",         "static",          "inline", "__inline__",
+    "__noinline__", "__forceinline__", "extern", "__device__"};
 
 }  // namespace
 
-std::string_view scalar_type_name(ScalarType type) { return info(type).name; }
+std::string_view scalar_type_name(ScalarType type) {
+  return info(type).name;
+}
 
 std::optional<ScalarType> scalar_type_from_name(std::string_view name) {
   for (const ScalarTypeInfo& entry : kScalarTypes) {
@@ -325,9 +330,15 @@ std::optional<ScalarType> scalar_type_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-size_t scalar_type_size(ScalarType type) { return info(type).size; }
-bool scalar_type_is_floating(ScalarType type) { return info(type).floating; }
-bool scalar_type_is_signed(ScalarType type) { return info(type).is_signed; }
+size_t scalar_type_size(ScalarType type) {
+  return info(type).size;
+}
+bool scalar_type_is_floating(ScalarType type) {
+  return info(type).floating;
+}
+bool scalar_type_is_signed(ScalarType type) {
+  return info(type).is_signed;
+}
 
 std::string KernelParameter::describe(size_t index) const {
   std::string text = "parameter " + std::to_string(index + 1);
@@ -341,7 +352,9 @@ std::vector<KernelDeclaration> find_kernel_declarations(const SourceText& source
   std::vector<KernelDeclaration> kernels;
   // One entry per open brace: whether it opened an `extern "C" { ... }` block.
   std::vector<bool> braces;
-  auto inside_extern_c = [&] { return std::find(braces.begin(), braces.end(), true) != braces.end(); };
+  auto inside_extern_c = [&] {
+    return std::find(braces.begin(), braces.end(), true) != braces.end();
+  };
   size_t statement_start = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
     const Token& token = tokens[i];
@@ -401,8 +414,7 @@ std::vector<KernelDeclaration> find_kernel_declarations(const SourceText& source
     if (template_at != tokens.size()) {
       kernel.template_kernel = true;
       if (kernel.extern_c)
-        throw PlanError(source.location(tokens[template_at].offset) + ": kernel '" +
-                        kernel.name +
+        throw PlanError(source.location(tokens[template_at].offset) + ": kernel '" + kernel.name +
                         "' is an extern \"C\" template; C linkage cannot be templated, so "
                         "give each instantiation its own extern \"C\" kernel");
     }

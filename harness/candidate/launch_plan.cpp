@@ -100,15 +100,16 @@ class PlanReader {
       fail(*value, rule);
     std::vector<Expression> expressions;
     for (size_t i = 0; i < value->items.size(); ++i)
-      expressions.push_back(expression(
-          value->items[i], kernel_context + " " + key + "[" + std::to_string(i) + "]"));
+      expressions.push_back(
+          expression(value->items[i], kernel_context + " " + key + "[" + std::to_string(i) + "]"));
     return expressions;
   }
 
   KernelLaunch read_kernel(const LocatedJson& entry) {
     if (entry.kind != Kind::kObject)
-      fail(entry, "each kernel launch must be an object with \"name\", \"grid\", \"block\", "
-                  "\"shared_bytes\" and \"args\"");
+      fail(entry,
+           "each kernel launch must be an object with \"name\", \"grid\", \"block\", "
+           "\"shared_bytes\" and \"args\"");
     check_keys(entry, {"name", "grid", "block", "shared_bytes", "args"}, "kernel launch key");
     KernelLaunch launch;
     launch.where = where(entry.offset);
@@ -166,7 +167,8 @@ class PlanReader {
 
   std::vector<DefineSpec> read_defines(const LocatedJson& defines) {
     if (defines.kind != Kind::kObject)
-      fail(defines, "\"defines\" must be an object {\"NAME\": {\"default\": N, \"values\": [...]}}");
+      fail(defines,
+           "\"defines\" must be an object {\"NAME\": {\"default\": N, \"values\": [...]}}");
     std::vector<DefineSpec> specs;
     for (const LocatedJsonMember& member : defines.members) {
       DefineSpec spec;
@@ -180,7 +182,8 @@ class PlanReader {
                         "' is a function of the expression language");
       const LocatedJson& body = member.value;
       if (body.kind != Kind::kObject)
-        fail(body, "define '" + spec.name + "' must be an object {\"default\": N, \"values\": [...]}");
+        fail(body,
+             "define '" + spec.name + "' must be an object {\"default\": N, \"values\": [...]}");
       check_keys(body, {"default", "values"}, "define key");
       const LocatedJson* default_value = body.find("default");
       if (!default_value)
@@ -191,7 +194,8 @@ class PlanReader {
       spec.default_value = default_value->integer;
       if (const LocatedJson* values = body.find("values")) {
         if (values->kind != Kind::kArray || values->items.empty())
-          fail(*values, "\"values\" of define '" + spec.name + "' must be a non-empty array of integers");
+          fail(*values,
+               "\"values\" of define '" + spec.name + "' must be a non-empty array of integers");
         for (const LocatedJson& value : values->items) {
           if (value.kind != Kind::kInteger)
             fail(value, "\"values\" of define '" + spec.name + "' must hold integers, not " +
@@ -203,8 +207,8 @@ class PlanReader {
         }
         if (std::find(spec.values.begin(), spec.values.end(), spec.default_value) ==
             spec.values.end())
-          fail(*default_value, "the default " + std::to_string(spec.default_value) + " of define '" +
-                                   spec.name + "' is not one of its \"values\"");
+          fail(*default_value, "the default " + std::to_string(spec.default_value) +
+                                   " of define '" + spec.name + "' is not one of its \"values\"");
       } else {
         spec.values = {spec.default_value};
       }

@@ -27,7 +27,7 @@
 namespace kforge {
 
 struct KernelLaunch {
-  std::string name;  // the extern "C" kernel
+  std::string name;               // the extern "C" kernel
   std::vector<Expression> grid;   // 1 to 3
   std::vector<Expression> block;  // 1 to 3
   Expression shared_bytes;
@@ -60,8 +60,7 @@ struct LaunchPlan {
   // The plan stored by to_json; throws PlanError ("launch plan: ...") when it is malformed.
   static LaunchPlan from_json(const nlohmann::json& json);
   // The plan from its position-carrying JSON tree; throws PlanError naming file:line:column.
-  static LaunchPlan from_located(const LocatedJson& json,
-                                 std::shared_ptr<const SourceText> source);
+  static LaunchPlan from_located(const LocatedJson& json, std::shared_ptr<const SourceText> source);
 };
 
 // The define values to compile with: each define's default, replaced by `overrides` (for

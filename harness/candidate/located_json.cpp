@@ -40,7 +40,8 @@ class Reader {
   void expect(char wanted, const char* what) {
     skip_space();
     if (peek() != wanted) {
-      fail(position_, std::string("expected ") + what + (position_ < end_ ? "" : " before the end"));
+      fail(position_,
+           std::string("expected ") + what + (position_ < end_ ? "" : " before the end"));
     }
     ++position_;
   }
@@ -223,8 +224,8 @@ class Reader {
         case 'u': {
           uint32_t code = read_hex4(position_);
           position_ += 4;
-          if (code >= 0xD800 && code < 0xDC00 && position_ + 1 < end_ &&
-              text_[position_] == '\\' && text_[position_ + 1] == 'u') {
+          if (code >= 0xD800 && code < 0xDC00 && position_ + 1 < end_ && text_[position_] == '\\' &&
+              text_[position_ + 1] == 'u') {
             uint32_t low = read_hex4(position_ + 2);
             if (low >= 0xDC00 && low < 0xE000) {
               code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);

@@ -202,8 +202,8 @@ class Binder {
         const KernelParameter& parameter = kernel.parameters[i];
         described.push_back(parameter.type + (parameter.name.empty() ? "" : " " + parameter.name));
       }
-      throw PlanError(at + " takes " + std::to_string(entry->parameters.size()) +
-                      " parameters (" + strings::join(described, ", ") + ") but the plan passes " +
+      throw PlanError(at + " takes " + std::to_string(entry->parameters.size()) + " parameters (" +
+                      strings::join(described, ", ") + ") but the plan passes " +
                       std::to_string(launch.args.size()) + " arguments");
     }
     ResolvedLaunch resolved;
@@ -237,8 +237,8 @@ class Binder {
     if (parameter.pointer) {
       if (named && named->kind == NamedValue::Kind::kTensor) {
         if (ptx.size != 8)
-          argument.fail(described + " is a pointer in the source but " +
-                        std::to_string(ptx.size) + " bytes in the PTX");
+          argument.fail(described + " is a pointer in the source but " + std::to_string(ptx.size) +
+                        " bytes in the PTX");
         resolved.kind = ResolvedArgument::Kind::kTensor;
         resolved.tensor = *name;
         resolved.role = roles_.at(*name);
@@ -260,8 +260,9 @@ class Binder {
       argument.fail("'" + *name + "' is a tensor (" + named->role + "), but " + described +
                     " is a value, not a pointer");
     if (!parameter.value_type)
-      argument.fail(described + " is a value of a type a launch plan cannot pass (it passes "
-                                "pointers, integers and floating-point scalars)");
+      argument.fail(described +
+                    " is a value of a type a launch plan cannot pass (it passes "
+                    "pointers, integers and floating-point scalars)");
     ScalarType type = *parameter.value_type;
     if (scalar_type_size(type) != ptx.size)
       argument.fail(described + " is " + std::to_string(scalar_type_size(type)) +
@@ -270,15 +271,16 @@ class Binder {
     resolved.width = ptx.size;
     if (named && named->kind == NamedValue::Kind::kFloat) {
       if (!scalar_type_is_floating(type))
-        argument.fail("'" + *name + "' is a floating-point " + named->role + ", but " +
-                      described + " is an integer");
+        argument.fail("'" + *name + "' is a floating-point " + named->role + ", but " + described +
+                      " is an integer");
       resolved.kind = ResolvedArgument::Kind::kFloat;
       resolved.real = named->real;
       return resolved;
     }
     if (scalar_type_is_floating(type))
-      argument.fail(described + " is floating-point: pass a float scalar input of the task, "
-                                "not an integer expression");
+      argument.fail(described +
+                    " is floating-point: pass a float scalar input of the task, "
+                    "not an integer expression");
     int64_t value = argument.evaluate(environment_);
     int64_t low = 0;
     uint64_t high = 0;
@@ -317,7 +319,8 @@ uint32_t encode_narrow_float(double value, int exponent_bits, int mantissa_bits)
   if (magnitude < std::ldexp(1.0, min_exponent)) {
     // Subnormal: units of the smallest subnormal; rounding up to 2^mantissa_bits lands exactly
     // on the smallest normal's encoding.
-    auto units = static_cast<uint32_t>(std::nearbyint(std::ldexp(magnitude, mantissa_bits - min_exponent)));
+    auto units =
+        static_cast<uint32_t>(std::nearbyint(std::ldexp(magnitude, mantissa_bits - min_exponent)));
     return sign | units;
   }
   int exponent = std::ilogb(magnitude);

@@ -11,9 +11,9 @@ namespace {
 
 size_t ptx_type_size(std::string_view type) {
   static const std::map<std::string_view, size_t> sizes = {
-      {"b8", 1},  {"u8", 1},  {"s8", 1},  {"b16", 2}, {"u16", 2}, {"s16", 2}, {"f16", 2},
-      {"bf16", 2}, {"b32", 4}, {"u32", 4}, {"s32", 4}, {"f32", 4}, {"b64", 8}, {"u64", 8},
-      {"s64", 8}, {"f64", 8}, {"pred", 1}, {"f16x2", 4}, {"bf16x2", 4}, {"b128", 16}};
+      {"b8", 1},   {"u8", 1},  {"s8", 1},   {"b16", 2},   {"u16", 2},    {"s16", 2},  {"f16", 2},
+      {"bf16", 2}, {"b32", 4}, {"u32", 4},  {"s32", 4},   {"f32", 4},    {"b64", 8},  {"u64", 8},
+      {"s64", 8},  {"f64", 8}, {"pred", 1}, {"f16x2", 4}, {"bf16x2", 4}, {"b128", 16}};
   auto found = sizes.find(type);
   return found == sizes.end() ? 0 : found->second;
 }

@@ -46,31 +46,39 @@ TEST(CandidateExpression, SyntaxErrorsNameTheExpressionAndColumn) {
             "launch plan: kernel 'k' grid[0] \"1 +\" at column 4: expression ends where a value "
             "was expected");
   EXPECT_EQ(error_of("(1 + 2"), "launch plan: kernel 'k' grid[0] \"(1 + 2\": '(' is not closed");
-  EXPECT_EQ(error_of("1 + 2)"), "launch plan: kernel 'k' grid[0] \"1 + 2)\" at column 6: ')' "
-                                "without a matching '('");
-  EXPECT_EQ(error_of("1.5"), "launch plan: kernel 'k' grid[0] \"1.5\": only decimal integer "
-                             "literals are allowed");
+  EXPECT_EQ(error_of("1 + 2)"),
+            "launch plan: kernel 'k' grid[0] \"1 + 2)\" at column 6: ')' "
+            "without a matching '('");
+  EXPECT_EQ(error_of("1.5"),
+            "launch plan: kernel 'k' grid[0] \"1.5\": only decimal integer "
+            "literals are allowed");
   EXPECT_EQ(error_of("99999999999999999999"),
             "launch plan: kernel 'k' grid[0] \"99999999999999999999\": integer literal "
             "99999999999999999999 does not fit in 64 bits");
-  EXPECT_EQ(error_of("x.shape"), "launch plan: kernel 'k' grid[0] \"x.shape\" at column 3: "
-                                 "'.shape' needs an index: x.shape[i]");
-  EXPECT_EQ(error_of("x.shape[i]"), "launch plan: kernel 'k' grid[0] \"x.shape[i]\" at column 9: "
-                                    "shape index must be an integer literal");
+  EXPECT_EQ(error_of("x.shape"),
+            "launch plan: kernel 'k' grid[0] \"x.shape\" at column 3: "
+            "'.shape' needs an index: x.shape[i]");
+  EXPECT_EQ(error_of("x.shape[i]"),
+            "launch plan: kernel 'k' grid[0] \"x.shape[i]\" at column 9: "
+            "shape index must be an integer literal");
   EXPECT_EQ(error_of("x.shape[-1]"),
             "launch plan: kernel 'k' grid[0] \"x.shape[-1]\" at column 9: shape index must be a "
             "non-negative integer literal");
   EXPECT_EQ(error_of("cel_div(1, 2)"),
             "launch plan: kernel 'k' grid[0] \"cel_div(1, 2)\": unknown function 'cel_div'; did "
             "you mean 'ceil_div'? (allowed: ceil_div, min, max)");
-  EXPECT_EQ(error_of("min(1)"), "launch plan: kernel 'k' grid[0] \"min(1)\": min takes 2 "
-                                "arguments, not 1");
-  EXPECT_EQ(error_of("max(1, 2, 3)"), "launch plan: kernel 'k' grid[0] \"max(1, 2, 3)\": max "
-                                      "takes 2 arguments, not 3");
-  EXPECT_EQ(error_of("+3"), "launch plan: kernel 'k' grid[0] \"+3\": unary '+' is not part of "
-                            "the language");
-  EXPECT_EQ(error_of("2 ** 3"), "launch plan: kernel 'k' grid[0] \"2 ** 3\" at column 4: "
-                                "unexpected '*' where a value was expected");
+  EXPECT_EQ(error_of("min(1)"),
+            "launch plan: kernel 'k' grid[0] \"min(1)\": min takes 2 "
+            "arguments, not 1");
+  EXPECT_EQ(error_of("max(1, 2, 3)"),
+            "launch plan: kernel 'k' grid[0] \"max(1, 2, 3)\": max "
+            "takes 2 arguments, not 3");
+  EXPECT_EQ(error_of("+3"),
+            "launch plan: kernel 'k' grid[0] \"+3\": unary '+' is not part of "
+            "the language");
+  EXPECT_EQ(error_of("2 ** 3"),
+            "launch plan: kernel 'k' grid[0] \"2 ** 3\" at column 4: "
+            "unexpected '*' where a value was expected");
   EXPECT_NE(error_of(std::string(200, '(') + "1" + std::string(200, ')')).find("nested more than"),
             std::string::npos);
 }
@@ -82,8 +90,9 @@ TEST(CandidateExpression, EvaluationErrorsNameThePart) {
   EXPECT_EQ(error_of("10 / (BLOCK - 256)"),
             "launch plan: kernel 'k' grid[0] \"10 / (BLOCK - 256)\" at column 4: division by "
             "zero: '(BLOCK - 256)' is 0");
-  EXPECT_EQ(error_of("10 % zero"), "launch plan: kernel 'k' grid[0] \"10 % zero\" at column 4: "
-                                   "modulo by zero: 'zero' is 0");
+  EXPECT_EQ(error_of("10 % zero"),
+            "launch plan: kernel 'k' grid[0] \"10 % zero\" at column 4: "
+            "modulo by zero: 'zero' is 0");
   EXPECT_EQ(error_of("ceil_div(x.numel, zero)"),
             "launch plan: kernel 'k' grid[0] \"ceil_div(x.numel, zero)\": ceil_div by zero: "
             "'zero' is 0");
@@ -94,20 +103,25 @@ TEST(CandidateExpression, EvaluationErrorsNameThePart) {
             std::string::npos);
   EXPECT_NE(error_of("-9223372036854775807 - 2").find("overflows"), std::string::npos);
   EXPECT_NE(error_of("(-9223372036854775807 - 1) / -1").find("overflows"), std::string::npos);
-  EXPECT_EQ(error_of("huge.numel"), "launch plan: kernel 'k' grid[0] \"huge.numel\": "
-                                    "'huge'.numel overflows 64-bit integers");
-  EXPECT_EQ(error_of("BLOCKS"), "launch plan: kernel 'k' grid[0] \"BLOCKS\": unknown name "
-                                "'BLOCKS'; did you mean 'BLOCK'? (allowed: BLOCK, alpha, "
-                                "conv.weight, huge, layers.0.bias, x, zero)");
-  EXPECT_EQ(error_of("x + 1"), "launch plan: kernel 'k' grid[0] \"x + 1\": 'x' is a tensor "
-                               "(input); use x.numel or x.shape[i] for its size");
-  EXPECT_EQ(error_of("alpha * 2"), "launch plan: kernel 'k' grid[0] \"alpha * 2\": 'alpha' is a "
-                                   "floating-point scalar input, and expressions are integers");
+  EXPECT_EQ(error_of("huge.numel"),
+            "launch plan: kernel 'k' grid[0] \"huge.numel\": "
+            "'huge'.numel overflows 64-bit integers");
+  EXPECT_EQ(error_of("BLOCKS"),
+            "launch plan: kernel 'k' grid[0] \"BLOCKS\": unknown name "
+            "'BLOCKS'; did you mean 'BLOCK'? (allowed: BLOCK, alpha, "
+            "conv.weight, huge, layers.0.bias, x, zero)");
+  EXPECT_EQ(error_of("x + 1"),
+            "launch plan: kernel 'k' grid[0] \"x + 1\": 'x' is a tensor "
+            "(input); use x.numel or x.shape[i] for its size");
+  EXPECT_EQ(error_of("alpha * 2"),
+            "launch plan: kernel 'k' grid[0] \"alpha * 2\": 'alpha' is a "
+            "floating-point scalar input, and expressions are integers");
   EXPECT_EQ(error_of("BLOCK.shape[0]"),
             "launch plan: kernel 'k' grid[0] \"BLOCK.shape[0]\": 'BLOCK' is a define, not a "
             "tensor, so it has no .shape");
-  EXPECT_EQ(error_of("BLOCK - 300", true), "launch plan: kernel 'k' grid[0] \"BLOCK - 300\": is "
-                                           "-44, and a size cannot be negative");
+  EXPECT_EQ(error_of("BLOCK - 300", true),
+            "launch plan: kernel 'k' grid[0] \"BLOCK - 300\": is "
+            "-44, and a size cannot be negative");
 }
 
 TEST(CandidateExpression, ErrorsPointIntoTheFile) {

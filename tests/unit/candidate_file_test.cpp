@@ -35,15 +35,17 @@ extern "C" __global__ void scale_rows(const float* x, float* out, long cols) { /
 )";
 
 TEST(CandidateFile, MissingOrRepeatedPlanBlock) {
-  EXPECT_EQ(error_of(kKernel), "kernel.cu:1:1: no launch plan: the file needs one block comment "
-                               "/* kforge:launch {...} */ holding the plan as JSON");
+  EXPECT_EQ(error_of(kKernel),
+            "kernel.cu:1:1: no launch plan: the file needs one block comment "
+            "/* kforge:launch {...} */ holding the plan as JSON");
   EXPECT_EQ(error_of(std::string("// kforge:launch {}\n") + kKernel),
             "kernel.cu:1:4: kforge:launch must open a block comment (/* kforge:launch {...} */), "
             "not a line comment");
   EXPECT_EQ(error_of("/* kforge:launch {\"kernels\": []}\n"),
             "kernel.cu:1:1: the kforge:launch comment is not closed with */");
-  std::string plan = "/* kforge:launch {\"kernels\": [{\"name\": \"scale_rows\", \"grid\": [1], "
-                     "\"block\": [1], \"args\": []}]} */\n";
+  std::string plan =
+      "/* kforge:launch {\"kernels\": [{\"name\": \"scale_rows\", \"grid\": [1], "
+      "\"block\": [1], \"args\": []}]} */\n";
   EXPECT_EQ(error_of(plan + kKernel + "\n" + plan),
             "kernel.cu:4:1: a second kforge:launch block (the first is at line 1); a candidate "
             "has exactly one launch plan");
@@ -60,8 +62,9 @@ TEST(CandidateFile, MarkersInStringsAndOtherCommentsDoNotCount) {
 }
 
 TEST(CandidateFile, JsonSyntaxErrorsMapToFilePositions) {
-  EXPECT_EQ(error_of("// header\n/* kforge:launch\n{\n  \"kernels\": [\n    {\"name\": 'k'}\n]}\n*/"),
-            "kernel.cu:5:14: launch plan: JSON strings take double quotes, not single quotes");
+  EXPECT_EQ(
+      error_of("// header\n/* kforge:launch\n{\n  \"kernels\": [\n    {\"name\": 'k'}\n]}\n*/"),
+      "kernel.cu:5:14: launch plan: JSON strings take double quotes, not single quotes");
   EXPECT_EQ(error_of("/* kforge:launch\n{\"kernels\": [1, 2,]}\n*/"),
             "kernel.cu:2:19: launch plan: trailing comma before ']' (JSON allows none)");
   EXPECT_EQ(error_of("/* kforge:launch\n{\"kernels\": [] \"scratch\": []}\n*/"),
@@ -102,10 +105,12 @@ TEST(CandidateFile, PlanErrorsNameTheValuesPosition) {
 
 TEST(CandidateFile, ExpressionPositionsFollowEscapes) {
   // `\u0020` is one character of the expression but six of the file.
-  std::string text = "/* kforge:launch {\"kernels\": [{\"name\": \"k\", \"grid\": "
-                     "[\"1\\u0020+\\u0020)\"], \"block\": [1], \"args\": []}]} */";
-  EXPECT_EQ(error_of(text), "kernel.cu:1:69: launch plan: kernel 'k' grid[0] \"1 + )\": "
-                            "unexpected ')' where a value was expected");
+  std::string text =
+      "/* kforge:launch {\"kernels\": [{\"name\": \"k\", \"grid\": "
+      "[\"1\\u0020+\\u0020)\"], \"block\": [1], \"args\": []}]} */";
+  EXPECT_EQ(error_of(text),
+            "kernel.cu:1:69: launch plan: kernel 'k' grid[0] \"1 + )\": "
+            "unexpected ')' where a value was expected");
 }
 
 TEST(CandidateFile, ParsesTheDesignExample) {

@@ -55,10 +55,10 @@ TEST(CandidateKernelDeclarations, ClassifiesTheFixtureKernels) {
   const KernelDeclaration& every = kernels[1];
   EXPECT_EQ(every.name, "every_type");
   std::vector<std::optional<ScalarType>> expected = {
-      ScalarType::kInt32,   ScalarType::kUInt32,   ScalarType::kInt64,   ScalarType::kUInt64,
-      ScalarType::kInt16,   ScalarType::kInt8,     ScalarType::kBool,    ScalarType::kFloat16,
+      ScalarType::kInt32,    ScalarType::kUInt32,  ScalarType::kInt64,   ScalarType::kUInt64,
+      ScalarType::kInt16,    ScalarType::kInt8,    ScalarType::kBool,    ScalarType::kFloat16,
       ScalarType::kBFloat16, ScalarType::kFloat64, ScalarType::kFloat32, std::nullopt,
-      std::nullopt,         ScalarType::kInt8};
+      std::nullopt,          ScalarType::kInt8};
   ASSERT_EQ(every.parameters.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_FALSE(every.parameters[i].pointer) << i;

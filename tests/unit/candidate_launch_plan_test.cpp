@@ -48,7 +48,9 @@ TEST(CandidateLaunchPlan, StructureErrors) {
             "launch plan: kernel 'k' lacks \"grid\"");
   EXPECT_EQ(error_after([](auto& j) { j["kernels"][0]["grid"] = "x.numel"; }),
             "launch plan: \"grid\" must be an array of 1 to 3 expressions");
-  EXPECT_EQ(error_after([](auto& j) { j["kernels"][0]["block"] = {1, 2, 3, 4}; }),
+  EXPECT_EQ(error_after([](auto& j) {
+              j["kernels"][0]["block"] = {1, 2, 3, 4};
+            }),
             "launch plan: \"block\" must be an array of 1 to 3 expressions");
   EXPECT_EQ(error_after([](auto& j) { j["kernels"][0]["grid"] = {1.5}; }),
             "launch plan: kernel 'k' grid[0] must be an expression in a string, not a number");
@@ -79,12 +81,18 @@ TEST(CandidateLaunchPlan, ScratchErrors) {
 }
 
 TEST(CandidateLaunchPlan, DefineErrors) {
-  EXPECT_EQ(error_after([](auto& j) { j["defines"] = {1, 2}; }),
+  EXPECT_EQ(error_after([](auto& j) {
+              j["defines"] = {1, 2};
+            }),
             "launch plan: \"defines\" must be an object {\"NAME\": {\"default\": N, \"values\": "
             "[...]}}");
-  EXPECT_EQ(error_after([](auto& j) { j["defines"]["2X"] = {{"default", 1}}; }),
+  EXPECT_EQ(error_after([](auto& j) {
+              j["defines"]["2X"] = {{"default", 1}};
+            }),
             "launch plan: define name '2X' is not a C identifier");
-  EXPECT_EQ(error_after([](auto& j) { j["defines"]["min"] = {{"default", 1}}; }),
+  EXPECT_EQ(error_after([](auto& j) {
+              j["defines"]["min"] = {{"default", 1}};
+            }),
             "launch plan: define name 'min' is a function of the expression language");
   EXPECT_EQ(error_after([](auto& j) { j["defines"]["BLOCK"] = 256; }),
             "launch plan: define 'BLOCK' must be an object {\"default\": N, \"values\": [...]}");
@@ -94,9 +102,13 @@ TEST(CandidateLaunchPlan, DefineErrors) {
             "launch plan: the default of define 'BLOCK' must be an integer, not a string");
   EXPECT_EQ(error_after([](auto& j) { j["defines"]["BLOCK"]["default"] = 64; }),
             "launch plan: the default 64 of define 'BLOCK' is not one of its \"values\"");
-  EXPECT_EQ(error_after([](auto& j) { j["defines"]["BLOCK"]["values"] = {128, 128, 256}; }),
+  EXPECT_EQ(error_after([](auto& j) {
+              j["defines"]["BLOCK"]["values"] = {128, 128, 256};
+            }),
             "launch plan: define 'BLOCK' lists the value 128 twice");
-  EXPECT_EQ(error_after([](auto& j) { j["defines"]["BLOCK"]["values"] = {128, 2.5}; }),
+  EXPECT_EQ(error_after([](auto& j) {
+              j["defines"]["BLOCK"]["values"] = {128, 2.5};
+            }),
             "launch plan: \"values\" of define 'BLOCK' must hold integers, not a number");
   EXPECT_EQ(error_after([](auto& j) { j["defines"]["BLOCK"]["value"] = {1}; }),
             "launch plan: unknown define key 'value'; did you mean 'values'? (allowed: default, "

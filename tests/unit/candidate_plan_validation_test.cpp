@@ -28,10 +28,10 @@ Signature softmax_signature(int64_t rows, int64_t cols) {
 }
 
 // Binds row_softmax.cu, with each `edits` pair replaced in its text, to its nvcc PTX.
-PlanResult<ResolvedPlan> bind_softmax(
-    const std::vector<std::pair<std::string, std::string>>& edits,
-    const Signature& signature = softmax_signature(4096, 1000),
-    const std::map<std::string, int64_t>& defines = {}, const Limits& limits = {}) {
+PlanResult<ResolvedPlan> bind_softmax(const std::vector<std::pair<std::string, std::string>>& edits,
+                                      const Signature& signature = softmax_signature(4096, 1000),
+                                      const std::map<std::string, int64_t>& defines = {},
+                                      const Limits& limits = {}) {
   std::string text = fixture("row_softmax.cu");
   for (const auto& [from, to] : edits) {
     size_t at = text.find(from);
@@ -70,7 +70,8 @@ TEST(CandidatePlanValidation, UnknownNames) {
 }
 
 TEST(CandidatePlanValidation, NamesThatShadowTheSignature) {
-  EXPECT_EQ(error_of(bind_softmax({{"\"ROWS_PER_BLOCK\": {", "\"x\": {\"default\": 1}, \"ROWS_PER_BLOCK\": {"}})),
+  EXPECT_EQ(error_of(bind_softmax(
+                {{"\"ROWS_PER_BLOCK\": {", "\"x\": {\"default\": 1}, \"ROWS_PER_BLOCK\": {"}})),
             "row_softmax.cu:14:15: launch plan: define 'x' has the name of the task's input 'x'; "
             "rename the define");
   EXPECT_EQ(error_of(bind_softmax({{"{\"name\": \"stats\"", "{\"name\": \"out1\""}})),
@@ -90,16 +91,19 @@ TEST(CandidatePlanValidation, ArgumentsThatDoNotFitTheirParameters) {
                                     "[\"x.numel\", \"stats\", \"temperature\", \"x.shape[0]\""}})),
             "row_softmax.cu:7:16: launch plan: kernel 'row_stats' argument 1 \"x.numel\": "
             "parameter 1 'x' (float*) is a pointer: pass a tensor or scratch buffer name");
-  EXPECT_EQ(error_of(bind_softmax({{"[\"x\", \"stats\", \"temperature\", \"x.shape[0]\"",
-                                    "[\"temperature\", \"stats\", \"temperature\", \"x.shape[0]\""}})),
-            "row_softmax.cu:7:16: launch plan: kernel 'row_stats' argument 1 \"temperature\": "
-            "parameter 1 'x' (float*) is a pointer: pass a tensor or scratch buffer name, "
-            "not the scalar input 'temperature'");
-  EXPECT_EQ(error_of(bind_softmax({{"\"temperature\", \"x.shape[0]\"", "\"temperature\", \"temperature\""}})),
+  EXPECT_EQ(
+      error_of(bind_softmax({{"[\"x\", \"stats\", \"temperature\", \"x.shape[0]\"",
+                              "[\"temperature\", \"stats\", \"temperature\", \"x.shape[0]\""}})),
+      "row_softmax.cu:7:16: launch plan: kernel 'row_stats' argument 1 \"temperature\": "
+      "parameter 1 'x' (float*) is a pointer: pass a tensor or scratch buffer name, "
+      "not the scalar input 'temperature'");
+  EXPECT_EQ(error_of(bind_softmax(
+                {{"\"temperature\", \"x.shape[0]\"", "\"temperature\", \"temperature\""}})),
             "row_softmax.cu:7:45: launch plan: kernel 'row_stats' argument 4 \"temperature\": "
             "'temperature' is a floating-point scalar input, but parameter 4 'rows' (int) is an "
             "integer");
-  EXPECT_EQ(error_of(bind_softmax({{"\"stats\", \"temperature\", \"x.shape[0]\"", "\"stats\", \"2\", \"x.shape[0]\""}})),
+  EXPECT_EQ(error_of(bind_softmax({{"\"stats\", \"temperature\", \"x.shape[0]\"",
+                                    "\"stats\", \"2\", \"x.shape[0]\""}})),
             "row_softmax.cu:7:30: launch plan: kernel 'row_stats' argument 3 \"2\": parameter 3 "
             "'temperature' (float) is floating-point: pass a float scalar input of the task, not "
             "an integer expression");
@@ -107,11 +111,13 @@ TEST(CandidatePlanValidation, ArgumentsThatDoNotFitTheirParameters) {
 
 TEST(CandidatePlanValidation, IntegersMustFitTheParameterWidth) {
   // 3e9 elements fit the 64-bit expression but not the kernel's 32-bit `int cols`.
-  EXPECT_EQ(error_of(bind_softmax({{"\"x.shape[0]\", \"x.shape[1]\"]}", "\"x.shape[0]\", \"3000000000\"]}"}})),
+  EXPECT_EQ(error_of(bind_softmax(
+                {{"\"x.shape[0]\", \"x.shape[1]\"]}", "\"x.shape[0]\", \"3000000000\"]}"}})),
             "row_softmax.cu:7:59: launch plan: kernel 'row_stats' argument 5 \"3000000000\": is "
             "3000000000, which does not fit parameter 5 'cols' (int) (32-bit signed: -2147483648 "
             "to 2147483647)");
-  EXPECT_EQ(error_of(bind_softmax({{"\"x.shape[0]\", \"x.shape[1]\"]}", "\"x.shape[0]\", \"-x.numel * 1000\"]}"}})),
+  EXPECT_EQ(error_of(bind_softmax(
+                {{"\"x.shape[0]\", \"x.shape[1]\"]}", "\"x.shape[0]\", \"-x.numel * 1000\"]}"}})),
             "row_softmax.cu:7:59: launch plan: kernel 'row_stats' argument 5 \"-x.numel * 1000\": "
             "is -4096000000, which does not fit parameter 5 'cols' (int) (32-bit signed: "
             "-2147483648 to 2147483647)");
@@ -134,19 +140,25 @@ TEST(CandidatePlanValidation, IntegersMustFitTheParameterWidth) {
     EXPECT_TRUE(candidate.ok()) << candidate.error().message();
     return bind_plan(candidate.value().plan, kernels, entries, signature, {});
   };
-  EXPECT_EQ(error_of(bind_every(R"("A", "-1", "3", "4", "5", "6", "1", "f", "f", "f", "f", "0", "0", "0")")),
+  EXPECT_EQ(error_of(bind_every(
+                R"("A", "-1", "3", "4", "5", "6", "1", "f", "f", "f", "f", "0", "0", "0")")),
             "p.cu:2:32: launch plan: kernel 'every_type' argument 2 \"-1\": is -1, which does not "
             "fit parameter 2 'b' (unsigned) (32-bit unsigned: 0 to 4294967295)");
-  EXPECT_EQ(error_of(bind_every(R"("A", "4294967296", "3", "4", "5", "6", "1", "f", "f", "f", "f", "0", "0", "0")")),
-            "p.cu:2:32: launch plan: kernel 'every_type' argument 2 \"4294967296\": is 4294967296, "
-            "which does not fit parameter 2 'b' (unsigned) (32-bit unsigned: 0 to 4294967295)");
-  EXPECT_EQ(error_of(bind_every(R"("A", "1", "3", "4", "5", "6", "7", "f", "f", "f", "f", "0", "0", "0")")),
+  EXPECT_EQ(
+      error_of(bind_every(
+          R"("A", "4294967296", "3", "4", "5", "6", "1", "f", "f", "f", "f", "0", "0", "0")")),
+      "p.cu:2:32: launch plan: kernel 'every_type' argument 2 \"4294967296\": is 4294967296, "
+      "which does not fit parameter 2 'b' (unsigned) (32-bit unsigned: 0 to 4294967295)");
+  EXPECT_EQ(error_of(bind_every(
+                R"("A", "1", "3", "4", "5", "6", "7", "f", "f", "f", "f", "0", "0", "0")")),
             "p.cu:2:57: launch plan: kernel 'every_type' argument 7 \"7\": is 7, which does not "
             "fit parameter 7 'g' (bool) (bool: 0 or 1)");
-  std::string struct_error = error_of(bind_every(R"("A", "1", "3", "4", "5", "6", "1", "f", "f", "f", "f", "0", "0", "0")"));
-  EXPECT_EQ(struct_error, "p.cu:2:82: launch plan: kernel 'every_type' argument 12 \"0\": "
-                          "parameter 12 'p' (Pair) is a value of a type a launch plan cannot pass "
-                          "(it passes pointers, integers and floating-point scalars)");
+  std::string struct_error = error_of(
+      bind_every(R"("A", "1", "3", "4", "5", "6", "1", "f", "f", "f", "f", "0", "0", "0")"));
+  EXPECT_EQ(struct_error,
+            "p.cu:2:82: launch plan: kernel 'every_type' argument 12 \"0\": "
+            "parameter 12 'p' (Pair) is a value of a type a launch plan cannot pass "
+            "(it passes pointers, integers and floating-point scalars)");
 }
 
 TEST(CandidatePlanValidation, KernelsMustBeDeclaredExternCAndDefined) {
@@ -155,9 +167,9 @@ TEST(CandidatePlanValidation, KernelsMustBeDeclaredExternCAndDefined) {
   std::vector<PtxEntry> entries = parse_ptx_entries(fixture("parameters.ptx"), "parameters.ptx");
   Signature signature = softmax_signature(4, 4);
   auto launch = [&](const std::string& name, const std::string& args) {
-    LaunchPlan plan = LaunchPlan::from_json(nlohmann::json::parse(
-        R"({"kernels": [{"name": ")" + name + R"(", "grid": [1], "block": [1], "args": )" + args +
-        "}]}"));
+    LaunchPlan plan = LaunchPlan::from_json(
+        nlohmann::json::parse(R"({"kernels": [{"name": ")" + name +
+                              R"(", "grid": [1], "block": [1], "args": )" + args + "}]}"));
     return bind_plan(plan, kernels, entries, signature, {});
   };
   EXPECT_EQ(error_of(launch("mangled", "[\"x\"]")),
@@ -206,9 +218,10 @@ TEST(CandidatePlanValidation, Limits) {
   EXPECT_EQ(error_of(bind_softmax({{"\"block\": [\"256\"]", "\"block\": [\"0\"]"}})),
             "row_softmax.cu:9:70: launch plan: kernel 'normalize' block[0] \"0\": is 0; every "
             "block dimension must be at least 1");
-  EXPECT_EQ(error_of(bind_softmax({{"\"shared_bytes\": \"0\"", "\"shared_bytes\": \"228 * 1024\""}})),
-            "row_softmax.cu:6:23: launch plan: kernel 'row_stats' shared_bytes \"228 * 1024\": is "
-            "233472 bytes, over the dynamic shared memory limit of 232448");
+  EXPECT_EQ(
+      error_of(bind_softmax({{"\"shared_bytes\": \"0\"", "\"shared_bytes\": \"228 * 1024\""}})),
+      "row_softmax.cu:6:23: launch plan: kernel 'row_stats' shared_bytes \"228 * 1024\": is "
+      "233472 bytes, over the dynamic shared memory limit of 232448");
   EXPECT_EQ(error_of(bind_softmax({{"\"shared_bytes\": \"0\"", "\"shared_bytes\": \"4 - 8\""}})),
             "row_softmax.cu:6:23: launch plan: kernel 'row_stats' shared_bytes \"4 - 8\": is -4, "
             "and a size cannot be negative");
@@ -282,8 +295,9 @@ TEST(CandidatePlanValidation, ResolvesTheWorkedExample) {
   // The worker's JSON form round-trips.
   nlohmann::json json = plan.to_json();
   EXPECT_EQ(ResolvedPlan::from_json(json, "test").to_json(), json);
-  EXPECT_EQ(json["launches"][0]["args"][3],
-            nlohmann::json({{"kind", "integer"}, {"type", "int32"}, {"width", 4}, {"value", 4096}}));
+  EXPECT_EQ(
+      json["launches"][0]["args"][3],
+      nlohmann::json({{"kind", "integer"}, {"type", "int32"}, {"width", 4}, {"value", 4096}}));
   json["launches"][0]["args"][0]["role"] = "weights";
   EXPECT_THROW(ResolvedPlan::from_json(json, "test"), Error);
   EXPECT_THROW(ResolvedPlan::from_json(nlohmann::json::object(), "test"), Error);
@@ -359,8 +373,8 @@ extern "C" __global__ void scale_rows(const float* x, float* out, long cols) {
   Signature signature;
   signature.inputs.push_back({"x", ArgumentKind::kTensor, DType::kF32, {16, 1024}, {}});
   signature.outputs.push_back({"out", ArgumentKind::kTensor, DType::kF32, {16, 1024}, {}});
-  PlanResult<ResolvedPlan> bound = bind_candidate(
-      candidate.value(), files::read(dir / "scale.ptx"), signature, defines);
+  PlanResult<ResolvedPlan> bound =
+      bind_candidate(candidate.value(), files::read(dir / "scale.ptx"), signature, defines);
   ASSERT_TRUE(bound.ok()) << bound.error().message();
   const ResolvedLaunch& launch = bound.value().launches[0];
   EXPECT_EQ(launch.grid, (std::array<int64_t, 3>{16, 1, 1}));
