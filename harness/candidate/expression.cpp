@@ -339,6 +339,9 @@ class Evaluator {
  private:
   int64_t name_value(const Node& node) const {
     const NamedValue* named = lookup(node);
+    if (!named->has_value)
+      place_.fail(node.begin,
+                  "the signature records no value for the " + named->role + " '" + node.name + "'");
     switch (named->kind) {
       case NamedValue::Kind::kInteger:
         return named->integer;

@@ -32,6 +32,9 @@ struct NamedValue {
   std::vector<int64_t> shape;  // kTensor
   int64_t integer = 0;         // kInteger
   double real = 0;             // kFloat
+  // False for a scalar input whose value the signature does not record: naming it is an error
+  // rather than a silent 0.
+  bool has_value = true;
 };
 
 class ExpressionEnvironment {

@@ -51,7 +51,11 @@ class PlanResult {
       throw Error("used the value of a failed result", error().message());
     return std::get<T>(std::move(state_));
   }
-  const PlanError& error() const { return std::get<PlanError>(state_); }
+  const PlanError& error() const {
+    if (ok())
+      throw Error("asked for the plan error of a result that succeeded");
+    return std::get<PlanError>(state_);
+  }
 
  private:
   std::variant<T, PlanError> state_;

@@ -73,6 +73,7 @@ class Binder {
         value.role = "integer scalar input";
         value.integer = static_cast<int64_t>(spec.scalar.value_or(0.0));
       }
+      value.has_value = spec.kind == ArgumentKind::kTensor || spec.scalar.has_value();
       environment_.add(spec.name, std::move(value));
     }
   }
@@ -269,6 +270,8 @@ class Binder {
                     " bytes in the source but " + std::to_string(ptx.size) + " in the PTX");
     resolved.type = type;
     resolved.width = ptx.size;
+    if (named && !named->has_value)
+      argument.fail("the signature records no value for the " + named->role + " '" + *name + "'");
     if (named && named->kind == NamedValue::Kind::kFloat) {
       if (!scalar_type_is_floating(type))
         argument.fail("'" + *name + "' is a floating-point " + named->role + ", but " + described +
@@ -368,6 +371,14 @@ std::string_view tensor_role_name(TensorRole role) {
       return "scratch";
   }
   return "?";
+}
+
+Limits Limits::from_config(const Config& config) {
+  Limits limits;
+  limits.max_kernels = config.integer("plan.max_kernels");
+  limits.max_dynamic_shared_bytes = config.integer("plan.max_shared_bytes");
+  limits.max_scratch_bytes = config.integer("plan.max_scratch_bytes");
+  return limits;
 }
 
 std::string ResolvedArgument::value_bytes() const {

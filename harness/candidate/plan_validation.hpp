@@ -30,6 +30,7 @@
 #include "harness/candidate/launch_plan.hpp"
 #include "harness/candidate/plan_error.hpp"
 #include "harness/candidate/ptx_entries.hpp"
+#include "harness/config.hpp"
 #include "harness/signature.hpp"
 
 namespace kforge {
@@ -43,6 +44,10 @@ struct Limits {
   // 48 KiB needs cudaFuncAttributeMaxDynamicSharedMemorySize, which the GPU worker sets.
   int64_t max_dynamic_shared_bytes = 227 * 1024;
   int64_t max_scratch_bytes = int64_t{1} << 30;
+
+  // The defaults above, with `plan.max_kernels`, `plan.max_shared_bytes` and
+  // `plan.max_scratch_bytes` from the configuration. Grid and block limits are CUDA's.
+  static Limits from_config(const Config& config);
 };
 
 enum class TensorRole { kInput, kParameter, kOutput, kScratch };

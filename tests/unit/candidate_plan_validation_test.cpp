@@ -243,6 +243,32 @@ TEST(CandidatePlanValidation, Limits) {
             "row_softmax.cu:8:5: launch plan: the plan launches 2 kernels, over the limit of 1");
 }
 
+TEST(CandidatePlanValidation, ScalarInputsWithoutAValueAreNotZero) {
+  Signature signature = softmax_signature(64, 64);
+  signature.inputs[1].scalar.reset();
+  EXPECT_EQ(error_of(bind_softmax({}, signature)),
+            "row_softmax.cu:7:30: launch plan: kernel 'row_stats' argument 3 \"temperature\": the "
+            "signature records no value for the scalar input 'temperature'");
+  signature.inputs[1].dtype = DType::kI64;
+  EXPECT_EQ(error_of(bind_softmax({{"\"2 * x.shape[0]\"", "\"temperature\""}}, signature)),
+            "row_softmax.cu:13:63: launch plan: scratch 'stats' numel \"temperature\": the "
+            "signature records no value for the integer scalar input 'temperature'");
+}
+
+TEST(CandidatePlanValidation, LimitsComeFromTheConfiguration) {
+  Config config;
+  Limits defaults = Limits::from_config(config);
+  EXPECT_EQ(defaults.max_kernels, Limits{}.max_kernels);
+  EXPECT_EQ(defaults.max_dynamic_shared_bytes, 227 * 1024);
+  EXPECT_EQ(defaults.max_scratch_bytes, Limits{}.max_scratch_bytes);
+  config.set("plan.max_shared_bytes", "1024");
+  config.set("plan.max_kernels", "1");
+  Limits configured = Limits::from_config(config);
+  EXPECT_EQ(configured.max_dynamic_shared_bytes, 1024);
+  EXPECT_EQ(error_of(bind_softmax({}, softmax_signature(4096, 1000), {}, configured)),
+            "row_softmax.cu:8:5: launch plan: the plan launches 2 kernels, over the limit of 1");
+}
+
 TEST(CandidatePlanValidation, ResolvesTheWorkedExample) {
   // docs/candidate-format.md walks through these numbers.
   PlanResult<ResolvedPlan> result = bind_softmax({});
