@@ -1,5 +1,6 @@
 #include "sandbox/compile_pool.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -68,6 +69,16 @@ std::string printable_prefix(std::string_view text, size_t max = 80) {
   return out;
 }
 
+// Both ends close on exec: a worker started by another thread must not inherit this worker's
+// pipes, or closing our end would never reach this worker as end-of-file. (The ends a worker
+// needs are dup2'ed onto its stdin and stdout, which clears the flag there.)
+bp::pipe close_on_exec_pipe() {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0)
+    throw Error(std::string("cannot create a pipe: ") + std::strerror(errno), "compile pool");
+  return bp::pipe(ends[0], ends[1]);
+}
+
 fs::path this_executable() {
   std::error_code failure;
   fs::path path = fs::read_symlink("/proc/self/exe", failure);
@@ -83,7 +94,8 @@ class WorkerProcess {
  public:
   enum class Read { kLine, kTimeout, kEnded, kTooLong };
 
-  WorkerProcess(const CompilePoolOptions& options, const fs::path& directory) {
+  WorkerProcess(const CompilePoolOptions& options, const fs::path& directory)
+      : to_worker_(close_on_exec_pipe()), from_worker_(close_on_exec_pipe()) {
     bp::environment environment = boost::this_process::environment();
     environment.erase(kCompileWorkerFaultsVariable);
     if (options.allow_test_faults)
@@ -94,8 +106,7 @@ class WorkerProcess {
         bp::child(bp::exe = options.worker_program.string(), bp::args = options.worker_arguments,
                   bp::std_in<to_worker_, bp::std_out> from_worker_,
                   bp::std_err > (directory / "worker.stderr").string(), bp::env = environment,
-                  bp::start_dir = directory.string(), bp::limit_handles,
-                  AddressSpaceLimit(memory_limit_), failure);
+                  bp::start_dir = directory.string(), AddressSpaceLimit(memory_limit_), failure);
     if (failure) {
       throw Error("cannot start a compile worker: " + failure.message(),
                   options.worker_program.string());

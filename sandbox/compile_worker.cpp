@@ -1,12 +1,15 @@
 #include "sandbox/compile_worker.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "harness/util/error.hpp"
 #include "sandbox/nvrtc_api.hpp"
@@ -53,12 +56,14 @@ void misbehave(const std::string& fault, std::ostream& out, const nlohmann::json
   } else if (fault == "wrong_id") {
     send(out, {{"id", -12345}, {"status", "ok"}});
   } else if (fault == "allocate") {
+    // Kept reachable and touched, so that the allocations cannot be optimised away.
+    static std::vector<char*> blocks;
     for (;;) {
       auto* block = static_cast<char*>(std::malloc(64 << 20));
       if (block == nullptr)
         std::abort();  // as a compiler does when an allocation it cannot do without fails
-      for (size_t i = 0; i < (64u << 20); i += 4096)
-        block[i] = 1;
+      std::memset(block, 1, 64 << 20);
+      blocks.push_back(block);
     }
   }
 }
@@ -69,6 +74,9 @@ int run_compile_worker(std::istream& in, std::ostream& out) {
   nlohmann::json hello = {{"hello", "kforge-compile-worker"},
                           {"protocol", kCompileProtocolVersion},
                           {"pid", ::getpid()}};
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    hello["address_space_limit_mb"] = limit.rlim_cur >> 20;
   std::vector<fs::path> include_roots;
   try {
     const Nvrtc& nvrtc = Nvrtc::instance();
