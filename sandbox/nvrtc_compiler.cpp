@@ -81,6 +81,23 @@ std::string ptx(const Nvrtc& nvrtc, nvrtcProgram program) {
   return text;
 }
 
+// Compile outputs are a cache that can be rebuilt, so no fsync (it cost more than the compile
+// of a small kernel here); the rename still means a reader never sees half a file.
+void write_output(const fs::path& path, const std::string& bytes) {
+  fs::path temporary = path;
+  temporary += ".partial";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush())
+      throw Error("cannot write a compile output", temporary.string());
+  }
+  std::error_code failure;
+  fs::rename(temporary, path, failure);
+  if (failure)
+    throw Error("cannot write a compile output: " + failure.message(), path.string());
+}
+
 }  // namespace
 
 bool is_valid_arch(std::string_view arch) {
@@ -159,8 +176,8 @@ CompileResult compile_with_nvrtc(const CompileRequest& request,
   files::ensure_directory(settings.output_dir);
   result.cubin_path = settings.output_dir / "candidate.cubin";
   result.ptx_path = settings.output_dir / "candidate.ptx";
-  files::write_atomic(result.cubin_path, cubin(nvrtc, program.get()));
-  files::write_atomic(result.ptx_path, ptx(nvrtc, program.get()));
+  write_output(result.cubin_path, cubin(nvrtc, program.get()));
+  write_output(result.ptx_path, ptx(nvrtc, program.get()));
   result.kernels = parse_ptxas_report(log);
   result.status = CompileStatus::kOk;
   return result;

@@ -201,7 +201,11 @@ TEST_F(CompilePoolTest, GoodKernelGivesCubinPtxAndResourcesThenHitsTheCache) {
   CompileResult again = pool_->compile(scale_request(512));
   EXPECT_TRUE(again.from_cache);
   EXPECT_EQ(again.cubin_path, first.cubin_path);
-  EXPECT_LE(again.wall_ms, 5.0);
+  // The best of a few, so that a busy machine's scheduling does not fail the test.
+  double fastest = again.wall_ms;
+  for (int i = 0; i < 4; ++i)
+    fastest = std::min(fastest, pool_->compile(scale_request(512)).wall_ms);
+  EXPECT_LE(fastest, 5.0);
   EXPECT_EQ(again.kernels[0].shared_bytes, 512 * 4);
 
   CompileResult other = pool_->compile(scale_request(64));
