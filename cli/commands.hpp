@@ -21,5 +21,6 @@ std::span<const CommandEntry> commands();
 void add_config_command(CLI::App& parent, Context& context);
 void add_doctor_command(CLI::App& parent, Context& context);
 void add_version_command(CLI::App& parent, Context& context);
+void add_worker_command(CLI::App& parent, Context& context);
 
 }  // namespace kforge::cli
