@@ -453,6 +453,7 @@ def analyze_task(torch, task, deadline_s):
         "check_note": note,
         "degenerate": degenerate,
         "degenerate_reason": reason,
+        "torch_version": torch.__version__,
         "duration_s": round(time.time() - started, 4),
     }
 
