@@ -103,7 +103,7 @@ void add_tasks_command(CLI::App& parent, Context& context) {
     if (options->json)
       return Context::print_json(rows);
     for (const auto& row : rows) {
-      std::string flag = row["degenerate"].is_null()    ? "-"
+      std::string flag = row["degenerate"].is_null()     ? "-"
                          : row["degenerate"].get<bool>() ? "DEGENERATE"
                                                          : "ok";
       std::printf("%-40s v%-3lld %-10s %s [%s]\n", row["name"].get<std::string>().c_str(),
@@ -138,46 +138,46 @@ void add_tasks_command(CLI::App& parent, Context& context) {
     print_task(task);
   });
 
-  auto* import = command->add_subcommand("import", "import every KernelBench-format problem in DIR");
+  auto* import =
+      command->add_subcommand("import", "import every KernelBench-format problem in DIR");
   import->add_option("dir", options->folder, "folder of task files (*.py)")->required();
   import->add_option("--suite", options->suite, "suite name; tasks are named SUITE/<file stem>")
       ->required();
   import->add_flag("--json", options->json, "print a JSON array, one object per file");
   import->callback([options, &context] {
     Workspace& workspace = context.workspace();
-    Store& store = workspace.store();
-    ReferenceRunner runner = ReferenceRunner::for_workspace(workspace);
-    size_t done = 0;
-    auto lines = import_tasks(store, runner, options->folder, options->suite,
-                              [&](const ImportLine& line) {
-                                ++done;
-                                context.progress("[" + std::to_string(done) + "] " +
-                                                 line.describe());
-                              });
-    size_t failed = 0;
-    nlohmann::json rows = nlohmann::json::array();
-    for (const ImportLine& line : lines) {
-      failed += line.status == ImportStatus::kFailed ? 1 : 0;
-      nlohmann::json row = {{"file", line.file},
-                            {"name", line.name},
-                            {"status", import_status_name(line.status)},
-                            {"degenerate", line.degenerate}};
-      if (line.status != ImportStatus::kFailed)
-        row["version"] = line.version;
-      if (!line.detail.empty())
-        row[line.status == ImportStatus::kFailed ? "error" : "degenerate_reason"] = line.detail;
-      rows.push_back(row);
-    }
-    if (options->json) {
-      Context::print_json(rows);
-    } else {
-      for (const ImportLine& line : lines)
-        std::printf("%s\n", line.describe().c_str());
-      std::printf("%zu files: %zu failed\n", lines.size(), failed);
-    }
-    if (failed > 0)
-      throw CLI::RuntimeError(kExitError);
-  });
-}
+  Store& store = workspace.store();
+  ReferenceRunner runner = ReferenceRunner::for_workspace(workspace);
+  size_t done = 0;
+  auto lines =
+      import_tasks(store, runner, options->folder, options->suite, [&](const ImportLine& line) {
+        ++done;
+        context.progress("[" + std::to_string(done) + "] " + line.describe());
+      });
+  size_t failed = 0;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const ImportLine& line : lines) {
+    failed += line.status == ImportStatus::kFailed ? 1 : 0;
+    nlohmann::json row = {{"file", line.file},
+                          {"name", line.name},
+                          {"status", import_status_name(line.status)},
+                          {"degenerate", line.degenerate}};
+    if (line.status != ImportStatus::kFailed)
+      row["version"] = line.version;
+    if (!line.detail.empty())
+      row[line.status == ImportStatus::kFailed ? "error" : "degenerate_reason"] = line.detail;
+    rows.push_back(row);
+  }
+  if (options->json) {
+    Context::print_json(rows);
+  } else {
+    for (const ImportLine& line : lines)
+      std::printf("%s\n", line.describe().c_str());
+    std::printf("%zu files: %zu failed\n", lines.size(), failed);
+  }
+  if (failed > 0)
+    throw CLI::RuntimeError(kExitError);
+});
+}  // namespace kforge::cli
 
 }  // namespace kforge::cli

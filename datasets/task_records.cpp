@@ -103,8 +103,8 @@ std::optional<TaskRecord> latest(const sql::Connection& db, const std::string& n
 
 std::optional<TaskRecord> find_version(const sql::Connection& db, const std::string& name,
                                        int64_t version) {
-  auto query = db.prepare("SELECT " + std::string(kColumns) +
-                          " FROM tasks WHERE name = ? AND version = ?");
+  auto query =
+      db.prepare("SELECT " + std::string(kColumns) + " FROM tasks WHERE name = ? AND version = ?");
   query.bind(1, name).bind(2, version);
   return first(query);
 }

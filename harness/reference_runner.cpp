@@ -45,8 +45,7 @@ std::optional<std::string> probe(const fs::path& python, std::string& torch_vers
   }
   if (!result.succeeded()) {
     std::string why = last_line(result.standard_error);
-    return "cannot import torch (" + result.describe_end() + (why.empty() ? "" : ": " + why) +
-           ")";
+    return "cannot import torch (" + result.describe_end() + (why.empty() ? "" : ": " + why) + ")";
   }
   torch_version = last_line(result.standard_output);
   return std::nullopt;
@@ -224,8 +223,8 @@ std::vector<AnalysisOutcome> ReferenceRunner::analyze(
   fs::path cache = options_.cache_dir / "analyze";
   files::ensure_directory(cache);
   auto cache_file = [&](const TaskSource& task) {
-    return cache / (sha256_hex_fields({script_hash(), "analyze", sha256_hex(task.source)}) +
-                    ".json");
+    return cache /
+           (sha256_hex_fields({script_hash(), "analyze", sha256_hex(task.source)}) + ".json");
   };
 
   std::vector<size_t> pending;

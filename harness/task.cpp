@@ -149,8 +149,8 @@ Task Task::from_record(const TaskRecord& record) {
     analysis.degenerate_reason = record.degenerate_reason.value_or("");
     auto extra = nlohmann::json::parse(record.analysis_json, nullptr, false);
     if (extra.is_object()) {
-      analysis.constants = constants_from_json(extra.value("constants", nlohmann::json::object()),
-                                               where);
+      analysis.constants =
+          constants_from_json(extra.value("constants", nlohmann::json::object()), where);
       analysis.benchmark_method = extra.value("benchmark_method", "");
       analysis.check_note = extra.value("check_note", "");
       analysis.torch_version = extra.value("torch_version", "");
@@ -190,14 +190,14 @@ TaskRecord Task::to_record() const {
 }
 
 nlohmann::json Task::to_json(bool full) const {
-  nlohmann::json json = {{"name", name},
-                         {"suite", suite},
-                         {"version", version},
-                         {"description", description},
-                         {"tags", tags},
-                         {"analysed", analysis.has_value()},
-                         {"degenerate", analysis ? nlohmann::json(analysis->degenerate)
-                                                 : nlohmann::json(nullptr)}};
+  nlohmann::json json = {
+      {"name", name},
+      {"suite", suite},
+      {"version", version},
+      {"description", description},
+      {"tags", tags},
+      {"analysed", analysis.has_value()},
+      {"degenerate", analysis ? nlohmann::json(analysis->degenerate) : nlohmann::json(nullptr)}};
   if (analysis && analysis->degenerate)
     json["degenerate_reason"] = analysis->degenerate_reason;
   if (!full)

@@ -19,8 +19,8 @@ namespace kforge {
 using SizeConstants = std::map<std::string, int64_t>;
 
 struct CheckShape {
-  std::string name;                // "small", "odd"
-  SizeConstants constants;         // every integer constant of the program at this shape
+  std::string name;         // "small", "odd"
+  SizeConstants constants;  // every integer constant of the program at this shape
   std::map<std::string, std::pair<int64_t, int64_t>> scaled;  // constant: (benchmark, here)
   Signature signature;
 };

@@ -56,8 +56,8 @@ std::string ImportLine::describe() const {
   return line;
 }
 
-std::vector<ImportLine> import_tasks(Store& store, ReferenceRunner& runner,
-                                     const fs::path& folder, const std::string& suite,
+std::vector<ImportLine> import_tasks(Store& store, ReferenceRunner& runner, const fs::path& folder,
+                                     const std::string& suite,
                                      const std::function<void(const ImportLine&)>& on_line) {
   if (!valid_suite_name(suite)) {
     throw Error("suite name '" + suite + "' is not allowed (letters, digits, '_', '-', '.')",

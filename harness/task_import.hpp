@@ -40,8 +40,7 @@ inline constexpr std::string_view kBuiltinSuite = "builtin";
 // that cannot be imported is a kFailed line, not an Error. `on_line` sees each line as it is
 // known (in completion order); the returned lines are in file order.
 std::vector<ImportLine> import_tasks(Store& store, ReferenceRunner& runner,
-                                     const std::filesystem::path& folder,
-                                     const std::string& suite,
+                                     const std::filesystem::path& folder, const std::string& suite,
                                      const std::function<void(const ImportLine&)>& on_line = {});
 
 // Inserts a version of every built-in task whose source the store does not hold yet. Returns
