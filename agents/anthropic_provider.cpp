@@ -109,9 +109,7 @@ class AnthropicProtocol final : public WireProtocol {
     return {};
   }
 
-  bool says_unknown_model(long status, const json& body) const override {
-    return status == 404;
-  }
+  bool says_unknown_model(long status, const json& body) const override { return status == 404; }
 
  private:
   static int64_t integer(const json& object, const char* key, int64_t fallback) {

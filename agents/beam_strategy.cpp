@@ -42,8 +42,8 @@ class BeamStrategy final : public RecordedStrategy {
       int64_t j = 0;
       for (const Record* parent : parents) {
         for (int64_t child = 0; child < children; ++child, ++j)
-          out.push_back({prefix + std::to_string(j), generation, generation * samples + j,
-                         parent->id});
+          out.push_back(
+              {prefix + std::to_string(j), generation, generation * samples + j, parent->id});
       }
     }
     return iterations > 0 && generation + 1 >= iterations;

@@ -34,8 +34,8 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   long status = 0;
   curl_easy_getinfo(transfer->handle, CURLINFO_RESPONSE_CODE, &status);
-  bool stream_out = transfer->on_chunk != nullptr && *transfer->on_chunk && status >= 200 &&
-                    status < 300;
+  bool stream_out =
+      transfer->on_chunk != nullptr && *transfer->on_chunk && status >= 200 && status < 300;
   if (!stream_out) {
     transfer->response->body.append(data, bytes);
     return bytes;

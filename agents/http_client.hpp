@@ -41,9 +41,9 @@ std::string_view transport_failure_name(TransportFailure failure);
 
 struct HttpResponse {
   TransportFailure failure = TransportFailure::kNone;
-  int curl_code = 0;        // CURLcode; 0 when the transfer completed
-  std::string curl_error;   // libcurl's own words for curl_code
-  long status = 0;          // HTTP status; 0 when no status line arrived
+  int curl_code = 0;                           // CURLcode; 0 when the transfer completed
+  std::string curl_error;                      // libcurl's own words for curl_code
+  long status = 0;                             // HTTP status; 0 when no status line arrived
   std::map<std::string, std::string> headers;  // names lower-cased; last value wins
   std::string body;  // the raw body (for a streamed 2xx reply: empty, the chunks went out)
   std::chrono::milliseconds elapsed{0};

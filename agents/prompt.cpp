@@ -1,5 +1,6 @@
 #include "agents/prompt.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -14,8 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 6> kTemplateNames = {
-    "system", "contract", "task", "history", "history_entry", "feedback"};
+constexpr std::array<std::string_view, 6> kTemplateNames = {"system",  "contract",      "task",
+                                                            "history", "history_entry", "feedback"};
 
 std::string format_number(double value, const char* format) {
   char buffer[64];
@@ -120,9 +121,9 @@ std::string PromptLibrary::render(std::string_view name,
       for (const auto& [known_key, ignored] : values)
         known.push_back(known_key);
       throw Error(strings::unknown_name_message("prompt placeholder", key, known),
-                  origin(name) == "built-in" ? "agents/prompts/" + std::string(name) + ".md:" +
-                                                   std::to_string(line)
-                                             : origin(name) + ":" + std::to_string(line));
+                  origin(name) == "built-in"
+                      ? "agents/prompts/" + std::string(name) + ".md:" + std::to_string(line)
+                      : origin(name) + ":" + std::to_string(line));
     }
     out.append(text, position, open - position);
     out.append(value->second);
@@ -147,27 +148,26 @@ PromptBuilder::PromptBuilder(PromptLibrary library, TaskView task, GpuTarget gpu
 Conversation PromptBuilder::first(std::span<const HistoryEntry> history) const {
   std::string contract = library_.render("contract", {});
   Conversation conversation;
-  conversation.system = library_.render(
-      "system", {{"contract", contract}, {"gpu_architecture", gpu_.architecture}});
+  conversation.system =
+      library_.render("system", {{"contract", contract}, {"gpu_architecture", gpu_.architecture}});
 
-  std::string gpu = "- name: " + gpu_.name + "\n- architecture: " + gpu_.architecture +
-                    "\n- streaming multiprocessors: " + std::to_string(gpu_.sm_count) +
-                    "\n- memory bandwidth: " +
-                    (gpu_.memory_bandwidth_gb_s > 0
-                         ? format_number(gpu_.memory_bandwidth_gb_s, "%.0f") + " GB/s"
-                         : std::string("unknown")) +
-                    "\n- shared memory per block: " +
-                    std::to_string(gpu_.shared_memory_per_block_bytes) + " bytes\n";
+  std::string gpu =
+      "- name: " + gpu_.name + "\n- architecture: " + gpu_.architecture +
+      "\n- streaming multiprocessors: " + std::to_string(gpu_.sm_count) + "\n- memory bandwidth: " +
+      (gpu_.memory_bandwidth_gb_s > 0 ? format_number(gpu_.memory_bandwidth_gb_s, "%.0f") + " GB/s"
+                                      : std::string("unknown")) +
+      "\n- shared memory per block: " + std::to_string(gpu_.shared_memory_per_block_bytes) +
+      " bytes\n";
   std::string shown;
   if (!history.empty()) {
     std::string entries;
     for (const HistoryEntry& entry : history) {
-      entries += library_.render(
-          "history_entry", {{"id", entry.id},
-                            {"verdict", entry.feedback.verdict},
-                            {"speedup", speedup_suffix(entry.feedback)},
-                            {"source", entry.source.empty() ? "(no code)" : entry.source},
-                            {"evidence", summarize_evidence(entry.feedback.evidence)}});
+      entries += library_.render("history_entry",
+                                 {{"id", entry.id},
+                                  {"verdict", entry.feedback.verdict},
+                                  {"speedup", speedup_suffix(entry.feedback)},
+                                  {"source", entry.source.empty() ? "(no code)" : entry.source},
+                                  {"evidence", summarize_evidence(entry.feedback.evidence)}});
     }
     shown = library_.render("history", {{"entries", entries}});
   }

@@ -48,8 +48,7 @@ std::string one_line(std::string text, size_t limit = 300) {
   return text;
 }
 
-std::string replace_all(std::string text, const std::string& secret,
-                        std::string_view replacement) {
+std::string replace_all(std::string text, const std::string& secret, std::string_view replacement) {
   if (secret.empty())
     return text;
   for (size_t at = text.find(secret); at != std::string::npos;
@@ -130,9 +129,9 @@ class HttpProvider final : public Provider {
     http_request.url = url;
     http_request.headers = protocol_->headers(api_key_);
     http_request.headers.emplace_back("Content-Type", "application/json");
-    http_request.body =
-        settings_.stream ? protocol_->body(request, max_tokens, temperature, true).dump()
-                         : plain_body.dump();
+    http_request.body = settings_.stream
+                            ? protocol_->body(request, max_tokens, temperature, true).dump()
+                            : plain_body.dump();
     http_request.connect_timeout = settings_.connect_timeout;
     http_request.total_timeout = settings_.timeout;
     http_request.max_body_bytes = settings_.max_response_bytes;
@@ -221,7 +220,8 @@ class HttpProvider final : public Provider {
       } else if (http.status >= 500) {
         fail(LlmStatus::kServerError, "server error: " + message);
       } else if (protocol_->says_unknown_model(http.status, body.is_discarded() ? json() : body)) {
-        fail(LlmStatus::kUnknownModel, "unknown model '" + settings_.model + "': " + message);
+        fail(LlmStatus::kUnknownModel,
+             "unknown model '" + settings_.model + "' (or wrong llm.base_url path): " + message);
       } else {
         fail(LlmStatus::kBadRequest, "the request was refused: " + message);
       }
@@ -249,15 +249,16 @@ class HttpProvider final : public Provider {
     return http;
   }
 
-  // Exponential backoff with full jitter; a server's Retry-After wins when it asks for more.
+  // Exponential backoff, jittered between half and all of the step; a server's Retry-After wins
+  // when it asks for more.
   std::chrono::milliseconds backoff(int attempt, const HttpResponse& http) {
     int64_t ceiling = settings_.backoff_initial.count() << std::min(attempt, 20);
     ceiling = std::min<int64_t>(ceiling, settings_.backoff_max.count());
     int64_t wait = 0;
     {
       std::lock_guard lock(random_mutex_);
-      wait = std::uniform_int_distribution<int64_t>(ceiling / 2, std::max<int64_t>(ceiling, 1))(
-          random_);
+      wait = std::uniform_int_distribution<int64_t>(ceiling / 2,
+                                                    std::max<int64_t>(ceiling, 1))(random_);
     }
     if (auto asked = retry_after(http))
       wait = std::max<int64_t>(wait, std::min(asked->count(), settings_.backoff_max.count()));
@@ -270,7 +271,9 @@ class HttpProvider final : public Provider {
            1e6;
   }
 
-  std::string scrub(std::string text) const { return replace_all(std::move(text), api_key_, "[redacted]"); }
+  std::string scrub(std::string text) const {
+    return replace_all(std::move(text), api_key_, "[redacted]");
+  }
 
   std::optional<std::filesystem::path> cache_path(const std::string& key) const {
     if (!settings_.cache_dir)

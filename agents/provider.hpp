@@ -36,9 +36,9 @@ struct Conversation {
 struct LlmRequest {
   std::string model;  // empty: the provider's configured model
   Conversation conversation;
-  std::optional<double> temperature;       // empty: the configured one
-  std::optional<int64_t> max_tokens;       // empty: the configured one
-  int64_t sample_index = 0;  // the i-th answer to this same prompt: part of the cache key
+  std::optional<double> temperature;  // empty: the configured one
+  std::optional<int64_t> max_tokens;  // empty: the configured one
+  int64_t sample_index = 0;           // the i-th answer to this same prompt: part of the cache key
 };
 
 // How one request ended. Only kOk carries an answer; the others are outcomes to record.
@@ -67,7 +67,7 @@ struct LlmResponse {
   std::string finish_reason;  // as the provider says it: "stop", "length", "end_turn", ...
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
-  double cost_usd = 0;  // at the configured prices; 0 for a cache hit
+  double cost_usd = 0;                   // at the configured prices; 0 for a cache hit
   std::chrono::milliseconds latency{0};  // all attempts and waits together
   int attempts = 0;                      // HTTP requests made (0 for a cache hit)
   long http_status = 0;                  // of the last attempt

@@ -38,8 +38,8 @@ class RefineStrategy final : public RecordedStrategy {
       std::string parent;
       if (latest != nullptr)
         parent = latest->feedback->reply.empty() ? latest->parent_id : latest->id;
-      out.push_back({"c" + std::to_string(chain) + ".t" + std::to_string(turn), turn, chain,
-                     parent});
+      out.push_back(
+          {"c" + std::to_string(chain) + ".t" + std::to_string(turn), turn, chain, parent});
       if (iterations <= 0 || turn + 1 < iterations)
         done = false;
     }

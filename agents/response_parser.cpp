@@ -27,6 +27,8 @@ std::vector<Block> fenced_blocks(std::string_view text) {
     if (end == std::string_view::npos)
       end = text.size();
     std::string_view line = text.substr(position, end - position);
+    if (end == text.size() && line.empty())
+      break;  // the empty remainder after a final newline is not a line
     std::string_view stripped = strings::trim(line);
     size_t run = 0;
     char first = stripped.empty() ? 0 : stripped.front();

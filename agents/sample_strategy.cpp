@@ -20,8 +20,8 @@ class SampleStrategy final : public RecordedStrategy {
       return true;
     int64_t samples = settings().samples;
     for (int64_t j = 0; j < samples; ++j) {
-      out.push_back({"i" + std::to_string(round) + ".s" + std::to_string(j), round,
-                     round * samples + j, ""});
+      out.push_back(
+          {"i" + std::to_string(round) + ".s" + std::to_string(j), round, round * samples + j, ""});
     }
     return iterations > 0 && round + 1 >= iterations;
   }

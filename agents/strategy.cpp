@@ -30,9 +30,9 @@ const std::array kStrategies = {
 // got, the closer it is to a good one.
 double verdict_rank(const std::string& verdict) {
   static const std::map<std::string, double, std::less<>> kRanks = {
-      {"correct", 100},     {"compiled", 50},     {"suspicious", 40},  {"incorrect", 30},
-      {"runtime_error", 20}, {"timeout", 20},      {"launch_error", 15}, {"plan_error", 12},
-      {"compile_error", 10}, {"no_candidate", 1},  {"llm_error", 0},
+      {"correct", 100},      {"compiled", 50},    {"suspicious", 40},   {"incorrect", 30},
+      {"runtime_error", 20}, {"timeout", 20},     {"launch_error", 15}, {"plan_error", 12},
+      {"compile_error", 10}, {"no_candidate", 1}, {"llm_error", 0},
   };
   auto found = kRanks.find(verdict);
   return found == kRanks.end() ? 5 : found->second;
@@ -58,8 +58,9 @@ std::unique_ptr<RecordedStrategy> create(const StrategySettings& settings,
 }  // namespace
 
 json Budgets::to_json() const {
-  return {{"iterations", iterations}, {"candidates", candidates},     {"wall_seconds", wall_seconds},
-          {"tokens", tokens},         {"cost_usd", cost_usd},         {"target_speedup", target_speedup}};
+  return {{"iterations", iterations},     {"candidates", candidates},
+          {"wall_seconds", wall_seconds}, {"tokens", tokens},
+          {"cost_usd", cost_usd},         {"target_speedup", target_speedup}};
 }
 
 Budgets Budgets::from_json(const json& json) {

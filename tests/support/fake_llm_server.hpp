@@ -21,8 +21,8 @@ namespace kforge::testing {
 class FakeLlmServer {
  public:
   explicit FakeLlmServer(const std::vector<std::string>& arguments = {}) {
-    std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3"
-                                                                      : "python3";
+    std::string python =
+        std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
     std::string script = (source_dir() / "tests/support/fake_llm_server.py").string();
     int out[2];
     if (::pipe(out) != 0)

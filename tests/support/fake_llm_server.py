@@ -241,12 +241,18 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.shutdown(2)
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # dropped connections are on purpose here
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--key", default="")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = QuietServer(("127.0.0.1", 0), Handler)
     server.required_key = args.key
     print(server.server_address[1], flush=True)
     server.serve_forever()

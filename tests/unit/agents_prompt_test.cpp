@@ -25,14 +25,13 @@ TEST(AgentsPrompt, FirstPromptHasTaskSignatureGpuAndContract) {
   Conversation conversation = builder.first();
   EXPECT_NE(conversation.system.find("sm_90"), std::string::npos);
   EXPECT_NE(conversation.system.find("/* kforge:launch"), std::string::npos);
-  EXPECT_NE(conversation.system.find("extern \"C\" __global__ void scale_rows"),
-            std::string::npos);
+  EXPECT_NE(conversation.system.find("extern \"C\" __global__ void scale_rows"), std::string::npos);
   ASSERT_EQ(conversation.messages.size(), 1u);
   const std::string& user = conversation.messages[0].content;
   EXPECT_EQ(conversation.messages[0].role, "user");
-  for (const char* expected : {"level1/19_ReLU", "return torch.relu(x)", "\"float32\"",
-                               "NVIDIA H100 80GB HBM3", "streaming multiprocessors: 132",
-                               "3350 GB/s", "232448 bytes"})
+  for (const char* expected :
+       {"level1/19_ReLU", "return torch.relu(x)", "\"float32\"", "NVIDIA H100 80GB HBM3",
+        "streaming multiprocessors: 132", "3350 GB/s", "232448 bytes"})
     EXPECT_NE(user.find(expected), std::string::npos) << expected;
   EXPECT_EQ(user.find("Earlier attempts"), std::string::npos);
   EXPECT_EQ(user.find("{{"), std::string::npos);

@@ -8,6 +8,7 @@
 
 #include "agents/http_client.hpp"
 #include "agents/response_parser.hpp"
+#include "harness/config.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/fake_llm_server.hpp"
@@ -94,8 +95,9 @@ TEST_P(AgentsProvider, AnswersWithTextTokensCostAndSanitizedRequest) {
     EXPECT_EQ(seen[0]["body"]["system"], "You write CUDA.");
   } else {
     EXPECT_EQ(seen[0]["body"]["messages"][0]["role"], "system");
-    if (GetParam().stream)
+    if (GetParam().stream) {
       EXPECT_EQ(seen[0]["body"]["stream_options"]["include_usage"], true);
+    }
   }
 }
 
@@ -219,10 +221,13 @@ TEST_P(AgentsProvider, TheKeyTravelsOnlyInAHeader) {
   ASSERT_TRUE(good.ok()) << good.error;
   EXPECT_EQ(good.request_json.dump().find("secret"), std::string::npos);
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path())) {
-    if (entry.is_regular_file())
+    if (entry.is_regular_file()) {
       EXPECT_EQ(files::read(entry.path()).find("secret"), std::string::npos);
+    }
   }
 
+  // The key is no part of the cache key, so the same request would be a cache hit: no cache.
+  chosen.cache_dir.reset();
   chosen.api_key_env = "KFORGE_TEST_BAD_KEY";
   chosen.retries = 2;
   LlmResponse bad = make_provider(chosen)->complete(request());
@@ -289,24 +294,29 @@ TEST(AgentsProviderSettings, ConfigurationMistakesAreOneLineErrors) {
   EXPECT_THROW(make_provider(settings), Error);
 }
 
-TEST(AgentsProviderSettings, ReadFromConfigurationValues) {
-  json values = {{"llm.provider", "anthropic"},  {"llm.base_url", "http://h/v1"},
-                 {"llm.model", "m"},             {"llm.api_key_env", "K"},
-                 {"llm.temperature", 0.2},       {"llm.max_tokens", 100},
-                 {"llm.timeout_s", 30},          {"llm.concurrency", 2},
-                 {"llm.retries", 1},             {"llm.price_input_per_mtok", 3.0},
-                 {"llm.price_output_per_mtok", 15.0}, {"llm.stream", false}};
-  ProviderSettings settings = ProviderSettings::from_config_json(values);
+TEST(AgentsProviderSettings, ReadFromTheConfigurationAsTheLoopWill) {
+  testing::TemporaryDirectory dir;
+  testing::write_text(dir / "kforge.toml",
+                      "[llm]\nprovider = \"anthropic\"\nbase_url = \"http://h/v1\"\n"
+                      "model = \"m\"\napi_key_env = \"K\"\ntemperature = 0.2\n"
+                      "price_output_per_mtok = 15\nstream = false\n");
+  Config config = Config::load(dir / "kforge.toml");
+  config.set("llm.max_tokens", "100");
+  config.set("llm.timeout_s", "30");
+  ProviderSettings settings = ProviderSettings::from_config_json(config.to_json());
   EXPECT_EQ(settings.provider, "anthropic");
   EXPECT_EQ(settings.base_url, "http://h/v1");
+  EXPECT_EQ(settings.model, "m");
   EXPECT_EQ(settings.api_key_env, "K");
   EXPECT_DOUBLE_EQ(settings.temperature, 0.2);
   EXPECT_EQ(settings.max_tokens, 100);
   EXPECT_EQ(settings.timeout, std::chrono::seconds(30));
-  EXPECT_EQ(settings.concurrency, 2);
-  EXPECT_EQ(settings.retries, 1);
+  EXPECT_EQ(settings.concurrency, 4);
+  EXPECT_EQ(settings.retries, 4);
   EXPECT_DOUBLE_EQ(settings.price_output_per_mtok, 15.0);
   EXPECT_FALSE(settings.stream);
+  EXPECT_EQ(config.integer("llm.samples"), 4);
+  EXPECT_THROW(config.set("llm.temperature", "warm"), Error);
 }
 
 }  // namespace

@@ -8,7 +8,8 @@ namespace {
 const std::string kKernel =
     "/* kforge:launch\n{\"kernels\": [{\"name\": \"k\", \"grid\": [\"1\"], \"block\": [\"32\"], "
     "\"shared_bytes\": \"0\", \"args\": [\"x\", \"out\"]}]}\n*/\n"
-    "extern \"C\" __global__ void k(const float* x, float* out) { out[threadIdx.x] = x[threadIdx.x]; }\n";
+    "extern \"C\" __global__ void k(const float* x, float* out) { out[threadIdx.x] = "
+    "x[threadIdx.x]; }\n";
 
 TEST(AgentsResponseParser, TakesTheFencedBlockOutOfProse) {
   ParsedReply parsed =
@@ -23,7 +24,8 @@ TEST(AgentsResponseParser, ChoosesTheBlockWithTheLaunchPlanAndTheLastOfSeveral) 
   std::string older = kKernel;
   older.replace(older.find("out[threadIdx.x]"), 3, "old");
   std::string reply = "```python\nprint('reference')\n```\n```cpp\n" + older +
-                      "```\nBetter:\n  ~~~~\n" + kKernel + "  ~~~~\n```\n__global__ void helper() {}\n```\n";
+                      "```\nBetter:\n  ~~~~\n" + kKernel +
+                      "  ~~~~\n```\n__global__ void helper() {}\n```\n";
   ParsedReply parsed = parse_reply(reply);
   ASSERT_TRUE(parsed.source) << parsed.reason;
   EXPECT_EQ(*parsed.source, kKernel);
@@ -48,8 +50,7 @@ TEST(AgentsResponseParser, NoUsableCandidateGivesTheReason) {
   EXPECT_NE(prose.reason.find("no code block"), std::string::npos);
   ParsedReply no_plan = parse_reply("```cuda\n__global__ void k() {}\n```\n```\nx\n```");
   EXPECT_FALSE(no_plan.source);
-  EXPECT_NE(no_plan.reason.find("2 code block(s) but none has a kforge:launch"),
-            std::string::npos)
+  EXPECT_NE(no_plan.reason.find("2 code block(s) but none has a kforge:launch"), std::string::npos)
       << no_plan.reason;
   ParsedReply no_kernel = parse_reply("```cuda\n/* kforge:launch {} */\nint x;\n```");
   EXPECT_FALSE(no_kernel.source);
