@@ -20,6 +20,9 @@ struct HttpRequest {
   std::string body;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds total_timeout{std::chrono::minutes(10)};
+  // A transfer that receives nothing for this long (whole seconds; 0: no limit) ends as
+  // kTimeout, so a stream that stalls half way does not hold a slot until total_timeout.
+  std::chrono::seconds idle_timeout{0};
   // A response body larger than this ends the transfer as kTooLarge (a runaway server must
   // not exhaust memory).
   size_t max_body_bytes = 32u << 20;

@@ -134,6 +134,7 @@ class HttpProvider final : public Provider {
                             : plain_body.dump();
     http_request.connect_timeout = settings_.connect_timeout;
     http_request.total_timeout = settings_.timeout;
+    http_request.idle_timeout = settings_.idle_timeout;
     http_request.max_body_bytes = settings_.max_response_bytes;
 
     for (int attempt = 0;; ++attempt) {

@@ -90,6 +90,9 @@ struct ProviderSettings {
   int64_t max_tokens = 8192;
   std::chrono::milliseconds timeout{std::chrono::seconds(600)};  // per attempt
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  // Nothing received for this long ends an attempt as a timeout (0: off). Generous, because
+  // reasoning models may think for minutes before their first token.
+  std::chrono::seconds idle_timeout{std::chrono::seconds(300)};
   int concurrency = 4;  // requests in flight at once through one provider
   int retries = 4;      // extra attempts after a retryable failure
   std::chrono::milliseconds backoff_initial{std::chrono::seconds(1)};

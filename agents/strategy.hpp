@@ -2,7 +2,8 @@
 // proposals that can be made now, the loop sends them, parses and evaluates the answers, and
 // `tell`s each result back. A strategy sees only agent-side values (Ask, Feedback), never the
 // harness or CUDA, and its whole state is JSON after every tell, so a run can checkpoint and
-// resume. The registry of strategies is the table in strategy.cpp.
+// resume. The registry of strategies is the table in strategy.cpp. A strategy is not
+// thread-safe: the loop calls ask and tell from one thread (providers may run on many).
 //
 //   sample  N independent answers to the same first prompt, round after round.
 //   refine  N parallel conversations; each turn shows the feedback on the last attempt.

@@ -8,6 +8,7 @@ How it behaves is chosen by the request's model name: `BEHAVIOUR[xN][/tag]`.
   ok          a normal answer with a candidate .cu (the default for any other name)
   429         429 with Retry-After: 1          500     500 with an error body
   slow        answers after 5 s                drop    closes the connection, no response
+  stall       sends half of the answer (or stream), then nothing for 30 s
   truncate    the body (or stream) stops part way and the connection closes
   malformed   200 with a body that is not JSON (or a stream event that is not)
   nocode      an answer with prose and no code block
@@ -175,8 +176,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if behaviour == "truncate":
+        if behaviour in ("truncate", "stall"):
             self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            if behaviour == "stall":
+                time.sleep(30)
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(2)
@@ -233,7 +237,9 @@ class Handler(BaseHTTPRequestHandler):
         if behaviour == "truncate":
             events = events[: len(events) // 2]
         try:
-            for piece in events:
+            for number, piece in enumerate(events):
+                if behaviour == "stall" and number == len(events) // 2:
+                    time.sleep(30)
                 self.wfile.write(piece.encode())
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):

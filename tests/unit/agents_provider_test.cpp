@@ -144,6 +144,15 @@ TEST_P(AgentsProvider, SlowAnswersTimeOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
 }
 
+TEST_P(AgentsProvider, AStalledAnswerEndsAtTheIdleLimit) {
+  ProviderSettings chosen = settings("stall");
+  chosen.idle_timeout = std::chrono::seconds(1);
+  auto started = std::chrono::steady_clock::now();
+  LlmResponse response = make_provider(chosen)->complete(request());
+  EXPECT_EQ(response.status, LlmStatus::kTimeout) << response.error;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+}
+
 TEST_P(AgentsProvider, AnswersWithoutCodeAndHugeAnswers) {
   LlmResponse prose = complete("nocode");
   ASSERT_TRUE(prose.ok()) << prose.error;
