@@ -1,0 +1,23 @@
+// Finding the candidate .cu in an LLM's answer: prose around it, ```cuda / ```cpp / ``` or
+// ~~~ fences, several blocks (the one with `kforge:launch` wins; the last of several), or no
+// fence at all. An answer without a usable candidate gives the reason, to be recorded.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kforge::agents {
+
+struct ParsedReply {
+  std::optional<std::string> source;  // the candidate, when one was found
+  std::string reason;                 // why there is none; empty when there is
+  int code_blocks = 0;                // fenced blocks seen
+};
+
+// Candidates larger than this are refused (a runaway answer is not a kernel).
+constexpr size_t kMaxCandidateBytes = 256 * 1024;
+
+ParsedReply parse_reply(std::string_view reply);
+
+}  // namespace kforge::agents

@@ -1,0 +1,54 @@
+// What differs between LLM wire protocols, behind one interface, so that retries, caching and
+// accounting (provider.cpp) are written once. Internal to agents/.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agents/http_client.hpp"
+#include "agents/provider.hpp"
+
+namespace kforge::agents {
+
+// What a stream has delivered so far.
+struct StreamState {
+  std::string text;
+  std::string finish_reason;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  bool done = false;  // the protocol's end marker arrived
+  // Set when an event is malformed or reports an error; the transfer is then aborted.
+  std::optional<std::pair<LlmStatus, std::string>> problem;
+  const TextCallback* on_text = nullptr;
+};
+
+class WireProtocol {
+ public:
+  virtual ~WireProtocol() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string url(const std::string& base_url) const = 0;
+  // The request body, with model, temperature and max tokens already resolved in `request`.
+  virtual nlohmann::json body(const LlmRequest& request, int64_t max_tokens, double temperature,
+                              bool stream) const = 0;
+  // Every header but Content-Type; `api_key` may be empty (local servers need none).
+  virtual std::vector<std::pair<std::string, std::string>> headers(
+      const std::string& api_key) const = 0;
+  // Fills text, finish reason and tokens from a whole JSON answer; a reason if it does not
+  // have the protocol's shape.
+  virtual std::optional<std::string> parse_answer(const nlohmann::json& answer,
+                                                  LlmResponse& response) const = 0;
+  // Takes one server-sent event into `state`.
+  virtual void on_event(const SseEvent& event, StreamState& state) const = 0;
+  // The provider's own message in an error body, if it has one.
+  virtual std::string error_message(const nlohmann::json& body) const = 0;
+  // Whether an error response says that the model does not exist (by status and error code).
+  virtual bool says_unknown_model(long status, const nlohmann::json& body) const = 0;
+};
+
+std::unique_ptr<WireProtocol> make_openai_protocol();
+std::unique_ptr<WireProtocol> make_anthropic_protocol();
+
+}  // namespace kforge::agents

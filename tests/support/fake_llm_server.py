@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""A fake LLM server for kforge's tests: OpenAI Chat Completions and Anthropic Messages,
+streaming included, on 127.0.0.1 only. Python 3 standard library only.
+
+Prints the port it listens on (one line) and serves until killed.
+
+How it behaves is chosen by the request's model name: `BEHAVIOUR[xN][/tag]`.
+  ok          a normal answer with a candidate .cu (the default for any other name)
+  429         429 with Retry-After: 1          500     500 with an error body
+  slow        answers after 5 s                drop    closes the connection, no response
+  stall       sends half of the answer (or stream), then nothing for 30 s
+  truncate    the body (or stream) stops part way and the connection closes
+  malformed   200 with a body that is not JSON (or a stream event that is not)
+  nocode      an answer with prose and no code block
+  huge        an answer of about 3 MB of prose, then the code
+  401         401 with an error body that echoes the key it was sent
+  404         the model does not exist (provider-style error body)
+With `xN` the misbehaviour applies to the first N requests for that exact model name; later
+ones are answered normally. `/tag` only makes names distinct between tests.
+If started with --key K, a request without that key gets 401.
+
+Control endpoints: GET or POST /control/requests (every request seen: path, model, headers, body),
+POST /control/reset (forget requests and counters).
+"""
+import argparse
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CANDIDATE = """/* kforge:launch
+{"kernels": [{"name": "scale_rows", "grid": ["x.shape[0]"], "block": ["BLOCK"],
+  "shared_bytes": "0", "args": ["x", "out", "x.shape[1]"]}],
+ "scratch": [], "defines": {"BLOCK": {"default": 256, "values": [128, 256]}}}
+*/
+extern "C" __global__ void scale_rows(const float* x, float* out, long cols) {
+  long row = blockIdx.x;
+  for (long c = threadIdx.x; c < cols; c += blockDim.x) out[row * cols + c] = 2.0f * x[row * cols + c];
+}
+"""
+
+LOCK = threading.Lock()
+COUNTS = {}
+REQUESTS = []
+SERIAL = [0]
+
+
+def parse_model(model):
+    name = model.split("/", 1)[0]
+    limit = None
+    if "x" in name and name.rsplit("x", 1)[1].isdigit():
+        name, limit = name.rsplit("x", 1)
+        limit = int(limit)
+    return name, limit
+
+
+def answer_text(behaviour, serial):
+    if behaviour == "nocode":
+        return "I would use shared memory tiling here, but I will not write the code today."
+    prose = f"Answer {serial}. Here is a kernel that scales each row.\n\n"
+    if behaviour == "huge":
+        prose = ("padding " * 400000) + "\n\n" + prose
+    return prose + "```cuda\n" + CANDIDATE + "```\nIt launches one block per row.\n"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_json(self, status, payload, extra_headers=()):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in extra_headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/control/requests":
+            with LOCK:
+                self.send_json(200, REQUESTS)
+        else:
+            self.send_json(404, {"error": {"message": "no such path"}})
+
+    def error_body(self, anthropic, kind, message):
+        if anthropic:
+            return {"type": "error", "error": {"type": kind, "message": message}}
+        return {"error": {"message": message, "type": kind, "code": kind}}
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        if self.path == "/control/requests":
+            with LOCK:
+                self.send_json(200, REQUESTS)
+            return
+        if self.path == "/control/reset":
+            with LOCK:
+                COUNTS.clear()
+                REQUESTS.clear()
+            self.send_json(200, {"reset": True})
+            return
+        anthropic = self.path.endswith("/messages")
+        if not anthropic and not self.path.endswith("/chat/completions"):
+            self.send_json(404, {"error": {"message": "unknown path " + self.path}})
+            return
+        try:
+            request = json.loads(raw)
+        except ValueError:
+            self.send_json(400, self.error_body(anthropic, "invalid_request_error", "bad JSON"))
+            return
+        model = str(request.get("model", ""))
+        with LOCK:
+            REQUESTS.append({"path": self.path, "model": model,
+                             "headers": {k.lower(): v for k, v in self.headers.items()},
+                             "body": request})
+            COUNTS[model] = COUNTS.get(model, 0) + 1
+            count = COUNTS[model]
+            SERIAL[0] += 1
+            serial = SERIAL[0]
+        behaviour, limit = parse_model(model)
+        if limit is not None and count > limit:
+            behaviour = "ok"
+
+        key = self.headers.get("x-api-key") if anthropic else \
+            (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if (self.server.required_key and key != self.server.required_key) or behaviour == "401":
+            self.send_json(401, self.error_body(
+                anthropic, "authentication_error", f"Incorrect API key provided: {key}"))
+            return
+        if behaviour == "404":
+            self.send_json(404, self.error_body(
+                anthropic, "not_found_error", f"The model '{model}' does not exist"))
+            return
+        if behaviour == "429":
+            self.send_json(429, self.error_body(anthropic, "rate_limit_error", "slow down"),
+                           [("Retry-After", "1")])
+            return
+        if behaviour == "500":
+            self.send_json(500, self.error_body(anthropic, "api_error", "internal error"))
+            return
+        if behaviour == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if behaviour == "slow":
+            time.sleep(5)
+
+        text = answer_text(behaviour, serial)
+        prompt_tokens = sum(len(json.dumps(m)) for m in request.get("messages", [])) // 4 + 1
+        output_tokens = len(text) // 4 + 1
+        if request.get("stream"):
+            self.stream(anthropic, behaviour, model, text, prompt_tokens, output_tokens,
+                        bool((request.get("stream_options") or {}).get("include_usage")))
+            return
+        if anthropic:
+            payload = {"id": f"msg_{serial}", "type": "message", "role": "assistant",
+                       "model": model, "content": [{"type": "text", "text": text}],
+                       "stop_reason": "end_turn",
+                       "usage": {"input_tokens": prompt_tokens, "output_tokens": output_tokens}}
+        else:
+            payload = {"id": f"chatcmpl-{serial}", "object": "chat.completion", "model": model,
+                       "choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": text}}],
+                       "usage": {"prompt_tokens": prompt_tokens,
+                                 "completion_tokens": output_tokens}}
+        body = json.dumps(payload).encode()
+        if behaviour == "malformed":
+            body = b'{"choices": [{"message": {"content": "unterminated'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if behaviour in ("truncate", "stall"):
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            if behaviour == "stall":
+                time.sleep(30)
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self.wfile.write(body)
+
+    def stream(self, anthropic, behaviour, model, text, prompt_tokens, output_tokens,
+               include_usage):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        pieces = [text[i:i + 200] for i in range(0, len(text), 200)] or [""]
+        events = []
+        if anthropic:
+            def event(name, payload):
+                return f"event: {name}\ndata: {json.dumps(payload)}\n\n"
+            events.append(event("message_start", {"type": "message_start", "message": {
+                "id": "msg", "type": "message", "role": "assistant", "model": model,
+                "content": [], "usage": {"input_tokens": prompt_tokens, "output_tokens": 1}}}))
+            events.append(event("content_block_start", {"type": "content_block_start",
+                                                        "index": 0,
+                                                        "content_block": {"type": "text",
+                                                                          "text": ""}}))
+            events.append("event: ping\ndata: {\"type\": \"ping\"}\n\n")
+            for piece in pieces:
+                events.append(event("content_block_delta", {
+                    "type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": piece}}))
+            events.append(event("content_block_stop", {"type": "content_block_stop",
+                                                       "index": 0}))
+            events.append(event("message_delta", {"type": "message_delta",
+                                                  "delta": {"stop_reason": "end_turn"},
+                                                  "usage": {"output_tokens": output_tokens}}))
+            events.append(event("message_stop", {"type": "message_stop"}))
+        else:
+            def chunk(delta, finish=None):
+                return "data: " + json.dumps({"id": "c", "object": "chat.completion.chunk",
+                                              "choices": [{"index": 0, "delta": delta,
+                                                           "finish_reason": finish}]}) + "\n\n"
+            events.append(chunk({"role": "assistant", "content": ""}))
+            events.append(": keep-alive comment\n\n")
+            for piece in pieces:
+                events.append(chunk({"content": piece}))
+            events.append(chunk({}, "stop"))
+            if include_usage:
+                events.append("data: " + json.dumps({"id": "c", "choices": [], "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": output_tokens}}) + "\n\n")
+            events.append("data: [DONE]\n\n")
+        if behaviour == "malformed":
+            events.insert(2, "data: {\"choices\": [{\"delta\": {\"content\": \"oops\n\n")
+        if behaviour == "truncate":
+            events = events[: len(events) // 2]
+        try:
+            for number, piece in enumerate(events):
+                if behaviour == "stall" and number == len(events) // 2:
+                    time.sleep(30)
+                self.wfile.write(piece.encode())
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.connection.shutdown(2)
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # dropped connections are on purpose here
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--key", default="")
+    args = parser.parse_args()
+    server = QuietServer(("127.0.0.1", 0), Handler)
+    server.required_key = args.key
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

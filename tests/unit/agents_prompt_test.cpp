@@ -1,0 +1,108 @@
+#include "agents/prompt.hpp"
+
+#include <gtest/gtest.h>
+
+#include "harness/util/error.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge::agents {
+namespace {
+
+TaskView relu_task() {
+  return {"level1/19_ReLU",
+          "import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n        "
+          "return torch.relu(x)\n",
+          {{"inputs", {{{"name", "x"}, {"shape", {16, 16384}}, {"dtype", "float32"}}}},
+           {"outputs", {{{"name", "out"}}}}}};
+}
+
+GpuTarget h100() {
+  return {"NVIDIA H100 80GB HBM3", "sm_90", 132, 3350, 232448};
+}
+
+TEST(AgentsPrompt, FirstPromptHasTaskSignatureGpuAndContract) {
+  PromptBuilder builder(PromptLibrary::load(), relu_task(), h100());
+  Conversation conversation = builder.first();
+  EXPECT_NE(conversation.system.find("sm_90"), std::string::npos);
+  EXPECT_NE(conversation.system.find("/* kforge:launch"), std::string::npos);
+  EXPECT_NE(conversation.system.find("extern \"C\" __global__ void scale_rows"), std::string::npos);
+  ASSERT_EQ(conversation.messages.size(), 1u);
+  const std::string& user = conversation.messages[0].content;
+  EXPECT_EQ(conversation.messages[0].role, "user");
+  for (const char* expected :
+       {"level1/19_ReLU", "return torch.relu(x)", "\"float32\"", "NVIDIA H100 80GB HBM3",
+        "streaming multiprocessors: 132", "3350 GB/s", "232448 bytes"})
+    EXPECT_NE(user.find(expected), std::string::npos) << expected;
+  EXPECT_EQ(user.find("Earlier attempts"), std::string::npos);
+  EXPECT_EQ(user.find("{{"), std::string::npos);
+}
+
+TEST(AgentsPrompt, HistoryAndFeedbackShowVerdictsWithTrimmedEvidence) {
+  PromptBuilder builder(PromptLibrary::load(), relu_task(), h100());
+  std::string log(10000, 'x');
+  log += "\nerror: identifier \"blockDimx\" is undefined\n";
+  Feedback failed;
+  failed.verdict = "compile_error";
+  failed.evidence = {{"compile_log", log}};
+  Feedback fast;
+  fast.verdict = "correct";
+  fast.speedup = 2.5;
+  fast.evidence = {{"median_us", 12.5}};
+  HistoryEntry entries[] = {{"i0.s0", "__global__ void a() {}", failed},
+                            {"i0.s1", "__global__ void b() {}", fast}};
+  std::string user = builder.first(entries).messages[0].content;
+  EXPECT_NE(user.find("Earlier attempts"), std::string::npos);
+  EXPECT_NE(user.find("Attempt i0.s0: compile_error"), std::string::npos);
+  EXPECT_NE(user.find("Attempt i0.s1: correct, speedup 2.5x"), std::string::npos);
+  EXPECT_NE(user.find("blockDimx"), std::string::npos);
+  EXPECT_LT(user.size(), 8000u);  // the 10 kB log was cut to its tail
+
+  std::string turn = builder.feedback(failed);
+  EXPECT_NE(turn.find("compile_error"), std::string::npos);
+  EXPECT_NE(turn.find("blockDimx"), std::string::npos);
+  EXPECT_NE(turn.find("Find the cause"), std::string::npos);
+  EXPECT_NE(builder.feedback(fast).find("Make it faster"), std::string::npos);
+}
+
+TEST(AgentsPrompt, AUserFolderOverridesTemplatesAndItsMistakesAreNamed) {
+  testing::TemporaryDirectory dir;
+  testing::write_text(dir / "task.md", "Make {{ task_name }} fast.{{history}}");
+  PromptLibrary library = PromptLibrary::load(dir.path());
+  EXPECT_EQ(library.origin("task"), (dir / "task.md").string());
+  EXPECT_EQ(library.origin("system"), "built-in");
+  PromptBuilder builder(library, relu_task(), h100());
+  EXPECT_EQ(builder.first().messages[0].content, "Make level1/19_ReLU fast.");
+
+  testing::write_text(dir / "feedback.md", "line one\nverdict {{verdict}} {{nope}}\n");
+  try {
+    PromptBuilder(PromptLibrary::load(dir.path()), relu_task(), h100()).feedback(Feedback{});
+    FAIL();
+  } catch (const Error& failure) {
+    std::string text = failure.what();
+    EXPECT_NE(text.find("'nope'"), std::string::npos) << text;
+    EXPECT_NE(text.find("feedback.md:2"), std::string::npos) << text;
+  }
+
+  testing::write_text(dir / "fedback.md", "typo");
+  try {
+    PromptLibrary::load(dir.path());
+    FAIL();
+  } catch (const Error& failure) {
+    EXPECT_NE(std::string(failure.what()).find("did you mean 'feedback'"), std::string::npos)
+        << failure.what();
+  }
+  EXPECT_THROW(PromptLibrary::load(dir / "missing"), Error);
+}
+
+TEST(AgentsPrompt, EvidenceSummaryIsCapped) {
+  nlohmann::json evidence = {{"mismatches", nlohmann::json::array()}};
+  for (int i = 0; i < 100; ++i)
+    evidence["mismatches"].push_back({{"index", i}, {"got", 1.0}, {"expected", 2.0}});
+  std::string summary = summarize_evidence(evidence, 600);
+  EXPECT_LT(summary.size(), 700u);
+  EXPECT_EQ(summarize_evidence(nlohmann::json::object()), "(no further evidence)");
+  EXPECT_NE(summarize_evidence(evidence).find("92 more"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kforge::agents
