@@ -19,6 +19,7 @@ std::span<const CommandEntry> commands();
 
 // One declaration per command file.
 void add_config_command(CLI::App& parent, Context& context);
+void add_dataset_command(CLI::App& parent, Context& context);
 void add_version_command(CLI::App& parent, Context& context);
 
 }  // namespace kforge::cli
