@@ -97,7 +97,7 @@ void add_dataset_command(CLI::App& parent, Context& context) {
     if (export_arguments->json)
       return Context::print_json(report);
     std::printf("%s", dataset::stats_text(report).c_str());
-    std::printf("wrote         %s\n", export_arguments->out.c_str());
+    std::printf("wrote             %s\n", export_arguments->out.c_str());
   });
 
   auto stats_arguments = std::make_shared<DatasetArguments>();

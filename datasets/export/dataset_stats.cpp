@@ -169,32 +169,37 @@ std::string dataset_card(const json& stats) {
   return out;
 }
 
+namespace {
+// `label` followed by spaces up to `width` (at least one space).
+std::string padded(const std::string& label, size_t width = 18) {
+  return label + std::string(label.size() < width ? width - label.size() : 1, ' ');
+}
+}  // namespace
+
 std::string stats_text(const json& stats) {
   std::string out;
   auto line = [&](const std::string& text) { out += text + "\n"; };
-  line("format        " + stats["format"].get<std::string>());
-  line("filters       " + stats["filters"].dump());
-  line("rows          read " + stats["rows"]["read"].dump() + ", exported " +
+  line(padded("format") + stats["format"].get<std::string>());
+  line(padded("filters") + stats["filters"].dump());
+  line(padded("rows") + "read " + stats["rows"]["read"].dump() + ", exported " +
        stats["rows"]["exported"].dump());
-  line("dedup         " + stats["dedup"]["mode"].get<std::string>() + ": exact " +
+  line(padded("dedup") + stats["dedup"]["mode"].get<std::string>() + ": exact " +
        stats["dedup"]["exact_duplicates"].dump() + ", near " +
        stats["dedup"]["near_duplicates"].dump());
-  line("decontam      dropped tasks " +
+  line(padded("decontamination") + "dropped tasks " +
        std::to_string(stats["decontamination"]["dropped_tasks"].size()) + ", rows " +
        stats["decontamination"]["dropped_rows"].dump());
   for (const json& task : stats["decontamination"]["dropped_tasks"])
-    line("  dropped     " + task["task"].get<std::string>() + " (overlaps " +
+    line(padded("  dropped") + task["task"].get<std::string>() + " (overlaps " +
          task["problem"].get<std::string>() + ", " + task["overlap"].dump() + ")");
   for (const char* split : {"train", "validation", "test"}) {
-    line("split " + std::string(split) + std::string(8 - std::string(split).size(), ' ') +
-         "records " + stats["records"][split].dump() + ", rows " +
+    line(padded("split " + std::string(split)) + "records " + stats["records"][split].dump() + ", rows " +
          stats["splits"][split]["rows"].dump() + ", tasks " +
          stats["splits"][split]["tasks"].dump());
   }
   for (const char* key : {"verdicts", "speedup_eager", "speedup_compile", "gpus", "arches",
                           "origins", "models", "harness_versions", "versions", "licenses"})
-    line(std::string(key) + std::string(14 - std::string(key).size(), ' ') +
-         stats[key].dump());
+    line(padded(key) + stats[key].dump());
   return out;
 }
 
