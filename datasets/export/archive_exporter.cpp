@@ -5,17 +5,13 @@
 #include <unordered_set>
 
 #include "datasets/export/exporter.hpp"
+#include "datasets/export/json_line.hpp"
 #include "datasets/export/row_fields.hpp"
 
 namespace kforge::dataset {
 namespace {
 
 using nlohmann::json;
-
-template <typename T>
-json or_null(const std::optional<T>& value) {
-  return value ? json(*value) : json(nullptr);
-}
 
 json parse_any(const std::optional<std::string>& text) {
   if (!text)
@@ -51,86 +47,88 @@ class ArchiveExporter final : public Exporter {
     json compile = parse_object(row.compile);
     json environment = merged_environment(row);
     TimingSummary timing = timing_summary(row);
-    json tolerances = evidence.contains("tolerances") && evidence["tolerances"].is_object()
-                          ? evidence["tolerances"]
-                          : evidence;
+    const json& tolerances = evidence.contains("tolerances") && evidence["tolerances"].is_object()
+                                 ? evidence["tolerances"]
+                                 : evidence;
 
-    json record = {
-        {"candidate_id", row.candidate_id},
-        {"evaluation_id", row.evaluation_id},
-        {"task", row.task_name},
-        {"task_id", row.task_id},
-        {"task_version", row.task_version},
-        {"task_source_hash", row.task_source_hash},
-        {"suite", row.suite},
-        {"source", row.source},
-        {"source_hash", row.source_hash},
-        {"plan", parse_any(row.plan)},
-        {"defines", parse_any(row.defines)},
-        {"origin", row.origin},
-        {"parent_id", or_null(row.parent_id)},
-        {"run_id", or_null(row.run_id)},
-        {"iteration", or_null(row.iteration)},
-        {"created_at", row.candidate_created_at},
-        {"evaluated_at", row.evaluated_at},
-        {"verdict", row.verdict},
-        {"reason", or_null(row.reason)},
-        {"evidence", evidence},
-        {"max_abs_error", number_or_null(evidence, "max_abs_error")},
-        {"max_rel_error", number_or_null(evidence, "max_rel_error")},
-        {"mismatch_count", number_or_null(evidence, "mismatch_count")},
-        {"atol", number_or_null(tolerances, "atol")},
-        {"rtol", number_or_null(tolerances, "rtol")},
-        {"seeds", member_or_null(evidence, "seeds")},
-        {"shapes", member_or_null(evidence, "shapes")},
-        {"timing", parse_any(row.timing)},
-        {"timing_median_us", or_null(timing.median_us)},
-        {"timing_min_us", or_null(timing.min_us)},
-        {"timing_mean_us", or_null(timing.mean_us)},
-        {"timing_p10_us", or_null(timing.p10_us)},
-        {"timing_p90_us", or_null(timing.p90_us)},
-        {"timing_cv", or_null(timing.cv)},
-        {"timing_span_us", or_null(timing.span_us)},
-        {"timing_samples", or_null(timing.sample_count)},
-        {"device_time_us", or_null(row.device_time_us)},
-        {"speedup_eager", or_null(row.speedup_eager)},
-        {"speedup_compile", or_null(row.speedup_compile)},
-        {"baseline_eager_us", or_null(row.baseline_eager_us)},
-        {"baseline_compile_us", or_null(row.baseline_compile_us)},
-        {"baseline_torch_version", or_null(row.baseline_torch_version)},
-        {"compile", row.compile ? compile : json(nullptr)},
-        {"registers", number_or_null(compile, "registers")},
-        {"shared_bytes", number_or_null(compile, "shared_bytes")},
-        {"local_bytes", number_or_null(compile, "local_bytes")},
-        {"spill_bytes", number_or_null(compile, "spill_bytes")},
-        {"compile_ms", number_or_null(compile, "compile_ms")},
-        {"stages", parse_any(row.stages)},
-        {"gpu", or_null(row.gpu)},
-        {"arch", or_null(row.arch)},
-        {"driver", member_or_null(environment, "driver")},
-        {"cuda", member_or_null(environment, "cuda")},
-        {"nvrtc", member_or_null(environment, "nvrtc")},
-        {"torch", member_or_null(environment, "torch")},
-        {"environment", environment},
-        {"harness_version", row.harness_version},
-        {"run_kind", or_null(row.run_kind)},
-        {"agent", or_null(row.agent)},
-        {"strategy", or_null(row.strategy)},
-        {"model", or_null(row.model())},
-        {"provider", or_null(row.provider)},
-        {"prompt_tokens", or_null(row.prompt_tokens)},
-        {"completion_tokens", or_null(row.completion_tokens)},
-        {"cost_usd", or_null(row.cost_usd)},
-        {"latency_ms", or_null(row.latency_ms)},
-        {"license", row_license(row, license_)},
-    };
-    writer_.write(split, record);
+    // Field order is the documented one (docs/dataset-formats.md); JSON columns are spliced.
+    JsonLine& line = line_;
+    line.begin();
+    line.integer("candidate_id", row.candidate_id);
+    line.integer("evaluation_id", row.evaluation_id);
+    line.string("task", row.task_name);
+    line.integer("task_id", row.task_id);
+    line.integer("task_version", row.task_version);
+    line.string("task_source_hash", row.task_source_hash);
+    line.string("suite", row.suite);
+    line.string("source", row.source);
+    line.string("source_hash", row.source_hash);
+    line.raw("plan", row.plan);
+    line.raw("defines", row.defines);
+    line.string("origin", row.origin);
+    line.integer("parent_id", row.parent_id);
+    line.integer("run_id", row.run_id);
+    line.integer("iteration", row.iteration);
+    line.string("created_at", row.candidate_created_at);
+    line.string("evaluated_at", row.evaluated_at);
+    line.string("verdict", row.verdict);
+    line.string("reason", row.reason);
+    line.value("evidence", evidence);
+    line.value("max_abs_error", number_or_null(evidence, "max_abs_error"));
+    line.value("max_rel_error", number_or_null(evidence, "max_rel_error"));
+    line.value("mismatch_count", number_or_null(evidence, "mismatch_count"));
+    line.value("atol", number_or_null(tolerances, "atol"));
+    line.value("rtol", number_or_null(tolerances, "rtol"));
+    line.value("seeds", member_or_null(evidence, "seeds"));
+    line.value("shapes", member_or_null(evidence, "shapes"));
+    line.raw("timing", row.timing);
+    line.number("timing_median_us", timing.median_us);
+    line.number("timing_min_us", timing.min_us);
+    line.number("timing_mean_us", timing.mean_us);
+    line.number("timing_p10_us", timing.p10_us);
+    line.number("timing_p90_us", timing.p90_us);
+    line.number("timing_cv", timing.cv);
+    line.number("timing_span_us", timing.span_us);
+    line.integer("timing_samples", timing.sample_count);
+    line.number("device_time_us", row.device_time_us);
+    line.number("speedup_eager", row.speedup_eager);
+    line.number("speedup_compile", row.speedup_compile);
+    line.number("baseline_eager_us", row.baseline_eager_us);
+    line.number("baseline_compile_us", row.baseline_compile_us);
+    line.string("baseline_torch_version", row.baseline_torch_version);
+    line.raw("compile", row.compile);
+    line.value("registers", number_or_null(compile, "registers"));
+    line.value("shared_bytes", number_or_null(compile, "shared_bytes"));
+    line.value("local_bytes", number_or_null(compile, "local_bytes"));
+    line.value("spill_bytes", number_or_null(compile, "spill_bytes"));
+    line.value("compile_ms", number_or_null(compile, "compile_ms"));
+    line.raw("stages", row.stages);
+    line.string("gpu", row.gpu);
+    line.string("arch", row.arch);
+    line.value("driver", member_or_null(environment, "driver"));
+    line.value("cuda", member_or_null(environment, "cuda"));
+    line.value("nvrtc", member_or_null(environment, "nvrtc"));
+    line.value("torch", member_or_null(environment, "torch"));
+    line.value("environment", environment);
+    line.integer("harness_version", row.harness_version);
+    line.string("run_kind", row.run_kind);
+    line.string("agent", row.agent);
+    line.string("strategy", row.strategy);
+    line.string("model", row.model());
+    line.string("provider", row.provider);
+    line.integer("prompt_tokens", row.prompt_tokens);
+    line.integer("completion_tokens", row.completion_tokens);
+    line.number("cost_usd", row.cost_usd);
+    line.integer("latency_ms", row.latency_ms);
+    line.string("license", row_license(row, license_));
+    writer_.write_raw(split, line.finish());
   }
 
  private:
   RecordWriter& writer_;
   std::string license_;
   int64_t last_task_ = -1;
+  JsonLine line_;
 };
 
 }  // namespace

@@ -40,6 +40,8 @@ json run_export(const sql::Connection& db, const ExportOptions& given,
 
   std::string scope;
   int64_t seen = 0;
+  int64_t split_task = -1;
+  Split task_split = Split::kTrain;
   read_rows(db, options.filters, entry.order, [&](const CandidateRow& row) {
     stats.count_read();
     if (progress && ++seen % 50000 == 0)
@@ -64,7 +66,12 @@ json run_export(const sql::Connection& db, const ExportOptions& given,
       scope += "|" + row.gpu.value_or("") + "|" + std::to_string(row.harness_version);
     if (deduplicator.offer(scope, row.source) != DedupOutcome::kKept)
       return;
-    Split split = split_of(row.task_name, options.splits);
+    // Rows of a task arrive together: its split is hashed once per task, not once per row.
+    if (row.task_id != split_task) {
+      split_task = row.task_id;
+      task_split = split_of(row.task_name, options.splits);
+    }
+    Split split = task_split;
     stats.add_exported(row, split, row_license(row, options.license));
     exporter->add(row, split);
   });

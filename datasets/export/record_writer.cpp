@@ -21,14 +21,18 @@ RecordWriter::~RecordWriter() = default;
 std::ofstream& RecordWriter::stream(const std::string& file) {
   auto found = streams_.find(file);
   if (found != streams_.end())
-    return *found->second;
+    return found->second->stream;
   fs::path partial = *folder_ / (file + ".partial");
   if (partial.has_parent_path())
     files::ensure_directory(partial.parent_path());
-  auto out = std::make_unique<std::ofstream>(partial, std::ios::binary | std::ios::trunc);
-  if (!*out)
+  auto out = std::make_unique<Output>();
+  out->buffer.resize(1 << 20);
+  out->stream.rdbuf()->pubsetbuf(out->buffer.data(),
+                                 static_cast<std::streamsize>(out->buffer.size()));
+  out->stream.open(partial, std::ios::binary | std::ios::trunc);
+  if (!out->stream)
     throw Error("cannot write the export file", partial.string());
-  return *streams_.emplace(file, std::move(out)).first->second;
+  return streams_.emplace(file, std::move(out)).first->second->stream;
 }
 
 void RecordWriter::write(Split split, const nlohmann::json& record, const std::string& stem) {
@@ -37,6 +41,13 @@ void RecordWriter::write(Split split, const nlohmann::json& record, const std::s
   if (!folder_)
     return;
   write_line(stem + std::string(split_name(split)) + ".jsonl", record);
+}
+
+void RecordWriter::write_raw(Split split, const std::string& line) {
+  ++counts_[static_cast<int>(split)];
+  if (folder_)
+    stream(std::string(split_name(split)) + ".jsonl")
+        .write(line.data(), static_cast<std::streamsize>(line.size()));
 }
 
 void RecordWriter::write_line(const std::string& file, const nlohmann::json& record) {
@@ -61,10 +72,10 @@ void RecordWriter::finish() {
   if (!folder_)
     return;
   for (auto& [file, out] : streams_) {
-    out->flush();
-    if (!*out)
+    out->stream.flush();
+    if (!out->stream)
       throw Error("writing the export file failed", (*folder_ / (file + ".partial")).string());
-    out->close();
+    out->stream.close();
     fs::rename(*folder_ / (file + ".partial"), *folder_ / file);
   }
   streams_.clear();

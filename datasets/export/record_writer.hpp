@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,8 @@ class RecordWriter {
 
   // One record as one line of JSON in stream `stem` ("" for the split files themselves).
   void write(Split split, const nlohmann::json& record, const std::string& stem = "");
+  // A line already serialised (ending in '\n'), for formats that write their own JSON.
+  void write_raw(Split split, const std::string& line);
   // A line in a file that is not per split (e.g. tasks.jsonl).
   void write_line(const std::string& file, const nlohmann::json& record);
   // A whole file, relative to the folder (e.g. a KernelBench module).
@@ -42,7 +45,11 @@ class RecordWriter {
   std::ofstream& stream(const std::string& file);
 
   std::optional<std::filesystem::path> folder_;
-  std::map<std::string, std::unique_ptr<std::ofstream>> streams_;
+  struct Output {
+    std::vector<char> buffer;  // 1 MiB: one write system call per MiB, not per few KiB
+    std::ofstream stream;
+  };
+  std::map<std::string, std::unique_ptr<Output>> streams_;
   std::array<int64_t, 3> counts_{};
   std::string line_;
 };

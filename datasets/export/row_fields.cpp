@@ -58,7 +58,9 @@ TimingSummary timing_summary(const CandidateRow& row) {
   summary.cv = optional_number(timing, "cv");
   summary.span_us = optional_number(timing, "span_us");
   auto samples = timing.find("samples");
-  if (samples != timing.end() && samples->is_array())
+  if (row.timing_sample_count)
+    summary.sample_count = row.timing_sample_count;
+  else if (samples != timing.end() && samples->is_array())
     summary.sample_count = static_cast<int64_t>(samples->size());
   else if (auto count = optional_number(timing, "sample_count"))
     summary.sample_count = static_cast<int64_t>(*count);

@@ -7,13 +7,16 @@ namespace kforge::dataset {
 namespace {
 
 constexpr std::string_view kSelect = R"sql(
-SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_hash, c.plan,
-       c.defines, c.created_at,
-       t.id, t.name, t.suite, t.version, t.source, t.source_hash, t.signature, t.license,
-       e.id, e.verdict, e.reason, e.evidence, e.arch, e.gpu, e.compile, e.stages, e.timing,
-       e.device_time_us, e.speedup_eager, e.speedup_compile, e.harness_version, e.environment,
-       e.created_at,
-       r.kind, r.agent, r.strategy, r.model, r.environment,
+SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_hash,
+       json(c.plan), json(c.defines), c.created_at,
+       t.id, t.name, t.suite, t.version, t.source, t.source_hash, json(t.signature), t.license,
+       e.id, e.verdict, e.reason, json(e.evidence), e.arch, e.gpu, json(e.compile),
+       json(e.stages), json_remove(e.timing, '$.samples'),
+       CASE json_type(e.timing, '$.samples') WHEN 'array'
+         THEN json_array_length(e.timing, '$.samples') END,
+       e.device_time_us, e.speedup_eager, e.speedup_compile, e.harness_version,
+       json(e.environment), e.created_at,
+       r.kind, r.agent, r.strategy, r.model, json(r.environment),
        x.provider, x.model, x.request, x.response, x.prompt_tokens, x.completion_tokens,
        x.cost_usd, x.latency_ms,
        b.eager_us, b.compile_us, b.torch_version
@@ -26,6 +29,19 @@ LEFT JOIN baselines b ON b.id = (
   SELECT b2.id FROM baselines b2
   WHERE b2.task_id = t.id AND b2.shape = 'benchmark' AND b2.gpu = e.gpu
   ORDER BY b2.created_at DESC, b2.id DESC LIMIT 1)
+WHERE e.id = ?
+)sql";
+
+// The rows to export, in order: only evaluation ids and sort keys go through SQLite's sorter
+// (which spills to temporary files when large), so sorting costs neither memory nor copying
+// whole sources; each row is then fetched by its id.
+constexpr std::string_view kSelectIds = R"sql(
+SELECT e.id
+FROM evaluations e
+JOIN candidates c ON c.id = e.candidate_id
+JOIN tasks t ON t.id = c.task_id
+LEFT JOIN runs r ON r.id = c.run_id
+LEFT JOIN llm_exchanges x ON x.id = c.llm_exchange_id
 WHERE NOT EXISTS (SELECT 1 FROM evaluations e2
                   WHERE e2.candidate_id = e.candidate_id AND e2.gpu IS e.gpu AND e2.id > e.id)
 )sql";
@@ -63,7 +79,7 @@ std::string_view order_clause(RowOrder order) {
 
 void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order,
                const std::function<void(const CandidateRow&)>& visit) {
-  std::string sql(kSelect);
+  std::string sql(kSelectIds);
   std::vector<std::string> text_binds;
   add_any_of(sql, text_binds, "e.verdict", filters.verdicts);
   add_any_of(sql, text_binds, "e.gpu", filters.gpus);
@@ -92,15 +108,20 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
   }
   sql += order_clause(order);
 
-  sql::Statement query = db.prepare(sql);
+  sql::Statement ids = db.prepare(sql);
   int index = 1;
   for (const std::string& value : text_binds)
-    query.bind(index++, std::string_view(value));
+    ids.bind(index++, std::string_view(value));
   for (double value : real_binds)
-    query.bind(index++, value);
+    ids.bind(index++, value);
 
+  sql::Statement query = db.prepare(kSelect);
   CandidateRow row;
-  while (query.step()) {
+  while (ids.step()) {
+    query.reset();
+    query.bind(1, ids.integer(0));
+    if (!query.step())
+      continue;  // cannot happen inside the read transaction; never invent a row
     int i = 0;
     row.candidate_id = query.integer(i++);
     row.run_id = query.optional_integer(i++);
@@ -129,6 +150,7 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
     row.compile = query.optional_text(i++);
     row.stages = query.text(i++);
     row.timing = query.optional_text(i++);
+    row.timing_sample_count = query.optional_integer(i++);
     row.device_time_us = query.optional_real(i++);
     row.speedup_eager = query.optional_real(i++);
     row.speedup_compile = query.optional_real(i++);

@@ -17,6 +17,10 @@ enum class RowOrder {
   kTrajectory,      // task; run; GPU; iteration; candidate id (trajectories)
 };
 
+// JSON columns arrive minified by SQLite's json() (one line, valid), and the timing column
+// without its `samples` array, whose length is in CandidateRow::timing_sample_count: samples
+// are the store's to keep, an export carries their statistics.
+//
 // Calls `visit` for every row that passes `filters`, in `order`. Only the latest evaluation of a
 // candidate on each GPU is a row (a re-evaluation supersedes the earlier one).
 void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order,
