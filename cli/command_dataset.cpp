@@ -3,9 +3,9 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "datasets/export/dataset_stats.hpp"
 #include "datasets/export/export_pipeline.hpp"
 #include "datasets/export/exporter.hpp"
-#include "datasets/export/dataset_stats.hpp"
 #include "harness/util/error.hpp"
 
 namespace kforge::cli {
@@ -42,16 +42,19 @@ void add_selection_flags(CLI::App* command, DatasetArguments& arguments) {
   command->add_option("--since", filters.since, "evaluated at or after DATE (UTC)");
   command->add_option("--until", filters.until, "evaluated on or before DATE (UTC)");
   command->add_option("--dedup", arguments.dedup, "none, exact or near (default: the format's)");
-  command->add_option("--near-threshold", arguments.options.dedup_options.near_threshold,
-                      "similarity at or above which sources are near duplicates")
+  command
+      ->add_option("--near-threshold", arguments.options.dedup_options.near_threshold,
+                   "similarity at or above which sources are near duplicates")
       ->check(CLI::Range(0.0, 1.0));
   command->add_option("--exclude-benchmark", arguments.benchmarks,
                       "drop tasks overlapping the .py problems under this folder (repeatable)");
-  command->add_option("--contamination-threshold", arguments.options.decontamination.threshold,
-                      "share of a task's n-grams in one problem that makes it contaminated")
+  command
+      ->add_option("--contamination-threshold", arguments.options.decontamination.threshold,
+                   "share of a task's n-grams in one problem that makes it contaminated")
       ->check(CLI::Range(0.0, 1.0));
-  command->add_option("--contamination-ngram", arguments.options.decontamination.ngram_tokens,
-                      "tokens per n-gram for decontamination")
+  command
+      ->add_option("--contamination-ngram", arguments.options.decontamination.ngram_tokens,
+                   "tokens per n-gram for decontamination")
       ->check(CLI::Range(1, 1000));
   command->add_option("--split", arguments.split, "train,validation,test percentages of tasks");
   command->add_option("--license", arguments.options.license,
@@ -90,10 +93,9 @@ void add_dataset_command(CLI::App& parent, Context& context) {
     Workspace& workspace = context.workspace();
     if (!workspace.store_exists())
       throw Error("no store to export from", workspace.db_path().string());
-    nlohmann::json report =
-        dataset::run_export(workspace.store().db(), options,
-                            std::filesystem::path(export_arguments->out),
-                            [&context](const std::string& line) { context.progress(line); });
+    nlohmann::json report = dataset::run_export(
+        workspace.store().db(), options, std::filesystem::path(export_arguments->out),
+        [&context](const std::string& line) { context.progress(line); });
     if (export_arguments->json)
       return Context::print_json(report);
     std::printf("%s", dataset::stats_text(report).c_str());
@@ -110,9 +112,9 @@ void add_dataset_command(CLI::App& parent, Context& context) {
     Workspace& workspace = context.workspace();
     if (!workspace.store_exists())
       throw Error("no store to read", workspace.db_path().string());
-    nlohmann::json report = dataset::run_export(
-        workspace.store().db(), options, std::nullopt,
-        [&context](const std::string& line) { context.progress(line); });
+    nlohmann::json report =
+        dataset::run_export(workspace.store().db(), options, std::nullopt,
+                            [&context](const std::string& line) { context.progress(line); });
     if (stats_arguments->json)
       return Context::print_json(report);
     std::printf("%s", dataset::stats_text(report).c_str());

@@ -37,9 +37,9 @@ struct CandidateRow {
   std::string evidence;  // JSON text
   std::optional<std::string> arch;
   std::optional<std::string> gpu;
-  std::optional<std::string> compile;  // JSON text
-  std::string stages;                  // JSON text
-  std::optional<std::string> timing;   // JSON text, without "samples"
+  std::optional<std::string> compile;          // JSON text
+  std::string stages;                          // JSON text
+  std::optional<std::string> timing;           // JSON text, without "samples"
   std::optional<int64_t> timing_sample_count;  // length of timing.samples, when an array
   std::optional<double> device_time_us;
   std::optional<double> speedup_eager;

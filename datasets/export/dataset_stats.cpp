@@ -96,17 +96,19 @@ std::string card_license(const json& stats) {
 
 std::string dataset_card(const json& stats) {
   std::string license = card_license(stats);
-  std::string out = "---\nlicense: " + license + "\nconfigs:\n- config_name: default\n  data_files:\n";
+  std::string out =
+      "---\nlicense: " + license + "\nconfigs:\n- config_name: default\n  data_files:\n";
   for (const char* split : {"train", "validation", "test"})
     out += "  - split: " + std::string(split) + "\n    path: " + split + ".jsonl\n";
   out += "tags:\n- cuda\n- kernels\n- pytorch\n- kforge\n---\n\n";
   out += "# kforge dataset: " + stats["format"].get<std::string>() + "\n\n";
-  out += "PyTorch programs paired with CUDA kernels written for them, every row verified and "
-         "timed by kforge (verdict, errors, device time and speedups against PyTorch eager and "
-         "torch.compile, measured on the GPU named in the row). Format: `" +
-         stats["format"].get<std::string>() +
-         "` (see kforge's docs/dataset-formats.md). Splits are by task, never by row: every row "
-         "of a task is in the same split.\n\n";
+  out +=
+      "PyTorch programs paired with CUDA kernels written for them, every row verified and "
+      "timed by kforge (verdict, errors, device time and speedups against PyTorch eager and "
+      "torch.compile, measured on the GPU named in the row). Format: `" +
+      stats["format"].get<std::string>() +
+      "` (see kforge's docs/dataset-formats.md). Splits are by task, never by row: every row "
+      "of a task is in the same split.\n\n";
   out += "## License\n\n" + license + "\n\n";
   if (stats["licenses"].size() > 1)
     table(out, "license", stats["licenses"]);
@@ -114,8 +116,8 @@ std::string dataset_card(const json& stats) {
   out += "## Size\n\n| split | records | rows | tasks |\n|---|---:|---:|---:|\n";
   for (const char* split : {"train", "validation", "test"}) {
     out += "| " + std::string(split) + " | " + stats["records"][split].dump() + " | " +
-           stats["splits"][split]["rows"].dump() + " | " +
-           stats["splits"][split]["tasks"].dump() + " |\n";
+           stats["splits"][split]["rows"].dump() + " | " + stats["splits"][split]["tasks"].dump() +
+           " |\n";
   }
   out += "\nSplit ratios (percent of tasks, by a hash of the task name): " +
          stats["splits"]["ratios"].get<std::string>() + ".\n\n";
@@ -140,16 +142,15 @@ std::string dataset_card(const json& stats) {
            decontamination["threshold"].dump() + " of its normalised " +
            decontamination["ngram_tokens"].dump() +
            "-token n-grams occur in one problem. Dropped tasks: " +
-           std::to_string(decontamination["dropped_tasks"].size()) + ", rows dropped: " +
-           decontamination["dropped_rows"].dump() + ".\n\n";
+           std::to_string(decontamination["dropped_tasks"].size()) +
+           ", rows dropped: " + decontamination["dropped_rows"].dump() + ".\n\n";
     if (!decontamination["dropped_tasks"].empty()) {
       out += "| task | overlapping problem | overlap | rows |\n|---|---|---:|---:|\n";
       for (const json& task : decontamination["dropped_tasks"]) {
         char overlap[32];
         std::snprintf(overlap, sizeof overlap, "%.2f", task["overlap"].get<double>());
-        out += "| " + task["task"].get<std::string>() + " | " +
-               task["problem"].get<std::string>() + " | " + overlap + " | " +
-               task["rows"].dump() + " |\n";
+        out += "| " + task["task"].get<std::string>() + " | " + task["problem"].get<std::string>() +
+               " | " + overlap + " | " + task["rows"].dump() + " |\n";
       }
       out += "\n";
     }
@@ -193,8 +194,8 @@ std::string stats_text(const json& stats) {
     line(padded("  dropped") + task["task"].get<std::string>() + " (overlaps " +
          task["problem"].get<std::string>() + ", " + task["overlap"].dump() + ")");
   for (const char* split : {"train", "validation", "test"}) {
-    line(padded("split " + std::string(split)) + "records " + stats["records"][split].dump() + ", rows " +
-         stats["splits"][split]["rows"].dump() + ", tasks " +
+    line(padded("split " + std::string(split)) + "records " + stats["records"][split].dump() +
+         ", rows " + stats["splits"][split]["rows"].dump() + ", tasks " +
          stats["splits"][split]["tasks"].dump());
   }
   for (const char* key : {"verdicts", "speedup_eager", "speedup_compile", "gpus", "arches",

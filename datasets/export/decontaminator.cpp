@@ -39,7 +39,8 @@ Decontaminator::Decontaminator(const DecontaminationOptions& options) : options_
     std::sort(files.begin(), files.end());
     for (const fs::path& file : files) {
       auto problem = static_cast<uint32_t>(problems_.size());
-      problems_.push_back((fs::path(benchmark_label(dir)) / fs::relative(file, dir)).generic_string());
+      problems_.push_back(
+          (fs::path(benchmark_label(dir)) / fs::relative(file, dir)).generic_string());
       for (uint64_t ngram : distinct_ngrams(files::read(file), options.ngram_tokens))
         index_[ngram].push_back(problem);
     }

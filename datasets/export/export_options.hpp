@@ -35,14 +35,15 @@ enum class DedupMode { kNone, kExact, kNear };
 
 struct DedupOptions {
   DedupMode mode = DedupMode::kNear;
-  int shingle_tokens = 5;        // tokens per shingle
-  double near_threshold = 0.85;  // estimated Jaccard similarity at or above which rows are duplicates
+  int shingle_tokens = 5;  // tokens per shingle
+  double near_threshold =
+      0.85;  // estimated Jaccard similarity at or above which rows are duplicates
 };
 
 struct DecontaminationOptions {
   std::vector<std::filesystem::path> benchmark_dirs;  // --exclude-benchmark (repeatable)
-  int ngram_tokens = 12;    // normalised tokens per n-gram
-  double threshold = 0.5;   // a task is dropped when this share of its n-grams is in one problem
+  int ngram_tokens = 12;                              // normalised tokens per n-gram
+  double threshold = 0.5;  // a task is dropped when this share of its n-grams is in one problem
 };
 
 struct SplitRatios {
@@ -56,7 +57,7 @@ struct SplitRatios {
 struct ExportOptions {
   std::string format = "archive";
   Filters filters;
-  bool verdicts_given = false;  // false: the format's default verdicts apply
+  bool verdicts_given = false;     // false: the format's default verdicts apply
   std::optional<DedupMode> dedup;  // unset: the format's default
   DedupOptions dedup_options;
   DecontaminationOptions decontamination;

@@ -49,8 +49,7 @@ std::unique_ptr<Exporter> make_messages_exporter(RecordWriter& writer,
 std::unique_ptr<Exporter> make_trajectory_exporter(RecordWriter& writer,
                                                    const ExportOptions& options);
 std::unique_ptr<Exporter> make_dpo_exporter(RecordWriter& writer, const ExportOptions& options);
-std::unique_ptr<Exporter> make_archive_exporter(RecordWriter& writer,
-                                                const ExportOptions& options);
+std::unique_ptr<Exporter> make_archive_exporter(RecordWriter& writer, const ExportOptions& options);
 std::unique_ptr<Exporter> make_kernelbench_exporter(RecordWriter& writer,
                                                     const ExportOptions& options);
 

@@ -12,9 +12,8 @@ namespace {
 std::string file_name(const std::string& name) {
   std::string safe;
   for (char c : name)
-    safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')
-                ? c
-                : '_';
+    safe +=
+        (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
   return safe;
 }
 
@@ -30,8 +29,8 @@ class KernelBenchExporter final : public Exporter {
       last_task_ = row.task_id;
       writer_.write_file(problem, row.task_source);
     }
-    std::string module = "modules/" + std::string(split_name(split)) + "/" + task +
-                         "/candidate_" + std::to_string(row.candidate_id) + ".py";
+    std::string module = "modules/" + std::string(split_name(split)) + "/" + task + "/candidate_" +
+                         std::to_string(row.candidate_id) + ".py";
     writer_.write_file(module, kernelbench_module(row));
     nlohmann::json record = row_metadata(row, license_);
     record["module"] = module;

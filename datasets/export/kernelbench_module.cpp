@@ -184,14 +184,26 @@ std::string parameter_kind(std::string parameter) {
   if (words.size() >= 2)
     words.pop_back();  // the parameter's name
   std::string type = strings::join(words, " ");
-  static const std::map<std::string, std::string> kKinds = {
-      {"int", "int32"},           {"int32_t", "int32"},          {"unsigned", "uint32"},
-      {"unsigned int", "uint32"}, {"uint32_t", "uint32"},        {"long", "int64"},
-      {"long long", "int64"},     {"long int", "int64"},         {"int64_t", "int64"},
-      {"long long int", "int64"}, {"unsigned long", "uint64"},   {"size_t", "uint64"},
-      {"uint64_t", "uint64"},     {"unsigned long long", "uint64"}, {"float", "float32"},
-      {"double", "float64"},      {"half", "float16"},           {"__half", "float16"},
-      {"bool", "bool"},           {"ptrdiff_t", "int64"}};
+  static const std::map<std::string, std::string> kKinds = {{"int", "int32"},
+                                                            {"int32_t", "int32"},
+                                                            {"unsigned", "uint32"},
+                                                            {"unsigned int", "uint32"},
+                                                            {"uint32_t", "uint32"},
+                                                            {"long", "int64"},
+                                                            {"long long", "int64"},
+                                                            {"long int", "int64"},
+                                                            {"int64_t", "int64"},
+                                                            {"long long int", "int64"},
+                                                            {"unsigned long", "uint64"},
+                                                            {"size_t", "uint64"},
+                                                            {"uint64_t", "uint64"},
+                                                            {"unsigned long long", "uint64"},
+                                                            {"float", "float32"},
+                                                            {"double", "float64"},
+                                                            {"half", "float16"},
+                                                            {"__half", "float16"},
+                                                            {"bool", "bool"},
+                                                            {"ptrdiff_t", "int64"}};
   auto found = kKinds.find(type);
   return found == kKinds.end() ? "unknown:" + type : found->second;
 }

@@ -81,11 +81,10 @@ void tokenize(std::string_view source, bool python, Emit&& emit) {
 
 bool is_python_keyword(std::string_view word) {
   static constexpr std::array<std::string_view, 35> kKeywords = {
-      "False", "None",   "True",    "and",      "as",       "assert", "async",
-      "await", "break",  "class",   "continue", "def",      "del",    "elif",
-      "else",  "except", "finally", "for",      "from",     "global", "if",
-      "import", "in",    "is",      "lambda",   "nonlocal", "not",    "or",
-      "pass",  "raise",  "return",  "try",      "while",    "with",   "yield"};
+      "False", "None",     "True",  "and",    "as",   "assert", "async",  "await",    "break",
+      "class", "continue", "def",   "del",    "elif", "else",   "except", "finally",  "for",
+      "from",  "global",   "if",    "import", "in",   "is",     "lambda", "nonlocal", "not",
+      "or",    "pass",     "raise", "return", "try",  "while",  "with",   "yield"};
   for (std::string_view keyword : kKeywords) {
     if (keyword == word)
       return true;
@@ -116,8 +115,7 @@ uint64_t stable_hash(std::string_view text) {
 
 std::vector<std::string> cuda_tokens(std::string_view source) {
   std::vector<std::string> tokens;
-  tokenize(source, false,
-           [&](TokenKind, std::string_view token) { tokens.emplace_back(token); });
+  tokenize(source, false, [&](TokenKind, std::string_view token) { tokens.emplace_back(token); });
   return tokens;
 }
 

@@ -23,32 +23,32 @@ class TrajectoryExporter final : public Exporter {
       : writer_(writer), license_(options.license) {}
 
   void add(const CandidateRow& row, Split split) override {
-    std::string key = std::to_string(row.task_id) + "|" +
-                      (row.run_id ? std::to_string(*row.run_id)
-                                  : "c" + std::to_string(row.candidate_id)) +
-                      "|" + row.gpu.value_or("");
+    std::string key =
+        std::to_string(row.task_id) + "|" +
+        (row.run_id ? std::to_string(*row.run_id) : "c" + std::to_string(row.candidate_id)) + "|" +
+        row.gpu.value_or("");
     if (key != key_) {
       flush();
       key_ = key;
       start(row, split);
     }
-    messages_.push_back({{"role", "assistant"},
-                         {"content", row.response && !row.response->empty() ? *row.response
-                                                                            : row.source}});
+    messages_.push_back(
+        {{"role", "assistant"},
+         {"content", row.response && !row.response->empty() ? *row.response : row.source}});
     messages_.push_back({{"role", "user"}, {"content", feedback_text(row)}});
-    turns_.push_back({{"candidate_id", row.candidate_id},
-                      {"parent_id", row.parent_id ? json(*row.parent_id) : json(nullptr)},
-                      {"iteration", row.iteration ? json(*row.iteration) : json(nullptr)},
-                      {"origin", row.origin},
-                      {"verdict", row.verdict},
-                      {"reason", row.reason ? json(*row.reason) : json(nullptr)},
-                      {"device_time_us", optional_json(row.device_time_us)},
-                      {"speedup_eager", optional_json(row.speedup_eager)},
-                      {"speedup_compile", optional_json(row.speedup_compile)},
-                      {"prompt_tokens",
-                       row.prompt_tokens ? json(*row.prompt_tokens) : json(nullptr)},
-                      {"completion_tokens",
-                       row.completion_tokens ? json(*row.completion_tokens) : json(nullptr)}});
+    turns_.push_back(
+        {{"candidate_id", row.candidate_id},
+         {"parent_id", row.parent_id ? json(*row.parent_id) : json(nullptr)},
+         {"iteration", row.iteration ? json(*row.iteration) : json(nullptr)},
+         {"origin", row.origin},
+         {"verdict", row.verdict},
+         {"reason", row.reason ? json(*row.reason) : json(nullptr)},
+         {"device_time_us", optional_json(row.device_time_us)},
+         {"speedup_eager", optional_json(row.speedup_eager)},
+         {"speedup_compile", optional_json(row.speedup_compile)},
+         {"prompt_tokens", row.prompt_tokens ? json(*row.prompt_tokens) : json(nullptr)},
+         {"completion_tokens",
+          row.completion_tokens ? json(*row.completion_tokens) : json(nullptr)}});
     bool correct = row.verdict == "correct";
     final_verdict_ = row.verdict;
     final_eager_ = correct ? row.speedup_eager : std::nullopt;
@@ -57,8 +57,7 @@ class TrajectoryExporter final : public Exporter {
       best_eager_ = row.speedup_eager;
       best_candidate_ = row.candidate_id;
     }
-    if (correct && row.speedup_compile &&
-        (!best_compile_ || *row.speedup_compile > *best_compile_))
+    if (correct && row.speedup_compile && (!best_compile_ || *row.speedup_compile > *best_compile_))
       best_compile_ = row.speedup_compile;
   }
 

@@ -21,7 +21,8 @@ struct EvaluationSpec {
   std::optional<double> speedup_compile;
   std::string timing = "";  // JSON, "" for NULL
   std::string evidence = "{}";
-  std::string environment = R"({"torch": "2.4.0", "cuda": "12.4", "driver": "550.54", "nvrtc": "12.4"})";
+  std::string environment =
+      R"({"torch": "2.4.0", "cuda": "12.4", "driver": "550.54", "nvrtc": "12.4"})";
   std::optional<std::string> reason;
   int64_t harness_version = 1;
   std::optional<std::string> created_at;
@@ -119,7 +120,9 @@ inline std::string relu_task_source(const std::string& size = "4096") {
   return "import torch\nimport torch.nn as nn\n\n\nclass Model(nn.Module):\n"
          "    def __init__(self):\n        super().__init__()\n\n"
          "    def forward(self, x):\n        return torch.relu(x)\n\n\n"
-         "batch_size = 16\ndim = " + size + "\n\n\n"
+         "batch_size = 16\ndim = " +
+         size +
+         "\n\n\n"
          "def get_inputs():\n    return [torch.randn(batch_size, dim)]\n\n\n"
          "def get_init_inputs():\n    return []\n";
 }
@@ -132,7 +135,8 @@ inline std::string relu_candidate(const std::string& variant) {
          "{\"default\": 256, \"values\": [128, 256]}}}\n*/\n"
          "extern \"C\" __global__ void relu_kernel(const float* __restrict__ x, float* out, "
          "long n) {\n  long i = blockIdx.x * (long)blockDim.x + threadIdx.x;\n"
-         "  if (i < n) {\n    " + variant + "\n  }\n}\n";
+         "  if (i < n) {\n    " +
+         variant + "\n  }\n}\n";
 }
 
 }  // namespace kforge::testing

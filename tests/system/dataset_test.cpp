@@ -82,8 +82,8 @@ TEST_F(DatasetCommand, EveryFormatExportsLinesPythonLoads) {
 }
 
 TEST_F(DatasetCommand, StatsPrintsTheExportsFiguresWithoutWriting) {
-  ProcessResult exported = kforge({"dataset", "export", "--format", "archive", "--out",
-                                   (dir_ / "archive").string(), "--json"});
+  ProcessResult exported = kforge(
+      {"dataset", "export", "--format", "archive", "--out", (dir_ / "archive").string(), "--json"});
   ASSERT_EQ(exported.exit_code, 0) << exported.standard_error;
   ProcessResult stats = kforge({"dataset", "stats", "--format", "archive", "--json"});
   ASSERT_EQ(stats.exit_code, 0) << stats.standard_error;
@@ -109,8 +109,8 @@ TEST_F(DatasetCommand, MistakesAreOneLineErrors) {
   EXPECT_EQ(split.exit_code, 1);
   EXPECT_NE(split.standard_error.find("--split"), std::string::npos);
 
-  ProcessResult missing = run_kforge(
-      {"--db", (dir_ / "none.db").string(), "dataset", "stats"}, dir_.path());
+  ProcessResult missing =
+      run_kforge({"--db", (dir_ / "none.db").string(), "dataset", "stats"}, dir_.path());
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.standard_error.find("no store"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "none.db"));

@@ -36,12 +36,11 @@ TEST(ExportDeduplicator, NearDuplicatesAreCaughtAndDifferentKernelsKept) {
   EXPECT_EQ(dedup.offer("t", tweaked), DedupOutcome::kNearDuplicate);
   EXPECT_EQ(dedup.offer("t", different), DedupOutcome::kKept);
   EXPECT_EQ(dedup.near_duplicates(), 1);
-  EXPECT_GE(Deduplicator::estimated_similarity(dedup.signature(original),
-                                               dedup.signature(tweaked)),
+  EXPECT_GE(Deduplicator::estimated_similarity(dedup.signature(original), dedup.signature(tweaked)),
             0.85);
-  EXPECT_LT(Deduplicator::estimated_similarity(dedup.signature(original),
-                                               dedup.signature(different)),
-            0.5);
+  EXPECT_LT(
+      Deduplicator::estimated_similarity(dedup.signature(original), dedup.signature(different)),
+      0.5);
 }
 
 TEST(ExportDeduplicator, ModeNoneKeepsEverything) {

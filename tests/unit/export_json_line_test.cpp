@@ -10,7 +10,8 @@ namespace {
 TEST(ExportJsonLine, WritesOneValidLineWhateverTheText) {
   JsonLine line;
   line.begin();
-  line.string("source", std::string("a\"b\\c\nd\t\x01 \xc3\xa9 \xff" " end"));
+  line.string("source", std::string("a\"b\\c\nd\t\x01 \xc3\xa9 \xff"
+                                    " end"));
   line.integer("id", 7);
   line.integer("none", std::nullopt);
   line.number("x", 2.5);
@@ -22,7 +23,9 @@ TEST(ExportJsonLine, WritesOneValidLineWhateverTheText) {
   EXPECT_EQ(text.find('\n'), text.size() - 1);  // one line
   auto parsed = nlohmann::json::parse(text);
   // Valid UTF-8 (é) is kept; the stray byte 0xff becomes U+FFFD.
-  EXPECT_EQ(parsed["source"], "a\"b\\c\nd\t\x01 \xc3\xa9 \xef\xbf\xbd" " end");
+  EXPECT_EQ(parsed["source"],
+            "a\"b\\c\nd\t\x01 \xc3\xa9 \xef\xbf\xbd"
+            " end");
   EXPECT_EQ(parsed["id"], 7);
   EXPECT_TRUE(parsed["none"].is_null());
   EXPECT_EQ(parsed["x"], 2.5);

@@ -39,8 +39,8 @@ TEST(ExportKernelBenchModule, ReadsParameterKindsFromTheDeclaration) {
       "extern \"C\" __global__ void k(const float* __restrict__ x, float* out, long n, int m,\n"
       "    float alpha, unsigned long long count, const __half* h, short s) {}";
   EXPECT_EQ(kernel_parameter_kinds(source, "k"),
-            (std::vector<std::string>{"pointer", "pointer", "int64", "int32", "float32",
-                                      "uint64", "pointer", "unknown:short"}));
+            (std::vector<std::string>{"pointer", "pointer", "int64", "int32", "float32", "uint64",
+                                      "pointer", "unknown:short"}));
   EXPECT_TRUE(kernel_parameter_kinds(source, "missing").empty());
   EXPECT_TRUE(kernel_parameter_kinds(source, "k(").empty());  // not an identifier: not searched
 }

@@ -79,16 +79,15 @@ class ExportPipeline : public ::testing::Test {
     third_ = store_->candidate(relu_, relu_candidate("out[i] = fmaxf(x[i], 0.f);"),
                                {"llm", run_, second_, 2}, timed(8.0, 2.5));
     duplicate_ = store_->candidate(
-        relu_, relu_candidate("out[i] = fmaxf(x[i], 0.f);") + "\n// same kernel\n",
-        {"human"}, timed(9.0, 2.2));
+        relu_, relu_candidate("out[i] = fmaxf(x[i], 0.f);") + "\n// same kernel\n", {"human"},
+        timed(9.0, 2.2));
     compile_error_ = store_->candidate(relu_, relu_candidate("out[i] = ;"), {"tune"},
                                        failed("compile_error", "syntax"));
-    gelu_fast_ = store_->candidate(gelu_, relu_candidate("out[i] = gelu_fast(x[i]);"),
-                                   {"tune"}, timed(5.0, 3.0, 0.02));
+    gelu_fast_ = store_->candidate(gelu_, relu_candidate("out[i] = gelu_fast(x[i]);"), {"tune"},
+                                   timed(5.0, 3.0, 0.02));
   }
 
-  json export_to(const std::string& format, const std::string& folder,
-                 ExportOptions options = {}) {
+  json export_to(const std::string& format, const std::string& folder, ExportOptions options = {}) {
     options.format = format;
     return run_export(store_->db(), options, dir_ / folder);
   }
@@ -96,8 +95,7 @@ class ExportPipeline : public ::testing::Test {
   testing::TemporaryDirectory dir_;
   std::unique_ptr<testing::ExportStore> store_;
   int64_t relu_ = 0, gelu_ = 0, run_ = 0, exchange_ = 0;
-  int64_t first_ = 0, second_ = 0, third_ = 0, duplicate_ = 0, compile_error_ = 0,
-          gelu_fast_ = 0;
+  int64_t first_ = 0, second_ = 0, third_ = 0, duplicate_ = 0, compile_error_ = 0, gelu_fast_ = 0;
 };
 
 TEST_F(ExportPipeline, EveryFormatMatchesItsSchema) {
@@ -297,9 +295,9 @@ TEST_F(ExportPipeline, DecontaminationDropsOverlappingTasksAndSaysWhy) {
   std::filesystem::create_directories(dir_ / "KernelBench/level1");
   std::string copy = testing::relu_task_source("8192");
   // Renamed and reformatted: still the same problem.
-  for (auto [from, to] : {std::pair{"forward(self, x)", "forward(self, inp)"},
-                          std::pair{"torch.relu(x)", "torch.relu( inp )"},
-                          std::pair{"batch_size", "bs"}}) {
+  for (auto [from, to] :
+       {std::pair{"forward(self, x)", "forward(self, inp)"},
+        std::pair{"torch.relu(x)", "torch.relu( inp )"}, std::pair{"batch_size", "bs"}}) {
     copy.replace(copy.find(from), std::string(from).size(), to);
   }
   testing::write_text(dir_ / "KernelBench/level1/19_ReLU.py", copy);

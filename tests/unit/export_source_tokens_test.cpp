@@ -6,24 +6,30 @@ namespace kforge::dataset {
 namespace {
 
 TEST(ExportSourceTokens, CommentsAndWhitespaceDoNotMatterButTheLaunchPlanDoes) {
-  std::string a = "/* kforge:launch {\"kernels\": []} */\n// note\nextern \"C\" __global__ void "
-                  "k(float* x) { x[0] = 1; }";
-  std::string b = "/*   kforge:launch\n{\"kernels\":[]}*/ extern \"C\"\n__global__   void k( "
-                  "float*x ){/* other */x[0]=1;}";
-  std::string c = "/* kforge:launch {\"kernels\": [1]} */ extern \"C\" __global__ void "
-                  "k(float* x) { x[0] = 1; }";
+  std::string a =
+      "/* kforge:launch {\"kernels\": []} */\n// note\nextern \"C\" __global__ void "
+      "k(float* x) { x[0] = 1; }";
+  std::string b =
+      "/*   kforge:launch\n{\"kernels\":[]}*/ extern \"C\"\n__global__   void k( "
+      "float*x ){/* other */x[0]=1;}";
+  std::string c =
+      "/* kforge:launch {\"kernels\": [1]} */ extern \"C\" __global__ void "
+      "k(float* x) { x[0] = 1; }";
   EXPECT_EQ(normalized_cuda(a), normalized_cuda(b));
   EXPECT_NE(normalized_cuda(a), normalized_cuda(c));
   EXPECT_EQ(normalized_cuda("x = 1; // gone"), "x = 1 ;");
 }
 
 TEST(ExportSourceTokens, PythonIdentifiersNumbersAndStringsAreNormalised) {
-  std::string a = "import torch\nclass Model(nn.Module):\n    def forward(self, x):\n"
-                  "        return torch.relu(x) * 2  # double\n";
-  std::string b = "import torch as T\nclass Net(nn.Module):\n  def forward(me,   inp):\n"
-                  "    return T.relu(inp) * 3\n";
-  std::string c = "import torch\nclass Model(nn.Module):\n    def forward(self, x):\n"
-                  "        return torch.sigmoid(x) * 2\n";
+  std::string a =
+      "import torch\nclass Model(nn.Module):\n    def forward(self, x):\n"
+      "        return torch.relu(x) * 2  # double\n";
+  std::string b =
+      "import torch as T\nclass Net(nn.Module):\n  def forward(me,   inp):\n"
+      "    return T.relu(inp) * 3\n";
+  std::string c =
+      "import torch\nclass Model(nn.Module):\n    def forward(self, x):\n"
+      "        return torch.sigmoid(x) * 2\n";
   auto tokens_a = normalized_python_tokens(a);
   auto tokens_b = normalized_python_tokens(b);
   // `as T` adds two tokens; everything after the import must agree.
@@ -38,6 +44,8 @@ TEST(ExportSourceTokens, PythonIdentifiersNumbersAndStringsAreNormalised) {
 TEST(ExportSourceTokens, HashesAreStableAcrossRuns) {
   // A fixed value: dedup decisions and exports must not change between builds or machines.
   EXPECT_EQ(stable_hash(""), mix_hash(0xcbf29ce484222325ULL));
+  EXPECT_EQ(mix_hash(0), 0u);
+  EXPECT_EQ(mix_hash(1), 0x5692161d100b05e5ULL);  // splitmix64's finaliser of 1
   EXPECT_EQ(stable_hash("kforge"), stable_hash("kforge"));
   EXPECT_NE(stable_hash("kforge"), stable_hash("kforgf"));
 }

@@ -36,7 +36,11 @@ TEST(ExportSplits, ATaskKeepsItsSplitAndRatiosAreHonoured) {
   EXPECT_NEAR(counts[1], 400, 80);
   EXPECT_NEAR(counts[2], 400, 80);
   // A fixed value: the assignment must never change between kforge versions.
-  EXPECT_EQ(split_bucket("builtin/softmax"), split_bucket("builtin/softmax"));
+  // (Computed independently: Python's hashlib over "kforge-split:" + name.)
+  EXPECT_EQ(split_bucket("builtin/softmax"), 84);
+  EXPECT_EQ(split_bucket("kb1/19_ReLU"), 68);
+  EXPECT_EQ(split_of("builtin/softmax", ratios), Split::kValidation);
+  EXPECT_EQ(split_of("kb1/19_ReLU", ratios), Split::kTrain);
   EXPECT_EQ(split_of("x", {100, 0, 0}), Split::kTrain);
   EXPECT_EQ(split_of("x", {0, 0, 100}), Split::kTest);
 }
