@@ -159,9 +159,17 @@ CREATE TABLE device_measurements (
 );
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Exported datasets must state the license of every row; a task's PyTorch program carries the
+// license of where it came from (KernelBench is MIT, a user's own program is theirs). NULL means
+// not recorded; exports then use the license given on their command line.
+constexpr std::string_view kVersion2 = R"sql(
+ALTER TABLE tasks ADD COLUMN license TEXT;
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
+    {2, "tasks.license, for dataset exports", kVersion2},
 }};
 
 }  // namespace

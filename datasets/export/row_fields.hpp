@@ -1,0 +1,56 @@
+// What the exporters read out of a row's JSON columns. The writers of evaluations are free to
+// add fields; exporters read only the ones listed here (docs/dataset-formats.md lists them for
+// the writers), each optional, and never fail on a missing or malformed one.
+//
+//   timing:   median_us, min_us, mean_us, p10_us, p90_us, cv, span_us,
+//             samples (array of numbers; only its length is exported) or sample_count
+//   evidence: max_abs_error, max_rel_error, mismatch_count, first_mismatches, atol, rtol
+//             (or tolerances.atol/rtol), seeds, shapes, detail
+//   compile:  registers, shared_bytes, local_bytes, spill_bytes, compile_ms, log
+//   environment (evaluation's, else run's): driver, cuda, nvrtc, torch, gpu_name, clocks
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/export/candidate_row.hpp"
+
+namespace kforge::dataset {
+
+// The column's JSON object, or an empty object when NULL, malformed or not an object.
+nlohmann::json parse_object(const std::optional<std::string>& text);
+nlohmann::json parse_object(const std::string& text);
+
+struct TimingSummary {
+  std::optional<double> median_us, min_us, mean_us, p10_us, p90_us, cv, span_us;
+  std::optional<int64_t> sample_count;
+  // The interval the true time lies in, as far as the samples say: [p10, p90] when both were
+  // recorded, else median * (1 -/+ cv); nothing without either.
+  std::optional<std::pair<double, double>> spread_interval() const;
+};
+TimingSummary timing_summary(const CandidateRow& row);
+
+// Number or null for a key of an object (numbers stored as strings are not guessed at).
+nlohmann::json number_or_null(const nlohmann::json& object, const char* key);
+
+// The environment the evaluation recorded, completed by the run's where a key is missing.
+nlohmann::json merged_environment(const CandidateRow& row);
+
+// The row's license: the task's, else the export's default.
+std::string row_license(const CandidateRow& row, const std::string& default_license);
+
+// Short metadata carried by every single-candidate record (sft, messages, kernelbench index).
+nlohmann::json row_metadata(const CandidateRow& row, const std::string& default_license);
+
+// The user turn that asks for a kernel: the task's PyTorch program, its signature when known,
+// and the candidate contract (what a kforge candidate file must be).
+std::string task_prompt(const CandidateRow& row);
+// The system message of chat formats.
+std::string system_prompt();
+
+// The execution feedback a loop shows after an attempt: verdict, reason, errors, speed.
+std::string feedback_text(const CandidateRow& row);
+
+}  // namespace kforge::dataset

@@ -1,0 +1,180 @@
+#include "datasets/export/row_reader.hpp"
+
+#include <string>
+#include <vector>
+
+namespace kforge::dataset {
+namespace {
+
+constexpr std::string_view kSelect = R"sql(
+SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_hash,
+       json(c.plan), json(c.defines), c.created_at,
+       t.id, t.name, t.suite, t.version, t.source, t.source_hash, json(t.signature), t.license,
+       e.id, e.verdict, e.reason, json(e.evidence), e.arch, e.gpu, json(e.compile),
+       json(e.stages), json_remove(e.timing, '$.samples'),
+       CASE json_type(e.timing, '$.samples') WHEN 'array'
+         THEN json_array_length(e.timing, '$.samples') END,
+       e.device_time_us, e.speedup_eager, e.speedup_compile, e.harness_version,
+       json(e.environment), e.created_at,
+       r.kind, r.agent, r.strategy, r.model, json(r.environment),
+       x.provider, x.model, x.request, x.response, x.prompt_tokens, x.completion_tokens,
+       x.cost_usd, x.latency_ms,
+       b.eager_us, b.compile_us, b.torch_version
+FROM evaluations e
+JOIN candidates c ON c.id = e.candidate_id
+JOIN tasks t ON t.id = c.task_id
+LEFT JOIN runs r ON r.id = c.run_id
+LEFT JOIN llm_exchanges x ON x.id = c.llm_exchange_id
+LEFT JOIN baselines b ON b.id = (
+  SELECT b2.id FROM baselines b2
+  WHERE b2.task_id = t.id AND b2.shape = 'benchmark' AND b2.gpu = e.gpu
+  ORDER BY b2.created_at DESC, b2.id DESC LIMIT 1)
+WHERE e.id = ?
+)sql";
+
+// The rows to export, in order: only evaluation ids and sort keys go through SQLite's sorter
+// (which spills to temporary files when large), so sorting costs neither memory nor copying
+// whole sources; each row is then fetched by its id.
+constexpr std::string_view kSelectIds = R"sql(
+SELECT e.id
+FROM evaluations e
+JOIN candidates c ON c.id = e.candidate_id
+JOIN tasks t ON t.id = c.task_id
+LEFT JOIN runs r ON r.id = c.run_id
+LEFT JOIN llm_exchanges x ON x.id = c.llm_exchange_id
+WHERE NOT EXISTS (SELECT 1 FROM evaluations e2
+                  WHERE e2.candidate_id = e.candidate_id AND e2.gpu IS e.gpu AND e2.id > e.id)
+)sql";
+
+// Appends "AND column IN (?, ?, ...)" and remembers the values to bind.
+void add_any_of(std::string& sql, std::vector<std::string>& binds, std::string_view column,
+                const std::vector<std::string>& values, std::string_view op = "=") {
+  if (values.empty())
+    return;
+  sql += " AND (";
+  for (size_t i = 0; i < values.size(); ++i) {
+    sql += (i ? " OR " : "");
+    sql += std::string(column) + " " + std::string(op) + " ?";
+    binds.push_back(values[i]);
+  }
+  sql += ")";
+}
+
+std::string_view order_clause(RowOrder order) {
+  switch (order) {
+    case RowOrder::kTaskBestFirst:
+      return " ORDER BY t.name, t.id, e.verdict <> 'correct', e.speedup_eager IS NULL,"
+             " e.speedup_eager DESC, e.device_time_us IS NULL, e.device_time_us, c.id, e.id";
+    case RowOrder::kTaskGpuHarness:
+      return " ORDER BY t.name, t.id, e.gpu, e.harness_version, e.verdict <> 'correct',"
+             " e.device_time_us IS NULL, e.device_time_us, c.id, e.id";
+    case RowOrder::kTrajectory:
+      return " ORDER BY t.name, t.id, c.run_id IS NULL, c.run_id, e.gpu, c.iteration IS NULL,"
+             " c.iteration, c.id, e.id";
+  }
+  return "";
+}
+
+}  // namespace
+
+void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order,
+               const std::function<void(const CandidateRow&)>& visit) {
+  std::string sql(kSelectIds);
+  std::vector<std::string> text_binds;
+  add_any_of(sql, text_binds, "e.verdict", filters.verdicts);
+  add_any_of(sql, text_binds, "e.gpu", filters.gpus);
+  add_any_of(sql, text_binds, "e.arch", filters.arches);
+  add_any_of(sql, text_binds, "t.suite", filters.suites);
+  add_any_of(sql, text_binds, "t.name", filters.tasks, "GLOB");
+  add_any_of(sql, text_binds, "c.origin", filters.origins);
+  add_any_of(sql, text_binds, "coalesce(x.model, r.model)", filters.models);
+  if (filters.since) {
+    sql += " AND e.created_at >= ?";
+    text_binds.push_back(*filters.since);
+  }
+  if (filters.until) {
+    // Inclusive: an evaluation on the --until day (or minute) itself passes.
+    sql += " AND substr(e.created_at, 1, " + std::to_string(filters.until->size()) + ") <= ?";
+    text_binds.push_back(*filters.until);
+  }
+  std::vector<double> real_binds;
+  if (filters.min_speedup_eager) {
+    sql += " AND e.speedup_eager >= ?";
+    real_binds.push_back(*filters.min_speedup_eager);
+  }
+  if (filters.min_speedup_compile) {
+    sql += " AND e.speedup_compile >= ?";
+    real_binds.push_back(*filters.min_speedup_compile);
+  }
+  sql += order_clause(order);
+
+  sql::Statement ids = db.prepare(sql);
+  int index = 1;
+  for (const std::string& value : text_binds)
+    ids.bind(index++, std::string_view(value));
+  for (double value : real_binds)
+    ids.bind(index++, value);
+
+  sql::Statement query = db.prepare(kSelect);
+  CandidateRow row;
+  while (ids.step()) {
+    query.reset();
+    query.bind(1, ids.integer(0));
+    if (!query.step())
+      continue;  // cannot happen inside the read transaction; never invent a row
+    int i = 0;
+    row.candidate_id = query.integer(i++);
+    row.run_id = query.optional_integer(i++);
+    row.parent_id = query.optional_integer(i++);
+    row.iteration = query.optional_integer(i++);
+    row.origin = query.text(i++);
+    row.source = query.text(i++);
+    row.source_hash = query.text(i++);
+    row.plan = query.optional_text(i++);
+    row.defines = query.text(i++);
+    row.candidate_created_at = query.text(i++);
+    row.task_id = query.integer(i++);
+    row.task_name = query.text(i++);
+    row.suite = query.text(i++);
+    row.task_version = query.integer(i++);
+    row.task_source = query.text(i++);
+    row.task_source_hash = query.text(i++);
+    row.task_signature = query.optional_text(i++);
+    row.task_license = query.optional_text(i++);
+    row.evaluation_id = query.integer(i++);
+    row.verdict = query.text(i++);
+    row.reason = query.optional_text(i++);
+    row.evidence = query.text(i++);
+    row.arch = query.optional_text(i++);
+    row.gpu = query.optional_text(i++);
+    row.compile = query.optional_text(i++);
+    row.stages = query.text(i++);
+    row.timing = query.optional_text(i++);
+    row.timing_sample_count = query.optional_integer(i++);
+    row.device_time_us = query.optional_real(i++);
+    row.speedup_eager = query.optional_real(i++);
+    row.speedup_compile = query.optional_real(i++);
+    row.harness_version = query.integer(i++);
+    row.environment = query.text(i++);
+    row.evaluated_at = query.text(i++);
+    row.run_kind = query.optional_text(i++);
+    row.agent = query.optional_text(i++);
+    row.strategy = query.optional_text(i++);
+    row.run_model = query.optional_text(i++);
+    row.run_environment = query.optional_text(i++);
+    row.provider = query.optional_text(i++);
+    row.exchange_model = query.optional_text(i++);
+    row.request = query.optional_text(i++);
+    row.response = query.optional_text(i++);
+    row.prompt_tokens = query.optional_integer(i++);
+    row.completion_tokens = query.optional_integer(i++);
+    row.cost_usd = query.optional_real(i++);
+    row.latency_ms = query.optional_integer(i++);
+    row.baseline_eager_us = query.optional_real(i++);
+    row.baseline_compile_us = query.optional_real(i++);
+    row.baseline_torch_version = query.optional_text(i++);
+    visit(row);
+  }
+}
+
+}  // namespace kforge::dataset

@@ -1,0 +1,29 @@
+// Streams CandidateRows out of the store in one SQLite query, filters applied in SQL, in a
+// deterministic order chosen by the format: rows are read one at a time and never collected,
+// so an export's memory does not grow with the store.
+#pragma once
+
+#include <functional>
+
+#include "datasets/export/candidate_row.hpp"
+#include "datasets/export/export_options.hpp"
+#include "datasets/sqlite.hpp"
+
+namespace kforge::dataset {
+
+enum class RowOrder {
+  kTaskBestFirst,   // task name; correct first; higher eager speedup; faster; candidate id
+  kTaskGpuHarness,  // task; GPU; harness version; correct first; faster; candidate id (dpo)
+  kTrajectory,      // task; run; GPU; iteration; candidate id (trajectories)
+};
+
+// JSON columns arrive minified by SQLite's json() (one line, valid), and the timing column
+// without its `samples` array, whose length is in CandidateRow::timing_sample_count: samples
+// are the store's to keep, an export carries their statistics.
+//
+// Calls `visit` for every row that passes `filters`, in `order`. Only the latest evaluation of a
+// candidate on each GPU is a row (a re-evaluation supersedes the earlier one).
+void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order,
+               const std::function<void(const CandidateRow&)>& visit);
+
+}  // namespace kforge::dataset
