@@ -103,9 +103,10 @@ std::string dataset_card(const json& stats) {
   out += "tags:\n- cuda\n- kernels\n- pytorch\n- kforge\n---\n\n";
   out += "# kforge dataset: " + stats["format"].get<std::string>() + "\n\n";
   out +=
-      "PyTorch programs paired with CUDA kernels written for them, every row verified and "
-      "timed by kforge (verdict, errors, device time and speedups against PyTorch eager and "
-      "torch.compile, measured on the GPU named in the row). Format: `" +
+      "PyTorch programs paired with CUDA kernels written for them. Every row carries the "
+      "verdict kforge's harness gave it on the GPU named in the row (`correct`: verified "
+      "against PyTorch on several seeds and shapes, then timed), with its errors, device time "
+      "and speedups against PyTorch eager and torch.compile. Format: `" +
       stats["format"].get<std::string>() +
       "` (see kforge's docs/dataset-formats.md). Splits are by task, never by row: every row "
       "of a task is in the same split.\n\n";

@@ -9,14 +9,14 @@ namespace {
 constexpr std::string_view kSelect = R"sql(
 SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_hash,
        json(c.plan), json(c.defines), c.created_at,
-       t.id, t.name, t.suite, t.version, t.source, t.source_hash, json(t.signature), t.license,
-       e.id, e.verdict, e.reason, json(e.evidence), e.arch, e.gpu, json(e.compile),
+       t.id, t.name, t.suite, t.version, t.source, t.source_hash, t.signature, t.license,
+       e.id, e.verdict, e.reason, e.evidence, e.arch, e.gpu, json(e.compile),
        json(e.stages), json_remove(e.timing, '$.samples'),
        CASE json_type(e.timing, '$.samples') WHEN 'array'
          THEN json_array_length(e.timing, '$.samples') END,
        e.device_time_us, e.speedup_eager, e.speedup_compile, e.harness_version,
-       json(e.environment), e.created_at,
-       r.kind, r.agent, r.strategy, r.model, json(r.environment),
+       e.environment, e.created_at,
+       r.kind, r.agent, r.strategy, r.model, r.environment,
        x.provider, x.model, x.request, x.response, x.prompt_tokens, x.completion_tokens,
        x.cost_usd, x.latency_ms,
        b.eager_us, b.compile_us, b.torch_version

@@ -17,7 +17,9 @@ enum class RowOrder {
   kTrajectory,      // task; run; GPU; iteration; candidate id (trajectories)
 };
 
-// JSON columns arrive minified by SQLite's json() (one line, valid), and the timing column
+// The JSON columns an exporter splices into its output as they are (plan, defines, compile,
+// stages, timing) arrive minified by SQLite's json() (one line, valid); the others are parsed
+// by the exporters and arrive as stored. The timing column arrives
 // without its `samples` array, whose length is in CandidateRow::timing_sample_count: samples
 // are the store's to keep, an export carries their statistics.
 //
