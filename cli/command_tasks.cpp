@@ -119,20 +119,8 @@ void add_tasks_command(CLI::App& parent, Context& context) {
   show->add_option("name", options->name, "task name, e.g. builtin/softmax")->required();
   show->add_flag("--json", options->json, "print a JSON object");
   show->callback([options, &context] {
-    Workspace& workspace = context.workspace();
-    Store& store = workspace.store();
-    record_builtin_tasks(store);
-    auto record = task_records::latest(store.db(), options->name);
-    if (!record) {
-      auto names = task_records::names(store.db());
-      throw Error(strings::unknown_name_message("task", options->name, names));
-    }
-    Task task = Task::from_record(*record);
-    if (!task.analysis) {
-      context.progress("analysing " + task.name + " with the reference runner");
-      ReferenceRunner runner = ReferenceRunner::for_workspace(workspace);
-      ensure_analysed(store, runner, task);
-    }
+    Task task = load_task(context.workspace(), options->name,
+                          [&context](const std::string& line) { context.progress(line); });
     if (options->json)
       return Context::print_json(task.to_json(true));
     print_task(task);

@@ -8,6 +8,7 @@ namespace {
 constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"config", add_config_command},
     {"doctor", add_doctor_command},
+    {"eval", add_eval_command},
     {"tasks", add_tasks_command},
     {"dataset", add_dataset_command},
     {"version", add_version_command},

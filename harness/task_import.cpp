@@ -8,6 +8,8 @@
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
+#include "harness/util/strings.hpp"
+#include "harness/workspace.hpp"
 
 namespace kforge {
 namespace fs = std::filesystem;
@@ -160,6 +162,25 @@ void ensure_analysed(Store& store, ReferenceRunner& runner, Task& task) {
   task.analysis = std::get<TaskAnalysis>(outcomes.front());
   TaskRecord record = task.to_record();
   task_records::update_analysis(store.db(), record);
+}
+
+Task load_task(Workspace& workspace, const std::string& name,
+               const std::function<void(const std::string&)>& progress) {
+  Store& store = workspace.store();
+  record_builtin_tasks(store);
+  auto record = task_records::latest(store.db(), name);
+  if (!record) {
+    auto names = task_records::names(store.db());
+    throw Error(strings::unknown_name_message("task", name, names));
+  }
+  Task task = Task::from_record(*record);
+  if (!task.analysis) {
+    if (progress)
+      progress("analysing " + task.name + " with the reference runner");
+    ReferenceRunner runner = ReferenceRunner::for_workspace(workspace);
+    ensure_analysed(store, runner, task);
+  }
+  return task;
 }
 
 }  // namespace kforge

@@ -18,6 +18,7 @@
 namespace kforge {
 
 class Store;
+class Workspace;
 
 enum class ImportStatus { kImported, kUnchanged, kNewVersion, kFailed };
 std::string_view import_status_name(ImportStatus status);  // "imported", "unchanged", ...
@@ -50,5 +51,11 @@ int record_builtin_tasks(Store& store);
 // Analyses `task` (in the store too) if it has not been analysed yet. Throws Error with the
 // traceback's tail if the reference fails.
 void ensure_analysed(Store& store, ReferenceRunner& runner, Task& task);
+
+// The latest version of the task called `name` in the workspace's store (built-ins recorded
+// first), analysed: the reference runner runs only the first time. `progress` hears about that
+// run. Throws Error, with the nearest known name, for an unknown task.
+Task load_task(Workspace& workspace, const std::string& name,
+               const std::function<void(const std::string&)>& progress = {});
 
 }  // namespace kforge

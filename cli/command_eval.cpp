@@ -1,0 +1,178 @@
+// kforge eval FILE.cu --task NAME [--arch sm_XX] [--define K=V]... [--json]
+// Evaluates one candidate file: parse, compile, bind at every shape, and (on a GPU) verify and
+// time. Stores the candidate and its evaluation. Exits 0 whenever the tool worked, whatever the
+// verdict: a bad candidate is a result, not a failure of kforge.
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "datasets/records.hpp"
+#include "harness/candidate/plan_validation.hpp"
+#include "harness/environment.hpp"
+#include "harness/evaluation/evaluator.hpp"
+#include "harness/task_import.hpp"
+#include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
+#include "harness/util/strings.hpp"
+#include "sandbox/compile_pool.hpp"
+
+namespace kforge::cli {
+namespace {
+
+struct EvalOptions {
+  std::string file;
+  std::string task;
+  std::string arch;
+  std::vector<std::string> defines;
+  std::string origin = "human";
+  bool json = false;
+};
+
+std::map<std::string, std::string> parse_defines(const std::vector<std::string>& defines) {
+  std::map<std::string, std::string> parsed;
+  for (const std::string& define : defines) {
+    size_t equals = define.find('=');
+    if (equals == std::string::npos || equals == 0)
+      throw Error("a define must be NAME=VALUE, not '" + define + "'", "--define");
+    parsed[define.substr(0, equals)] = define.substr(equals + 1);
+  }
+  return parsed;
+}
+
+std::string resource_text(int64_t value) {
+  return value < 0 ? "-" : std::to_string(value);
+}
+
+void print_report(const EvalOptions& options, const Task& task, const EvaluationOutcome& outcome,
+                  const std::string& db_path) {
+  std::printf("kforge eval: %s on %s (%s)\n", options.file.c_str(), task.name.c_str(),
+              outcome.arch.c_str());
+  std::printf("verdict: %s (%s)\n", std::string(verdict_name(outcome.verdict)).c_str(),
+              outcome.reason.c_str());
+  if (!outcome.detail.empty())
+    std::printf("  %s\n", outcome.detail.c_str());
+  std::printf("stages:\n");
+  for (const StageRecord& stage : outcome.stages) {
+    std::printf("  %-8s %-8s %9.1f ms  %s\n", stage.name.c_str(), stage.status.c_str(), stage.ms,
+                stage.status == "failed" ? "" : stage.detail.c_str());
+  }
+  if (!outcome.defines.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [name, value] : outcome.defines)
+      parts.push_back(name + "=" + std::to_string(value));
+    std::printf("defines: %s\n", strings::join(parts, " ").c_str());
+  }
+  if (outcome.compile) {
+    const CompileResult& compile = *outcome.compile;
+    std::printf("compile: %s, NVRTC %s, %.1f ms%s\n",
+                std::string(compile_status_name(compile.status)).c_str(),
+                compile.nvrtc_version.c_str(), compile.compile_ms,
+                compile.from_cache ? " (cache hit)" : "");
+    if (!compile.kernels.empty()) {
+      std::printf("  %-28s %5s %8s %7s %7s %7s %8s\n", "kernel", "regs", "smem", "stack",
+                  "spill-st", "spill-ld", "local");
+      for (const KernelResources& kernel : compile.kernels) {
+        std::printf("  %-28s %5s %8s %7s %7s %7s %8s\n", kernel.name.c_str(),
+                    resource_text(kernel.registers).c_str(),
+                    resource_text(kernel.shared_bytes).c_str(),
+                    resource_text(kernel.stack_frame_bytes).c_str(),
+                    resource_text(kernel.spill_store_bytes).c_str(),
+                    resource_text(kernel.spill_load_bytes).c_str(),
+                    resource_text(kernel.local_bytes).c_str());
+      }
+    }
+    if (!compile.ok() && !compile.log.empty()) {
+      std::printf("log (excerpt):\n%s\n", files::tail(compile.log, 2000).c_str());
+    }
+  }
+  if (outcome.evidence.contains("bindings")) {
+    for (const auto& [shape, binding] : outcome.evidence["bindings"].items()) {
+      for (const auto& launch : binding["launches"]) {
+        std::printf("  %-10s %-24s grid %s block %s smem %lld\n", shape.c_str(),
+                    launch["kernel"].get<std::string>().c_str(), launch["grid"].dump().c_str(),
+                    launch["block"].dump().c_str(),
+                    static_cast<long long>(launch["shared_bytes"].get<int64_t>()));
+      }
+    }
+  }
+  std::printf("stored: candidate %lld, evaluation %lld in %s\n",
+              static_cast<long long>(outcome.candidate_id),
+              static_cast<long long>(outcome.evaluation_id), db_path.c_str());
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& parent, Context& context) {
+  auto* command = parent.add_subcommand(
+      "eval", "compile, check and (on a GPU) verify and time one candidate file; store the result");
+  auto options = std::make_shared<EvalOptions>();
+  command->add_option("file", options->file, "candidate .cu file with a kforge:launch plan")
+      ->required();
+  command->add_option("--task", options->task, "task to evaluate against, e.g. builtin/softmax")
+      ->required();
+  command->add_option("--arch", options->arch,
+                      "architecture to compile for (default: the GPU's, else config `arch`)");
+  command->add_option("--define", options->defines, "override a define: NAME=VALUE (repeatable)");
+  command->add_option("--origin", options->origin, "where the candidate came from")
+      ->check(CLI::IsMember({"human", "llm", "tune", "replay", "seed"}));
+  command->add_flag("--json", options->json, "print one JSON object");
+  command->callback([options, &context] {
+    Workspace& workspace = context.workspace();
+    std::string source = files::read(options->file);
+    auto defines = parse_defines(options->defines);
+    Task task = load_task(workspace, options->task,
+                          [&context](const std::string& line) { context.progress(line); });
+
+    std::vector<GpuInfo> gpus;
+    probe_cuda_driver(&gpus);
+    EvaluatorOptions evaluator_options;
+    evaluator_options.limits = Limits::from_config(workspace.config());
+    evaluator_options.arch = !options->arch.empty() ? options->arch
+                             : !gpus.empty()        ? gpus.front().arch
+                                                    : workspace.config().string("arch");
+    if (!gpus.empty()) {
+      evaluator_options.no_run_reason =
+          "a GPU is visible, but this kforge cannot run candidates yet (no GPU worker): "
+          "nothing ran";
+    }
+
+    CompilePoolOptions pool_options;
+    pool_options.workers = 1;  // one file: one worker
+    pool_options.time_limit = std::chrono::seconds(workspace.config().integer("compile.timeout_s"));
+    pool_options.memory_mb = workspace.config().integer("compile.memory_mb");
+    pool_options.cache_dir = workspace.cache_dir("compile");
+    CompilePool pool(pool_options);
+
+    Store& store = workspace.store();
+    RunRow run{.kind = "eval",
+               .request = {{"file", options->file},
+                           {"task", task.name},
+                           {"defines", defines},
+                           {"arch", evaluator_options.arch}},
+               .config = workspace.config().to_json(),
+               .agent = "human"};
+    int64_t run_id = insert_run(store, run);
+    Evaluator evaluator(store, pool, evaluator_options);
+    EvaluationRequest request{.source = source,
+                              .file_name = std::filesystem::path(options->file).filename(),
+                              .define_overrides = defines,
+                              .origin = options->origin,
+                              .run_id = run_id};
+    EvaluationOutcome outcome = evaluator.evaluate(task, request);
+    finish_run(
+        store, run_id, "completed",
+        {{"verdict", verdict_name(outcome.verdict)}, {"candidate_id", outcome.candidate_id}});
+
+    if (options->json) {
+      nlohmann::json report = outcome.to_json();
+      report["task"] = task.name;
+      report["file"] = options->file;
+      report["run_id"] = run_id;
+      report["nothing_ran"] = outcome.verdict == Verdict::kCompiled;
+      return Context::print_json(report);
+    }
+    print_report(*options, task, outcome, workspace.db_path().string());
+  });
+}
+
+}  // namespace kforge::cli

@@ -1,0 +1,206 @@
+#include "harness/evaluation/evaluator.hpp"
+
+#include <chrono>
+
+#include "datasets/records.hpp"
+#include "datasets/store.hpp"
+#include "harness/candidate/candidate_file.hpp"
+#include "harness/candidate/ptx_entries.hpp"
+#include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
+#include "harness/util/hash.hpp"
+#include "harness/util/version.hpp"
+#include "sandbox/compile_pool.hpp"
+
+namespace kforge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+nlohmann::json compile_to_json(const CompileResult& result) {
+  nlohmann::json json = {{"status", compile_status_name(result.status)},
+                         {"detail", result.detail},
+                         {"log", result.log},
+                         {"log_bytes", result.log_bytes},
+                         {"compile_ms", result.compile_ms},
+                         {"wall_ms", result.wall_ms},
+                         {"nvrtc_version", result.nvrtc_version},
+                         {"arch", result.arch},
+                         {"from_cache", result.from_cache},
+                         {"kernels", nlohmann::json::array()}};
+  for (const KernelResources& kernel : result.kernels)
+    json["kernels"].push_back(resources_to_json(kernel));
+  return json;
+}
+
+// The shapes a candidate must bind at: the benchmark shape, then every check shape.
+std::vector<std::pair<std::string, const Signature*>> shapes_of(const Task& task) {
+  std::vector<std::pair<std::string, const Signature*>> shapes;
+  shapes.emplace_back("benchmark", &task.analysis->benchmark);
+  for (const CheckShape& shape : task.analysis->check_shapes)
+    shapes.emplace_back(shape.name, &shape.signature);
+  return shapes;
+}
+
+nlohmann::json launches_to_json(const ResolvedPlan& plan) {
+  nlohmann::json launches = nlohmann::json::array();
+  for (const ResolvedLaunch& launch : plan.launches) {
+    launches.push_back({{"kernel", launch.kernel},
+                        {"grid", launch.grid},
+                        {"block", launch.block},
+                        {"shared_bytes", launch.shared_bytes}});
+  }
+  int64_t scratch_bytes = 0;
+  for (const ScratchAllocation& buffer : plan.scratch)
+    scratch_bytes += buffer.bytes;
+  return {{"launches", launches}, {"scratch_bytes", scratch_bytes}};
+}
+
+}  // namespace
+
+nlohmann::json StageRecord::to_json() const {
+  return {{"name", name}, {"status", status}, {"ms", ms}, {"detail", detail}};
+}
+
+nlohmann::json EvaluationOutcome::to_json() const {
+  nlohmann::json json = {{"verdict", verdict_name(verdict)},
+                         {"reason", reason},
+                         {"detail", detail},
+                         {"evidence", evidence},
+                         {"stages", nlohmann::json::array()},
+                         {"defines", defines},
+                         {"arch", arch},
+                         {"candidate_id", candidate_id},
+                         {"evaluation_id", evaluation_id}};
+  for (const StageRecord& stage : stages)
+    json["stages"].push_back(stage.to_json());
+  if (compile)
+    json["compile"] = compile_to_json(*compile);
+  return json;
+}
+
+Evaluator::Evaluator(Store& store, CompilePool& pool, EvaluatorOptions options)
+    : store_(store), pool_(pool), options_(std::move(options)) {}
+
+EvaluationOutcome Evaluator::evaluate(const Task& task, const EvaluationRequest& request) {
+  if (!task.analysis)
+    throw Error("task has not been analysed by the reference runner", task.name);
+  EvaluationOutcome outcome;
+  outcome.arch = options_.arch;
+  std::vector<std::string> later_stages = {"parse", "compile", "bind", "run"};
+
+  // Each stage either passes, or ends the evaluation with a verdict; the stages after a
+  // failure are recorded as skipped, so every evaluation lists the whole pipeline.
+  auto finish = [&](const std::string& failed_stage) {
+    bool after = false;
+    for (const std::string& name : later_stages) {
+      if (name == failed_stage) {
+        after = true;
+        continue;
+      }
+      if (after)
+        outcome.stages.push_back({name, "skipped", 0, "an earlier stage failed"});
+    }
+  };
+  auto fail = [&](const std::string& stage, Clock::time_point started, Verdict verdict,
+                  std::string reason, std::string detail) {
+    outcome.stages.push_back({stage, "failed", milliseconds_since(started), detail});
+    outcome.verdict = verdict;
+    outcome.reason = std::move(reason);
+    outcome.detail = std::move(detail);
+    finish(stage);
+  };
+
+  std::optional<CandidateFile> candidate;
+  [&] {
+    auto started = Clock::now();
+    auto parsed = parse_candidate(request.source, request.file_name);
+    if (!parsed.ok())
+      return fail("parse", started, Verdict::kPlanError, "malformed_plan",
+                  parsed.error().message());
+    candidate = std::move(parsed).value();
+    outcome.plan = candidate->plan.to_json();
+    try {
+      outcome.defines = choose_define_values(candidate->plan, request.define_overrides);
+    } catch (const PlanError& error) {
+      return fail("parse", started, Verdict::kPlanError, "bad_define", error.message());
+    }
+    outcome.stages.push_back({"parse", "ok", milliseconds_since(started), ""});
+
+    started = Clock::now();
+    CompileRequest compile_request{
+        .source = candidate->source(), .arch = options_.arch, .name = request.file_name};
+    for (const auto& [name, value] : outcome.defines)
+      compile_request.defines[name] = std::to_string(value);
+    outcome.compile = pool_.compile(compile_request);
+    if (!outcome.compile->ok()) {
+      return fail("compile", started, Verdict::kCompileError,
+                  std::string(compile_status_name(outcome.compile->status)),
+                  outcome.compile->detail);
+    }
+    outcome.stages.push_back({"compile", "ok", milliseconds_since(started),
+                              outcome.compile->from_cache ? "cache hit" : ""});
+
+    started = Clock::now();
+    std::string ptx = files::read(outcome.compile->ptx_path);
+    nlohmann::json bindings = nlohmann::json::object();
+    for (const auto& [shape_name, signature] : shapes_of(task)) {
+      auto bound = bind_candidate(*candidate, ptx, *signature, outcome.defines, options_.limits);
+      if (!bound.ok()) {
+        return fail("bind", started, Verdict::kPlanError, "at_" + shape_name + "_shape",
+                    "at the " + shape_name + " shape: " + bound.error().message());
+      }
+      bindings[shape_name] = launches_to_json(bound.value());
+    }
+    outcome.evidence["bindings"] = bindings;
+    outcome.stages.push_back(
+        {"bind", "ok", milliseconds_since(started), std::to_string(bindings.size()) + " shapes"});
+
+    outcome.stages.push_back({"run", "skipped", 0, options_.no_run_reason});
+    outcome.verdict = Verdict::kCompiled;
+    outcome.reason = "no_gpu";
+    outcome.detail = options_.no_run_reason;
+  }();
+
+  // One transaction: the candidate and its evaluation are stored together or not at all.
+  sql::Transaction transaction(store_.db());
+  CandidateRow candidate_row{.task_id = task.id,
+                             .run_id = request.run_id,
+                             .parent_id = request.parent_id,
+                             .llm_exchange_id = request.llm_exchange_id,
+                             .iteration = request.iteration,
+                             .origin = request.origin,
+                             .source = request.source,
+                             .source_hash = sha256_hex(request.source),
+                             .plan = outcome.plan,
+                             .defines = outcome.defines};
+  outcome.candidate_id = insert_candidate(store_, candidate_row);
+  nlohmann::json stages = nlohmann::json::array();
+  for (const StageRecord& stage : outcome.stages)
+    stages.push_back(stage.to_json());
+  nlohmann::json evidence = outcome.evidence;
+  evidence["detail"] = outcome.detail;
+  EvaluationRow evaluation_row{
+      .candidate_id = outcome.candidate_id,
+      .run_id = request.run_id,
+      .verdict = std::string(verdict_name(outcome.verdict)),
+      .reason = outcome.reason,
+      .evidence = evidence,
+      .arch = options_.arch,
+      .compile = outcome.compile ? std::optional(compile_to_json(*outcome.compile)) : std::nullopt,
+      .stages = stages,
+      .harness_version = kHarnessVersion,
+      .environment = {{"kforge", kVersion},
+                      {"commit", kGitCommit},
+                      {"nvrtc", outcome.compile ? outcome.compile->nvrtc_version : ""},
+                      {"arch", options_.arch}}};
+  outcome.evaluation_id = insert_evaluation(store_, evaluation_row);
+  transaction.commit();
+  return outcome;
+}
+
+}  // namespace kforge

@@ -1,0 +1,84 @@
+// The evaluation pipeline: one candidate in, exactly one verdict out, with its evidence, stored.
+// It is a sequence of named stages, each timed and recorded:
+//   parse   — the .cu file and its launch plan               (fails: plan_error)
+//   compile — NVRTC in a sandboxed worker                    (fails: compile_error)
+//   bind    — the plan against the task's signature at the benchmark shape and every check
+//             shape, the compiled PTX's parameters and the limits        (fails: plan_error)
+//   run     — verify, time and profile on a GPU              (skipped where there is no GPU)
+// A candidate that gets through bind with no GPU to run on gets `compiled`: nothing ran, and
+// nothing is claimed about it.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/candidate/plan_validation.hpp"
+#include "harness/task.hpp"
+#include "harness/verdict.hpp"
+#include "sandbox/compile_types.hpp"
+
+namespace kforge {
+
+class CompilePool;
+class Store;
+
+struct EvaluationRequest {
+  std::string source;
+  std::string file_name = "candidate.cu";               // for messages only
+  std::map<std::string, std::string> define_overrides;  // --define NAME=VALUE
+  std::string origin = "human";                         // llm, tune, human, replay, seed
+  std::optional<int64_t> run_id, parent_id, llm_exchange_id, iteration;
+};
+
+struct StageRecord {
+  std::string name;
+  std::string status;  // "ok", "failed", "skipped"
+  double ms = 0;
+  std::string detail;
+
+  nlohmann::json to_json() const;
+};
+
+struct EvaluationOutcome {
+  Verdict verdict = Verdict::kCompileError;
+  std::string reason;  // short cause ("nvrtc_error", "argument_mismatch", "no_gpu", ...)
+  std::string detail;  // one line for people
+  nlohmann::json evidence = nlohmann::json::object();
+  std::vector<StageRecord> stages;
+  std::optional<CompileResult> compile;
+  std::map<std::string, int64_t> defines;
+  std::optional<nlohmann::json> plan;
+  std::string arch;
+  int64_t candidate_id = 0;
+  int64_t evaluation_id = 0;
+
+  nlohmann::json to_json() const;
+};
+
+struct EvaluatorOptions {
+  std::string arch = "sm_90";  // what to compile for
+  Limits limits;
+  // Why nothing runs after bind, recorded with the `compiled` verdict ("no GPU visible").
+  std::string no_run_reason =
+      "no GPU visible: the candidate compiled and its plan fits; nothing ran";
+};
+
+class Evaluator {
+ public:
+  Evaluator(Store& store, CompilePool& pool, EvaluatorOptions options);
+
+  // Evaluates `request` against `task` (which must be analysed) and stores the candidate and
+  // its evaluation in one transaction. A bad candidate is a verdict; only a broken tool
+  // (store, worker start) throws Error.
+  EvaluationOutcome evaluate(const Task& task, const EvaluationRequest& request);
+
+ private:
+  Store& store_;
+  CompilePool& pool_;
+  EvaluatorOptions options_;
+};
+
+}  // namespace kforge
