@@ -200,7 +200,21 @@ TEST(ReferenceRunner, DegenerateOutputIsFlagged) {
       "import torch\nimport torch.nn as nn\nn = 4096\nclass Model(nn.Module):\n"
       "    def forward(self, x):\n        return torch.softmax(x, dim=0).sum(dim=0)\n"
       "def get_inputs():\n    return [torch.randn(n, n)]\ndef get_init_inputs():\n    return []\n";
-  auto outcomes = runner.analyze({{"t/zero", zero, "zero.py"}, {"t/const", constant, "c.py"}});
+  // KernelBench's newer files size inputs with a tuple constant: its elements scale too.
+  std::string tuple_sized =
+      "import torch\nimport torch.nn as nn\nbatch_size = 4096\ninput_shape = (8192,)\n"
+      "class Model(nn.Module):\n    def forward(self, x):\n        return torch.cumsum(x, 1)\n"
+      "def get_inputs():\n    return [torch.rand(batch_size, *input_shape)]\n"
+      "def get_init_inputs():\n    return []\n";
+  auto outcomes = runner.analyze({{"t/zero", zero, "zero.py"},
+                                  {"t/const", constant, "c.py"},
+                                  {"t/tuple", tuple_sized, "tuple.py"}});
+  const auto& tuple = std::get<TaskAnalysis>(outcomes[2]);
+  EXPECT_FALSE(tuple.degenerate);
+  ASSERT_FALSE(tuple.check_shapes.empty());
+  EXPECT_EQ(tuple.check_shapes[0].scaled.count("input_shape[0]"), 1u);
+  EXPECT_EQ(tuple.check_shapes[0].signature.inputs[0].shape[1],
+            tuple.check_shapes[0].constants.at("input_shape[0]"));
   const auto& first = std::get<TaskAnalysis>(outcomes[0]);
   EXPECT_TRUE(first.degenerate);
   EXPECT_NE(first.degenerate_reason.find("zero"), std::string::npos) << first.degenerate_reason;
