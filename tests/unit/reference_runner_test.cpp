@@ -99,6 +99,14 @@ TEST(ReferenceRunner, RunWritesInputsParametersAndOutputsAsSafetensors) {
   request.seed = 6;
   ReferenceResult other = runner.run(request);
   EXPECT_NE(other.inputs.at("x").bytes, x.bytes);
+  // bfloat16: floating inputs and parameters are cast, and written as BF16 (2 bytes each).
+  request.dtype = "bfloat16";
+  ReferenceResult half = runner.run(request);
+  EXPECT_EQ(half.inputs.at("x").dtype, DType::kBF16);
+  EXPECT_EQ(half.inputs.at("x").bytes.size(), 33u * 70u * 2u);
+  EXPECT_EQ(half.parameters.at("linear.weight").dtype, DType::kBF16);
+  EXPECT_EQ(half.outputs.at("out").dtype, DType::kBF16);
+  EXPECT_EQ(half.signature.outputs[0].dtype, DType::kBF16);
 }
 
 TEST(ReferenceRunner, RunFailureCarriesTheTraceback) {
