@@ -36,6 +36,8 @@ for row in rows:
 print("files: %d, outcome: %s, degenerate: %d, exit code %s" % (
     count, by_status, sum(1 for row in rows if row.get("degenerate")), status))
 for row in rows:
+    if row.get("degenerate"):
+        print("  degenerate %s: %s" % (row["name"], row.get("degenerate_reason", "")))
     if row["status"] == "failed":
         print("  failed %s: %s" % (row["name"], row["error"].splitlines()[0]))
 print("import wall time: %.1f s (%.2f s per problem)" % (end - start, (end - start) / count))

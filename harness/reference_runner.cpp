@@ -222,9 +222,14 @@ std::vector<AnalysisOutcome> ReferenceRunner::analyze(
 
   fs::path cache = options_.cache_dir / "analyze";
   files::ensure_directory(cache);
+  if (tasks.empty())
+    return {};
+  // The interpreter's torch version is part of the key: another torch may trace differently.
+  std::string torch_version = python().torch_version;
   auto cache_file = [&](const TaskSource& task) {
     return cache /
-           (sha256_hex_fields({script_hash(), "analyze", sha256_hex(task.source)}) + ".json");
+           (sha256_hex_fields({script_hash(), "analyze", torch_version, sha256_hex(task.source)}) +
+            ".json");
   };
 
   std::vector<size_t> pending;
@@ -232,8 +237,15 @@ std::vector<AnalysisOutcome> ReferenceRunner::analyze(
     fs::path cached = cache_file(tasks[index]);
     if (fs::exists(cached)) {
       auto reply = nlohmann::json::parse(files::read(cached), nullptr, false);
-      if (reply.is_object()) {
-        finish(index, TaskAnalysis::from_reply(reply, tasks[index].name));
+      std::optional<TaskAnalysis> analysis;
+      try {
+        if (reply.is_object())
+          analysis = TaskAnalysis::from_reply(reply, cached.string());
+      } catch (const Error&) {
+        // A damaged cache entry is a miss: the task is analysed again and the entry replaced.
+      }
+      if (analysis) {
+        finish(index, std::move(*analysis));
         continue;
       }
     }
@@ -245,7 +257,6 @@ std::vector<AnalysisOutcome> ReferenceRunner::analyze(
       result.push_back(std::move(*outcome));
     return result;
   }
-  python();  // find it once, before the workers start
 
   std::vector<std::vector<size_t>> batches;
   for (size_t start = 0; start < pending.size(); start += kTasksPerProcess) {
@@ -326,8 +337,8 @@ ReferenceResult ReferenceRunner::run(const ReferenceRequest& request) {
                                 {"seed", request.seed},
                                 {"dtype", request.dtype},
                                 {"device", request.device}};
-  std::string key =
-      sha256_hex_fields({script_hash(), sha256_hex(request.task.source), key_request.dump()});
+  std::string key = sha256_hex_fields(
+      {script_hash(), python().torch_version, sha256_hex(request.task.source), key_request.dump()});
   fs::path dir = options_.cache_dir / "run" / key;
   fs::path reply_path = dir / "reply.json";
   nlohmann::json reply;

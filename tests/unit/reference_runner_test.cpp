@@ -99,6 +99,14 @@ TEST(ReferenceRunner, RunWritesInputsParametersAndOutputsAsSafetensors) {
   request.seed = 6;
   ReferenceResult other = runner.run(request);
   EXPECT_NE(other.inputs.at("x").bytes, x.bytes);
+  // bfloat16: floating inputs and parameters are cast, and written as BF16 (2 bytes each).
+  request.dtype = "bfloat16";
+  ReferenceResult half = runner.run(request);
+  EXPECT_EQ(half.inputs.at("x").dtype, DType::kBF16);
+  EXPECT_EQ(half.inputs.at("x").bytes.size(), 33u * 70u * 2u);
+  EXPECT_EQ(half.parameters.at("linear.weight").dtype, DType::kBF16);
+  EXPECT_EQ(half.outputs.at("out").dtype, DType::kBF16);
+  EXPECT_EQ(half.signature.outputs[0].dtype, DType::kBF16);
 }
 
 TEST(ReferenceRunner, RunFailureCarriesTheTraceback) {
@@ -200,7 +208,21 @@ TEST(ReferenceRunner, DegenerateOutputIsFlagged) {
       "import torch\nimport torch.nn as nn\nn = 4096\nclass Model(nn.Module):\n"
       "    def forward(self, x):\n        return torch.softmax(x, dim=0).sum(dim=0)\n"
       "def get_inputs():\n    return [torch.randn(n, n)]\ndef get_init_inputs():\n    return []\n";
-  auto outcomes = runner.analyze({{"t/zero", zero, "zero.py"}, {"t/const", constant, "c.py"}});
+  // KernelBench's newer files size inputs with a tuple constant: its elements scale too.
+  std::string tuple_sized =
+      "import torch\nimport torch.nn as nn\nbatch_size = 4096\ninput_shape = (8192,)\n"
+      "class Model(nn.Module):\n    def forward(self, x):\n        return torch.cumsum(x, 1)\n"
+      "def get_inputs():\n    return [torch.rand(batch_size, *input_shape)]\n"
+      "def get_init_inputs():\n    return []\n";
+  auto outcomes = runner.analyze({{"t/zero", zero, "zero.py"},
+                                  {"t/const", constant, "c.py"},
+                                  {"t/tuple", tuple_sized, "tuple.py"}});
+  const auto& tuple = std::get<TaskAnalysis>(outcomes[2]);
+  EXPECT_FALSE(tuple.degenerate);
+  ASSERT_FALSE(tuple.check_shapes.empty());
+  EXPECT_EQ(tuple.check_shapes[0].scaled.count("input_shape[0]"), 1u);
+  EXPECT_EQ(tuple.check_shapes[0].signature.inputs[0].shape[1],
+            tuple.check_shapes[0].constants.at("input_shape[0]"));
   const auto& first = std::get<TaskAnalysis>(outcomes[0]);
   EXPECT_TRUE(first.degenerate);
   EXPECT_NE(first.degenerate_reason.find("zero"), std::string::npos) << first.degenerate_reason;
