@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "harness/util/files.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -51,6 +52,30 @@ TEST(CandidateFile, MissingOrRepeatedPlanBlock) {
             "has exactly one launch plan");
   EXPECT_EQ(error_of("/* kforge:launcher {} */\n"),
             "kernel.cu:1:17: expected white space and the plan's JSON after kforge:launch");
+}
+
+// Hostile or broken text ends as a PlanError, never as a crash or another exception: every
+// prefix of a real candidate, and the candidate with each byte of its plan replaced.
+TEST(CandidateFile, EveryTruncationOrCorruptionIsAPlanErrorOrAPlan) {
+  std::string text =
+      files::read(testing::source_dir() / "tests/unit/data/candidate/row_softmax.cu");
+  size_t failures = 0;
+  for (size_t length = 0; length <= text.size(); ++length) {
+    PlanResult<CandidateFile> result = parse_candidate(text.substr(0, length), "kernel.cu");
+    failures += !result.ok();
+  }
+  EXPECT_GT(failures, 0u);
+  size_t plan_end = text.find("*/");
+  for (size_t at = 0; at < plan_end; ++at) {
+    for (char replacement : {'"', '{', ']', '\\', '\0', ',', '('}) {
+      std::string corrupt = text;
+      corrupt[at] = replacement;
+      PlanResult<CandidateFile> result = parse_candidate(corrupt, "kernel.cu");
+      if (!result.ok()) {
+        EXPECT_EQ(result.error().message().rfind("kernel.cu:", 0), 0u) << result.error().message();
+      }
+    }
+  }
 }
 
 TEST(CandidateFile, MarkersInStringsAndOtherCommentsDoNotCount) {

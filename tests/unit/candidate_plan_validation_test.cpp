@@ -269,6 +269,28 @@ TEST(CandidatePlanValidation, LimitsComeFromTheConfiguration) {
             "row_softmax.cu:8:5: launch plan: the plan launches 2 kernels, over the limit of 1");
 }
 
+// A corrupted plan that still parses binds or fails with a PlanError, never with another
+// exception or a crash.
+TEST(CandidatePlanValidation, CorruptedPlansBindOrFailCleanly) {
+  std::string text = fixture("row_softmax.cu");
+  std::string ptx = fixture("row_softmax.ptx");
+  size_t plan_end = text.find("*/");
+  size_t bound = 0;
+  for (size_t at = 0; at < plan_end; ++at) {
+    for (char replacement : {'0', '9', 'x', '-', '*', '/', '.'}) {
+      std::string corrupt = text;
+      corrupt[at] = replacement;
+      PlanResult<CandidateFile> candidate = parse_candidate(corrupt, "kernel.cu");
+      if (!candidate.ok())
+        continue;
+      PlanResult<ResolvedPlan> result =
+          bind_candidate(candidate.value(), ptx, softmax_signature(300, 70), {});
+      bound += result.ok();
+    }
+  }
+  EXPECT_GT(bound, 0u);
+}
+
 TEST(CandidatePlanValidation, ResolvesTheWorkedExample) {
   // docs/candidate-format.md walks through these numbers.
   PlanResult<ResolvedPlan> result = bind_softmax({});
