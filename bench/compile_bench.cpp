@@ -123,8 +123,8 @@ double median(std::vector<double> values) {
 
 void require_ok(const CompileResult& result, const std::string& what) {
   if (!result.ok()) {
-    std::cerr << what << ": " << compile_status_name(result.status) << " " << result.detail
-              << "\n" << result.log << "\n";
+    std::cerr << what << ": " << compile_status_name(result.status) << " " << result.detail << "\n"
+              << result.log << "\n";
     std::exit(1);
   }
 }
@@ -174,8 +174,14 @@ int main_bench(int argc, char** argv) {
       files::write_atomic(file, source);
       ProcessSpec spec;
       spec.program = *nvcc_path;
-      spec.arguments = {"-cubin", "-arch=sm_90", "-Xptxas", "-v", "-DBLOCK=256",
-                        "-o", (scratch / (name + ".cubin")).string(), file.string()};
+      spec.arguments = {"-cubin",
+                        "-arch=sm_90",
+                        "-Xptxas",
+                        "-v",
+                        "-DBLOCK=256",
+                        "-o",
+                        (scratch / (name + ".cubin")).string(),
+                        file.string()};
       for (int r = 0; r <= nvcc_repetitions; ++r) {
         ProcessResult result = run_process(spec);
         if (!result.succeeded()) {
@@ -269,18 +275,19 @@ int main_bench(int argc, char** argv) {
               Nvrtc::instance().library_path().c_str(), nvcc_version.c_str());
   std::printf("repetitions: %d per source (NVRTC paths), %d per source (nvcc)\n\n", repetitions,
               nvcc_repetitions);
-  std::printf("| source | in-process NVRTC, ms | sandboxed pool, ms | pool overhead | nvcc -cubin, ms |\n");
+  std::printf(
+      "| source | in-process NVRTC, ms | sandboxed pool, ms | pool overhead | nvcc -cubin, ms |\n");
   std::printf("|---|---|---|---|---|\n");
   for (const std::string& row : rows)
     std::printf("%s\n", row.c_str());
   std::printf("| **all (median)** | %.1f | %.1f | %+.1f%% | %s |\n\n", median(in_process),
               median(sandboxed), 100.0 * (median(sandboxed) / median(in_process) - 1.0),
               nvcc.empty() ? "n/a" : std::to_string(int(median(nvcc))).c_str());
-  std::printf("throughput, 16 distinct compiles: pool with 2 workers and 2 threads %.2f s "
-              "(%.1f compiles/s); in-process, one thread %.2f s (%.1f compiles/s)\n",
-              pool_seconds, 16 / pool_seconds, serial_seconds, 16 / serial_seconds);
-  std::printf("cache hit (100 lookups): median %.3f ms, max %.3f ms\n", median(hits),
-              hits.back());
+  std::printf(
+      "throughput, 16 distinct compiles: pool with 2 workers and 2 threads %.2f s "
+      "(%.1f compiles/s); in-process, one thread %.2f s (%.1f compiles/s)\n",
+      pool_seconds, 16 / pool_seconds, serial_seconds, 16 / serial_seconds);
+  std::printf("cache hit (100 lookups): median %.3f ms, max %.3f ms\n", median(hits), hits.back());
   fs::remove_all(scratch);
   return 0;
 }
