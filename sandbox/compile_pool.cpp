@@ -261,8 +261,13 @@ std::unique_ptr<WorkerProcess> CompilePool::start_worker() {
   }
   if (hello.value("protocol", 0) != kCompileProtocolVersion)
     throw Error("the compile worker speaks another protocol version", where);
-  std::lock_guard lock(mutex_);
-  nvrtc_version_ = hello.value("nvrtc_version", "");
+  // Set while the constructor starts the first worker, and only read afterwards: compile()
+  // reads it without the lock.
+  std::string version = hello.value("nvrtc_version", "");
+  if (nvrtc_version_.empty())
+    nvrtc_version_ = version;
+  else if (version != nvrtc_version_)
+    throw Error("a new compile worker found NVRTC " + version + ", not " + nvrtc_version_, where);
   return worker;
 }
 

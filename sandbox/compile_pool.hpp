@@ -29,7 +29,9 @@ struct CompilePoolOptions {
   std::chrono::milliseconds time_limit{std::chrono::seconds(60)};  // compile.timeout_s
   int64_t memory_mb = 4096;                                        // compile.memory_mb
   std::filesystem::path cache_dir;  // required: the cache, and where compile outputs go
-  bool use_cache = true;            // false: every call compiles (benchmarks)
+  // false: every call compiles (benchmarks), and the outputs stay in cache_dir/staging/, which
+  // the caller then owns.
+  bool use_cache = true;
   size_t max_source_bytes = kDefaultMaxSourceBytes;
   // The program to start as a worker, and its arguments; default: this executable (which must
   // be kforge) with `worker compile`.
@@ -42,9 +44,10 @@ class WorkerProcess;
 
 class CompilePool {
  public:
-  // Starts the workers. Throws Error when a worker cannot start or reports that NVRTC is
-  // missing: without NVRTC nothing can compile, and that is the tool's failure, not the
-  // candidate's.
+  // Starts the workers. Sets SIGPIPE to be ignored in this process, so that writing to a worker
+  // that just died is an error to handle rather than the end of kforge. Throws Error when a worker
+  // cannot start or reports that NVRTC is missing: without NVRTC nothing can compile, and that is
+  // the tool's failure, not the candidate's.
   explicit CompilePool(CompilePoolOptions options);
   ~CompilePool();
   CompilePool(const CompilePool&) = delete;

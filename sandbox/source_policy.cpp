@@ -1,5 +1,6 @@
 #include "sandbox/source_policy.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -87,7 +88,8 @@ std::string header_refusal(std::string_view name, const std::vector<fs::path>& r
     if (failure || !fs::is_regular_file(resolved, failure))
       continue;
     // A symbolic link inside the toolkit must not lead outside it.
-    auto [root_end, unused] = std::mismatch(root.begin(), root.end(), resolved.begin());
+    auto [root_end, unused] =
+        std::mismatch(root.begin(), root.end(), resolved.begin(), resolved.end());
     if (root_end == root.end())
       return {};
   }
