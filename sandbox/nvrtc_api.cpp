@@ -1,5 +1,7 @@
 #include "sandbox/nvrtc_api.hpp"
 
+#include "harness/util/cuda_libraries.hpp"
+
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -46,12 +48,7 @@ std::vector<fs::path> toolkit_roots() {
 }  // namespace
 
 std::vector<std::string> nvrtc_library_candidates() {
-  std::vector<std::string> names = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
-  for (const fs::path& root : toolkit_roots()) {
-    for (const char* file : {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"})
-      names.push_back((root / "lib64" / file).string());
-  }
-  return names;
+  return cuda_library_candidates("libnvrtc", {13, 12});
 }
 
 Nvrtc::Nvrtc(DynamicLibrary library) : library_(std::move(library)) {

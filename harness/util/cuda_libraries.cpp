@@ -9,27 +9,28 @@ namespace kforge {
 
 std::vector<std::string> cuda_library_candidates(std::string_view stem,
                                                  const std::vector<int>& majors) {
-  std::vector<std::string> folders;
+  auto in_folder = [&](const std::string& folder, std::vector<std::string>& names) {
+    for (int major : majors)
+      names.push_back(folder + "/" + std::string(stem) + ".so." + std::to_string(major));
+  };
+  std::vector<std::string> names;
+  // Folders the user named come first, then the dynamic linker's own search (LD_LIBRARY_PATH,
+  // ldconfig), then the usual toolkit folders.
   if (const char* extra = std::getenv("KFORGE_CUDA_LIB_DIRS")) {
     for (const std::string& folder : strings::split(extra, ':')) {
       if (!folder.empty())
-        folders.push_back(folder);
-    }
-  }
-  for (const char* variable : {"CUDA_HOME", "CUDA_PATH"}) {
-    if (const char* home = std::getenv(variable))
-      folders.push_back(std::string(home) + "/lib64");
-  }
-  folders.push_back("/usr/local/cuda/lib64");
-  std::vector<std::string> names;
-  for (const std::string& folder : folders) {
-    for (int major : majors) {
-      names.push_back(folder + "/" + std::string(stem) + ".so." + std::to_string(major));
+        in_folder(folder, names);
     }
   }
   for (int major : majors)
     names.push_back(std::string(stem) + ".so." + std::to_string(major));
   names.push_back(std::string(stem) + ".so");
+  for (const char* variable : {"CUDA_HOME", "CUDA_PATH"}) {
+    const char* home = std::getenv(variable);
+    if (home != nullptr && home[0] != '\0')
+      in_folder(std::string(home) + "/lib64", names);
+  }
+  in_folder("/usr/local/cuda/lib64", names);
   return names;
 }
 

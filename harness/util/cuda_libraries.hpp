@@ -16,8 +16,8 @@
 namespace kforge {
 
 // Names to try, in order, for a library whose file names start with `stem` ("libnvrtc",
-// "libcupti"), for the given major versions: the extra folders, CUDA_HOME, /usr/local/cuda,
-// then the bare sonames for the dynamic linker's own search.
+// "libcupti"), for the given major versions: the KFORGE_CUDA_LIB_DIRS folders, the bare sonames
+// (the dynamic linker's own search), then CUDA_HOME, CUDA_PATH and /usr/local/cuda.
 std::vector<std::string> cuda_library_candidates(std::string_view stem,
                                                  const std::vector<int>& majors);
 
