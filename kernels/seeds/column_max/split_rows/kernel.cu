@@ -21,6 +21,8 @@
   }
 }
 */
+// NVRTC provides no <math.h>, so no INFINITY macro: +inf from its bit pattern.
+#define POSITIVE_INFINITY __int_as_float(0x7f800000)
 #ifndef BLOCK
 #define BLOCK 128
 #endif
@@ -42,7 +44,8 @@ extern "C" __global__ void __launch_bounds__(BLOCK)
   const long long chunk = (rows + ROW_SPLITS - 1) / ROW_SPLITS;
   const long long begin = blockIdx.y * chunk;
   const long long end = min(begin + chunk, rows);
-  float a = -INFINITY, b = -INFINITY, c = -INFINITY, d = -INFINITY;
+  float a = -POSITIVE_INFINITY, b = -POSITIVE_INFINITY, c = -POSITIVE_INFINITY,
+        d = -POSITIVE_INFINITY;
   long long row = begin;
   for (; row + 3 < end; row += 4) {
     a = nan_max(a, __ldg(x + row * cols + col));
@@ -60,7 +63,7 @@ extern "C" __global__ void __launch_bounds__(BLOCK)
   const long long col = (long long)blockIdx.x * BLOCK + threadIdx.x;
   if (col >= cols)
     return;
-  float best = -INFINITY;
+  float best = -POSITIVE_INFINITY;
 #pragma unroll 8
   for (int split = 0; split < ROW_SPLITS; ++split)
     best = nan_max(best, partial[split * cols + col]);

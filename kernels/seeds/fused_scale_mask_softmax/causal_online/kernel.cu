@@ -19,6 +19,8 @@
   }
 }
 */
+// NVRTC provides no <math.h>, so no INFINITY macro: +inf from its bit pattern.
+#define POSITIVE_INFINITY __int_as_float(0x7f800000)
 #ifndef BLOCK
 #define BLOCK 256
 #endif
@@ -60,14 +62,14 @@ __device__ __forceinline__ void add_value(MaxSum& state, float value) {
   if (value > state.max) {
     state.sum = state.sum * expf(state.max - value) + 1.0f;
     state.max = value;
-  } else if (value != -INFINITY) {  // -inf adds nothing; NaN propagates through the sum
+  } else if (value != -POSITIVE_INFINITY) {  // -inf adds nothing; NaN propagates through the sum
     state.sum += expf(value - state.max);
   }
 }
 
 __device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
   const float max = fmaxf(a.max, b.max);
-  if (max == -INFINITY)
+  if (max == -POSITIVE_INFINITY)
     return a;  // both empty: avoid exp(-inf - -inf)
   MaxSum merged;
   merged.max = max;
@@ -99,7 +101,7 @@ __device__ __forceinline__ MaxSum block_merge(MaxSum state) {
   }
   __syncthreads();
   MaxSum mine;
-  mine.max = lane < BLOCK / 32 ? partial_max[lane] : -INFINITY;
+  mine.max = lane < BLOCK / 32 ? partial_max[lane] : -POSITIVE_INFINITY;
   mine.sum = lane < BLOCK / 32 ? partial_sum[lane] : 0.0f;
   return warp_merge(mine);
 }
@@ -117,7 +119,7 @@ extern "C" __global__ void __launch_bounds__(BLOCK)
                            (((unsigned long long)in | (unsigned long long)result) & 15) == 0);
 
   MaxSum state;
-  state.max = -INFINITY;
+  state.max = -POSITIVE_INFINITY;
   state.sum = 0.0f;
   if (vectorized) {
     const float4* in4 = reinterpret_cast<const float4*>(in);
