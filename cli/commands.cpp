@@ -8,7 +8,9 @@ namespace {
 constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"config", add_config_command},
     {"doctor", add_doctor_command},
+    {"tasks", add_tasks_command},
     {"version", add_version_command},
+    {"worker", add_worker_command},
 });
 }  // namespace
 

@@ -20,6 +20,8 @@ std::span<const CommandEntry> commands();
 // One declaration per command file.
 void add_config_command(CLI::App& parent, Context& context);
 void add_doctor_command(CLI::App& parent, Context& context);
+void add_tasks_command(CLI::App& parent, Context& context);
 void add_version_command(CLI::App& parent, Context& context);
+void add_worker_command(CLI::App& parent, Context& context);
 
 }  // namespace kforge::cli

@@ -1,0 +1,300 @@
+#include "harness/candidate/launch_plan.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+#include "harness/candidate/plan_error.hpp"
+#include "harness/util/strings.hpp"
+
+namespace kforge {
+namespace {
+
+using Kind = LocatedJson::Kind;
+
+// Messages name the offending value's position and quote keys in double quotes, as they are
+// written in the JSON.
+class PlanReader {
+ public:
+  PlanReader(const LocatedJson& root, std::shared_ptr<const SourceText> source)
+      : root_(root), source_(std::move(source)) {}
+
+  LaunchPlan read() {
+    if (root_.kind != Kind::kObject)
+      fail(root_, "the plan must be a JSON object, not " + root_.kind_name());
+    check_keys(root_, {"kernels", "scratch", "defines"}, "launch plan key");
+    LaunchPlan plan;
+    const LocatedJson* kernels = root_.find("kernels");
+    if (!kernels)
+      fail(root_, "\"kernels\" is missing: list at least one kernel to launch");
+    if (kernels->kind != Kind::kArray || kernels->items.empty())
+      fail(*kernels, "\"kernels\" must be a non-empty array of kernel launches");
+    if (const LocatedJson* defines = root_.find("defines"))
+      plan.defines = read_defines(*defines);
+    if (const LocatedJson* scratch = root_.find("scratch")) {
+      if (scratch->kind != Kind::kArray)
+        fail(*scratch, "\"scratch\" must be an array of {\"name\", \"dtype\", \"numel\"}");
+      for (const LocatedJson& entry : scratch->items)
+        plan.scratch.push_back(read_scratch(entry, plan));
+    }
+    for (const LocatedJson& entry : kernels->items)
+      plan.kernels.push_back(read_kernel(entry));
+    return plan;
+  }
+
+ private:
+  std::string where(size_t offset) const { return plan_where(source_, offset); }
+
+  [[noreturn]] void fail(const LocatedJson& at, const std::string& message) const {
+    throw PlanError(where(at.offset) + ": " + message);
+  }
+
+  void check_keys(const LocatedJson& object, const std::vector<std::string>& allowed,
+                  const char* kind) const {
+    for (const LocatedJsonMember& member : object.members) {
+      if (std::find(allowed.begin(), allowed.end(), member.key) == allowed.end())
+        throw PlanError(where(member.key_offset) + ": " +
+                        strings::unknown_name_message(kind, member.key, allowed));
+    }
+  }
+
+  static bool is_identifier(const std::string& name) {
+    if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_'))
+      return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+  }
+
+  std::string identifier(const LocatedJson& object, const char* key, const char* what) const {
+    const LocatedJson* value = object.find(key);
+    if (!value)
+      fail(object, std::string(what) + " lacks \"" + key + "\"");
+    if (value->kind != Kind::kString || !is_identifier(value->string))
+      fail(*value, std::string("\"") + key + "\" must be a C identifier in a string");
+    return value->string;
+  }
+
+  Expression expression(const LocatedJson& value, const std::string& context) const {
+    if (value.kind == Kind::kInteger) {
+      TextOrigin origin;
+      origin.source = source_;
+      std::string text = std::to_string(value.integer);
+      for (size_t i = 0; i <= text.size(); ++i)
+        origin.offsets.push_back(value.offset + i);
+      return Expression::parse(text, context, origin);
+    }
+    if (value.kind != Kind::kString)
+      fail(value, context + " must be an expression in a string, not " + value.kind_name());
+    return Expression::parse(value.string, context, value.string_origin);
+  }
+
+  std::vector<Expression> dimensions(const LocatedJson& kernel, const char* key,
+                                     const std::string& kernel_context) const {
+    const LocatedJson* value = kernel.find(key);
+    if (!value)
+      fail(kernel, kernel_context + " lacks \"" + key + "\"");
+    std::string rule = std::string("\"") + key + "\" must be an array of 1 to 3 expressions";
+    if (value->kind != Kind::kArray || value->items.empty() || value->items.size() > 3)
+      fail(*value, rule);
+    std::vector<Expression> expressions;
+    for (size_t i = 0; i < value->items.size(); ++i)
+      expressions.push_back(
+          expression(value->items[i], kernel_context + " " + key + "[" + std::to_string(i) + "]"));
+    return expressions;
+  }
+
+  KernelLaunch read_kernel(const LocatedJson& entry) {
+    if (entry.kind != Kind::kObject)
+      fail(entry,
+           "each kernel launch must be an object with \"name\", \"grid\", \"block\", "
+           "\"shared_bytes\" and \"args\"");
+    check_keys(entry, {"name", "grid", "block", "shared_bytes", "args"}, "kernel launch key");
+    KernelLaunch launch;
+    launch.where = where(entry.offset);
+    launch.name = identifier(entry, "name", "kernel launch");
+    std::string context = "kernel '" + launch.name + "'";
+    launch.grid = dimensions(entry, "grid", context);
+    launch.block = dimensions(entry, "block", context);
+    if (const LocatedJson* shared = entry.find("shared_bytes"))
+      launch.shared_bytes = expression(*shared, context + " shared_bytes");
+    else
+      launch.shared_bytes = Expression::parse("0", context + " shared_bytes");
+    const LocatedJson* args = entry.find("args");
+    if (!args)
+      fail(entry, context + " lacks \"args\" (use [] for a kernel without parameters)");
+    if (args->kind != Kind::kArray)
+      fail(*args, "\"args\" must be an array of names or expressions");
+    for (size_t i = 0; i < args->items.size(); ++i)
+      launch.args.push_back(
+          expression(args->items[i], context + " argument " + std::to_string(i + 1)));
+    return launch;
+  }
+
+  ScratchBuffer read_scratch(const LocatedJson& entry, const LaunchPlan& plan) {
+    if (entry.kind != Kind::kObject)
+      fail(entry, "each scratch buffer must be an object with \"name\", \"dtype\", \"numel\"");
+    check_keys(entry, {"name", "dtype", "numel"}, "scratch key");
+    ScratchBuffer buffer;
+    buffer.where = where(entry.offset);
+    buffer.name = identifier(entry, "name", "scratch buffer");
+    for (const ScratchBuffer& earlier : plan.scratch) {
+      if (earlier.name == buffer.name)
+        fail(*entry.find("name"), "scratch buffer '" + buffer.name + "' is declared twice");
+    }
+    if (plan.find_define(buffer.name))
+      fail(*entry.find("name"), "scratch buffer '" + buffer.name + "' has the name of a define");
+    const LocatedJson* dtype = entry.find("dtype");
+    if (!dtype)
+      fail(entry, "scratch buffer '" + buffer.name + "' lacks \"dtype\"");
+    std::vector<std::string> dtype_names;
+    for (DType known : {DType::kF64, DType::kF32, DType::kF16, DType::kBF16, DType::kI64,
+                        DType::kI32, DType::kI16, DType::kI8, DType::kU8, DType::kBool})
+      dtype_names.emplace_back(dtype_torch_name(known));
+    if (dtype->kind != Kind::kString)
+      fail(*dtype, "\"dtype\" must be a string (" + strings::join(dtype_names, ", ") + ")");
+    auto parsed = dtype_from_torch_name(dtype->string);
+    if (!parsed)
+      fail(*dtype, strings::unknown_name_message("dtype", dtype->string, dtype_names));
+    buffer.dtype = *parsed;
+    const LocatedJson* numel = entry.find("numel");
+    if (!numel)
+      fail(entry, "scratch buffer '" + buffer.name + "' lacks \"numel\"");
+    buffer.numel = expression(*numel, "scratch '" + buffer.name + "' numel");
+    return buffer;
+  }
+
+  std::vector<DefineSpec> read_defines(const LocatedJson& defines) {
+    if (defines.kind != Kind::kObject)
+      fail(defines,
+           "\"defines\" must be an object {\"NAME\": {\"default\": N, \"values\": [...]}}");
+    std::vector<DefineSpec> specs;
+    for (const LocatedJsonMember& member : defines.members) {
+      DefineSpec spec;
+      spec.name = member.key;
+      spec.where = where(member.key_offset);
+      if (!is_identifier(spec.name))
+        throw PlanError(where(member.key_offset) + ": define name '" + spec.name +
+                        "' is not a C identifier");
+      if (spec.name == "ceil_div" || spec.name == "min" || spec.name == "max")
+        throw PlanError(where(member.key_offset) + ": define name '" + spec.name +
+                        "' is a function of the expression language");
+      const LocatedJson& body = member.value;
+      if (body.kind != Kind::kObject)
+        fail(body,
+             "define '" + spec.name + "' must be an object {\"default\": N, \"values\": [...]}");
+      check_keys(body, {"default", "values"}, "define key");
+      const LocatedJson* default_value = body.find("default");
+      if (!default_value)
+        fail(body, "define '" + spec.name + "' lacks \"default\"");
+      if (default_value->kind != Kind::kInteger)
+        fail(*default_value, "the default of define '" + spec.name + "' must be an integer, not " +
+                                 default_value->kind_name());
+      spec.default_value = default_value->integer;
+      if (const LocatedJson* values = body.find("values")) {
+        if (values->kind != Kind::kArray || values->items.empty())
+          fail(*values,
+               "\"values\" of define '" + spec.name + "' must be a non-empty array of integers");
+        for (const LocatedJson& value : values->items) {
+          if (value.kind != Kind::kInteger)
+            fail(value, "\"values\" of define '" + spec.name + "' must hold integers, not " +
+                            value.kind_name());
+          if (std::find(spec.values.begin(), spec.values.end(), value.integer) != spec.values.end())
+            fail(value, "define '" + spec.name + "' lists the value " +
+                            std::to_string(value.integer) + " twice");
+          spec.values.push_back(value.integer);
+        }
+        if (std::find(spec.values.begin(), spec.values.end(), spec.default_value) ==
+            spec.values.end())
+          fail(*default_value, "the default " + std::to_string(spec.default_value) +
+                                   " of define '" + spec.name + "' is not one of its \"values\"");
+      } else {
+        spec.values = {spec.default_value};
+      }
+      specs.push_back(std::move(spec));
+    }
+    return specs;
+  }
+
+  const LocatedJson& root_;
+  std::shared_ptr<const SourceText> source_;
+};
+
+}  // namespace
+
+const DefineSpec* LaunchPlan::find_define(const std::string& name) const {
+  for (const DefineSpec& spec : defines) {
+    if (spec.name == name)
+      return &spec;
+  }
+  return nullptr;
+}
+
+nlohmann::json LaunchPlan::to_json() const {
+  nlohmann::json json = {{"kernels", nlohmann::json::array()},
+                         {"scratch", nlohmann::json::array()},
+                         {"defines", nlohmann::json::object()}};
+  auto texts = [](const std::vector<Expression>& expressions) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Expression& expression : expressions)
+      list.push_back(expression.text());
+    return list;
+  };
+  for (const KernelLaunch& kernel : kernels) {
+    json["kernels"].push_back({{"name", kernel.name},
+                               {"grid", texts(kernel.grid)},
+                               {"block", texts(kernel.block)},
+                               {"shared_bytes", kernel.shared_bytes.text()},
+                               {"args", texts(kernel.args)}});
+  }
+  for (const ScratchBuffer& buffer : scratch) {
+    json["scratch"].push_back({{"name", buffer.name},
+                               {"dtype", dtype_torch_name(buffer.dtype)},
+                               {"numel", buffer.numel.text()}});
+  }
+  for (const DefineSpec& spec : defines)
+    json["defines"][spec.name] = {{"default", spec.default_value}, {"values", spec.values}};
+  return json;
+}
+
+LaunchPlan LaunchPlan::from_json(const nlohmann::json& json) {
+  return from_located(located_from_json(json), nullptr);
+}
+
+LaunchPlan LaunchPlan::from_located(const LocatedJson& json,
+                                    std::shared_ptr<const SourceText> source) {
+  return PlanReader(json, std::move(source)).read();
+}
+
+std::map<std::string, int64_t> choose_define_values(
+    const LaunchPlan& plan, const std::map<std::string, std::string>& overrides) {
+  std::map<std::string, int64_t> values;
+  std::vector<std::string> names;
+  for (const DefineSpec& spec : plan.defines) {
+    values[spec.name] = spec.default_value;
+    names.push_back(spec.name);
+  }
+  for (const auto& [name, text] : overrides) {
+    if (!values.count(name)) {
+      if (names.empty())
+        throw PlanError("define '" + name + "' is given a value, but the plan declares no defines");
+      throw PlanError(strings::unknown_name_message("define", name, names));
+    }
+    int64_t value = 0;
+    auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || status != std::errc() || end != text.data() + text.size())
+      throw PlanError("value '" + text + "' of define '" + name + "' is not a 64-bit integer");
+    values[name] = value;
+  }
+  return values;
+}
+
+std::vector<std::string> define_options(const std::map<std::string, int64_t>& values) {
+  std::vector<std::string> options;
+  for (const auto& [name, value] : values)
+    options.push_back("-D" + name + "=" + std::to_string(value));
+  return options;
+}
+
+}  // namespace kforge

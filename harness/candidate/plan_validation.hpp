@@ -1,0 +1,113 @@
+// Binds a launch plan to a task's signature at one concrete shape and chosen define values, and
+// checks it against the compiled kernels and the limits, before anything runs. The result is a
+// ResolvedPlan: per kernel launch the grid, block, dynamic shared memory and each argument as a
+// tensor name or a typed value, plus the scratch buffers to allocate; a GPU worker executes it
+// without evaluating anything.
+//
+// Checks (each failure is one PlanError line naming the kernel, the argument, the expression and
+// its file:line:column when the plan came from a file):
+// - every name is known (an unknown one gets "did you mean"); defines and scratch buffers do not
+//   shadow signature names; every expression evaluates (no overflow, no division by zero, shape
+//   indices in range) and sizes are not negative;
+// - each launched kernel has an extern "C" declaration and a PTX .entry, and the plan passes
+//   exactly as many arguments as the PTX entry has parameters;
+// - a tensor binds to a pointer parameter; an integer expression to an integer parameter whose
+//   type can hold the value; a float scalar input to a floating-point parameter;
+// - Limits: kernels per plan, grid and block dimensions, threads per block, dynamic shared
+//   memory, total scratch bytes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/candidate/candidate_file.hpp"
+#include "harness/candidate/kernel_declarations.hpp"
+#include "harness/candidate/launch_plan.hpp"
+#include "harness/candidate/plan_error.hpp"
+#include "harness/candidate/ptx_entries.hpp"
+#include "harness/config.hpp"
+#include "harness/signature.hpp"
+
+namespace kforge {
+
+struct Limits {
+  int64_t max_kernels = 16;
+  std::array<int64_t, 3> max_grid = {2147483647, 65535, 65535};
+  std::array<int64_t, 3> max_block = {1024, 1024, 64};
+  int64_t max_threads_per_block = 1024;
+  // Dynamic shared memory per block; 227 KiB is the opt-in maximum of sm_90. A launch over
+  // 48 KiB needs cudaFuncAttributeMaxDynamicSharedMemorySize, which the GPU worker sets.
+  int64_t max_dynamic_shared_bytes = 227 * 1024;
+  int64_t max_scratch_bytes = int64_t{1} << 30;
+
+  // The defaults above, with `plan.max_kernels`, `plan.max_shared_bytes` and
+  // `plan.max_scratch_bytes` from the configuration. Grid and block limits are CUDA's.
+  static Limits from_config(const Config& config);
+};
+
+enum class TensorRole { kInput, kParameter, kOutput, kScratch };
+std::string_view tensor_role_name(TensorRole role);  // "input", "parameter", "output", "scratch"
+
+struct ResolvedArgument {
+  enum class Kind { kTensor, kInteger, kFloat };
+  Kind kind = Kind::kInteger;
+  std::string tensor;  // kTensor: the input, parameter, output or scratch buffer
+  TensorRole role = TensorRole::kInput;
+  int64_t integer = 0;  // kInteger
+  double real = 0;      // kFloat
+  // kInteger and kFloat: the parameter's C type class; width is its size in bytes (from PTX).
+  ScalarType type = ScalarType::kInt64;
+  size_t width = 8;
+
+  // kInteger and kFloat: the `width` little-endian bytes the driver copies for this parameter
+  // (floats rounded to nearest even when the parameter is float16, bfloat16 or float32).
+  std::string value_bytes() const;
+};
+
+struct ResolvedLaunch {
+  std::string kernel;
+  std::array<int64_t, 3> grid = {1, 1, 1};
+  std::array<int64_t, 3> block = {1, 1, 1};
+  int64_t shared_bytes = 0;
+  std::vector<ResolvedArgument> args;
+};
+
+struct ScratchAllocation {
+  std::string name;
+  DType dtype = DType::kF32;
+  int64_t numel = 0;
+  int64_t bytes = 0;
+};
+
+struct ResolvedPlan {
+  std::vector<ResolvedLaunch> launches;
+  std::vector<ScratchAllocation> scratch;
+  std::map<std::string, int64_t> defines;  // the values the kernels were compiled with
+
+  // The form sent to a GPU worker; from_json throws kforge::Error naming `where`.
+  nlohmann::json to_json() const;
+  static ResolvedPlan from_json(const nlohmann::json& json, const std::string& where);
+};
+
+// Binds `plan` (its kernels declared as `kernels` in the source and compiled to `entries`) to
+// `signature` at its shapes, with `define_values` (from choose_define_values; a define left out
+// takes its default, a name the plan does not declare is an error).
+PlanResult<ResolvedPlan> bind_plan(const LaunchPlan& plan,
+                                   const std::vector<KernelDeclaration>& kernels,
+                                   const std::vector<PtxEntry>& entries, const Signature& signature,
+                                   const std::map<std::string, int64_t>& define_values,
+                                   const Limits& limits = {});
+
+// The same for a parsed candidate and the PTX its compile produced. PTX that cannot be read is
+// an infrastructure failure (throws kforge::Error), not a plan error.
+PlanResult<ResolvedPlan> bind_candidate(const CandidateFile& candidate, std::string_view ptx,
+                                        const Signature& signature,
+                                        const std::map<std::string, int64_t>& define_values,
+                                        const Limits& limits = {});
+
+}  // namespace kforge

@@ -1,0 +1,742 @@
+"""kforge reference runner: turns a KernelBench-format PyTorch program into facts kforge uses.
+
+kforge writes this file into its workspace cache and runs it with a Python that has torch. It
+reads one JSON request on stdin and writes JSON replies on stdout, one line per task, flushed as
+each finishes, so that a task that hangs (and is killed) costs only itself. Anything a task
+prints goes to stderr: stdout carries replies only.
+
+Operations
+  analyze  {"op": "analyze", "tasks": [{"name", "source", "filename"}], "time_limit_s"}
+           -> per task: constants, benchmark signature (from a run on the meta device where torch
+              allows it, otherwise a real run), check shapes (size constants scaled down while
+              the reference still runs and the signature keeps its structure, one of them off
+              multiples of 32 where possible), and whether the output is degenerate.
+  run      {"op": "run", "name", "source", "filename", "constants": {name: int}, "seed",
+            "dtype", "device": "cpu" | "cuda", "out_dir"}
+           -> inputs.safetensors, parameters.safetensors, outputs.safetensors in out_dir, the
+              signature, torch version, device and duration.
+
+A reply is {"ok": true, ...} or {"ok": false, "error": {"kind", "message", "traceback"}}, where
+kind is one of syntax_error, missing_definition, raised, wrong_return_type, time_limit,
+bad_request. The tensors are written in the safetensors format by this file itself, so the
+runner needs torch and nothing else.
+"""
+
+import ast
+import contextlib
+import copy
+import inspect
+import json
+import math
+import os
+import signal
+import struct
+import sys
+import time
+import traceback
+
+# Constants at or below this value (kernel sizes, strides, reduction dims, head counts) are
+# left alone when deriving check shapes; larger ones are sizes and get scaled down.
+MIN_SCALABLE = 16
+# Names that are structural even when large.
+STRUCTURAL_WORDS = ("kernel", "stride", "pad", "dilation", "group", "head", "axis", "seed")
+# The largest tensor of a check shape holds at most this many elements.
+CHECK_BUDGET = 1 << 17
+TRACEBACK_LINES = 12
+
+
+class TaskError(Exception):
+    def __init__(self, kind, message, tb=""):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.tb = tb
+
+
+class TimeLimit(BaseException):
+    """Raised by SIGALRM; a BaseException so that a task's `except Exception` cannot eat it."""
+
+
+def traceback_tail(filename=None):
+    lines = traceback.format_exc().rstrip().splitlines()
+    return "\n".join(lines[-TRACEBACK_LINES:])
+
+
+def error_reply(name, err):
+    return {"name": name, "ok": False,
+            "error": {"kind": err.kind, "message": err.message, "traceback": err.tb}}
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading a task with chosen size constants
+
+
+def literal_int_constants(tree):
+    """Module-level `NAME = <int literal>` assignments, in source order."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name):
+            value = node.value
+            if isinstance(value, ast.Constant) and type(value.value) is int:
+                found[node.targets[0].id] = value.value
+    return found
+
+
+class ConstantOverride(ast.NodeTransformer):
+    """Rewrites the literal of each overridden constant, so constants derived from it at module
+    level (hidden = dim * 4) follow."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def visit_Module(self, node):
+        for statement in node.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                    isinstance(statement.targets[0], ast.Name) and \
+                    statement.targets[0].id in self.values and \
+                    isinstance(statement.value, ast.Constant):
+                statement.value = ast.copy_location(
+                    ast.Constant(self.values[statement.targets[0].id]), statement.value)
+        return node
+
+
+def parse_task(source, filename):
+    try:
+        return ast.parse(source, filename=filename)
+    except SyntaxError as failure:
+        raise TaskError("syntax_error", "%s:%s:%s: %s" % (
+            filename, failure.lineno, failure.offset, failure.msg),
+            "".join(traceback.format_exception_only(type(failure), failure)).rstrip())
+
+
+def load_task(tree, filename, overrides):
+    if overrides:
+        tree = ConstantOverride(overrides).visit(copy.deepcopy(tree))
+        ast.fix_missing_locations(tree)
+    namespace = {"__name__": "kforge_task", "__file__": filename}
+    try:
+        exec(compile(tree, filename, "exec"), namespace)
+    except TimeLimit:
+        raise
+    except BaseException as failure:
+        raise TaskError("raised", "loading the task raised %s: %s" % (
+            type(failure).__name__, failure), traceback_tail())
+    missing = [name for name in ("Model", "get_inputs", "get_init_inputs")
+               if not callable(namespace.get(name))]
+    if missing:
+        raise TaskError("missing_definition", "the task does not define %s" % ", ".join(missing))
+    return namespace
+
+
+def call_task(what, function, *args):
+    try:
+        return function(*args)
+    except TimeLimit:
+        raise
+    except TaskError:
+        raise
+    except BaseException as failure:
+        raise TaskError("raised", "%s raised %s: %s" % (what, type(failure).__name__, failure),
+                        traceback_tail())
+
+
+# ---------------------------------------------------------------------------------------------
+# The meta device: shapes without compute
+
+
+def meta_mode_class(torch):
+    from torch.overrides import TorchFunctionMode
+
+    factories = set()
+    for name in ("randn", "rand", "randint", "zeros", "ones", "empty", "full", "arange",
+                 "linspace", "logspace", "eye", "tensor", "randperm", "normal", "empty_strided",
+                 "scalar_tensor", "as_tensor"):
+        if hasattr(torch, name):
+            factories.add(getattr(torch, name))
+    device_moves = set()
+    for name in ("cuda", "cpu"):
+        device_moves.add(getattr(torch.Tensor, name))
+
+    class MetaFactories(TorchFunctionMode):
+        """Creates every tensor on the meta device and ignores moves to other devices. An op
+        that has no meta kernel runs once on zero-filled CPU tensors of the same shapes (cheap
+        for the elementwise ops that lack one) and its result goes back to the meta device."""
+
+        materializing = False
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = dict(kwargs or {})
+            if self.materializing:
+                return func(*args, **kwargs)
+            try:
+                return self.on_meta(func, args, kwargs)
+            except (NotImplementedError, RuntimeError) as failure:
+                if "meta" not in str(failure).lower():
+                    raise
+            self.materializing = True
+            try:
+                real_args = _map_tensors(torch, args, _materialize)
+                real_kwargs = _map_tensors(torch, kwargs, _materialize)
+                result = func(*real_args, **real_kwargs)
+                return _map_tensors(torch, result, lambda t: t.to("meta"))
+            finally:
+                self.materializing = False
+
+        def on_meta(self, func, args, kwargs):
+            if func in factories:
+                kwargs["device"] = "meta"
+                kwargs.pop("generator", None)
+                kwargs.pop("pin_memory", None)
+            elif func in device_moves:
+                return args[0]
+            elif func is torch.Tensor.to:
+                if "device" in kwargs:
+                    kwargs["device"] = "meta"
+                args = tuple("meta" if _is_device_like(torch, a) else a for a in args)
+            return func(*args, **kwargs)
+
+    return MetaFactories
+
+
+def _materialize(tensor):
+    if tensor.device.type != "meta":
+        return tensor
+    return tensor.new_zeros(tensor.shape, device="cpu") if tensor.dtype.is_floating_point \
+        else tensor.new_ones(tensor.shape, device="cpu")
+
+
+def _map_tensors(torch, value, function):
+    if isinstance(value, torch.Tensor):
+        return function(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map_tensors(torch, item, function) for item in value)
+    if isinstance(value, dict):
+        return {key: _map_tensors(torch, item, function) for key, item in value.items()}
+    return value
+
+
+def _is_device_like(torch, value):
+    return isinstance(value, torch.device) or (isinstance(value, str) and
+                                               value.split(":")[0] in ("cuda", "cpu", "meta"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Signatures
+
+
+def forward_parameter_names(model, count):
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    names = []
+    for parameter in parameters:
+        if parameter.kind == parameter.VAR_POSITIONAL:
+            break
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            names.append(parameter.name)
+    while len(names) < count:
+        names.append("input%d" % len(names))
+    return names[:count]
+
+
+def tensor_spec(torch, name, tensor):
+    return {"name": name, "kind": "tensor", "dtype": str(tensor.dtype).replace("torch.", ""),
+            "shape": [int(extent) for extent in tensor.shape]}
+
+
+def input_spec(torch, name, value):
+    if isinstance(value, torch.Tensor):
+        return tensor_spec(torch, name, value)
+    if isinstance(value, bool):
+        return {"name": name, "kind": "scalar", "dtype": "bool", "value": value}
+    if isinstance(value, int):
+        return {"name": name, "kind": "scalar", "dtype": "int64", "value": value}
+    if isinstance(value, float):
+        return {"name": name, "kind": "scalar", "dtype": "float64", "value": value}
+    raise TaskError("wrong_return_type", "get_inputs() returned a %s for '%s'; inputs must be "
+                    "tensors, ints, floats or bools" % (type(value).__name__, name))
+
+
+def output_tensors(torch, result):
+    if isinstance(result, torch.Tensor):
+        return [("out", result)], False
+    if isinstance(result, (tuple, list)) and result and \
+            all(isinstance(item, torch.Tensor) for item in result):
+        return [("out%d" % index, item) for index, item in enumerate(result)], True
+    raise TaskError("wrong_return_type", "forward() returned %s; it must return a tensor or a "
+                    "tuple of tensors" % describe_type(result))
+
+
+def describe_type(value):
+    if isinstance(value, (tuple, list)):
+        return "a %s of (%s)" % (type(value).__name__,
+                                 ", ".join(type(item).__name__ for item in value))
+    return "a %s" % type(value).__name__
+
+
+def signature_of(torch, names, inputs, model, outputs, returns_tuple):
+    return {
+        "inputs": [input_spec(torch, name, value) for name, value in zip(names, inputs)],
+        "parameters": [tensor_spec(torch, key, value)
+                       for key, value in model.state_dict().items()],
+        "outputs": [tensor_spec(torch, name, value) for name, value in outputs],
+        "output_structure": "tuple" if returns_tuple else "tensor",
+    }
+
+
+def same_structure(a, b):
+    def entries(signature):
+        return [(group, item["name"], item["kind"], item["dtype"], len(item.get("shape", [])))
+                for group in ("inputs", "parameters", "outputs") for item in signature[group]]
+    return a["output_structure"] == b["output_structure"] and entries(a) == entries(b)
+
+
+def instantiate(torch, namespace, seed):
+    torch.manual_seed(seed)
+    init_inputs = call_task("get_init_inputs()", namespace["get_init_inputs"])
+    if not isinstance(init_inputs, (list, tuple)):
+        raise TaskError("wrong_return_type", "get_init_inputs() returned %s; it must return a "
+                        "list" % describe_type(init_inputs))
+    model = call_task("Model(*get_init_inputs())", namespace["Model"], *init_inputs)
+    if not isinstance(model, torch.nn.Module):
+        raise TaskError("wrong_return_type", "Model is not a torch.nn.Module")
+    inputs = call_task("get_inputs()", namespace["get_inputs"])
+    if not isinstance(inputs, (list, tuple)):
+        raise TaskError("wrong_return_type", "get_inputs() returned %s; it must return a list"
+                        % describe_type(inputs))
+    return model, list(inputs)
+
+
+def execute(torch, namespace, seed, device="cpu", dtype=None):
+    """One reference run: (names, inputs, model, outputs, returns_tuple)."""
+    model, inputs = instantiate(torch, namespace, seed)
+    inputs = [move(torch, value, device, dtype) for value in inputs]
+    model = model.to(device)
+    if dtype is not None:
+        model = model.to(dtype)
+    model.eval()
+    with torch.no_grad():
+        result = call_task("forward()", model, *inputs)
+    outputs, returns_tuple = output_tensors(torch, result)
+    names = forward_parameter_names(model, len(inputs))
+    return names, inputs, model, outputs, returns_tuple
+
+
+def move(torch, value, device, dtype):
+    if not isinstance(value, torch.Tensor):
+        return value
+    value = value.to(device)
+    if dtype is not None and value.is_floating_point():
+        value = value.to(dtype)
+    return value
+
+
+def meta_signature(torch, namespace, mode_class):
+    with mode_class():
+        names, inputs, model, outputs, returns_tuple = execute(torch, namespace, 0)
+    return signature_of(torch, names, inputs, model, outputs, returns_tuple)
+
+
+def real_signature(torch, namespace, seed=0):
+    names, inputs, model, outputs, returns_tuple = execute(torch, namespace, seed)
+    return signature_of(torch, names, inputs, model, outputs, returns_tuple), outputs
+
+
+# ---------------------------------------------------------------------------------------------
+# analyze
+
+
+def scalable_constants(constants):
+    chosen = []
+    for name, value in constants.items():
+        lowered = name.lower()
+        if value > MIN_SCALABLE and not any(word in lowered for word in STRUCTURAL_WORDS):
+            chosen.append(name)
+    return chosen
+
+
+def largest_tensor(signature):
+    sizes = [math.prod(item["shape"]) if hasattr(math, "prod") else _prod(item["shape"])
+             for group in ("inputs", "parameters", "outputs") for item in signature[group]
+             if item["kind"] == "tensor"]
+    return max(sizes) if sizes else 0
+
+
+def _prod(values):
+    result = 1
+    for value in values:
+        result *= value
+    return result
+
+
+def odd_value(value):
+    """A smaller odd size near 3/4 of value: never a multiple of 32, and exercises tails."""
+    return max(3, (value * 3) // 4) | 1 if value > 3 else value
+
+
+class Analyzer:
+    def __init__(self, torch, tree, filename):
+        self.torch = torch
+        self.tree = tree
+        self.filename = filename
+        self.mode_class = None
+        try:
+            self.mode_class = meta_mode_class(torch)
+        except Exception:
+            self.mode_class = None
+        self.meta_works = self.mode_class is not None
+
+    def namespace(self, overrides):
+        return load_task(self.tree, self.filename, overrides)
+
+    def signature(self, overrides):
+        """The signature at a size assignment: meta device first, a real run otherwise."""
+        namespace = self.namespace(overrides)
+        if self.meta_works:
+            try:
+                return meta_signature(self.torch, namespace, self.mode_class), "meta"
+            except TimeLimit:
+                raise
+            except BaseException:
+                pass
+        signature, _ = real_signature(self.torch, namespace)
+        return signature, "run"
+
+    def runs(self, overrides, benchmark):
+        """The signature of a real CPU run at this assignment if it keeps the structure."""
+        try:
+            signature, outputs = real_signature(self.torch, self.namespace(overrides))
+        except TaskError:
+            return None
+        return signature if same_structure(signature, benchmark) else None
+
+
+def analyze_task(torch, task, deadline_s):
+    started = time.time()
+    filename = task.get("filename") or task["name"]
+    tree = parse_task(task["source"], filename)
+    constants = literal_int_constants(tree)
+    analyzer = Analyzer(torch, tree, filename)
+    # The real errors (missing definitions, wrong return types, exceptions) surface here, from
+    # a real run if the meta one failed.
+    namespace = analyzer.namespace({})
+    benchmark = None
+    method = "run"
+    if analyzer.meta_works:
+        try:
+            benchmark = meta_signature(torch, namespace, analyzer.mode_class)
+            method = "meta"
+        except TimeLimit:
+            raise
+        except BaseException:
+            benchmark = None
+    benchmark_outputs = None
+    if benchmark is None:
+        benchmark, benchmark_outputs = real_signature(torch, namespace)
+    else:
+        # The meta run cannot see errors that only values raise; a small real run below does.
+        pass
+
+    scalable = scalable_constants(constants)
+    checks, note = derive_check_shapes(analyzer, constants, scalable, benchmark)
+    # Degeneracy is judged on real outputs, at the smallest shape that runs.
+    probe = checks[0]["constants"] if checks else {}
+    degenerate, reason = judge_degenerate(torch, analyzer, probe, constants)
+    return {
+        "name": task["name"], "ok": True,
+        "constants": constants,
+        "scalable": scalable,
+        "benchmark": {"constants": constants, "signature": benchmark, "method": method},
+        "check_shapes": checks,
+        "check_note": note,
+        "degenerate": degenerate,
+        "degenerate_reason": reason,
+        "torch_version": torch.__version__,
+        "duration_s": round(time.time() - started, 4),
+    }
+
+
+def derive_check_shapes(analyzer, constants, scalable, benchmark):
+    if not scalable:
+        return [], "no size constant can be scaled: checked at the benchmark shape only"
+    # Walk from the most scaled-down assignment upward, keeping the largest one whose tensors
+    # fit the budget and whose reference really runs with the benchmark's structure.
+    biggest = max(constants[name] for name in scalable)
+    divisors = []
+    divisor = 1
+    while divisor * 2 <= biggest:
+        divisor *= 2
+        divisors.append(divisor)
+    divisors.reverse()  # most scaled first
+
+    def assignment(divisor):
+        return {name: max(min(constants[name], 4), constants[name] // divisor)
+                for name in scalable}
+
+    chosen = None
+    seen = set()
+    for divisor in divisors:
+        overrides = assignment(divisor)
+        key = tuple(sorted(overrides.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            signature, _ = analyzer.signature(overrides)
+        except TaskError:
+            continue
+        if not same_structure(signature, benchmark):
+            continue
+        if largest_tensor(signature) > CHECK_BUDGET and chosen is not None:
+            break
+        real = analyzer.runs(overrides, benchmark)
+        if real is None:
+            continue
+        chosen = (overrides, real)
+        if largest_tensor(real) > CHECK_BUDGET:
+            break
+    if chosen is None:
+        return [], "the reference does not run with its size constants scaled down: checked " \
+                   "at the benchmark shape only"
+    small, small_signature = chosen
+    checks = [shape_entry("small", constants, small, small_signature)]
+
+    # A shape off multiples of 32: every scaled constant odd, or as many as still run.
+    odd = {name: odd_value(value) for name, value in small.items()}
+    odd_signature = analyzer.runs(odd, benchmark) if odd != small else None
+    if odd_signature is None:
+        odd = dict(small)
+        odd_signature = None
+        for name in scalable:
+            trial = dict(odd)
+            trial[name] = odd_value(small[name])
+            if trial[name] == small[name]:
+                continue
+            signature = analyzer.runs(trial, benchmark)
+            if signature is not None:
+                odd, odd_signature = trial, signature
+    note = ""
+    if odd_signature is not None:
+        checks.append(shape_entry("odd", constants, odd, odd_signature))
+    elif any(value % 32 == 0 for value in small.values()):
+        note = "no scaled shape off multiples of 32 runs"
+    return checks, note
+
+
+def shape_entry(name, constants, overrides, signature):
+    full = dict(constants)
+    full.update(overrides)
+    return {"name": name, "constants": full,
+            "scaled": {key: [constants[key], value] for key, value in overrides.items()
+                       if value != constants[key]},
+            "signature": signature}
+
+
+def judge_degenerate(torch, analyzer, constants_at, all_constants):
+    overrides = {key: value for key, value in constants_at.items()
+                 if all_constants.get(key) != value}
+    samples = []
+    for seed in (0, 1):
+        _, outputs = real_signature(torch, analyzer.namespace(overrides), seed)
+        samples.append([value.detach().to("cpu").double() if value.dtype != torch.bool
+                        else value.detach().to("cpu").double() for _, value in outputs])
+    flat = [torch.cat([tensor.reshape(-1) for tensor in sample]) if sample else None
+            for sample in samples]
+    if flat[0] is None or flat[0].numel() == 0:
+        return True, "the output is empty"
+    both = torch.cat(flat)
+    finite = both[torch.isfinite(both)]
+    if finite.numel() == 0:
+        return True, "the output is not finite (NaN or Inf everywhere)"
+    scale = float(finite.abs().max())
+    if scale <= 1e-6:
+        return True, "the output is (near) zero: max |out| = %.3g over two seeds" % scale
+    spread = float(finite.max() - finite.min())
+    if spread <= 1e-5 * max(1.0, scale):
+        return True, "the output is (near) constant: every element is %.6g over two seeds" % \
+            float(finite[0])
+    return False, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# run
+
+
+SAFETENSORS_DTYPES = {
+    "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16", "int64": "I64",
+    "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL",
+}
+
+
+def tensor_bytes(torch, tensor):
+    tensor = tensor.detach().to("cpu").contiguous()
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.view(torch.int16)
+    elif tensor.dtype == torch.bool:
+        tensor = tensor.to(torch.uint8)
+    if sys.byteorder != "little":
+        raise TaskError("bad_request", "this runner writes little-endian tensors only")
+    return tensor.numpy().tobytes() if tensor.numel() else b""
+
+
+def write_safetensors(torch, path, named_tensors, metadata=None):
+    header = {}
+    blobs = []
+    offset = 0
+    for name, tensor in named_tensors:
+        dtype = str(tensor.dtype).replace("torch.", "")
+        if dtype not in SAFETENSORS_DTYPES:
+            raise TaskError("wrong_return_type", "tensor '%s' has dtype %s, which kforge does not "
+                            "handle" % (name, dtype))
+        data = tensor_bytes(torch, tensor)
+        header[name] = {"dtype": SAFETENSORS_DTYPES[dtype],
+                        "shape": [int(extent) for extent in tensor.shape],
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    if metadata:
+        header["__metadata__"] = {key: str(value) for key, value in metadata.items()}
+    encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    encoded += b" " * ((8 - len(encoded) % 8) % 8)
+    temporary = path + ".partial"
+    with open(temporary, "wb") as handle:
+        handle.write(struct.pack("<Q", len(encoded)))
+        handle.write(encoded)
+        for blob in blobs:
+            handle.write(blob)
+    os.replace(temporary, path)
+
+
+def run_task(torch, request):
+    started = time.time()
+    filename = request.get("filename") or request["name"]
+    tree = parse_task(request["source"], filename)
+    constants = literal_int_constants(tree)
+    overrides = {key: int(value) for key, value in (request.get("constants") or {}).items()}
+    unknown = sorted(set(overrides) - set(constants))
+    if unknown:
+        raise TaskError("bad_request", "the task has no integer constant %s" % ", ".join(unknown))
+    overrides = {key: value for key, value in overrides.items() if constants[key] != value}
+    device = request.get("device", "cpu")
+    if device not in ("cpu", "cuda"):
+        raise TaskError("bad_request", "device must be cpu or cuda, not %s" % device)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise TaskError("bad_request", "device cuda was asked for, but torch sees no CUDA device")
+    dtype_name = request.get("dtype", "float32")
+    dtype = getattr(torch, dtype_name, None)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TaskError("bad_request", "dtype must be a floating torch dtype, not %s" % dtype_name)
+    seed = int(request.get("seed", 0))
+    namespace = load_task(tree, filename, overrides)
+    compute_started = time.time()
+    names, inputs, model, outputs, returns_tuple = execute(
+        torch, namespace, seed, device, None if dtype == torch.float32 else dtype)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    compute_s = time.time() - compute_started
+    signature = signature_of(torch, names, inputs, model, outputs, returns_tuple)
+    out_dir = request["out_dir"]
+    os.makedirs(out_dir, exist_ok=True)
+    metadata = {"torch_version": torch.__version__, "device": device, "seed": seed,
+                "dtype": dtype_name}
+    write_safetensors(torch, os.path.join(out_dir, "inputs.safetensors"),
+                      [(name, value) for name, value in zip(names, inputs)
+                       if isinstance(value, torch.Tensor)], metadata)
+    write_safetensors(torch, os.path.join(out_dir, "parameters.safetensors"),
+                      list(model.state_dict().items()), metadata)
+    write_safetensors(torch, os.path.join(out_dir, "outputs.safetensors"), outputs, metadata)
+    full = dict(constants)
+    full.update(overrides)
+    return {
+        "name": request["name"], "ok": True, "signature": signature, "constants": full,
+        "files": {"inputs": "inputs.safetensors", "parameters": "parameters.safetensors",
+                  "outputs": "outputs.safetensors"},
+        "torch_version": torch.__version__, "device": device,
+        "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "seed": seed, "dtype": dtype_name,
+        "compute_s": round(compute_s, 6), "duration_s": round(time.time() - started, 6),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Main: one request in, one reply line per task out
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    if not seconds or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def guarded(name, seconds, work):
+    try:
+        with time_limit(seconds):
+            return work()
+    except TaskError as failure:
+        return error_reply(name, failure)
+    except TimeLimit:
+        return error_reply(name, TaskError("time_limit", "the reference ran past its time limit "
+                                           "of %s s" % seconds, traceback_tail()))
+    except Exception as failure:
+        return error_reply(name, TaskError("raised", "%s: %s" % (type(failure).__name__, failure),
+                                           traceback_tail()))
+
+
+def main():
+    # Replies go to the real stdout; whatever a task prints goes to stderr.
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def reply(document):
+        replies.write(json.dumps(document, allow_nan=False, default=str) + "\n")
+        replies.flush()
+
+    try:
+        request = json.loads(sys.stdin.read())
+    except ValueError as failure:
+        reply(error_reply("", TaskError("bad_request", "the request is not JSON: %s" % failure)))
+        return 2
+    try:
+        import torch
+    except BaseException as failure:
+        reply(error_reply("", TaskError("no_torch", "cannot import torch: %s" % failure,
+                                        traceback_tail())))
+        return 3
+    torch.set_num_threads(max(1, int(request.get("threads", 1))))
+    seconds = request.get("time_limit_s")
+    op = request.get("op")
+    if op == "analyze":
+        for task in request.get("tasks", []):
+            reply(guarded(task.get("name", ""), seconds,
+                          lambda task=task: analyze_task(torch, task, seconds)))
+        reply({"done": True, "torch_version": torch.__version__})
+        return 0
+    if op == "run":
+        reply(guarded(request.get("name", ""), seconds, lambda: run_task(torch, request)))
+        reply({"done": True, "torch_version": torch.__version__})
+        return 0
+    if op == "probe":
+        reply({"ok": True, "torch_version": torch.__version__, "python": sys.version.split()[0],
+               "cuda": bool(torch.cuda.is_available())})
+        return 0
+    reply(error_reply("", TaskError("bad_request", "unknown op %r (analyze, run, probe)" % op)))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+// The bridge to the Python reference runner (harness/reference/kforge_reference.py, embedded in
+// the binary). kforge writes the script into the workspace cache under its hash, finds a Python
+// that imports torch, and runs the script as a child process with a time limit. Replies are
+// cached in the workspace cache by content hash (script, task source, request), so asking twice
+// costs one run.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "harness/signature.hpp"
+#include "harness/task.hpp"
+#include "harness/util/safetensors.hpp"
+
+namespace kforge {
+
+class Workspace;
+
+struct PythonInterpreter {
+  std::filesystem::path path;
+  std::string torch_version;
+};
+
+// A task the runner could not handle: its own failure, not kforge's. `kind` is the runner's
+// (syntax_error, missing_definition, raised, wrong_return_type, time_limit, bad_request, died).
+struct ReferenceFailure {
+  std::string kind;
+  std::string message;
+  std::string traceback;  // the last lines of the Python traceback, if any
+
+  // One line (message), then the traceback indented, for reports.
+  std::string describe() const;
+};
+
+struct TaskSource {
+  std::string name;
+  std::string source;
+  std::string filename;  // shown in tracebacks
+};
+
+using AnalysisOutcome = std::variant<TaskAnalysis, ReferenceFailure>;
+
+struct ReferenceRequest {
+  TaskSource task;
+  SizeConstants constants;  // overrides of the benchmark shape; empty: the benchmark shape
+  int64_t seed = 0;
+  std::string dtype = "float32";
+  std::string device = "cpu";
+};
+
+struct ReferenceResult {
+  Signature signature;
+  SizeConstants constants;
+  TensorMap inputs;
+  TensorMap parameters;
+  TensorMap outputs;
+  std::string torch_version;
+  std::string device;
+  double duration_s = 0;
+  bool from_cache = false;
+  std::filesystem::path directory;  // where the safetensors files are
+};
+
+struct ReferenceRunnerOptions {
+  std::optional<std::string> python;  // configured interpreter (config key, --python, env)
+  int timeout_s = 300;
+  int jobs = 0;  // 0: one per core
+  std::filesystem::path cache_dir;
+};
+
+class ReferenceRunner {
+ public:
+  explicit ReferenceRunner(ReferenceRunnerOptions options);
+  // Options from the workspace: config `python` (set by --python too), else KFORGE_PYTHON,
+  // `reference.timeout_s`, `reference.jobs`, cache under .kforge/reference.
+  static ReferenceRunner for_workspace(const Workspace& workspace);
+
+  // The interpreter, found on first use: the configured one, or else python3 on PATH,
+  // /usr/bin/python3, python on PATH, taking the first that imports torch. Throws Error naming
+  // every interpreter tried and why each failed.
+  const PythonInterpreter& python();
+
+  // Analyses tasks, `jobs` processes at once, several tasks per process (importing torch is
+  // the slow part). `on_done` is called (serialised) as each task's outcome is known.
+  std::vector<AnalysisOutcome> analyze(
+      const std::vector<TaskSource>& tasks,
+      const std::function<void(size_t index, const AnalysisOutcome&)>& on_done = {});
+
+  // One reference run: inputs, parameters, outputs. Throws Error with the traceback's tail
+  // when the task fails.
+  ReferenceResult run(const ReferenceRequest& request);
+
+  // The embedded script and its hash (part of every cache key).
+  static const std::string& script_source();
+  static const std::string& script_hash();
+
+ private:
+  std::filesystem::path script_path();
+  std::vector<nlohmann::json> run_script(const nlohmann::json& request,
+                                         std::chrono::seconds time_limit, std::string* ended);
+
+  ReferenceRunnerOptions options_;
+  std::optional<PythonInterpreter> python_;
+};
+
+}  // namespace kforge

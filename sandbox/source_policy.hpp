@@ -1,0 +1,39 @@
+// What a candidate may hand to NVRTC, checked before NVRTC sees it (in the parent, and again in
+// the worker): a size limit, UTF-8 text, includes limited to the CUDA and CCCL headers, defines
+// that are one line, and NVRTC options from an allowed list. The include check works on
+// preprocessing tokens: line splices, comments, string and raw-string literals, digraphs
+// (`%:include`), `__has_include` probes and token pasting that could build one are all seen.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sandbox/compile_types.hpp"
+
+namespace kforge {
+
+struct PolicyViolation {
+  CompileStatus status;
+  std::string detail;  // one line: what, and where (name:line:column)
+};
+
+inline constexpr size_t kDefaultMaxSourceBytes = 1 << 20;
+
+// The first reason `request` must not be compiled, or nullopt. `include_roots` are the folders
+// whose headers may be included (cuda_include_roots()).
+std::optional<PolicyViolation> check_compile_request(
+    const CompileRequest& request, const std::vector<std::filesystem::path>& include_roots,
+    size_t max_source_bytes = kDefaultMaxSourceBytes);
+
+// The byte offset of the first byte that makes `text` invalid UTF-8 (or a NUL byte), if any.
+std::optional<size_t> first_invalid_utf8(std::string_view text);
+
+// Throws Error naming the first option NVRTC must not be given by a caller: only options that
+// change code generation are allowed, never ones that add include paths, files or outputs.
+void check_nvrtc_options(const std::vector<std::string>& options);
+
+}  // namespace kforge

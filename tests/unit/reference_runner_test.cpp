@@ -1,0 +1,282 @@
+// The reference runner through a real Python with torch (/usr/bin/python3 on the project's
+// Debian machines; KFORGE_TEST_PYTHON to use another). One cache folder is shared by the tests
+// of this file so that the interpreter probe (an import of torch) is paid once.
+#include "harness/reference_runner.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "harness/util/embedded.hpp"
+#include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string test_python() {
+  const char* configured = std::getenv("KFORGE_TEST_PYTHON");
+  return configured != nullptr ? configured : "/usr/bin/python3";
+}
+
+const fs::path& shared_cache() {
+  static testing::TemporaryDirectory dir;
+  return dir.path();
+}
+
+ReferenceRunner make_runner(int timeout_s = 120) {
+  ReferenceRunnerOptions options;
+  options.python = test_python();
+  options.timeout_s = timeout_s;
+  options.jobs = 2;
+  options.cache_dir = shared_cache();
+  return ReferenceRunner(options);
+}
+
+const char* kRelu = R"(import torch
+import torch.nn as nn
+
+rows = 300
+cols = 70
+
+
+class Model(nn.Module):
+    def __init__(self, scale):
+        super().__init__()
+        self.linear = nn.Linear(cols, cols)
+        self.scale = scale
+
+    def forward(self, x):
+        return torch.relu(self.linear(x)) * self.scale
+
+
+def get_inputs():
+    return [torch.randn(rows, cols)]
+
+
+def get_init_inputs():
+    return [2.0]
+)";
+
+float f32(const Tensor& tensor, int64_t index) {
+  float value;
+  std::memcpy(&value, tensor.bytes.data() + index * 4, 4);
+  return value;
+}
+
+TEST(ReferenceRunner, RunWritesInputsParametersAndOutputsAsSafetensors) {
+  ReferenceRunner runner = make_runner();
+  ReferenceRequest request{{"t/relu", kRelu, "relu.py"}, {{"rows", 33}}, 5, "float32", "cpu"};
+  ReferenceResult result = runner.run(request);
+  EXPECT_FALSE(result.from_cache);
+  EXPECT_EQ(result.device, "cpu");
+  EXPECT_FALSE(result.torch_version.empty());
+  EXPECT_EQ(result.constants.at("rows"), 33);
+  ASSERT_EQ(result.inputs.count("x"), 1u);
+  const Tensor& x = result.inputs.at("x");
+  EXPECT_EQ(x.shape, (std::vector<int64_t>{33, 70}));
+  const Tensor& weight = result.parameters.at("linear.weight");
+  const Tensor& bias = result.parameters.at("linear.bias");
+  const Tensor& out = result.outputs.at("out");
+  ASSERT_EQ(out.shape, (std::vector<int64_t>{33, 70}));
+  // Recompute one row in C++: the files hold exactly what forward saw and returned.
+  for (int64_t column = 0; column < 70; ++column) {
+    double sum = f32(bias, column);
+    for (int64_t k = 0; k < 70; ++k)
+      sum += static_cast<double>(f32(x, 3 * 70 + k)) * f32(weight, column * 70 + k);
+    double expected = std::max(0.0, sum) * 2.0;
+    EXPECT_NEAR(f32(out, 3 * 70 + column), expected, 1e-4) << column;
+  }
+  // The same request again is answered from the cache, identically.
+  ReferenceResult again = runner.run(request);
+  EXPECT_TRUE(again.from_cache);
+  EXPECT_EQ(again.outputs.at("out").bytes, out.bytes);
+  // Another seed gives other inputs.
+  request.seed = 6;
+  ReferenceResult other = runner.run(request);
+  EXPECT_NE(other.inputs.at("x").bytes, x.bytes);
+}
+
+TEST(ReferenceRunner, RunFailureCarriesTheTraceback) {
+  ReferenceRunner runner = make_runner();
+  std::string source = std::string(kRelu) + "\ndef get_inputs():\n    return [torch.randn(3, 4)]\n";
+  try {
+    runner.run({{"t/bad_shape", source, "bad_shape.py"}, {}, 0, "float32", "cpu"});
+    FAIL() << "a forward() that raises was accepted";
+  } catch (const Error& failure) {
+    std::string text = failure.what();
+    EXPECT_NE(text.find("forward() raised RuntimeError"), std::string::npos) << text;
+    EXPECT_NE(text.find("bad_shape.py"), std::string::npos) << text;  // traceback lines
+  }
+}
+
+TEST(ReferenceRunner, AnalyzeReportsEachBrokenTaskPrecisely) {
+  ReferenceRunner runner = make_runner();
+  std::vector<TaskSource> tasks = {
+      {"t/syntax", "import torch\ndef get_inputs(:\n", "syntax.py"},
+      {"t/raises", std::string(kRelu) + "\ndef get_inputs():\n    raise ValueError('boom')\n",
+       "raises.py"},
+      {"t/missing",
+       "import torch.nn as nn\nclass Model(nn.Module):\n    pass\n"
+       "def get_init_inputs():\n    return []\n",
+       "missing.py"},
+      {"t/wrong_type",
+       "import torch\nimport torch.nn as nn\nclass Model(nn.Module):\n    def forward(self, x):\n"
+       "        return 'text'\ndef get_inputs():\n    return [torch.randn(4)]\n"
+       "def get_init_inputs():\n    return []\n",
+       "wrong_type.py"},
+  };
+  std::vector<std::string> seen;
+  auto outcomes = runner.analyze(
+      tasks, [&](size_t index, const AnalysisOutcome&) { seen.push_back(tasks[index].name); });
+  EXPECT_EQ(seen.size(), 4u);
+  auto failure = [&](size_t index) { return std::get<ReferenceFailure>(outcomes[index]); };
+  EXPECT_EQ(failure(0).kind, "syntax_error");
+  EXPECT_NE(failure(0).message.find("syntax.py:2"), std::string::npos) << failure(0).message;
+  EXPECT_EQ(failure(1).kind, "raised");
+  EXPECT_NE(failure(1).message.find("get_inputs() raised ValueError: boom"), std::string::npos)
+      << failure(1).message;
+  EXPECT_NE(failure(1).traceback.find("raises.py"), std::string::npos);
+  EXPECT_EQ(failure(2).kind, "missing_definition");
+  EXPECT_NE(failure(2).message.find("get_inputs"), std::string::npos);
+  EXPECT_EQ(failure(3).kind, "wrong_return_type");
+  EXPECT_NE(failure(3).message.find("returned a str"), std::string::npos);
+}
+
+TEST(ReferenceRunner, TaskPastItsTimeLimitFailsWithoutHanging) {
+  ReferenceRunner runner = make_runner(3);
+  std::string source = std::string(kRelu) +
+                       "\nimport time\ndef get_inputs():\n    time.sleep(600)\n"
+                       "    return [torch.randn(rows, cols)]\n";
+  auto start = std::chrono::steady_clock::now();
+  auto outcomes = runner.analyze({{"t/sleeps", source, "sleeps.py"}});
+  auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
+          .count();
+  ASSERT_TRUE(std::holds_alternative<ReferenceFailure>(outcomes[0]));
+  EXPECT_EQ(std::get<ReferenceFailure>(outcomes[0]).kind, "time_limit");
+  EXPECT_LT(seconds, 120);
+}
+
+TEST(ReferenceRunner, AnalysesEveryBuiltinTask) {
+  ReferenceRunner runner = make_runner();
+  std::vector<TaskSource> tasks;
+  for (const std::string& path : embedded::list("datasets/suites/builtin/"))
+    tasks.push_back({path, std::string(*embedded::find(path)), path});
+  ASSERT_GE(tasks.size(), 16u);
+  auto outcomes = runner.analyze(tasks);
+  for (size_t index = 0; index < tasks.size(); ++index) {
+    SCOPED_TRACE(tasks[index].name);
+    ASSERT_TRUE(std::holds_alternative<TaskAnalysis>(outcomes[index]))
+        << std::get<ReferenceFailure>(outcomes[index]).describe();
+    const TaskAnalysis& analysis = std::get<TaskAnalysis>(outcomes[index]);
+    EXPECT_FALSE(analysis.degenerate) << analysis.degenerate_reason;
+    EXPECT_EQ(analysis.benchmark_method, "meta");  // no benchmark-sized compute
+    ASSERT_EQ(analysis.check_shapes.size(), 2u) << analysis.check_note;
+    bool off_32 = false;
+    for (const CheckShape& shape : analysis.check_shapes) {
+      EXPECT_TRUE(shape.signature.same_structure(analysis.benchmark));
+      EXPECT_FALSE(shape.scaled.empty());
+      for (const auto& [name, values] : shape.scaled) {
+        EXPECT_LT(values.second, values.first) << name;
+        off_32 = off_32 || values.second % 32 != 0;
+      }
+    }
+    EXPECT_TRUE(off_32);
+  }
+}
+
+TEST(ReferenceRunner, DegenerateOutputIsFlagged) {
+  ReferenceRunner runner = make_runner();
+  std::string zero =
+      "import torch\nimport torch.nn as nn\nn = 4096\nclass Model(nn.Module):\n"
+      "    def forward(self, x):\n        return x - x\ndef get_inputs():\n"
+      "    return [torch.randn(n, n)]\ndef get_init_inputs():\n    return []\n";
+  std::string constant =
+      "import torch\nimport torch.nn as nn\nn = 4096\nclass Model(nn.Module):\n"
+      "    def forward(self, x):\n        return torch.softmax(x, dim=0).sum(dim=0)\n"
+      "def get_inputs():\n    return [torch.randn(n, n)]\ndef get_init_inputs():\n    return []\n";
+  auto outcomes = runner.analyze({{"t/zero", zero, "zero.py"}, {"t/const", constant, "c.py"}});
+  const auto& first = std::get<TaskAnalysis>(outcomes[0]);
+  EXPECT_TRUE(first.degenerate);
+  EXPECT_NE(first.degenerate_reason.find("zero"), std::string::npos) << first.degenerate_reason;
+  const auto& second = std::get<TaskAnalysis>(outcomes[1]);
+  EXPECT_TRUE(second.degenerate);
+  EXPECT_NE(second.degenerate_reason.find("constant"), std::string::npos)
+      << second.degenerate_reason;
+}
+
+TEST(ReferenceRunner, MissingPythonNamesWhatWasTried) {
+  ReferenceRunnerOptions options;
+  options.python = "/nonexistent/python3";
+  options.cache_dir = shared_cache();
+  ReferenceRunner runner(options);
+  try {
+    runner.python();
+    FAIL() << "found a Python that does not exist";
+  } catch (const Error& failure) {
+    EXPECT_NE(std::string(failure.what()).find("/nonexistent/python3: not found"),
+              std::string::npos)
+        << failure.what();
+  }
+}
+
+TEST(ReferenceRunner, PythonWithoutTorchIsRejectedWithItsError) {
+  testing::TemporaryDirectory dir;
+  fs::path fake = dir / "python-without-torch";
+  files::write_atomic(fake,
+                      "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'torch'\" >&2\n"
+                      "exit 1\n");
+  fs::permissions(fake, fs::perms::owner_all);
+  ReferenceRunnerOptions options;
+  options.python = fake.string();
+  options.cache_dir = dir / "cache";
+  ReferenceRunner runner(options);
+  try {
+    runner.python();
+    FAIL() << "accepted a Python without torch";
+  } catch (const Error& failure) {
+    std::string text = failure.what();
+    EXPECT_NE(text.find("cannot import torch"), std::string::npos) << text;
+    EXPECT_NE(text.find("No module named 'torch'"), std::string::npos) << text;
+  }
+}
+
+}  // namespace
+}  // namespace kforge
+
+namespace kforge {
+namespace {
+
+// With nothing configured, a python3 first on PATH that lacks torch is passed over for
+// /usr/bin/python3, and the choice is remembered.
+TEST(ReferenceRunnerDiscovery, SkipsAPythonWithoutTorch) {
+  if (test_python() != "/usr/bin/python3")
+    GTEST_SKIP() << "discovery order is checked against /usr/bin/python3 only";
+  testing::TemporaryDirectory dir;
+  fs::create_directories(dir / "bin");
+  files::write_atomic(dir / "bin" / "python3",
+                      "#!/bin/sh\necho \"No module named 'torch'\" >&2\nexit 1\n");
+  fs::permissions(dir / "bin" / "python3", fs::perms::owner_all);
+  std::string saved = std::getenv("PATH") != nullptr ? std::getenv("PATH") : "";
+  ::setenv("PATH", ((dir / "bin").string() + ":/usr/bin:/bin").c_str(), 1);
+  ReferenceRunnerOptions options;
+  options.cache_dir = shared_cache();
+  ReferenceRunner runner(options);
+  fs::path found;
+  try {
+    found = runner.python().path;
+  } catch (...) {
+    ::setenv("PATH", saved.c_str(), 1);
+    throw;
+  }
+  ::setenv("PATH", saved.c_str(), 1);
+  EXPECT_EQ(found, fs::path("/usr/bin/python3"));
+}
+
+}  // namespace
+}  // namespace kforge
