@@ -1,0 +1,75 @@
+// The CUDA driver API, opened with dlopen, as far as the kernel library needs it: the present
+// GPU's architecture, loading a cubin, launching one of its kernels. Opening fails with a
+// KernelError that says no driver was found, so a program using the library can fall back (or
+// say why) on a machine without a GPU.
+//
+// NOT yet exercised on a GPU: only the missing-driver path is tested (no GPU was available).
+#pragma once
+
+#include <cuda.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kforge/kernels/shared_library.hpp"
+
+namespace kforge::kernels {
+
+class Driver;
+
+// A loaded cubin; unloaded with the object. Its driver must outlive it.
+class Module {
+ public:
+  ~Module();
+  Module(Module&& other) noexcept;
+  Module& operator=(Module&&) = delete;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // The kernel named `name` (an extern "C" name); KernelError naming it when absent.
+  CUfunction function(const std::string& name) const;
+
+ private:
+  friend class Driver;
+  Module(const Driver* driver, CUmodule module) : driver_(driver), module_(module) {}
+  const Driver* driver_;
+  CUmodule module_;
+};
+
+class Driver {
+ public:
+  // libcuda.so.1, then libcuda.so; initialises the driver.
+  static Driver open();
+  // The same with other library names (tests use names that do not exist).
+  static Driver open(const std::vector<std::string>& names);
+
+  int device_count() const;
+  // 90 for a compute capability 9.0 device.
+  int architecture(int device) const;
+  // Makes the device's primary context current on this thread (retained until the Driver goes).
+  void use_device(int device);
+
+  Module load(const std::vector<char>& image) const;
+  void launch(CUfunction function, std::array<unsigned, 3> grid, std::array<unsigned, 3> block,
+              unsigned shared_bytes, CUstream stream, std::vector<void*> arguments) const;
+
+  // Throws KernelError "<function> failed: <CUDA error name>: <message>" unless `result` is
+  // CUDA_SUCCESS: the one checked call for every driver result.
+  void check(CUresult result, const char* function) const;
+  const SharedLibrary& library() const { return *library_; }
+
+  ~Driver();
+  Driver(Driver&&) noexcept = default;
+  Driver& operator=(Driver&&) = delete;
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+ private:
+  explicit Driver(SharedLibrary library);
+  std::unique_ptr<SharedLibrary> library_;
+  std::vector<CUdevice> retained_;  // primary contexts to release
+};
+
+}  // namespace kforge::kernels

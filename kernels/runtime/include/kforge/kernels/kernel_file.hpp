@@ -1,0 +1,51 @@
+// A shipped kernel's source file: one self-contained `.cu` in kforge's candidate format, device
+// code plus a launch plan as JSON inside a block comment that starts with `kforge:launch`.
+// The library reads what it needs to build and launch it: the kernels in launch order with
+// their grid, block, shared-memory and argument expressions (kept as text), and the
+// compile-time defines with their defaults and the values a search may try.
+//
+// This reader is deliberately small and standalone, because the library must not depend on the
+// rest of kforge; kforge's own candidate parser (harness/candidate/) checks plans fully
+// (expressions, declarations, binding to a signature) before a kernel is ever shipped.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kforge::kernels {
+
+struct PlannedLaunch {
+  std::string name;  // the extern "C" kernel
+  std::vector<std::string> grid;
+  std::vector<std::string> block;
+  std::string shared_bytes;
+  std::vector<std::string> args;
+};
+
+struct DefineChoice {
+  std::string name;
+  long long default_value = 0;
+  std::vector<long long> values;  // contains default_value
+};
+
+struct KernelFile {
+  std::string file_name;  // for messages
+  std::string source;     // the whole file, as NVRTC compiles it
+  std::vector<PlannedLaunch> launches;
+  std::vector<DefineChoice> defines;  // in name order
+
+  const DefineChoice* find_define(const std::string& name) const;
+  // "-DNAME=VALUE" for every define, its default unless `overrides` names it. An override of a
+  // define the file does not declare is a KernelError naming the file and the known defines.
+  std::vector<std::string> define_options(
+      const std::map<std::string, long long>& overrides = {}) const;
+};
+
+// Throws KernelError "<file>:<line>:<column>: <what is wrong>" when the plan is missing or
+// malformed (no `kforge:launch` comment, bad JSON, a missing key, a default not among values).
+KernelFile parse_kernel_file(std::string source, std::string file_name);
+KernelFile read_kernel_file(const std::filesystem::path& path);
+
+}  // namespace kforge::kernels

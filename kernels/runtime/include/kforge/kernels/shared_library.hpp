@@ -1,0 +1,37 @@
+// A shared library opened at run time with dlopen (libcuda, NVRTC), so that a program linking
+// the kernel library starts, and its GPU-free parts work, on machines without them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace kforge::kernels {
+
+class SharedLibrary {
+ public:
+  // Tries each name in turn; throws KernelError naming every name tried and the last dlerror()
+  // when none opens. `what` names the library in that message ("the CUDA driver").
+  static SharedLibrary open(const std::vector<std::string>& names, const std::string& what);
+
+  ~SharedLibrary();
+  SharedLibrary(SharedLibrary&& other) noexcept;
+  SharedLibrary& operator=(SharedLibrary&& other) noexcept;
+  SharedLibrary(const SharedLibrary&) = delete;
+  SharedLibrary& operator=(const SharedLibrary&) = delete;
+
+  // The address of `name`; throws KernelError naming the library and the symbol if absent.
+  void* symbol(const std::string& name) const;
+  template <typename Function>
+  Function function(const std::string& name) const {
+    return reinterpret_cast<Function>(symbol(name));
+  }
+
+  const std::string& name() const { return name_; }
+
+ private:
+  SharedLibrary(void* handle, std::string name) : handle_(handle), name_(std::move(name)) {}
+  void* handle_ = nullptr;
+  std::string name_;
+};
+
+}  // namespace kforge::kernels

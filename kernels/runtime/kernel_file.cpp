@@ -1,0 +1,170 @@
+#include "kforge/kernels/kernel_file.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "kforge/kernels/error.hpp"
+
+namespace kforge::kernels {
+namespace {
+
+// "file:line:column" of byte `offset` of `text` (both counted from 1).
+std::string position(const std::string& file_name, const std::string& text, size_t offset) {
+  offset = std::min(offset, text.size());
+  const size_t line = 1 + std::count(text.begin(), text.begin() + offset, '\n');
+  const size_t line_start = text.rfind('\n', offset == 0 ? 0 : offset - 1);
+  const size_t column =
+      line_start == std::string::npos || offset == 0 ? offset + 1 : offset - line_start;
+  return file_name + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::vector<std::string> expressions(const nlohmann::json& list, const std::string& what) {
+  if (!list.is_array())
+    throw std::invalid_argument(what + " must be a list of expressions");
+  std::vector<std::string> texts;
+  for (const nlohmann::json& item : list) {
+    if (item.is_string())
+      texts.push_back(item.get<std::string>());
+    else if (item.is_number_integer())
+      texts.push_back(std::to_string(item.get<long long>()));
+    else
+      throw std::invalid_argument(what + " holds " + item.dump() + ", not an expression");
+  }
+  return texts;
+}
+
+PlannedLaunch read_launch(const nlohmann::json& kernel, size_t index) {
+  const std::string what = "kernels[" + std::to_string(index) + "]";
+  if (!kernel.is_object() || !kernel.contains("name") || !kernel["name"].is_string())
+    throw std::invalid_argument(what + " needs a \"name\" string");
+  PlannedLaunch launch;
+  launch.name = kernel["name"].get<std::string>();
+  for (const char* key : {"grid", "block", "args"})
+    if (!kernel.contains(key))
+      throw std::invalid_argument("kernel '" + launch.name + "' has no \"" + key + "\"");
+  launch.grid = expressions(kernel["grid"], "kernel '" + launch.name + "' grid");
+  launch.block = expressions(kernel["block"], "kernel '" + launch.name + "' block");
+  launch.args = expressions(kernel["args"], "kernel '" + launch.name + "' args");
+  launch.shared_bytes = "0";
+  if (kernel.contains("shared_bytes"))
+    launch.shared_bytes =
+        expressions(nlohmann::json::array({kernel["shared_bytes"]}), "shared_bytes").front();
+  for (const auto* dims : {&launch.grid, &launch.block})
+    if (dims->empty() || dims->size() > 3)
+      throw std::invalid_argument("kernel '" + launch.name + "' needs 1 to 3 grid and block " +
+                                  "dimensions");
+  return launch;
+}
+
+DefineChoice read_define(const std::string& name, const nlohmann::json& spec) {
+  DefineChoice define;
+  define.name = name;
+  if (!spec.is_object() || !spec.contains("default") || !spec["default"].is_number_integer())
+    throw std::invalid_argument("define '" + name + "' needs an integer \"default\"");
+  define.default_value = spec["default"].get<long long>();
+  if (spec.contains("values")) {
+    if (!spec["values"].is_array())
+      throw std::invalid_argument("define '" + name + "' \"values\" must be a list of integers");
+    for (const nlohmann::json& value : spec["values"]) {
+      if (!value.is_number_integer())
+        throw std::invalid_argument("define '" + name +
+                                    "' has a value that is not an integer: " + value.dump());
+      define.values.push_back(value.get<long long>());
+    }
+  } else {
+    define.values = {define.default_value};
+  }
+  if (std::find(define.values.begin(), define.values.end(), define.default_value) ==
+      define.values.end())
+    throw std::invalid_argument("define '" + name + "' default " +
+                                std::to_string(define.default_value) + " is not among its values");
+  return define;
+}
+
+}  // namespace
+
+const DefineChoice* KernelFile::find_define(const std::string& name) const {
+  for (const DefineChoice& define : defines)
+    if (define.name == name)
+      return &define;
+  return nullptr;
+}
+
+std::vector<std::string> KernelFile::define_options(
+    const std::map<std::string, long long>& overrides) const {
+  for (const auto& [name, value] : overrides) {
+    if (find_define(name))
+      continue;
+    std::string known;
+    for (const DefineChoice& define : defines)
+      known += (known.empty() ? "" : ", ") + define.name;
+    throw KernelError("unknown define '" + name +
+                          "' (the file declares: " + (known.empty() ? "none" : known) + ")",
+                      file_name);
+  }
+  std::vector<std::string> options;
+  for (const DefineChoice& define : defines) {
+    const auto chosen = overrides.find(define.name);
+    const long long value = chosen == overrides.end() ? define.default_value : chosen->second;
+    options.push_back("-D" + define.name + "=" + std::to_string(value));
+  }
+  return options;
+}
+
+KernelFile parse_kernel_file(std::string source, std::string file_name) {
+  static const std::string kMarker = "/* kforge:launch";
+  const size_t open = source.find(kMarker);
+  if (open == std::string::npos)
+    throw KernelError("no launch plan: the file has no /* kforge:launch ... */ comment", file_name);
+  const size_t body = open + kMarker.size();
+  const size_t close = source.find("*/", body);
+  if (close == std::string::npos)
+    throw KernelError("the kforge:launch comment is not closed", position(file_name, source, open));
+
+  nlohmann::json plan;
+  try {
+    plan = nlohmann::json::parse(source.begin() + body, source.begin() + close);
+  } catch (const nlohmann::json::parse_error& error) {
+    // nlohmann counts bytes from 1 within the parsed text.
+    const size_t at = body + (error.byte > 0 ? error.byte - 1 : 0);
+    throw KernelError("launch plan is not valid JSON: " + std::string(error.what()),
+                      position(file_name, source, at));
+  }
+
+  KernelFile file;
+  try {
+    if (!plan.is_object() || !plan.contains("kernels") || !plan["kernels"].is_array() ||
+        plan["kernels"].empty())
+      throw std::invalid_argument("launch plan needs a non-empty \"kernels\" list");
+    for (size_t i = 0; i < plan["kernels"].size(); ++i)
+      file.launches.push_back(read_launch(plan["kernels"][i], i));
+    if (plan.contains("defines")) {
+      if (!plan["defines"].is_object())
+        throw std::invalid_argument("\"defines\" must be an object of name: {default, values}");
+      for (const auto& [name, spec] : plan["defines"].items())
+        file.defines.push_back(read_define(name, spec));
+    }
+  } catch (const std::invalid_argument& error) {
+    throw KernelError(std::string("launch plan: ") + error.what(),
+                      position(file_name, source, body));
+  } catch (const nlohmann::json::exception& error) {
+    throw KernelError(std::string("launch plan: ") + error.what(),
+                      position(file_name, source, body));
+  }
+  file.file_name = std::move(file_name);
+  file.source = std::move(source);
+  return file;
+}
+
+KernelFile read_kernel_file(const std::filesystem::path& path) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream)
+    throw KernelError("cannot read the kernel file", path.string());
+  std::stringstream text;
+  text << stream.rdbuf();
+  return parse_kernel_file(text.str(), path.string());
+}
+
+}  // namespace kforge::kernels

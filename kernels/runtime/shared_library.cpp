@@ -1,0 +1,48 @@
+#include "kforge/kernels/shared_library.hpp"
+
+#include <dlfcn.h>
+
+#include <utility>
+
+#include "kforge/kernels/error.hpp"
+
+namespace kforge::kernels {
+
+SharedLibrary SharedLibrary::open(const std::vector<std::string>& names, const std::string& what) {
+  std::string tried;
+  std::string last_error;
+  for (const std::string& name : names) {
+    if (void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL))
+      return {handle, name};
+    const char* error = dlerror();
+    last_error = error ? error : "unknown dlopen error";
+    tried += (tried.empty() ? "" : ", ") + name;
+  }
+  throw KernelError("cannot open " + what + " (tried " + tried + ")", last_error);
+}
+
+SharedLibrary::~SharedLibrary() {
+  if (handle_)
+    dlclose(handle_);
+}
+
+SharedLibrary::SharedLibrary(SharedLibrary&& other) noexcept
+    : handle_(std::exchange(other.handle_, nullptr)), name_(std::move(other.name_)) {}
+
+SharedLibrary& SharedLibrary::operator=(SharedLibrary&& other) noexcept {
+  if (this != &other) {
+    if (handle_)
+      dlclose(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+    name_ = std::move(other.name_);
+  }
+  return *this;
+}
+
+void* SharedLibrary::symbol(const std::string& name) const {
+  if (void* address = dlsym(handle_, name.c_str()))
+    return address;
+  throw KernelError("symbol " + name + " is missing", name_);
+}
+
+}  // namespace kforge::kernels

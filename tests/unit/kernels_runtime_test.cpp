@@ -1,0 +1,226 @@
+// The kernel library's GPU-free parts: reading a kernel file's plan, define options, listing
+// shipped kernels, choosing a variant for an architecture, opening missing libraries, NVRTC.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "kforge/kernels/driver.hpp"
+#include "kforge/kernels/error.hpp"
+#include "kforge/kernels/kernel_file.hpp"
+#include "kforge/kernels/library.hpp"
+#include "kforge/kernels/nvrtc.hpp"
+#include "kforge/kernels/shared_library.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge::kernels {
+namespace {
+
+using kforge::testing::TemporaryDirectory;
+using kforge::testing::write_text;
+
+const std::string kPlanned = R"plan(// a kernel
+/* kforge:launch
+{
+  "kernels": [
+    {"name": "scale", "grid": ["ceil_div(x.numel, BLOCK)"], "block": ["BLOCK"],
+     "args": ["x", "out", "x.numel"]}
+  ],
+  "defines": {"BLOCK": {"default": 256, "values": [128, 256]}, "VEC": {"default": 4}}
+}
+*/
+extern "C" __global__ void scale(const float* x, float* out, long long n) {}
+)plan";
+
+std::string message_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const KernelError& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+TEST(KernelFile, ReadsLaunchesAndDefines) {
+  const KernelFile file = parse_kernel_file(kPlanned, "scale.cu");
+  ASSERT_EQ(file.launches.size(), 1u);
+  EXPECT_EQ(file.launches[0].name, "scale");
+  EXPECT_EQ(file.launches[0].grid, std::vector<std::string>{"ceil_div(x.numel, BLOCK)"});
+  EXPECT_EQ(file.launches[0].shared_bytes, "0");
+  EXPECT_EQ(file.launches[0].args, (std::vector<std::string>{"x", "out", "x.numel"}));
+  ASSERT_EQ(file.defines.size(), 2u);
+  EXPECT_EQ(file.defines[0].name, "BLOCK");
+  EXPECT_EQ(file.defines[0].values, (std::vector<long long>{128, 256}));
+  EXPECT_EQ(file.defines[1].values, std::vector<long long>{4});  // values default to [default]
+}
+
+TEST(KernelFile, DefineOptionsUseDefaultsAndOverrides) {
+  const KernelFile file = parse_kernel_file(kPlanned, "scale.cu");
+  EXPECT_EQ(file.define_options(), (std::vector<std::string>{"-DBLOCK=256", "-DVEC=4"}));
+  EXPECT_EQ(file.define_options({{"BLOCK", 128}}),
+            (std::vector<std::string>{"-DBLOCK=128", "-DVEC=4"}));
+  EXPECT_EQ(message_of([&] {
+              file.define_options({{"BLOK", 1}});
+            }),
+            "unknown define 'BLOK' (the file declares: BLOCK, VEC) (scale.cu)");
+}
+
+TEST(KernelFile, MissingPlanIsNamed) {
+  EXPECT_EQ(message_of([] { parse_kernel_file("extern \"C\" __global__ void k() {}", "k.cu"); }),
+            "no launch plan: the file has no /* kforge:launch ... */ comment (k.cu)");
+  EXPECT_EQ(message_of([] { parse_kernel_file("\n/* kforge:launch {", "k.cu"); }),
+            "the kforge:launch comment is not closed (k.cu:2:1)");
+}
+
+TEST(KernelFile, BadJsonIsPlacedAtItsLineAndColumn) {
+  const std::string message =
+      message_of([] { parse_kernel_file("/* kforge:launch\n{\"kernels\": [,]}\n*/", "k.cu"); });
+  EXPECT_EQ(message.rfind("launch plan is not valid JSON: ", 0), 0u) << message;
+  EXPECT_NE(message.find("(k.cu:2:14)"), std::string::npos) << message;
+}
+
+TEST(KernelFile, MalformedPlansAreRefusedWithTheReason) {
+  const auto plan = [](const std::string& json) {
+    return message_of([&] { parse_kernel_file("/* kforge:launch " + json + " */", "p.cu"); });
+  };
+  EXPECT_EQ(plan("{}"), "launch plan: launch plan needs a non-empty \"kernels\" list (p.cu:1:17)");
+  EXPECT_EQ(plan(R"({"kernels": [{"grid": [1], "block": [1], "args": []}]})"),
+            "launch plan: kernels[0] needs a \"name\" string (p.cu:1:17)");
+  EXPECT_EQ(plan(R"({"kernels": [{"name": "k", "grid": [1], "args": []}]})"),
+            "launch plan: kernel 'k' has no \"block\" (p.cu:1:17)");
+  EXPECT_EQ(plan(R"({"kernels": [{"name": "k", "grid": [1,1,1,1], "block": [1], "args": []}]})"),
+            "launch plan: kernel 'k' needs 1 to 3 grid and block dimensions (p.cu:1:17)");
+  EXPECT_EQ(plan(R"({"kernels": [{"name": "k", "grid": [1], "block": [1], "args": []}],
+                     "defines": {"B": {"default": 3, "values": [1, 2]}}})"),
+            "launch plan: define 'B' default 3 is not among its values (p.cu:1:17)");
+  EXPECT_EQ(plan(R"({"kernels": [{"name": "k", "grid": [1], "block": [1], "args": [true]}]})"),
+            "launch plan: kernel 'k' args holds true, not an expression (p.cu:1:17)");
+}
+
+TEST(KernelFile, UnreadableFileIsNamed) {
+  EXPECT_EQ(message_of([] { read_kernel_file("/nonexistent/kernel.cu"); }),
+            "cannot read the kernel file (/nonexistent/kernel.cu)");
+}
+
+TEST(Architecture, ParsesNamesAndRefusesOthers) {
+  EXPECT_EQ(parse_architecture("sm_90"), 90);
+  EXPECT_EQ(parse_architecture("sm_90a"), 90);
+  EXPECT_EQ(parse_architecture("100"), 100);
+  EXPECT_EQ(message_of([] { parse_architecture("hopper"); }),
+            "'hopper' is not a GPU architecture (write it like sm_90)");
+  EXPECT_EQ(message_of([] { parse_architecture("sm_"); }),
+            "'sm_' is not a GPU architecture (write it like sm_90)");
+}
+
+// A library folder: softmax has a seed (no manifest), a variant verified on sm_80 and one on
+// sm_90; relu has only a seed.
+struct LibraryFixture : ::testing::Test {
+  TemporaryDirectory root;
+  void add(const std::string& task, const std::string& variant, const std::string& manifest) {
+    write_text(root / task / variant / "kernel.cu", kPlanned);
+    if (!manifest.empty())
+      write_text(root / task / variant / "manifest.json", manifest);
+  }
+  void SetUp() override {
+    add("softmax", "a_seed", "");
+    add("softmax", "b_ampere", R"({"architectures": ["sm_80"]})");
+    add("softmax", "c_hopper", R"({"architectures": ["sm_90"], "other": 1})");
+    add("relu", "vectorized", "");
+    write_text(root / "relu" / "notes.txt", "not a variant");
+    write_text(root / "relu" / "empty" / "README", "a folder without kernel.cu");
+  }
+};
+
+TEST_F(LibraryFixture, ListsVariantsSortedWithTheirArchitectures) {
+  const Library library = Library::scan(root.path());
+  ASSERT_EQ(library.kernels().size(), 4u);
+  EXPECT_EQ(library.tasks(), (std::vector<std::string>{"relu", "softmax"}));
+  EXPECT_EQ(library.kernels()[0].variant, "vectorized");
+  EXPECT_EQ(library.kernels()[1].variant, "a_seed");
+  EXPECT_TRUE(library.kernels()[1].verified_architectures.empty());
+  EXPECT_EQ(library.kernels()[3].verified_architectures, std::vector<int>{90});
+  EXPECT_EQ(library.kernels()[3].source, root / "softmax" / "c_hopper" / "kernel.cu");
+}
+
+TEST_F(LibraryFixture, ChoosesVerifiedThenSameFamilyThenUnverified) {
+  const Library library = Library::scan(root.path());
+  EXPECT_EQ(library.choose("softmax", 90).variant, "c_hopper");
+  EXPECT_EQ(library.choose("softmax", 80).variant, "b_ampere");
+  EXPECT_EQ(library.choose("softmax", 86).variant, "b_ampere");  // sm_80 family
+  EXPECT_EQ(library.choose("softmax", 100).variant, "a_seed");   // nothing verified on Blackwell
+  EXPECT_EQ(library.choose("relu", 90).variant, "vectorized");
+}
+
+TEST_F(LibraryFixture, UnknownTaskListsTheTasks) {
+  const Library library = Library::scan(root.path());
+  EXPECT_EQ(message_of([&] { library.choose("sofmax", 90); }),
+            "no shipped kernel for task 'sofmax' (there are: relu, softmax) (" +
+                root.path().string() + ")");
+}
+
+TEST_F(LibraryFixture, TaskWithOnlyOtherArchitecturesIsRefused) {
+  write_text(root / "gemm" / "tuned" / "kernel.cu", kPlanned);
+  write_text(root / "gemm" / "tuned" / "manifest.json", R"({"architectures": ["sm_90"]})");
+  const Library library = Library::scan(root.path());
+  EXPECT_EQ(
+      message_of([&] { library.choose("gemm", 80); }),
+      "no variant of 'gemm' is verified for sm_80 or its family (" + root.path().string() + ")");
+}
+
+TEST_F(LibraryFixture, BadManifestsAreNamed) {
+  write_text(root / "relu" / "vectorized" / "manifest.json", "{");
+  EXPECT_NE(message_of([&] { Library::scan(root.path()); }).find("manifest is not valid JSON"),
+            std::string::npos);
+  write_text(root / "relu" / "vectorized" / "manifest.json", R"({"architectures": ["volta"]})");
+  EXPECT_EQ(message_of([&] { Library::scan(root.path()); }),
+            "'volta' is not a GPU architecture (write it like sm_90) (" +
+                (root / "relu" / "vectorized" / "manifest.json").string() + ")");
+}
+
+TEST(Library, MissingRootIsNamed) {
+  EXPECT_EQ(message_of([] { Library::scan("/nonexistent/kernels"); }),
+            "the kernel library folder does not exist (/nonexistent/kernels)");
+}
+
+TEST(SharedLibrary, MissingLibraryNamesEverythingTried) {
+  const std::string message = message_of([] {
+    SharedLibrary::open({"libkforge-absent-1.so", "libkforge-absent-2.so"}, "the CUDA driver");
+  });
+  EXPECT_EQ(message.rfind("cannot open the CUDA driver (tried libkforge-absent-1.so, "
+                          "libkforge-absent-2.so) (",
+                          0),
+            0u)
+      << message;
+}
+
+TEST(Nvrtc, ReportsItsVersionAndCompilesACubin) {
+  const Nvrtc nvrtc = Nvrtc::open();
+  EXPECT_GE(nvrtc.version(), 11000);
+  const NvrtcOutput output =
+      nvrtc.compile("extern \"C\" __global__ void k(float* x) { x[threadIdx.x] = BLOCK; }", "k.cu",
+                    80, {"-DBLOCK=3"});
+  ASSERT_TRUE(output.succeeded) << output.log;
+  // A cubin is an ELF file.
+  ASSERT_GE(output.cubin.size(), 4u);
+  EXPECT_EQ(std::string(output.cubin.begin(), output.cubin.begin() + 4),
+            "\x7f"
+            "ELF");
+}
+
+TEST(Nvrtc, BadOptionIsAnErrorNamingTheFunction) {
+  const Nvrtc nvrtc = Nvrtc::open();
+  const std::string message = message_of(
+      [&] { nvrtc.compile("__global__ void k() {}", "k.cu", 90, {"--no-such-option"}); });
+  EXPECT_EQ(message.rfind("nvrtcCompileProgram failed: ", 0), 0u) << message;
+}
+
+TEST(Driver, MissingDriverSaysSo) {
+  const std::string message = message_of([] { Driver::open({"libkforge-no-cuda.so.1"}); });
+  EXPECT_EQ(message.rfind("cannot open the CUDA driver (is an NVIDIA driver installed?) (tried "
+                          "libkforge-no-cuda.so.1) (",
+                          0),
+            0u)
+      << message;
+}
+
+}  // namespace
+}  // namespace kforge::kernels
