@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "harness/environment.hpp"
+#include "harness/reference_runner.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/strings.hpp"
 
@@ -47,9 +48,24 @@ Component probe_cache(Workspace& workspace) {
   return component;
 }
 
+Component probe_python(Workspace& workspace) {
+  Component component{.name = "python"};
+  try {
+    ReferenceRunner runner = ReferenceRunner::for_workspace(workspace);
+    const PythonInterpreter& python = runner.python();
+    component.found = true;
+    component.location = python.path.string();
+    component.version = "torch " + python.torch_version;
+    component.detail = python.cuda_available ? "torch sees CUDA" : "torch does not see CUDA";
+  } catch (const Error& failure) {
+    component.detail = failure.what();
+  }
+  return component;
+}
+
 // What each kind of work needs, by component name.
-const std::vector<std::string> kRequirable = {"cuda-driver", "gpu",   "nvrtc",
-                                              "cupti",       "store", "cache"};
+const std::vector<std::string> kRequirable = {"cuda-driver", "gpu",   "nvrtc", "cupti",
+                                              "python",      "store", "cache"};
 
 }  // namespace
 
@@ -58,14 +74,14 @@ void add_doctor_command(CLI::App& parent, Context& context) {
       "doctor", "report the CUDA driver, GPUs, NVRTC, CUPTI, Python with torch, store and cache");
   struct Options {
     bool json = false;
-    std::vector<std::string> require = {"nvrtc", "store", "cache"};
+    std::vector<std::string> require = {"nvrtc", "python", "store", "cache"};
   };
   auto options = std::make_shared<Options>();
   command->add_flag("--json", options->json, "print one JSON object");
   command
       ->add_option("--require", options->require,
                    "components the intended work needs; exit 3 if any is missing "
-                   "(default: nvrtc store cache; add gpu and cupti for GPU work)")
+                   "(default: nvrtc python store cache; add gpu and cupti for GPU work)")
       ->delimiter(',');
   command->callback([options, &context] {
     for (const std::string& name : options->require) {
@@ -89,6 +105,7 @@ void add_doctor_command(CLI::App& parent, Context& context) {
     components.push_back(gpu);
     components.push_back(probe_nvrtc());
     components.push_back(probe_cupti());
+    components.push_back(probe_python(workspace));
     components.push_back(probe_store(workspace));
     components.push_back(probe_cache(workspace));
 

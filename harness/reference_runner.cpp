@@ -31,11 +31,13 @@ std::string last_line(const std::string& text) {
   return lines.empty() ? std::string() : std::string(strings::trim(lines.back()));
 }
 
-// Why an interpreter is unusable, or nullopt and its torch version.
-std::optional<std::string> probe(const fs::path& python, std::string& torch_version) {
+// Why an interpreter is unusable, or nullopt and its torch version and whether torch sees CUDA.
+std::optional<std::string> probe(const fs::path& python, std::string& torch_version,
+                                 bool& cuda_available) {
   ProcessSpec spec;
   spec.program = python;
-  spec.arguments = {"-c", "import torch; print(torch.__version__)"};
+  spec.arguments = {"-c",
+                    "import torch; print(torch.cuda.is_available()); print(torch.__version__)"};
   spec.time_limit = std::chrono::seconds(180);
   ProcessResult result;
   try {
@@ -47,7 +49,9 @@ std::optional<std::string> probe(const fs::path& python, std::string& torch_vers
     std::string why = last_line(result.standard_error);
     return "cannot import torch (" + result.describe_end() + (why.empty() ? "" : ": " + why) + ")";
   }
+  auto lines = strings::split(std::string(strings::trim(result.standard_output)), '\n');
   torch_version = last_line(result.standard_output);
+  cuda_available = lines.size() >= 2 && strings::trim(lines[lines.size() - 2]) == "True";
   return std::nullopt;
 }
 
@@ -155,18 +159,22 @@ const PythonInterpreter& ReferenceRunner::python() {
     fs::path resolved = fs::canonical(*found, ignored);
     std::string stamp = file_stamp(resolved.empty() ? *found : resolved);
     std::string key = found->string();
-    if (known.contains(key) && known[key].value("stamp", "") == stamp) {
-      python_ = PythonInterpreter{*found, known[key].value("torch_version", "")};
+    if (known.contains(key) && known[key].value("stamp", "") == stamp &&
+        known[key].contains("cuda_available")) {
+      python_ = PythonInterpreter{*found, known[key].value("torch_version", ""),
+                                  known[key].value("cuda_available", false)};
       return *python_;
     }
     std::string torch_version;
-    if (auto why = probe(*found, torch_version)) {
+    bool cuda_available = false;
+    if (auto why = probe(*found, torch_version, cuda_available)) {
       tried.push_back(candidate + " (" + found->string() + "): " + *why);
       continue;
     }
-    known[key] = {{"stamp", stamp}, {"torch_version", torch_version}};
+    known[key] = {
+        {"stamp", stamp}, {"torch_version", torch_version}, {"cuda_available", cuda_available}};
     files::write_atomic(known_path, known.dump(2));
-    python_ = PythonInterpreter{*found, torch_version};
+    python_ = PythonInterpreter{*found, torch_version, cuda_available};
     return *python_;
   }
   std::string where = options_.python ? "configured by python / --python / KFORGE_PYTHON"

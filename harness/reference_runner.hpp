@@ -24,6 +24,7 @@ class Workspace;
 struct PythonInterpreter {
   std::filesystem::path path;
   std::string torch_version;
+  bool cuda_available = false;  // torch.cuda.is_available() when it was probed
 };
 
 // A task the runner could not handle: its own failure, not kforge's. `kind` is the runner's

@@ -1,0 +1,75 @@
+// `kforge doctor` through the real binary: what it finds on this machine, and its exit code for
+// the work asked about.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+using testing::run_kforge;
+
+nlohmann::json component(const nlohmann::json& report, const std::string& name) {
+  for (const auto& entry : report["components"]) {
+    if (entry["name"] == name)
+      return entry;
+  }
+  ADD_FAILURE() << "no component " << name;
+  return {};
+}
+
+TEST(Doctor, ReportsEveryComponentAndSucceedsForCompileWork) {
+  testing::TemporaryDirectory dir;
+  ProcessResult result =
+      run_kforge({"--python", "/usr/bin/python3", "doctor", "--json"}, dir.path());
+  ASSERT_EQ(result.exit_code, 0) << result.standard_output << result.standard_error;
+  auto report = nlohmann::json::parse(result.standard_output);
+  EXPECT_TRUE(report["ok"].get<bool>());
+  for (const char* name : {"cuda-driver", "gpu", "nvrtc", "cupti", "python", "store", "cache"})
+    EXPECT_TRUE(component(report, name).contains("found")) << name;
+  EXPECT_TRUE(component(report, "nvrtc")["found"].get<bool>());
+  EXPECT_NE(component(report, "python")["version"].get<std::string>().find("torch"),
+            std::string::npos);
+  // Doctor looks without creating: no store and no cache folder appear.
+  EXPECT_FALSE(std::filesystem::exists(dir / "kforge.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir / ".kforge" / "doctor"));
+}
+
+TEST(Doctor, MissingRequiredPieceExitsThree) {
+  testing::TemporaryDirectory dir;
+  // A Python without torch: a script that fails the way such an interpreter does.
+  testing::write_text(dir / "python-without-torch",
+                      "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'torch'\" >&2\n"
+                      "exit 1\n");
+  std::filesystem::permissions(dir / "python-without-torch", std::filesystem::perms::owner_all);
+  ProcessResult result =
+      run_kforge({"--python", (dir / "python-without-torch").string(), "doctor"}, dir.path());
+  EXPECT_EQ(result.exit_code, 3) << result.standard_output;
+  EXPECT_NE(result.standard_output.find("missing for the requested work: python"),
+            std::string::npos)
+      << result.standard_output;
+  EXPECT_NE(result.standard_output.find("No module named 'torch'"), std::string::npos);
+}
+
+TEST(Doctor, GpuRequirementFollowsWhatIsThere) {
+  testing::TemporaryDirectory dir;
+  ProcessResult result = run_kforge(
+      {"--python", "/usr/bin/python3", "doctor", "--require", "gpu", "--json"}, dir.path());
+  auto report = nlohmann::json::parse(result.standard_output);
+  bool has_gpu = component(report, "gpu")["found"].get<bool>();
+  EXPECT_EQ(result.exit_code, has_gpu ? 0 : 3);
+  EXPECT_EQ(report["ok"].get<bool>(), has_gpu);
+}
+
+TEST(Doctor, UnknownComponentIsNamed) {
+  testing::TemporaryDirectory dir;
+  ProcessResult result = run_kforge({"doctor", "--require", "gpux"}, dir.path());
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.standard_error.find("did you mean 'gpu'"), std::string::npos)
+      << result.standard_error;
+}
+
+}  // namespace
+}  // namespace kforge
