@@ -127,6 +127,8 @@ void add_eval_command(CLI::App& parent, Context& context) {
     probe_cuda_driver(&gpus);
     EvaluatorOptions evaluator_options;
     evaluator_options.limits = Limits::from_config(workspace.config());
+    evaluator_options.max_local_bytes_per_thread =
+        workspace.config().integer("compile.max_local_bytes");
     evaluator_options.arch = !options->arch.empty() ? options->arch
                              : !gpus.empty()        ? gpus.front().arch
                                                     : workspace.config().string("arch");

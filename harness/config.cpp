@@ -24,6 +24,8 @@ constexpr std::array kKeys = std::to_array<ConfigKey>({
     {"compile.timeout_s", ConfigType::kInteger, "60", "time limit for one NVRTC compile"},
     {"compile.memory_mb", ConfigType::kInteger, "4096", "memory limit of a compile worker, in MiB"},
     {"compile.workers", ConfigType::kInteger, "0", "compile workers (0: one per core)"},
+    {"compile.max_local_bytes", ConfigType::kInteger, "524288",
+     "local memory per thread a kernel may need, in bytes (512 KiB: the hardware's limit)"},
     {"plan.max_kernels", ConfigType::kInteger, "16", "kernel launches a launch plan may make"},
     {"plan.max_shared_bytes", ConfigType::kInteger, "232448",
      "dynamic shared memory per launch, in bytes (default 227 KiB, the sm_90 maximum)"},

@@ -1,5 +1,6 @@
 #include "harness/evaluation/evaluator.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "datasets/records.hpp"
@@ -141,6 +142,15 @@ EvaluationOutcome Evaluator::evaluate(const Task& task, const EvaluationRequest&
       return fail("compile", started, Verdict::kCompileError,
                   std::string(compile_status_name(outcome.compile->status)),
                   outcome.compile->detail);
+    }
+    for (const KernelResources& kernel : outcome.compile->kernels) {
+      int64_t local = std::max(kernel.local_bytes, kernel.stack_frame_bytes);
+      if (local > options_.max_local_bytes_per_thread) {
+        return fail("compile", started, Verdict::kCompileError, "local_memory_limit",
+                    "kernel '" + kernel.name + "' needs " + std::to_string(local) +
+                        " bytes of local memory per thread; the limit is " +
+                        std::to_string(options_.max_local_bytes_per_thread));
+      }
     }
     outcome.stages.push_back({"compile", "ok", milliseconds_since(started),
                               outcome.compile->from_cache ? "cache hit" : ""});

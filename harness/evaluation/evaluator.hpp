@@ -61,6 +61,10 @@ struct EvaluationOutcome {
 struct EvaluatorOptions {
   std::string arch = "sm_90";  // what to compile for
   Limits limits;
+  // Per-thread local memory (stack frame or ptxas's lmem) a kernel may need; 512 KiB is what
+  // the hardware gives a thread. A kernel over it compiles but could never launch, so it ends
+  // as compile_error (local_memory_limit) rather than reaching a GPU.
+  int64_t max_local_bytes_per_thread = 512 * 1024;
   // Why nothing runs after bind, recorded with the `compiled` verdict ("no GPU visible").
   std::string no_run_reason =
       "no GPU visible: the candidate compiled and its plan fits; nothing ran";

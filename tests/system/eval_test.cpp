@@ -80,6 +80,14 @@ TEST_F(EvalTest, CompileErrorIsAVerdictWithTheLog) {
   EXPECT_EQ(report["stages"][2]["status"], "skipped");
 }
 
+TEST_F(EvalTest, EnormousLocalArrayIsACompileError) {
+  nlohmann::json report = eval_json("relu_huge_local_array.cu");
+  EXPECT_EQ(report["verdict"], "compile_error");
+  EXPECT_EQ(report["reason"], "local_memory_limit");
+  EXPECT_NE(report["detail"].get<std::string>().find("local memory per thread"), std::string::npos)
+      << report["detail"];
+}
+
 TEST_F(EvalTest, PlanErrorsNameTheProblem) {
   nlohmann::json unknown = eval_json("relu_unknown_name.cu");
   EXPECT_EQ(unknown["verdict"], "plan_error");
