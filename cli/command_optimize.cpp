@@ -273,6 +273,20 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     provider = agents::make_provider(provider_settings);
   }
 
+  // Tasks (and the replay agent's sources) before the run row: a typo in a name or path
+  // leaves no run behind.
+  std::vector<Task> tasks;
+  for (const std::string& name : request.value("tasks", std::vector<std::string>{})) {
+    tasks.push_back(load_task(workspace, name, [&context](const std::string& line) {
+      context.progress(line);
+    }));
+  }
+  std::vector<std::vector<ReplayItem>> replays;
+  if (agent == "replay") {
+    for (const Task& task : tasks)
+      replays.push_back(replay_items(request, store, task, context));
+  }
+
   std::vector<GpuInfo> gpus;
   probe_cuda_driver(&gpus);
   EvaluatorOptions evaluator_options;
@@ -329,10 +343,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   std::vector<TaskOutcome> outcomes;
   std::string run_status = "completed";
   std::string failure;
-  for (const std::string& name : request.value("tasks", std::vector<std::string>{})) {
-    Task task = load_task(workspace, name, [&context](const std::string& line) {
-      context.progress(line);
-    });
+  for (size_t index = 0; index < tasks.size(); ++index) {
+    const Task& task = tasks[index];
     TaskOutcome outcome;
     if (agent == "llm") {
       agents::TaskView view{.name = task.name,
@@ -354,7 +366,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       auto prompts = std::make_shared<const agents::PromptBuilder>(*library, view, target);
       outcome = loop.run_llm(task, *provider, settings, prompts);
     } else {
-      outcome = loop.run_replay(task, replay_items(request, store, task, context));
+      outcome = loop.run_replay(task, replays[index]);
     }
     display.end_task();
     outcomes.push_back(outcome);

@@ -213,8 +213,14 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     progress.cost_usd = now.cost_usd;
     progress.elapsed_s = elapsed();
     progress.best_speedup = now.best_speedup;
-    if (!now.best_id.empty() && candidates.contains(now.best_id))
-      progress.best_candidate_id = candidates[now.best_id].get<int64_t>();
+    if (!now.best_id.empty() && candidates.contains(now.best_id)) {
+      int64_t best = candidates[now.best_id].get<int64_t>();
+      if (progress.best_candidate_id != best) {
+        progress.best_candidate_id = best;
+        std::vector<EvaluationRow> evaluations = evaluations_of(store_, best);
+        progress.best_verdict = evaluations.empty() ? "" : evaluations.back().verdict;
+      }
+    }
     if (on_progress_)
       on_progress_(progress);
   };
@@ -276,8 +282,10 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
   std::vector<std::pair<agents::Ask, std::future<Proposal>>> in_flight;
   report();
   while (true) {
+    size_t asked_now = 0;
     if (outcome.status != "failed") {
       for (agents::Ask& ask : strategy->ask(elapsed())) {
+        ++asked_now;
         auto stored_answer = answered.find(ask.id);
         if (stored_answer != answered.end()) {
           settle(proposal_from_exchange(ask, stored_answer->second), stored_answer->second.id);
@@ -292,6 +300,13 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     if (in_flight.empty()) {
       if (strategy->finished() || outcome.status == "failed")
         break;
+      if (asked_now == 0) {
+        // Nothing outstanding, nothing asked, not finished: a strategy that cannot go on.
+        outcome.status = "failed";
+        outcome.error = "the " + std::string(strategy->name()) +
+                        " strategy neither finished nor asked for anything";
+        break;
+      }
       // Everything asked was told from the store: ask again.
       continue;
     }
