@@ -88,8 +88,8 @@ std::string verdict_counts(const TaskProgress& progress) {
 std::string best_text(const TaskProgress& progress) {
   if (!progress.best_candidate_id)
     return "-";
-  std::string text = "#" + std::to_string(*progress.best_candidate_id) + " " +
-                     progress.best_verdict;
+  std::string text =
+      "#" + std::to_string(*progress.best_candidate_id) + " " + progress.best_verdict;
   if (progress.best_speedup) {
     char speedup[32];
     std::snprintf(speedup, sizeof(speedup), " %.2fx", *progress.best_speedup);
@@ -101,8 +101,8 @@ std::string best_text(const TaskProgress& progress) {
 std::string progress_line(const TaskProgress& progress) {
   std::string line = progress.task + ": " + std::to_string(progress.attempts) + " attempts (" +
                      verdict_counts(progress) + "), best " + best_text(progress) + ", " +
-                     std::to_string(progress.input_tokens + progress.output_tokens) +
-                     " tokens, " + format_cost(progress.cost_usd);
+                     std::to_string(progress.input_tokens + progress.output_tokens) + " tokens, " +
+                     format_cost(progress.cost_usd);
   char time[64];
   if (progress.time_limit_s > 0) {
     std::snprintf(time, sizeof(time), ", %.0f s left",
@@ -211,9 +211,10 @@ std::vector<ReplayItem> replay_items(const nlohmann::json& request, Store& store
   }
   if (from.empty()) {
     if (task.suite != kBuiltinSuite)
-      throw Error("the replay agent needs --from PATH, --from-run RUN or --candidates for a "
-                  "task that is not built in",
-                  task.name);
+      throw Error(
+          "the replay agent needs --from PATH, --from-run RUN or --candidates for a "
+          "task that is not built in",
+          task.name);
     std::filesystem::path folder = seeds_folder() / task_stem(task.name);
     if (!std::filesystem::is_directory(folder))
       throw Error("no seed kernels for this task (set KFORGE_SEEDS_DIR or pass --from)",
@@ -277,9 +278,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   // leaves no run behind.
   std::vector<Task> tasks;
   for (const std::string& name : request.value("tasks", std::vector<std::string>{})) {
-    tasks.push_back(load_task(workspace, name, [&context](const std::string& line) {
-      context.progress(line);
-    }));
+    tasks.push_back(load_task(workspace, name,
+                              [&context](const std::string& line) { context.progress(line); }));
   }
   std::vector<std::vector<ReplayItem>> replays;
   if (agent == "replay") {
@@ -303,7 +303,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   int64_t run_id = 0;
   if (resumed) {
     run_id = resumed->id;
-    store.db().prepare("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?")
+    store.db()
+        .prepare("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?")
         .bind(1, run_id)
         .run();
     context.progress("resuming run " + std::to_string(run_id));
@@ -392,17 +393,18 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     print_summary(run_id, run_status, outcomes);
   }
   if (run_status == "failed")
-    throw Error(failure + "; continue with `kforge optimize --resume " + std::to_string(run_id) +
-                    "`",
-                "run " + std::to_string(run_id));
+    throw Error(
+        failure + "; continue with `kforge optimize --resume " + std::to_string(run_id) + "`",
+        "run " + std::to_string(run_id));
 }
 
 }  // namespace
 
 void add_optimize_command(CLI::App& parent, Context& context) {
   auto* command = parent.add_subcommand(
-      "optimize", "let an agent (an LLM, or replay of files) propose candidates for tasks; "
-                  "evaluate and store every attempt");
+      "optimize",
+      "let an agent (an LLM, or replay of files) propose candidates for tasks; "
+      "evaluate and store every attempt");
   auto options = std::make_shared<OptimizeOptions>();
   command->add_option("task", options->tasks, "tasks to optimize, e.g. builtin/relu");
   command->add_option("--agent", options->agent, "who proposes candidates")

@@ -34,21 +34,21 @@ int64_t count_candidates(const Store& store, int64_t run_id) {
 }
 
 nlohmann::json exchange_json(const ExchangeRow& exchange) {
-  nlohmann::json out = {{"id", exchange.id},
-                        {"provider", exchange.provider},
-                        {"model", exchange.model},
-                        {"ask_id", exchange.ask_id()},
-                        {"sample_index", exchange.sample_index},
-                        {"status", exchange.status},
-                        {"request", exchange.request},
-                        {"response", exchange.response ? nlohmann::json(*exchange.response)
-                                                       : nlohmann::json()},
-                        {"prompt_tokens", exchange.prompt_tokens.value_or(0)},
-                        {"completion_tokens", exchange.completion_tokens.value_or(0)},
-                        {"cost_usd", exchange.cost_usd.value_or(0)},
-                        {"latency_ms", exchange.latency_ms.value_or(0)},
-                        {"cache_hit", exchange.cache_hit},
-                        {"created_at", exchange.created_at}};
+  nlohmann::json out = {
+      {"id", exchange.id},
+      {"provider", exchange.provider},
+      {"model", exchange.model},
+      {"ask_id", exchange.ask_id()},
+      {"sample_index", exchange.sample_index},
+      {"status", exchange.status},
+      {"request", exchange.request},
+      {"response", exchange.response ? nlohmann::json(*exchange.response) : nlohmann::json()},
+      {"prompt_tokens", exchange.prompt_tokens.value_or(0)},
+      {"completion_tokens", exchange.completion_tokens.value_or(0)},
+      {"cost_usd", exchange.cost_usd.value_or(0)},
+      {"latency_ms", exchange.latency_ms.value_or(0)},
+      {"cache_hit", exchange.cache_hit},
+      {"created_at", exchange.created_at}};
   if (exchange.error)
     out["error"] = *exchange.error;
   return out;
@@ -86,11 +86,10 @@ void add_runs_command(CLI::App& parent, Context& context) {
       }
       return Context::print_json({{"runs", out}});
     }
-    std::printf("%5s  %-8s  %-11s  %-7s  %-8s  %10s  %-24s  %s\n", "run", "kind", "status",
-                "agent", "strategy", "candidates", "started", "tasks");
+    std::printf("%5s  %-8s  %-11s  %-7s  %-8s  %10s  %-24s  %s\n", "run", "kind", "status", "agent",
+                "strategy", "candidates", "started", "tasks");
     for (const RunRow& run : runs) {
-      std::vector<std::string> tasks =
-          run.request.value("tasks", std::vector<std::string>{});
+      std::vector<std::string> tasks = run.request.value("tasks", std::vector<std::string>{});
       if (tasks.empty() && run.request.contains("task") && run.request["task"].is_string())
         tasks.push_back(run.request["task"].get<std::string>());
       std::string task_text;
@@ -99,8 +98,8 @@ void add_runs_command(CLI::App& parent, Context& context) {
       std::printf("%5lld  %-8s  %-11s  %-7s  %-8s  %10lld  %-24s  %s\n",
                   static_cast<long long>(run.id), run.kind.c_str(), run.status.c_str(),
                   run.agent.value_or("-").c_str(), run.strategy.value_or("-").c_str(),
-                  static_cast<long long>(count_candidates(store, run.id)),
-                  run.started_at.c_str(), task_text.c_str());
+                  static_cast<long long>(count_candidates(store, run.id)), run.started_at.c_str(),
+                  task_text.c_str());
     }
   });
 }
@@ -124,20 +123,18 @@ void add_show_command(CLI::App& parent, Context& context) {
     std::string task = task_name_of_candidate(store, *id);
 
     if (*json) {
-      nlohmann::json out = {{"id", candidate->id},
-                            {"task", task},
-                            {"run_id", candidate->run_id ? nlohmann::json(*candidate->run_id)
-                                                         : nlohmann::json()},
-                            {"parent_id", candidate->parent_id
-                                              ? nlohmann::json(*candidate->parent_id)
-                                              : nlohmann::json()},
-                            {"iteration", candidate->iteration
-                                              ? nlohmann::json(*candidate->iteration)
-                                              : nlohmann::json()},
-                            {"origin", candidate->origin},
-                            {"source", candidate->source},
-                            {"source_hash", candidate->source_hash},
-                            {"created_at", candidate->created_at}};
+      nlohmann::json out = {
+          {"id", candidate->id},
+          {"task", task},
+          {"run_id", candidate->run_id ? nlohmann::json(*candidate->run_id) : nlohmann::json()},
+          {"parent_id",
+           candidate->parent_id ? nlohmann::json(*candidate->parent_id) : nlohmann::json()},
+          {"iteration",
+           candidate->iteration ? nlohmann::json(*candidate->iteration) : nlohmann::json()},
+          {"origin", candidate->origin},
+          {"source", candidate->source},
+          {"source_hash", candidate->source_hash},
+          {"created_at", candidate->created_at}};
       out["evaluations"] = nlohmann::json::array();
       for (const EvaluationRow& evaluation : evaluations) {
         out["evaluations"].push_back({{"id", evaluation.id},

@@ -54,8 +54,8 @@ int64_t insert_exchange(const Store& store, const ExchangeRow& exchange) {
 }
 
 std::optional<ExchangeRow> find_exchange(const Store& store, int64_t exchange_id) {
-  auto query = store.db().prepare(std::string("SELECT ") + kColumns +
-                                  " FROM llm_exchanges WHERE id = ?");
+  auto query =
+      store.db().prepare(std::string("SELECT ") + kColumns + " FROM llm_exchanges WHERE id = ?");
   query.bind(1, exchange_id);
   if (!query.step())
     return std::nullopt;
@@ -74,8 +74,8 @@ std::vector<ExchangeRow> exchanges_of(const Store& store, int64_t run_id, int64_
 }
 
 std::optional<int64_t> candidate_of_exchange(const Store& store, int64_t exchange_id) {
-  auto query = store.db().prepare(
-      "SELECT id FROM candidates WHERE llm_exchange_id = ? ORDER BY id LIMIT 1");
+  auto query =
+      store.db().prepare("SELECT id FROM candidates WHERE llm_exchange_id = ? ORDER BY id LIMIT 1");
   query.bind(1, exchange_id);
   if (!query.step())
     return std::nullopt;

@@ -64,8 +64,8 @@ ExchangeRow exchange_row(int64_t run_id, int64_t task_id, const agents::Provider
   row.provider = std::string(provider.name());
   row.model = provider.settings().model;
   row.sample_index = proposal.ask.sample_index;
-  row.request = response.request_json.is_object() ? response.request_json
-                                                  : nlohmann::json::object();
+  row.request =
+      response.request_json.is_object() ? response.request_json : nlohmann::json::object();
   row.request["ask_id"] = proposal.ask.id;
   if (response.ok())
     row.response = response.text;
@@ -146,8 +146,7 @@ nlohmann::json TaskOutcome::to_json() const {
   return out;
 }
 
-std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id,
-                                              int64_t task_id) {
+std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id, int64_t task_id) {
   auto query = store.db().prepare("SELECT state FROM run_tasks WHERE run_id = ? AND task_id = ?");
   query.bind(1, run_id).bind(2, task_id);
   if (!query.step())
@@ -170,10 +169,7 @@ void save_task_state(const Store& store, int64_t run_id, int64_t task_id,
 
 OptimizeLoop::OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id,
                            ProgressCallback on_progress)
-    : store_(store),
-      evaluator_(evaluator),
-      run_id_(run_id),
-      on_progress_(std::move(on_progress)) {}
+    : store_(store), evaluator_(evaluator), run_id_(run_id), on_progress_(std::move(on_progress)) {}
 
 TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                                   const agents::StrategySettings& settings,
@@ -229,7 +225,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                             {"strategy", strategy->state()},
                             {"candidates", candidates},
                             {"elapsed_s", elapsed()}};
-    save_task_state(store_, run_id_, task.id, state, strategy->finished() ? "completed" : "running");
+    save_task_state(store_, run_id_, task.id, state,
+                    strategy->finished() ? "completed" : "running");
   };
 
   // Evaluates the proposal's candidate (if any), tells the strategy, checkpoints.
@@ -291,9 +288,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
           settle(proposal_from_exchange(ask, stored_answer->second), stored_answer->second.id);
           continue;
         }
-        auto future = std::async(std::launch::async, [&provider, ask] {
-          return agents::propose(provider, ask);
-        });
+        auto future = std::async(std::launch::async,
+                                 [&provider, ask] { return agents::propose(provider, ask); });
         in_flight.emplace_back(ask, std::move(future));
       }
     }
@@ -413,8 +409,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   if (items.empty())
     save_task_state(store_, run_id_, task.id, {{"agent", "replay"}, {"done", 0}, {"items", 0}},
                     "completed");
-  outcome.stop_reason = "replayed " + std::to_string(items.size()) + " candidate" +
-                        (items.size() == 1 ? "" : "s");
+  outcome.stop_reason =
+      "replayed " + std::to_string(items.size()) + " candidate" + (items.size() == 1 ? "" : "s");
   return outcome;
 }
 

@@ -38,8 +38,8 @@ class Store;
 // One source for the replay agent.
 struct ReplayItem {
   std::string source;
-  std::string file_name;  // for messages and the display
-  std::string origin;     // "replay" or "seed"
+  std::string file_name;             // for messages and the display
+  std::string origin;                // "replay" or "seed"
   std::optional<int64_t> parent_id;  // the stored candidate re-evaluated, if any
 };
 

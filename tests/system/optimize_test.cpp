@@ -39,10 +39,10 @@ class OptimizeTest : public ::testing::Test {
 
   static std::vector<std::string> llm_arguments(const std::string& model,
                                                 std::vector<std::string> extra = {}) {
-    std::vector<std::string> arguments = {"--python",   "/usr/bin/python3", "optimize",
-                                          "builtin/relu", "--agent",        "llm",
-                                          "--base-url", server_->base_url(), "--model",
-                                          model,        "--api-key-env",    "KFORGE_TEST_KEY"};
+    std::vector<std::string> arguments = {"--python",     "/usr/bin/python3",  "optimize",
+                                          "builtin/relu", "--agent",           "llm",
+                                          "--base-url",   server_->base_url(), "--model",
+                                          model,          "--api-key-env",     "KFORGE_TEST_KEY"};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     return arguments;
   }
@@ -83,8 +83,8 @@ std::string run_filter(int64_t run_id) {
 
 TEST_F(OptimizeTest, LlmRunStoresEveryExchangeCandidateAndEvaluation) {
   nlohmann::json report =
-      run_json(llm_arguments("ok/store", {"--strategy", "sample", "--samples", "2",
-                                          "--iterations", "2", "--concurrency", "2", "--json"}));
+      run_json(llm_arguments("ok/store", {"--strategy", "sample", "--samples", "2", "--iterations",
+                                          "2", "--concurrency", "2", "--json"}));
   int64_t run = report["run_id"].get<int64_t>();
   ASSERT_EQ(report["tasks"].size(), 1u);
   const nlohmann::json& task = report["tasks"][0];
@@ -101,20 +101,22 @@ TEST_F(OptimizeTest, LlmRunStoresEveryExchangeCandidateAndEvaluation) {
             4);
   // Every ask once, each candidate linked to its exchange, each evaluated.
   EXPECT_EQ(count("SELECT count(DISTINCT json_extract(request, '$.ask_id')) FROM llm_exchanges "
-                  "WHERE" + run_filter(run)),
-            4);
-  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'llm' AND llm_exchange_id IS "
-                  "NOT NULL AND" + run_filter(run)),
-            4);
-  EXPECT_EQ(count("SELECT count(*) FROM evaluations WHERE verdict = 'compiled' AND" +
+                  "WHERE" +
                   run_filter(run)),
             4);
+  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'llm' AND llm_exchange_id IS "
+                  "NOT NULL AND" +
+                  run_filter(run)),
+            4);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM evaluations WHERE verdict = 'compiled' AND" + run_filter(run)),
+      4);
   EXPECT_EQ(text("SELECT status FROM run_tasks WHERE" + run_filter(run)), "completed");
   // The key went to the server (else 401) but never into the store.
-  EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE instr(request, '" +
-                  std::string(kSecret) + "') > 0 OR instr(coalesce(error, ''), '" + kSecret +
-                  "') > 0"),
-            0);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM llm_exchanges WHERE instr(request, '" + std::string(kSecret) +
+            "') > 0 OR instr(coalesce(error, ''), '" + kSecret + "') > 0"),
+      0);
 
   // runs lists it; show gives the attempt with its conversation.
   nlohmann::json runs = run_json({"runs", "--json"});
@@ -135,8 +137,8 @@ TEST_F(OptimizeTest, LlmRunStoresEveryExchangeCandidateAndEvaluation) {
 }
 
 TEST_F(OptimizeTest, SummaryTableAndPlainProgressLines) {
-  ProcessResult result = kforge(llm_arguments(
-      "ok/summary", {"--strategy", "refine", "--samples", "1", "--iterations", "2"}));
+  ProcessResult result = kforge(
+      llm_arguments("ok/summary", {"--strategy", "refine", "--samples", "1", "--iterations", "2"}));
   ASSERT_EQ(result.exit_code, 0) << result.standard_error;
   EXPECT_NE(result.standard_output.find("completed"), std::string::npos);
   EXPECT_NE(result.standard_output.find("builtin/relu"), std::string::npos);
@@ -156,8 +158,8 @@ TEST_F(OptimizeTest, MisbehavingModelsEndAsRecordedOutcomes) {
                         Case{"malformed/misbehave", "malformed", "llm_error"},
                         Case{"429/misbehave", "rate_limited", "llm_error"}}) {
     SCOPED_TRACE(c.model);
-    nlohmann::json report = run_json(
-        llm_arguments(c.model, {"--samples", "1", "--iterations", "1", "--json"}));
+    nlohmann::json report =
+        run_json(llm_arguments(c.model, {"--samples", "1", "--iterations", "1", "--json"}));
     int64_t run = report["run_id"].get<int64_t>();
     EXPECT_EQ(report["status"], "completed");
     EXPECT_EQ(report["tasks"][0]["verdicts"][c.verdict], 1) << report.dump();
@@ -170,7 +172,8 @@ TEST_F(OptimizeTest, MisbehavingModelsEndAsRecordedOutcomes) {
 }
 
 TEST_F(OptimizeTest, BadKeyStopsTheRunWithOneLine) {
-  ProcessResult result = kforge(llm_arguments("401/fatal", {"--samples", "1", "--iterations", "1"}));
+  ProcessResult result =
+      kforge(llm_arguments("401/fatal", {"--samples", "1", "--iterations", "1"}));
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.standard_error.find("kforge: error: the LLM request failed (auth_failed)"),
             std::string::npos)
@@ -186,9 +189,9 @@ TEST_F(OptimizeTest, ReplayEvaluatesEveryFileOfAFolder) {
   fs::copy_file(data / "relu_ok.cu", folder / "a_ok.cu");
   fs::copy_file(data / "relu_compile_error.cu", folder / "nested/b_broken.cu");
   testing::write_text(folder / "notes.txt", "not a kernel");
-  nlohmann::json report = run_json({"--python", "/usr/bin/python3", "optimize", "builtin/relu",
-                                    "--agent", "replay", "--from", folder.path().string(),
-                                    "--json"});
+  nlohmann::json report =
+      run_json({"--python", "/usr/bin/python3", "optimize", "builtin/relu", "--agent", "replay",
+                "--from", folder.path().string(), "--json"});
   int64_t run = report["run_id"].get<int64_t>();
   EXPECT_EQ(report["tasks"][0]["attempts"], 2);
   EXPECT_EQ(report["tasks"][0]["verdicts"]["compiled"], 1);
@@ -199,14 +202,14 @@ TEST_F(OptimizeTest, ReplayEvaluatesEveryFileOfAFolder) {
   EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE" + run_filter(run)), 0);
 
   // Re-evaluating a stored run's candidates: origin replay, parent the stored candidate.
-  nlohmann::json again = run_json({"--python", "/usr/bin/python3", "optimize", "builtin/relu",
-                                   "--agent", "replay", "--from-run", std::to_string(run),
-                                   "--json"});
+  nlohmann::json again =
+      run_json({"--python", "/usr/bin/python3", "optimize", "builtin/relu", "--agent", "replay",
+                "--from-run", std::to_string(run), "--json"});
   int64_t rerun = again["run_id"].get<int64_t>();
   EXPECT_EQ(again["tasks"][0]["attempts"], 2);
   EXPECT_EQ(count("SELECT count(*) FROM candidates c JOIN candidates p ON p.id = c.parent_id "
-                  "WHERE p.run_id = " + std::to_string(run) + " AND c.run_id = " +
-                  std::to_string(rerun)),
+                  "WHERE p.run_id = " +
+                  std::to_string(run) + " AND c.run_id = " + std::to_string(rerun)),
             2);
 }
 
@@ -215,10 +218,9 @@ TEST_F(OptimizeTest, ReplayDefaultsToTheSeedKernels) {
   fs::create_directories(seeds / "relu/simple");
   fs::copy_file(testing::source_dir() / "tests/system/data/eval/relu_ok.cu",
                 seeds / "relu/simple/kernel.cu");
-  ProcessResult result =
-      kforge({"--python", "/usr/bin/python3", "optimize", "builtin/relu", "--agent", "replay",
-              "--json"},
-             {{"KFORGE_SEEDS_DIR", seeds.path().string()}});
+  ProcessResult result = kforge(
+      {"--python", "/usr/bin/python3", "optimize", "builtin/relu", "--agent", "replay", "--json"},
+      {{"KFORGE_SEEDS_DIR", seeds.path().string()}});
   ASSERT_EQ(result.exit_code, 0) << result.standard_error;
   nlohmann::json report = nlohmann::json::parse(result.standard_output);
   int64_t run = report["run_id"].get<int64_t>();
@@ -236,9 +238,9 @@ TEST_F(OptimizeTest, ReplayDefaultsToTheSeedKernels) {
 // the run completes with every ask answered exactly once.
 TEST_F(OptimizeTest, KilledRunResumesWithoutDuplicates) {
   // The first three requests take 5 s each; later ones are answered at once.
-  std::vector<std::string> arguments =
-      llm_arguments("slowx3/crash", {"--strategy", "sample", "--samples", "2", "--iterations",
-                                     "2", "--concurrency", "2"});
+  std::vector<std::string> arguments = llm_arguments(
+      "slowx3/crash",
+      {"--strategy", "sample", "--samples", "2", "--iterations", "2", "--concurrency", "2"});
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -275,8 +277,8 @@ TEST_F(OptimizeTest, KilledRunResumesWithoutDuplicates) {
   EXPECT_LT(stored_before, 4);
   EXPECT_EQ(text("PRAGMA integrity_check"), "ok");
 
-  nlohmann::json report = run_json({"--python", "/usr/bin/python3", "optimize", "--resume",
-                                    std::to_string(run), "--json"});
+  nlohmann::json report = run_json(
+      {"--python", "/usr/bin/python3", "optimize", "--resume", std::to_string(run), "--json"});
   EXPECT_EQ(report["run_id"], run);
   EXPECT_EQ(report["status"], "completed");
   EXPECT_EQ(report["tasks"][0]["attempts"], 4) << report.dump();
@@ -285,7 +287,8 @@ TEST_F(OptimizeTest, KilledRunResumesWithoutDuplicates) {
   // No ask was answered twice, and nothing was stored twice.
   EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE" + run_filter(run)), 4);
   EXPECT_EQ(count("SELECT count(DISTINCT json_extract(request, '$.ask_id')) FROM llm_exchanges "
-                  "WHERE" + run_filter(run)),
+                  "WHERE" +
+                  run_filter(run)),
             4);
   EXPECT_EQ(count("SELECT count(*) FROM (SELECT candidate_id FROM evaluations WHERE" +
                   run_filter(run) + " GROUP BY candidate_id HAVING count(*) > 1)"),

@@ -90,9 +90,10 @@ TEST_F(OptimizeLoopTest, FatalLlmErrorStopsTheTaskAndIsStoredNotTold) {
   EXPECT_EQ(outcome.status, "failed");
   EXPECT_NE(outcome.error.find("unknown_model"), std::string::npos) << outcome.error;
   EXPECT_EQ(outcome.progress.attempts, 0);
-  EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE status = 'unknown_model' AND run_id = " +
-                  std::to_string(run)),
-            1);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM llm_exchanges WHERE status = 'unknown_model' AND run_id = " +
+            std::to_string(run)),
+      1);
   auto state = load_task_state(workspace_->store(), run, task_->id);
   ASSERT_TRUE(state);
   EXPECT_EQ(count("SELECT count(*) FROM run_tasks WHERE status = 'failed' AND run_id = " +
@@ -158,7 +159,8 @@ TEST_F(OptimizeLoopTest, ResumeTellsStoredAnswersAndSendsOnlyTheRest) {
   EXPECT_EQ(second->totals().requests, 1);  // only the unanswered ask went out
   EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE run_id = " + std::to_string(run)), 2);
   EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE llm_exchange_id IS NOT NULL AND "
-                  "run_id = " + std::to_string(run)),
+                  "run_id = " +
+                  std::to_string(run)),
             2);
   ASSERT_TRUE(outcome.progress.best_candidate_id);
   EXPECT_EQ(outcome.progress.best_verdict, "compiled");
