@@ -161,7 +161,7 @@ void add_show_command(CLI::App& parent, Context& context) {
       std::printf("evaluation %lld: %s (%s) on %s\n", static_cast<long long>(evaluation.id),
                   evaluation.verdict.c_str(), evaluation.reason.value_or("").c_str(),
                   evaluation.arch.value_or("?").c_str());
-      std::printf("evidence: %s\n", evaluation.evidence.dump(2).c_str());
+      std::printf("evidence: %s\n", evaluation.evidence.dump().c_str());
     }
     std::printf("=== source ===\n%s\n", candidate->source.c_str());
     if (exchange) {
