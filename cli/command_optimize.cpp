@@ -111,6 +111,10 @@ std::string progress_line(const TaskProgress& progress) {
     std::snprintf(time, sizeof(time), ", %.0f s", progress.elapsed_s);
   }
   line += time;
+  if (progress.in_flight > 0) {
+    line += ", " + std::to_string(progress.in_flight) + " asked (" +
+            std::to_string(progress.streamed_chars) + " chars streamed)";
+  }
   if (!progress.last.empty())
     line += " | last: " + progress.last;
   return line;

@@ -1,6 +1,7 @@
 #include "harness/optimize/optimize_loop.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <future>
@@ -198,6 +199,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
   outcome.progress.time_limit_s = settings.budgets.wall_seconds;
   Clock::time_point started = Clock::now();
   auto elapsed = [&] { return elapsed_before + seconds_since(started); };
+  // Answer text streamed in so far, for the display (written by the requests' threads).
+  std::atomic<int64_t> streamed{0};
 
   auto report = [&] {
     agents::StrategyProgress now = strategy->progress();
@@ -208,6 +211,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     progress.output_tokens = now.output_tokens;
     progress.cost_usd = now.cost_usd;
     progress.elapsed_s = elapsed();
+    progress.in_flight = now.outstanding;
+    progress.streamed_chars = now.outstanding > 0 ? streamed.load() : 0;
     progress.best_speedup = now.best_speedup;
     if (!now.best_id.empty() && candidates.contains(now.best_id)) {
       int64_t best = candidates[now.best_id].get<int64_t>();
@@ -288,8 +293,11 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
           settle(proposal_from_exchange(ask, stored_answer->second), stored_answer->second.id);
           continue;
         }
-        auto future = std::async(std::launch::async,
-                                 [&provider, ask] { return agents::propose(provider, ask); });
+        auto future = std::async(std::launch::async, [&provider, ask, &streamed] {
+          return agents::propose(provider, ask, [&streamed](std::string_view text) {
+            streamed.fetch_add(static_cast<int64_t>(text.size()));
+          });
+        });
         in_flight.emplace_back(ask, std::move(future));
       }
     }

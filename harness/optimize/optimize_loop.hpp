@@ -55,8 +55,10 @@ struct TaskProgress {
   int64_t output_tokens = 0;
   double cost_usd = 0;
   double elapsed_s = 0;
-  double time_limit_s = 0;  // 0: none
-  std::string last;         // the latest attempt, one short phrase
+  double time_limit_s = 0;     // 0: none
+  std::string last;            // the latest attempt, one short phrase
+  int64_t in_flight = 0;       // LLM requests waiting for their answer
+  int64_t streamed_chars = 0;  // answer text received so far by those requests
 };
 
 struct TaskOutcome {
