@@ -237,6 +237,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   std::optional<RunRow> resumed;
   nlohmann::json request;
   if (options.resume) {
+    if (!options.tasks.empty())
+      throw Error("--resume continues the run's own tasks: name none", "kforge optimize");
     resumed = find_run(store, *options.resume);
     if (!resumed || resumed->kind != "optimize")
       throw Error("no optimize run " + std::to_string(*options.resume) + " in the store",
@@ -256,10 +258,14 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     if (options.tasks.empty())
       throw Error("name at least one task, or --resume RUN", "kforge optimize");
     agents::StrategySettings settings = strategy_settings(options, config);
+    // Absolute, so that --resume from another folder finds the same files.
+    std::vector<std::string> from;
+    for (const std::string& path : options.from)
+      from.push_back(std::filesystem::absolute(path).lexically_normal().string());
     request = {{"tasks", options.tasks},
                {"agent", options.agent},
                {"strategy", settings.to_json()},
-               {"from", options.from},
+               {"from", from},
                {"candidates", parse_ids(options.candidates)},
                {"prompts", options.prompts}};
     if (options.from_run)
