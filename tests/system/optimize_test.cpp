@@ -136,6 +136,18 @@ TEST_F(OptimizeTest, LlmRunStoresEveryExchangeCandidateAndEvaluation) {
   EXPECT_NE(human.standard_output.find("=== conversation"), std::string::npos);
 }
 
+TEST_F(OptimizeTest, AnthropicProtocolRunIsStoredUnderItsProvider) {
+  nlohmann::json report =
+      run_json(llm_arguments("ok/anthropic", {"--provider", "anthropic", "--samples", "1",
+                                              "--iterations", "1", "--json"}));
+  int64_t run = report["run_id"].get<int64_t>();
+  EXPECT_EQ(report["tasks"][0]["verdicts"]["compiled"], 1) << report.dump();
+  EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE provider = 'anthropic' AND "
+                  "json_extract(request, '$.url') LIKE '%/messages' AND" +
+                  run_filter(run)),
+            1);
+}
+
 TEST_F(OptimizeTest, SummaryTableAndPlainProgressLines) {
   ProcessResult result = kforge(
       llm_arguments("ok/summary", {"--strategy", "refine", "--samples", "1", "--iterations", "2"}));
