@@ -203,8 +203,12 @@ std::vector<ReplayItem> replay_items(const nlohmann::json& request, Store& store
   if (!ids.empty()) {
     std::vector<int64_t> mine;
     for (int64_t id : ids) {
-      if (task_name_of_candidate(store, id) == task.name)
+      std::string owner = task_name_of_candidate(store, id);
+      if (owner == task.name)
         mine.push_back(id);
+      else
+        context.progress("candidate " + std::to_string(id) + " is for " + owner + ", not " +
+                         task.name + ": not replayed for it");
     }
     return replay_candidates(store, mine);
   }
