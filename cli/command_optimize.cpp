@@ -1,0 +1,480 @@
+// kforge optimize TASK... --agent llm|replay [strategy and budgets] [LLM flags] [--json]
+// kforge optimize --resume RUN [LLM flags]
+// Runs the optimize loop (harness/optimize) on each task in turn, in one run of the store.
+// LLM flags override kforge.toml by setting the llm.* keys; the effective configuration and
+// the request are stored with the run, so --resume needs nothing but the run id (flags given
+// with --resume override the stored configuration, e.g. a new --base-url).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "agents/prompt.hpp"
+#include "agents/provider.hpp"
+#include "agents/strategy.hpp"
+#include "cli/commands.hpp"
+#include "datasets/records.hpp"
+#include "harness/candidate/plan_validation.hpp"
+#include "harness/environment.hpp"
+#include "harness/evaluation/evaluator.hpp"
+#include "harness/optimize/optimize_loop.hpp"
+#include "harness/task_import.hpp"
+#include "harness/util/error.hpp"
+#include "harness/util/strings.hpp"
+#include "sandbox/compile_pool.hpp"
+
+namespace kforge::cli {
+namespace {
+
+struct OptimizeOptions {
+  std::vector<std::string> tasks;
+  std::string agent = "llm";
+  std::string strategy;
+  std::optional<int64_t> iterations, max_candidates, max_tokens, samples;
+  std::optional<double> time_limit, max_cost, target_speedup;
+  std::vector<std::string> from;
+  std::optional<int64_t> from_run;
+  std::string candidates;
+  std::optional<int64_t> resume;
+  std::string arch;
+  std::string prompts;
+  bool json = false;
+  // llm.* keys set by flags: key -> value as text.
+  std::map<std::string, std::string> llm_flags;
+};
+
+std::vector<int64_t> parse_ids(const std::string& text) {
+  std::vector<int64_t> ids;
+  for (const std::string& part : strings::split(text, ',')) {
+    std::string word(strings::trim(part));
+    if (word.empty())
+      continue;
+    char* end = nullptr;
+    long long value = std::strtoll(word.c_str(), &end, 10);
+    if (*end != '\0' || value <= 0)
+      throw Error("not a candidate id: '" + word + "'", "--candidates");
+    ids.push_back(value);
+  }
+  return ids;
+}
+
+std::string config_text(const nlohmann::json& value) {
+  if (value.is_string())
+    return value.get<std::string>();
+  if (value.is_boolean())
+    return value.get<bool>() ? "true" : "false";
+  return value.dump();
+}
+
+// The stem of a built-in task's name ("builtin/relu" -> "relu"), for its seed folder.
+std::string task_stem(const std::string& name) {
+  size_t slash = name.rfind('/');
+  return slash == std::string::npos ? name : name.substr(slash + 1);
+}
+
+std::string format_cost(double usd) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "$%.4f", usd);
+  return text;
+}
+
+std::string verdict_counts(const TaskProgress& progress) {
+  std::vector<std::string> parts;
+  for (const auto& [verdict, count] : progress.verdicts)
+    parts.push_back(verdict + " " + std::to_string(count));
+  return parts.empty() ? "-" : strings::join(parts, ", ");
+}
+
+std::string best_text(const TaskProgress& progress) {
+  if (!progress.best_candidate_id)
+    return "-";
+  std::string text =
+      "#" + std::to_string(*progress.best_candidate_id) + " " + progress.best_verdict;
+  if (progress.best_speedup) {
+    char speedup[32];
+    std::snprintf(speedup, sizeof(speedup), " %.2fx", *progress.best_speedup);
+    text += speedup;
+  }
+  return text;
+}
+
+std::string progress_line(const TaskProgress& progress) {
+  std::string line = progress.task + ": " + std::to_string(progress.attempts) + " attempts (" +
+                     verdict_counts(progress) + "), best " + best_text(progress) + ", " +
+                     std::to_string(progress.input_tokens + progress.output_tokens) + " tokens, " +
+                     format_cost(progress.cost_usd);
+  char time[64];
+  if (progress.time_limit_s > 0) {
+    std::snprintf(time, sizeof(time), ", %.0f s left",
+                  std::max(0.0, progress.time_limit_s - progress.elapsed_s));
+  } else {
+    std::snprintf(time, sizeof(time), ", %.0f s", progress.elapsed_s);
+  }
+  line += time;
+  if (progress.in_flight > 0) {
+    line += ", " + std::to_string(progress.in_flight) + " asked (" +
+            std::to_string(progress.streamed_chars) + " chars streamed)";
+  }
+  if (!progress.last.empty())
+    line += " | last: " + progress.last;
+  return line;
+}
+
+// Live display on a terminal (one line per task, redrawn in place); plain lines otherwise,
+// one per finished attempt.
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(bool quiet) : quiet_(quiet), live_(!quiet && ::isatty(STDERR_FILENO)) {}
+
+  void update(const TaskProgress& progress) {
+    if (quiet_)
+      return;
+    if (live_) {
+      std::cerr << "\r\033[K" << progress_line(progress) << std::flush;
+      return;
+    }
+    if (progress.attempts != last_attempts_ || progress.task != last_task_) {
+      last_attempts_ = progress.attempts;
+      last_task_ = progress.task;
+      if (progress.attempts > 0)
+        std::cerr << progress_line(progress) << std::endl;
+    }
+  }
+  void end_task() {
+    if (live_ && !quiet_)
+      std::cerr << "\n";
+    last_attempts_ = -1;
+  }
+
+ private:
+  bool quiet_;
+  bool live_;
+  int64_t last_attempts_ = -1;
+  std::string last_task_;
+};
+
+void print_summary(int64_t run_id, const std::string& status,
+                   const std::vector<TaskOutcome>& outcomes) {
+  std::printf("run %lld: %s\n", static_cast<long long>(run_id), status.c_str());
+  std::printf("%-28s %8s  %-36s %-22s %9s %10s  %s\n", "task", "attempts", "verdicts", "best",
+              "tokens", "cost", "stop reason");
+  for (const TaskOutcome& outcome : outcomes) {
+    const TaskProgress& progress = outcome.progress;
+    std::printf("%-28s %8lld  %-36s %-22s %9lld %10s  %s\n", progress.task.c_str(),
+                static_cast<long long>(progress.attempts), verdict_counts(progress).c_str(),
+                best_text(progress).c_str(),
+                static_cast<long long>(progress.input_tokens + progress.output_tokens),
+                format_cost(progress.cost_usd).c_str(), outcome.stop_reason.c_str());
+  }
+}
+
+agents::StrategySettings strategy_settings(const OptimizeOptions& options, const Config& config) {
+  agents::StrategySettings settings;
+  settings.samples = config.integer("llm.samples");
+  if (!options.strategy.empty())
+    settings.name = options.strategy;
+  if (options.samples)
+    settings.samples = *options.samples;
+  agents::Budgets& budgets = settings.budgets;
+  if (options.iterations)
+    budgets.iterations = *options.iterations;
+  if (options.max_candidates)
+    budgets.candidates = *options.max_candidates;
+  if (options.time_limit)
+    budgets.wall_seconds = *options.time_limit;
+  if (options.max_tokens)
+    budgets.tokens = *options.max_tokens;
+  if (options.max_cost)
+    budgets.cost_usd = *options.max_cost;
+  if (options.target_speedup)
+    budgets.target_speedup = *options.target_speedup;
+  return settings;
+}
+
+// The replay items for one task, from what the run's request says.
+std::vector<ReplayItem> replay_items(const nlohmann::json& request, Store& store, const Task& task,
+                                     Context& context) {
+  std::vector<ReplayItem> items;
+  std::vector<int64_t> ids = request.value("candidates", std::vector<int64_t>{});
+  if (request.contains("from_run") && request["from_run"].is_number_integer()) {
+    for (int64_t id : candidates_of_run(store, request["from_run"].get<int64_t>()))
+      ids.push_back(id);
+  }
+  if (!ids.empty()) {
+    std::vector<int64_t> mine;
+    for (int64_t id : ids) {
+      std::string owner = task_name_of_candidate(store, id);
+      if (owner == task.name)
+        mine.push_back(id);
+      else
+        context.progress("candidate " + std::to_string(id) + " is for " + owner + ", not " +
+                         task.name + ": not replayed for it");
+    }
+    return replay_candidates(store, mine);
+  }
+  std::vector<std::string> from = request.value("from", std::vector<std::string>{});
+  for (const std::string& path : from) {
+    for (ReplayItem& item : replay_files(path, "replay"))
+      items.push_back(std::move(item));
+  }
+  if (from.empty()) {
+    if (task.suite != kBuiltinSuite)
+      throw Error(
+          "the replay agent needs --from PATH, --from-run RUN or --candidates for a "
+          "task that is not built in",
+          task.name);
+    std::filesystem::path folder = seeds_folder() / task_stem(task.name);
+    if (!std::filesystem::is_directory(folder))
+      throw Error("no seed kernels for this task (set KFORGE_SEEDS_DIR or pass --from)",
+                  folder.string());
+    context.progress("replaying the seed kernels in " + folder.string());
+    items = replay_files(folder, "seed");
+  }
+  return items;
+}
+
+void run_optimize(OptimizeOptions& options, Context& context) {
+  Workspace& workspace = context.workspace();
+  Store& store = workspace.store();
+  Config& config = workspace.config();
+
+  std::optional<RunRow> resumed;
+  nlohmann::json request;
+  if (options.resume) {
+    if (!options.tasks.empty())
+      throw Error("--resume continues the run's own tasks: name none", "kforge optimize");
+    resumed = find_run(store, *options.resume);
+    if (!resumed || resumed->kind != "optimize")
+      throw Error("no optimize run " + std::to_string(*options.resume) + " in the store",
+                  workspace.db_path().string());
+    if (resumed->status == "completed")
+      throw Error("run " + std::to_string(resumed->id) + " has already completed", "--resume");
+    request = resumed->request;
+    for (const auto& [key, value] : resumed->config.items()) {
+      if (key.rfind("llm.", 0) == 0 || key == "arch")
+        config.set(key, config_text(value));
+    }
+  }
+  for (const auto& [key, value] : options.llm_flags)
+    config.set(key, value);
+
+  if (!options.resume) {
+    if (options.tasks.empty())
+      throw Error("name at least one task, or --resume RUN", "kforge optimize");
+    agents::StrategySettings settings = strategy_settings(options, config);
+    // Absolute, so that --resume from another folder finds the same files.
+    std::vector<std::string> from;
+    for (const std::string& path : options.from)
+      from.push_back(std::filesystem::absolute(path).lexically_normal().string());
+    request = {{"tasks", options.tasks},
+               {"agent", options.agent},
+               {"strategy", settings.to_json()},
+               {"from", from},
+               {"candidates", parse_ids(options.candidates)},
+               {"prompts", options.prompts}};
+    if (options.from_run)
+      request["from_run"] = *options.from_run;
+  }
+  std::string agent = request.value("agent", "llm");
+  agents::StrategySettings settings =
+      agents::StrategySettings::from_json(request.value("strategy", nlohmann::json::object()));
+
+  // Check what can be checked before a run row exists: the strategy name and the provider.
+  std::unique_ptr<agents::Provider> provider;
+  if (agent == "llm") {
+    agents::ProviderSettings provider_settings =
+        agents::ProviderSettings::from_config_json(config.to_json());
+    provider_settings.cache_dir = workspace.cache_dir("llm");
+    provider = agents::make_provider(provider_settings);
+  }
+
+  // Tasks (and the replay agent's sources) before the run row: a typo in a name or path
+  // leaves no run behind.
+  std::vector<Task> tasks;
+  for (const std::string& name : request.value("tasks", std::vector<std::string>{})) {
+    tasks.push_back(load_task(workspace, name,
+                              [&context](const std::string& line) { context.progress(line); }));
+  }
+  std::vector<std::vector<ReplayItem>> replays;
+  if (agent == "replay") {
+    for (const Task& task : tasks)
+      replays.push_back(replay_items(request, store, task, context));
+  }
+
+  std::vector<GpuInfo> gpus;
+  probe_cuda_driver(&gpus);
+  EvaluatorOptions evaluator_options;
+  evaluator_options.limits = Limits::from_config(config);
+  evaluator_options.arch = !options.arch.empty() ? options.arch
+                           : !gpus.empty()       ? gpus.front().arch
+                                                 : config.string("arch");
+  if (!gpus.empty()) {
+    evaluator_options.no_run_reason =
+        "a GPU is visible, but this kforge cannot run candidates yet (no GPU worker): "
+        "nothing ran";
+  }
+
+  int64_t run_id = 0;
+  if (resumed) {
+    run_id = resumed->id;
+    store.db()
+        .prepare("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?")
+        .bind(1, run_id)
+        .run();
+    context.progress("resuming run " + std::to_string(run_id));
+  } else {
+    RunRow run{.kind = "optimize",
+               .request = request,
+               .config = config.to_json(),
+               .agent = agent,
+               .gpu = gpus.empty() ? std::nullopt : std::optional(gpus.front().name)};
+    if (agent == "llm") {
+      run.strategy = settings.name;
+      run.model = config.string("llm.model");
+    }
+    run_id = insert_run(store, run);
+    context.progress("run " + std::to_string(run_id));
+  }
+
+  CompilePoolOptions pool_options;
+  pool_options.workers = static_cast<int>(config.integer("compile.workers"));
+  pool_options.time_limit = std::chrono::seconds(config.integer("compile.timeout_s"));
+  pool_options.memory_mb = config.integer("compile.memory_mb");
+  pool_options.cache_dir = workspace.cache_dir("compile");
+  CompilePool pool(pool_options);
+  Evaluator evaluator(store, pool, evaluator_options);
+
+  ProgressDisplay display(context.options.quiet || options.json);
+  OptimizeLoop loop(store, evaluator, run_id,
+                    [&display](const TaskProgress& progress) { display.update(progress); });
+
+  std::optional<agents::PromptLibrary> library;
+  if (agent == "llm") {
+    std::string prompts = request.value("prompts", "");
+    library = agents::PromptLibrary::load(
+        prompts.empty() ? std::nullopt : std::optional<std::filesystem::path>(prompts));
+  }
+
+  std::vector<TaskOutcome> outcomes;
+  std::string run_status = "completed";
+  std::string failure;
+  for (size_t index = 0; index < tasks.size(); ++index) {
+    const Task& task = tasks[index];
+    TaskOutcome outcome;
+    if (agent == "llm") {
+      agents::TaskView view{.name = task.name,
+                            .source = task.source,
+                            .signature = task.analysis ? task.analysis->benchmark.to_json()
+                                                       : nlohmann::json::object()};
+      agents::GpuTarget target{.architecture = evaluator_options.arch};
+      if (!gpus.empty()) {
+        const GpuInfo& gpu = gpus.front();
+        target.name = gpu.name;
+        target.sm_count = gpu.sm_count;
+        target.shared_memory_per_block_bytes = gpu.shared_memory_per_block_optin;
+        // Bus width (bits) x memory clock (kHz) x 2 (double data rate), in GB/s.
+        target.memory_bandwidth_gb_s =
+            2.0 * gpu.memory_clock_khz * 1e3 * (gpu.memory_bus_width_bits / 8.0) / 1e9;
+      } else {
+        target.name = "an NVIDIA GPU of architecture " + evaluator_options.arch;
+      }
+      auto prompts = std::make_shared<const agents::PromptBuilder>(*library, view, target);
+      outcome = loop.run_llm(task, *provider, settings, prompts);
+    } else {
+      outcome = loop.run_replay(task, replays[index]);
+    }
+    display.end_task();
+    outcomes.push_back(outcome);
+    if (outcome.status == "failed") {
+      run_status = "failed";
+      failure = outcome.error;
+      break;
+    }
+  }
+
+  nlohmann::json tasks_json = nlohmann::json::array();
+  for (const TaskOutcome& outcome : outcomes)
+    tasks_json.push_back(outcome.to_json());
+  nlohmann::json summary = {{"tasks", tasks_json}};
+  finish_run(store, run_id, run_status, summary);
+
+  if (options.json) {
+    nlohmann::json report = {{"run_id", run_id}, {"status", run_status}, {"tasks", tasks_json}};
+    if (!failure.empty())
+      report["error"] = failure;
+    Context::print_json(report);
+  } else {
+    print_summary(run_id, run_status, outcomes);
+  }
+  if (run_status == "failed")
+    throw Error(
+        failure + "; continue with `kforge optimize --resume " + std::to_string(run_id) + "`",
+        "run " + std::to_string(run_id));
+}
+
+}  // namespace
+
+void add_optimize_command(CLI::App& parent, Context& context) {
+  auto* command = parent.add_subcommand(
+      "optimize",
+      "let an agent (an LLM, or replay of files) propose candidates for tasks; "
+      "evaluate and store every attempt");
+  auto options = std::make_shared<OptimizeOptions>();
+  command->add_option("task", options->tasks, "tasks to optimize, e.g. builtin/relu");
+  command->add_option("--agent", options->agent, "who proposes candidates")
+      ->check(CLI::IsMember({"llm", "replay"}));
+  std::vector<std::string> strategy_names;
+  std::string strategy_help = "search strategy (llm agent):";
+  for (const agents::StrategyKind& kind : agents::strategy_kinds()) {
+    strategy_names.emplace_back(kind.name);
+    strategy_help += " " + std::string(kind.name) + ": " + std::string(kind.help) + ";";
+  }
+  command->add_option("--strategy", options->strategy, strategy_help)
+      ->check(CLI::IsMember(strategy_names));
+  command->add_option("--iterations", options->iterations,
+                      "rounds (sample), turns per chain (refine), generations (beam)");
+  command->add_option("--samples", options->samples,
+                      "proposals per round / chains / first generation (default: llm.samples)");
+  command->add_option("--max-candidates", options->max_candidates, "stop after this many asks");
+  command->add_option("--time-limit", options->time_limit, "stop asking after this many seconds");
+  command->add_option("--max-tokens", options->max_tokens,
+                      "token budget of the run per task (input + output)");
+  command->add_option("--max-cost", options->max_cost, "cost budget per task, in US dollars");
+  command->add_option("--target-speedup", options->target_speedup,
+                      "stop once a correct candidate is this many times faster");
+  command->add_option("--from", options->from,
+                      "replay: a .cu file or a folder of them (default for built-in tasks: "
+                      "their seed kernels)");
+  command->add_option("--from-run", options->from_run, "replay: the candidates of a stored run");
+  command->add_option("--candidates", options->candidates, "replay: stored candidate ids, ID,...");
+  command->add_option("--resume", options->resume, "continue a run that was killed or failed");
+  command->add_option("--arch", options->arch,
+                      "architecture to compile for (default: the GPU's, else config `arch`)");
+  command->add_option("--prompts", options->prompts,
+                      "folder of prompt templates overriding the built-in ones");
+  command->add_flag("--json", options->json, "print one JSON object");
+  struct LlmFlag {
+    const char* flag;
+    const char* key;
+    const char* help;
+  };
+  static const LlmFlag kLlmFlags[] = {
+      {"--provider", "llm.provider", "LLM wire protocol: openai or anthropic"},
+      {"--base-url", "llm.base_url", "endpoint up to the version, e.g. https://api.openai.com/v1"},
+      {"--model", "llm.model", "model name as the endpoint knows it"},
+      {"--api-key-env", "llm.api_key_env", "environment variable that holds the API key"},
+      {"--temperature", "llm.temperature", "sampling temperature"},
+      {"--concurrency", "llm.concurrency", "LLM requests in flight at once"},
+      {"--answer-max-tokens", "llm.max_tokens", "most tokens one answer may have"},
+      {"--llm-timeout", "llm.timeout_s", "time limit of one LLM request, in seconds"},
+  };
+  for (const LlmFlag& flag : kLlmFlags) {
+    std::string key = flag.key;
+    command->add_option_function<std::string>(
+        flag.flag, [options, key](const std::string& value) { options->llm_flags[key] = value; },
+        flag.help);
+  }
+  command->callback([options, &context] { run_optimize(*options, context); });
+}
+
+}  // namespace kforge::cli

@@ -1,0 +1,489 @@
+#include "harness/optimize/optimize_loop.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <set>
+
+#include "agents/llm_agent.hpp"
+#include "datasets/records.hpp"
+#include "harness/evaluation/evaluator.hpp"
+#include "harness/optimize/exchange_records.hpp"
+#include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
+
+#ifndef KFORGE_SOURCE_DIR
+#define KFORGE_SOURCE_DIR "."
+#endif
+
+namespace kforge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using agents::Feedback;
+using agents::Proposal;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::optional<double> speedup_of(const nlohmann::json& evidence) {
+  if (evidence.contains("speedup") && evidence["speedup"].is_number())
+    return evidence["speedup"].get<double>();
+  return std::nullopt;
+}
+
+// Keeps the best attempt by the agents' ranking (correct beats compiled beats failures; then
+// speed), with the candidate that made it.
+void consider_best(TaskProgress& progress, const Feedback& feedback,
+                   std::optional<int64_t> candidate_id, double& best_score) {
+  if (!candidate_id)
+    return;
+  double score = agents::attempt_score(feedback);
+  if (progress.best_candidate_id && score <= best_score)
+    return;
+  best_score = score;
+  progress.best_candidate_id = candidate_id;
+  progress.best_verdict = feedback.verdict;
+  progress.best_speedup = feedback.speedup;
+}
+
+std::string exchange_status(const Proposal& proposal) {
+  if (!proposal.response.ok())
+    return std::string(agents::llm_status_name(proposal.response.status));
+  return proposal.source ? "ok" : "no_candidate";
+}
+
+ExchangeRow exchange_row(int64_t run_id, int64_t task_id, const agents::Provider& provider,
+                         const Proposal& proposal) {
+  const agents::LlmResponse& response = proposal.response;
+  ExchangeRow row;
+  row.run_id = run_id;
+  row.task_id = task_id;
+  row.provider = std::string(provider.name());
+  row.model = provider.settings().model;
+  row.sample_index = proposal.ask.sample_index;
+  row.request =
+      response.request_json.is_object() ? response.request_json : nlohmann::json::object();
+  row.request["ask_id"] = proposal.ask.id;
+  if (response.ok())
+    row.response = response.text;
+  row.status = exchange_status(proposal);
+  if (!response.ok())
+    row.error = response.error;
+  else if (!proposal.source)
+    row.error = proposal.no_candidate_reason;
+  row.prompt_tokens = response.input_tokens;
+  row.completion_tokens = response.output_tokens;
+  row.cost_usd = response.cost_usd;
+  row.latency_ms = static_cast<int64_t>(response.latency.count());
+  row.cache_hit = response.from_cache;
+  return row;
+}
+
+// The statuses that end a run: a resumed run sends those asks again instead of telling them.
+bool status_is_fatal(const std::string& status) {
+  for (agents::LlmStatus candidate :
+       {agents::LlmStatus::kAuthFailed, agents::LlmStatus::kUnknownModel,
+        agents::LlmStatus::kUnreachable}) {
+    if (status == agents::llm_status_name(candidate))
+      return true;
+  }
+  return false;
+}
+
+// A Proposal rebuilt from a stored exchange, so that a resumed run tells exactly what the
+// first process would have told.
+Proposal proposal_from_exchange(const agents::Ask& ask, const ExchangeRow& row) {
+  Proposal proposal;
+  proposal.ask = ask;
+  agents::LlmResponse& response = proposal.response;
+  response.text = row.response.value_or("");
+  response.input_tokens = row.prompt_tokens.value_or(0);
+  response.output_tokens = row.completion_tokens.value_or(0);
+  response.cost_usd = row.cost_usd.value_or(0);
+  response.from_cache = row.cache_hit;
+  if (row.status == "ok" || row.status == "no_candidate") {
+    response.status = agents::LlmStatus::kOk;
+    agents::ParsedReply parsed = agents::parse_reply(response.text);
+    proposal.source = parsed.source;
+    proposal.no_candidate_reason = row.error.value_or(parsed.reason);
+  } else {
+    // Any non-fatal failure is told as llm_error with the stored status and error.
+    response.status = agents::LlmStatus::kServerError;
+    for (int value = 0; value <= static_cast<int>(agents::LlmStatus::kTooLarge); ++value) {
+      auto status = static_cast<agents::LlmStatus>(value);
+      if (agents::llm_status_name(status) == row.status)
+        response.status = status;
+    }
+    response.error = row.error.value_or("");
+  }
+  return proposal;
+}
+
+}  // namespace
+
+nlohmann::json TaskOutcome::to_json() const {
+  nlohmann::json out = {{"task", progress.task},
+                        {"status", status},
+                        {"attempts", progress.attempts},
+                        {"verdicts", progress.verdicts},
+                        {"stop_reason", stop_reason},
+                        {"input_tokens", progress.input_tokens},
+                        {"output_tokens", progress.output_tokens},
+                        {"cost_usd", progress.cost_usd},
+                        {"elapsed_s", progress.elapsed_s}};
+  out["best"] = nullptr;
+  if (progress.best_candidate_id) {
+    out["best"] = {{"candidate_id", *progress.best_candidate_id},
+                   {"verdict", progress.best_verdict}};
+    if (progress.best_speedup)
+      out["best"]["speedup"] = *progress.best_speedup;
+  }
+  if (!error.empty())
+    out["error"] = error;
+  return out;
+}
+
+std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id, int64_t task_id) {
+  auto query = store.db().prepare("SELECT state FROM run_tasks WHERE run_id = ? AND task_id = ?");
+  query.bind(1, run_id).bind(2, task_id);
+  if (!query.step())
+    return std::nullopt;
+  nlohmann::json state = nlohmann::json::parse(query.text(0));
+  if (state.empty())
+    return std::nullopt;
+  return state;
+}
+
+void save_task_state(const Store& store, int64_t run_id, int64_t task_id,
+                     const nlohmann::json& state, const std::string& status) {
+  auto upsert = store.db().prepare(
+      "INSERT INTO run_tasks (run_id, task_id, state, status) VALUES (?, ?, ?, ?) "
+      "ON CONFLICT (run_id, task_id) DO UPDATE SET state = excluded.state, "
+      "status = excluded.status");
+  upsert.bind(1, run_id).bind(2, task_id).bind(3, state.dump()).bind(4, status);
+  upsert.run();
+}
+
+OptimizeLoop::OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id,
+                           ProgressCallback on_progress)
+    : store_(store), evaluator_(evaluator), run_id_(run_id), on_progress_(std::move(on_progress)) {}
+
+TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
+                                  const agents::StrategySettings& settings,
+                                  std::shared_ptr<const agents::PromptBuilder> prompts) {
+  std::optional<nlohmann::json> stored = load_task_state(store_, run_id_, task.id);
+  std::unique_ptr<agents::Strategy> strategy;
+  nlohmann::json candidates = nlohmann::json::object();  // ask id -> candidate id
+  double elapsed_before = 0;
+  if (stored && stored->contains("strategy")) {
+    strategy = agents::restore_strategy((*stored)["strategy"], prompts);
+    candidates = stored->value("candidates", nlohmann::json::object());
+    elapsed_before = stored->value("elapsed_s", 0.0);
+  } else {
+    strategy = agents::make_strategy(settings, prompts);
+  }
+
+  // Stored answers of this run and task, by ask id (the latest one per ask).
+  std::map<std::string, ExchangeRow> answered;
+  for (ExchangeRow& row : exchanges_of(store_, run_id_, task.id)) {
+    if (!status_is_fatal(row.status))
+      answered[row.ask_id()] = std::move(row);
+  }
+
+  TaskOutcome outcome;
+  outcome.progress.task = task.name;
+  outcome.progress.time_limit_s = settings.budgets.wall_seconds;
+  Clock::time_point started = Clock::now();
+  auto elapsed = [&] { return elapsed_before + seconds_since(started); };
+  // Answer text streamed in so far, for the display (written by the requests' threads).
+  std::atomic<int64_t> streamed{0};
+
+  auto report = [&] {
+    agents::StrategyProgress now = strategy->progress();
+    TaskProgress& progress = outcome.progress;
+    progress.attempts = now.told;
+    progress.verdicts = now.verdicts;
+    progress.input_tokens = now.input_tokens;
+    progress.output_tokens = now.output_tokens;
+    progress.cost_usd = now.cost_usd;
+    progress.elapsed_s = elapsed();
+    progress.in_flight = now.outstanding;
+    progress.streamed_chars = now.outstanding > 0 ? streamed.load() : 0;
+    progress.best_speedup = now.best_speedup;
+    if (!now.best_id.empty() && candidates.contains(now.best_id)) {
+      int64_t best = candidates[now.best_id].get<int64_t>();
+      if (progress.best_candidate_id != best) {
+        progress.best_candidate_id = best;
+        std::vector<EvaluationRow> evaluations = evaluations_of(store_, best);
+        progress.best_verdict = evaluations.empty() ? "" : evaluations.back().verdict;
+      }
+    }
+    if (on_progress_)
+      on_progress_(progress);
+  };
+  auto checkpoint = [&] {
+    nlohmann::json state = {{"agent", "llm"},
+                            {"strategy", strategy->state()},
+                            {"candidates", candidates},
+                            {"elapsed_s", elapsed()}};
+    save_task_state(store_, run_id_, task.id, state,
+                    strategy->finished() ? "completed" : "running");
+  };
+
+  // Evaluates the proposal's candidate (if any), tells the strategy, checkpoints.
+  auto settle = [&](const Proposal& proposal, int64_t exchange_id) {
+    Feedback feedback;
+    std::optional<int64_t> candidate_id;
+    if (auto without = proposal.feedback_without_candidate()) {
+      feedback = *without;
+    } else {
+      std::optional<int64_t> stored_candidate = candidate_of_exchange(store_, exchange_id);
+      std::string verdict;
+      nlohmann::json evidence;
+      if (stored_candidate) {
+        // Evaluated before the previous process died, not yet told: tell it from the store.
+        candidate_id = stored_candidate;
+        std::vector<EvaluationRow> evaluations = evaluations_of(store_, *stored_candidate);
+        if (!evaluations.empty()) {
+          verdict = evaluations.back().verdict;
+          evidence = evaluations.back().evidence;
+        }
+      }
+      if (verdict.empty()) {
+        EvaluationRequest request{.source = *proposal.source,
+                                  .file_name = proposal.ask.id + ".cu",
+                                  .origin = "llm",
+                                  .run_id = run_id_,
+                                  .llm_exchange_id = exchange_id,
+                                  .iteration = proposal.ask.iteration};
+        if (!proposal.ask.parent_id.empty() && candidates.contains(proposal.ask.parent_id))
+          request.parent_id = candidates[proposal.ask.parent_id].get<int64_t>();
+        EvaluationOutcome evaluated = evaluator_.evaluate(task, request);
+        candidate_id = evaluated.candidate_id;
+        verdict = std::string(verdict_name(evaluated.verdict));
+        evidence = evaluated.evidence;
+        if (!evaluated.reason.empty() && !evidence.contains("reason"))
+          evidence["reason"] = evaluated.reason;
+        if (!evaluated.detail.empty() && !evidence.contains("detail"))
+          evidence["detail"] = evaluated.detail;
+      }
+      feedback = proposal.feedback(verdict, evidence, speedup_of(evidence));
+    }
+    if (candidate_id)
+      candidates[proposal.ask.id] = *candidate_id;
+    strategy->tell(feedback);
+    checkpoint();
+    outcome.progress.last = proposal.ask.id + " " + feedback.verdict;
+    report();
+  };
+
+  std::vector<std::pair<agents::Ask, std::future<Proposal>>> in_flight;
+  report();
+  while (true) {
+    size_t asked_now = 0;
+    if (outcome.status != "failed") {
+      for (agents::Ask& ask : strategy->ask(elapsed())) {
+        ++asked_now;
+        auto stored_answer = answered.find(ask.id);
+        if (stored_answer != answered.end()) {
+          settle(proposal_from_exchange(ask, stored_answer->second), stored_answer->second.id);
+          continue;
+        }
+        auto future = std::async(std::launch::async, [&provider, ask, &streamed] {
+          return agents::propose(provider, ask, [&streamed](std::string_view text) {
+            streamed.fetch_add(static_cast<int64_t>(text.size()));
+          });
+        });
+        in_flight.emplace_back(ask, std::move(future));
+      }
+    }
+    if (in_flight.empty()) {
+      if (strategy->finished() || outcome.status == "failed")
+        break;
+      if (asked_now == 0) {
+        // Nothing outstanding, nothing asked, not finished: a strategy that cannot go on.
+        outcome.status = "failed";
+        outcome.error = "the " + std::string(strategy->name()) +
+                        " strategy neither finished nor asked for anything";
+        break;
+      }
+      // Everything asked was told from the store: ask again.
+      continue;
+    }
+    // Wait for any answer, refreshing the display (time left) while waiting.
+    size_t ready = in_flight.size();
+    while (ready == in_flight.size()) {
+      for (size_t i = 0; i < in_flight.size(); ++i) {
+        if (in_flight[i].second.wait_for(std::chrono::milliseconds(i == 0 ? 100 : 0)) ==
+            std::future_status::ready) {
+          ready = i;
+          break;
+        }
+      }
+      if (ready == in_flight.size())
+        report();
+    }
+    Proposal proposal = in_flight[ready].second.get();
+    in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(ready));
+    int64_t exchange_id =
+        insert_exchange(store_, exchange_row(run_id_, task.id, provider, proposal));
+    if (agents::llm_status_is_fatal(proposal.response.status)) {
+      // Stored, not told: a resumed run sends it again once the cause is fixed.
+      outcome.status = "failed";
+      outcome.error = "the LLM request failed (" +
+                      std::string(agents::llm_status_name(proposal.response.status)) +
+                      "): " + proposal.response.error;
+      continue;
+    }
+    settle(proposal, exchange_id);
+  }
+
+  if (outcome.status == "failed") {
+    outcome.stop_reason = "stopped: " + outcome.error;
+    nlohmann::json state = {{"agent", "llm"},
+                            {"strategy", strategy->state()},
+                            {"candidates", candidates},
+                            {"elapsed_s", elapsed()}};
+    save_task_state(store_, run_id_, task.id, state, "failed");
+  } else {
+    outcome.stop_reason = strategy->stop_reason().value_or("finished");
+    checkpoint();
+  }
+  report();
+  return outcome;
+}
+
+TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayItem>& items) {
+  TaskOutcome outcome;
+  TaskProgress& progress = outcome.progress;
+  progress.task = task.name;
+  double best_score = 0;
+  Clock::time_point started = Clock::now();
+
+  // What a previous process of this run already stored, by item index (candidates.iteration).
+  std::map<int64_t, int64_t> done;
+  {
+    auto query = store_.db().prepare(
+        "SELECT iteration, id FROM candidates WHERE run_id = ? AND task_id = ? "
+        "AND iteration IS NOT NULL ORDER BY id");
+    query.bind(1, run_id_).bind(2, task.id);
+    while (query.step())
+      done[query.integer(0)] = query.integer(1);
+  }
+
+  auto record = [&](const std::string& verdict, const nlohmann::json& evidence,
+                    int64_t candidate_id, const std::string& file_name) {
+    Feedback feedback;
+    feedback.verdict = verdict;
+    feedback.evidence = evidence;
+    feedback.speedup = speedup_of(evidence);
+    progress.attempts += 1;
+    progress.verdicts[verdict] += 1;
+    consider_best(progress, feedback, candidate_id, best_score);
+    progress.elapsed_s = seconds_since(started);
+    progress.last = file_name + " " + verdict;
+  };
+
+  for (size_t index = 0; index < items.size(); ++index) {
+    const ReplayItem& item = items[index];
+    auto already = done.find(static_cast<int64_t>(index));
+    std::vector<EvaluationRow> evaluations;
+    if (already != done.end())
+      evaluations = evaluations_of(store_, already->second);
+    if (!evaluations.empty()) {
+      record(evaluations.back().verdict, evaluations.back().evidence, already->second,
+             item.file_name);
+    } else {
+      EvaluationRequest request{.source = item.source,
+                                .file_name = item.file_name,
+                                .origin = item.origin,
+                                .run_id = run_id_,
+                                .parent_id = item.parent_id,
+                                .iteration = static_cast<int64_t>(index)};
+      EvaluationOutcome evaluated = evaluator_.evaluate(task, request);
+      record(std::string(verdict_name(evaluated.verdict)), evaluated.evidence,
+             evaluated.candidate_id, item.file_name);
+    }
+    save_task_state(store_, run_id_, task.id,
+                    {{"agent", "replay"}, {"done", index + 1}, {"items", items.size()}},
+                    index + 1 == items.size() ? "completed" : "running");
+    if (on_progress_)
+      on_progress_(progress);
+  }
+  if (items.empty())
+    save_task_state(store_, run_id_, task.id, {{"agent", "replay"}, {"done", 0}, {"items", 0}},
+                    "completed");
+  outcome.stop_reason =
+      "replayed " + std::to_string(items.size()) + " candidate" + (items.size() == 1 ? "" : "s");
+  return outcome;
+}
+
+std::vector<ReplayItem> replay_files(const std::filesystem::path& path, const std::string& origin) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(path))
+    throw Error("no such file or folder", path.string());
+  std::vector<fs::path> found;
+  if (fs::is_directory(path)) {
+    for (const auto& entry : fs::recursive_directory_iterator(path)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".cu")
+        found.push_back(entry.path());
+    }
+    if (found.empty())
+      throw Error("the folder holds no .cu file", path.string());
+    std::sort(found.begin(), found.end());
+  } else {
+    found.push_back(path);
+  }
+  std::vector<ReplayItem> items;
+  for (const fs::path& file : found) {
+    std::string shown = fs::is_directory(path) ? fs::relative(file, path).string() : file.string();
+    items.push_back({.source = files::read(file), .file_name = shown, .origin = origin});
+  }
+  return items;
+}
+
+std::vector<ReplayItem> replay_candidates(const Store& store, const std::vector<int64_t>& ids) {
+  std::vector<ReplayItem> items;
+  for (int64_t id : ids) {
+    std::optional<CandidateRow> candidate = find_candidate(store, id);
+    if (!candidate)
+      throw Error("no candidate " + std::to_string(id) + " in the store", store.path().string());
+    items.push_back({.source = candidate->source,
+                     .file_name = "candidate " + std::to_string(id),
+                     .origin = "replay",
+                     .parent_id = id});
+  }
+  return items;
+}
+
+std::vector<int64_t> candidates_of_run(const Store& store, int64_t run_id) {
+  auto query = store.db().prepare("SELECT id FROM candidates WHERE run_id = ? ORDER BY id");
+  query.bind(1, run_id);
+  std::vector<int64_t> ids;
+  while (query.step())
+    ids.push_back(query.integer(0));
+  return ids;
+}
+
+std::string task_name_of_candidate(const Store& store, int64_t candidate_id) {
+  auto query = store.db().prepare(
+      "SELECT t.name FROM candidates c JOIN tasks t ON t.id = c.task_id WHERE c.id = ?");
+  query.bind(1, candidate_id);
+  if (!query.step())
+    throw Error("no candidate " + std::to_string(candidate_id) + " in the store",
+                store.path().string());
+  return query.text(0);
+}
+
+std::filesystem::path seeds_folder() {
+  if (const char* from_environment = std::getenv("KFORGE_SEEDS_DIR");
+      from_environment && *from_environment)
+    return from_environment;
+  return std::filesystem::path(KFORGE_SOURCE_DIR) / "kernels" / "seeds";
+}
+
+}  // namespace kforge

@@ -1,0 +1,115 @@
+// The optimize loop: for one task, ask an agent for candidates, evaluate each, tell the agent
+// what became of it, and keep everything in the store as it happens.
+//
+//   llm     a Strategy (agents/strategy.hpp) asks; each Ask goes to the Provider on its own
+//           thread (the provider bounds how many are in flight: llm.concurrency) while the loop
+//           thread stores the answers that are in, evaluates their candidates (the compile runs
+//           in the CompilePool's sandboxed workers) and tells the strategy. The exchange row is
+//           written as soon as an answer arrives; the candidate and its evaluation in one
+//           transaction after; the strategy's state goes into run_tasks.state after every tell.
+//   replay  a fixed list of sources (files, seed kernels, stored candidates), evaluated in
+//           order; run_tasks.state counts how far it got.
+//
+// Resume: a run_tasks.state written by an earlier process is continued. The strategy is
+// restored; an ask whose exchange is already stored is told from the store (its candidate is
+// evaluated first if the process died in between), and only the others are sent again (the
+// provider's response cache answers those it had finished). Nothing stored is redone.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agents/provider.hpp"
+#include "agents/strategy.hpp"
+#include "harness/task.hpp"
+
+namespace kforge {
+
+class Evaluator;
+class Store;
+
+// One source for the replay agent.
+struct ReplayItem {
+  std::string source;
+  std::string file_name;             // for messages and the display
+  std::string origin;                // "replay" or "seed"
+  std::optional<int64_t> parent_id;  // the stored candidate re-evaluated, if any
+};
+
+// Where one task of a run stands: what the live display and the summary show.
+struct TaskProgress {
+  std::string task;
+  int64_t attempts = 0;
+  std::map<std::string, int64_t> verdicts;  // verdict or agent outcome name -> count
+  std::optional<int64_t> best_candidate_id;
+  std::string best_verdict;
+  std::optional<double> best_speedup;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  double cost_usd = 0;
+  double elapsed_s = 0;
+  double time_limit_s = 0;     // 0: none
+  std::string last;            // the latest attempt, one short phrase
+  int64_t in_flight = 0;       // LLM requests waiting for their answer
+  int64_t streamed_chars = 0;  // answer text received so far by those requests
+};
+
+struct TaskOutcome {
+  TaskProgress progress;
+  std::string status = "completed";  // or "failed"
+  std::string stop_reason;
+  std::string error;  // why it failed (a fatal LLM error), one line
+
+  nlohmann::json to_json() const;
+};
+
+using ProgressCallback = std::function<void(const TaskProgress&)>;
+
+class OptimizeLoop {
+ public:
+  OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id, ProgressCallback on_progress);
+
+  // Runs (or continues, when run_tasks holds a state for this task) the LLM agent on `task`.
+  // `strategy` is used only when there is no stored state to restore.
+  TaskOutcome run_llm(const Task& task, agents::Provider& provider,
+                      const agents::StrategySettings& strategy,
+                      std::shared_ptr<const agents::PromptBuilder> prompts);
+
+  // Evaluates `items` in order, skipping those a previous process of this run already stored.
+  TaskOutcome run_replay(const Task& task, const std::vector<ReplayItem>& items);
+
+ private:
+  Store& store_;
+  Evaluator& evaluator_;
+  int64_t run_id_;
+  ProgressCallback on_progress_;
+};
+
+// run_tasks rows: the per-task checkpoint of a run.
+std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id, int64_t task_id);
+void save_task_state(const Store& store, int64_t run_id, int64_t task_id,
+                     const nlohmann::json& state, const std::string& status);
+
+// Every .cu file under `path` (or `path` itself), sorted by path, read. Throws Error for a
+// path that does not exist or a folder without any .cu file.
+std::vector<ReplayItem> replay_files(const std::filesystem::path& path, const std::string& origin);
+// Stored candidates, in the order given, as replay items whose parent is the stored one.
+// Throws Error naming an id that is not in the store.
+std::vector<ReplayItem> replay_candidates(const Store& store, const std::vector<int64_t>& ids);
+// The candidate ids of a run, oldest first.
+std::vector<int64_t> candidates_of_run(const Store& store, int64_t run_id);
+// The name of the task a candidate was written for.
+std::string task_name_of_candidate(const Store& store, int64_t candidate_id);
+
+// The folder of seed kernels for built-in tasks: $KFORGE_SEEDS_DIR if set, else
+// kernels/seeds/ in the source tree this kforge was built from.
+std::filesystem::path seeds_folder();
+
+}  // namespace kforge
