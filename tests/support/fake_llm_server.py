@@ -17,7 +17,8 @@ How it behaves is chosen by the request's model name: `BEHAVIOUR[xN][/tag]`.
   404         the model does not exist (provider-style error body)
 With `xN` the misbehaviour applies to the first N requests for that exact model name; later
 ones are answered normally. `/tag` only makes names distinct between tests.
-If started with --key K, a request without that key gets 401.
+If started with --key K, a request without that key gets 401. --latency S delays every answer by
+S seconds and --vary makes each answer's candidate source distinct (bench/optimize_bench.sh).
 
 Control endpoints: GET or POST /control/requests (every request seen: path, model, headers, body),
 POST /control/reset (forget requests and counters).
@@ -55,13 +56,14 @@ def parse_model(model):
     return name, limit
 
 
-def answer_text(behaviour, serial):
+def answer_text(behaviour, serial, vary=False):
     if behaviour == "nocode":
         return "I would use shared memory tiling here, but I will not write the code today."
     prose = f"Answer {serial}. Here is a kernel that scales each row.\n\n"
     if behaviour == "huge":
         prose = ("padding " * 400000) + "\n\n" + prose
-    return prose + "```cuda\n" + CANDIDATE + "```\nIt launches one block per row.\n"
+    candidate = CANDIDATE + (f"// answer {serial}\n" if vary else "")
+    return prose + "```cuda\n" + candidate + "```\nIt launches one block per row.\n"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -150,8 +152,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if behaviour == "slow":
             time.sleep(5)
+        if self.server.latency > 0:
+            time.sleep(self.server.latency)
 
-        text = answer_text(behaviour, serial)
+        text = answer_text(behaviour, serial, self.server.vary)
         prompt_tokens = sum(len(json.dumps(m)) for m in request.get("messages", [])) // 4 + 1
         output_tokens = len(text) // 4 + 1
         if request.get("stream"):
@@ -249,6 +253,8 @@ class Handler(BaseHTTPRequestHandler):
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    latency = 0.0
+    vary = False
 
     def handle_error(self, request, client_address):
         pass  # dropped connections are on purpose here
@@ -257,9 +263,15 @@ class QuietServer(ThreadingHTTPServer):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--key", default="")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds every answer waits before it is sent (benchmarks)")
+    parser.add_argument("--vary", action="store_true",
+                        help="a different candidate source in every answer (no compile cache hits)")
     args = parser.parse_args()
     server = QuietServer(("127.0.0.1", 0), Handler)
     server.required_key = args.key
+    server.latency = args.latency
+    server.vary = args.vary
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
