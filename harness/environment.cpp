@@ -2,6 +2,7 @@
 
 #include "harness/util/cuda_libraries.hpp"
 #include "harness/util/error.hpp"
+#include "sandbox/nvrtc_api.hpp"
 
 namespace kforge {
 
@@ -73,23 +74,16 @@ Component probe_cuda_driver(std::vector<GpuInfo>* gpus) {
 }
 
 Component probe_nvrtc() {
+  // The same loading the compile workers do, so doctor reports what compiles will use.
   Component component{.name = "nvrtc"};
-  auto library = DynamicLibrary::try_open(cuda_library_candidates("libnvrtc", {13, 12}));
-  if (!library) {
-    component.detail = "libnvrtc not found (set CUDA_HOME or KFORGE_CUDA_LIB_DIRS)";
-    return component;
+  try {
+    const Nvrtc& nvrtc = Nvrtc::instance();
+    component.found = true;
+    component.version = nvrtc.version();
+    component.location = nvrtc.library_path();
+  } catch (const Error& failure) {
+    component.detail = failure.what();
   }
-  component.location = library->path();
-  using VersionFunction = int (*)(int*, int*);
-  if (auto version = reinterpret_cast<VersionFunction>(library->try_symbol("nvrtcVersion"))) {
-    int major = 0, minor = 0;
-    if (version(&major, &minor) == 0) {
-      component.version = std::to_string(major) + "." + std::to_string(minor);
-      component.found = true;
-      return component;
-    }
-  }
-  component.detail = "nvrtcVersion is missing or failed";
   return component;
 }
 
