@@ -1,0 +1,79 @@
+// The parent side of GPU work: one `kforge worker gpu` process per GPU (timings must not share a
+// device), supervised. Each request runs under a watchdog; a worker that crashes, hangs, writes
+// something that is not a reply, writes too much, dies mid-reply or reports a lost CUDA context
+// is killed and replaced, and the request ends in a WorkerFailure the evaluator turns into a
+// verdict. The next request finds a fresh worker.
+//
+//   GpuWorkerOptions options;
+//   options.job_dir = workspace.cache_dir("gpu");
+//   GpuWorkerClient gpu(options);          // starts the worker, reads its hello
+//   auto reply = gpu.run(request);         // GpuResult<RunReply>
+//   if (auto* failure = std::get_if<WorkerFailure>(&reply)) ...
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "sandbox/gpu_protocol.hpp"
+
+namespace kforge {
+
+template <typename T>
+using GpuResult = std::variant<T, WorkerFailure>;
+
+struct GpuWorkerOptions {
+  int device = 0;
+  std::filesystem::path job_dir;  // required: per-request folders for tensors
+  // The watchdog: a run or time request that takes longer is a `timeout`, and the worker dies.
+  std::chrono::milliseconds run_limit{std::chrono::seconds(30)};
+  std::chrono::milliseconds time_limit{std::chrono::seconds(120)};
+  std::chrono::milliseconds start_limit{std::chrono::seconds(60)};  // start + hello
+  size_t max_reply_bytes = 1 << 20;  // a longer line is garbage
+  // The program to start as a worker and its arguments; default: this executable (which must
+  // be kforge) with `worker gpu --device N`.
+  std::filesystem::path worker_program;
+  std::vector<std::string> worker_arguments;
+  bool allow_test_faults = false;  // tests of the supervision only
+};
+
+class GpuWorkerClient {
+ public:
+  // Starts the worker and reads its hello. Throws Error when the worker cannot start or says
+  // there is no usable GPU (no libcuda, no device): that is the machine's answer, and callers
+  // check `gpu_available()` first to skip the run stage instead.
+  explicit GpuWorkerClient(GpuWorkerOptions options);
+  ~GpuWorkerClient();
+  GpuWorkerClient(const GpuWorkerClient&) = delete;
+  GpuWorkerClient& operator=(const GpuWorkerClient&) = delete;
+
+  const DeviceDescription& device() const { return device_; }
+
+  GpuResult<RunReply> run(const RunRequest& request);
+  GpuResult<TimeReply> time(const TimeRequest& request);
+  GpuResult<DeviceMeasurement> measure();
+
+  // Workers killed and replaced so far.
+  int workers_replaced() const;
+  // A fresh folder under job_dir for one request's files (removed by the caller).
+  std::filesystem::path new_job_directory();
+
+ private:
+  class Worker;
+  GpuResult<nlohmann::json> exchange(const nlohmann::json& request,
+                                     std::chrono::milliseconds limit);
+
+  GpuWorkerOptions options_;
+  std::unique_ptr<Worker> worker_;
+  DeviceDescription device_;
+  std::mutex mutex_;  // one request at a time: the GPU is not shared
+  int replaced_ = 0;
+  uint64_t next_job_ = 1;
+};
+
+}  // namespace kforge
