@@ -16,6 +16,7 @@ void initialise_curl_once() {
 
 struct Transfer {
   CURL* handle = nullptr;
+  const std::atomic<bool>* cancel = nullptr;
   const ChunkCallback* on_chunk = nullptr;
   size_t max_body_bytes = 0;
   size_t received = 0;
@@ -47,6 +48,13 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
+// libcurl calls this about once a second, and at every chunk: a set cancel flag ends the
+// transfer with CURLE_ABORTED_BY_CALLBACK.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* transfer = static_cast<const Transfer*>(user);
+  return transfer->cancel != nullptr && transfer->cancel->load() ? 1 : 0;
+}
+
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* response = static_cast<HttpResponse*>(user);
   std::string_view line(data, size * count);
@@ -74,6 +82,8 @@ TransportFailure classify(CURLcode code, const Transfer& transfer) {
     return TransportFailure::kTooLarge;
   if (transfer.aborted)
     return TransportFailure::kAborted;
+  if (code == CURLE_ABORTED_BY_CALLBACK)
+    return TransportFailure::kCancelled;
   switch (code) {
     case CURLE_OK:
       return TransportFailure::kNone;
@@ -114,6 +124,8 @@ std::string_view transport_failure_name(TransportFailure failure) {
       return "response too large";
     case TransportFailure::kAborted:
       return "aborted";
+    case TransportFailure::kCancelled:
+      return "cancelled";
     case TransportFailure::kOther:
       return "transfer failed";
   }
@@ -152,6 +164,7 @@ HttpResponse http_post(const HttpRequest& request, const ChunkCallback& on_chunk
   transfer.on_chunk = &on_chunk;
   transfer.max_body_bytes = request.max_body_bytes;
   transfer.response = &response;
+  transfer.cancel = request.cancel;
   char error_buffer[CURL_ERROR_SIZE] = {0};
 
   CURL* curl = handle.get();
@@ -168,6 +181,11 @@ HttpResponse http_post(const HttpRequest& request, const ChunkCallback& on_chunk
   if (request.idle_timeout.count() > 0) {
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request.idle_timeout.count()));
+  }
+  if (request.cancel != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);

@@ -4,6 +4,7 @@
 // provider decides which of them to retry, and the loop records the rest.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -26,6 +27,8 @@ struct HttpRequest {
   // A response body larger than this ends the transfer as kTooLarge (a runaway server must
   // not exhaust memory).
   size_t max_body_bytes = 32u << 20;
+  // Set (by another thread) to end the transfer at once as kCancelled.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Why a transfer did not deliver a whole HTTP response. Classified from libcurl's result
@@ -37,6 +40,7 @@ enum class TransportFailure {
   kDropped,      // the connection broke or closed mid-response
   kTooLarge,     // body over max_body_bytes
   kAborted,      // the caller's chunk callback asked to stop
+  kCancelled,    // the request's cancel flag was set
   kOther,        // any other libcurl failure (see curl_code)
 };
 

@@ -2,8 +2,10 @@
 
 namespace kforge::agents {
 
-Proposal propose(Provider& provider, const Ask& ask, const TextCallback& on_text) {
+Proposal propose(Provider& provider, const Ask& ask, const TextCallback& on_text,
+                 const std::atomic<bool>* cancel) {
   LlmRequest request;
+  request.cancel = cancel;
   request.conversation = ask.conversation;
   request.sample_index = ask.sample_index;
   Proposal proposal;

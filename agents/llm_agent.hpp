@@ -4,6 +4,7 @@
 // or the answer had no usable candidate) already has its Feedback.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -31,7 +32,9 @@ struct Proposal {
 
 // Sends the ask (model, temperature and max tokens from the provider's settings) and parses the
 // answer. Never throws for what the server did; the caller stops the run when
-// llm_status_is_fatal(proposal.response.status).
-Proposal propose(Provider& provider, const Ask& ask, const TextCallback& on_text = {});
+// llm_status_is_fatal(proposal.response.status). Setting `*cancel` (from another thread) ends
+// the request early with status kCancelled.
+Proposal propose(Provider& provider, const Ask& ask, const TextCallback& on_text = {},
+                 const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace kforge::agents

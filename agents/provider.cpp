@@ -136,6 +136,7 @@ class HttpProvider final : public Provider {
     http_request.total_timeout = settings_.timeout;
     http_request.idle_timeout = settings_.idle_timeout;
     http_request.max_body_bytes = settings_.max_response_bytes;
+    http_request.cancel = request.cancel;
 
     for (int attempt = 0;; ++attempt) {
       HttpResponse http = send_once(http_request, response, on_text);
@@ -143,7 +144,11 @@ class HttpProvider final : public Provider {
       response.http_status = http.status;
       if (response.ok() || !retryable(response.status) || attempt >= settings_.retries)
         break;
-      std::this_thread::sleep_for(backoff(attempt, http));
+      if (!sleep_unless_cancelled(backoff(attempt, http), request.cancel)) {
+        response.status = LlmStatus::kCancelled;
+        response.error = "cancelled while waiting to retry";
+        break;
+      }
     }
     response.error = scrub(response.error);
     response.latency = elapsed_since(started);
@@ -171,7 +176,14 @@ class HttpProvider final : public Provider {
     });
     HttpResponse http;
     {
-      slots_.acquire();
+      while (!slots_.try_acquire_for(std::chrono::milliseconds(100))) {
+        if (http_request.cancel != nullptr && http_request.cancel->load()) {
+          response.status = LlmStatus::kCancelled;
+          response.error = "cancelled while waiting for a free request slot";
+          http.failure = TransportFailure::kCancelled;
+          return http;
+        }
+      }
       if (settings_.stream)
         http = http_post(http_request, [&](std::string_view chunk) { return parser.feed(chunk); });
       else
@@ -184,6 +196,11 @@ class HttpProvider final : public Provider {
       response.error = one_line(what) + " (" + where + ", " + http.describe() + ")";
     };
 
+    if (http.failure == TransportFailure::kCancelled) {
+      response.status = LlmStatus::kCancelled;
+      response.error = "cancelled";
+      return http;
+    }
     // A stream we stopped ourselves because its end marker or a bad event arrived.
     bool stopped_by_us = http.failure == TransportFailure::kAborted;
     if (!http.completed() && !stopped_by_us) {
@@ -248,6 +265,19 @@ class HttpProvider final : public Provider {
       fail(LlmStatus::kMalformed, *problem);
     }
     return http;
+  }
+
+  // Sleeps `wait` in short steps; false as soon as `cancel` is set.
+  static bool sleep_unless_cancelled(std::chrono::milliseconds wait,
+                                     const std::atomic<bool>* cancel) {
+    auto until = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < until) {
+      if (cancel != nullptr && cancel->load())
+        return false;
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
+    }
+    return cancel == nullptr || !cancel->load();
   }
 
   // Exponential backoff, jittered between half and all of the step; a server's Retry-After wins
@@ -361,6 +391,8 @@ std::string_view llm_status_name(LlmStatus status) {
       return "malformed";
     case LlmStatus::kTooLarge:
       return "too_large";
+    case LlmStatus::kCancelled:
+      return "cancelled";
   }
   return "?";
 }

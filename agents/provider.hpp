@@ -8,6 +8,7 @@
 // sanitized request JSON, logs or responses.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -39,6 +40,9 @@ struct LlmRequest {
   std::optional<double> temperature;  // empty: the configured one
   std::optional<int64_t> max_tokens;  // empty: the configured one
   int64_t sample_index = 0;           // the i-th answer to this same prompt: part of the cache key
+  // Set by another thread to give up at once (Ctrl-C): the request ends as kCancelled,
+  // whether it is waiting for a slot, in flight or between retries.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // How one request ended. Only kOk carries an answer; the others are outcomes to record.
@@ -54,6 +58,7 @@ enum class LlmStatus {
   kDropped,       // the connection broke, or a stream ended before its end marker
   kMalformed,     // a 2xx body or stream event that is not the protocol's JSON
   kTooLarge,      // the answer exceeded the size limit
+  kCancelled,     // the caller gave up (LlmRequest::cancel); nothing to record
 };
 
 std::string_view llm_status_name(LlmStatus status);

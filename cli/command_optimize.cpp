@@ -4,8 +4,10 @@
 // LLM flags override kforge.toml by setting the llm.* keys; the effective configuration and
 // the request are stored with the run, so --resume needs nothing but the run id (flags given
 // with --resume override the stored configuration, e.g. a new --base-url).
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 
@@ -25,6 +27,38 @@
 
 namespace kforge::cli {
 namespace {
+
+// Set by the first Ctrl-C (SIGINT) or SIGTERM: the run winds down, storing what is in hand,
+// and can be resumed. The handler puts the default action back, so a second Ctrl-C ends kforge
+// at once (the store stays intact: every write is a committed transaction).
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_stop_signal(int signal_number) {
+  stop_requested.store(true);
+  ::signal(signal_number, SIG_DFL);
+}
+
+// Installs the handler for the lifetime of one optimize command.
+class StopSignals {
+ public:
+  StopSignals() {
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &previous_int_);
+    ::sigaction(SIGTERM, &action, &previous_term_);
+  }
+  ~StopSignals() {
+    ::sigaction(SIGINT, &previous_int_, nullptr);
+    ::sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
 
 struct OptimizeOptions {
   std::vector<std::string> tasks;
@@ -345,8 +379,10 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   Evaluator evaluator(store, pool, evaluator_options);
 
   ProgressDisplay display(context.options.quiet || options.json);
-  OptimizeLoop loop(store, evaluator, run_id,
-                    [&display](const TaskProgress& progress) { display.update(progress); });
+  StopSignals signals;
+  OptimizeLoop loop(
+      store, evaluator, run_id,
+      [&display](const TaskProgress& progress) { display.update(progress); }, &stop_requested);
 
   std::optional<agents::PromptLibrary> library;
   if (agent == "llm") {
@@ -390,6 +426,10 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       failure = outcome.error;
       break;
     }
+    if (outcome.status == "interrupted" || stop_requested.load()) {
+      run_status = "interrupted";
+      break;
+    }
   }
 
   nlohmann::json tasks_json = nlohmann::json::array();
@@ -405,6 +445,11 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     Context::print_json(report);
   } else {
     print_summary(run_id, run_status, outcomes);
+  }
+  if (run_status == "interrupted") {
+    context.progress("interrupted: continue with `kforge optimize --resume " +
+                     std::to_string(run_id) + "`");
+    throw CLI::RuntimeError(130);
   }
   if (run_status == "failed")
     throw Error(

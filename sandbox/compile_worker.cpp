@@ -71,6 +71,9 @@ void misbehave(const std::string& fault, std::ostream& out, const nlohmann::json
 }  // namespace
 
 int run_compile_worker(std::istream& in, std::ostream& out) {
+  // Ctrl-C in kforge's terminal reaches the workers too; the parent decides what it means (the
+  // compiles in progress finish), and a worker ends when its stdin closes.
+  std::signal(SIGINT, SIG_IGN);
   nlohmann::json hello = {{"hello", "kforge-compile-worker"},
                           {"protocol", kCompileProtocolVersion},
                           {"pid", ::getpid()}};

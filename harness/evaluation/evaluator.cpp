@@ -87,10 +87,21 @@ nlohmann::json EvaluationOutcome::to_json() const {
 Evaluator::Evaluator(Store& store, CompilePool& pool, EvaluatorOptions options)
     : store_(store), pool_(pool), options_(std::move(options)) {}
 
+int Evaluator::parallelism() const {
+  return pool_.worker_count();
+}
+
 EvaluationOutcome Evaluator::evaluate(const Task& task, const EvaluationRequest& request) {
+  return complete(task, prepare(task, request));
+}
+
+PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request_value) const {
   if (!task.analysis)
     throw Error("task has not been analysed by the reference runner", task.name);
-  EvaluationOutcome outcome;
+  PreparedCandidate prepared;
+  prepared.request = std::move(request_value);
+  const EvaluationRequest& request = prepared.request;
+  EvaluationOutcome& outcome = prepared.outcome;
   outcome.arch = options_.arch;
   std::vector<std::string> later_stages = {"parse", "compile", "bind", "run"};
 
@@ -116,7 +127,7 @@ EvaluationOutcome Evaluator::evaluate(const Task& task, const EvaluationRequest&
     finish(stage);
   };
 
-  std::optional<CandidateFile> candidate;
+  std::optional<CandidateFile>& candidate = prepared.candidate;
   [&] {
     auto started = Clock::now();
     auto parsed = parse_candidate(request.source, request.file_name);
@@ -165,16 +176,25 @@ EvaluationOutcome Evaluator::evaluate(const Task& task, const EvaluationRequest&
                     "at the " + shape_name + " shape: " + bound.error().message());
       }
       bindings[shape_name] = launches_to_json(bound.value());
+      prepared.plans.emplace(shape_name, std::move(bound).value());
     }
     outcome.evidence["bindings"] = bindings;
     outcome.stages.push_back(
         {"bind", "ok", milliseconds_since(started), std::to_string(bindings.size()) + " shapes"});
+    prepared.runnable = true;
+  }();
+  return prepared;
+}
 
+EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepared) {
+  const EvaluationRequest& request = prepared.request;
+  EvaluationOutcome outcome = std::move(prepared.outcome);
+  if (prepared.runnable) {
     outcome.stages.push_back({"run", "skipped", 0, options_.no_run_reason});
     outcome.verdict = Verdict::kCompiled;
     outcome.reason = "no_gpu";
     outcome.detail = options_.no_run_reason;
-  }();
+  }
 
   // One transaction: the candidate and its evaluation are stored together or not at all.
   sql::Transaction transaction(store_.db());

@@ -7,6 +7,11 @@
 //   run     — verify, time and profile on a GPU              (skipped where there is no GPU)
 // A candidate that gets through bind with no GPU to run on gets `compiled`: nothing ran, and
 // nothing is claimed about it.
+//
+// The stages split in two calls so that a loop can overlap them: `prepare` (parse, compile,
+// bind) touches neither the store nor the GPU and may run on several threads at once, the
+// compiles going to the pool's workers; `complete` (run, then store) runs on one thread, so the
+// GPU and the store see one candidate at a time. `evaluate` is the two in a row.
 #pragma once
 
 #include <map>
@@ -58,6 +63,15 @@ struct EvaluationOutcome {
   nlohmann::json to_json() const;
 };
 
+// What parse, compile and bind made of a candidate, waiting for `complete`.
+struct PreparedCandidate {
+  EvaluationRequest request;
+  EvaluationOutcome outcome;  // the stages so far; verdict and reason set when one failed
+  bool runnable = false;      // parse, compile and bind all passed
+  std::optional<CandidateFile> candidate;
+  std::map<std::string, ResolvedPlan> plans;  // by shape: "benchmark" and each check shape
+};
+
 struct EvaluatorOptions {
   std::string arch = "sm_90";  // what to compile for
   Limits limits;
@@ -78,6 +92,16 @@ class Evaluator {
   // its evaluation in one transaction. A bad candidate is a verdict; only a broken tool
   // (store, worker start) throws Error.
   EvaluationOutcome evaluate(const Task& task, const EvaluationRequest& request);
+
+  // Parse, compile and bind. Thread-safe; stores nothing. A bad candidate is a prepared
+  // candidate with its verdict set; only a broken tool throws Error.
+  PreparedCandidate prepare(const Task& task, EvaluationRequest request) const;
+  // Run (where a GPU is) and store the candidate and its evaluation in one transaction. One
+  // thread at a time.
+  EvaluationOutcome complete(const Task& task, PreparedCandidate prepared);
+
+  // How many candidates `prepare` can usefully work on at once (the compile workers).
+  int parallelism() const;
 
  private:
   Store& store_;

@@ -113,7 +113,7 @@ Proposal proposal_from_exchange(const agents::Ask& ask, const ExchangeRow& row) 
   } else {
     // Any non-fatal failure is told as llm_error with the stored status and error.
     response.status = agents::LlmStatus::kServerError;
-    for (int value = 0; value <= static_cast<int>(agents::LlmStatus::kTooLarge); ++value) {
+    for (int value = 0; value <= static_cast<int>(agents::LlmStatus::kCancelled); ++value) {
       auto status = static_cast<agents::LlmStatus>(value);
       if (agents::llm_status_name(status) == row.status)
         response.status = status;
@@ -169,8 +169,12 @@ void save_task_state(const Store& store, int64_t run_id, int64_t task_id,
 }
 
 OptimizeLoop::OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id,
-                           ProgressCallback on_progress)
-    : store_(store), evaluator_(evaluator), run_id_(run_id), on_progress_(std::move(on_progress)) {}
+                           ProgressCallback on_progress, const std::atomic<bool>* stop)
+    : store_(store),
+      evaluator_(evaluator),
+      run_id_(run_id),
+      on_progress_(std::move(on_progress)),
+      stop_(stop) {}
 
 TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                                   const agents::StrategySettings& settings,
@@ -225,67 +229,80 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     if (on_progress_)
       on_progress_(progress);
   };
-  auto checkpoint = [&] {
+  auto checkpoint = [&](std::string status) {
     nlohmann::json state = {{"agent", "llm"},
                             {"strategy", strategy->state()},
                             {"candidates", candidates},
                             {"elapsed_s", elapsed()}};
-    save_task_state(store_, run_id_, task.id, state,
-                    strategy->finished() ? "completed" : "running");
+    if (status.empty())
+      status = strategy->finished() ? "completed" : "running";
+    save_task_state(store_, run_id_, task.id, state, status);
   };
 
-  // Evaluates the proposal's candidate (if any), tells the strategy, checkpoints.
-  auto settle = [&](const Proposal& proposal, int64_t exchange_id) {
-    Feedback feedback;
-    std::optional<int64_t> candidate_id;
-    if (auto without = proposal.feedback_without_candidate()) {
-      feedback = *without;
-    } else {
-      std::optional<int64_t> stored_candidate = candidate_of_exchange(store_, exchange_id);
-      std::string verdict;
-      nlohmann::json evidence;
-      if (stored_candidate) {
-        // Evaluated before the previous process died, not yet told: tell it from the store.
-        candidate_id = stored_candidate;
-        std::vector<EvaluationRow> evaluations = evaluations_of(store_, *stored_candidate);
-        if (!evaluations.empty()) {
-          verdict = evaluations.back().verdict;
-          evidence = evaluations.back().evidence;
-        }
-      }
-      if (verdict.empty()) {
-        EvaluationRequest request{.source = *proposal.source,
-                                  .file_name = proposal.ask.id + ".cu",
-                                  .origin = "llm",
-                                  .run_id = run_id_,
-                                  .llm_exchange_id = exchange_id,
-                                  .iteration = proposal.ask.iteration};
-        if (!proposal.ask.parent_id.empty() && candidates.contains(proposal.ask.parent_id))
-          request.parent_id = candidates[proposal.ask.parent_id].get<int64_t>();
-        EvaluationOutcome evaluated = evaluator_.evaluate(task, request);
-        candidate_id = evaluated.candidate_id;
-        verdict = std::string(verdict_name(evaluated.verdict));
-        evidence = evaluated.evidence;
-        if (!evaluated.reason.empty() && !evidence.contains("reason"))
-          evidence["reason"] = evaluated.reason;
-        if (!evaluated.detail.empty() && !evidence.contains("detail"))
-          evidence["detail"] = evaluated.detail;
-      }
-      feedback = proposal.feedback(verdict, evidence, speedup_of(evidence));
-    }
+  // Tells the strategy what became of a proposal, checkpoints, and updates the display.
+  auto tell = [&](const Proposal& proposal, std::optional<int64_t> candidate_id,
+                  const Feedback& feedback) {
     if (candidate_id)
       candidates[proposal.ask.id] = *candidate_id;
     strategy->tell(feedback);
-    checkpoint();
+    checkpoint("");
     outcome.progress.last = proposal.ask.id + " " + feedback.verdict;
     report();
+  };
+  auto tell_evaluated = [&](const Proposal& proposal, const EvaluationOutcome& evaluated) {
+    nlohmann::json evidence = evaluated.evidence;
+    if (!evaluated.reason.empty() && !evidence.contains("reason"))
+      evidence["reason"] = evaluated.reason;
+    if (!evaluated.detail.empty() && !evidence.contains("detail"))
+      evidence["detail"] = evaluated.detail;
+    tell(proposal, evaluated.candidate_id,
+         proposal.feedback(std::string(verdict_name(evaluated.verdict)), evidence,
+                           speedup_of(evidence)));
+  };
+
+  // Candidates being parsed, compiled and bound on other threads (the compiles overlap one
+  // another and the LLM requests); each is run and stored on this thread when it is ready.
+  struct Preparing {
+    Proposal proposal;
+    std::future<PreparedCandidate> prepared;
+  };
+  std::vector<Preparing> preparing;
+
+  // Settles a proposal: told at once when there is nothing to evaluate or its candidate is
+  // already stored (evaluated before an earlier process died), else sent to be prepared.
+  auto settle = [&](const Proposal& proposal, int64_t exchange_id) {
+    if (auto without = proposal.feedback_without_candidate()) {
+      tell(proposal, std::nullopt, *without);
+      return;
+    }
+    if (std::optional<int64_t> stored = candidate_of_exchange(store_, exchange_id)) {
+      std::vector<EvaluationRow> evaluations = evaluations_of(store_, *stored);
+      if (!evaluations.empty()) {
+        const EvaluationRow& last = evaluations.back();
+        tell(proposal, stored,
+             proposal.feedback(last.verdict, last.evidence, speedup_of(last.evidence)));
+        return;
+      }
+    }
+    EvaluationRequest request{.source = *proposal.source,
+                              .file_name = proposal.ask.id + ".cu",
+                              .origin = "llm",
+                              .run_id = run_id_,
+                              .llm_exchange_id = exchange_id,
+                              .iteration = proposal.ask.iteration};
+    if (!proposal.ask.parent_id.empty() && candidates.contains(proposal.ask.parent_id))
+      request.parent_id = candidates[proposal.ask.parent_id].get<int64_t>();
+    preparing.push_back(
+        {proposal, std::async(std::launch::async, [this, &task, request = std::move(request)] {
+           return evaluator_.prepare(task, request);
+         })});
   };
 
   std::vector<std::pair<agents::Ask, std::future<Proposal>>> in_flight;
   report();
   while (true) {
     size_t asked_now = 0;
-    if (outcome.status != "failed") {
+    if (outcome.status != "failed" && !stop_requested()) {
       for (agents::Ask& ask : strategy->ask(elapsed())) {
         ++asked_now;
         auto stored_answer = answered.find(ask.id);
@@ -293,16 +310,19 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
           settle(proposal_from_exchange(ask, stored_answer->second), stored_answer->second.id);
           continue;
         }
-        auto future = std::async(std::launch::async, [&provider, ask, &streamed] {
-          return agents::propose(provider, ask, [&streamed](std::string_view text) {
-            streamed.fetch_add(static_cast<int64_t>(text.size()));
-          });
+        auto future = std::async(std::launch::async, [&provider, ask, &streamed, this] {
+          return agents::propose(
+              provider, ask,
+              [&streamed](std::string_view text) {
+                streamed.fetch_add(static_cast<int64_t>(text.size()));
+              },
+              stop_);
         });
         in_flight.emplace_back(ask, std::move(future));
       }
     }
-    if (in_flight.empty()) {
-      if (strategy->finished() || outcome.status == "failed")
+    if (in_flight.empty() && preparing.empty()) {
+      if (strategy->finished() || outcome.status == "failed" || stop_requested())
         break;
       if (asked_now == 0) {
         // Nothing outstanding, nothing asked, not finished: a strategy that cannot go on.
@@ -314,21 +334,36 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       // Everything asked was told from the store: ask again.
       continue;
     }
-    // Wait for any answer, refreshing the display (time left) while waiting.
-    size_t ready = in_flight.size();
-    while (ready == in_flight.size()) {
-      for (size_t i = 0; i < in_flight.size(); ++i) {
-        if (in_flight[i].second.wait_for(std::chrono::milliseconds(i == 0 ? 100 : 0)) ==
-            std::future_status::ready) {
-          ready = i;
-          break;
-        }
+    // Wait for an answer or a prepared candidate, refreshing the display (time left).
+    std::optional<size_t> answer, candidate;
+    while (!answer && !candidate) {
+      bool waited = false;
+      auto ready = [&](auto& future) {
+        auto wait = waited ? std::chrono::milliseconds(0) : std::chrono::milliseconds(50);
+        waited = true;
+        return future.wait_for(wait) == std::future_status::ready;
+      };
+      for (size_t i = 0; i < preparing.size() && !candidate; ++i) {
+        if (ready(preparing[i].prepared))
+          candidate = i;
       }
-      if (ready == in_flight.size())
+      for (size_t i = 0; i < in_flight.size() && !candidate && !answer; ++i) {
+        if (ready(in_flight[i].second))
+          answer = i;
+      }
+      if (!answer && !candidate)
         report();
     }
-    Proposal proposal = in_flight[ready].second.get();
-    in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(ready));
+    if (candidate) {
+      Preparing done = std::move(preparing[*candidate]);
+      preparing.erase(preparing.begin() + static_cast<std::ptrdiff_t>(*candidate));
+      tell_evaluated(done.proposal, evaluator_.complete(task, done.prepared.get()));
+      continue;
+    }
+    Proposal proposal = in_flight[*answer].second.get();
+    in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(*answer));
+    if (proposal.response.status == agents::LlmStatus::kCancelled)
+      continue;  // interrupted: not stored, so a resumed run sends it again
     int64_t exchange_id =
         insert_exchange(store_, exchange_row(run_id_, task.id, provider, proposal));
     if (agents::llm_status_is_fatal(proposal.response.status)) {
@@ -344,14 +379,14 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
 
   if (outcome.status == "failed") {
     outcome.stop_reason = "stopped: " + outcome.error;
-    nlohmann::json state = {{"agent", "llm"},
-                            {"strategy", strategy->state()},
-                            {"candidates", candidates},
-                            {"elapsed_s", elapsed()}};
-    save_task_state(store_, run_id_, task.id, state, "failed");
+    checkpoint("failed");
+  } else if (stop_requested() && !strategy->finished()) {
+    outcome.status = "interrupted";
+    outcome.stop_reason = "interrupted";
+    checkpoint("interrupted");
   } else {
     outcome.stop_reason = strategy->stop_reason().value_or("finished");
-    checkpoint();
+    checkpoint("");
   }
   report();
   return outcome;
@@ -388,8 +423,37 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
     progress.last = file_name + " " + verdict;
   };
 
-  for (size_t index = 0; index < items.size(); ++index) {
+  // Items are prepared (parsed, compiled, bound) a few ahead on other threads, so compiles
+  // overlap one another and the run of the item before; each is completed (run, stored) on this
+  // thread in order.
+  auto request_of = [&](size_t index) {
     const ReplayItem& item = items[index];
+    return EvaluationRequest{.source = item.source,
+                             .file_name = item.file_name,
+                             .origin = item.origin,
+                             .run_id = run_id_,
+                             .parent_id = item.parent_id,
+                             .iteration = static_cast<int64_t>(index)};
+  };
+  std::map<size_t, std::future<PreparedCandidate>> ahead;
+  const size_t lookahead = static_cast<size_t>(std::max(1, evaluator_.parallelism()));
+  size_t next_to_prepare = 0;
+  auto prepare_ahead = [&](size_t from) {
+    next_to_prepare = std::max(next_to_prepare, from);
+    while (next_to_prepare < items.size() && ahead.size() < lookahead && !stop_requested()) {
+      size_t index = next_to_prepare++;
+      if (done.contains(static_cast<int64_t>(index)))
+        continue;
+      ahead.emplace(index, std::async(std::launch::async, [this, &task, request = request_of(index)] {
+                      return evaluator_.prepare(task, request);
+                    }));
+    }
+  };
+
+  size_t completed = 0;
+  for (size_t index = 0; index < items.size() && !stop_requested(); ++index) {
+    const ReplayItem& item = items[index];
+    prepare_ahead(index + 1);
     auto already = done.find(static_cast<int64_t>(index));
     std::vector<EvaluationRow> evaluations;
     if (already != done.end())
@@ -398,21 +462,32 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       record(evaluations.back().verdict, evaluations.back().evidence, already->second,
              item.file_name);
     } else {
-      EvaluationRequest request{.source = item.source,
-                                .file_name = item.file_name,
-                                .origin = item.origin,
-                                .run_id = run_id_,
-                                .parent_id = item.parent_id,
-                                .iteration = static_cast<int64_t>(index)};
-      EvaluationOutcome evaluated = evaluator_.evaluate(task, request);
+      auto prepared = ahead.find(index);
+      PreparedCandidate ready = prepared != ahead.end() ? prepared->second.get()
+                                                        : evaluator_.prepare(task, request_of(index));
+      if (prepared != ahead.end())
+        ahead.erase(prepared);
+      EvaluationOutcome evaluated = evaluator_.complete(task, std::move(ready));
       record(std::string(verdict_name(evaluated.verdict)), evaluated.evidence,
              evaluated.candidate_id, item.file_name);
     }
+    completed = index + 1;
     save_task_state(store_, run_id_, task.id,
-                    {{"agent", "replay"}, {"done", index + 1}, {"items", items.size()}},
-                    index + 1 == items.size() ? "completed" : "running");
+                    {{"agent", "replay"}, {"done", completed}, {"items", items.size()}},
+                    completed == items.size() ? "completed" : "running");
     if (on_progress_)
       on_progress_(progress);
+  }
+  for (auto& [index, future] : ahead)
+    future.wait();  // prepared but not run: a resumed run prepares them again
+  if (completed < items.size() && !items.empty()) {
+    outcome.status = "interrupted";
+    outcome.stop_reason = "interrupted after " + std::to_string(completed) + " of " +
+                          std::to_string(items.size()) + " candidates";
+    save_task_state(store_, run_id_, task.id,
+                    {{"agent", "replay"}, {"done", completed}, {"items", items.size()}},
+                    "interrupted");
+    return outcome;
   }
   if (items.empty())
     save_task_state(store_, run_id_, task.id, {{"agent", "replay"}, {"done", 0}, {"items", 0}},

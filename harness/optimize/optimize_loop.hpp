@@ -16,6 +16,7 @@
 // provider's response cache answers those it had finished). Nothing stored is redone.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -63,7 +64,7 @@ struct TaskProgress {
 
 struct TaskOutcome {
   TaskProgress progress;
-  std::string status = "completed";  // or "failed"
+  std::string status = "completed";  // or "failed", or "interrupted" (the stop flag was set)
   std::string stop_reason;
   std::string error;  // why it failed (a fatal LLM error), one line
 
@@ -74,7 +75,11 @@ using ProgressCallback = std::function<void(const TaskProgress&)>;
 
 class OptimizeLoop {
  public:
-  OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id, ProgressCallback on_progress);
+  // `stop`, when given, is watched: once set (Ctrl-C), no more candidates are asked for, LLM
+  // requests in flight are cancelled (not stored, so a resume sends them again), candidates
+  // already compiling are evaluated and stored, and the task ends as "interrupted".
+  OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id, ProgressCallback on_progress,
+               const std::atomic<bool>* stop = nullptr);
 
   // Runs (or continues, when run_tasks holds a state for this task) the LLM agent on `task`.
   // `strategy` is used only when there is no stored state to restore.
@@ -90,6 +95,9 @@ class OptimizeLoop {
   Evaluator& evaluator_;
   int64_t run_id_;
   ProgressCallback on_progress_;
+  const std::atomic<bool>* stop_ = nullptr;
+
+  bool stop_requested() const { return stop_ != nullptr && stop_->load(); }
 };
 
 // run_tasks rows: the per-task checkpoint of a run.

@@ -715,6 +715,9 @@ def guarded(name, seconds, work):
 
 
 def main():
+    # Ctrl-C in kforge's terminal reaches this process too; kforge decides what an interrupt
+    # means (optimize finishes the candidate at hand), so the reference run in progress goes on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Replies go to the real stdout; whatever a task prints goes to stderr.
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)

@@ -59,6 +59,45 @@ class OptimizeTest : public ::testing::Test {
     return nlohmann::json::parse(result.standard_output);
   }
 
+  // Starts kforge in the background, in a process group of its own (as a shell job is), and
+  // returns its pid.
+  static pid_t start_kforge(const std::vector<std::string>& arguments) {
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::setpgid(0, 0);
+      if (::chdir(workspace_->path().c_str()) != 0)
+        ::_exit(126);
+      ::setenv("KFORGE_TEST_KEY", kSecret, 1);
+      std::vector<std::string> words = {testing::kforge_binary().string(), "--quiet"};
+      words.insert(words.end(), arguments.begin(), arguments.end());
+      std::vector<char*> argv;
+      for (std::string& word : words)
+        argv.push_back(word.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    return child;
+  }
+
+  // Waits until the run with `model` has stored at least `candidates` candidates; its id, or -1.
+  static int64_t wait_for_candidates(const std::string& model, int64_t candidates) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // The child creates and migrates the store itself: until it has, there is nothing to see.
+      try {
+        int64_t run = count("SELECT max(id) FROM runs WHERE model = '" + model + "'");
+        if (run > 0 &&
+            count("SELECT count(*) FROM candidates WHERE run_id = " + std::to_string(run)) >=
+                candidates)
+          return run;
+      } catch (const std::exception&) {
+      }
+    }
+    return -1;
+  }
+
   static int64_t count(const std::string& sql) {
     sql::Connection db((workspace_->path() / "kforge.db").string(), false);
     auto query = db.prepare(sql);
@@ -253,35 +292,10 @@ TEST_F(OptimizeTest, KilledRunResumesWithoutDuplicates) {
   std::vector<std::string> arguments = llm_arguments(
       "slowx3/crash",
       {"--strategy", "sample", "--samples", "2", "--iterations", "2", "--concurrency", "2"});
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    if (::chdir(workspace_->path().c_str()) != 0)
-      ::_exit(126);
-    ::setenv("KFORGE_TEST_KEY", kSecret, 1);
-    std::vector<std::string> words = {testing::kforge_binary().string(), "--quiet"};
-    words.insert(words.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (std::string& word : words)
-      argv.push_back(word.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  pid_t child = start_kforge(arguments);
+  ASSERT_GT(child, 0);
   // Wait until the first answers are stored, then kill it while the next ones are in flight.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  int64_t run = -1;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    // The child creates and migrates the store itself: until it has, there is nothing to see.
-    try {
-      run = count("SELECT max(id) FROM runs WHERE model = 'slowx3/crash'");
-      if (run > 0 && count("SELECT count(*) FROM candidates WHERE" + run_filter(run)) >= 2)
-        break;
-    } catch (const std::exception&) {
-      run = -1;
-    }
-  }
+  int64_t run = wait_for_candidates("slowx3/crash", 2);
   ::kill(child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);
@@ -313,6 +327,53 @@ TEST_F(OptimizeTest, KilledRunResumesWithoutDuplicates) {
   ProcessResult again = kforge({"optimize", "--resume", std::to_string(run)});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.standard_error.find("already completed"), std::string::npos);
+}
+
+// Ctrl-C (SIGINT to the whole process group, as a terminal sends it): the LLM requests in
+// flight are cancelled rather than waited for, what is stored stays, the run is marked
+// interrupted, kforge exits with 130, and --resume completes it without duplicates.
+TEST_F(OptimizeTest, InterruptedRunStopsAtOnceAndResumes) {
+  std::vector<std::string> arguments = llm_arguments(
+      "slowx3/interrupt",
+      {"--strategy", "sample", "--samples", "2", "--iterations", "2", "--concurrency", "2"});
+  pid_t child = start_kforge(arguments);
+  ASSERT_GT(child, 0);
+  int64_t run = wait_for_candidates("slowx3/interrupt", 2);
+  ASSERT_GT(run, 0);
+  auto interrupted_at = std::chrono::steady_clock::now();
+  ::kill(-child, SIGINT);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  // The slow answers take 5 s; a cancelled request does not wait for them.
+  EXPECT_LT(std::chrono::steady_clock::now() - interrupted_at, std::chrono::seconds(4));
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::string id = std::to_string(run);
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + id), "interrupted");
+  EXPECT_EQ(text("SELECT status FROM run_tasks WHERE run_id = " + id), "interrupted");
+  int64_t stored_before = count("SELECT count(*) FROM candidates WHERE" + run_filter(run));
+  EXPECT_GE(stored_before, 2);
+  EXPECT_LT(stored_before, 4);
+  // Cancelled requests are not stored: every stored exchange is a real answer.
+  EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE status <> 'ok' AND" +
+                  run_filter(run)),
+            0);
+  // The compile workers ignored the group's SIGINT: nothing stored was judged by a dead worker.
+  EXPECT_EQ(count("SELECT count(*) FROM evaluations WHERE verdict <> 'compiled' AND" +
+                  run_filter(run)),
+            0);
+  EXPECT_EQ(text("PRAGMA integrity_check"), "ok");
+
+  nlohmann::json report =
+      run_json({"--python", "/usr/bin/python3", "optimize", "--resume", id, "--json"});
+  EXPECT_EQ(report["status"], "completed");
+  EXPECT_EQ(report["tasks"][0]["attempts"], 4) << report.dump();
+  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE" + run_filter(run)), 4);
+  EXPECT_EQ(count("SELECT count(DISTINCT json_extract(request, '$.ask_id')) FROM llm_exchanges "
+                  "WHERE" +
+                  run_filter(run)),
+            4);
+  EXPECT_EQ(text("PRAGMA integrity_check"), "ok");
 }
 
 }  // namespace

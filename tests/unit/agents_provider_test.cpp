@@ -144,6 +144,45 @@ TEST_P(AgentsProvider, SlowAnswersTimeOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
 }
 
+// Ctrl-C: a request in flight, or waiting to retry, ends at once as kCancelled and is neither
+// cached nor retried.
+TEST_P(AgentsProvider, ACancelledRequestEndsAtOnce) {
+  ProviderSettings chosen = settings("slow");  // the server answers after 5 s
+  std::atomic<bool> cancel{false};
+  LlmRequest in_flight = request();
+  in_flight.cancel = &cancel;
+  std::thread canceller([&cancel] {
+    std::this_thread::sleep_for(milliseconds(300));
+    cancel.store(true);
+  });
+  auto started = std::chrono::steady_clock::now();
+  LlmResponse response = make_provider(chosen)->complete(in_flight);
+  canceller.join();
+  EXPECT_EQ(response.status, LlmStatus::kCancelled) << response.error;
+  EXPECT_EQ(llm_status_name(response.status), "cancelled");
+  EXPECT_FALSE(llm_status_is_fatal(response.status));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+
+  // Waiting out a long backoff between retries: cancelled too, after the one attempt.
+  ProviderSettings retrying = settings("500");
+  retrying.retries = 3;
+  retrying.backoff_initial = std::chrono::seconds(30);
+  retrying.backoff_max = std::chrono::seconds(30);
+  std::atomic<bool> later{false};
+  LlmRequest waiting = request("another kernel");
+  waiting.cancel = &later;
+  std::thread second([&later] {
+    std::this_thread::sleep_for(milliseconds(500));
+    later.store(true);
+  });
+  started = std::chrono::steady_clock::now();
+  LlmResponse gave_up = make_provider(retrying)->complete(waiting);
+  second.join();
+  EXPECT_EQ(gave_up.status, LlmStatus::kCancelled) << gave_up.error;
+  EXPECT_EQ(gave_up.attempts, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
 TEST_P(AgentsProvider, AStalledAnswerEndsAtTheIdleLimit) {
   ProviderSettings chosen = settings("stall");
   chosen.idle_timeout = std::chrono::seconds(1);
