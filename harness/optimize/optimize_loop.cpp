@@ -444,7 +444,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       size_t index = next_to_prepare++;
       if (done.contains(static_cast<int64_t>(index)))
         continue;
-      ahead.emplace(index, std::async(std::launch::async, [this, &task, request = request_of(index)] {
+      ahead.emplace(index,
+                    std::async(std::launch::async, [this, &task, request = request_of(index)] {
                       return evaluator_.prepare(task, request);
                     }));
     }
@@ -463,8 +464,9 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
              item.file_name);
     } else {
       auto prepared = ahead.find(index);
-      PreparedCandidate ready = prepared != ahead.end() ? prepared->second.get()
-                                                        : evaluator_.prepare(task, request_of(index));
+      PreparedCandidate ready = prepared != ahead.end()
+                                    ? prepared->second.get()
+                                    : evaluator_.prepare(task, request_of(index));
       if (prepared != ahead.end())
         ahead.erase(prepared);
       EvaluationOutcome evaluated = evaluator_.complete(task, std::move(ready));

@@ -88,9 +88,8 @@ class OptimizeTest : public ::testing::Test {
       // The child creates and migrates the store itself: until it has, there is nothing to see.
       try {
         int64_t run = count("SELECT max(id) FROM runs WHERE model = '" + model + "'");
-        if (run > 0 &&
-            count("SELECT count(*) FROM candidates WHERE run_id = " + std::to_string(run)) >=
-                candidates)
+        if (run > 0 && count("SELECT count(*) FROM candidates WHERE run_id = " +
+                             std::to_string(run)) >= candidates)
           return run;
       } catch (const std::exception&) {
       }
@@ -355,13 +354,12 @@ TEST_F(OptimizeTest, InterruptedRunStopsAtOnceAndResumes) {
   EXPECT_GE(stored_before, 2);
   EXPECT_LT(stored_before, 4);
   // Cancelled requests are not stored: every stored exchange is a real answer.
-  EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE status <> 'ok' AND" +
-                  run_filter(run)),
+  EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE status <> 'ok' AND" + run_filter(run)),
             0);
   // The compile workers ignored the group's SIGINT: nothing stored was judged by a dead worker.
-  EXPECT_EQ(count("SELECT count(*) FROM evaluations WHERE verdict <> 'compiled' AND" +
-                  run_filter(run)),
-            0);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM evaluations WHERE verdict <> 'compiled' AND" + run_filter(run)),
+      0);
   EXPECT_EQ(text("PRAGMA integrity_check"), "ok");
 
   nlohmann::json report =
