@@ -197,8 +197,9 @@ void verify(Context& context, const LibraryOptions& options) {
       for (const std::string& problem : check_manifest(entry.manifest, source, task))
         result["problems"].push_back(problem);
       std::map<std::string, std::string> defines;
-      for (const auto& [name, value] : entry.manifest.value("defines", nlohmann::json::object())
-                                           .items())
+      const nlohmann::json manifest_defines =
+          entry.manifest.value("defines", nlohmann::json::object());
+      for (const auto& [name, value] : manifest_defines.items())
         defines[name] = value.dump();
       const std::string origin =
           entry.manifest.value("provenance", nlohmann::json::object()).value("origin", "seed");

@@ -13,10 +13,10 @@ namespace kforge::cli {
 namespace {
 
 struct PromoteOptions {
-  std::optional<int64_t> candidate;
+  int64_t candidate = -1;  // -1: not given
   bool best = false;
   std::string task;
-  std::optional<double> min_speedup;
+  double min_speedup = -1;  // < 0: config promote.min_speedup
   std::string library;
   std::string variant;
   bool json = false;
@@ -45,7 +45,7 @@ void add_promote_command(CLI::App& parent, Context& context) {
                       "variant folder name (default: candidate_<id>)");
   command->add_flag("--json", options->json, "print one JSON object");
   command->callback([options, &context] {
-    if (options->best == options->candidate.has_value())
+    if (options->best == (options->candidate >= 0))
       throw CLI::ValidationError("promote", "give either a CANDIDATE id or --best");
     if (!options->task.empty() && !options->best)
       throw CLI::ValidationError("--task", "--task goes with --best");
@@ -55,7 +55,8 @@ void add_promote_command(CLI::App& parent, Context& context) {
     PromotionOptions promotion{
         .library_root = library_root(workspace, options->library),
         .min_speedup_eager =
-            options->min_speedup.value_or(workspace.config().real("promote.min_speedup")),
+            options->min_speedup >= 0 ? options->min_speedup
+                                      : workspace.config().real("promote.min_speedup"),
         .variant = options->variant};
     Promoter promoter(workspace.store(), promotion);
 
@@ -67,7 +68,7 @@ void add_promote_command(CLI::App& parent, Context& context) {
         throw Error("no candidate has a correct evaluation under the current harness version",
                     options->task.empty() ? "the store" : options->task);
     } else {
-      ids = {*options->candidate};
+      ids = {options->candidate};
     }
     nlohmann::json decisions = nlohmann::json::array();
     bool all_promoted = true;

@@ -191,7 +191,10 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
 
   std::optional<ShippedVariant> shipped =
       shipped_for(options_.library_root, task.name, decision.arch);
-  if (shipped && shipped->folder != folder) {
+  if (shipped && shipped->folder == folder)
+    return refuse("beats_shipped", "it is already the variant shipped for " + decision.arch +
+                                       " (" + folder.string() + ")");
+  if (shipped) {
     const std::optional<double> shipped_p10 =
         timing_value(shipped->verification.value("timing", nlohmann::json()), "p10_us");
     const std::optional<double> shipped_p90 =

@@ -63,13 +63,16 @@ void read_manifest(const std::filesystem::path& manifest, ShippedKernel& kernel)
         }
       }
     }
-    for (const auto& [name, list] : json.value("parameters", nlohmann::json::object()).items()) {
+    // (items() of a temporary would dangle: keep the objects alive.)
+    const nlohmann::json parameters_json = json.value("parameters", nlohmann::json::object());
+    const nlohmann::json defines_json = json.value("defines", nlohmann::json::object());
+    for (const auto& [name, list] : parameters_json.items()) {
       std::vector<DeclaredParameter>& parameters = kernel.parameters[name];
       for (const nlohmann::json& parameter : list)
         parameters.push_back({parameter.value("name", ""), parameter.at("pointer").get<bool>(),
                               parameter.value("value_type", "")});
     }
-    for (const auto& [name, value] : json.value("defines", nlohmann::json::object()).items())
+    for (const auto& [name, value] : defines_json.items())
       kernel.defines[name] = value.get<long long>();
   } catch (const nlohmann::json::exception& error) {
     throw KernelError("malformed manifest: " + std::string(error.what()), where);

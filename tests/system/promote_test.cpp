@@ -211,6 +211,8 @@ TEST_F(PromoteTest, PromotesWritesTheLibraryAndNeedsToBeatTheShippedSpread) {
   const int64_t close = candidate();
   evaluate(close, "correct", 2.1, {9.6, 9.2, 10.0});
   EXPECT_EQ(refused_rule(close), "beats_shipped");
+  // Promoting the shipped variant again changes nothing.
+  EXPECT_EQ(refused_rule(first), "beats_shipped");
 
   // Clearly faster: promoted, and the old variant no longer claims sm_90.
   const int64_t fast = candidate();

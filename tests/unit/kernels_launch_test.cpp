@@ -65,7 +65,7 @@ TEST(Expression, ErrorsNameTheExpression) {
             std::string::npos);
 }
 
-const std::string kKernel = R"(/* kforge:launch
+const std::string kKernel = R"kernel(/* kforge:launch
 {
   "kernels": [
     {"name": "partial", "grid": ["ceil_div(x.shape[1], BLOCK)", "SPLITS"], "block": ["BLOCK"],
@@ -77,9 +77,9 @@ const std::string kKernel = R"(/* kforge:launch
   "defines": {"BLOCK": {"default": 128, "values": [128, 256]}, "SPLITS": {"default": 8}}
 }
 */
-)";
+)kernel";
 
-const std::string kManifest = R"({
+const std::string kManifest = R"json({
   "task": {"name": "builtin/column_scale", "signature": {
     "inputs": [{"name": "x", "kind": "tensor", "dtype": "float32", "shape": [4096, 512]},
                {"name": "alpha", "kind": "scalar", "dtype": "float32", "value": 0.5}],
@@ -94,7 +94,7 @@ const std::string kManifest = R"({
                {"name": "cols", "pointer": false, "value_type": "int64"}]},
   "defines": {"BLOCK": 256},
   "architectures": []
-})";
+})json";
 
 struct LaunchFixture : ::testing::Test {
   TemporaryDirectory root;
