@@ -46,9 +46,9 @@ void scan(const fs::path& root, const std::string& prefix, bool seed, std::vecto
     for (const auto& variant : fs::directory_iterator(operation.path())) {
       if (!fs::exists(variant.path() / "kernel.cu"))
         continue;
-      Entry entry{prefix + operation.path().filename().string() + "/" +
-                      variant.path().filename().string(),
-                  seed, variant.path(), nullptr};
+      Entry entry{
+          prefix + operation.path().filename().string() + "/" + variant.path().filename().string(),
+          seed, variant.path(), nullptr};
       if (fs::exists(variant.path() / "manifest.json"))
         entry.manifest = read_manifest(variant.path() / "manifest.json");
       out.push_back(std::move(entry));
@@ -88,9 +88,8 @@ nlohmann::json summary(const Entry& entry) {
          {"gpu", verification.value("gpu", "")},
          {"speedup_eager", verification.value("speedup_eager", nlohmann::json())},
          {"speedup_compile", verification.value("speedup_compile", nlohmann::json())},
-         {"median_us",
-          verification.value("timing", nlohmann::json::object()).value("median_us",
-                                                                        nlohmann::json())}});
+         {"median_us", verification.value("timing", nlohmann::json::object())
+                           .value("median_us", nlohmann::json())}});
   return json;
 }
 
@@ -99,8 +98,8 @@ std::string measured_text(const nlohmann::json& entry) {
     return "not yet measured on a GPU";
   std::vector<std::string> parts;
   for (const nlohmann::json& verification : entry["verified"]) {
-    std::string part = verification["arch"].get<std::string>() + " " +
-                       verification["gpu"].get<std::string>();
+    std::string part =
+        verification["arch"].get<std::string>() + " " + verification["gpu"].get<std::string>();
     if (verification["speedup_eager"].is_number())
       part += " " + std::to_string(verification["speedup_eager"].get<double>()).substr(0, 5) +
               "x eager";
@@ -133,8 +132,7 @@ void list(Context& context, const LibraryOptions& options) {
   std::printf("%-44s %-8s %-32s %s\n", "kernel", "kind", "task", "measured");
   for (const nlohmann::json& kernel : kernels)
     std::printf("%-44s %-8s %-32s %s\n", kernel["name"].get<std::string>().c_str(),
-                kernel["kind"].get<std::string>().c_str(),
-                kernel.value("task", "?").c_str(),
+                kernel["kind"].get<std::string>().c_str(), kernel.value("task", "?").c_str(),
                 kernel.contains("problem") ? kernel["problem"].get<std::string>().c_str()
                                            : measured_text(kernel).c_str());
 }
@@ -174,11 +172,11 @@ void verify(Context& context, const LibraryOptions& options) {
   pool_options.cache_dir = workspace.cache_dir("compile");
   CompilePool pool(pool_options);
   Store& store = workspace.store();
-  const int64_t run_id = insert_run(store, RunRow{.kind = "library-verify",
-                                                  .request = {{"kernels", entries.size()},
-                                                              {"arch", evaluator_options.arch}},
-                                                  .config = workspace.config().to_json(),
-                                                  .agent = "library"});
+  const int64_t run_id = insert_run(
+      store, RunRow{.kind = "library-verify",
+                    .request = {{"kernels", entries.size()}, {"arch", evaluator_options.arch}},
+                    .config = workspace.config().to_json(),
+                    .agent = "library"});
   Evaluator evaluator(store, pool, evaluator_options);
 
   nlohmann::json results = nlohmann::json::array();
@@ -203,12 +201,12 @@ void verify(Context& context, const LibraryOptions& options) {
         defines[name] = value.dump();
       const std::string origin =
           entry.manifest.value("provenance", nlohmann::json::object()).value("origin", "seed");
-      EvaluationOutcome outcome = evaluator.evaluate(
-          task, EvaluationRequest{.source = source,
-                                  .file_name = entry.name + "/kernel.cu",
-                                  .define_overrides = defines,
-                                  .origin = origin,
-                                  .run_id = run_id});
+      EvaluationOutcome outcome =
+          evaluator.evaluate(task, EvaluationRequest{.source = source,
+                                                     .file_name = entry.name + "/kernel.cu",
+                                                     .define_overrides = defines,
+                                                     .origin = origin,
+                                                     .run_id = run_id});
       result["task"] = task.name;
       result["verdict"] = verdict_name(outcome.verdict);
       result["reason"] = outcome.reason;
@@ -234,8 +232,7 @@ void verify(Context& context, const LibraryOptions& options) {
                          {"passed", all_passed}});
   } else {
     std::printf("kforge library verify on %s (%s)\n", evaluator_options.arch.c_str(),
-                gpus.empty() ? "no GPU: compile and bind only, nothing ran"
-                             : gpus[0].name.c_str());
+                gpus.empty() ? "no GPU: compile and bind only, nothing ran" : gpus[0].name.c_str());
     for (const nlohmann::json& result : results) {
       std::printf("  %-44s %-9s %s\n", result["name"].get<std::string>().c_str(),
                   result.value("verdict", "-").c_str(),
@@ -251,7 +248,8 @@ void verify(Context& context, const LibraryOptions& options) {
 }  // namespace
 
 void add_library_command(CLI::App& parent, Context& context) {
-  auto* command = parent.add_subcommand("library", "the shipped kernel library: list, show, verify");
+  auto* command =
+      parent.add_subcommand("library", "the shipped kernel library: list, show, verify");
   command->require_subcommand(1);
   auto options = std::make_shared<LibraryOptions>();
   auto common = [&](CLI::App* sub) {

@@ -54,9 +54,9 @@ void add_promote_command(CLI::App& parent, Context& context) {
     Workspace& workspace = context.workspace();
     PromotionOptions promotion{
         .library_root = library_root(workspace, options->library),
-        .min_speedup_eager =
-            options->min_speedup >= 0 ? options->min_speedup
-                                      : workspace.config().real("promote.min_speedup"),
+        .min_speedup_eager = options->min_speedup >= 0
+                                 ? options->min_speedup
+                                 : workspace.config().real("promote.min_speedup"),
         .variant = options->variant};
     Promoter promoter(workspace.store(), promotion);
 
@@ -79,8 +79,8 @@ void add_promote_command(CLI::App& parent, Context& context) {
       if (options->json)
         continue;
       if (decision.promoted)
-        std::printf("promoted candidate %lld (%s, %s) to %s: %s\n",
-                    static_cast<long long>(id), decision.task.c_str(), decision.arch.c_str(),
+        std::printf("promoted candidate %lld (%s, %s) to %s: %s\n", static_cast<long long>(id),
+                    decision.task.c_str(), decision.arch.c_str(),
                     decision.library_path.string().c_str(), decision.reason.c_str());
       else
         std::printf("refused candidate %lld (%s): rule %s: %s\n", static_cast<long long>(id),

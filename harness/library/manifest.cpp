@@ -59,22 +59,22 @@ nlohmann::json kernel_parameters_json(const CandidateFile& candidate) {
 }
 
 nlohmann::json verification_json(const EvaluationRow& evaluation) {
-  return {{"arch", evaluation.arch.value_or("")},
-          {"gpu", evaluation.gpu.value_or("")},
-          {"speedup_eager", evaluation.speedup_eager ? nlohmann::json(*evaluation.speedup_eager)
-                                                     : nlohmann::json()},
-          {"speedup_compile", evaluation.speedup_compile
-                                  ? nlohmann::json(*evaluation.speedup_compile)
-                                  : nlohmann::json()},
-          {"device_time_us", evaluation.device_time_us ? nlohmann::json(*evaluation.device_time_us)
-                                                       : nlohmann::json()},
-          {"timing", timing_summary(evaluation.timing)},
-          {"floor", evaluation.evidence.value("floor", nlohmann::json())},
-          {"baselines", evaluation.evidence.value("baselines", nlohmann::json())},
-          {"evaluation_id", evaluation.id},
-          {"harness_version", evaluation.harness_version},
-          {"environment", evaluation.environment},
-          {"date", evaluation.created_at}};
+  return {
+      {"arch", evaluation.arch.value_or("")},
+      {"gpu", evaluation.gpu.value_or("")},
+      {"speedup_eager",
+       evaluation.speedup_eager ? nlohmann::json(*evaluation.speedup_eager) : nlohmann::json()},
+      {"speedup_compile",
+       evaluation.speedup_compile ? nlohmann::json(*evaluation.speedup_compile) : nlohmann::json()},
+      {"device_time_us",
+       evaluation.device_time_us ? nlohmann::json(*evaluation.device_time_us) : nlohmann::json()},
+      {"timing", timing_summary(evaluation.timing)},
+      {"floor", evaluation.evidence.value("floor", nlohmann::json())},
+      {"baselines", evaluation.evidence.value("baselines", nlohmann::json())},
+      {"evaluation_id", evaluation.id},
+      {"harness_version", evaluation.harness_version},
+      {"environment", evaluation.environment},
+      {"date", evaluation.created_at}};
 }
 
 nlohmann::json build_manifest(const Task& task, const std::string& variant,
@@ -142,8 +142,8 @@ std::vector<std::string> check_manifest(const nlohmann::json& manifest, const st
   if (task_json.value("source_hash", "") != task.source_hash)
     problems.push_back("task.source_hash " + task_json.value("source_hash", "") +
                        " is not the task's current source hash " + task.source_hash);
-  if (task.analysis && task_json.value("signature", nlohmann::json()) !=
-                           task.analysis->benchmark.to_json())
+  if (task.analysis &&
+      task_json.value("signature", nlohmann::json()) != task.analysis->benchmark.to_json())
     problems.push_back("task.signature is not the task's current signature " +
                        task.analysis->benchmark.to_json().dump());
   const std::string hash = sha256_hex(source);

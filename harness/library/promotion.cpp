@@ -94,22 +94,21 @@ void record(const Store& store, const PromotionDecision& decision, int64_t task_
                      ? std::optional<std::string>()
                      : std::optional<std::string>(decision.library_path.string()));
   insert.bind(6, decision.promoted ? "promoted" : "refused");
-  insert.bind(7, decision.promoted ? decision.reason
-                                   : decision.rule + ": " + decision.reason);
+  insert.bind(7, decision.promoted ? decision.reason : decision.rule + ": " + decision.reason);
   insert.run();
 }
 
 }  // namespace
 
 nlohmann::json PromotionDecision::to_json() const {
-  nlohmann::json json = {{"candidate_id", candidate_id},
-                         {"evaluation_id", evaluation_id ? nlohmann::json(*evaluation_id)
-                                                         : nlohmann::json()},
-                         {"task", task},
-                         {"arch", arch},
-                         {"decision", promoted ? "promoted" : "refused"},
-                         {"rule", rule},
-                         {"reason", reason}};
+  nlohmann::json json = {
+      {"candidate_id", candidate_id},
+      {"evaluation_id", evaluation_id ? nlohmann::json(*evaluation_id) : nlohmann::json()},
+      {"task", task},
+      {"arch", arch},
+      {"decision", promoted ? "promoted" : "refused"},
+      {"rule", rule},
+      {"reason", reason}};
   if (!library_path.empty())
     json["library_path"] = library_path.string();
   if (superseded)
@@ -156,8 +155,8 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
   if (latest.harness_version != kHarnessVersion)
     return refuse("current_harness", which + " is under harness version " +
                                          std::to_string(latest.harness_version) +
-                                         ", the current one is " +
-                                         std::to_string(kHarnessVersion) + ": evaluate it again");
+                                         ", the current one is " + std::to_string(kHarnessVersion) +
+                                         ": evaluate it again");
   if (latest.verdict != "correct")
     return refuse("correct", which + " is '" + latest.verdict + "'" +
                                  (latest.reason ? " (" + *latest.reason + ")" : "") +
@@ -168,8 +167,9 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
   for (const nlohmann::json& check : checks)
     if (!check.value("passed", false))
       return refuse("every_seed_and_shape",
-                    which + " failed the check at seed " + check.value("seed", nlohmann::json()).dump() +
-                        ", shape " + check.value("shape", nlohmann::json()).dump() +
+                    which + " failed the check at seed " +
+                        check.value("seed", nlohmann::json()).dump() + ", shape " +
+                        check.value("shape", nlohmann::json()).dump() +
                         (check.contains("reason") ? ": " + check["reason"].dump() : ""));
   if (!latest.speedup_eager)
     return refuse("speedup_threshold", which + " has no speedup over eager");
@@ -181,8 +181,9 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
   const std::optional<double> p10 = timing_value(timing, "p10_us");
   const std::optional<double> p90 = timing_value(timing, "p90_us");
   if (!p10 || !p90 || decision.arch.empty())
-    return refuse("beats_shipped", which + " lacks the architecture or the p10/p90 timing that "
-                                           "a comparison with the shipped variant needs");
+    return refuse("beats_shipped", which +
+                                       " lacks the architecture or the p10/p90 timing that "
+                                       "a comparison with the shipped variant needs");
 
   const std::string variant =
       options_.variant.empty() ? "candidate_" + std::to_string(candidate_id) : options_.variant;
@@ -192,8 +193,8 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
   std::optional<ShippedVariant> shipped =
       shipped_for(options_.library_root, task.name, decision.arch);
   if (shipped && shipped->folder == folder)
-    return refuse("beats_shipped", "it is already the variant shipped for " + decision.arch +
-                                       " (" + folder.string() + ")");
+    return refuse("beats_shipped", "it is already the variant shipped for " + decision.arch + " (" +
+                                       folder.string() + ")");
   if (shipped) {
     const std::optional<double> shipped_p10 =
         timing_value(shipped->verification.value("timing", nlohmann::json()), "p10_us");
@@ -203,14 +204,15 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
     if (shipped_p10 && !(*p90 < *shipped_p10))
       return refuse("beats_shipped",
                     "not faster than the shipped variant '" + shipped_name + "' on " +
-                        decision.arch + " by more than the timing spread: p10/p90 " +
-                        number(*p10) + "/" + number(*p90) + " us against " + number(*shipped_p10) +
-                        "/" + number(shipped_p90.value_or(*shipped_p10)) + " us");
+                        decision.arch + " by more than the timing spread: p10/p90 " + number(*p10) +
+                        "/" + number(*p90) + " us against " + number(*shipped_p10) + "/" +
+                        number(shipped_p90.value_or(*shipped_p10)) + " us");
     decision.superseded = shipped_name;
   }
 
   // Every rule holds: write the files.
-  if (fs::exists(folder / "kernel.cu") && sha256_hex(files::read(folder / "kernel.cu")) != source_hash)
+  if (fs::exists(folder / "kernel.cu") &&
+      sha256_hex(files::read(folder / "kernel.cu")) != source_hash)
     throw Error("the variant folder already holds another kernel; choose another --variant",
                 folder.string());
   PlanResult<CandidateFile> parsed = parse_candidate(candidate->source, "kernel.cu");
@@ -248,8 +250,7 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
 
   decision.promoted = true;
   decision.library_path = folder;
-  decision.reason = "speedup over eager " + number(*latest.speedup_eager) + " on " +
-                    decision.arch +
+  decision.reason = "speedup over eager " + number(*latest.speedup_eager) + " on " + decision.arch +
                     (decision.superseded ? ", replacing '" + *decision.superseded + "'" : "");
   record(store_, decision, candidate->task_id);
   return decision;
@@ -302,8 +303,8 @@ void write_library_readme(const fs::path& library_root) {
     bool any = false;
     for (const nlohmann::json& verification : manifest.value("verified", nlohmann::json::array())) {
       const std::string arch = verification.value("arch", "");
-      const bool current = std::find(architectures.begin(), architectures.end(), arch) !=
-                           architectures.end();
+      const bool current =
+          std::find(architectures.begin(), architectures.end(), arch) != architectures.end();
       if (!current)
         continue;
       any = true;

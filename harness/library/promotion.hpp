@@ -32,9 +32,9 @@ struct PromotionDecision {
   std::string task;
   std::string arch;
   bool promoted = false;
-  std::string rule;    // the rule that failed ("" when promoted)
-  std::string reason;  // one line for people
-  std::filesystem::path library_path;  // the variant folder (promoted)
+  std::string rule;                       // the rule that failed ("" when promoted)
+  std::string reason;                     // one line for people
+  std::filesystem::path library_path;     // the variant folder (promoted)
   std::optional<std::string> superseded;  // the variant that was shipped for the arch before
 
   nlohmann::json to_json() const;

@@ -105,10 +105,10 @@ void Driver::release(CUdeviceptr pointer, CUstream stream) const {
 }
 
 void Driver::allow_shared_bytes(CUfunction function, unsigned bytes) const {
-  check(library_->function<CUresult (*)(CUfunction, CUfunction_attribute, int)>(
-            "cuFuncSetAttribute")(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                  static_cast<int>(bytes)),
-        "cuFuncSetAttribute");
+  check(
+      library_->function<CUresult (*)(CUfunction, CUfunction_attribute, int)>("cuFuncSetAttribute")(
+          function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(bytes)),
+      "cuFuncSetAttribute");
 }
 
 Module::~Module() {

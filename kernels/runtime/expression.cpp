@@ -22,8 +22,7 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw KernelError(what + " at column " + std::to_string(at_ + 1),
-                      "expression '" + text_ + "'");
+    throw KernelError(what + " at column " + std::to_string(at_ + 1), "expression '" + text_ + "'");
   }
 
   void skip_space() {

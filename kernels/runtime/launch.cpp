@@ -21,9 +21,8 @@ std::vector<unsigned char> integer_bytes(int64_t value, const std::string& type,
                                          const std::string& where) {
   auto fits = [&](int64_t low, int64_t high) {
     if (value < low || value > high)
-      throw KernelError("value " + std::to_string(value) + " does not fit the " + type +
-                            " parameter",
-                        where);
+      throw KernelError(
+          "value " + std::to_string(value) + " does not fit the " + type + " parameter", where);
   };
   if (type == "int64" || type == "uint64")
     return type == "uint64" ? (fits(0, std::numeric_limits<int64_t>::max()), bytes_of(value))
@@ -44,9 +43,9 @@ std::vector<unsigned char> integer_bytes(int64_t value, const std::string& type,
     return bytes_of(static_cast<float>(value));
   if (type == "float64")
     return bytes_of(static_cast<double>(value));
-  throw KernelError("a parameter of type '" + (type.empty() ? "unknown" : type) +
-                        "' cannot take an integer",
-                    where);
+  throw KernelError(
+      "a parameter of type '" + (type.empty() ? "unknown" : type) + "' cannot take an integer",
+      where);
 }
 
 std::string describe(const Argument& argument) {
@@ -95,21 +94,19 @@ PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& fil
                               " tensor, not " + describe(argument),
                           where);
       if (tensor->dtype != entry.dtype)
-        throw KernelError("argument '" + entry.name + "' must be " + entry.dtype + ", not " +
-                              tensor->dtype,
-                          where);
+        throw KernelError(
+            "argument '" + entry.name + "' must be " + entry.dtype + ", not " + tensor->dtype,
+            where);
       if (tensor->shape.size() != entry.rank)
-        throw KernelError("argument '" + entry.name + "' must have " +
-                              std::to_string(entry.rank) + " dimensions, not " +
-                              std::to_string(tensor->shape.size()),
+        throw KernelError("argument '" + entry.name + "' must have " + std::to_string(entry.rank) +
+                              " dimensions, not " + std::to_string(tensor->shape.size()),
                           where);
       for (int64_t extent : tensor->shape)
         if (extent < 0)
           throw KernelError("argument '" + entry.name + "' has a negative extent", where);
     } else if (std::holds_alternative<Tensor>(argument)) {
-      throw KernelError("argument '" + entry.name + "' is a scalar (" + entry.dtype +
-                            "), not a tensor",
-                        where);
+      throw KernelError(
+          "argument '" + entry.name + "' is a scalar (" + entry.dtype + "), not a tensor", where);
     }
   }
 
@@ -154,9 +151,9 @@ PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& fil
     auto dimension = [&](const std::string& text) {
       const int64_t value = evaluate_expression(text, scope);
       if (value < 1 || value > std::numeric_limits<unsigned>::max())
-        throw KernelError("grid or block extent " + text + " = " + std::to_string(value) +
-                              " is out of range",
-                          at);
+        throw KernelError(
+            "grid or block extent " + text + " = " + std::to_string(value) + " is out of range",
+            at);
       return static_cast<unsigned>(value);
     };
     for (size_t i = 0; i < launch.grid.size(); ++i)

@@ -34,9 +34,8 @@ void read_manifest(const std::filesystem::path& manifest, ShippedKernel& kernel)
         throw KernelError("\"architectures\" must be a list such as [\"sm_90\"]", where);
       for (const nlohmann::json& name : json["architectures"]) {
         if (!name.is_string())
-          throw KernelError("\"architectures\" holds " + name.dump() +
-                                ", not a name like \"sm_90\"",
-                            where);
+          throw KernelError(
+              "\"architectures\" holds " + name.dump() + ", not a name like \"sm_90\"", where);
         try {
           kernel.verified_architectures.push_back(parse_architecture(name.get<std::string>()));
         } catch (const KernelError& error) {

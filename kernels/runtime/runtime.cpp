@@ -101,8 +101,8 @@ const Module& Runtime::module(const ShippedKernel& kernel, const KernelFile& fil
     std::vector<std::string> key_parts = {file.source, std::to_string(architecture_),
                                           std::to_string(nvrtc.version())};
     key_parts.insert(key_parts.end(), defines.begin(), defines.end());
-    const fs::path cached = options_.cache_dir / kernel.task / kernel.variant /
-                            (cache_key(key_parts) + ".cubin");
+    const fs::path cached =
+        options_.cache_dir / kernel.task / kernel.variant / (cache_key(key_parts) + ".cubin");
     if (fs::exists(cached)) {
       image = read_binary(cached);
     } else {

@@ -16,16 +16,17 @@ int main() {
   const ShippedKernel& relu = runtime.library().choose("relu", 90);
   const KernelFile file = read_kernel_file(relu.source);
   try {
-    prepare_launch(relu, file, {{"x", Tensor{nullptr, {64, 64}, "float16"}},
-                                {"out", Tensor{nullptr, {64, 64}, "float32"}}});
+    prepare_launch(relu, file,
+                   {{"x", Tensor{nullptr, {64, 64}, "float16"}},
+                    {"out", Tensor{nullptr, {64, 64}, "float32"}}});
     std::printf("wrong dtype accepted\n");
     return 1;
   } catch (const KernelError& error) {
     std::printf("checked: %s\n", error.what());
   }
   const PreparedLaunch prepared = prepare_launch(
-      relu, file, {{"x", Tensor{nullptr, {64, 64}, "float32"}},
-                   {"out", Tensor{nullptr, {64, 64}, "float32"}}});
+      relu, file,
+      {{"x", Tensor{nullptr, {64, 64}, "float32"}}, {"out", Tensor{nullptr, {64, 64}, "float32"}}});
   std::printf("prepared: %zu kernel(s), grid %u, block %u\n", prepared.kernels.size(),
               prepared.kernels[0].grid[0], prepared.kernels[0].block[0]);
 

@@ -28,9 +28,9 @@ struct Timing {
 class PromoteTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ProcessResult eval = kforge(
-        {"eval", (testing::source_dir() / "tests/system/data/eval/relu_ok.cu").string(), "--task",
-         "builtin/relu", "--arch", "sm_90", "--json"});
+    ProcessResult eval =
+        kforge({"eval", (testing::source_dir() / "tests/system/data/eval/relu_ok.cu").string(),
+                "--task", "builtin/relu", "--arch", "sm_90", "--json"});
     ASSERT_EQ(eval.exit_code, 0) << eval.standard_error;
     compiled_candidate_ = nlohmann::json::parse(eval.standard_output)["candidate_id"];
     store_ = Store::open(dir_ / "kforge.db", false);
@@ -58,7 +58,9 @@ class PromoteTest : public ::testing::Test {
     EvaluationRow row;
     row.candidate_id = candidate;
     row.verdict = verdict;
-    row.reason = verdict == "correct" ? "" : verdict == "suspicious" ? "faster_than_floor" : "mismatch";
+    row.reason = verdict == "correct"      ? ""
+                 : verdict == "suspicious" ? "faster_than_floor"
+                                           : "mismatch";
     nlohmann::json checks = nlohmann::json::array();
     for (int seed : {0, 1, 2})
       for (const char* shape : {"benchmark", "small", "odd"})
@@ -79,11 +81,15 @@ class PromoteTest : public ::testing::Test {
                     {"shapes", {"benchmark", "small", "odd"}},
                     {"detail", "all checks passed"},
                     {"checks", checks},
-                    {"floor", {{"bytes", 134217728}, {"flops", 16777216}, {"floor_us", 40.0},
-                               {"fraction_of_floor", 40.0 / timing.median_us}}},
-                    {"baselines", {{"eager_us", timing.median_us * speedup_eager},
-                                   {"compile_us", timing.median_us * speedup_eager * 0.9},
-                                   {"torch_version", "2.5.1"}}}};
+                    {"floor",
+                     {{"bytes", 134217728},
+                      {"flops", 16777216},
+                      {"floor_us", 40.0},
+                      {"fraction_of_floor", 40.0 / timing.median_us}}},
+                    {"baselines",
+                     {{"eager_us", timing.median_us * speedup_eager},
+                      {"compile_us", timing.median_us * speedup_eager * 0.9},
+                      {"torch_version", "2.5.1"}}}};
     row.arch = "sm_90";
     row.gpu = "NVIDIA H100 80GB HBM3";
     row.timing = nlohmann::json{{"median_us", timing.median_us},
@@ -98,8 +104,11 @@ class PromoteTest : public ::testing::Test {
     row.speedup_eager = speedup_eager;
     row.speedup_compile = speedup_eager * 0.9;
     row.harness_version = harness_version;
-    row.environment = {{"kforge", "0.1.0"}, {"driver", "570.86"}, {"cuda", "13.0"},
-                       {"nvrtc", "13.0"}, {"arch", "sm_90"}};
+    row.environment = {{"kforge", "0.1.0"},
+                       {"driver", "570.86"},
+                       {"cuda", "13.0"},
+                       {"nvrtc", "13.0"},
+                       {"arch", "sm_90"}};
     return insert_evaluation(*store_, row);
   }
 
@@ -202,9 +211,10 @@ TEST_F(PromoteTest, PromotesWritesTheLibraryAndNeedsToBeatTheShippedSpread) {
   EXPECT_EQ(manifest["provenance"]["origin"], "llm");
   EXPECT_EQ(manifest["parameters"]["relu"][0]["pointer"], true);
   const std::string readme = files::read(dir_ / "lib" / "README.md");
-  EXPECT_NE(readme.find("| relu | candidate_" + std::to_string(first) +
-                        " | builtin/relu | sm_90 | NVIDIA H100 80GB HBM3 | 2.00x | 1.80x | 10.00 |"),
-            std::string::npos)
+  EXPECT_NE(
+      readme.find("| relu | candidate_" + std::to_string(first) +
+                  " | builtin/relu | sm_90 | NVIDIA H100 80GB HBM3 | 2.00x | 1.80x | 10.00 |"),
+      std::string::npos)
       << readme;
 
   // Faster at the median but within the shipped variant's spread: refused.
@@ -238,9 +248,8 @@ TEST_F(PromoteTest, PromotesWritesTheLibraryAndNeedsToBeatTheShippedSpread) {
   EXPECT_NE(show.standard_output.find("sm_90 NVIDIA H100 80GB HBM3 4.000x eager"),
             std::string::npos)
       << show.standard_output;
-  ProcessResult verify =
-      kforge({"library", "verify", "relu/vectorized", "--library", (dir_ / "lib").string(),
-              "--json"});
+  ProcessResult verify = kforge(
+      {"library", "verify", "relu/vectorized", "--library", (dir_ / "lib").string(), "--json"});
   ASSERT_EQ(verify.exit_code, 0) << verify.standard_output << verify.standard_error;
   const nlohmann::json verified = nlohmann::json::parse(verify.standard_output);
   EXPECT_EQ(verified["kernels"][0]["verdict"], "compiled");
@@ -270,8 +279,8 @@ TEST_F(PromoteTest, BestPromotesTheFastestCorrectCandidate) {
   EXPECT_EQ(decisions[0]["candidate_id"], best);
   EXPECT_EQ(decisions[0]["decision"], "promoted");
 
-  ProcessResult none = kforge({"promote", "--best", "--task", "builtin/softmax", "--library",
-                               (dir_ / "lib").string()});
+  ProcessResult none = kforge(
+      {"promote", "--best", "--task", "builtin/softmax", "--library", (dir_ / "lib").string()});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.standard_error.find("no candidate has a correct evaluation"), std::string::npos)
       << none.standard_error;

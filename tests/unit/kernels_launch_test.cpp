@@ -58,8 +58,9 @@ TEST(Expression, ErrorsNameTheExpression) {
             "unknown name 'BLOK' at column 5 (expression 'BLOK * 2')");
   EXPECT_EQ(message_of([] { evaluate_expression("4 / (BLOCK - 256)", scope()); }),
             "division by zero at column 18 (expression '4 / (BLOCK - 256)')");
-  EXPECT_NE(message_of([] { evaluate_expression("9223372036854775807 + 1", scope()); })
-                .find("64-bit overflow"),
+  EXPECT_NE(message_of([] {
+              evaluate_expression("9223372036854775807 + 1", scope());
+            }).find("64-bit overflow"),
             std::string::npos);
   EXPECT_NE(message_of([] { evaluate_expression("y.numel", scope()); }).find("not a tensor"),
             std::string::npos);
@@ -122,8 +123,7 @@ TEST_F(LaunchFixture, PreparesEveryKernelWithTypedArguments) {
   EXPECT_EQ(kernel.task_name, "builtin/column_scale");
   ASSERT_EQ(kernel.signature.size(), 3u);
   EXPECT_EQ(kernel.signature[2].role, "output");
-  const PreparedLaunch prepared =
-      prepare_launch(kernel, read_kernel_file(kernel.source), good());
+  const PreparedLaunch prepared = prepare_launch(kernel, read_kernel_file(kernel.source), good());
   ASSERT_EQ(prepared.kernels.size(), 2u);
   // BLOCK comes from the manifest (256), SPLITS from the file's default (8).
   EXPECT_EQ(prepared.kernels[0].grid, (std::array<unsigned, 3>{2, 8, 1}));
@@ -147,12 +147,12 @@ TEST_F(LaunchFixture, PreparesEveryKernelWithTypedArguments) {
 TEST_F(LaunchFixture, WrongCallsAreClearErrors) {
   Arguments missing = good();
   missing.erase("alpha");
-  EXPECT_EQ(failure(missing),
-            "expects 3 arguments (x, alpha, out), got 2 (column_scale/split)");
+  EXPECT_EQ(failure(missing), "expects 3 arguments (x, alpha, out), got 2 (column_scale/split)");
   Arguments renamed = good();
   renamed.erase("out");
   renamed["output"] = Tensor{&out_data, {512}, "float32"};
-  EXPECT_EQ(failure(renamed), "argument 'out' is missing (expects x, alpha, out) (column_scale/split)");
+  EXPECT_EQ(failure(renamed),
+            "argument 'out' is missing (expects x, alpha, out) (column_scale/split)");
   Arguments dtype = good();
   dtype["x"] = Tensor{&x_data, {4096, 512}, "float16"};
   EXPECT_EQ(failure(dtype), "argument 'x' must be float32, not float16 (column_scale/split)");

@@ -23,10 +23,10 @@ namespace kforge::kernels {
 // One name of the task's signature, in the order inputs, parameters, outputs.
 struct SignatureEntry {
   std::string name;
-  std::string role;   // "input", "parameter", "output"
+  std::string role;    // "input", "parameter", "output"
   bool tensor = true;  // false: a scalar
-  std::string dtype;  // torch's name: "float32", "int64", ...
-  size_t rank = 0;    // tensors only
+  std::string dtype;   // torch's name: "float32", "int64", ...
+  size_t rank = 0;     // tensors only
 };
 
 struct DeclaredParameter {
