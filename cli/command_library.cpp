@@ -1,4 +1,4 @@
-// kforge library list | show NAME | verify [NAME] [--library DIR] [--json]
+// kforge library list | show NAME | verify [NAME] | seed-manifests  [--library DIR] [--json]
 // The shipped kernel library: kernels/<operation>/<variant>/ (promoted) and
 // kernels/seeds/<operation>/<variant>/ (hand-written seeds, not yet verified), each a kernel.cu
 // and its manifest.json. `verify` checks each manifest against its task (signature, hashes,
@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "datasets/records.hpp"
+#include "harness/candidate/candidate_file.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/library/manifest.hpp"
@@ -245,6 +246,37 @@ void verify(Context& context, const LibraryOptions& options) {
     throw CLI::RuntimeError(kExitError);
 }
 
+// Seeds are verified nowhere, so their manifests can be derived entirely from the kernel file
+// and the task as it is today; this rewrites them (after a task or a seed changed).
+void write_seed_manifests(Context& context, const LibraryOptions& options) {
+  Workspace& workspace = context.workspace();
+  const std::vector<Entry> entries = scan_library(library_root(workspace, options.library));
+  nlohmann::json written = nlohmann::json::array();
+  for (const Entry& entry : entries) {
+    if (!entry.seed)
+      continue;
+    const std::string operation = entry.folder.parent_path().filename().string();
+    Task task = load_task(workspace, "builtin/" + operation,
+                          [&context](const std::string& line) { context.progress(line); });
+    PlanResult<CandidateFile> parsed =
+        parse_candidate(files::read(entry.folder / "kernel.cu"), entry.name + "/kernel.cu");
+    if (!parsed.ok())
+      throw Error(parsed.error().message(), entry.name);
+    nlohmann::json defaults = nlohmann::json::object();
+    for (const auto& [name, value] : choose_define_values(parsed.value().plan))
+      defaults[name] = value;
+    const nlohmann::json manifest =
+        build_manifest(task, entry.folder.filename().string(), parsed.value(), defaults,
+                       std::nullopt, std::nullopt, utc_now());
+    files::write_atomic(entry.folder / "manifest.json", manifest.dump(2) + "\n");
+    written.push_back(entry.name);
+    if (!options.json)
+      std::printf("wrote %s\n", (entry.folder / "manifest.json").string().c_str());
+  }
+  if (options.json)
+    Context::print_json({{"written", written}});
+}
+
 }  // namespace
 
 void add_library_command(CLI::App& parent, Context& context) {
@@ -269,6 +301,11 @@ void add_library_command(CLI::App& parent, Context& context) {
   verify_command->add_option("name", options->name, "only this kernel");
   common(verify_command);
   verify_command->callback([options, &context] { verify(context, *options); });
+  auto* seeds_command = command->add_subcommand(
+      "seed-manifests",
+      "rewrite the seeds' manifests from their files and tasks (nothing verified)");
+  common(seeds_command);
+  seeds_command->callback([options, &context] { write_seed_manifests(context, *options); });
 }
 
 }  // namespace kforge::cli
