@@ -44,20 +44,33 @@ class Parser {
       fail(std::string("expected '") + c + "'");
   }
 
-  int64_t checked(bool overflowed, int64_t value) const {
-    if (overflowed)
+  // Separate statements: the result must be read after the builtin wrote it.
+  int64_t add(int64_t a, int64_t b) const {
+    int64_t result = 0;
+    if (__builtin_add_overflow(a, b, &result))
       fail("64-bit overflow");
-    return value;
+    return result;
+  }
+  int64_t subtract(int64_t a, int64_t b) const {
+    int64_t result = 0;
+    if (__builtin_sub_overflow(a, b, &result))
+      fail("64-bit overflow");
+    return result;
+  }
+  int64_t multiply(int64_t a, int64_t b) const {
+    int64_t result = 0;
+    if (__builtin_mul_overflow(a, b, &result))
+      fail("64-bit overflow");
+    return result;
   }
 
   int64_t sum() {
     int64_t value = product();
     for (;;) {
-      int64_t result = 0;
       if (accept('+'))
-        value = checked(__builtin_add_overflow(value, product(), &result), result);
+        value = add(value, product());
       else if (accept('-'))
-        value = checked(__builtin_sub_overflow(value, product(), &result), result);
+        value = subtract(value, product());
       else
         return value;
     }
@@ -74,9 +87,8 @@ class Parser {
   int64_t product() {
     int64_t value = unary();
     for (;;) {
-      int64_t result = 0;
       if (accept('*')) {
-        value = checked(__builtin_mul_overflow(value, unary(), &result), result);
+        value = multiply(value, unary());
       } else if (accept('/')) {
         value = divide(value, unary(), false);
       } else if (accept('%')) {
@@ -89,8 +101,7 @@ class Parser {
 
   int64_t unary() {
     if (accept('-')) {
-      int64_t result = 0;
-      return checked(__builtin_sub_overflow(int64_t{0}, unary(), &result), result);
+      return subtract(0, unary());
     }
     return primary();
   }
@@ -147,17 +158,18 @@ class Parser {
       if (numel) {
         int64_t count = 1;
         for (int64_t extent : *shape) {
-          int64_t result = 0;
-          count = checked(__builtin_mul_overflow(count, extent, &result), result);
+          count = multiply(count, extent);
         }
         return count;
       }
       expect('[');
       const int64_t index = sum();
       expect(']');
-      if (index < 0 || index >= static_cast<int64_t>(shape->size()))
+      if (index < 0 || index >= static_cast<int64_t>(shape->size())) {
+        at_ = start;
         fail("'" + tensor + "' has " + std::to_string(shape->size()) + " dimensions, not index " +
              std::to_string(index));
+      }
       return (*shape)[static_cast<size_t>(index)];
     }
     const std::optional<int64_t> value = scope_.value(name);

@@ -53,7 +53,7 @@ TEST(Expression, EvaluatesThePlanLanguage) {
 
 TEST(Expression, ErrorsNameTheExpression) {
   EXPECT_EQ(message_of([] { evaluate_expression("x.shape[2]", scope()); }),
-            "'x' has 2 dimensions, not index 2 at column 10 (expression 'x.shape[2]')");
+            "'x' has 2 dimensions, not index 2 at column 1 (expression 'x.shape[2]')");
   EXPECT_EQ(message_of([] { evaluate_expression("BLOK * 2", scope()); }),
             "unknown name 'BLOK' at column 5 (expression 'BLOK * 2')");
   EXPECT_EQ(message_of([] { evaluate_expression("4 / (BLOCK - 256)", scope()); }),
