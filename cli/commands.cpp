@@ -10,6 +10,8 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"doctor", add_doctor_command},
     {"eval", add_eval_command},
     {"optimize", add_optimize_command},
+    {"promote", add_promote_command},
+    {"library", add_library_command},
     {"runs", add_runs_command},
     {"show", add_show_command},
     {"tasks", add_tasks_command},

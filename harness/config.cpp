@@ -51,6 +51,10 @@ constexpr std::array kKeys = std::to_array<ConfigKey>({
     {"llm.samples", ConfigType::kInteger, "4",
      "proposals per prompt (sample), parallel chains (refine), first generation (beam)"},
     {"llm.stream", ConfigType::kBoolean, "true", "stream answers (server-sent events)"},
+    {"library.dir", ConfigType::kString, "kernels",
+     "the shipped kernel library folder (relative to the workspace) that promote writes"},
+    {"promote.min_speedup", ConfigType::kReal, "1.0",
+     "speedup over eager a candidate needs to be promoted"},
 });
 
 std::vector<std::string> key_names() {

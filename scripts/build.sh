@@ -4,7 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 generator=()
 if command -v ninja >/dev/null; then generator=(-G Ninja); fi
-if [ ! -f build/CMakeCache.txt ]; then
-  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# KFORGE_BUILD_FATBINS=ON (CI sets it) also builds the shipped kernels' precompiled fatbins.
+options=()
+if [ -n "${KFORGE_BUILD_FATBINS:-}" ]; then options=(-DKFORGE_BUILD_FATBINS="$KFORGE_BUILD_FATBINS"); fi
+if [ ! -f build/CMakeCache.txt ] || [ ${#options[@]} -gt 0 ]; then
+  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}"
 fi
 cmake --build build -j "$(nproc)"

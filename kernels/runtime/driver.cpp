@@ -92,6 +92,25 @@ void Driver::launch(CUfunction function, std::array<unsigned, 3> grid,
         "cuLaunchKernel");
 }
 
+CUdeviceptr Driver::allocate(size_t bytes, CUstream stream) const {
+  CUdeviceptr pointer = 0;
+  check(library_->function<CUresult (*)(CUdeviceptr*, size_t, CUstream)>("cuMemAllocAsync")(
+            &pointer, bytes, stream),
+        "cuMemAllocAsync");
+  return pointer;
+}
+
+void Driver::release(CUdeviceptr pointer, CUstream stream) const {
+  library_->function<CUresult (*)(CUdeviceptr, CUstream)>("cuMemFreeAsync")(pointer, stream);
+}
+
+void Driver::allow_shared_bytes(CUfunction function, unsigned bytes) const {
+  check(
+      library_->function<CUresult (*)(CUfunction, CUfunction_attribute, int)>("cuFuncSetAttribute")(
+          function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(bytes)),
+      "cuFuncSetAttribute");
+}
+
 Module::~Module() {
   if (module_)
     driver_->library().function<CUresult (*)(CUmodule)>("cuModuleUnload")(module_);

@@ -140,6 +140,18 @@ KernelFile parse_kernel_file(std::string source, std::string file_name) {
       throw std::invalid_argument("launch plan needs a non-empty \"kernels\" list");
     for (size_t i = 0; i < plan["kernels"].size(); ++i)
       file.launches.push_back(read_launch(plan["kernels"][i], i));
+    if (plan.contains("scratch")) {
+      if (!plan["scratch"].is_array())
+        throw std::invalid_argument("\"scratch\" must be a list of {name, dtype, numel}");
+      for (const nlohmann::json& buffer : plan["scratch"]) {
+        if (!buffer.is_object() || !buffer.contains("name") || !buffer["name"].is_string() ||
+            !buffer.contains("dtype") || !buffer["dtype"].is_string() || !buffer.contains("numel"))
+          throw std::invalid_argument("a scratch buffer needs \"name\", \"dtype\" and \"numel\"");
+        file.scratch.push_back(
+            {buffer["name"].get<std::string>(), buffer["dtype"].get<std::string>(),
+             expressions(nlohmann::json::array({buffer["numel"]}), "scratch numel").front()});
+      }
+    }
     if (plan.contains("defines")) {
       if (!plan["defines"].is_object())
         throw std::invalid_argument("\"defines\" must be an object of name: {default, values}");

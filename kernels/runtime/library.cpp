@@ -9,33 +9,73 @@
 namespace kforge::kernels {
 namespace {
 
-std::vector<int> read_manifest_architectures(const std::filesystem::path& manifest) {
+nlohmann::json read_json(const std::filesystem::path& manifest) {
   std::ifstream stream(manifest);
   if (!stream)
     throw KernelError("cannot read the manifest", manifest.string());
-  nlohmann::json json;
   try {
-    json = nlohmann::json::parse(stream);
+    return nlohmann::json::parse(stream);
   } catch (const nlohmann::json::parse_error& error) {
     throw KernelError("manifest is not valid JSON: " + std::string(error.what()),
                       manifest.string());
   }
-  std::vector<int> architectures;
-  if (!json.is_object() || !json.contains("architectures"))
-    return architectures;
-  if (!json["architectures"].is_array())
-    throw KernelError("\"architectures\" must be a list such as [\"sm_90\"]", manifest.string());
-  for (const nlohmann::json& name : json["architectures"]) {
-    if (!name.is_string())
-      throw KernelError("\"architectures\" holds " + name.dump() + ", not a name like \"sm_90\"",
-                        manifest.string());
-    try {
-      architectures.push_back(parse_architecture(name.get<std::string>()));
-    } catch (const KernelError& error) {
-      throw KernelError(error.problem(), manifest.string());
+}
+
+// Fills `kernel` from its manifest; a malformed field is a KernelError naming the file and key.
+void read_manifest(const std::filesystem::path& manifest, ShippedKernel& kernel) {
+  const nlohmann::json json = read_json(manifest);
+  const std::string where = manifest.string();
+  if (!json.is_object())
+    throw KernelError("a manifest must be a JSON object", where);
+  kernel.has_manifest = true;
+  try {
+    if (json.contains("architectures")) {
+      if (!json["architectures"].is_array())
+        throw KernelError("\"architectures\" must be a list such as [\"sm_90\"]", where);
+      for (const nlohmann::json& name : json["architectures"]) {
+        if (!name.is_string())
+          throw KernelError(
+              "\"architectures\" holds " + name.dump() + ", not a name like \"sm_90\"", where);
+        try {
+          kernel.verified_architectures.push_back(parse_architecture(name.get<std::string>()));
+        } catch (const KernelError& error) {
+          throw KernelError(error.problem(), where);
+        }
+      }
     }
+    if (json.contains("task")) {
+      const nlohmann::json& task = json.at("task");
+      kernel.task_name = task.value("name", "");
+      if (task.contains("signature")) {
+        for (const char* role : {"inputs", "parameters", "outputs"}) {
+          for (const nlohmann::json& spec :
+               task["signature"].value(role, nlohmann::json::array())) {
+            SignatureEntry entry;
+            entry.name = spec.at("name").get<std::string>();
+            entry.role = std::string(role).substr(0, std::string(role).size() - 1);
+            entry.tensor = spec.value("kind", "tensor") == "tensor";
+            entry.dtype = spec.at("dtype").get<std::string>();
+            if (entry.tensor)
+              entry.rank = spec.at("shape").size();
+            kernel.signature.push_back(entry);
+          }
+        }
+      }
+    }
+    // (items() of a temporary would dangle: keep the objects alive.)
+    const nlohmann::json parameters_json = json.value("parameters", nlohmann::json::object());
+    const nlohmann::json defines_json = json.value("defines", nlohmann::json::object());
+    for (const auto& [name, list] : parameters_json.items()) {
+      std::vector<DeclaredParameter>& parameters = kernel.parameters[name];
+      for (const nlohmann::json& parameter : list)
+        parameters.push_back({parameter.value("name", ""), parameter.at("pointer").get<bool>(),
+                              parameter.value("value_type", "")});
+    }
+    for (const auto& [name, value] : defines_json.items())
+      kernel.defines[name] = value.get<long long>();
+  } catch (const nlohmann::json::exception& error) {
+    throw KernelError("malformed manifest: " + std::string(error.what()), where);
   }
-  return architectures;
 }
 
 }  // namespace
@@ -57,15 +97,17 @@ int parse_architecture(const std::string& name) {
   return std::stoi(digits);
 }
 
-Library Library::scan(const std::filesystem::path& root) {
-  std::error_code error;
-  if (!std::filesystem::is_directory(root, error))
-    throw KernelError("the kernel library folder does not exist", root.string());
-  Library library;
-  library.root_ = root;
+namespace {
+
+void scan_variants(const std::filesystem::path& root, bool seeds,
+                   std::vector<ShippedKernel>& kernels) {
   for (const auto& task : std::filesystem::directory_iterator(root)) {
     if (!task.is_directory())
       continue;
+    if (!seeds && task.path().filename() == "seeds") {
+      scan_variants(task.path(), true, kernels);
+      continue;
+    }
     for (const auto& variant : std::filesystem::directory_iterator(task.path())) {
       const std::filesystem::path source = variant.path() / "kernel.cu";
       if (!variant.is_directory() || !std::filesystem::is_regular_file(source))
@@ -74,15 +116,28 @@ Library Library::scan(const std::filesystem::path& root) {
       kernel.task = task.path().filename().string();
       kernel.variant = variant.path().filename().string();
       kernel.source = source;
+      kernel.seed = seeds;
       const std::filesystem::path manifest = variant.path() / "manifest.json";
       if (std::filesystem::exists(manifest))
-        kernel.verified_architectures = read_manifest_architectures(manifest);
-      library.kernels_.push_back(std::move(kernel));
+        read_manifest(manifest, kernel);
+      kernels.push_back(std::move(kernel));
     }
   }
+}
+
+}  // namespace
+
+Library Library::scan(const std::filesystem::path& root) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(root, error))
+    throw KernelError("the kernel library folder does not exist", root.string());
+  Library library;
+  library.root_ = root;
+  scan_variants(root, root.filename() == "seeds", library.kernels_);
+  // Promoted kernels before seeds, each by task then variant: choose() prefers the first.
   std::sort(library.kernels_.begin(), library.kernels_.end(),
             [](const ShippedKernel& a, const ShippedKernel& b) {
-              return std::tie(a.task, a.variant) < std::tie(b.task, b.variant);
+              return std::tie(a.seed, a.task, a.variant) < std::tie(b.seed, b.task, b.variant);
             });
   return library;
 }
@@ -90,8 +145,9 @@ Library Library::scan(const std::filesystem::path& root) {
 std::vector<std::string> Library::tasks() const {
   std::vector<std::string> names;
   for (const ShippedKernel& kernel : kernels_)
-    if (names.empty() || names.back() != kernel.task)
+    if (std::find(names.begin(), names.end(), kernel.task) == names.end())
       names.push_back(kernel.task);
+  std::sort(names.begin(), names.end());
   return names;
 }
 

@@ -17,8 +17,10 @@
 
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/candidate/plan_validation.hpp"
+#include "harness/library/manifest.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/hash.hpp"
 #include "kforge/kernels/library.hpp"
 #include "sandbox/nvrtc_api.hpp"
 #include "sandbox/nvrtc_compiler.hpp"
@@ -41,17 +43,12 @@ const fs::path kBuiltinTasks = fs::path(KFORGE_SOURCE_DIR) / "datasets/suites/bu
 const std::vector<std::string> kArchitectures = {"sm_80", "sm_90", "sm_100"};
 
 bool is_seed(const ShippedKernel& kernel) {
-  return kernel.source.parent_path().parent_path().parent_path() == kSeeds;
+  return kernel.seed;
 }
 
-// Seeds first, then promoted kernels (kernels/seeds and kernels/runtime hold no kernel.cu at
-// the depth a variant has, so scanning kernels/ finds only promoted ones).
+// Promoted kernels and seeds (Library::scan finds both, seeds under kernels/seeds/).
 std::vector<ShippedKernel> shipped_kernels() {
-  const Library seeds = Library::scan(kSeeds);
-  std::vector<ShippedKernel> kernels = seeds.kernels();
-  const Library promoted = Library::scan(kKernels);
-  kernels.insert(kernels.end(), promoted.kernels().begin(), promoted.kernels().end());
-  return kernels;
+  return Library::scan(kKernels).kernels();
 }
 
 // The first value other than the default for every define, all at once: a second point of the
@@ -173,6 +170,44 @@ TEST_P(ShippedKernelFile, BindsToItsTaskAtEveryShape) {
     const PlanResult<ResolvedPlan> bound = bind_candidate(candidate, ptx, *signature, defines);
     EXPECT_TRUE(bound.ok()) << GetParam().source << " at the " << name
                             << " shape: " << (bound.ok() ? "" : bound.error().message());
+  }
+}
+
+// Every kernel ships with a manifest that agrees with its file and with its task as the task is
+// today: signature (from the real reference runner), task and kernel source hashes, plan,
+// declared parameters, define values. A task whose signature changed fails here until the
+// kernel is verified again. KFORGE_WRITE_SEED_MANIFESTS=1 (re)writes the seeds' manifests
+// (nothing verified, no numbers) instead of checking them.
+TEST_P(ShippedKernelFile, ManifestMatchesItsTaskAndFile) {
+  const fs::path manifest_path = GetParam().source.parent_path() / "manifest.json";
+  const fs::path task_file = kBuiltinTasks / (GetParam().task + ".py");
+  ASSERT_TRUE(fs::exists(task_file)) << GetParam().task << " is not a built-in task";
+  const std::optional<TaskAnalysis> analysis = analyse_task(GetParam().task, task_file);
+  ASSERT_TRUE(analysis);
+  Task task;
+  task.name = "builtin/" + GetParam().task;
+  task.version = 1;
+  task.source = files::read(task_file);
+  task.source_hash = sha256_hex(task.source);
+  task.analysis = *analysis;
+
+  const CandidateFile candidate = parse();
+  if (is_seed(GetParam()) && std::getenv("KFORGE_WRITE_SEED_MANIFESTS")) {
+    nlohmann::json defaults = nlohmann::json::object();
+    for (const auto& [name, value] : choose_define_values(candidate.plan))
+      defaults[name] = value;
+    const nlohmann::json manifest = build_manifest(task, GetParam().variant, candidate, defaults,
+                                                   std::nullopt, std::nullopt, utc_now());
+    files::write_atomic(manifest_path, manifest.dump(2) + "\n");
+  }
+  ASSERT_TRUE(fs::exists(manifest_path)) << manifest_path << " is missing";
+  const nlohmann::json manifest = read_manifest(manifest_path);
+  for (const std::string& problem : check_manifest(manifest, candidate.source(), task))
+    ADD_FAILURE() << manifest_path.string() << ": " << problem;
+  EXPECT_EQ(manifest["task"]["name"], task.name);
+  if (is_seed(GetParam())) {
+    EXPECT_TRUE(manifest["architectures"].empty()) << "a seed is verified nowhere yet";
+    EXPECT_TRUE(manifest["verified"].empty());
   }
 }
 

@@ -55,6 +55,12 @@ class Driver {
   void launch(CUfunction function, std::array<unsigned, 3> grid, std::array<unsigned, 3> block,
               unsigned shared_bytes, CUstream stream, std::vector<void*> arguments) const;
 
+  // Device memory in stream order (cuMemAllocAsync / cuMemFreeAsync); release never throws.
+  CUdeviceptr allocate(size_t bytes, CUstream stream) const;
+  void release(CUdeviceptr pointer, CUstream stream) const;
+  // Lets `function` use more than 48 KiB of dynamic shared memory.
+  void allow_shared_bytes(CUfunction function, unsigned bytes) const;
+
   // Throws KernelError "<function> failed: <CUDA error name>: <message>" unless `result` is
   // CUDA_SUCCESS: the one checked call for every driver result.
   void check(CUresult result, const char* function) const;

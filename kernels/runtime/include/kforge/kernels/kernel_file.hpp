@@ -24,6 +24,13 @@ struct PlannedLaunch {
   std::vector<std::string> args;
 };
 
+// A device buffer the plan uses between kernels; allocated for each launch.
+struct PlannedScratch {
+  std::string name;
+  std::string dtype;  // "float32", ...
+  std::string numel;  // an expression
+};
+
 struct DefineChoice {
   std::string name;
   long long default_value = 0;
@@ -34,6 +41,7 @@ struct KernelFile {
   std::string file_name;  // for messages
   std::string source;     // the whole file, as NVRTC compiles it
   std::vector<PlannedLaunch> launches;
+  std::vector<PlannedScratch> scratch;
   std::vector<DefineChoice> defines;  // in name order
 
   const DefineChoice* find_define(const std::string& name) const;

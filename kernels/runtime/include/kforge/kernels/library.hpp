@@ -1,23 +1,51 @@
 // The shipped kernels on disk: <root>/<task>/<variant>/kernel.cu, each variant folder
 // optionally holding a manifest.json. Listing and variant choice need no GPU.
 //
-// Of the manifest this library reads only which architectures the variant was verified on:
-//   {"architectures": ["sm_80", "sm_90"], ...}
-// A variant without a manifest (a seed kernel) is unverified: it is chosen only when no
-// verified variant of the task fits the present GPU.
+// Of the manifest (written by `kforge promote`, harness/library/manifest.hpp) this library
+// reads what launching needs: the task's name and signature (names, tensor or scalar, dtype,
+// rank), each kernel's declared parameters, the define values the kernel was verified with, and
+// the architectures it was verified on:
+//   {"task": {"name": "builtin/relu", "signature": {"inputs": [...], ...}},
+//    "parameters": {"relu": [{"name": "x", "pointer": true}, ...]},
+//    "defines": {"BLOCK": 256}, "architectures": ["sm_80", "sm_90"], ...}
+// A variant without a manifest is unverified and cannot be launched through the runtime (its
+// signature is unknown); a variant whose manifest lists no architecture (a seed) is chosen
+// only when no verified variant of the task fits the present GPU.
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace kforge::kernels {
 
+// One name of the task's signature, in the order inputs, parameters, outputs.
+struct SignatureEntry {
+  std::string name;
+  std::string role;    // "input", "parameter", "output"
+  bool tensor = true;  // false: a scalar
+  std::string dtype;   // torch's name: "float32", "int64", ...
+  size_t rank = 0;     // tensors only
+};
+
+struct DeclaredParameter {
+  std::string name;
+  bool pointer = false;
+  std::string value_type;  // values only: "int32", "int64", "float32", ...; "" when unusable
+};
+
 struct ShippedKernel {
-  std::string task;
+  std::string task;  // the operation folder, "softmax"
   std::string variant;
   std::filesystem::path source;             // .../kernel.cu
   std::vector<int> verified_architectures;  // 80 for sm_80; empty when unverified
+  bool seed = false;  // under <root>/seeds/: hand-written, enters the library by promotion
+  bool has_manifest = false;
+  std::string task_name;  // "builtin/softmax" (manifest)
+  std::vector<SignatureEntry> signature;
+  std::map<std::string, std::vector<DeclaredParameter>> parameters;  // by kernel name
+  std::map<std::string, long long> defines;  // the values it was verified with
 
   bool verified_on(int architecture) const;
 };
@@ -27,7 +55,8 @@ int parse_architecture(const std::string& name);
 
 class Library {
  public:
-  // Every <task>/<variant>/kernel.cu under `root`, sorted by task then variant. A missing root
+  // Every <task>/<variant>/kernel.cu under `root` and under <root>/seeds/ (seed kernels), the
+  // promoted ones first, each sorted by task then variant. A missing root
   // or an unreadable manifest is a KernelError naming the path.
   static Library scan(const std::filesystem::path& root);
 

@@ -1,0 +1,311 @@
+// kforge library list | show NAME | verify [NAME] | seed-manifests  [--library DIR] [--json]
+// The shipped kernel library: kernels/<operation>/<variant>/ (promoted) and
+// kernels/seeds/<operation>/<variant>/ (hand-written seeds, not yet verified), each a kernel.cu
+// and its manifest.json. `verify` checks each manifest against its task (signature, hashes,
+// plan) and evaluates the kernel through the normal evaluator: compile-only where there is no
+// GPU (verdict `compiled`, nothing ran), verified and timed where one runs candidates.
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "datasets/records.hpp"
+#include "harness/candidate/candidate_file.hpp"
+#include "harness/environment.hpp"
+#include "harness/evaluation/evaluator.hpp"
+#include "harness/library/manifest.hpp"
+#include "harness/task_import.hpp"
+#include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
+#include "harness/util/strings.hpp"
+#include "sandbox/compile_pool.hpp"
+
+namespace kforge::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LibraryOptions {
+  std::string library;
+  std::string name;
+  bool json = false;
+};
+
+struct Entry {
+  std::string name;  // "softmax/online_block" or "seeds/softmax/online_block"
+  bool seed = false;
+  fs::path folder;
+  nlohmann::json manifest;  // null when the folder has none
+};
+
+void scan(const fs::path& root, const std::string& prefix, bool seed, std::vector<Entry>& out) {
+  std::error_code error;
+  if (!fs::is_directory(root, error))
+    return;
+  for (const auto& operation : fs::directory_iterator(root)) {
+    if (!operation.is_directory())
+      continue;
+    for (const auto& variant : fs::directory_iterator(operation.path())) {
+      if (!fs::exists(variant.path() / "kernel.cu"))
+        continue;
+      Entry entry{
+          prefix + operation.path().filename().string() + "/" + variant.path().filename().string(),
+          seed, variant.path(), nullptr};
+      if (fs::exists(variant.path() / "manifest.json"))
+        entry.manifest = read_manifest(variant.path() / "manifest.json");
+      out.push_back(std::move(entry));
+    }
+  }
+}
+
+std::vector<Entry> scan_library(const fs::path& root) {
+  std::error_code error;
+  if (!fs::is_directory(root, error))
+    throw Error("the kernel library folder does not exist (set library.dir or --library)",
+                root.string());
+  std::vector<Entry> entries;
+  scan(root, "", false, entries);
+  scan(root / "seeds", "seeds/", true, entries);
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  return entries;
+}
+
+nlohmann::json summary(const Entry& entry) {
+  const nlohmann::json& manifest = entry.manifest;
+  nlohmann::json json = {{"name", entry.name},
+                         {"kind", entry.seed ? "seed" : "shipped"},
+                         {"path", entry.folder.string()}};
+  if (manifest.is_null()) {
+    json["problem"] = "no manifest.json";
+    return json;
+  }
+  json["task"] = manifest.value("task", nlohmann::json::object()).value("name", "");
+  json["variant"] = manifest.value("variant", entry.folder.filename().string());
+  json["architectures"] = manifest.value("architectures", nlohmann::json::array());
+  json["verified"] = nlohmann::json::array();
+  for (const nlohmann::json& verification : manifest.value("verified", nlohmann::json::array()))
+    json["verified"].push_back(
+        {{"arch", verification.value("arch", "")},
+         {"gpu", verification.value("gpu", "")},
+         {"speedup_eager", verification.value("speedup_eager", nlohmann::json())},
+         {"speedup_compile", verification.value("speedup_compile", nlohmann::json())},
+         {"median_us", verification.value("timing", nlohmann::json::object())
+                           .value("median_us", nlohmann::json())}});
+  return json;
+}
+
+std::string measured_text(const nlohmann::json& entry) {
+  if (!entry.contains("verified") || entry["verified"].empty())
+    return "not yet measured on a GPU";
+  std::vector<std::string> parts;
+  for (const nlohmann::json& verification : entry["verified"]) {
+    std::string part =
+        verification["arch"].get<std::string>() + " " + verification["gpu"].get<std::string>();
+    if (verification["speedup_eager"].is_number())
+      part += " " + std::to_string(verification["speedup_eager"].get<double>()).substr(0, 5) +
+              "x eager";
+    if (verification["speedup_compile"].is_number())
+      part += " " + std::to_string(verification["speedup_compile"].get<double>()).substr(0, 5) +
+              "x compile";
+    parts.push_back(part);
+  }
+  return strings::join(parts, "; ");
+}
+
+const Entry& find_entry(const std::vector<Entry>& entries, const std::string& name) {
+  for (const Entry& entry : entries)
+    if (entry.name == name)
+      return entry;
+  std::vector<std::string> names;
+  for (const Entry& entry : entries)
+    names.push_back(entry.name);
+  throw Error(strings::unknown_name_message("kernel", name, names), "kforge library");
+}
+
+void list(Context& context, const LibraryOptions& options) {
+  const std::vector<Entry> entries =
+      scan_library(library_root(context.workspace(), options.library));
+  nlohmann::json kernels = nlohmann::json::array();
+  for (const Entry& entry : entries)
+    kernels.push_back(summary(entry));
+  if (options.json)
+    return Context::print_json({{"kernels", kernels}});
+  std::printf("%-44s %-8s %-32s %s\n", "kernel", "kind", "task", "measured");
+  for (const nlohmann::json& kernel : kernels)
+    std::printf("%-44s %-8s %-32s %s\n", kernel["name"].get<std::string>().c_str(),
+                kernel["kind"].get<std::string>().c_str(), kernel.value("task", "?").c_str(),
+                kernel.contains("problem") ? kernel["problem"].get<std::string>().c_str()
+                                           : measured_text(kernel).c_str());
+}
+
+void show(Context& context, const LibraryOptions& options) {
+  const std::vector<Entry> entries =
+      scan_library(library_root(context.workspace(), options.library));
+  const Entry& entry = find_entry(entries, options.name);
+  nlohmann::json json = summary(entry);
+  json["manifest"] = entry.manifest;
+  if (options.json)
+    return Context::print_json(json);
+  std::printf("%s (%s) in %s\n", entry.name.c_str(), entry.seed ? "seed" : "shipped",
+              entry.folder.string().c_str());
+  std::printf("task: %s\n", json.value("task", "?").c_str());
+  std::printf("measured: %s\n", measured_text(json).c_str());
+  std::printf("manifest:\n%s\n", entry.manifest.dump(2).c_str());
+}
+
+void verify(Context& context, const LibraryOptions& options) {
+  Workspace& workspace = context.workspace();
+  std::vector<Entry> entries = scan_library(library_root(workspace, options.library));
+  if (!options.name.empty())
+    entries = {find_entry(entries, options.name)};
+
+  std::vector<GpuInfo> gpus;
+  probe_cuda_driver(&gpus);
+  EvaluatorOptions evaluator_options;
+  evaluator_options.limits = Limits::from_config(workspace.config());
+  evaluator_options.max_local_bytes_per_thread =
+      workspace.config().integer("compile.max_local_bytes");
+  evaluator_options.arch = !gpus.empty() ? gpus.front().arch : workspace.config().string("arch");
+  CompilePoolOptions pool_options;
+  pool_options.workers = 1;
+  pool_options.time_limit = std::chrono::seconds(workspace.config().integer("compile.timeout_s"));
+  pool_options.memory_mb = workspace.config().integer("compile.memory_mb");
+  pool_options.cache_dir = workspace.cache_dir("compile");
+  CompilePool pool(pool_options);
+  Store& store = workspace.store();
+  const int64_t run_id = insert_run(
+      store, RunRow{.kind = "library-verify",
+                    .request = {{"kernels", entries.size()}, {"arch", evaluator_options.arch}},
+                    .config = workspace.config().to_json(),
+                    .agent = "library"});
+  Evaluator evaluator(store, pool, evaluator_options);
+
+  nlohmann::json results = nlohmann::json::array();
+  bool all_passed = true;
+  for (const Entry& entry : entries) {
+    nlohmann::json result = {{"name", entry.name}, {"problems", nlohmann::json::array()}};
+    if (entry.manifest.is_null()) {
+      result["problems"].push_back("no manifest.json");
+    } else {
+      const std::string task_name =
+          entry.manifest.value("task", nlohmann::json::object()).value("name", "");
+      context.progress("verifying " + entry.name + " against " + task_name);
+      const std::string source = files::read(entry.folder / "kernel.cu");
+      Task task = load_task(workspace, task_name,
+                            [&context](const std::string& line) { context.progress(line); });
+      for (const std::string& problem : check_manifest(entry.manifest, source, task))
+        result["problems"].push_back(problem);
+      std::map<std::string, std::string> defines;
+      const nlohmann::json manifest_defines =
+          entry.manifest.value("defines", nlohmann::json::object());
+      for (const auto& [name, value] : manifest_defines.items())
+        defines[name] = value.dump();
+      const std::string origin =
+          entry.manifest.value("provenance", nlohmann::json::object()).value("origin", "seed");
+      EvaluationOutcome outcome =
+          evaluator.evaluate(task, EvaluationRequest{.source = source,
+                                                     .file_name = entry.name + "/kernel.cu",
+                                                     .define_overrides = defines,
+                                                     .origin = origin,
+                                                     .run_id = run_id});
+      result["task"] = task.name;
+      result["verdict"] = verdict_name(outcome.verdict);
+      result["reason"] = outcome.reason;
+      result["detail"] = outcome.detail;
+      result["candidate_id"] = outcome.candidate_id;
+      result["nothing_ran"] = outcome.verdict == Verdict::kCompiled;
+      if (outcome.verdict != Verdict::kCompiled && outcome.verdict != Verdict::kCorrect)
+        result["problems"].push_back("verdict " + std::string(verdict_name(outcome.verdict)) +
+                                     ": " + outcome.detail);
+    }
+    result["passed"] = result["problems"].empty();
+    all_passed = all_passed && result["passed"].get<bool>();
+    results.push_back(result);
+  }
+  finish_run(store, run_id, all_passed ? "completed" : "failed",
+             {{"kernels", results.size()}, {"passed", all_passed}});
+
+  if (options.json) {
+    Context::print_json({{"arch", evaluator_options.arch},
+                         {"gpu", gpus.empty() ? nlohmann::json() : nlohmann::json(gpus[0].name)},
+                         {"run_id", run_id},
+                         {"kernels", results},
+                         {"passed", all_passed}});
+  } else {
+    std::printf("kforge library verify on %s (%s)\n", evaluator_options.arch.c_str(),
+                gpus.empty() ? "no GPU: compile and bind only, nothing ran" : gpus[0].name.c_str());
+    for (const nlohmann::json& result : results) {
+      std::printf("  %-44s %-9s %s\n", result["name"].get<std::string>().c_str(),
+                  result.value("verdict", "-").c_str(),
+                  result["passed"].get<bool>() ? "ok" : "FAILED");
+      for (const nlohmann::json& problem : result["problems"])
+        std::printf("      %s\n", problem.get<std::string>().c_str());
+    }
+  }
+  if (!all_passed)
+    throw CLI::RuntimeError(kExitError);
+}
+
+// Seeds are verified nowhere, so their manifests can be derived entirely from the kernel file
+// and the task as it is today; this rewrites them (after a task or a seed changed).
+void write_seed_manifests(Context& context, const LibraryOptions& options) {
+  Workspace& workspace = context.workspace();
+  const std::vector<Entry> entries = scan_library(library_root(workspace, options.library));
+  nlohmann::json written = nlohmann::json::array();
+  for (const Entry& entry : entries) {
+    if (!entry.seed)
+      continue;
+    const std::string operation = entry.folder.parent_path().filename().string();
+    Task task = load_task(workspace, "builtin/" + operation,
+                          [&context](const std::string& line) { context.progress(line); });
+    PlanResult<CandidateFile> parsed =
+        parse_candidate(files::read(entry.folder / "kernel.cu"), entry.name + "/kernel.cu");
+    if (!parsed.ok())
+      throw Error(parsed.error().message(), entry.name);
+    nlohmann::json defaults = nlohmann::json::object();
+    for (const auto& [name, value] : choose_define_values(parsed.value().plan))
+      defaults[name] = value;
+    const nlohmann::json manifest =
+        build_manifest(task, entry.folder.filename().string(), parsed.value(), defaults,
+                       std::nullopt, std::nullopt, utc_now());
+    files::write_atomic(entry.folder / "manifest.json", manifest.dump(2) + "\n");
+    written.push_back(entry.name);
+    if (!options.json)
+      std::printf("wrote %s\n", (entry.folder / "manifest.json").string().c_str());
+  }
+  if (options.json)
+    Context::print_json({{"written", written}});
+}
+
+}  // namespace
+
+void add_library_command(CLI::App& parent, Context& context) {
+  auto* command =
+      parent.add_subcommand("library", "the shipped kernel library: list, show, verify");
+  command->require_subcommand(1);
+  auto options = std::make_shared<LibraryOptions>();
+  auto common = [&](CLI::App* sub) {
+    sub->add_option("--library", options->library,
+                    "library folder (default: config library.dir, under the workspace)");
+    sub->add_flag("--json", options->json, "print one JSON object");
+  };
+  auto* list_command = command->add_subcommand("list", "shipped and seed kernels, with numbers");
+  common(list_command);
+  list_command->callback([options, &context] { list(context, *options); });
+  auto* show_command = command->add_subcommand("show", "one kernel and its manifest");
+  show_command->add_option("name", options->name, "e.g. softmax/online_block")->required();
+  common(show_command);
+  show_command->callback([options, &context] { show(context, *options); });
+  auto* verify_command = command->add_subcommand(
+      "verify", "check every manifest against its task and evaluate every kernel");
+  verify_command->add_option("name", options->name, "only this kernel");
+  common(verify_command);
+  verify_command->callback([options, &context] { verify(context, *options); });
+  auto* seeds_command = command->add_subcommand(
+      "seed-manifests",
+      "rewrite the seeds' manifests from their files and tasks (nothing verified)");
+  common(seeds_command);
+  seeds_command->callback([options, &context] { write_seed_manifests(context, *options); });
+}
+
+}  // namespace kforge::cli

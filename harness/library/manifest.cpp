@@ -1,0 +1,190 @@
+#include "harness/library/manifest.hpp"
+
+#include <chrono>
+#include <ctime>
+
+#include "harness/candidate/kernel_declarations.hpp"
+#include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
+#include "harness/util/hash.hpp"
+
+namespace kforge {
+namespace {
+
+// The fields of `timing` a verification keeps: enough to compare two kernels by their spread.
+nlohmann::json timing_summary(const std::optional<nlohmann::json>& timing) {
+  nlohmann::json summary = nlohmann::json::object();
+  if (!timing || !timing->is_object())
+    return summary;
+  for (const char* key : {"median_us", "min_us", "mean_us", "p10_us", "p90_us", "cv"})
+    if (timing->contains(key))
+      summary[key] = (*timing)[key];
+  return summary;
+}
+
+const nlohmann::json* field(const nlohmann::json& json, const std::string& key) {
+  return json.is_object() && json.contains(key) ? &json[key] : nullptr;
+}
+
+}  // namespace
+
+std::string library_operation(const std::string& task_name) {
+  const size_t slash = task_name.find('/');
+  if (slash == std::string::npos)
+    return task_name;
+  const std::string suite = task_name.substr(0, slash);
+  const std::string stem = task_name.substr(slash + 1);
+  return suite == "builtin" ? stem : suite + "." + stem;
+}
+
+nlohmann::json kernel_parameters_json(const CandidateFile& candidate) {
+  nlohmann::json kernels = nlohmann::json::object();
+  for (const KernelLaunch& launch : candidate.plan.kernels) {
+    for (const KernelDeclaration& declaration : candidate.kernels) {
+      if (declaration.name != launch.name)
+        continue;
+      nlohmann::json parameters = nlohmann::json::array();
+      for (const KernelParameter& parameter : declaration.parameters) {
+        nlohmann::json entry = {
+            {"name", parameter.name}, {"type", parameter.type}, {"pointer", parameter.pointer}};
+        if (parameter.value_type)
+          entry["value_type"] = scalar_type_name(*parameter.value_type);
+        parameters.push_back(entry);
+      }
+      kernels[launch.name] = parameters;
+      break;
+    }
+  }
+  return kernels;
+}
+
+nlohmann::json verification_json(const EvaluationRow& evaluation) {
+  return {
+      {"arch", evaluation.arch.value_or("")},
+      {"gpu", evaluation.gpu.value_or("")},
+      {"speedup_eager",
+       evaluation.speedup_eager ? nlohmann::json(*evaluation.speedup_eager) : nlohmann::json()},
+      {"speedup_compile",
+       evaluation.speedup_compile ? nlohmann::json(*evaluation.speedup_compile) : nlohmann::json()},
+      {"device_time_us",
+       evaluation.device_time_us ? nlohmann::json(*evaluation.device_time_us) : nlohmann::json()},
+      {"timing", timing_summary(evaluation.timing)},
+      {"floor", evaluation.evidence.value("floor", nlohmann::json())},
+      {"baselines", evaluation.evidence.value("baselines", nlohmann::json())},
+      {"evaluation_id", evaluation.id},
+      {"harness_version", evaluation.harness_version},
+      {"environment", evaluation.environment},
+      {"date", evaluation.created_at}};
+}
+
+nlohmann::json build_manifest(const Task& task, const std::string& variant,
+                              const CandidateFile& candidate, const nlohmann::json& defines,
+                              const std::optional<CandidateRow>& candidate_row,
+                              const std::optional<EvaluationRow>& evaluation,
+                              const std::string& date) {
+  if (!task.analysis)
+    throw Error("the task has not been analysed, so its signature is unknown", task.name);
+  nlohmann::json manifest = {
+      {"manifest_version", kManifestVersion},
+      {"task",
+       {{"name", task.name},
+        {"version", task.version},
+        {"source_hash", task.source_hash},
+        {"signature", task.analysis->benchmark.to_json()}}},
+      {"operation", library_operation(task.name)},
+      {"variant", variant},
+      {"kernel", {{"file", "kernel.cu"}, {"source_hash", sha256_hex(candidate.source())}}},
+      {"launch", candidate.plan.to_json()},
+      {"parameters", kernel_parameters_json(candidate)},
+      {"defines", defines},
+      {"architectures", nlohmann::json::array()},
+      {"verified", nlohmann::json::array()},
+      {"tolerance", nullptr},
+  };
+  nlohmann::json provenance = {{"origin", candidate_row ? candidate_row->origin : "seed"},
+                               {"candidate_id", nullptr},
+                               {"run_id", nullptr},
+                               {"evaluation_id", nullptr},
+                               {"date", date},
+                               {"versions", nlohmann::json::object()}};
+  if (candidate_row) {
+    provenance["candidate_id"] = candidate_row->id;
+    if (candidate_row->run_id)
+      provenance["run_id"] = *candidate_row->run_id;
+  }
+  if (evaluation) {
+    manifest["architectures"].push_back(evaluation->arch.value_or(""));
+    manifest["verified"].push_back(verification_json(*evaluation));
+    manifest["tolerance"] = {{"atol", evaluation->evidence.value("atol", nlohmann::json())},
+                             {"rtol", evaluation->evidence.value("rtol", nlohmann::json())}};
+    provenance["evaluation_id"] = evaluation->id;
+    provenance["versions"] = evaluation->environment;
+    provenance["versions"]["harness_version"] = evaluation->harness_version;
+  }
+  manifest["provenance"] = provenance;
+  return manifest;
+}
+
+std::vector<std::string> check_manifest(const nlohmann::json& manifest, const std::string& source,
+                                        const Task& task) {
+  std::vector<std::string> problems;
+  for (const char* key : {"manifest_version", "task", "kernel", "launch", "parameters", "defines",
+                          "architectures", "verified", "provenance"})
+    if (!field(manifest, key))
+      problems.push_back(std::string("missing key \"") + key + "\"");
+  if (!problems.empty())
+    return problems;
+
+  const nlohmann::json& task_json = manifest["task"];
+  if (task_json.value("name", "") != task.name)
+    problems.push_back("task.name is '" + task_json.value("name", "") + "', not '" + task.name +
+                       "'");
+  if (task_json.value("source_hash", "") != task.source_hash)
+    problems.push_back("task.source_hash " + task_json.value("source_hash", "") +
+                       " is not the task's current source hash " + task.source_hash);
+  if (task.analysis &&
+      task_json.value("signature", nlohmann::json()) != task.analysis->benchmark.to_json())
+    problems.push_back("task.signature is not the task's current signature " +
+                       task.analysis->benchmark.to_json().dump());
+  const std::string hash = sha256_hex(source);
+  if (manifest["kernel"].value("source_hash", "") != hash)
+    problems.push_back("kernel.source_hash " + manifest["kernel"].value("source_hash", "") +
+                       " does not match kernel.cu (" + hash + ")");
+
+  PlanResult<CandidateFile> parsed = parse_candidate(source, "kernel.cu");
+  if (!parsed.ok()) {
+    problems.push_back("kernel.cu does not parse: " + parsed.error().message());
+    return problems;
+  }
+  const CandidateFile& candidate = parsed.value();
+  if (manifest["launch"] != candidate.plan.to_json())
+    problems.push_back("launch is not the plan in kernel.cu");
+  if (manifest["parameters"] != kernel_parameters_json(candidate))
+    problems.push_back("parameters are not the kernel declarations in kernel.cu");
+  for (const auto& [name, value] : manifest["defines"].items())
+    if (!candidate.plan.find_define(name) || !value.is_number_integer())
+      problems.push_back("defines." + name + " is not an integer define of kernel.cu");
+  if (manifest["architectures"].size() != 0 && manifest["verified"].empty())
+    problems.push_back("architectures are listed but no verification is recorded");
+  return problems;
+}
+
+nlohmann::json read_manifest(const std::filesystem::path& path) {
+  const std::string text = files::read(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& error) {
+    throw Error("manifest is not valid JSON: " + std::string(error.what()), path.string());
+  }
+}
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+}  // namespace kforge

@@ -1,0 +1,212 @@
+#include "kforge/kernels/launch.hpp"
+
+#include <cstring>
+#include <limits>
+
+#include "kforge/kernels/error.hpp"
+#include "kforge/kernels/expression.hpp"
+
+namespace kforge::kernels {
+namespace {
+
+template <typename T>
+std::vector<unsigned char> bytes_of(T value) {
+  std::vector<unsigned char> bytes(sizeof(T));
+  std::memcpy(bytes.data(), &value, sizeof(T));
+  return bytes;
+}
+
+// The bytes of integer `value` for a parameter of `type`; KernelError when it does not fit.
+std::vector<unsigned char> integer_bytes(int64_t value, const std::string& type,
+                                         const std::string& where) {
+  auto fits = [&](int64_t low, int64_t high) {
+    if (value < low || value > high)
+      throw KernelError(
+          "value " + std::to_string(value) + " does not fit the " + type + " parameter", where);
+  };
+  if (type == "int64" || type == "uint64")
+    return type == "uint64" ? (fits(0, std::numeric_limits<int64_t>::max()), bytes_of(value))
+                            : bytes_of(value);
+  if (type == "int32")
+    return fits(INT32_MIN, INT32_MAX), bytes_of(static_cast<int32_t>(value));
+  if (type == "uint32")
+    return fits(0, UINT32_MAX), bytes_of(static_cast<uint32_t>(value));
+  if (type == "int16")
+    return fits(INT16_MIN, INT16_MAX), bytes_of(static_cast<int16_t>(value));
+  if (type == "uint16")
+    return fits(0, UINT16_MAX), bytes_of(static_cast<uint16_t>(value));
+  if (type == "int8")
+    return fits(INT8_MIN, INT8_MAX), bytes_of(static_cast<int8_t>(value));
+  if (type == "uint8" || type == "bool")
+    return fits(0, type == "bool" ? 1 : UINT8_MAX), bytes_of(static_cast<uint8_t>(value));
+  if (type == "float32")
+    return bytes_of(static_cast<float>(value));
+  if (type == "float64")
+    return bytes_of(static_cast<double>(value));
+  throw KernelError(
+      "a parameter of type '" + (type.empty() ? "unknown" : type) + "' cannot take an integer",
+      where);
+}
+
+std::string describe(const Argument& argument) {
+  if (std::holds_alternative<Tensor>(argument))
+    return "a tensor";
+  return std::holds_alternative<int64_t>(argument) ? "an integer" : "a float";
+}
+
+}  // namespace
+
+size_t dtype_size(const std::string& dtype) {
+  static const std::map<std::string, size_t> kSizes = {
+      {"float64", 8}, {"float32", 4}, {"float16", 2}, {"bfloat16", 2}, {"int64", 8},
+      {"int32", 4},   {"int16", 2},   {"int8", 1},    {"uint8", 1},    {"bool", 1}};
+  const auto found = kSizes.find(dtype);
+  if (found == kSizes.end())
+    throw KernelError("unknown dtype '" + dtype + "'", "");
+  return found->second;
+}
+
+PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& file,
+                              const Arguments& arguments) {
+  const std::string where = kernel.task + "/" + kernel.variant;
+  if (!kernel.has_manifest || kernel.signature.empty())
+    throw KernelError("the kernel has no manifest with a signature, so it cannot be launched",
+                      where);
+
+  // The call against the signature: every name, nothing else, the right kind, dtype and rank.
+  std::string expected;
+  for (const SignatureEntry& entry : kernel.signature)
+    expected += (expected.empty() ? "" : ", ") + entry.name;
+  if (arguments.size() != kernel.signature.size())
+    throw KernelError("expects " + std::to_string(kernel.signature.size()) + " arguments (" +
+                          expected + "), got " + std::to_string(arguments.size()),
+                      where);
+  for (const SignatureEntry& entry : kernel.signature) {
+    const auto found = arguments.find(entry.name);
+    if (found == arguments.end())
+      throw KernelError("argument '" + entry.name + "' is missing (expects " + expected + ")",
+                        where);
+    const Argument& argument = found->second;
+    if (entry.tensor) {
+      const Tensor* tensor = std::get_if<Tensor>(&argument);
+      if (!tensor)
+        throw KernelError("argument '" + entry.name + "' must be a " + entry.dtype +
+                              " tensor, not " + describe(argument),
+                          where);
+      if (tensor->dtype != entry.dtype)
+        throw KernelError(
+            "argument '" + entry.name + "' must be " + entry.dtype + ", not " + tensor->dtype,
+            where);
+      if (tensor->shape.size() != entry.rank)
+        throw KernelError("argument '" + entry.name + "' must have " + std::to_string(entry.rank) +
+                              " dimensions, not " + std::to_string(tensor->shape.size()),
+                          where);
+      for (int64_t extent : tensor->shape)
+        if (extent < 0)
+          throw KernelError("argument '" + entry.name + "' has a negative extent", where);
+    } else if (std::holds_alternative<Tensor>(argument)) {
+      throw KernelError(
+          "argument '" + entry.name + "' is a scalar (" + entry.dtype + "), not a tensor", where);
+    }
+  }
+
+  std::map<std::string, long long> defines;
+  for (const DefineChoice& define : file.defines)
+    defines[define.name] = define.default_value;
+  for (const auto& [name, value] : kernel.defines)
+    defines[name] = value;
+  std::map<std::string, int> scratch_index;
+  for (size_t i = 0; i < file.scratch.size(); ++i)
+    scratch_index[file.scratch[i].name] = static_cast<int>(i);
+
+  ExpressionScope scope;
+  scope.value = [&](const std::string& name) -> std::optional<int64_t> {
+    if (const auto define = defines.find(name); define != defines.end())
+      return define->second;
+    if (const auto argument = arguments.find(name); argument != arguments.end()) {
+      if (const int64_t* integer = std::get_if<int64_t>(&argument->second))
+        return *integer;
+    }
+    return std::nullopt;
+  };
+  scope.shape = [&](const std::string& name) -> std::optional<std::vector<int64_t>> {
+    if (const auto argument = arguments.find(name); argument != arguments.end())
+      if (const Tensor* tensor = std::get_if<Tensor>(&argument->second))
+        return tensor->shape;
+    return std::nullopt;
+  };
+
+  PreparedLaunch prepared;
+  for (const PlannedScratch& scratch : file.scratch) {
+    const int64_t numel = evaluate_expression(scratch.numel, scope);
+    if (numel < 0)
+      throw KernelError("scratch '" + scratch.name + "' has a negative size", where);
+    prepared.scratch.push_back(
+        {scratch.name, static_cast<size_t>(numel) * dtype_size(scratch.dtype)});
+  }
+  for (const PlannedLaunch& launch : file.launches) {
+    const std::string at = where + ": kernel " + launch.name;
+    PreparedKernel out;
+    out.name = launch.name;
+    auto dimension = [&](const std::string& text) {
+      const int64_t value = evaluate_expression(text, scope);
+      if (value < 1 || value > std::numeric_limits<unsigned>::max())
+        throw KernelError(
+            "grid or block extent " + text + " = " + std::to_string(value) + " is out of range",
+            at);
+      return static_cast<unsigned>(value);
+    };
+    for (size_t i = 0; i < launch.grid.size(); ++i)
+      out.grid[i] = dimension(launch.grid[i]);
+    for (size_t i = 0; i < launch.block.size(); ++i)
+      out.block[i] = dimension(launch.block[i]);
+    const int64_t shared = evaluate_expression(launch.shared_bytes, scope);
+    if (shared < 0 || shared > std::numeric_limits<unsigned>::max())
+      throw KernelError("shared_bytes out of range", at);
+    out.shared_bytes = static_cast<unsigned>(shared);
+
+    const auto declared = kernel.parameters.find(launch.name);
+    if (declared == kernel.parameters.end())
+      throw KernelError("the manifest declares no parameters for this kernel", at);
+    if (declared->second.size() != launch.args.size())
+      throw KernelError("the plan passes " + std::to_string(launch.args.size()) +
+                            " arguments, the kernel declares " +
+                            std::to_string(declared->second.size()),
+                        at);
+    for (size_t i = 0; i < launch.args.size(); ++i) {
+      const std::string& text = launch.args[i];
+      const DeclaredParameter& parameter = declared->second[i];
+      const std::string arg_where = at + ", argument " + std::to_string(i) + " '" + text + "'";
+      PreparedArgument argument;
+      const auto named = arguments.find(text);
+      if (const auto scratch = scratch_index.find(text); scratch != scratch_index.end()) {
+        if (!parameter.pointer)
+          throw KernelError("a scratch buffer needs a pointer parameter", arg_where);
+        argument.scratch = scratch->second;
+        argument.bytes.resize(sizeof(void*));
+      } else if (named != arguments.end() && std::holds_alternative<Tensor>(named->second)) {
+        if (!parameter.pointer)
+          throw KernelError("a tensor needs a pointer parameter", arg_where);
+        argument.bytes = bytes_of(std::get<Tensor>(named->second).data);
+      } else if (named != arguments.end() && std::holds_alternative<double>(named->second)) {
+        const double value = std::get<double>(named->second);
+        if (parameter.value_type == "float32")
+          argument.bytes = bytes_of(static_cast<float>(value));
+        else if (parameter.value_type == "float64")
+          argument.bytes = bytes_of(value);
+        else
+          throw KernelError("a float scalar needs a float32 or float64 parameter", arg_where);
+      } else {
+        if (parameter.pointer)
+          throw KernelError("an integer expression cannot go to a pointer parameter", arg_where);
+        argument.bytes =
+            integer_bytes(evaluate_expression(text, scope), parameter.value_type, arg_where);
+      }
+      out.arguments.push_back(std::move(argument));
+    }
+    prepared.kernels.push_back(std::move(out));
+  }
+  return prepared;
+}
+
+}  // namespace kforge::kernels

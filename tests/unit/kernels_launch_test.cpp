@@ -1,0 +1,209 @@
+// The kernel library's launch preparation and runtime, without a GPU: plan expressions, calls
+// checked against a manifest's signature (count, names, dtype, rank, scalars), arguments typed
+// from the declared parameters, scratch sizes, and the runtime saying clearly that no driver is
+// there when it must launch.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+
+#include "kforge/kernels/error.hpp"
+#include "kforge/kernels/expression.hpp"
+#include "kforge/kernels/launch.hpp"
+#include "kforge/kernels/runtime.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge::kernels {
+namespace {
+
+using kforge::testing::TemporaryDirectory;
+using kforge::testing::write_text;
+
+std::string message_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const KernelError& error) {
+    return error.what();
+  }
+  return "no error";
+}
+
+ExpressionScope scope() {
+  ExpressionScope scope;
+  scope.value = [](const std::string& name) -> std::optional<int64_t> {
+    if (name == "BLOCK")
+      return 256;
+    return std::nullopt;
+  };
+  scope.shape = [](const std::string& name) -> std::optional<std::vector<int64_t>> {
+    if (name == "x" || name == "conv.weight")
+      return std::vector<int64_t>{1000, 3};
+    return std::nullopt;
+  };
+  return scope;
+}
+
+TEST(Expression, EvaluatesThePlanLanguage) {
+  EXPECT_EQ(evaluate_expression("ceil_div(x.numel, BLOCK)", scope()), 12);
+  EXPECT_EQ(evaluate_expression("x.shape[0] * (x.shape[1] + 1) % 7 - -2", scope()), 4000 % 7 + 2);
+  EXPECT_EQ(evaluate_expression("min(BLOCK, 100) + max(1, conv.weight.shape[1]) / 2", scope()),
+            101);
+  EXPECT_EQ(evaluate_expression("ceil_div(0, 4)", scope()), 0);
+}
+
+TEST(Expression, ErrorsNameTheExpression) {
+  EXPECT_EQ(message_of([] { evaluate_expression("x.shape[2]", scope()); }),
+            "'x' has 2 dimensions, not index 2 at column 1 (expression 'x.shape[2]')");
+  EXPECT_EQ(message_of([] { evaluate_expression("BLOK * 2", scope()); }),
+            "unknown name 'BLOK' at column 5 (expression 'BLOK * 2')");
+  EXPECT_EQ(message_of([] { evaluate_expression("4 / (BLOCK - 256)", scope()); }),
+            "division by zero at column 18 (expression '4 / (BLOCK - 256)')");
+  EXPECT_NE(message_of([] {
+              evaluate_expression("9223372036854775807 + 1", scope());
+            }).find("64-bit overflow"),
+            std::string::npos);
+  EXPECT_NE(message_of([] { evaluate_expression("y.numel", scope()); }).find("not a tensor"),
+            std::string::npos);
+}
+
+const std::string kKernel = R"kernel(/* kforge:launch
+{
+  "kernels": [
+    {"name": "partial", "grid": ["ceil_div(x.shape[1], BLOCK)", "SPLITS"], "block": ["BLOCK"],
+     "shared_bytes": "BLOCK * 4", "args": ["x", "scratch", "x.shape[0]", "x.shape[1]", "alpha"]},
+    {"name": "finish", "grid": ["ceil_div(x.shape[1], BLOCK)"], "block": ["BLOCK"],
+     "args": ["scratch", "out", "x.shape[1]"]}
+  ],
+  "scratch": [{"name": "scratch", "dtype": "float32", "numel": "SPLITS * x.shape[1]"}],
+  "defines": {"BLOCK": {"default": 128, "values": [128, 256]}, "SPLITS": {"default": 8}}
+}
+*/
+)kernel";
+
+const std::string kManifest = R"json({
+  "task": {"name": "builtin/column_scale", "signature": {
+    "inputs": [{"name": "x", "kind": "tensor", "dtype": "float32", "shape": [4096, 512]},
+               {"name": "alpha", "kind": "scalar", "dtype": "float32", "value": 0.5}],
+    "parameters": [],
+    "outputs": [{"name": "out", "kind": "tensor", "dtype": "float32", "shape": [512]}]}},
+  "parameters": {
+    "partial": [{"name": "x", "pointer": true}, {"name": "s", "pointer": true},
+                {"name": "rows", "pointer": false, "value_type": "int32"},
+                {"name": "cols", "pointer": false, "value_type": "int64"},
+                {"name": "alpha", "pointer": false, "value_type": "float32"}],
+    "finish": [{"name": "s", "pointer": true}, {"name": "out", "pointer": true},
+               {"name": "cols", "pointer": false, "value_type": "int64"}]},
+  "defines": {"BLOCK": 256},
+  "architectures": []
+})json";
+
+struct LaunchFixture : ::testing::Test {
+  TemporaryDirectory root;
+  float x_data = 0;
+  float out_data = 0;
+  void SetUp() override {
+    write_text(root / "column_scale" / "split" / "kernel.cu", kKernel);
+    write_text(root / "column_scale" / "split" / "manifest.json", kManifest);
+  }
+  Arguments good() {
+    return {{"x", Tensor{&x_data, {4096, 512}, "float32"}},
+            {"alpha", 0.5},
+            {"out", Tensor{&out_data, {512}, "float32"}}};
+  }
+  std::string failure(const Arguments& arguments) {
+    const Library library = Library::scan(root.path());
+    const KernelFile file = read_kernel_file(library.kernels().at(0).source);
+    return message_of([&] { prepare_launch(library.kernels().at(0), file, arguments); });
+  }
+};
+
+TEST_F(LaunchFixture, PreparesEveryKernelWithTypedArguments) {
+  const Library library = Library::scan(root.path());
+  const ShippedKernel& kernel = library.kernels().at(0);
+  EXPECT_EQ(kernel.task_name, "builtin/column_scale");
+  ASSERT_EQ(kernel.signature.size(), 3u);
+  EXPECT_EQ(kernel.signature[2].role, "output");
+  const PreparedLaunch prepared = prepare_launch(kernel, read_kernel_file(kernel.source), good());
+  ASSERT_EQ(prepared.kernels.size(), 2u);
+  // BLOCK comes from the manifest (256), SPLITS from the file's default (8).
+  EXPECT_EQ(prepared.kernels[0].grid, (std::array<unsigned, 3>{2, 8, 1}));
+  EXPECT_EQ(prepared.kernels[0].block, (std::array<unsigned, 3>{256, 1, 1}));
+  EXPECT_EQ(prepared.kernels[0].shared_bytes, 1024u);
+  ASSERT_EQ(prepared.scratch.size(), 1u);
+  EXPECT_EQ(prepared.scratch[0].bytes, 8u * 512 * 4);
+  const auto& arguments = prepared.kernels[0].arguments;
+  ASSERT_EQ(arguments.size(), 5u);
+  void* pointer = nullptr;
+  std::memcpy(&pointer, arguments[0].bytes.data(), sizeof pointer);
+  EXPECT_EQ(pointer, &x_data);
+  EXPECT_EQ(arguments[1].scratch, 0);
+  EXPECT_EQ(arguments[2].bytes.size(), 4u);  // int32 rows
+  EXPECT_EQ(arguments[3].bytes.size(), 8u);  // int64 cols
+  float alpha = 0;
+  std::memcpy(&alpha, arguments[4].bytes.data(), sizeof alpha);
+  EXPECT_EQ(alpha, 0.5f);
+}
+
+TEST_F(LaunchFixture, WrongCallsAreClearErrors) {
+  Arguments missing = good();
+  missing.erase("alpha");
+  EXPECT_EQ(failure(missing), "expects 3 arguments (x, alpha, out), got 2 (column_scale/split)");
+  Arguments renamed = good();
+  renamed.erase("out");
+  renamed["output"] = Tensor{&out_data, {512}, "float32"};
+  EXPECT_EQ(failure(renamed),
+            "argument 'out' is missing (expects x, alpha, out) (column_scale/split)");
+  Arguments dtype = good();
+  dtype["x"] = Tensor{&x_data, {4096, 512}, "float16"};
+  EXPECT_EQ(failure(dtype), "argument 'x' must be float32, not float16 (column_scale/split)");
+  Arguments rank = good();
+  rank["x"] = Tensor{&x_data, {4096 * 512}, "float32"};
+  EXPECT_EQ(failure(rank), "argument 'x' must have 2 dimensions, not 1 (column_scale/split)");
+  Arguments scalar = good();
+  scalar["out"] = int64_t{3};
+  EXPECT_EQ(failure(scalar),
+            "argument 'out' must be a float32 tensor, not an integer (column_scale/split)");
+  Arguments tensor_for_scalar = good();
+  tensor_for_scalar["alpha"] = Tensor{&x_data, {1}, "float32"};
+  EXPECT_EQ(failure(tensor_for_scalar),
+            "argument 'alpha' is a scalar (float32), not a tensor (column_scale/split)");
+  // rows goes to an int32 parameter: 2^31 rows do not fit.
+  Arguments huge = good();
+  huge["x"] = Tensor{&x_data, {int64_t{1} << 31, 512}, "float32"};
+  EXPECT_NE(failure(huge).find("value 2147483648 does not fit the int32 parameter"),
+            std::string::npos);
+}
+
+TEST_F(LaunchFixture, KernelWithoutManifestCannotBeLaunched) {
+  write_text(root / "relu" / "seed" / "kernel.cu", kKernel);
+  const Library library = Library::scan(root.path());
+  const ShippedKernel& seed = library.kernels().at(1);
+  ASSERT_EQ(seed.task, "relu");
+  EXPECT_EQ(message_of([&] { prepare_launch(seed, read_kernel_file(seed.source), good()); }),
+            "the kernel has no manifest with a signature, so it cannot be launched (relu/seed)");
+}
+
+TEST_F(LaunchFixture, SeedsFolderIsScannedAsSeeds) {
+  write_text(root / "seeds" / "relu" / "vectorized" / "kernel.cu", kKernel);
+  const Library library = Library::scan(root.path());
+  ASSERT_EQ(library.kernels().size(), 2u);
+  EXPECT_FALSE(library.kernels()[0].seed);
+  EXPECT_TRUE(library.kernels()[1].seed);
+  EXPECT_EQ(library.kernels()[1].task, "relu");
+  EXPECT_EQ(library.tasks(), (std::vector<std::string>{"column_scale", "relu"}));
+  Runtime runtime({.library_root = root.path(), .fatbin_dir = "/opt/fatbin"});
+  EXPECT_EQ(runtime.fatbin_path(library.kernels()[1]), "/opt/fatbin/seeds/relu/vectorized.fatbin");
+  EXPECT_EQ(runtime.fatbin_path(library.kernels()[0]), "/opt/fatbin/column_scale/split.fatbin");
+}
+
+TEST_F(LaunchFixture, LaunchWithoutADriverSaysSo) {
+  if (std::getenv("KFORGE_TEST_HAS_GPU"))
+    GTEST_SKIP() << "a GPU is present";
+  Runtime runtime({.library_root = root.path()});
+  EXPECT_EQ(runtime.library().kernels().size(), 1u);
+  const std::string message = message_of([&] { runtime.launch("column_scale", good()); });
+  EXPECT_NE(message.find("cannot open the CUDA driver"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace kforge::kernels
