@@ -47,9 +47,7 @@ struct CatalogueEntry {
 
   bool honest() const { return verdict == "correct"; }
   // Decided before anything runs, so the CPU pipeline must reach it too.
-  bool decided_before_gpu() const {
-    return verdict == "compile_error" || verdict == "plan_error";
-  }
+  bool decided_before_gpu() const { return verdict == "compile_error" || verdict == "plan_error"; }
   bool accepts(const std::string& got) const {
     return got == verdict || std::find(alternative_verdicts.begin(), alternative_verdicts.end(),
                                        got) != alternative_verdicts.end();
@@ -104,7 +102,8 @@ std::vector<CatalogueEntry> read_catalogue(bool report = true) {
 // "hostile/cache_by_pointer.cu" -> "hostile_cache_by_pointer": a test name.
 std::string entry_name(const CatalogueEntry& entry) {
   std::string name = fs::path(entry.file).replace_extension().string();
-  std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
+  std::replace_if(
+      name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
   return name;
 }
 
@@ -193,14 +192,15 @@ TEST_P(AdversarialCatalogueEntry, CompilesAndBindsOrFailsBeforeTheGpuAsCatalogue
   const std::string got(verdict_name(outcome.verdict));
 
   if (entry.decided_before_gpu()) {
-    EXPECT_EQ(got, entry.verdict) << entry.file << ": " << outcome.reason << ": "
-                                  << outcome.detail;
-    if (entry.strict)
+    EXPECT_EQ(got, entry.verdict) << entry.file << ": " << outcome.reason << ": " << outcome.detail;
+    if (entry.strict) {
       EXPECT_EQ(outcome.reason, entry.reason) << entry.file << ": " << outcome.detail;
+    }
   } else {
     // Everything else must reach the GPU: compiled for sm_90 and bound at every shape.
-    EXPECT_EQ(got, "compiled") << entry.file << " must compile and bind at every shape: "
-                               << outcome.reason << ": " << outcome.detail;
+    EXPECT_EQ(got, "compiled") << entry.file
+                               << " must compile and bind at every shape: " << outcome.reason
+                               << ": " << outcome.detail;
     if (outcome.compile && !outcome.compile->ok())
       ADD_FAILURE() << outcome.compile->log;
     const size_t shapes = 1 + task.analysis->check_shapes.size();
@@ -276,8 +276,9 @@ TEST_P(AdversarialCatalogueOnGpu, GetsItsVerdictFromKforgeEval) {
   EXPECT_TRUE(entry.accepts(verdict))
       << entry.file << " (" << entry.attack << "): expected " << entry.verdict << ", got "
       << verdict << " (" << reason << "): " << report.value("detail", "");
-  if (entry.strict && verdict == entry.verdict)
+  if (entry.strict && verdict == entry.verdict) {
     EXPECT_EQ(reason, entry.reason) << entry.file << ": " << report.value("detail", "");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Catalogue, AdversarialCatalogueOnGpu,
