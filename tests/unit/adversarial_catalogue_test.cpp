@@ -54,6 +54,11 @@ struct CatalogueEntry {
   }
 };
 
+// Failure messages name the entry, not its bytes.
+void PrintTo(const CatalogueEntry& entry, std::ostream* out) {
+  *out << entry.file << " (" << entry.task << ")";
+}
+
 fs::path catalogue_dir() {
   return testing::source_dir() / "tests/adversarial";
 }
