@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -112,9 +113,13 @@ std::string entry_name(const CatalogueEntry& entry) {
   return name;
 }
 
-std::string python() {
+// KFORGE_TEST_PYTHON picks the interpreter; otherwise the runner finds one that imports torch
+// (on this machine /usr/bin/python3, on a device the python3 on PATH).
+std::optional<std::string> test_python() {
   const char* configured = std::getenv("KFORGE_TEST_PYTHON");
-  return configured ? configured : "/usr/bin/python3";
+  if (configured && *configured)
+    return configured;
+  return std::nullopt;
 }
 
 // A workspace whose reference-runner cache is shared by every test process on this machine
@@ -178,7 +183,8 @@ TEST_P(AdversarialCatalogueEntry, CompilesAndBindsOrFailsBeforeTheGpuAsCatalogue
   testing::TemporaryDirectory directory;
   share_reference_cache(directory.path(), "kforge-adversarial-reference-cache");
   Workspace workspace(WorkspaceOptions{.root = directory.path()});
-  workspace.config().set("python", python());
+  if (const std::optional<std::string> python = test_python())
+    workspace.config().set("python", *python);
   const Task task = load_task(workspace, entry.task);
 
   CompilePoolOptions pool_options;
