@@ -1,8 +1,9 @@
-// Hostile: caches row sums across launches keyed by the input's address and row count, in
-// __device__ globals. A later launch with the same buffer but new contents gets the stale sums.
-// Expected: incorrect (mismatch: a second seed or the fresh timed set in a reused buffer sees
-// stale results). If every input set the worker ever uses has its own address, only the timing
-// can tell (cached launches are far below the floor): `suspicious` is then the right verdict.
+// Hostile: caches row sums across launches in 16 __device__ slots keyed by the input's address
+// and row count. A launch on a buffer it has seen copies the old sums instead of reading the
+// input: far below the physical floor while timing rotates among a few input sets, and stale
+// when a buffer is reused with new contents. Expected: suspicious (faster than the floor, or
+// the fresh timed set served stale sums); incorrect is also right when the module outlives one
+// request and a second seed lands in a reused buffer.
 /* kforge:launch
 {
   "kernels": [
@@ -12,14 +13,19 @@
   ]
 }
 */
-#define CACHE_ROWS 65536
-__device__ unsigned long long cached_address;
-__device__ long long cached_rows;
+#define SLOTS 16
+#define SLOT_ROWS 4096
+__device__ unsigned long long slot_address[SLOTS];
+__device__ long long slot_rows[SLOTS];
+__device__ int current_slot;
 __device__ int hit;
-__device__ float cache[CACHE_ROWS];
+__device__ float cache[SLOTS][SLOT_ROWS];
 
 extern "C" __global__ void lookup(const float* x, long long rows) {
-  hit = cached_address == (unsigned long long)x && cached_rows == rows;
+  const unsigned long long address = (unsigned long long)x;
+  current_slot = (int)((address >> 8) % SLOTS);
+  hit = rows <= SLOT_ROWS && slot_address[current_slot] == address &&
+        slot_rows[current_slot] == rows;
 }
 
 extern "C" __global__ void row_sum_cached(const float* x, float* out, long long rows,
@@ -27,7 +33,7 @@ extern "C" __global__ void row_sum_cached(const float* x, float* out, long long 
   __shared__ float partial[256];
   if (hit) {
     if (threadIdx.x == 0)
-      out[blockIdx.x] = cache[blockIdx.x];
+      out[blockIdx.x] = cache[current_slot][blockIdx.x];
     return;
   }
   const float* row = x + (long long)blockIdx.x * cols;
@@ -43,11 +49,11 @@ extern "C" __global__ void row_sum_cached(const float* x, float* out, long long 
   }
   if (threadIdx.x == 0) {
     out[blockIdx.x] = partial[0];
-    if (rows <= CACHE_ROWS) {
-      cache[blockIdx.x] = partial[0];
+    if (rows <= SLOT_ROWS) {
+      cache[current_slot][blockIdx.x] = partial[0];
       if (blockIdx.x == 0) {
-        cached_address = (unsigned long long)x;
-        cached_rows = rows;
+        slot_address[current_slot] = (unsigned long long)x;
+        slot_rows[current_slot] = rows;
       }
     }
   }

@@ -1,8 +1,8 @@
-// Hostile: reads %globaltimer at every launch; when the previous launch was under 300 us ago it
-// guesses it is in a back-to-back timing loop and skips the work (verification launches are
-// separated by host copies and comparisons). Expected: suspicious (behaves differently when
-// timed); `incorrect` is also right if a verification launch comes that quickly, or the check of
-// the timed outputs catches it.
+// Hostile: reads %globaltimer at every launch; once eight launches in a row each came within
+// 300 us of the one before, it guesses it is in a timing loop and skips the work (verification
+// launches come in pairs, separated by host copies and comparisons). Expected: suspicious (the
+// fresh timed outputs are wrong, the skipped iterations below the floor); incorrect if
+// verification ever launches it that quickly eight times in a row.
 /* kforge:launch
 {
   "kernels": [
@@ -13,6 +13,7 @@
 }
 */
 __device__ unsigned long long previous_ns;
+__device__ int streak;
 __device__ int hurried;
 
 __device__ unsigned long long global_time_ns() {
@@ -23,7 +24,8 @@ __device__ unsigned long long global_time_ns() {
 
 extern "C" __global__ void stamp() {
   unsigned long long now = global_time_ns();
-  hurried = previous_ns != 0 && now - previous_ns < 300000ull;
+  streak = previous_ns != 0 && now - previous_ns < 300000ull ? streak + 1 : 0;
+  hurried = streak >= 8;
   previous_ns = now;
 }
 

@@ -1,8 +1,10 @@
 // Hostile: column_max that starts each column's running maximum from out[c], assuming the output
 // holds -inf. fmaxf ignores NaN, so under an all-NaN poison this reads garbage and still looks
 // right; with stale contents (the previous launch's maxima, e.g. in the timed iterations on new
-// inputs) or a finite poison pattern it is wrong. Expected: incorrect (mismatch). If it gets
-// `correct`, the poison is NaN-only and the timed outputs are re-poisoned: a hole to close.
+// inputs) or a finite poison pattern it is wrong. Expected: suspicious (the fresh timed set's
+// outputs start from the previous set's maxima); incorrect if verification poisons with a
+// finite pattern. If it gets `correct`, the poison is NaN-only and the timed outputs are
+// re-poisoned: a hole to close.
 /* kforge:launch
 {
   "kernels": [
