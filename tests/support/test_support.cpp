@@ -23,11 +23,15 @@ TemporaryDirectory::~TemporaryDirectory() {
   fs::remove_all(path_, ignored);
 }
 
+// The environment wins over the build's paths: scripts/gpu-check.sh runs the test binaries from
+// bundle/ on another machine, where the build folder does not exist.
 fs::path source_dir() {
-  return KFORGE_SOURCE_DIR;
+  const char* overridden = std::getenv("KFORGE_SOURCE_DIR");
+  return overridden && *overridden ? overridden : KFORGE_SOURCE_DIR;
 }
 fs::path kforge_binary() {
-  return KFORGE_BINARY;
+  const char* overridden = std::getenv("KFORGE_BINARY");
+  return overridden && *overridden ? overridden : KFORGE_BINARY;
 }
 
 ProcessResult run_kforge(const std::vector<std::string>& arguments,
