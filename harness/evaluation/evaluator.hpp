@@ -4,9 +4,10 @@
 //   compile — NVRTC in a sandboxed worker                    (fails: compile_error)
 //   bind    — the plan against the task's signature at the benchmark shape and every check
 //             shape, the compiled PTX's parameters and the limits        (fails: plan_error)
-//   run     — verify, time and profile on a GPU              (skipped where there is no GPU)
-// A candidate that gets through bind with no GPU to run on gets `compiled`: nothing ran, and
-// nothing is claimed about it.
+//   verify, time, baseline — on a GPU, through a GpuWorkerClient (run_stage.hpp: the
+//             verification and timing protocols, the physical floor, PyTorch baselines)
+// A candidate that gets through bind with no GPU worker to run on gets `compiled`: nothing ran,
+// and nothing is claimed about it; its last stage is recorded as `run`, skipped.
 #pragma once
 
 #include <map>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "harness/candidate/plan_validation.hpp"
+#include "harness/evaluation/run_stage.hpp"
+#include "harness/evaluation/stage_record.hpp"
 #include "harness/task.hpp"
 #include "harness/verdict.hpp"
 #include "sandbox/compile_types.hpp"
@@ -23,6 +26,8 @@
 namespace kforge {
 
 class CompilePool;
+class GpuWorkerClient;
+class ReferenceRunner;
 class Store;
 
 struct EvaluationRequest {
@@ -31,15 +36,6 @@ struct EvaluationRequest {
   std::map<std::string, std::string> define_overrides;  // --define NAME=VALUE
   std::string origin = "human";                         // llm, tune, human, replay, seed
   std::optional<int64_t> run_id, parent_id, llm_exchange_id, iteration;
-};
-
-struct StageRecord {
-  std::string name;
-  std::string status;  // "ok", "failed", "skipped"
-  double ms = 0;
-  std::string detail;
-
-  nlohmann::json to_json() const;
 };
 
 struct EvaluationOutcome {
@@ -52,6 +48,11 @@ struct EvaluationOutcome {
   std::map<std::string, int64_t> defines;
   std::optional<nlohmann::json> plan;
   std::string arch;
+  // Set where the candidate ran on a GPU.
+  std::string gpu;
+  std::optional<nlohmann::json> timing;
+  std::optional<double> device_time_us, speedup_eager, speedup_compile;
+  nlohmann::json environment = nlohmann::json::object();
   int64_t candidate_id = 0;
   int64_t evaluation_id = 0;
 
@@ -68,6 +69,11 @@ struct EvaluatorOptions {
   // Why nothing runs after bind, recorded with the `compiled` verdict ("no GPU visible").
   std::string no_run_reason =
       "no GPU visible: the candidate compiled and its plan fits; nothing ran";
+  // The GPU stages run where both are set (owned by the caller, outliving the Evaluator);
+  // otherwise a candidate that binds ends as `compiled`.
+  GpuWorkerClient* gpu = nullptr;
+  ReferenceRunner* reference = nullptr;
+  RunSettings run;
 };
 
 class Evaluator {
