@@ -121,14 +121,15 @@ void print_gpu_report(const EvaluationOutcome& outcome) {
       auto speedup = [](const std::optional<double>& value) {
         return value ? number_text(*value, "%.2fx") : std::string("-");
       };
-      std::printf("baselines (torch %s%s): eager %s us (speedup %s), torch.compile %s us "
-                  "(speedup %s)\n",
-                  baselines.value("torch_version", "?").c_str(),
-                  baselines.value("cached", false) ? ", from the store" : "",
-                  number_text(baselines.value("eager_us", nlohmann::json()), "%.3f").c_str(),
-                  speedup(outcome.speedup_eager).c_str(),
-                  number_text(baselines.value("compile_us", nlohmann::json()), "%.3f").c_str(),
-                  speedup(outcome.speedup_compile).c_str());
+      std::printf(
+          "baselines (torch %s%s): eager %s us (speedup %s), torch.compile %s us "
+          "(speedup %s)\n",
+          baselines.value("torch_version", "?").c_str(),
+          baselines.value("cached", false) ? ", from the store" : "",
+          number_text(baselines.value("eager_us", nlohmann::json()), "%.3f").c_str(),
+          speedup(outcome.speedup_eager).c_str(),
+          number_text(baselines.value("compile_us", nlohmann::json()), "%.3f").c_str(),
+          speedup(outcome.speedup_compile).c_str());
       if (baselines.contains("compile_error"))
         std::printf("  torch.compile: %s\n", baselines["compile_error"].dump().c_str());
     }
@@ -224,7 +225,7 @@ void add_eval_command(CLI::App& parent, Context& context) {
     evaluator_options.limits = Limits::from_config(workspace.config());
     evaluator_options.max_local_bytes_per_thread =
         workspace.config().integer("compile.max_local_bytes");
-    evaluator_options.arch = !options->arch.empty() ? options->arch
+    evaluator_options.arch = !options->arch.empty()    ? options->arch
                              : !session.arch().empty() ? session.arch()
                              : !gpus.empty()           ? gpus.front().arch
                                                        : workspace.config().string("arch");

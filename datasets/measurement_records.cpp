@@ -46,15 +46,14 @@ std::map<std::string, DeviceMeasurementRow> find_device_measurements(const Store
   query.bind(1, gpu).bind(2, driver);
   std::map<std::string, DeviceMeasurementRow> rows;
   while (query.step()) {
-    rows[query.text(0)] = DeviceMeasurementRow{
-        query.real(1), nlohmann::json::parse(query.text(2)), query.text(3)};
+    rows[query.text(0)] =
+        DeviceMeasurementRow{query.real(1), nlohmann::json::parse(query.text(2)), query.text(3)};
   }
   return rows;
 }
 
-void store_device_measurement(const Store& store, const std::string& gpu,
-                              const std::string& driver, const std::string& name,
-                              const DeviceMeasurementRow& row) {
+void store_device_measurement(const Store& store, const std::string& gpu, const std::string& driver,
+                              const std::string& name, const DeviceMeasurementRow& row) {
   auto insert = store.db().prepare(
       "INSERT OR REPLACE INTO device_measurements (gpu, driver, name, value, detail) "
       "VALUES (?, ?, ?, ?, ?)");

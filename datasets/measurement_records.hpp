@@ -26,7 +26,7 @@ struct BaselineKey {
 
 struct BaselineRow {
   BaselineKey key;
-  std::optional<double> eager_us, compile_us;  // medians; absent when that mode failed
+  std::optional<double> eager_us, compile_us;        // medians; absent when that mode failed
   nlohmann::json detail = nlohmann::json::object();  // samples, statistics, method, errors
   std::string created_at;
 };
@@ -45,8 +45,7 @@ struct DeviceMeasurementRow {
 std::map<std::string, DeviceMeasurementRow> find_device_measurements(const Store& store,
                                                                      const std::string& gpu,
                                                                      const std::string& driver);
-void store_device_measurement(const Store& store, const std::string& gpu,
-                              const std::string& driver, const std::string& name,
-                              const DeviceMeasurementRow& row);
+void store_device_measurement(const Store& store, const std::string& gpu, const std::string& driver,
+                              const std::string& name, const DeviceMeasurementRow& row);
 
 }  // namespace kforge

@@ -94,9 +94,9 @@ Failure failure_verdict(const WorkerFailure& failure, const std::string& where) 
   } else if (failure.kind == "timeout") {
     result.verdict = Verdict::kTimeout;
   } else {
-    throw Error("the GPU worker could not do what kforge asked (" + failure.kind +
-                    "): " + failure.message,
-                where);
+    throw Error(
+        "the GPU worker could not do what kforge asked (" + failure.kind + "): " + failure.message,
+        where);
   }
   if (!failure.cuda_error.empty())
     result.reason = failure.kind == "runtime_error" ? failure.cuda_error : result.reason;
@@ -198,10 +198,10 @@ RunSettings RunSettings::from_config(const Config& config) {
   RunSettings settings;
   settings.seeds = static_cast<int>(std::max<int64_t>(1, config.integer("verify.seeds")));
   settings.dtype = config.string("verify.dtype");
-  settings.input_sets =
-      static_cast<int>(std::max<int64_t>(1, config.integer("timing.input_sets")));
+  settings.input_sets = static_cast<int>(std::max<int64_t>(1, config.integer("timing.input_sets")));
   settings.warmup = static_cast<int>(config.integer("timing.warmup"));
-  settings.min_samples = static_cast<int>(std::max<int64_t>(2, config.integer("timing.min_samples")));
+  settings.min_samples =
+      static_cast<int>(std::max<int64_t>(2, config.integer("timing.min_samples")));
   settings.max_samples = static_cast<int>(
       std::max<int64_t>(settings.min_samples, config.integer("timing.max_samples")));
   settings.target_spread = config.real("timing.target_spread");
@@ -218,19 +218,18 @@ std::optional<double> speedup(std::optional<double> baseline_us, double candidat
 }
 
 nlohmann::json baseline_for(Store& store, ReferenceRunner& reference, const Task& task,
-                            const std::string& gpu, int device_index,
-                            const RunSettings& settings) {
+                            const std::string& gpu, int device_index, const RunSettings& settings) {
   const PythonInterpreter& python = reference.python();
   BaselineKey key{task.id, "benchmark", settings.dtype, gpu, python.torch_version};
   auto row_json = [](const BaselineRow& row, bool cached) {
-    nlohmann::json json = {{"eager_us", row.eager_us ? nlohmann::json(*row.eager_us) : nullptr},
-                           {"compile_us",
-                            row.compile_us ? nlohmann::json(*row.compile_us) : nullptr},
-                           {"torch_version", row.key.torch_version},
-                           {"gpu", row.key.gpu},
-                           {"shape", row.key.shape},
-                           {"dtype", row.key.dtype},
-                           {"cached", cached}};
+    nlohmann::json json = {
+        {"eager_us", row.eager_us ? nlohmann::json(*row.eager_us) : nullptr},
+        {"compile_us", row.compile_us ? nlohmann::json(*row.compile_us) : nullptr},
+        {"torch_version", row.key.torch_version},
+        {"gpu", row.key.gpu},
+        {"shape", row.key.shape},
+        {"dtype", row.key.dtype},
+        {"cached", cached}};
     for (const char* mode : {"eager", "compile"}) {
       if (row.detail.contains(mode))
         json[std::string(mode) + "_statistics"] = row.detail[mode].value("statistics", nullptr);
@@ -412,18 +411,18 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
       std::optional<Failure> failed;
       if (!first_result.ok && !second_result.ok) {
         bool at_check_shape = shape.name != "benchmark" && benchmark_passed;
-        failed = Failure{Verdict::kIncorrect,
-                         at_check_shape ? "wrong_on_check_shape"
-                                        : std::string(mismatch_kind_name(first_result.comparison.kind)),
-                         where + ": output '" + first_result.output + "': " +
-                             first_result.comparison.detail};
+        failed = Failure{
+            Verdict::kIncorrect,
+            at_check_shape ? "wrong_on_check_shape"
+                           : std::string(mismatch_kind_name(first_result.comparison.kind)),
+            where + ": output '" + first_result.output + "': " + first_result.comparison.detail};
         check.update(comparison_json(first_result));
       } else if (!first_result.ok || !second_result.ok || !repeats.ok) {
         const OutputsComparison& shown =
             !first_result.ok ? first_result : (!second_result.ok ? second_result : repeats);
         failed = Failure{Verdict::kIncorrect, "non_deterministic",
-                         where + ": two runs on the same inputs disagree (output '" +
-                             shown.output + "': " + shown.comparison.detail + ")"};
+                         where + ": two runs on the same inputs disagree (output '" + shown.output +
+                             "': " + shown.comparison.detail + ")"};
         check.update(comparison_json(shown));
         check["repeats"] = {{"first_passed", first_result.ok},
                             {"second_passed", second_result.ok},
@@ -441,10 +440,10 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
             if (now.bytes.compare(i * width, width, before.bytes, i * width, width) != 0)
               ++changed;
           }
-          failed = Failure{Verdict::kIncorrect, "inputs_modified",
-                           where + ": the candidate changed '" + name + "' (" +
-                               std::to_string(changed) + " of " +
-                               std::to_string(before.numel()) + " elements)"};
+          failed =
+              Failure{Verdict::kIncorrect, "inputs_modified",
+                      where + ": the candidate changed '" + name + "' (" + std::to_string(changed) +
+                          " of " + std::to_string(before.numel()) + " elements)"};
           check["modified_input"] = name;
           check["modified_elements"] = changed;
           break;
@@ -603,17 +602,16 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
       {"bandwidth_bytes_per_s", floor.bandwidth_bytes_per_s},
       {"peak_flops_per_s", floor.peak_flops_per_s},
       {"bytes_counted", "every input, parameter and output tensor once, at the benchmark shape"},
-      {"flops_counted", flops ? flops_method
-                              : "0 FLOPs: bytes-only floor (" +
-                                    (flops_method.empty() ? std::string("not counted")
-                                                          : flops_method) +
-                                    ")"}};
+      {"flops_counted",
+       flops ? flops_method
+             : "0 FLOPs: bytes-only floor (" +
+                   (flops_method.empty() ? std::string("not counted") : flops_method) + ")"}};
   if (floor.violated_by(summary.median)) {
     finish("time", started,
            {Verdict::kSuspicious, "faster_than_physical_floor",
             "median device time " + std::to_string(summary.median) +
-                " us is below the physical floor of " + std::to_string(floor.floor_us()) +
-                " us (" + std::to_string(static_cast<int64_t>(floor.bytes)) +
+                " us is below the physical floor of " + std::to_string(floor.floor_us()) + " us (" +
+                std::to_string(static_cast<int64_t>(floor.bytes)) +
                 " bytes at the measured bandwidth)"});
     return result;
   }

@@ -63,8 +63,8 @@ class EvalGpuReportTest : public ::testing::Test {
                         "[verify]\nseeds = 2\n"
                         "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
                         "max_samples = 4\n");
-    ProcessResult imported = run_kforge({"tasks", "import", "problems", "--suite", "tiny"},
-                                        workspace_->path());
+    ProcessResult imported =
+        run_kforge({"tasks", "import", "problems", "--suite", "tiny"}, workspace_->path());
     ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
     for (const char* name : {"relu", "unwritten", "too_fast"})
       testing::write_text(workspace_->path() / (std::string(name) + ".cu"), candidate(name));

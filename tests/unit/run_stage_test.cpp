@@ -178,8 +178,7 @@ TEST_F(RunStageTest, HalfWrittenOutputCountsTheUnwrittenHalf) {
   EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
   EXPECT_EQ(outcome.reason, "unwritten_output");
   EXPECT_EQ(failing_check(outcome)["mismatch_count"], 64 * 100 / 2);
-  EXPECT_EQ(failing_check(outcome)["first_mismatches"][0]["index"],
-            (std::vector<int64_t>{32, 0}));
+  EXPECT_EQ(failing_check(outcome)["first_mismatches"][0]["index"], (std::vector<int64_t>{32, 0}));
 }
 
 TEST_F(RunStageTest, WrongValuesAreAMismatchWithFirstIndices) {
@@ -257,15 +256,15 @@ TEST_F(RunStageTest, HonestKernelIsCorrectWithTimingFloorAndNoClaimedSpeedup) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].verdict, "correct");
   ASSERT_TRUE(rows[0].timing);
-  for (const char* field : {"median_us", "min_us", "mean_us", "p10_us", "p90_us", "cv",
-                            "span_us", "samples"})
+  for (const char* field :
+       {"median_us", "min_us", "mean_us", "p10_us", "p90_us", "cv", "span_us", "samples"})
     EXPECT_TRUE(rows[0].timing->contains(field)) << field;
   EXPECT_EQ(rows[0].device_time_us, outcome.device_time_us);
   EXPECT_EQ(rows[0].environment["driver"], "emulated");
   EXPECT_EQ(rows[0].environment["torch"], reference_->python().torch_version);
   // The device's figures are cached for the next candidate.
-  auto measured = find_device_measurements(workspace_->store(), "kforge emulated GPU (tests only)",
-                                           "emulated");
+  auto measured =
+      find_device_measurements(workspace_->store(), "kforge emulated GPU (tests only)", "emulated");
   EXPECT_EQ(measured.size(), 3u);
   EXPECT_DOUBLE_EQ(measured["copy_bandwidth_bytes_per_s"].value, 3.0e12);
 }
@@ -350,18 +349,23 @@ TEST_F(RunStageTest, BaselinesComeFromTheStoreByTaskShapeDtypeGpuAndTorch) {
                   .compile_us = 8.0,
                   .detail = {{"eager", {{"statistics", {{"median_us", 20.0}}}}}}};
   store_baseline(workspace_->store(), row);
-  nlohmann::json found = baseline_for(workspace_->store(), *reference_, *task_, "GPU A", 0, settings);
+  nlohmann::json found =
+      baseline_for(workspace_->store(), *reference_, *task_, "GPU A", 0, settings);
   EXPECT_EQ(found["cached"], true);
   EXPECT_EQ(found["eager_us"], 20.0);
   EXPECT_EQ(found["compile_us"], 8.0);
   EXPECT_EQ(found["torch_version"], torch);
   // Another GPU is another key: the runner is asked, refuses here, and nothing is stored.
-  nlohmann::json other = baseline_for(workspace_->store(), *reference_, *task_, "GPU B", 0, settings);
+  nlohmann::json other =
+      baseline_for(workspace_->store(), *reference_, *task_, "GPU B", 0, settings);
   EXPECT_TRUE(other.contains("error"));
-  EXPECT_FALSE(find_baseline(workspace_->store(), {task_->id, "benchmark", "float32", "GPU B", torch}));
+  EXPECT_FALSE(
+      find_baseline(workspace_->store(), {task_->id, "benchmark", "float32", "GPU B", torch}));
   // Another torch version or dtype is another key too.
-  EXPECT_FALSE(find_baseline(workspace_->store(), {task_->id, "benchmark", "float32", "GPU A", "0.0"}));
-  EXPECT_FALSE(find_baseline(workspace_->store(), {task_->id, "benchmark", "float16", "GPU A", torch}));
+  EXPECT_FALSE(
+      find_baseline(workspace_->store(), {task_->id, "benchmark", "float32", "GPU A", "0.0"}));
+  EXPECT_FALSE(
+      find_baseline(workspace_->store(), {task_->id, "benchmark", "float16", "GPU A", torch}));
   // Storing the same key again replaces the row.
   row.eager_us = 30.0;
   store_baseline(workspace_->store(), row);
