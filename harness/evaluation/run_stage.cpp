@@ -231,8 +231,8 @@ nlohmann::json baseline_for(Store& store, ReferenceRunner& reference, const Task
         {"dtype", row.key.dtype},
         {"cached", cached}};
     for (const char* mode : {"eager", "compile"}) {
-      if (row.detail.contains(mode))
-        json[std::string(mode) + "_statistics"] = row.detail[mode].value("statistics", nullptr);
+      if (row.detail.contains(mode) && row.detail[mode].contains("statistics"))
+        json[std::string(mode) + "_statistics"] = row.detail[mode]["statistics"];
       if (row.detail.contains(mode) && row.detail[mode].contains("error"))
         json[std::string(mode) + "_error"] = row.detail[mode]["error"];
     }
