@@ -10,11 +10,13 @@
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/gpu_session.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/strings.hpp"
 #include "sandbox/compile_pool.hpp"
+#include "sandbox/gpu_worker_client.hpp"
 
 namespace kforge::cli {
 namespace {
@@ -41,6 +43,97 @@ std::map<std::string, std::string> parse_defines(const std::vector<std::string>&
 
 std::string resource_text(int64_t value) {
   return value < 0 ? "-" : std::to_string(value);
+}
+
+std::string number_text(const nlohmann::json& value, const char* format) {
+  if (!value.is_number())
+    return "-";
+  char text[64];
+  std::snprintf(text, sizeof(text), format, value.get<double>());
+  return text;
+}
+
+// What ran on the GPU: every check by seed and shape, the timing statistics, the physical
+// floor, the baselines and speedups.
+void print_gpu_report(const EvaluationOutcome& outcome) {
+  const nlohmann::json& evidence = outcome.evidence;
+  const nlohmann::json& environment = outcome.environment;
+  std::printf("gpu: %s (driver %s, CUDA %s, torch %s, reference on %s)\n", outcome.gpu.c_str(),
+              environment.value("driver", "?").c_str(), environment.value("cuda", "?").c_str(),
+              environment.value("torch", "?").c_str(),
+              environment.value("reference_device", "?").c_str());
+  if (evidence.contains("checks")) {
+    std::printf("checks (tolerance atol %s, rtol %s):\n",
+                number_text(evidence.value("atol", nlohmann::json()), "%g").c_str(),
+                number_text(evidence.value("rtol", nlohmann::json()), "%g").c_str());
+    for (const auto& check : evidence["checks"]) {
+      bool passed = check.value("passed", false);
+      std::string seed = std::to_string(check.value("seed", int64_t{0}));
+      if (check.value("timed", false))
+        seed += " (timed)";
+      std::printf("  seed %-12s %-10s %-7s max abs %-10s max rel %-10s mismatches %lld",
+                  seed.c_str(), check.value("shape", "").c_str(), passed ? "passed" : "FAILED",
+                  number_text(check.value("max_abs_error", nlohmann::json()), "%.3g").c_str(),
+                  number_text(check.value("max_rel_error", nlohmann::json()), "%.3g").c_str(),
+                  static_cast<long long>(check.value("mismatch_count", int64_t{0})));
+      if (!passed && check.contains("reason") && check["reason"].is_string())
+        std::printf("  %s", check["reason"].get<std::string>().c_str());
+      std::printf("\n");
+      if (!passed && check.contains("first_mismatches")) {
+        for (const auto& mismatch : check["first_mismatches"]) {
+          std::printf("      %s%s: got %s, expected %s\n", check.value("output", "").c_str(),
+                      mismatch["index"].dump().c_str(), mismatch["actual"].dump().c_str(),
+                      mismatch["expected"].dump().c_str());
+        }
+      }
+    }
+  }
+  if (outcome.timing) {
+    const nlohmann::json& timing = *outcome.timing;
+    std::printf(
+        "timing: median %s us, min %s, p10 %s, p90 %s, mean %s, cv %s, span %s us; %lld samples, "
+        "%lld kernels per iteration%s\n",
+        number_text(timing.value("median_us", nlohmann::json()), "%.3f").c_str(),
+        number_text(timing.value("min_us", nlohmann::json()), "%.3f").c_str(),
+        number_text(timing.value("p10_us", nlohmann::json()), "%.3f").c_str(),
+        number_text(timing.value("p90_us", nlohmann::json()), "%.3f").c_str(),
+        number_text(timing.value("mean_us", nlohmann::json()), "%.3f").c_str(),
+        number_text(timing.value("cv", nlohmann::json()), "%.4f").c_str(),
+        number_text(timing.value("span_us", nlohmann::json()), "%.3f").c_str(),
+        static_cast<long long>(timing.value("count", int64_t{0})),
+        static_cast<long long>(timing.value("kernels_per_iteration", int64_t{0})),
+        timing.value("hit_time_cap", false) ? " (stopped at the time cap)" : "");
+  }
+  if (evidence.contains("floor")) {
+    const nlohmann::json& floor = evidence["floor"];
+    std::printf("physical floor: %s us (%s bytes, %s FLOPs); fraction of floor reached %s\n",
+                number_text(floor.value("floor_us", nlohmann::json()), "%.3f").c_str(),
+                number_text(floor.value("bytes", nlohmann::json()), "%.0f").c_str(),
+                number_text(floor.value("flops", nlohmann::json()), "%.0f").c_str(),
+                number_text(floor.value("fraction_of_floor", nlohmann::json()), "%.3f").c_str());
+    std::printf("  FLOPs: %s\n", floor.value("flops_counted", "").c_str());
+  }
+  if (evidence.contains("baselines")) {
+    const nlohmann::json& baselines = evidence["baselines"];
+    if (baselines.contains("error")) {
+      std::printf("baselines: none (%s)\n", baselines["error"].get<std::string>().c_str());
+    } else {
+      auto speedup = [](const std::optional<double>& value) {
+        return value ? number_text(*value, "%.2fx") : std::string("-");
+      };
+      std::printf(
+          "baselines (torch %s%s): eager %s us (speedup %s), torch.compile %s us "
+          "(speedup %s)\n",
+          baselines.value("torch_version", "?").c_str(),
+          baselines.value("cached", false) ? ", from the store" : "",
+          number_text(baselines.value("eager_us", nlohmann::json()), "%.3f").c_str(),
+          speedup(outcome.speedup_eager).c_str(),
+          number_text(baselines.value("compile_us", nlohmann::json()), "%.3f").c_str(),
+          speedup(outcome.speedup_compile).c_str());
+      if (baselines.contains("compile_error"))
+        std::printf("  torch.compile: %s\n", baselines["compile_error"].dump().c_str());
+    }
+  }
 }
 
 void print_report(const EvalOptions& options, const Task& task, const EvaluationOutcome& outcome,
@@ -95,6 +188,8 @@ void print_report(const EvalOptions& options, const Task& task, const Evaluation
       }
     }
   }
+  if (!outcome.gpu.empty())
+    print_gpu_report(outcome);
   std::printf("stored: candidate %lld, evaluation %lld in %s\n",
               static_cast<long long>(outcome.candidate_id),
               static_cast<long long>(outcome.evaluation_id), db_path.c_str());
@@ -125,18 +220,16 @@ void add_eval_command(CLI::App& parent, Context& context) {
 
     std::vector<GpuInfo> gpus;
     probe_cuda_driver(&gpus);
+    GpuSession session(workspace, !gpus.empty());
     EvaluatorOptions evaluator_options;
     evaluator_options.limits = Limits::from_config(workspace.config());
     evaluator_options.max_local_bytes_per_thread =
         workspace.config().integer("compile.max_local_bytes");
-    evaluator_options.arch = !options->arch.empty() ? options->arch
-                             : !gpus.empty()        ? gpus.front().arch
-                                                    : workspace.config().string("arch");
-    if (!gpus.empty()) {
-      evaluator_options.no_run_reason =
-          "a GPU is visible, but this kforge cannot run candidates yet (no GPU worker): "
-          "nothing ran";
-    }
+    evaluator_options.arch = !options->arch.empty()    ? options->arch
+                             : !session.arch().empty() ? session.arch()
+                             : !gpus.empty()           ? gpus.front().arch
+                                                       : workspace.config().string("arch");
+    session.configure(evaluator_options);
 
     CompilePoolOptions pool_options;
     pool_options.workers = 1;  // one file: one worker
@@ -152,7 +245,8 @@ void add_eval_command(CLI::App& parent, Context& context) {
                            {"defines", defines},
                            {"arch", evaluator_options.arch}},
                .config = workspace.config().to_json(),
-               .agent = "human"};
+               .agent = "human",
+               .gpu = session.runs() ? std::optional(session.gpu()->device().name) : std::nullopt};
     int64_t run_id = insert_run(store, run);
     Evaluator evaluator(store, pool, evaluator_options);
     EvaluationRequest request{.source = source,

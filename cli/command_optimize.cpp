@@ -19,6 +19,7 @@
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/gpu_session.hpp"
 #include "harness/optimize/optimize_loop.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
@@ -337,16 +338,14 @@ void run_optimize(OptimizeOptions& options, Context& context) {
 
   std::vector<GpuInfo> gpus;
   probe_cuda_driver(&gpus);
+  GpuSession session(workspace, !gpus.empty());
   EvaluatorOptions evaluator_options;
   evaluator_options.limits = Limits::from_config(config);
-  evaluator_options.arch = !options.arch.empty() ? options.arch
-                           : !gpus.empty()       ? gpus.front().arch
-                                                 : config.string("arch");
-  if (!gpus.empty()) {
-    evaluator_options.no_run_reason =
-        "a GPU is visible, but this kforge cannot run candidates yet (no GPU worker): "
-        "nothing ran";
-  }
+  evaluator_options.arch = !options.arch.empty()     ? options.arch
+                           : !session.arch().empty() ? session.arch()
+                           : !gpus.empty()           ? gpus.front().arch
+                                                     : config.string("arch");
+  session.configure(evaluator_options);
 
   int64_t run_id = 0;
   if (resumed) {

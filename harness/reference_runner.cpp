@@ -345,6 +345,8 @@ ReferenceResult ReferenceRunner::run(const ReferenceRequest& request) {
                                 {"seed", request.seed},
                                 {"dtype", request.dtype},
                                 {"device", request.device}};
+  if (request.count_flops)
+    key_request["count_flops"] = true;
   std::string key = sha256_hex_fields(
       {script_hash(), python().torch_version, sha256_hex(request.task.source), key_request.dump()});
   fs::path dir = options_.cache_dir / "run" / key;
@@ -382,6 +384,10 @@ ReferenceResult ReferenceRunner::run(const ReferenceRequest& request) {
     result.torch_version = reply.value("torch_version", "");
     result.device = reply.value("device", "");
     result.duration_s = reply.value("duration_s", 0.0);
+    if (reply.contains("flops") && reply["flops"].is_number())
+      result.flops = reply["flops"].get<double>();
+    if (reply.contains("flops_method") && reply["flops_method"].is_string())
+      result.flops_method = reply["flops_method"].get<std::string>();
   } catch (const nlohmann::json::exception& failure) {
     throw Error(std::string("malformed reply from the reference runner: ") + failure.what(),
                 reply_path.string());
@@ -392,6 +398,56 @@ ReferenceResult ReferenceRunner::run(const ReferenceRequest& request) {
   result.from_cache = from_cache;
   result.directory = dir;
   return result;
+}
+
+std::variant<BaselineTimes, ReferenceFailure> ReferenceRunner::baseline(
+    const BaselineRequest& request) {
+  nlohmann::json full = {{"op", "baseline"},
+                         {"name", request.task.name},
+                         {"source", request.task.source},
+                         {"filename", request.task.filename},
+                         {"constants", request.constants},
+                         {"seed", request.seed},
+                         {"dtype", request.dtype},
+                         {"device_index", request.device_index},
+                         {"warmup", request.warmup},
+                         {"min_samples", request.min_samples},
+                         {"max_samples", request.max_samples},
+                         {"target_spread", request.target_spread},
+                         {"time_cap_ms", request.time_cap_ms},
+                         {"flush_l2", request.flush_l2},
+                         {"time_limit_s", options_.timeout_s}};
+  std::string ended;
+  auto replies = run_script(full, std::chrono::seconds(options_.timeout_s + 60), &ended);
+  if (replies.empty() || replies.front().contains("done")) {
+    return ReferenceFailure{"died", ended.empty() ? "the reference runner gave no reply" : ended,
+                            ""};
+  }
+  const nlohmann::json& reply = replies.front();
+  if (!reply.value("ok", false))
+    return failure_from_reply(reply);
+  auto mode = [&](const char* name) {
+    BaselineMode times;
+    const nlohmann::json& part = reply.contains(name) ? reply[name] : nlohmann::json::object();
+    times.error = part.value("error", "");
+    times.hit_time_cap = part.value("hit_time_cap", false);
+    if (part.contains("samples") && part["samples"].is_array()) {
+      for (const auto& sample : part["samples"]) {
+        if (sample.is_number())
+          times.samples_us.push_back(sample.get<double>());
+      }
+    }
+    if (times.error.empty() && times.samples_us.empty())
+      times.error = "the reference runner returned no samples";
+    return times;
+  };
+  BaselineTimes times;
+  times.eager = mode("eager");
+  times.compile = mode("compile");
+  times.torch_version = reply.value("torch_version", "");
+  times.device_name = reply.value("device_name", "");
+  times.method = reply.value("method", "");
+  return times;
 }
 
 }  // namespace kforge

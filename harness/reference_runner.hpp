@@ -52,6 +52,7 @@ struct ReferenceRequest {
   int64_t seed = 0;
   std::string dtype = "float32";
   std::string device = "cpu";
+  bool count_flops = false;  // also count one forward's FLOPs (torch 2.1 and later)
 };
 
 struct ReferenceResult {
@@ -65,6 +66,39 @@ struct ReferenceResult {
   double duration_s = 0;
   bool from_cache = false;
   std::filesystem::path directory;  // where the safetensors files are
+  std::optional<double> flops;      // with count_flops, where torch could count them
+  std::string flops_method;         // how they were counted, or why not
+};
+
+// Timing PyTorch itself on the GPU: eager and torch.compile of the task's forward, each the
+// device time of all kernels of one forward (torch.profiler), with the timing protocol's
+// warm-up, L2 flush, repetition rule and caps.
+struct BaselineRequest {
+  TaskSource task;
+  SizeConstants constants;  // empty: the benchmark shape
+  int64_t seed = 0;
+  std::string dtype = "float32";
+  int device_index = 0;
+  int warmup = 10;
+  int min_samples = 20;
+  int max_samples = 1000;
+  double target_spread = 0.02;
+  double time_cap_ms = 2000;
+  bool flush_l2 = true;
+};
+
+struct BaselineMode {
+  std::vector<double> samples_us;  // per timed iteration
+  bool hit_time_cap = false;
+  std::string error;  // this mode failed (torch.compile without a backend, ...): no samples
+};
+
+struct BaselineTimes {
+  BaselineMode eager;
+  BaselineMode compile;
+  std::string torch_version;
+  std::string device_name;
+  std::string method;
 };
 
 struct ReferenceRunnerOptions {
@@ -95,6 +129,11 @@ class ReferenceRunner {
   // One reference run: inputs, parameters, outputs. Throws Error with the traceback's tail
   // when the task fails.
   ReferenceResult run(const ReferenceRequest& request);
+
+  // Times the task's forward in PyTorch eager and torch.compile on the GPU. Not cached here
+  // (the store's baselines table is the cache). A task or machine that cannot (torch sees no
+  // CUDA: kind no_cuda) is a ReferenceFailure; only a runner that cannot start throws.
+  std::variant<BaselineTimes, ReferenceFailure> baseline(const BaselineRequest& request);
 
   // The embedded script and its hash (part of every cache key).
   static const std::string& script_source();

@@ -21,6 +21,16 @@
 //   exit     → the worker ends.
 // Every reply has "ok"; a failed request has "failure" (WorkerFailure). After a failure with
 // `context_lost`, the worker exits and the parent starts a new one.
+//
+// On the wire (one line each):
+//   {"op":"hello","id":1}  → {"id":1,"ok":true,"protocol":1,"device":{DeviceDescription}}
+//                          or {"id":1,"ok":false,"error":"no CUDA driver: ..."} (no usable GPU;
+//                          the worker then exits with code 1)
+//   {"op":"run","id":2,...RunRequest}   → {"id":2,"ok":true,...RunReply fields}
+//   {"op":"time","id":3,...TimeRequest} → {"id":3,"ok":true,...TimeReply fields}
+//   {"op":"measure","id":4}             → {"id":4,"ok":true,...DeviceMeasurement fields}
+//   any request                         → {"id":N,"ok":false,"failure":{WorkerFailure}}
+//   {"op":"exit"}                       → no reply; the worker ends
 #pragma once
 
 #include <cstdint>
@@ -31,6 +41,11 @@
 #include <vector>
 
 namespace kforge {
+
+inline constexpr int kGpuProtocolVersion = 1;
+// Set to "1" by a client with `allow_test_faults`: only then does a test worker
+// (tests/support/misbehaving_gpu_worker.py) obey a plan's "test_fault" field.
+inline constexpr const char* kGpuWorkerFaultsVariable = "KFORGE_GPU_WORKER_FAULTS";
 
 // What a worker reports about its GPU (hello).
 struct DeviceDescription {

@@ -11,6 +11,7 @@
 //   if (auto* failure = std::get_if<WorkerFailure>(&reply)) ...
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -65,15 +66,18 @@ class GpuWorkerClient {
 
  private:
   class Worker;
-  GpuResult<nlohmann::json> exchange(const nlohmann::json& request,
-                                     std::chrono::milliseconds limit);
+  GpuResult<nlohmann::json> exchange(nlohmann::json request, std::chrono::milliseconds limit);
+  void start_worker();
+  WorkerFailure replace_worker(std::string kind, std::string message);
 
   GpuWorkerOptions options_;
   std::unique_ptr<Worker> worker_;
   DeviceDescription device_;
   std::mutex mutex_;  // one request at a time: the GPU is not shared
-  int replaced_ = 0;
+  // Atomic so that workers_replaced() can be read while a request holds the mutex.
+  std::atomic<int> replaced_{0};
   uint64_t next_job_ = 1;
+  uint64_t next_id_ = 1;
 };
 
 }  // namespace kforge

@@ -63,10 +63,6 @@ nlohmann::json launches_to_json(const ResolvedPlan& plan) {
 
 }  // namespace
 
-nlohmann::json StageRecord::to_json() const {
-  return {{"name", name}, {"status", status}, {"ms", ms}, {"detail", detail}};
-}
-
 nlohmann::json EvaluationOutcome::to_json() const {
   nlohmann::json json = {{"verdict", verdict_name(verdict)},
                          {"reason", reason},
@@ -81,6 +77,17 @@ nlohmann::json EvaluationOutcome::to_json() const {
     json["stages"].push_back(stage.to_json());
   if (compile)
     json["compile"] = compile_to_json(*compile);
+  if (!gpu.empty()) {
+    json["gpu"] = gpu;
+    json["environment"] = environment;
+    json["timing"] = timing ? *timing : nlohmann::json(nullptr);
+    auto number = [](std::optional<double> value) {
+      return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+    };
+    json["device_time_us"] = number(device_time_us);
+    json["speedup_eager"] = number(speedup_eager);
+    json["speedup_compile"] = number(speedup_compile);
+  }
   return json;
 }
 
@@ -103,7 +110,13 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
   const EvaluationRequest& request = prepared.request;
   EvaluationOutcome& outcome = prepared.outcome;
   outcome.arch = options_.arch;
-  std::vector<std::string> later_stages = {"parse", "compile", "bind", "run"};
+  const bool gpu_runs = options_.gpu != nullptr && options_.reference != nullptr;
+  std::vector<std::string> later_stages = {"parse", "compile", "bind"};
+  if (gpu_runs) {
+    later_stages.insert(later_stages.end(), {"verify", "time", "baseline"});
+  } else {
+    later_stages.push_back("run");
+  }
 
   // Each stage either passes, or ends the evaluation with a verdict; the stages after a
   // failure are recorded as skipped, so every evaluation lists the whole pipeline.
@@ -176,11 +189,17 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
                     "at the " + shape_name + " shape: " + bound.error().message());
       }
       bindings[shape_name] = launches_to_json(bound.value());
-      prepared.plans.emplace(shape_name, std::move(bound).value());
+      SizeConstants constants;
+      for (const CheckShape& shape : task.analysis->check_shapes) {
+        if (shape.name == shape_name)
+          constants = shape.constants;
+      }
+      prepared.shapes.push_back({shape_name, constants, signature, std::move(bound).value()});
     }
     outcome.evidence["bindings"] = bindings;
     outcome.stages.push_back(
         {"bind", "ok", milliseconds_since(started), std::to_string(bindings.size()) + " shapes"});
+    prepared.ptx = std::move(ptx);
     prepared.runnable = true;
   }();
   return prepared;
@@ -189,11 +208,35 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
 EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepared) {
   const EvaluationRequest& request = prepared.request;
   EvaluationOutcome outcome = std::move(prepared.outcome);
-  if (prepared.runnable) {
+  const bool gpu_runs = options_.gpu != nullptr && options_.reference != nullptr;
+  if (prepared.runnable && !gpu_runs) {
     outcome.stages.push_back({"run", "skipped", 0, options_.no_run_reason});
     outcome.verdict = Verdict::kCompiled;
     outcome.reason = "no_gpu";
     outcome.detail = options_.no_run_reason;
+  } else if (prepared.runnable) {
+    RunStage stage(store_, *options_.gpu, *options_.reference, options_.run);
+    RunStageResult ran = stage.run({.task = &task,
+                                    .candidate = &*prepared.candidate,
+                                    .ptx = std::move(prepared.ptx),
+                                    .cubin = outcome.compile->cubin_path,
+                                    .defines = outcome.defines,
+                                    .limits = options_.limits,
+                                    .shapes = std::move(prepared.shapes)});
+    outcome.stages.insert(outcome.stages.end(), ran.stages.begin(), ran.stages.end());
+    outcome.verdict = ran.verdict;
+    outcome.reason = ran.reason;
+    outcome.detail = ran.detail;
+    outcome.evidence.update(ran.evidence);
+    outcome.gpu = ran.gpu;
+    outcome.timing = ran.timing;
+    outcome.device_time_us = ran.device_time_us;
+    // Speedups are claimed for verified, plausible times only.
+    if (ran.verdict == Verdict::kCorrect) {
+      outcome.speedup_eager = ran.speedup_eager;
+      outcome.speedup_compile = ran.speedup_compile;
+    }
+    outcome.environment = ran.environment;
   }
 
   // One transaction: the candidate and its evaluation are stored together or not at all.
@@ -221,13 +264,19 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
       .reason = outcome.reason,
       .evidence = evidence,
       .arch = options_.arch,
+      .gpu = outcome.gpu.empty() ? std::nullopt : std::optional(outcome.gpu),
       .compile = outcome.compile ? std::optional(compile_to_json(*outcome.compile)) : std::nullopt,
       .stages = stages,
+      .timing = outcome.timing,
+      .device_time_us = outcome.device_time_us,
+      .speedup_eager = outcome.speedup_eager,
+      .speedup_compile = outcome.speedup_compile,
       .harness_version = kHarnessVersion,
       .environment = {{"kforge", kVersion},
                       {"commit", kGitCommit},
                       {"nvrtc", outcome.compile ? outcome.compile->nvrtc_version : ""},
                       {"arch", options_.arch}}};
+  evaluation_row.environment.update(outcome.environment);
   outcome.evaluation_id = insert_evaluation(store_, evaluation_row);
   transaction.commit();
   return outcome;

@@ -4,14 +4,15 @@
 //   compile — NVRTC in a sandboxed worker                    (fails: compile_error)
 //   bind    — the plan against the task's signature at the benchmark shape and every check
 //             shape, the compiled PTX's parameters and the limits        (fails: plan_error)
-//   run     — verify, time and profile on a GPU              (skipped where there is no GPU)
-// A candidate that gets through bind with no GPU to run on gets `compiled`: nothing ran, and
-// nothing is claimed about it.
+//   verify, time, baseline — on a GPU, through a GpuWorkerClient (run_stage.hpp: the
+//             verification and timing protocols, the physical floor, PyTorch baselines)
+// A candidate that gets through bind with no GPU worker to run on gets `compiled`: nothing ran,
+// and nothing is claimed about it; its last stage is recorded as `run`, skipped.
 //
 // The stages split in two calls so that a loop can overlap them: `prepare` (parse, compile,
 // bind) touches neither the store nor the GPU and may run on several threads at once, the
-// compiles going to the pool's workers; `complete` (run, then store) runs on one thread, so the
-// GPU and the store see one candidate at a time. `evaluate` is the two in a row.
+// compiles going to the pool's workers; `complete` (the GPU stages, then the store) runs on one
+// thread, so the GPU and the store see one candidate at a time. `evaluate` is the two in a row.
 #pragma once
 
 #include <map>
@@ -21,6 +22,8 @@
 #include <vector>
 
 #include "harness/candidate/plan_validation.hpp"
+#include "harness/evaluation/run_stage.hpp"
+#include "harness/evaluation/stage_record.hpp"
 #include "harness/task.hpp"
 #include "harness/verdict.hpp"
 #include "sandbox/compile_types.hpp"
@@ -28,6 +31,8 @@
 namespace kforge {
 
 class CompilePool;
+class GpuWorkerClient;
+class ReferenceRunner;
 class Store;
 
 struct EvaluationRequest {
@@ -36,15 +41,6 @@ struct EvaluationRequest {
   std::map<std::string, std::string> define_overrides;  // --define NAME=VALUE
   std::string origin = "human";                         // llm, tune, human, replay, seed
   std::optional<int64_t> run_id, parent_id, llm_exchange_id, iteration;
-};
-
-struct StageRecord {
-  std::string name;
-  std::string status;  // "ok", "failed", "skipped"
-  double ms = 0;
-  std::string detail;
-
-  nlohmann::json to_json() const;
 };
 
 struct EvaluationOutcome {
@@ -57,6 +53,11 @@ struct EvaluationOutcome {
   std::map<std::string, int64_t> defines;
   std::optional<nlohmann::json> plan;
   std::string arch;
+  // Set where the candidate ran on a GPU.
+  std::string gpu;
+  std::optional<nlohmann::json> timing;
+  std::optional<double> device_time_us, speedup_eager, speedup_compile;
+  nlohmann::json environment = nlohmann::json::object();
   int64_t candidate_id = 0;
   int64_t evaluation_id = 0;
 
@@ -69,7 +70,8 @@ struct PreparedCandidate {
   EvaluationOutcome outcome;  // the stages so far; verdict and reason set when one failed
   bool runnable = false;      // parse, compile and bind all passed
   std::optional<CandidateFile> candidate;
-  std::map<std::string, ResolvedPlan> plans;  // by shape: "benchmark" and each check shape
+  std::string ptx;                            // what the compile produced, for binding again
+  std::vector<BoundShape> shapes;             // the benchmark shape, then each check shape
 };
 
 struct EvaluatorOptions {
@@ -82,6 +84,11 @@ struct EvaluatorOptions {
   // Why nothing runs after bind, recorded with the `compiled` verdict ("no GPU visible").
   std::string no_run_reason =
       "no GPU visible: the candidate compiled and its plan fits; nothing ran";
+  // The GPU stages run where both are set (owned by the caller, outliving the Evaluator);
+  // otherwise a candidate that binds ends as `compiled`.
+  GpuWorkerClient* gpu = nullptr;
+  ReferenceRunner* reference = nullptr;
+  RunSettings run;
 };
 
 class Evaluator {

@@ -14,11 +14,21 @@ Operations
   run      {"op": "run", "name", "source", "filename", "constants": {name: int}, "seed",
             "dtype", "device": "cpu" | "cuda", "out_dir"}
            -> inputs.safetensors, parameters.safetensors, outputs.safetensors in out_dir, the
-              signature, torch version, device and duration.
+              signature, torch version, device and duration. With "count_flops": true, also
+              "flops": the FLOPs of one forward as torch.utils.flop_counter counts them (torch
+              2.1 and later; null with "flops_method" saying why on older torch).
+  baseline {"op": "baseline", "name", "source", "filename", "constants", "seed", "dtype",
+            "device_index", "warmup", "min_samples", "max_samples", "target_spread",
+            "time_cap_ms", "flush_l2"}
+           -> per mode ("eager", "compile"): the device time of every kernel of one forward,
+              summed per iteration, from torch.profiler's CUDA activity (L2 flushed before each
+              timed iteration, outside the profiled region; warm-up first; repeated until the
+              spread target, the sample cap or the time cap), as "samples" in microseconds, or
+              "error" when that mode failed. Refused (kind no_cuda) when torch sees no CUDA.
 
 A reply is {"ok": true, ...} or {"ok": false, "error": {"kind", "message", "traceback"}}, where
 kind is one of syntax_error, missing_definition, raised, wrong_return_type, time_limit,
-bad_request. The tensors are written in the safetensors format by this file itself, so the
+bad_request, no_cuda. The tensors are written in the safetensors format by this file itself, so the
 runner needs torch and nothing else.
 """
 
@@ -654,6 +664,9 @@ def run_task(torch, request):
     if device == "cuda":
         torch.cuda.synchronize()
     compute_s = time.time() - compute_started
+    flops, flops_method = None, None
+    if request.get("count_flops"):
+        flops, flops_method = count_flops(torch, model, inputs)
     signature = signature_of(torch, names, inputs, model, outputs, returns_tuple)
     out_dir = request["out_dir"]
     os.makedirs(out_dir, exist_ok=True)
@@ -675,7 +688,151 @@ def run_task(torch, request):
         "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
         "seed": seed, "dtype": dtype_name,
         "compute_s": round(compute_s, 6), "duration_s": round(time.time() - started, 6),
+        "flops": flops, "flops_method": flops_method,
     }
+
+
+def count_flops(torch, model, inputs):
+    """FLOPs of one forward as torch counts them, and how: (flops or None, method text)."""
+    try:
+        from torch.utils.flop_counter import FlopCounterMode
+    except ImportError:
+        return None, ("not counted: torch %s has no torch.utils.flop_counter (2.1 and later)"
+                      % torch.__version__)
+    try:
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            model(*inputs)
+        return int(counter.get_total_flops()), "torch.utils.flop_counter.FlopCounterMode"
+    except TimeLimit:
+        raise
+    except Exception as failure:
+        return None, "not counted: FlopCounterMode raised %s: %s" % (type(failure).__name__,
+                                                                      failure)
+
+
+# ---------------------------------------------------------------------------------------------
+# baseline: PyTorch eager and torch.compile, timed on the GPU the way kforge times candidates
+
+
+def percentile(ordered, fraction):
+    """Linear interpolation between closest ranks, as profiler/statistics.cpp computes it."""
+    if not ordered:
+        return 0.0
+    rank = fraction * (len(ordered) - 1)
+    below = int(math.floor(rank))
+    above = min(below + 1, len(ordered) - 1)
+    weight = rank - below
+    return ordered[below] * (1 - weight) + ordered[above] * weight
+
+
+def enough_samples(samples, min_samples, max_samples, target_spread):
+    if len(samples) >= max_samples:
+        return True
+    if len(samples) < min_samples:
+        return False
+    ordered = sorted(samples)
+    median = percentile(ordered, 0.5)
+    return median > 0 and (percentile(ordered, 0.9) - percentile(ordered, 0.1)) / median <= \
+        target_spread
+
+
+def device_time_us(torch, event):
+    """An event's device time in microseconds, across torch versions' attribute names."""
+    for name in ("device_time", "cuda_time"):
+        value = getattr(event, name, None)
+        if value is not None:
+            return float(value)
+    return 0.0
+
+
+def time_forward(torch, forward, request, flush):
+    """Per timed iteration, the summed device time of every GPU activity one forward causes."""
+    from torch.profiler import ProfilerActivity, profile
+    from torch.autograd import DeviceType
+
+    for _ in range(int(request.get("warmup", 10))):
+        forward()
+    torch.cuda.synchronize()
+    samples = []
+    min_samples = int(request.get("min_samples", 20))
+    max_samples = int(request.get("max_samples", 1000))
+    target_spread = float(request.get("target_spread", 0.02))
+    cap_s = float(request.get("time_cap_ms", 2000)) / 1000.0
+    started = time.time()
+    hit_cap = False
+    while not enough_samples(samples, min_samples, max_samples, target_spread):
+        if samples and time.time() - started > cap_s:
+            hit_cap = True
+            break
+        if flush is not None:
+            flush.zero_()  # outside the profiled region: not counted
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as recorded:
+            forward()
+            torch.cuda.synchronize()
+        total = 0.0
+        for event in recorded.events():
+            if getattr(event, "device_type", None) == DeviceType.CUDA:
+                total += device_time_us(torch, event)
+        samples.append(total)
+    return {"samples": samples, "hit_time_cap": hit_cap}
+
+
+def baseline_task(torch, request):
+    if not torch.cuda.is_available():
+        raise TaskError("no_cuda", "baselines are timed on a GPU, and torch %s sees no CUDA "
+                        "device" % torch.__version__)
+    started = time.time()
+    filename = request.get("filename") or request["name"]
+    tree = parse_task(request["source"], filename)
+    constants = literal_int_constants(tree)
+    overrides = {key: int(value) for key, value in (request.get("constants") or {}).items()
+                 if constants.get(key) != int(value)}
+    dtype_name = request.get("dtype", "float32")
+    dtype = getattr(torch, dtype_name, None)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TaskError("bad_request", "dtype must be a floating torch dtype, not %s" % dtype_name)
+    index = int(request.get("device_index", 0))
+    torch.cuda.set_device(index)
+    device = "cuda:%d" % index
+    namespace = load_task(tree, filename, overrides)
+    model, inputs = instantiate(torch, namespace, int(request.get("seed", 0)))
+    inputs = [move(torch, value, device, None if dtype == torch.float32 else dtype)
+              for value in inputs]
+    model = model.to(device)
+    if dtype != torch.float32:
+        model = model.to(dtype)
+    model.eval()
+    flush = None
+    if request.get("flush_l2", True):
+        l2_bytes = torch.cuda.get_device_properties(index).L2_cache_size or (64 << 20)
+        flush = torch.empty(2 * int(l2_bytes) // 4, dtype=torch.float32, device=device)
+    reply = {"name": request["name"], "ok": True, "torch_version": torch.__version__,
+             "device_name": torch.cuda.get_device_name(index),
+             "method": "torch.profiler CUDA activity: device time of every kernel, memcpy and "
+                       "memset of one forward, summed; L2 flushed before each timed iteration "
+                       "outside the profiled region; warm-up first"}
+    with torch.no_grad():
+        def eager():
+            return call_task("forward()", model, *inputs)
+        reply["eager"] = time_forward(torch, eager, request, flush)
+        try:
+            if not hasattr(torch, "compile"):
+                raise RuntimeError("torch %s has no torch.compile" % torch.__version__)
+            compiled = torch.compile(model)
+
+            def compiled_forward():
+                return compiled(*inputs)
+            reply["compile"] = time_forward(torch, compiled_forward, request, flush)
+        except TimeLimit:
+            raise
+        except Exception as failure:
+            reply["compile"] = {"error": "%s: %s" % (type(failure).__name__,
+                                                     str(failure).splitlines()[0]
+                                                     if str(failure) else "")}
+    reply["duration_s"] = round(time.time() - started, 6)
+    return reply
 
 
 # ---------------------------------------------------------------------------------------------
@@ -751,11 +908,16 @@ def main():
         reply(guarded(request.get("name", ""), seconds, lambda: run_task(torch, request)))
         reply({"done": True, "torch_version": torch.__version__})
         return 0
+    if op == "baseline":
+        reply(guarded(request.get("name", ""), seconds, lambda: baseline_task(torch, request)))
+        reply({"done": True, "torch_version": torch.__version__})
+        return 0
     if op == "probe":
         reply({"ok": True, "torch_version": torch.__version__, "python": sys.version.split()[0],
                "cuda": bool(torch.cuda.is_available())})
         return 0
-    reply(error_reply("", TaskError("bad_request", "unknown op %r (analyze, run, probe)" % op)))
+    reply(error_reply("", TaskError("bad_request", "unknown op %r (analyze, run, baseline, probe)"
+                                    % op)))
     return 2
 
 

@@ -1,0 +1,64 @@
+#include "datasets/measurement_records.hpp"
+
+namespace kforge {
+
+std::optional<BaselineRow> find_baseline(const Store& store, const BaselineKey& key) {
+  auto query = store.db().prepare(
+      "SELECT eager_us, compile_us, detail, created_at FROM baselines "
+      "WHERE task_id = ? AND shape = ? AND dtype = ? AND gpu = ? AND torch_version = ?");
+  query.bind(1, key.task_id)
+      .bind(2, key.shape)
+      .bind(3, key.dtype)
+      .bind(4, key.gpu)
+      .bind(5, key.torch_version);
+  if (!query.step())
+    return std::nullopt;
+  BaselineRow row;
+  row.key = key;
+  row.eager_us = query.optional_real(0);
+  row.compile_us = query.optional_real(1);
+  row.detail = nlohmann::json::parse(query.text(2));
+  row.created_at = query.text(3);
+  return row;
+}
+
+void store_baseline(const Store& store, const BaselineRow& row) {
+  auto insert = store.db().prepare(
+      "INSERT OR REPLACE INTO baselines (task_id, shape, dtype, gpu, torch_version, eager_us, "
+      "compile_us, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, row.key.task_id)
+      .bind(2, row.key.shape)
+      .bind(3, row.key.dtype)
+      .bind(4, row.key.gpu)
+      .bind(5, row.key.torch_version)
+      .bind(6, row.eager_us)
+      .bind(7, row.compile_us)
+      .bind(8, row.detail.dump());
+  insert.run();
+}
+
+std::map<std::string, DeviceMeasurementRow> find_device_measurements(const Store& store,
+                                                                     const std::string& gpu,
+                                                                     const std::string& driver) {
+  auto query = store.db().prepare(
+      "SELECT name, value, detail, measured_at FROM device_measurements "
+      "WHERE gpu = ? AND driver = ?");
+  query.bind(1, gpu).bind(2, driver);
+  std::map<std::string, DeviceMeasurementRow> rows;
+  while (query.step()) {
+    rows[query.text(0)] =
+        DeviceMeasurementRow{query.real(1), nlohmann::json::parse(query.text(2)), query.text(3)};
+  }
+  return rows;
+}
+
+void store_device_measurement(const Store& store, const std::string& gpu, const std::string& driver,
+                              const std::string& name, const DeviceMeasurementRow& row) {
+  auto insert = store.db().prepare(
+      "INSERT OR REPLACE INTO device_measurements (gpu, driver, name, value, detail) "
+      "VALUES (?, ?, ?, ?, ?)");
+  insert.bind(1, gpu).bind(2, driver).bind(3, name).bind(4, row.value).bind(5, row.detail.dump());
+  insert.run();
+}
+
+}  // namespace kforge

@@ -1,0 +1,61 @@
+#include "harness/evaluation/gpu_session.hpp"
+
+#include <cstdlib>
+
+#include "harness/reference_runner.hpp"
+#include "harness/util/error.hpp"
+#include "harness/util/strings.hpp"
+#include "harness/workspace.hpp"
+#include "sandbox/gpu_worker_client.hpp"
+
+namespace kforge {
+
+GpuSession::GpuSession(Workspace& workspace, bool gpu_visible) {
+  const Config& config = workspace.config();
+  settings_ = RunSettings::from_config(config);
+  GpuWorkerOptions options;
+  options.device = static_cast<int>(config.integer("gpu.device"));
+  options.job_dir = workspace.cache_dir("gpu");
+  options.run_limit = std::chrono::seconds(config.integer("gpu.run_limit_s"));
+  options.time_limit = std::chrono::seconds(config.integer("gpu.time_limit_s"));
+  const char* replacement = std::getenv("KFORGE_GPU_WORKER");
+  bool replaced = replacement != nullptr && *replacement != '\0';
+  if (replaced) {
+    std::vector<std::string> words;
+    for (const std::string& word : strings::split(replacement, ' ')) {
+      if (!strings::trim(word).empty())
+        words.emplace_back(strings::trim(word));
+    }
+    options.worker_program = words.front();
+    options.worker_arguments.assign(words.begin() + 1, words.end());
+  } else if (!gpu_visible) {
+    no_run_reason_ = "no GPU visible: the candidate compiled and its plan fits; nothing ran";
+    return;
+  }
+  try {
+    gpu_ = std::make_unique<GpuWorkerClient>(options);
+  } catch (const Error& failure) {
+    no_run_reason_ = "a GPU is visible, but its GPU worker did not start (" + failure.message() +
+                     "): the candidate compiled and its plan fits; nothing ran";
+    return;
+  }
+  reference_ = std::make_unique<ReferenceRunner>(ReferenceRunner::for_workspace(workspace));
+}
+
+GpuSession::~GpuSession() = default;
+
+std::string GpuSession::arch() const {
+  return gpu_ ? gpu_->device().arch : std::string();
+}
+
+void GpuSession::configure(EvaluatorOptions& options) {
+  options.run = settings_;
+  if (gpu_) {
+    options.gpu = gpu_.get();
+    options.reference = reference_.get();
+  } else {
+    options.no_run_reason = no_run_reason_;
+  }
+}
+
+}  // namespace kforge

@@ -1,0 +1,653 @@
+#include "harness/evaluation/run_stage.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "datasets/measurement_records.hpp"
+#include "datasets/store.hpp"
+#include "harness/config.hpp"
+#include "harness/reference_runner.hpp"
+#include "harness/util/error.hpp"
+#include "harness/verification/compare.hpp"
+#include "profiler/statistics.hpp"
+#include "sandbox/gpu_worker_client.hpp"
+
+namespace kforge {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Names under which device measurements are cached.
+constexpr const char* kBandwidth = "copy_bandwidth_bytes_per_s";
+constexpr const char* kPeakFp32 = "peak_fp32_flops_per_s";
+constexpr const char* kPeakFp16Tensor = "peak_fp16_tensor_flops_per_s";
+
+// A check's failure, or nothing: what decides a verdict.
+struct Failure {
+  Verdict verdict = Verdict::kIncorrect;
+  std::string reason;
+  std::string detail;
+};
+
+struct Check {
+  nlohmann::json json;
+  std::optional<Failure> failure;
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+  int64_t mismatch_count = 0;
+};
+
+TaskSource task_source(const Task& task) {
+  return {task.name, task.source, task.origin_path.value_or(task.name)};
+}
+
+std::vector<OutputSpec> output_specs(const Signature& signature) {
+  std::vector<OutputSpec> outputs;
+  for (const TensorSpec& output : signature.outputs)
+    outputs.push_back({output.name, std::string(dtype_name(output.dtype)), output.shape});
+  return outputs;
+}
+
+// What the worker gets: every input tensor and parameter by name, in one file.
+TensorMap worker_tensors(const ReferenceResult& reference) {
+  TensorMap tensors = reference.parameters;
+  for (const auto& [name, tensor] : reference.inputs)
+    tensors[name] = tensor;
+  return tensors;
+}
+
+void write_tensors(const fs::path& path, const TensorMap& tensors) {
+  SafetensorsFile file;
+  file.tensors = tensors;
+  write_safetensors(path, file);
+}
+
+TensorMap read_worker_file(const fs::path& path, const std::string& what) {
+  if (path.empty() || !fs::exists(path))
+    throw Error("the GPU worker did not write " + what, path.string());
+  return read_safetensors(path).tensors;
+}
+
+const Tensor& worker_tensor(const TensorMap& tensors, const std::string& name,
+                            const fs::path& where) {
+  auto found = tensors.find(name);
+  if (found == tensors.end())
+    throw Error("the GPU worker's file has no tensor '" + name + "'", where.string());
+  return found->second;
+}
+
+// The worker's failure as a verdict; bad_request is kforge's own fault and throws.
+Failure failure_verdict(const WorkerFailure& failure, const std::string& where) {
+  Failure result;
+  result.reason = failure.kind;
+  if (failure.kind == "launch_error" || failure.kind == "out_of_memory") {
+    result.verdict = Verdict::kLaunchError;
+  } else if (failure.kind == "runtime_error" || failure.kind == "worker_crashed") {
+    result.verdict = Verdict::kRuntimeError;
+  } else if (failure.kind == "timeout") {
+    result.verdict = Verdict::kTimeout;
+  } else {
+    throw Error(
+        "the GPU worker could not do what kforge asked (" + failure.kind + "): " + failure.message,
+        where);
+  }
+  if (!failure.cuda_error.empty())
+    result.reason = failure.kind == "runtime_error" ? failure.cuda_error : result.reason;
+  result.detail = where + ": " + failure.message;
+  if (!failure.cuda_error.empty())
+    result.detail += " [" + failure.cuda_error + "]";
+  if (!failure.kernel.empty())
+    result.detail += " (kernel " + failure.kernel + ")";
+  return result;
+}
+
+nlohmann::json failure_evidence(const WorkerFailure& failure) {
+  nlohmann::json json = failure.to_json();
+  return json;
+}
+
+// Compares every output of one repeat with the expected tensors; the first failing output's
+// comparison is returned (or the last one when all pass), with the errors over all outputs.
+struct OutputsComparison {
+  bool ok = true;
+  std::string output;  // the failing output
+  Comparison comparison;
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+  int64_t mismatch_count = 0;
+};
+
+OutputsComparison compare_all(const TensorMap& actual, const TensorMap& expected,
+                              const fs::path& where) {
+  OutputsComparison result;
+  for (const auto& [name, want] : expected) {
+    const Tensor& got = worker_tensor(actual, name, where);
+    Comparison comparison = compare_outputs(got, want, default_tolerance(want.dtype));
+    result.max_abs_error = std::max(result.max_abs_error, comparison.max_abs_error);
+    result.max_rel_error = std::max(result.max_rel_error, comparison.max_rel_error);
+    result.mismatch_count += comparison.mismatch_count;
+    if (result.ok && !comparison.ok()) {
+      result.ok = false;
+      result.output = name;
+      result.comparison = comparison;
+    }
+  }
+  return result;
+}
+
+nlohmann::json comparison_json(const OutputsComparison& outputs) {
+  nlohmann::json json = {{"output", outputs.output},
+                         {"result", mismatch_kind_name(outputs.comparison.kind)},
+                         {"detail", outputs.comparison.detail}};
+  json["first_mismatches"] = outputs.comparison.to_json()["first_mismatches"];
+  return json;
+}
+
+nlohmann::json statistics_json(const SampleSummary& summary) {
+  return {{"count", summary.count}, {"median_us", summary.median}, {"min_us", summary.min},
+          {"max_us", summary.max},  {"mean_us", summary.mean},     {"p10_us", summary.p10},
+          {"p90_us", summary.p90},  {"stddev_us", summary.stddev}, {"cv", summary.cv}};
+}
+
+int64_t signature_bytes(const Signature& signature) {
+  int64_t bytes = 0;
+  auto add = [&](const std::vector<TensorSpec>& specs) {
+    for (const TensorSpec& spec : specs) {
+      if (spec.kind == ArgumentKind::kTensor)
+        bytes += spec.numel() * static_cast<int64_t>(dtype_size(spec.dtype));
+    }
+  };
+  add(signature.inputs);
+  add(signature.parameters);
+  add(signature.outputs);
+  return bytes;
+}
+
+std::string cuda_version_text(int version) {
+  if (version <= 0)
+    return "";
+  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+}
+
+// One removable job folder per request; removed whatever happens.
+class JobDirectory {
+ public:
+  explicit JobDirectory(GpuWorkerClient& gpu) : path_(gpu.new_job_directory()) {}
+  ~JobDirectory() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  JobDirectory(const JobDirectory&) = delete;
+  JobDirectory& operator=(const JobDirectory&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+}  // namespace
+
+RunSettings RunSettings::from_config(const Config& config) {
+  RunSettings settings;
+  settings.seeds = static_cast<int>(std::max<int64_t>(1, config.integer("verify.seeds")));
+  settings.dtype = config.string("verify.dtype");
+  settings.input_sets = static_cast<int>(std::max<int64_t>(1, config.integer("timing.input_sets")));
+  settings.warmup = static_cast<int>(config.integer("timing.warmup"));
+  settings.min_samples =
+      static_cast<int>(std::max<int64_t>(2, config.integer("timing.min_samples")));
+  settings.max_samples = static_cast<int>(
+      std::max<int64_t>(settings.min_samples, config.integer("timing.max_samples")));
+  settings.target_spread = config.real("timing.target_spread");
+  settings.time_cap_ms = config.real("timing.time_cap_ms");
+  settings.flush_l2 = config.boolean("timing.flush_l2");
+  settings.baselines = config.boolean("timing.baselines");
+  return settings;
+}
+
+std::optional<double> speedup(std::optional<double> baseline_us, double candidate_us) {
+  if (!baseline_us || !(*baseline_us > 0) || !(candidate_us > 0))
+    return std::nullopt;
+  return *baseline_us / candidate_us;
+}
+
+nlohmann::json baseline_for(Store& store, ReferenceRunner& reference, const Task& task,
+                            const std::string& gpu, int device_index, const RunSettings& settings) {
+  const PythonInterpreter& python = reference.python();
+  BaselineKey key{task.id, "benchmark", settings.dtype, gpu, python.torch_version};
+  auto row_json = [](const BaselineRow& row, bool cached) {
+    nlohmann::json json = {
+        {"eager_us", row.eager_us ? nlohmann::json(*row.eager_us) : nullptr},
+        {"compile_us", row.compile_us ? nlohmann::json(*row.compile_us) : nullptr},
+        {"torch_version", row.key.torch_version},
+        {"gpu", row.key.gpu},
+        {"shape", row.key.shape},
+        {"dtype", row.key.dtype},
+        {"cached", cached}};
+    for (const char* mode : {"eager", "compile"}) {
+      if (row.detail.contains(mode) && row.detail[mode].contains("statistics"))
+        json[std::string(mode) + "_statistics"] = row.detail[mode]["statistics"];
+      if (row.detail.contains(mode) && row.detail[mode].contains("error"))
+        json[std::string(mode) + "_error"] = row.detail[mode]["error"];
+    }
+    return json;
+  };
+  if (auto cached = find_baseline(store, key))
+    return row_json(*cached, true);
+
+  BaselineRequest request{.task = task_source(task),
+                          .seed = 0,
+                          .dtype = settings.dtype,
+                          .device_index = device_index,
+                          .warmup = settings.warmup,
+                          .min_samples = settings.min_samples,
+                          .max_samples = settings.max_samples,
+                          .target_spread = settings.target_spread,
+                          .time_cap_ms = settings.time_cap_ms,
+                          .flush_l2 = settings.flush_l2};
+  auto outcome = reference.baseline(request);
+  if (const auto* failure = std::get_if<ReferenceFailure>(&outcome))
+    return {{"error", failure->message}, {"kind", failure->kind}};
+  const BaselineTimes& times = std::get<BaselineTimes>(outcome);
+  BaselineRow row;
+  row.key = key;
+  row.detail = {{"method", times.method}, {"device_name", times.device_name}};
+  auto mode = [&](const BaselineMode& mode, std::optional<double>& median, const char* name) {
+    nlohmann::json part = {{"hit_time_cap", mode.hit_time_cap}};
+    if (!mode.error.empty()) {
+      part["error"] = mode.error;
+    } else {
+      SampleSummary summary = summarize(mode.samples_us);
+      median = summary.median;
+      part["statistics"] = statistics_json(summary);
+      part["samples"] = mode.samples_us;
+    }
+    row.detail[name] = part;
+  };
+  mode(times.eager, row.eager_us, "eager");
+  mode(times.compile, row.compile_us, "compile");
+  if (!row.eager_us && !row.compile_us)
+    return {{"error", "eager: " + times.eager.error + "; compile: " + times.compile.error}};
+  store_baseline(store, row);
+  return row_json(row, false);
+}
+
+RunStage::RunStage(Store& store, GpuWorkerClient& gpu, ReferenceRunner& reference,
+                   RunSettings settings)
+    : store_(store), gpu_(gpu), reference_(reference), settings_(std::move(settings)) {}
+
+RunStageResult RunStage::run(const RunStageRequest& request) {
+  const Task& task = *request.task;
+  const DeviceDescription& device = gpu_.device();
+  const PythonInterpreter& python = reference_.python();
+  const std::string reference_device = python.cuda_available ? "cuda" : "cpu";
+  RunStageResult result;
+  result.gpu = device.name;
+  result.environment = {{"gpu", device.name},
+                        {"gpu_arch", device.arch},
+                        {"driver", device.driver_version},
+                        {"cuda", cuda_version_text(device.cuda_driver_version)},
+                        {"cupti", device.cupti_version},
+                        {"clock_khz", device.clock_khz},
+                        {"memory_clock_khz", device.memory_clock_khz},
+                        {"torch", python.torch_version},
+                        {"reference_device", reference_device}};
+  nlohmann::json& evidence = result.evidence;
+  evidence["checks"] = nlohmann::json::array();
+  evidence["seeds"] = nlohmann::json::array();
+  evidence["shapes"] = nlohmann::json::array();
+  for (int seed = 0; seed < settings_.seeds; ++seed)
+    evidence["seeds"].push_back(seed);
+  for (const BoundShape& shape : request.shapes)
+    evidence["shapes"].push_back(shape.name);
+  const BoundShape& benchmark = request.shapes.front();
+  if (!benchmark.signature->outputs.empty()) {
+    Tolerance tolerance = default_tolerance(benchmark.signature->outputs.front().dtype);
+    evidence["atol"] = tolerance.atol;
+    evidence["rtol"] = tolerance.rtol;
+  }
+  double max_abs = 0, max_rel = 0;
+  int64_t mismatches = 0;
+
+  std::vector<std::string> stage_names = {"verify", "time", "baseline"};
+  auto finish = [&](const std::string& failed_stage, Clock::time_point started,
+                    const Failure& failure) {
+    result.verdict = failure.verdict;
+    result.reason = failure.reason;
+    result.detail = failure.detail;
+    result.stages.push_back({failed_stage, "failed", milliseconds_since(started), failure.detail});
+    bool after = false;
+    for (const std::string& name : stage_names) {
+      if (after)
+        result.stages.push_back({name, "skipped", 0, "an earlier stage failed"});
+      after = after || name == failed_stage;
+    }
+    evidence["max_abs_error"] = max_abs;
+    evidence["max_rel_error"] = max_rel;
+    evidence["mismatch_count"] = mismatches;
+  };
+
+  // ---- verify --------------------------------------------------------------------------------
+  auto started = Clock::now();
+  std::optional<double> flops;
+  std::string flops_method;
+  for (int seed = 0; seed < settings_.seeds; ++seed) {
+    bool benchmark_passed = false;
+    for (const BoundShape& shape : request.shapes) {
+      ReferenceRequest reference_request{.task = task_source(task),
+                                         .constants = shape.constants,
+                                         .seed = seed,
+                                         .dtype = settings_.dtype,
+                                         .device = reference_device,
+                                         .count_flops = shape.name == "benchmark" && seed == 0};
+      ReferenceResult reference = reference_.run(reference_request);
+      if (reference_request.count_flops) {
+        flops = reference.flops;
+        flops_method = reference.flops_method;
+      }
+      std::string where = "seed " + std::to_string(seed) + ", " + shape.name + " shape";
+      // Scalar inputs come from get_inputs() too; where a seed's differ from the analysis the
+      // plan is bound again to what this seed really passes.
+      ResolvedPlan plan = shape.plan;
+      if (reference.signature.to_json() != shape.signature->to_json()) {
+        auto bound = bind_candidate(*request.candidate, request.ptx, reference.signature,
+                                    request.defines, request.limits);
+        if (!bound.ok()) {
+          finish("verify", started,
+                 {Verdict::kPlanError, "at_" + shape.name + "_shape",
+                  where + ": " + bound.error().message()});
+          return result;
+        }
+        plan = std::move(bound).value();
+      }
+
+      JobDirectory job(gpu_);
+      TensorMap sent = worker_tensors(reference);
+      fs::path tensors_path = job.path() / "tensors.safetensors";
+      write_tensors(tensors_path, sent);
+      RunRequest run_request{.cubin = request.cubin,
+                             .plan = plan.to_json(),
+                             .tensors = tensors_path,
+                             .outputs = output_specs(reference.signature),
+                             .repeats = 2,
+                             .out_dir = job.path()};
+      nlohmann::json check = {{"seed", seed}, {"shape", shape.name}, {"passed", false}};
+      auto reply = gpu_.run(run_request);
+      if (const auto* failure = std::get_if<WorkerFailure>(&reply)) {
+        Failure verdict = failure_verdict(*failure, where);
+        check["reason"] = verdict.reason;
+        check["failure"] = failure_evidence(*failure);
+        evidence["checks"].push_back(check);
+        finish("verify", started, verdict);
+        return result;
+      }
+      const RunReply& run_reply = std::get<RunReply>(reply);
+      if (run_reply.outputs.size() != 2)
+        throw Error("the GPU worker returned " + std::to_string(run_reply.outputs.size()) +
+                        " output files for 2 repeats",
+                    where);
+      TensorMap first = read_worker_file(run_reply.outputs[0], "the first repeat's outputs");
+      TensorMap second = read_worker_file(run_reply.outputs[1], "the second repeat's outputs");
+      TensorMap after = read_worker_file(run_reply.inputs_after, "the inputs after the launches");
+
+      OutputsComparison first_result = compare_all(first, reference.outputs, run_reply.outputs[0]);
+      OutputsComparison second_result =
+          compare_all(second, reference.outputs, run_reply.outputs[1]);
+      // The repeats against each other: a race shows as a difference beyond rounding.
+      OutputsComparison repeats = compare_all(second, first, run_reply.outputs[1]);
+      check["max_abs_error"] = std::max(first_result.max_abs_error, second_result.max_abs_error);
+      check["max_rel_error"] = std::max(first_result.max_rel_error, second_result.max_rel_error);
+      check["mismatch_count"] = first_result.mismatch_count;
+      max_abs = std::max(max_abs, check["max_abs_error"].get<double>());
+      max_rel = std::max(max_rel, check["max_rel_error"].get<double>());
+      mismatches += first_result.mismatch_count;
+
+      std::optional<Failure> failed;
+      if (!first_result.ok && !second_result.ok) {
+        bool at_check_shape = shape.name != "benchmark" && benchmark_passed;
+        failed = Failure{
+            Verdict::kIncorrect,
+            at_check_shape ? "wrong_on_check_shape"
+                           : std::string(mismatch_kind_name(first_result.comparison.kind)),
+            where + ": output '" + first_result.output + "': " + first_result.comparison.detail};
+        check.update(comparison_json(first_result));
+      } else if (!first_result.ok || !second_result.ok || !repeats.ok) {
+        const OutputsComparison& shown =
+            !first_result.ok ? first_result : (!second_result.ok ? second_result : repeats);
+        failed = Failure{Verdict::kIncorrect, "non_deterministic",
+                         where + ": two runs on the same inputs disagree (output '" + shown.output +
+                             "': " + shown.comparison.detail + ")"};
+        check.update(comparison_json(shown));
+        check["repeats"] = {{"first_passed", first_result.ok},
+                            {"second_passed", second_result.ok},
+                            {"repeats_agree", repeats.ok}};
+      } else {
+        check["first_mismatches"] = nlohmann::json::array();
+        for (const auto& [name, before] : sent) {
+          const Tensor& now = worker_tensor(after, name, run_reply.inputs_after);
+          if (bitwise_equal(now, before))
+            continue;
+          int64_t changed = 0;
+          int64_t count = std::min(now.numel(), before.numel());
+          size_t width = dtype_size(before.dtype);
+          for (int64_t i = 0; i < count && now.bytes.size() == before.bytes.size(); ++i) {
+            if (now.bytes.compare(i * width, width, before.bytes, i * width, width) != 0)
+              ++changed;
+          }
+          failed =
+              Failure{Verdict::kIncorrect, "inputs_modified",
+                      where + ": the candidate changed '" + name + "' (" + std::to_string(changed) +
+                          " of " + std::to_string(before.numel()) + " elements)"};
+          check["modified_input"] = name;
+          check["modified_elements"] = changed;
+          break;
+        }
+      }
+      if (failed) {
+        check["reason"] = failed->reason;
+        evidence["checks"].push_back(check);
+        finish("verify", started, *failed);
+        return result;
+      }
+      check["passed"] = true;
+      check["reason"] = nullptr;
+      evidence["checks"].push_back(check);
+      if (shape.name == "benchmark")
+        benchmark_passed = true;
+    }
+  }
+  evidence["max_abs_error"] = max_abs;
+  evidence["max_rel_error"] = max_rel;
+  evidence["mismatch_count"] = mismatches;
+  result.stages.push_back({"verify", "ok", milliseconds_since(started),
+                           std::to_string(evidence["checks"].size()) + " checks passed"});
+
+  // ---- time ----------------------------------------------------------------------------------
+  started = Clock::now();
+  JobDirectory job(gpu_);
+  std::vector<fs::path> input_sets;
+  for (int index = 0; index < settings_.input_sets; ++index) {
+    ReferenceResult set = reference_.run({.task = task_source(task),
+                                          .seed = kRotationSeedBase + index,
+                                          .dtype = settings_.dtype,
+                                          .device = reference_device});
+    input_sets.push_back(job.path() / ("set" + std::to_string(index) + ".safetensors"));
+    write_tensors(input_sets.back(), worker_tensors(set));
+  }
+  // The fresh set: its reference outputs stay here; the worker sees its inputs only inside
+  // the timed loop.
+  ReferenceResult fresh = reference_.run({.task = task_source(task),
+                                          .seed = kFreshSeed,
+                                          .dtype = settings_.dtype,
+                                          .device = reference_device});
+  fs::path fresh_path = job.path() / "fresh.safetensors";
+  write_tensors(fresh_path, worker_tensors(fresh));
+  TimeRequest time_request{.cubin = request.cubin,
+                           .plan = benchmark.plan.to_json(),
+                           .input_sets = input_sets,
+                           .fresh_inputs = fresh_path,
+                           .outputs = output_specs(*benchmark.signature),
+                           .warmup = settings_.warmup,
+                           .min_samples = settings_.min_samples,
+                           .max_samples = settings_.max_samples,
+                           .target_spread = settings_.target_spread,
+                           .time_cap_ms = settings_.time_cap_ms,
+                           .flush_l2 = settings_.flush_l2,
+                           .out_dir = job.path()};
+  auto timed = gpu_.time(time_request);
+  if (const auto* failure = std::get_if<WorkerFailure>(&timed)) {
+    Failure verdict = failure_verdict(*failure, "timing at the benchmark shape");
+    evidence["timing_failure"] = failure_evidence(*failure);
+    finish("time", started, verdict);
+    return result;
+  }
+  const TimeReply& time_reply = std::get<TimeReply>(timed);
+  if (time_reply.device_us.empty())
+    throw Error("the GPU worker returned no timing samples", task.name);
+
+  SampleSummary summary = summarize(time_reply.device_us);
+  SampleSummary span = summarize(time_reply.span_us);
+  nlohmann::json timing = statistics_json(summary);
+  timing["span_us"] = span.median;
+  timing["samples"] = time_reply.device_us;
+  timing["span_samples"] = time_reply.span_us;
+  timing["kernels_per_iteration"] = time_reply.kernels_per_iteration;
+  timing["fresh_iteration"] = time_reply.fresh_iteration;
+  timing["hit_time_cap"] = time_reply.hit_time_cap;
+  timing["input_sets"] = settings_.input_sets;
+  timing["method"] =
+      "CUPTI activity: per timed iteration, the summed duration of the candidate's own "
+      "kernels; L2 flushed before each timed iteration (not counted); warm-up " +
+      std::to_string(settings_.warmup) + "; rotating " + std::to_string(settings_.input_sets) +
+      " input sets; until (p90 - p10) / median <= " + std::to_string(settings_.target_spread) +
+      " after " + std::to_string(settings_.min_samples) + " samples, or " +
+      std::to_string(settings_.max_samples) + " samples, or " +
+      std::to_string(settings_.time_cap_ms) + " ms";
+  result.timing = timing;
+  result.device_time_us = summary.median;
+
+  // The outputs of the timed iteration on the fresh inputs.
+  TensorMap fresh_outputs = read_worker_file(time_reply.fresh_outputs,
+                                             "the outputs of the timed iteration on fresh inputs");
+  OutputsComparison fresh_result =
+      compare_all(fresh_outputs, fresh.outputs, time_reply.fresh_outputs);
+  nlohmann::json fresh_check = {{"seed", kFreshSeed},
+                                {"shape", "benchmark"},
+                                {"timed", true},
+                                {"iteration", time_reply.fresh_iteration},
+                                {"passed", fresh_result.ok},
+                                {"max_abs_error", fresh_result.max_abs_error},
+                                {"max_rel_error", fresh_result.max_rel_error},
+                                {"mismatch_count", fresh_result.mismatch_count},
+                                {"reason", nullptr}};
+  if (!fresh_result.ok) {
+    fresh_check.update(comparison_json(fresh_result));
+    fresh_check["reason"] = "behaves_differently_when_timed";
+  }
+  evidence["checks"].push_back(fresh_check);
+  max_abs = std::max(max_abs, fresh_result.max_abs_error);
+  max_rel = std::max(max_rel, fresh_result.max_rel_error);
+  if (!fresh_result.ok) {
+    finish("time", started,
+           {Verdict::kSuspicious, "behaves_differently_when_timed",
+            "the outputs of timed iteration " + std::to_string(time_reply.fresh_iteration) +
+                " on inputs first seen while timing are wrong (output '" + fresh_result.output +
+                "': " + fresh_result.comparison.detail + ")"});
+    return result;
+  }
+  int64_t launches = static_cast<int64_t>(benchmark.plan.launches.size());
+  if (time_reply.kernels_per_iteration != launches) {
+    finish("time", started,
+           {Verdict::kSuspicious, "unexpected_kernel_count",
+            "CUPTI saw " + std::to_string(time_reply.kernels_per_iteration) +
+                " kernels per timed iteration; the plan launches " + std::to_string(launches)});
+    return result;
+  }
+
+  // The physical floor, from the device's measured figures (cached per GPU and driver).
+  auto measured = find_device_measurements(store_, device.name, device.driver_version);
+  if (!measured.contains(kBandwidth) || !measured.contains(kPeakFp32)) {
+    auto measurement = gpu_.measure();
+    if (const auto* failure = std::get_if<WorkerFailure>(&measurement))
+      throw Error("measuring the GPU's bandwidth and peak rates failed: " + failure->message,
+                  device.name);
+    const DeviceMeasurement& figures = std::get<DeviceMeasurement>(measurement);
+    if (!(figures.copy_bandwidth_bytes_per_s > 0) || !(figures.peak_fp32_flops_per_s > 0))
+      throw Error("the GPU worker measured no bandwidth or peak rate", device.name);
+    measured[kBandwidth] = {figures.copy_bandwidth_bytes_per_s, figures.details, ""};
+    measured[kPeakFp32] = {figures.peak_fp32_flops_per_s, figures.details, ""};
+    measured[kPeakFp16Tensor] = {figures.peak_fp16_tensor_flops_per_s, figures.details, ""};
+    for (const char* name : {kBandwidth, kPeakFp32, kPeakFp16Tensor})
+      store_device_measurement(store_, device.name, device.driver_version, name, measured[name]);
+  }
+  PhysicalFloor floor;
+  floor.bytes = static_cast<double>(signature_bytes(*benchmark.signature));
+  floor.flops = flops.value_or(0);
+  floor.bandwidth_bytes_per_s = measured[kBandwidth].value;
+  // The highest rate measured, so that the floor stays a bound whatever units the kernel uses.
+  floor.peak_flops_per_s = measured[kPeakFp32].value;
+  if (measured.contains(kPeakFp16Tensor))
+    floor.peak_flops_per_s = std::max(floor.peak_flops_per_s, measured[kPeakFp16Tensor].value);
+  evidence["floor"] = {
+      {"bytes", floor.bytes},
+      {"flops", floor.flops},
+      {"floor_us", floor.floor_us()},
+      {"fraction_of_floor", floor.fraction_of_floor(summary.median)},
+      {"bandwidth_bytes_per_s", floor.bandwidth_bytes_per_s},
+      {"peak_flops_per_s", floor.peak_flops_per_s},
+      {"bytes_counted", "every input, parameter and output tensor once, at the benchmark shape"},
+      {"flops_counted",
+       flops ? flops_method
+             : "0 FLOPs: bytes-only floor (" +
+                   (flops_method.empty() ? std::string("not counted") : flops_method) + ")"}};
+  if (floor.violated_by(summary.median)) {
+    finish("time", started,
+           {Verdict::kSuspicious, "faster_than_physical_floor",
+            "median device time " + std::to_string(summary.median) +
+                " us is below the physical floor of " + std::to_string(floor.floor_us()) + " us (" +
+                std::to_string(static_cast<int64_t>(floor.bytes)) +
+                " bytes at the measured bandwidth)"});
+    return result;
+  }
+  result.stages.push_back({"time", "ok", milliseconds_since(started),
+                           std::to_string(summary.count) + " samples, median " +
+                               std::to_string(summary.median) + " us"});
+
+  // ---- baseline ------------------------------------------------------------------------------
+  started = Clock::now();
+  result.verdict = Verdict::kCorrect;
+  result.reason = "";
+  result.detail = "verified on " + std::to_string(settings_.seeds) + " seeds x " +
+                  std::to_string(request.shapes.size()) + " shapes and on the timed outputs; " +
+                  "median " + std::to_string(summary.median) + " us";
+  if (!settings_.baselines) {
+    result.stages.push_back({"baseline", "skipped", 0, "timing.baselines is false"});
+    return result;
+  }
+  nlohmann::json baselines =
+      baseline_for(store_, reference_, task, device.name, device.ordinal, settings_);
+  evidence["baselines"] = baselines;
+  if (baselines.contains("error")) {
+    result.stages.push_back({"baseline", "skipped", milliseconds_since(started),
+                             baselines["error"].get<std::string>()});
+    return result;
+  }
+  auto median_of = [&](const char* name) -> std::optional<double> {
+    if (baselines.contains(name) && baselines[name].is_number())
+      return baselines[name].get<double>();
+    return std::nullopt;
+  };
+  result.speedup_eager = speedup(median_of("eager_us"), summary.median);
+  result.speedup_compile = speedup(median_of("compile_us"), summary.median);
+  result.stages.push_back({"baseline", "ok", milliseconds_since(started),
+                           baselines.value("cached", false) ? "from the store" : "timed"});
+  return result;
+}
+
+}  // namespace kforge

@@ -1,0 +1,135 @@
+// The evaluator's GPU stages, for a candidate that compiled and whose plan bound at every shape.
+// The parent holds the references and compares; the GPU worker (through GpuWorkerClient) only
+// runs the candidate on the tensors it is given. DESIGN.md's protocols, in order:
+//
+//   verify   — per seed (verify.seeds), at the benchmark shape and then every check shape:
+//              inputs, parameters and reference outputs from ReferenceRunner::run; the worker
+//              runs the plan twice on the same inputs, outputs poisoned before each launch; the
+//              parent compares both repeats with the reference (compare.hpp: per-dtype
+//              tolerance, unwritten elements, NaN/Inf), the repeats with each other, and the
+//              inputs after the launches with those sent, bit for bit. The first failing check
+//              decides the verdict; every check run so far is kept as evidence.
+//   time     — at the benchmark shape: input sets from other seeds to rotate among, and one
+//              more set (fresh) whose reference the parent computed but never sent before
+//              timing. The worker times with CUPTI (device time of the candidate's own kernels
+//              per iteration, L2 flushed, warm-up, repeated to a spread target or cap) and
+//              returns the outputs of the timed iteration that ran on the fresh set; the parent
+//              checks them. Then the physical floor: every input, parameter and output byte at
+//              the benchmark shape over the measured copy bandwidth, and the reference's FLOPs
+//              (where torch counts them) over the highest measured peak rate.
+//   baseline — PyTorch eager and torch.compile of the task on the same GPU, timed the same
+//              way by the reference runner, cached in the store per task, shape, dtype, GPU
+//              and torch version; speedup = baseline median / candidate median.
+//
+// Verdicts decided here:
+//   incorrect  — reasons mismatch, nan_or_inf, unwritten_output, shape, dtype (the output's
+//                comparison), inputs_modified, non_deterministic (the two repeats disagree:
+//                one passes and one fails, or they differ beyond the tolerance),
+//                wrong_on_check_shape (an output fails at a check shape after the benchmark
+//                shape passed on the same seed).
+//   suspicious — behaves_differently_when_timed (the fresh timed iteration's outputs fail),
+//                unexpected_kernel_count (CUPTI saw another number of kernels per iteration
+//                than the plan launches), faster_than_physical_floor. Never `correct`.
+//   launch_error, runtime_error, timeout — from the worker's WorkerFailure kind; out_of_memory
+//                is launch_error (the plan's buffers could not be provided, so none of its
+//                code ran), worker_crashed is runtime_error with the worker's stderr tail.
+//   correct    — every check passed, the timed outputs passed, and the time is above the floor.
+// A WorkerFailure of kind bad_request, or a reply that lacks a promised file or tensor, is
+// kforge's own failure and throws Error.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/candidate/candidate_file.hpp"
+#include "harness/candidate/plan_validation.hpp"
+#include "harness/evaluation/stage_record.hpp"
+#include "harness/task.hpp"
+#include "harness/verdict.hpp"
+
+namespace kforge {
+
+class Config;
+class GpuWorkerClient;
+class ReferenceRunner;
+class Store;
+
+struct RunSettings {
+  int seeds = 3;  // verification seeds 0 .. seeds-1
+  std::string dtype = "float32";
+  int input_sets = 3;  // timing rotation
+  int warmup = 10;
+  int min_samples = 20;
+  int max_samples = 1000;
+  double target_spread = 0.02;
+  double time_cap_ms = 2000;
+  bool flush_l2 = true;
+  bool baselines = true;
+
+  // verify.seeds, verify.dtype, timing.* from the configuration.
+  static RunSettings from_config(const Config& config);
+};
+
+// Seeds of the timing protocol's input sets, far from the verification seeds so that no timed
+// input was seen before timing began.
+inline constexpr int64_t kRotationSeedBase = 1000;
+inline constexpr int64_t kFreshSeed = 2024;
+
+// One shape the plan was bound at in the bind stage.
+struct BoundShape {
+  std::string name;         // "benchmark", "small", "odd"
+  SizeConstants constants;  // overrides for the reference runner; empty for the benchmark
+  const Signature* signature = nullptr;
+  ResolvedPlan plan;
+};
+
+struct RunStageRequest {
+  const Task* task = nullptr;
+  const CandidateFile* candidate = nullptr;  // to bind again where a seed's scalars differ
+  std::string ptx;
+  std::filesystem::path cubin;
+  std::map<std::string, int64_t> defines;
+  Limits limits;
+  std::vector<BoundShape> shapes;  // the benchmark shape first
+};
+
+struct RunStageResult {
+  Verdict verdict = Verdict::kCorrect;
+  std::string reason;
+  std::string detail;
+  nlohmann::json evidence = nlohmann::json::object();  // checks, seeds, shapes, floor, ...
+  std::optional<nlohmann::json> timing;                // samples and statistics
+  std::optional<double> device_time_us, speedup_eager, speedup_compile;
+  std::vector<StageRecord> stages;  // verify, time, baseline (skipped after a failure)
+  std::string gpu;                  // the device's name
+  nlohmann::json environment = nlohmann::json::object();  // driver, CUDA, torch, clocks
+};
+
+class RunStage {
+ public:
+  RunStage(Store& store, GpuWorkerClient& gpu, ReferenceRunner& reference, RunSettings settings);
+
+  RunStageResult run(const RunStageRequest& request);
+
+ private:
+  Store& store_;
+  GpuWorkerClient& gpu_;
+  ReferenceRunner& reference_;
+  RunSettings settings_;
+};
+
+// The PyTorch baselines of `task` at its benchmark shape on `gpu`: from the store's baselines
+// table, else timed by `reference` and stored. Returns the stored row's JSON form
+// ({eager_us, compile_us, torch_version, gpu, cached, detail}) or {error} when the runner
+// refused (no CUDA) or failed; never throws for that.
+nlohmann::json baseline_for(Store& store, ReferenceRunner& reference, const Task& task,
+                            const std::string& gpu, int device_index, const RunSettings& settings);
+
+// Baseline median over candidate median, or nullopt where either is missing or not positive.
+std::optional<double> speedup(std::optional<double> baseline_us, double candidate_us);
+
+}  // namespace kforge

@@ -1,0 +1,273 @@
+#include "sandbox/gpu_protocol.hpp"
+
+#include "harness/util/error.hpp"
+
+namespace kforge {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Reads a JSON object field by field, turning every missing or mistyped field into one Error that
+// names the field and `where`.
+class Fields {
+ public:
+  Fields(const json& object, const std::string& where) : object_(object), where_(where) {
+    if (!object_.is_object())
+      throw Error("expected a JSON object, got " + std::string(object_.type_name()), where_);
+  }
+
+  template <typename T>
+  T required(const char* key) const {
+    auto found = object_.find(key);
+    if (found == object_.end())
+      throw Error(std::string("missing field '") + key + "'", where_);
+    return convert<T>(*found, key);
+  }
+
+  template <typename T>
+  T optional(const char* key, T fallback) const {
+    auto found = object_.find(key);
+    if (found == object_.end() || found->is_null())
+      return fallback;
+    return convert<T>(*found, key);
+  }
+
+  const json& raw(const char* key) const {
+    auto found = object_.find(key);
+    if (found == object_.end())
+      throw Error(std::string("missing field '") + key + "'", where_);
+    return *found;
+  }
+  bool has(const char* key) const { return object_.contains(key); }
+  const std::string& where() const { return where_; }
+
+ private:
+  template <typename T>
+  T convert(const json& value, const char* key) const {
+    try {
+      return value.get<T>();
+    } catch (const json::exception&) {
+      throw Error(std::string("field '") + key + "' has the wrong type (" + value.type_name() +
+                      ")",
+                  where_);
+    }
+  }
+
+  const json& object_;
+  const std::string& where_;
+};
+
+std::vector<fs::path> paths_from(const std::vector<std::string>& texts) {
+  return {texts.begin(), texts.end()};
+}
+
+std::vector<std::string> texts_from(const std::vector<fs::path>& paths) {
+  std::vector<std::string> texts;
+  for (const fs::path& path : paths)
+    texts.push_back(path.string());
+  return texts;
+}
+
+json outputs_to_json(const std::vector<OutputSpec>& outputs) {
+  json array = json::array();
+  for (const OutputSpec& output : outputs)
+    array.push_back({{"name", output.name}, {"dtype", output.dtype}, {"shape", output.shape}});
+  return array;
+}
+
+std::vector<OutputSpec> outputs_from_json(const json& array, const std::string& where) {
+  if (!array.is_array())
+    throw Error("field 'outputs' is not an array", where);
+  std::vector<OutputSpec> outputs;
+  for (size_t i = 0; i < array.size(); ++i) {
+    Fields fields(array[i], where + ": outputs[" + std::to_string(i) + "]");
+    OutputSpec output;
+    output.name = fields.required<std::string>("name");
+    output.dtype = fields.required<std::string>("dtype");
+    output.shape = fields.required<std::vector<int64_t>>("shape");
+    outputs.push_back(std::move(output));
+  }
+  return outputs;
+}
+
+}  // namespace
+
+json DeviceDescription::to_json() const {
+  return {{"ordinal", ordinal},
+          {"name", name},
+          {"arch", arch},
+          {"sm_count", sm_count},
+          {"memory_bytes", memory_bytes},
+          {"l2_bytes", l2_bytes},
+          {"shared_memory_per_block_optin", shared_memory_per_block_optin},
+          {"clock_khz", clock_khz},
+          {"memory_clock_khz", memory_clock_khz},
+          {"memory_bus_width_bits", memory_bus_width_bits},
+          {"driver_version", driver_version},
+          {"cuda_driver_version", cuda_driver_version},
+          {"cupti", cupti},
+          {"cupti_version", cupti_version}};
+}
+
+DeviceDescription DeviceDescription::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  DeviceDescription device;
+  device.ordinal = fields.optional<int>("ordinal", 0);
+  device.name = fields.required<std::string>("name");
+  device.arch = fields.required<std::string>("arch");
+  device.sm_count = fields.optional<int>("sm_count", 0);
+  device.memory_bytes = fields.optional<int64_t>("memory_bytes", 0);
+  device.l2_bytes = fields.optional<int64_t>("l2_bytes", 0);
+  device.shared_memory_per_block_optin = fields.optional<int>("shared_memory_per_block_optin", 0);
+  device.clock_khz = fields.optional<int>("clock_khz", 0);
+  device.memory_clock_khz = fields.optional<int>("memory_clock_khz", 0);
+  device.memory_bus_width_bits = fields.optional<int>("memory_bus_width_bits", 0);
+  device.driver_version = fields.optional<std::string>("driver_version", "");
+  device.cuda_driver_version = fields.optional<int>("cuda_driver_version", 0);
+  device.cupti = fields.optional<bool>("cupti", false);
+  device.cupti_version = fields.optional<std::string>("cupti_version", "");
+  return device;
+}
+
+json WorkerFailure::to_json() const {
+  json out = {{"kind", kind}, {"message", message}, {"context_lost", context_lost}};
+  if (!cuda_error.empty())
+    out["cuda_error"] = cuda_error;
+  if (!kernel.empty())
+    out["kernel"] = kernel;
+  if (!stderr_tail.empty())
+    out["stderr_tail"] = stderr_tail;
+  return out;
+}
+
+WorkerFailure WorkerFailure::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  WorkerFailure failure;
+  failure.kind = fields.required<std::string>("kind");
+  failure.cuda_error = fields.optional<std::string>("cuda_error", "");
+  failure.message = fields.optional<std::string>("message", "");
+  failure.kernel = fields.optional<std::string>("kernel", "");
+  failure.context_lost = fields.optional<bool>("context_lost", false);
+  failure.stderr_tail = fields.optional<std::string>("stderr_tail", "");
+  return failure;
+}
+
+json RunRequest::to_json() const {
+  return {{"op", "run"},
+          {"id", id},
+          {"cubin", cubin.string()},
+          {"plan", plan},
+          {"tensors", tensors.string()},
+          {"outputs", outputs_to_json(outputs)},
+          {"repeats", repeats},
+          {"out_dir", out_dir.string()}};
+}
+
+RunRequest RunRequest::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  RunRequest request;
+  request.id = fields.required<uint64_t>("id");
+  request.cubin = fields.required<std::string>("cubin");
+  request.plan = fields.raw("plan");
+  request.tensors = fields.required<std::string>("tensors");
+  request.outputs = outputs_from_json(fields.raw("outputs"), where);
+  request.repeats = fields.optional<int>("repeats", 2);
+  request.out_dir = fields.required<std::string>("out_dir");
+  if (request.repeats < 1)
+    throw Error("field 'repeats' must be at least 1", where);
+  return request;
+}
+
+json RunReply::to_json() const {
+  return {{"outputs", texts_from(outputs)}, {"inputs_after", inputs_after.string()}};
+}
+
+RunReply RunReply::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  RunReply reply;
+  reply.outputs = paths_from(fields.required<std::vector<std::string>>("outputs"));
+  reply.inputs_after = fields.required<std::string>("inputs_after");
+  return reply;
+}
+
+json TimeRequest::to_json() const {
+  return {{"op", "time"},
+          {"id", id},
+          {"cubin", cubin.string()},
+          {"plan", plan},
+          {"input_sets", texts_from(input_sets)},
+          {"fresh_inputs", fresh_inputs.string()},
+          {"outputs", outputs_to_json(outputs)},
+          {"warmup", warmup},
+          {"min_samples", min_samples},
+          {"max_samples", max_samples},
+          {"target_spread", target_spread},
+          {"time_cap_ms", time_cap_ms},
+          {"flush_l2", flush_l2},
+          {"out_dir", out_dir.string()}};
+}
+
+TimeRequest TimeRequest::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  TimeRequest request;
+  request.id = fields.required<uint64_t>("id");
+  request.cubin = fields.required<std::string>("cubin");
+  request.plan = fields.raw("plan");
+  request.input_sets = paths_from(fields.required<std::vector<std::string>>("input_sets"));
+  request.fresh_inputs = fields.optional<std::string>("fresh_inputs", "");
+  request.outputs = outputs_from_json(fields.raw("outputs"), where);
+  request.warmup = fields.optional<int>("warmup", request.warmup);
+  request.min_samples = fields.optional<int>("min_samples", request.min_samples);
+  request.max_samples = fields.optional<int>("max_samples", request.max_samples);
+  request.target_spread = fields.optional<double>("target_spread", request.target_spread);
+  request.time_cap_ms = fields.optional<double>("time_cap_ms", request.time_cap_ms);
+  request.flush_l2 = fields.optional<bool>("flush_l2", request.flush_l2);
+  request.out_dir = fields.required<std::string>("out_dir");
+  if (request.input_sets.empty())
+    throw Error("field 'input_sets' is empty", where);
+  if (request.warmup < 0 || request.min_samples < 1 || request.max_samples < request.min_samples)
+    throw Error("warmup must be >= 0 and 1 <= min_samples <= max_samples", where);
+  return request;
+}
+
+json TimeReply::to_json() const {
+  return {{"device_us", device_us},
+          {"span_us", span_us},
+          {"kernels_per_iteration", kernels_per_iteration},
+          {"fresh_iteration", fresh_iteration},
+          {"fresh_outputs", fresh_outputs.string()},
+          {"hit_time_cap", hit_time_cap}};
+}
+
+TimeReply TimeReply::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  TimeReply reply;
+  reply.device_us = fields.required<std::vector<double>>("device_us");
+  reply.span_us = fields.optional<std::vector<double>>("span_us", {});
+  reply.kernels_per_iteration = fields.optional<int>("kernels_per_iteration", 0);
+  reply.fresh_iteration = fields.optional<int>("fresh_iteration", -1);
+  reply.fresh_outputs = fields.optional<std::string>("fresh_outputs", "");
+  reply.hit_time_cap = fields.optional<bool>("hit_time_cap", false);
+  return reply;
+}
+
+json DeviceMeasurement::to_json() const {
+  return {{"copy_bandwidth_bytes_per_s", copy_bandwidth_bytes_per_s},
+          {"peak_fp32_flops_per_s", peak_fp32_flops_per_s},
+          {"peak_fp16_tensor_flops_per_s", peak_fp16_tensor_flops_per_s},
+          {"details", details}};
+}
+
+DeviceMeasurement DeviceMeasurement::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  DeviceMeasurement measurement;
+  measurement.copy_bandwidth_bytes_per_s = fields.required<double>("copy_bandwidth_bytes_per_s");
+  measurement.peak_fp32_flops_per_s = fields.required<double>("peak_fp32_flops_per_s");
+  measurement.peak_fp16_tensor_flops_per_s =
+      fields.optional<double>("peak_fp16_tensor_flops_per_s", 0.0);
+  measurement.details = fields.optional<nlohmann::json>("details", json::object());
+  return measurement;
+}
+
+}  // namespace kforge

@@ -1,0 +1,265 @@
+"""A GPU worker for tests on machines without a GPU: it speaks kforge's real GPU worker protocol
+(sandbox/gpu_protocol.hpp: JSON lines on stdin/stdout, tensors as safetensors files) but runs no
+CUDA. It executes a candidate by the NAME of its plan's first kernel, from the table of behaviours
+below, on the tensors it is given, with torch on the CPU. Everything the parent does with its
+replies (comparison, verdicts, statistics, the store) is the real code path; only the GPU is
+emulated, and nothing this worker reports is a measurement.
+
+Behaviours (kernel name: what it does):
+  relu              out = max(x, 0): honest
+  copy              out = x: honest
+  unwritten         leaves every output as the poison the worker wrote
+  half_written      writes only the first half of each output's elements
+  modify_input      honest output, but also overwrites its first input
+  racy              honest on the first repeat of a run, perturbed on the second
+  timed_cache       honest in `run`; while timed it returns the outputs of the first input set
+                    it saw, for every iteration (a result cache keyed by nothing)
+  too_fast          honest outputs, device time far below any physical floor
+  illegal_address   a runtime fault that loses the context (the worker then exits)
+  hang              never answers (the parent's watchdog must fire)
+  launch_refused    the launch is refused (too many resources)
+  large_only        honest on outputs of 4096 elements or more, leaves smaller ones unwritten
+                    (a kernel hard-coded to the benchmark shape)
+
+Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S]
+"""
+
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+
+import torch
+
+SAFETENSORS_TO_TORCH = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+    "U8": torch.uint8, "BOOL": torch.bool,
+}
+TORCH_TO_SAFETENSORS = {value: key for key, value in SAFETENSORS_TO_TORCH.items()}
+POISON = 0xFF
+# The emulated device's "honest" speed: a kernel moves its bytes at this rate, a third of the
+# bandwidth it reports from `measure`, so honest kernels sit at a third of the floor.
+HONEST_BYTES_PER_S = 1.0e12
+
+
+def read_safetensors(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    body = data[8 + length:]
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = entry["data_offsets"]
+        dtype = SAFETENSORS_TO_TORCH[entry["dtype"]]
+        raw = bytearray(body[start:end])
+        flat = torch.frombuffer(raw, dtype=torch.uint8) if raw else torch.empty(0, dtype=torch.uint8)
+        tensors[name] = flat.view(dtype).reshape(entry["shape"]).clone()
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    header = {}
+    blobs = []
+    offset = 0
+    for name, tensor in tensors.items():
+        raw = tensor.contiguous().view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        header[name] = {"dtype": TORCH_TO_SAFETENSORS[tensor.dtype],
+                        "shape": list(tensor.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    encoded = json.dumps(header).encode()
+    encoded += b" " * ((8 - len(encoded) % 8) % 8)
+    with open(path, "wb") as handle:
+        handle.write(struct.pack("<Q", len(encoded)))
+        handle.write(encoded)
+        for blob in blobs:
+            handle.write(blob)
+
+
+def poisoned(spec):
+    dtype = SAFETENSORS_TO_TORCH[spec["dtype"]]
+    numel = 1
+    for extent in spec["shape"]:
+        numel *= extent
+    raw = torch.full((numel * torch.empty(0, dtype=dtype).element_size(),), POISON,
+                     dtype=torch.uint8)
+    return raw.view(dtype).reshape(spec["shape"])
+
+
+class Fault(Exception):
+    def __init__(self, failure):
+        super().__init__(failure["message"])
+        self.failure = failure
+
+
+def tensor_args(plan, role):
+    launch = plan["launches"][0]
+    return [arg["tensor"] for arg in launch["args"]
+            if arg["kind"] == "tensor" and arg.get("role") == role]
+
+
+def execute(plan, tensors, outputs, repeat=0):
+    """Runs the plan's behaviour: fills `outputs` (name -> tensor) in place."""
+    kernel = plan["launches"][0]["kernel"]
+    inputs = tensor_args(plan, "input")
+    written = tensor_args(plan, "output")
+    source = tensors[inputs[0]] if inputs else None
+    target = outputs[written[0]] if written else None
+
+    def honest():
+        if kernel == "copy":
+            target.copy_(source.to(target.dtype))
+        else:
+            target.copy_(torch.clamp(source, min=0).to(target.dtype))
+
+    if kernel in ("relu", "copy", "too_fast", "timed_cache"):
+        honest()
+    elif kernel == "unwritten":
+        pass
+    elif kernel == "large_only":
+        if target.numel() >= 4096:
+            honest()
+    elif kernel == "half_written":
+        flat = target.view(-1)
+        half = flat.numel() // 2
+        flat[:half] = torch.clamp(source.reshape(-1)[:half], min=0).to(target.dtype)
+    elif kernel == "modify_input":
+        honest()
+        source.view(-1)[0] = source.view(-1)[0] + 1.0
+    elif kernel == "racy":
+        honest()
+        if repeat == 1:
+            target.view(-1)[::7] += 0.5
+    elif kernel == "illegal_address":
+        raise Fault({"kind": "runtime_error", "cuda_error": "CUDA_ERROR_ILLEGAL_ADDRESS",
+                     "message": "an illegal memory access was encountered", "kernel": kernel,
+                     "context_lost": True})
+    elif kernel == "launch_refused":
+        raise Fault({"kind": "launch_error", "cuda_error": "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",
+                     "message": "too many resources requested for launch", "kernel": kernel,
+                     "context_lost": False})
+    elif kernel == "hang":
+        while True:
+            time.sleep(3600)
+    else:
+        raise Fault({"kind": "bad_request", "message": "the emulated worker has no behaviour "
+                     "for kernel '%s'" % kernel, "kernel": kernel, "context_lost": False})
+
+
+def fresh_outputs(request):
+    return {spec["name"]: poisoned(spec) for spec in request["outputs"]}
+
+
+def handle_run(request):
+    plan = request["plan"]
+    original = read_safetensors(request["tensors"])
+    tensors = {name: tensor.clone() for name, tensor in original.items()}
+    paths = []
+    for repeat in range(int(request.get("repeats", 2))):
+        outputs = fresh_outputs(request)
+        execute(plan, tensors, outputs, repeat)
+        path = os.path.join(request["out_dir"], "outputs_%d.safetensors" % repeat)
+        write_safetensors(path, outputs)
+        paths.append(path)
+    after = os.path.join(request["out_dir"], "inputs_after.safetensors")
+    write_safetensors(after, tensors)
+    return {"outputs": paths, "inputs_after": after}
+
+
+def handle_time(request):
+    plan = request["plan"]
+    kernel = plan["launches"][0]["kernel"]
+    sets = [read_safetensors(path) for path in request["input_sets"]]
+    fresh = read_safetensors(request["fresh_inputs"])
+    samples = int(request.get("min_samples", 20))
+    fresh_iteration = samples // 2
+    byte_count = sum(t.numel() * t.element_size() for t in sets[0].values())
+    byte_count += sum(poisoned(spec).numel() * poisoned(spec).element_size()
+                      for spec in request["outputs"])
+    honest_us = byte_count / HONEST_BYTES_PER_S * 1e6
+    base_us = honest_us / 1000.0 if kernel == "too_fast" else honest_us
+    cached = None
+    for _ in range(int(request.get("warmup", 0))):
+        outputs = fresh_outputs(request)
+        execute(plan, dict(sets[0]), outputs)
+        if cached is None:
+            cached = outputs
+    device_us, span_us = [], []
+    fresh_path = os.path.join(request["out_dir"], "fresh_outputs.safetensors")
+    for iteration in range(samples):
+        tensors = fresh if iteration == fresh_iteration else sets[iteration % len(sets)]
+        outputs = fresh_outputs(request)
+        execute(plan, {name: t.clone() for name, t in tensors.items()}, outputs)
+        if cached is None:
+            cached = outputs
+        if kernel == "timed_cache":
+            outputs = cached
+        if iteration == fresh_iteration:
+            write_safetensors(fresh_path, outputs)
+        # A deterministic spread of +-1% around the emulated time.
+        sample = base_us * (1.0 + 0.01 * ((iteration * 7) % 5 - 2) / 2.0)
+        device_us.append(sample)
+        span_us.append(sample * 1.02)
+    return {"device_us": device_us, "span_us": span_us,
+            "kernels_per_iteration": len(plan["launches"]), "fresh_iteration": fresh_iteration,
+            "fresh_outputs": fresh_path, "hit_time_cap": False}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bandwidth", type=float, default=3.0e12)
+    parser.add_argument("--peak", type=float, default=6.0e13)
+    parser.add_argument("--device", type=int, default=0)
+    options = parser.parse_args()
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+
+    def reply(document):
+        replies.write(json.dumps(document) + "\n")
+        replies.flush()
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        op = request.get("op")
+        ident = request.get("id", 0)
+        if op == "exit":
+            return 0
+        try:
+            if op == "hello":
+                body = {"protocol": 1, "device": {
+                    "ordinal": options.device, "name": "kforge emulated GPU (tests only)",
+                    "arch": "sm_90", "sm_count": 1, "memory_bytes": 1 << 30,
+                    "l2_bytes": 1 << 20, "driver_version": "emulated",
+                    "cuda_driver_version": 0, "cupti": True, "cupti_version": "emulated"}}
+            elif op == "run":
+                body = handle_run(request)
+            elif op == "time":
+                body = handle_time(request)
+            elif op == "measure":
+                body = {"copy_bandwidth_bytes_per_s": options.bandwidth,
+                        "peak_fp32_flops_per_s": options.peak,
+                        "peak_fp16_tensor_flops_per_s": 0.0,
+                        "details": {"method": "emulated: fixed figures, not measured"}}
+            else:
+                raise Fault({"kind": "bad_request", "message": "unknown op %r" % op,
+                             "context_lost": False})
+        except Fault as fault:
+            reply({"id": ident, "ok": False, "failure": fault.failure})
+            if fault.failure.get("context_lost"):
+                return 1
+            continue
+        body.update({"id": ident, "ok": True})
+        reply(body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+// `kforge eval`'s full report where a GPU worker runs candidates, through the real binary, a
+// real store and real references. The GPU itself is tests/support/emulated_gpu_worker.py,
+// started through KFORGE_GPU_WORKER (for tests only): it speaks the real protocol and executes a
+// candidate by its kernel's name, so verdicts, statistics and the report are kforge's own.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/sqlite.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_kforge;
+
+constexpr const char* kTinyRelu = R"py(import torch
+import torch.nn as nn
+
+rows = 64
+cols = 100
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(rows, cols)]
+
+
+def get_init_inputs():
+    return []
+)py";
+
+std::string candidate(const std::string& name) {
+  return "/* kforge:launch\n"
+         "{\"kernels\": [{\"name\": \"" +
+         name +
+         "\", \"grid\": [\"ceil_div(x.numel, 128)\"], \"block\": [\"128\"],\n"
+         "  \"shared_bytes\": \"0\", \"args\": [\"x\", \"out\", \"x.numel\"]}],\n"
+         " \"scratch\": [], \"defines\": {}}\n*/\n"
+         "extern \"C\" __global__ void " +
+         name +
+         "(const float* x, float* out, long long n) {\n"
+         "  long long i = (long long)blockIdx.x * 128 + threadIdx.x;\n"
+         "  if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;\n}\n";
+}
+
+class EvalGpuReportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    workspace_ = new testing::TemporaryDirectory();
+    fs::create_directories(workspace_->path() / "problems");
+    testing::write_text(workspace_->path() / "problems/tiny_relu.py", kTinyRelu);
+    testing::write_text(workspace_->path() / "kforge.toml",
+                        "python = \"/usr/bin/python3\"\n"
+                        "[verify]\nseeds = 2\n"
+                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
+                        "max_samples = 4\n");
+    ProcessResult imported =
+        run_kforge({"tasks", "import", "problems", "--suite", "tiny"}, workspace_->path());
+    ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+    for (const char* name : {"relu", "unwritten", "too_fast"})
+      testing::write_text(workspace_->path() / (std::string(name) + ".cu"), candidate(name));
+  }
+  static void TearDownTestSuite() { delete workspace_; }
+
+  static ProcessResult eval(const std::string& kernel, std::vector<std::string> extra = {}) {
+    std::vector<std::string> arguments = {"eval", kernel + ".cu", "--task", "tiny/tiny_relu"};
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    std::string worker = "/usr/bin/python3 " +
+                         (testing::source_dir() / "tests/support/emulated_gpu_worker.py").string();
+    return run_kforge(arguments, workspace_->path(), {{"KFORGE_GPU_WORKER", worker}});
+  }
+
+  static testing::TemporaryDirectory* workspace_;
+};
+
+testing::TemporaryDirectory* EvalGpuReportTest::workspace_ = nullptr;
+
+TEST_F(EvalGpuReportTest, UnwrittenOutputReportShowsTheFailingSeedAndShape) {
+  ProcessResult result = eval("unwritten");
+  ASSERT_EQ(result.exit_code, 0) << result.standard_error;
+  const std::string& out = result.standard_output;
+  EXPECT_NE(out.find("verdict: incorrect (unwritten_output)"), std::string::npos) << out;
+  EXPECT_NE(out.find("seed 0            benchmark  FAILED"), std::string::npos) << out;
+  EXPECT_NE(out.find("out[0,0]: got "), std::string::npos) << out;
+  EXPECT_NE(out.find("time     skipped"), std::string::npos) << out;
+  EXPECT_EQ(out.find("timing:"), std::string::npos) << out;
+}
+
+TEST_F(EvalGpuReportTest, CorrectCandidateReportHasEveryCheckTimingFloorAndBaselines) {
+  ProcessResult result = eval("relu");
+  ASSERT_EQ(result.exit_code, 0) << result.standard_error;
+  const std::string& out = result.standard_output;
+  EXPECT_NE(out.find("verdict: correct"), std::string::npos) << out;
+  EXPECT_NE(out.find("gpu: kforge emulated GPU (tests only) (driver emulated"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("seed 1            benchmark  passed"), std::string::npos) << out;
+  EXPECT_NE(out.find("seed 2024 (timed) benchmark  passed"), std::string::npos) << out;
+  EXPECT_NE(out.find("timing: median "), std::string::npos) << out;
+  EXPECT_NE(out.find("4 samples, 1 kernels per iteration"), std::string::npos) << out;
+  EXPECT_NE(out.find("physical floor: "), std::string::npos) << out;
+  EXPECT_NE(out.find("fraction of floor reached 0.33"), std::string::npos) << out;
+  EXPECT_NE(out.find("bytes-only floor"), std::string::npos) << out;
+  EXPECT_NE(out.find("baselines: none (baselines are timed on a GPU"), std::string::npos) << out;
+
+  ProcessResult json_result = eval("relu", {"--json"});
+  ASSERT_EQ(json_result.exit_code, 0) << json_result.standard_error;
+  nlohmann::json report = nlohmann::json::parse(json_result.standard_output);
+  EXPECT_EQ(report["verdict"], "correct");
+  EXPECT_FALSE(report["nothing_ran"].get<bool>());
+  EXPECT_EQ(report["gpu"], "kforge emulated GPU (tests only)");
+  EXPECT_EQ(report["timing"]["samples"].size(), 4u);
+  EXPECT_EQ(report["device_time_us"], report["timing"]["median_us"]);
+  EXPECT_TRUE(report["speedup_eager"].is_null());
+  EXPECT_EQ(report["evidence"]["seeds"], (std::vector<int>{0, 1}));
+  EXPECT_NEAR(report["evidence"]["floor"]["fraction_of_floor"].get<double>(), 1.0 / 3, 0.01);
+  EXPECT_TRUE(report["evidence"]["baselines"].contains("error"));
+
+  sql::Connection db((workspace_->path() / "kforge.db").string(), false);
+  auto query = db.prepare(
+      "SELECT verdict, gpu, json_array_length(timing, '$.samples'), device_time_us FROM "
+      "evaluations WHERE id = ?");
+  query.bind(1, report["evaluation_id"].get<int64_t>());
+  ASSERT_TRUE(query.step());
+  EXPECT_EQ(query.text(0), "correct");
+  EXPECT_EQ(query.text(1), "kforge emulated GPU (tests only)");
+  EXPECT_EQ(query.integer(2), 4);
+  EXPECT_DOUBLE_EQ(query.real(3), report["device_time_us"].get<double>());
+}
+
+TEST_F(EvalGpuReportTest, FasterThanTheFloorIsSuspiciousInTheReport) {
+  ProcessResult result = eval("too_fast");
+  ASSERT_EQ(result.exit_code, 0) << result.standard_error;
+  EXPECT_NE(result.standard_output.find("verdict: suspicious (faster_than_physical_floor)"),
+            std::string::npos)
+      << result.standard_output;
+}
+
+}  // namespace
+}  // namespace kforge

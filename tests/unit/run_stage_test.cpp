@@ -1,0 +1,399 @@
+// The evaluator's run stage (verify, time, baseline) with real parts everywhere but the GPU:
+// a real store, real NVRTC compiles through the compile pool, real references from torch on the
+// CPU, and the real GpuWorkerClient talking the real protocol to
+// tests/support/emulated_gpu_worker.py, which executes each candidate by its kernel's name from
+// a table of behaviours (honest, unwritten, racy, caches while timed, faults, hangs, ...). Every
+// verdict and its evidence come from the parent's real code path.
+#include "harness/evaluation/run_stage.hpp"
+
+#include <gtest/gtest.h>
+
+#include "datasets/measurement_records.hpp"
+#include "datasets/records.hpp"
+#include "harness/evaluation/evaluator.hpp"
+#include "harness/reference_runner.hpp"
+#include "harness/task_import.hpp"
+#include "harness/workspace.hpp"
+#include "sandbox/compile_pool.hpp"
+#include "sandbox/gpu_worker_client.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Small enough that a verification costs little; rows and cols scale down to check shapes
+// (one of them off multiples of 32).
+constexpr const char* kTinyRelu = R"py(import torch
+import torch.nn as nn
+
+rows = 64
+cols = 100
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(rows, cols)]
+
+
+def get_init_inputs():
+    return []
+)py";
+
+// A candidate whose one kernel is called `name`: the emulated worker's behaviour. The device
+// code is an honest ReLU either way, so that NVRTC compiles and binds it for real.
+std::string candidate(const std::string& name) {
+  return "/* kforge:launch\n"
+         "{\"kernels\": [{\"name\": \"" +
+         name +
+         "\", \"grid\": [\"ceil_div(x.numel, 128)\"], \"block\": [\"128\"],\n"
+         "  \"shared_bytes\": \"0\", \"args\": [\"x\", \"out\", \"x.numel\"]}],\n"
+         " \"scratch\": [], \"defines\": {}}\n*/\n"
+         "extern \"C\" __global__ void " +
+         name +
+         "(const float* x, float* out, long long n) {\n"
+         "  long long i = (long long)blockIdx.x * 128 + threadIdx.x;\n"
+         "  if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;\n}\n";
+}
+
+class RunStageTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    directory_ = new testing::TemporaryDirectory();
+    workspace_ = new Workspace(WorkspaceOptions{.root = directory_->path()});
+    workspace_->config().set("python", "/usr/bin/python3");
+    fs::path suite = directory_->path() / "suite";
+    fs::create_directories(suite);
+    testing::write_text(suite / "tiny_relu.py", kTinyRelu);
+    reference_ = new ReferenceRunner(ReferenceRunner::for_workspace(*workspace_));
+    auto lines = import_tasks(workspace_->store(), *reference_, suite, "tiny");
+    ASSERT_EQ(lines.size(), 1u);
+    ASSERT_EQ(lines[0].status, ImportStatus::kImported) << lines[0].detail;
+    task_ = new Task(load_task(*workspace_, "tiny/tiny_relu"));
+    ASSERT_GE(task_->analysis->check_shapes.size(), 1u);
+
+    CompilePoolOptions pool_options;
+    pool_options.workers = 1;
+    pool_options.cache_dir = workspace_->cache_dir("compile");
+    pool_options.worker_program = testing::kforge_binary();
+    pool_ = new CompilePool(pool_options);
+
+    GpuWorkerOptions gpu_options;
+    gpu_options.job_dir = workspace_->cache_dir("gpu");
+    gpu_options.worker_program = "/usr/bin/python3";
+    gpu_options.worker_arguments = {
+        (testing::source_dir() / "tests/support/emulated_gpu_worker.py").string()};
+    gpu_options.run_limit = std::chrono::seconds(20);
+    gpu_options.time_limit = std::chrono::seconds(60);
+    gpu_ = new GpuWorkerClient(gpu_options);
+  }
+  static void TearDownTestSuite() {
+    delete gpu_;
+    delete pool_;
+    delete task_;
+    delete reference_;
+    delete workspace_;
+    delete directory_;
+  }
+
+  static EvaluatorOptions options() {
+    EvaluatorOptions options;
+    options.gpu = gpu_;
+    options.reference = reference_;
+    options.run.seeds = 2;
+    options.run.input_sets = 2;
+    options.run.warmup = 1;
+    options.run.min_samples = 6;
+    options.run.max_samples = 6;
+    return options;
+  }
+
+  static EvaluationOutcome evaluate(const std::string& kernel,
+                                    EvaluatorOptions evaluator_options = options()) {
+    Evaluator evaluator(workspace_->store(), *pool_, evaluator_options);
+    return evaluator.evaluate(*task_, {.source = candidate(kernel), .file_name = kernel + ".cu"});
+  }
+
+  static nlohmann::json failing_check(const EvaluationOutcome& outcome) {
+    for (const auto& check : outcome.evidence["checks"]) {
+      if (!check["passed"].get<bool>())
+        return check;
+    }
+    return nullptr;
+  }
+
+  static std::vector<std::string> stage_statuses(const EvaluationOutcome& outcome) {
+    std::vector<std::string> statuses;
+    for (const StageRecord& stage : outcome.stages)
+      statuses.push_back(stage.name + ":" + stage.status);
+    return statuses;
+  }
+
+  static testing::TemporaryDirectory* directory_;
+  static Workspace* workspace_;
+  static ReferenceRunner* reference_;
+  static Task* task_;
+  static CompilePool* pool_;
+  static GpuWorkerClient* gpu_;
+};
+
+testing::TemporaryDirectory* RunStageTest::directory_ = nullptr;
+Workspace* RunStageTest::workspace_ = nullptr;
+ReferenceRunner* RunStageTest::reference_ = nullptr;
+Task* RunStageTest::task_ = nullptr;
+CompilePool* RunStageTest::pool_ = nullptr;
+GpuWorkerClient* RunStageTest::gpu_ = nullptr;
+
+TEST_F(RunStageTest, UnwrittenOutputIsIncorrectAtTheFirstCheck) {
+  EvaluationOutcome outcome = evaluate("unwritten");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "unwritten_output");
+  ASSERT_EQ(outcome.evidence["checks"].size(), 1u);  // stopped at the first failing check
+  nlohmann::json check = outcome.evidence["checks"][0];
+  EXPECT_EQ(check["seed"], 0);
+  EXPECT_EQ(check["shape"], "benchmark");
+  EXPECT_EQ(check["mismatch_count"], 64 * 100);
+  EXPECT_FALSE(check["first_mismatches"].empty());
+  EXPECT_EQ(stage_statuses(outcome),
+            (std::vector<std::string>{"parse:ok", "compile:ok", "bind:ok", "verify:failed",
+                                      "time:skipped", "baseline:skipped"}));
+  EXPECT_FALSE(outcome.timing);
+  auto rows = evaluations_of(workspace_->store(), outcome.candidate_id);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].verdict, "incorrect");
+  EXPECT_EQ(rows[0].gpu, "kforge emulated GPU (tests only)");
+  EXPECT_EQ(rows[0].evidence["checks"][0]["reason"], "unwritten_output");
+}
+
+TEST_F(RunStageTest, HalfWrittenOutputCountsTheUnwrittenHalf) {
+  EvaluationOutcome outcome = evaluate("half_written");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "unwritten_output");
+  EXPECT_EQ(failing_check(outcome)["mismatch_count"], 64 * 100 / 2);
+  EXPECT_EQ(failing_check(outcome)["first_mismatches"][0]["index"], (std::vector<int64_t>{32, 0}));
+}
+
+TEST_F(RunStageTest, WrongValuesAreAMismatchWithFirstIndices) {
+  EvaluationOutcome outcome = evaluate("copy");  // copies x where ReLU was asked
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "mismatch");
+  nlohmann::json check = failing_check(outcome);
+  EXPECT_GT(check["mismatch_count"].get<int64_t>(), 1000);
+  EXPECT_GT(outcome.evidence["max_abs_error"].get<double>(), 0.5);
+  EXPECT_LT(check["first_mismatches"][0]["actual"].get<double>(), 0);
+  EXPECT_EQ(check["first_mismatches"][0]["expected"].get<double>(), 0);
+}
+
+TEST_F(RunStageTest, ModifiedInputIsIncorrectEvenWithRightOutputs) {
+  EvaluationOutcome outcome = evaluate("modify_input");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "inputs_modified");
+  EXPECT_EQ(failing_check(outcome)["modified_input"], "x");
+  EXPECT_EQ(failing_check(outcome)["modified_elements"], 1);
+}
+
+TEST_F(RunStageTest, RepeatsThatDisagreeAreNonDeterministic) {
+  EvaluationOutcome outcome = evaluate("racy");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "non_deterministic");
+  nlohmann::json check = failing_check(outcome);
+  EXPECT_TRUE(check["repeats"]["first_passed"].get<bool>());
+  EXPECT_FALSE(check["repeats"]["second_passed"].get<bool>());
+}
+
+TEST_F(RunStageTest, RightOnlyAtTheBenchmarkShapeIsWrongOnCheckShape) {
+  EvaluationOutcome outcome = evaluate("large_only");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "wrong_on_check_shape");
+  ASSERT_EQ(outcome.evidence["checks"].size(), 2u);
+  EXPECT_TRUE(outcome.evidence["checks"][0]["passed"].get<bool>());
+  EXPECT_EQ(outcome.evidence["checks"][1]["seed"], 0);
+  EXPECT_NE(outcome.evidence["checks"][1]["shape"], "benchmark");
+  EXPECT_EQ(outcome.evidence["checks"][1]["result"], "unwritten_output");
+}
+
+TEST_F(RunStageTest, HonestKernelIsCorrectWithTimingFloorAndNoClaimedSpeedup) {
+  EvaluationOutcome outcome = evaluate("relu");
+  ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
+  EXPECT_EQ(stage_statuses(outcome),
+            (std::vector<std::string>{"parse:ok", "compile:ok", "bind:ok", "verify:ok", "time:ok",
+                                      "baseline:skipped"}));
+  // 2 seeds x every shape, plus the timed iteration on fresh inputs.
+  size_t shapes = 1 + task_->analysis->check_shapes.size();
+  ASSERT_EQ(outcome.evidence["checks"].size(), 2 * shapes + 1);
+  EXPECT_EQ(outcome.evidence["seeds"], (std::vector<int>{0, 1}));
+  EXPECT_EQ(outcome.evidence["checks"].back()["timed"], true);
+  EXPECT_EQ(outcome.evidence["checks"].back()["seed"], kFreshSeed);
+  EXPECT_EQ(outcome.evidence["atol"], 1e-4);
+
+  ASSERT_TRUE(outcome.timing);
+  EXPECT_EQ((*outcome.timing)["samples"].size(), 6u);
+  EXPECT_EQ((*outcome.timing)["kernels_per_iteration"], 1);
+  ASSERT_TRUE(outcome.device_time_us);
+  EXPECT_DOUBLE_EQ(*outcome.device_time_us, (*outcome.timing)["median_us"].get<double>());
+  // The emulated kernel moves its bytes at a third of the bandwidth the worker reports.
+  const nlohmann::json& floor = outcome.evidence["floor"];
+  EXPECT_EQ(floor["bytes"], 2 * 64 * 100 * 4);
+  EXPECT_EQ(floor["flops"], 0);  // torch 1.13 counts no FLOPs: a bytes-only floor
+  EXPECT_NE(floor["flops_counted"].get<std::string>().find("bytes-only"), std::string::npos);
+  EXPECT_NEAR(floor["fraction_of_floor"].get<double>(), 1.0 / 3.0, 0.01);
+
+  // torch here sees no CUDA: no baseline, so no speedup is claimed.
+  EXPECT_NE(outcome.evidence["baselines"]["error"].get<std::string>().find("no CUDA"),
+            std::string::npos)
+      << outcome.evidence["baselines"].dump();
+  EXPECT_FALSE(outcome.speedup_eager);
+
+  auto rows = evaluations_of(workspace_->store(), outcome.candidate_id);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].verdict, "correct");
+  ASSERT_TRUE(rows[0].timing);
+  for (const char* field :
+       {"median_us", "min_us", "mean_us", "p10_us", "p90_us", "cv", "span_us", "samples"})
+    EXPECT_TRUE(rows[0].timing->contains(field)) << field;
+  EXPECT_EQ(rows[0].device_time_us, outcome.device_time_us);
+  EXPECT_EQ(rows[0].environment["driver"], "emulated");
+  EXPECT_EQ(rows[0].environment["torch"], reference_->python().torch_version);
+  // The device's figures are cached for the next candidate.
+  auto measured =
+      find_device_measurements(workspace_->store(), "kforge emulated GPU (tests only)", "emulated");
+  EXPECT_EQ(measured.size(), 3u);
+  EXPECT_DOUBLE_EQ(measured["copy_bandwidth_bytes_per_s"].value, 3.0e12);
+}
+
+TEST_F(RunStageTest, CachingWhileTimedIsSuspicious) {
+  EvaluationOutcome outcome = evaluate("timed_cache");
+  EXPECT_EQ(outcome.verdict, Verdict::kSuspicious);
+  EXPECT_EQ(outcome.reason, "behaves_differently_when_timed");
+  EXPECT_EQ(stage_statuses(outcome)[3], "verify:ok");
+  EXPECT_EQ(stage_statuses(outcome)[4], "time:failed");
+  nlohmann::json check = outcome.evidence["checks"].back();
+  EXPECT_TRUE(check["timed"].get<bool>());
+  EXPECT_FALSE(check["passed"].get<bool>());
+  EXPECT_FALSE(outcome.speedup_eager);
+}
+
+TEST_F(RunStageTest, FasterThanThePhysicalFloorIsSuspicious) {
+  EvaluationOutcome outcome = evaluate("too_fast");
+  EXPECT_EQ(outcome.verdict, Verdict::kSuspicious);
+  EXPECT_EQ(outcome.reason, "faster_than_physical_floor");
+  EXPECT_GT(outcome.evidence["floor"]["fraction_of_floor"].get<double>(), 100);
+  ASSERT_TRUE(outcome.timing);  // the samples are kept as evidence
+  auto rows = evaluations_of(workspace_->store(), outcome.candidate_id);
+  EXPECT_EQ(rows[0].verdict, "suspicious");
+  EXPECT_FALSE(rows[0].speedup_eager);
+}
+
+TEST_F(RunStageTest, FaultIsRuntimeErrorAndTheNextCandidateFindsAFreshWorker) {
+  int replaced = gpu_->workers_replaced();
+  EvaluationOutcome outcome = evaluate("illegal_address");
+  EXPECT_EQ(outcome.verdict, Verdict::kRuntimeError);
+  EXPECT_EQ(outcome.reason, "CUDA_ERROR_ILLEGAL_ADDRESS");
+  EXPECT_EQ(failing_check(outcome)["failure"]["context_lost"], true);
+  EXPECT_GT(gpu_->workers_replaced(), replaced);
+  EXPECT_EQ(evaluate("relu").verdict, Verdict::kCorrect);
+}
+
+TEST_F(RunStageTest, RefusedLaunchIsLaunchError) {
+  EvaluationOutcome outcome = evaluate("launch_refused");
+  EXPECT_EQ(outcome.verdict, Verdict::kLaunchError);
+  EXPECT_NE(outcome.detail.find("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"), std::string::npos);
+}
+
+TEST_F(RunStageTest, HangIsATimeoutAndTheWorkerIsReplaced) {
+  GpuWorkerOptions gpu_options;
+  gpu_options.job_dir = workspace_->cache_dir("gpu-hang");
+  gpu_options.worker_program = "/usr/bin/python3";
+  gpu_options.worker_arguments = {
+      (testing::source_dir() / "tests/support/emulated_gpu_worker.py").string()};
+  gpu_options.run_limit = std::chrono::seconds(3);
+  GpuWorkerClient gpu(gpu_options);
+  EvaluatorOptions evaluator_options = options();
+  evaluator_options.gpu = &gpu;
+  EvaluationOutcome outcome = evaluate("hang", evaluator_options);
+  EXPECT_EQ(outcome.verdict, Verdict::kTimeout);
+  EXPECT_EQ(outcome.reason, "timeout");
+  EXPECT_EQ(evaluate("relu", evaluator_options).verdict, Verdict::kCorrect);
+}
+
+TEST_F(RunStageTest, WithoutAWorkerNothingRunsAndNothingIsClaimed) {
+  EvaluationOutcome outcome = evaluate("relu", EvaluatorOptions{});
+  EXPECT_EQ(outcome.verdict, Verdict::kCompiled);
+  EXPECT_EQ(outcome.stages.back().name, "run");
+  EXPECT_EQ(outcome.stages.back().status, "skipped");
+  EXPECT_FALSE(outcome.timing);
+  EXPECT_TRUE(outcome.gpu.empty());
+}
+
+TEST_F(RunStageTest, BaselineRunnerRefusesWithoutCuda) {
+  auto outcome = reference_->baseline({.task = {task_->name, task_->source, "tiny_relu.py"}});
+  ASSERT_TRUE(std::holds_alternative<ReferenceFailure>(outcome));
+  EXPECT_EQ(std::get<ReferenceFailure>(outcome).kind, "no_cuda");
+  EXPECT_NE(std::get<ReferenceFailure>(outcome).message.find("sees no CUDA device"),
+            std::string::npos);
+}
+
+TEST_F(RunStageTest, BaselinesComeFromTheStoreByTaskShapeDtypeGpuAndTorch) {
+  RunSettings settings;
+  std::string torch = reference_->python().torch_version;
+  BaselineRow row{.key = {task_->id, "benchmark", "float32", "GPU A", torch},
+                  .eager_us = 20.0,
+                  .compile_us = 8.0,
+                  .detail = {{"eager", {{"statistics", {{"median_us", 20.0}}}}}}};
+  store_baseline(workspace_->store(), row);
+  nlohmann::json found =
+      baseline_for(workspace_->store(), *reference_, *task_, "GPU A", 0, settings);
+  EXPECT_EQ(found["cached"], true);
+  EXPECT_EQ(found["eager_us"], 20.0);
+  EXPECT_EQ(found["compile_us"], 8.0);
+  EXPECT_EQ(found["torch_version"], torch);
+  // Another GPU is another key: the runner is asked, refuses here, and nothing is stored.
+  nlohmann::json other =
+      baseline_for(workspace_->store(), *reference_, *task_, "GPU B", 0, settings);
+  EXPECT_TRUE(other.contains("error"));
+  EXPECT_FALSE(
+      find_baseline(workspace_->store(), {task_->id, "benchmark", "float32", "GPU B", torch}));
+  // Another torch version or dtype is another key too.
+  EXPECT_FALSE(
+      find_baseline(workspace_->store(), {task_->id, "benchmark", "float32", "GPU A", "0.0"}));
+  EXPECT_FALSE(
+      find_baseline(workspace_->store(), {task_->id, "benchmark", "float16", "GPU A", torch}));
+  // Storing the same key again replaces the row.
+  row.eager_us = 30.0;
+  store_baseline(workspace_->store(), row);
+  EXPECT_EQ(find_baseline(workspace_->store(), row.key)->eager_us, 30.0);
+}
+
+TEST(RunStageSpeedup, IsBaselineOverCandidateWhereBothArePositive) {
+  EXPECT_DOUBLE_EQ(*speedup(20.0, 10.0), 2.0);
+  EXPECT_DOUBLE_EQ(*speedup(5.0, 10.0), 0.5);
+  EXPECT_FALSE(speedup(std::nullopt, 10.0));
+  EXPECT_FALSE(speedup(20.0, 0.0));
+  EXPECT_FALSE(speedup(0.0, 10.0));
+}
+
+TEST(RunStageSettings, ComeFromTheConfiguration) {
+  Config config;
+  RunSettings defaults = RunSettings::from_config(config);
+  EXPECT_EQ(defaults.seeds, 3);
+  EXPECT_EQ(defaults.min_samples, 20);
+  EXPECT_TRUE(defaults.baselines);
+  config.set("verify.seeds", "5");
+  config.set("timing.target_spread", "0.01");
+  config.set("timing.baselines", "false");
+  RunSettings settings = RunSettings::from_config(config);
+  EXPECT_EQ(settings.seeds, 5);
+  EXPECT_DOUBLE_EQ(settings.target_spread, 0.01);
+  EXPECT_FALSE(settings.baselines);
+}
+
+}  // namespace
+}  // namespace kforge
