@@ -13,8 +13,7 @@ RecordWriter::RecordWriter(std::optional<fs::path> folder) : folder_(std::move(f
   files::ensure_directory(*folder_);
   // Every split file exists after an export, empty or not, so consumers need no special case.
   for (Split split : kSplits) {
-    split_outputs_[static_cast<int>(split)] =
-        &output(std::string(split_name(split)) + ".jsonl");
+    split_outputs_[static_cast<int>(split)] = &output(std::string(split_name(split)) + ".jsonl");
   }
 }
 
