@@ -34,7 +34,7 @@ struct GpuWorkerOptions {
   std::chrono::milliseconds run_limit{std::chrono::seconds(30)};
   std::chrono::milliseconds time_limit{std::chrono::seconds(120)};
   std::chrono::milliseconds start_limit{std::chrono::seconds(60)};  // start + hello
-  size_t max_reply_bytes = 1 << 20;                                 // a longer line is garbage
+  size_t max_reply_bytes = 1 << 20;  // a longer line is garbage
   // The program to start as a worker and its arguments; default: this executable (which must
   // be kforge) with `worker gpu --device N`.
   std::filesystem::path worker_program;
