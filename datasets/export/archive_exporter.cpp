@@ -2,6 +2,7 @@
 // everything the store knows, figures lifted out of the JSON columns into top-level fields and
 // the JSON columns themselves kept whole. The tasks' programs go once each into tasks.jsonl
 // (rows refer to them by name and source hash) rather than into every row.
+#include <array>
 #include <unordered_set>
 
 #include "datasets/export/exporter.hpp"
@@ -45,7 +46,7 @@ class ArchiveExporter final : public Exporter {
     }
     json evidence = parse_object(row.evidence);
     json compile = parse_object(row.compile);
-    json environment = merged_environment(row);
+    const std::array<std::optional<std::string>, 5>& environment = environment_fields(row);
     TimingSummary timing = timing_summary(row);
     const json& tolerances = evidence.contains("tolerances") && evidence["tolerances"].is_object()
                                  ? evidence["tolerances"]
@@ -105,11 +106,11 @@ class ArchiveExporter final : public Exporter {
     line.raw("stages", row.stages);
     line.string("gpu", row.gpu);
     line.string("arch", row.arch);
-    line.value("driver", member_or_null(environment, "driver"));
-    line.value("cuda", member_or_null(environment, "cuda"));
-    line.value("nvrtc", member_or_null(environment, "nvrtc"));
-    line.value("torch", member_or_null(environment, "torch"));
-    line.value("environment", environment);
+    line.raw("driver", environment[0]);
+    line.raw("cuda", environment[1]);
+    line.raw("nvrtc", environment[2]);
+    line.raw("torch", environment[3]);
+    line.raw("environment", environment[4]);
     line.integer("harness_version", row.harness_version);
     line.string("run_kind", row.run_kind);
     line.string("agent", row.agent);
@@ -125,7 +126,28 @@ class ArchiveExporter final : public Exporter {
   }
 
  private:
+  // The serialised driver, cuda, nvrtc, torch and whole environment fields, redone only when
+  // the merged environment changes (rows of one run share it).
+  const std::array<std::optional<std::string>, 5>& environment_fields(const CandidateRow& row) {
+    const json& environment = environment_.merged(row);
+    if (environment_.generation() != dumped_generation_) {
+      dumped_generation_ = environment_.generation();
+      const char* keys[] = {"driver", "cuda", "nvrtc", "torch"};
+      for (size_t i = 0; i < 4; ++i)
+        environment_dumps_[i] = dump(member_or_null(environment, keys[i]));
+      environment_dumps_[4] = dump(environment);
+    }
+    return environment_dumps_;
+  }
+
+  static std::string dump(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
   RecordWriter& writer_;
+  EnvironmentMerger environment_;
+  uint64_t dumped_generation_ = 0;
+  std::array<std::optional<std::string>, 5> environment_dumps_;
   std::string license_;
   int64_t last_task_ = -1;
   JsonLine line_;

@@ -39,12 +39,19 @@ void DatasetStats::add_exported(const CandidateRow& row, Split split, const std:
   ++harness_versions_[std::to_string(row.harness_version)];
   ++licenses_[license];
   ++suites_[row.suite];
-  json environment = merged_environment(row);
-  for (const char* key : {"torch", "cuda", "driver", "nvrtc"}) {
-    auto found = environment.find(key);
-    if (found != environment.end() && (found->is_string() || found->is_number()))
-      ++versions_[key][found->is_string() ? found->get<std::string>() : found->dump()];
+  const json& environment = environment_.merged(row);
+  if (environment_.generation() != counted_generation_) {
+    counted_generation_ = environment_.generation();
+    environment_versions_.clear();
+    for (const char* key : {"torch", "cuda", "driver", "nvrtc"}) {
+      auto found = environment.find(key);
+      if (found != environment.end() && (found->is_string() || found->is_number()))
+        environment_versions_.emplace_back(
+            key, found->is_string() ? found->get<std::string>() : found->dump());
+    }
   }
+  for (const auto& [key, version] : environment_versions_)
+    ++versions_[key][version];
   int index = static_cast<int>(split);
   ++split_rows_[index];
   split_tasks_[index].insert(row.task_id);

@@ -14,6 +14,7 @@
 
 #include "datasets/export/candidate_row.hpp"
 #include "datasets/export/export_options.hpp"
+#include "datasets/export/row_fields.hpp"
 #include "datasets/export/splits.hpp"
 
 namespace kforge::dataset {
@@ -46,6 +47,9 @@ class DatasetStats {
   std::map<std::string, std::map<std::string, int64_t>> versions_;  // torch -> {"2.4.0": n}
   std::array<int64_t, 3> split_rows_{};
   std::array<std::unordered_set<int64_t>, 3> split_tasks_;
+  EnvironmentMerger environment_;
+  uint64_t counted_generation_ = 0;
+  std::vector<std::pair<const char*, std::string>> environment_versions_;  // of the last merge
 };
 
 // The README.md written next to an export, from DatasetStats::to_json's document.

@@ -12,7 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -42,14 +42,20 @@ class RecordWriter {
   void finish();
 
  private:
-  std::ofstream& stream(const std::string& file);
+  struct Output;
+  Output& output(const std::string& file);
+  void append(Output& out, std::string_view text);
 
   std::optional<std::filesystem::path> folder_;
+  // Lines gather in `pending` and go to the file a MiB at a time: one write system call per
+  // MiB rather than per line (a stream's own buffer passes lines longer than a KiB straight
+  // to the kernel, which made one system call per row).
   struct Output {
-    std::vector<char> buffer;  // 1 MiB: one write system call per MiB, not per few KiB
+    std::string pending;
     std::ofstream stream;
   };
   std::map<std::string, std::unique_ptr<Output>> streams_;
+  std::array<Output*, 3> split_outputs_{};  // the split files, looked up once
   std::array<int64_t, 3> counts_{};
   std::string line_;
 };

@@ -77,6 +77,17 @@ json merged_environment(const CandidateRow& row) {
   return environment;
 }
 
+const json& EnvironmentMerger::merged(const CandidateRow& row) {
+  if (generation_ == 0 || row.environment != environment_ ||
+      row.run_environment != run_environment_) {
+    environment_ = row.environment;
+    run_environment_ = row.run_environment;
+    merged_ = merged_environment(row);
+    ++generation_;
+  }
+  return merged_;
+}
+
 std::string row_license(const CandidateRow& row, const std::string& default_license) {
   return row.task_license && !row.task_license->empty() ? *row.task_license : default_license;
 }

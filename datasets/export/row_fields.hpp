@@ -10,6 +10,7 @@
 //   environment (evaluation's, else run's): driver, cuda, nvrtc, torch, gpu_name, clocks
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,22 @@ nlohmann::json number_or_null(const nlohmann::json& object, const char* key);
 
 // The environment the evaluation recorded, completed by the run's where a key is missing.
 nlohmann::json merged_environment(const CandidateRow& row);
+
+// merged_environment over a stream of rows. Rows of one run and machine carry the same
+// environment texts, so the last merge is kept and only redone when a text changes (parsing
+// it for every row was a visible share of an export's time).
+class EnvironmentMerger {
+ public:
+  const nlohmann::json& merged(const CandidateRow& row);
+  // Changes whenever merged() computed a new result, so callers can keep what they derive.
+  uint64_t generation() const { return generation_; }
+
+ private:
+  std::string environment_;
+  std::optional<std::string> run_environment_;
+  nlohmann::json merged_;
+  uint64_t generation_ = 0;
+};
 
 // The row's license: the task's, else the export's default.
 std::string row_license(const CandidateRow& row, const std::string& default_license);

@@ -6,6 +6,13 @@
 namespace kforge::dataset {
 namespace {
 
+// One query, streamed in the format's order. Tasks drive it (the unique index on (name,
+// version) yields them by name), then each task's candidates and their evaluations through the
+// foreign-key indexes; CROSS JOIN keeps that nesting. Every order starts with the task's name,
+// so SQLite only sorts the rows of one name at a time ("temp b-tree for right part of order
+// by"): its sorter holds one task's rows, spilling to temporary files past its cache-sized
+// limit, and each row's pages are read once. (Sorting ids over the whole store and fetching
+// every row by id read each candidate twice, the second time in random order.)
 constexpr std::string_view kSelect = R"sql(
 SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_hash,
        json(c.plan), json(c.defines), c.created_at,
@@ -20,28 +27,15 @@ SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_ha
        x.provider, x.model, x.request, x.response, x.prompt_tokens, x.completion_tokens,
        x.cost_usd, x.latency_ms,
        b.eager_us, b.compile_us, b.torch_version
-FROM evaluations e
-JOIN candidates c ON c.id = e.candidate_id
-JOIN tasks t ON t.id = c.task_id
+FROM tasks t
+CROSS JOIN candidates c ON c.task_id = t.id
+CROSS JOIN evaluations e ON e.candidate_id = c.id
 LEFT JOIN runs r ON r.id = c.run_id
 LEFT JOIN llm_exchanges x ON x.id = c.llm_exchange_id
 LEFT JOIN baselines b ON b.id = (
   SELECT b2.id FROM baselines b2
   WHERE b2.task_id = t.id AND b2.shape = 'benchmark' AND b2.gpu = e.gpu
   ORDER BY b2.created_at DESC, b2.id DESC LIMIT 1)
-WHERE e.id = ?
-)sql";
-
-// The rows to export, in order: only evaluation ids and sort keys go through SQLite's sorter
-// (which spills to temporary files when large), so sorting costs neither memory nor copying
-// whole sources; each row is then fetched by its id.
-constexpr std::string_view kSelectIds = R"sql(
-SELECT e.id
-FROM evaluations e
-JOIN candidates c ON c.id = e.candidate_id
-JOIN tasks t ON t.id = c.task_id
-LEFT JOIN runs r ON r.id = c.run_id
-LEFT JOIN llm_exchanges x ON x.id = c.llm_exchange_id
 WHERE NOT EXISTS (SELECT 1 FROM evaluations e2
                   WHERE e2.candidate_id = e.candidate_id AND e2.gpu IS e.gpu AND e2.id > e.id)
 )sql";
@@ -79,7 +73,7 @@ std::string_view order_clause(RowOrder order) {
 
 void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order,
                const std::function<void(const CandidateRow&)>& visit) {
-  std::string sql(kSelectIds);
+  std::string sql(kSelect);
   std::vector<std::string> text_binds;
   add_any_of(sql, text_binds, "e.verdict", filters.verdicts);
   add_any_of(sql, text_binds, "e.gpu", filters.gpus);
@@ -108,20 +102,15 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
   }
   sql += order_clause(order);
 
-  sql::Statement ids = db.prepare(sql);
+  sql::Statement query = db.prepare(sql);
   int index = 1;
   for (const std::string& value : text_binds)
-    ids.bind(index++, std::string_view(value));
+    query.bind(index++, std::string_view(value));
   for (double value : real_binds)
-    ids.bind(index++, value);
+    query.bind(index++, value);
 
-  sql::Statement query = db.prepare(kSelect);
   CandidateRow row;
-  while (ids.step()) {
-    query.reset();
-    query.bind(1, ids.integer(0));
-    if (!query.step())
-      continue;  // cannot happen inside the read transaction; never invent a row
+  while (query.step()) {
     int i = 0;
     row.candidate_id = query.integer(i++);
     row.run_id = query.optional_integer(i++);
