@@ -50,18 +50,18 @@ inline constexpr const char* kGpuWorkerFaultsVariable = "KFORGE_GPU_WORKER_FAULT
 // What a worker reports about its GPU (hello).
 struct DeviceDescription {
   int ordinal = 0;
-  std::string name;                 // "NVIDIA H100 80GB HBM3"
-  std::string arch;                 // "sm_90"
+  std::string name;  // "NVIDIA H100 80GB HBM3"
+  std::string arch;  // "sm_90"
   int sm_count = 0;
   int64_t memory_bytes = 0;
   int64_t l2_bytes = 0;
   int shared_memory_per_block_optin = 0;
-  int clock_khz = 0;                // SM clock where readable, else 0
+  int clock_khz = 0;  // SM clock where readable, else 0
   int memory_clock_khz = 0;
   int memory_bus_width_bits = 0;
-  std::string driver_version;       // "580.65.06" where readable, else the CUDA driver API's
-  int cuda_driver_version = 0;      // cuDriverGetVersion: 13000
-  bool cupti = false;               // device timing is available
+  std::string driver_version;   // "580.65.06" where readable, else the CUDA driver API's
+  int cuda_driver_version = 0;  // cuDriverGetVersion: 13000
+  bool cupti = false;           // device timing is available
   std::string cupti_version;
 
   nlohmann::json to_json() const;
@@ -101,11 +101,11 @@ struct OutputSpec {
 struct RunRequest {
   uint64_t id = 0;
   std::filesystem::path cubin;
-  nlohmann::json plan;                   // ResolvedPlan::to_json()
-  std::filesystem::path tensors;         // safetensors: every input and parameter by name
+  nlohmann::json plan;            // ResolvedPlan::to_json()
+  std::filesystem::path tensors;  // safetensors: every input and parameter by name
   std::vector<OutputSpec> outputs;
-  int repeats = 2;                       // runs on the same inputs, each after fresh poison
-  std::filesystem::path out_dir;         // where the worker writes its files
+  int repeats = 2;                // runs on the same inputs, each after fresh poison
+  std::filesystem::path out_dir;  // where the worker writes its files
 
   nlohmann::json to_json() const;
   static RunRequest from_json(const nlohmann::json& json, const std::string& where);
@@ -158,8 +158,8 @@ struct TimeReply {
 
 // Measured once per GPU and cached by the parent (store table device_measurements).
 struct DeviceMeasurement {
-  double copy_bandwidth_bytes_per_s = 0;  // device-to-device copy: bytes read + bytes written
-  double peak_fp32_flops_per_s = 0;       // FMA-bound kernel, 2 FLOPs per FMA
+  double copy_bandwidth_bytes_per_s = 0;    // device-to-device copy: bytes read + bytes written
+  double peak_fp32_flops_per_s = 0;         // FMA-bound kernel, 2 FLOPs per FMA
   double peak_fp16_tensor_flops_per_s = 0;  // 0 where not measured
   nlohmann::json details = nlohmann::json::object();  // sizes, samples, method
 

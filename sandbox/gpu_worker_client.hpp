@@ -35,7 +35,7 @@ struct GpuWorkerOptions {
   std::chrono::milliseconds run_limit{std::chrono::seconds(30)};
   std::chrono::milliseconds time_limit{std::chrono::seconds(120)};
   std::chrono::milliseconds start_limit{std::chrono::seconds(60)};  // start + hello
-  size_t max_reply_bytes = 1 << 20;  // a longer line is garbage
+  size_t max_reply_bytes = 1 << 20;                                 // a longer line is garbage
   // The program to start as a worker and its arguments; default: this executable (which must
   // be kforge) with `worker gpu --device N`.
   std::filesystem::path worker_program;
@@ -46,8 +46,9 @@ struct GpuWorkerOptions {
 class GpuWorkerClient {
  public:
   // Starts the worker and reads its hello. Throws Error when the worker cannot start or says
-  // there is no usable GPU (no libcuda, no device): that is the machine's answer, and callers
-  // check `gpu_available()` first to skip the run stage instead.
+  // there is no usable GPU (no libcuda, no device): that is the machine's answer (the worker's
+  // one line, e.g. "no CUDA driver: ..."), and callers that can go on without a GPU catch it and
+  // skip the run stage. Replacement workers start lazily, with the request after a failure.
   explicit GpuWorkerClient(GpuWorkerOptions options);
   ~GpuWorkerClient();
   GpuWorkerClient(const GpuWorkerClient&) = delete;
@@ -78,6 +79,7 @@ class GpuWorkerClient {
   std::atomic<int> replaced_{0};
   uint64_t next_job_ = 1;
   uint64_t next_id_ = 1;
+  std::string stderr_name_;
 };
 
 }  // namespace kforge
