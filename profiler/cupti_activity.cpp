@@ -40,7 +40,8 @@ struct Shared {
   std::atomic<uint32_t> last_correlation{0};
   CuptiApi* api = nullptr;
 };
-Shared shared;
+// Never destroyed: CUPTI may deliver buffers from its own threads while the process exits.
+Shared& shared = *new Shared;
 
 void CUPTIAPI buffer_requested(uint8_t** buffer, size_t* size, size_t* max_records) {
   *buffer = static_cast<uint8_t*>(std::aligned_alloc(kBufferAlignment, kBufferBytes));
@@ -106,8 +107,9 @@ DynamicLibrary open_cupti() {
 }  // namespace
 
 CuptiActivity& CuptiActivity::instance() {
-  static CuptiActivity activity;
-  return activity;
+  // Never destroyed, for the same reason: libcupti stays loaded until the process ends.
+  static CuptiActivity* activity = new CuptiActivity;
+  return *activity;
 }
 
 CuptiActivity::CuptiActivity() : impl_(new Impl{open_cupti()}) {

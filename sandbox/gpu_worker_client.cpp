@@ -115,7 +115,7 @@ void GpuWorkerClient::start_worker() {
     return Error(text, where);
   };
   if (!worker->send(json{{"op", "hello"}, {"id", id}}.dump()))
-    throw gone("the GPU worker closed its input before hello");
+    throw gone("the GPU worker ended before answering hello");
   std::string line;
   switch (worker->read_line(Clock::now() + options_.start_limit, line)) {
     case WorkerProcess::Read::kTimeout:

@@ -155,9 +155,10 @@ WorkerProcess::Read WorkerProcess::read_line(Clock::time_point deadline, std::st
 int WorkerProcess::kill() {
   if (impl_->reaped)
     return impl_->wait_status;
-  std::error_code ignored;
-  if (impl_->child.valid() && impl_->child.running(ignored))
-    ::kill(impl_->pid, SIGKILL);
+  // No child.running() here: it reaps a child that has exited, and reap() would then lose the
+  // wait status. Until reap() the pid cannot be reused, so the signal reaches only this worker
+  // (or its zombie, harmlessly).
+  ::kill(impl_->pid, SIGKILL);
   return reap();
 }
 
