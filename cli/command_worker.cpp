@@ -1,12 +1,50 @@
-// `kforge worker compile`: the hidden entry point of a compile worker process, started by the
-// compile pool (sandbox/compile_pool.hpp), never by people. Its protocol is in
-// sandbox/compile_worker.hpp.
+// `kforge worker compile` and `kforge worker gpu`: the hidden entry points of worker processes,
+// started by the compile pool (sandbox/compile_pool.hpp) and the GPU worker client
+// (sandbox/gpu_worker_client.hpp), never by people. Their protocols are in
+// sandbox/compile_worker.hpp and sandbox/gpu_protocol.hpp. The GPU worker's device timing comes
+// from profiler/ (CUPTI) and is wired in here, so that sandbox/ depends on util only.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "profiler/cupti_activity.hpp"
+#include "profiler/statistics.hpp"
 #include "sandbox/compile_worker.hpp"
+#include "sandbox/gpu_worker.hpp"
 
 namespace kforge::cli {
+namespace {
+
+class CuptiDeviceTiming : public DeviceTiming {
+ public:
+  CuptiDeviceTiming() : activity_(CuptiActivity::instance()) {}
+
+  std::string version() const override { return activity_.version(); }
+  void start() override { activity_.start(); }
+  void stop() override { activity_.stop(); }
+  uint32_t last_correlation_id() const override { return activity_.last_correlation_id(); }
+  void collect(std::vector<DeviceInterval>& kernels, std::vector<DeviceInterval>& copies) override {
+    std::vector<ActivityInterval> kernel_records, copy_records;
+    activity_.collect(kernel_records, copy_records);
+    auto convert = [](const ActivityInterval& record) {
+      return DeviceInterval{record.correlation_id, record.start_ns, record.end_ns, record.bytes};
+    };
+    for (const ActivityInterval& record : kernel_records)
+      kernels.push_back(convert(record));
+    for (const ActivityInterval& record : copy_records)
+      copies.push_back(convert(record));
+  }
+  bool enough_samples(const std::vector<double>& samples, size_t min_samples, size_t max_samples,
+                      double target_spread) const override {
+    return kforge::enough_samples(samples, min_samples, max_samples, target_spread);
+  }
+
+ private:
+  CuptiActivity& activity_;
+};
+
+}  // namespace
 
 void add_worker_command(CLI::App& parent, Context& context) {
   auto* command = parent.add_subcommand("worker", "internal: a sandboxed worker process");
@@ -17,6 +55,22 @@ void add_worker_command(CLI::App& parent, Context& context) {
   compile->callback([] {
     std::ios::sync_with_stdio(false);
     int code = run_compile_worker(std::cin, std::cout);
+    if (code != 0)
+      throw CLI::RuntimeError(code);
+  });
+
+  auto* gpu = command->add_subcommand(
+      "gpu", "serve GPU run, time and measure requests on one device, one JSON line in and out");
+  auto device = std::make_shared<int>(0);
+  gpu->add_option("--device", *device, "the CUDA device ordinal")->check(CLI::NonNegativeNumber);
+  gpu->callback([device] {
+    // Before CUDA starts: replies go to a private descriptor, stdout to stderr.
+    int protocol = move_protocol_off_stdout();
+    GpuWorkerSetup setup;
+    setup.device = *device;
+    setup.open_timing = [] { return std::make_unique<CuptiDeviceTiming>(); };
+    int code = run_gpu_worker(STDIN_FILENO, protocol, setup);
+    ::close(protocol);
     if (code != 0)
       throw CLI::RuntimeError(code);
   });

@@ -48,8 +48,7 @@ class Fields {
     try {
       return value.get<T>();
     } catch (const json::exception&) {
-      throw Error(std::string("field '") + key + "' has the wrong type (" + value.type_name() +
-                      ")",
+      throw Error(std::string("field '") + key + "' has the wrong type (" + value.type_name() + ")",
                   where_);
     }
   }

@@ -67,7 +67,9 @@ GpuWorkerClient::~GpuWorkerClient() {
   worker_.reset();
 }
 
-int GpuWorkerClient::workers_replaced() const { return replaced_.load(); }
+int GpuWorkerClient::workers_replaced() const {
+  return replaced_.load();
+}
 
 fs::path GpuWorkerClient::new_job_directory() {
   uint64_t job = 0;
@@ -86,7 +88,12 @@ void GpuWorkerClient::start_worker() {
   process.program = options_.worker_program;
   process.arguments = options_.worker_arguments;
   process.directory = options_.job_dir;
-  process.stderr_path = options_.job_dir / ("worker-" + std::to_string(::getpid()) + ".stderr");
+  // One file per client (each new worker truncates it): its tail belongs to the latest worker.
+  static std::atomic<int> clients{0};
+  if (stderr_name_.empty())
+    stderr_name_ =
+        "worker-" + std::to_string(::getpid()) + "-" + std::to_string(++clients) + ".stderr";
+  process.stderr_path = options_.job_dir / stderr_name_;
   process.unset_environment = {kGpuWorkerFaultsVariable};
   if (options_.allow_test_faults)
     process.set_environment[kGpuWorkerFaultsVariable] = "1";
@@ -108,11 +115,12 @@ void GpuWorkerClient::start_worker() {
     return Error(text, where);
   };
   if (!worker->send(json{{"op", "hello"}, {"id", id}}.dump()))
-    throw gone("the GPU worker closed its input before hello");
+    throw gone("the GPU worker ended before answering hello");
   std::string line;
   switch (worker->read_line(Clock::now() + options_.start_limit, line)) {
     case WorkerProcess::Read::kTimeout:
-      throw gone("the GPU worker did not answer hello within " + seconds_text(options_.start_limit));
+      throw gone("the GPU worker did not answer hello within " +
+                 seconds_text(options_.start_limit));
     case WorkerProcess::Read::kEnded:
       throw gone("the GPU worker ended before answering hello");
     case WorkerProcess::Read::kTooLong:
@@ -162,12 +170,20 @@ GpuResult<json> GpuWorkerClient::exchange(json request, std::chrono::millisecond
     start_worker();
   uint64_t id = next_id_++;
   request["id"] = id;
-  if (!worker_->send(request.dump())) {
-    int status = worker_->kill();
-    return replace_worker("worker_crashed", "the GPU worker closed its input (" +
-                                                describe_wait_status(status) + ")");
+  std::string line = request.dump();
+  if (!worker_->send(line)) {
+    // A worker found dead when handed a request (killed while idle, say) is replaced and the
+    // request sent again, once: that death is not this request's doing.
+    worker_->kill();
+    worker_.reset();
+    ++replaced_;
+    start_worker();
+    if (!worker_->send(line)) {
+      int status = worker_->kill();
+      return replace_worker("worker_crashed", "the GPU worker closed its input (" +
+                                                  describe_wait_status(status) + ")");
+    }
   }
-  std::string line;
   switch (worker_->read_line(Clock::now() + limit, line)) {
     case WorkerProcess::Read::kTimeout:
       return replace_worker("timeout", "the GPU worker did not answer within " +
@@ -178,9 +194,8 @@ GpuResult<json> GpuWorkerClient::exchange(json request, std::chrono::millisecond
                                                   " bytes without ending a line");
     case WorkerProcess::Read::kEnded: {
       int status = worker_->reap();
-      return replace_worker("worker_crashed",
-                            "the GPU worker died during the request (" +
-                                describe_wait_status(status) + ")");
+      return replace_worker("worker_crashed", "the GPU worker died during the request (" +
+                                                  describe_wait_status(status) + ")");
     }
     case WorkerProcess::Read::kLine:
       break;
@@ -203,8 +218,9 @@ GpuResult<json> GpuWorkerClient::exchange(json request, std::chrono::millisecond
   try {
     failure = WorkerFailure::from_json(reply.at("failure"), "GPU worker reply");
   } catch (const std::exception& bad) {
-    return replace_worker("worker_crashed",
-                          std::string("the GPU worker's failure reply is malformed: ") + bad.what());
+    return replace_worker(
+        "worker_crashed",
+        std::string("the GPU worker's failure reply is malformed: ") + bad.what());
   }
   if (failure.context_lost) {
     // The worker leaves by itself after a lost context; reap it (killing it if it lingers).
@@ -222,7 +238,8 @@ GpuResult<RunReply> GpuWorkerClient::run(const RunRequest& request) {
   try {
     return typed<RunReply>(std::move(reply), "GPU worker run reply");
   } catch (const Error& bad) {
-    return replace_worker("worker_crashed", std::string("the GPU worker's reply is malformed: ") + bad.what());
+    return replace_worker("worker_crashed",
+                          std::string("the GPU worker's reply is malformed: ") + bad.what());
   }
 }
 
@@ -232,7 +249,8 @@ GpuResult<TimeReply> GpuWorkerClient::time(const TimeRequest& request) {
   try {
     return typed<TimeReply>(std::move(reply), "GPU worker time reply");
   } catch (const Error& bad) {
-    return replace_worker("worker_crashed", std::string("the GPU worker's reply is malformed: ") + bad.what());
+    return replace_worker("worker_crashed",
+                          std::string("the GPU worker's reply is malformed: ") + bad.what());
   }
 }
 
@@ -242,7 +260,8 @@ GpuResult<DeviceMeasurement> GpuWorkerClient::measure() {
   try {
     return typed<DeviceMeasurement>(std::move(reply), "GPU worker measure reply");
   } catch (const Error& bad) {
-    return replace_worker("worker_crashed", std::string("the GPU worker's reply is malformed: ") + bad.what());
+    return replace_worker("worker_crashed",
+                          std::string("the GPU worker's reply is malformed: ") + bad.what());
   }
 }
 

@@ -46,8 +46,9 @@ struct GpuWorkerOptions {
 class GpuWorkerClient {
  public:
   // Starts the worker and reads its hello. Throws Error when the worker cannot start or says
-  // there is no usable GPU (no libcuda, no device): that is the machine's answer, and callers
-  // check `gpu_available()` first to skip the run stage instead.
+  // there is no usable GPU (no libcuda, no device): that is the machine's answer (the worker's
+  // one line, e.g. "no CUDA driver: ..."), and callers that can go on without a GPU catch it and
+  // skip the run stage. Replacement workers start lazily, with the request after a failure.
   explicit GpuWorkerClient(GpuWorkerOptions options);
   ~GpuWorkerClient();
   GpuWorkerClient(const GpuWorkerClient&) = delete;
@@ -78,6 +79,7 @@ class GpuWorkerClient {
   std::atomic<int> replaced_{0};
   uint64_t next_job_ = 1;
   uint64_t next_id_ = 1;
+  std::string stderr_name_;
 };
 
 }  // namespace kforge

@@ -69,8 +69,8 @@ struct WorkerProcess::Impl {
 };
 
 WorkerProcess::WorkerProcess(WorkerProcessOptions options)
-    : impl_(std::make_unique<Impl>(Impl{close_on_exec_pipe(options.what),
-                                        close_on_exec_pipe(options.what), {}, 0, false, 0})),
+    : impl_(std::make_unique<Impl>(Impl{
+          close_on_exec_pipe(options.what), close_on_exec_pipe(options.what), {}, 0, false, 0})),
       options_(std::move(options)) {
   bp::environment environment = boost::this_process::environment();
   for (const std::string& name : options_.unset_environment)
@@ -89,9 +89,13 @@ WorkerProcess::WorkerProcess(WorkerProcessOptions options)
   impl_->pid = impl_->child.id();
 }
 
-WorkerProcess::~WorkerProcess() { kill(); }
+WorkerProcess::~WorkerProcess() {
+  kill();
+}
 
-pid_t WorkerProcess::pid() const { return impl_->pid; }
+pid_t WorkerProcess::pid() const {
+  return impl_->pid;
+}
 
 bool WorkerProcess::near_memory_limit() const {
   return options_.address_space_bytes != 0 && peak_bytes_ * 2 >= options_.address_space_bytes;
@@ -151,9 +155,10 @@ WorkerProcess::Read WorkerProcess::read_line(Clock::time_point deadline, std::st
 int WorkerProcess::kill() {
   if (impl_->reaped)
     return impl_->wait_status;
-  std::error_code ignored;
-  if (impl_->child.valid() && impl_->child.running(ignored))
-    ::kill(impl_->pid, SIGKILL);
+  // No child.running() here: it reaps a child that has exited, and reap() would then lose the
+  // wait status. Until reap() the pid cannot be reused, so the signal reaches only this worker
+  // (or its zombie, harmlessly).
+  ::kill(impl_->pid, SIGKILL);
   return reap();
 }
 

@@ -32,6 +32,10 @@ step() {
 
 step machine bash -c 'nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv; python3 -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available())"'
 step doctor bundle/kforge doctor --require nvrtc,gpu,cupti
+# The real GPU worker first, on its own line of the table: a trivial kernel, poisoned outputs,
+# an illegal address then a good kernel on a fresh worker, a refused launch, a printf flood, a
+# timed kernel, the device measurement (tests/unit/gpu_worker_device_test.cpp).
+step gpu-worker bundle/kforge_unit_tests --gtest_brief=1 --gtest_filter='GpuWorkerDevice*'
 step unit-tests bundle/kforge_unit_tests --gtest_brief=1
 step system-tests bundle/kforge_system_tests --gtest_brief=1
 for bench in bench/gpu/*.sh; do

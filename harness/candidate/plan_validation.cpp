@@ -425,6 +425,15 @@ nlohmann::json ResolvedPlan::to_json() const {
           entry["value"] = argument.integer;
         else
           entry["value"] = argument.real;
+        // The exact parameter bytes, so a GPU worker (sandbox/, which may not use this file)
+        // copies them without converting types itself.
+        static constexpr char kHex[] = "0123456789abcdef";
+        std::string hex;
+        for (unsigned char byte : argument.value_bytes()) {
+          hex.push_back(kHex[byte >> 4]);
+          hex.push_back(kHex[byte & 15]);
+        }
+        entry["bytes"] = hex;
       }
       args.push_back(entry);
     }

@@ -1,6 +1,7 @@
 #include "harness/util/cuda_libraries.hpp"
 
 #include <cstdlib>
+#include <type_traits>
 
 #include "harness/util/error.hpp"
 #include "harness/util/strings.hpp"
@@ -53,6 +54,32 @@ CudaDriver::CudaDriver()
   api_.cuDeviceTotalMem = library_.function<decltype(api_.cuDeviceTotalMem)>("cuDeviceTotalMem_v2");
   api_.cuGetErrorName = library_.function<decltype(api_.cuGetErrorName)>("cuGetErrorName");
   api_.cuGetErrorString = library_.function<decltype(api_.cuGetErrorString)>("cuGetErrorString");
+  auto resolve = [&](auto& slot, const char* name) {
+    slot = library_.function<std::remove_reference_t<decltype(slot)>>(name);
+  };
+  resolve(api_.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  resolve(api_.cuCtxSetCurrent, "cuCtxSetCurrent");
+  resolve(api_.cuCtxSynchronize, "cuCtxSynchronize");
+  resolve(api_.cuCtxSetLimit, "cuCtxSetLimit");
+  resolve(api_.cuMemGetInfo, "cuMemGetInfo_v2");
+  resolve(api_.cuModuleLoadData, "cuModuleLoadData");
+  resolve(api_.cuModuleUnload, "cuModuleUnload");
+  resolve(api_.cuModuleGetFunction, "cuModuleGetFunction");
+  resolve(api_.cuFuncSetAttribute, "cuFuncSetAttribute");
+  resolve(api_.cuLaunchKernel, "cuLaunchKernel");
+  resolve(api_.cuMemAlloc, "cuMemAlloc_v2");
+  resolve(api_.cuMemFree, "cuMemFree_v2");
+  resolve(api_.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+  resolve(api_.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+  resolve(api_.cuMemcpyDtoD, "cuMemcpyDtoD_v2");
+  resolve(api_.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+  resolve(api_.cuMemsetD8, "cuMemsetD8_v2");
+  resolve(api_.cuMemsetD32, "cuMemsetD32_v2");
+  resolve(api_.cuMemsetD8Async, "cuMemsetD8Async");
+  resolve(api_.cuMemsetD32Async, "cuMemsetD32Async");
+  resolve(api_.cuStreamCreate, "cuStreamCreate");
+  resolve(api_.cuStreamDestroy, "cuStreamDestroy_v2");
+  resolve(api_.cuStreamSynchronize, "cuStreamSynchronize");
 }
 
 void CudaDriver::check(CUresult result, const char* function) const {

@@ -2,7 +2,8 @@
 
 It speaks the real protocol of sandbox/gpu_protocol.hpp and runs nothing. When the environment
 has KFORGE_GPU_WORKER_FAULTS=1, a run or time request whose plan has "test_fault" misbehaves on
-command: crash, hang, garbage, huge, partial, wrong_id, context_lost, launch_error, slow:<ms>.
+command: crash, hang, garbage, huge, partial, wrong_id, context_lost, launch_error, slow:<ms>,
+exit_after_reply.
 Arguments: --exit-before-hello, --no-gpu (answers hello as a machine without libcuda does),
 --measure-fault <fault> (the same faults for measure requests).
 """
@@ -100,6 +101,8 @@ for line in sys.stdin:
                    for i in range(request.get("repeats", 2))]
         send({"id": request_id, "ok": True, "outputs": outputs,
               "inputs_after": os.path.join(out_dir, "inputs_after.safetensors")})
+        if fault == "exit_after_reply" and faults_allowed:
+            sys.exit(0)  # dies while idle: the next request finds it gone
     elif op == "time":
         samples = request.get("min_samples", 20)
         send({"id": request_id, "ok": True, "device_us": [10.0] * samples,

@@ -343,9 +343,11 @@ TEST(CandidatePlanValidation, ResolvesTheWorkedExample) {
   // The worker's JSON form round-trips.
   nlohmann::json json = plan.to_json();
   EXPECT_EQ(ResolvedPlan::from_json(json, "test").to_json(), json);
-  EXPECT_EQ(
-      json["launches"][0]["args"][3],
-      nlohmann::json({{"kind", "integer"}, {"type", "int32"}, {"width", 4}, {"value", 4096}}));
+  EXPECT_EQ(json["launches"][0]["args"][3], nlohmann::json({{"kind", "integer"},
+                                                            {"type", "int32"},
+                                                            {"width", 4},
+                                                            {"value", 4096},
+                                                            {"bytes", "00100000"}}));
   json["launches"][0]["args"][0]["role"] = "weights";
   EXPECT_THROW(ResolvedPlan::from_json(json, "test"), Error);
   EXPECT_THROW(ResolvedPlan::from_json(nlohmann::json::object(), "test"), Error);

@@ -181,8 +181,7 @@ TEST_F(GpuWorkerClientTest, DeathMidLineIsWorkerCrashed) {
   GpuWorkerClient client(test_options(directory_.path()));
   WorkerFailure failure = expect_failure(client.run(run_request(client, "partial")));
   EXPECT_EQ(failure.kind, "worker_crashed");
-  EXPECT_NE(failure.message.find("died during the request"), std::string::npos)
-      << failure.message;
+  EXPECT_NE(failure.message.find("died during the request"), std::string::npos) << failure.message;
   EXPECT_EQ(client.workers_replaced(), 1);
   expect_run_succeeds(client);
 }
@@ -250,6 +249,15 @@ TEST_F(GpuWorkerClientTest, WorkerKilledWhileIdleIsReplacedForTheNextRequestOnly
     EXPECT_EQ(expect_failure(client.run(run_request(client, "crash"))).kind, "worker_crashed");
   EXPECT_EQ(client.workers_replaced(), 3);
   expect_run_succeeds(client);
+}
+
+TEST_F(GpuWorkerClientTest, WorkerThatDiedWhileIdleIsReplacedAndTheRequestSentAgain) {
+  GpuWorkerClient client(test_options(directory_.path()));
+  EXPECT_TRUE(
+      std::holds_alternative<RunReply>(client.run(run_request(client, "exit_after_reply"))));
+  std::this_thread::sleep_for(milliseconds(500));  // let it exit
+  expect_run_succeeds(client);
+  EXPECT_EQ(client.workers_replaced(), 1);
 }
 
 TEST_F(GpuWorkerClientTest, JobDirectoriesAreFreshAndExist) {
