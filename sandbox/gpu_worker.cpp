@@ -19,6 +19,7 @@
 //
 // measure: see Worker::measure (method and sizes are also written into the reply's details).
 #include "sandbox/gpu_worker.hpp"
+#include <csignal>
 
 #include <cuda.h>
 #include <unistd.h>
@@ -1011,6 +1012,9 @@ int move_protocol_off_stdout() {
 }
 
 int run_gpu_worker(int input_fd, int output_fd, const GpuWorkerSetup& setup) {
+  // Ctrl-C in kforge's terminal reaches the worker too; the parent decides what it means (the
+  // candidate on the GPU finishes), and the worker ends when its stdin closes.
+  std::signal(SIGINT, SIG_IGN);
   Worker worker(output_fd, setup);
   std::string buffer, line;
   bool greeted = false;

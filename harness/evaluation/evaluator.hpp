@@ -70,8 +70,8 @@ struct PreparedCandidate {
   EvaluationOutcome outcome;  // the stages so far; verdict and reason set when one failed
   bool runnable = false;      // parse, compile and bind all passed
   std::optional<CandidateFile> candidate;
-  std::string ptx;                            // what the compile produced, for binding again
-  std::vector<BoundShape> shapes;             // the benchmark shape, then each check shape
+  std::string ptx;                 // what the compile produced, for binding again
+  std::vector<BoundShape> shapes;  // the benchmark shape, then each check shape
 };
 
 struct EvaluatorOptions {
