@@ -19,7 +19,6 @@
 //
 // measure: see Worker::measure (method and sizes are also written into the reply's details).
 #include "sandbox/gpu_worker.hpp"
-#include <csignal>
 
 #include <cuda.h>
 #include <unistd.h>
@@ -27,6 +26,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <map>
