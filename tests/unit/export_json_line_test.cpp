@@ -41,5 +41,22 @@ TEST(ExportJsonLine, RejectsOverlongAndSurrogateSequences) {
             "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xf0\x9f\x98\x80");
 }
 
+// The fast path skips plain text eight bytes at a time: every byte that needs care must be
+// caught wherever it falls in a block, and next to any other byte.
+TEST(ExportJsonLine, EscapesEveryByteAtEveryPositionOfABlock) {
+  for (int byte = 0; byte < 256; ++byte) {
+    for (size_t position = 0; position < 19; ++position) {
+      std::string text(24, 'k');
+      text[position] = static_cast<char>(byte);
+      std::string out;
+      JsonLine::append_escaped(out, text);
+      std::string expected = text;
+      if (byte >= 0x80)
+        expected.replace(position, 1, "\xef\xbf\xbd");
+      ASSERT_EQ(nlohmann::json::parse(out), expected) << "byte " << byte << " at " << position;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kforge::dataset
