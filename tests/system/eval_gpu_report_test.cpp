@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/sqlite.hpp"
+#include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -15,49 +16,15 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_kforge;
 
-constexpr const char* kTinyRelu = R"py(import torch
-import torch.nn as nn
-
-rows = 64
-cols = 100
-
-
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-
-    def forward(self, x):
-        return torch.relu(x)
-
-
-def get_inputs():
-    return [torch.randn(rows, cols)]
-
-
-def get_init_inputs():
-    return []
-)py";
-
-std::string candidate(const std::string& name) {
-  return "/* kforge:launch\n"
-         "{\"kernels\": [{\"name\": \"" +
-         name +
-         "\", \"grid\": [\"ceil_div(x.numel, 128)\"], \"block\": [\"128\"],\n"
-         "  \"shared_bytes\": \"0\", \"args\": [\"x\", \"out\", \"x.numel\"]}],\n"
-         " \"scratch\": [], \"defines\": {}}\n*/\n"
-         "extern \"C\" __global__ void " +
-         name +
-         "(const float* x, float* out, long long n) {\n"
-         "  long long i = (long long)blockIdx.x * 128 + threadIdx.x;\n"
-         "  if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;\n}\n";
-}
+using testing::emulated_candidate;
+using testing::kTinyReluTask;
 
 class EvalGpuReportTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     workspace_ = new testing::TemporaryDirectory();
     fs::create_directories(workspace_->path() / "problems");
-    testing::write_text(workspace_->path() / "problems/tiny_relu.py", kTinyRelu);
+    testing::write_text(workspace_->path() / "problems/tiny_relu.py", kTinyReluTask);
     testing::write_text(workspace_->path() / "kforge.toml",
                         "python = \"/usr/bin/python3\"\n"
                         "[verify]\nseeds = 2\n"
@@ -67,7 +34,8 @@ class EvalGpuReportTest : public ::testing::Test {
         run_kforge({"tasks", "import", "problems", "--suite", "tiny"}, workspace_->path());
     ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
     for (const char* name : {"relu", "unwritten", "too_fast"})
-      testing::write_text(workspace_->path() / (std::string(name) + ".cu"), candidate(name));
+      testing::write_text(workspace_->path() / (std::string(name) + ".cu"),
+                          emulated_candidate(name));
   }
   static void TearDownTestSuite() { delete workspace_; }
 

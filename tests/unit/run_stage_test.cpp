@@ -16,6 +16,7 @@
 #include "harness/workspace.hpp"
 #include "sandbox/compile_pool.hpp"
 #include "sandbox/gpu_worker_client.hpp"
+#include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -23,46 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Small enough that a verification costs little; rows and cols scale down to check shapes
-// (one of them off multiples of 32).
-constexpr const char* kTinyRelu = R"py(import torch
-import torch.nn as nn
-
-rows = 64
-cols = 100
-
-
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-
-    def forward(self, x):
-        return torch.relu(x)
-
-
-def get_inputs():
-    return [torch.randn(rows, cols)]
-
-
-def get_init_inputs():
-    return []
-)py";
-
-// A candidate whose one kernel is called `name`: the emulated worker's behaviour. The device
-// code is an honest ReLU either way, so that NVRTC compiles and binds it for real.
-std::string candidate(const std::string& name) {
-  return "/* kforge:launch\n"
-         "{\"kernels\": [{\"name\": \"" +
-         name +
-         "\", \"grid\": [\"ceil_div(x.numel, 128)\"], \"block\": [\"128\"],\n"
-         "  \"shared_bytes\": \"0\", \"args\": [\"x\", \"out\", \"x.numel\"]}],\n"
-         " \"scratch\": [], \"defines\": {}}\n*/\n"
-         "extern \"C\" __global__ void " +
-         name +
-         "(const float* x, float* out, long long n) {\n"
-         "  long long i = (long long)blockIdx.x * 128 + threadIdx.x;\n"
-         "  if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;\n}\n";
-}
+using testing::emulated_candidate;
+using testing::kTinyReluTask;
 
 class RunStageTest : public ::testing::Test {
  protected:
@@ -72,7 +35,7 @@ class RunStageTest : public ::testing::Test {
     workspace_->config().set("python", "/usr/bin/python3");
     fs::path suite = directory_->path() / "suite";
     fs::create_directories(suite);
-    testing::write_text(suite / "tiny_relu.py", kTinyRelu);
+    testing::write_text(suite / "tiny_relu.py", kTinyReluTask);
     reference_ = new ReferenceRunner(ReferenceRunner::for_workspace(*workspace_));
     auto lines = import_tasks(workspace_->store(), *reference_, suite, "tiny");
     ASSERT_EQ(lines.size(), 1u);
@@ -119,7 +82,8 @@ class RunStageTest : public ::testing::Test {
   static EvaluationOutcome evaluate(const std::string& kernel,
                                     EvaluatorOptions evaluator_options = options()) {
     Evaluator evaluator(workspace_->store(), *pool_, evaluator_options);
-    return evaluator.evaluate(*task_, {.source = candidate(kernel), .file_name = kernel + ".cu"});
+    return evaluator.evaluate(*task_,
+                              {.source = emulated_candidate(kernel), .file_name = kernel + ".cu"});
   }
 
   static nlohmann::json failing_check(const EvaluationOutcome& outcome) {
