@@ -29,12 +29,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::optional<double> speedup_of(const nlohmann::json& evidence) {
-  if (evidence.contains("speedup") && evidence["speedup"].is_number())
-    return evidence["speedup"].get<double>();
-  return std::nullopt;
-}
-
 // Keeps the best attempt by the agents' ranking (correct beats compiled beats failures; then
 // speed), with the candidate that made it.
 void consider_best(TaskProgress& progress, const Feedback& feedback,
@@ -257,7 +251,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       evidence["detail"] = evaluated.detail;
     tell(proposal, evaluated.candidate_id,
          proposal.feedback(std::string(verdict_name(evaluated.verdict)), evidence,
-                           speedup_of(evidence)));
+                           evaluated.speedup_eager));
   };
 
   // Candidates being parsed, compiled and bound on other threads (the compiles overlap one
@@ -279,8 +273,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       std::vector<EvaluationRow> evaluations = evaluations_of(store_, *stored);
       if (!evaluations.empty()) {
         const EvaluationRow& last = evaluations.back();
-        tell(proposal, stored,
-             proposal.feedback(last.verdict, last.evidence, speedup_of(last.evidence)));
+        tell(proposal, stored, proposal.feedback(last.verdict, last.evidence, last.speedup_eager));
         return;
       }
     }
@@ -411,11 +404,12 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   }
 
   auto record = [&](const std::string& verdict, const nlohmann::json& evidence,
-                    int64_t candidate_id, const std::string& file_name) {
+                    std::optional<double> speedup, int64_t candidate_id,
+                    const std::string& file_name) {
     Feedback feedback;
     feedback.verdict = verdict;
     feedback.evidence = evidence;
-    feedback.speedup = speedup_of(evidence);
+    feedback.speedup = speedup;
     progress.attempts += 1;
     progress.verdicts[verdict] += 1;
     consider_best(progress, feedback, candidate_id, best_score);
@@ -460,8 +454,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
     if (already != done.end())
       evaluations = evaluations_of(store_, already->second);
     if (!evaluations.empty()) {
-      record(evaluations.back().verdict, evaluations.back().evidence, already->second,
-             item.file_name);
+      const EvaluationRow& last = evaluations.back();
+      record(last.verdict, last.evidence, last.speedup_eager, already->second, item.file_name);
     } else {
       auto prepared = ahead.find(index);
       PreparedCandidate ready = prepared != ahead.end()
@@ -471,7 +465,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
         ahead.erase(prepared);
       EvaluationOutcome evaluated = evaluator_.complete(task, std::move(ready));
       record(std::string(verdict_name(evaluated.verdict)), evaluated.evidence,
-             evaluated.candidate_id, item.file_name);
+             evaluated.speedup_eager, evaluated.candidate_id, item.file_name);
     }
     completed = index + 1;
     save_task_state(store_, run_id_, task.id,
