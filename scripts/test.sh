@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+# The tests also check the precompiled fatbins of every shipped kernel, so build them.
+export KFORGE_BUILD_FATBINS=${KFORGE_BUILD_FATBINS:-ON}
 ./scripts/build.sh
 cd build
 ctest --output-on-failure -j "$(nproc)" "$@"
