@@ -254,7 +254,18 @@ void add_eval_command(CLI::App& parent, Context& context) {
                               .define_overrides = defines,
                               .origin = options->origin,
                               .run_id = run_id};
-    EvaluationOutcome outcome = evaluator.evaluate(task, request);
+    EvaluationOutcome outcome;
+    try {
+      outcome = evaluator.evaluate(task, request);
+    } catch (const Error& failure) {
+      // A broken tool (a full disk, say) ends the run as failed rather than leaving it running;
+      // when the store itself cannot be written either, the error below still says why.
+      try {
+        finish_run(store, run_id, "failed", {{"error", failure.what()}});
+      } catch (const Error&) {
+      }
+      throw;
+    }
     finish_run(
         store, run_id, "completed",
         {{"verdict", verdict_name(outcome.verdict)}, {"candidate_id", outcome.candidate_id}});

@@ -268,6 +268,24 @@ std::vector<ReplayItem> replay_items(const nlohmann::json& request, Store& store
   return items;
 }
 
+// Runs one task of the run. A broken tool (a full disk, an unwritable cache) is an Error that
+// ends kforge; the run is marked interrupted first (where the store can still be written), so it
+// is never left `running`, and --resume continues it once the cause is fixed.
+template <typename RunTask>
+TaskOutcome run_marking_interrupted(const Store& store, int64_t run_id, RunTask run_task) {
+  try {
+    return run_task();
+  } catch (const Error& failure) {
+    try {
+      finish_run(store, run_id, "interrupted", {{"error", failure.what()}});
+    } catch (const Error&) {
+    }
+    throw Error(failure.message() + "; the run is interrupted: continue with `kforge optimize " +
+                    "--resume " + std::to_string(run_id) + "` once the cause is fixed",
+                failure.where());
+  }
+}
+
 void run_optimize(OptimizeOptions& options, Context& context) {
   Workspace& workspace = context.workspace();
   Store& store = workspace.store();
@@ -414,9 +432,11 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         target.name = "an NVIDIA GPU of architecture " + evaluator_options.arch;
       }
       auto prompts = std::make_shared<const agents::PromptBuilder>(*library, view, target);
-      outcome = loop.run_llm(task, *provider, settings, prompts);
+      outcome = run_marking_interrupted(
+          store, run_id, [&] { return loop.run_llm(task, *provider, settings, prompts); });
     } else {
-      outcome = loop.run_replay(task, replays[index]);
+      outcome = run_marking_interrupted(store, run_id,
+                                        [&] { return loop.run_replay(task, replays[index]); });
     }
     display.end_task();
     outcomes.push_back(outcome);

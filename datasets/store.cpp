@@ -1,5 +1,7 @@
 #include "datasets/store.hpp"
 
+#include <optional>
+
 #include "datasets/migrations.hpp"
 #include "harness/util/error.hpp"
 
@@ -28,7 +30,40 @@ Store::Store(const fs::path& path, bool create) : path_(path), connection_(path.
     mode.step();
     connection_.execute("PRAGMA synchronous = NORMAL");
   } catch (const Error& failure) {
-    throw Error("not a kforge store, or a damaged one: " + failure.message(), path.string());
+    throw Error(
+        describe_open_failure(sqlite3_extended_errcode(connection_.handle()), failure.message()),
+        path.string());
+  }
+}
+
+std::string Store::describe_open_failure(int sqlite_code, const std::string& message) {
+  // Told apart by SQLite's result code, never its message: only a file SQLite finds is not a
+  // database (or is corrupt) is called damaged; a store that cannot be written or opened is
+  // healthy as far as kforge can tell, and must not be deleted for it.
+  switch (sqlite_code & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return "not a kforge store, or a damaged one: " + message;
+    case SQLITE_READONLY:
+      return "the store is read-only here (a read-only file, folder or file system, or no "
+             "write permission); kforge must write to it, and the store itself is not damaged: " +
+             message;
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return "the store cannot be opened for writing (no permission, or a read-only folder "
+             "where SQLite cannot create its -wal and -shm files); the store itself is not "
+             "damaged: " +
+             message;
+    case SQLITE_FULL:
+      return "the disk holding the store is full: " + message;
+    case SQLITE_IOERR:
+      return "reading or writing the store failed with an I/O error: " + message;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "the store is locked by another process for longer than the busy timeout: " + message;
+    default:
+      return "cannot open the store: " + message;
   }
 }
 
@@ -43,18 +78,35 @@ int Store::latest_schema_version() {
 }
 
 void Store::migrate() {
-  int current = schema_version();
   int latest = latest_schema_version();
-  if (current > latest) {
-    throw Error("the store has schema version " + std::to_string(current) +
-                    ", newer than this kforge understands (" + std::to_string(latest) +
-                    "); use a newer kforge",
-                path_.string());
+  auto refuse_newer = [&](int current) {
+    if (current > latest) {
+      throw Error("the store has schema version " + std::to_string(current) +
+                      ", newer than this kforge understands (" + std::to_string(latest) +
+                      "); use a newer kforge",
+                  path_.string());
+    }
+  };
+  int current = schema_version();
+  refuse_newer(current);
+  if (current == latest)
+    return;
+  // Several kforge processes may open a new store at once: the version is read again inside
+  // one write transaction (BEGIN IMMEDIATE, which waits for the others through the busy
+  // timeout), so exactly one of them migrates and the others find the work done.
+  std::optional<sql::Transaction> transaction;
+  try {
+    transaction.emplace(connection_);
+  } catch (const Error& failure) {
+    throw Error(
+        describe_open_failure(sqlite3_extended_errcode(connection_.handle()), failure.message()),
+        path_.string());
   }
+  current = schema_version();
+  refuse_newer(current);
   for (const Migration& migration : migrations()) {
     if (migration.version <= current)
       continue;
-    sql::Transaction transaction(connection_);
     try {
       connection_.execute(migration.sql);
       connection_.execute("PRAGMA user_version = " + std::to_string(migration.version));
@@ -63,8 +115,8 @@ void Store::migrate() {
                       " failed: " + failure.message(),
                   path_.string());
     }
-    transaction.commit();
   }
+  transaction->commit();
 }
 
 std::string Store::integrity_check() const {

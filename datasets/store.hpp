@@ -22,6 +22,10 @@ class Store {
   const std::filesystem::path& path() const { return path_; }
   int schema_version() const;
 
+  // What an open that failed with this SQLite result code (extended or primary) means, for the
+  // user: damaged (NOTADB, CORRUPT) told apart from read-only, permission, full disk and lock.
+  static std::string describe_open_failure(int sqlite_code, const std::string& message);
+
   // The newest schema this kforge knows.
   static int latest_schema_version();
 

@@ -3,6 +3,8 @@
 #include <toml++/toml.h>
 #include <array>
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <vector>
 
 #include "harness/util/error.hpp"
@@ -18,41 +20,48 @@ constexpr std::array kKeys = std::to_array<ConfigKey>({
     {"arch", ConfigType::kString, "sm_90",
      "GPU architecture to compile for when no GPU is present"},
     {"reference.timeout_s", ConfigType::kInteger, "300",
-     "time limit for one reference-runner call, in seconds"},
+     "time limit for one reference-runner call, in seconds", 1, 86400},
     {"reference.jobs", ConfigType::kInteger, "0",
-     "reference runners run at once during import (0: one per core)"},
-    {"compile.timeout_s", ConfigType::kInteger, "60", "time limit for one NVRTC compile"},
-    {"compile.memory_mb", ConfigType::kInteger, "4096", "memory limit of a compile worker, in MiB"},
-    {"compile.workers", ConfigType::kInteger, "0", "compile workers (0: one per core)"},
+     "reference runners run at once during import (0: one per core)", 0, 256},
+    {"reference.memory_mb", ConfigType::kInteger, "0",
+     "resident memory one reference runner may use, in MiB (0: half of this machine's memory)", 0,
+     16777216},
+    {"compile.timeout_s", ConfigType::kInteger, "60", "time limit for one NVRTC compile", 1, 3600},
+    {"compile.memory_mb", ConfigType::kInteger, "4096", "memory limit of a compile worker, in MiB",
+     512, 1048576},
+    {"compile.workers", ConfigType::kInteger, "0", "compile workers (0: one per core)", 0, 256},
     {"compile.max_local_bytes", ConfigType::kInteger, "524288",
-     "local memory per thread a kernel may need, in bytes (512 KiB: the hardware's limit)"},
-    {"plan.max_kernels", ConfigType::kInteger, "16", "kernel launches a launch plan may make"},
+     "local memory per thread a kernel may need, in bytes (512 KiB: the hardware's limit)", 0,
+     524288},
+    {"plan.max_kernels", ConfigType::kInteger, "16", "kernel launches a launch plan may make", 1,
+     1024},
     {"plan.max_shared_bytes", ConfigType::kInteger, "232448",
-     "dynamic shared memory per launch, in bytes (default 227 KiB, the sm_90 maximum)"},
+     "dynamic shared memory per launch, in bytes (default 227 KiB, the sm_90 maximum)", 0, 1048576},
     {"plan.max_scratch_bytes", ConfigType::kInteger, "1073741824",
-     "scratch memory of a launch plan, all buffers together, in bytes"},
+     "scratch memory of a launch plan, all buffers together, in bytes", 0, 1099511627776},
     {"verify.seeds", ConfigType::kInteger, "3",
-     "random seeds a candidate is verified on, each at every check shape and the benchmark shape"},
+     "random seeds a candidate is verified on, each at every check shape and the benchmark shape",
+     1, 100},
     {"verify.dtype", ConfigType::kString, "float32",
      "floating dtype the reference runs in for verification, timing and baselines"},
-    {"timing.warmup", ConfigType::kInteger, "10", "untimed iterations before timing"},
-    {"timing.min_samples", ConfigType::kInteger, "20", "timed iterations at least"},
-    {"timing.max_samples", ConfigType::kInteger, "1000", "timed iterations at most"},
+    {"timing.warmup", ConfigType::kInteger, "10", "untimed iterations before timing", 0, 100000},
+    {"timing.min_samples", ConfigType::kInteger, "20", "timed iterations at least", 1, 1000000},
+    {"timing.max_samples", ConfigType::kInteger, "1000", "timed iterations at most", 1, 1000000},
     {"timing.target_spread", ConfigType::kReal, "0.02",
-     "stop timing once (p90 - p10) / median is at most this"},
+     "stop timing once (p90 - p10) / median is at most this", 0, 10},
     {"timing.time_cap_ms", ConfigType::kReal, "2000",
-     "stop timing after this much wall time in timed iterations, in milliseconds"},
+     "stop timing after this much wall time in timed iterations, in milliseconds", 1, 3600000},
     {"timing.input_sets", ConfigType::kInteger, "3",
-     "input sets with different contents that timed iterations rotate among"},
+     "input sets with different contents that timed iterations rotate among", 1, 64},
     {"timing.flush_l2", ConfigType::kBoolean, "true",
      "flush the L2 cache before every timed iteration (the flush is not counted)"},
     {"timing.baselines", ConfigType::kBoolean, "true",
      "time PyTorch eager and torch.compile on the same GPU for speedups (cached per GPU)"},
-    {"gpu.device", ConfigType::kInteger, "0", "ordinal of the GPU candidates run on"},
+    {"gpu.device", ConfigType::kInteger, "0", "ordinal of the GPU candidates run on", 0, 1023},
     {"gpu.run_limit_s", ConfigType::kInteger, "30",
-     "watchdog for one verification run on the GPU; past it the verdict is timeout"},
+     "watchdog for one verification run on the GPU; past it the verdict is timeout", 1, 86400},
     {"gpu.time_limit_s", ConfigType::kInteger, "120",
-     "watchdog for timing one candidate on the GPU; past it the verdict is timeout"},
+     "watchdog for timing one candidate on the GPU; past it the verdict is timeout", 1, 86400},
     {"llm.provider", ConfigType::kString, "openai",
      "LLM wire protocol: openai (also vLLM, SGLang, llama.cpp, Ollama, OpenRouter) or anthropic"},
     {"llm.base_url", ConfigType::kString, "",
@@ -60,23 +69,25 @@ constexpr std::array kKeys = std::to_array<ConfigKey>({
     {"llm.model", ConfigType::kString, "", "model name as the endpoint knows it"},
     {"llm.api_key_env", ConfigType::kString, "",
      "name of the environment variable holding the API key (the key itself is never stored)"},
-    {"llm.temperature", ConfigType::kReal, "0.7", "sampling temperature"},
-    {"llm.max_tokens", ConfigType::kInteger, "8192", "most tokens one answer may have"},
-    {"llm.timeout_s", ConfigType::kInteger, "600", "time limit for one LLM request, in seconds"},
-    {"llm.concurrency", ConfigType::kInteger, "4", "LLM requests in flight at once"},
+    {"llm.temperature", ConfigType::kReal, "0.7", "sampling temperature", 0, 2},
+    {"llm.max_tokens", ConfigType::kInteger, "8192", "most tokens one answer may have", 1,
+     10000000},
+    {"llm.timeout_s", ConfigType::kInteger, "600", "time limit for one LLM request, in seconds", 1,
+     86400},
+    {"llm.concurrency", ConfigType::kInteger, "4", "LLM requests in flight at once", 1, 1024},
     {"llm.retries", ConfigType::kInteger, "4",
-     "extra attempts after 429, 5xx, timeouts and dropped connections"},
+     "extra attempts after 429, 5xx, timeouts and dropped connections", 0, 100},
     {"llm.price_input_per_mtok", ConfigType::kReal, "0",
-     "price of a million input tokens, in US dollars, for cost accounting"},
+     "price of a million input tokens, in US dollars, for cost accounting", 0, 1000000},
     {"llm.price_output_per_mtok", ConfigType::kReal, "0",
-     "price of a million output tokens, in US dollars, for cost accounting"},
+     "price of a million output tokens, in US dollars, for cost accounting", 0, 1000000},
     {"llm.samples", ConfigType::kInteger, "4",
-     "proposals per prompt (sample), parallel chains (refine), first generation (beam)"},
+     "proposals per prompt (sample), parallel chains (refine), first generation (beam)", 1, 1024},
     {"llm.stream", ConfigType::kBoolean, "true", "stream answers (server-sent events)"},
     {"library.dir", ConfigType::kString, "kernels",
      "the shipped kernel library folder (relative to the workspace) that promote writes"},
     {"promote.min_speedup", ConfigType::kReal, "1.0",
-     "speedup over eager a candidate needs to be promoted"},
+     "speedup over eager a candidate needs to be promoted", 0, 1000000},
 });
 
 std::vector<std::string> key_names() {
@@ -135,6 +146,28 @@ nlohmann::json parse_value(const ConfigKey& key, std::string_view text, const st
       throw wrong();
   }
   throw wrong();
+}
+
+std::string number_text(double value) {
+  char text[64];
+  if (std::abs(value) < 9.0e15 && value == std::floor(value))
+    std::snprintf(text, sizeof text, "%.0f", value);
+  else
+    std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
+// Throws Error naming the key, the value and the allowed range when a number is outside it.
+void check_range(const ConfigKey& key, const nlohmann::json& value, const std::string& where) {
+  if (!value.is_number())
+    return;
+  double number = value.get<double>();
+  if (number >= key.minimum && number <= key.maximum)
+    return;
+  std::string shown = value.is_number_float() ? number_text(number) : value.dump();
+  throw Error(std::string(key.name) + " = " + shown + " is out of range: allowed " +
+                  number_text(key.minimum) + " to " + number_text(key.maximum),
+              where);
 }
 
 void flatten(const toml::table& table, const std::string& prefix, const std::string& file,
@@ -218,6 +251,7 @@ Config Config::load(const std::filesystem::path& path) {
     }
     if (value.is_null())
       throw Error(name + " must be " + type_name(key->type), where);
+    check_range(*key, value, where);
     config.values_[name] = value;
     config.sources_[name] = path.string();
   }
@@ -226,7 +260,9 @@ Config Config::load(const std::filesystem::path& path) {
 
 void Config::set(std::string_view name, std::string_view value) {
   const ConfigKey& key = key_info(name);
-  values_[std::string(name)] = parse_value(key, value, "--" + std::string(name));
+  nlohmann::json parsed = parse_value(key, value, "--" + std::string(name));
+  check_range(key, parsed, "--" + std::string(name));
+  values_[std::string(name)] = parsed;
   sources_[std::string(name)] = "flag";
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -19,6 +20,10 @@ struct ConfigKey {
   ConfigType type;
   std::string_view default_value;  // as TOML would write it; "" for no default
   std::string_view help;
+  // The allowed range of a number, both ends included; every integer and real key has one, and
+  // a value outside it is refused where it is read (file and line, or flag), never clamped.
+  double minimum = -std::numeric_limits<double>::infinity();
+  double maximum = std::numeric_limits<double>::infinity();
 };
 
 std::span<const ConfigKey> config_keys();
@@ -28,11 +33,11 @@ class Config {
   // Defaults only.
   Config();
   // Defaults, overlaid with the file. Throws Error (file, line and key) for bad TOML, unknown
-  // keys and values of the wrong type.
+  // keys, values of the wrong type and numbers outside their key's range.
   static Config load(const std::filesystem::path& path);
 
   // Sets a key from a command-line flag or test; the value is parsed by the key's type.
-  // Throws Error for an unknown key or a value that does not parse.
+  // Throws Error for an unknown key, a value that does not parse or a number out of range.
   void set(std::string_view key, std::string_view value);
 
   bool has(std::string_view key) const;

@@ -1,6 +1,7 @@
 #include "harness/reference_runner.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -33,8 +34,12 @@ std::string last_line(const std::string& text) {
 
 // Why an interpreter is unusable, or nullopt and its torch version and whether torch sees CUDA.
 std::optional<std::string> probe(const fs::path& python, std::string& torch_version,
-                                 bool& cuda_available) {
+                                 bool& cuda_available,
+                                 const std::vector<std::string>& refused_environment) {
   ProcessSpec spec;
+  spec.minimal_environment = true;  // as the runner itself will run
+  spec.refused_environment = refused_environment;
+  spec.own_process_group = true;
   spec.program = python;
   spec.arguments = {"-c",
                     "import torch; print(torch.cuda.is_available()); print(torch.__version__)"};
@@ -102,6 +107,16 @@ ReferenceRunner ReferenceRunner::for_workspace(const Workspace& workspace) {
   }
   options.timeout_s = static_cast<int>(workspace.config().integer("reference.timeout_s"));
   options.jobs = static_cast<int>(workspace.config().integer("reference.jobs"));
+  options.memory_mb = workspace.config().integer("reference.memory_mb");
+  if (options.memory_mb == 0) {
+    long pages = ::sysconf(_SC_PHYS_PAGES);
+    long page_size = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0)
+      options.memory_mb = static_cast<int64_t>(pages) * page_size / 2 / (1 << 20);
+  }
+  std::string key_variable = workspace.config().string("llm.api_key_env");
+  if (!key_variable.empty())
+    options.refused_environment.push_back(key_variable);
   options.cache_dir = workspace.cache_dir("reference");
   return ReferenceRunner(options);
 }
@@ -125,7 +140,12 @@ fs::path ReferenceRunner::script_path() {
   fs::path dir = options_.cache_dir / "runner";
   files::ensure_directory(dir);
   fs::path path = dir / ("kforge_reference-" + script_hash().substr(0, 16) + ".py");
-  if (!fs::exists(path))
+  // The file is a cache of the embedded script: checked against its hash before every use, and
+  // written again when it is missing or differs (edited, truncated), so what runs is always
+  // the script this kforge was built with.
+  std::error_code failure;
+  bool intact = fs::exists(path, failure) && sha256_hex(files::read(path)) == script_hash();
+  if (!intact)
     files::write_atomic(path, script_source());
   return path;
 }
@@ -167,7 +187,7 @@ const PythonInterpreter& ReferenceRunner::python() {
     }
     std::string torch_version;
     bool cuda_available = false;
-    if (auto why = probe(*found, torch_version, cuda_available)) {
+    if (auto why = probe(*found, torch_version, cuda_available, options_.refused_environment)) {
       tried.push_back(candidate + " (" + found->string() + "): " + *why);
       continue;
     }
@@ -184,16 +204,32 @@ const PythonInterpreter& ReferenceRunner::python() {
 
 std::vector<nlohmann::json> ReferenceRunner::run_script(const nlohmann::json& request,
                                                         std::chrono::seconds time_limit,
-                                                        std::string* ended) {
+                                                        std::string* ended, bool* memory_exceeded) {
   ProcessSpec spec;
+  // A task is the user's own code, run as the user, but it sees only the minimal environment
+  // (no API keys), dies with kforge, and takes its own children with it when it ends.
+  spec.minimal_environment = true;
+  spec.refused_environment = options_.refused_environment;
+  spec.own_process_group = true;
+  if (options_.memory_mb > 0)
+    spec.max_resident_bytes = static_cast<uint64_t>(options_.memory_mb) << 20;
   spec.program = python().path;
   spec.arguments = {script_path().string()};
-  spec.standard_input = request.dump();
+  try {
+    spec.standard_input = request.dump();
+  } catch (const nlohmann::json::exception& failure) {
+    // Task sources are UTF-8 by the time they get here (task_text_from_bytes); this is a bug.
+    throw Error(
+        std::string("a request for the reference runner is not UTF-8 text: ") + failure.what(),
+        request.value("name", std::string("reference runner")));
+  }
   spec.time_limit = time_limit;
   spec.max_output_bytes = 64 << 20;
   // One thread per runner: import runs several runners side by side on few cores.
   spec.environment_overrides = {{"OMP_NUM_THREADS", "1"}, {"PYTHONDONTWRITEBYTECODE", "1"}};
   ProcessResult result = run_process(spec);
+  if (memory_exceeded != nullptr)
+    *memory_exceeded = result.memory_exceeded;
   std::vector<nlohmann::json> replies;
   for (const std::string& line : strings::split(result.standard_output, '\n')) {
     if (strings::trim(line).empty())
@@ -205,7 +241,11 @@ std::vector<nlohmann::json> ReferenceRunner::run_script(const nlohmann::json& re
   if (ended != nullptr) {
     ended->clear();
     bool done = !replies.empty() && replies.back().value("done", false);
-    if (!result.succeeded() || !done) {
+    if (result.memory_exceeded) {
+      *ended = "the reference runner went over its memory limit of " +
+               std::to_string(options_.memory_mb) + " MiB (reference.memory_mb; resident " +
+               std::to_string(result.peak_resident_bytes >> 20) + " MiB) and was killed";
+    } else if (!result.succeeded() || !done) {
       *ended = "the reference runner " +
                (result.timed_out ? result.describe_end() : "ended with " + result.describe_end());
       std::string tail = files::tail(result.standard_error, 1500);
@@ -292,7 +332,8 @@ std::vector<AnalysisOutcome> ReferenceRunner::analyze(
           auto limit =
               std::chrono::seconds(options_.timeout_s * static_cast<int>(remaining.size()) + 60);
           std::string ended;
-          auto replies = run_script(request, limit, &ended);
+          bool memory_exceeded = false;
+          auto replies = run_script(request, limit, &ended, &memory_exceeded);
           size_t answered = 0;
           for (const auto& reply : replies) {
             if (reply.contains("done"))
@@ -314,7 +355,8 @@ std::vector<AnalysisOutcome> ReferenceRunner::analyze(
           // rest go to a fresh runner.
           if (ended.empty())
             ended = "the reference runner stopped without answering";
-          finish(remaining.front(), ReferenceFailure{"died", ended, ""});
+          finish(remaining.front(),
+                 ReferenceFailure{memory_exceeded ? "memory_limit" : "died", ended, ""});
           remaining.erase(remaining.begin());
         }
       }
@@ -322,6 +364,12 @@ std::vector<AnalysisOutcome> ReferenceRunner::analyze(
       std::lock_guard guard(error_lock);
       if (!infrastructure)
         infrastructure = failure;
+    } catch (const std::exception& failure) {
+      // Nothing may escape a thread (that would abort kforge); reported like an Error.
+      std::lock_guard guard(error_lock);
+      if (!infrastructure)
+        infrastructure =
+            Error(std::string("the reference runner's bridge failed: ") + failure.what());
     }
   };
   unsigned workers =

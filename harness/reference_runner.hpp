@@ -105,6 +105,13 @@ struct ReferenceRunnerOptions {
   std::optional<std::string> python;  // configured interpreter (config key, --python, env)
   int timeout_s = 300;
   int jobs = 0;  // 0: one per core
+  // Peak resident memory of one runner process, in MiB (reference.memory_mb); past it the
+  // runner is killed and the task it was on fails with a memory_limit error naming it. 0: no
+  // limit. An RSS watchdog rather than an address-space limit: the runner may start CUDA.
+  int64_t memory_mb = 0;
+  // Environment variables the runner must not see even if the allowed list has them (the
+  // configured llm.api_key_env); the runner gets the minimal environment (child_process.hpp).
+  std::vector<std::string> refused_environment;
   std::filesystem::path cache_dir;
 };
 
@@ -112,7 +119,8 @@ class ReferenceRunner {
  public:
   explicit ReferenceRunner(ReferenceRunnerOptions options);
   // Options from the workspace: config `python` (set by --python too), else KFORGE_PYTHON,
-  // `reference.timeout_s`, `reference.jobs`, cache under .kforge/reference.
+  // `reference.timeout_s`, `reference.jobs`, `reference.memory_mb` (0 there: half of this
+  // machine's memory), cache under .kforge/reference.
   static ReferenceRunner for_workspace(const Workspace& workspace);
 
   // The interpreter, found on first use: the configured one, or else python3 on PATH,
@@ -142,7 +150,8 @@ class ReferenceRunner {
  private:
   std::filesystem::path script_path();
   std::vector<nlohmann::json> run_script(const nlohmann::json& request,
-                                         std::chrono::seconds time_limit, std::string* ended);
+                                         std::chrono::seconds time_limit, std::string* ended,
+                                         bool* memory_exceeded = nullptr);
 
   ReferenceRunnerOptions options_;
   std::optional<PythonInterpreter> python_;

@@ -1,6 +1,7 @@
 #include "harness/task_import.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "datasets/store.hpp"
 #include "datasets/task_records.hpp"
@@ -10,6 +11,7 @@
 #include "harness/util/hash.hpp"
 #include "harness/util/strings.hpp"
 #include "harness/workspace.hpp"
+#include "sandbox/source_policy.hpp"
 
 namespace kforge {
 namespace fs = std::filesystem;
@@ -32,7 +34,105 @@ Task new_task(const std::string& suite, const std::string& stem, const std::stri
   return task;
 }
 
+// The encoding named by a PEP 263 coding declaration in the first two lines, lower-cased with
+// '_' as '-', and where its name starts and ends in `bytes`; nullopt when there is none.
+struct CodingDeclaration {
+  std::string encoding;
+  size_t begin = 0;
+  size_t end = 0;
+};
+std::optional<CodingDeclaration> coding_declaration(std::string_view bytes) {
+  size_t line_start = 0;
+  for (int line = 0; line < 2 && line_start < bytes.size(); ++line) {
+    size_t line_end = bytes.find('\n', line_start);
+    if (line_end == std::string_view::npos)
+      line_end = bytes.size();
+    std::string_view text = bytes.substr(line_start, line_end - line_start);
+    size_t first = text.find_first_not_of(" \t\f");
+    if (first != std::string_view::npos && text[first] == '#') {
+      size_t at = text.find("coding", first);
+      if (at != std::string_view::npos && at + 6 < text.size() &&
+          (text[at + 6] == ':' || text[at + 6] == '=')) {
+        size_t name = at + 7;
+        while (name < text.size() && (text[name] == ' ' || text[name] == '\t'))
+          ++name;
+        size_t name_end = name;
+        while (name_end < text.size() &&
+               (std::isalnum(static_cast<unsigned char>(text[name_end])) || text[name_end] == '-' ||
+                text[name_end] == '_' || text[name_end] == '.'))
+          ++name_end;
+        if (name_end > name) {
+          CodingDeclaration found;
+          for (char c : text.substr(name, name_end - name))
+            found.encoding += c == '_' ? '-' : static_cast<char>(std::tolower(c));
+          found.begin = line_start + name;
+          found.end = line_start + name_end;
+          return found;
+        }
+      }
+    } else if (first != std::string_view::npos) {
+      break;  // Python looks at the second line only when the first is a comment or blank
+    }
+    line_start = line_end + 1;
+  }
+  return std::nullopt;
+}
+
+bool is_latin1_name(const std::string& encoding) {
+  for (std::string_view name : {"latin-1", "latin1", "iso-8859-1", "iso8859-1", "iso-latin-1", "l1",
+                                "cp819", "8859", "latin"}) {
+    if (encoding == name || encoding.starts_with(std::string(name) + "-"))
+      return true;
+  }
+  return false;
+}
+
+bool is_utf8_name(const std::string& encoding) {
+  return encoding == "utf-8" || encoding == "utf8" || encoding.starts_with("utf-8-") ||
+         encoding == "ascii" || encoding == "us-ascii";
+}
+
 }  // namespace
+
+TaskText task_text_from_bytes(std::string_view bytes) {
+  TaskText result;
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (bytes.starts_with(kByteOrderMark))
+    bytes.remove_prefix(kByteOrderMark.size());
+  auto declaration = coding_declaration(bytes);
+  if (declaration && is_latin1_name(declaration->encoding)) {
+    // Every byte is the code point of the same value.
+    std::string text(bytes.substr(0, declaration->begin));
+    text += "utf-8";
+    for (unsigned char byte : bytes.substr(declaration->end)) {
+      if (byte == 0) {
+        result.error = "the file holds a NUL byte, which Python refuses in source code";
+        return result;
+      }
+      if (byte < 0x80) {
+        text.push_back(static_cast<char>(byte));
+      } else {
+        text.push_back(static_cast<char>(0xC0 | (byte >> 6)));
+        text.push_back(static_cast<char>(0x80 | (byte & 0x3F)));
+      }
+    }
+    result.text = std::move(text);
+    return result;
+  }
+  if (declaration && !is_utf8_name(declaration->encoding)) {
+    result.error = "the file declares the encoding '" + declaration->encoding +
+                   "'; kforge reads task files in UTF-8 or Latin-1: save it as UTF-8";
+    return result;
+  }
+  if (auto invalid = first_invalid_utf8(bytes)) {
+    result.error = "the file is not UTF-8 text (byte offset " + std::to_string(*invalid) +
+                   ") and declares no other encoding: save it as UTF-8, or declare "
+                   "'# -*- coding: latin-1 -*-' on its first line";
+    return result;
+  }
+  result.text = std::string(bytes);
+  return result;
+}
 
 std::string_view import_status_name(ImportStatus status) {
   switch (status) {
@@ -88,7 +188,10 @@ std::vector<ImportLine> import_tasks(Store& store, ReferenceRunner& runner, cons
     line.name = task_name(suite, stem);
     std::string source;
     try {
-      source = files::read(paths[index]);
+      TaskText text = task_text_from_bytes(files::read(paths[index]));
+      if (!text.error.empty())
+        throw Error(text.error);
+      source = std::move(text.text);
     } catch (const Error& failure) {
       line.detail = failure.message();
       if (on_line)

@@ -37,6 +37,18 @@ struct ImportLine {
 
 inline constexpr std::string_view kBuiltinSuite = "builtin";
 
+// A task file's bytes as the UTF-8 text kforge stores, read as Python reads them: UTF-8 by
+// default (a UTF-8 byte-order mark dropped), or the encoding its coding declaration (PEP 263,
+// first two lines) names. Latin-1 files are decoded to UTF-8 and their declaration rewritten to
+// say utf-8, so the stored text is what Python saw; ASCII and UTF-8 files are kept as they are.
+// `error` says, in one line, why a file cannot be read (not UTF-8, or declared in an encoding
+// kforge does not decode); then `text` is empty.
+struct TaskText {
+  std::string text;
+  std::string error;
+};
+TaskText task_text_from_bytes(std::string_view bytes);
+
 // Throws Error for a folder that does not exist or a suite name that is not allowed; a file
 // that cannot be imported is a kFailed line, not an Error. `on_line` sees each line as it is
 // known (in completion order); the returned lines are in file order.

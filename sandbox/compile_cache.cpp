@@ -25,6 +25,25 @@ CompileResult with_entry_paths(CompileResult result, const fs::path& entry) {
   return result;
 }
 
+// A file's SHA-256, or "" when it cannot be read.
+std::string file_hash(const fs::path& path) {
+  std::error_code failure;
+  if (path.empty() || !fs::is_regular_file(path, failure))
+    return {};
+  return sha256_hex(files::read(path));
+}
+
+// The CUBIN and PTX an entry names are there and are the bytes stored with it: an output that
+// was emptied, truncated or edited since is not trusted (the compile runs again and the entry
+// is rewritten). Entries stored before hashes were kept have none, and are compiled again too.
+bool outputs_intact(const CompileResult& result, const nlohmann::json& document) {
+  std::string cubin = document.value("cubin_sha256", "");
+  std::string ptx = document.value("ptx_sha256", "");
+  if (cubin.empty() || ptx.empty())
+    return false;
+  return file_hash(result.cubin_path) == cubin && file_hash(result.ptx_path) == ptx;
+}
+
 }  // namespace
 
 CompileCache::CompileCache(fs::path root) : root_(std::move(root)) {
@@ -47,10 +66,10 @@ std::optional<CompileResult> CompileCache::find(const std::string& key) const {
   if (!fs::exists(entry / "result.json", failure))
     return std::nullopt;
   try {
-    CompileResult result =
-        compile_result_from_json(nlohmann::json::parse(files::read(entry / "result.json")));
+    nlohmann::json document = nlohmann::json::parse(files::read(entry / "result.json"));
+    CompileResult result = compile_result_from_json(document);
     result = with_entry_paths(std::move(result), entry);
-    if (result.ok() && (!fs::exists(result.cubin_path, failure) || !fs::exists(result.ptx_path)))
+    if (result.ok() && !outputs_intact(result, document))
       return std::nullopt;
     result.from_cache = true;
     result.cache_key = key;
@@ -77,6 +96,10 @@ CompileResult CompileCache::store(const std::string& key, const CompileResult& r
   nlohmann::json document = compile_result_to_json(stored);
   document["cubin"] = stored.cubin_path.empty() ? "" : stored.cubin_path.filename().string();
   document["ptx"] = stored.ptx_path.empty() ? "" : stored.ptx_path.filename().string();
+  if (result.ok()) {
+    document["cubin_sha256"] = file_hash(result.cubin_path);
+    document["ptx_sha256"] = file_hash(result.ptx_path);
+  }
   // result.json goes in last, through write_atomic: an entry without it does not exist.
   files::write_atomic(staging / "result.json",
                       document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -1,8 +1,9 @@
 // The compile cache: one folder per compile under the workspace's cache folder, named by a hash
 // of everything that decides NVRTC's output (source, defines, options, architecture, NVRTC
-// version, the cache format). Holds result.json, candidate.cubin and candidate.ptx. Only
-// deterministic outcomes are kept (ok, nvrtc_error): a time or memory limit depends on the
-// machine and the limits, and is tried again.
+// version, the cache format). Holds result.json (with the SHA-256 of each output, checked on
+// every hit: an edited, emptied or truncated output is a miss, compiled again and rewritten),
+// candidate.cubin and candidate.ptx. Only deterministic outcomes are kept (ok, nvrtc_error): a
+// time or memory limit depends on the machine and the limits, and is tried again.
 #pragma once
 
 #include <filesystem>

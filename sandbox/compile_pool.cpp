@@ -155,7 +155,12 @@ CompileResult CompilePool::compile(const CompileRequest& request) {
   bool deterministic =
       result.status == CompileStatus::kOk || result.status == CompileStatus::kNvrtcError;
   if (cacheable && deterministic) {
-    result = cache_.store(key, result, staging);
+    try {
+      result = cache_.store(key, result, staging);
+    } catch (const Error&) {
+      fs::remove_all(staging, ignored);  // a full disk leaves no half-stored compile behind
+      throw;
+    }
   } else if (!result.ok()) {
     fs::remove_all(staging, ignored);
   } else if (!options_.use_cache) {

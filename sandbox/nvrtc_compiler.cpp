@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 
 #include "harness/util/error.hpp"
@@ -89,13 +90,21 @@ void write_output(const fs::path& path, const std::string& bytes) {
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out.flush())
-      throw Error("cannot write a compile output", temporary.string());
+    if (!out.flush()) {
+      std::string reason = std::strerror(errno);
+      out.close();
+      std::error_code ignored;
+      fs::remove(temporary, ignored);  // no .partial left behind on a full disk
+      throw Error("cannot write a compile output: " + reason, temporary.string());
+    }
   }
   std::error_code failure;
   fs::rename(temporary, path, failure);
-  if (failure)
+  if (failure) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
     throw Error("cannot write a compile output: " + failure.message(), path.string());
+  }
 }
 
 }  // namespace

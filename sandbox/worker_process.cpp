@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "harness/util/child_process.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 
@@ -22,20 +23,6 @@ namespace fs = std::filesystem;
 using Clock = WorkerProcess::Clock;
 
 namespace {
-
-// Runs in the child between fork and exec: the address-space limit, when there is one. Only
-// async-signal-safe calls here.
-struct AddressSpaceLimit : bp::extend::handler {
-  rlim_t bytes;
-  explicit AddressSpaceLimit(rlim_t limit) : bytes(limit) {}
-  template <class Executor>
-  void on_exec_setup(Executor&) const {
-    if (bytes == 0)
-      return;
-    rlimit limit{bytes, bytes};
-    ::setrlimit(RLIMIT_AS, &limit);
-  }
-};
 
 uint64_t read_peak_virtual_bytes(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -72,17 +59,24 @@ WorkerProcess::WorkerProcess(WorkerProcessOptions options)
     : impl_(std::make_unique<Impl>(Impl{
           close_on_exec_pipe(options.what), close_on_exec_pipe(options.what), {}, 0, false, 0})),
       options_(std::move(options)) {
-  bp::environment environment = boost::this_process::environment();
+  // A worker runs candidate code (or compiles it): it gets the minimal environment, never the
+  // API key, and dies with kforge.
+  bp::environment environment;
+  for (const auto& [name, value] : minimal_environment())
+    environment[name] = value;
   for (const std::string& name : options_.unset_environment)
     environment.erase(name);
   for (const auto& [name, value] : options_.set_environment)
     environment[name] = value;
+  ChildSetup setup;
+  setup.address_space_bytes = options_.address_space_bytes;
   std::error_code failure;
-  impl_->child = bp::child(bp::exe = options_.program.string(), bp::args = options_.arguments,
-                           bp::std_in<impl_->to_worker, bp::std_out> impl_->from_worker,
-                           bp::std_err > options_.stderr_path.string(), bp::env = environment,
-                           bp::start_dir = options_.directory.string(),
-                           AddressSpaceLimit(options_.address_space_bytes), failure);
+  start_child_on_spawning_thread([&] {
+    impl_->child = bp::child(bp::exe = options_.program.string(), bp::args = options_.arguments,
+                             bp::std_in<impl_->to_worker, bp::std_out> impl_->from_worker,
+                             bp::std_err > options_.stderr_path.string(), bp::env = environment,
+                             bp::start_dir = options_.directory.string(), setup, failure);
+  });
   if (failure)
     throw Error("cannot start a " + options_.what + ": " + failure.message(),
                 options_.program.string());

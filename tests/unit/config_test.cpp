@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "harness/util/error.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -49,6 +51,53 @@ TEST(Config, WrongTypesAndBadTomlAreErrors) {
   Config config;
   EXPECT_THROW(config.set("compile.timeout_s", "12x"), Error);
   EXPECT_THROW(config.set("no.such.key", "1"), Error);
+}
+
+TEST(Config, EveryNumberHasARangeThatHoldsItsDefault) {
+  Config defaults;
+  for (const ConfigKey& key : config_keys()) {
+    if (key.type != ConfigType::kInteger && key.type != ConfigType::kReal)
+      continue;
+    EXPECT_TRUE(std::isfinite(key.minimum) && std::isfinite(key.maximum)) << key.name;
+    EXPECT_LE(key.minimum, key.maximum) << key.name;
+    double value = key.type == ConfigType::kInteger
+                       ? static_cast<double>(defaults.integer(key.name))
+                       : defaults.real(key.name);
+    EXPECT_GE(value, key.minimum) << key.name;
+    EXPECT_LE(value, key.maximum) << key.name;
+  }
+}
+
+TEST(Config, NumbersOutsideTheirRangeAreRefusedWhereTheyAreRead) {
+  testing::TemporaryDirectory dir;
+  testing::write_text(dir / "kforge.toml", "[compile]\nworkers = 100000\n");
+  try {
+    Config::load(dir / "kforge.toml");
+    FAIL();
+  } catch (const Error& failure) {
+    EXPECT_EQ(failure.message(), "compile.workers = 100000 is out of range: allowed 0 to 256");
+    EXPECT_NE(failure.where().find("kforge.toml:2"), std::string::npos) << failure.where();
+  }
+  // Wrapping values, zero and negative limits, and the edges.
+  for (std::string text : {"[compile]\nmemory_mb = 17592186044417\n", "[compile]\ntimeout_s = 0\n",
+                           "[compile]\ntimeout_s = -1\n", "[plan]\nmax_kernels = 0\n",
+                           "[timing]\ntarget_spread = nan\n", "[llm]\ntemperature = -0.1\n"}) {
+    testing::write_text(dir / "bad.toml", text);
+    EXPECT_THROW(Config::load(dir / "bad.toml"), Error) << text;
+  }
+  testing::write_text(dir / "edge.toml", "[compile]\nworkers = 256\ntimeout_s = 1\n");
+  EXPECT_EQ(Config::load(dir / "edge.toml").integer("compile.workers"), 256);
+  Config config;
+  EXPECT_THROW(config.set("plan.max_kernels", "0"), Error);
+  EXPECT_THROW(config.set("compile.memory_mb", "-4096"), Error);
+  try {
+    config.set("gpu.run_limit_s", "0");
+    FAIL();
+  } catch (const Error& failure) {
+    EXPECT_EQ(failure.where(), "--gpu.run_limit_s");
+  }
+  config.set("plan.max_kernels", "1");
+  EXPECT_EQ(config.integer("plan.max_kernels"), 1);
 }
 
 }  // namespace

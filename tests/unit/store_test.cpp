@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/test_support.hpp"
@@ -29,6 +33,45 @@ TEST(Store, CreatesMigratesAndReopens) {
   ASSERT_TRUE(count.step());
   EXPECT_EQ(count.integer(0), 1);
   EXPECT_EQ(again->integrity_check(), "ok");
+}
+
+TEST(Store, ManyConnectionsOpeningANewStoreAtOnceMigrateItOnce) {
+  for (int round = 0; round < 5; ++round) {
+    testing::TemporaryDirectory dir;
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    std::mutex lock;
+    std::string first_failure;
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([&] {
+        try {
+          auto store = Store::open(dir / "kforge.db");
+          if (store->schema_version() != Store::latest_schema_version())
+            throw Error("wrong schema version");
+        } catch (const std::exception& failure) {
+          ++failures;
+          std::lock_guard guard(lock);
+          first_failure = failure.what();
+        }
+      });
+    }
+    for (auto& thread : threads)
+      thread.join();
+    EXPECT_EQ(failures.load(), 0) << first_failure;
+  }
+}
+
+TEST(Store, OpenFailuresAreToldApartByResultCode) {
+  EXPECT_NE(Store::describe_open_failure(SQLITE_NOTADB, "m").find("damaged"), std::string::npos);
+  EXPECT_NE(Store::describe_open_failure(SQLITE_CORRUPT, "m").find("damaged one"),
+            std::string::npos);
+  for (int code : {SQLITE_READONLY, SQLITE_READONLY_DBMOVED, SQLITE_CANTOPEN, SQLITE_PERM,
+                   SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_BUSY}) {
+    std::string text = Store::describe_open_failure(code, "m");
+    EXPECT_EQ(text.find("damaged one"), std::string::npos) << code << ": " << text;
+  }
+  EXPECT_NE(Store::describe_open_failure(SQLITE_READONLY, "m").find("read-only"),
+            std::string::npos);
 }
 
 TEST(Store, EnforcesForeignKeysAndJson) {

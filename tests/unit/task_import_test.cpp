@@ -13,6 +13,32 @@
 namespace kforge {
 namespace {
 
+TEST(TaskImport, TaskTextIsUtf8AsPythonReadsIt) {
+  // UTF-8 (and ASCII) is kept byte for byte; a byte-order mark is dropped.
+  EXPECT_EQ(task_text_from_bytes("x = 'caf\xC3\xA9'\n").text, "x = 'caf\xC3\xA9'\n");
+  EXPECT_EQ(task_text_from_bytes("\xEF\xBB\xBFx = 1\n").text, "x = 1\n");
+  EXPECT_EQ(task_text_from_bytes("# coding: utf-8\nx = 1\n").text, "# coding: utf-8\nx = 1\n");
+  // Latin-1, declared on the first or the second line, becomes UTF-8 and says so.
+  TaskText latin = task_text_from_bytes("# -*- coding: latin-1 -*-\nx = 'caf\xE9'\n");
+  EXPECT_TRUE(latin.error.empty()) << latin.error;
+  EXPECT_EQ(latin.text, "# -*- coding: utf-8 -*-\nx = 'caf\xC3\xA9'\n");
+  TaskText second =
+      task_text_from_bytes("#!/usr/bin/env python\n# vim: set fileencoding=iso-8859-1 :\n\xFF\n");
+  EXPECT_EQ(second.text, "#!/usr/bin/env python\n# vim: set fileencoding=utf-8 :\n\xC3\xBF\n");
+  // A declaration after code, as Python, is not a declaration.
+  EXPECT_FALSE(task_text_from_bytes("x = 1\n# coding: latin-1\n\xE9\n").error.empty());
+  // Not UTF-8, and no declaration: refused with the offset.
+  TaskText bytes = task_text_from_bytes("x = 1\n# caf\xE9\n");
+  EXPECT_TRUE(bytes.text.empty());
+  EXPECT_NE(bytes.error.find("not UTF-8 text (byte offset 11)"), std::string::npos) << bytes.error;
+  // Another encoding: refused by name.
+  TaskText other = task_text_from_bytes("# coding: cp1252\n# \x93\n");
+  EXPECT_NE(other.error.find("'cp1252'"), std::string::npos) << other.error;
+  // NUL bytes are refused however the file is declared.
+  EXPECT_FALSE(task_text_from_bytes(std::string("x = 1\0\n", 7)).error.empty());
+  EXPECT_FALSE(task_text_from_bytes(std::string("# coding: latin-1\nx\0\n", 21)).error.empty());
+}
+
 TEST(TaskImport, BuiltinTasksAreRecordedOnceWithHeaders) {
   testing::TemporaryDirectory dir;
   auto store = Store::open(dir / "kforge.db");
