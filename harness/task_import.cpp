@@ -250,7 +250,15 @@ int record_builtin_tasks(Store& store) {
     if (task_records::find_by_hash(store.db(), task.name, task.source_hash))
       continue;
     TaskRecord record = task.to_record();
-    task_records::insert_version(store.db(), record);
+    try {
+      task_records::insert_version(store.db(), record);
+    } catch (const Error&) {
+      // Another kforge opening the same new workspace recorded it between the look and the
+      // insert (the insert then breaks UNIQUE (name, source_hash)): that is the same outcome.
+      if (task_records::find_by_hash(store.db(), task.name, task.source_hash))
+        continue;
+      throw;
+    }
     ++inserted;
   }
   return inserted;

@@ -15,6 +15,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "datasets/sqlite.hpp"
@@ -109,6 +110,7 @@ struct ProcessInfo {
   pid_t parent;
   char state;
   std::string command;
+  double cpu_seconds;  // user + system time so far
 };
 
 std::vector<ProcessInfo> all_processes() {
@@ -127,7 +129,17 @@ std::vector<ProcessInfo> all_processes() {
     info.pid = std::stoi(name);
     info.command = text.substr(text.find('(') + 1, close - text.find('(') - 1);
     info.state = text[close + 2];
-    info.parent = std::stoi(text.substr(close + 4));
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    std::vector<std::string> values;
+    while (fields >> field)
+      values.push_back(field);
+    if (values.size() < 14)
+      continue;
+    info.parent = std::stoi(values[1]);
+    // utime and stime are the 14th and 15th fields of the line; values[0] is the 3rd.
+    info.cpu_seconds = static_cast<double>(std::stoll(values[11]) + std::stoll(values[12])) /
+                       ::sysconf(_SC_CLK_TCK);
     found.push_back(info);
   }
   return found;
@@ -317,11 +329,12 @@ TEST(HostileProcess, KillingEvalMidCompileKillsItsCompileWorker) {
     RunningKforge kforge({"--workspace", dir.path().string(), "--python", python(), "eval",
                           (dir / "slow.cu").string(), "--task", "builtin/relu"},
                          dir.path());
-    // A compile worker is busy (running, not sleeping on its input) once the compile began.
+    // A compile worker is inside the compile once it has used more CPU than starting NVRTC
+    // takes; then it no longer reads its input, and only kforge's death can end it.
     expect_children_die_with_kforge(
         kforge, signal,
         [](const ProcessInfo& process) {
-          return process.command == "kforge" && process.state == 'R';
+          return process.command == "kforge" && process.cpu_seconds >= 1.5;
         },
         std::chrono::seconds(60));
   }
@@ -412,16 +425,17 @@ TEST(HostileProcess, AFullDiskFailsTheEvalRunAndLeavesNoPartialFiles) {
   auto result = run_in_mount_namespace(
       "mount -t tmpfs -o size=64k tmpfs " + quoted(compile) + " && mkdir -p " +
       quoted(compile / "staging") + " && (dd if=/dev/zero of=" + quoted(compile / "filler") +
-      " bs=4k 2>/dev/null; true) && exec " + quoted(testing::kforge_binary()) + " --workspace " +
+      " bs=4k 2>/dev/null; true) && " + quoted(testing::kforge_binary()) + " --workspace " +
       quoted(dir.path()) + " --python " + python() + " eval " + quoted(candidate) +
-      " --task builtin/relu --json; echo; echo PARTIAL: $(find " + quoted(dir.path()) +
-      " -name '*.partial*' | wc -l)");
+      " --task builtin/relu --json; code=$?; echo \"partial files: $(find " + quoted(dir.path()) +
+      " -name '*.partial*' | wc -l)\" >&2; exit $code");
   if (!result)
     GTEST_SKIP() << "this machine does not allow a private mount namespace (unshare -m)";
   std::string error = result->standard_error;
   EXPECT_NE(result->exit_code, 0) << result->standard_output;
   EXPECT_TRUE(contains(error, "kforge: error: ")) << error;
   EXPECT_FALSE(contains(error, "internal error")) << error;
+  EXPECT_TRUE(contains(error, "partial files: 0")) << error;
   // No run is left `running`.
   fs::path db = dir / "kforge.db";
   EXPECT_EQ(query_integer(db, "SELECT count(*) FROM runs WHERE status = 'running'"), 0);
