@@ -123,6 +123,13 @@ Connection::Connection(const std::string& path, bool create) : path_(path) {
   int code = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (code != SQLITE_OK) {
     std::string message = std::string("cannot open database: ") + sqlite3_errstr(code);
+    if ((code & 0xff) == SQLITE_CANTOPEN || (code & 0xff) == SQLITE_READONLY ||
+        (code & 0xff) == SQLITE_PERM) {
+      message += create ? " (it cannot be created here: no permission, or a read-only folder or "
+                          "file system; nothing is damaged)"
+                        : " (no permission, or a read-only folder or file system; nothing is "
+                          "damaged)";
+    }
     sqlite3_close(db_);
     db_ = nullptr;
     throw Error(message, path);
