@@ -88,7 +88,7 @@ std::vector<ImportLine> import_tasks(Store& store, ReferenceRunner& runner, cons
     line.name = task_name(suite, stem);
     std::string source;
     try {
-      source = files::read(paths[index]);
+      source = files::read(paths[index], 16 << 20);  // a regular file, and no monster
     } catch (const Error& failure) {
       line.detail = failure.message();
       if (on_line)
