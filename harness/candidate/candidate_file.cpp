@@ -67,7 +67,7 @@ std::vector<PlanComment> find_plan_comments(const SourceText& source,
 CandidateFile parse(std::string text, std::string file_name) {
   // A UTF-8 byte order mark, which some editors write and NVRTC refuses, is dropped: lines stay
   // as they were, and columns on the first line count from after it, as editors show them.
-  if (text.compare(0, kByteOrderMark.size(), kByteOrderMark) == 0)
+  if (std::string_view(text).substr(0, kByteOrderMark.size()) == kByteOrderMark)
     text.erase(0, kByteOrderMark.size());
   CandidateFile candidate;
   candidate.text = std::make_shared<const SourceText>(std::move(file_name), std::move(text));

@@ -223,7 +223,7 @@ TEST_F(HostileInputTest, EscapeSequencesNeverReachTheTerminal) {
       << result.standard_output;
   EXPECT_EQ(result.standard_output.find('\x1b'), std::string::npos) << result.standard_output;
   EXPECT_EQ(result.standard_output.find('\x07'), std::string::npos);
-  EXPECT_NE(result.standard_output.find("\\x1b]0;pwned\\x07"), std::string::npos)
+  EXPECT_NE(result.standard_output.find("esc\\x1b]0;owned\\x07.cu"), std::string::npos)
       << result.standard_output;
 }
 
@@ -238,13 +238,15 @@ TEST_F(HostileInputTest, FileNameThatIsNotUtf8IsStored) {
 TEST_F(HostileInputTest, OptimizeGoesOnPastNonAsciiAnswersAndResumes) {
   testing::FakeLlmServer server({"--nonascii"});
   auto arguments = [&](const std::string& model) {
-    return std::vector<std::string>{"--python",     "/usr/bin/python3",
-                                    "optimize",     "builtin/relu",
-                                    "--agent",      "llm",
-                                    "--base-url",   server.base_url(),
-                                    "--model",      model,
-                                    "--samples",    "2",
-                                    "--iterations", "2",
+    return std::vector<std::string>{"--python",      "/usr/bin/python3",
+                                    "optimize",      "builtin/relu",
+                                    "--agent",       "llm",
+                                    "--base-url",    server.base_url(),
+                                    "--model",       model,
+                                    "--strategy",    "sample",
+                                    "--concurrency", "2",
+                                    "--samples",     "2",
+                                    "--iterations",  "2",
                                     "--json"};
   };
   ProcessResult result = run_kforge(arguments("ok/unicode"), workspace_->path(), {}, 120);
