@@ -46,7 +46,7 @@ TEST(CompilePolicyPasting, EveryWayOfCuttingTheProbeIsSeen) {
   expect_forbidden("#define CAT(a,b) a%:%:b\n#if CAT(__has_,include)(\"/x\")\n#endif\n",
                    "__has_include");
   expect_forbidden("#define CAT(a,b) a##b\n#if CAT(__ha,s_incl)ude\n#endif\n", "__has_include");
-  expect_forbidden("#define CAT(a,b) a##b\n#if CAT(__has_include,_next)(<x>)\n#endif\n",
+  expect_forbidden("#define CAT(a,b) a##b\n#if CAT(__has_inc,lude_next)(<x>)\n#endif\n",
                    "__has_include_next");
   expect_forbidden("#define CAT(a,b) a##b\n#if CAT(__has_em,bed)(\"/x\")\n#endif\n", "__has_embed");
   expect_forbidden("#define CAT(a,b) a##b\n#if CAT(__has_include_,_)(\"/x\")\n#endif\n",
