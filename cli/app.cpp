@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "harness/util/error.hpp"
+#include "harness/util/strings.hpp"
 #include "harness/util/version.hpp"
 
 namespace kforge::cli {
@@ -34,13 +35,14 @@ int run(int argc, char** argv) {
   } catch (const CLI::RuntimeError& exit) {
     return exit.get_exit_code();
   } catch (const CLI::ParseError& failure) {
-    std::cerr << "kforge: usage error: " << failure.what() << " (see kforge --help)\n";
+    std::cerr << "kforge: usage error: " << strings::printable_line(failure.what())
+              << " (see kforge --help)\n";
     return kExitUsage;
   } catch (const Error& failure) {
-    std::cerr << "kforge: error: " << failure.what() << "\n";
+    std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
     return kExitError;
   } catch (const std::exception& failure) {
-    std::cerr << "kforge: internal error: " << failure.what() << "\n";
+    std::cerr << "kforge: internal error: " << strings::printable_line(failure.what()) << "\n";
     return kExitError;
   }
 }

@@ -18,9 +18,8 @@ void add_config_command(CLI::App& parent, Context& context) {
     if (*json)
       return Context::print_json(rows);
     for (const auto& row : rows) {
-      std::printf("%-24s %-10s %s\n", row["key"].get<std::string>().c_str(),
-                  row["default"].get<std::string>().c_str(),
-                  row["help"].get<std::string>().c_str());
+      print("%-24s %-10s %s\n", row["key"].get<std::string>().c_str(),
+            row["default"].get<std::string>().c_str(), row["help"].get<std::string>().c_str());
     }
   });
 
@@ -33,8 +32,8 @@ void add_config_command(CLI::App& parent, Context& context) {
     if (*json)
       return Context::print_json(values);
     for (const auto& [key, value] : values.items()) {
-      std::printf("%-24s %-20s (%s)\n", key.c_str(), value.dump().c_str(),
-                  workspace.config().source(key).c_str());
+      print("%-24s %-20s (%s)\n", key.c_str(), value.dump().c_str(),
+            workspace.config().source(key).c_str());
     }
   });
 }

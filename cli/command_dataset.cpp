@@ -98,8 +98,8 @@ void add_dataset_command(CLI::App& parent, Context& context) {
         [&context](const std::string& line) { context.progress(line); });
     if (export_arguments->json)
       return Context::print_json(report);
-    std::printf("%s", dataset::stats_text(report).c_str());
-    std::printf("wrote             %s\n", export_arguments->out.c_str());
+    print("%s", dataset::stats_text(report).c_str());
+    print("wrote             %s\n", export_arguments->out.c_str());
   });
 
   auto stats_arguments = std::make_shared<DatasetArguments>();
@@ -117,7 +117,7 @@ void add_dataset_command(CLI::App& parent, Context& context) {
                             [&context](const std::string& line) { context.progress(line); });
     if (stats_arguments->json)
       return Context::print_json(report);
-    std::printf("%s", dataset::stats_text(report).c_str());
+    print("%s", dataset::stats_text(report).c_str());
   });
 }
 

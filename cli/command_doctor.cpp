@@ -126,16 +126,16 @@ void add_doctor_command(CLI::App& parent, Context& context) {
       Context::print_json(report);
     } else {
       for (const Component& component : components) {
-        std::printf("%-12s %-8s %-14s %s%s%s\n", component.name.c_str(),
-                    component.found ? "found" : "MISSING", component.version.c_str(),
-                    component.location.c_str(), component.location.empty() ? "" : "  ",
-                    component.detail.c_str());
+        print("%-12s %-8s %-14s %s%s%s\n", component.name.c_str(),
+              component.found ? "found" : "MISSING", component.version.c_str(),
+              component.location.c_str(), component.location.empty() ? "" : "  ",
+              component.detail.c_str());
       }
       if (missing.empty()) {
-        std::printf("ok: everything required (%s) is present\n",
-                    strings::join(options->require, ", ").c_str());
+        print("ok: everything required (%s) is present\n",
+              strings::join(options->require, ", ").c_str());
       } else {
-        std::printf("missing for the requested work: %s\n", strings::join(missing, ", ").c_str());
+        print("missing for the requested work: %s\n", strings::join(missing, ", ").c_str());
       }
     }
     if (!missing.empty())

@@ -2,11 +2,14 @@
 // Evaluates one candidate file: parse, compile, bind at every shape, and (on a GPU) verify and
 // time. Stores the candidate and its evaluation. Exits 0 whenever the tool worked, whatever the
 // verdict: a bad candidate is a result, not a failure of kforge.
+#include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <thread>
 
 #include "cli/commands.hpp"
 #include "datasets/records.hpp"
+#include "harness/candidate/candidate_file.hpp"
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluator.hpp"
@@ -17,9 +20,14 @@
 #include "harness/util/strings.hpp"
 #include "sandbox/compile_pool.hpp"
 #include "sandbox/gpu_worker_client.hpp"
+#include "sandbox/source_policy.hpp"
 
 namespace kforge::cli {
 namespace {
+
+// The largest candidate file `eval` reads at all. A candidate's source limit is far smaller
+// (sandbox/source_policy.hpp); anything between the two gets its `too_large` verdict.
+constexpr size_t kMaxCandidateFileBytes = size_t{256} << 20;
 
 struct EvalOptions {
   std::string file;
@@ -30,15 +38,45 @@ struct EvalOptions {
   bool json = false;
 };
 
+// `--define NAME=VALUE`s; a malformed one is a usage error (exit 2), never a stored verdict.
 std::map<std::string, std::string> parse_defines(const std::vector<std::string>& defines) {
   std::map<std::string, std::string> parsed;
   for (const std::string& define : defines) {
     size_t equals = define.find('=');
     if (equals == std::string::npos || equals == 0)
-      throw Error("a define must be NAME=VALUE, not '" + define + "'", "--define");
-    parsed[define.substr(0, equals)] = define.substr(equals + 1);
+      throw CLI::ValidationError("--define", "a define must be NAME=VALUE, not '" + define + "'");
+    std::string name = define.substr(0, equals);
+    std::string value = define.substr(equals + 1);
+    bool identifier = std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_';
+    for (unsigned char c : name)
+      identifier = identifier && (std::isalnum(c) || c == '_');
+    if (!identifier)
+      throw CLI::ValidationError("--define", "define name '" + name + "' is not a C identifier");
+    int64_t number = 0;
+    auto [end, status] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (value.empty() || status != std::errc() || end != value.data() + value.size())
+      throw CLI::ValidationError(
+          "--define", "the value '" + value + "' of define " + name + " is not a 64-bit integer");
+    if (!parsed.emplace(name, value).second)
+      throw CLI::ValidationError("--define", "define " + name + " is given twice");
   }
   return parsed;
+}
+
+// The names of `defines` checked against the candidate's plan, when it has a readable one (a
+// candidate whose plan is broken gets its plan_error verdict instead).
+void check_define_names(const std::string& source, const std::string& file_name,
+                        const std::map<std::string, std::string>& defines) {
+  if (defines.empty() || check_source_text(source, file_name))
+    return;
+  auto candidate = parse_candidate(source, file_name);
+  if (!candidate.ok())
+    return;
+  try {
+    choose_define_values(candidate.value().plan, defines);
+  } catch (const PlanError& error) {
+    throw CLI::ValidationError("--define", error.message());
+  }
 }
 
 std::string resource_text(int64_t value) {
@@ -58,39 +96,39 @@ std::string number_text(const nlohmann::json& value, const char* format) {
 void print_gpu_report(const EvaluationOutcome& outcome) {
   const nlohmann::json& evidence = outcome.evidence;
   const nlohmann::json& environment = outcome.environment;
-  std::printf("gpu: %s (driver %s, CUDA %s, torch %s, reference on %s)\n", outcome.gpu.c_str(),
-              environment.value("driver", "?").c_str(), environment.value("cuda", "?").c_str(),
-              environment.value("torch", "?").c_str(),
-              environment.value("reference_device", "?").c_str());
+  print("gpu: %s (driver %s, CUDA %s, torch %s, reference on %s)\n", outcome.gpu.c_str(),
+        environment.value("driver", "?").c_str(), environment.value("cuda", "?").c_str(),
+        environment.value("torch", "?").c_str(),
+        environment.value("reference_device", "?").c_str());
   if (evidence.contains("checks")) {
-    std::printf("checks (tolerance atol %s, rtol %s):\n",
-                number_text(evidence.value("atol", nlohmann::json()), "%g").c_str(),
-                number_text(evidence.value("rtol", nlohmann::json()), "%g").c_str());
+    print("checks (tolerance atol %s, rtol %s):\n",
+          number_text(evidence.value("atol", nlohmann::json()), "%g").c_str(),
+          number_text(evidence.value("rtol", nlohmann::json()), "%g").c_str());
     for (const auto& check : evidence["checks"]) {
       bool passed = check.value("passed", false);
       std::string seed = std::to_string(check.value("seed", int64_t{0}));
       if (check.value("timed", false))
         seed += " (timed)";
-      std::printf("  seed %-12s %-10s %-7s max abs %-10s max rel %-10s mismatches %lld",
-                  seed.c_str(), check.value("shape", "").c_str(), passed ? "passed" : "FAILED",
-                  number_text(check.value("max_abs_error", nlohmann::json()), "%.3g").c_str(),
-                  number_text(check.value("max_rel_error", nlohmann::json()), "%.3g").c_str(),
-                  static_cast<long long>(check.value("mismatch_count", int64_t{0})));
+      print("  seed %-12s %-10s %-7s max abs %-10s max rel %-10s mismatches %lld", seed.c_str(),
+            check.value("shape", "").c_str(), passed ? "passed" : "FAILED",
+            number_text(check.value("max_abs_error", nlohmann::json()), "%.3g").c_str(),
+            number_text(check.value("max_rel_error", nlohmann::json()), "%.3g").c_str(),
+            static_cast<long long>(check.value("mismatch_count", int64_t{0})));
       if (!passed && check.contains("reason") && check["reason"].is_string())
-        std::printf("  %s", check["reason"].get<std::string>().c_str());
-      std::printf("\n");
+        print("  %s", check["reason"].get<std::string>().c_str());
+      print("\n");
       if (!passed && check.contains("first_mismatches")) {
         for (const auto& mismatch : check["first_mismatches"]) {
-          std::printf("      %s%s: got %s, expected %s\n", check.value("output", "").c_str(),
-                      mismatch["index"].dump().c_str(), mismatch["actual"].dump().c_str(),
-                      mismatch["expected"].dump().c_str());
+          print("      %s%s: got %s, expected %s\n", check.value("output", "").c_str(),
+                mismatch["index"].dump().c_str(), mismatch["actual"].dump().c_str(),
+                mismatch["expected"].dump().c_str());
         }
       }
     }
   }
   if (outcome.timing) {
     const nlohmann::json& timing = *outcome.timing;
-    std::printf(
+    print(
         "timing: median %s us, min %s, p10 %s, p90 %s, mean %s, cv %s, span %s us; %lld samples, "
         "%lld kernels per iteration%s\n",
         number_text(timing.value("median_us", nlohmann::json()), "%.3f").c_str(),
@@ -106,22 +144,22 @@ void print_gpu_report(const EvaluationOutcome& outcome) {
   }
   if (evidence.contains("floor")) {
     const nlohmann::json& floor = evidence["floor"];
-    std::printf("physical floor: %s us (%s bytes, %s FLOPs); fraction of floor reached %s\n",
-                number_text(floor.value("floor_us", nlohmann::json()), "%.3f").c_str(),
-                number_text(floor.value("bytes", nlohmann::json()), "%.0f").c_str(),
-                number_text(floor.value("flops", nlohmann::json()), "%.0f").c_str(),
-                number_text(floor.value("fraction_of_floor", nlohmann::json()), "%.3f").c_str());
-    std::printf("  FLOPs: %s\n", floor.value("flops_counted", "").c_str());
+    print("physical floor: %s us (%s bytes, %s FLOPs); fraction of floor reached %s\n",
+          number_text(floor.value("floor_us", nlohmann::json()), "%.3f").c_str(),
+          number_text(floor.value("bytes", nlohmann::json()), "%.0f").c_str(),
+          number_text(floor.value("flops", nlohmann::json()), "%.0f").c_str(),
+          number_text(floor.value("fraction_of_floor", nlohmann::json()), "%.3f").c_str());
+    print("  FLOPs: %s\n", floor.value("flops_counted", "").c_str());
   }
   if (evidence.contains("baselines")) {
     const nlohmann::json& baselines = evidence["baselines"];
     if (baselines.contains("error")) {
-      std::printf("baselines: none (%s)\n", baselines["error"].get<std::string>().c_str());
+      print("baselines: none (%s)\n", baselines["error"].get<std::string>().c_str());
     } else {
       auto speedup = [](const std::optional<double>& value) {
         return value ? number_text(*value, "%.2fx") : std::string("-");
       };
-      std::printf(
+      print(
           "baselines (torch %s%s): eager %s us (speedup %s), torch.compile %s us "
           "(speedup %s)\n",
           baselines.value("torch_version", "?").c_str(),
@@ -131,68 +169,66 @@ void print_gpu_report(const EvaluationOutcome& outcome) {
           number_text(baselines.value("compile_us", nlohmann::json()), "%.3f").c_str(),
           speedup(outcome.speedup_compile).c_str());
       if (baselines.contains("compile_error"))
-        std::printf("  torch.compile: %s\n", baselines["compile_error"].dump().c_str());
+        print("  torch.compile: %s\n", baselines["compile_error"].dump().c_str());
     }
   }
 }
 
 void print_report(const EvalOptions& options, const Task& task, const EvaluationOutcome& outcome,
                   const std::string& db_path) {
-  std::printf("kforge eval: %s on %s (%s)\n", options.file.c_str(), task.name.c_str(),
-              outcome.arch.c_str());
-  std::printf("verdict: %s (%s)\n", std::string(verdict_name(outcome.verdict)).c_str(),
-              outcome.reason.c_str());
+  print("kforge eval: %s on %s (%s)\n", options.file.c_str(), task.name.c_str(),
+        outcome.arch.c_str());
+  print("verdict: %s (%s)\n", std::string(verdict_name(outcome.verdict)).c_str(),
+        outcome.reason.c_str());
   if (!outcome.detail.empty())
-    std::printf("  %s\n", outcome.detail.c_str());
-  std::printf("stages:\n");
+    print("  %s\n", outcome.detail.c_str());
+  print("stages:\n");
   for (const StageRecord& stage : outcome.stages) {
-    std::printf("  %-8s %-8s %9.1f ms  %s\n", stage.name.c_str(), stage.status.c_str(), stage.ms,
-                stage.status == "failed" ? "" : stage.detail.c_str());
+    print("  %-8s %-8s %9.1f ms  %s\n", stage.name.c_str(), stage.status.c_str(), stage.ms,
+          stage.status == "failed" ? "" : stage.detail.c_str());
   }
   if (!outcome.defines.empty()) {
     std::vector<std::string> parts;
     for (const auto& [name, value] : outcome.defines)
       parts.push_back(name + "=" + std::to_string(value));
-    std::printf("defines: %s\n", strings::join(parts, " ").c_str());
+    print("defines: %s\n", strings::join(parts, " ").c_str());
   }
   if (outcome.compile) {
     const CompileResult& compile = *outcome.compile;
-    std::printf("compile: %s, NVRTC %s, %.1f ms%s\n",
-                std::string(compile_status_name(compile.status)).c_str(),
-                compile.nvrtc_version.c_str(), compile.compile_ms,
-                compile.from_cache ? " (cache hit)" : "");
+    print("compile: %s, NVRTC %s, %.1f ms%s\n",
+          std::string(compile_status_name(compile.status)).c_str(), compile.nvrtc_version.c_str(),
+          compile.compile_ms, compile.from_cache ? " (cache hit)" : "");
     if (!compile.kernels.empty()) {
-      std::printf("  %-28s %5s %8s %7s %7s %7s %8s\n", "kernel", "regs", "smem", "stack",
-                  "spill-st", "spill-ld", "local");
+      print("  %-28s %5s %8s %7s %7s %7s %8s\n", "kernel", "regs", "smem", "stack", "spill-st",
+            "spill-ld", "local");
       for (const KernelResources& kernel : compile.kernels) {
-        std::printf("  %-28s %5s %8s %7s %7s %7s %8s\n", kernel.name.c_str(),
-                    resource_text(kernel.registers).c_str(),
-                    resource_text(kernel.shared_bytes).c_str(),
-                    resource_text(kernel.stack_frame_bytes).c_str(),
-                    resource_text(kernel.spill_store_bytes).c_str(),
-                    resource_text(kernel.spill_load_bytes).c_str(),
-                    resource_text(kernel.local_bytes).c_str());
+        print("  %-28s %5s %8s %7s %7s %7s %8s\n", kernel.name.c_str(),
+              resource_text(kernel.registers).c_str(), resource_text(kernel.shared_bytes).c_str(),
+              resource_text(kernel.stack_frame_bytes).c_str(),
+              resource_text(kernel.spill_store_bytes).c_str(),
+              resource_text(kernel.spill_load_bytes).c_str(),
+              resource_text(kernel.local_bytes).c_str());
       }
     }
     if (!compile.ok() && !compile.log.empty()) {
-      std::printf("log (excerpt):\n%s\n", files::tail(compile.log, 2000).c_str());
+      print("log (excerpt):\n%s\n", files::tail(compile.log, 2000).c_str());
     }
   }
   if (outcome.evidence.contains("bindings")) {
     for (const auto& [shape, binding] : outcome.evidence["bindings"].items()) {
       for (const auto& launch : binding["launches"]) {
-        std::printf("  %-10s %-24s grid %s block %s smem %lld\n", shape.c_str(),
-                    launch["kernel"].get<std::string>().c_str(), launch["grid"].dump().c_str(),
-                    launch["block"].dump().c_str(),
-                    static_cast<long long>(launch["shared_bytes"].get<int64_t>()));
+        print("  %-10s %-24s grid %s block %s smem %lld\n", shape.c_str(),
+              launch["kernel"].get<std::string>().c_str(), launch["grid"].dump().c_str(),
+              launch["block"].dump().c_str(),
+              static_cast<long long>(launch["shared_bytes"].get<int64_t>()));
       }
     }
   }
   if (!outcome.gpu.empty())
     print_gpu_report(outcome);
-  std::printf("stored: candidate %lld, evaluation %lld in %s\n",
-              static_cast<long long>(outcome.candidate_id),
-              static_cast<long long>(outcome.evaluation_id), db_path.c_str());
+  print("stored: candidate %lld, evaluation %lld in %s\n",
+        static_cast<long long>(outcome.candidate_id), static_cast<long long>(outcome.evaluation_id),
+        db_path.c_str());
 }
 
 }  // namespace
@@ -213,8 +249,12 @@ void add_eval_command(CLI::App& parent, Context& context) {
   command->add_flag("--json", options->json, "print one JSON object");
   command->callback([options, &context] {
     Workspace& workspace = context.workspace();
-    std::string source = files::read(options->file);
     auto defines = parse_defines(options->defines);
+    // A FIFO, a device or a file past any plausible candidate is refused before it is read;
+    // a file over the source limit but under this is read, and judged `too_large` unparsed.
+    std::string source = files::read(options->file, kMaxCandidateFileBytes);
+    std::string file_name = std::filesystem::path(options->file).filename().string();
+    check_define_names(source, file_name, defines);
     Task task = load_task(workspace, options->task,
                           [&context](const std::string& line) { context.progress(line); });
 
@@ -240,7 +280,7 @@ void add_eval_command(CLI::App& parent, Context& context) {
 
     Store& store = workspace.store();
     RunRow run{.kind = "eval",
-               .request = {{"file", options->file},
+               .request = {{"file", strings::to_valid_utf8(options->file)},
                            {"task", task.name},
                            {"defines", defines},
                            {"arch", evaluator_options.arch}},
@@ -249,8 +289,8 @@ void add_eval_command(CLI::App& parent, Context& context) {
                .gpu = session.runs() ? std::optional(session.gpu()->device().name) : std::nullopt};
     int64_t run_id = insert_run(store, run);
     Evaluator evaluator(store, pool, evaluator_options);
-    EvaluationRequest request{.source = source,
-                              .file_name = std::filesystem::path(options->file).filename(),
+    EvaluationRequest request{.source = std::move(source),
+                              .file_name = strings::to_valid_utf8(file_name),
                               .define_overrides = defines,
                               .origin = options->origin,
                               .run_id = run_id};
@@ -273,7 +313,7 @@ void add_eval_command(CLI::App& parent, Context& context) {
     if (options->json) {
       nlohmann::json report = outcome.to_json();
       report["task"] = task.name;
-      report["file"] = options->file;
+      report["file"] = strings::to_valid_utf8(options->file);
       report["run_id"] = run_id;
       report["nothing_ran"] = outcome.verdict == Verdict::kCompiled;
       return Context::print_json(report);

@@ -130,12 +130,12 @@ void list(Context& context, const LibraryOptions& options) {
     kernels.push_back(summary(entry));
   if (options.json)
     return Context::print_json({{"kernels", kernels}});
-  std::printf("%-44s %-8s %-32s %s\n", "kernel", "kind", "task", "measured");
+  print("%-44s %-8s %-32s %s\n", "kernel", "kind", "task", "measured");
   for (const nlohmann::json& kernel : kernels)
-    std::printf("%-44s %-8s %-32s %s\n", kernel["name"].get<std::string>().c_str(),
-                kernel["kind"].get<std::string>().c_str(), kernel.value("task", "?").c_str(),
-                kernel.contains("problem") ? kernel["problem"].get<std::string>().c_str()
-                                           : measured_text(kernel).c_str());
+    print("%-44s %-8s %-32s %s\n", kernel["name"].get<std::string>().c_str(),
+          kernel["kind"].get<std::string>().c_str(), kernel.value("task", "?").c_str(),
+          kernel.contains("problem") ? kernel["problem"].get<std::string>().c_str()
+                                     : measured_text(kernel).c_str());
 }
 
 void show(Context& context, const LibraryOptions& options) {
@@ -146,11 +146,11 @@ void show(Context& context, const LibraryOptions& options) {
   json["manifest"] = entry.manifest;
   if (options.json)
     return Context::print_json(json);
-  std::printf("%s (%s) in %s\n", entry.name.c_str(), entry.seed ? "seed" : "shipped",
-              entry.folder.string().c_str());
-  std::printf("task: %s\n", json.value("task", "?").c_str());
-  std::printf("measured: %s\n", measured_text(json).c_str());
-  std::printf("manifest:\n%s\n", entry.manifest.dump(2).c_str());
+  print("%s (%s) in %s\n", entry.name.c_str(), entry.seed ? "seed" : "shipped",
+        entry.folder.string().c_str());
+  print("task: %s\n", json.value("task", "?").c_str());
+  print("measured: %s\n", measured_text(json).c_str());
+  print("manifest:\n%s\n", entry.manifest.dump(2).c_str());
 }
 
 void verify(Context& context, const LibraryOptions& options) {
@@ -232,14 +232,13 @@ void verify(Context& context, const LibraryOptions& options) {
                          {"kernels", results},
                          {"passed", all_passed}});
   } else {
-    std::printf("kforge library verify on %s (%s)\n", evaluator_options.arch.c_str(),
-                gpus.empty() ? "no GPU: compile and bind only, nothing ran" : gpus[0].name.c_str());
+    print("kforge library verify on %s (%s)\n", evaluator_options.arch.c_str(),
+          gpus.empty() ? "no GPU: compile and bind only, nothing ran" : gpus[0].name.c_str());
     for (const nlohmann::json& result : results) {
-      std::printf("  %-44s %-9s %s\n", result["name"].get<std::string>().c_str(),
-                  result.value("verdict", "-").c_str(),
-                  result["passed"].get<bool>() ? "ok" : "FAILED");
+      print("  %-44s %-9s %s\n", result["name"].get<std::string>().c_str(),
+            result.value("verdict", "-").c_str(), result["passed"].get<bool>() ? "ok" : "FAILED");
       for (const nlohmann::json& problem : result["problems"])
-        std::printf("      %s\n", problem.get<std::string>().c_str());
+        print("      %s\n", problem.get<std::string>().c_str());
     }
   }
   if (!all_passed)
@@ -271,7 +270,7 @@ void write_seed_manifests(Context& context, const LibraryOptions& options) {
     files::write_atomic(entry.folder / "manifest.json", manifest.dump(2) + "\n");
     written.push_back(entry.name);
     if (!options.json)
-      std::printf("wrote %s\n", (entry.folder / "manifest.json").string().c_str());
+      print("wrote %s\n", (entry.folder / "manifest.json").string().c_str());
   }
   if (options.json)
     Context::print_json({{"written", written}});

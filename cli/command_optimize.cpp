@@ -165,14 +165,14 @@ class ProgressDisplay {
     if (quiet_)
       return;
     if (live_) {
-      std::cerr << "\r\033[K" << progress_line(progress) << std::flush;
+      std::cerr << "\r\033[K" << strings::printable_line(progress_line(progress)) << std::flush;
       return;
     }
     if (progress.attempts != last_attempts_ || progress.task != last_task_) {
       last_attempts_ = progress.attempts;
       last_task_ = progress.task;
       if (progress.attempts > 0)
-        std::cerr << progress_line(progress) << std::endl;
+        std::cerr << strings::printable_line(progress_line(progress)) << std::endl;
     }
   }
   void end_task() {
@@ -190,16 +190,16 @@ class ProgressDisplay {
 
 void print_summary(int64_t run_id, const std::string& status,
                    const std::vector<TaskOutcome>& outcomes) {
-  std::printf("run %lld: %s\n", static_cast<long long>(run_id), status.c_str());
-  std::printf("%-28s %8s  %-36s %-22s %9s %10s  %s\n", "task", "attempts", "verdicts", "best",
-              "tokens", "cost", "stop reason");
+  print("run %lld: %s\n", static_cast<long long>(run_id), status.c_str());
+  print("%-28s %8s  %-36s %-22s %9s %10s  %s\n", "task", "attempts", "verdicts", "best", "tokens",
+        "cost", "stop reason");
   for (const TaskOutcome& outcome : outcomes) {
     const TaskProgress& progress = outcome.progress;
-    std::printf("%-28s %8lld  %-36s %-22s %9lld %10s  %s\n", progress.task.c_str(),
-                static_cast<long long>(progress.attempts), verdict_counts(progress).c_str(),
-                best_text(progress).c_str(),
-                static_cast<long long>(progress.input_tokens + progress.output_tokens),
-                format_cost(progress.cost_usd).c_str(), outcome.stop_reason.c_str());
+    print("%-28s %8lld  %-36s %-22s %9lld %10s  %s\n", progress.task.c_str(),
+          static_cast<long long>(progress.attempts), verdict_counts(progress).c_str(),
+          best_text(progress).c_str(),
+          static_cast<long long>(progress.input_tokens + progress.output_tokens),
+          format_cost(progress.cost_usd).c_str(), outcome.stop_reason.c_str());
   }
 }
 

@@ -79,12 +79,12 @@ void add_promote_command(CLI::App& parent, Context& context) {
       if (options->json)
         continue;
       if (decision.promoted)
-        std::printf("promoted candidate %lld (%s, %s) to %s: %s\n", static_cast<long long>(id),
-                    decision.task.c_str(), decision.arch.c_str(),
-                    decision.library_path.string().c_str(), decision.reason.c_str());
+        print("promoted candidate %lld (%s, %s) to %s: %s\n", static_cast<long long>(id),
+              decision.task.c_str(), decision.arch.c_str(), decision.library_path.string().c_str(),
+              decision.reason.c_str());
       else
-        std::printf("refused candidate %lld (%s): rule %s: %s\n", static_cast<long long>(id),
-                    decision.task.c_str(), decision.rule.c_str(), decision.reason.c_str());
+        print("refused candidate %lld (%s): rule %s: %s\n", static_cast<long long>(id),
+              decision.task.c_str(), decision.rule.c_str(), decision.reason.c_str());
     }
     if (options->json)
       Context::print_json({{"decisions", decisions}});

@@ -58,12 +58,12 @@ nlohmann::json exchange_json(const ExchangeRow& exchange) {
 void print_conversation(const nlohmann::json& request) {
   const nlohmann::json body = request.value("body", nlohmann::json::object());
   if (body.contains("system") && body["system"].is_string())
-    std::printf("--- system ---\n%s\n", body["system"].get<std::string>().c_str());
+    print("--- system ---\n%s\n", body["system"].get<std::string>().c_str());
   for (const nlohmann::json& message : body.value("messages", nlohmann::json::array())) {
     std::string content = message.value("content", nlohmann::json("")).is_string()
                               ? message["content"].get<std::string>()
                               : message["content"].dump();
-    std::printf("--- %s ---\n%s\n", message.value("role", "?").c_str(), content.c_str());
+    print("--- %s ---\n%s\n", message.value("role", "?").c_str(), content.c_str());
   }
 }
 
@@ -86,8 +86,8 @@ void add_runs_command(CLI::App& parent, Context& context) {
       }
       return Context::print_json({{"runs", out}});
     }
-    std::printf("%5s  %-8s  %-11s  %-7s  %-8s  %10s  %-24s  %s\n", "run", "kind", "status", "agent",
-                "strategy", "candidates", "started", "tasks");
+    print("%5s  %-8s  %-11s  %-7s  %-8s  %10s  %-24s  %s\n", "run", "kind", "status", "agent",
+          "strategy", "candidates", "started", "tasks");
     for (const RunRow& run : runs) {
       std::vector<std::string> tasks = run.request.value("tasks", std::vector<std::string>{});
       if (tasks.empty() && run.request.contains("task") && run.request["task"].is_string())
@@ -95,11 +95,11 @@ void add_runs_command(CLI::App& parent, Context& context) {
       std::string task_text;
       for (const std::string& task : tasks)
         task_text += (task_text.empty() ? "" : " ") + task;
-      std::printf("%5lld  %-8s  %-11s  %-7s  %-8s  %10lld  %-24s  %s\n",
-                  static_cast<long long>(run.id), run.kind.c_str(), run.status.c_str(),
-                  run.agent.value_or("-").c_str(), run.strategy.value_or("-").c_str(),
-                  static_cast<long long>(count_candidates(store, run.id)), run.started_at.c_str(),
-                  task_text.c_str());
+      print("%5lld  %-8s  %-11s  %-7s  %-8s  %10lld  %-24s  %s\n", static_cast<long long>(run.id),
+            run.kind.c_str(), run.status.c_str(), run.agent.value_or("-").c_str(),
+            run.strategy.value_or("-").c_str(),
+            static_cast<long long>(count_candidates(store, run.id)), run.started_at.c_str(),
+            task_text.c_str());
     }
   });
 }
@@ -148,32 +148,32 @@ void add_show_command(CLI::App& parent, Context& context) {
       out["exchange"] = exchange ? exchange_json(*exchange) : nlohmann::json();
       return Context::print_json(out);
     }
-    std::printf("candidate %lld for %s (origin %s", static_cast<long long>(candidate->id),
-                task.c_str(), candidate->origin.c_str());
+    print("candidate %lld for %s (origin %s", static_cast<long long>(candidate->id), task.c_str(),
+          candidate->origin.c_str());
     if (candidate->run_id)
-      std::printf(", run %lld", static_cast<long long>(*candidate->run_id));
+      print(", run %lld", static_cast<long long>(*candidate->run_id));
     if (candidate->iteration)
-      std::printf(", iteration %lld", static_cast<long long>(*candidate->iteration));
+      print(", iteration %lld", static_cast<long long>(*candidate->iteration));
     if (candidate->parent_id)
-      std::printf(", parent %lld", static_cast<long long>(*candidate->parent_id));
-    std::printf(")\n");
+      print(", parent %lld", static_cast<long long>(*candidate->parent_id));
+    print(")\n");
     for (const EvaluationRow& evaluation : evaluations) {
-      std::printf("evaluation %lld: %s (%s) on %s\n", static_cast<long long>(evaluation.id),
-                  evaluation.verdict.c_str(), evaluation.reason.value_or("").c_str(),
-                  evaluation.arch.value_or("?").c_str());
-      std::printf("evidence: %s\n", evaluation.evidence.dump().c_str());
+      print("evaluation %lld: %s (%s) on %s\n", static_cast<long long>(evaluation.id),
+            evaluation.verdict.c_str(), evaluation.reason.value_or("").c_str(),
+            evaluation.arch.value_or("?").c_str());
+      print("evidence: %s\n", evaluation.evidence.dump().c_str());
     }
-    std::printf("=== source ===\n%s\n", candidate->source.c_str());
+    print("=== source ===\n%s\n", candidate->source.c_str());
     if (exchange) {
-      std::printf("=== conversation (exchange %lld: %s %s, %s, %lld+%lld tokens, %lld ms%s) ===\n",
-                  static_cast<long long>(exchange->id), exchange->provider.c_str(),
-                  exchange->model.c_str(), exchange->status.c_str(),
-                  static_cast<long long>(exchange->prompt_tokens.value_or(0)),
-                  static_cast<long long>(exchange->completion_tokens.value_or(0)),
-                  static_cast<long long>(exchange->latency_ms.value_or(0)),
-                  exchange->cache_hit ? ", cache hit" : "");
+      print("=== conversation (exchange %lld: %s %s, %s, %lld+%lld tokens, %lld ms%s) ===\n",
+            static_cast<long long>(exchange->id), exchange->provider.c_str(),
+            exchange->model.c_str(), exchange->status.c_str(),
+            static_cast<long long>(exchange->prompt_tokens.value_or(0)),
+            static_cast<long long>(exchange->completion_tokens.value_or(0)),
+            static_cast<long long>(exchange->latency_ms.value_or(0)),
+            exchange->cache_hit ? ", cache hit" : "");
       print_conversation(exchange->request);
-      std::printf("--- assistant (answer) ---\n%s\n", exchange->response.value_or("").c_str());
+      print("--- assistant (answer) ---\n%s\n", exchange->response.value_or("").c_str());
     }
   });
 }

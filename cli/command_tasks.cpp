@@ -25,8 +25,8 @@ void print_signature(const Signature& signature, const char* indent) {
       std::string detail = spec.kind == ArgumentKind::kTensor
                                ? shape_text(spec.shape)
                                : "scalar = " + (spec.scalar ? std::to_string(*spec.scalar) : "?");
-      std::printf("%s%-10s %-24s %-9s %s\n", indent, title, spec.name.c_str(), type.c_str(),
-                  detail.c_str());
+      print("%s%-10s %-24s %-9s %s\n", indent, title, spec.name.c_str(), type.c_str(),
+            detail.c_str());
     }
   };
   group("input", signature.inputs);
@@ -42,35 +42,35 @@ std::string constants_text(const SizeConstants& constants) {
 }
 
 void print_task(const Task& task) {
-  std::printf("%s (version %lld, suite %s)\n", task.name.c_str(),
-              static_cast<long long>(task.version), task.suite.c_str());
-  std::printf("  description: %s\n", task.description.c_str());
-  std::printf("  tags: %s\n", strings::join(task.tags, ", ").c_str());
-  std::printf("  source: %s (sha256 %s)\n", task.origin_path.value_or("-").c_str(),
-              task.source_hash.substr(0, 16).c_str());
+  print("%s (version %lld, suite %s)\n", task.name.c_str(), static_cast<long long>(task.version),
+        task.suite.c_str());
+  print("  description: %s\n", task.description.c_str());
+  print("  tags: %s\n", strings::join(task.tags, ", ").c_str());
+  print("  source: %s (sha256 %s)\n", task.origin_path.value_or("-").c_str(),
+        task.source_hash.substr(0, 16).c_str());
   const TaskAnalysis& analysis = *task.analysis;
   if (analysis.degenerate)
-    std::printf("  DEGENERATE: %s\n", analysis.degenerate_reason.c_str());
-  std::printf("benchmark shape: %s (signature from a %s run)\n",
-              constants_text(analysis.constants).c_str(),
-              analysis.benchmark_method == "meta" ? "meta-device" : "real");
+    print("  DEGENERATE: %s\n", analysis.degenerate_reason.c_str());
+  print("benchmark shape: %s (signature from a %s run)\n",
+        constants_text(analysis.constants).c_str(),
+        analysis.benchmark_method == "meta" ? "meta-device" : "real");
   print_signature(analysis.benchmark, "  ");
   if (analysis.check_shapes.empty())
-    std::printf("check shapes: none, checked at the benchmark shape only\n");
+    print("check shapes: none, checked at the benchmark shape only\n");
   for (const CheckShape& shape : analysis.check_shapes) {
     std::vector<std::string> scaled;
     for (const auto& [name, values] : shape.scaled) {
       scaled.push_back(name + " " + std::to_string(values.first) + " -> " +
                        std::to_string(values.second));
     }
-    std::printf("check shape '%s': %s\n", shape.name.c_str(), strings::join(scaled, ", ").c_str());
+    print("check shape '%s': %s\n", shape.name.c_str(), strings::join(scaled, ", ").c_str());
     print_signature(shape.signature, "  ");
   }
   if (!analysis.check_note.empty())
-    std::printf("note: %s\n", analysis.check_note.c_str());
-  std::printf("---- source ----\n%s", task.source.c_str());
+    print("note: %s\n", analysis.check_note.c_str());
+  print("---- source ----\n%s", task.source.c_str());
   if (!task.source.empty() && task.source.back() != '\n')
-    std::printf("\n");
+    print("\n");
 }
 
 }  // namespace
@@ -106,10 +106,10 @@ void add_tasks_command(CLI::App& parent, Context& context) {
       std::string flag = row["degenerate"].is_null()     ? "-"
                          : row["degenerate"].get<bool>() ? "DEGENERATE"
                                                          : "ok";
-      std::printf("%-40s v%-3lld %-10s %s [%s]\n", row["name"].get<std::string>().c_str(),
-                  static_cast<long long>(row["version"].get<int64_t>()), flag.c_str(),
-                  row["description"].get<std::string>().c_str(),
-                  strings::join(row["tags"].get<std::vector<std::string>>(), ", ").c_str());
+      print("%-40s v%-3lld %-10s %s [%s]\n", row["name"].get<std::string>().c_str(),
+            static_cast<long long>(row["version"].get<int64_t>()), flag.c_str(),
+            row["description"].get<std::string>().c_str(),
+            strings::join(row["tags"].get<std::vector<std::string>>(), ", ").c_str());
     }
     if (rows.empty() && suite)
       std::fprintf(stderr, "no tasks in suite '%s'\n", suite->c_str());
@@ -160,8 +160,8 @@ void add_tasks_command(CLI::App& parent, Context& context) {
     Context::print_json(rows);
   } else {
     for (const ImportLine& line : lines)
-      std::printf("%s\n", line.describe().c_str());
-    std::printf("%zu files: %zu failed\n", lines.size(), failed);
+      print("%s\n", line.describe().c_str());
+    print("%zu files: %zu failed\n", lines.size(), failed);
   }
   if (failed > 0)
     throw CLI::RuntimeError(kExitError);

@@ -1,5 +1,11 @@
 #include "cli/context.hpp"
 
+#include <cstdarg>
+#include <cstdio>
+
+#include "harness/util/json_text.hpp"
+#include "harness/util/strings.hpp"
+
 namespace kforge::cli {
 
 Workspace& Context::workspace() {
@@ -18,11 +24,25 @@ Workspace& Context::workspace() {
 
 void Context::progress(const std::string& line) const {
   if (!options.quiet)
-    std::cerr << line << std::endl;
+    std::cerr << strings::printable(line) << std::endl;
 }
 
 void Context::print_json(const nlohmann::json& document) {
-  std::cout << document.dump(2) << "\n";
+  std::cout << json_text(document, 2) << "\n";
+}
+
+void print(const char* format, ...) {
+  std::va_list arguments;
+  va_start(arguments, format);
+  std::va_list again;
+  va_copy(again, arguments);
+  int length = std::vsnprintf(nullptr, 0, format, arguments);
+  va_end(arguments);
+  std::string text(length > 0 ? static_cast<size_t>(length) : 0, '\0');
+  if (length > 0)
+    std::vsnprintf(text.data(), text.size() + 1, format, again);
+  va_end(again);
+  std::fputs(strings::printable(text).c_str(), stdout);
 }
 
 }  // namespace kforge::cli

@@ -37,6 +37,11 @@ class Context {
   std::unique_ptr<Workspace> workspace_;
 };
 
+// printf to stdout for human output, through strings::printable: every human printer of the CLI
+// writes through this, so text from outside (a task's description, a compile log, a model's
+// answer, a file name) cannot send escape sequences to the terminal.
+[[gnu::format(printf, 1, 2)]] void print(const char* format, ...);
+
 // The exit codes every command uses.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;        // the tool could not do what was asked

@@ -1,5 +1,7 @@
 #include "datasets/measurement_records.hpp"
 
+#include "harness/util/json_text.hpp"
+
 namespace kforge {
 
 std::optional<BaselineRow> find_baseline(const Store& store, const BaselineKey& key) {
@@ -33,7 +35,7 @@ void store_baseline(const Store& store, const BaselineRow& row) {
       .bind(5, row.key.torch_version)
       .bind(6, row.eager_us)
       .bind(7, row.compile_us)
-      .bind(8, row.detail.dump());
+      .bind(8, json_text(row.detail));
   insert.run();
 }
 
@@ -57,7 +59,11 @@ void store_device_measurement(const Store& store, const std::string& gpu, const 
   auto insert = store.db().prepare(
       "INSERT OR REPLACE INTO device_measurements (gpu, driver, name, value, detail) "
       "VALUES (?, ?, ?, ?, ?)");
-  insert.bind(1, gpu).bind(2, driver).bind(3, name).bind(4, row.value).bind(5, row.detail.dump());
+  insert.bind(1, gpu)
+      .bind(2, driver)
+      .bind(3, name)
+      .bind(4, row.value)
+      .bind(5, json_text(row.detail));
   insert.run();
 }
 

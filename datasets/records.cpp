@@ -1,5 +1,7 @@
 #include "datasets/records.hpp"
 
+#include "harness/util/json_text.hpp"
+
 namespace kforge {
 namespace {
 
@@ -39,13 +41,13 @@ int64_t insert_run(const Store& store, const RunRow& run) {
       "INSERT INTO runs (kind, request, config, agent, strategy, model, gpu, environment, status) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, run.kind)
-      .bind(2, run.request.dump())
-      .bind(3, run.config.dump())
+      .bind(2, json_text(run.request))
+      .bind(3, json_text(run.config))
       .bind(4, run.agent)
       .bind(5, run.strategy)
       .bind(6, run.model)
       .bind(7, run.gpu)
-      .bind(8, run.environment.dump())
+      .bind(8, json_text(run.environment))
       .bind(9, run.status);
   insert.run();
   return store.db().last_insert_id();
@@ -56,7 +58,7 @@ void finish_run(const Store& store, int64_t run_id, const std::string& status,
   auto update = store.db().prepare(
       "UPDATE runs SET status = ?, summary = ?, "
       "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
-  update.bind(1, status).bind(2, summary.dump()).bind(3, run_id);
+  update.bind(1, status).bind(2, json_text(summary)).bind(3, run_id);
   update.run();
 }
 
@@ -90,8 +92,9 @@ int64_t insert_candidate(const Store& store, const CandidateRow& candidate) {
       .bind(6, candidate.origin)
       .bind(7, candidate.source)
       .bind(8, candidate.source_hash)
-      .bind(9, candidate.plan ? std::optional<std::string>(candidate.plan->dump()) : std::nullopt)
-      .bind(10, candidate.defines.dump());
+      .bind(9,
+            candidate.plan ? std::optional<std::string>(json_text(*candidate.plan)) : std::nullopt)
+      .bind(10, json_text(candidate.defines));
   insert.run();
   return store.db().last_insert_id();
 }
@@ -125,23 +128,23 @@ int64_t insert_evaluation(const Store& store, const EvaluationRow& evaluation) {
       "compile, stages, timing, device_time_us, speedup_eager, speedup_compile, "
       "harness_version, environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto dump = [](const std::optional<nlohmann::json>& value) {
-    return value ? std::optional<std::string>(value->dump()) : std::nullopt;
+    return value ? std::optional<std::string>(json_text(*value)) : std::nullopt;
   };
   insert.bind(1, evaluation.candidate_id)
       .bind(2, evaluation.run_id)
       .bind(3, evaluation.verdict)
       .bind(4, evaluation.reason)
-      .bind(5, evaluation.evidence.dump())
+      .bind(5, json_text(evaluation.evidence))
       .bind(6, evaluation.arch)
       .bind(7, evaluation.gpu)
       .bind(8, dump(evaluation.compile))
-      .bind(9, evaluation.stages.dump())
+      .bind(9, json_text(evaluation.stages))
       .bind(10, dump(evaluation.timing))
       .bind(11, evaluation.device_time_us)
       .bind(12, evaluation.speedup_eager)
       .bind(13, evaluation.speedup_compile)
       .bind(14, evaluation.harness_version)
-      .bind(15, evaluation.environment.dump());
+      .bind(15, json_text(evaluation.environment));
   insert.run();
   return store.db().last_insert_id();
 }

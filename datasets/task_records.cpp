@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/util/error.hpp"
+#include "harness/util/json_text.hpp"
 
 namespace kforge::task_records {
 namespace {
@@ -62,7 +63,7 @@ void insert_version(const sql::Connection& db, TaskRecord& record) {
       .bind(5, record.source_hash)
       .bind(6, record.origin_path)
       .bind(7, record.description)
-      .bind(8, nlohmann::json(record.tags).dump())
+      .bind(8, json_text(nlohmann::json(record.tags)))
       .bind(9, record.signature_json)
       .bind(10, record.check_shapes_json)
       .bind(11, int64_t{record.degenerate ? 1 : 0})

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
 #include "harness/util/strings.hpp"
 
 namespace kforge {
@@ -211,7 +212,10 @@ Config Config::load(const std::filesystem::path& path) {
   Config config;
   toml::table table;
   try {
-    table = toml::parse_file(path.string());
+    // Read by kforge first, so that a FIFO or a device named kforge.toml is refused rather than
+    // read forever; a configuration is a few hundred bytes.
+    std::string text = files::read(path, 1 << 20);
+    table = toml::parse(text, path.string());
   } catch (const toml::parse_error& failure) {
     const auto& begin = failure.source().begin;
     throw Error(

@@ -188,7 +188,7 @@ std::vector<ImportLine> import_tasks(Store& store, ReferenceRunner& runner, cons
     line.name = task_name(suite, stem);
     std::string source;
     try {
-      TaskText text = task_text_from_bytes(files::read(paths[index]));
+      TaskText text = task_text_from_bytes(files::read(paths[index], 16 << 20));
       if (!text.error.empty())
         throw Error(text.error);
       source = std::move(text.text);

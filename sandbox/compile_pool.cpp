@@ -9,6 +9,7 @@
 
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/json_text.hpp"
 #include "sandbox/compile_worker.hpp"
 #include "sandbox/nvrtc_api.hpp"
 #include "sandbox/nvrtc_compiler.hpp"
@@ -187,7 +188,7 @@ CompileResult CompilePool::compile_in_worker(Slot& slot, const CompileRequest& r
                             {"max_source_bytes", options_.max_source_bytes}};
   if (options_.allow_test_faults && !request.test_fault.empty())
     message["fault"] = request.test_fault;
-  std::string line = message.dump();
+  std::string line = json_text(message);
 
   CompileResult failure;
   failure.arch = request.arch;

@@ -59,6 +59,7 @@ class CompilePool {
   CompileResult compile(const CompileRequest& request);
 
   const std::string& nvrtc_version() const { return nvrtc_version_; }
+  size_t max_source_bytes() const { return options_.max_source_bytes; }
   int worker_count() const { return static_cast<int>(slots_.size()); }
   // Workers killed and replaced so far (crashes, hangs, garbage, limits).
   int workers_replaced() const;

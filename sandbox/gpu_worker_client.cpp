@@ -7,6 +7,7 @@
 
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/json_text.hpp"
 #include "sandbox/worker_process.hpp"
 
 namespace kforge {
@@ -170,7 +171,7 @@ GpuResult<json> GpuWorkerClient::exchange(json request, std::chrono::millisecond
     start_worker();
   uint64_t id = next_id_++;
   request["id"] = id;
-  std::string line = request.dump();
+  std::string line = json_text(request);
   if (!worker_->send(line)) {
     // A worker found dead when handed a request (killed while idle, say) is replaced and the
     // request sent again, once: that death is not this request's doing.

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <set>
 
 #include "harness/util/error.hpp"
+#include "harness/util/strings.hpp"
 
 namespace kforge {
 namespace fs = std::filesystem;
@@ -96,12 +98,34 @@ std::string header_refusal(std::string_view name, const std::vector<fs::path>& r
   return "not a CUDA or CCCL header";
 }
 
+// The operators that ask whether a file exists. Compilers have spelled them with trailing
+// underscores too, so those are refused as well.
+constexpr std::array<std::string_view, 6> kProbeNames = {
+    "__has_include",   "__has_include_next",   "__has_embed",
+    "__has_include__", "__has_include_next__", "__has_embed__"};
+
+// What the texts of one compile request (its defines' values, then its source) show about
+// token pasting, gathered across all of them: a define's value is a macro body too.
+struct PastingEvidence {
+  std::optional<std::string> first_paste;   // where the first ## is
+  std::optional<std::string> built_pragma;  // where a _Pragma with a non-literal operand is
+  bool include_word = false;                // an identifier containing "include" was seen
+  // Distinct identifiers that are part of a probe name: few, whatever the source.
+  std::set<std::string, std::less<>> pieces;
+};
+
 class IncludeScanner {
  public:
   IncludeScanner(const SplicedSource& source, std::string_view file_name,
-                 const std::vector<fs::path>& roots)
-      : source_(source), text_(source.text), file_name_(file_name), roots_(roots) {}
+                 const std::vector<fs::path>& roots, PastingEvidence& pasting)
+      : source_(source),
+        text_(source.text),
+        file_name_(file_name),
+        roots_(roots),
+        pasting_(pasting) {}
 
+  // Scans one text (the source, or a define's value); the pieces it holds for token pasting are
+  // kept for pasting_violation(), which judges them all together.
   std::optional<PolicyViolation> scan() {
     bool line_start = true;
     while (position_ < text_.size() && !violation_) {
@@ -131,16 +155,19 @@ class IncludeScanner {
     return text_.compare(position_, prefix.size(), prefix) == 0;
   }
 
-  void refuse(size_t at, const std::string& what) {
-    if (violation_)
-      return;
+  std::string location(size_t at) const {
     size_t index = std::min(at, text_.empty() ? 0 : text_.size() - 1);
     std::string where = std::string(file_name_);
     if (!text_.empty()) {
       where +=
           ":" + std::to_string(source_.line[index]) + ":" + std::to_string(source_.column[index]);
     }
-    violation_ = PolicyViolation{CompileStatus::kForbiddenInclude, what + " at " + where};
+    return where;
+  }
+
+  void refuse(size_t at, const std::string& what) {
+    if (!violation_)
+      violation_ = PolicyViolation{CompileStatus::kForbiddenInclude, what + " at " + location(at)};
   }
 
   void skip_line_comment() {
@@ -233,7 +260,10 @@ class IncludeScanner {
           return;
         }
       }
-      if (name == "__has_include" || name == "__has_include_next" || name == "__has_embed") {
+      note_piece(name);
+      if (name == "_Pragma") {
+        pragma_operator(at);
+      } else if (is_probe_name(name)) {
         skip_horizontal_space();
         if (position_ >= text_.size() || text_[position_] != '(') {
           refuse(at, std::string(name) + " without a literal header name");
@@ -255,7 +285,17 @@ class IncludeScanner {
       pp_number();
     } else if (c == '"' || c == '\'') {
       quoted(c);
+    } else if (c == '\\' && position_ + 1 < text_.size() &&
+               (text_[position_ + 1] == 'u' || text_[position_ + 1] == 'U')) {
+      // `__has_includ\u0065` is `__has_include` to the compiler: a universal character name
+      // may spell any identifier, so none is allowed outside a literal.
+      refuse(at,
+             "a universal character name outside a literal (it can spell a name such as "
+             "__has_include that this check would not see)");
+      return;
     } else if (starts_with("##") || starts_with("%:%:")) {
+      if (!pasting_.first_paste)
+        pasting_.first_paste = location(position_);
       position_ += text_[position_] == '#' ? 2 : 4;
       check_pasted(previous_identifier_at_, previous_identifier_);
       after_paste_ = true;
@@ -265,6 +305,46 @@ class IncludeScanner {
     }
     previous_identifier_ = {};
     after_paste_ = false;
+  }
+
+  // `_Pragma("...")` is `#pragma ...`: a literal operand gets the same check; an operand made
+  // by a macro (`_Pragma(#x)`) is judged at the end, with the names the source holds.
+  void pragma_operator(size_t at) {
+    skip_horizontal_space();
+    if (position_ >= text_.size() || text_[position_] != '(')
+      return;
+    ++position_;
+    skip_horizontal_space();
+    if (position_ >= text_.size() || text_[position_] != '"') {
+      if (!pasting_.built_pragma)
+        pasting_.built_pragma = location(at);
+      return;
+    }
+    size_t begin = position_;
+    quoted('"');
+    if (std::string_view(text_).substr(begin, position_ - begin).find("include") !=
+        std::string_view::npos)
+      refuse(at, "_Pragma naming include");
+  }
+
+  // An identifier that could be a piece of a probe assembled by token pasting: any part of one
+  // of the probe names. Distinct pieces only, so the set stays small whatever the source.
+  void note_piece(std::string_view name) {
+    if (name.find("include") != std::string_view::npos)
+      pasting_.include_word = true;
+    if (name.size() > 24 || pasting_.pieces.count(name))
+      return;
+    for (std::string_view probe : kProbeNames) {
+      if (probe.find(name) != std::string_view::npos) {
+        pasting_.pieces.emplace(name);
+        return;
+      }
+    }
+  }
+
+ private:
+  static bool is_probe_name(std::string_view name) {
+    return std::find(kProbeNames.begin(), kProbeNames.end(), name) != kProbeNames.end();
   }
 
   // `__has_ ## include` could assemble a probe the scanner would not see as one token.
@@ -312,7 +392,9 @@ class IncludeScanner {
 
   void raw_string() {
     // At the opening quote: R"delimiter( ... )delimiter"
-    size_t open = text_.find('(', position_ + 1);
+    // The delimiter is at most 16 characters: look no further for its '(' (a search to the end
+    // of the file for every R" would make a hostile source cost O(n^2)).
+    size_t open = std::string_view(text_).substr(0, position_ + 18).find('(', position_ + 1);
     if (open == std::string::npos || open - position_ - 1 > 16) {
       ++position_;
       return;
@@ -330,13 +412,74 @@ class IncludeScanner {
   std::string_view previous_identifier_;
   size_t previous_identifier_at_ = 0;
   bool after_paste_ = false;
+  PastingEvidence& pasting_;
   std::optional<PolicyViolation> violation_;
 };
 
+// Two or more pieces whose concatenation is `probe`, or none.
+std::vector<std::string_view> assemble(std::string_view probe,
+                                       const std::set<std::string, std::less<>>& known) {
+  // reached[i]: the piece that ends at i on some way of spelling probe[0, i), or -1.
+  std::vector<int> reached(probe.size() + 1, -1);
+  std::vector<std::string_view> pieces(known.begin(), known.end());
+  reached[0] = 0;
+  for (size_t at = 0; at < probe.size(); ++at) {
+    if (reached[at] < 0)
+      continue;
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      std::string_view piece = pieces[k];
+      if (piece.size() == probe.size() || piece.empty())
+        continue;  // the probe itself is a single token, which the scan judges directly
+      if (probe.substr(at).starts_with(piece) && reached[at + piece.size()] < 0)
+        reached[at + piece.size()] = static_cast<int>(k);
+    }
+  }
+  if (reached[probe.size()] < 0)
+    return {};
+  std::vector<std::string_view> parts;
+  for (size_t end = probe.size(); end > 0;) {
+    std::string_view piece = pieces[reached[end]];
+    parts.insert(parts.begin(), piece);
+    end -= piece.size();
+  }
+  return parts;
+}
+
+// The probes (__has_include and its kin) that token pasting could assemble: a pasted identifier
+// is the concatenation of the spellings of its operands, which are identifiers written somewhere
+// in the source or a define, so if no sequence of two or more of them spells a probe, no pasting
+// can produce one. `#define CAT(a,b) a##b` with `#if CAT(__has_,include)("/etc/passwd")` is
+// refused here, while pasting in a source without such pieces stays allowed.
+std::optional<PolicyViolation> pasting_violation(const PastingEvidence& pasting) {
+  if (pasting.built_pragma && pasting.include_word) {
+    return PolicyViolation{CompileStatus::kForbiddenInclude,
+                           "_Pragma with an operand built by a macro, in a source that names "
+                           "include, at " +
+                               *pasting.built_pragma};
+  }
+  if (!pasting.first_paste)
+    return std::nullopt;
+  for (std::string_view probe : kProbeNames) {
+    std::vector<std::string_view> parts = assemble(probe, pasting.pieces);
+    if (parts.empty())
+      continue;
+    std::string spelled;
+    for (std::string_view part : parts)
+      spelled += (spelled.empty() ? "'" : " ## '") + std::string(part) + "'";
+    return PolicyViolation{CompileStatus::kForbiddenInclude,
+                           "token pasting in a source whose names can assemble '" +
+                               std::string(probe) + "' (" + spelled + ") at " +
+                               *pasting.first_paste +
+                               "; write __has_include only as itself, with a literal header name"};
+  }
+  return std::nullopt;
+}
+
 std::optional<PolicyViolation> check_includes(std::string_view text, std::string_view name,
-                                              const std::vector<fs::path>& roots) {
+                                              const std::vector<fs::path>& roots,
+                                              PastingEvidence& pasting) {
   SplicedSource spliced = splice_lines(text);
-  return IncludeScanner(spliced, name, roots).scan();
+  return IncludeScanner(spliced, name, roots, pasting).scan();
 }
 
 bool is_identifier(std::string_view name) {
@@ -366,49 +509,15 @@ std::string position_in(std::string_view text, size_t offset, std::string_view n
 }  // namespace
 
 std::optional<size_t> first_invalid_utf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-    unsigned char lead = byte(i);
-    if (lead == 0)
-      return i;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length = 0;
-    uint32_t code = 0;
-    if ((lead & 0xE0) == 0xC0) {
-      length = 2;
-      code = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3;
-      code = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4;
-      code = lead & 0x07;
-    } else {
-      return i;
-    }
-    if (i + length > text.size())
-      return i;
-    for (size_t k = 1; k < length; ++k) {
-      if ((byte(i + k) & 0xC0) != 0x80)
-        return i;
-      code = (code << 6) | (byte(i + k) & 0x3F);
-    }
-    static constexpr std::array<uint32_t, 5> kSmallest = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
-      return i;  // overlong, beyond Unicode, or a surrogate
-    i += length;
-  }
-  return std::nullopt;
+  std::optional<size_t> invalid = strings::first_invalid_utf8(text);
+  size_t nul = text.substr(0, invalid.value_or(text.size())).find('\0');
+  if (nul != std::string_view::npos)
+    return nul;
+  return invalid;
 }
 
-std::optional<PolicyViolation> check_compile_request(const CompileRequest& request,
-                                                     const std::vector<fs::path>& include_roots,
-                                                     size_t max_source_bytes) {
-  const std::string& source = request.source;
+std::optional<PolicyViolation> check_source_text(std::string_view source, std::string_view name,
+                                                 size_t max_source_bytes) {
   if (source.size() > max_source_bytes) {
     return PolicyViolation{CompileStatus::kTooLarge,
                            "the source is " + std::to_string(source.size()) +
@@ -418,8 +527,18 @@ std::optional<PolicyViolation> check_compile_request(const CompileRequest& reque
     return PolicyViolation{
         CompileStatus::kNotUtf8,
         std::string(source[*bad] == '\0' ? "a NUL byte" : "a byte that is not UTF-8") + " at " +
-            position_in(source, *bad, request.name) + " (byte " + std::to_string(*bad) + ")"};
+            position_in(source, *bad, name) + " (byte " + std::to_string(*bad) + ")"};
   }
+  return std::nullopt;
+}
+
+std::optional<PolicyViolation> check_compile_request(const CompileRequest& request,
+                                                     const std::vector<fs::path>& include_roots,
+                                                     size_t max_source_bytes) {
+  const std::string& source = request.source;
+  if (auto violation = check_source_text(source, request.name, max_source_bytes))
+    return violation;
+  PastingEvidence pasting;
   for (const auto& [name, value] : request.defines) {
     if (!is_identifier(name) || name.starts_with("__")) {
       return PolicyViolation{CompileStatus::kInvalidDefine,
@@ -434,10 +553,12 @@ std::optional<PolicyViolation> check_compile_request(const CompileRequest& reque
                                  "most 1024 bytes"};
     }
     // Scanned as the middle of a line, so that the value cannot start a directive.
-    if (auto violation = check_includes("x " + value, "define " + name, include_roots))
+    if (auto violation = check_includes("x " + value, "define " + name, include_roots, pasting))
       return violation;
   }
-  return check_includes(source, request.name, include_roots);
+  if (auto violation = check_includes(source, request.name, include_roots, pasting))
+    return violation;
+  return pasting_violation(pasting);
 }
 
 void check_nvrtc_options(const std::vector<std::string>& options) {

@@ -32,6 +32,12 @@ std::optional<PolicyViolation> check_compile_request(
 // The byte offset of the first byte that makes `text` invalid UTF-8 (or a NUL byte), if any.
 std::optional<size_t> first_invalid_utf8(std::string_view text);
 
+// The checks on the text alone, size first (so an oversized source is refused before a byte of
+// it is scanned), then UTF-8: what a caller runs before parsing a candidate, so that nothing
+// reads a source the compile would refuse. `name` is used in messages.
+std::optional<PolicyViolation> check_source_text(std::string_view source, std::string_view name,
+                                                 size_t max_source_bytes = kDefaultMaxSourceBytes);
+
 // Throws Error naming the first option NVRTC must not be given by a caller: only options that
 // change code generation are allowed, never ones that add include paths, files or outputs.
 void check_nvrtc_options(const std::vector<std::string>& options);

@@ -10,6 +10,7 @@ namespace kforge {
 namespace {
 
 constexpr std::string_view kMarker = "kforge:launch";
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
 struct PlanComment {
   size_t comment_begin = 0;  // the '/' of "/*"
@@ -38,8 +39,9 @@ std::vector<PlanComment> find_plan_comments(const SourceText& source,
       size_t end = text.find('\n', i);
       if (end == std::string::npos)
         end = text.size();
-      size_t marker = text.find(kMarker, i);
-      if (marker < end && !marker_in_line_comment)
+      // Searched within this line only, so that a file of many line comments costs O(n).
+      size_t marker = std::string_view(text).substr(0, end).find(kMarker, i);
+      if (marker != std::string_view::npos && !marker_in_line_comment)
         marker_in_line_comment = marker;
       i = end;
       continue;
@@ -63,6 +65,10 @@ std::vector<PlanComment> find_plan_comments(const SourceText& source,
 }
 
 CandidateFile parse(std::string text, std::string file_name) {
+  // A UTF-8 byte order mark, which some editors write and NVRTC refuses, is dropped: lines stay
+  // as they were, and columns on the first line count from after it, as editors show them.
+  if (std::string_view(text).substr(0, kByteOrderMark.size()) == kByteOrderMark)
+    text.erase(0, kByteOrderMark.size());
   CandidateFile candidate;
   candidate.text = std::make_shared<const SourceText>(std::move(file_name), std::move(text));
   const SourceText& source = *candidate.text;

@@ -24,8 +24,8 @@ struct CandidateFile {
   std::vector<KernelDeclaration> kernels;  // every __global__ function the source declares
 
   const std::string& file_name() const { return text->file_name(); }
-  // What NVRTC compiles: the whole file, plan comment included, so that compiler messages
-  // carry the file's own line numbers.
+  // What NVRTC compiles: the whole file (less a UTF-8 byte order mark), plan comment included,
+  // so that compiler messages carry the file's own line numbers.
   const std::string& source() const { return text->text(); }
   const std::vector<DefineSpec>& defines() const { return plan.defines; }
 };

@@ -72,8 +72,8 @@ class Parser {
     if (at_ < text_.size()) {
       if (text_[at_] == ')')
         place_.fail(at_, "')' without a matching '('");
-      place_.fail(at_,
-                  "unexpected '" + std::string(1, text_[at_]) + "' after a complete expression");
+      place_.fail(at_, "unexpected '" + strings::character_at(text_, at_) +
+                           "' after a complete expression");
     }
     return root;
   }
@@ -161,7 +161,8 @@ class Parser {
       return name_or_call(depth);
     if (c == '+')
       place_.fail(at_, "unary '+' is not part of the language");
-    place_.fail(at_, "unexpected '" + std::string(1, c) + "' where a value was expected");
+    place_.fail(
+        at_, "unexpected '" + strings::character_at(text_, at_) + "' where a value was expected");
   }
 
   NodePointer number() {

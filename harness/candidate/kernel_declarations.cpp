@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <map>
+#include <unordered_set>
 
 #include "harness/candidate/plan_error.hpp"
 
@@ -213,6 +214,28 @@ size_t matching(const std::vector<Token>& tokens, size_t open) {
   return tokens.size();
 }
 
+// For every '(', '[' and '{', the index of the token that closes it (tokens.size() when none
+// does): what `matching` answers for one bracket, for all of them in one pass.
+std::vector<size_t> matching_brackets(const std::vector<Token>& tokens) {
+  std::vector<size_t> closing(tokens.size(), tokens.size());
+  std::array<std::vector<size_t>, 3> open;  // one stack per kind of bracket
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].kind != Token::Kind::kPunctuation || tokens[i].text.size() != 1)
+      continue;
+    size_t kind = std::string_view("([{").find(tokens[i].text[0]);
+    if (kind != std::string_view::npos) {
+      open[kind].push_back(i);
+      continue;
+    }
+    kind = std::string_view(")]}").find(tokens[i].text[0]);
+    if (kind != std::string_view::npos && !open[kind].empty()) {
+      closing[open[kind].back()] = i;
+      open[kind].pop_back();
+    }
+  }
+  return closing;
+}
+
 KernelParameter classify_parameter(std::vector<Token> tokens) {
   KernelParameter parameter;
   // A default argument is not part of the type.
@@ -349,42 +372,57 @@ std::string KernelParameter::describe(size_t index) const {
 
 std::vector<KernelDeclaration> find_kernel_declarations(const SourceText& source) {
   std::vector<Token> tokens = tokenize(source.text());
+  // Every pass below is linear in the number of tokens, whatever the source: brackets are
+  // matched once up front, the statement's `extern "C"` and `template` are noted as the scan
+  // passes them, and names are deduplicated through a hash set.
+  std::vector<size_t> closing = matching_brackets(tokens);
   std::vector<KernelDeclaration> kernels;
+  std::unordered_set<std::string> names;
   // One entry per open brace: whether it opened an `extern "C" { ... }` block.
   std::vector<bool> braces;
-  auto inside_extern_c = [&] {
-    return std::find(braces.begin(), braces.end(), true) != braces.end();
-  };
+  size_t extern_c_blocks = 0;
   size_t statement_start = 0;
+  bool statement_extern_c = false;            // `extern "C"` since statement_start
+  size_t statement_template = tokens.size();  // the first `template` since statement_start
+  size_t noted = 0;                           // tokens before this are counted in the two above
+  auto start_statement = [&](size_t at) {
+    statement_start = at;
+    statement_extern_c = false;
+    statement_template = tokens.size();
+    noted = at;
+  };
   for (size_t i = 0; i < tokens.size(); ++i) {
     const Token& token = tokens[i];
     if (is(token, "{")) {
       bool block = i >= 2 && is(tokens[i - 2], "extern") && is(tokens[i - 1], "\"C\"");
       braces.push_back(block);
-      statement_start = i + 1;
+      extern_c_blocks += block ? 1 : 0;
+      start_statement(i + 1);
       continue;
     }
     if (is(token, "}")) {
-      if (!braces.empty())
+      if (!braces.empty()) {
+        extern_c_blocks -= braces.back() ? 1 : 0;
         braces.pop_back();
-      statement_start = i + 1;
+      }
+      start_statement(i + 1);
       continue;
     }
     if (is(token, ";")) {
-      statement_start = i + 1;
+      start_statement(i + 1);
       continue;
     }
     if (!is(token, "__global__"))
       continue;
-    KernelDeclaration kernel;
-    kernel.extern_c = inside_extern_c();
-    size_t template_at = tokens.size();
-    for (size_t j = statement_start; j < i; ++j) {
-      if (is(tokens[j], "extern") && j + 1 < i && is(tokens[j + 1], "\"C\""))
-        kernel.extern_c = true;
-      if (is(tokens[j], "template") && template_at == tokens.size())
-        template_at = j;
+    for (; noted < i; ++noted) {
+      if (is(tokens[noted], "extern") && noted + 1 < i && is(tokens[noted + 1], "\"C\""))
+        statement_extern_c = true;
+      if (is(tokens[noted], "template") && statement_template == tokens.size())
+        statement_template = noted;
     }
+    KernelDeclaration kernel;
+    kernel.extern_c = extern_c_blocks > 0 || statement_extern_c;
+    size_t template_at = statement_template;
     // Skip attributes and the return type up to the name, the identifier before '('.
     size_t at = i + 1;
     while (at < tokens.size()) {
@@ -392,11 +430,11 @@ std::vector<KernelDeclaration> find_kernel_declarations(const SourceText& source
       if ((is(next, "__launch_bounds__") || is(next, "__maxnreg__") ||
            is(next, "__cluster_dims__") || is(next, "__attribute__")) &&
           at + 1 < tokens.size() && is(tokens[at + 1], "(")) {
-        at = matching(tokens, at + 1) + 1;
+        at = closing[at + 1] + 1;
         continue;
       }
       if (is(next, "[") && at + 1 < tokens.size() && is(tokens[at + 1], "[")) {
-        at = matching(tokens, at) + 1;
+        at = closing[at] + 1;
         continue;
       }
       if (std::find(kSkippedAfterGlobal.begin(), kSkippedAfterGlobal.end(), next.text) !=
@@ -418,12 +456,12 @@ std::vector<KernelDeclaration> find_kernel_declarations(const SourceText& source
                         "' is an extern \"C\" template; C linkage cannot be templated, so "
                         "give each instantiation its own extern \"C\" kernel");
     }
-    size_t close = matching(tokens, at + 1);
+    size_t close = closing[at + 1];
     if (close == tokens.size())
       throw PlanError(source.location(tokens[at + 1].offset) + ": the parameter list of kernel '" +
                       kernel.name + "' is not closed");
     kernel.parameters = parameters(tokens, at + 1, close);
-    if (!find_kernel(kernels, kernel.name))
+    if (names.insert(kernel.name).second)
       kernels.push_back(std::move(kernel));
     i = close;
   }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <set>
+#include <unordered_set>
 
 #include "harness/candidate/plan_error.hpp"
 #include "harness/util/strings.hpp"
@@ -35,8 +36,13 @@ class PlanReader {
     if (const LocatedJson* scratch = root_.find("scratch")) {
       if (scratch->kind != Kind::kArray)
         fail(*scratch, "\"scratch\" must be an array of {\"name\", \"dtype\", \"numel\"}");
+      // Names in hash sets, so that a plan of n entries is read in O(n), however hostile.
+      std::unordered_set<std::string> define_names;
+      for (const DefineSpec& spec : plan.defines)
+        define_names.insert(spec.name);
+      std::unordered_set<std::string> scratch_names;
       for (const LocatedJson& entry : scratch->items)
-        plan.scratch.push_back(read_scratch(entry, plan));
+        plan.scratch.push_back(read_scratch(entry, define_names, scratch_names));
     }
     for (const LocatedJson& entry : kernels->items)
       plan.kernels.push_back(read_kernel(entry));
@@ -132,18 +138,18 @@ class PlanReader {
     return launch;
   }
 
-  ScratchBuffer read_scratch(const LocatedJson& entry, const LaunchPlan& plan) {
+  ScratchBuffer read_scratch(const LocatedJson& entry,
+                             const std::unordered_set<std::string>& define_names,
+                             std::unordered_set<std::string>& scratch_names) {
     if (entry.kind != Kind::kObject)
       fail(entry, "each scratch buffer must be an object with \"name\", \"dtype\", \"numel\"");
     check_keys(entry, {"name", "dtype", "numel"}, "scratch key");
     ScratchBuffer buffer;
     buffer.where = where(entry.offset);
     buffer.name = identifier(entry, "name", "scratch buffer");
-    for (const ScratchBuffer& earlier : plan.scratch) {
-      if (earlier.name == buffer.name)
-        fail(*entry.find("name"), "scratch buffer '" + buffer.name + "' is declared twice");
-    }
-    if (plan.find_define(buffer.name))
+    if (!scratch_names.insert(buffer.name).second)
+      fail(*entry.find("name"), "scratch buffer '" + buffer.name + "' is declared twice");
+    if (define_names.count(buffer.name))
       fail(*entry.find("name"), "scratch buffer '" + buffer.name + "' has the name of a define");
     const LocatedJson* dtype = entry.find("dtype");
     if (!dtype)
@@ -196,11 +202,12 @@ class PlanReader {
         if (values->kind != Kind::kArray || values->items.empty())
           fail(*values,
                "\"values\" of define '" + spec.name + "' must be a non-empty array of integers");
+        std::unordered_set<int64_t> seen;
         for (const LocatedJson& value : values->items) {
           if (value.kind != Kind::kInteger)
             fail(value, "\"values\" of define '" + spec.name + "' must hold integers, not " +
                             value.kind_name());
-          if (std::find(spec.values.begin(), spec.values.end(), value.integer) != spec.values.end())
+          if (!seen.insert(value.integer).second)
             fail(value, "define '" + spec.name + "' lists the value " +
                             std::to_string(value.integer) + " twice");
           spec.values.push_back(value.integer);

@@ -3,8 +3,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <unordered_set>
 
 #include "harness/candidate/plan_error.hpp"
+#include "harness/util/strings.hpp"
 
 namespace kforge {
 namespace {
@@ -77,13 +79,15 @@ class Reader {
     }
     if (c == '\'')
       fail(position_, "JSON strings take double quotes, not single quotes");
-    fail(position_, std::string("unexpected character '") + c + "' where a JSON value belongs");
+    fail(position_, "unexpected character '" + strings::character_at(text_, position_) +
+                        "' where a JSON value belongs");
   }
 
   LocatedJson read_object(int depth) {
     LocatedJson object;
     object.kind = LocatedJson::Kind::kObject;
     object.offset = position_++;
+    std::unordered_set<std::string> keys;  // a hash set: an object of n keys costs O(n)
     skip_space();
     if (peek() == '}') {
       ++position_;
@@ -97,10 +101,8 @@ class Reader {
         fail(position_, "expected a key in double quotes");
       }
       LocatedJson key = read_string();
-      for (const LocatedJsonMember& member : object.members) {
-        if (member.key == key.string)
-          fail(key.offset, "duplicate key \"" + key.string + "\"");
-      }
+      if (!keys.insert(key.string).second)
+        fail(key.offset, "duplicate key \"" + key.string + "\"");
       expect(':', "':' after the key");
       LocatedJsonMember member;
       member.key = key.string;
@@ -232,11 +234,14 @@ class Reader {
               position_ += 6;
             }
           }
+          if (code >= 0xD800 && code < 0xE000)
+            fail(start, "\\u escape of a lone surrogate, which is not a character");
           append_utf8(value.string, code);
           break;
         }
         default:
-          fail(start, std::string("unknown escape '\\") + escape + "' in a string");
+          fail(start,
+               "unknown escape '\\" + strings::character_at(text_, start + 1) + "' in a string");
       }
       for (size_t i = before; i < value.string.size(); ++i)
         value.string_origin.offsets.push_back(start);

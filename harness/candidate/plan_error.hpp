@@ -15,12 +15,16 @@
 #include <variant>
 
 #include "harness/util/error.hpp"
+#include "harness/util/strings.hpp"
 
 namespace kforge {
 
+// The message is made valid UTF-8 (a byte that is not becomes U+FFFD): it quotes the candidate,
+// which may be any bytes, and it is stored as JSON, which must be UTF-8.
 class PlanError : public std::runtime_error {
  public:
-  explicit PlanError(const std::string& message) : std::runtime_error(message) {}
+  explicit PlanError(const std::string& message)
+      : std::runtime_error(strings::to_valid_utf8(message)) {}
   std::string message() const { return what(); }
 };
 

@@ -88,8 +88,9 @@ class Binder {
     std::vector<std::string> names;
     for (const DefineSpec& spec : plan_.defines)
       names.push_back(spec.name);
+    std::set<std::string_view> declared(names.begin(), names.end());  // O(n log n), not O(n^2)
     for (const auto& [name, value] : define_values_) {
-      if (!plan_.find_define(name))
+      if (!declared.count(name))
         throw PlanError(names.empty() ? "define '" + name +
                                             "' is given a value, but the plan declares no defines"
                                       : strings::unknown_name_message("define", name, names));

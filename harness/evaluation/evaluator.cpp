@@ -12,11 +12,15 @@
 #include "harness/util/hash.hpp"
 #include "harness/util/version.hpp"
 #include "sandbox/compile_pool.hpp"
+#include "sandbox/source_policy.hpp"
 
 namespace kforge {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How much of a source over the size limit the store keeps.
+constexpr size_t kTooLargeSourceHeadBytes = 4096;
 
 double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -45,6 +49,23 @@ std::vector<std::pair<std::string, const Signature*>> shapes_of(const Task& task
   for (const CheckShape& shape : task.analysis->check_shapes)
     shapes.emplace_back(shape.name, &shape.signature);
   return shapes;
+}
+
+// "<where>: define 'x' has the name of the task's input 'x'; ..." for the first define named
+// like an input, parameter or output of `signature`, or "".
+std::string define_name_clash(const LaunchPlan& plan, const Signature& signature) {
+  for (const DefineSpec& spec : plan.defines) {
+    for (const auto& [specs, role] :
+         {std::pair{&signature.inputs, "input"}, std::pair{&signature.parameters, "parameter"},
+          std::pair{&signature.outputs, "output"}}) {
+      for (const TensorSpec& tensor : *specs) {
+        if (tensor.name == spec.name)
+          return spec.where + ": define '" + spec.name + "' has the name of the task's " + role +
+                 " '" + spec.name + "'; rename the define";
+      }
+    }
+  }
+  return {};
 }
 
 nlohmann::json launches_to_json(const ResolvedPlan& plan) {
@@ -143,6 +164,19 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
   std::optional<CandidateFile>& candidate = prepared.candidate;
   [&] {
     auto started = Clock::now();
+    // The size and the encoding first: a source the compile would refuse is not parsed at all,
+    // so that an oversized one costs nothing (and a plan error can never quote a bad byte).
+    if (auto refused =
+            check_source_text(request.source, request.file_name, pool_.max_source_bytes())) {
+      outcome.stages.push_back({"parse", "skipped", 0, "the source was refused unread"});
+      CompileResult compile;
+      compile.status = refused->status;
+      compile.detail = refused->detail;
+      compile.arch = options_.arch;
+      outcome.compile = compile;
+      return fail("compile", started, Verdict::kCompileError,
+                  std::string(compile_status_name(refused->status)), refused->detail);
+    }
     auto parsed = parse_candidate(request.source, request.file_name);
     if (!parsed.ok())
       return fail("parse", started, Verdict::kPlanError, "malformed_plan",
@@ -154,6 +188,11 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
     } catch (const PlanError& error) {
       return fail("parse", started, Verdict::kPlanError, "bad_define", error.message());
     }
+    // A define is a macro: one named like a kernel parameter (`-Dx=256` over `const float* x`)
+    // would break the compile, so the clash is a plan error before NVRTC sees it.
+    if (std::string clash = define_name_clash(candidate->plan, task.analysis->benchmark);
+        !clash.empty())
+      return fail("parse", started, Verdict::kPlanError, "bad_define", clash);
     outcome.stages.push_back({"parse", "ok", milliseconds_since(started), ""});
 
     started = Clock::now();
@@ -239,6 +278,20 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
     outcome.environment = ran.environment;
   }
 
+  // A source refused as too large is kept as its hash, its size and its first bytes (cut at a
+  // character boundary): writing megabytes the compile never looked at into the store would
+  // make a hostile size cost seconds and grow every dataset built from it.
+  std::string_view kept_source = request.source;
+  if (outcome.compile && outcome.compile->status == CompileStatus::kTooLarge) {
+    size_t head = std::min(kept_source.size(), kTooLargeSourceHeadBytes);
+    while (head > 0 && head < kept_source.size() &&
+           (static_cast<unsigned char>(kept_source[head]) & 0xC0) == 0x80)
+      --head;
+    kept_source = kept_source.substr(0, head);
+    outcome.evidence["source_bytes"] = request.source.size();
+    outcome.evidence["source_stored_bytes"] = kept_source.size();
+  }
+
   // One transaction: the candidate and its evaluation are stored together or not at all.
   sql::Transaction transaction(store_.db());
   CandidateRow candidate_row{.task_id = task.id,
@@ -247,7 +300,7 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
                              .llm_exchange_id = request.llm_exchange_id,
                              .iteration = request.iteration,
                              .origin = request.origin,
-                             .source = request.source,
+                             .source = std::string(kept_source),
                              .source_hash = sha256_hex(request.source),
                              .plan = outcome.plan,
                              .defines = outcome.defines};

@@ -170,7 +170,7 @@ std::vector<std::string> check_manifest(const nlohmann::json& manifest, const st
 }
 
 nlohmann::json read_manifest(const std::filesystem::path& path) {
-  const std::string text = files::read(path);
+  const std::string text = files::read(path, 16 << 20);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& error) {

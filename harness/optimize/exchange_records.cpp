@@ -1,5 +1,7 @@
 #include "harness/optimize/exchange_records.hpp"
 
+#include "harness/util/json_text.hpp"
+
 namespace kforge {
 namespace {
 
@@ -40,7 +42,7 @@ int64_t insert_exchange(const Store& store, const ExchangeRow& exchange) {
       .bind(3, exchange.provider)
       .bind(4, exchange.model)
       .bind(5, exchange.sample_index)
-      .bind(6, exchange.request.dump())
+      .bind(6, json_text(exchange.request))
       .bind(7, exchange.response)
       .bind(8, exchange.status)
       .bind(9, exchange.error)

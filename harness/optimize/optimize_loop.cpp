@@ -13,6 +13,7 @@
 #include "harness/optimize/exchange_records.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/json_text.hpp"
 
 #ifndef KFORGE_SOURCE_DIR
 #define KFORGE_SOURCE_DIR "."
@@ -158,7 +159,7 @@ void save_task_state(const Store& store, int64_t run_id, int64_t task_id,
       "INSERT INTO run_tasks (run_id, task_id, state, status) VALUES (?, ?, ?, ?) "
       "ON CONFLICT (run_id, task_id) DO UPDATE SET state = excluded.state, "
       "status = excluded.status");
-  upsert.bind(1, run_id).bind(2, task_id).bind(3, state.dump()).bind(4, status);
+  upsert.bind(1, run_id).bind(2, task_id).bind(3, json_text(state)).bind(4, status);
   upsert.run();
 }
 

@@ -1,27 +1,85 @@
 #include "harness/util/files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
+#include <optional>
 #include <random>
-#include <sstream>
 
 #include "harness/util/error.hpp"
 
 namespace kforge::files {
 
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+namespace {
+
+// Opens without blocking (a FIFO's open waits for a writer otherwise) and refuses anything but
+// a regular file before reading a byte of it.
+std::string read_regular_file(const fs::path& path, std::optional<size_t> max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
     throw Error("cannot read file: " + std::string(std::strerror(errno)), path.string());
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad())
-    throw Error("error while reading file", path.string());
-  return std::move(contents).str();
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat status {};
+  if (::fstat(fd, &status) != 0)
+    throw Error("cannot read file: " + std::string(std::strerror(errno)), path.string());
+  if (!S_ISREG(status.st_mode)) {
+    std::string kind = S_ISDIR(status.st_mode)    ? "a directory"
+                       : S_ISFIFO(status.st_mode) ? "a FIFO"
+                       : S_ISCHR(status.st_mode)  ? "a character device"
+                       : S_ISBLK(status.st_mode)  ? "a block device"
+                       : S_ISSOCK(status.st_mode) ? "a socket"
+                                                  : "not a regular file";
+    throw Error("cannot read file: it is " + kind + ", not a regular file", path.string());
+  }
+  auto size = static_cast<size_t>(status.st_size);
+  if (max_bytes && size > *max_bytes) {
+    throw Error("file is " + std::to_string(size) + " bytes, over the limit of " +
+                    std::to_string(*max_bytes),
+                path.string());
+  }
+  std::string contents;
+  contents.resize(size);
+  size_t filled = 0;
+  // A file that grows while it is read is read up to the limit plus one byte, so that growth
+  // past the limit is seen without reading on forever.
+  size_t cap = max_bytes ? *max_bytes + 1 : SIZE_MAX;
+  while (filled < cap) {
+    if (filled == contents.size())
+      contents.resize(std::min(cap, std::max<size_t>(contents.size() * 2, 4096)));
+    ssize_t got = ::read(fd, contents.data() + filled, contents.size() - filled);
+    if (got < 0) {
+      if (errno == EINTR)
+        continue;
+      throw Error("error while reading file: " + std::string(std::strerror(errno)), path.string());
+    }
+    if (got == 0)
+      break;
+    filled += static_cast<size_t>(got);
+  }
+  contents.resize(filled);
+  if (max_bytes && filled > *max_bytes) {
+    throw Error("file grew past the limit of " + std::to_string(*max_bytes) + " bytes while read",
+                path.string());
+  }
+  return contents;
+}
+
+}  // namespace
+
+std::string read(const fs::path& path) {
+  return read_regular_file(path, std::nullopt);
+}
+
+std::string read(const fs::path& path, size_t max_bytes) {
+  return read_regular_file(path, max_bytes);
 }
 
 void write_atomic(const fs::path& path, std::string_view contents) {

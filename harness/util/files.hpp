@@ -9,8 +9,13 @@ namespace kforge::files {
 
 namespace fs = std::filesystem;
 
-// The whole file; throws Error naming the path if it cannot be read.
+// The whole file; throws Error naming the path if it cannot be read or is not a regular file
+// (a FIFO would block the read forever, a device such as /dev/zero never ends).
 std::string read(const fs::path& path);
+
+// As read, and a file over `max_bytes` is an Error too: for files a user hands kforge (a
+// candidate, a task, a manifest), whose size is checked before anything is read.
+std::string read(const fs::path& path, size_t max_bytes);
 
 // Writes `contents` so that readers see either the old file or the whole new one, never a
 // part: a temporary file beside it, flushed to disk, then renamed over `path`.

@@ -1,6 +1,7 @@
 #include "harness/util/strings.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
 
 namespace kforge::strings {
@@ -77,6 +78,151 @@ std::string unknown_name_message(std::string_view kind, std::string_view word,
     message += "; did you mean '" + *suggestion + "'?";
   message += " (allowed: " + join(choices, ", ") + ")";
   return message;
+}
+
+}  // namespace kforge::strings
+
+namespace kforge::strings {
+
+size_t utf8_length_at(std::string_view text, size_t at) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  if (at >= text.size())
+    return 0;
+  unsigned char lead = byte(at);
+  if (lead < 0x80)
+    return 1;
+  size_t length = 0;
+  uint32_t code = 0;
+  if ((lead & 0xE0) == 0xC0) {
+    length = 2;
+    code = lead & 0x1F;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3;
+    code = lead & 0x0F;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4;
+    code = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size())
+    return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(at + k) & 0xC0) != 0x80)
+      return 0;
+    code = (code << 6) | (byte(at + k) & 0x3F);
+  }
+  static constexpr uint32_t kSmallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+    return 0;  // overlong, beyond Unicode, or a surrogate
+  return length;
+}
+
+std::optional<size_t> first_invalid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    // ASCII runs are the common case; take them a byte at a time without the full decode.
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = utf8_length_at(text, i);
+    if (length == 0)
+      return i;
+    i += length;
+  }
+  return std::nullopt;
+}
+
+std::string to_valid_utf8(std::string_view text) {
+  std::optional<size_t> bad = first_invalid_utf8(text);
+  if (!bad)
+    return std::string(text);
+  std::string out(text.substr(0, *bad));
+  out.reserve(text.size() + 16);
+  size_t i = *bad;
+  while (i < text.size()) {
+    size_t length = utf8_length_at(text, i);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void append_hex_escape(std::string& out, unsigned char byte) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out += "\\x";
+  out += kDigits[byte >> 4];
+  out += kDigits[byte & 15];
+}
+
+// Appends the character at `at` made printable and returns its length in bytes.
+size_t append_printable(std::string& out, std::string_view text, size_t at, bool keep_layout) {
+  auto lead = static_cast<unsigned char>(text[at]);
+  if (lead < 0x80) {
+    if ((lead == '\n' || lead == '\t') && keep_layout)
+      out += static_cast<char>(lead);
+    else if (lead == '\n')
+      out += "\\n";
+    else if (lead == '\t')
+      out += "\\t";
+    else if (lead < 0x20 || lead == 0x7F)
+      append_hex_escape(out, lead);
+    else
+      out += static_cast<char>(lead);
+    return 1;
+  }
+  size_t length = utf8_length_at(text, at);
+  if (length == 0) {
+    append_hex_escape(out, lead);
+    return 1;
+  }
+  // C1 controls (U+0080 to U+009F, two bytes C2 80 to C2 9F) include CSI and OSC.
+  if (length == 2 && lead == 0xC2 && static_cast<unsigned char>(text[at + 1]) < 0xA0) {
+    out += "\\u{";
+    static constexpr char kDigits[] = "0123456789abcdef";
+    auto code = static_cast<unsigned char>(text[at + 1]);
+    out += kDigits[code >> 4];
+    out += kDigits[code & 15];
+    out += "}";
+    return 2;
+  }
+  out.append(text.substr(at, length));
+  return length;
+}
+
+std::string printable_text(std::string_view text, bool keep_layout) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size())
+    i += append_printable(out, text, i, keep_layout);
+  return out;
+}
+
+}  // namespace
+
+std::string character_at(std::string_view text, size_t at) {
+  if (at >= text.size())
+    return {};
+  std::string out;
+  append_printable(out, text, at, false);
+  return out;
+}
+
+std::string printable(std::string_view text) {
+  return printable_text(text, true);
+}
+
+std::string printable_line(std::string_view text) {
+  return printable_text(text, false);
 }
 
 }  // namespace kforge::strings

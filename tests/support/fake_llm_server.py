@@ -19,6 +19,8 @@ With `xN` the misbehaviour applies to the first N requests for that exact model 
 ones are answered normally. `/tag` only makes names distinct between tests.
 If started with --key K, a request without that key gets 401. --latency S delays every answer by
 S seconds and --vary makes each answer's candidate source distinct (bench/optimize_bench.sh).
+--nonascii puts a non-ASCII character in every answer's launch plan (`"x.shape[1] \u00d7 1"`), which
+kforge must judge a plan_error without ending the run.
 
 Control endpoints: GET or POST /control/requests (every request seen: path, model, headers, body),
 POST /control/reset (forget requests and counters).
@@ -56,13 +58,15 @@ def parse_model(model):
     return name, limit
 
 
-def answer_text(behaviour, serial, vary=False):
+def answer_text(behaviour, serial, vary=False, nonascii=False):
     if behaviour == "nocode":
         return "I would use shared memory tiling here, but I will not write the code today."
     prose = f"Answer {serial}. Here is a kernel that scales each row.\n\n"
     if behaviour == "huge":
         prose = ("padding " * 400000) + "\n\n" + prose
     candidate = CANDIDATE + (f"// answer {serial}\n" if vary else "")
+    if nonascii:
+        candidate = candidate.replace('"x.shape[1]"]', '"x.shape[1] \u00d7 1"]')
     return prose + "```cuda\n" + candidate + "```\nIt launches one block per row.\n"
 
 
@@ -155,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.latency > 0:
             time.sleep(self.server.latency)
 
-        text = answer_text(behaviour, serial, self.server.vary)
+        text = answer_text(behaviour, serial, self.server.vary, self.server.nonascii)
         prompt_tokens = sum(len(json.dumps(m)) for m in request.get("messages", [])) // 4 + 1
         output_tokens = len(text) // 4 + 1
         if request.get("stream"):
@@ -255,6 +259,7 @@ class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     latency = 0.0
     vary = False
+    nonascii = False
 
     def handle_error(self, request, client_address):
         pass  # dropped connections are on purpose here
@@ -267,11 +272,14 @@ def main():
                         help="seconds every answer waits before it is sent (benchmarks)")
     parser.add_argument("--vary", action="store_true",
                         help="a different candidate source in every answer (no compile cache hits)")
+    parser.add_argument("--nonascii", action="store_true",
+                        help="a non-ASCII character in every answer's launch plan")
     args = parser.parse_args()
     server = QuietServer(("127.0.0.1", 0), Handler)
     server.required_key = args.key
     server.latency = args.latency
     server.vary = args.vary
+    server.nonascii = args.nonascii
     print(server.server_address[1], flush=True)
     server.serve_forever()
 

@@ -122,7 +122,7 @@ TEST_F(EvalTest, UsageAndInputErrorsExitNonZero) {
   ProcessResult define = run_kforge(
       {"eval", fixture("relu_ok.cu").string(), "--task", "builtin/relu", "--define", "BLOCK"},
       workspace_->path());
-  EXPECT_EQ(define.exit_code, 1);
+  EXPECT_EQ(define.exit_code, 2);  // a usage error, like every malformed --define
   EXPECT_NE(define.standard_error.find("NAME=VALUE"), std::string::npos);
   ProcessResult no_task = run_kforge({"eval", fixture("relu_ok.cu").string()}, workspace_->path());
   EXPECT_EQ(no_task.exit_code, 2);

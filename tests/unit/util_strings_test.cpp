@@ -1,0 +1,70 @@
+// harness/util/strings: UTF-8 checks and repair, quoting one character, and making outside text
+// safe for a terminal.
+#include "harness/util/strings.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/util/json_text.hpp"
+
+namespace kforge {
+namespace {
+
+using namespace std::string_literals;
+
+TEST(Utf8, LengthsAndFirstInvalidByte) {
+  EXPECT_EQ(strings::utf8_length_at("a", 0), 1u);
+  EXPECT_EQ(strings::utf8_length_at("\xc3\xa9", 0), 2u);          // é
+  EXPECT_EQ(strings::utf8_length_at("\xe2\x80\x94", 0), 3u);      // em dash
+  EXPECT_EQ(strings::utf8_length_at("\xf0\x9f\x98\x80", 0), 4u);  // emoji
+  EXPECT_EQ(strings::utf8_length_at("\xc3\xa9", 1), 0u);          // a continuation byte
+  EXPECT_EQ(strings::utf8_length_at("\xc0\xaf", 0), 0u);          // overlong '/'
+  EXPECT_EQ(strings::utf8_length_at("\xed\xa0\x80", 0), 0u);      // a surrogate
+  EXPECT_EQ(strings::utf8_length_at("\xf4\x90\x80\x80", 0), 0u);  // beyond U+10FFFF
+  EXPECT_EQ(strings::utf8_length_at("\xe2\x80", 0), 0u);          // cut short
+  EXPECT_EQ(strings::first_invalid_utf8("x.numel \xc3\x97 1"), std::nullopt);
+  EXPECT_EQ(strings::first_invalid_utf8("ok\0ok"s), std::nullopt);  // NUL is UTF-8
+  EXPECT_EQ(strings::first_invalid_utf8("abc\xff"), 3u);
+}
+
+TEST(Utf8, RepairReplacesOnlyTheBadBytes) {
+  EXPECT_EQ(strings::to_valid_utf8("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(strings::to_valid_utf8("a\xff"
+                                   "b\xc3"),
+            "a\xef\xbf\xbd"
+            "b\xef\xbf\xbd");
+  // Half of a character, as a byte-wise cut leaves it, is repaired and can be dumped.
+  std::string cut = std::string("\xc3\x97").substr(0, 1);
+  nlohmann::json document = {{"detail", "unexpected '" + cut + "'"}};
+  EXPECT_THROW(document.dump(), nlohmann::json::type_error);
+  EXPECT_EQ(json_text(document), "{\"detail\":\"unexpected '\xef\xbf\xbd'\"}");
+  EXPECT_EQ(nlohmann::json(strings::to_valid_utf8(cut)).dump(), "\"\xef\xbf\xbd\"");
+}
+
+TEST(Utf8, CharacterAtQuotesWholeCharacters) {
+  std::string text = "x.numel \xc3\x97 1";
+  EXPECT_EQ(strings::character_at(text, 8), "\xc3\x97");
+  EXPECT_EQ(strings::character_at(text, 0), "x");
+  EXPECT_EQ(strings::character_at("\x1b[2J", 0), "\\x1b");
+  EXPECT_EQ(strings::character_at("\xff", 0), "\\xff");
+  EXPECT_EQ(strings::character_at("a", 5), "");
+}
+
+TEST(Printable, ControlSequencesBecomeVisible) {
+  // CSI (clear screen), OSC (set the window title, ended by BEL), C1 CSI, a carriage return
+  // that would overwrite the line, DEL, and a byte that is not UTF-8.
+  std::string hostile =
+      "desc\x1b[2J\x1b]0;owned\x07 \xc2\x9b"
+      "31m\rX\x7f\xfe";
+  std::string shown = strings::printable(hostile);
+  EXPECT_EQ(shown, "desc\\x1b[2J\\x1b]0;owned\\x07 \\u{9b}31m\\x0dX\\x7f\\xfe");
+  for (char c : shown)
+    EXPECT_TRUE(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) << int(c);
+  // Layout survives in printable; printable_line keeps to one line.
+  EXPECT_EQ(strings::printable("a\n\tb \xc3\xa9"), "a\n\tb \xc3\xa9");
+  EXPECT_EQ(strings::printable_line("a\n\tb"), "a\\n\\tb");
+}
+
+}  // namespace
+}  // namespace kforge
