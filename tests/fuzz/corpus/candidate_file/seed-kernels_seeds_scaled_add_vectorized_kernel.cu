@@ -1,0 +1,89 @@
+// Seed kernel for the built-in task `scaled_add`: out = a + alpha * b, alpha a float scalar input.
+// Memory-bound: each thread moves VEC floats per access (float2/float4 when both pointers are
+// aligned for it, scalar otherwise) and keeps ITEMS accesses in flight before storing, over a
+// grid-stride loop with 64-bit indices; elements past the last full vector are a scalar tail.
+// Hand-written seed; NOT yet verified on a GPU (compiled only).
+/* kforge:launch
+{
+  "kernels": [
+    {"name": "scaled_add_forward",
+     "grid": ["max(1, min(ceil_div(a.numel, BLOCK * VEC * ITEMS), 1048576))"],
+     "block": ["BLOCK"], "shared_bytes": "0",
+     "args": ["a", "b", "alpha", "out", "a.numel"]}
+  ],
+  "scratch": [],
+  "defines": {
+    "BLOCK": {"default": 256, "values": [128, 256, 512, 1024]},
+    "VEC": {"default": 4, "values": [1, 2, 4]},
+    "ITEMS": {"default": 2, "values": [1, 2, 4, 8]}
+  }
+}
+*/
+#ifndef BLOCK
+#define BLOCK 256
+#endif
+#ifndef VEC
+#define VEC 4
+#endif
+#ifndef ITEMS
+#define ITEMS 2
+#endif
+
+static_assert(VEC == 1 || VEC == 2 || VEC == 4, "VEC must be 1, 2 or 4");
+
+template <int N>
+struct VectorOf;
+template <>
+struct VectorOf<1> {
+  typedef float type;
+};
+template <>
+struct VectorOf<2> {
+  typedef float2 type;
+};
+template <>
+struct VectorOf<4> {
+  typedef float4 type;
+};
+typedef VectorOf<VEC>::type Vector;
+
+extern "C" __global__ void __launch_bounds__(BLOCK)
+    scaled_add_forward(const float* __restrict__ a, const float* __restrict__ b, float alpha,
+                       float* __restrict__ out, long long n) {
+  const long long stride = (long long)gridDim.x * BLOCK;
+  const long long first = (long long)blockIdx.x * BLOCK + threadIdx.x;
+  const unsigned long long misaligned =
+      ((unsigned long long)a | (unsigned long long)b | (unsigned long long)out) &
+      (sizeof(Vector) - 1);
+  const long long vectors = misaligned ? 0 : n / VEC;
+
+  const Vector* a_vectors = reinterpret_cast<const Vector*>(a);
+  const Vector* b_vectors = reinterpret_cast<const Vector*>(b);
+  Vector* out_vectors = reinterpret_cast<Vector*>(out);
+  for (long long base = first; base < vectors; base += stride * ITEMS) {
+    Vector a_values[ITEMS], b_values[ITEMS];
+#pragma unroll
+    for (int item = 0; item < ITEMS; ++item) {
+      const long long index = base + item * stride;
+      if (index < vectors) {
+        a_values[item] = __ldg(a_vectors + index);
+        b_values[item] = __ldg(b_vectors + index);
+      }
+    }
+#pragma unroll
+    for (int item = 0; item < ITEMS; ++item) {
+      const long long index = base + item * stride;
+      if (index < vectors) {
+        float* a_lanes = reinterpret_cast<float*>(&a_values[item]);
+        const float* b_lanes = reinterpret_cast<const float*>(&b_values[item]);
+#pragma unroll
+        for (int lane = 0; lane < VEC; ++lane)
+          a_lanes[lane] = a_lanes[lane] + alpha * b_lanes[lane];
+        out_vectors[index] = a_values[item];
+      }
+    }
+  }
+  // The scalar tail (and everything, when the pointers are not aligned for a vector).
+  for (long long index = vectors * VEC + first; index < n; index += stride)
+    out[index] = __ldg(a + index) + alpha * __ldg(b + index);
+}

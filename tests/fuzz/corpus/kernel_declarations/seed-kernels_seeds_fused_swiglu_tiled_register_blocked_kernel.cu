@@ -1,0 +1,136 @@
+// Seed kernel for the built-in task `fused_swiglu`: out = silu(x @ Wg^T) * (x @ Wu^T). Both
+// products come from one kernel that shares each staged x slice between the two weights and
+// keeps two accumulator tiles; the SiLU and the product are the epilogue, so neither
+// intermediate goes to memory.
+// Shared-memory tiled SGEMM with register blocking: each block computes a BM x BN tile of the
+// output, stepping through k in BK slices staged in shared memory (the A slice transposed, both
+// padded against bank conflicts); each thread accumulates a TM x TN micro-tile in registers
+// from TM + TN shared loads per k step (rows and columns strided by BM / TM and BN / TN so a
+// warp's shared reads are conflict-free and its output stores coalesced). Plain fp32 FMA, no
+// tensor cores (TF32 would miss the fp32 tolerance). Edge tiles load zeros and guard their
+// stores, so any M, N, K works; offsets are 64-bit.
+// Hand-written seed; NOT yet verified on a GPU (compiled only).
+/* kforge:launch
+{
+  "kernels": [
+    {"name": "swiglu_forward",
+     "grid": ["ceil_div(gate.weight.shape[0], BN)",
+              "ceil_div(x.shape[0], BM)"],
+     "block": ["(BM / TM) * (BN / TN)"], "shared_bytes": "0",
+     "args": ["x", "gate.weight", "up.weight", "out", "x.shape[0]",
+              "gate.weight.shape[0]", "x.shape[1]"]}
+  ],
+  "scratch": [],
+  "defines": {
+    "BM": {"default": 64, "values": [32, 64, 128]},
+    "BN": {"default": 64, "values": [32, 64, 128]},
+    "BK": {"default": 16, "values": [8, 16, 32]},
+    "TM": {"default": 4, "values": [2, 4, 8]},
+    "TN": {"default": 4, "values": [2, 4, 8]}
+  }
+}
+*/
+#ifndef BM
+#define BM 64
+#endif
+#ifndef BN
+#define BN 64
+#endif
+#ifndef BK
+#define BK 16
+#endif
+#ifndef TM
+#define TM 4
+#endif
+#ifndef TN
+#define TN 4
+#endif
+// Threads per block: one per TM x TN micro-tile of the BM x BN block tile.
+#define THREADS ((BM / TM) * (BN / TN))
+// Padding that spreads the transposed tile stores over all banks and keeps rows 16-byte aligned.
+#define PAD 4
+
+static_assert(BM % TM == 0 && BN % TN == 0, "TM must divide BM and TN must divide BN");
+static_assert(THREADS >= 32 && THREADS <= 1024, "(BM / TM) * (BN / TN) must be 32 to 1024");
+
+// silu(g) * u with silu(g) = g / (1 + exp(-g)), as F.silu.
+__device__ __forceinline__ float swiglu(float g, float u) {
+  return g / (1.0f + expf(-g)) * u;
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS)
+    swiglu_forward(const float* __restrict__ a, const float* __restrict__ gate,
+                   const float* __restrict__ up, float* __restrict__ out, long long m, long long n,
+                   long long k) {
+  __shared__ __align__(16) float a_tile[BK][BM + PAD];
+  __shared__ __align__(16) float gate_tile[BK][BN + PAD];
+  __shared__ __align__(16) float up_tile[BK][BN + PAD];
+  const int tx = threadIdx.x % (BN / TN);
+  const int ty = threadIdx.x / (BN / TN);
+  const long long row0 = (long long)blockIdx.y * BM;
+  const long long col0 = (long long)blockIdx.x * BN;
+
+  float gate_acc[TM][TN];
+  float up_acc[TM][TN];
+#pragma unroll
+  for (int i = 0; i < TM; ++i)
+#pragma unroll
+    for (int j = 0; j < TN; ++j) {
+      gate_acc[i][j] = 0.0f;
+      up_acc[i][j] = 0.0f;
+    }
+
+  for (long long k0 = 0; k0 < k; k0 += BK) {
+    for (int e = threadIdx.x; e < BM * BK; e += THREADS) {
+      const int r = e / BK, c = e % BK;  // consecutive threads: consecutive k of one row
+      const long long gr = row0 + r, gc = k0 + c;
+      a_tile[c][r] = (gr < m && gc < k) ? __ldg(a + gr * k + gc) : 0.0f;
+    }
+    for (int e = threadIdx.x; e < BK * BN; e += THREADS) {
+      const int c = e / BK, r = e % BK;  // consecutive threads: consecutive k of one weight row
+      const long long gr = k0 + r, gc = col0 + c;
+      gate_tile[r][c] = (gr < k && gc < n) ? __ldg(gate + gc * k + gr) : 0.0f;
+    }
+    for (int e = threadIdx.x; e < BK * BN; e += THREADS) {
+      const int c = e / BK, r = e % BK;  // consecutive threads: consecutive k of one weight row
+      const long long gr = k0 + r, gc = col0 + c;
+      up_tile[r][c] = (gr < k && gc < n) ? __ldg(up + gc * k + gr) : 0.0f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < BK; ++kk) {
+      float a_fragment[TM];
+      float gate_fragment[TN];
+      float up_fragment[TN];
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+        a_fragment[i] = a_tile[kk][ty + i * (BM / TM)];
+#pragma unroll
+      for (int j = 0; j < TN; ++j) {
+        gate_fragment[j] = gate_tile[kk][tx + j * (BN / TN)];
+        up_fragment[j] = up_tile[kk][tx + j * (BN / TN)];
+      }
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) {
+          gate_acc[i][j] = fmaf(a_fragment[i], gate_fragment[j], gate_acc[i][j]);
+          up_acc[i][j] = fmaf(a_fragment[i], up_fragment[j], up_acc[i][j]);
+        }
+    }
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int i = 0; i < TM; ++i) {
+    const long long row = row0 + ty + i * (BM / TM);
+    if (row >= m)
+      continue;
+#pragma unroll
+    for (int j = 0; j < TN; ++j) {
+      const long long col = col0 + tx + j * (BN / TN);
+      if (col < n)
+        out[row * n + col] = swiglu(gate_acc[i][j], up_acc[i][j]);
+    }
+  }
+}

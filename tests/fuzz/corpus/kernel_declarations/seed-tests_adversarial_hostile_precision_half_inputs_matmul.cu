@@ -1,0 +1,36 @@
+// Hostile: precision downgrade: rounds a and b to half before multiplying (fp32 accumulation,
+// as a tensor-core kernel fed fp16 would). Relative errors near 1e-3 per product, far over the
+// float32 tolerance. Expected: incorrect (mismatch).
+/* kforge:launch
+{
+  "kernels": [
+    {"name": "matmul_half_inputs", "grid": ["ceil_div(b.shape[1], 16)", "ceil_div(a.shape[0], 16)"],
+     "block": [16, 16],
+     "args": ["a", "b", "out", "a.shape[0]", "a.shape[1]", "b.shape[1]"]}
+  ]
+}
+*/
+#include <cuda_fp16.h>
+
+extern "C" __global__ void matmul_half_inputs(const float* a, const float* b, float* c, int m,
+                                              int k, int n) {
+  __shared__ __half tile_a[16][16];
+  __shared__ __half tile_b[16][16];
+  const int row = blockIdx.y * 16 + threadIdx.y;
+  const int col = blockIdx.x * 16 + threadIdx.x;
+  float sum = 0.0f;
+  for (int base = 0; base < k; base += 16) {
+    const int ka = base + threadIdx.x;
+    const int kb = base + threadIdx.y;
+    tile_a[threadIdx.y][threadIdx.x] =
+        __float2half((row < m && ka < k) ? a[(long long)row * k + ka] : 0.0f);
+    tile_b[threadIdx.y][threadIdx.x] =
+        __float2half((kb < k && col < n) ? b[(long long)kb * n + col] : 0.0f);
+    __syncthreads();
+    for (int i = 0; i < 16; ++i)
+      sum += __half2float(tile_a[threadIdx.y][i]) * __half2float(tile_b[i][threadIdx.x]);
+    __syncthreads();
+  }
+  if (row < m && col < n)
+    c[(long long)row * n + col] = sum;
+}
