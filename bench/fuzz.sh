@@ -8,8 +8,8 @@
 # Usage: bench/fuzz.sh [--runs N] [--jobs J] [--until HH:MM] [target ...]
 #   --runs N      executions per target (default 10000000)
 #   --jobs J      targets fuzzed at once (default 2)
-#   --until HH:MM stop every target at that UTC time (libFuzzer's -max_total_time), so that a
-#                 campaign ends on time and each log still ends with its final statistics
+#   --until HH:MM end the campaign by that UTC time: each target gets its share of the time left
+#                 (libFuzzer's -max_total_time), so that every log ends with its final statistics
 #   targets       default: all (tests/fuzz/targets.cmake)
 # Per target: build-fuzz/campaign/logs/<target>.log, crashes under
 # build-fuzz/campaign/artifacts/<target>/, and a row in build-fuzz/campaign/summary.tsv:
@@ -52,14 +52,16 @@ fuzz_one() {
   local corpus=$campaign/corpus/$target artifacts=$campaign/artifacts/$target/
   local log=$campaign/logs/$target.log
   mkdir -p "$corpus" "$artifacts"
-  local limit=()
+  local limit=() remaining=$2
   if [ -n "$until_time" ]; then
+    # This target's share of the time left: the slots still to fill share it evenly.
     local left=$(($(date -u -d "$until_time" +%s) - $(date -u +%s)))
+    local share=$((left * jobs / (remaining > jobs ? remaining : jobs)))
     if ((left < 10)); then echo "fuzz: $target: no time left before $until_time"; return; fi
-    limit=(-max_total_time="$left")
+    limit=(-max_total_time="$((share < left ? share : left))")
   fi
   local started=$(date +%s) status=0
-  nice -n 19 "build-fuzz/tests/fuzz/fuzz_$target" -runs="$runs" "${limit[@]}" -timeout=10 \
+  nice -n 19 "build-fuzz/fuzz_$target" -runs="$runs" "${limit[@]}" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" \
     "$corpus" "tests/fuzz/corpus/$target" >"$log" 2>&1 || status=$?
   local seconds=$(($(date +%s) - started))
@@ -80,9 +82,11 @@ fuzz_one() {
   echo "fuzz: $target: $executions executions in ${seconds}s, cov $cov, ft $ft, exit $status, $crashes crash file(s)"
 }
 
+remaining=${#targets[@]}
 for target in "${targets[@]}"; do
   while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
-  fuzz_one "$target" &
+  fuzz_one "$target" "$remaining" &
+  remaining=$((remaining - 1))
 done
 wait
 echo "fuzz: summary in $summary"

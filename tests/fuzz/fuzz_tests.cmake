@@ -14,7 +14,7 @@ add_test(NAME fuzz.build COMMAND ${CMAKE_CURRENT_LIST_DIR}/build_fuzz.sh ${CMAKE
 set_tests_properties(fuzz.build PROPERTIES FIXTURES_SETUP kforge_fuzz TIMEOUT 1800)
 foreach(name IN LISTS KFORGE_FUZZ_TARGETS)
   add_test(NAME fuzz.${name} COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_brief.sh
-    ${KFORGE_FUZZ_BUILD_DIR}/tests/fuzz/fuzz_${name} ${CMAKE_CURRENT_LIST_DIR}/corpus/${name}
+    ${KFORGE_FUZZ_BUILD_DIR}/fuzz_${name} ${CMAKE_CURRENT_LIST_DIR}/corpus/${name}
     ${CMAKE_BINARY_DIR}/fuzz-brief/${name})
   set_tests_properties(fuzz.${name} PROPERTIES FIXTURES_REQUIRED kforge_fuzz TIMEOUT 300)
 endforeach()

@@ -56,7 +56,7 @@ def candidates():
     seeds, adversarial = kernel_files()
     expressions = set()
     for path in seeds + adversarial:
-        name = os.path.relpath(path, ROOT).replace("/", "_")
+        name = os.path.relpath(path, ROOT).replace("/", "_").replace(".", "_")
         source = open(path, encoding="utf-8").read()
         put("candidate_file", name, source)
         put("kernel_declarations", name, source)
@@ -66,7 +66,7 @@ def candidates():
         plan = plan_text(source)
         if plan is None:
             continue
-        put("located_json", name + ".json", plan)
+        put("located_json", name + "_plan", plan)
         try:
             parsed = json.loads(plan)
         except ValueError:
@@ -81,7 +81,7 @@ def candidates():
         put("expression", hashlib.sha1(text.encode()).hexdigest()[:12], text)
     for manifest in sorted(glob.glob(os.path.join(ROOT, "kernels", "**", "manifest.json"),
                                      recursive=True)):
-        name = os.path.relpath(manifest, ROOT).replace("/", "_")
+        name = os.path.relpath(manifest, ROOT).replace("/", "_").replace(".", "_")
         text = open(manifest, encoding="utf-8").read()
         put("manifest", name, text)
         put("launch_plan_json", name, json.dumps(json.loads(text)["launch"]))
@@ -128,7 +128,7 @@ def ptx():
             header = text[: text.find(".visible")] if ".visible" in text else text[:2000]
             entries = re.findall(r"\.visible \.entry [^(]*\([^)]*\)", text)
             small = header + "".join(entry + "\n{\n\tret;\n}\n\n" for entry in entries)
-            name = os.path.relpath(path, ROOT).replace("/", "_") + ".ptx"
+            name = os.path.relpath(path, ROOT).replace("/", "_").replace(".", "_") + "_ptx"
             put("ptx_entries", name, small)
 
 
