@@ -1,13 +1,13 @@
 // A launch plan read back from the store (candidates.plan, evaluations.plan: JSON text without
-// positions), as LaunchPlan::from_json reads it, and the resolved plan a GPU worker reads
-// (ResolvedPlan::from_json).
-// Allowed failures: nlohmann's parse_error (the caller's to catch: the store holds JSON kforge
-// wrote), PlanError from the plan reader, kforge::Error from the resolved-plan reader.
+// positions), as LaunchPlan::from_json reads it, then its default define values.
+// Allowed failures: PlanError. Anything else is a finding. (ResolvedPlan::from_json is not
+// fuzzed: nothing but tests calls it; the GPU worker reads the resolved plan itself, from its
+// parent. docs/fuzzing.md says what running it here showed.)
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "harness/candidate/launch_plan.hpp"
-#include "harness/candidate/plan_validation.hpp"
+#include "harness/candidate/plan_error.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -21,12 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)choose_define_values(plan);
   } catch (const PlanError& error) {
     (void)error.message();
-  }
-  try {
-    ResolvedPlan plan = ResolvedPlan::from_json(json, "resolved plan");
-    (void)plan.to_json().dump();
-  } catch (const Error& error) {
-    (void)error.what();
   }
   return 0;
 }

@@ -95,20 +95,6 @@ def candidates():
         "#inc\\\nlude \"x.h\"\nR\"(#include <y>)\"\n")
 
 
-def resolved_plan():
-    plan = {"launches": [{"kernel": "relu_forward", "grid": [16, 1, 1], "block": [256, 1, 1],
-                          "shared_bytes": 0,
-                          "args": [{"kind": "tensor", "tensor": "x", "role": "input"},
-                                   {"kind": "tensor", "tensor": "out", "role": "output"},
-                                   {"kind": "integer", "type": "int64", "width": 8,
-                                    "value": 4096, "bytes": "0010000000000000"},
-                                   {"kind": "float", "type": "float32", "width": 4,
-                                    "value": 0.5, "bytes": "0000003f"}]}],
-            "scratch": [{"name": "partial", "dtype": "float32", "numel": 64, "bytes": 256}],
-            "defines": {"BLOCK": 256}}
-    put("launch_plan_json", "resolved-plan.json", json.dumps(plan))
-
-
 def ptx():
     nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
     if not os.path.exists(nvcc):
@@ -282,7 +268,6 @@ def main():
     args = parser.parse_args()
     clear_seeds()
     candidates()
-    resolved_plan()
     ptx()
     safetensors()
     llm_streams()
