@@ -40,6 +40,38 @@ bool is_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
 }
 
+// The character at `at` for a message: its whole UTF-8 sequence ("×"), or "\xC3" for a byte that
+// does not start one; never a lone byte of a sequence, which would make the message (stored as
+// JSON with the verdict) invalid UTF-8.
+std::string character_at(const std::string& text, size_t at) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  unsigned char lead = byte(at);
+  if (lead < 0x80)
+    return std::string(1, text[at]);
+  size_t length = lead >= 0xC2 && lead <= 0xDF   ? 2
+                  : lead >= 0xE0 && lead <= 0xEF ? 3
+                  : lead >= 0xF0 && lead <= 0xF4 ? 4
+                                                 : 0;
+  bool valid = length > 0 && at + length <= text.size();
+  for (size_t i = 1; valid && i < length; ++i) {
+    unsigned char next = byte(at + i);
+    unsigned char low = 0x80, high = 0xBF;
+    if (i == 1 && lead == 0xE0)
+      low = 0xA0;
+    else if (i == 1 && lead == 0xED)
+      high = 0x9F;
+    else if (i == 1 && lead == 0xF0)
+      low = 0x90;
+    else if (i == 1 && lead == 0xF4)
+      high = 0x8F;
+    valid = next >= low && next <= high;
+  }
+  if (valid)
+    return text.substr(at, length);
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  return std::string("\\x") + kHex[lead >> 4] + kHex[lead & 15];
+}
+
 // Everything a failure message needs to point into the expression.
 struct Place {
   const std::string& text;
@@ -72,8 +104,7 @@ class Parser {
     if (at_ < text_.size()) {
       if (text_[at_] == ')')
         place_.fail(at_, "')' without a matching '('");
-      place_.fail(at_,
-                  "unexpected '" + std::string(1, text_[at_]) + "' after a complete expression");
+      place_.fail(at_, "unexpected '" + character_at(text_, at_) + "' after a complete expression");
     }
     return root;
   }
@@ -161,7 +192,7 @@ class Parser {
       return name_or_call(depth);
     if (c == '+')
       place_.fail(at_, "unary '+' is not part of the language");
-    place_.fail(at_, "unexpected '" + std::string(1, c) + "' where a value was expected");
+    place_.fail(at_, "unexpected '" + character_at(text_, at_) + "' where a value was expected");
   }
 
   NodePointer number() {
