@@ -67,8 +67,9 @@ std::vector<PtxEntry> entries_for(const std::vector<KernelDeclaration>& kernels)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PlanResult<CandidateFile> parsed =
       parse_candidate(std::string(kforge::fuzz::as_text(data, size)), "kernel.cu");
+  const std::string_view input = kforge::fuzz::as_text(data, size);
   if (!parsed.ok()) {
-    (void)parsed.error().message();
+    kforge::fuzz::store_message(parsed.error().message(), input);
     return 0;
   }
   const CandidateFile& candidate = parsed.value();
@@ -81,12 +82,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::map<std::string, int64_t> defines;
   try {
     defines = choose_define_values(candidate.plan);
-  } catch (const PlanError&) {
+  } catch (const PlanError& error) {
+    kforge::fuzz::store_message(error.message(), input);
     return 0;
   }
   (void)define_options(defines);
   PlanResult<ResolvedPlan> bound = bind_plan(candidate.plan, candidate.kernels,
                                              entries_for(candidate.kernels), signature(), defines);
+  if (!bound.ok())
+    kforge::fuzz::store_message(bound.error().message(), input);
   if (bound.ok()) {
     // What a GPU worker reads.
     const nlohmann::json resolved = bound.value().to_json();

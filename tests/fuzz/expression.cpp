@@ -32,18 +32,19 @@ const ExpressionEnvironment& environment() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input = kforge::fuzz::as_text(data, size);
   try {
-    Expression expression =
-        Expression::parse(std::string(kforge::fuzz::as_text(data, size)), "kernel 'k' grid[0]");
+    Expression expression = Expression::parse(std::string(input), "kernel 'k' grid[0]");
     (void)expression.bare_name();
     (void)expression.names();
     try {
       (void)expression.evaluate(environment());
-    } catch (const PlanError&) {
+    } catch (const PlanError& error) {
+      kforge::fuzz::store_message(error.message(), input);
     }
     (void)expression.evaluate_size(environment());
   } catch (const PlanError& error) {
-    (void)error.message();
+    kforge::fuzz::store_message(error.message(), input);
   }
   return 0;
 }

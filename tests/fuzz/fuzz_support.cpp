@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace kforge::fuzz {
@@ -22,6 +23,20 @@ void MemoryFile::write(std::string_view bytes) {
   if (ftruncate(fd_, 0) != 0 ||
       pwrite(fd_, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))
     std::abort();  // the harness itself failed: not a finding in the parser
+}
+
+bool valid_utf8(std::string_view text) {
+  try {
+    (void)nlohmann::json(std::string(text)).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
+void store_message(const std::string& message, std::string_view input) {
+  if (valid_utf8(input))
+    (void)nlohmann::json(message).dump();
 }
 
 std::string_view part(std::string_view input, size_t index, std::string_view separator) {

@@ -33,6 +33,14 @@ class MemoryFile {
   std::string path_;
 };
 
+// Whether `text` is valid UTF-8 as nlohmann::json's dump() checks it.
+bool valid_utf8(std::string_view text);
+
+// A PlanError's message is stored with the verdict, as JSON: when the candidate's text was valid
+// UTF-8, the message must be too. Dumps it as the store does, so that an invalid message escapes
+// as json's type_error 316 (a finding).
+void store_message(const std::string& message, std::string_view input);
+
 // Splits one input into parts at a separator line, so that a target can take several texts
 // (a reply line and a file, a source and a define) from one input: the i-th part, or "".
 std::string_view part(std::string_view input, size_t index, std::string_view separator = "\n--\n");

@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)kernel.parameters[i].describe(i);
     }
   } catch (const PlanError& error) {
-    (void)error.message();
+    fuzz::store_message(error.message(), fuzz::as_text(data, size));
   }
   return 0;
 }

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)plan.to_json().dump();
     (void)choose_define_values(plan);
   } catch (const PlanError& error) {
-    (void)error.message();
+    fuzz::store_message(error.message(), fuzz::as_text(data, size));
   }
   return 0;
 }

@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     LaunchPlan plan = LaunchPlan::from_located(json, source);
     (void)plan.to_json().dump();
   } catch (const PlanError& error) {
-    (void)error.message();
+    fuzz::store_message(error.message(), fuzz::as_text(data, size));
   }
   return 0;
 }
