@@ -50,7 +50,7 @@ class AnthropicProtocol final : public WireProtocol {
       return "the answer has no content array";
     response.text.clear();
     for (const json& block : answer["content"]) {
-      if (block.is_object() && block.value("type", "") == "text" && block.contains("text") &&
+      if (block.is_object() && text(block, "type") == "text" && block.contains("text") &&
           block["text"].is_string())
         response.text += block["text"].get<std::string>();
     }
@@ -71,7 +71,7 @@ class AnthropicProtocol final : public WireProtocol {
                        "a stream event (" + event.event + ") is not a JSON object"};
       return;
     }
-    std::string type = data.value("type", event.event);
+    std::string type = data.contains("type") ? text(data, "type") : event.event;
     if (type == "message_start") {
       if (data.contains("message") && data["message"].is_object() &&
           data["message"].contains("usage") && data["message"]["usage"].is_object()) {
@@ -81,7 +81,7 @@ class AnthropicProtocol final : public WireProtocol {
       }
     } else if (type == "content_block_delta") {
       if (data.contains("delta") && data["delta"].is_object() &&
-          data["delta"].value("type", "") == "text_delta" && data["delta"].contains("text") &&
+          text(data["delta"], "type") == "text_delta" && data["delta"].contains("text") &&
           data["delta"]["text"].is_string()) {
         std::string piece = data["delta"]["text"].get<std::string>();
         state.text += piece;
@@ -112,6 +112,14 @@ class AnthropicProtocol final : public WireProtocol {
   bool says_unknown_model(long status, const json& body) const override { return status == 404; }
 
  private:
+  // A string field, or "" when it is missing or not a string (json::value would throw for a
+  // field of another type, and a server's answer is outside input).
+  static std::string text(const json& object, const char* key) {
+    if (object.contains(key) && object[key].is_string())
+      return object[key].get<std::string>();
+    return {};
+  }
+
   static int64_t integer(const json& object, const char* key, int64_t fallback) {
     if (object.contains(key) && object[key].is_number_integer())
       return object[key].get<int64_t>();

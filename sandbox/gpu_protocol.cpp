@@ -1,5 +1,8 @@
 #include "sandbox/gpu_protocol.hpp"
 
+#include <limits>
+#include <type_traits>
+
 #include "harness/util/error.hpp"
 
 namespace kforge {
@@ -7,6 +10,35 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+// Whether `value` converts to T without undefined behaviour: nlohmann's get<int>() of 1e300 is
+// a float-to-int conversion out of range (UB), and of 2^40 a silent wrap. For an integer type
+// (or a list of them) every number must be an integer in the type's range.
+template <typename T>
+bool integers_fit(const json& value) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!value.is_number())
+      return true;  // get<T>() refuses it with a type_error
+    if (!value.is_number_integer())
+      return false;
+    if (value.is_number_unsigned())
+      return value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    int64_t number = value.get<int64_t>();
+    if constexpr (std::is_unsigned_v<T>)
+      return number >= 0;
+    else
+      return number >= std::numeric_limits<T>::min() && number <= std::numeric_limits<T>::max();
+  } else if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
+    if (!value.is_array())
+      return true;
+    for (const json& item : value)
+      if (!integers_fit<typename T::value_type>(item))
+        return false;
+    return true;
+  } else {
+    return true;
+  }
+}
 
 // Reads a JSON object field by field, turning every missing or mistyped field into one Error that
 // names the field and `where`.
@@ -45,6 +77,9 @@ class Fields {
  private:
   template <typename T>
   T convert(const json& value, const char* key) const {
+    if (!integers_fit<T>(value))
+      throw Error(std::string("field '") + key + "' holds a number out of range or not an integer",
+                  where_);
     try {
       return value.get<T>();
     } catch (const json::exception&) {

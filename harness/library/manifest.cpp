@@ -26,6 +26,13 @@ const nlohmann::json* field(const nlohmann::json& json, const std::string& key) 
   return json.is_object() && json.contains(key) ? &json[key] : nullptr;
 }
 
+// A string field of an object, or "" (json::value throws for a field of another type, or when
+// `json` is not an object, and a manifest is a file anyone can edit).
+std::string text(const nlohmann::json& json, const char* key) {
+  const nlohmann::json* found = field(json, key);
+  return found && found->is_string() ? found->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 std::string library_operation(const std::string& task_name) {
@@ -136,19 +143,18 @@ std::vector<std::string> check_manifest(const nlohmann::json& manifest, const st
     return problems;
 
   const nlohmann::json& task_json = manifest["task"];
-  if (task_json.value("name", "") != task.name)
-    problems.push_back("task.name is '" + task_json.value("name", "") + "', not '" + task.name +
-                       "'");
-  if (task_json.value("source_hash", "") != task.source_hash)
-    problems.push_back("task.source_hash " + task_json.value("source_hash", "") +
+  if (text(task_json, "name") != task.name)
+    problems.push_back("task.name is '" + text(task_json, "name") + "', not '" + task.name + "'");
+  if (text(task_json, "source_hash") != task.source_hash)
+    problems.push_back("task.source_hash " + text(task_json, "source_hash") +
                        " is not the task's current source hash " + task.source_hash);
-  if (task.analysis &&
-      task_json.value("signature", nlohmann::json()) != task.analysis->benchmark.to_json())
+  const nlohmann::json* signature = field(task_json, "signature");
+  if (task.analysis && (!signature || *signature != task.analysis->benchmark.to_json()))
     problems.push_back("task.signature is not the task's current signature " +
                        task.analysis->benchmark.to_json().dump());
   const std::string hash = sha256_hex(source);
-  if (manifest["kernel"].value("source_hash", "") != hash)
-    problems.push_back("kernel.source_hash " + manifest["kernel"].value("source_hash", "") +
+  if (text(manifest["kernel"], "source_hash") != hash)
+    problems.push_back("kernel.source_hash " + text(manifest["kernel"], "source_hash") +
                        " does not match kernel.cu (" + hash + ")");
 
   PlanResult<CandidateFile> parsed = parse_candidate(source, "kernel.cu");
