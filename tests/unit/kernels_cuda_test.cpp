@@ -107,17 +107,15 @@ TEST(KernelsRuntimeGpu, LaunchesFromAThreadWithoutACurrentContext) {
   if (std::string reason = no_gpu_reason(); !reason.empty())
     GTEST_SKIP() << reason;
   TemporaryDirectory root;
-  write_text(root / "relu" / "plain" / "kernel.cu", R"(/* kforge:launch
+  write_text(root / "relu" / "plain" / "kernel.cu", R"cu(/* kforge:launch
 {"kernels": [{"name": "relu", "grid": ["ceil_div(x.numel, 256)"], "block": [256],
-              "args": ["x", "out", "x.numel"]
-}]
-}
-* / extern "C" __global__ void relu(const float* x, float* out, long long n) {
+              "args": ["x", "out", "x.numel"]}]}
+*/
+extern "C" __global__ void relu(const float* x, float* out, long long n) {
   long long i = (long long)blockIdx.x * 256 + threadIdx.x;
-  if (i < n)
-    out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
-)");
+)cu");
   write_text(root / "relu" / "plain" / "manifest.json", R"({
   "task": {"name": "builtin/relu", "signature": {
     "inputs": [{"name": "x", "kind": "tensor", "dtype": "float32", "shape": [1000]}],
@@ -127,53 +125,53 @@ TEST(KernelsRuntimeGpu, LaunchesFromAThreadWithoutACurrentContext) {
                           {"name": "n", "pointer": false, "value_type": "int64"}]},
   "defines": {}, "architectures": []})");
 
-// Device memory through kforge's own driver table, on this thread's primary context.
-CudaDriver& driver = CudaDriver::instance();
-const CudaDriverApi& api = driver.api();
-CUdevice device = 0;
-CUcontext context = nullptr;
-driver.check(api.cuDeviceGet(&device, 0), "cuDeviceGet");
-driver.check(api.cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain");
-driver.check(api.cuCtxSetCurrent(context), "cuCtxSetCurrent");
-constexpr size_t n = 1000;
-std::vector<float> host(n);
-for (size_t i = 0; i < n; ++i)
-  host[i] = (i % 2 == 0 ? -1.0f : 1.0f) * static_cast<float>(i);
-CUdeviceptr x = 0, out = 0;
-driver.check(api.cuMemAlloc(&x, n * sizeof(float)), "cuMemAlloc");
-driver.check(api.cuMemAlloc(&out, n * sizeof(float)), "cuMemAlloc");
-driver.check(api.cuMemcpyHtoD(x, host.data(), n * sizeof(float)), "cuMemcpyHtoD");
-driver.check(api.cuMemsetD32(out, 0x7fc00000u, n), "cuMemsetD32");
+  // Device memory through kforge's own driver table, on this thread's primary context.
+  CudaDriver& driver = CudaDriver::instance();
+  const CudaDriverApi& api = driver.api();
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  driver.check(api.cuDeviceGet(&device, 0), "cuDeviceGet");
+  driver.check(api.cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain");
+  driver.check(api.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+  constexpr size_t n = 1000;
+  std::vector<float> host(n);
+  for (size_t i = 0; i < n; ++i)
+    host[i] = (i % 2 == 0 ? -1.0f : 1.0f) * static_cast<float>(i);
+  CUdeviceptr x = 0, out = 0;
+  driver.check(api.cuMemAlloc(&x, n * sizeof(float)), "cuMemAlloc");
+  driver.check(api.cuMemAlloc(&out, n * sizeof(float)), "cuMemAlloc");
+  driver.check(api.cuMemcpyHtoD(x, host.data(), n * sizeof(float)), "cuMemcpyHtoD");
+  driver.check(api.cuMemsetD32(out, 0x7fc00000u, n), "cuMemsetD32");
 
-Runtime runtime({.library_root = root.path(), .cache_dir = root / "cache"});
-auto arguments = [&] {
-  return Arguments{{"x", Tensor{reinterpret_cast<void*>(x), {n}, "float32"}},
-                   {"out", Tensor{reinterpret_cast<void*>(out), {n}, "float32"}}};
-};
-// Threads that never made any context current: the runtime must, for the first launch (which
-// opens the driver and loads the module) and for a later one from another thread.
-for (int thread = 0; thread < 2; ++thread) {
-  std::string failure;
-  std::thread other([&] {
-    try {
-      runtime.launch("relu", arguments());
-    } catch (const std::exception& error) {
-      failure = error.what();
-    }
-  });
-  other.join();
-  ASSERT_EQ(failure, "") << "thread " << thread;
-}
-driver.check(api.cuCtxSynchronize(), "cuCtxSynchronize");
-std::vector<float> result(n);
-driver.check(api.cuMemcpyDtoH(result.data(), out, n * sizeof(float)), "cuMemcpyDtoH");
-for (size_t i = 0; i < n; ++i)
-  ASSERT_EQ(result[i], host[i] > 0 ? host[i] : 0.0f) << i;
-// And again from this thread, which holds the context already.
-runtime.launch("relu", arguments());
-driver.check(api.cuCtxSynchronize(), "cuCtxSynchronize");
-api.cuMemFree(x);
-api.cuMemFree(out);
+  Runtime runtime({.library_root = root.path(), .cache_dir = root / "cache"});
+  auto arguments = [&] {
+    return Arguments{{"x", Tensor{reinterpret_cast<void*>(x), {n}, "float32"}},
+                     {"out", Tensor{reinterpret_cast<void*>(out), {n}, "float32"}}};
+  };
+  // Threads that never made any context current: the runtime must, for the first launch (which
+  // opens the driver and loads the module) and for a later one from another thread.
+  for (int thread = 0; thread < 2; ++thread) {
+    std::string failure;
+    std::thread other([&] {
+      try {
+        runtime.launch("relu", arguments());
+      } catch (const std::exception& error) {
+        failure = error.what();
+      }
+    });
+    other.join();
+    ASSERT_EQ(failure, "") << "thread " << thread;
+  }
+  driver.check(api.cuCtxSynchronize(), "cuCtxSynchronize");
+  std::vector<float> result(n);
+  driver.check(api.cuMemcpyDtoH(result.data(), out, n * sizeof(float)), "cuMemcpyDtoH");
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(result[i], host[i] > 0 ? host[i] : 0.0f) << i;
+  // And again from this thread, which holds the context already.
+  runtime.launch("relu", arguments());
+  driver.check(api.cuCtxSynchronize(), "cuCtxSynchronize");
+  api.cuMemFree(x);
+  api.cuMemFree(out);
 }
 
 }  // namespace
