@@ -1,7 +1,14 @@
 #include "harness/environment.hpp"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include "harness/util/cuda_libraries.hpp"
 #include "harness/util/error.hpp"
+#include "harness/util/strings.hpp"
+#include "sandbox/compile_pool.hpp"
 #include "sandbox/nvrtc_api.hpp"
 
 namespace kforge {
@@ -73,16 +80,81 @@ Component probe_cuda_driver(std::vector<GpuInfo>* gpus) {
   return component;
 }
 
+namespace {
+
+// A kernel that needs the fp16 header: compiling it proves NVRTC, its builtins library and the
+// CUDA headers, and that the source policy allows those headers.
+constexpr const char* kNvrtcProbeSource = R"(#include <cuda_fp16.h>
+extern "C" __global__ void kforge_doctor_probe(__half* x, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) x[i] = __hadd(x[i], __float2half(1.0f));
+}
+)";
+
+// A private folder for the probe's compile pool, removed with the object.
+class ProbeFolder {
+ public:
+  ProbeFolder() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "kforge-doctor-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw Error("cannot create a temporary folder for the NVRTC probe", pattern);
+    path_ = pattern;
+  }
+  ~ProbeFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ProbeFolder(const ProbeFolder&) = delete;
+  ProbeFolder& operator=(const ProbeFolder&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
 Component probe_nvrtc() {
-  // The same loading the compile workers do, so doctor reports what compiles will use.
+  // Loading NVRTC is not enough: its builtins may be missing, or its headers not found, and
+  // then every compile fails. So the probe is a real compile of a kernel that includes
+  // cuda_fp16.h, through the same compile workers, source policy and include folders that an
+  // evaluation uses.
   Component component{.name = "nvrtc"};
   try {
     const Nvrtc& nvrtc = Nvrtc::instance();
-    component.found = true;
     component.version = nvrtc.version();
     component.location = nvrtc.library_path();
   } catch (const Error& failure) {
     component.detail = failure.what();
+    return component;
+  }
+  try {
+    ProbeFolder folder;
+    CompilePoolOptions options;
+    options.workers = 1;
+    options.use_cache = false;
+    options.cache_dir = folder.path();
+    CompilePool pool(options);
+    CompileResult result = pool.compile(
+        {.source = kNvrtcProbeSource, .arch = "sm_80", .name = "kforge_doctor_probe.cu"});
+    if (!result.ok()) {
+      component.detail = "NVRTC loads, but a kernel including cuda_fp16.h does not compile (" +
+                         std::string(compile_status_name(result.status)) + ": " + result.detail +
+                         (result.log.empty() ? "" : "; " + std::string(strings::trim(result.log))) +
+                         ")";
+      return component;
+    }
+    component.found = true;
+    const std::vector<std::filesystem::path> roots = cuda_include_roots();
+    std::vector<std::string> names;
+    for (const std::filesystem::path& root : roots)
+      names.push_back(root.string());
+    component.detail = "compiled a kernel including cuda_fp16.h in " +
+                       std::to_string(static_cast<int>(result.compile_ms)) + " ms; headers from " +
+                       strings::join(names, ", ");
+  } catch (const Error& failure) {
+    component.detail = std::string("NVRTC loads, but a probe compile failed: ") + failure.what();
   }
   return component;
 }

@@ -39,7 +39,6 @@ CompilePool::CompilePool(CompilePoolOptions options)
                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   worker_directory_ = options_.cache_dir / "worker";
   files::ensure_directory(worker_directory_);
-  include_roots_ = cuda_include_roots();
   slots_.resize(static_cast<size_t>(count));
   for (Slot& slot : slots_)
     slot.worker = start_worker();
@@ -86,9 +85,13 @@ std::unique_ptr<WorkerProcess> CompilePool::start_worker() {
   // Set while the constructor starts the first worker, and only read afterwards: compile()
   // reads it without the lock.
   std::string version = hello.value("nvrtc_version", "");
-  if (nvrtc_version_.empty())
+  if (nvrtc_version_.empty()) {
     nvrtc_version_ = version;
-  else if (version != nvrtc_version_)
+    // The header folders of the NVRTC the worker opened: this process does not open NVRTC, and
+    // its policy check must allow exactly the headers the worker's compile will see.
+    for (const nlohmann::json& root : hello.value("include_roots", nlohmann::json::array()))
+      include_roots_.emplace_back(root.get<std::string>());
+  } else if (version != nvrtc_version_)
     throw Error("a new compile worker found NVRTC " + version + ", not " + nvrtc_version_, where);
   return worker;
 }

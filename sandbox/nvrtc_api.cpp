@@ -34,15 +34,27 @@ std::vector<FunctionEntry> function_table(NvrtcFunctions& api) {
   };
 }
 
-std::vector<fs::path> toolkit_roots() {
-  std::vector<fs::path> roots;
-  for (const char* variable : {"CUDA_HOME", "CUDA_PATH"}) {
-    const char* value = std::getenv(variable);
-    if (value != nullptr && value[0] != '\0')
-      roots.emplace_back(value);
+// NVRTC opens its builtins (libnvrtc-builtins.so.<major>.<minor>) with dlopen by bare soname
+// when it first compiles, so from a folder the dynamic linker does not search (pip's
+// nvidia/cu13/lib named by KFORGE_CUDA_LIB_DIRS) every compile would fail with
+// NVRTC_ERROR_BUILTIN_OPERATION_FAILURE. Loading them first, by path from NVRTC's own folder,
+// makes that dlopen find them already loaded (the dynamic linker matches loaded libraries by
+// soname). Where they are not beside NVRTC, the linker's own search must find them; where it
+// cannot either, NVRTC is unusable, and that is said now rather than at the first compile.
+DynamicLibrary load_builtins(const fs::path& nvrtc_library, int major, int minor) {
+  const std::string name =
+      "libnvrtc-builtins.so." + std::to_string(major) + "." + std::to_string(minor);
+  const fs::path beside = nvrtc_library.parent_path() / name;
+  std::error_code failure;
+  if (fs::exists(beside, failure)) {
+    if (auto library = DynamicLibrary::try_open_global(beside.string()))
+      return std::move(*library);
   }
-  roots.emplace_back("/usr/local/cuda");
-  return roots;
+  if (auto library = DynamicLibrary::try_open({name}))
+    return std::move(*library);
+  throw Error("NVRTC's builtins library " + name + " is neither beside NVRTC (" + beside.string() +
+                  ") nor found by the dynamic linker; every compile would fail",
+              nvrtc_library.string());
 }
 
 }  // namespace
@@ -58,6 +70,7 @@ Nvrtc::Nvrtc(DynamicLibrary library) : library_(std::move(library)) {
   int minor = 0;
   check(api_.version(&major, &minor), "nvrtcVersion");
   version_ = std::to_string(major) + "." + std::to_string(minor);
+  builtins_ = load_builtins(library_.path(), major, minor);
 }
 
 const Nvrtc& Nvrtc::instance() {
@@ -95,30 +108,13 @@ void Nvrtc::check(nvrtcResult result, const char* function, nvrtcProgram program
 }
 
 std::vector<fs::path> cuda_include_roots() {
-  std::vector<fs::path> candidates;
-  for (const fs::path& root : toolkit_roots())
-    candidates.push_back(root / "include");
-  std::vector<fs::path> roots;
-  auto add = [&](const fs::path& folder) {
-    std::error_code failure;
-    fs::path canonical = fs::canonical(folder, failure);
-    if (failure || !fs::is_directory(canonical))
-      return;
-    for (const fs::path& known : roots) {
-      if (known == canonical)
-        return;
-    }
-    roots.push_back(canonical);
-  };
-  for (const fs::path& include : candidates) {
-    std::error_code failure;
-    if (!fs::exists(include / "cuda_runtime.h", failure) && !fs::exists(include / "nvrtc.h"))
-      continue;
-    add(include / "cccl");  // first, as nvcc searches them
-    add(include);
-    break;  // one toolkit only: mixing headers of two toolkits helps nobody
+  std::optional<fs::path> library;
+  try {
+    library = Nvrtc::instance().library_path();
+  } catch (const Error&) {
+    // No usable NVRTC: nothing compiles, and the toolkit folders are all there is to offer.
   }
-  return roots;
+  return cuda_include_roots_for(library);
 }
 
 }  // namespace kforge

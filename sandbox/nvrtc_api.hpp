@@ -6,6 +6,7 @@
 #include <nvrtc.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,14 +31,16 @@ struct NvrtcFunctions {
 
 class Nvrtc {
  public:
-  // Opens NVRTC once per process (libnvrtc.so.13, .so.12, .so, then $CUDA_HOME/lib64 and
-  // /usr/local/cuda/lib64); throws Error naming every place tried.
+  // Opens NVRTC once per process (the KFORGE_CUDA_LIB_DIRS folders, libnvrtc.so.13, .so.12,
+  // .so, then $CUDA_HOME/lib64 and /usr/local/cuda/lib64) and its builtins library, from
+  // NVRTC's own folder first; throws Error naming every place tried, or the builtins missing.
   static const Nvrtc& instance();
 
   const NvrtcFunctions& api() const { return api_; }
   // "13.0"
   const std::string& version() const { return version_; }
   const std::string& library_path() const { return library_.path(); }
+  const std::string& builtins_path() const { return builtins_->path(); }
 
   // The one checked call: a result other than NVRTC_SUCCESS becomes an Error naming `function`
   // and NVRTC's name for the result, with the program's log attached when there is a program.
@@ -49,6 +52,7 @@ class Nvrtc {
  private:
   explicit Nvrtc(DynamicLibrary library);
   DynamicLibrary library_;
+  std::optional<DynamicLibrary> builtins_;  // loaded before the first compile needs it
   NvrtcFunctions api_;
   std::string version_;
 };
@@ -56,9 +60,9 @@ class Nvrtc {
 // The library names tried, in order.
 std::vector<std::string> nvrtc_library_candidates();
 
-// The toolkit's header folders a candidate may include from: <toolkit>/include and its cccl/
-// folder, found from $CUDA_HOME, the NVRTC library's location and /usr/local/cuda. Existing
-// folders only, canonical, in search order.
+// The header folders a candidate may include from: cuda_include_roots_for() the NVRTC this
+// process opens (beside it first: a toolkit's or pip's include folders, then $CUDA_HOME and
+// /usr/local/cuda). Opens NVRTC; without it, the toolkit folders only.
 std::vector<std::filesystem::path> cuda_include_roots();
 
 }  // namespace kforge

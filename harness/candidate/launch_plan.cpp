@@ -24,7 +24,7 @@ class PlanReader {
   LaunchPlan read() {
     if (root_.kind != Kind::kObject)
       fail(root_, "the plan must be a JSON object, not " + root_.kind_name());
-    check_keys(root_, {"kernels", "scratch", "defines"}, "launch plan key");
+    check_keys(root_, {"kernels", "scratch", "defines", "arch"}, "launch plan key");
     LaunchPlan plan;
     const LocatedJson* kernels = root_.find("kernels");
     if (!kernels)
@@ -46,6 +46,10 @@ class PlanReader {
     }
     for (const LocatedJson& entry : kernels->items)
       plan.kernels.push_back(read_kernel(entry));
+    if (const LocatedJson* arch = root_.find("arch")) {
+      plan.arch = read_arch(*arch);
+      plan.arch_where = where(arch->offset);
+    }
     return plan;
   }
 
@@ -171,6 +175,52 @@ class PlanReader {
     return buffer;
   }
 
+  std::vector<std::string> read_arch(const LocatedJson& arch) const {
+    static const char* kRule =
+        "\"arch\" must be an architecture-specific target such as \"sm_90a\" (wgmma, TMA) or "
+        "\"sm_100a\" (tcgen05), a family target such as \"sm_100f\", or a list of them";
+    std::vector<const LocatedJson*> targets;
+    if (arch.kind == Kind::kString) {
+      targets.push_back(&arch);
+    } else if (arch.kind == Kind::kArray && !arch.items.empty()) {
+      for (const LocatedJson& item : arch.items)
+        targets.push_back(&item);
+    } else {
+      fail(arch, kRule);
+    }
+    std::vector<std::string> names;
+    for (const LocatedJson* target : targets) {
+      if (target->kind != Kind::kString)
+        fail(*target, kRule + std::string(", not ") + target->kind_name());
+      if (!is_specific_target(target->string)) {
+        std::string hint = is_plain_target(target->string)
+                               ? " (a plain target needs no \"arch\": every candidate is "
+                                 "compiled for the GPU's own sm_XY)"
+                               : "";
+        fail(*target, "'" + target->string + "' is not a target: " + kRule + hint);
+      }
+      if (std::find(names.begin(), names.end(), target->string) != names.end())
+        fail(*target, "\"arch\" lists '" + target->string + "' twice");
+      names.push_back(target->string);
+    }
+    return names;
+  }
+
+  // sm_ and two or three digits.
+  static bool is_plain_target(std::string_view name) {
+    if (!name.starts_with("sm_"))
+      return false;
+    std::string_view digits = name.substr(3);
+    return (digits.size() == 2 || digits.size() == 3) && digits.front() != '0' &&
+           std::all_of(digits.begin(), digits.end(),
+                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  }
+  // sm_90a, sm_100a, sm_100f, ...
+  static bool is_specific_target(std::string_view name) {
+    return name.size() > 3 && (name.back() == 'a' || name.back() == 'f') &&
+           is_plain_target(name.substr(0, name.size() - 1));
+  }
+
   std::vector<DefineSpec> read_defines(const LocatedJson& defines) {
     if (defines.kind != Kind::kObject)
       fail(defines,
@@ -262,6 +312,8 @@ nlohmann::json LaunchPlan::to_json() const {
   }
   for (const DefineSpec& spec : defines)
     json["defines"][spec.name] = {{"default", spec.default_value}, {"values", spec.values}};
+  if (!arch.empty())  // absent otherwise, so that plans without it are stored as before
+    json["arch"] = arch;
   return json;
 }
 
@@ -295,6 +347,37 @@ std::map<std::string, int64_t> choose_define_values(
     values[name] = value;
   }
   return values;
+}
+
+std::string choose_compile_arch(const LaunchPlan& plan, const std::string& gpu_arch) {
+  if (plan.arch.empty())
+    return gpu_arch;
+  // sm_90 -> 90 (a trailing a or f of the target itself is ignored).
+  auto number = [](std::string_view name) {
+    std::string_view digits = name.substr(3);
+    while (!digits.empty() && !std::isdigit(static_cast<unsigned char>(digits.back())))
+      digits.remove_suffix(1);
+    int value = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    return value;
+  };
+  const int gpu = gpu_arch.starts_with("sm_") ? number(gpu_arch) : 0;
+  for (const std::string& target : plan.arch) {
+    const int wanted = number(target);
+    // "a": that exact compute capability; "f": its family (same major, minor at least).
+    if (target.back() == 'a' && wanted == gpu)
+      return target;
+    if (target.back() == 'f' && wanted / 10 == gpu / 10 && wanted % 10 <= gpu % 10)
+      return target;
+  }
+  std::string where = plan.arch_where.empty() ? "launch plan" : plan.arch_where;
+  std::string capability =
+      gpu > 0 ? std::to_string(gpu / 10) + "." + std::to_string(gpu % 10) : "unknown";
+  throw PlanError(where + ": \"arch\" asks for " + strings::join(plan.arch, ", ") +
+                  ", architecture-specific code that runs only on the GPU it names, and this "
+                  "evaluation targets " +
+                  gpu_arch + " (compute capability " + capability +
+                  "); leave \"arch\" out to compile for " + gpu_arch + ", or list a target for it");
 }
 
 std::vector<std::string> define_options(const std::map<std::string, int64_t>& values) {

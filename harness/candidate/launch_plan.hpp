@@ -7,9 +7,12 @@
 //   {"kernels": [{"name": "k", "grid": ["e", ...], "block": ["e", ...],
 //                 "shared_bytes": "e", "args": ["e", ...]}, ...],
 //    "scratch": [{"name": "tmp", "dtype": "float32", "numel": "e"}, ...],
-//    "defines": {"BLOCK": {"default": 256, "values": [128, 256]}}}
-// `kernels` is required and non-empty; `scratch`, `defines` and `shared_bytes` (default "0")
-// may be left out; `values` defaults to [default]. Expressions are JSON strings; a JSON integer
+//    "defines": {"BLOCK": {"default": 256, "values": [128, 256]}},
+//    "arch": ["sm_90a"]}
+// `kernels` is required and non-empty; `scratch`, `defines`, `arch` and `shared_bytes` (default
+// "0") may be left out; `values` defaults to [default]. `arch` is one architecture-specific
+// target ("sm_90a", or "sm_100f" for a family) or a list of them: the kernel is compiled for the
+// one the target GPU runs, and runs on no other. Expressions are JSON strings; a JSON integer
 // is accepted where an expression is expected and kept as its decimal text.
 #pragma once
 
@@ -53,6 +56,8 @@ struct LaunchPlan {
   std::vector<KernelLaunch> kernels;
   std::vector<ScratchBuffer> scratch;
   std::vector<DefineSpec> defines;  // in the order the plan lists them
+  std::vector<std::string> arch;    // architecture-specific targets; empty: the plain sm_XY
+  std::string arch_where;           // where "arch" is, for messages
 
   const DefineSpec* find_define(const std::string& name) const;
 
@@ -68,6 +73,11 @@ struct LaunchPlan {
 // mean") or an override value that is not an integer.
 std::map<std::string, int64_t> choose_define_values(
     const LaunchPlan& plan, const std::map<std::string, std::string>& overrides = {});
+
+// The architecture to compile for when the evaluation targets `gpu_arch` ("sm_90"): gpu_arch
+// itself for a plan without "arch"; else the plan's target that runs on that GPU ("sm_90a" for
+// sm_90 exactly, "sm_100f" for sm_100 or sm_103). Throws PlanError when none does.
+std::string choose_compile_arch(const LaunchPlan& plan, const std::string& gpu_arch);
 
 // NVRTC options for the chosen values: {"-DBLOCK=256", ...}, in name order.
 std::vector<std::string> define_options(const std::map<std::string, int64_t>& values);

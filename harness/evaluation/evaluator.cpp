@@ -193,11 +193,17 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
     if (std::string clash = define_name_clash(candidate->plan, task.analysis->benchmark);
         !clash.empty())
       return fail("parse", started, Verdict::kPlanError, "bad_define", clash);
+    // sm_90a where the plan asks for architecture-specific code: compiled, cached and stored so.
+    try {
+      outcome.arch = choose_compile_arch(candidate->plan, options_.arch);
+    } catch (const PlanError& error) {
+      return fail("parse", started, Verdict::kPlanError, "arch_mismatch", error.message());
+    }
     outcome.stages.push_back({"parse", "ok", milliseconds_since(started), ""});
 
     started = Clock::now();
     CompileRequest compile_request{
-        .source = candidate->source(), .arch = options_.arch, .name = request.file_name};
+        .source = candidate->source(), .arch = outcome.arch, .name = request.file_name};
     for (const auto& [name, value] : outcome.defines)
       compile_request.defines[name] = std::to_string(value);
     outcome.compile = pool_.compile(compile_request);
@@ -316,7 +322,7 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
       .verdict = std::string(verdict_name(outcome.verdict)),
       .reason = outcome.reason,
       .evidence = evidence,
-      .arch = options_.arch,
+      .arch = outcome.arch,
       .gpu = outcome.gpu.empty() ? std::nullopt : std::optional(outcome.gpu),
       .compile = outcome.compile ? std::optional(compile_to_json(*outcome.compile)) : std::nullopt,
       .stages = stages,

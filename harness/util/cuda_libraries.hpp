@@ -1,5 +1,6 @@
-// Where kforge looks for the CUDA libraries it opens at run time, and the CUDA driver API
-// (libcuda) as a table of functions with one checked-call helper for CUresult.
+// Where kforge looks for the CUDA libraries it opens at run time and for the CUDA headers a
+// candidate may include, and the CUDA driver API (libcuda) as a table of functions with one
+// checked-call helper for CUresult.
 // libcuda belongs to the driver; NVRTC and CUPTI come from a CUDA toolkit or from the
 // nvidia-* Python packages beside PyTorch. KFORGE_CUDA_LIB_DIRS (colon-separated) is searched
 // first.
@@ -7,6 +8,8 @@
 
 #include <cuda.h>
 
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +23,19 @@ namespace kforge {
 // (the dynamic linker's own search), then CUDA_HOME, CUDA_PATH and /usr/local/cuda.
 std::vector<std::string> cuda_library_candidates(std::string_view stem,
                                                  const std::vector<int>& majors);
+
+// The folders whose CUDA headers (cuda_fp16.h, cuda_bf16.h, CCCL's cuda/std, cub, thrust) a
+// candidate may include, in search order (CCCL first, as nvcc searches them), existing and
+// canonical. Looked for first beside `nvrtc_library`, the NVRTC file in use, as each layout
+// places them:
+//   toolkit          <root>/lib64/libnvrtc.so.13   <root>/include/cccl, <root>/include
+//   pip, CUDA 13     nvidia/cu13/lib/              nvidia/cu13/include/cccl, nvidia/cu13/include
+//   pip, CUDA 12     nvidia/cuda_nvrtc/lib/        nvidia/cuda_cccl/include,
+//   nvidia/cuda_runtime/include
+// then in $CUDA_HOME, $CUDA_PATH and /usr/local/cuda. Headers of one installation only: the
+// first that has cuda_fp16.h (mixing two versions' headers helps nobody).
+std::vector<std::filesystem::path> cuda_include_roots_for(
+    const std::optional<std::filesystem::path>& nvrtc_library);
 
 // The subset of the driver API that kforge uses, resolved from libcuda at run time.
 struct CudaDriverApi {

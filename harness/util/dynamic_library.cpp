@@ -29,6 +29,12 @@ std::optional<DynamicLibrary> DynamicLibrary::try_open(const std::vector<std::st
   return std::nullopt;
 }
 
+std::optional<DynamicLibrary> DynamicLibrary::try_open_global(const std::string& path) {
+  if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL))
+    return DynamicLibrary(handle, loaded_path(handle, path));
+  return std::nullopt;
+}
+
 DynamicLibrary DynamicLibrary::open(const std::vector<std::string>& names,
                                     const std::string& what) {
   std::string last_error;

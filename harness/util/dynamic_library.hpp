@@ -15,6 +15,9 @@ class DynamicLibrary {
   static DynamicLibrary open(const std::vector<std::string>& names, const std::string& what);
   // Like open(), but nullopt instead of an Error.
   static std::optional<DynamicLibrary> try_open(const std::vector<std::string>& names);
+  // One file, with RTLD_GLOBAL: for a library that another one dlopens later by its bare
+  // soname (NVRTC and its builtins), which the dynamic linker then finds already loaded.
+  static std::optional<DynamicLibrary> try_open_global(const std::string& path);
 
   ~DynamicLibrary();
   DynamicLibrary(DynamicLibrary&& other) noexcept;

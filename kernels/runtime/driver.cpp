@@ -22,7 +22,7 @@ Driver Driver::open(const std::vector<std::string>& names) {
 Driver::~Driver() {
   if (!library_)
     return;  // moved from
-  auto release = library_->function<CUresult (*)(CUdevice)>("cuDevicePrimaryCtxRelease");
+  auto release = library_->function<CUresult (*)(CUdevice)>("cuDevicePrimaryCtxRelease_v2");
   for (CUdevice device : retained_)
     release(device);  // never throws from here
 }
@@ -69,7 +69,28 @@ void Driver::use_device(int device) {
                                                                                            handle),
         "cuDevicePrimaryCtxRetain");
   retained_.push_back(handle);
-  check(library_->function<CUresult (*)(CUcontext)>("cuCtxSetCurrent")(context), "cuCtxSetCurrent");
+  context_ = context;
+}
+
+ScopedContext::ScopedContext(const Driver& driver) : driver_(driver) {
+  if (driver.context() == nullptr)
+    return;
+  CUcontext current = nullptr;
+  driver.check(driver.library().function<CUresult (*)(CUcontext*)>("cuCtxGetCurrent")(&current),
+               "cuCtxGetCurrent");
+  if (current == driver.context())
+    return;
+  driver.check(
+      driver.library().function<CUresult (*)(CUcontext)>("cuCtxPushCurrent_v2")(driver.context()),
+      "cuCtxPushCurrent_v2");
+  pushed_ = true;
+}
+
+ScopedContext::~ScopedContext() {
+  if (!pushed_)
+    return;
+  CUcontext popped = nullptr;
+  driver_.library().function<CUresult (*)(CUcontext*)>("cuCtxPopCurrent_v2")(&popped);  // no throw
 }
 
 Module Driver::load(const std::vector<char>& image) const {

@@ -152,6 +152,17 @@ KernelFile parse_kernel_file(std::string source, std::string file_name) {
              expressions(nlohmann::json::array({buffer["numel"]}), "scratch numel").front()});
       }
     }
+    if (plan.contains("arch")) {
+      const nlohmann::json arch =
+          plan["arch"].is_string() ? nlohmann::json::array({plan["arch"]}) : plan["arch"];
+      if (!arch.is_array() || arch.empty())
+        throw std::invalid_argument("\"arch\" must be a target like \"sm_90a\" or a list of them");
+      for (const nlohmann::json& target : arch) {
+        if (!target.is_string())
+          throw std::invalid_argument("\"arch\" holds " + target.dump() + ", not a target");
+        file.arch_targets.push_back(target.get<std::string>());
+      }
+    }
     if (plan.contains("defines")) {
       if (!plan["defines"].is_object())
         throw std::invalid_argument("\"defines\" must be an object of name: {default, values}");

@@ -62,6 +62,11 @@ void read_manifest(const std::filesystem::path& manifest, ShippedKernel& kernel)
         }
       }
     }
+    if (json.contains("launch") && json["launch"].is_object() && json["launch"].contains("arch")) {
+      const nlohmann::json& arch = json["launch"]["arch"];
+      for (const nlohmann::json& target : arch.is_array() ? arch : nlohmann::json::array({arch}))
+        kernel.arch_targets.push_back(target.get<std::string>());
+    }
     // (items() of a temporary would dangle: keep the objects alive.)
     const nlohmann::json parameters_json = json.value("parameters", nlohmann::json::object());
     const nlohmann::json defines_json = json.value("defines", nlohmann::json::object());
@@ -95,6 +100,28 @@ int parse_architecture(const std::string& name) {
   if (!numeric)
     throw KernelError("'" + name + "' is not a GPU architecture (write it like sm_90)", "");
   return std::stoi(digits);
+}
+
+std::string compile_target(const std::vector<std::string>& targets, int architecture) {
+  if (targets.empty())
+    return "sm_" + std::to_string(architecture);
+  for (const std::string& target : targets) {
+    if (target.size() < 4 || target.rfind("sm_", 0) != 0)
+      continue;
+    const char suffix = target.back();
+    int number = 0;
+    try {
+      number = parse_architecture(target);
+    } catch (const KernelError&) {
+      continue;
+    }
+    // "a": that exact architecture; "f": its family, the same major version, minor at least.
+    if (suffix == 'a' && number == architecture)
+      return target;
+    if (suffix == 'f' && number / 10 == architecture / 10 && number % 10 <= architecture % 10)
+      return target;
+  }
+  return "";
 }
 
 namespace {
@@ -156,7 +183,7 @@ const ShippedKernel& Library::choose(const std::string& task, int architecture) 
   const ShippedKernel* same_family = nullptr;
   const ShippedKernel* unverified = nullptr;
   for (const ShippedKernel& kernel : kernels_) {
-    if (kernel.task != task)
+    if (kernel.task != task || compile_target(kernel.arch_targets, architecture).empty())
       continue;
     if (!exact && kernel.verified_on(architecture))
       exact = &kernel;

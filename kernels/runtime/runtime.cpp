@@ -54,7 +54,16 @@ Runtime::Runtime(RuntimeOptions options)
 }
 
 Runtime::~Runtime() {
-  modules_.clear();  // before the driver that unloads them
+  // Modules go before the driver that unloads them, with its context current on this thread.
+  if (driver_ && !modules_.empty()) {
+    try {
+      ScopedContext current(*driver_);
+      modules_.clear();
+    } catch (const KernelError&) {
+      modules_.clear();  // never throws from a destructor
+    }
+  }
+  modules_.clear();
 }
 
 Driver& Runtime::driver() {
@@ -71,12 +80,15 @@ Driver& Runtime::driver() {
 }
 
 int Runtime::architecture() {
+  std::lock_guard lock(mutex_);
   driver();
   return architecture_;
 }
 
 const ShippedKernel& Runtime::choose(const std::string& task) {
-  return library_.choose(task, architecture());
+  std::lock_guard lock(mutex_);
+  driver();
+  return library_.choose(task, architecture_);
 }
 
 fs::path Runtime::fatbin_path(const ShippedKernel& kernel) const {
@@ -97,9 +109,13 @@ const Module& Runtime::module(const ShippedKernel& kernel, const KernelFile& fil
   } else {
     std::map<std::string, long long> overrides(kernel.defines.begin(), kernel.defines.end());
     const std::vector<std::string> defines = file.define_options(overrides);
+    const std::string target = compile_target(file.arch_targets, architecture_);
+    if (target.empty())
+      throw KernelError("the kernel's plan asks for an architecture-specific target that sm_" +
+                            std::to_string(architecture_) + " cannot run",
+                        kernel.source.string());
     const Nvrtc nvrtc = Nvrtc::open();
-    std::vector<std::string> key_parts = {file.source, std::to_string(architecture_),
-                                          std::to_string(nvrtc.version())};
+    std::vector<std::string> key_parts = {file.source, target, std::to_string(nvrtc.version())};
     key_parts.insert(key_parts.end(), defines.begin(), defines.end());
     const fs::path cached =
         options_.cache_dir / kernel.task / kernel.variant / (cache_key(key_parts) + ".cubin");
@@ -107,10 +123,9 @@ const Module& Runtime::module(const ShippedKernel& kernel, const KernelFile& fil
       image = read_binary(cached);
     } else {
       const NvrtcOutput output =
-          nvrtc.compile(file.source, kernel.source.string(), architecture_, defines);
+          nvrtc.compile(file.source, kernel.source.string(), target, defines);
       if (!output.succeeded)
-        throw KernelError("NVRTC could not compile the kernel for sm_" +
-                              std::to_string(architecture_) + ":\n" + output.log,
+        throw KernelError("NVRTC could not compile the kernel for " + target + ":\n" + output.log,
                           kernel.source.string());
       image = output.cubin;
       // Written to a temporary name first, so that a concurrent reader never sees half a file.
@@ -126,7 +141,11 @@ const Module& Runtime::module(const ShippedKernel& kernel, const KernelFile& fil
 }
 
 void Runtime::launch(const std::string& task, const Arguments& arguments, CUstream stream) {
+  std::lock_guard lock(mutex_);
   Driver& cuda = driver();
+  // The primary context is current only where it was made so: on any other thread of the
+  // caller, loading a module or launching would fail with CUDA_ERROR_INVALID_CONTEXT.
+  ScopedContext current(cuda);
   const ShippedKernel& kernel = library_.choose(task, architecture_);
   auto file = files_.find(kernel.source.string());
   if (file == files_.end())

@@ -1,6 +1,7 @@
 #include "kforge/kernels/shared_library.hpp"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <utility>
 
@@ -19,6 +20,20 @@ SharedLibrary SharedLibrary::open(const std::vector<std::string>& names, const s
     tried += (tried.empty() ? "" : ", ") + name;
   }
   throw KernelError("cannot open " + what + " (tried " + tried + ")", last_error);
+}
+
+std::optional<SharedLibrary> SharedLibrary::try_open_global(const std::string& path) {
+  if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL))
+    return SharedLibrary(handle, path);
+  return std::nullopt;
+}
+
+std::string SharedLibrary::path() const {
+  struct link_map* map = nullptr;
+  if (handle_ && dlinfo(handle_, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name &&
+      map->l_name[0] != '\0')
+    return map->l_name;
+  return name_;
 }
 
 SharedLibrary::~SharedLibrary() {

@@ -30,6 +30,11 @@ TEST(Doctor, ReportsEveryComponentAndSucceedsForCompileWork) {
   for (const char* name : {"cuda-driver", "gpu", "nvrtc", "cupti", "python", "store", "cache"})
     EXPECT_TRUE(component(report, name).contains("found")) << name;
   EXPECT_TRUE(component(report, "nvrtc")["found"].get<bool>());
+  // Proved by a real compile of a kernel that includes the fp16 header, not by a load.
+  EXPECT_NE(component(report, "nvrtc")["detail"].get<std::string>().find(
+                "compiled a kernel including cuda_fp16.h"),
+            std::string::npos)
+      << component(report, "nvrtc").dump();
   EXPECT_NE(component(report, "python")["version"].get<std::string>().find("torch"),
             std::string::npos);
   // Doctor looks without creating: no store and no cache folder appear.

@@ -3,6 +3,11 @@
 // KernelError that says no driver was found, so a program using the library can fall back (or
 // say why) on a machine without a GPU.
 //
+// Every function is resolved under the name cuda.h maps it to (cuDevicePrimaryCtxRelease is
+// cuDevicePrimaryCtxRelease_v2, cuCtxPushCurrent is cuCtxPushCurrent_v2, ...): the unversioned
+// symbols are older ABIs kept for old binaries. tests/unit/cuda_symbol_names_test.cpp checks
+// the names against the header's #defines.
+//
 // NOT yet exercised on a GPU: only the missing-driver path is tested (no GPU was available).
 #pragma once
 
@@ -38,6 +43,22 @@ class Module {
   CUmodule module_;
 };
 
+// The driver's context made current on the calling thread for the scope's lifetime (pushed,
+// then popped, so the caller's own current context is restored), or left alone where it is
+// current already. Kernels may be launched from any thread: the primary context is current
+// only on the thread that made it so.
+class ScopedContext {
+ public:
+  explicit ScopedContext(const Driver& driver);
+  ~ScopedContext();
+  ScopedContext(const ScopedContext&) = delete;
+  ScopedContext& operator=(const ScopedContext&) = delete;
+
+ private:
+  const Driver& driver_;
+  bool pushed_ = false;
+};
+
 class Driver {
  public:
   // libcuda.so.1, then libcuda.so; initialises the driver.
@@ -48,8 +69,10 @@ class Driver {
   int device_count() const;
   // 90 for a compute capability 9.0 device.
   int architecture(int device) const;
-  // Makes the device's primary context current on this thread (retained until the Driver goes).
+  // Retains the device's primary context (released when the Driver goes). It is made current
+  // only for the work that needs it, by a ScopedContext on the calling thread.
   void use_device(int device);
+  CUcontext context() const { return context_; }
 
   Module load(const std::vector<char>& image) const;
   void launch(CUfunction function, std::array<unsigned, 3> grid, std::array<unsigned, 3> block,
@@ -76,6 +99,7 @@ class Driver {
   explicit Driver(SharedLibrary library);
   std::unique_ptr<SharedLibrary> library_;
   std::vector<CUdevice> retained_;  // primary contexts to release
+  CUcontext context_ = nullptr;     // the last device's primary context
 };
 
 }  // namespace kforge::kernels

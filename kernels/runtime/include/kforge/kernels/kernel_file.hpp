@@ -43,6 +43,9 @@ struct KernelFile {
   std::vector<PlannedLaunch> launches;
   std::vector<PlannedScratch> scratch;
   std::vector<DefineChoice> defines;  // in name order
+  // The plan's "arch": architecture-specific targets ("sm_90a", "sm_100a") the kernel must be
+  // compiled for, one of which must match the GPU; empty: the GPU's plain sm_XY.
+  std::vector<std::string> arch_targets;
 
   const DefineChoice* find_define(const std::string& name) const;
   // "-DNAME=VALUE" for every define, its default unless `overrides` names it. An override of a

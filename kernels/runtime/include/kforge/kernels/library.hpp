@@ -46,12 +46,20 @@ struct ShippedKernel {
   std::vector<SignatureEntry> signature;
   std::map<std::string, std::vector<DeclaredParameter>> parameters;  // by kernel name
   std::map<std::string, long long> defines;  // the values it was verified with
+  // The plan's architecture-specific targets (manifest "launch"."arch"): the variant runs only
+  // on a GPU one of them matches. Empty: any GPU.
+  std::vector<std::string> arch_targets;
 
   bool verified_on(int architecture) const;
 };
 
 // 90 from "sm_90" (also "sm_90a", "90"); throws KernelError for anything else.
 int parse_architecture(const std::string& name);
+
+// The NVRTC target for a kernel with these architecture-specific `targets` on sm_<architecture>:
+// "sm_<architecture>" when there are none; the one that runs there ("sm_90a" on exactly 9.0,
+// "sm_100f" on 10.x with x >= 0); "" when none does.
+std::string compile_target(const std::vector<std::string>& targets, int architecture);
 
 class Library {
  public:
@@ -63,7 +71,8 @@ class Library {
   const std::vector<ShippedKernel>& kernels() const { return kernels_; }
   std::vector<std::string> tasks() const;
 
-  // The variant to run for `task` on sm_<architecture>, in this order of preference: verified
+  // The variant to run for `task` on sm_<architecture>, among those whose architecture-specific
+  // targets (if any) run there, in this order of preference: verified
   // on exactly that architecture; verified on an older one of the same major version (same
   // instruction set family, compiled for the present one from source); unverified. Ties go to
   // the first variant in name order, so the choice is deterministic. An unknown task is a

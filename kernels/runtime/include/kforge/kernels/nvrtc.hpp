@@ -3,6 +3,7 @@
 // tests use it to prove every shipped kernel compiles for every listed architecture.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,19 @@ struct NvrtcOutput {
 
 class Nvrtc {
  public:
-  // Opens libnvrtc (the soname of the toolkit the library was built with first); throws
-  // KernelError naming what was tried when it is not installed.
+  // Opens libnvrtc where a CUDA toolkit or pip's NVIDIA wheels put it: the folders in
+  // KFORGE_CUDA_LIB_DIRS (colon-separated), the dynamic linker's search (libnvrtc.so.13, .so.12,
+  // .so), then $CUDA_HOME/lib64, $CUDA_PATH/lib64 and /usr/local/cuda/lib64; then its builtins
+  // library, from NVRTC's own folder first (NVRTC opens it by bare soname, which fails for a
+  // folder the dynamic linker does not search). Throws KernelError naming what was tried when
+  // NVRTC is not installed, or naming the builtins when they cannot be found.
   static Nvrtc open();
+
+  // The NVRTC file in use, and the CUDA header folders compiles search (cuda_fp16.h and CCCL
+  // beside it: <toolkit>/include, pip's nvidia/cu13/include or nvidia/cuda_runtime/include;
+  // else $CUDA_HOME/include or /usr/local/cuda/include). Empty when none has cuda_fp16.h.
+  std::string library_path() const { return library_.path(); }
+  const std::vector<std::string>& include_paths() const { return include_paths_; }
 
   // NVRTC's version as major * 1000 + minor * 10, the same encoding as the CUDA driver's.
   int version() const;
@@ -31,10 +42,16 @@ class Nvrtc {
   // the NVRTC function and its result.
   NvrtcOutput compile(const std::string& source, const std::string& file_name, int architecture,
                       const std::vector<std::string>& options) const;
+  // The same for a target named in full: "sm_90", or an architecture-specific "sm_90a" (a
+  // kernel whose plan asks for one: wgmma, TMA, tcgen05).
+  NvrtcOutput compile(const std::string& source, const std::string& file_name,
+                      const std::string& target, const std::vector<std::string>& options) const;
 
  private:
   explicit Nvrtc(SharedLibrary library) : library_(std::move(library)) {}
   SharedLibrary library_;
+  std::optional<SharedLibrary> builtins_;
+  std::vector<std::string> include_paths_;
 };
 
 }  // namespace kforge::kernels

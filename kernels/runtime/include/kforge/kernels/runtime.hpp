@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -53,15 +54,19 @@ class Runtime {
   int architecture();
   // The variant `launch` would use for `task` on the present GPU.
   const ShippedKernel& choose(const std::string& task);
+  // May be called from any thread (the context is made current on it for the launch) and
+  // from several at once (loading and the caches are serialised; launches are asynchronous).
   void launch(const std::string& task, const Arguments& arguments, CUstream stream = nullptr);
 
   // Where a variant's precompiled fatbin would be.
   std::filesystem::path fatbin_path(const ShippedKernel& kernel) const;
 
  private:
+  // Both with mutex_ held.
   Driver& driver();
   const Module& module(const ShippedKernel& kernel, const KernelFile& file);
 
+  std::mutex mutex_;
   RuntimeOptions options_;
   Library library_;
   std::unique_ptr<Driver> driver_;

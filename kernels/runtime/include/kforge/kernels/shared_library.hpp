@@ -2,6 +2,7 @@
 // the kernel library starts, and its GPU-free parts work, on machines without them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,9 @@ class SharedLibrary {
   // Tries each name in turn; throws KernelError naming every name tried and the last dlerror()
   // when none opens. `what` names the library in that message ("the CUDA driver").
   static SharedLibrary open(const std::vector<std::string>& names, const std::string& what);
+  // One file by path, with RTLD_GLOBAL, or nullopt: for a library that another one dlopens
+  // later by bare soname (NVRTC's builtins), which the dynamic linker then finds loaded.
+  static std::optional<SharedLibrary> try_open_global(const std::string& path);
 
   ~SharedLibrary();
   SharedLibrary(SharedLibrary&& other) noexcept;
@@ -27,6 +31,8 @@ class SharedLibrary {
   }
 
   const std::string& name() const { return name_; }
+  // The file the dynamic linker loaded (a bare soname resolved), or the name when unknown.
+  std::string path() const;
 
  private:
   SharedLibrary(void* handle, std::string name) : handle_(handle), name_(std::move(name)) {}
