@@ -46,8 +46,11 @@ import time
 import traceback
 
 # Constants at or below this value (kernel sizes, strides, reduction dims, head counts) are
-# left alone when deriving check shapes; larger ones are sizes and get scaled down.
+# left alone when deriving check shapes; larger ones are sizes and get scaled down, to no less
+# than MIN_SCALED. A batch size is never structural: it scales from any value down to MIN_BATCH.
 MIN_SCALABLE = 16
+MIN_SCALED = 4
+MIN_BATCH = 2
 # Names that are structural even when large.
 STRUCTURAL_WORDS = ("kernel", "stride", "pad", "dilation", "group", "head", "axis", "seed")
 # The largest tensor of a check shape holds at most this many elements.
@@ -283,8 +286,10 @@ def call_task(what, function, *args):
 # An op that has no meta kernel (max_pool3d in torch 1.13; ops whose result depends on values,
 # such as .item()) runs on zero-filled CPU tensors instead, as long as they hold at most this.
 MATERIALIZE_BUDGET_BYTES = 64 << 20
-# A real CPU run is made only where a meta run at the same sizes peaked at or below this.
+# A real CPU run is made only where a meta run at the same sizes peaked at or below this, and
+# is stopped when it has spent this much CPU time.
 CPU_RUN_BUDGET_BYTES = 1 << 30
+CPU_RUN_BUDGET_S = 60
 
 
 class MetaUnsupported(RuntimeError):
@@ -607,13 +612,25 @@ def real_signature(torch, namespace, seed=0):
 # analyze
 
 
+def is_batch(name):
+    return "batch" in name.lower()
+
+
 def scalable_constants(constants):
     chosen = []
     for name, value in constants.items():
         lowered = name.lower()
-        if value > MIN_SCALABLE and not any(word in lowered for word in STRUCTURAL_WORDS):
+        if is_batch(name):
+            if value > MIN_BATCH:
+                chosen.append(name)
+        elif value > MIN_SCALABLE and not any(word in lowered for word in STRUCTURAL_WORDS):
             chosen.append(name)
     return chosen
+
+
+def scaled_value(name, value, divisor):
+    floor = MIN_BATCH if is_batch(name) else MIN_SCALED
+    return max(min(value, floor), value // divisor)
 
 
 def largest_tensor(signature):
@@ -639,19 +656,76 @@ def odd_value(value):
 KEPT_OUTPUT_BYTES = 16 << 20
 
 
-class Analyzer:
-    """One task's size assignments: a meta run for each signature, real CPU runs only where a
-    meta run at the same sizes fits CPU_RUN_BUDGET_BYTES."""
+class Budget:
+    """What one real CPU run of the analysis may cost: the peak bytes a meta run at the same
+    sizes measured (checked before the run), and CPU time (user and system, all threads; the
+    load on the machine does not count against it), enforced during the run. A request may
+    lower both ("cpu_run_budget_bytes", "cpu_run_budget_s")."""
 
-    def __init__(self, torch, tree, filename):
+    def __init__(self, request=None):
+        request = request or {}
+        self.bytes = int(request.get("cpu_run_budget_bytes") or CPU_RUN_BUDGET_BYTES)
+        self.seconds = float(request.get("cpu_run_budget_s") or CPU_RUN_BUDGET_S)
+
+    def fits(self, peak):
+        return peak is None or peak <= self.bytes
+
+    def describe(self, peak):
+        return "it holds %s, budget %s" % (format_bytes(peak), format_bytes(self.bytes))
+
+
+class OverBudget(Exception):
+    """A real CPU run that would exceed, or did exceed, its Budget; `reason` says which."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CpuTimeSpent(TimeLimit):
+    """Raised by SIGPROF when a real CPU run spends its CPU time. A TimeLimit, so that every
+    handler that lets the time limit through lets this through too."""
+
+
+@contextlib.contextmanager
+def cpu_time_limit(seconds):
+    if not seconds or not hasattr(signal, "SIGPROF"):
+        yield
+        return
+
+    def spent(signum, frame):
+        raise CpuTimeSpent()
+
+    previous = signal.signal(signal.SIGPROF, spent)
+    signal.setitimer(signal.ITIMER_PROF, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def describe_assignment(overrides):
+    if not overrides:
+        return "the benchmark shape"
+    return ", ".join("%s=%d" % item for item in sorted(overrides.items()))
+
+
+class Analyzer:
+    """One task's size assignments: a meta run for each signature, real CPU runs only within
+    the Budget."""
+
+    def __init__(self, torch, tree, filename, budget):
         self.torch = torch
         self.tree = tree
         self.filename = filename
+        self.budget = budget
         try:
             self.mode_class = meta_mode_class(torch)
         except Exception:
             self.mode_class = None  # a torch without TorchFunctionMode: real runs only
-        self.kept = {}
+        self.peaks = {}  # assignment -> peak bytes its meta run measured
+        self.kept = {}   # (assignment, seed) -> (signature, outputs) of a real run
 
     def namespace(self, overrides):
         return load_task(self.tree, self.filename, overrides)
@@ -661,46 +735,83 @@ class Analyzer:
         a real run where the meta run failed and what it measured before failing fits the
         budget. A meta failure over the budget is reported as the meta run's error."""
         namespace = self.namespace(overrides)
-        peak = None
-        if self.mode_class is not None:
-            mode = self.mode_class()
+        key = tuple(sorted(overrides.items()))
+        if self.mode_class is None:
+            self.peaks[key] = None
             try:
-                with mode:
-                    names, inputs, model, outputs, returns_tuple = execute(self.torch, namespace,
-                                                                            0)
-                return signature_of(self.torch, names, inputs, model, outputs,
-                                    returns_tuple), "meta", mode.peak_bytes
-            except TimeLimit:
-                raise
-            except BaseException as failure:
-                peak = mode.peak_bytes
-                if peak > CPU_RUN_BUDGET_BYTES or isinstance(failure, MetaUnsupported):
-                    # The task's own error as the meta run saw it (the CPU would most likely
-                    # see the same), or too_large where the meta device lacks what it needs.
-                    own = isinstance(failure, TaskError)
-                    what = failure.message if own else "%s: %s" % (type(failure).__name__,
-                                                                   failure)
-                    raise TaskError(
-                        failure.kind if own else "too_large",
-                        "%s (on the meta device; a run on the CPU at these sizes was not tried: "
-                        "it holds at least %s, budget %s)" % (
-                            what, format_bytes(peak), format_bytes(CPU_RUN_BUDGET_BYTES)),
-                        failure.tb if own else traceback_tail())
-        signature, _ = self.real(overrides, 0, namespace)
-        return signature, "run", peak
+                signature, _ = self.real(overrides, 0, namespace)
+            except OverBudget as over:
+                raise TaskError("too_large", "not run on the CPU at %s: %s" % (
+                    describe_assignment(overrides), over.reason))
+            return signature, "run", None
+        mode = self.mode_class()
+        try:
+            with mode:
+                names, inputs, model, outputs, returns_tuple = execute(self.torch, namespace, 0)
+            # nn.Parameter wraps a factory's tensor in a new object and the factory's dies: the
+            # mode saw those bytes freed, so the model's state is added back.
+            peak = mode.peak_bytes + sum(tensor_nbytes(value)
+                                         for value in model.state_dict().values())
+            self.peaks[key] = peak
+            return signature_of(self.torch, names, inputs, model, outputs, returns_tuple), \
+                "meta", peak
+        except TimeLimit:
+            raise
+        except BaseException as failure:
+            meta_failure = failure
+        # What the meta run held before it failed is a lower bound for a real run.
+        self.peaks[key] = mode.peak_bytes
+        own = isinstance(meta_failure, TaskError)
+        if not own and not isinstance(meta_failure, MetaUnsupported):
+            meta_failure = TaskError("raised", "%s: %s" % (type(meta_failure).__name__,
+                                                           meta_failure), traceback_tail())
+        try:
+            if isinstance(meta_failure, MetaUnsupported):
+                raise OverBudget(str(meta_failure))
+            signature, _ = self.real(overrides, 0, namespace)
+            return signature, "run", mode.peak_bytes
+        except OverBudget as over:
+            # The task's own error as the meta run saw it (the CPU would most likely see the
+            # same), or too_large where the meta device lacks what the task needs.
+            kind = meta_failure.kind if own else "too_large"
+            what = meta_failure.message if own else str(meta_failure)
+            raise TaskError(kind, "%s (on the meta device; not run on the CPU at %s: %s)" % (
+                what, describe_assignment(overrides), over.reason),
+                meta_failure.tb if own else "")
 
     def real(self, overrides, seed, namespace=None):
-        """(signature, outputs) of a real CPU run; the caller has checked the budget."""
+        """(signature, outputs) of a real CPU run within the budget, or OverBudget."""
         key = (tuple(sorted(overrides.items())), seed)
         if key in self.kept:
             return self.kept[key]
-        result = real_signature(self.torch, namespace or self.namespace(overrides), seed)
+        peak = self.peaks.get(key[0])
+        if not self.budget.fits(peak):
+            raise OverBudget(self.budget.describe(peak))
+        try:
+            with cpu_time_limit(self.budget.seconds):
+                result = real_signature(self.torch, namespace or self.namespace(overrides), seed)
+        except CpuTimeSpent:
+            raise OverBudget("it ran past its budget of %g s of CPU time" % self.budget.seconds)
         if sum(tensor_nbytes(value) for _, value in result[1]) <= KEPT_OUTPUT_BYTES:
             self.kept[key] = result
         return result
 
+    def keeps_structure(self, overrides, benchmark):
+        """Whether a meta run at this assignment works and keeps the benchmark's structure."""
+        try:
+            signature, _, _ = self.signature(overrides)
+        except TaskError:
+            return False
+        return same_structure(signature, benchmark)
+
     def runs(self, overrides, benchmark):
-        """The signature of a real CPU run at this assignment if it keeps the structure."""
+        """The signature of a real CPU run at this assignment if it keeps the structure (None
+        if it fails); OverBudget if it cannot run within the budget."""
+        if tuple(sorted(overrides.items())) not in self.peaks:
+            try:
+                self.signature(overrides)  # measures its peak on the meta device
+            except TaskError:
+                return None
         try:
             signature, _ = self.real(overrides, 0)
         except TaskError:
@@ -708,12 +819,12 @@ class Analyzer:
         return signature if same_structure(signature, benchmark) else None
 
 
-def analyze_task(torch, task, deadline_s):
+def analyze_task(torch, task, budget):
     started = time.time()
     filename = task.get("filename") or task["name"]
     tree = parse_task(task["source"], filename)
     constants = literal_int_constants(tree)
-    analyzer = Analyzer(torch, tree, filename)
+    analyzer = Analyzer(torch, tree, filename, budget)
     # Errors of the task itself (missing definitions, wrong return types, exceptions) surface
     # here; the meta run cannot see those that only values raise, the small real runs below do.
     benchmark, method, peak = analyzer.signature({})
@@ -721,16 +832,14 @@ def analyze_task(torch, task, deadline_s):
     scalable = scalable_constants(constants)
     checks, note = derive_check_shapes(analyzer, constants, scalable, benchmark)
     # Degeneracy is judged on real outputs, at the smallest shape that runs; at the benchmark
-    # shape only where it fits the budget.
+    # shape only within the budget.
     degenerate, reason = False, ""
-    if checks:
-        degenerate, reason = judge_degenerate(torch, analyzer, checks[0]["overrides"])
-    elif peak is None or peak <= CPU_RUN_BUDGET_BYTES:
-        degenerate, reason = judge_degenerate(torch, analyzer, {})
-    else:
-        note = "%s; not run on the CPU at all (the benchmark shape holds %s; budget %s), so " \
-               "neither checked for a degenerate output" % (note, format_bytes(peak),
-                                                           format_bytes(CPU_RUN_BUDGET_BYTES))
+    try:
+        degenerate, reason = judge_degenerate(torch, analyzer,
+                                              checks[0]["overrides"] if checks else {})
+    except OverBudget as over:
+        note = "%s; not checked for a degenerate output: no real CPU run at %s (%s)" % (
+            note, describe_assignment(checks[0]["overrides"] if checks else {}), over.reason)
     for check in checks:
         del check["overrides"]
     return {
@@ -748,12 +857,11 @@ def analyze_task(torch, task, deadline_s):
     }
 
 
-def derive_check_shapes(analyzer, constants, scalable, benchmark):
-    if not scalable:
-        return [], "no size constant can be scaled: checked at the benchmark shape only"
-    # Walk from the most scaled-down assignment upward, keeping the largest one whose tensors
-    # fit CHECK_BUDGET and whose reference really runs with the benchmark's structure. Only
-    # meta runs until an assignment fits the CPU budget.
+def smallest_check_shape(analyzer, constants, scalable, benchmark):
+    """Walks from the most scaled-down assignment of `scalable` upward, keeping the largest one
+    whose tensors fit CHECK_BUDGET and whose reference really runs with the benchmark's
+    structure; stops where a real run would exceed the budget (every larger one would too).
+    Returns ((overrides, signature) or None, why the walk stopped early or None)."""
     biggest = max(constants[name] for name in scalable)
     divisors = []
     divisor = 1
@@ -762,49 +870,67 @@ def derive_check_shapes(analyzer, constants, scalable, benchmark):
         divisors.append(divisor)
     divisors.reverse()  # most scaled first
 
-    def assignment(divisor):
-        return {name: max(min(constants[name], 4), constants[name] // divisor)
-                for name in scalable}
-
     chosen = None
     seen = set()
-    over_budget = None
     for divisor in divisors:
-        overrides = assignment(divisor)
+        overrides = {name: scaled_value(name, constants[name], divisor) for name in scalable}
         key = tuple(sorted(overrides.items()))
         if key in seen:
             continue
         seen.add(key)
         try:
-            signature, _, peak = analyzer.signature(overrides)
+            signature, _, _ = analyzer.signature(overrides)
         except TaskError:
             continue
         if not same_structure(signature, benchmark):
             continue
         if largest_tensor(signature) > CHECK_BUDGET and chosen is not None:
             break
-        if peak is not None and peak > CPU_RUN_BUDGET_BYTES:
-            over_budget = peak  # every larger assignment holds more
-            break
-        real = analyzer.runs(overrides, benchmark)
+        try:
+            real = analyzer.runs(overrides, benchmark)
+        except OverBudget as over:
+            return chosen, "no real CPU run at %s (%s)" % (describe_assignment(overrides),
+                                                           over.reason)
         if real is None:
             continue
         chosen = (overrides, real)
         if largest_tensor(real) > CHECK_BUDGET:
             break
+    return chosen, None
+
+
+def derive_check_shapes(analyzer, constants, scalable, benchmark):
+    if not scalable:
+        return [], "no size constant can be scaled: checked at the benchmark shape only"
+    chosen, stopped = smallest_check_shape(analyzer, constants, scalable, benchmark)
+    if chosen is None and stopped is None:
+        # Scaled together, some constant changes the structure (ResNet's `layers = [3, 4, 23,
+        # 3]`: 23 blocks is not a size) or breaks the program. Keep those that can be halved
+        # on their own, on the meta device, and walk again with them.
+        alone = [name for name in scalable
+                 if analyzer.keeps_structure({name: scaled_value(name, constants[name], 2)},
+                                             benchmark)]
+        if alone and alone != scalable:
+            scalable = alone
+            chosen, stopped = smallest_check_shape(analyzer, constants, scalable, benchmark)
     if chosen is None:
-        if over_budget is not None:
-            return [], "the smallest scaled shape that keeps the signature's structure holds " \
-                       "%s on the CPU (budget %s): checked at the benchmark shape only" % (
-                           format_bytes(over_budget), format_bytes(CPU_RUN_BUDGET_BYTES))
+        if stopped is not None:
+            return [], "%s: checked at the benchmark shape only" % stopped
         return [], "the reference does not run with its size constants scaled down: checked " \
                    "at the benchmark shape only"
     small, small_signature = chosen
     checks = [shape_entry("small", constants, small, small_signature)]
 
-    # A shape off multiples of 32: every scaled constant odd, or as many as still run.
+    # A shape off multiples of 32: every scaled constant odd, or as many as still run. Each is
+    # smaller than the small shape, so within its budget unless close to it.
+    def runs(overrides):
+        try:
+            return analyzer.runs(overrides, benchmark)
+        except OverBudget:
+            return None
+
     odd = {name: odd_value(value) for name, value in small.items()}
-    odd_signature = analyzer.runs(odd, benchmark) if odd != small else None
+    odd_signature = runs(odd) if odd != small else None
     if odd_signature is None:
         odd = dict(small)
         odd_signature = None
@@ -813,7 +939,7 @@ def derive_check_shapes(analyzer, constants, scalable, benchmark):
             trial[name] = odd_value(small[name])
             if trial[name] == small[name]:
                 continue
-            signature = analyzer.runs(trial, benchmark)
+            signature = runs(trial)
             if signature is not None:
                 odd, odd_signature = trial, signature
     note = ""
@@ -1169,7 +1295,7 @@ def main():
     if op == "analyze":
         for task in request.get("tasks", []):
             reply(guarded(task.get("name", ""), seconds,
-                          lambda task=task: analyze_task(torch, task, seconds)))
+                          lambda task=task: analyze_task(torch, task, Budget(request))))
         reply({"done": True, "torch_version": torch.__version__})
         return 0
     if op == "run":

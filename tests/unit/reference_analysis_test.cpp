@@ -8,8 +8,12 @@
 
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/reference_runner.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/strings.hpp"
+#include "harness/util/subprocess.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -214,7 +218,8 @@ TEST(ReferenceAnalysis, BenchmarkShapesOfTensOfGigabytesImportQuicklyInBoundedMe
   const TaskAnalysis& unscalable = analysis_of(outcomes[1]);
   EXPECT_EQ(unscalable.benchmark.outputs[0].shape, (std::vector<int64_t>{100000, 20000}));
   EXPECT_TRUE(unscalable.check_shapes.empty());
-  EXPECT_NE(unscalable.check_note.find("not run on the CPU"), std::string::npos)
+  EXPECT_FALSE(unscalable.degenerate);
+  EXPECT_NE(unscalable.check_note.find("no real CPU run at the benchmark shape"), std::string::npos)
       << unscalable.check_note;
 
   const TaskAnalysis& pool = analysis_of(outcomes[2]);
@@ -251,6 +256,85 @@ TEST(ReferenceAnalysis, MissingModuleIsOneLineNamingIt) {
         << failure.message;
     EXPECT_EQ(failure.describe().find('\n'), std::string::npos) << failure.describe();
   }
+}
+
+// A constant that is large but counts blocks (ResNet's `layers = [3, 4, 23, 3]`) cannot be
+// scaled with the sizes; the sizes still are, and a batch of 10 (below the other sizes' floor of
+// 16) scales too.
+const char* kBlocks = R"(import torch
+import torch.nn as nn
+
+batch_size = 10
+width = 256
+blocks = [2, 20]
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(*[nn.Linear(width, width) for _ in range(sum(blocks))])
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def get_inputs():
+    return [torch.randn(batch_size, width)]
+
+
+def get_init_inputs():
+    return []
+)";
+
+TEST(ReferenceAnalysis, ConstantsThatCountLayersAreLeftAloneWhileSizesScale) {
+  ReferenceRunner runner = make_runner();
+  auto outcomes = runner.analyze({{"t/blocks", kBlocks, "blocks.py"}});
+  const TaskAnalysis& analysis = analysis_of(outcomes[0]);
+  ASSERT_FALSE(analysis.check_shapes.empty()) << analysis.check_note;
+  const CheckShape& small = analysis.check_shapes[0];
+  EXPECT_EQ(small.scaled.count("blocks[1]"), 0u);
+  EXPECT_EQ(small.scaled.count("width"), 1u);
+  ASSERT_EQ(small.scaled.count("batch_size"), 1u);
+  EXPECT_LT(small.scaled.at("batch_size").second, 10);
+  EXPECT_EQ(small.signature.parameters.size(), analysis.benchmark.parameters.size());
+}
+
+// Small tensors, a lot of compute (400 products of 1024x1024 matrices, minutes on one core) and
+// no size constant: the analysis's real CPU run stops at its CPU-time budget, lowered here to 2 s
+// through the request, and the task still imports (signature from the meta device).
+TEST(ReferenceAnalysis, RealCpuRunsStopAtTheirCpuTimeBudget) {
+  fs::path script = shared_dir() / "kforge_reference.py";
+  files::write_atomic(script, ReferenceRunner::script_source());
+  std::string source =
+      "import torch\nimport torch.nn as nn\nclass Model(nn.Module):\n"
+      "    def forward(self, x, w):\n        for _ in range(400):\n"
+      "            x = torch.tanh(x @ w)\n        return x\n"
+      "def get_inputs():\n    return [torch.randn(1024, 1024), torch.randn(1024, 1024)]\n"
+      "def get_init_inputs():\n    return []\n";
+  nlohmann::json request = {
+      {"op", "analyze"},
+      {"time_limit_s", 120},
+      {"cpu_run_budget_s", 2},
+      {"tasks", {{{"name", "t/compute"}, {"source", source}, {"filename", "compute.py"}}}}};
+  ProcessSpec spec;
+  spec.program = capped_python();
+  spec.arguments = {script.string()};
+  spec.standard_input = request.dump();
+  spec.environment_overrides = {{"OMP_NUM_THREADS", "1"}};
+  spec.time_limit = std::chrono::seconds(150);
+  auto start = std::chrono::steady_clock::now();
+  ProcessResult result = run_process(spec);
+  EXPECT_LT(seconds_since(start), 60.0);
+  ASSERT_TRUE(result.succeeded()) << result.describe_end() << result.standard_error;
+  auto lines = strings::split(result.standard_output, '\n');
+  auto reply = nlohmann::json::parse(lines.front());
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+  EXPECT_EQ(reply["benchmark"]["method"], "meta");
+  EXPECT_TRUE(reply["check_shapes"].empty());
+  EXPECT_FALSE(reply["degenerate"].get<bool>());
+  EXPECT_NE(reply["check_note"].get<std::string>().find("past its budget of 2 s of CPU time"),
+            std::string::npos)
+      << reply["check_note"];
 }
 
 }  // namespace
