@@ -41,15 +41,20 @@ for problems in "${folders[@]}"; do
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   start=$(date +%s.%N)
   set +e
-  "$kforge" --workspace "$workspace" tasks import "$problems" --suite bench --json \
+  # /usr/bin/time adds the CPU time of kforge and every runner it waited for: a figure the
+  # load on a shared machine does not inflate, unlike the wall time.
+  /usr/bin/time -f "%U %S" -o "$work/cpu.txt" \
+    "$kforge" --workspace "$workspace" tasks import "$problems" --suite bench --json \
     >"$work/import.json" 2>"$work/progress.txt"
   status=$?
   set -e
   end=$(date +%s.%N)
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  python3 - "$work/import.json" "$count" "$start" "$end" "$status" "$workspace" <<'PY'
+  python3 - "$work/import.json" "$count" "$start" "$end" "$status" "$workspace" "$work/cpu.txt" \
+    <<'PY'
 import glob, json, os, sys
 count, start, end, status = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+cpu = sum(float(part) for part in open(sys.argv[7]).read().split()[-2:])
 try:
     rows = json.load(open(sys.argv[1]))
 except ValueError:
@@ -64,7 +69,8 @@ for row in rows:
         print("  degenerate %s: %s" % (row["name"], row.get("degenerate_reason", "")))
     if row["status"] == "failed":
         print("  failed %s: %s" % (row["name"], row["error"].splitlines()[0]))
-print("import wall time: %.1f s (%.2f s per problem)" % (end - start, (end - start) / count))
+print("import wall time: %.1f s (%.2f s per problem); CPU time (user + system, kforge and its "
+      "runners): %.1f s" % (end - start, (end - start) / count, cpu))
 # The slowest analyses, from the replies kforge cached (each carries its own duration).
 timed = []
 for path in glob.glob(os.path.join(sys.argv[6], ".kforge", "**", "analyze", "*.json"),
