@@ -833,10 +833,13 @@ def analyze_task(torch, task, budget):
     checks, note = derive_check_shapes(analyzer, constants, scalable, benchmark)
     # Degeneracy is judged on real outputs, at the smallest shape that runs; at the benchmark
     # shape only within the budget.
+    # Two runs with different inputs: the check shapes' own runs where there are two (seed 0
+    # at two sizes, no extra run), else two seeds at one shape.
     degenerate, reason = False, ""
+    runs = [(check["overrides"], 0) for check in checks] if len(checks) == 2 else \
+        [(checks[0]["overrides"] if checks else {}, seed) for seed in (0, 1)]
     try:
-        degenerate, reason = judge_degenerate(torch, analyzer,
-                                              checks[0]["overrides"] if checks else {})
+        degenerate, reason = judge_degenerate(torch, analyzer, runs)
     except OverBudget as over:
         note = "%s; not checked for a degenerate output: no real CPU run at %s (%s)" % (
             note, describe_assignment(checks[0]["overrides"] if checks else {}), over.reason)
@@ -959,9 +962,11 @@ def shape_entry(name, constants, overrides, signature):
             "signature": signature, "overrides": overrides}
 
 
-def judge_degenerate(torch, analyzer, overrides):
+def judge_degenerate(torch, analyzer, runs):
+    """Whether the outputs of real runs at (assignment, seed) pairs are (near) zero or
+    constant, and why."""
     samples = []
-    for seed in (0, 1):
+    for overrides, seed in runs:
         _, outputs = analyzer.real(overrides, seed)
         samples.append([value.detach().to("cpu").double() for _, value in outputs])
     flat = [torch.cat([tensor.reshape(-1) for tensor in sample]) if sample else None
@@ -974,10 +979,10 @@ def judge_degenerate(torch, analyzer, overrides):
         return True, "the output is not finite (NaN or Inf everywhere)"
     scale = float(finite.abs().max())
     if scale <= 1e-6:
-        return True, "the output is (near) zero: max |out| = %.3g over two seeds" % scale
+        return True, "the output is (near) zero: max |out| = %.3g over two runs" % scale
     spread = float(finite.max() - finite.min())
     if spread <= 1e-5 * max(1.0, scale):
-        return True, "the output is (near) constant: every element is %.6g over two seeds" % \
+        return True, "the output is (near) constant: every element is %.6g over two runs" % \
             float(finite[0])
     return False, ""
 
