@@ -1,9 +1,11 @@
 """Writes N KernelBench-format problems (default 100) into a folder, for bench/import_bench.sh.
 
 The problems follow KernelBench's level-1 layout (module-level size constants, Model,
-get_inputs, get_init_inputs) and its typical sizes, over a spread of op families: activations,
-reductions, normalizations, matrix products, convolutions, pooling, losses and scans. They are
-generated here so that the benchmark needs nothing from outside the repository.
+get_inputs, get_init_inputs) and its current sizes and way of writing them (constants written as
+products such as `16384 * 4`, `height = width = 128`, `depth, height, width = (...)`; operands of
+up to 4 GB), over a spread of op families: activations, reductions, normalizations, matrix
+products, convolutions, 2D and 3D pooling, losses and scans. They are generated here so that the
+benchmark needs nothing from outside the repository.
 """
 
 import os
@@ -81,9 +83,9 @@ def matmul(index, m, k, n, batch):
         shapes = "torch.randn(m, k), torch.randn(k, n)"
         extra = ""
         op = "torch.matmul(a, b)"
-    return HEADER + extra + f"""m = {m}
-k = {k}
-n = {n}
+    return HEADER + extra + f"""m = {product(m)}
+k = {product(k)}
+n = {product(n)}
 
 
 class Model(nn.Module):
@@ -103,6 +105,14 @@ def get_inputs():
 def get_init_inputs():
     return []
 """
+
+
+def product(value):
+    """KernelBench's newer way of writing a size: `16384 * 4` rather than `65536`."""
+    for factor in (4, 2):
+        if value % factor == 0 and value // factor > 16:
+            return "%d * %d" % (value // factor, factor)
+    return str(value)
 
 
 def norm(index, kind, batch, features, size):
@@ -142,8 +152,7 @@ def conv(index, batch, cin, cout, kernel, size, stride, transposed):
 in_channels = {cin}
 out_channels = {cout}
 kernel_size = {kernel}
-height = {size}
-width = {size}
+height = width = {size}
 stride = {stride}
 
 
@@ -167,18 +176,19 @@ def get_init_inputs():
 """
 
 
-def pool(index, kind, batch, channels, size, kernel):
-    layer = {"max": "nn.MaxPool2d(kernel_size, stride=2)",
-             "avg": "nn.AvgPool2d(kernel_size, stride=2)"}[kind]
+def pool(index, kind, batch, channels, size, kernel, dims=2):
+    layer = {"max": "nn.MaxPool%dd(kernel_size, stride=2)" % dims,
+             "avg": "nn.AvgPool%dd(kernel_size, stride=2)" % dims}[kind]
+    extents = ("depth, height, width = (%d, %d, %d)" % (size, size, size) if dims == 3
+               else "height, width = (%d, %d)" % (size, size))
     return HEADER + f"""batch_size = {batch}
 channels = {channels}
-height = {size}
-width = {size}
+{extents}
 kernel_size = {kernel}
 
 
 class Model(nn.Module):
-    \"\"\"{kind} pooling.\"\"\"
+    \"\"\"{kind} pooling over {dims} dimensions.\"\"\"
 
     def __init__(self, kernel_size):
         super().__init__()
@@ -189,7 +199,7 @@ class Model(nn.Module):
 
 
 def get_inputs():
-    return [torch.randn(batch_size, channels, height, width)]
+    return [torch.randn(batch_size, channels, {"depth, " if dims == 3 else ""}height, width)]
 
 
 def get_init_inputs():
@@ -240,8 +250,9 @@ def problems():
             name = expression.split("(")[0].split(".")[-1]
             generated.append(("%s_dim%d" % (name, axis),
                               reduction(index, expression, 16, 256, 256 + 64 * index, axis)))
-    shapes = [(4096, 4096, 4096, 0), (1024, 4096, 1024, 0), (16384, 256, 256, 0),
-              (256, 16384, 256, 0), (8192, 8192, 1, 0), (1, 8192, 8192, 0),
+    # KernelBench's current sizes include 4 GB operands (its M = 16384 * 4, N = 4096 * 4).
+    shapes = [(4096, 4096, 4096, 0), (2048, 8192, 4096, 0), (16384 * 4, 256, 4096 * 4, 0),
+              (256, 131072 * 4, 256, 0), (16384 * 2, 16384 * 2, 1, 0), (1, 8192, 8192, 0),
               (128, 128, 128, 128), (512, 1024, 256, 32), (2048, 64, 2048, 0),
               (333, 777, 555, 0), (4096, 2048, 1024, 4), (64, 64, 64, 512)]
     for index, (m, k, n, batch) in enumerate(shapes):
@@ -258,11 +269,11 @@ def problems():
         for transposed in (False, True):
             generated.append(("conv%s2d_%d" % ("_transpose" if transposed else "", index),
                               conv(index, *shape, transposed)))
-    for index, (kind, channels, size, kernel) in enumerate(
-            (("max", 32, 256, 2), ("max", 64, 128, 3), ("avg", 32, 256, 2), ("avg", 64, 128, 3),
-             ("max", 16, 512, 4), ("avg", 16, 512, 4))):
-        generated.append(("%s_pool_%d" % (kind, index), pool(index, kind, 16, channels, size,
-                                                             kernel)))
+    for index, (kind, channels, size, kernel, dims) in enumerate(
+            (("max", 32, 256, 2, 2), ("max", 64, 128, 3, 2), ("avg", 32, 256, 2, 2),
+             ("avg", 64, 128, 3, 2), ("max", 32, 128, 3, 3), ("avg", 16, 128, 4, 3))):
+        generated.append(("%s_pool%dd_%d" % (kind, dims, index),
+                          pool(index, kind, 16, channels, size, kernel, dims)))
     for index, kind in enumerate(("mse", "smooth_l1", "cosine", "kl")):
         for variant, dim in enumerate((4096, 16384)):
             generated.append(("%s_loss_%d" % (kind, variant), loss(index, kind, 128, dim)))

@@ -46,8 +46,11 @@ import time
 import traceback
 
 # Constants at or below this value (kernel sizes, strides, reduction dims, head counts) are
-# left alone when deriving check shapes; larger ones are sizes and get scaled down.
+# left alone when deriving check shapes; larger ones are sizes and get scaled down, to no less
+# than MIN_SCALED. A batch size is never structural: it scales from any value down to MIN_BATCH.
 MIN_SCALABLE = 16
+MIN_SCALED = 4
+MIN_BATCH = 2
 # Names that are structural even when large.
 STRUCTURAL_WORDS = ("kernel", "stride", "pad", "dilation", "group", "head", "axis", "seed")
 # The largest tensor of a check shape holds at most this many elements.
@@ -79,51 +82,143 @@ def error_reply(name, err):
 
 # ---------------------------------------------------------------------------------------------
 # Loading a task with chosen size constants
+#
+# A size constant is a module-level integer whose value is written with literals alone:
+# `n = 4096`, `M = 16384 * 4`, `K = 1 << 20`, each name of `height = width = 256` and of
+# `depth, height, width = (16, 32, 32)`, and each element of `input_shape = (8192 * 2,)` (as
+# `input_shape[0]`). A constant computed from other names (`hidden = dim * 4`) is derived: it is
+# not a constant of its own and follows the ones it is computed from when they are scaled.
+
+INTEGER_OPERATORS = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b,
+    ast.Pow: lambda a, b: a ** b, ast.LShift: lambda a, b: a << b,
+    ast.RShift: lambda a, b: a >> b, ast.BitOr: lambda a, b: a | b,
+    ast.BitAnd: lambda a, b: a & b, ast.BitXor: lambda a, b: a ^ b,
+}
+# Sizes are int64 in kforge; a larger value is not a size constant (and `10 ** 10 ** 10` is
+# refused before it is computed).
+MAX_CONSTANT_BITS = 63
+
+
+def integer_expression(node, known):
+    """(value, uses_names) of an integer expression of literals and the names in `known`, or
+    None where the expression is anything else (a float, a call, an unknown name, a value out of
+    int64's range)."""
+    if isinstance(node, ast.Constant):
+        return (node.value, False) if type(node.value) is int and \
+            node.value.bit_length() <= MAX_CONSTANT_BITS else None
+    if isinstance(node, ast.Name):
+        return (known[node.id], True) if node.id in known else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        operand = integer_expression(node.operand, known)
+        if operand is None:
+            return None
+        return (-operand[0] if isinstance(node.op, ast.USub) else operand[0]), operand[1]
+    if isinstance(node, ast.BinOp) and type(node.op) in INTEGER_OPERATORS:
+        left = integer_expression(node.left, known)
+        right = integer_expression(node.right, known)
+        if left is None or right is None:
+            return None
+        a, b = left[0], right[0]
+        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and b == 0:
+            return None
+        if isinstance(node.op, ast.Pow) and (b < 0 or b * max(1, abs(a).bit_length()) >
+                                             2 * MAX_CONSTANT_BITS):
+            return None
+        if isinstance(node.op, (ast.LShift, ast.RShift)) and not 0 <= b <= MAX_CONSTANT_BITS:
+            return None
+        value = INTEGER_OPERATORS[type(node.op)](a, b)
+        if value.bit_length() > MAX_CONSTANT_BITS:
+            return None
+        return value, left[1] or right[1]
+    return None
+
+
+def is_constant_expression(node):
+    return integer_expression(node, {}) is not None
+
+
+def bindings(statement):
+    """The (name, value node) pairs a module-level assignment binds, and the names it binds to
+    something this analysis cannot follow (starred or nested targets, unpacking a call)."""
+    if isinstance(statement, ast.Assign):
+        targets, value = statement.targets, statement.value
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        targets, value = [statement.target], statement.value
+    else:
+        return [], []
+    pairs, unknown = [], []
+    for target in targets:
+        if isinstance(target, ast.Name):
+            pairs.append((target.id, value))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            names = [item.id if isinstance(item, ast.Name) else None for item in target.elts]
+            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(names) and \
+                    None not in names:
+                pairs.extend(zip(names, value.elts))
+            else:
+                unknown.extend(name for name in names if name)
+    return pairs, unknown
 
 
 def literal_int_constants(tree):
-    """Module-level `NAME = <int literal>` assignments, in source order, and the elements of
-    `NAME = (<int literal>, ...)` tuples as `NAME[i]` (KernelBench's `input_shape = (4096,)`)."""
+    """The task's size constants in source order: {name: value}, with tuple and list elements
+    as `NAME[i]`. Where a name is assigned twice, the last assignment decides."""
     found = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            value = node.value
-            if is_int_literal(value):
-                found[name] = value.value
-            elif isinstance(value, ast.Tuple) and value.elts and \
-                    all(is_int_literal(item) for item in value.elts):
+    known = {}  # every integer-valued name so far, derived ones included
+
+    def forget(name):
+        known.pop(name, None)
+        found.pop(name, None)
+        for key in [key for key in found if key.startswith(name + "[")]:
+            del found[key]
+
+    for statement in tree.body:
+        pairs, unknown = bindings(statement)
+        for name in unknown:
+            forget(name)
+        for name, value in pairs:
+            forget(name)
+            evaluated = integer_expression(value, known)
+            if evaluated is not None:
+                known[name] = evaluated[0]
+                if not evaluated[1]:
+                    found[name] = evaluated[0]
+            elif isinstance(value, (ast.Tuple, ast.List)):
                 for index, item in enumerate(value.elts):
-                    found["%s[%d]" % (name, index)] = item.value
+                    element = integer_expression(item, known)
+                    if element is not None and not element[1]:
+                        found["%s[%d]" % (name, index)] = element[0]
     return found
 
 
-def is_int_literal(node):
-    return isinstance(node, ast.Constant) and type(node.value) is int
-
-
 class ConstantOverride(ast.NodeTransformer):
-    """Rewrites the literal of each overridden constant, so constants derived from it at module
-    level (hidden = dim * 4) follow."""
+    """Gives chosen constants new values: a name bound to a constant expression is assigned its
+    new value right after the statement that binds it (so `height = width = 256` and unpacking
+    need no rewriting, and constants derived from it at module level follow); a tuple or list
+    element is replaced in place."""
 
     def __init__(self, values):
         self.values = values
 
     def visit_Module(self, node):
+        body = []
         for statement in node.body:
-            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and
-                    isinstance(statement.targets[0], ast.Name)):
-                continue
-            name = statement.targets[0].id
-            value = statement.value
-            if name in self.values and is_int_literal(value):
-                statement.value = ast.copy_location(ast.Constant(self.values[name]), value)
-            elif isinstance(value, ast.Tuple):
-                for index, item in enumerate(value.elts):
-                    key = "%s[%d]" % (name, index)
-                    if key in self.values and is_int_literal(item):
-                        value.elts[index] = ast.copy_location(ast.Constant(self.values[key]), item)
+            body.append(statement)
+            pairs, _ = bindings(statement)
+            for name, value in pairs:
+                if name in self.values and is_constant_expression(value):
+                    body.append(ast.copy_location(ast.Assign(
+                        targets=[ast.Name(id=name, ctx=ast.Store())],
+                        value=ast.Constant(self.values[name])), statement))
+                elif isinstance(value, (ast.Tuple, ast.List)):
+                    for index, item in enumerate(value.elts):
+                        key = "%s[%d]" % (name, index)
+                        if key in self.values and is_constant_expression(item):
+                            value.elts[index] = ast.copy_location(
+                                ast.Constant(self.values[key]), item)
+        node.body = body
         return node
 
 
@@ -145,6 +240,8 @@ def load_task(tree, filename, overrides):
         exec(compile(tree, filename, "exec"), namespace)
     except TimeLimit:
         raise
+    except ModuleNotFoundError as failure:
+        raise missing_module(failure)
     except BaseException as failure:
         raise TaskError("raised", "loading the task raised %s: %s" % (
             type(failure).__name__, failure), traceback_tail())
@@ -155,6 +252,15 @@ def load_task(tree, filename, overrides):
     return namespace
 
 
+def missing_module(failure):
+    """A task that imports a module this Python lacks: one line naming the module, no traceback
+    (the remedy is the same wherever the import is)."""
+    module = failure.name or str(failure)
+    return TaskError("missing_module", "the task needs the Python module '%s', which %s cannot "
+                     "import: install it there, or name another Python (config key python, "
+                     "--python, KFORGE_PYTHON)" % (module, sys.executable))
+
+
 def call_task(what, function, *args):
     try:
         return function(*args)
@@ -162,6 +268,8 @@ def call_task(what, function, *args):
         raise
     except TaskError:
         raise
+    except ModuleNotFoundError as failure:
+        raise missing_module(failure)
     except BaseException as failure:
         raise TaskError("raised", "%s raised %s: %s" % (what, type(failure).__name__, failure),
                         traceback_tail())
@@ -169,10 +277,88 @@ def call_task(what, function, *args):
 
 # ---------------------------------------------------------------------------------------------
 # The meta device: shapes without compute
+#
+# No problem is ever run at its benchmark size on the CPU unless a meta run at that size says it
+# fits: KernelBench's benchmark shapes reach tens of GB. A meta run also measures what a real
+# run at the same sizes would hold at its peak (every tensor an op allocates, live until Python
+# drops it), which is how each real CPU run below is kept within its budget.
+
+# An op that has no meta kernel (max_pool3d in torch 1.13; ops whose result depends on values,
+# such as .item()) runs on zero-filled CPU tensors instead, as long as they hold at most this.
+MATERIALIZE_BUDGET_BYTES = 64 << 20
+# A real CPU run is made only where a meta run at the same sizes peaked at or below this, and
+# is stopped when it has spent this much CPU time.
+CPU_RUN_BUDGET_BYTES = 1 << 30
+CPU_RUN_BUDGET_S = 60
+
+
+class MetaUnsupported(RuntimeError):
+    """An op without a meta kernel whose tensors are too large to run it on the CPU instead."""
+
+
+def pooled_extent(length, kernel, stride, padding, dilation, ceil_mode):
+    """PyTorch's pooling output length (the rule of its shape checks)."""
+    span = length + 2 * padding - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        extent = -(-span // stride) + 1
+        if (extent - 1) * stride >= length + padding:
+            extent -= 1
+        return extent
+    return span // stride + 1
+
+
+def pooling_rule(dims, has_dilation):
+    """A shape rule for max/avg pooling over `dims` trailing dimensions: their output on the
+    meta device without running them (torch 1.13 has no meta kernel for max_pool3d)."""
+    names = ["kernel_size", "stride", "padding"] + (["dilation"] if has_dilation else []) + \
+        ["ceil_mode"]
+
+    def expand(value, default):
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            value = default
+        if isinstance(value, (list, tuple)):
+            return list(value) if len(value) == dims else [value[0]] * dims
+        return [value] * dims
+
+    def rule(torch, args, kwargs):
+        tensor = args[0]
+        given = dict(zip(names, args[1:]))
+        given.update({key: value for key, value in kwargs.items() if key in names})
+        kernel = expand(given.get("kernel_size"), 1)
+        stride = expand(given.get("stride"), kernel)
+        padding = expand(given.get("padding"), 0)
+        dilation = expand(given.get("dilation"), 1) if has_dilation else [1] * dims
+        ceil_mode = bool(given.get("ceil_mode", False))
+        shape = list(tensor.shape[:-dims]) + [
+            pooled_extent(length, *extent, ceil_mode)
+            for length, extent in zip(tensor.shape[-dims:], zip(kernel, stride, padding,
+                                                                 dilation))]
+        out = torch.empty(shape, dtype=tensor.dtype, device="meta")
+        if kwargs.get("return_indices") or (has_dilation and len(args) > 6 and args[6]):
+            return out, torch.empty(shape, dtype=torch.int64, device="meta")
+        return out
+    return rule
+
+
+# Ops a torch may lack a meta kernel for, by name: their output shape by rule, used when their
+# inputs are too large to run them on zero-filled CPU tensors instead.
+SHAPE_RULES = {
+    "max_pool1d": pooling_rule(1, True), "max_pool2d": pooling_rule(2, True),
+    "max_pool3d": pooling_rule(3, True), "max_pool1d_with_indices": pooling_rule(1, True),
+    "max_pool2d_with_indices": pooling_rule(2, True),
+    "max_pool3d_with_indices": pooling_rule(3, True),
+    "avg_pool1d": pooling_rule(1, False), "avg_pool2d": pooling_rule(2, False),
+    "avg_pool3d": pooling_rule(3, False),
+}
+
+
+def tensor_nbytes(tensor):
+    return tensor.numel() * tensor.element_size()
 
 
 def meta_mode_class(torch):
     from torch.overrides import TorchFunctionMode
+    import weakref
 
     factories = set()
     for name in ("randn", "rand", "randint", "zeros", "ones", "empty", "full", "arange",
@@ -187,27 +373,46 @@ def meta_mode_class(torch):
     class MetaFactories(TorchFunctionMode):
         """Creates every tensor on the meta device and ignores moves to other devices. An op
         that has no meta kernel runs once on zero-filled CPU tensors of the same shapes (cheap
-        for the elementwise ops that lack one) and its result goes back to the meta device."""
+        for the elementwise ops that lack one) and its result goes back to the meta device;
+        where those would be too large, a shape rule gives its result, or MetaUnsupported.
+        Counts the bytes every op allocates while they are alive: `peak_bytes`."""
 
         materializing = False
+
+        def __init__(self):
+            super().__init__()
+            self.live_bytes = 0
+            self.peak_bytes = 0
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
             kwargs = dict(kwargs or {})
             if self.materializing:
                 return func(*args, **kwargs)
             try:
-                return self.on_meta(func, args, kwargs)
+                return self.count(self.on_meta(func, args, kwargs), args, kwargs)
             except (NotImplementedError, RuntimeError) as failure:
-                if "meta" not in str(failure).lower():
+                if isinstance(failure, MetaUnsupported) or "meta" not in str(failure).lower():
                     raise
+            held = sum(tensor_nbytes(tensor) for tensor in _tensors_in(torch, (args, kwargs))
+                       if tensor.device.type == "meta")
+            name = getattr(func, "__name__", str(func))
+            if held > MATERIALIZE_BUDGET_BYTES:
+                if name in SHAPE_RULES:
+                    return self.count(SHAPE_RULES[name](torch, args, kwargs), args, kwargs)
+                raise MetaUnsupported(
+                    "%s has no meta kernel in torch %s, and running it on the CPU instead needs "
+                    "%s for its inputs (budget %s)" % (name, torch.__version__,
+                                                       format_bytes(held),
+                                                       format_bytes(MATERIALIZE_BUDGET_BYTES)))
             self.materializing = True
             try:
                 real_args = _map_tensors(torch, args, _materialize)
                 real_kwargs = _map_tensors(torch, kwargs, _materialize)
                 result = func(*real_args, **real_kwargs)
-                return _map_tensors(torch, result, lambda t: t.to("meta"))
+                result = _map_tensors(torch, result, lambda t: t.to("meta"))
             finally:
                 self.materializing = False
+            return self.count(result, args, kwargs)
 
         def on_meta(self, func, args, kwargs):
             if func in factories:
@@ -222,7 +427,44 @@ def meta_mode_class(torch):
                 args = tuple("meta" if _is_device_like(torch, a) else a for a in args)
             return func(*args, **kwargs)
 
+        def count(self, result, args, kwargs):
+            """Adds the tensors an op allocated (not its inputs returned again, not views) to
+            the live bytes until Python frees them."""
+            given = set(id(tensor) for tensor in _tensors_in(torch, (args, kwargs)))
+            for tensor in _tensors_in(torch, result):
+                if id(tensor) in given or getattr(tensor, "_base", None) is not None:
+                    continue
+                size = tensor_nbytes(tensor)
+                self.live_bytes += size
+                self.peak_bytes = max(self.peak_bytes, self.live_bytes)
+                try:
+                    weakref.finalize(tensor, self.release, size)
+                except TypeError:
+                    pass  # not weakly referenceable: counted as held to the end
+            return result
+
+        def release(self, size):
+            self.live_bytes -= size
+
     return MetaFactories
+
+
+def format_bytes(count):
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size:
+            return "%.1f %s" % (count / size, unit)
+    return "%d bytes" % count
+
+
+def _tensors_in(torch, value):
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors_in(torch, item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors_in(torch, item)
 
 
 def _materialize(tensor):
@@ -361,12 +603,6 @@ def move(torch, value, device, dtype):
     return value
 
 
-def meta_signature(torch, namespace, mode_class):
-    with mode_class():
-        names, inputs, model, outputs, returns_tuple = execute(torch, namespace, 0)
-    return signature_of(torch, names, inputs, model, outputs, returns_tuple)
-
-
 def real_signature(torch, namespace, seed=0):
     names, inputs, model, outputs, returns_tuple = execute(torch, namespace, seed)
     return signature_of(torch, names, inputs, model, outputs, returns_tuple), outputs
@@ -376,19 +612,30 @@ def real_signature(torch, namespace, seed=0):
 # analyze
 
 
+def is_batch(name):
+    return "batch" in name.lower()
+
+
 def scalable_constants(constants):
     chosen = []
     for name, value in constants.items():
         lowered = name.lower()
-        if value > MIN_SCALABLE and not any(word in lowered for word in STRUCTURAL_WORDS):
+        if is_batch(name):
+            if value > MIN_BATCH:
+                chosen.append(name)
+        elif value > MIN_SCALABLE and not any(word in lowered for word in STRUCTURAL_WORDS):
             chosen.append(name)
     return chosen
 
 
+def scaled_value(name, value, divisor):
+    floor = MIN_BATCH if is_batch(name) else MIN_SCALED
+    return max(min(value, floor), value // divisor)
+
+
 def largest_tensor(signature):
-    sizes = [math.prod(item["shape"]) if hasattr(math, "prod") else _prod(item["shape"])
-             for group in ("inputs", "parameters", "outputs") for item in signature[group]
-             if item["kind"] == "tensor"]
+    sizes = [_prod(item["shape"]) for group in ("inputs", "parameters", "outputs")
+             for item in signature[group] if item["kind"] == "tensor"]
     return max(sizes) if sizes else 0
 
 
@@ -404,79 +651,206 @@ def odd_value(value):
     return max(3, (value * 3) // 4) | 1 if value > 3 else value
 
 
+# Real outputs kept for reuse (the check shape's seed-0 run serves the degeneracy check) when
+# they are at most this large.
+KEPT_OUTPUT_BYTES = 16 << 20
+
+
+class Budget:
+    """What one real CPU run of the analysis may cost: the peak bytes a meta run at the same
+    sizes measured (checked before the run), and CPU time (user and system, all threads; the
+    load on the machine does not count against it), enforced during the run. A request may
+    lower both ("cpu_run_budget_bytes", "cpu_run_budget_s")."""
+
+    def __init__(self, request=None):
+        request = request or {}
+        self.bytes = int(request.get("cpu_run_budget_bytes") or CPU_RUN_BUDGET_BYTES)
+        self.seconds = float(request.get("cpu_run_budget_s") or CPU_RUN_BUDGET_S)
+
+    def fits(self, peak):
+        return peak is None or peak <= self.bytes
+
+    def describe(self, peak):
+        return "it holds %s, budget %s" % (format_bytes(peak), format_bytes(self.bytes))
+
+
+class OverBudget(Exception):
+    """A real CPU run that would exceed, or did exceed, its Budget; `reason` says which."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CpuTimeSpent(TimeLimit):
+    """Raised by SIGPROF when a real CPU run spends its CPU time. A TimeLimit, so that every
+    handler that lets the time limit through lets this through too."""
+
+
+@contextlib.contextmanager
+def cpu_time_limit(seconds):
+    if not seconds or not hasattr(signal, "SIGPROF"):
+        yield
+        return
+
+    def spent(signum, frame):
+        raise CpuTimeSpent()
+
+    previous = signal.signal(signal.SIGPROF, spent)
+    signal.setitimer(signal.ITIMER_PROF, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def describe_assignment(overrides):
+    if not overrides:
+        return "the benchmark shape"
+    return ", ".join("%s=%d" % item for item in sorted(overrides.items()))
+
+
 class Analyzer:
-    def __init__(self, torch, tree, filename):
+    """One task's size assignments: a meta run for each signature, real CPU runs only within
+    the Budget."""
+
+    def __init__(self, torch, tree, filename, budget):
         self.torch = torch
         self.tree = tree
         self.filename = filename
-        self.mode_class = None
+        self.budget = budget
         try:
             self.mode_class = meta_mode_class(torch)
         except Exception:
-            self.mode_class = None
-        self.meta_works = self.mode_class is not None
+            self.mode_class = None  # a torch without TorchFunctionMode: real runs only
+        self.peaks = {}  # assignment -> peak bytes its meta run measured
+        self.kept = {}   # (assignment, seed) -> (signature, outputs) of a real run
 
     def namespace(self, overrides):
         return load_task(self.tree, self.filename, overrides)
 
     def signature(self, overrides):
-        """The signature at a size assignment: meta device first, a real run otherwise."""
+        """(signature, method, peak bytes) at a size assignment: from the meta device, or from
+        a real run where the meta run failed and what it measured before failing fits the
+        budget. A meta failure over the budget is reported as the meta run's error."""
         namespace = self.namespace(overrides)
-        if self.meta_works:
+        key = tuple(sorted(overrides.items()))
+        if self.mode_class is None:
+            self.peaks[key] = None
             try:
-                return meta_signature(self.torch, namespace, self.mode_class), "meta"
-            except TimeLimit:
-                raise
-            except BaseException:
-                pass
-        signature, _ = real_signature(self.torch, namespace)
-        return signature, "run"
+                signature, _ = self.real(overrides, 0, namespace)
+            except OverBudget as over:
+                raise TaskError("too_large", "not run on the CPU at %s: %s" % (
+                    describe_assignment(overrides), over.reason))
+            return signature, "run", None
+        mode = self.mode_class()
+        try:
+            with mode:
+                names, inputs, model, outputs, returns_tuple = execute(self.torch, namespace, 0)
+            # nn.Parameter wraps a factory's tensor in a new object and the factory's dies: the
+            # mode saw those bytes freed, so the model's state is added back.
+            peak = mode.peak_bytes + sum(tensor_nbytes(value)
+                                         for value in model.state_dict().values())
+            self.peaks[key] = peak
+            return signature_of(self.torch, names, inputs, model, outputs, returns_tuple), \
+                "meta", peak
+        except TimeLimit:
+            raise
+        except BaseException as failure:
+            meta_failure = failure
+        # What the meta run held before it failed is a lower bound for a real run.
+        self.peaks[key] = mode.peak_bytes
+        own = isinstance(meta_failure, TaskError)
+        if not own and not isinstance(meta_failure, MetaUnsupported):
+            meta_failure = TaskError("raised", "%s: %s" % (type(meta_failure).__name__,
+                                                           meta_failure), traceback_tail())
+        try:
+            if isinstance(meta_failure, MetaUnsupported):
+                raise OverBudget(str(meta_failure))
+            signature, _ = self.real(overrides, 0, namespace)
+            return signature, "run", mode.peak_bytes
+        except OverBudget as over:
+            # The task's own error as the meta run saw it (the CPU would most likely see the
+            # same), or too_large where the meta device lacks what the task needs.
+            kind = meta_failure.kind if own else "too_large"
+            what = meta_failure.message if own else str(meta_failure)
+            raise TaskError(kind, "%s (on the meta device; not run on the CPU at %s: %s)" % (
+                what, describe_assignment(overrides), over.reason),
+                meta_failure.tb if own else "")
+
+    def real(self, overrides, seed, namespace=None):
+        """(signature, outputs) of a real CPU run within the budget, or OverBudget."""
+        key = (tuple(sorted(overrides.items())), seed)
+        if key in self.kept:
+            return self.kept[key]
+        peak = self.peaks.get(key[0])
+        if not self.budget.fits(peak):
+            raise OverBudget(self.budget.describe(peak))
+        try:
+            with cpu_time_limit(self.budget.seconds):
+                result = real_signature(self.torch, namespace or self.namespace(overrides), seed)
+        except CpuTimeSpent:
+            raise OverBudget("it ran past its budget of %g s of CPU time" % self.budget.seconds)
+        if sum(tensor_nbytes(value) for _, value in result[1]) <= KEPT_OUTPUT_BYTES:
+            self.kept[key] = result
+        return result
+
+    def keeps_structure(self, overrides, benchmark):
+        """Whether a meta run at this assignment works and keeps the benchmark's structure."""
+        try:
+            signature, _, _ = self.signature(overrides)
+        except TaskError:
+            return False
+        return same_structure(signature, benchmark)
 
     def runs(self, overrides, benchmark):
-        """The signature of a real CPU run at this assignment if it keeps the structure."""
+        """The signature of a real CPU run at this assignment if it keeps the structure (None
+        if it fails); OverBudget if it cannot run within the budget."""
+        if tuple(sorted(overrides.items())) not in self.peaks:
+            try:
+                self.signature(overrides)  # measures its peak on the meta device
+            except TaskError:
+                return None
         try:
-            signature, outputs = real_signature(self.torch, self.namespace(overrides))
+            signature, _ = self.real(overrides, 0)
         except TaskError:
             return None
         return signature if same_structure(signature, benchmark) else None
 
 
-def analyze_task(torch, task, deadline_s):
+def analyze_task(torch, task, budget):
     started = time.time()
     filename = task.get("filename") or task["name"]
     tree = parse_task(task["source"], filename)
     constants = literal_int_constants(tree)
-    analyzer = Analyzer(torch, tree, filename)
-    # The real errors (missing definitions, wrong return types, exceptions) surface here, from
-    # a real run if the meta one failed.
-    namespace = analyzer.namespace({})
-    benchmark = None
-    method = "run"
-    if analyzer.meta_works:
-        try:
-            benchmark = meta_signature(torch, namespace, analyzer.mode_class)
-            method = "meta"
-        except TimeLimit:
-            raise
-        except BaseException:
-            benchmark = None
-    benchmark_outputs = None
-    if benchmark is None:
-        benchmark, benchmark_outputs = real_signature(torch, namespace)
-    else:
-        # The meta run cannot see errors that only values raise; a small real run below does.
-        pass
+    analyzer = Analyzer(torch, tree, filename, budget)
+    # Errors of the task itself (missing definitions, wrong return types, exceptions) surface
+    # here; the meta run cannot see those that only values raise, the small real runs below do.
+    benchmark, method, peak = analyzer.signature({})
 
     scalable = scalable_constants(constants)
     checks, note = derive_check_shapes(analyzer, constants, scalable, benchmark)
-    # Degeneracy is judged on real outputs, at the smallest shape that runs.
-    probe = checks[0]["constants"] if checks else {}
-    degenerate, reason = judge_degenerate(torch, analyzer, probe, constants)
+    # Degeneracy is judged on real outputs, at the smallest shape that runs; at the benchmark
+    # shape only within the budget.
+    # Two runs with different inputs: the check shapes' own runs where there are two (seed 0
+    # at two sizes, no extra run), else two seeds at one shape.
+    degenerate, reason = False, ""
+    runs = [(check["overrides"], 0) for check in checks] if len(checks) == 2 else \
+        [(checks[0]["overrides"] if checks else {}, seed) for seed in (0, 1)]
+    try:
+        degenerate, reason = judge_degenerate(torch, analyzer, runs)
+    except OverBudget as over:
+        note = "%s; not checked for a degenerate output: no real CPU run at %s (%s)" % (
+            note, describe_assignment(checks[0]["overrides"] if checks else {}), over.reason)
+    for check in checks:
+        del check["overrides"]
     return {
         "name": task["name"], "ok": True,
         "constants": constants,
         "scalable": scalable,
-        "benchmark": {"constants": constants, "signature": benchmark, "method": method},
+        "benchmark": {"constants": constants, "signature": benchmark, "method": method,
+                      "peak_bytes": peak},
         "check_shapes": checks,
         "check_note": note,
         "degenerate": degenerate,
@@ -486,11 +860,11 @@ def analyze_task(torch, task, deadline_s):
     }
 
 
-def derive_check_shapes(analyzer, constants, scalable, benchmark):
-    if not scalable:
-        return [], "no size constant can be scaled: checked at the benchmark shape only"
-    # Walk from the most scaled-down assignment upward, keeping the largest one whose tensors
-    # fit the budget and whose reference really runs with the benchmark's structure.
+def smallest_check_shape(analyzer, constants, scalable, benchmark):
+    """Walks from the most scaled-down assignment of `scalable` upward, keeping the largest one
+    whose tensors fit CHECK_BUDGET and whose reference really runs with the benchmark's
+    structure; stops where a real run would exceed the budget (every larger one would too).
+    Returns ((overrides, signature) or None, why the walk stopped early or None)."""
     biggest = max(constants[name] for name in scalable)
     divisors = []
     divisor = 1
@@ -499,41 +873,67 @@ def derive_check_shapes(analyzer, constants, scalable, benchmark):
         divisors.append(divisor)
     divisors.reverse()  # most scaled first
 
-    def assignment(divisor):
-        return {name: max(min(constants[name], 4), constants[name] // divisor)
-                for name in scalable}
-
     chosen = None
     seen = set()
     for divisor in divisors:
-        overrides = assignment(divisor)
+        overrides = {name: scaled_value(name, constants[name], divisor) for name in scalable}
         key = tuple(sorted(overrides.items()))
         if key in seen:
             continue
         seen.add(key)
         try:
-            signature, _ = analyzer.signature(overrides)
+            signature, _, _ = analyzer.signature(overrides)
         except TaskError:
             continue
         if not same_structure(signature, benchmark):
             continue
         if largest_tensor(signature) > CHECK_BUDGET and chosen is not None:
             break
-        real = analyzer.runs(overrides, benchmark)
+        try:
+            real = analyzer.runs(overrides, benchmark)
+        except OverBudget as over:
+            return chosen, "no real CPU run at %s (%s)" % (describe_assignment(overrides),
+                                                           over.reason)
         if real is None:
             continue
         chosen = (overrides, real)
         if largest_tensor(real) > CHECK_BUDGET:
             break
+    return chosen, None
+
+
+def derive_check_shapes(analyzer, constants, scalable, benchmark):
+    if not scalable:
+        return [], "no size constant can be scaled: checked at the benchmark shape only"
+    chosen, stopped = smallest_check_shape(analyzer, constants, scalable, benchmark)
+    if chosen is None and stopped is None:
+        # Scaled together, some constant changes the structure (ResNet's `layers = [3, 4, 23,
+        # 3]`: 23 blocks is not a size) or breaks the program. Keep those that can be halved
+        # on their own, on the meta device, and walk again with them.
+        alone = [name for name in scalable
+                 if analyzer.keeps_structure({name: scaled_value(name, constants[name], 2)},
+                                             benchmark)]
+        if alone and alone != scalable:
+            scalable = alone
+            chosen, stopped = smallest_check_shape(analyzer, constants, scalable, benchmark)
     if chosen is None:
+        if stopped is not None:
+            return [], "%s: checked at the benchmark shape only" % stopped
         return [], "the reference does not run with its size constants scaled down: checked " \
                    "at the benchmark shape only"
     small, small_signature = chosen
     checks = [shape_entry("small", constants, small, small_signature)]
 
-    # A shape off multiples of 32: every scaled constant odd, or as many as still run.
+    # A shape off multiples of 32: every scaled constant odd, or as many as still run. Each is
+    # smaller than the small shape, so within its budget unless close to it.
+    def runs(overrides):
+        try:
+            return analyzer.runs(overrides, benchmark)
+        except OverBudget:
+            return None
+
     odd = {name: odd_value(value) for name, value in small.items()}
-    odd_signature = analyzer.runs(odd, benchmark) if odd != small else None
+    odd_signature = runs(odd) if odd != small else None
     if odd_signature is None:
         odd = dict(small)
         odd_signature = None
@@ -542,7 +942,7 @@ def derive_check_shapes(analyzer, constants, scalable, benchmark):
             trial[name] = odd_value(small[name])
             if trial[name] == small[name]:
                 continue
-            signature = analyzer.runs(trial, benchmark)
+            signature = runs(trial)
             if signature is not None:
                 odd, odd_signature = trial, signature
     note = ""
@@ -559,17 +959,16 @@ def shape_entry(name, constants, overrides, signature):
     return {"name": name, "constants": full,
             "scaled": {key: [constants[key], value] for key, value in overrides.items()
                        if value != constants[key]},
-            "signature": signature}
+            "signature": signature, "overrides": overrides}
 
 
-def judge_degenerate(torch, analyzer, constants_at, all_constants):
-    overrides = {key: value for key, value in constants_at.items()
-                 if all_constants.get(key) != value}
+def judge_degenerate(torch, analyzer, runs):
+    """Whether the outputs of real runs at (assignment, seed) pairs are (near) zero or
+    constant, and why."""
     samples = []
-    for seed in (0, 1):
-        _, outputs = real_signature(torch, analyzer.namespace(overrides), seed)
-        samples.append([value.detach().to("cpu").double() if value.dtype != torch.bool
-                        else value.detach().to("cpu").double() for _, value in outputs])
+    for overrides, seed in runs:
+        _, outputs = analyzer.real(overrides, seed)
+        samples.append([value.detach().to("cpu").double() for _, value in outputs])
     flat = [torch.cat([tensor.reshape(-1) for tensor in sample]) if sample else None
             for sample in samples]
     if flat[0] is None or flat[0].numel() == 0:
@@ -580,10 +979,10 @@ def judge_degenerate(torch, analyzer, constants_at, all_constants):
         return True, "the output is not finite (NaN or Inf everywhere)"
     scale = float(finite.abs().max())
     if scale <= 1e-6:
-        return True, "the output is (near) zero: max |out| = %.3g over two seeds" % scale
+        return True, "the output is (near) zero: max |out| = %.3g over two runs" % scale
     spread = float(finite.max() - finite.min())
     if spread <= 1e-5 * max(1.0, scale):
-        return True, "the output is (near) constant: every element is %.6g over two seeds" % \
+        return True, "the output is (near) constant: every element is %.6g over two runs" % \
             float(finite[0])
     return False, ""
 
@@ -901,7 +1300,7 @@ def main():
     if op == "analyze":
         for task in request.get("tasks", []):
             reply(guarded(task.get("name", ""), seconds,
-                          lambda task=task: analyze_task(torch, task, seconds)))
+                          lambda task=task: analyze_task(torch, task, Budget(request))))
         reply({"done": True, "torch_version": torch.__version__})
         return 0
     if op == "run":
