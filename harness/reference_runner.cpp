@@ -395,6 +395,10 @@ ReferenceResult ReferenceRunner::run(const ReferenceRequest& request) {
                                 {"device", request.device}};
   if (request.count_flops)
     key_request["count_flops"] = true;
+  if (request.vary_scalars)
+    key_request["vary_scalars"] = true;
+  if (!request.float64_reference)
+    key_request["float64_reference"] = false;
   std::string key = sha256_hex_fields(
       {script_hash(), python().torch_version, sha256_hex(request.task.source), key_request.dump()});
   fs::path dir = options_.cache_dir / "run" / key;
@@ -436,6 +440,12 @@ ReferenceResult ReferenceRunner::run(const ReferenceRequest& request) {
       result.flops = reply["flops"].get<double>();
     if (reply.contains("flops_method") && reply["flops_method"].is_string())
       result.flops_method = reply["flops_method"].get<std::string>();
+    if (reply.contains("scalar_factor") && reply["scalar_factor"].is_number())
+      result.scalar_factor = reply["scalar_factor"].get<double>();
+    if (reply.contains("scalars_note") && reply["scalars_note"].is_string())
+      result.scalars_note = reply["scalars_note"].get<std::string>();
+    if (reply.contains("float64_note") && reply["float64_note"].is_string())
+      result.float64_note = reply["float64_note"].get<std::string>();
   } catch (const nlohmann::json::exception& failure) {
     throw Error(std::string("malformed reply from the reference runner: ") + failure.what(),
                 reply_path.string());
@@ -443,6 +453,8 @@ ReferenceResult ReferenceRunner::run(const ReferenceRequest& request) {
   result.inputs = read_safetensors(dir / "inputs.safetensors").tensors;
   result.parameters = read_safetensors(dir / "parameters.safetensors").tensors;
   result.outputs = read_safetensors(dir / "outputs.safetensors").tensors;
+  if (reply.contains("float64_outputs") && reply["float64_outputs"].is_string())
+    result.outputs_float64 = read_safetensors(dir / "outputs_float64.safetensors").tensors;
   result.from_cache = from_cache;
   result.directory = dir;
   return result;

@@ -53,6 +53,12 @@ struct ReferenceRequest {
   std::string dtype = "float32";
   std::string device = "cpu";
   bool count_flops = false;  // also count one forward's FLOPs (torch 2.1 and later)
+  // Scale float scalar inputs by a factor drawn from the seed (seed 0 keeps the task's own):
+  // verification seeds differ in their scalars, so a kernel with the constant compiled in fails.
+  bool vary_scalars = false;
+  // For dtype float32, also compute the outputs in float64 (ReferenceResult::outputs_float64);
+  // off where only the inputs are wanted (the timing's rotation sets).
+  bool float64_reference = true;
 };
 
 struct ReferenceResult {
@@ -68,6 +74,12 @@ struct ReferenceResult {
   std::filesystem::path directory;  // where the safetensors files are
   std::optional<double> flops;      // with count_flops, where torch could count them
   std::string flops_method;         // how they were counted, or why not
+  // For dtype float32: the float32 outputs computed in float64 (model and inputs cast to
+  // double), by name; empty where the float64 forward failed (float64_note says why).
+  TensorMap outputs_float64;
+  std::string float64_note;
+  std::optional<double> scalar_factor;  // with vary_scalars: the factor the scalars were scaled by
+  std::string scalars_note;             // why a varied seed kept the task's own scalars
 };
 
 // Timing PyTorch itself on the GPU: eager and torch.compile of the task's forward, each the

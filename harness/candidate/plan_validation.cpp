@@ -1,5 +1,6 @@
 #include "harness/candidate/plan_validation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -34,13 +35,15 @@ class Binder {
  public:
   Binder(const LaunchPlan& plan, const std::vector<KernelDeclaration>& kernels,
          const std::vector<PtxEntry>& entries, const Signature& signature,
-         const std::map<std::string, int64_t>& define_values, const Limits& limits)
+         const std::map<std::string, int64_t>& define_values, const Limits& limits,
+         const std::vector<KernelFootprint>& footprints)
       : plan_(plan),
         kernels_(kernels),
         entries_(entries),
         signature_(signature),
         define_values_(define_values),
-        limits_(limits) {}
+        limits_(limits),
+        footprints_(footprints) {}
 
   ResolvedPlan bind() {
     if (static_cast<int64_t>(plan_.kernels.size()) > limits_.max_kernels)
@@ -224,10 +227,65 @@ class Binder {
       launch.shared_bytes.fail("is " + std::to_string(resolved.shared_bytes) +
                                " bytes, over the dynamic shared memory limit of " +
                                std::to_string(limits_.max_dynamic_shared_bytes));
+    check_compiled_limits(launch, *entry, resolved, at);
     for (size_t i = 0; i < launch.args.size(); ++i)
       resolved.args.push_back(
           bind_argument(launch.args[i], kernel.parameters[i], entry->parameters[i], i));
     return resolved;
+  }
+
+  const KernelFootprint* footprint(const std::string& name) const {
+    for (const KernelFootprint& kernel : footprints_) {
+      if (kernel.name == name)
+        return &kernel;
+    }
+    return nullptr;
+  }
+
+  // What the compiled kernel allows: a launch over it is refused by the driver, so it is the
+  // plan's error, found before anything runs.
+  void check_compiled_limits(const KernelLaunch& launch, const PtxEntry& entry,
+                             const ResolvedLaunch& resolved, const std::string& at) const {
+    const std::array<int64_t, 3>& block = resolved.block;
+    int64_t threads = block[0] * block[1] * block[2];
+    std::string block_text = std::to_string(block[0]) + " x " + std::to_string(block[1]) + " x " +
+                             std::to_string(block[2]);
+    if (entry.max_threads > 0 && threads > entry.max_threads)
+      throw PlanError(at + ": a block of " + block_text + " = " + std::to_string(threads) +
+                      " threads is over the kernel's __launch_bounds__ of " +
+                      std::to_string(entry.max_threads) + " threads (.maxntid in its PTX)");
+    if (!entry.required_block.empty()) {
+      std::array<int64_t, 3> required = {1, 1, 1};
+      std::copy(entry.required_block.begin(), entry.required_block.end(), required.begin());
+      if (required != block)
+        throw PlanError(at + ": a block of " + block_text + " threads, but the kernel requires " +
+                        std::to_string(required[0]) + " x " + std::to_string(required[1]) + " x " +
+                        std::to_string(required[2]) + " (.reqntid in its PTX)");
+    }
+    const KernelFootprint* compiled = footprint(launch.name);
+    if (compiled && compiled->registers > 0) {
+      int64_t warps = (threads + 31) / 32;
+      int64_t per_warp = (compiled->registers * int64_t{32} + kRegisterAllocationUnit - 1) /
+                         kRegisterAllocationUnit * kRegisterAllocationUnit;
+      if (warps * per_warp > kMaxRegistersPerBlock)
+        throw PlanError(
+            at + ": a block of " + std::to_string(threads) + " threads needs " +
+            std::to_string(warps * per_warp) + " registers (" +
+            std::to_string(compiled->registers) + " per thread, allocated per warp), over the " +
+            std::to_string(kMaxRegistersPerBlock) + " a block may have: at most " +
+            std::to_string(kMaxRegistersPerBlock / per_warp * 32) + " threads per block");
+    }
+    int64_t static_shared =
+        compiled && compiled->static_shared_bytes > 0 ? compiled->static_shared_bytes : 0;
+    if (static_shared > 0 &&
+        static_shared + resolved.shared_bytes > limits_.max_dynamic_shared_bytes)
+      launch.shared_bytes.fail("is " + std::to_string(resolved.shared_bytes) +
+                               " bytes of dynamic shared memory; with the kernel's " +
+                               std::to_string(static_shared) +
+                               " bytes of static shared memory that is " +
+                               std::to_string(static_shared + resolved.shared_bytes) +
+                               " bytes per block, over the limit of " +
+                               std::to_string(limits_.max_dynamic_shared_bytes));
   }
 
   ResolvedArgument bind_argument(const Expression& argument, const KernelParameter& parameter,
@@ -303,6 +361,7 @@ class Binder {
   const Signature& signature_;
   const std::map<std::string, int64_t>& define_values_;
   const Limits& limits_;
+  const std::vector<KernelFootprint>& footprints_;
   ExpressionEnvironment environment_;
   std::map<std::string, TensorRole> roles_;
   ResolvedPlan resolved_;
@@ -379,6 +438,30 @@ Limits Limits::from_config(const Config& config) {
   limits.max_kernels = config.integer("plan.max_kernels");
   limits.max_dynamic_shared_bytes = config.integer("plan.max_shared_bytes");
   limits.max_scratch_bytes = config.integer("plan.max_scratch_bytes");
+  return limits;
+}
+
+std::optional<int64_t> shared_bytes_per_block_opt_in(std::string_view arch) {
+  // The CUDA programming guide's "maximum amount of shared memory per thread block" after the
+  // opt-in, per compute capability; an `a` or `f` suffix targets the same hardware.
+  static const std::map<std::string_view, int64_t> kOptIn = {
+      {"sm_70", 96 * 1024},   {"sm_72", 96 * 1024},   {"sm_75", 64 * 1024},
+      {"sm_80", 163 * 1024},  {"sm_86", 99 * 1024},   {"sm_87", 163 * 1024},
+      {"sm_89", 99 * 1024},   {"sm_90", 227 * 1024},  {"sm_100", 227 * 1024},
+      {"sm_101", 227 * 1024}, {"sm_103", 227 * 1024}, {"sm_110", 227 * 1024},
+      {"sm_120", 99 * 1024},  {"sm_121", 99 * 1024}};
+  while (!arch.empty() && (arch.back() == 'a' || arch.back() == 'f'))
+    arch.remove_suffix(1);
+  auto found = kOptIn.find(arch);
+  if (found == kOptIn.end())
+    return std::nullopt;
+  return found->second;
+}
+
+Limits Limits::for_arch(std::string_view arch) const {
+  Limits limits = *this;
+  if (auto opt_in = shared_bytes_per_block_opt_in(arch))
+    limits.max_dynamic_shared_bytes = std::min(limits.max_dynamic_shared_bytes, *opt_in);
   return limits;
 }
 
@@ -522,9 +605,10 @@ PlanResult<ResolvedPlan> bind_plan(const LaunchPlan& plan,
                                    const std::vector<KernelDeclaration>& kernels,
                                    const std::vector<PtxEntry>& entries, const Signature& signature,
                                    const std::map<std::string, int64_t>& define_values,
-                                   const Limits& limits) {
+                                   const Limits& limits,
+                                   const std::vector<KernelFootprint>& footprints) {
   try {
-    return Binder(plan, kernels, entries, signature, define_values, limits).bind();
+    return Binder(plan, kernels, entries, signature, define_values, limits, footprints).bind();
   } catch (const PlanError& error) {
     return error;
   }
@@ -533,9 +617,11 @@ PlanResult<ResolvedPlan> bind_plan(const LaunchPlan& plan,
 PlanResult<ResolvedPlan> bind_candidate(const CandidateFile& candidate, std::string_view ptx,
                                         const Signature& signature,
                                         const std::map<std::string, int64_t>& define_values,
-                                        const Limits& limits) {
+                                        const Limits& limits,
+                                        const std::vector<KernelFootprint>& footprints) {
   std::vector<PtxEntry> entries = parse_ptx_entries(ptx, candidate.file_name() + " (PTX)");
-  return bind_plan(candidate.plan, candidate.kernels, entries, signature, define_values, limits);
+  return bind_plan(candidate.plan, candidate.kernels, entries, signature, define_values, limits,
+                   footprints);
 }
 
 }  // namespace kforge

@@ -14,13 +14,19 @@
 // - a tensor binds to a pointer parameter; an integer expression to an integer parameter whose
 //   type can hold the value; a float scalar input to a floating-point parameter;
 // - Limits: kernels per plan, grid and block dimensions, threads per block, dynamic shared
-//   memory, total scratch bytes.
+//   memory, total scratch bytes;
+// - what the compiled kernel allows, so that a launch the driver would refuse is a plan error
+//   rather than a launch failure: threads per block within its `__launch_bounds__` (the PTX
+//   .maxntid product; .reqntid exactly), its registers for the whole block within the 65536 a
+//   block may have (allocated per warp in units of 256), and its static shared memory (ptxas)
+//   plus the plan's dynamic shared memory within the per-block limit.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,14 +46,38 @@ struct Limits {
   std::array<int64_t, 3> max_grid = {2147483647, 65535, 65535};
   std::array<int64_t, 3> max_block = {1024, 1024, 64};
   int64_t max_threads_per_block = 1024;
-  // Dynamic shared memory per block; 227 KiB is the opt-in maximum of sm_90. A launch over
-  // 48 KiB needs cudaFuncAttributeMaxDynamicSharedMemorySize, which the GPU worker sets.
+  // Shared memory per block, the kernel's static shared memory plus the plan's dynamic shared
+  // memory (the name is older than the static part); 227 KiB is the opt-in maximum of sm_90. A
+  // block over 48 KiB needs CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, which the GPU
+  // worker sets; for_arch lowers this to the target architecture's opt-in maximum.
   int64_t max_dynamic_shared_bytes = 227 * 1024;
   int64_t max_scratch_bytes = int64_t{1} << 30;
 
   // The defaults above, with `plan.max_kernels`, `plan.max_shared_bytes` and
   // `plan.max_scratch_bytes` from the configuration. Grid and block limits are CUDA's.
   static Limits from_config(const Config& config);
+
+  // These limits with the shared memory per block lowered to `arch`'s opt-in maximum (sm_90:
+  // 227 KiB, sm_80: 163 KiB, sm_86: 99 KiB, ...), where the table knows the architecture.
+  Limits for_arch(std::string_view arch) const;
+};
+
+// The most shared memory a block may have on `arch` ("sm_90", "sm_90a") after the opt-in
+// (cudaDevAttrMaxSharedMemoryPerBlockOptin, from the CUDA programming guide's table), or
+// nullopt for an architecture the table does not know.
+std::optional<int64_t> shared_bytes_per_block_opt_in(std::string_view arch);
+
+// The most registers one block may hold, and the unit a warp's registers are allocated in
+// (every architecture from sm_50 to sm_120).
+inline constexpr int64_t kMaxRegistersPerBlock = 65536;
+inline constexpr int64_t kRegisterAllocationUnit = 256;
+
+// What the compile reported about one kernel (the ptxas report of its compile result), for the
+// checks that need it; -1 where it was not reported, and then that check is not made.
+struct KernelFootprint {
+  std::string name;
+  int64_t static_shared_bytes = -1;
+  int registers = -1;
 };
 
 enum class TensorRole { kInput, kParameter, kOutput, kScratch };
@@ -96,18 +126,22 @@ struct ResolvedPlan {
 
 // Binds `plan` (its kernels declared as `kernels` in the source and compiled to `entries`) to
 // `signature` at its shapes, with `define_values` (from choose_define_values; a define left out
-// takes its default, a name the plan does not declare is an error).
+// takes its default, a name the plan does not declare is an error). `footprints` are the
+// compile's per-kernel resources (empty: the register and static shared memory checks are not
+// made).
 PlanResult<ResolvedPlan> bind_plan(const LaunchPlan& plan,
                                    const std::vector<KernelDeclaration>& kernels,
                                    const std::vector<PtxEntry>& entries, const Signature& signature,
                                    const std::map<std::string, int64_t>& define_values,
-                                   const Limits& limits = {});
+                                   const Limits& limits = {},
+                                   const std::vector<KernelFootprint>& footprints = {});
 
 // The same for a parsed candidate and the PTX its compile produced. PTX that cannot be read is
 // an infrastructure failure (throws kforge::Error), not a plan error.
 PlanResult<ResolvedPlan> bind_candidate(const CandidateFile& candidate, std::string_view ptx,
                                         const Signature& signature,
                                         const std::map<std::string, int64_t>& define_values,
-                                        const Limits& limits = {});
+                                        const Limits& limits = {},
+                                        const std::vector<KernelFootprint>& footprints = {});
 
 }  // namespace kforge

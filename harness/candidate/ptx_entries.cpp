@@ -1,8 +1,10 @@
 #include "harness/candidate/ptx_entries.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "harness/util/error.hpp"
 
@@ -17,6 +19,12 @@ size_t ptx_type_size(std::string_view type) {
   auto found = sizes.find(type);
   return found == sizes.end() ? 0 : found->second;
 }
+
+// The performance-tuning directives PTX allows between an entry's parameters and its body.
+const std::set<std::string_view> kEntryDirectives = {
+    ".maxntid",           ".reqntid",           ".minnctapersm",        ".maxnctapersm", ".maxnreg",
+    ".maxclusterrank",    ".reqnctapercluster", ".explicitcluster",     ".noreturn",     ".pragma",
+    ".blocksareclusters", ".abi_preserve",      ".abi_preserve_control"};
 
 class PtxReader {
  public:
@@ -106,17 +114,53 @@ class PtxReader {
     if (entry.name.empty())
       fail("an .entry without a name");
     // An entry without parameters may leave out the parentheses.
-    if (!accept('('))
-      return entry;
-    if (accept(')'))
-      return entry;
-    while (true) {
-      entry.parameters.push_back(parameter());
-      if (accept(','))
-        continue;
-      expect(')');
-      return entry;
+    if (accept('(') && !accept(')')) {
+      while (true) {
+        entry.parameters.push_back(parameter());
+        if (accept(','))
+          continue;
+        expect(')');
+        break;
+      }
     }
+    directives(entry);
+    return entry;
+  }
+
+  // The performance directives between the parameters and the body ('{'), or up to the ';' of
+  // a declaration without a body.
+  void directives(PtxEntry& entry) {
+    while (true) {
+      skip_space();
+      if (at_ >= ptx_.size() || ptx_[at_] == '{' || ptx_[at_] == ';')
+        return;
+      size_t before = at_;
+      std::string_view word = next_word();
+      if (word.starts_with(".") && !kEntryDirectives.contains(word)) {
+        at_ = before;  // the next declaration: this entry had no body
+        return;
+      }
+      if (word == ".maxntid") {
+        entry.max_threads = 1;
+        for (int64_t extent : extents())
+          entry.max_threads *= extent;
+      } else if (word == ".reqntid") {
+        entry.required_block = extents();
+      } else if (word.empty()) {
+        ++at_;
+      }
+    }
+  }
+
+  // One to three extents, separated by commas. The values are the candidate's own
+  // (`__launch_bounds__(N)`): kept as written, only held below 2^20 so that products of three
+  // cannot overflow; a bound no block can meet makes every launch a plan error, as it should.
+  std::vector<int64_t> extents() {
+    std::vector<int64_t> values;
+    do {
+      values.push_back(static_cast<int64_t>(std::min<size_t>(number(), size_t{1} << 20)));
+    } while (values.size() < 3 && accept(','));
+    return values;
   }
 
   PtxParameter parameter() {

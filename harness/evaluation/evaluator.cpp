@@ -68,6 +68,14 @@ std::string define_name_clash(const LaunchPlan& plan, const Signature& signature
   return {};
 }
 
+// What ptxas reported per kernel, for the bind stage's register and shared memory checks.
+std::vector<KernelFootprint> footprints_of(const CompileResult& compile) {
+  std::vector<KernelFootprint> footprints;
+  for (const KernelResources& kernel : compile.kernels)
+    footprints.push_back({kernel.name, kernel.shared_bytes, kernel.registers});
+  return footprints;
+}
+
 nlohmann::json launches_to_json(const ResolvedPlan& plan) {
   nlohmann::json launches = nlohmann::json::array();
   for (const ResolvedLaunch& launch : plan.launches) {
@@ -226,9 +234,12 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
 
     started = Clock::now();
     std::string ptx = files::read(outcome.compile->ptx_path);
+    prepared.footprints = footprints_of(*outcome.compile);
+    const Limits limits = options_.limits.for_arch(options_.arch);
     nlohmann::json bindings = nlohmann::json::object();
     for (const auto& [shape_name, signature] : shapes_of(task)) {
-      auto bound = bind_candidate(*candidate, ptx, *signature, outcome.defines, options_.limits);
+      auto bound =
+          bind_candidate(*candidate, ptx, *signature, outcome.defines, limits, prepared.footprints);
       if (!bound.ok()) {
         return fail("bind", started, Verdict::kPlanError, "at_" + shape_name + "_shape",
                     "at the " + shape_name + " shape: " + bound.error().message());
@@ -266,8 +277,9 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
                                     .ptx = std::move(prepared.ptx),
                                     .cubin = outcome.compile->cubin_path,
                                     .defines = outcome.defines,
-                                    .limits = options_.limits,
-                                    .shapes = std::move(prepared.shapes)});
+                                    .limits = options_.limits.for_arch(options_.arch),
+                                    .shapes = std::move(prepared.shapes),
+                                    .footprints = prepared.footprints});
     outcome.stages.insert(outcome.stages.end(), ran.stages.begin(), ran.stages.end());
     outcome.verdict = ran.verdict;
     outcome.reason = ran.reason;

@@ -70,8 +70,9 @@ struct PreparedCandidate {
   EvaluationOutcome outcome;  // the stages so far; verdict and reason set when one failed
   bool runnable = false;      // parse, compile and bind all passed
   std::optional<CandidateFile> candidate;
-  std::string ptx;                 // what the compile produced, for binding again
-  std::vector<BoundShape> shapes;  // the benchmark shape, then each check shape
+  std::string ptx;                          // what the compile produced, for binding again
+  std::vector<BoundShape> shapes;           // the benchmark shape, then each check shape
+  std::vector<KernelFootprint> footprints;  // the compile's registers and static shared memory
 };
 
 struct EvaluatorOptions {

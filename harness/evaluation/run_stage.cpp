@@ -124,12 +124,33 @@ struct OutputsComparison {
   int64_t mismatch_count = 0;
 };
 
+// Each output's tolerance: the dtype's default, and for a float32 output with a float64
+// reference, the allowance of compare.hpp's grounded rule.
+std::map<std::string, Tolerance> tolerances_for(const ReferenceResult& reference) {
+  std::map<std::string, Tolerance> tolerances;
+  for (const auto& [name, want] : reference.outputs) {
+    Tolerance tolerance = default_tolerance(want.dtype);
+    auto exact = reference.outputs_float64.find(name);
+    if (want.dtype == DType::kF32 && exact != reference.outputs_float64.end())
+      tolerance.allowance = kFloat32ErrorMultiple * reference_error(want, exact->second);
+    tolerances[name] = tolerance;
+  }
+  return tolerances;
+}
+
 OutputsComparison compare_all(const TensorMap& actual, const TensorMap& expected,
-                              const fs::path& where) {
+                              const fs::path& where,
+                              const std::map<std::string, Tolerance>& tolerances = {},
+                              const TensorMap& exact = {}) {
   OutputsComparison result;
   for (const auto& [name, want] : expected) {
     const Tensor& got = worker_tensor(actual, name, where);
-    Comparison comparison = compare_outputs(got, want, default_tolerance(want.dtype));
+    auto tolerance = tolerances.find(name);
+    auto precise = exact.find(name);
+    Comparison comparison = compare_outputs(
+        got, want,
+        tolerance != tolerances.end() ? tolerance->second : default_tolerance(want.dtype),
+        kPoisonByte, precise != exact.end() ? &precise->second : nullptr);
     result.max_abs_error = std::max(result.max_abs_error, comparison.max_abs_error);
     result.max_rel_error = std::max(result.max_rel_error, comparison.max_rel_error);
     result.mismatch_count += comparison.mismatch_count;
@@ -140,6 +161,50 @@ OutputsComparison compare_all(const TensorMap& actual, const TensorMap& expected
     }
   }
   return result;
+}
+
+// The first input or parameter whose bytes after the launches differ from those sent.
+std::optional<Failure> modified_input(const TensorMap& sent, const TensorMap& after,
+                                      const fs::path& after_path, const std::string& where,
+                                      nlohmann::json& check) {
+  for (const auto& [name, before] : sent) {
+    const Tensor& now = worker_tensor(after, name, after_path);
+    if (bitwise_equal(now, before))
+      continue;
+    int64_t changed = 0;
+    int64_t count = std::min(now.numel(), before.numel());
+    size_t width = dtype_size(before.dtype);
+    for (int64_t i = 0; i < count && now.bytes.size() == before.bytes.size(); ++i) {
+      if (now.bytes.compare(i * width, width, before.bytes, i * width, width) != 0)
+        ++changed;
+    }
+    check["modified_input"] = name;
+    check["modified_elements"] = changed;
+    return Failure{Verdict::kIncorrect, "inputs_modified",
+                   where + ": the candidate changed '" + name + "' (" + std::to_string(changed) +
+                       " of " + std::to_string(before.numel()) + " elements)"};
+  }
+  return std::nullopt;
+}
+
+// The float32 grounding of one check: per output, PyTorch's own error against the float64
+// reference and the allowance it gives (or why there is none).
+void record_grounding(nlohmann::json& check, const ReferenceResult& reference,
+                      const std::map<std::string, Tolerance>& tolerances) {
+  nlohmann::json grounding = nlohmann::json::object();
+  for (const auto& [name, want] : reference.outputs) {
+    auto exact = reference.outputs_float64.find(name);
+    if (want.dtype != DType::kF32 || exact == reference.outputs_float64.end())
+      continue;
+    grounding[name] = {{"torch_float32_error", reference_error(want, exact->second)},
+                       {"allowance", tolerances.at(name).allowance}};
+  }
+  if (!grounding.empty()) {
+    grounding["multiple"] = kFloat32ErrorMultiple;
+    check["float32_grounding"] = grounding;
+  } else if (!reference.float64_note.empty()) {
+    check["float32_grounding"] = {{"none", reference.float64_note}};
+  }
 }
 
 nlohmann::json comparison_json(const OutputsComparison& outputs) {
@@ -345,7 +410,8 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
                                          .seed = seed,
                                          .dtype = settings_.dtype,
                                          .device = reference_device,
-                                         .count_flops = shape.name == "benchmark" && seed == 0};
+                                         .count_flops = shape.name == "benchmark" && seed == 0,
+                                         .vary_scalars = true};
       ReferenceResult reference = reference_.run(reference_request);
       if (reference_request.count_flops) {
         flops = reference.flops;
@@ -357,7 +423,7 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
       ResolvedPlan plan = shape.plan;
       if (reference.signature.to_json() != shape.signature->to_json()) {
         auto bound = bind_candidate(*request.candidate, request.ptx, reference.signature,
-                                    request.defines, request.limits);
+                                    request.defines, request.limits, request.footprints);
         if (!bound.ok()) {
           finish("verify", started,
                  {Verdict::kPlanError, "at_" + shape.name + "_shape",
@@ -396,11 +462,18 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
       TensorMap second = read_worker_file(run_reply.outputs[1], "the second repeat's outputs");
       TensorMap after = read_worker_file(run_reply.inputs_after, "the inputs after the launches");
 
-      OutputsComparison first_result = compare_all(first, reference.outputs, run_reply.outputs[0]);
-      OutputsComparison second_result =
-          compare_all(second, reference.outputs, run_reply.outputs[1]);
+      const std::map<std::string, Tolerance> tolerances = tolerances_for(reference);
+      OutputsComparison first_result = compare_all(first, reference.outputs, run_reply.outputs[0],
+                                                   tolerances, reference.outputs_float64);
+      OutputsComparison second_result = compare_all(second, reference.outputs, run_reply.outputs[1],
+                                                    tolerances, reference.outputs_float64);
       // The repeats against each other: a race shows as a difference beyond rounding.
-      OutputsComparison repeats = compare_all(second, first, run_reply.outputs[1]);
+      OutputsComparison repeats = compare_all(second, first, run_reply.outputs[1], tolerances);
+      record_grounding(check, reference, tolerances);
+      if (reference.scalar_factor)
+        check["scalar_factor"] = *reference.scalar_factor;
+      if (!reference.scalars_note.empty())
+        check["scalars_note"] = reference.scalars_note;
       check["max_abs_error"] = std::max(first_result.max_abs_error, second_result.max_abs_error);
       check["max_rel_error"] = std::max(first_result.max_rel_error, second_result.max_rel_error);
       check["mismatch_count"] = first_result.mismatch_count;
@@ -408,8 +481,23 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
       max_rel = std::max(max_rel, check["max_rel_error"].get<double>());
       mismatches += first_result.mismatch_count;
 
-      std::optional<Failure> failed;
-      if (!first_result.ok && !second_result.ok) {
+      // Inputs first: the worker uploads them once, so an input modified in any repeat is
+      // still modified after the last, and the repeat after a modification computes from the
+      // changed input (which would otherwise look like a race).
+      std::optional<Failure> failed =
+          modified_input(sent, after, run_reply.inputs_after, where, check);
+      // One repeat that left outputs holding its poison pattern while the other passed: a
+      // kernel that reads its own output (fmaxf over an unwritten output hides under one
+      // pattern, not under both), not a race.
+      const OutputsComparison* unwritten_in_one =
+          !first_result.ok && first_result.comparison.kind == MismatchKind::kUnwritten
+              ? &first_result
+              : (!second_result.ok && second_result.comparison.kind == MismatchKind::kUnwritten
+                     ? &second_result
+                     : nullptr);
+      if (failed) {
+        // inputs_modified decides, whatever the outputs.
+      } else if (!first_result.ok && !second_result.ok) {
         bool at_check_shape = shape.name != "benchmark" && benchmark_passed;
         failed = Failure{
             Verdict::kIncorrect,
@@ -417,6 +505,13 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
                            : std::string(mismatch_kind_name(first_result.comparison.kind)),
             where + ": output '" + first_result.output + "': " + first_result.comparison.detail};
         check.update(comparison_json(first_result));
+      } else if (unwritten_in_one) {
+        failed = Failure{Verdict::kIncorrect, "unwritten_output",
+                         where + ": output '" + unwritten_in_one->output + "' in the " +
+                             (unwritten_in_one == &first_result ? "first" : "second") +
+                             " repeat only: " + unwritten_in_one->comparison.detail};
+        check.update(comparison_json(*unwritten_in_one));
+        check["repeats"] = {{"first_passed", first_result.ok}, {"second_passed", second_result.ok}};
       } else if (!first_result.ok || !second_result.ok || !repeats.ok) {
         const OutputsComparison& shown =
             !first_result.ok ? first_result : (!second_result.ok ? second_result : repeats);
@@ -429,25 +524,6 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
                             {"repeats_agree", repeats.ok}};
       } else {
         check["first_mismatches"] = nlohmann::json::array();
-        for (const auto& [name, before] : sent) {
-          const Tensor& now = worker_tensor(after, name, run_reply.inputs_after);
-          if (bitwise_equal(now, before))
-            continue;
-          int64_t changed = 0;
-          int64_t count = std::min(now.numel(), before.numel());
-          size_t width = dtype_size(before.dtype);
-          for (int64_t i = 0; i < count && now.bytes.size() == before.bytes.size(); ++i) {
-            if (now.bytes.compare(i * width, width, before.bytes, i * width, width) != 0)
-              ++changed;
-          }
-          failed =
-              Failure{Verdict::kIncorrect, "inputs_modified",
-                      where + ": the candidate changed '" + name + "' (" + std::to_string(changed) +
-                          " of " + std::to_string(before.numel()) + " elements)"};
-          check["modified_input"] = name;
-          check["modified_elements"] = changed;
-          break;
-        }
       }
       if (failed) {
         check["reason"] = failed->reason;
@@ -476,7 +552,8 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
     ReferenceResult set = reference_.run({.task = task_source(task),
                                           .seed = kRotationSeedBase + index,
                                           .dtype = settings_.dtype,
-                                          .device = reference_device});
+                                          .device = reference_device,
+                                          .float64_reference = false});
     input_sets.push_back(job.path() / ("set" + std::to_string(index) + ".safetensors"));
     write_tensors(input_sets.back(), worker_tensors(set));
   }
@@ -536,7 +613,8 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
   TensorMap fresh_outputs = read_worker_file(time_reply.fresh_outputs,
                                              "the outputs of the timed iteration on fresh inputs");
   OutputsComparison fresh_result =
-      compare_all(fresh_outputs, fresh.outputs, time_reply.fresh_outputs);
+      compare_all(fresh_outputs, fresh.outputs, time_reply.fresh_outputs, tolerances_for(fresh),
+                  fresh.outputs_float64);
   nlohmann::json fresh_check = {{"seed", kFreshSeed},
                                 {"shape", "benchmark"},
                                 {"timed", true},

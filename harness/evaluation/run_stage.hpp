@@ -3,12 +3,16 @@
 // runs the candidate on the tensors it is given. DESIGN.md's protocols, in order:
 //
 //   verify   — per seed (verify.seeds), at the benchmark shape and then every check shape:
-//              inputs, parameters and reference outputs from ReferenceRunner::run; the worker
-//              runs the plan twice on the same inputs, outputs poisoned before each launch; the
-//              parent compares both repeats with the reference (compare.hpp: per-dtype
-//              tolerance, unwritten elements, NaN/Inf), the repeats with each other, and the
-//              inputs after the launches with those sent, bit for bit. The first failing check
-//              decides the verdict; every check run so far is kept as evidence.
+//              inputs, parameters and reference outputs from ReferenceRunner::run (seeds after
+//              0 scale the task's float scalar inputs, so the plan is bound again to them; for
+//              float32 the reference is also computed in float64); the worker runs the plan
+//              twice on the same inputs, outputs poisoned before each launch; the parent checks
+//              the inputs after the launches against those sent, bit for bit (first: a change
+//              in any repeat is still there after the last), then compares both repeats with
+//              the reference (compare.hpp: per-dtype tolerance, float32 grounded in PyTorch's
+//              own error against float64, unwritten elements, NaN/Inf) and with each other. The
+//              first failing check decides the verdict; every check run so far is kept as
+//              evidence, with each check's float32 grounding and scalar factor.
 //   time     — at the benchmark shape: input sets from other seeds to rotate among, and one
 //              more set (fresh) whose reference the parent computed but never sent before
 //              timing. The worker times with CUPTI (device time of the candidate's own kernels
@@ -23,8 +27,10 @@
 //
 // Verdicts decided here:
 //   incorrect  — reasons mismatch, nan_or_inf, unwritten_output, shape, dtype (the output's
-//                comparison), inputs_modified, non_deterministic (the two repeats disagree:
-//                one passes and one fails, or they differ beyond the tolerance),
+//                comparison; unwritten_output also where only one repeat left its poison: the
+//                kernel reads the output it should write), inputs_modified (in any repeat,
+//                whatever the outputs), non_deterministic (the two repeats disagree: one passes
+//                and one fails, or they differ beyond the tolerance),
 //                wrong_on_check_shape (an output fails at a check shape after the benchmark
 //                shape passed on the same seed).
 //   suspicious — behaves_differently_when_timed (the fresh timed iteration's outputs fail),
@@ -94,7 +100,8 @@ struct RunStageRequest {
   std::filesystem::path cubin;
   std::map<std::string, int64_t> defines;
   Limits limits;
-  std::vector<BoundShape> shapes;  // the benchmark shape first
+  std::vector<BoundShape> shapes;           // the benchmark shape first
+  std::vector<KernelFootprint> footprints;  // the compile's, to bind again with the same checks
 };
 
 struct RunStageResult {

@@ -17,6 +17,18 @@ Operations
               signature, torch version, device and duration. With "count_flops": true, also
               "flops": the FLOPs of one forward as torch.utils.flop_counter counts them (torch
               2.1 and later; null with "flops_method" saying why on older torch).
+              With "vary_scalars": true and a seed other than 0, every float scalar input
+              (a Python float from get_inputs(), not a bool or an int) is multiplied by one
+              factor drawn from the seed, in [0.5, 0.9] or [1.1, 1.5] (scalar_factor), so a
+              kernel that compiled the task's constant in fails; "scalar_factor" in the reply
+              says which (null: not varied; "scalars_note" says why when a varied run raised
+              and the task's own values were used). For dtype float32, the same forward is
+              also computed in float64 (the model and every floating input cast to double,
+              the same seed) and its float32 outputs written, as float64, to
+              outputs_float64.safetensors ("float64_outputs" in the reply; null with
+              "float64_note" saying why when the float64 forward failed, or when the request
+              says "float64_reference": false): the comparison grounds the float32 tolerance
+              in PyTorch's own error against it.
   baseline {"op": "baseline", "name", "source", "filename", "constants", "seed", "dtype",
             "device_index", "warmup", "min_samples", "max_samples", "target_spread",
             "time_cap_ms", "flush_l2"}
@@ -1036,6 +1048,58 @@ def write_safetensors(torch, path, named_tensors, metadata=None):
     os.replace(temporary, path)
 
 
+def scalar_factor(seed):
+    """The factor float scalar inputs are scaled by for `seed` (None for seed 0: the task's own
+    values). One factor for all of a task's scalars keeps their signs and their order (a
+    clamp's min stays below its max); it is kept 10% or more away from 1, so every seed but 0
+    differs from the task's constant, and within [0.5, 1.5], so a coefficient stays in the
+    range the task was written for."""
+    if seed == 0:
+        return None
+    import random
+    rng = random.Random(seed * 1000003 + 7)
+    step = rng.uniform(0.1, 0.5)
+    return 1.0 - step if rng.random() < 0.5 else 1.0 + step
+
+
+def with_varied_scalars(get_inputs, factor):
+    """get_inputs() with every float scalar (not a bool, not an int) multiplied by factor."""
+    def varied():
+        inputs = get_inputs()
+        if not isinstance(inputs, (list, tuple)):
+            return inputs
+        return type(inputs)(value * factor if isinstance(value, float) else value
+                            for value in inputs)
+    return varied
+
+
+def float64_outputs(torch, namespace, seed, device, outputs):
+    """The forward in float64 (model and floating inputs cast, same seed): the float32
+    outputs' float64 values, as [(name, tensor)], or a string saying why there are none."""
+    wanted = {name for name, value in outputs if value.dtype == torch.float32}
+    if not wanted:
+        return "no float32 output"
+    try:
+        names64, inputs64, model64, outputs64, _ = execute(torch, namespace, seed, device,
+                                                           torch.float64)
+    except TimeLimit:
+        raise
+    except BaseException as failure:
+        return "the float64 forward raised %s: %s" % (type(failure).__name__, failure)
+    shapes = {name: tuple(value.shape) for name, value in outputs}
+    result = []
+    for name, value in outputs64:
+        if name not in wanted:
+            continue
+        if value.dtype != torch.float64 or tuple(value.shape) != shapes.get(name):
+            return "the float64 forward returned %s %s for '%s'" % (
+                value.dtype, list(value.shape), name)
+        result.append((name, value))
+    if len(result) != len(wanted):
+        return "the float64 forward returned other outputs"
+    return result
+
+
 def run_task(torch, request):
     started = time.time()
     filename = request.get("filename") or request["name"]
@@ -1056,13 +1120,38 @@ def run_task(torch, request):
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TaskError("bad_request", "dtype must be a floating torch dtype, not %s" % dtype_name)
     seed = int(request.get("seed", 0))
+    if device == "cuda":
+        # The float32 reference is float32: no TF32 in matrix products or convolutions (cuDNN
+        # allows it by default), which would pass as PyTorch's own float32 error.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     namespace = load_task(tree, filename, overrides)
+    factor = scalar_factor(seed) if request.get("vary_scalars") else None
+    scalars_note = None
     compute_started = time.time()
-    names, inputs, model, outputs, returns_tuple = execute(
-        torch, namespace, seed, device, None if dtype == torch.float32 else dtype)
+    if factor is not None:
+        own_get_inputs = namespace["get_inputs"]
+        namespace["get_inputs"] = with_varied_scalars(own_get_inputs, factor)
+        try:
+            names, inputs, model, outputs, returns_tuple = execute(
+                torch, namespace, seed, device, None if dtype == torch.float32 else dtype)
+        except TaskError as failure:
+            # A value the task cannot take (a probability over 1): its own values, said so.
+            scalars_note = "not varied: with scalars scaled by %.4f %s" % (factor, failure)
+            factor = None
+            namespace["get_inputs"] = own_get_inputs
+    if factor is None:
+        names, inputs, model, outputs, returns_tuple = execute(
+            torch, namespace, seed, device, None if dtype == torch.float32 else dtype)
     if device == "cuda":
         torch.cuda.synchronize()
     compute_s = time.time() - compute_started
+    if dtype != torch.float32:
+        exact = "dtype %s: no float64 reference" % dtype_name
+    elif request.get("float64_reference", True) is False:
+        exact = "not asked for"
+    else:
+        exact = float64_outputs(torch, namespace, seed, device, outputs)
     flops, flops_method = None, None
     if request.get("count_flops"):
         flops, flops_method = count_flops(torch, model, inputs)
@@ -1077,6 +1166,9 @@ def run_task(torch, request):
     write_safetensors(torch, os.path.join(out_dir, "parameters.safetensors"),
                       list(model.state_dict().items()), metadata)
     write_safetensors(torch, os.path.join(out_dir, "outputs.safetensors"), outputs, metadata)
+    if not isinstance(exact, str):
+        write_safetensors(torch, os.path.join(out_dir, "outputs_float64.safetensors"), exact,
+                          metadata)
     full = dict(constants)
     full.update(overrides)
     return {
@@ -1088,6 +1180,9 @@ def run_task(torch, request):
         "seed": seed, "dtype": dtype_name,
         "compute_s": round(compute_s, 6), "duration_s": round(time.time() - started, 6),
         "flops": flops, "flops_method": flops_method,
+        "scalar_factor": factor, "scalars_note": scalars_note,
+        "float64_outputs": None if isinstance(exact, str) else "outputs_float64.safetensors",
+        "float64_note": exact if isinstance(exact, str) else None,
     }
 
 

@@ -20,6 +20,14 @@ Behaviours (kernel name: what it does):
   launch_refused    the launch is refused (too many resources)
   large_only        honest on outputs of 4096 elements or more, leaves smaller ones unwritten
                     (a kernel hard-coded to the benchmark shape)
+  modify_input_first_repeat
+                    honest output; in the first repeat only it also changes its first input
+                    (so the second repeat computes from the changed input)
+  unwritten_second_repeat
+                    honest in the first repeat, writes nothing in the second
+  fmax_over_output  out = fmax(out, relu(x)): right when the poison it starts from is NaN
+  scaled_add        out = a + alpha * b, alpha the plan's float argument: honest
+  hardcoded_alpha   out = a + 0.75 * b whatever alpha the plan passes
 
 Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S]
 """
@@ -136,6 +144,20 @@ def execute(plan, tensors, outputs, repeat=0):
         honest()
         if repeat == 1:
             target.view(-1)[::7] += 0.5
+    elif kernel == "modify_input_first_repeat":
+        honest()
+        if repeat == 0:
+            source.view(-1)[0] = source.view(-1)[0] + 10.0  # relu's result changes for randn
+    elif kernel == "unwritten_second_repeat":
+        if repeat == 0:
+            honest()
+    elif kernel == "fmax_over_output":
+        target.copy_(torch.fmax(target, torch.clamp(source, min=0).to(target.dtype)))
+    elif kernel in ("scaled_add", "hardcoded_alpha"):
+        floats = [arg["value"] for arg in plan["launches"][0]["args"] if arg["kind"] == "float"]
+        alpha = floats[0] if kernel == "scaled_add" else 0.75
+        target.copy_(tensors[inputs[0]] + torch.tensor(alpha, dtype=torch.float32)
+                     * tensors[inputs[1]])
     elif kernel == "illegal_address":
         raise Fault({"kind": "runtime_error", "cuda_error": "CUDA_ERROR_ILLEGAL_ADDRESS",
                      "message": "an illegal memory access was encountered", "kernel": kernel,

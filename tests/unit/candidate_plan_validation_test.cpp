@@ -243,6 +243,95 @@ TEST(CandidatePlanValidation, Limits) {
             "row_softmax.cu:8:5: launch plan: the plan launches 2 kernels, over the limit of 1");
 }
 
+// row_softmax.ptx was compiled with ROWS_PER_BLOCK = 8: row_stats is __launch_bounds__(256).
+TEST(CandidatePlanValidation, BlocksOverTheKernelsLaunchBoundsArePlanErrors) {
+  EXPECT_EQ(error_of(bind_softmax({}, softmax_signature(4096, 1000), {{"ROWS_PER_BLOCK", 16}})),
+            "row_softmax.cu:4:5: launch plan: kernel 'row_stats': a block of 32 x 16 x 1 = 512 "
+            "threads is over the kernel's __launch_bounds__ of 256 threads (.maxntid in its PTX)");
+  // Within the bounds in another arrangement: the bound is on the product.
+  EXPECT_TRUE(
+      bind_softmax({{"\"block\": [\"32\", \"ROWS_PER_BLOCK\"]", "\"block\": [\"8\", \"32\"]"}})
+          .ok());
+}
+
+std::vector<PtxEntry> one_entry(const std::string& directives) {
+  return parse_ptx_entries(".visible .entry k(.param .u64 k_param_0)\n" + directives + "\n{\n}\n",
+                           "k.ptx");
+}
+
+PlanResult<ResolvedPlan> bind_one(const std::string& block, const std::string& shared,
+                                  const std::vector<PtxEntry>& entries,
+                                  const std::vector<KernelFootprint>& footprints,
+                                  const Limits& limits = {}) {
+  std::string text =
+      "/* kforge:launch\n{\"kernels\": [{\"name\": \"k\", \"grid\": [\"1\"], "
+      "\"block\": [" +
+      block + "], \"shared_bytes\": \"" + shared +
+      "\", \"args\": [\"x\"]}]}\n*/\n"
+      "extern \"C\" __global__ void k(float* x) {}\n";
+  PlanResult<CandidateFile> candidate = parse_candidate(text, "k.cu");
+  if (!candidate.ok())
+    return candidate.error();
+  Signature signature;
+  signature.inputs.push_back({"x", ArgumentKind::kTensor, DType::kF32, {64}, {}});
+  return bind_plan(candidate.value().plan, candidate.value().kernels, entries, signature, {},
+                   limits, footprints);
+}
+
+TEST(CandidatePlanValidation, RequiredBlockMustBeExact) {
+  std::vector<PtxEntry> entries = one_entry(".reqntid 64, 2");
+  EXPECT_TRUE(bind_one("\"64\", \"2\"", "0", entries, {}).ok());
+  EXPECT_EQ(error_of(bind_one("\"128\"", "0", entries, {})),
+            "k.cu:2:14: launch plan: kernel 'k': a block of 128 x 1 x 1 threads, but the kernel "
+            "requires 64 x 2 x 1 (.reqntid in its PTX)");
+}
+
+TEST(CandidatePlanValidation, RegistersOfTheWholeBlockMustFit) {
+  std::vector<PtxEntry> entries = one_entry("");
+  // 64 registers: 2048 per warp, 32 warps fill the 65536 exactly.
+  EXPECT_TRUE(bind_one("\"1024\"", "0", entries, {{"k", 0, 64}}).ok());
+  // 65 registers round up to 2304 per warp: 28 warps at most.
+  EXPECT_EQ(error_of(bind_one("\"1024\"", "0", entries, {{"k", 0, 65}})),
+            "k.cu:2:14: launch plan: kernel 'k': a block of 1024 threads needs 73728 registers "
+            "(65 per thread, allocated per warp), over the 65536 a block may have: at most 896 "
+            "threads per block");
+  EXPECT_TRUE(bind_one("\"896\"", "0", entries, {{"k", 0, 65}}).ok());
+  // Another kernel's footprint, or an unreported one, does not count.
+  EXPECT_TRUE(bind_one("\"1024\"", "0", entries, {{"other", 0, 255}}).ok());
+  EXPECT_TRUE(bind_one("\"1024\"", "0", entries, {{"k", 0, -1}}).ok());
+}
+
+TEST(CandidatePlanValidation, StaticPlusDynamicSharedMemoryMustFit) {
+  std::vector<PtxEntry> entries = one_entry("");
+  const std::vector<KernelFootprint> static_40k = {{"k", 40 * 1024, 32}};
+  EXPECT_TRUE(bind_one("\"256\"", "187 * 1024", entries, static_40k).ok());
+  EXPECT_EQ(error_of(bind_one("\"256\"", "200 * 1024", entries, static_40k)),
+            "k.cu:2:78: launch plan: kernel 'k' shared_bytes \"200 * 1024\": is 204800 bytes of "
+            "dynamic shared memory; with the kernel's 40960 bytes of static shared memory that is "
+            "245760 bytes per block, over the limit of 232448");
+  // Without the static part reported, only the dynamic part is checked.
+  EXPECT_TRUE(bind_one("\"256\"", "200 * 1024", entries, {{"k", -1, 32}}).ok());
+  // The target architecture's opt-in maximum lowers the configured limit.
+  Limits sm86 = Limits{}.for_arch("sm_86");
+  EXPECT_EQ(sm86.max_dynamic_shared_bytes, 99 * 1024);
+  EXPECT_EQ(error_of(bind_one("\"256\"", "64 * 1024", entries, static_40k, sm86)),
+            "k.cu:2:78: launch plan: kernel 'k' shared_bytes \"64 * 1024\": is 65536 bytes of "
+            "dynamic shared memory; with the kernel's 40960 bytes of static shared memory that is "
+            "106496 bytes per block, over the limit of 101376");
+}
+
+TEST(CandidatePlanValidation, SharedMemoryOptInPerArchitecture) {
+  EXPECT_EQ(shared_bytes_per_block_opt_in("sm_90"), 232448);
+  EXPECT_EQ(shared_bytes_per_block_opt_in("sm_90a"), 232448);
+  EXPECT_EQ(shared_bytes_per_block_opt_in("sm_80"), 167936 - 1024);
+  EXPECT_EQ(shared_bytes_per_block_opt_in("sm_120"), 101376);
+  EXPECT_EQ(shared_bytes_per_block_opt_in("sm_999"), std::nullopt);
+  Limits configured;
+  configured.max_dynamic_shared_bytes = 1024;
+  EXPECT_EQ(configured.for_arch("sm_90").max_dynamic_shared_bytes, 1024);  // never raised
+  EXPECT_EQ(configured.for_arch("sm_999").max_dynamic_shared_bytes, 1024);
+}
+
 TEST(CandidatePlanValidation, ScalarInputsWithoutAValueAreNotZero) {
   Signature signature = softmax_signature(64, 64);
   signature.inputs[1].scalar.reset();
@@ -331,12 +420,13 @@ TEST(CandidatePlanValidation, ResolvesTheWorkedExample) {
   EXPECT_EQ(normalize.args[3].role, TensorRole::kOutput);
   EXPECT_EQ(normalize.args[4].tensor, "out1");
 
-  // A check shape that is not a multiple of 32, and another define value.
+  // A check shape that is not a multiple of 32, and another define value (a smaller block than
+  // the PTX's __launch_bounds__ of 256 allows).
   PlanResult<ResolvedPlan> small =
-      bind_softmax({}, softmax_signature(37, 333), {{"ROWS_PER_BLOCK", 16}});
+      bind_softmax({}, softmax_signature(37, 333), {{"ROWS_PER_BLOCK", 4}});
   ASSERT_TRUE(small.ok()) << small.error().message();
-  EXPECT_EQ(small.value().launches[0].grid, (std::array<int64_t, 3>{3, 1, 1}));
-  EXPECT_EQ(small.value().launches[0].block, (std::array<int64_t, 3>{32, 16, 1}));
+  EXPECT_EQ(small.value().launches[0].grid, (std::array<int64_t, 3>{10, 1, 1}));
+  EXPECT_EQ(small.value().launches[0].block, (std::array<int64_t, 3>{32, 4, 1}));
   EXPECT_EQ(small.value().launches[1].grid, (std::array<int64_t, 3>{2, 37, 1}));
   EXPECT_EQ(small.value().scratch[0].numel, 74);
 

@@ -50,6 +50,10 @@ TEST(CandidatePtxEntries, ReadsNvccOutput) {
 
   EXPECT_TRUE(find_entry(entries, "no_parameters")->parameters.empty());
   EXPECT_NE(find_entry(entries, "_Z7mangledPf"), nullptr);
+  // scale_rows is __launch_bounds__(256); every_type has none.
+  EXPECT_EQ(entries[0].max_threads, 256);
+  EXPECT_EQ(every->max_threads, 0);
+  EXPECT_TRUE(every->required_block.empty());
   EXPECT_EQ(find_entry(entries, "mangled"), nullptr);
 }
 
@@ -67,6 +71,29 @@ TEST(CandidatePtxEntries, ReadsPointerAttributesAndComments) {
   EXPECT_EQ(entries[0].parameters[1].size, 12u);
   EXPECT_EQ(entries[1].name, "bare");
   EXPECT_TRUE(entries[1].parameters.empty());
+}
+
+TEST(CandidatePtxEntries, ReadsLaunchBoundsDirectives) {
+  std::vector<PtxEntry> entries = parse_ptx_entries(
+      ".visible .entry a(\n  .param .u64 a_param_0\n)\n.maxntid 16, 8, 2\n.minnctapersm 4\n{\n"
+      "  .maxntid 1;\n}\n"
+      ".entry b\n.reqntid 32, 4\n.maxnreg 64\n{\n}\n"
+      ".entry c()\n.maxntid 128\n{\n}\n"
+      ".extern .entry d(.param .u32 d_param_0);\n",
+      "k.ptx");
+  ASSERT_EQ(entries.size(), 4u);
+  EXPECT_EQ(entries[0].max_threads, 16 * 8 * 2);  // the text in the body is not a directive
+  EXPECT_TRUE(entries[0].required_block.empty());
+  EXPECT_EQ(entries[1].max_threads, 0);
+  EXPECT_EQ(entries[1].required_block, (std::vector<int64_t>{32, 4}));
+  EXPECT_EQ(entries[2].max_threads, 128);
+  EXPECT_EQ(entries[3].max_threads, 0);
+  EXPECT_EQ(entries[3].parameters.size(), 1u);
+  // The candidate's own numbers, kept (a bound no block meets fails at bind, not here).
+  EXPECT_EQ(parse_ptx_entries(".entry k()\n.maxntid 0, 1, 1\n{\n}\n", "k.ptx")[0].max_threads, 0);
+  EXPECT_EQ(parse_ptx_entries(".entry k()\n.maxntid 99999999, 1\n{\n}\n", "k.ptx")[0].max_threads,
+            int64_t{1} << 20);
+  EXPECT_THROW(parse_ptx_entries(".entry k()\n.maxntid x\n{\n}\n", "k.ptx"), Error);
 }
 
 }  // namespace

@@ -68,6 +68,56 @@ TEST(Compare, HalfPrecisionResultIsNotAFloat32Answer) {
       compare_outputs(floats(rounded), floats(exact), default_tolerance(DType::kF32)).ok());
 }
 
+Tensor doubles(std::vector<double> values) {
+  Tensor tensor;
+  tensor.dtype = DType::kF64;
+  tensor.shape = {static_cast<int64_t>(values.size())};
+  tensor.bytes.resize(values.size() * 8);
+  std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
+  return tensor;
+}
+
+TEST(Compare, ReferenceErrorIsTheLargestFiniteFloat32Error) {
+  EXPECT_NEAR(reference_error(floats({1.0f, 2.0f, INFINITY}), doubles({1.001, 1.9995, 3.0})), 0.001,
+              1e-7);
+  EXPECT_EQ(reference_error(floats({1.0f}), doubles({1.0, 2.0})), 0);  // shapes differ
+  EXPECT_EQ(reference_error(floats({1.0f}), floats({2.0f})), 0);       // not float64
+}
+
+// Values are measured against the float64 reference, with the allowance on top of the floor.
+TEST(Compare, GroundedToleranceMeasuresAgainstTheFloat64Reference) {
+  Tensor ref32 = floats({10.0f, 0.0f, 5.0f});
+  Tensor ref64 = doubles({10.0, 0.0004, 5.0});  // PyTorch's float32 was 4e-4 off at [1]
+  Tolerance tolerance = default_tolerance(DType::kF32);
+  tolerance.allowance = kFloat32ErrorMultiple * reference_error(ref32, ref64);
+  EXPECT_NEAR(tolerance.allowance, 16 * 4e-4, 1e-9);
+  // 0.006 off float64 at [1]: within 1e-4 + 1e-4 * 0.0004 + 0.0064.
+  Comparison near =
+      compare_outputs(floats({10.0f, 0.0064f, 5.0f}), ref32, tolerance, kPoisonByte, &ref64);
+  EXPECT_TRUE(near.ok()) << near.detail;
+  // Without the grounding the same candidate is a mismatch against the float32 result.
+  EXPECT_FALSE(
+      compare_outputs(floats({10.0f, 0.0064f, 5.0f}), ref32, default_tolerance(DType::kF32)).ok());
+  Comparison far =
+      compare_outputs(floats({10.0f, 0.0070f, 5.0f}), ref32, tolerance, kPoisonByte, &ref64);
+  EXPECT_EQ(far.kind, MismatchKind::kValue);
+  EXPECT_EQ(far.first_mismatches[0].expected, 0.0004);  // the value it was measured against
+  // PyTorch's own float32 result always passes; unwritten and NaN are still what they were.
+  EXPECT_TRUE(compare_outputs(ref32, ref32, tolerance, kPoisonByte, &ref64).ok());
+  Tensor poisoned = ref32;
+  std::memset(poisoned.bytes.data() + 4, 0xFF, 4);
+  EXPECT_EQ(compare_outputs(poisoned, ref32, tolerance, kPoisonByte, &ref64).kind,
+            MismatchKind::kUnwritten);
+  // 0.0067 is within reach of the float64 value, not of the float32 one; a float64 reference
+  // of the wrong shape is not used.
+  EXPECT_TRUE(
+      compare_outputs(floats({10.0f, 0.0067f, 5.0f}), ref32, tolerance, kPoisonByte, &ref64).ok());
+  Tensor short64 = doubles({10.0, 0.0004});
+  EXPECT_FALSE(
+      compare_outputs(floats({10.0f, 0.0067f, 5.0f}), ref32, tolerance, kPoisonByte, &short64)
+          .ok());
+}
+
 TEST(Compare, ShapeAndDtypeMismatchesAreReported) {
   EXPECT_EQ(compare_outputs(floats({1, 2}), floats({1, 2, 3}), {}).kind, MismatchKind::kShape);
   Tensor half = floats({1, 2});

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "harness/util/embedded.hpp"
@@ -107,6 +108,117 @@ TEST(ReferenceRunner, RunWritesInputsParametersAndOutputsAsSafetensors) {
   EXPECT_EQ(half.parameters.at("linear.weight").dtype, DType::kBF16);
   EXPECT_EQ(half.outputs.at("out").dtype, DType::kBF16);
   EXPECT_EQ(half.signature.outputs[0].dtype, DType::kBF16);
+}
+
+double f64(const Tensor& tensor, int64_t index) {
+  double value;
+  std::memcpy(&value, tensor.bytes.data() + index * 8, 8);
+  return value;
+}
+
+TEST(ReferenceRunner, Float32RunsAlsoComputeTheReferenceInFloat64) {
+  ReferenceRunner runner = make_runner();
+  ReferenceRequest request{{"t/relu", kRelu, "relu.py"}, {{"rows", 20}}, 3, "float32", "cpu"};
+  ReferenceResult result = runner.run(request);
+  const Tensor& out = result.outputs.at("out");
+  ASSERT_EQ(result.outputs_float64.count("out"), 1u) << result.float64_note;
+  const Tensor& exact = result.outputs_float64.at("out");
+  EXPECT_EQ(exact.dtype, DType::kF64);
+  EXPECT_EQ(exact.shape, out.shape);
+  // The same weights and inputs, in double: the float32 result is within its rounding of it,
+  // and not identical everywhere (a 70-term dot product rounds).
+  double largest = 0;
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    double error = std::abs(f32(out, i) - f64(exact, i));
+    EXPECT_LT(error, 1e-4) << i;
+    largest = std::max(largest, error);
+  }
+  EXPECT_GT(largest, 0);
+  // Not for other dtypes, nor where only inputs are wanted; said why.
+  request.dtype = "bfloat16";
+  ReferenceResult half = runner.run(request);
+  EXPECT_TRUE(half.outputs_float64.empty());
+  EXPECT_NE(half.float64_note.find("no float64 reference"), std::string::npos);
+  request.dtype = "float32";
+  request.float64_reference = false;
+  EXPECT_TRUE(runner.run(request).outputs_float64.empty());
+  // A model that cannot run in double keeps its float32 reference and says why.
+  std::string pinned = std::string(kRelu) +
+                       "\n_forward = Model.forward\n"
+                       "def _pinned(self, x):\n"
+                       "    assert x.dtype == torch.float32, 'float32 only'\n"
+                       "    return _forward(self, x)\n"
+                       "Model.forward = _pinned\n";
+  ReferenceResult only32 = runner.run({{"t/pinned", pinned, "pinned.py"}, {}, 0, "float32", "cpu"});
+  EXPECT_TRUE(only32.outputs_float64.empty());
+  EXPECT_NE(only32.float64_note.find("float32 only"), std::string::npos) << only32.float64_note;
+  EXPECT_EQ(only32.outputs.count("out"), 1u);
+}
+
+const char* kScalars = R"(import torch
+import torch.nn as nn
+
+rows = 8
+
+
+class Model(nn.Module):
+    def forward(self, x, alpha, beta, dim, flag):
+        assert alpha < 0.54, 'alpha over 0.54'
+        return (x * alpha + beta).sum(dim=dim) if flag else x
+
+
+def get_inputs():
+    return [torch.randn(rows, 4), 0.5, -2.0, 1, True]
+
+
+def get_init_inputs():
+    return []
+)";
+
+TEST(ReferenceRunner, FloatScalarInputsVaryPerSeedWhenAsked) {
+  ReferenceRunner runner = make_runner();
+  auto scalar = [](const ReferenceResult& result, size_t index) {
+    return *result.signature.inputs.at(index).scalar;
+  };
+  ReferenceRequest request{{"t/scalars", kScalars, "scalars.py"}, {}, 0, "float32", "cpu"};
+  request.vary_scalars = true;
+  // Seed 0 keeps the task's own values.
+  ReferenceResult own = runner.run(request);
+  EXPECT_FALSE(own.scalar_factor);
+  EXPECT_EQ(scalar(own, 1), 0.5);
+  int varied = 0, refused = 0;
+  for (int64_t seed = 1; seed <= 3; ++seed) {
+    request.seed = seed;
+    ReferenceResult result = runner.run(request);
+    // ints (sizes, dims) and bools (flags) are left alone.
+    EXPECT_EQ(scalar(result, 3), 1);
+    EXPECT_EQ(scalar(result, 4), 1);
+    if (result.scalar_factor) {
+      // One factor for every float scalar, 10% to 50% away from 1.
+      double factor = *result.scalar_factor;
+      EXPECT_TRUE((factor >= 0.5 && factor <= 0.9) || (factor >= 1.1 && factor <= 1.5)) << factor;
+      EXPECT_DOUBLE_EQ(scalar(result, 1), 0.5 * factor);
+      EXPECT_DOUBLE_EQ(scalar(result, 2), -2.0 * factor);
+      // The reference was computed with them.
+      const Tensor& x = result.inputs.at("x");
+      double expected = 0;
+      for (int64_t k = 0; k < 4; ++k)
+        expected += f32(x, k) * 0.5 * factor - 2.0 * factor;
+      EXPECT_NEAR(f32(result.outputs.at("out"), 0), expected, 1e-5);
+      ++varied;
+    } else {
+      // Scaled up, alpha is over what the task accepts: its own values, and why.
+      EXPECT_EQ(scalar(result, 1), 0.5);
+      EXPECT_NE(result.scalars_note.find("alpha over 0.54"), std::string::npos)
+          << result.scalars_note;
+      ++refused;
+    }
+  }
+  EXPECT_GT(varied, 0);
+  EXPECT_GT(refused, 0);
+  // Without vary_scalars every seed has the task's own values.
+  request.vary_scalars = false;
+  EXPECT_EQ(scalar(runner.run(request), 1), 0.5);
 }
 
 TEST(ReferenceRunner, RunFailureCarriesTheTraceback) {

@@ -13,6 +13,7 @@
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/task_import.hpp"
+#include "harness/verification/compare.hpp"
 #include "harness/workspace.hpp"
 #include "sandbox/compile_pool.hpp"
 #include "sandbox/gpu_worker_client.hpp"
@@ -171,6 +172,100 @@ TEST_F(RunStageTest, RepeatsThatDisagreeAreNonDeterministic) {
   nlohmann::json check = failing_check(outcome);
   EXPECT_TRUE(check["repeats"]["first_passed"].get<bool>());
   EXPECT_FALSE(check["repeats"]["second_passed"].get<bool>());
+}
+
+// The worker uploads inputs once: a change in the first repeat makes the second compute from
+// the changed input. That is the modification, not a race.
+TEST_F(RunStageTest, InputModifiedInTheFirstRepeatOnlyIsInputsModified) {
+  EvaluationOutcome outcome = evaluate("modify_input_first_repeat");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "inputs_modified") << outcome.detail;
+  EXPECT_EQ(failing_check(outcome)["modified_input"], "x");
+}
+
+// An output left holding the poison in one repeat only is a kernel reading its own output
+// (fmaxf over an unwritten output passes under the NaN poison, not under the finite one).
+TEST_F(RunStageTest, OutputUnwrittenInOneRepeatIsUnwrittenOutput) {
+  EvaluationOutcome outcome = evaluate("unwritten_second_repeat");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "unwritten_output") << outcome.detail;
+  nlohmann::json check = failing_check(outcome);
+  EXPECT_TRUE(check["repeats"]["first_passed"].get<bool>());
+  EXPECT_FALSE(check["repeats"]["second_passed"].get<bool>());
+  EXPECT_NE(outcome.detail.find("in the second repeat only"), std::string::npos);
+}
+
+// float32 checks carry the grounding of their tolerance: PyTorch's own float32 error against
+// the float64 reference (0 for a ReLU, which is exact) and the allowance from it.
+TEST_F(RunStageTest, Float32ChecksRecordTheirGrounding) {
+  EvaluationOutcome outcome = evaluate("relu");
+  ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
+  const nlohmann::json& grounding = outcome.evidence["checks"][0]["float32_grounding"];
+  EXPECT_EQ(grounding["multiple"], kFloat32ErrorMultiple);
+  EXPECT_EQ(grounding["out"]["torch_float32_error"], 0.0);
+  EXPECT_EQ(grounding["out"]["allowance"], 0.0);
+}
+
+// Scalar inputs differ per verification seed (seed 0 keeps the task's own), so a kernel with
+// the task's alpha compiled in fails, while an honest one, bound again to each seed's alpha,
+// passes everywhere, timing included (timed sets keep the task's own scalars).
+TEST_F(RunStageTest, HardCodedScalarFailsWhereTheSeedsScalarDiffers) {
+  fs::path suite = directory_->path() / "scalar_suite";
+  fs::create_directories(suite);
+  testing::write_text(suite / "tiny_scaled_add.py", R"py(import torch
+import torch.nn as nn
+
+rows = 16
+cols = 40
+
+
+class Model(nn.Module):
+    def forward(self, a, b, alpha):
+        return a + alpha * b
+
+
+def get_inputs():
+    return [torch.randn(rows, cols), torch.randn(rows, cols), 0.75]
+
+
+def get_init_inputs():
+    return []
+)py");
+  auto lines = import_tasks(workspace_->store(), *reference_, suite, "scalar");
+  ASSERT_EQ(lines.size(), 1u);
+  ASSERT_EQ(lines[0].status, ImportStatus::kImported) << lines[0].detail;
+  Task task = load_task(*workspace_, "scalar/tiny_scaled_add");
+  auto candidate = [](const std::string& name) {
+    return "/* kforge:launch\n{\"kernels\": [{\"name\": \"" + name +
+           "\", \"grid\": [\"ceil_div(a.numel, 128)\"], \"block\": [\"128\"], "
+           "\"shared_bytes\": \"0\", \"args\": [\"a\", \"b\", \"alpha\", \"out\", "
+           "\"a.numel\"]}]}\n*/\n"
+           "extern \"C\" __global__ void " +
+           name +
+           "(const float* a, const float* b, float alpha, float* out, long long n) {\n"
+           "  long long i = (long long)blockIdx.x * 128 + threadIdx.x;\n"
+           "  if (i < n) out[i] = a[i] + alpha * b[i];\n}\n";
+  };
+  Evaluator evaluator(workspace_->store(), *pool_, options());
+  EvaluationOutcome honest =
+      evaluator.evaluate(task, {.source = candidate("scaled_add"), .file_name = "scaled_add.cu"});
+  ASSERT_EQ(honest.verdict, Verdict::kCorrect) << honest.detail;
+  double factor = 0;
+  for (const auto& check : honest.evidence["checks"]) {
+    if (check["seed"] == 1)
+      factor = check["scalar_factor"].get<double>();
+    else
+      EXPECT_FALSE(check.contains("scalar_factor")) << check.dump();
+  }
+  EXPECT_TRUE((factor >= 0.5 && factor <= 0.9) || (factor >= 1.1 && factor <= 1.5)) << factor;
+
+  EvaluationOutcome hardcoded = evaluator.evaluate(
+      task, {.source = candidate("hardcoded_alpha"), .file_name = "hardcoded_alpha.cu"});
+  EXPECT_EQ(hardcoded.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(hardcoded.reason, "mismatch") << hardcoded.detail;
+  nlohmann::json check = failing_check(hardcoded);
+  EXPECT_EQ(check["seed"], 1);
+  EXPECT_EQ(check["shape"], "benchmark");
 }
 
 TEST_F(RunStageTest, RightOnlyAtTheBenchmarkShapeIsWrongOnCheckShape) {

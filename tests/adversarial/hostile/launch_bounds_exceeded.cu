@@ -1,7 +1,6 @@
 // Hostile: compiled with __launch_bounds__(128) and launched with 1024 threads per block: within
-// the plan limits, but more than the compiled kernel accepts, so the launch itself fails.
-// Expected: launch_error (plan_error would be right too, if the bind stage learned to read the
-// PTX's .maxntid).
+// the plan limits, but more than the compiled kernel accepts, so the driver would refuse the
+// launch. Expected: plan_error (the bind stage reads the PTX's .maxntid).
 /* kforge:launch
 {
   "kernels": [

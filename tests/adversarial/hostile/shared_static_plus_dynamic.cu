@@ -1,7 +1,7 @@
 // Hostile: 40 KiB of static shared memory plus 200 KiB of dynamic: each part is within its
-// limit, together they are over the 227 KiB a block can have on sm_90, so the launch fails.
-// Expected: launch_error (plan_error would be right too, if the bind stage added the compiled
-// static shared size to the plan's dynamic size).
+// limit, together they are over the 227 KiB a block can have on sm_90, so the driver would
+// refuse the launch. Expected: plan_error (the bind stage adds the compiled static shared size,
+// from the ptxas report, to the plan's dynamic size).
 /* kforge:launch
 {
   "kernels": [
