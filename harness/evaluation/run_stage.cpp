@@ -71,6 +71,21 @@ std::vector<DType> tensor_dtypes(const Signature& signature) {
   return dtypes;
 }
 
+// A check's failure, or nothing: what decides a verdict.
+struct Failure {
+  Verdict verdict = Verdict::kIncorrect;
+  std::string reason;
+  std::string detail;
+};
+
+struct Check {
+  nlohmann::json json;
+  std::optional<Failure> failure;
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+  int64_t mismatch_count = 0;
+};
+
 // Guard zones found changed: a write out of bounds, `incorrect` whatever the outputs say.
 std::optional<Failure> out_of_bounds(const std::vector<GuardViolation>& violations,
                                      const std::string& where) {
@@ -93,21 +108,6 @@ nlohmann::json violations_json(const std::vector<GuardViolation>& violations) {
     json.push_back(violation.to_json());
   return json;
 }
-
-// A check's failure, or nothing: what decides a verdict.
-struct Failure {
-  Verdict verdict = Verdict::kIncorrect;
-  std::string reason;
-  std::string detail;
-};
-
-struct Check {
-  nlohmann::json json;
-  std::optional<Failure> failure;
-  double max_abs_error = 0;
-  double max_rel_error = 0;
-  int64_t mismatch_count = 0;
-};
 
 TaskSource task_source(const Task& task) {
   return {task.name, task.source, task.origin_path.value_or(task.name)};

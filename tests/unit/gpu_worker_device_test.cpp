@@ -360,8 +360,9 @@ TEST_F(GpuWorkerDeviceTest, MeasuresKernelBandwidthsAndTensorPeaks) {
                       ok->kernel_copy_bandwidth_bytes_per_s})
     EXPECT_GT(rate, 1e11);
   // No kernel moves bytes faster than the bus (10% for how the attributes round).
-  if (ok->theoretical_bandwidth_bytes_per_s > 0)
+  if (ok->theoretical_bandwidth_bytes_per_s > 0) {
     EXPECT_LT(ok->read_bandwidth_bytes_per_s, ok->theoretical_bandwidth_bytes_per_s * 1.1);
+  }
   EXPECT_EQ(ok->details["bandwidth"]["read_samples_bytes_per_s"].size(), 10u);
   const std::string& arch = client_->device().arch;
   if (arch >= "sm_80" || arch.size() > 5) {
