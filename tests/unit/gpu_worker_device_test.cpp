@@ -321,7 +321,7 @@ TEST_F(GpuWorkerDeviceTest, AWriteJustPastAnOutputIsAGuardViolation) {
 TEST_F(GpuWorkerDeviceTest, TimingReportsGuardViolationsAndPoisonsTheFreshIterationFinite) {
   if (!client_->device().cupti)
     GTEST_SKIP() << "the worker found no CUPTI";
-  const int64_t n = 1 << 16;
+  const int64_t n = (1 << 16) + 1;  // off the block size, so a thread has i == n
   for (const char* kernel : {"writes_past_end", "writes_nothing"}) {
     TimeRequest request;
     request.cubin = cubin_;
