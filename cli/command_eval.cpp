@@ -150,6 +150,8 @@ void print_gpu_report(const EvaluationOutcome& outcome) {
           number_text(floor.value("flops", nlohmann::json()), "%.0f").c_str(),
           number_text(floor.value("fraction_of_floor", nlohmann::json()), "%.3f").c_str());
     print("  FLOPs: %s\n", floor.value("flops_counted", "").c_str());
+    if (floor.contains("peak_basis"))
+      print("  peak: %s\n", floor.value("peak_basis", "").c_str());
   }
   if (evidence.contains("baselines")) {
     const nlohmann::json& baselines = evidence["baselines"];

@@ -21,12 +21,17 @@ class CuptiDeviceTiming : public DeviceTiming {
   CuptiDeviceTiming() : activity_(CuptiActivity::instance()) {}
 
   std::string version() const override { return activity_.version(); }
-  void start() override { activity_.start(); }
+  void start() override {
+    // Records of an earlier recording still waiting for timestamps are no one's now.
+    activity_.drop_incomplete();
+    activity_.start();
+  }
   void stop() override { activity_.stop(); }
   uint32_t last_correlation_id() const override { return activity_.last_correlation_id(); }
-  void collect(std::vector<DeviceInterval>& kernels, std::vector<DeviceInterval>& copies) override {
+  void collect(std::vector<DeviceInterval>& kernels, std::vector<DeviceInterval>& copies,
+               bool force) override {
     std::vector<ActivityInterval> kernel_records, copy_records;
-    activity_.collect(kernel_records, copy_records);
+    activity_.collect(kernel_records, copy_records, force);
     auto convert = [](const ActivityInterval& record) {
       return DeviceInterval{record.correlation_id, record.start_ns, record.end_ns, record.bytes};
     };

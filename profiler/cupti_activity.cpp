@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <mutex>
 
 #include "harness/util/cuda_libraries.hpp"
 #include "harness/util/dynamic_library.hpp"
@@ -34,9 +33,7 @@ struct CuptiApi {
 
 // What the CUPTI callbacks (plain functions) write into; one per process, like CUPTI's own.
 struct Shared {
-  std::mutex mutex;
-  std::vector<ActivityInterval> kernels;
-  std::vector<ActivityInterval> copies;
+  ActivityRecords records;
   std::atomic<uint32_t> last_correlation{0};
   CuptiApi* api = nullptr;
 };
@@ -50,25 +47,13 @@ void CUPTIAPI buffer_requested(uint8_t** buffer, size_t* size, size_t* max_recor
 }
 
 void CUPTIAPI buffer_completed(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t valid_bytes) {
-  std::vector<ActivityInterval> kernels;
-  std::vector<ActivityInterval> copies;
+  std::vector<const void*> records;
   CUpti_Activity* record = nullptr;
   while (shared.api &&
-         shared.api->cuptiActivityGetNextRecord(buffer, valid_bytes, &record) == CUPTI_SUCCESS) {
-    // Fields used here keep their offsets across the record versions: later versions append.
-    if (record->kind == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL ||
-        record->kind == CUPTI_ACTIVITY_KIND_KERNEL) {
-      auto* kernel = reinterpret_cast<CUpti_ActivityKernel10*>(record);
-      kernels.push_back({kernel->correlationId, kernel->start, kernel->end, 0});
-    } else if (record->kind == CUPTI_ACTIVITY_KIND_MEMCPY) {
-      auto* copy = reinterpret_cast<CUpti_ActivityMemcpy6*>(record);
-      copies.push_back({copy->correlationId, copy->start, copy->end, copy->bytes});
-    }
-  }
-  std::free(buffer);
-  std::lock_guard lock(shared.mutex);
-  shared.kernels.insert(shared.kernels.end(), kernels.begin(), kernels.end());
-  shared.copies.insert(shared.copies.end(), copies.begin(), copies.end());
+         shared.api->cuptiActivityGetNextRecord(buffer, valid_bytes, &record) == CUPTI_SUCCESS)
+    records.push_back(record);
+  // The buffer stays alive while any of its records waits for its timestamps.
+  shared.records.add(buffer, std::free, records);
 }
 
 void CUPTIAPI api_called(void*, CUpti_CallbackDomain domain, CUpti_CallbackId, const void* data) {
@@ -147,9 +132,7 @@ void CuptiActivity::start() {
   if (impl_->started)
     return;
   auto& api = impl_->api;
-  impl_->check(api.cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL),
-               "cuptiActivityEnable(CONCURRENT_KERNEL)");
-  impl_->check(api.cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMCPY), "cuptiActivityEnable(MEMCPY)");
+  // Subscribe first: a launch recorded before its correlation id can be known is not ours.
   if (!impl_->subscriber) {
     impl_->check(api.cuptiSubscribe(&impl_->subscriber, api_called, nullptr), "cuptiSubscribe");
     for (CUpti_CallbackId id :
@@ -159,6 +142,9 @@ void CuptiActivity::start() {
                    "cuptiEnableCallback");
     }
   }
+  impl_->check(api.cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL),
+               "cuptiActivityEnable(CONCURRENT_KERNEL)");
+  impl_->check(api.cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMCPY), "cuptiActivityEnable(MEMCPY)");
   impl_->started = true;
 }
 
@@ -175,14 +161,18 @@ uint32_t CuptiActivity::last_correlation_id() const {
 }
 
 void CuptiActivity::collect(std::vector<ActivityInterval>& kernels,
-                            std::vector<ActivityInterval>& copies) {
-  impl_->check(impl_->api.cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED),
+                            std::vector<ActivityInterval>& copies, bool force) {
+  impl_->check(impl_->api.cuptiActivityFlushAll(force ? CUPTI_ACTIVITY_FLAG_FLUSH_FORCED : 0),
                "cuptiActivityFlushAll");
-  std::lock_guard lock(shared.mutex);
-  kernels.insert(kernels.end(), shared.kernels.begin(), shared.kernels.end());
-  copies.insert(copies.end(), shared.copies.begin(), shared.copies.end());
-  shared.kernels.clear();
-  shared.copies.clear();
+  shared.records.take_complete(kernels, copies);
+}
+
+size_t CuptiActivity::incomplete_records() const {
+  return shared.records.incomplete();
+}
+
+size_t CuptiActivity::drop_incomplete() {
+  return shared.records.drop_incomplete();
 }
 
 size_t CuptiActivity::dropped_records() const {

@@ -69,4 +69,100 @@ double PhysicalFloor::fraction_of_floor(double device_time_us) const {
   return device_time_us > 0 ? floor_us() / device_time_us : 0;
 }
 
+double DeviceCeilings::bandwidth() const {
+  return std::max({memcpy_bandwidth, read_bandwidth, write_bandwidth, kernel_copy_bandwidth,
+                   theoretical_bandwidth});
+}
+
+std::optional<double> DeviceCeilings::peak_for(const std::vector<DType>& dtypes,
+                                               std::string& why) const {
+  double fp16 = tensor_full_rate ? peak_fp16_tensor : 0;
+  double bf16 = tensor_full_rate ? peak_bf16_tensor : 0;
+  std::string no_tensor =
+      peak_fp16_tensor > 0 || peak_bf16_tensor > 0
+          ? "the measured tensor-core rates (mma.sync) are not this GPU's full rate"
+          : "no tensor-core peak was measured";
+  double peak = 0;
+  bool any = false;
+  for (DType dtype : dtypes) {
+    double rate = 0;
+    switch (dtype) {
+      case DType::kF16:
+        rate = fp16;
+        if (!(rate > 0)) {
+          why = "no compute floor for float16: " + no_tensor;
+          return std::nullopt;
+        }
+        break;
+      case DType::kBF16:
+        rate = bf16;
+        if (!(rate > 0)) {
+          why = "no compute floor for bfloat16: " + no_tensor;
+          return std::nullopt;
+        }
+        break;
+      case DType::kF32:
+      case DType::kF64:
+        if (!(std::max(fp16, bf16) > 0)) {
+          why = std::string("no compute floor for ") + std::string(dtype_torch_name(dtype)) +
+                ": split-precision tensor-core schemes can beat the FMA rate, and " + no_tensor;
+          return std::nullopt;
+        }
+        rate = std::max({peak_fp32, fp16, bf16});
+        break;
+      default:
+        continue;  // integers and bool carry no FLOPs of their own
+    }
+    any = true;
+    peak = std::max(peak, rate);
+  }
+  if (!any) {
+    why = "no compute floor: no floating-point tensors";
+    return std::nullopt;
+  }
+  why = peak == fp16 && fp16 > 0   ? "fp16 tensor-core peak (mma.sync)"
+        : peak == bf16 && bf16 > 0 ? "bf16 tensor-core peak (mma.sync)"
+                                   : "fp32 FMA peak";
+  return peak;
+}
+
+nlohmann::json FloorDecision::to_json() const {
+  return {{"bytes", bytes},
+          {"flops", flops},
+          {"bandwidth_bytes_per_s", bandwidth_bytes_per_s},
+          {"peak_flops_per_s", peak_flops_per_s ? nlohmann::json(*peak_flops_per_s) : nullptr},
+          {"peak_basis", peak_basis},
+          {"memory_us", memory_us},
+          {"compute_us", compute_us},
+          {"floor_us", floor_us()},
+          {"fraction_of_floor", fraction_of_floor()},
+          {"memory_margin", kMemoryFloorMargin},
+          {"compute_margin", kComputeFloorMargin},
+          {"memory_violated", memory_violated},
+          {"compute_violated", compute_violated}};
+}
+
+FloorDecision decide_floor(const DeviceCeilings& ceilings, double bytes, double flops,
+                           const std::vector<DType>& dtypes, double device_time_us) {
+  FloorDecision decision;
+  decision.bytes = bytes;
+  decision.flops = flops;
+  decision.device_time_us = device_time_us;
+  decision.bandwidth_bytes_per_s = ceilings.bandwidth();
+  if (decision.bandwidth_bytes_per_s > 0)
+    decision.memory_us = bytes / decision.bandwidth_bytes_per_s * 1e6;
+  if (flops > 0) {
+    decision.peak_flops_per_s = ceilings.peak_for(dtypes, decision.peak_basis);
+    if (decision.peak_flops_per_s)
+      decision.compute_us = flops / *decision.peak_flops_per_s * 1e6;
+  } else {
+    decision.peak_basis = "no compute floor: no FLOPs counted";
+  }
+  decision.memory_violated =
+      decision.memory_us > 0 && device_time_us < decision.memory_us * (1 - kMemoryFloorMargin);
+  decision.compute_violated =
+      decision.compute_us > 0 && device_time_us < decision.compute_us * (1 - kComputeFloorMargin);
+  return decision;
+}
+
 }  // namespace kforge

@@ -125,6 +125,27 @@ std::vector<OutputSpec> outputs_from_json(const json& array, const std::string& 
   return outputs;
 }
 
+json violations_to_json(const std::vector<GuardViolation>& violations) {
+  json array = json::array();
+  for (const GuardViolation& violation : violations)
+    array.push_back(violation.to_json());
+  return array;
+}
+
+std::vector<GuardViolation> violations_from_json(const Fields& fields, const std::string& where) {
+  std::vector<GuardViolation> violations;
+  if (!fields.has("guard_violations"))
+    return violations;
+  const json& array = fields.raw("guard_violations");
+  if (!array.is_array())
+    throw Error("field 'guard_violations' is not an array", where);
+  for (size_t i = 0; i < array.size(); ++i) {
+    violations.push_back(GuardViolation::from_json(
+        array[i], where + ": guard_violations[" + std::to_string(i) + "]"));
+  }
+  return violations;
+}
+
 }  // namespace
 
 json DeviceDescription::to_json() const {
@@ -213,8 +234,31 @@ RunRequest RunRequest::from_json(const json& json, const std::string& where) {
   return request;
 }
 
+json GuardViolation::to_json() const {
+  return {{"tensor", tensor}, {"side", side},
+          {"offset", offset}, {"changed_bytes", changed_bytes},
+          {"kernel", kernel}, {"repeat", repeat}};
+}
+
+GuardViolation GuardViolation::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  GuardViolation violation;
+  violation.tensor = fields.required<std::string>("tensor");
+  violation.side = fields.required<std::string>("side");
+  if (violation.side != "before" && violation.side != "after")
+    throw Error("field 'side' must be \"before\" or \"after\"", where);
+  violation.offset = fields.optional<int64_t>("offset", 0);
+  violation.changed_bytes = fields.optional<int64_t>("changed_bytes", 0);
+  violation.kernel = fields.optional<std::string>("kernel", "");
+  violation.repeat = fields.optional<int>("repeat", -1);
+  return violation;
+}
+
 json RunReply::to_json() const {
-  return {{"outputs", texts_from(outputs)}, {"inputs_after", inputs_after.string()}};
+  return {{"outputs", texts_from(outputs)},
+          {"inputs_after", inputs_after.string()},
+          {"poison_bytes", poison_bytes},
+          {"guard_violations", violations_to_json(guard_violations)}};
 }
 
 RunReply RunReply::from_json(const json& json, const std::string& where) {
@@ -222,6 +266,8 @@ RunReply RunReply::from_json(const json& json, const std::string& where) {
   RunReply reply;
   reply.outputs = paths_from(fields.required<std::vector<std::string>>("outputs"));
   reply.inputs_after = fields.required<std::string>("inputs_after");
+  reply.poison_bytes = fields.optional<std::vector<int>>("poison_bytes", {});
+  reply.guard_violations = violations_from_json(fields, where);
   return reply;
 }
 
@@ -271,7 +317,8 @@ json TimeReply::to_json() const {
           {"kernels_per_iteration", kernels_per_iteration},
           {"fresh_iteration", fresh_iteration},
           {"fresh_outputs", fresh_outputs.string()},
-          {"hit_time_cap", hit_time_cap}};
+          {"hit_time_cap", hit_time_cap},
+          {"guard_violations", violations_to_json(guard_violations)}};
 }
 
 TimeReply TimeReply::from_json(const json& json, const std::string& where) {
@@ -283,13 +330,20 @@ TimeReply TimeReply::from_json(const json& json, const std::string& where) {
   reply.fresh_iteration = fields.optional<int>("fresh_iteration", -1);
   reply.fresh_outputs = fields.optional<std::string>("fresh_outputs", "");
   reply.hit_time_cap = fields.optional<bool>("hit_time_cap", false);
+  reply.guard_violations = violations_from_json(fields, where);
   return reply;
 }
 
 json DeviceMeasurement::to_json() const {
   return {{"copy_bandwidth_bytes_per_s", copy_bandwidth_bytes_per_s},
+          {"read_bandwidth_bytes_per_s", read_bandwidth_bytes_per_s},
+          {"write_bandwidth_bytes_per_s", write_bandwidth_bytes_per_s},
+          {"kernel_copy_bandwidth_bytes_per_s", kernel_copy_bandwidth_bytes_per_s},
+          {"theoretical_bandwidth_bytes_per_s", theoretical_bandwidth_bytes_per_s},
           {"peak_fp32_flops_per_s", peak_fp32_flops_per_s},
           {"peak_fp16_tensor_flops_per_s", peak_fp16_tensor_flops_per_s},
+          {"peak_bf16_tensor_flops_per_s", peak_bf16_tensor_flops_per_s},
+          {"tensor_full_rate", tensor_full_rate},
           {"details", details}};
 }
 
@@ -298,8 +352,19 @@ DeviceMeasurement DeviceMeasurement::from_json(const json& json, const std::stri
   DeviceMeasurement measurement;
   measurement.copy_bandwidth_bytes_per_s = fields.required<double>("copy_bandwidth_bytes_per_s");
   measurement.peak_fp32_flops_per_s = fields.required<double>("peak_fp32_flops_per_s");
+  measurement.read_bandwidth_bytes_per_s =
+      fields.optional<double>("read_bandwidth_bytes_per_s", 0.0);
+  measurement.write_bandwidth_bytes_per_s =
+      fields.optional<double>("write_bandwidth_bytes_per_s", 0.0);
+  measurement.kernel_copy_bandwidth_bytes_per_s =
+      fields.optional<double>("kernel_copy_bandwidth_bytes_per_s", 0.0);
+  measurement.theoretical_bandwidth_bytes_per_s =
+      fields.optional<double>("theoretical_bandwidth_bytes_per_s", 0.0);
   measurement.peak_fp16_tensor_flops_per_s =
       fields.optional<double>("peak_fp16_tensor_flops_per_s", 0.0);
+  measurement.peak_bf16_tensor_flops_per_s =
+      fields.optional<double>("peak_bf16_tensor_flops_per_s", 0.0);
+  measurement.tensor_full_rate = fields.optional<bool>("tensor_full_rate", false);
   measurement.details = fields.optional<nlohmann::json>("details", json::object());
   return measurement;
 }

@@ -13,17 +13,20 @@
 // Requests (field "op"):
 //   hello    → the device the worker owns and what it can measure with (DeviceDescription).
 //   run      → RunRequest: poison outputs and scratch, launch the plan, copy outputs back;
-//              `repeats` times on the same inputs (a second run catches races).
+//              `repeats` times on the same inputs (a second run catches races). Repeat r is
+//              poisoned with poison_byte_for_repeat(r) (the poison rule below), and the guard
+//              zones around every buffer are checked after every launch.
 //   time     → TimeRequest: warm up, then timed iterations with the L2 flushed before each,
 //              rotating input sets, until the spread target or the cap; one timed iteration
 //              uses an input set the kernel has not seen before, and its outputs come back.
-//   measure  → DeviceMeasurement: copy bandwidth and peak arithmetic rate, once per GPU.
+//   measure  → DeviceMeasurement: read, write and copy bandwidth and peak arithmetic rates
+//              (fp32 FMA, fp16/bf16 tensor cores), once per GPU.
 //   exit     → the worker ends.
 // Every reply has "ok"; a failed request has "failure" (WorkerFailure). After a failure with
 // `context_lost`, the worker exits and the parent starts a new one.
 //
 // On the wire (one line each):
-//   {"op":"hello","id":1}  → {"id":1,"ok":true,"protocol":1,"device":{DeviceDescription}}
+//   {"op":"hello","id":1}  → {"id":1,"ok":true,"protocol":2,"device":{DeviceDescription}}
 //                          or {"id":1,"ok":false,"error":"no CUDA driver: ..."} (no usable GPU;
 //                          the worker then exits with code 1)
 //   {"op":"run","id":2,...RunRequest}   → {"id":2,"ok":true,...RunReply fields}
@@ -42,7 +45,33 @@
 
 namespace kforge {
 
-inline constexpr int kGpuProtocolVersion = 1;
+// 2: two poison patterns, guard zones and their violations, the kernel-measured bandwidths and
+// tensor-core peaks.
+inline constexpr int kGpuProtocolVersion = 2;
+
+// The poison rule, fixed so that both sides know it without saying it: before repeat r of a
+// `run`, every output and scratch byte is set to poison_byte_for_repeat(r): 0xFF on even
+// repeats (a NaN in every float type, -1 in signed integers) and 0x7B on odd ones (a large
+// finite value in every type: 1.3e36 in float32 and bfloat16, 61280 in float16, about 1e287 in
+// float64, 2071690107 in int32, 123 in int8). A kernel that leaves an element unwritten, or
+// folds the old contents in (`fmaxf(out, x)` passes under NaN, which fmaxf ignores), fails
+// under one of the two. `time` poisons the outputs of its fresh iteration with the odd-repeat
+// byte. The parent compares repeat r's outputs with poison_byte_for_repeat(r)
+// (harness/verification/compare.hpp).
+inline constexpr uint8_t kPoisonBytes[2] = {0xFF, 0x7B};
+inline constexpr uint8_t poison_byte_for_repeat(int repeat) {
+  return kPoisonBytes[repeat % 2];
+}
+inline constexpr uint8_t kFreshPoisonByte = kPoisonBytes[1];
+
+// Guard zones: every input, parameter, output and scratch buffer is allocated with
+// kGuardBytes before and after it, filled with the 32-bit word kGuardWord (little-endian), and
+// the worker checks them after every launch of a `run` and at the end of a `time`. A changed
+// guard byte is a write out of bounds (GuardViolation), which the parent turns into
+// `incorrect` / `out_of_bounds_write`. Buffers keep cuMemAlloc's alignment (kGuardBytes is a
+// multiple of 256). Writes further away than kGuardBytes, and reads, are not seen.
+inline constexpr size_t kGuardBytes = 4096;
+inline constexpr uint32_t kGuardWord = 0x6B1D5EA5u;
 // Set to "1" by a client with `allow_test_faults`: only then does a test worker
 // (tests/support/misbehaving_gpu_worker.py) obey a plan's "test_fault" field.
 inline constexpr const char* kGpuWorkerFaultsVariable = "KFORGE_GPU_WORKER_FAULTS";
@@ -90,8 +119,8 @@ struct WorkerFailure {
   static WorkerFailure from_json(const nlohmann::json& json, const std::string& where);
 };
 
-// One buffer the worker allocates for the candidate's outputs: filled with poison (0xFF bytes,
-// a NaN pattern for every float type) before every launch.
+// One buffer the worker allocates for the candidate's outputs: filled with poison (the poison
+// rule above) before every launch.
 struct OutputSpec {
   std::string name;   // "out", "out0", ...
   std::string dtype;  // safetensors name: "F32", "F16", "BF16", "I64", ...
@@ -111,11 +140,30 @@ struct RunRequest {
   static RunRequest from_json(const nlohmann::json& json, const std::string& where);
 };
 
+// A guard zone found changed after a launch: some kernel wrote outside a buffer.
+struct GuardViolation {
+  std::string tensor;         // the buffer's name: an input, parameter, output or scratch buffer
+  std::string side;           // "before" or "after" the buffer
+  int64_t offset = 0;         // of the changed byte nearest the buffer, counted from its edge (0 =
+                              // the byte just past the end, or just before the start)
+  int64_t changed_bytes = 0;  // guard bytes changed on that side
+  std::string kernel;         // the launch after which it was seen ("" in `time`)
+  int repeat = -1;            // the run's repeat (-1 in `time`)
+
+  nlohmann::json to_json() const;
+  static GuardViolation from_json(const nlohmann::json& json, const std::string& where);
+};
+
 struct RunReply {
   // One safetensors file per repeat with the outputs, in order.
   std::vector<std::filesystem::path> outputs;
   // The inputs and parameters as they were after the last repeat, for the bit-for-bit check.
   std::filesystem::path inputs_after;
+  // The poison byte each repeat used (the poison rule; sent back as evidence).
+  std::vector<int> poison_bytes;
+  // Every guard zone found changed, in the order seen (at most kMaxGuardViolations).
+  std::vector<GuardViolation> guard_violations;
+  static constexpr size_t kMaxGuardViolations = 16;
 
   nlohmann::json to_json() const;
   static RunReply from_json(const nlohmann::json& json, const std::string& where);
@@ -151,16 +199,32 @@ struct TimeReply {
   int fresh_iteration = -1;       // which timed iteration ran on `fresh_inputs`
   std::filesystem::path fresh_outputs;
   bool hit_time_cap = false;
+  // Guard zones found changed at the end of timing (they are not refilled while timing, so a
+  // write out of bounds in any iteration shows).
+  std::vector<GuardViolation> guard_violations;
 
   nlohmann::json to_json() const;
   static TimeReply from_json(const nlohmann::json& json, const std::string& where);
 };
 
-// Measured once per GPU and cached by the parent (store table device_measurements).
+// Measured once per GPU and cached by the parent (store table device_measurements). Rates are
+// medians of CUPTI-timed repeats; 0 means not measured. The physical floor
+// (profiler/statistics.hpp) takes the highest bandwidth and the peak for the task's dtype.
 struct DeviceMeasurement {
-  double copy_bandwidth_bytes_per_s = 0;    // device-to-device copy: bytes read + bytes written
+  double copy_bandwidth_bytes_per_s = 0;         // cuMemcpyDtoD: bytes read + bytes written
+  double read_bandwidth_bytes_per_s = 0;         // read-only kernel (sandbox/ptx/bandwidth.ptx)
+  double write_bandwidth_bytes_per_s = 0;        // write-only kernel
+  double kernel_copy_bandwidth_bytes_per_s = 0;  // copy kernel: bytes read + bytes written
+  // Memory clock x bus width x 2 (double data rate), from the device attributes; 0 where not
+  // readable. Not measured, but no kernel can move DRAM bytes faster.
+  double theoretical_bandwidth_bytes_per_s = 0;
   double peak_fp32_flops_per_s = 0;         // FMA-bound kernel, 2 FLOPs per FMA
-  double peak_fp16_tensor_flops_per_s = 0;  // 0 where not measured
+  double peak_fp16_tensor_flops_per_s = 0;  // mma.sync fp16 (best of f32 and f16 accumulate)
+  double peak_bf16_tensor_flops_per_s = 0;  // mma.sync bf16, f32 accumulate
+  // Whether mma.sync is this GPU's fastest tensor-core path (sm_80 to sm_89). On sm_90 and
+  // newer (wgmma, tcgen05) the mma.sync rates are measured but are not the peak, so the floor
+  // must not use them.
+  bool tensor_full_rate = false;
   nlohmann::json details = nlohmann::json::object();  // sizes, samples, method
 
   nlohmann::json to_json() const;

@@ -1,21 +1,35 @@
 // How the worker runs and times a candidate.
 //
-// run: every input and parameter is uploaded once; before each repeat the outputs and scratch
-// are filled with 0xFF (a NaN pattern in every float type); the plan's launches go in order on
-// one stream, with a synchronisation after each so that a fault names its kernel; the outputs of
-// every repeat and the inputs after the last come back as safetensors files.
+// Ordering: everything the worker does on the device (uploads, poison and guard memsets, L2
+// flushes, launches, downloads, guard checks) goes on its one stream, in program order, and the
+// host waits for that stream before it reads or reuses host memory. Nothing uses the legacy
+// stream, which a non-blocking stream does not wait for.
+//
+// Guard zones: every input, parameter, output and scratch buffer is allocated with
+// kGuardBytes (sandbox/gpu_protocol.hpp) on each side, filled with kGuardWord when allocated;
+// a changed guard byte is reported as a GuardViolation and the zone is filled again.
+//
+// run: every input and parameter is uploaded once; before repeat r the outputs and scratch are
+// filled with poison_byte_for_repeat(r) (0xFF, then 0x7B: a NaN, then a large finite value);
+// the plan's launches go in order on one stream, with a synchronisation and a guard check
+// after each so that a fault or a write out of bounds names its kernel; the outputs of every
+// repeat and the inputs after the last come back as safetensors files.
 //
 // time: each input set gets its own device copy, so rotating among them costs no copy. Warm-up
 // launches (rotating) come first and are not recorded. Each timed iteration then: (on the fresh
-// iteration only) poisons the outputs; flushes L2 with cuMemsetD32Async over a buffer of twice
-// the L2 size (at least 64 MiB), which produces no kernel record; launches the plan; waits for
-// the stream. A launch's CUPTI correlation id ties its kernel record to its iteration, so only
-// the candidate's own kernels are counted: an iteration's device time is the sum of its kernel
-// durations, its span first start to last end. The iteration at (min_samples + 1) / 2 runs on
-// the fresh inputs and its outputs are written. Iterations go on until at least min_samples are
-// in and past the fresh one, then stop at max_samples, at the wall-clock cap, or when
+// iteration only) poisons the outputs with kFreshPoisonByte; flushes L2 with cuMemsetD32Async over
+// a buffer of twice the L2 size (at least 64 MiB), which produces no kernel record; launches the
+// plan; waits for the stream. A launch's CUPTI correlation id ties its kernel record to its
+// iteration, so only the candidate's own kernels are counted: an iteration's device time is the sum
+// of its kernel durations, its span first start to last end. The iteration at (min_samples + 1) / 2
+// runs on the fresh inputs and its outputs are written. Iterations go on until at least min_samples
+// are in and past the fresh one, then stop at max_samples, at the wall-clock cap, or when
 // enough_samples (profiler/statistics.hpp: (p90 - p10) / median within the target) says so.
-// Every complete sample is returned; the parent summarises.
+// Every complete sample is returned; the parent summarises. Records are collected with CUPTI's
+// ordinary flush inside the loop (it hands over only completed records) and with a forced flush
+// once at the end; a kernel record whose timestamps are not set is never counted (its iteration
+// stays incomplete and is left out). The guard zones are checked once, after the last
+// iteration.
 //
 // measure: see Worker::measure (method and sizes are also written into the reply's details).
 #include "sandbox/gpu_worker.hpp"
@@ -25,6 +39,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -34,6 +49,7 @@
 #include <thread>
 
 #include "harness/util/cuda_libraries.hpp"
+#include "harness/util/embedded.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/safetensors.hpp"
@@ -48,7 +64,6 @@ namespace {
 
 constexpr size_t kPrintfFifoBytes = 64 << 10;  // a printf flood fills this and stops
 constexpr int64_t kDefaultSharedLimit = 48 << 10;
-constexpr unsigned char kPoison = 0xFF;  // a NaN pattern in every float type
 
 // ---- failures ----------------------------------------------------------------------------------
 
@@ -220,20 +235,25 @@ struct StopTiming {
   ~StopTiming() { timing.stop(); }
 };
 
-// One device allocation, freed with the object unless the context is gone.
+// One device allocation, freed with the object unless the context is gone. A guarded buffer (a
+// candidate's tensor or scratch) has kGuardBytes of kGuardWord on each side of it.
 class DeviceBuffer {
  public:
-  DeviceBuffer(Worker& worker, size_t bytes, const std::string& what);
+  DeviceBuffer(Worker& worker, size_t bytes, const std::string& what, bool guarded = false);
   ~DeviceBuffer();
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  CUdeviceptr pointer() const { return pointer_; }
+  CUdeviceptr pointer() const { return base_ + guard(); }
   size_t bytes() const { return bytes_; }
+  size_t guard() const { return guarded_ ? kGuardBytes : 0; }
+  CUdeviceptr before() const { return base_; }
+  CUdeviceptr after() const { return base_ + guard() + bytes_; }
 
  private:
   Worker& worker_;
-  CUdeviceptr pointer_ = 0;
+  CUdeviceptr base_ = 0;
   size_t bytes_ = 0;
+  bool guarded_ = false;
 };
 
 // Named device tensors: one input set, the outputs, or the scratch buffers.
@@ -473,11 +493,17 @@ class Worker {
       throw BadRequest{error.what()};
     }
     for (auto& [name, tensor] : file.tensors) {
-      auto buffer = std::make_unique<DeviceBuffer>(*this, tensor.bytes.size(), name);
-      if (!tensor.bytes.empty())
-        call(api().cuMemcpyHtoD(buffer->pointer(), tensor.bytes.data(), tensor.bytes.size()),
-             "cuMemcpyHtoD");
+      auto buffer = std::make_unique<DeviceBuffer>(*this, tensor.bytes.size(), name, true);
+      if (!tensor.bytes.empty()) {
+        call(api().cuMemcpyHtoDAsync(buffer->pointer(), tensor.bytes.data(), tensor.bytes.size(),
+                                     stream_),
+             "cuMemcpyHtoDAsync");
+      }
       set.buffers[name] = std::move(buffer);
+    }
+    // The host bytes must outlive the copies; the launches that follow are on the same stream.
+    call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize");
+    for (auto& [name, tensor] : file.tensors) {
       tensor.bytes.clear();
       set.host[name] = std::move(tensor);
     }
@@ -486,7 +512,7 @@ class Worker {
   void allocate_outputs(const std::vector<OutputSpec>& outputs, TensorSet& set) {
     for (const OutputSpec& output : outputs) {
       size_t bytes = output_bytes(output);
-      set.buffers[output.name] = std::make_unique<DeviceBuffer>(*this, bytes, output.name);
+      set.buffers[output.name] = std::make_unique<DeviceBuffer>(*this, bytes, output.name, true);
       Tensor tensor;
       tensor.dtype = *dtype_from_name(output.dtype);
       tensor.shape = output.shape;
@@ -497,28 +523,101 @@ class Worker {
   void allocate_scratch(const WorkerPlan& plan, TensorSet& set) {
     for (const PlanScratch& scratch : plan.scratch)
       set.buffers[scratch.name] =
-          std::make_unique<DeviceBuffer>(*this, scratch.bytes, scratch.name);
+          std::make_unique<DeviceBuffer>(*this, scratch.bytes, scratch.name, true);
   }
 
-  void poison(const TensorSet& set) {
+  void poison(const TensorSet& set, unsigned char byte) {
     for (const auto& [name, buffer] : set.buffers)
-      call(api().cuMemsetD8Async(buffer->pointer(), kPoison, buffer->bytes(), stream_),
+      call(api().cuMemsetD8Async(buffer->pointer(), byte, buffer->bytes(), stream_),
            "cuMemsetD8Async");
   }
 
-  // Copies a set back to the host and writes it as safetensors.
+  // kGuardWord repeated over kGuardBytes: what every guard zone holds. A copy rather than a
+  // 32-bit memset, because the zone after a buffer of odd size is not 4-byte aligned.
+  static const unsigned char* guard_pattern() {
+    static const auto* pattern = [] {
+      auto* bytes = new unsigned char[kGuardBytes];
+      for (size_t b = 0; b < kGuardBytes; ++b)
+        bytes[b] = static_cast<unsigned char>(kGuardWord >> (8 * (b % 4)));
+      return bytes;
+    }();
+    return pattern;
+  }
+
+  // Fills both guard zones of a buffer, on the stream.
+  void fill_guards(const DeviceBuffer& buffer) {
+    if (buffer.guard() == 0)
+      return;
+    for (CUdeviceptr zone : {buffer.before(), buffer.after()})
+      call(api().cuMemcpyHtoDAsync(zone, guard_pattern(), buffer.guard(), stream_),
+           "cuMemcpyHtoDAsync");
+  }
+
+  // Reads back every guard zone of the sets; each changed one becomes a violation (up to the
+  // protocol's maximum) and is filled again.
+  void check_guards(const std::vector<const TensorSet*>& sets, const std::string& kernel,
+                    int repeat, std::vector<GuardViolation>& violations) {
+    struct Zone {
+      std::string name;
+      const DeviceBuffer* buffer;
+      bool after;
+    };
+    std::vector<Zone> zones;
+    for (const TensorSet* set : sets) {
+      for (const auto& [name, buffer] : set->buffers) {
+        if (buffer->guard() == 0)
+          continue;
+        zones.push_back({name, buffer.get(), false});
+        zones.push_back({name, buffer.get(), true});
+      }
+    }
+    std::vector<uint32_t> host(zones.size() * kGuardBytes / 4);
+    for (size_t z = 0; z < zones.size(); ++z) {
+      const DeviceBuffer& buffer = *zones[z].buffer;
+      call(api().cuMemcpyDtoHAsync(host.data() + z * kGuardBytes / 4,
+                                   zones[z].after ? buffer.after() : buffer.before(), kGuardBytes,
+                                   stream_),
+           "cuMemcpyDtoHAsync");
+    }
+    call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", kernel);
+    for (size_t z = 0; z < zones.size(); ++z) {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(host.data() + z * kGuardBytes / 4);
+      int64_t changed = 0, nearest = -1;
+      for (size_t b = 0; b < kGuardBytes; ++b) {
+        if (bytes[b] == guard_pattern()[b])
+          continue;
+        ++changed;
+        // Counted from the buffer's edge: after the end from 0 upwards, before the start
+        // from the last guard byte downwards.
+        int64_t offset =
+            zones[z].after ? static_cast<int64_t>(b) : static_cast<int64_t>(kGuardBytes - 1 - b);
+        if (nearest < 0 || offset < nearest)
+          nearest = offset;
+      }
+      if (changed == 0)
+        continue;
+      if (violations.size() < RunReply::kMaxGuardViolations) {
+        violations.push_back(
+            {zones[z].name, zones[z].after ? "after" : "before", nearest, changed, kernel, repeat});
+      }
+      fill_guards(*zones[z].buffer);
+    }
+  }
+
+  // Copies a set back to the host (on the stream) and writes it as safetensors.
   void download(const TensorSet& set, const fs::path& path) {
-    call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize");
     SafetensorsFile file;
     for (const auto& [name, tensor] : set.host) {
       Tensor copy = tensor;
       const DeviceBuffer& buffer = *set.buffers.at(name);
       copy.bytes.resize(buffer.bytes());
-      if (!copy.bytes.empty())
-        call(api().cuMemcpyDtoH(copy.bytes.data(), buffer.pointer(), buffer.bytes()),
-             "cuMemcpyDtoH");
+      if (!copy.bytes.empty()) {
+        call(api().cuMemcpyDtoHAsync(copy.bytes.data(), buffer.pointer(), buffer.bytes(), stream_),
+             "cuMemcpyDtoHAsync");
+      }
       file.tensors[name] = std::move(copy);
     }
+    call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize");
     write_safetensors(path, file);
   }
 
@@ -576,13 +675,17 @@ class Worker {
     BoundPlan bound = bind(plan, {&inputs, &outputs, &scratch});
     RunReply reply;
     for (int repeat = 0; repeat < request.repeats; ++repeat) {
-      poison(outputs);
-      poison(scratch);
+      unsigned char poison_byte = poison_byte_for_repeat(repeat);
+      reply.poison_bytes.push_back(poison_byte);
+      poison(outputs, poison_byte);
+      poison(scratch, poison_byte);
       for (size_t k = 0; k < plan.launches.size(); ++k) {
         launch(handles[k], plan.launches[k], bound, k);
-        // Waiting after each launch names the kernel that faulted; results do not change, as
-        // the launches are in order on one stream anyway.
+        // Waiting after each launch names the kernel that faulted or wrote out of bounds;
+        // results do not change, as the launches are in order on one stream anyway.
         call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", plan.launches[k].kernel);
+        check_guards({&inputs, &outputs, &scratch}, plan.launches[k].kernel, repeat,
+                     reply.guard_violations);
       }
       fs::path path = request.out_dir / ("outputs-" + std::to_string(repeat) + ".safetensors");
       download(outputs, path);
@@ -642,7 +745,7 @@ class Worker {
     timer.start();
     StopTiming stop_timing{timer};
     std::vector<DeviceInterval> kernels, copies;
-    timer.collect(kernels, copies);  // the warm-up's records are not ours to count
+    timer.collect(kernels, copies, true);  // the warm-up's records are not ours to count
     kernels.clear();
 
     struct Iteration {
@@ -654,8 +757,8 @@ class Worker {
     std::vector<Iteration> iterations;
     std::map<uint32_t, size_t> owner;  // correlation id → timed iteration
     int launches = static_cast<int>(plan.launches.size());
-    auto absorb = [&] {
-      timer.collect(kernels, copies);
+    auto absorb = [&](bool force) {
+      timer.collect(kernels, copies, force);
       for (const DeviceInterval& record : kernels) {
         auto found = owner.find(record.correlation_id);
         if (found == owner.end())
@@ -688,7 +791,7 @@ class Worker {
       bool is_fresh = i == fresh_iteration;
       iterations.push_back({});
       if (is_fresh)
-        poison(outputs);  // its outputs must be written by this very iteration
+        poison(outputs, kFreshPoisonByte);  // its outputs must be written by this very iteration
       if (flush) {
         call(api().cuMemsetD32Async(flush->pointer(), static_cast<unsigned>(i), flush->bytes() / 4,
                                     stream_),
@@ -705,7 +808,7 @@ class Worker {
         reply.fresh_outputs = request.out_dir / "fresh_outputs.safetensors";
         download(outputs, reply.fresh_outputs);
       }
-      absorb();
+      absorb(false);
       int done = i + 1;
       if (done < request.min_samples || i < fresh_iteration)
         continue;
@@ -719,13 +822,19 @@ class Worker {
                                static_cast<size_t>(request.max_samples), request.target_spread))
         break;
     }
-    // Records can trail the synchronisation a little; wait for them, briefly.
+    // Records can trail the synchronisation a little; wait for them, briefly, then force out
+    // what is left (a record that is still incomplete then is left out, not counted as 0 µs).
     auto wait_until = Clock::now() + std::chrono::seconds(2);
     while (!owner.empty() && Clock::now() < wait_until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      absorb();
+      absorb(false);
     }
+    absorb(true);
     timer.stop();
+    std::vector<const TensorSet*> guarded = {&fresh, &outputs, &scratch};
+    for (const auto& set : sets)
+      guarded.push_back(set.get());
+    check_guards(guarded, "", -1, reply.guard_violations);
     reply.kernels_per_iteration = launches;
     for (const Iteration& iteration : iterations) {
       reply.kernels_per_iteration = std::min(reply.kernels_per_iteration, iteration.kernels);
@@ -748,129 +857,214 @@ class Worker {
     return values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
   }
 
-  DeviceMeasurement measure() {
+  // Runs `issue` (one launch or copy on the stream) `warmup` times untimed, then `repeats`
+  // times, each followed by a synchronisation, and returns the durations in seconds of the
+  // CUPTI records of the timed ones (kernel or copy records by correlation id).
+  std::vector<double> timed_durations(const std::function<void()>& issue, int warmup, int repeats,
+                                      bool copies_not_kernels) {
     DeviceTiming& timer = timing();
+    for (int w = 0; w < warmup; ++w)
+      issue();
+    call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", "a measurement kernel");
+    timer.start();
+    StopTiming stop_timing{timer};
+    std::vector<DeviceInterval> kernels, copies;
+    timer.collect(kernels, copies, true);  // anything earlier is not ours
+    kernels.clear();
+    copies.clear();
+    std::vector<uint32_t> ours;
+    for (int repeat = 0; repeat < repeats; ++repeat) {
+      issue();
+      ours.push_back(timer.last_correlation_id());
+      call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", "a measurement kernel");
+    }
+    std::vector<double> durations;
+    auto take = [&] {
+      for (const DeviceInterval& record : copies_not_kernels ? copies : kernels) {
+        if (std::count(ours.begin(), ours.end(), record.correlation_id) &&
+            record.end_ns > record.start_ns)
+          durations.push_back(static_cast<double>(record.end_ns - record.start_ns) * 1e-9);
+      }
+      kernels.clear();
+      copies.clear();
+    };
+    auto wait_until = Clock::now() + std::chrono::seconds(2);
+    while (durations.size() < ours.size() && Clock::now() < wait_until) {
+      timer.collect(kernels, copies, false);
+      take();
+      if (durations.size() < ours.size())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    timer.collect(kernels, copies, true);
+    take();
+    timer.stop();
+    return durations;
+  }
+
+  static std::vector<double> rates(const std::vector<double>& durations, double amount) {
+    std::vector<double> out;
+    for (double seconds : durations)
+      out.push_back(amount / seconds);
+    return out;
+  }
+
+  DeviceMeasurement measure() {
+    timing();  // refuses early where there is no device timing
     DeviceMeasurement measurement;
     size_t free_bytes = 0, total_bytes = 0;
     call(api().cuMemGetInfo(&free_bytes, &total_bytes), "cuMemGetInfo");
+    json details = json::object();
 
-    // Copy bandwidth: a large device-to-device copy reads and writes every byte once.
-    size_t copy_bytes = std::min<size_t>(size_t{1} << 30, free_bytes / 4) & ~size_t{4095};
-    std::vector<double> copy_rates;
+    // Bandwidth: buffers far larger than L2, in whole tiles of the bandwidth kernels.
+    constexpr unsigned kThreads = 512;
+    constexpr size_t kTileBytes = size_t{4} * kThreads * 16;
+    size_t buffer_bytes =
+        std::min<size_t>(size_t{1} << 30, free_bytes / 4) / kTileBytes * kTileBytes;
+    if (buffer_bytes < kTileBytes)
+      throw BadRequest{"too little free device memory to measure bandwidth"};
+    uint64_t tiles = buffer_bytes / kTileBytes;
+    unsigned blocks = static_cast<unsigned>(std::max(1, device_.sm_count)) * 4;
     {
-      DeviceBuffer source(*this, copy_bytes, "copy source");
-      DeviceBuffer target(*this, copy_bytes, "copy target");
-      call(api().cuMemsetD32(source.pointer(), 0x3f800000u, copy_bytes / 4), "cuMemsetD32");
-      for (int warm = 0; warm < 2; ++warm) {
-        call(api().cuMemcpyDtoDAsync(target.pointer(), source.pointer(), copy_bytes, stream_),
-             "cuMemcpyDtoDAsync");
-      }
-      call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize");
-      timer.start();
-      StopTiming stop_timing{timer};
-      std::vector<DeviceInterval> kernels, copies;
-      timer.collect(kernels, copies);
-      copies.clear();
-      std::vector<uint32_t> ours;
-      for (int repeat = 0; repeat < 10; ++repeat) {
-        call(api().cuMemcpyDtoDAsync(target.pointer(), source.pointer(), copy_bytes, stream_),
-             "cuMemcpyDtoDAsync");
-        ours.push_back(timer.last_correlation_id());
-      }
-      call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize");
-      auto wait_until = Clock::now() + std::chrono::seconds(2);
-      while (Clock::now() < wait_until) {
-        timer.collect(kernels, copies);
-        size_t found = 0;
-        for (const DeviceInterval& copy : copies)
-          found += std::count(ours.begin(), ours.end(), copy.correlation_id);
-        if (found >= ours.size())
-          break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      timer.stop();
-      for (const DeviceInterval& copy : copies) {
-        if (std::count(ours.begin(), ours.end(), copy.correlation_id) &&
-            copy.end_ns > copy.start_ns)
-          copy_rates.push_back(2.0 * static_cast<double>(copy.bytes) /
-                               (static_cast<double>(copy.end_ns - copy.start_ns) * 1e-9));
-      }
-    }
-    measurement.copy_bandwidth_bytes_per_s = median(copy_rates);
+      DeviceBuffer source(*this, buffer_bytes, "bandwidth source");
+      DeviceBuffer target(*this, buffer_bytes, "bandwidth target");
+      DeviceBuffer sink(*this, 16, "bandwidth sink");
+      call(api().cuMemsetD32Async(source.pointer(), 0x3f800000u, buffer_bytes / 4, stream_),
+           "cuMemsetD32Async");
+      call(api().cuMemsetD32Async(target.pointer(), 0, buffer_bytes / 4, stream_),
+           "cuMemsetD32Async");
 
-    // Peak fp32: independent FMA chains in every thread of a full device.
-    std::vector<double> fma_rates;
-    unsigned threads = 256;
-    unsigned blocks = static_cast<unsigned>(std::max(1, device_.sm_count)) * 8;
-    unsigned loops = 4096;
-    double fma_per_thread = static_cast<double>(loops) * kFmaPerLoop;
-    {
-      CUfunction peak = fma_function();
-      DeviceBuffer out(*this, static_cast<size_t>(threads) * blocks * 4, "fma output");
-      CUdeviceptr out_pointer = out.pointer();
-      void* parameters[] = {&out_pointer, &loops};
-      auto launch_peak = [&] {
-        call(api().cuLaunchKernel(peak, blocks, 1, 1, threads, 1, 1, 0, stream_, parameters,
-                                  nullptr),
-             "cuLaunchKernel", "kforge_fma_peak", true);
+      // Device-to-device memcpy: reads and writes every byte once.
+      std::vector<double> copy_rates =
+          rates(timed_durations(
+                    [&] {
+                      call(api().cuMemcpyDtoDAsync(target.pointer(), source.pointer(), buffer_bytes,
+                                                   stream_),
+                           "cuMemcpyDtoDAsync");
+                    },
+                    2, 10, true),
+                2.0 * static_cast<double>(buffer_bytes));
+      measurement.copy_bandwidth_bytes_per_s = median(copy_rates);
+
+      CUdeviceptr source_pointer = source.pointer(), target_pointer = target.pointer(),
+                  sink_pointer = sink.pointer();
+      // The read kernel stores only when its XOR equals this; over 0x3f800000 words the XOR of
+      // a thread's words is 0 or 0x3f800000, then XORed with the thread index (< 1024).
+      unsigned magic = 0xFFFFFFFFu;
+      void* read_parameters[] = {&source_pointer, &tiles, &sink_pointer, &magic};
+      void* write_parameters[] = {&target_pointer, &tiles};
+      void* copy_parameters[] = {&source_pointer, &target_pointer, &tiles};
+      auto kernel_rates = [&](const char* name, void** parameters, double bytes) {
+        CUfunction function = measurement_function("bandwidth", name);
+        return rates(timed_durations(
+                         [&] {
+                           call(api().cuLaunchKernel(function, blocks, 1, 1, kThreads, 1, 1, 0,
+                                                     stream_, parameters, nullptr),
+                                "cuLaunchKernel", name, true);
+                         },
+                         2, 10, false),
+                     bytes);
       };
-      launch_peak();
-      call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", "kforge_fma_peak");
-      timer.start();
-      StopTiming stop_timing{timer};
-      std::vector<DeviceInterval> kernels, copies;
-      timer.collect(kernels, copies);
-      kernels.clear();
-      std::vector<uint32_t> ours;
-      for (int repeat = 0; repeat < 7; ++repeat) {
-        launch_peak();
-        ours.push_back(timer.last_correlation_id());
-        call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", "kforge_fma_peak");
-      }
-      auto wait_until = Clock::now() + std::chrono::seconds(2);
-      size_t found = 0;
-      while (found < ours.size() && Clock::now() < wait_until) {
-        timer.collect(kernels, copies);
-        found = 0;
-        for (const DeviceInterval& kernel : kernels)
-          found += std::count(ours.begin(), ours.end(), kernel.correlation_id);
-        if (found < ours.size())
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      timer.stop();
-      double flops = 2.0 * fma_per_thread * threads * blocks;
-      for (const DeviceInterval& kernel : kernels) {
-        if (std::count(ours.begin(), ours.end(), kernel.correlation_id) &&
-            kernel.end_ns > kernel.start_ns)
-          fma_rates.push_back(flops /
-                              (static_cast<double>(kernel.end_ns - kernel.start_ns) * 1e-9));
-      }
+      double bytes = static_cast<double>(buffer_bytes);
+      std::vector<double> read_rates =
+          kernel_rates("kforge_read_bandwidth", read_parameters, bytes);
+      std::vector<double> write_rates =
+          kernel_rates("kforge_write_bandwidth", write_parameters, bytes);
+      std::vector<double> kernel_copy_rates =
+          kernel_rates("kforge_copy_bandwidth", copy_parameters, 2 * bytes);
+      measurement.read_bandwidth_bytes_per_s = median(read_rates);
+      measurement.write_bandwidth_bytes_per_s = median(write_rates);
+      measurement.kernel_copy_bandwidth_bytes_per_s = median(kernel_copy_rates);
+      details["bandwidth"] = {
+          {"method",
+           "CUPTI record durations, 2 warm-up then 10 timed runs each, median: cuMemcpyDtoDAsync "
+           "(rate = 2 x bytes / duration) and the PTX kernels of sandbox/ptx/bandwidth.ptx "
+           "(read-only, write-only, copy; 16-byte accesses, 4 in flight per thread, " +
+               std::to_string(blocks) + " blocks of " + std::to_string(kThreads) + " threads)"},
+          {"bytes", buffer_bytes},
+          {"memcpy_samples_bytes_per_s", copy_rates},
+          {"read_samples_bytes_per_s", read_rates},
+          {"write_samples_bytes_per_s", write_rates},
+          {"kernel_copy_samples_bytes_per_s", kernel_copy_rates}};
     }
+    if (device_.memory_clock_khz > 0 && device_.memory_bus_width_bits > 0) {
+      measurement.theoretical_bandwidth_bytes_per_s =
+          2.0 * device_.memory_clock_khz * 1e3 * device_.memory_bus_width_bits / 8.0;
+    }
+
+    // Peak rates: arithmetic-only kernels over a full device, 1 warm-up then 7 timed launches.
+    unsigned threads = 256;
+    unsigned peak_blocks = static_cast<unsigned>(std::max(1, device_.sm_count)) * 8;
+    DeviceBuffer out(*this, static_cast<size_t>(threads) * peak_blocks * 4, "peak output");
+    CUdeviceptr out_pointer = out.pointer();
+    auto peak_rates = [&](CUfunction function, const char* name, unsigned loops,
+                          double flops_per_launch) {
+      void* parameters[] = {&out_pointer, &loops};
+      return rates(timed_durations(
+                       [&] {
+                         call(api().cuLaunchKernel(function, peak_blocks, 1, 1, threads, 1, 1, 0,
+                                                   stream_, parameters, nullptr),
+                              "cuLaunchKernel", name, true);
+                       },
+                       1, 7, false),
+                   flops_per_launch);
+    };
+    unsigned fma_loops = 4096;
+    double fma_flops = 2.0 * fma_loops * kFmaPerLoop * threads * peak_blocks;
+    std::vector<double> fma_rates =
+        peak_rates(fma_function(), "kforge_fma_peak", fma_loops, fma_flops);
     measurement.peak_fp32_flops_per_s = median(fma_rates);
-    measurement.details = {
-        {"copy",
-         {{"method",
-           "cuMemcpyDtoDAsync device to device, 2 warm-up copies then 10 timed; rate = 2 x bytes "
-           "(read + written) / duration of the CUPTI memcpy record; median"},
-          {"bytes", copy_bytes},
-          {"samples_bytes_per_s", copy_rates}}},
-        {"fp32",
-         {{"method",
-           "hand-written PTX kernel (driver JIT): 8 independent fma.rn.f32 chains per thread; "
-           "1 warm-up launch then 7 timed; rate = 2 x FMAs / duration of the CUPTI kernel "
-           "record; median"},
-          {"blocks", blocks},
-          {"threads_per_block", threads},
-          {"fma_per_thread", fma_per_thread},
-          {"samples_flops_per_s", fma_rates}}},
-        {"device", device_.name},
-        {"driver_version", device_.driver_version},
-        {"cupti_version", device_.cupti_version}};
+    details["fp32"] = {{"method",
+                        "hand-written PTX kernel (driver JIT): 8 independent fma.rn.f32 chains per "
+                        "thread; 1 warm-up launch then 7 timed; rate = 2 x FMAs / duration of the "
+                        "CUPTI kernel record; median"},
+                       {"blocks", peak_blocks},
+                       {"threads_per_block", threads},
+                       {"samples_flops_per_s", fma_rates}};
+
+    // Tensor cores: mma.sync m16n8k16 exists from sm_80; it is the fastest path up to sm_89.
+    int capability = 0;  // "sm_90" → 90, "sm_100" → 100
+    for (size_t i = 3;
+         i < device_.arch.size() && std::isdigit(static_cast<unsigned char>(device_.arch[i])); ++i)
+      capability = capability * 10 + (device_.arch[i] - '0');
+    int major = capability / 10;
+    if (major >= 8) {
+      unsigned mma_loops = 1024;
+      // 32 mma per loop trip per warp, 4096 FLOPs each.
+      double mma_flops = 4096.0 * 32 * mma_loops * (threads / 32) * peak_blocks;
+      json tensor = json::object();
+      auto tensor_peak = [&](const char* name) {
+        std::vector<double> samples =
+            peak_rates(measurement_function("tensor_peak", name), name, mma_loops, mma_flops);
+        tensor[name] = samples;
+        return median(samples);
+      };
+      measurement.peak_fp16_tensor_flops_per_s =
+          std::max(tensor_peak("kforge_mma_f16_f32"), tensor_peak("kforge_mma_f16_f16"));
+      measurement.peak_bf16_tensor_flops_per_s = tensor_peak("kforge_mma_bf16_f32");
+      measurement.tensor_full_rate = major < 9;
+      details["tensor"] = {
+          {"method",
+           "PTX kernels of sandbox/ptx/tensor_peak.ptx (driver JIT): 8 independent "
+           "mma.sync.aligned.m16n8k16 chains per warp, 4096 FLOPs each; 1 warm-up then 7 timed; "
+           "median; fp16 is the better of f32 and f16 accumulators"},
+          {"full_rate", measurement.tensor_full_rate},
+          {"full_rate_why",
+           measurement.tensor_full_rate
+               ? "mma.sync is this architecture's fastest tensor-core path"
+               : "wgmma (sm_90) or tcgen05 (sm_100) are faster than mma.sync here, "
+                 "so these rates are not the peak"},
+          {"samples_flops_per_s", tensor}};
+    }
+    details["device"] = device_.name;
+    details["driver_version"] = device_.driver_version;
+    details["cupti_version"] = device_.cupti_version;
+    measurement.details = details;
     return measurement;
   }
 
   static constexpr int kFmaPerLoop = 128;  // 16 rounds of 8 chains in the PTX below
   CUfunction fma_function();
+  CUfunction measurement_function(const std::string& file, const char* name);
 
   struct FunctionState {
     CUfunction handle = nullptr;
@@ -893,6 +1087,7 @@ class Worker {
   std::string timing_error_;
   std::map<std::string, LoadedModule> modules_;
   CUmodule fma_module_ = nullptr;
+  std::map<std::string, CUmodule> measurement_modules_;
   std::unique_ptr<DeviceBuffer> flush_;
   bool context_lost_ = false;
 
@@ -970,15 +1165,33 @@ CUfunction Worker::fma_function() {
   return function;
 }
 
-DeviceBuffer::DeviceBuffer(Worker& worker, size_t bytes, const std::string& what)
-    : worker_(worker), bytes_(bytes) {
+// The measurement kernels in sandbox/ptx/<file>.ptx, embedded in the binary.
+CUfunction Worker::measurement_function(const std::string& file, const char* name) {
+  CUmodule& module = measurement_modules_[file];
+  if (!module) {
+    std::string path = "sandbox/ptx/" + file + ".ptx";
+    auto text = embedded::find(path);
+    if (!text)
+      throw BadRequest{"this kforge was built without " + path};
+    std::string ptx(*text);  // NUL-terminated for the driver
+    call(api().cuModuleLoadData(&module, ptx.c_str()), "cuModuleLoadData", path);
+  }
+  CUfunction function = nullptr;
+  call(api().cuModuleGetFunction(&function, module, name), "cuModuleGetFunction", name);
+  return function;
+}
+
+DeviceBuffer::DeviceBuffer(Worker& worker, size_t bytes, const std::string& what, bool guarded)
+    : worker_(worker), bytes_(bytes), guarded_(guarded) {
   // A zero-byte tensor still gets an address of its own.
-  worker_.call(worker_.api().cuMemAlloc(&pointer_, std::max<size_t>(bytes, 1)), "cuMemAlloc", what);
+  worker_.call(worker_.api().cuMemAlloc(&base_, std::max<size_t>(bytes + 2 * guard(), 1)),
+               "cuMemAlloc", what);
+  worker_.fill_guards(*this);
 }
 
 DeviceBuffer::~DeviceBuffer() {
-  if (pointer_ != 0 && !worker_.context_lost())
-    worker_.api().cuMemFree(pointer_);
+  if (base_ != 0 && !worker_.context_lost())
+    worker_.api().cuMemFree(base_);
 }
 
 // Reads one line (without its newline) from `fd`; false at the end of input.

@@ -34,9 +34,11 @@ class DeviceTiming {
   virtual void stop() = 0;
   // The correlation id of the launch or device-to-device copy this thread just made.
   virtual uint32_t last_correlation_id() const = 0;
-  // Every record completed since the last call.
-  virtual void collect(std::vector<DeviceInterval>& kernels,
-                       std::vector<DeviceInterval>& copies) = 0;
+  // Every record completed since the last call, and only completed ones (timestamps set).
+  // `force` also hands over buffers CUPTI has not finished: for the end of a measurement, never
+  // inside a timing loop; a record still incomplete then is held back, not handed over.
+  virtual void collect(std::vector<DeviceInterval>& kernels, std::vector<DeviceInterval>& copies,
+                       bool force) = 0;
   // The timing protocol's repetition rule (profiler/statistics.hpp enough_samples).
   virtual bool enough_samples(const std::vector<double>& samples, size_t min_samples,
                               size_t max_samples, double target_spread) const = 0;

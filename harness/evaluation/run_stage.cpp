@@ -24,10 +24,52 @@ double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Names under which device measurements are cached.
-constexpr const char* kBandwidth = "copy_bandwidth_bytes_per_s";
-constexpr const char* kPeakFp32 = "peak_fp32_flops_per_s";
-constexpr const char* kPeakFp16Tensor = "peak_fp16_tensor_flops_per_s";
+// Names under which device measurements are cached (device_measurements), with the field of
+// DeviceMeasurement each holds. A GPU whose cached rows lack any of them (rows written before
+// the kernel-measured bandwidths and tensor peaks existed) is measured again.
+struct MeasurementName {
+  const char* name;
+  double DeviceMeasurement::*field;
+};
+constexpr MeasurementName kMeasurementNames[] = {
+    {"copy_bandwidth_bytes_per_s", &DeviceMeasurement::copy_bandwidth_bytes_per_s},
+    {"read_bandwidth_bytes_per_s", &DeviceMeasurement::read_bandwidth_bytes_per_s},
+    {"write_bandwidth_bytes_per_s", &DeviceMeasurement::write_bandwidth_bytes_per_s},
+    {"kernel_copy_bandwidth_bytes_per_s", &DeviceMeasurement::kernel_copy_bandwidth_bytes_per_s},
+    {"theoretical_bandwidth_bytes_per_s", &DeviceMeasurement::theoretical_bandwidth_bytes_per_s},
+    {"peak_fp32_flops_per_s", &DeviceMeasurement::peak_fp32_flops_per_s},
+    {"peak_fp16_tensor_flops_per_s", &DeviceMeasurement::peak_fp16_tensor_flops_per_s},
+    {"peak_bf16_tensor_flops_per_s", &DeviceMeasurement::peak_bf16_tensor_flops_per_s},
+};
+constexpr const char* kTensorFullRate = "tensor_full_rate";  // 1 or 0
+
+DeviceCeilings ceilings_from(std::map<std::string, DeviceMeasurementRow>& rows) {
+  auto value = [&](const char* name) { return rows[name].value; };
+  DeviceCeilings ceilings;
+  ceilings.memcpy_bandwidth = value("copy_bandwidth_bytes_per_s");
+  ceilings.read_bandwidth = value("read_bandwidth_bytes_per_s");
+  ceilings.write_bandwidth = value("write_bandwidth_bytes_per_s");
+  ceilings.kernel_copy_bandwidth = value("kernel_copy_bandwidth_bytes_per_s");
+  ceilings.theoretical_bandwidth = value("theoretical_bandwidth_bytes_per_s");
+  ceilings.peak_fp32 = value("peak_fp32_flops_per_s");
+  ceilings.peak_fp16_tensor = value("peak_fp16_tensor_flops_per_s");
+  ceilings.peak_bf16_tensor = value("peak_bf16_tensor_flops_per_s");
+  ceilings.tensor_full_rate = value(kTensorFullRate) > 0;
+  return ceilings;
+}
+
+// The floating dtypes among a signature's tensors: what the compute floor's peak is chosen by.
+std::vector<DType> tensor_dtypes(const Signature& signature) {
+  std::vector<DType> dtypes;
+  for (const auto* specs : {&signature.inputs, &signature.parameters, &signature.outputs}) {
+    for (const TensorSpec& spec : *specs) {
+      if (spec.kind == ArgumentKind::kTensor &&
+          std::find(dtypes.begin(), dtypes.end(), spec.dtype) == dtypes.end())
+        dtypes.push_back(spec.dtype);
+    }
+  }
+  return dtypes;
+}
 
 // A check's failure, or nothing: what decides a verdict.
 struct Failure {
@@ -43,6 +85,29 @@ struct Check {
   double max_rel_error = 0;
   int64_t mismatch_count = 0;
 };
+
+// Guard zones found changed: a write out of bounds, `incorrect` whatever the outputs say.
+std::optional<Failure> out_of_bounds(const std::vector<GuardViolation>& violations,
+                                     const std::string& where) {
+  if (violations.empty())
+    return std::nullopt;
+  const GuardViolation& first = violations.front();
+  std::string detail =
+      where + ": " + (first.kernel.empty() ? std::string("a kernel") : "kernel " + first.kernel) +
+      " wrote " + std::to_string(first.changed_bytes) + " byte(s) " + first.side + " '" +
+      first.tensor + "' (the nearest " + std::to_string(first.offset) + " byte(s) " +
+      (first.side == "after" ? "past its end" : "before its start") + ")";
+  if (violations.size() > 1)
+    detail += ", and " + std::to_string(violations.size() - 1) + " more guard zone(s) changed";
+  return Failure{Verdict::kIncorrect, "out_of_bounds_write", detail};
+}
+
+nlohmann::json violations_json(const std::vector<GuardViolation>& violations) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const GuardViolation& violation : violations)
+    json.push_back(violation.to_json());
+  return json;
+}
 
 TaskSource task_source(const Task& task) {
   return {task.name, task.source, task.origin_path.value_or(task.name)};
@@ -139,7 +204,7 @@ std::map<std::string, Tolerance> tolerances_for(const ReferenceResult& reference
 }
 
 OutputsComparison compare_all(const TensorMap& actual, const TensorMap& expected,
-                              const fs::path& where,
+                              const fs::path& where, uint8_t poison,
                               const std::map<std::string, Tolerance>& tolerances = {},
                               const TensorMap& exact = {}) {
   OutputsComparison result;
@@ -149,8 +214,8 @@ OutputsComparison compare_all(const TensorMap& actual, const TensorMap& expected
     auto precise = exact.find(name);
     Comparison comparison = compare_outputs(
         got, want,
-        tolerance != tolerances.end() ? tolerance->second : default_tolerance(want.dtype),
-        kPoisonByte, precise != exact.end() ? &precise->second : nullptr);
+        tolerance != tolerances.end() ? tolerance->second : default_tolerance(want.dtype), poison,
+        precise != exact.end() ? &precise->second : nullptr);
     result.max_abs_error = std::max(result.max_abs_error, comparison.max_abs_error);
     result.max_rel_error = std::max(result.max_rel_error, comparison.max_rel_error);
     result.mismatch_count += comparison.mismatch_count;
@@ -458,17 +523,28 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
         throw Error("the GPU worker returned " + std::to_string(run_reply.outputs.size()) +
                         " output files for 2 repeats",
                     where);
+      if (auto failed = out_of_bounds(run_reply.guard_violations, where)) {
+        check["reason"] = failed->reason;
+        check["guard_violations"] = violations_json(run_reply.guard_violations);
+        evidence["checks"].push_back(check);
+        finish("verify", started, *failed);
+        return result;
+      }
       TensorMap first = read_worker_file(run_reply.outputs[0], "the first repeat's outputs");
       TensorMap second = read_worker_file(run_reply.outputs[1], "the second repeat's outputs");
       TensorMap after = read_worker_file(run_reply.inputs_after, "the inputs after the launches");
 
+      // Each repeat under its own poison (the rule in sandbox/gpu_protocol.hpp).
       const std::map<std::string, Tolerance> tolerances = tolerances_for(reference);
-      OutputsComparison first_result = compare_all(first, reference.outputs, run_reply.outputs[0],
-                                                   tolerances, reference.outputs_float64);
-      OutputsComparison second_result = compare_all(second, reference.outputs, run_reply.outputs[1],
-                                                    tolerances, reference.outputs_float64);
+      OutputsComparison first_result =
+          compare_all(first, reference.outputs, run_reply.outputs[0], poison_byte_for_repeat(0),
+                      tolerances, reference.outputs_float64);
+      OutputsComparison second_result =
+          compare_all(second, reference.outputs, run_reply.outputs[1], poison_byte_for_repeat(1),
+                      tolerances, reference.outputs_float64);
       // The repeats against each other: a race shows as a difference beyond rounding.
-      OutputsComparison repeats = compare_all(second, first, run_reply.outputs[1], tolerances);
+      OutputsComparison repeats = compare_all(second, first, run_reply.outputs[1],
+                                              poison_byte_for_repeat(1), tolerances);
       record_grounding(check, reference, tolerances);
       if (reference.scalar_factor)
         check["scalar_factor"] = *reference.scalar_factor;
@@ -506,12 +582,17 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
             where + ": output '" + first_result.output + "': " + first_result.comparison.detail};
         check.update(comparison_json(first_result));
       } else if (unwritten_in_one) {
+        // Right under one poison, left as the other: the output depends on what was there
+        // before the launch (unwritten, or folded in, as fmaxf over a NaN poison is).
         failed = Failure{Verdict::kIncorrect, "unwritten_output",
                          where + ": output '" + unwritten_in_one->output + "' in the " +
                              (unwritten_in_one == &first_result ? "first" : "second") +
                              " repeat only: " + unwritten_in_one->comparison.detail};
         check.update(comparison_json(*unwritten_in_one));
-        check["repeats"] = {{"first_passed", first_result.ok}, {"second_passed", second_result.ok}};
+        check["repeats"] = {
+            {"first_passed", first_result.ok},
+            {"second_passed", second_result.ok},
+            {"poison_bytes", {poison_byte_for_repeat(0), poison_byte_for_repeat(1)}}};
       } else if (!first_result.ok || !second_result.ok || !repeats.ok) {
         const OutputsComparison& shown =
             !first_result.ok ? first_result : (!second_result.ok ? second_result : repeats);
@@ -612,9 +693,14 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
   // The outputs of the timed iteration on the fresh inputs.
   TensorMap fresh_outputs = read_worker_file(time_reply.fresh_outputs,
                                              "the outputs of the timed iteration on fresh inputs");
+  if (auto failed = out_of_bounds(time_reply.guard_violations, "timing at the benchmark shape")) {
+    evidence["timing_guard_violations"] = violations_json(time_reply.guard_violations);
+    finish("time", started, *failed);
+    return result;
+  }
   OutputsComparison fresh_result =
-      compare_all(fresh_outputs, fresh.outputs, time_reply.fresh_outputs, tolerances_for(fresh),
-                  fresh.outputs_float64);
+      compare_all(fresh_outputs, fresh.outputs, time_reply.fresh_outputs, kFreshPoisonByte,
+                  tolerances_for(fresh), fresh.outputs_float64);
   nlohmann::json fresh_check = {{"seed", kFreshSeed},
                                 {"shape", "benchmark"},
                                 {"timed", true},
@@ -650,7 +736,10 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
 
   // The physical floor, from the device's measured figures (cached per GPU and driver).
   auto measured = find_device_measurements(store_, device.name, device.driver_version);
-  if (!measured.contains(kBandwidth) || !measured.contains(kPeakFp32)) {
+  bool complete = measured.contains(kTensorFullRate);
+  for (const MeasurementName& entry : kMeasurementNames)
+    complete = complete && measured.contains(entry.name);
+  if (!complete) {
     auto measurement = gpu_.measure();
     if (const auto* failure = std::get_if<WorkerFailure>(&measurement))
       throw Error("measuring the GPU's bandwidth and peak rates failed: " + failure->message,
@@ -658,39 +747,33 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
     const DeviceMeasurement& figures = std::get<DeviceMeasurement>(measurement);
     if (!(figures.copy_bandwidth_bytes_per_s > 0) || !(figures.peak_fp32_flops_per_s > 0))
       throw Error("the GPU worker measured no bandwidth or peak rate", device.name);
-    measured[kBandwidth] = {figures.copy_bandwidth_bytes_per_s, figures.details, ""};
-    measured[kPeakFp32] = {figures.peak_fp32_flops_per_s, figures.details, ""};
-    measured[kPeakFp16Tensor] = {figures.peak_fp16_tensor_flops_per_s, figures.details, ""};
-    for (const char* name : {kBandwidth, kPeakFp32, kPeakFp16Tensor})
-      store_device_measurement(store_, device.name, device.driver_version, name, measured[name]);
+    for (const MeasurementName& entry : kMeasurementNames)
+      measured[entry.name] = {figures.*entry.field, figures.details, ""};
+    measured[kTensorFullRate] = {figures.tensor_full_rate ? 1.0 : 0.0, figures.details, ""};
+    for (const auto& [name, row] : measured)
+      store_device_measurement(store_, device.name, device.driver_version, name, row);
   }
-  PhysicalFloor floor;
-  floor.bytes = static_cast<double>(signature_bytes(*benchmark.signature));
-  floor.flops = flops.value_or(0);
-  floor.bandwidth_bytes_per_s = measured[kBandwidth].value;
-  // The highest rate measured, so that the floor stays a bound whatever units the kernel uses.
-  floor.peak_flops_per_s = measured[kPeakFp32].value;
-  if (measured.contains(kPeakFp16Tensor))
-    floor.peak_flops_per_s = std::max(floor.peak_flops_per_s, measured[kPeakFp16Tensor].value);
-  evidence["floor"] = {
-      {"bytes", floor.bytes},
-      {"flops", floor.flops},
-      {"floor_us", floor.floor_us()},
-      {"fraction_of_floor", floor.fraction_of_floor(summary.median)},
-      {"bandwidth_bytes_per_s", floor.bandwidth_bytes_per_s},
-      {"peak_flops_per_s", floor.peak_flops_per_s},
-      {"bytes_counted", "every input, parameter and output tensor once, at the benchmark shape"},
-      {"flops_counted",
-       flops ? flops_method
-             : "0 FLOPs: bytes-only floor (" +
-                   (flops_method.empty() ? std::string("not counted") : flops_method) + ")"}};
-  if (floor.violated_by(summary.median)) {
+  FloorDecision floor = decide_floor(
+      ceilings_from(measured), static_cast<double>(signature_bytes(*benchmark.signature)),
+      flops.value_or(0), tensor_dtypes(*benchmark.signature), summary.median);
+  evidence["floor"] = floor.to_json();
+  evidence["floor"]["bytes_counted"] =
+      "every input, parameter and output tensor once, at the benchmark shape";
+  evidence["floor"]["flops_counted"] =
+      flops ? flops_method
+            : "0 FLOPs: bytes-only floor (" +
+                  (flops_method.empty() ? std::string("not counted") : flops_method) + ")";
+  if (floor.suspicious()) {
+    std::string binding = floor.compute_violated
+                              ? std::to_string(static_cast<int64_t>(floor.flops)) +
+                                    " FLOPs at the " + floor.peak_basis
+                              : std::to_string(static_cast<int64_t>(floor.bytes)) +
+                                    " bytes at the best measured bandwidth";
     finish("time", started,
            {Verdict::kSuspicious, "faster_than_physical_floor",
             "median device time " + std::to_string(summary.median) +
                 " us is below the physical floor of " + std::to_string(floor.floor_us()) + " us (" +
-                std::to_string(static_cast<int64_t>(floor.bytes)) +
-                " bytes at the measured bandwidth)"});
+                binding + ", beyond the margin)"});
     return result;
   }
   result.stages.push_back({"time", "ok", milliseconds_since(started),

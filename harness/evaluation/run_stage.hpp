@@ -18,9 +18,12 @@
 //              timing. The worker times with CUPTI (device time of the candidate's own kernels
 //              per iteration, L2 flushed, warm-up, repeated to a spread target or cap) and
 //              returns the outputs of the timed iteration that ran on the fresh set; the parent
-//              checks them. Then the physical floor: every input, parameter and output byte at
-//              the benchmark shape over the measured copy bandwidth, and the reference's FLOPs
-//              (where torch counts them) over the highest measured peak rate.
+//              checks them. Then the physical floor (profiler/statistics.hpp decide_floor,
+//              docs/judge.md): every input, parameter and output byte at the benchmark shape
+//              over the best measured bandwidth (read-only, write-only, copy kernels, memcpy,
+//              the bus's theoretical rate), and the reference's FLOPs (where torch counts them)
+//              over the peak for the task's dtypes, or no compute floor where none was
+//              measured; 10% margin for memory, 25% for compute.
 //   baseline — PyTorch eager and torch.compile of the task on the same GPU, timed the same
 //              way by the reference runner, cached in the store per task, shape, dtype, GPU
 //              and torch version; speedup = baseline median / candidate median.
@@ -28,9 +31,11 @@
 // Verdicts decided here:
 //   incorrect  — reasons mismatch, nan_or_inf, unwritten_output, shape, dtype (the output's
 //                comparison; unwritten_output also where only one repeat left its poison: the
-//                kernel reads the output it should write), inputs_modified (in any repeat,
-//                whatever the outputs), non_deterministic (the two repeats disagree: one passes
-//                and one fails, or they differ beyond the tolerance),
+//                kernel reads the output it should write, right under one of the two poison
+//                patterns only), out_of_bounds_write (a guard zone around a buffer changed, in
+//                verify or while timed), inputs_modified (in any repeat, whatever the outputs),
+//                non_deterministic (the two repeats disagree: one passes and one fails, or they
+//                differ beyond the tolerance),
 //                wrong_on_check_shape (an output fails at a check shape after the benchmark
 //                shape passed on the same seed).
 //   suspicious — behaves_differently_when_timed (the fresh timed iteration's outputs fail),

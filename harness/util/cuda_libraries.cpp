@@ -130,6 +130,8 @@ CudaDriver::CudaDriver()
   resolve(api_.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
   resolve(api_.cuMemcpyDtoD, "cuMemcpyDtoD_v2");
   resolve(api_.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+  resolve(api_.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+  resolve(api_.cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
   resolve(api_.cuMemsetD8, "cuMemsetD8_v2");
   resolve(api_.cuMemsetD32, "cuMemsetD32_v2");
   resolve(api_.cuMemsetD8Async, "cuMemsetD8Async");

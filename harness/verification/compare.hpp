@@ -42,10 +42,11 @@ double reference_error(const Tensor& float32_reference, const Tensor& float64_re
 // in TF32 or half precision fails (a precision downgrade is not a speedup).
 Tolerance default_tolerance(DType dtype);
 
-// The byte written over every output and scratch byte before a launch. For floating dtypes
-// 0xFF is a NaN in every width; integer outputs are checked under two different patterns.
+// The bytes written over every output and scratch byte before a launch: 0xFF (a NaN in every
+// float width) before the first repeat, 0x7B (a large finite value in every dtype) before the
+// second; sandbox/gpu_protocol.hpp's poison rule (kPoisonBytes) is the one source of both.
 inline constexpr uint8_t kPoisonByte = 0xFF;
-inline constexpr uint8_t kSecondPoisonByte = 0x5A;
+inline constexpr uint8_t kSecondPoisonByte = 0x7B;
 
 enum class MismatchKind { kNone, kShape, kDType, kUnwritten, kNonFinite, kValue };
 std::string_view mismatch_kind_name(MismatchKind kind);

@@ -28,6 +28,14 @@ Behaviours (kernel name: what it does):
   fmax_over_output  out = fmax(out, relu(x)): right when the poison it starts from is NaN
   scaled_add        out = a + alpha * b, alpha the plan's float argument: honest
   hardcoded_alpha   out = a + 0.75 * b whatever alpha the plan passes
+  fmax_unwritten    out = fmax(out, relu(x)) over the poisoned output: right under the NaN poison
+                    of repeat 0 (fmax ignores NaN), wrong under the finite poison of repeat 1
+  *writes_past_end  (any name ending so) honest outputs, and 4 bytes written just past the end
+                    of the first output: the worker reports the changed guard zone
+
+Poison and guard zones follow sandbox/gpu_protocol.hpp: repeat r of a run is poisoned with
+POISON_BYTES[r % 2], the fresh timed iteration with POISON_BYTES[1]; guard zones are emulated
+by behaviour (only *writes_past_end changes one).
 
 Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S]
 """
@@ -47,7 +55,7 @@ SAFETENSORS_TO_TORCH = {
     "U8": torch.uint8, "BOOL": torch.bool,
 }
 TORCH_TO_SAFETENSORS = {value: key for key, value in SAFETENSORS_TO_TORCH.items()}
-POISON = 0xFF
+POISON_BYTES = (0xFF, 0x7B)
 # The emulated device's "honest" speed: a kernel moves its bytes at this rate, a third of the
 # bandwidth it reports from `measure`, so honest kernels sit at a third of the floor.
 HONEST_BYTES_PER_S = 1.0e12
@@ -90,12 +98,12 @@ def write_safetensors(path, tensors):
             handle.write(blob)
 
 
-def poisoned(spec):
+def poisoned(spec, byte=POISON_BYTES[0]):
     dtype = SAFETENSORS_TO_TORCH[spec["dtype"]]
     numel = 1
     for extent in spec["shape"]:
         numel *= extent
-    raw = torch.full((numel * torch.empty(0, dtype=dtype).element_size(),), POISON,
+    raw = torch.full((numel * torch.empty(0, dtype=dtype).element_size(),), byte,
                      dtype=torch.uint8)
     return raw.view(dtype).reshape(spec["shape"])
 
@@ -126,8 +134,11 @@ def execute(plan, tensors, outputs, repeat=0):
         else:
             target.copy_(torch.clamp(source, min=0).to(target.dtype))
 
-    if kernel in ("relu", "copy", "too_fast", "timed_cache"):
+    if kernel in ("relu", "copy", "too_fast", "timed_cache") or kernel.endswith("writes_past_end"):
         honest()
+    elif kernel == "fmax_unwritten":
+        result = torch.clamp(source, min=0).to(target.dtype)
+        target.copy_(torch.fmax(target, result))
     elif kernel == "unwritten":
         pass
     elif kernel == "large_only":
@@ -174,24 +185,38 @@ def execute(plan, tensors, outputs, repeat=0):
                      "for kernel '%s'" % kernel, "kernel": kernel, "context_lost": False})
 
 
-def fresh_outputs(request):
-    return {spec["name"]: poisoned(spec) for spec in request["outputs"]}
+def fresh_outputs(request, byte=POISON_BYTES[0]):
+    return {spec["name"]: poisoned(spec, byte) for spec in request["outputs"]}
+
+
+def guard_violations(plan, kernel_in_report, repeat):
+    """The guard zones a behaviour changes: *writes_past_end writes 4 bytes past its output."""
+    kernel = plan["launches"][0]["kernel"]
+    written = tensor_args(plan, "output")
+    if not kernel.endswith("writes_past_end") or not written:
+        return []
+    return [{"tensor": written[0], "side": "after", "offset": 0, "changed_bytes": 4,
+             "kernel": kernel if kernel_in_report else "", "repeat": repeat}]
 
 
 def handle_run(request):
     plan = request["plan"]
     original = read_safetensors(request["tensors"])
     tensors = {name: tensor.clone() for name, tensor in original.items()}
-    paths = []
+    paths, poison_bytes, violations = [], [], []
     for repeat in range(int(request.get("repeats", 2))):
-        outputs = fresh_outputs(request)
+        byte = POISON_BYTES[repeat % 2]
+        poison_bytes.append(byte)
+        outputs = fresh_outputs(request, byte)
         execute(plan, tensors, outputs, repeat)
+        violations += guard_violations(plan, True, repeat)
         path = os.path.join(request["out_dir"], "outputs_%d.safetensors" % repeat)
         write_safetensors(path, outputs)
         paths.append(path)
     after = os.path.join(request["out_dir"], "inputs_after.safetensors")
     write_safetensors(after, tensors)
-    return {"outputs": paths, "inputs_after": after}
+    return {"outputs": paths, "inputs_after": after, "poison_bytes": poison_bytes,
+            "guard_violations": violations[:16]}
 
 
 def handle_time(request):
@@ -216,7 +241,8 @@ def handle_time(request):
     fresh_path = os.path.join(request["out_dir"], "fresh_outputs.safetensors")
     for iteration in range(samples):
         tensors = fresh if iteration == fresh_iteration else sets[iteration % len(sets)]
-        outputs = fresh_outputs(request)
+        outputs = fresh_outputs(request, POISON_BYTES[1] if iteration == fresh_iteration
+                                else POISON_BYTES[0])
         execute(plan, {name: t.clone() for name, t in tensors.items()}, outputs)
         if cached is None:
             cached = outputs
@@ -230,7 +256,8 @@ def handle_time(request):
         span_us.append(sample * 1.02)
     return {"device_us": device_us, "span_us": span_us,
             "kernels_per_iteration": len(plan["launches"]), "fresh_iteration": fresh_iteration,
-            "fresh_outputs": fresh_path, "hit_time_cap": False}
+            "fresh_outputs": fresh_path, "hit_time_cap": False,
+            "guard_violations": guard_violations(plan, False, -1)}
 
 
 def main():
@@ -256,7 +283,7 @@ def main():
             return 0
         try:
             if op == "hello":
-                body = {"protocol": 1, "device": {
+                body = {"protocol": 2, "device": {
                     "ordinal": options.device, "name": "kforge emulated GPU (tests only)",
                     "arch": "sm_90", "sm_count": 1, "memory_bytes": 1 << 30,
                     "l2_bytes": 1 << 20, "driver_version": "emulated",
@@ -266,9 +293,17 @@ def main():
             elif op == "time":
                 body = handle_time(request)
             elif op == "measure":
+                # Shaped like an HBM GPU's: a read-only kernel beats a copy by 7%, the tensor
+                # cores do 16 times the fp32 FMA rate, and mma.sync is their full rate.
                 body = {"copy_bandwidth_bytes_per_s": options.bandwidth,
+                        "read_bandwidth_bytes_per_s": options.bandwidth * 1.07,
+                        "write_bandwidth_bytes_per_s": options.bandwidth * 0.95,
+                        "kernel_copy_bandwidth_bytes_per_s": options.bandwidth * 0.98,
+                        "theoretical_bandwidth_bytes_per_s": 0.0,
                         "peak_fp32_flops_per_s": options.peak,
-                        "peak_fp16_tensor_flops_per_s": 0.0,
+                        "peak_fp16_tensor_flops_per_s": options.peak * 16,
+                        "peak_bf16_tensor_flops_per_s": options.peak * 16,
+                        "tensor_full_rate": True,
                         "details": {"method": "emulated: fixed figures, not measured"}}
             else:
                 raise Fault({"kind": "bad_request", "message": "unknown op %r" % op,

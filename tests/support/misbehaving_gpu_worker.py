@@ -84,7 +84,7 @@ for line in sys.stdin:
             send({"id": request_id, "ok": False,
                   "error": "no CUDA driver: libcuda.so.1 could not be opened"})
             sys.exit(1)
-        send({"id": request_id, "ok": True, "protocol": 1,
+        send({"id": request_id, "ok": True, "protocol": 2,
               "device": {"ordinal": 0, "name": "kforge test worker (no GPU)", "arch": "sm_90",
                          "sm_count": 1, "cupti": False}})
         continue

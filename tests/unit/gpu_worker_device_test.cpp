@@ -28,6 +28,18 @@ extern "C" __global__ void wild_write(float* out, long n) {
   nowhere[threadIdx.x] = 1.0f;
 }
 extern "C" __global__ void writes_nothing(float* out, long n) {}
+extern "C" __global__ void writes_past_end(const float* x, float* out, long n) {
+  long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+  if (i <= n) out[i] = 2.0f * x[i < n ? i : 0];  // one element too many
+}
+extern "C" __global__ void writes_before_start(const float* x, float* out, long n) {
+  long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+  if (i < n) out[i - 1] = 2.0f * x[i];  // from out[-1]
+}
+extern "C" __global__ void fmax_into_output(const float* x, float* out, long n) {
+  long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
+  if (i < n) out[i] = fmaxf(out[i], 2.0f * x[i]);  // folds in whatever was there
+}
 extern "C" __global__ void chatty(const float* x, float* out, long n) {
   long i = blockIdx.x * (long)blockDim.x + threadIdx.x;
   printf("{\"id\": 1, \"ok\": true} thread %ld\n", i);
@@ -240,6 +252,125 @@ TEST_F(GpuWorkerDeviceTest, MeasuresCopyBandwidthAndFp32Rate) {
   EXPECT_GT(ok->copy_bandwidth_bytes_per_s, 1e11);
   EXPECT_GT(ok->peak_fp32_flops_per_s, 1e12);
   EXPECT_EQ(ok->details["copy"]["samples_bytes_per_s"].size(), 10u);
+  std::cout << "measure: " << ok->to_json().dump() << "\n";
+}
+
+TEST_F(GpuWorkerDeviceTest, InputsAreOnTheDeviceBeforeTheFirstLaunchReadsThem) {
+  // 64 MiB uploaded and read by the very next launch: with the upload on another stream than
+  // the launch, the first repeat could read memory not yet copied.
+  const int64_t n = int64_t{1} << 24;
+  auto reply = client_->run(run_request(one_launch("scale", n, 256), n));
+  auto* ok = std::get_if<RunReply>(&reply);
+  ASSERT_NE(ok, nullptr) << std::get<WorkerFailure>(reply).message;
+  EXPECT_TRUE(ok->guard_violations.empty());
+  for (const fs::path& path : ok->outputs) {
+    Tensor out = read_safetensors(path).tensors.at("out");
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < n; ++i)
+      wrong += element(out, i) != 2.0f * (static_cast<float>(i) * 0.5f + 1.0f);
+    EXPECT_EQ(wrong, 0) << path;
+  }
+}
+
+TEST_F(GpuWorkerDeviceTest, RepeatsArePoisonedWithNanThenALargeFiniteValue) {
+  const int64_t n = 256;
+  auto reply = client_->run(run_request(one_launch("writes_nothing", n, 128, false), n));
+  auto* ok = std::get_if<RunReply>(&reply);
+  ASSERT_NE(ok, nullptr) << std::get<WorkerFailure>(reply).message;
+  ASSERT_EQ(ok->outputs.size(), 2u);
+  EXPECT_EQ(ok->poison_bytes, (std::vector<int>{0xFF, 0x7B}));
+  EXPECT_EQ(read_safetensors(ok->outputs[0]).tensors.at("out").bytes, std::string(n * 4, '\xff'));
+  EXPECT_EQ(read_safetensors(ok->outputs[1]).tensors.at("out").bytes, std::string(n * 4, '\x7b'));
+}
+
+TEST_F(GpuWorkerDeviceTest, FmaxOverTheOutputShowsTheFinitePoison) {
+  const int64_t n = 1000;
+  auto reply = client_->run(run_request(one_launch("fmax_into_output", n, 128), n));
+  auto* ok = std::get_if<RunReply>(&reply);
+  ASSERT_NE(ok, nullptr) << std::get<WorkerFailure>(reply).message;
+  Tensor first = read_safetensors(ok->outputs[0]).tensors.at("out");
+  Tensor second = read_safetensors(ok->outputs[1]).tensors.at("out");
+  EXPECT_EQ(element(first, 5), 2.0f * (5 * 0.5f + 1.0f));         // fmaxf(NaN, v) = v
+  EXPECT_EQ(second.bytes.substr(20, 4), std::string(4, '\x7b'));  // fmaxf(1.3e36, v)
+}
+
+TEST_F(GpuWorkerDeviceTest, AWriteJustPastAnOutputIsAGuardViolation) {
+  const int64_t n = 1000;
+  auto reply = client_->run(run_request(one_launch("writes_past_end", n, 128), n));
+  auto* ok = std::get_if<RunReply>(&reply);
+  ASSERT_NE(ok, nullptr) << std::get<WorkerFailure>(reply).message;
+  ASSERT_EQ(ok->guard_violations.size(), 2u);  // once per repeat: the zone is filled again
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    const GuardViolation& violation = ok->guard_violations[repeat];
+    EXPECT_EQ(violation.tensor, "out");
+    EXPECT_EQ(violation.side, "after");
+    EXPECT_EQ(violation.offset, 0);
+    EXPECT_EQ(violation.changed_bytes, 4);
+    EXPECT_EQ(violation.kernel, "writes_past_end");
+    EXPECT_EQ(violation.repeat, repeat);
+  }
+  auto before = client_->run(run_request(one_launch("writes_before_start", n, 128), n));
+  auto* before_ok = std::get_if<RunReply>(&before);
+  ASSERT_NE(before_ok, nullptr) << std::get<WorkerFailure>(before).message;
+  ASSERT_FALSE(before_ok->guard_violations.empty());
+  EXPECT_EQ(before_ok->guard_violations[0].side, "before");
+  EXPECT_EQ(before_ok->guard_violations[0].offset, 0);
+  EXPECT_EQ(client_->workers_replaced(), 0);
+}
+
+TEST_F(GpuWorkerDeviceTest, TimingReportsGuardViolationsAndPoisonsTheFreshIterationFinite) {
+  if (!client_->device().cupti)
+    GTEST_SKIP() << "the worker found no CUPTI";
+  const int64_t n = (1 << 16) + 1;  // off the block size, so a thread has i == n
+  for (const char* kernel : {"writes_past_end", "writes_nothing"}) {
+    TimeRequest request;
+    request.cubin = cubin_;
+    request.plan = one_launch(kernel, n, 256, std::string(kernel) != "writes_nothing");
+    request.out_dir = client_->new_job_directory();
+    request.input_sets = {request.out_dir / "set.safetensors"};
+    write_input(request.input_sets[0], n, 0.0f);
+    request.fresh_inputs = request.out_dir / "fresh.safetensors";
+    write_input(request.fresh_inputs, n, 9.0f);
+    request.outputs = {OutputSpec{"out", "F32", {n}}};
+    request.min_samples = 6;
+    request.max_samples = 6;
+    auto reply = client_->time(request);
+    auto* ok = std::get_if<TimeReply>(&reply);
+    ASSERT_NE(ok, nullptr) << std::get<WorkerFailure>(reply).message;
+    if (std::string(kernel) == "writes_past_end") {
+      ASSERT_EQ(ok->guard_violations.size(), 1u);
+      EXPECT_EQ(ok->guard_violations[0].tensor, "out");
+    } else {
+      EXPECT_TRUE(ok->guard_violations.empty());
+      EXPECT_EQ(read_safetensors(ok->fresh_outputs).tensors.at("out").bytes,
+                std::string(n * 4, '\x7b'));
+    }
+    for (double sample : ok->device_us)
+      EXPECT_GT(sample, 0.0);  // never a 0 µs record
+  }
+}
+
+TEST_F(GpuWorkerDeviceTest, MeasuresKernelBandwidthsAndTensorPeaks) {
+  if (!client_->device().cupti)
+    GTEST_SKIP() << "the worker found no CUPTI";
+  auto reply = client_->measure();
+  auto* ok = std::get_if<DeviceMeasurement>(&reply);
+  ASSERT_NE(ok, nullptr) << std::get<WorkerFailure>(reply).message;
+  for (double rate : {ok->read_bandwidth_bytes_per_s, ok->write_bandwidth_bytes_per_s,
+                      ok->kernel_copy_bandwidth_bytes_per_s})
+    EXPECT_GT(rate, 1e11);
+  // No kernel moves bytes faster than the bus (10% for how the attributes round).
+  if (ok->theoretical_bandwidth_bytes_per_s > 0) {
+    EXPECT_LT(ok->read_bandwidth_bytes_per_s, ok->theoretical_bandwidth_bytes_per_s * 1.1);
+  }
+  EXPECT_EQ(ok->details["bandwidth"]["read_samples_bytes_per_s"].size(), 10u);
+  const std::string& arch = client_->device().arch;
+  if (arch >= "sm_80" || arch.size() > 5) {
+    // Tensor cores beat the fp32 FMA pipes wherever mma.sync exists.
+    EXPECT_GT(ok->peak_fp16_tensor_flops_per_s, ok->peak_fp32_flops_per_s);
+    EXPECT_GT(ok->peak_bf16_tensor_flops_per_s, ok->peak_fp32_flops_per_s);
+    EXPECT_EQ(ok->tensor_full_rate, arch < "sm_90" && arch.size() == 5);
+  }
   std::cout << "measure: " << ok->to_json().dump() << "\n";
 }
 

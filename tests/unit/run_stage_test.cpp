@@ -298,12 +298,15 @@ TEST_F(RunStageTest, HonestKernelIsCorrectWithTimingFloorAndNoClaimedSpeedup) {
   EXPECT_EQ((*outcome.timing)["kernels_per_iteration"], 1);
   ASSERT_TRUE(outcome.device_time_us);
   EXPECT_DOUBLE_EQ(*outcome.device_time_us, (*outcome.timing)["median_us"].get<double>());
-  // The emulated kernel moves its bytes at a third of the bandwidth the worker reports.
+  // The emulated kernel moves its bytes at a third of the copy bandwidth the worker reports;
+  // the floor takes the highest bandwidth, the read-only kernel's (7% above the copy).
   const nlohmann::json& floor = outcome.evidence["floor"];
   EXPECT_EQ(floor["bytes"], 2 * 64 * 100 * 4);
   EXPECT_EQ(floor["flops"], 0);  // torch 1.13 counts no FLOPs: a bytes-only floor
   EXPECT_NE(floor["flops_counted"].get<std::string>().find("bytes-only"), std::string::npos);
-  EXPECT_NEAR(floor["fraction_of_floor"].get<double>(), 1.0 / 3.0, 0.01);
+  EXPECT_DOUBLE_EQ(floor["bandwidth_bytes_per_s"].get<double>(), 3.0e12 * 1.07);
+  EXPECT_NEAR(floor["fraction_of_floor"].get<double>(), 1.0 / (3.0 * 1.07), 0.01);
+  EXPECT_TRUE(floor["peak_flops_per_s"].is_null());
 
   // torch here sees no CUDA: no baseline, so no speedup is claimed.
   EXPECT_NE(outcome.evidence["baselines"]["error"].get<std::string>().find("no CUDA"),
@@ -324,8 +327,52 @@ TEST_F(RunStageTest, HonestKernelIsCorrectWithTimingFloorAndNoClaimedSpeedup) {
   // The device's figures are cached for the next candidate.
   auto measured =
       find_device_measurements(workspace_->store(), "kforge emulated GPU (tests only)", "emulated");
-  EXPECT_EQ(measured.size(), 3u);
+  EXPECT_EQ(measured.size(), 9u);
   EXPECT_DOUBLE_EQ(measured["copy_bandwidth_bytes_per_s"].value, 3.0e12);
+  EXPECT_DOUBLE_EQ(measured["read_bandwidth_bytes_per_s"].value, 3.0e12 * 1.07);
+  EXPECT_DOUBLE_EQ(measured["tensor_full_rate"].value, 1.0);
+}
+
+TEST_F(RunStageTest, DeviceRowsFromBeforeTheKernelBandwidthsAreMeasuredAgain) {
+  const std::string gpu = "kforge emulated GPU (tests only)";
+  workspace_->store().db().execute("DELETE FROM device_measurements");
+  // The three rows an older kforge stored, with a copy bandwidth so low that the honest ReLU
+  // would be "faster than physics" if they were used.
+  for (const char* name :
+       {"copy_bandwidth_bytes_per_s", "peak_fp32_flops_per_s", "peak_fp16_tensor_flops_per_s"})
+    store_device_measurement(workspace_->store(), gpu, "emulated", name, {1.0e6, {}, ""});
+  EvaluationOutcome outcome = evaluate("relu");
+  EXPECT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
+  auto measured = find_device_measurements(workspace_->store(), gpu, "emulated");
+  EXPECT_EQ(measured.size(), 9u);
+  EXPECT_DOUBLE_EQ(measured["copy_bandwidth_bytes_per_s"].value, 3.0e12);
+  EXPECT_DOUBLE_EQ(measured["kernel_copy_bandwidth_bytes_per_s"].value, 3.0e12 * 0.98);
+}
+
+TEST_F(RunStageTest, AWriteJustPastAnOutputIsOutOfBoundsWrite) {
+  EvaluationOutcome outcome = evaluate("relu_writes_past_end");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "out_of_bounds_write");
+  nlohmann::json check = failing_check(outcome);
+  ASSERT_TRUE(check.contains("guard_violations")) << check.dump();
+  EXPECT_EQ(check["guard_violations"][0]["tensor"], "out");
+  EXPECT_EQ(check["guard_violations"][0]["side"], "after");
+  EXPECT_EQ(check["guard_violations"][0]["offset"], 0);
+  EXPECT_EQ(check["guard_violations"][0]["kernel"], "relu_writes_past_end");
+  EXPECT_NE(outcome.detail.find("past its end"), std::string::npos) << outcome.detail;
+  EXPECT_EQ(stage_statuses(outcome)[3], "verify:failed");
+}
+
+TEST_F(RunStageTest, FmaxOverAnUnwrittenOutputFailsUnderTheFinitePoison) {
+  // Right under the NaN poison of the first repeat (fmaxf ignores NaN), left as the large
+  // finite poison of the second.
+  EvaluationOutcome outcome = evaluate("fmax_unwritten");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "unwritten_output");
+  nlohmann::json check = failing_check(outcome);
+  EXPECT_TRUE(check["repeats"]["first_passed"].get<bool>()) << check.dump();
+  EXPECT_FALSE(check["repeats"]["second_passed"].get<bool>());
+  EXPECT_EQ(check["repeats"]["poison_bytes"], (std::vector<int>{0xFF, 0x7B}));
 }
 
 TEST_F(RunStageTest, CachingWhileTimedIsSuspicious) {
