@@ -29,6 +29,7 @@ out=${OUT:-$root/gpu-check-out}
 mkdir -p "$out"
 : >"$out/summary.txt"
 exec > >(tee -a "$out/summary.txt") 2>&1
+tee_pid=$!
 budget=${KFORGE_GPU_CHECK_BUDGET_S:-450}
 emulated=${KFORGE_GPU_CHECK_EMULATED:-0}
 work=${KFORGE_GPU_CHECK_WORK:-${TMPDIR:-/tmp}/kforge-gpu-check}
@@ -72,7 +73,7 @@ if [ "$emulated" != 1 ]; then
     fi
   done
 else
-  export KFORGE_GPU_WORKER="python3 $root/bench/gpu/oracle_worker.py --reference-cache $work/cache/reference"
+  export KFORGE_GPU_WORKER="$(command -v python3) $root/bench/gpu/oracle_worker.py --reference-cache $work/cache/reference"
 fi
 
 declare -a rows
@@ -90,7 +91,8 @@ step() {
     return
   fi
   echo "---- $name (limit ${limit} s, at $((SECONDS - started_all)) s)"
-  local began=$SECONDS code
+  local began=$SECONDS code cpu_before
+  cpu_before=$(cpu_seconds)
   # A step is a shell function: it runs in a child bash so that `timeout` can end it.
   timeout -k 5 "$limit" bash -c '"$@"' "$name" "$@"
   code=$?
@@ -98,10 +100,17 @@ step() {
   [ $code -ne 0 ] && result=FAIL
   [ $code -eq 124 ] || [ $code -eq 137 ] && result=TIMEOUT
   [ $code -eq 99 ] && result=skipped
-  rows+=("$(printf '%-11s %-8s %4ss' "$name" "$result" $((SECONDS - began)))")
-  echo "---- $name: $result in $((SECONDS - began)) s"
+  local cpu
+  cpu=$(awk -v a="$(cpu_seconds)" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
+  rows+=("$(printf '%-11s %-8s %4ss %8ss' "$name" "$result" $((SECONDS - began)) "$cpu")")
+  echo "---- $name: $result in $((SECONDS - began)) s (CPU ${cpu} s)"
 }
 log() { { echo; echo "==== $1"; } >>"$out/steps.log"; }
+# CPU seconds (user + system) of every finished child process so far, from `times`.
+cpu_seconds() {
+  times | tail -n 1 | awk '{ total = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/);
+    total += p[1] * 60 + p[2] } printf "%.1f", total }'
+}
 
 machine() {
   log machine
@@ -169,5 +178,7 @@ checked spread 45 0
 
 echo
 echo "kforge GPU check: $((SECONDS - started_all)) s in all (budget ${budget} s)"
-printf '%-11s %-8s %5s\n' step result time
+printf '%-11s %-8s %5s %9s\n' step result wall cpu
 printf '%s\n' "${rows[@]}"
+exec >&- 2>&-
+wait "$tee_pid"

@@ -335,6 +335,12 @@ def step_prepare(work, deadline):
             full["python"] = python
         with open(os.path.join(root, "kforge.toml"), "w") as handle:
             handle.write(toml_text(full))
+    # Each store created by one process before any runs concurrently in it.
+    for name in WORKSPACES:
+        code, _, stderr, wall = run([os.environ["KFORGE_BIN"], "--workspace",
+                                     os.path.join(work, name), "tasks", "list", "--json"],
+                                    deadline.left())
+        log("%s: kforge tasks list (exit %s, %.1f s)" % (name, code, wall), stderr)
     tasks = sorted({s["task"] for s in seed_kernels()} |
                    {e["task"] for e in catalogue_entries()})
     # Each task analysed once, concurrently, into the shared analysis cache.
