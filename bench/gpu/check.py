@@ -295,7 +295,9 @@ def seed_kernels():
 
 
 def jobs():
-    default = max(2, min(12, (os.cpu_count() or 2) - 2))
+    # Mostly one Python (torch import, one reference) per eval at a time: a core each, two
+    # cores left for the kforge processes and the GPU workers.
+    default = max(2, min(14, (os.cpu_count() or 2) - 2))
     return int(os.environ.get("KFORGE_GPU_CHECK_JOBS", default))
 
 
