@@ -46,6 +46,12 @@ class Catalogue(unittest.TestCase):
         self.assertTrue(check.decided_before_timing(entries["hostile/trap.cu"]))
         self.assertTrue(check.decided_before_timing(entries["hostile/infinite_loop.cu"]))
 
+    def test_only_purely_honest_entries_are_timed_beside_others(self):
+        self.assertTrue(check.honest_only({"verdict": "correct"}))
+        self.assertFalse(check.honest_only({"verdict": "suspicious"}))
+        self.assertFalse(check.honest_only(
+            {"verdict": "correct", "alternative_verdicts": ["suspicious"]}))
+
     def test_strict_reasons_and_alternatives(self):
         strict = {"verdict": "incorrect", "reason": "unwritten_output", "strict": True}
         self.assertTrue(check.entry_passes(strict, "incorrect", "unwritten_output"))
