@@ -1,47 +1,193 @@
 #!/usr/bin/env bash
-# The one command for GPU checks, run on the device machine from the repository root with
-# bundle/ carried (see scripts/make-bundle.sh): reports the machine, runs every test (GPU tests
-# included, which skip only where no GPU is visible) and the GPU benchmarks, writes full logs
-# under $OUT and prints a short table last.
+# The one command for GPU checks, made to fit one device call: on the device machine, from the
+# repository root with bundle/ carried (scripts/make-bundle.sh), in under 8 minutes:
+#   machine    GPU, driver, toolkit, torch, ncu; what the bundle's binaries cannot find
+#   doctor     kforge doctor --require nvrtc,gpu,cupti,python
+#   gpu-worker the real GPU worker's tests (GpuWorkerDevice* in kforge_unit_tests)
+#   prepare    workspaces sharing one reference and compile cache; every task analysed
+#   parallel   concurrently: each seed once in a throwaway store (fills the caches), and every
+#              catalogue entry whose verdict is decided before timing (never timed: no baseline)
+#   seeds      one at a time: every seed kernel's verdict, median time, speedups, floor fraction
+#   catalogue  one at a time: the catalogue entries that reach timing (honest, suspicious)
+#   ncu        kforge's median against Nsight Compute's gpu__time_duration.sum, 5-6 seeds from
+#              ~10 us to ~10 ms
+#   spread     the ~1 ms seed evaluated 5 times: run-to-run CV, `kforge eval` wall time (warm)
+# Every step has its own time limit inside an overall budget (KFORGE_GPU_CHECK_BUDGET_S, default
+# 470 s); rows are printed the moment they are known, so a run cut off still shows what it did.
+# Under $OUT (else ./gpu-check-out): summary.txt (everything printed), steps.log (every
+# command's output), evals.jsonl (every kforge eval's JSON), tests.log (gtest) — 4 files.
+#
+# KFORGE_GPU_CHECK_EMULATED=1 runs the same steps on a machine with no GPU, with build/'s binaries
+# and bench/gpu/oracle_worker.py standing in for the GPU worker (every candidate gets the
+# reference's outputs: verdicts mean nothing, the CPU side is real); steps that need the GPU say
+# "skipped". KFORGE_GPU_CHECK_SEEDS / KFORGE_GPU_CHECK_ENTRIES (comma-separated task names / file
+# name parts) restrict the run; KFORGE_GPU_CHECK_JOBS sets how many evals run at once.
 set -uo pipefail
-out=${OUT:-$PWD/gpu-check-out}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${OUT:-$root/gpu-check-out}
 mkdir -p "$out"
-root=$PWD
-export KFORGE_BINARY=$root/bundle/kforge KFORGE_SOURCE_DIR=$root
-# NVRTC and CUPTI: the toolkit's, or the nvidia-* Python packages beside torch.
-extra=$(python3 - <<'PY' 2>/dev/null
+: >"$out/summary.txt"
+exec > >(tee -a "$out/summary.txt") 2>&1
+tee_pid=$!
+budget=${KFORGE_GPU_CHECK_BUDGET_S:-470}
+# Multiplies every step's own limit (a slow, shared machine measuring the emulated run).
+scale=${KFORGE_GPU_CHECK_STEP_SCALE:-1}
+emulated=${KFORGE_GPU_CHECK_EMULATED:-0}
+work=${KFORGE_GPU_CHECK_WORK:-${TMPDIR:-/tmp}/kforge-gpu-check}
+rm -rf "$work"
+mkdir -p "$work"
+if [ "$emulated" = 1 ]; then
+  bin=${KFORGE_GPU_CHECK_BIN:-$root/build}
+else
+  bin=${KFORGE_GPU_CHECK_BIN:-$root/bundle}
+fi
+export KFORGE_BIN=$bin/kforge KFORGE_BINARY=$bin/kforge KFORGE_SOURCE_DIR=$root
+export KFORGE_GPU_CHECK_OUT=$out KFORGE_GPU_CHECK_EMULATED=$emulated PYTHONUNBUFFERED=1
+
+# NVRTC and CUPTI: the toolkit's (lib64 and CUPTI's own folder), then the nvidia-* wheels
+# beside torch. kforge looks in these folders first (KFORGE_CUDA_LIB_DIRS).
+cuda_home=${CUDA_HOME:-$(dirname "$(dirname "$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")")}
+dirs=()
+for dir in "$cuda_home/lib64" "$cuda_home/extras/CUPTI/lib64" "$cuda_home/targets/x86_64-linux/lib"; do
+  [ -d "$dir" ] && dirs+=("$dir")
+done
+wheel_dirs=$(python3 - <<'PY' 2>/dev/null
 import glob, os, site
-dirs = set()
+found = set()
 for base in site.getsitepackages():
     for lib in glob.glob(os.path.join(base, "nvidia", "**", "lib*", "lib*.so*"), recursive=True):
-        dirs.add(os.path.dirname(lib))
-print(":".join(sorted(dirs)))
+        if any(n in lib for n in ("nvrtc", "cupti")):
+            found.add(os.path.dirname(lib))
+print(":".join(sorted(found)))
 PY
 )
-export KFORGE_CUDA_LIB_DIRS=/usr/local/cuda/lib64${extra:+:$extra}
+KFORGE_CUDA_LIB_DIRS=$(IFS=:; echo "${dirs[*]}")${wheel_dirs:+:$wheel_dirs}
+export KFORGE_CUDA_LIB_DIRS=${KFORGE_CUDA_LIB_DIRS#:}
+export NCU=${NCU:-$(command -v ncu || echo "$cuda_home/bin/ncu")}
+# The reference runner's Python: the first python3 whose torch sees a GPU (on the device), else
+# whichever kforge finds itself.
+if [ "$emulated" != 1 ]; then
+  for python in "$(command -v python3)" /opt/torch/.venv/bin/python3 /usr/bin/python3; do
+    if [ -x "$python" ] && "$python" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' 2>/dev/null; then
+      export KFORGE_GPU_CHECK_PYTHON=$python
+      break
+    fi
+  done
+else
+  export KFORGE_GPU_WORKER="$(command -v python3) $root/bench/gpu/oracle_worker.py --reference-cache $work/cache/reference"
+fi
 
 declare -a rows
+started_all=$SECONDS
+# step NAME LIMIT RESERVE COMMAND...: runs COMMAND under `timeout`, with at most LIMIT seconds
+# and never into the last RESERVE seconds of the budget (kept for the steps after it).
 step() {
-  local name=$1; shift
-  local started=$SECONDS
-  "$@" >"$out/$name.log" 2>&1
-  local code=$?
-  rows+=("$(printf '%-16s %-6s %5ss  %s' "$name" "$([ $code -eq 0 ] && echo ok || echo FAIL)" \
-    $((SECONDS - started)) "$(tail -n 1 "$out/$name.log" | cut -c1-70)")")
+  local name=$1 limit=$2 reserve=$3
+  shift 3
+  local left=$((budget - (SECONDS - started_all) - reserve))
+  [ "$limit" -gt "$left" ] && limit=$left
+  if [ "$limit" -lt 10 ]; then
+    rows+=("$(printf '%-11s %-8s %5s  %s' "$name" skipped - "the ${budget} s budget is spent")")
+    echo "---- $name: skipped, the ${budget} s budget is spent"
+    return
+  fi
+  echo "---- $name (limit ${limit} s, at $((SECONDS - started_all)) s)"
+  local began=$SECONDS code cpu cpu_before
+  cpu_seconds
+  cpu_before=$cpu
+  # A step is a shell function: it runs in a child bash so that `timeout` can end it.
+  timeout -k 5 "$limit" bash -c '"$@"' "$name" "$@"
+  code=$?
+  local result=ok
+  [ $code -ne 0 ] && result=FAIL
+  [ $code -eq 124 ] || [ $code -eq 137 ] && result=TIMEOUT
+  [ $code -eq 99 ] && result=skipped
+  cpu_seconds
+  cpu=$(awk -v a="$cpu" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }')
+  rows+=("$(printf '%-11s %-8s %4ss %8ss' "$name" "$result" $((SECONDS - began)) "$cpu")")
+  echo "---- $name: $result in $((SECONDS - began)) s (CPU ${cpu} s)"
+}
+log() { { echo; echo "==== $1"; } >>"$out/steps.log"; }
+# CPU seconds (user + system) of every finished child process so far. `times` must run in this
+# shell, not in a command substitution's subshell (whose children are not these).
+cpu_seconds() {
+  times >"$work/.times"
+  cpu=$(tail -n 1 "$work/.times" | awk '{ total = 0; for (i = 1; i <= 2; i++) {
+    split($i, p, /[ms]/); total += p[1] * 60 + p[2] } printf "%.1f", total }')
 }
 
-step machine bash -c 'nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv; python3 -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available())"'
-step doctor bundle/kforge doctor --require nvrtc,gpu,cupti
-# The real GPU worker first, on its own line of the table: a trivial kernel, poisoned outputs,
-# an illegal address then a good kernel on a fresh worker, a refused launch, a printf flood, a
-# timed kernel, the device measurement (tests/unit/gpu_worker_device_test.cpp).
-step gpu-worker bundle/kforge_unit_tests --gtest_brief=1 --gtest_filter='GpuWorkerDevice*'
-step unit-tests bundle/kforge_unit_tests --gtest_brief=1
-step system-tests bundle/kforge_system_tests --gtest_brief=1
-for bench in bench/gpu/*.sh; do
-  [ -f "$bench" ] && step "$(basename "$bench" .sh)" bash "$bench" "$out"
-done
+machine() {
+  log machine
+  {
+    echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    if [ "$emulated" = 1 ]; then
+      echo "gpu: none (emulated run: bench/gpu/oracle_worker.py stands in for the GPU worker)"
+    else
+      nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw --format=csv,noheader 2>&1 | sed 's/^/gpu: /'
+    fi
+    echo "cores: $(nproc)"
+    echo "nvcc: $("$cuda_home/bin/nvcc" --version 2>/dev/null | tail -n 1 || echo none)"
+    local version
+    version=$("$NCU" --version 2>/dev/null | tail -n 1)
+    echo "ncu: ${version:-none} ($NCU)"
+    echo "python: ${KFORGE_GPU_CHECK_PYTHON:-"(kforge's own choice)"} $(${KFORGE_GPU_CHECK_PYTHON:-python3} -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 | tail -n 1)"
+    echo "KFORGE_CUDA_LIB_DIRS=$KFORGE_CUDA_LIB_DIRS"
+    echo "kforge: $("$KFORGE_BIN" --version 2>&1)"
+    local missing
+    missing=$(for binary in "$bin"/kforge "$bin"/kforge_unit_tests; do [ -f "$binary" ] && ldd "$binary"; done | grep 'not found' | sort -u)
+    echo "libraries not found: ${missing:-none}"
+  } 2>&1 | tee -a "$out/steps.log"
+  [ -x "$KFORGE_BIN" ] && "$KFORGE_BIN" --version >/dev/null 2>&1
+}
+
+doctor() {
+  local require=nvrtc,gpu,cupti,python
+  [ "$emulated" = 1 ] && require=nvrtc,python
+  log "kforge doctor --require $require"
+  mkdir -p "$work/doctor"
+  "$KFORGE_BIN" --workspace "$work/doctor" doctor --require "$require" 2>&1 | tee -a "$out/steps.log"
+}
+
+gpu_worker_tests() {
+  if [ "$emulated" = 1 ]; then
+    echo "skipped: emulated run (the GpuWorkerDevice tests need a GPU)"
+    return 99
+  fi
+  log "GpuWorkerDevice tests (full output in tests.log)"
+  "$bin/kforge_unit_tests" --gtest_filter='GpuWorkerDevice*' >"$out/tests.log" 2>&1
+  local code=$?
+  grep -E '^\[ +(OK|FAILED|SKIPPED) +\]|^\[==========\]|^\[  PASSED  \]' "$out/tests.log" | grep -v ' listed below'
+  return $code
+}
+
+check() { python3 -u "$root/bench/gpu/check.py" "$1" "$work" --seconds "$2"; }
+checked() {  # checked NAME LIMIT RESERVE: a check.py step, told its own limit
+  local name=$1 limit=$(($2 * scale)) reserve=$3
+  local left=$((budget - (SECONDS - started_all) - reserve))
+  [ "$limit" -gt "$left" ] && limit=$left
+  step "$name" "$limit" 0 check "$name" $((limit > 8 ? limit - 5 : 3))
+}
+
+export root out work bin emulated cuda_home
+export -f log machine doctor gpu_worker_tests check
+
+echo "kforge GPU check: budget ${budget} s, emulated=${emulated}, out=${out}"
+# Seeds before the timed catalogue entries: the honest entries' tasks all have seeds, so their
+# baselines are in the store by then and those entries cost no torch run.
+step machine $((20 * scale)) 420 machine
+step doctor $((30 * scale)) 400 doctor
+step gpu-worker $((60 * scale)) 340 gpu_worker_tests
+checked prepare 45 320
+checked parallel 170 220
+checked seeds 170 100
+checked catalogue 90 60
+checked ncu 60 20
+checked spread 40 0
 
 echo
-printf '%-16s %-6s %6s  %s\n' step result time "last line"
+echo "kforge GPU check: $((SECONDS - started_all)) s in all (budget ${budget} s)"
+printf '%-11s %-8s %5s %9s\n' step result wall cpu
 printf '%s\n' "${rows[@]}"
+exec >&- 2>&-
+wait "$tee_pid"

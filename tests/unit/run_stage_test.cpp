@@ -398,6 +398,22 @@ TEST_F(RunStageTest, FasterThanThePhysicalFloorIsSuspicious) {
   EXPECT_FALSE(rows[0].speedup_eager);
 }
 
+// The GPU check runs candidates whose verdict comes before timing concurrently, because such a
+// candidate is never timed and never reaches the baseline (torch eager and torch.compile timed
+// on the same GPU). An honest kernel, for contrast, does reach it (here: no CUDA in torch).
+TEST_F(RunStageTest, AVerdictDecidedBeforeOrWhileTimingTimesNoBaseline) {
+  for (const char* kernel : {"unwritten", "timed_cache", "too_fast"}) {
+    EvaluationOutcome outcome = evaluate(kernel);
+    ASSERT_NE(outcome.verdict, Verdict::kCorrect) << kernel;
+    EXPECT_EQ(stage_statuses(outcome).back(), "baseline:skipped") << kernel;
+    EXPECT_EQ(outcome.stages.back().detail, "an earlier stage failed") << kernel;
+    EXPECT_FALSE(outcome.evidence.contains("baselines")) << kernel << ": a baseline was asked for";
+  }
+  EvaluationOutcome honest = evaluate("relu");
+  ASSERT_EQ(honest.verdict, Verdict::kCorrect);
+  EXPECT_TRUE(honest.evidence.contains("baselines"));
+}
+
 TEST_F(RunStageTest, FaultIsRuntimeErrorAndTheNextCandidateFindsAFreshWorker) {
   int replaced = gpu_->workers_replaced();
   EvaluationOutcome outcome = evaluate("illegal_address");

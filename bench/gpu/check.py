@@ -1,0 +1,634 @@
+#!/usr/bin/env python3
+"""The evaluation steps of scripts/gpu-check.sh: each `kforge eval` the GPU check makes, run
+concurrently where no GPU time is measured and one at a time where it is, each table row printed
+the moment it is known.
+
+    check.py prepare   WORK   workspaces (shared reference and compile caches), tasks analysed
+    check.py parallel  WORK   concurrently: every seed once in a throwaway store (fills the caches
+                              and torch's compile cache; its timings are discarded), and every
+                              catalogue entry whose verdict is decided before timing
+    check.py catalogue WORK   one at a time: the catalogue entries that reach the timing stage
+    check.py seeds     WORK   one at a time: every seed kernel's verdict, time and speedups
+    check.py ncu       WORK   kforge's median device time against Nsight Compute's
+                              gpu__time_duration.sum, for 5-6 seeds from ~10 us to ~10 ms
+    check.py spread    WORK   the same eval of the ~1 ms seed five times: run-to-run CV of the
+                              median, and kforge eval's wall time on a warm workspace
+
+Every step takes --seconds (its own time limit; it starts no eval that cannot finish inside it
+and says what it left out). Only the standard library is used: on the device this runs under
+the torch Python, here under any python3. Environment (set by scripts/gpu-check.sh):
+KFORGE_BIN (the kforge binary), KFORGE_GPU_CHECK_OUT (where logs go), KFORGE_GPU_CHECK_EMULATED
+("1": the emulated worker stands in for the GPU; ncu is skipped), KFORGE_GPU_CHECK_JOBS
+(concurrent evals), KFORGE_GPU_CHECK_SEEDS / KFORGE_GPU_CHECK_ENTRIES (comma-separated subsets,
+for a short run), NCU (the ncu program).
+"""
+
+import argparse
+import concurrent.futures
+import csv
+import io
+import json
+import math
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CATALOGUE_DIR = os.path.join(ROOT, "tests", "adversarial")
+SEEDS_DIR = os.path.join(ROOT, "kernels", "seeds")
+LOG_LOCK = threading.Lock()
+
+# Verdicts only the timing stage gives; an entry that may get one of them is evaluated alone.
+TIMED_VERDICTS = {"correct", "suspicious"}
+# Device times (us) the Nsight Compute comparison aims at: one seed nearest to each.
+NCU_TARGETS_US = (10.0, 30.0, 100.0, 300.0, 1000.0, 10000.0)
+# Built-in tasks whose seeds are expected (from bytes and FLOPs, not yet measured) to span that
+# range: row_sum ~15-25 us, relu ~30-45 us, matvec ~60-90 us, matmul_tall_skinny ~0.2-0.5 ms,
+# batched_matmul ~1-3 ms, matmul_square ~5-10 ms on an H100/H200.
+SPANNING_SEEDS = ("row_sum", "relu", "matvec", "matmul_tall_skinny", "batched_matmul",
+                  "matmul_square")
+
+
+# ---- pure pieces (tests: bench/gpu/test_check.py) ---------------------------------------------
+
+def decided_before_timing(entry):
+    """True when every verdict the catalogue allows for `entry` is given before timing."""
+    verdicts = {entry["verdict"], *entry.get("alternative_verdicts", [])}
+    return not verdicts & TIMED_VERDICTS
+
+
+def entry_passes(entry, verdict, reason):
+    allowed = {entry["verdict"], *entry.get("alternative_verdicts", [])}
+    if verdict not in allowed:
+        return False
+    return not (entry.get("strict") and verdict == entry["verdict"] and reason != entry["reason"])
+
+
+def pick_ncu_kernels(results, targets=NCU_TARGETS_US, count=6):
+    """From seed results ({"name", "median_us", "kernels_per_iteration", "verdict"}), the
+    correct single-kernel ones nearest (in log time) to each target, distinct, fastest first."""
+    usable = [r for r in results if r.get("verdict") == "correct" and r.get("median_us")
+              and r["median_us"] > 0 and r.get("kernels_per_iteration") == 1]
+    chosen = []
+    for target in targets:
+        remaining = [r for r in usable if r not in chosen]
+        if not remaining or len(chosen) >= count:
+            break
+        chosen.append(min(remaining, key=lambda r: abs(math.log(r["median_us"] / target))))
+    return sorted(chosen, key=lambda r: r["median_us"])
+
+
+def nearest(results, target_us):
+    usable = [r for r in results if r.get("verdict") == "correct" and r.get("median_us")]
+    if not usable:
+        return None
+    return min(usable, key=lambda r: abs(math.log(r["median_us"] / target_us)))
+
+
+def parse_ncu_csv(text, metric="gpu__time_duration.sum"):
+    """Nsight Compute's `--csv --page raw` output (mixed with ==PROF== lines) as a list of
+    {"kernel", "grid", "block", "us"}; the unit row (with --print-units base: nsecond) is read,
+    not assumed."""
+    lines = [line for line in text.splitlines() if line.startswith('"')]
+    if not lines:
+        return []
+    rows = list(csv.reader(io.StringIO("\n".join(lines))))
+    header = rows[0]
+    if metric not in header:
+        return []
+    column = header.index(metric)
+    scale = {"nsecond": 1e-3, "ns": 1e-3, "usecond": 1.0, "us": 1.0, "msecond": 1e3,
+             "ms": 1e3, "second": 1e6, "s": 1e6}
+    unit = 1e-3
+    records = []
+    for row in rows[1:]:
+        if len(row) <= column:
+            continue
+        value = row[column].replace(",", "")
+        if not re.match(r"^-?[0-9.]+(e[-+]?[0-9]+)?$", value):
+            unit = scale.get(value.strip(), unit)  # the unit row
+            continue
+        field = lambda name: row[header.index(name)] if name in header else ""
+        records.append({"kernel": field("Kernel Name"), "grid": field("Grid Size"),
+                        "block": field("Block Size"), "us": float(value) * unit})
+    return records
+
+
+def grid_text(dims):
+    """[x, y, z] as Nsight Compute writes a launch's size: (x, y, z)."""
+    dims = list(dims) + [1] * (3 - len(dims))
+    return "(%d, %d, %d)" % tuple(dims[:3])
+
+
+def cv(values):
+    if len(values) < 2 or statistics.mean(values) <= 0:
+        return None
+    return statistics.stdev(values) / statistics.mean(values)
+
+
+def toml_text(config):
+    """{"python": "...", "timing": {"baselines": False}} as kforge.toml text."""
+    def value(item):
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, str):
+            return json.dumps(item)
+        return repr(item)
+    lines = ["%s = %s" % (key, value(item)) for key, item in config.items()
+             if not isinstance(item, dict)]
+    for section, items in config.items():
+        if isinstance(items, dict):
+            lines.append("[%s]" % section)
+            lines.extend("%s = %s" % (key, value(item)) for key, item in items.items())
+    return "\n".join(lines) + "\n"
+
+
+# ---- running kforge ---------------------------------------------------------------------------
+
+def emulated():
+    return os.environ.get("KFORGE_GPU_CHECK_EMULATED") == "1"
+
+
+def out_dir():
+    return os.environ.get("KFORGE_GPU_CHECK_OUT") or os.path.join(ROOT, "gpu-check-out")
+
+
+def log(title, text):
+    """Appends a command's output to the one combined log."""
+    with LOG_LOCK, open(os.path.join(out_dir(), "steps.log"), "a") as handle:
+        handle.write("\n==== %s\n%s" % (title, text))
+        if text and not text.endswith("\n"):
+            handle.write("\n")
+
+
+def row(text):
+    print(text, flush=True)
+
+
+def run(command, seconds, env=None, cwd=None):
+    """Runs a command in its own process group, killing the whole group at the limit.
+    Returns (exit code or None on timeout, stdout, stderr, wall seconds)."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=cwd, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=max(1.0, seconds))
+        code = process.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        code = None
+    return code, stdout, stderr, time.monotonic() - started
+
+
+class Deadline:
+    def __init__(self, seconds):
+        self.end = time.monotonic() + seconds
+
+    def left(self):
+        return self.end - time.monotonic()
+
+
+def kforge_eval(work, workspace, file, task, seconds, env=None, label=None):
+    """One `kforge eval --json`; its JSON and stderr go to the logs. Returns a result dict.
+    `ws-honest` evaluates with its own configuration into `ws`'s store (--db), whose device
+    measurements were taken by a candidate timed alone."""
+    command = [os.environ["KFORGE_BIN"], "--workspace", os.path.join(work, workspace)]
+    if workspace == "ws-honest":
+        command += ["--db", os.path.join(work, "ws", "kforge.db")]
+    command += ["eval", "--json", file, "--task", task]
+    code, stdout, stderr, wall = run(command, seconds, env=env)
+    label = label or os.path.relpath(file, ROOT)
+    log("%s: kforge eval %s --task %s (%s, exit %s, %.1f s)" %
+        (workspace, label, task, workspace, code, wall), stderr)
+    result = {"label": label, "task": task, "workspace": workspace, "exit": code,
+              "wall_s": round(wall, 3)}
+    try:
+        report = json.loads(stdout)
+    except ValueError:
+        result["verdict"] = "timeout-of-step" if code is None else "no-json"
+        last = (stderr.strip().splitlines() or [""])[-1]
+        result["error"] = last[:200]
+        return result
+    for heavy in ("samples", "span_samples"):
+        (report.get("timing") or {}).pop(heavy, None)
+    with LOG_LOCK, open(os.path.join(out_dir(), "evals.jsonl"), "a") as handle:
+        handle.write(json.dumps({"step_workspace": workspace, "label": label, "wall_s": wall,
+                                 "report": report}) + "\n")
+    timing = report.get("timing") or {}
+    floor = (report.get("evidence") or {}).get("floor") or {}
+    bindings = (report.get("evidence") or {}).get("bindings") or {}
+    launches = (bindings.get("benchmark") or {}).get("launches") or []
+    checks = (report.get("evidence") or {}).get("checks") or []
+    result.update({
+        "verdict": report.get("verdict"), "reason": report.get("reason"),
+        "detail": report.get("detail", ""),
+        "median_us": timing.get("median_us"), "cv": timing.get("cv"),
+        "samples": timing.get("count"),
+        "kernels_per_iteration": timing.get("kernels_per_iteration"),
+        "speedup_eager": report.get("speedup_eager"),
+        "speedup_compile": report.get("speedup_compile"),
+        "fraction_of_floor": floor.get("fraction_of_floor"),
+        "kernels": [launch.get("kernel") for launch in launches],
+        "grids": [launch.get("grid") for launch in launches],
+        "checks_untimed": len([c for c in checks if not c.get("timed")]),
+        "stages": {s.get("name"): round(s.get("ms", 0) / 1000, 2)
+                   for s in report.get("stages", [])},
+        "compile_cached": ((report.get("compile") or {}).get("from_cache")),
+    })
+    return result
+
+
+def state_path(work, name):
+    return os.path.join(work, name + ".json")
+
+
+def save(work, name, value):
+    with open(state_path(work, name), "w") as handle:
+        json.dump(value, handle, indent=1)
+
+
+def load(work, name, default=None):
+    try:
+        with open(state_path(work, name)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return default
+
+
+def subset(variable):
+    value = os.environ.get(variable, "").strip()
+    return [item for item in value.split(",") if item] if value else None
+
+
+def catalogue_entries():
+    with open(os.path.join(CATALOGUE_DIR, "catalogue.json")) as handle:
+        entries = json.load(handle)["entries"]
+    wanted = subset("KFORGE_GPU_CHECK_ENTRIES")
+    if wanted:
+        entries = [e for e in entries if any(w in e["file"] for w in wanted)]
+    return entries
+
+
+def seed_kernels():
+    seeds = []
+    for task in sorted(os.listdir(SEEDS_DIR)):
+        folder = os.path.join(SEEDS_DIR, task)
+        if not os.path.isdir(folder):
+            continue
+        for variant in sorted(os.listdir(folder)):
+            manifest = os.path.join(folder, variant, "manifest.json")
+            if not os.path.isfile(manifest):
+                continue
+            with open(manifest) as handle:
+                name = json.load(handle)["task"]["name"]
+            seeds.append({"name": "%s/%s" % (task, variant), "task": name,
+                          "file": os.path.join(folder, variant, "kernel.cu")})
+    wanted = subset("KFORGE_GPU_CHECK_SEEDS")
+    if wanted:
+        seeds = [s for s in seeds if s["name"].split("/")[0] in wanted]
+    # Seeds that span ~10 us to ~10 ms first, so that a step cut short still leaves the Nsight
+    # Compute comparison its range.
+    first = {task: rank for rank, task in enumerate(SPANNING_SEEDS)}
+    return sorted(seeds, key=lambda s: first.get(s["name"].split("/")[0], len(first)))
+
+
+def jobs():
+    # Mostly one Python (torch import, one reference) per eval at a time, about a core each.
+    # Every seed's warm-up at once on the device (16 cores, 21 seeds): shorter than two waves.
+    default = max(2, min(22, (os.cpu_count() or 2) + 6))
+    return int(os.environ.get("KFORGE_GPU_CHECK_JOBS", default))
+
+
+def fmt(value, form, missing="-"):
+    return missing if value is None else form % value
+
+
+# ---- steps ------------------------------------------------------------------------------------
+
+WORKSPACES = {
+    # The one store every timed number comes from.
+    "ws": {},
+    # Throwaway: every seed once, concurrently, to fill the shared caches (references, compiles,
+    # torch.compile's); its timings are discarded, so they are kept short.
+    "ws-warm": {"timing": {"time_cap_ms": 200.0}},
+    # Verdicts decided before timing: never timed, so never a baseline.
+    "ws-verdict": {"timing": {"baselines": False}, "gpu": {"run_limit_s": 20}},
+    # Honest catalogue entries, after the seeds: concurrently, no baselines, into ws's store.
+    "ws-honest": {"timing": {"baselines": False}},
+    # Nsight Compute: one seed, no baselines, a short timing cap (the worker runs under ncu).
+    "ws-ncu": {"timing": {"baselines": False, "time_cap_ms": 200.0},
+               "verify": {"seeds": 1}, "gpu": {"time_limit_s": 60}},
+}
+
+
+def step_prepare(work, deadline):
+    python = os.environ.get("KFORGE_GPU_CHECK_PYTHON", "")
+    for cache in ("reference", "compile"):
+        os.makedirs(os.path.join(work, "cache", cache), exist_ok=True)
+    for name, config in WORKSPACES.items():
+        root = os.path.join(work, name)
+        os.makedirs(os.path.join(root, ".kforge"), exist_ok=True)
+        for cache in ("reference", "compile"):
+            link = os.path.join(root, ".kforge", cache)
+            if not os.path.islink(link):
+                os.symlink(os.path.join(work, "cache", cache), link)
+        full = dict(config)
+        if python:
+            full["python"] = python
+        with open(os.path.join(root, "kforge.toml"), "w") as handle:
+            handle.write(toml_text(full))
+    # Each store created by one process before any runs concurrently in it.
+    for name in WORKSPACES:
+        code, _, stderr, wall = run([os.environ["KFORGE_BIN"], "--workspace",
+                                     os.path.join(work, name), "tasks", "list", "--json"],
+                                    deadline.left())
+        log("%s: kforge tasks list (exit %s, %.1f s)" % (name, code, wall), stderr)
+    tasks = sorted({s["task"] for s in seed_kernels()} |
+                   {e["task"] for e in catalogue_entries()})
+    # Each task analysed once, concurrently, into the shared analysis cache.
+    failed = []
+
+    def analyse(task):
+        code, stdout, stderr, wall = run(
+            [os.environ["KFORGE_BIN"], "--workspace", os.path.join(work, "ws"), "tasks", "show",
+             "--json", task], deadline.left())
+        log("ws: kforge tasks show %s (exit %s, %.1f s)" % (task, code, wall), stderr)
+        if code != 0:
+            failed.append(task)
+        return wall
+    with concurrent.futures.ThreadPoolExecutor(jobs()) as pool:
+        walls = list(pool.map(analyse, tasks))
+    row("%-44s %s" % ("prepare: %d tasks analysed" % len(tasks),
+                      "ok" if not failed else "FAIL: " + ", ".join(failed)))
+    row("  (longest analysis %.1f s, %d concurrent)" % (max(walls or [0]), jobs()))
+    return 0 if not failed else 1
+
+
+CATALOGUE_HEADER = "%-46s %-36s %-36s %6s %s" % ("entry", "expected", "got", "wall", "")
+
+
+def catalogue_row(entry, result):
+    expected = entry["verdict"] + (" (%s)" % entry["reason"] if entry.get("strict") else "")
+    if entry.get("alternative_verdicts"):
+        expected += " | " + "|".join(entry["alternative_verdicts"])
+    got = "%s (%s)" % (result.get("verdict"), result.get("reason") or result.get("error", ""))
+    passed = entry_passes(entry, result.get("verdict"), result.get("reason"))
+    mark = "ok" if passed else ("emulated" if emulated() else "FAIL")
+    row("%-46s %-36s %-36s %5.1fs %s" % (entry["file"][:46], expected[:36], got[:36],
+                                        result["wall_s"], mark))
+    return passed
+
+
+def step_parallel(work, deadline):
+    seeds = seed_kernels()
+    entries = [e for e in catalogue_entries() if decided_before_timing(e)]
+    warm = {}
+    results = []
+    lock = threading.Lock()
+    pool = concurrent.futures.ThreadPoolExecutor(jobs())
+    env = dict(os.environ, TORCHINDUCTOR_COMPILE_THREADS="1")
+
+    def warm_seed(seed):
+        return kforge_eval(work, "ws-warm", seed["file"], seed["task"], deadline.left(), env=env,
+                           label=seed["name"])
+
+    def verdict(entry):
+        if entry["task"] in warm:  # its references are being computed: wait, then share them
+            concurrent.futures.wait([warm[entry["task"]]], timeout=max(0, deadline.left()))
+        if deadline.left() < 5:
+            return entry, {"verdict": "not-run", "reason": "step time limit", "wall_s": 0}
+        return entry, kforge_eval(work, "ws-verdict", os.path.join(CATALOGUE_DIR, entry["file"]),
+                                  entry["task"], deadline.left())
+    # The seeds of the catalogue's tasks first: the entries on those tasks wait for them.
+    needed = {e["task"] for e in entries}
+    for seed in sorted(seeds, key=lambda s: s["task"] not in needed):
+        warm.setdefault(seed["task"], pool.submit(warm_seed, seed))
+    row("parallel: %d seed warm-ups and %d catalogue entries decided before timing, %d at once"
+        % (len(warm), len(entries), jobs()))
+    row(CATALOGUE_HEADER)
+    passed = 0
+    for future in concurrent.futures.as_completed([pool.submit(verdict, e) for e in entries]):
+        entry, result = future.result()
+        with lock:
+            passed += catalogue_row(entry, result)
+            results.append({"entry": entry["file"], **result})
+    warmed = [f.result() for f in warm.values()]
+    pool.shutdown()
+    for result in warmed:
+        log("warm-up result", json.dumps(result))
+    slow = max(warmed, key=lambda r: r["wall_s"]) if warmed else None
+    row("catalogue (decided before timing): %d of %d as catalogued; seed warm-ups %d, longest "
+        "%s" % (passed, len(entries), len(warmed),
+                "%s %.0f s" % (slow["label"], slow["wall_s"]) if slow else "-"))
+    save(work, "catalogue-parallel", results)
+    return 0 if passed == len(entries) or emulated() else 1
+
+
+def honest_only(entry):
+    """An entry whose only right verdict is `correct`: contention can only slow it, which can
+    neither make nor hide a pass, so it may be timed beside others (its time is not reported)."""
+    return entry["verdict"] == "correct" and not entry.get("alternative_verdicts")
+
+
+def step_catalogue(work, deadline):
+    """The entries that reach timing: the suspicious ones one at a time in ws (a cache or a timed
+    behaviour is caught by being faster than the floor or by its launch gaps, which contention
+    changes), then the honest ones concurrently (ws-honest: ws's store and its measured floor,
+    no baselines)."""
+    timed = [e for e in catalogue_entries() if not decided_before_timing(e)]
+    alone = [e for e in timed if not honest_only(e)]
+    honest = [e for e in timed if honest_only(e)]
+    row("catalogue, reaching timing: %d one at a time, then %d honest ones %d at once" % (
+        len(alone), len(honest), jobs()))
+    row(CATALOGUE_HEADER)
+    passed = 0
+    results = []
+    for index, entry in enumerate(alone):
+        if deadline.left() < 10:
+            row("  step time limit: %d entries not run" % (len(alone) - index))
+            break
+        result = kforge_eval(work, "ws", os.path.join(CATALOGUE_DIR, entry["file"]),
+                             entry["task"], deadline.left())
+        passed += catalogue_row(entry, result)
+        results.append({"entry": entry["file"], **result})
+
+    def evaluate(entry):
+        if deadline.left() < 5:
+            return entry, {"verdict": "not-run", "reason": "step time limit", "wall_s": 0}
+        return entry, kforge_eval(work, "ws-honest", os.path.join(CATALOGUE_DIR, entry["file"]),
+                                  entry["task"], deadline.left())
+    with concurrent.futures.ThreadPoolExecutor(jobs()) as pool:
+        for future in concurrent.futures.as_completed([pool.submit(evaluate, e) for e in honest]):
+            entry, result = future.result()
+            passed += catalogue_row(entry, result)
+            results.append({"entry": entry["file"], **result})
+    entries = timed
+    save(work, "catalogue-timed", results)
+    row("catalogue (timed): %d of %d as catalogued" % (passed, len(entries)))
+    return 0 if passed == len(entries) or emulated() else 1
+
+
+SEED_HEADER = "%-42s %-24s %11s %7s %8s %8s %7s %6s" % (
+    "seed", "verdict", "median us", "cv", "x eager", "x compile", "floor", "wall")
+
+
+def step_seeds(work, deadline):
+    seeds = seed_kernels()
+    row("seeds, timed one at a time: %d kernels" % len(seeds))
+    row(SEED_HEADER)
+    results = []
+    correct = 0
+    for index, seed in enumerate(seeds):
+        if deadline.left() < 15:
+            row("  step time limit: %d seeds not run" % (len(seeds) - index))
+            break
+        result = kforge_eval(work, "ws", seed["file"], seed["task"], deadline.left(),
+                             label=seed["name"])
+        result["name"] = seed["name"]
+        result["file"] = seed["file"]
+        results.append(result)
+        save(work, "seeds", results)
+        correct += result.get("verdict") == "correct"
+        verdict = "%s%s" % (result.get("verdict"),
+                            " (%s)" % result["reason"] if result.get("reason") else "")
+        row("%-42s %-24s %11s %7s %8s %8s %7s %5.1fs" % (
+            seed["name"][:42], verdict[:24], fmt(result.get("median_us"), "%.2f"),
+            fmt(result.get("cv"), "%.4f"), fmt(result.get("speedup_eager"), "%.2fx"),
+            fmt(result.get("speedup_compile"), "%.2fx"),
+            fmt(result.get("fraction_of_floor"), "%.2f"), result["wall_s"]))
+        if result.get("verdict") != "correct" and result.get("detail"):
+            row("    %s" % result["detail"][:150])
+        elif result.get("error"):
+            row("    %s" % result["error"][:150])
+    row("seeds: %d of %d correct" % (correct, len(seeds)))
+    return 0 if correct == len(seeds) else 1
+
+
+def step_ncu(work, deadline):
+    seeds = load(work, "seeds", [])
+    chosen = pick_ncu_kernels(seeds)
+    row("ncu: %d seeds from %s to %s us (kforge median, store ws) against Nsight Compute" % (
+        len(chosen), fmt(chosen[0]["median_us"] if chosen else None, "%.1f"),
+        fmt(chosen[-1]["median_us"] if chosen else None, "%.1f")))
+    if emulated():
+        for result in chosen:
+            row("  %-40s kforge %10.2f us  ncu: skipped (emulated: no GPU, no ncu)" % (
+                result["name"], result["median_us"]))
+        return 0
+    ncu = os.environ.get("NCU", "ncu")
+    row("%-40s %12s %12s %8s %7s %s" % ("seed", "kforge us", "ncu us", "ratio", "n", "note"))
+    ratios = []
+    for result in chosen:
+        if deadline.left() < 20:
+            row("  step time limit: the rest not profiled")
+            break
+        name = result["name"].replace("/", "_")
+        log_file = os.path.join(work, "ncu-%s.log" % name)
+        pid_file = os.path.join(work, "ncu-%s.pid" % name)
+        kernel = result["kernels"][0]
+        # Verify (one seed in ws-ncu) launches the kernel twice per shape, the benchmark shape
+        # first; then warm-up launches at the benchmark shape, if the worker can time under ncu.
+        shapes = max(1, result.get("checks_untimed", 3) // 3)
+        count = 2 * shapes + 4
+        worker = " ".join(["/bin/bash", os.path.join(ROOT, "bench", "gpu", "ncu-worker.sh"),
+                           pid_file, log_file, ncu, "regex:^%s$" % kernel, str(count),
+                           os.environ["KFORGE_BIN"]])
+        env = dict(os.environ, KFORGE_GPU_WORKER=worker)
+        profiled = kforge_eval(work, "ws-ncu", result["file"], result["task"],
+                               min(120, deadline.left() - 5), env=env,
+                               label=result["name"] + " under ncu")
+        # ncu runs in its own session so that it outlives the 2 s the client gives a leaving
+        # worker: wait for it to finish writing.
+        waited = time.monotonic()
+        while time.monotonic() - waited < 30:
+            try:
+                pid = int(open(pid_file).read().strip())
+                os.kill(pid, 0)
+            except (OSError, ValueError):
+                break
+            time.sleep(0.2)
+        text = open(log_file).read() if os.path.exists(log_file) else ""
+        log("ncu log for %s" % result["name"], text)
+        records = parse_ncu_csv(text)
+        grid = grid_text(result["grids"][0]) if result.get("grids") else None
+        if any(r["grid"] for r in records):
+            at_benchmark = [r["us"] for r in records if grid is None or r["grid"] == grid]
+        else:  # no launch sizes in the output: verify launches the benchmark shape first, twice
+            at_benchmark = [r["us"] for r in records[:2]]
+        note = ""
+        if not records:
+            refused = re.search(r"ERR_NVGPUCTRPERM|permission|[Ee]rror.*", text)
+            note = "no ncu result: " + (refused.group(0)[:80] if refused else
+                                         "see ncu log (eval: %s)" % profiled.get("verdict"))
+        elif not at_benchmark:
+            note = "no launch at the benchmark grid %s" % grid
+        if at_benchmark:
+            ncu_us = statistics.median(at_benchmark)
+            ratio = result["median_us"] / ncu_us
+            ratios.append(ratio)
+            row("%-40s %12.2f %12.2f %8.3f %7d %s" % (result["name"][:40], result["median_us"],
+                                                      ncu_us, ratio, len(at_benchmark), note))
+        else:
+            row("%-40s %12.2f %12s %8s %7s %s" % (result["name"][:40], result["median_us"], "-",
+                                                  "-", "0", note))
+    if ratios:
+        row("ncu: kforge/ncu ratio from %.3f to %.3f over %d kernels" % (min(ratios),
+                                                                          max(ratios),
+                                                                          len(ratios)))
+    return 0 if len(ratios) >= 5 else 1
+
+
+def step_spread(work, deadline, runs=5):
+    seeds = load(work, "seeds", [])
+    pick = nearest(seeds, 1000.0)
+    if not pick:
+        row("spread: no correct seed to repeat")
+        return 1
+    row("spread and latency: %s (%.1f us) evaluated %d times on the warm store ws" % (
+        pick["name"], pick["median_us"], runs))
+    row("%-6s %12s %8s %9s  %s" % ("run", "median us", "cv", "wall s", "stages (s)"))
+    medians, walls = [], []
+    for index in range(runs):
+        if deadline.left() < 10:
+            row("  step time limit after %d runs" % index)
+            break
+        result = kforge_eval(work, "ws", pick["file"], pick["task"], deadline.left(),
+                             label=pick["name"] + " repeat %d" % index)
+        if result.get("median_us"):
+            medians.append(result["median_us"])
+        walls.append(result["wall_s"])
+        stages = " ".join("%s %.2f" % item for item in (result.get("stages") or {}).items())
+        row("%-6d %12s %8s %9.2f  %s" % (index, fmt(result.get("median_us"), "%.2f"),
+                                         fmt(result.get("cv"), "%.4f"), result["wall_s"], stages))
+    spread = cv(medians)
+    row("spread: run-to-run CV of the median %s over %d runs (min %s, max %s us); eval wall "
+        "time median %s s" % (fmt(spread, "%.4f"), len(medians),
+                              fmt(min(medians) if medians else None, "%.2f"),
+                              fmt(max(medians) if medians else None, "%.2f"),
+                              fmt(statistics.median(walls) if walls else None, "%.2f")))
+    return 0 if len(medians) == runs else 1
+
+
+STEPS = {"prepare": step_prepare, "parallel": step_parallel, "catalogue": step_catalogue,
+         "seeds": step_seeds, "ncu": step_ncu, "spread": step_spread}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=sorted(STEPS))
+    parser.add_argument("work")
+    parser.add_argument("--seconds", type=float, default=300)
+    options = parser.parse_args()
+    os.makedirs(options.work, exist_ok=True)
+    os.makedirs(out_dir(), exist_ok=True)
+    return STEPS[options.step](os.path.abspath(options.work), Deadline(options.seconds))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
