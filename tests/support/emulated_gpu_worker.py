@@ -32,6 +32,7 @@ Behaviours (kernel name: what it does):
                     of repeat 0 (fmax ignores NaN), wrong under the finite poison of repeat 1
   *writes_past_end  (any name ending so) honest outputs, and 4 bytes written just past the end
                     of the first output: the worker reports the changed guard zone
+  timed_out_of_bounds  honest in `run`; while timed it writes 4 bytes before its first output
 
 Poison and guard zones follow sandbox/gpu_protocol.hpp: repeat r of a run is poisoned with
 POISON_BYTES[r % 2], the fresh timed iteration with POISON_BYTES[1]; guard zones are emulated
@@ -134,7 +135,8 @@ def execute(plan, tensors, outputs, repeat=0):
         else:
             target.copy_(torch.clamp(source, min=0).to(target.dtype))
 
-    if kernel in ("relu", "copy", "too_fast", "timed_cache") or kernel.endswith("writes_past_end"):
+    if (kernel in ("relu", "copy", "too_fast", "timed_cache", "timed_out_of_bounds")
+            or kernel.endswith("writes_past_end")):
         honest()
     elif kernel == "fmax_unwritten":
         result = torch.clamp(source, min=0).to(target.dtype)
@@ -193,6 +195,9 @@ def guard_violations(plan, kernel_in_report, repeat):
     """The guard zones a behaviour changes: *writes_past_end writes 4 bytes past its output."""
     kernel = plan["launches"][0]["kernel"]
     written = tensor_args(plan, "output")
+    if kernel == "timed_out_of_bounds" and repeat == -1 and written:
+        return [{"tensor": written[0], "side": "before", "offset": 0, "changed_bytes": 4,
+                 "kernel": "", "repeat": -1}]
     if not kernel.endswith("writes_past_end") or not written:
         return []
     return [{"tensor": written[0], "side": "after", "offset": 0, "changed_bytes": 4,

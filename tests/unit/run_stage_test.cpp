@@ -363,6 +363,17 @@ TEST_F(RunStageTest, AWriteJustPastAnOutputIsOutOfBoundsWrite) {
   EXPECT_EQ(stage_statuses(outcome)[3], "verify:failed");
 }
 
+TEST_F(RunStageTest, AWriteOutOfBoundsWhileTimedIsOutOfBoundsWrite) {
+  EvaluationOutcome outcome = evaluate("timed_out_of_bounds");
+  EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
+  EXPECT_EQ(outcome.reason, "out_of_bounds_write");
+  EXPECT_EQ(stage_statuses(outcome)[3], "verify:ok");
+  EXPECT_EQ(stage_statuses(outcome)[4], "time:failed");
+  EXPECT_EQ(outcome.evidence["timing_guard_violations"][0]["side"], "before");
+  EXPECT_NE(outcome.detail.find("before its start"), std::string::npos) << outcome.detail;
+  EXPECT_FALSE(outcome.speedup_eager);
+}
+
 TEST_F(RunStageTest, FmaxOverAnUnwrittenOutputFailsUnderTheFinitePoison) {
   // Right under the NaN poison of the first repeat (fmaxf ignores NaN), left as the large
   // finite poison of the second.
