@@ -57,7 +57,7 @@ struct EvaluationRow {
 // The version of kforge's verification and timing protocols. Bump it whenever a change could
 // turn an earlier verdict or timing into a different one: promotion and dataset rows compare
 // only evaluations of the same harness version.
-inline constexpr int64_t kHarnessVersion = 1;
+inline constexpr int64_t kHarnessVersion = 2;
 
 int64_t insert_run(const Store& store, const RunRow& run);
 void finish_run(const Store& store, int64_t run_id, const std::string& status,
