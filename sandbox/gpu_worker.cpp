@@ -463,11 +463,19 @@ class Worker {
       CUfunction handle = nullptr;
       if (api().cuModuleGetFunction(&handle, loaded.module, launch.kernel.c_str()) != CUDA_SUCCESS)
         throw BadRequest{"kernel '" + launch.kernel + "' is not in " + cubin.string()};
-      cached = loaded.functions.emplace(launch.kernel, FunctionState{handle, 0}).first;
+      int static_shared = 0;
+      call(api().cuFuncGetAttribute(&static_shared, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, handle),
+           "cuFuncGetAttribute", launch.kernel, true);
+      cached = loaded.functions
+                   .emplace(launch.kernel,
+                            FunctionState{handle, 0, static_cast<unsigned>(static_shared)})
+                   .first;
     }
     FunctionState& state = cached->second;
-    // Over 48 KiB of dynamic shared memory needs the function's opt-in first.
-    if (launch.shared_bytes > kDefaultSharedLimit && state.shared_limit < launch.shared_bytes) {
+    // Static plus dynamic shared memory over 48 KiB needs the function's opt-in first (bind has
+    // checked the sum against the architecture's per-block limit).
+    if (state.static_shared + launch.shared_bytes > kDefaultSharedLimit &&
+        state.shared_limit < launch.shared_bytes) {
       call(api().cuFuncSetAttribute(state.handle, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                     static_cast<int>(launch.shared_bytes)),
            "cuFuncSetAttribute", launch.kernel, true);
@@ -1068,7 +1076,8 @@ class Worker {
 
   struct FunctionState {
     CUfunction handle = nullptr;
-    unsigned shared_limit = 0;
+    unsigned shared_limit = 0;   // the dynamic shared memory the function is opted in to
+    unsigned static_shared = 0;  // its static shared memory, from the loaded module
   };
   struct LoadedModule {
     CUmodule module = nullptr;

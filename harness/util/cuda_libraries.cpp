@@ -123,6 +123,7 @@ CudaDriver::CudaDriver()
   resolve(api_.cuModuleUnload, "cuModuleUnload");
   resolve(api_.cuModuleGetFunction, "cuModuleGetFunction");
   resolve(api_.cuFuncSetAttribute, "cuFuncSetAttribute");
+  resolve(api_.cuFuncGetAttribute, "cuFuncGetAttribute");
   resolve(api_.cuLaunchKernel, "cuLaunchKernel");
   resolve(api_.cuMemAlloc, "cuMemAlloc_v2");
   resolve(api_.cuMemFree, "cuMemFree_v2");
