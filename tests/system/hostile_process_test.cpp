@@ -291,31 +291,26 @@ TEST(HostileProcess, KillingTasksImportKillsItsReferenceRunners) {
 // pool's own tests use it for the time limit): the compile is still running when kforge is
 // killed.
 std::string slow_candidate() {
-  return R"cu(/* kforge:launch
+  return R"candidate(/* kforge:launch
 {
   "kernels": [
     {"name": "relu", "grid": ["ceil_div(x.numel, BLOCK)"], "block": ["BLOCK"],
      "shared_bytes": "0", "args": ["x", "out", "x.numel"]}
   ],
   "scratch": [],
-  "defines": {
-  "BLOCK" : {
-    "default" : 256, "values" : [ 128, 256 ]
-  }
+  "defines": {"BLOCK": {"default": 256, "values": [128, 256]}}
 }
-}
-* / extern "C" __global__ void relu(const float* x, float* out, long long n) {
+*/
+extern "C" __global__ void relu(const float* x, float* out, long long n) {
   long long i = (long long)blockIdx.x * BLOCK + threadIdx.x;
-  if (i >= n)
-    return;
+  if (i >= n) return;
   float v = x[i];
   float acc = 0.0f;
 #pragma unroll 65536
-  for (int k = 0; k < 65536; k++)
-    acc += x[(k * n + i) % n] * k;
+  for (int k = 0; k < 65536; k++) acc += x[(k * n + i) % n] * k;
   out[i] = (v > 0.0f ? v : 0.0f) + acc * 0.0f;
 }
-)cu";
+)candidate";
 }
 
 TEST(HostileProcess, KillingEvalMidCompileKillsItsCompileWorker) {
