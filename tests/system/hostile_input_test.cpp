@@ -22,23 +22,20 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_kforge;
 
-const std::string kRelu = R"(/* kforge:launch
+const std::string kRelu = R"cu(/* kforge:launch
 {
   "kernels": [
     {"name": "relu", "grid": ["ceil_div(x.numel, BLOCK)"], "block": ["BLOCK"],
-     "shared_bytes": "0", "args": ["x", "out", ARG]
-}
+     "shared_bytes": "0", "args": ["x", "out", ARG]}
   ],
-  "defines": {
-  DEFINE : { "default" : 256, "values" : [ 128, 256, 512 ] }
-  }
-  }
-  * / extern "C" __global__ void relu(const float* x, float* out, long long n) {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n)
-      out[i] = x[i] > 0.0f ? x[i] : 0.0f;
-  }
-)";
+  "defines": {DEFINE: {"default": 256, "values": [128, 256, 512]}}
+}
+*/
+extern "C" __global__ void relu(const float* x, float* out, long long n) {
+  long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+)cu";
 
 // The ReLU candidate with its third argument and its define's name replaced.
 std::string relu(const std::string& argument = "\"x.numel\"",
