@@ -72,7 +72,7 @@ fuzz_one() {
     echo "${last%%[[:space:]]*}" | tr -d '#')
   cov=$(grep -oE 'cov: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
   ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | grep -oE '[0-9]+' || echo "?")
-  exec_per_s=$(grep -oE 'stat::average_exec_per_sec: [0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
+  exec_per_s=$(grep -oE 'stat::average_exec_per_sec:[[:space:]]+[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
   local files bytes crashes
   files=$(find "$corpus" "tests/fuzz/corpus/$target" -type f | wc -l)
   bytes=$(find "$corpus" "tests/fuzz/corpus/$target" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')

@@ -179,7 +179,8 @@ nlohmann::json read_manifest(const std::filesystem::path& path) {
   const std::string text = files::read(path, 16 << 20);
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {
+    // parse_error, and out_of_range for a number too large for a double ("2e3832").
     throw Error("manifest is not valid JSON: " + std::string(error.what()), path.string());
   }
 }

@@ -131,6 +131,10 @@ KernelFile parse_kernel_file(std::string source, std::string file_name) {
     const size_t at = body + (error.byte > 0 ? error.byte - 1 : 0);
     throw KernelError("launch plan is not valid JSON: " + std::string(error.what()),
                       position(file_name, source, at));
+  } catch (const nlohmann::json::exception& error) {
+    // out_of_range for a number too large for a double ("2e3832"): no byte offset to name.
+    throw KernelError("launch plan is not valid JSON: " + std::string(error.what()),
+                      position(file_name, source, body));
   }
 
   KernelFile file;

@@ -15,7 +15,8 @@ nlohmann::json read_json(const std::filesystem::path& manifest) {
     throw KernelError("cannot read the manifest", manifest.string());
   try {
     return nlohmann::json::parse(stream);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {
+    // parse_error, and out_of_range for a number too large for a double ("2e3832").
     throw KernelError("manifest is not valid JSON: " + std::string(error.what()),
                       manifest.string());
   }
