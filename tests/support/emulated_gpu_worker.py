@@ -25,7 +25,6 @@ Behaviours (kernel name: what it does):
                     (so the second repeat computes from the changed input)
   unwritten_second_repeat
                     honest in the first repeat, writes nothing in the second
-  fmax_over_output  out = fmax(out, relu(x)): right when the poison it starts from is NaN
   scaled_add        out = a + alpha * b, alpha the plan's float argument: honest
   hardcoded_alpha   out = a + 0.75 * b whatever alpha the plan passes
   fmax_unwritten    out = fmax(out, relu(x)) over the poisoned output: right under the NaN poison
@@ -164,8 +163,6 @@ def execute(plan, tensors, outputs, repeat=0):
     elif kernel == "unwritten_second_repeat":
         if repeat == 0:
             honest()
-    elif kernel == "fmax_over_output":
-        target.copy_(torch.fmax(target, torch.clamp(source, min=0).to(target.dtype)))
     elif kernel in ("scaled_add", "hardcoded_alpha"):
         floats = [arg["value"] for arg in plan["launches"][0]["args"] if arg["kind"] == "float"]
         alpha = floats[0] if kernel == "scaled_add" else 0.75
