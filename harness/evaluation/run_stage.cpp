@@ -543,8 +543,8 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
           compare_all(second, reference.outputs, run_reply.outputs[1], poison_byte_for_repeat(1),
                       tolerances, reference.outputs_float64);
       // The repeats against each other: a race shows as a difference beyond rounding.
-      OutputsComparison repeats = compare_all(second, first, run_reply.outputs[1],
-                                              poison_byte_for_repeat(1), tolerances);
+      OutputsComparison repeats =
+          compare_all(second, first, run_reply.outputs[1], poison_byte_for_repeat(1), tolerances);
       record_grounding(check, reference, tolerances);
       if (reference.scalar_factor)
         check["scalar_factor"] = *reference.scalar_factor;

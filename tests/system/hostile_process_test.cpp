@@ -392,11 +392,15 @@ TEST(HostileProcess, AReadOnlyWorkspaceIsNotCalledDamaged) {
     return "mount --bind -o ro " + quoted(folder) + " " + quoted(folder) + " && " + kforge +
            " --workspace " + quoted(folder) + " tasks list";
   };
-  // A read-only store can still be read.
+  // A healthy store in a read-only folder: SQLite cannot create the -wal and -shm files a WAL
+  // store needs even to be read, so kforge stops, saying the store is not damaged.
   auto existing = run_in_mount_namespace(read_only(dir.path()));
   if (!existing)
     GTEST_SKIP() << "this machine does not allow a private mount namespace (unshare -m)";
-  EXPECT_EQ(existing->exit_code, 0) << existing->standard_error;
+  EXPECT_NE(existing->exit_code, 0);
+  EXPECT_FALSE(contains(existing->standard_error, "damaged one")) << existing->standard_error;
+  EXPECT_TRUE(contains(existing->standard_error, "read-only")) << existing->standard_error;
+  EXPECT_TRUE(contains(existing->standard_error, "not damaged")) << existing->standard_error;
   // A store that cannot be created there is a one-line error that does not call it damaged.
   auto fresh = run_in_mount_namespace(read_only(empty.path()));
   ASSERT_TRUE(fresh);
