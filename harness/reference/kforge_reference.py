@@ -700,21 +700,27 @@ class CpuTimeSpent(TimeLimit):
 
 
 @contextlib.contextmanager
-def cpu_time_limit(seconds):
-    if not seconds or not hasattr(signal, "SIGPROF"):
+def interval_limit(seconds, signal_name, timer, error):
+    """Raises `error` in the block once `timer` (an interval timer) has run `seconds`."""
+    signum = getattr(signal, signal_name, None)
+    if not seconds or signum is None:
         yield
         return
 
-    def spent(signum, frame):
-        raise CpuTimeSpent()
+    def expire(number, frame):
+        raise error()
 
-    previous = signal.signal(signal.SIGPROF, spent)
-    signal.setitimer(signal.ITIMER_PROF, float(seconds))
+    previous = signal.signal(signum, expire)
+    signal.setitimer(timer, float(seconds))
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
+        signal.setitimer(timer, 0)
+        signal.signal(signum, previous)
+
+
+def cpu_time_limit(seconds):
+    return interval_limit(seconds, "SIGPROF", signal.ITIMER_PROF, CpuTimeSpent)
 
 
 def describe_assignment(overrides):
@@ -1333,22 +1339,8 @@ def baseline_task(torch, request):
 # Main: one request in, one reply line per task out
 
 
-@contextlib.contextmanager
 def time_limit(seconds):
-    if not seconds or not hasattr(signal, "SIGALRM"):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TimeLimit()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    return interval_limit(seconds, "SIGALRM", signal.ITIMER_REAL, TimeLimit)
 
 
 def guarded(name, seconds, work):
