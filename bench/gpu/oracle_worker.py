@@ -100,7 +100,7 @@ def main():
             return 0
         try:
             if op == "hello":
-                body = {"protocol": 1, "device": {
+                body = {"protocol": 2, "device": {  # sandbox/gpu_protocol.hpp's version
                     "ordinal": options.device, "name": "kforge oracle worker (emulated, no GPU)",
                     "arch": "sm_90", "sm_count": 1, "memory_bytes": 1 << 34,
                     "l2_bytes": 1 << 20, "driver_version": "emulated",
@@ -128,8 +128,14 @@ def main():
                         "fresh_iteration": samples // 2, "fresh_outputs": fresh,
                         "hit_time_cap": False}
             elif op == "measure":
-                body = {"copy_bandwidth_bytes_per_s": BANDWIDTH, "peak_fp32_flops_per_s": 6e13,
+                body = {"copy_bandwidth_bytes_per_s": BANDWIDTH,
+                        "read_bandwidth_bytes_per_s": BANDWIDTH,
+                        "write_bandwidth_bytes_per_s": BANDWIDTH,
+                        "kernel_copy_bandwidth_bytes_per_s": BANDWIDTH,
+                        "theoretical_bandwidth_bytes_per_s": 0.0,
+                        "peak_fp32_flops_per_s": 6e13,
                         "peak_fp16_tensor_flops_per_s": 0.0,
+                        "peak_bf16_tensor_flops_per_s": 0.0, "tensor_full_rate": False,
                         "details": {"method": "emulated: fixed figures, not measured"}}
             else:
                 raise ValueError("unknown op %r" % op)
