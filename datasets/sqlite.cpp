@@ -134,7 +134,7 @@ Connection::Connection(const std::string& path, bool create) : path_(path) {
     db_ = nullptr;
     throw Error(message, path);
   }
-  sqlite3_busy_timeout(db_, 10000);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   sqlite3_extended_result_codes(db_, 1);
 }
 

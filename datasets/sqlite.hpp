@@ -53,6 +53,9 @@ class Statement {
   std::string sql_;
 };
 
+// How long a connection waits for another's lock before it answers "busy".
+inline constexpr int kBusyTimeoutMs = 10000;
+
 class Connection {
  public:
   // Opens (creating if `create`) the database at `path` with foreign keys on, WAL journaling

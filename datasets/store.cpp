@@ -1,6 +1,9 @@
 #include "datasets/store.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
+#include <thread>
 
 #include "datasets/migrations.hpp"
 #include "harness/util/error.hpp"
@@ -26,13 +29,35 @@ Store::Store(const fs::path& path, bool create) : path_(path), connection_(path.
     // database, or whose header is damaged, fails here.
     connection_.prepare("SELECT count(*) FROM sqlite_schema").run();
     connection_.execute("PRAGMA foreign_keys = ON");
-    auto mode = connection_.prepare("PRAGMA journal_mode = WAL");
-    mode.step();
+    enter_wal_mode();
     connection_.execute("PRAGMA synchronous = NORMAL");
   } catch (const Error& failure) {
     throw Error(
         describe_open_failure(sqlite3_extended_errcode(connection_.handle()), failure.message()),
         path.string());
+  }
+}
+
+void Store::enter_wal_mode() {
+  // Switching a new store to WAL takes an exclusive lock, and SQLite answers "busy" at once,
+  // without its busy handler, while another connection reads: eight kforge processes opening
+  // a new store together meet this. So the switch is retried here for as long as the busy
+  // timeout would have waited; the first connection's switch serves all the others.
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(sql::kBusyTimeoutMs);
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    try {
+      auto mode = connection_.prepare("PRAGMA journal_mode = WAL");
+      mode.step();
+      return;
+    } catch (const Error&) {
+      int code = sqlite3_extended_errcode(connection_.handle()) & 0xff;
+      if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || Clock::now() >= deadline)
+        throw;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
 }
 

@@ -35,6 +35,7 @@ class Store {
  private:
   Store(const std::filesystem::path& path, bool create);
   void migrate();
+  void enter_wal_mode();
 
   std::filesystem::path path_;
   sql::Connection connection_;
