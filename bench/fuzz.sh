@@ -55,7 +55,11 @@ fuzz_one() {
   local limit=() remaining=$2
   if [ -n "$until_time" ]; then
     # This target's share of the time left: the slots still to fill share it evenly.
-    local left=$(($(date -u -d "$until_time" +%s) - $(date -u +%s)))
+    local end
+    end=$(date -u -d "$until_time" +%s)
+    # A time earlier than now is tomorrow's (a campaign started before midnight).
+    if ((end < $(date -u +%s))); then end=$((end + 86400)); fi
+    local left=$((end - $(date -u +%s)))
     local share=$((left * jobs / (remaining > jobs ? remaining : jobs)))
     if ((left < 10)); then echo "fuzz: $target: no time left before $until_time"; return; fi
     limit=(-max_total_time="$((share < left ? share : left))")
