@@ -17,7 +17,7 @@
 #              runner process (torch and CUDA start once), and each seed's speedups; last, so
 #              that a run short of time loses speedup rows rather than the checks before it
 # Every step has its own time limit inside an overall budget (KFORGE_GPU_CHECK_BUDGET_S, default
-# 420 s); rows are printed the moment they are known, so a run cut off still shows what it did.
+# 440 s); rows are printed the moment they are known, so a run cut off still shows what it did.
 # The time plan (bench/gpu/check.py time_plan: each step's expected device time, an estimate)
 # is printed first.
 # Under $OUT (else ./gpu-check-out): summary.txt (everything printed), steps.log (every
@@ -36,7 +36,7 @@ mkdir -p "$out"
 : >"$out/summary.txt"
 exec > >(tee -a "$out/summary.txt") 2>&1
 tee_pid=$!
-budget=${KFORGE_GPU_CHECK_BUDGET_S:-420}
+budget=${KFORGE_GPU_CHECK_BUDGET_S:-440}
 # Multiplies every step's own limit (a slow, shared machine measuring the emulated run).
 scale=${KFORGE_GPU_CHECK_STEP_SCALE:-1}
 emulated=${KFORGE_GPU_CHECK_EMULATED:-0}
@@ -190,15 +190,15 @@ echo "kforge GPU check: budget ${budget} s, emulated=${emulated}, out=${out}"
 python3 -u "$root/bench/gpu/check.py" plan "$work"
 # Each step's limit, and the reserve it leaves for the steps after it (about their planned
 # times). No eval in ws times a baseline: the baselines step times them all in one process.
-step machine $((20 * scale)) 390 machine
-step doctor $((30 * scale)) 370 doctor
-step gpu-worker $((60 * scale)) 320 gpu_worker_tests
-checked prepare 45 300
-checked parallel 170 220
-checked seeds 120 140
-checked catalogue 90 95
+step machine $((20 * scale)) 400 machine
+step doctor $((30 * scale)) 380 doctor
+step gpu-worker $((60 * scale)) 340 gpu_worker_tests
+checked prepare 45 330
+checked parallel 170 240
+checked seeds 130 150
+checked catalogue 90 110
 checked ncu 60 70
-checked spread 40 55
+checked spread 40 50
 checked baselines 110 0
 
 echo

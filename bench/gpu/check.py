@@ -25,7 +25,7 @@ KFORGE_BIN (the kforge binary), KFORGE_GPU_CHECK_OUT (where logs go), KFORGE_GPU
 ("1": the emulated worker stands in for the GPU; ncu is skipped), KFORGE_GPU_CHECK_JOBS
 (concurrent evals), KFORGE_GPU_CHECK_SEEDS / KFORGE_GPU_CHECK_ENTRIES (comma-separated subsets,
 for a short run), NCU (the ncu program), KFORGE_GPU_CHECK_PYTHON (the reference runner's
-Python), KFORGE_GPU_CHECK_BASELINE_CAP_MS (each baseline mode's time cap, default 500).
+Python), KFORGE_GPU_CHECK_BASELINE_CAP_MS (each baseline mode's time cap, default 300).
 """
 
 import argparse
@@ -178,7 +178,7 @@ def speedup(baseline_us, candidate_us):
 # units this checkout has (seeds, tasks, catalogue entries); the per-unit costs come from the
 # CPU side measured here with the emulated worker plus the GPU-side work each unit needs
 # (docs/gpu-validation.md says how). The first device run's step times replace them.
-PLAN_BUDGET_S = 420
+PLAN_BUDGET_S = 440
 DEVICE_CORES = 16
 
 
@@ -192,17 +192,17 @@ def time_plan(seeds, tasks, before_timing, alone, honest, cores=DEVICE_CORES):
         ("parallel", 10.0 + (seeds * 70.0 + before_timing * 6.0) / cores,
          "%d cold seed warm-ups at ~70 s CPU and %d verdict evals at ~6 s CPU, on %d cores"
          % (seeds, before_timing, cores)),
-        ("seeds", seeds * 4.0,
-         "%d warm evals, one at a time, no baseline: ~4 s each (worker start, timing cap 2 s)"
-         % seeds),
-        ("catalogue", alone * 4.0 + (15.0 if honest else 0.0),
-         "%d entries one at a time at ~4 s, then %d honest ones at once in ~15 s"
+        ("seeds", seeds * 5.0,
+         "%d warm evals, one at a time, no baseline: ~5 s each (kforge's CPU side, worker "
+         "start, timing loop)" % seeds),
+        ("catalogue", alone * 5.0 + (15.0 if honest else 0.0),
+         "%d entries one at a time at ~5 s, then %d honest ones at once in ~15 s"
          % (alone, honest)),
         ("ncu", 6 * 7.0, "6 evals under ncu at ~7 s"),
-        ("spread", 5 * 3.5, "5 warm evals at ~3.5 s"),
-        ("baselines", 6.0 + tasks * 2.7,
-         "ONE torch process: start with CUDA ~6 s, then %d tasks at ~2.7 s (10 warm-up "
-         "forwards, eager and torch.compile at most 0.5 s each, a warm torch.compile ~1.5 s)"
+        ("spread", 5 * 4.5, "5 warm evals at ~4.5 s"),
+        ("baselines", 6.0 + tasks * 2.3,
+         "ONE torch process: start with CUDA ~6 s, then %d tasks at ~2.3 s (10 warm-up "
+         "forwards, eager and torch.compile at most 0.3 s each, a warm torch.compile ~1.5 s)"
          % tasks),
     ]
 
@@ -329,6 +329,7 @@ def kforge_eval(work, workspace, file, task, seconds, env=None, label=None):
                    for s in report.get("stages", [])},
         "compile_cached": ((report.get("compile") or {}).get("from_cache")),
         "baseline_stage": baseline_stage[0].get("status") if baseline_stage else None,
+        "baseline_detail": baseline_stage[0].get("detail") if baseline_stage else None,
     })
     return result
 
@@ -521,6 +522,9 @@ def step_parallel(work, deadline):
         "of %d (%s)" % (stages.count("ok"), len(stages),
                         ", ".join("%s %d" % (status, stages.count(status))
                                   for status in sorted({str(s) for s in stages}))))
+    other = [r for r in warmed if r.get("baseline_stage") not in ("ok", None)]
+    if other:
+        row("  e.g. %s: %s" % (other[0]["label"], (other[0].get("baseline_detail") or "")[:120]))
     save(work, "catalogue-parallel", results)
     return 0 if passed == len(entries) or emulated() else 1
 
@@ -753,7 +757,7 @@ def step_baselines(work, deadline):
     missing = [t["name"] for t in seed_tasks() if t["source"] is None]
     config = kforge_config(work, deadline)
     python = os.environ.get("KFORGE_GPU_CHECK_PYTHON") or config.get("python") or "python3"
-    cap_ms = float(os.environ.get("KFORGE_GPU_CHECK_BASELINE_CAP_MS", 500))
+    cap_ms = float(os.environ.get("KFORGE_GPU_CHECK_BASELINE_CAP_MS", 300))
     request = baselines_request(tasks, config, cap_ms, 60)
     seeds = {}
     for result in load(work, "seeds", []):

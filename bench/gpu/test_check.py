@@ -149,7 +149,7 @@ class TimePlan(unittest.TestCase):
         plan = check.plan_for_checkout()
         limits, budget = script_limits()
         self.assertEqual(budget, check.PLAN_BUDGET_S)
-        self.assertLessEqual(budget, 480 - 60)  # a minute's margin inside the 8 minutes
+        self.assertLessEqual(budget, 480 - 40)  # 40 s of margin inside the 8 minutes
         self.assertEqual([name for name, _, _ in plan], list(limits))  # every step, in order
         for name, seconds, _ in plan:
             self.assertLessEqual(seconds, limits[name], name)
@@ -159,7 +159,7 @@ class TimePlan(unittest.TestCase):
         # One more seed task adds its timing to the baselines step, not another torch start.
         plan = dict((name, seconds) for name, seconds, _ in check.time_plan(21, 21, 42, 7, 13))
         more = dict((name, seconds) for name, seconds, _ in check.time_plan(21, 22, 42, 7, 13))
-        self.assertAlmostEqual(more["baselines"] - plan["baselines"], 2.7)
+        self.assertAlmostEqual(more["baselines"] - plan["baselines"], 2.3)
         self.assertLess(plan["baselines"], 21 * 12)  # 12-15 s per seed with a process each
 
     def test_a_checkout_too_big_for_the_budget_fails_the_plan_step(self):
@@ -187,7 +187,7 @@ class Baselines(unittest.TestCase):
                   "timing.min_samples": 7, "timing.max_samples": 9,
                   "timing.target_spread": 0.5, "timing.flush_l2": False,
                   "timing.time_cap_ms": 2000.0}
-        request = check.baselines_request(tasks, config, 500, 60)
+        request = check.baselines_request(tasks, config, 300, 60)
         self.assertEqual(request["op"], "baselines")
         self.assertEqual([t["name"] for t in request["tasks"]], ["a", "b"])
         self.assertEqual(request["tasks"][1], {"name": "b", "source": "B", "filename": "b.py",
@@ -196,7 +196,7 @@ class Baselines(unittest.TestCase):
                           request["min_samples"], request["max_samples"],
                           request["target_spread"], request["flush_l2"]),
                          ("float16", 1, 3, 7, 9, 0.5, False))
-        self.assertEqual(request["time_cap_ms"], 500.0)
+        self.assertEqual(request["time_cap_ms"], 300.0)
 
     def test_medians_and_speedups_from_a_recorded_reply(self):
         reply = {"name": "relu", "ok": True, "eager": {"samples": [30.0, 10.0, 20.0]},
