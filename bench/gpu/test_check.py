@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Tests of the GPU check's own logic (bench/gpu/check.py, bench/gpu/oracle_worker.py) that need
 no GPU and no kforge binary: which catalogue entries may run concurrently, what passes, which
-seeds Nsight Compute profiles, how its CSV is read, the workspace configuration text, and how the
-oracle worker recognises inputs. Run by ctest (gpu_check.logic); standard library only."""
+seeds Nsight Compute profiles, how its CSV is read, the workspace configuration text, how the
+oracle worker recognises inputs, the time plan against the budget and gpu-check.sh's limits, and
+the baselines step: every seed task sent to ONE real kforge_reference.py process (its starts
+counted; run under a Python with torch where there is one, refused no_cuda here). Run by ctest
+(gpu_check.logic); standard library only."""
 
 import contextlib
 import io
@@ -246,6 +249,22 @@ class Baselines(unittest.TestCase):
                 self.assertIn("no_cuda", result["note"])
             self.assertEqual(code, 1)
             self.assertIn("0 of 3 tasks timed, in 1 reference-runner process", printed)
+
+    def test_the_batched_op_answers_each_task_even_a_malformed_one(self):
+        python = python_with_torch()
+        if not python:
+            self.skipTest("no Python with torch here")
+        request = {"op": "baselines", "time_limit_s": 30,
+                   "tasks": [{"name": "first", "source": "x = 1", "filename": "first.py"}, 5,
+                             {"name": "third", "source": "x = 1", "filename": "third.py"}]}
+        done = subprocess.run([python, check.REFERENCE_SCRIPT], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=100)
+        replies = [json.loads(line) for line in done.stdout.splitlines()]
+        self.assertEqual(len(replies), 4, done.stderr)
+        self.assertEqual([r.get("name") for r in replies[:3]], ["first", "", "third"])
+        self.assertTrue(all(not r["ok"] for r in replies[:3]))
+        self.assertEqual(replies[1]["error"]["kind"], "raised")  # 5 is no task
+        self.assertTrue(replies[3]["done"])
 
     def test_a_runner_past_the_step_limit_is_killed_and_the_rest_listed(self):
         started = time.monotonic()
