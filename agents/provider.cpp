@@ -15,6 +15,7 @@
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
+#include "harness/util/json_fields.hpp"
 #include "harness/util/strings.hpp"
 
 namespace kforge::agents {
@@ -114,11 +115,7 @@ class HttpProvider final : public Provider {
     response.cache_key =
         sha256_hex_fields({kCacheVersion, protocol_->name(), url, plain_body.dump(),
                            std::to_string(request.sample_index)});
-    if (auto cached = read_cache(response.cache_key)) {
-      response.text = cached->value("text", "");
-      response.finish_reason = cached->value("finish_reason", "");
-      response.input_tokens = cached->value("input_tokens", int64_t{0});
-      response.output_tokens = cached->value("output_tokens", int64_t{0});
+    if (read_cache(response)) {
       response.from_cache = true;
       response.latency = elapsed_since(started);
       record(response);
@@ -312,16 +309,29 @@ class HttpProvider final : public Provider {
     return *settings_.cache_dir / key.substr(0, 2) / (key + ".json");
   }
 
-  std::optional<json> read_cache(const std::string& key) const {
-    auto path = cache_path(key);
+  // The cached answer to `response.cache_key` into `response`; false on a miss. A damaged cache
+  // file (unreadable, not JSON, a field missing or of the wrong type) is a miss, not a failure:
+  // the request is simply made again.
+  bool read_cache(LlmResponse& response) const {
+    auto path = cache_path(response.cache_key);
     std::error_code ignored;
     if (!path || !std::filesystem::exists(*path, ignored))
-      return std::nullopt;
-    // A damaged cache file is a miss, not a failure: the request is simply made again.
-    json cached = json::parse(files::read(*path), nullptr, false);
-    if (cached.is_discarded() || !cached.is_object() || !cached.contains("text"))
-      return std::nullopt;
-    return cached;
+      return false;
+    try {
+      json cached = json::parse(files::read(*path), nullptr, false);
+      JsonFields fields(cached, path->string());
+      std::string text = fields.required<std::string>("text");
+      std::string finish_reason = fields.optional<std::string>("finish_reason", "");
+      int64_t input_tokens = fields.optional<int64_t>("input_tokens", 0);
+      int64_t output_tokens = fields.optional<int64_t>("output_tokens", 0);
+      response.text = std::move(text);
+      response.finish_reason = std::move(finish_reason);
+      response.input_tokens = input_tokens;
+      response.output_tokens = output_tokens;
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
   }
 
   void write_cache(const LlmResponse& response) const {

@@ -9,6 +9,7 @@
 
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/json_fields.hpp"
 #include "harness/util/json_text.hpp"
 #include "sandbox/compile_worker.hpp"
 #include "sandbox/nvrtc_api.hpp"
@@ -72,27 +73,37 @@ std::unique_ptr<WorkerProcess> CompilePool::start_worker() {
     throw Error("the compile worker did not start (" + describe_wait_status(status) + ")", where);
   }
   nlohmann::json hello = nlohmann::json::parse(line, nullptr, false);
-  if (!hello.is_object() || hello.value("hello", "") != "kforge-compile-worker") {
+  if (!hello.is_object() || hello.value("hello", nlohmann::json()) != "kforge-compile-worker") {
     worker->kill();
     throw Error("the compile worker greeted with '" + printable_prefix(line) + "'", where);
   }
-  if (hello.contains("error")) {
+  // Every other field through JsonFields: a mistyped one is an Error naming it, and the worker
+  // is ended either way.
+  std::string version;
+  std::vector<std::string> roots;
+  try {
+    JsonFields fields(hello, where + ": hello");
+    if (fields.has("error"))
+      throw Error(fields.required<std::string>("error"), where);
+    if (fields.optional<int64_t>("protocol", 0) != kCompileProtocolVersion)
+      throw Error("the compile worker speaks another protocol version", where);
+    version = fields.optional<std::string>("nvrtc_version", "");
+    roots = fields.optional<std::vector<std::string>>("include_roots", {});
+  } catch (const Error&) {
     worker->kill();
-    throw Error(hello["error"].get<std::string>(), where);
+    throw;
   }
-  if (hello.value("protocol", 0) != kCompileProtocolVersion)
-    throw Error("the compile worker speaks another protocol version", where);
   // Set while the constructor starts the first worker, and only read afterwards: compile()
   // reads it without the lock.
-  std::string version = hello.value("nvrtc_version", "");
   if (nvrtc_version_.empty()) {
     nvrtc_version_ = version;
     // The header folders of the NVRTC the worker opened: this process does not open NVRTC, and
     // its policy check must allow exactly the headers the worker's compile will see.
-    for (const nlohmann::json& root : hello.value("include_roots", nlohmann::json::array()))
-      include_roots_.emplace_back(root.get<std::string>());
-  } else if (version != nvrtc_version_)
+    include_roots_.assign(roots.begin(), roots.end());
+  } else if (version != nvrtc_version_) {
+    worker->kill();
     throw Error("a new compile worker found NVRTC " + version + ", not " + nvrtc_version_, where);
+  }
   return worker;
 }
 
@@ -258,8 +269,15 @@ CompileResult CompilePool::compile_in_worker(Slot& slot, const CompileRequest& r
                    "the compile worker answered with something that is not its reply: '" +
                        printable_prefix(reply_line) + "'");
   }
-  if (reply.contains("error"))
+  if (reply.contains("error")) {
+    if (!reply["error"].is_string()) {
+      slot.worker->kill();
+      return replace(CompileStatus::kWorkerCrashed,
+                     "the compile worker's reply is malformed: its error is not text (" +
+                         std::string(reply["error"].type_name()) + ")");
+    }
     throw Error(reply["error"].get<std::string>(), "compile worker");
+  }
   try {
     return compile_result_from_json(reply);
   } catch (const Error& bad) {

@@ -1,11 +1,10 @@
 #include "sandbox/compile_types.hpp"
 
 #include <array>
-#include <limits>
-#include <type_traits>
 #include <utility>
 
 #include "harness/util/error.hpp"
+#include "harness/util/json_fields.hpp"
 
 namespace kforge {
 namespace {
@@ -22,34 +21,13 @@ constexpr std::array kStatusNames = std::to_array<std::pair<CompileStatus, std::
     {CompileStatus::kWorkerCrashed, "worker_crashed"},
 });
 
-template <typename Value>
-bool fits(const nlohmann::json& number) {
-  if (number.is_number_unsigned())
-    return number.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<Value>::max());
-  int64_t value = number.get<int64_t>();
-  if constexpr (std::is_unsigned_v<Value>)
-    return value >= 0;
-  else
-    return value >= std::numeric_limits<Value>::min() && value <= std::numeric_limits<Value>::max();
-}
-
+// A field of a compile reply (or of its kernels' entries), `fallback` where it is absent or
+// null; a mistyped one, or an integer out of its type's range, is an Error naming it.
 template <typename Value>
 Value field(const nlohmann::json& document, const char* name, Value fallback) {
-  auto found = document.find(name);
-  if (found == document.end() || found->is_null())
+  if (!document.is_object())
     return fallback;
-  // An integer field must hold an integer in its type's range: get<int>() of 1e300 is a
-  // float-to-int conversion out of range (undefined behaviour), of 2^40 a silent wrap.
-  if constexpr (std::is_integral_v<Value> && !std::is_same_v<Value, bool>) {
-    if (found->is_number() && (!found->is_number_integer() || !fits<Value>(*found)))
-      throw Error(std::string("field '") + name + "' is out of range or not an integer",
-                  "compile reply");
-  }
-  try {
-    return found->get<Value>();
-  } catch (const nlohmann::json::exception&) {
-    throw Error(std::string("field '") + name + "' has the wrong type", "compile reply");
-  }
+  return JsonFields(document, "compile reply").optional<Value>(name, std::move(fallback));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/json_fields.hpp"
 #include "harness/util/json_text.hpp"
 #include "sandbox/worker_process.hpp"
 
@@ -132,20 +133,34 @@ void GpuWorkerClient::start_worker() {
   json hello = json::parse(line, nullptr, false);
   if (!hello.is_object() || hello.value("id", json()) != json(id) || !hello.contains("ok"))
     throw gone("the GPU worker greeted with '" + printable_prefix(line) + "'");
-  if (!hello.value("ok", false)) {
+  // Every field through JsonFields: a mistyped one is an error naming it, with the worker's
+  // stderr (never a json exception), and the worker is ended either way.
+  bool ok = false;
+  std::string error;
+  int64_t protocol = 0;
+  try {
+    JsonFields fields(hello, where + ": hello");
+    ok = fields.required<bool>("ok");
+    error = fields.optional<std::string>("error", "the GPU worker refused hello");
+    protocol = fields.optional<int64_t>("protocol", 0);
+  } catch (const Error& bad) {
+    throw gone("the GPU worker's hello is malformed: " + bad.message());
+  }
+  if (!ok) {
     // The machine's answer (no libcuda, no device): one line, as the worker wrote it.
-    std::string error = hello.value("error", std::string("the GPU worker refused hello"));
     worker->reap();
     throw Error(error, where);
   }
-  if (hello.value("protocol", 0) != kGpuProtocolVersion) {
+  if (protocol != kGpuProtocolVersion) {
     worker->kill();
     throw Error("the GPU worker speaks another protocol version", where);
   }
-  try {
-    device_ = DeviceDescription::from_json(hello.at("device"), where + ": hello");
-  } catch (const json::exception&) {
+  if (!hello.contains("device"))
     throw gone("the GPU worker's hello has no device");
+  try {
+    device_ = DeviceDescription::from_json(hello["device"], where + ": hello");
+  } catch (const Error& bad) {
+    throw gone("the GPU worker's hello has a malformed device: " + bad.message());
   }
   worker_ = std::move(worker);
 }

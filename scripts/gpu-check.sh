@@ -7,13 +7,19 @@
 #   prepare    workspaces sharing one reference and compile cache; every task analysed
 #   parallel   concurrently: each seed once in a throwaway store (fills the caches), and every
 #              catalogue entry whose verdict is decided before timing (never timed: no baseline)
-#   seeds      one at a time: every seed kernel's verdict, median time, speedups, floor fraction
+#   seeds      one at a time: every seed kernel's verdict, median time, floor fraction (no
+#              baseline in these evals: each would start a torch process of its own)
 #   catalogue  one at a time: the catalogue entries that reach timing (honest, suspicious)
 #   ncu        kforge's median against Nsight Compute's gpu__time_duration.sum, 5-6 seeds from
 #              ~10 us to ~10 ms
 #   spread     the ~1 ms seed evaluated 5 times: run-to-run CV, `kforge eval` wall time (warm)
+#   baselines  every seed task's PyTorch eager and torch.compile baselines in ONE reference-
+#              runner process (torch and CUDA start once), and each seed's speedups; last, so
+#              that a run short of time loses speedup rows rather than the checks before it
 # Every step has its own time limit inside an overall budget (KFORGE_GPU_CHECK_BUDGET_S, default
-# 470 s); rows are printed the moment they are known, so a run cut off still shows what it did.
+# 440 s); rows are printed the moment they are known, so a run cut off still shows what it did.
+# The time plan (bench/gpu/check.py time_plan: each step's expected device time, an estimate)
+# is printed first.
 # Under $OUT (else ./gpu-check-out): summary.txt (everything printed), steps.log (every
 # command's output), evals.jsonl (every kforge eval's JSON), tests.log (gtest) — 4 files.
 #
@@ -30,7 +36,7 @@ mkdir -p "$out"
 : >"$out/summary.txt"
 exec > >(tee -a "$out/summary.txt") 2>&1
 tee_pid=$!
-budget=${KFORGE_GPU_CHECK_BUDGET_S:-470}
+budget=${KFORGE_GPU_CHECK_BUDGET_S:-440}
 # Multiplies every step's own limit (a slow, shared machine measuring the emulated run).
 scale=${KFORGE_GPU_CHECK_STEP_SCALE:-1}
 emulated=${KFORGE_GPU_CHECK_EMULATED:-0}
@@ -76,6 +82,14 @@ if [ "$emulated" != 1 ]; then
   done
 else
   export KFORGE_GPU_WORKER="$(command -v python3) $root/bench/gpu/oracle_worker.py --reference-cache $work/cache/reference"
+  # The baselines step's Python: one with torch (it has no CUDA here, so every task is refused,
+  # but torch's start is real).
+  for python in "$(command -v python3)" /usr/bin/python3; do
+    if [ -x "$python" ] && "$python" -c 'import torch' 2>/dev/null; then
+      export KFORGE_GPU_CHECK_PYTHON=$python
+      break
+    fi
+  done
 fi
 
 declare -a rows
@@ -173,17 +187,19 @@ export root out work bin emulated cuda_home
 export -f log machine doctor gpu_worker_tests check
 
 echo "kforge GPU check: budget ${budget} s, emulated=${emulated}, out=${out}"
-# Seeds before the timed catalogue entries: the honest entries' tasks all have seeds, so their
-# baselines are in the store by then and those entries cost no torch run.
-step machine $((20 * scale)) 420 machine
-step doctor $((30 * scale)) 400 doctor
+python3 -u "$root/bench/gpu/check.py" plan "$work"
+# Each step's limit, and the reserve it leaves for the steps after it (about their planned
+# times). No eval in ws times a baseline: the baselines step times them all in one process.
+step machine $((20 * scale)) 400 machine
+step doctor $((30 * scale)) 380 doctor
 step gpu-worker $((60 * scale)) 340 gpu_worker_tests
-checked prepare 45 320
-checked parallel 170 220
-checked seeds 170 100
-checked catalogue 90 60
-checked ncu 60 20
-checked spread 40 0
+checked prepare 45 330
+checked parallel 170 240
+checked seeds 130 150
+checked catalogue 90 110
+checked ncu 60 70
+checked spread 40 50
+checked baselines 110 0
 
 echo
 echo "kforge GPU check: $((SECONDS - started_all)) s in all (budget ${budget} s)"

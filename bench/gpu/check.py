@@ -3,16 +3,20 @@
 concurrently where no GPU time is measured and one at a time where it is, each table row printed
 the moment it is known.
 
+    check.py plan      WORK   the time plan: each step's expected device duration (an estimate)
     check.py prepare   WORK   workspaces (shared reference and compile caches), tasks analysed
     check.py parallel  WORK   concurrently: every seed once in a throwaway store (fills the caches
                               and torch's compile cache; its timings are discarded), and every
                               catalogue entry whose verdict is decided before timing
+    check.py seeds     WORK   one at a time: every seed kernel's verdict and time (no baselines)
     check.py catalogue WORK   one at a time: the catalogue entries that reach the timing stage
-    check.py seeds     WORK   one at a time: every seed kernel's verdict, time and speedups
     check.py ncu       WORK   kforge's median device time against Nsight Compute's
                               gpu__time_duration.sum, for 5-6 seeds from ~10 us to ~10 ms
     check.py spread    WORK   the same eval of the ~1 ms seed five times: run-to-run CV of the
                               median, and kforge eval's wall time on a warm workspace
+    check.py baselines WORK   every seed task's PyTorch eager and torch.compile baselines, all in
+                              ONE reference-runner process (op "baselines": torch and CUDA start
+                              once), and each seed's speedups over them
 
 Every step takes --seconds (its own time limit; it starts no eval that cannot finish inside it
 and says what it left out). Only the standard library is used: on the device this runs under
@@ -20,7 +24,8 @@ the torch Python, here under any python3. Environment (set by scripts/gpu-check.
 KFORGE_BIN (the kforge binary), KFORGE_GPU_CHECK_OUT (where logs go), KFORGE_GPU_CHECK_EMULATED
 ("1": the emulated worker stands in for the GPU; ncu is skipped), KFORGE_GPU_CHECK_JOBS
 (concurrent evals), KFORGE_GPU_CHECK_SEEDS / KFORGE_GPU_CHECK_ENTRIES (comma-separated subsets,
-for a short run), NCU (the ncu program).
+for a short run), NCU (the ncu program), KFORGE_GPU_CHECK_PYTHON (the reference runner's
+Python), KFORGE_GPU_CHECK_BASELINE_CAP_MS (each baseline mode's time cap, default 300).
 """
 
 import argparse
@@ -41,6 +46,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CATALOGUE_DIR = os.path.join(ROOT, "tests", "adversarial")
 SEEDS_DIR = os.path.join(ROOT, "kernels", "seeds")
+SUITES_DIR = os.path.join(ROOT, "datasets", "suites")
+REFERENCE_SCRIPT = os.path.join(ROOT, "harness", "reference", "kforge_reference.py")
 LOG_LOCK = threading.Lock()
 
 # Verdicts only the timing stage gives; an entry that may get one of them is evaluated alone.
@@ -125,6 +132,90 @@ def grid_text(dims):
     return "(%d, %d, %d)" % tuple(dims[:3])
 
 
+def baselines_request(tasks, config, cap_ms, task_seconds):
+    """One request for the reference runner's batched op: every task (name, source, filename),
+    kforge's timing configuration (`kforge config show --json`'s dotted keys) as kforge's own
+    baseline stage sends it, the benchmark shape and seed 0, but each mode capped at `cap_ms`."""
+    return {"op": "baselines",
+            "tasks": [{"name": t["name"], "source": t["source"], "filename": t["filename"],
+                       "constants": {}, "seed": 0} for t in tasks],
+            "dtype": config.get("verify.dtype", "float32"),
+            "device_index": int(config.get("gpu.device", 0)),
+            "warmup": int(config.get("timing.warmup", 10)),
+            "min_samples": int(config.get("timing.min_samples", 20)),
+            "max_samples": int(config.get("timing.max_samples", 1000)),
+            "target_spread": float(config.get("timing.target_spread", 0.02)),
+            "flush_l2": bool(config.get("timing.flush_l2", True)),
+            "time_cap_ms": float(cap_ms), "time_limit_s": task_seconds}
+
+
+def baseline_medians(reply):
+    """(eager median us, compile median us, note) from one baseline reply; a mode that failed
+    or has no samples is None and named in the note."""
+    if not reply.get("ok"):
+        error = reply.get("error") or {}
+        return None, None, "%s: %s" % (error.get("kind"), (error.get("message") or "")[:80])
+    medians, notes = [], []
+    for mode in ("eager", "compile"):
+        part = reply.get(mode) or {}
+        samples = [x for x in part.get("samples") or [] if isinstance(x, (int, float))]
+        medians.append(statistics.median(samples) if samples else None)
+        if part.get("error") or not samples:
+            notes.append("%s: %s" % (mode, (part.get("error") or "no samples")[:60]))
+        elif part.get("hit_time_cap"):
+            notes.append("%s: %d samples (time cap)" % (mode, len(samples)))
+    return medians[0], medians[1], "; ".join(notes)
+
+
+def speedup(baseline_us, candidate_us):
+    if not baseline_us or not candidate_us or baseline_us <= 0 or candidate_us <= 0:
+        return None
+    return baseline_us / candidate_us
+
+
+# The time plan: each step's expected duration on the device (one H200, 16 cores) in seconds.
+# ESTIMATES, not measurements: nothing has run on a GPU yet. Each is a per-unit cost times the
+# units this checkout has (seeds, tasks, catalogue entries); the per-unit costs come from the
+# CPU side measured here with the emulated worker plus the GPU-side work each unit needs
+# (docs/gpu-validation.md says how). The first device run's step times replace them.
+PLAN_BUDGET_S = 440
+DEVICE_CORES = 16
+
+
+def time_plan(seeds, tasks, before_timing, alone, honest, cores=DEVICE_CORES):
+    """[(step, expected seconds, how it is derived)] for the given counts."""
+    return [
+        ("machine", 5.0, "nvidia-smi, nvcc, ncu, one torch probe"),
+        ("doctor", 5.0, "one NVRTC compile, the driver, CUPTI and torch probes"),
+        ("gpu-worker", 20.0, "GpuWorkerDevice tests: worker starts, bandwidth and peak runs"),
+        ("prepare", 15.0, "4 stores created; every task analysed at once"),
+        ("parallel", 10.0 + (seeds * 70.0 + before_timing * 6.0) / cores,
+         "%d cold seed warm-ups at ~70 s CPU and %d verdict evals at ~6 s CPU, on %d cores"
+         % (seeds, before_timing, cores)),
+        ("seeds", seeds * 5.0,
+         "%d warm evals, one at a time, no baseline: ~5 s each (kforge's CPU side, worker "
+         "start, timing loop)" % seeds),
+        ("catalogue", alone * 5.0 + (15.0 if honest else 0.0),
+         "%d entries one at a time at ~5 s, then %d honest ones at once in ~15 s"
+         % (alone, honest)),
+        ("ncu", 6 * 7.0, "6 evals under ncu at ~7 s"),
+        ("spread", 5 * 4.5, "5 warm evals at ~4.5 s"),
+        ("baselines", 6.0 + tasks * 2.3,
+         "ONE torch process: start with CUDA ~6 s, then %d tasks at ~2.3 s (10 warm-up "
+         "forwards, eager and torch.compile at most 0.3 s each, a warm torch.compile ~1.5 s)"
+         % tasks),
+    ]
+
+
+def plan_for_checkout():
+    seeds = seed_kernels()
+    entries = catalogue_entries()
+    timed = [e for e in entries if not decided_before_timing(e)]
+    return time_plan(len(seeds), len({s["task"] for s in seeds}),
+                     len(entries) - len(timed), len([e for e in timed if not honest_only(e)]),
+                     len([e for e in timed if honest_only(e)]))
+
+
 def cv(values):
     if len(values) < 2 or statistics.mean(values) <= 0:
         return None
@@ -195,13 +286,9 @@ class Deadline:
 
 
 def kforge_eval(work, workspace, file, task, seconds, env=None, label=None):
-    """One `kforge eval --json`; its JSON and stderr go to the logs. Returns a result dict.
-    `ws-honest` evaluates with its own configuration into `ws`'s store (--db), whose device
-    measurements were taken by a candidate timed alone."""
-    command = [os.environ["KFORGE_BIN"], "--workspace", os.path.join(work, workspace)]
-    if workspace == "ws-honest":
-        command += ["--db", os.path.join(work, "ws", "kforge.db")]
-    command += ["eval", "--json", file, "--task", task]
+    """One `kforge eval --json`; its JSON and stderr go to the logs. Returns a result dict."""
+    command = [os.environ["KFORGE_BIN"], "--workspace", os.path.join(work, workspace), "eval",
+               "--json", file, "--task", task]
     code, stdout, stderr, wall = run(command, seconds, env=env)
     label = label or os.path.relpath(file, ROOT)
     log("%s: kforge eval %s --task %s (%s, exit %s, %.1f s)" %
@@ -225,6 +312,7 @@ def kforge_eval(work, workspace, file, task, seconds, env=None, label=None):
     bindings = (report.get("evidence") or {}).get("bindings") or {}
     launches = (bindings.get("benchmark") or {}).get("launches") or []
     checks = (report.get("evidence") or {}).get("checks") or []
+    baseline_stage = [s for s in report.get("stages", []) if s.get("name") == "baseline"]
     result.update({
         "verdict": report.get("verdict"), "reason": report.get("reason"),
         "detail": report.get("detail", ""),
@@ -240,6 +328,8 @@ def kforge_eval(work, workspace, file, task, seconds, env=None, label=None):
         "stages": {s.get("name"): round(s.get("ms", 0) / 1000, 2)
                    for s in report.get("stages", [])},
         "compile_cached": ((report.get("compile") or {}).get("from_cache")),
+        "baseline_stage": baseline_stage[0].get("status") if baseline_stage else None,
+        "baseline_detail": baseline_stage[0].get("detail") if baseline_stage else None,
     })
     return result
 
@@ -312,15 +402,16 @@ def fmt(value, form, missing="-"):
 # ---- steps ------------------------------------------------------------------------------------
 
 WORKSPACES = {
-    # The one store every timed number comes from.
-    "ws": {},
+    # The one store every timed number comes from. No baselines here: a baseline in an eval
+    # costs a torch process of its own (torch and CUDA start, torch.compile); the baselines
+    # step times every seed task's baselines in one process instead.
+    "ws": {"timing": {"baselines": False}},
     # Throwaway: every seed once, concurrently, to fill the shared caches (references, compiles,
-    # torch.compile's); its timings are discarded, so they are kept short.
+    # torch.compile's); its timings are discarded, so they are kept short. Its evals run
+    # kforge's own baseline stage (contended, so only whether it works is reported).
     "ws-warm": {"timing": {"time_cap_ms": 200.0}},
     # Verdicts decided before timing: never timed, so never a baseline.
     "ws-verdict": {"timing": {"baselines": False}, "gpu": {"run_limit_s": 20}},
-    # Honest catalogue entries, after the seeds: concurrently, no baselines, into ws's store.
-    "ws-honest": {"timing": {"baselines": False}},
     # Nsight Compute: one seed, no baselines, a short timing cap (the worker runs under ncu).
     "ws-ncu": {"timing": {"baselines": False, "time_cap_ms": 200.0},
                "verify": {"seeds": 1}, "gpu": {"time_limit_s": 60}},
@@ -426,6 +517,14 @@ def step_parallel(work, deadline):
     row("catalogue (decided before timing): %d of %d as catalogued; seed warm-ups %d, longest "
         "%s" % (passed, len(entries), len(warmed),
                 "%s %.0f s" % (slow["label"], slow["wall_s"]) if slow else "-"))
+    stages = [r.get("baseline_stage") for r in warmed]
+    row("kforge's own baseline stage in the warm-ups (contended, timings discarded): ok in %d "
+        "of %d (%s)" % (stages.count("ok"), len(stages),
+                        ", ".join("%s %d" % (status, stages.count(status))
+                                  for status in sorted({str(s) for s in stages}))))
+    other = [r for r in warmed if r.get("baseline_stage") not in ("ok", None)]
+    if other:
+        row("  e.g. %s: %s" % (other[0]["label"], (other[0].get("baseline_detail") or "")[:120]))
     save(work, "catalogue-parallel", results)
     return 0 if passed == len(entries) or emulated() else 1
 
@@ -439,8 +538,8 @@ def honest_only(entry):
 def step_catalogue(work, deadline):
     """The entries that reach timing: the suspicious ones one at a time in ws (a cache or a timed
     behaviour is caught by being faster than the floor or by its launch gaps, which contention
-    changes), then the honest ones concurrently (ws-honest: ws's store and its measured floor,
-    no baselines)."""
+    changes), then the honest ones concurrently, also in ws (its store's floor was measured by
+    a candidate timed alone)."""
     timed = [e for e in catalogue_entries() if not decided_before_timing(e)]
     alone = [e for e in timed if not honest_only(e)]
     honest = [e for e in timed if honest_only(e)]
@@ -461,7 +560,7 @@ def step_catalogue(work, deadline):
     def evaluate(entry):
         if deadline.left() < 5:
             return entry, {"verdict": "not-run", "reason": "step time limit", "wall_s": 0}
-        return entry, kforge_eval(work, "ws-honest", os.path.join(CATALOGUE_DIR, entry["file"]),
+        return entry, kforge_eval(work, "ws", os.path.join(CATALOGUE_DIR, entry["file"]),
                                   entry["task"], deadline.left())
     with concurrent.futures.ThreadPoolExecutor(jobs()) as pool:
         for future in concurrent.futures.as_completed([pool.submit(evaluate, e) for e in honest]):
@@ -474,13 +573,13 @@ def step_catalogue(work, deadline):
     return 0 if passed == len(entries) or emulated() else 1
 
 
-SEED_HEADER = "%-42s %-24s %11s %7s %8s %8s %7s %6s" % (
-    "seed", "verdict", "median us", "cv", "x eager", "x compile", "floor", "wall")
+SEED_HEADER = "%-42s %-24s %11s %7s %7s %6s" % (
+    "seed", "verdict", "median us", "cv", "floor", "wall")
 
 
 def step_seeds(work, deadline):
     seeds = seed_kernels()
-    row("seeds, timed one at a time: %d kernels" % len(seeds))
+    row("seeds, timed one at a time: %d kernels (speedups: the baselines step)" % len(seeds))
     row(SEED_HEADER)
     results = []
     correct = 0
@@ -497,11 +596,10 @@ def step_seeds(work, deadline):
         correct += result.get("verdict") == "correct"
         verdict = "%s%s" % (result.get("verdict"),
                             " (%s)" % result["reason"] if result.get("reason") else "")
-        row("%-42s %-24s %11s %7s %8s %8s %7s %5.1fs" % (
+        row("%-42s %-24s %11s %7s %7s %5.1fs" % (
             seed["name"][:42], verdict[:24], fmt(result.get("median_us"), "%.2f"),
-            fmt(result.get("cv"), "%.4f"), fmt(result.get("speedup_eager"), "%.2fx"),
-            fmt(result.get("speedup_compile"), "%.2fx"),
-            fmt(result.get("fraction_of_floor"), "%.2f"), result["wall_s"]))
+            fmt(result.get("cv"), "%.4f"), fmt(result.get("fraction_of_floor"), "%.2f"),
+            result["wall_s"]))
         if result.get("verdict") != "correct" and result.get("detail"):
             row("    %s" % result["detail"][:150])
         elif result.get("error"):
@@ -615,8 +713,119 @@ def step_spread(work, deadline, runs=5):
     return 0 if len(medians) == runs else 1
 
 
-STEPS = {"prepare": step_prepare, "parallel": step_parallel, "catalogue": step_catalogue,
-         "seeds": step_seeds, "ncu": step_ncu, "spread": step_spread}
+def step_plan(work, deadline):
+    plan = plan_for_checkout()
+    row("time plan (ESTIMATES for one H200 with %d cores, not measurements):" % DEVICE_CORES)
+    for name, seconds, how in plan:
+        row("  %-11s %5.0f s  %s" % (name, seconds, how))
+    total = sum(seconds for _, seconds, _ in plan)
+    row("  %-11s %5.0f s  (budget %d s)" % ("total", total, PLAN_BUDGET_S))
+    return 0 if total <= PLAN_BUDGET_S else 1
+
+
+def seed_tasks():
+    """Each seed task once, in the seeds' order, with its source: a task `suite/name` is the
+    file datasets/suites/suite/name.py."""
+    tasks = []
+    for seed in seed_kernels():
+        if seed["task"] in [t["name"] for t in tasks]:
+            continue
+        path = os.path.join(SUITES_DIR, seed["task"] + ".py")
+        source = open(path).read() if os.path.isfile(path) else None
+        tasks.append({"name": seed["task"], "source": source, "filename": path})
+    return tasks
+
+
+def kforge_config(work, deadline):
+    code, stdout, stderr, wall = run([os.environ["KFORGE_BIN"], "--workspace",
+                                      os.path.join(work, "ws"), "config", "show", "--json"],
+                                     min(30, deadline.left()))
+    log("ws: kforge config show --json (exit %s, %.1f s)" % (code, wall), stderr)
+    try:
+        return json.loads(stdout)
+    except ValueError:
+        return {}
+
+
+BASELINE_HEADER = "%-26s %11s %11s %11s %8s %9s  %s" % (
+    "task", "eager us", "compile us", "seed us", "x eager", "x compile", "note")
+
+
+def step_baselines(work, deadline):
+    """Every seed task's baselines in one reference-runner process, rows as replies arrive."""
+    tasks = [t for t in seed_tasks() if t["source"] is not None]
+    missing = [t["name"] for t in seed_tasks() if t["source"] is None]
+    config = kforge_config(work, deadline)
+    python = os.environ.get("KFORGE_GPU_CHECK_PYTHON") or config.get("python") or "python3"
+    cap_ms = float(os.environ.get("KFORGE_GPU_CHECK_BASELINE_CAP_MS", 300))
+    request = baselines_request(tasks, config, cap_ms, 60)
+    seeds = {}
+    for result in load(work, "seeds", []):
+        seeds.setdefault(result["task"], result)
+    row("baselines: %d tasks in ONE reference-runner process (%s), each mode capped at %.0f ms"
+        % (len(tasks), python, cap_ms))
+    for name in missing:
+        row("  %s: no task file in %s" % (name, os.path.relpath(SUITES_DIR, ROOT)))
+    row(BASELINE_HEADER)
+    stderr_path = os.path.join(work, "baselines.stderr")
+    started = time.monotonic()
+    with open(stderr_path, "w") as stderr:
+        process = subprocess.Popen([python, REFERENCE_SCRIPT], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                   start_new_session=True)
+    replies = []
+
+    def read():  # replies into the list, so that the deadline can be waited for
+        try:
+            process.stdin.write(json.dumps(request))
+            process.stdin.close()
+        except OSError:  # the runner ended without reading: its stderr says why
+            pass
+        for line in process.stdout:
+            try:
+                replies.append(json.loads(line))
+            except ValueError:
+                replies.append({"ok": False, "error": {"kind": "bad_reply", "message": line}})
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    results, shown = [], 0
+    while True:
+        reader.join(timeout=max(0.0, min(0.2, deadline.left())))
+        for reply in replies[shown:]:
+            shown += 1
+            if reply.get("done"):
+                continue
+            name = reply.get("name") or (tasks[len(results)]["name"] if len(results) < len(tasks)
+                                         else "?")
+            eager, compiled, note = baseline_medians(reply)
+            seed_us = (seeds.get(name) or {}).get("median_us")
+            results.append({"task": name, "eager_us": eager, "compile_us": compiled,
+                            "seed_us": seed_us, "speedup_eager": speedup(eager, seed_us),
+                            "speedup_compile": speedup(compiled, seed_us), "note": note})
+            row("%-26s %11s %11s %11s %8s %9s  %s" % (
+                name[:26], fmt(eager, "%.2f"), fmt(compiled, "%.2f"), fmt(seed_us, "%.2f"),
+                fmt(results[-1]["speedup_eager"], "%.2fx"),
+                fmt(results[-1]["speedup_compile"], "%.2fx"), note))
+        if not reader.is_alive() or deadline.left() <= 0:
+            break
+    if reader.is_alive():
+        os.killpg(process.pid, signal.SIGKILL)
+        row("  step time limit: %d of %d tasks not timed" % (len(tasks) - len(results),
+                                                            len(tasks)))
+    process.wait()
+    with open(stderr_path) as handle:
+        log("baselines: %s %s (exit %s, %.1f s)" % (python, REFERENCE_SCRIPT, process.returncode,
+                                                     time.monotonic() - started), handle.read())
+    save(work, "baselines", results)
+    timed = [r for r in results if r["eager_us"] is not None]
+    row("baselines: %d of %d tasks timed, in 1 reference-runner process, %.0f s" % (
+        len(timed), len(tasks), time.monotonic() - started))
+    return 0 if len(timed) == len(tasks) and not missing or emulated() else 1
+
+
+STEPS = {"plan": step_plan, "prepare": step_prepare, "parallel": step_parallel, "catalogue": step_catalogue,
+         "seeds": step_seeds, "ncu": step_ncu, "spread": step_spread,
+         "baselines": step_baselines}
 
 
 def main():

@@ -1,15 +1,24 @@
 #!/usr/bin/env python3
 """Tests of the GPU check's own logic (bench/gpu/check.py, bench/gpu/oracle_worker.py) that need
 no GPU and no kforge binary: which catalogue entries may run concurrently, what passes, which
-seeds Nsight Compute profiles, how its CSV is read, the workspace configuration text, and how the
-oracle worker recognises inputs. Run by ctest (gpu_check.logic); standard library only."""
+seeds Nsight Compute profiles, how its CSV is read, the workspace configuration text, how the
+oracle worker recognises inputs, the time plan against the budget and gpu-check.sh's limits, and
+the baselines step: every seed task sent to ONE real kforge_reference.py process (its starts
+counted; run under a Python with torch where there is one, refused no_cuda here). Run by ctest
+(gpu_check.logic); standard library only."""
 
+import contextlib
+import io
 import json
 import os
+import re
 import struct
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
@@ -124,6 +133,145 @@ class Pieces(unittest.TestCase):
     def test_cv(self):
         self.assertIsNone(check.cv([5.0]))
         self.assertAlmostEqual(check.cv([9.0, 10.0, 11.0]), 0.1)
+
+
+def script_limits():
+    """{step: its own time limit in s} and the default budget, read from scripts/gpu-check.sh."""
+    with open(os.path.join(check.ROOT, "scripts", "gpu-check.sh")) as handle:
+        text = handle.read()
+    limits = {name: int(limit) for name, limit in
+              re.findall(r"^step ([a-z-]+) \$\(\((\d+) \* scale\)\)", text, re.M)}
+    limits.update({name: int(limit) for name, limit in
+                   re.findall(r"^checked ([a-z-]+) (\d+) \d+$", text, re.M)})
+    budget = int(re.search(r"KFORGE_GPU_CHECK_BUDGET_S:-(\d+)", text).group(1))
+    return limits, budget
+
+
+class TimePlan(unittest.TestCase):
+    def test_the_plan_for_this_checkout_fits_the_budget_and_every_step_its_limit(self):
+        plan = check.plan_for_checkout()
+        limits, budget = script_limits()
+        self.assertEqual(budget, check.PLAN_BUDGET_S)
+        self.assertLessEqual(budget, 480 - 40)  # 40 s of margin inside the 8 minutes
+        self.assertEqual([name for name, _, _ in plan], list(limits))  # every step, in order
+        for name, seconds, _ in plan:
+            self.assertLessEqual(seconds, limits[name], name)
+        self.assertLessEqual(sum(seconds for _, seconds, _ in plan), budget)
+
+    def test_baselines_cost_one_torch_start_not_one_per_seed(self):
+        # One more seed task adds its timing to the baselines step, not another torch start.
+        plan = dict((name, seconds) for name, seconds, _ in check.time_plan(21, 21, 42, 7, 13))
+        more = dict((name, seconds) for name, seconds, _ in check.time_plan(21, 22, 42, 7, 13))
+        self.assertAlmostEqual(more["baselines"] - plan["baselines"], 2.3)
+        self.assertLess(plan["baselines"], 21 * 12)  # 12-15 s per seed with a process each
+
+    def test_a_checkout_too_big_for_the_budget_fails_the_plan_step(self):
+        with tempfile.TemporaryDirectory() as work, \
+                mock.patch.object(check, "plan_for_checkout",
+                                  lambda: check.time_plan(60, 60, 42, 7, 13)), \
+                contextlib.redirect_stdout(io.StringIO()) as printed:
+            self.assertEqual(check.step_plan(work, check.Deadline(5)), 1)
+        self.assertIn("ESTIMATES", printed.getvalue())
+
+
+def python_with_torch():
+    for python in (os.environ.get("KFORGE_PYTHON"), "/usr/bin/python3", sys.executable):
+        if python and subprocess.run([python, "-c", "import torch"],
+                                     capture_output=True).returncode == 0:
+            return python
+    return None
+
+
+class Baselines(unittest.TestCase):
+    def test_the_request_carries_every_task_and_kforges_timing_settings_but_the_cap(self):
+        tasks = [{"name": "a", "source": "A", "filename": "a.py"},
+                 {"name": "b", "source": "B", "filename": "b.py"}]
+        config = {"verify.dtype": "float16", "gpu.device": 1, "timing.warmup": 3,
+                  "timing.min_samples": 7, "timing.max_samples": 9,
+                  "timing.target_spread": 0.5, "timing.flush_l2": False,
+                  "timing.time_cap_ms": 2000.0}
+        request = check.baselines_request(tasks, config, 300, 60)
+        self.assertEqual(request["op"], "baselines")
+        self.assertEqual([t["name"] for t in request["tasks"]], ["a", "b"])
+        self.assertEqual(request["tasks"][1], {"name": "b", "source": "B", "filename": "b.py",
+                                               "constants": {}, "seed": 0})
+        self.assertEqual((request["dtype"], request["device_index"], request["warmup"],
+                          request["min_samples"], request["max_samples"],
+                          request["target_spread"], request["flush_l2"]),
+                         ("float16", 1, 3, 7, 9, 0.5, False))
+        self.assertEqual(request["time_cap_ms"], 300.0)
+
+    def test_medians_and_speedups_from_a_recorded_reply(self):
+        reply = {"name": "relu", "ok": True, "eager": {"samples": [30.0, 10.0, 20.0]},
+                 "compile": {"samples": [8.0, 9.0], "hit_time_cap": True}}
+        eager, compiled, note = check.baseline_medians(reply)
+        self.assertEqual((eager, compiled), (20.0, 8.5))
+        self.assertIn("compile: 2 samples (time cap)", note)
+        self.assertAlmostEqual(check.speedup(eager, 10.0), 2.0)
+        self.assertIsNone(check.speedup(None, 10.0))
+        self.assertIsNone(check.speedup(20.0, 0.0))
+        failed = {"name": "relu", "ok": True, "eager": {"samples": [5.0]},
+                  "compile": {"error": "RuntimeError: no backend"}}
+        self.assertEqual(check.baseline_medians(failed)[:2], (5.0, None))
+        refused = {"name": "relu", "ok": False, "error": {"kind": "no_cuda", "message": "m"}}
+        self.assertEqual(check.baseline_medians(refused), (None, None, "no_cuda: m"))
+
+    def run_step(self, python_body, seconds=120, seeds="relu,row_sum,matvec"):
+        """The baselines step with `python_body` as the reference runner's Python (a shell
+        script that counts its starts); (exit code, printed rows, starts, saved results)."""
+        with tempfile.TemporaryDirectory() as work:
+            python = os.path.join(work, "python")
+            starts = os.path.join(work, "starts")
+            with open(python, "w") as handle:
+                handle.write("#!/bin/sh\necho started >>%s\n%s\n" % (starts, python_body))
+            os.chmod(python, 0o755)
+            environment = {"KFORGE_BIN": "/bin/false", "KFORGE_GPU_CHECK_OUT": work,
+                           "KFORGE_GPU_CHECK_PYTHON": python, "KFORGE_GPU_CHECK_EMULATED": "0",
+                           "KFORGE_GPU_CHECK_SEEDS": seeds}
+            with mock.patch.dict(os.environ, environment), \
+                    contextlib.redirect_stdout(io.StringIO()) as printed:
+                code = check.step_baselines(work, check.Deadline(seconds))
+            count = len(open(starts).readlines()) if os.path.exists(starts) else 0
+            return code, printed.getvalue(), count, check.load(work, "baselines")
+
+    def test_every_seed_task_is_asked_of_one_reference_runner_process(self):
+        python = python_with_torch() or sys.executable
+        code, printed, starts, results = self.run_step('exec %s "$@"' % python)
+        self.assertEqual(starts, 1, printed)
+        self.assertIn("3 tasks in ONE reference-runner process", printed)
+        if python_with_torch():
+            # The real runner answers each task by name, in the seeds' order (Nsight Compute's
+            # range first); torch here sees no CUDA, so each is refused, and the step fails.
+            self.assertEqual([r["task"] for r in results], ["builtin/row_sum", "builtin/relu",
+                                                          "builtin/matvec"])
+            for result in results:
+                self.assertIsNone(result["eager_us"])
+                self.assertIn("no_cuda", result["note"])
+            self.assertEqual(code, 1)
+            self.assertIn("0 of 3 tasks timed, in 1 reference-runner process", printed)
+
+    def test_the_batched_op_answers_each_task_even_a_malformed_one(self):
+        python = python_with_torch()
+        if not python:
+            self.skipTest("no Python with torch here")
+        request = {"op": "baselines", "time_limit_s": 30,
+                   "tasks": [{"name": "first", "source": "x = 1", "filename": "first.py"}, 5,
+                             {"name": "third", "source": "x = 1", "filename": "third.py"}]}
+        done = subprocess.run([python, check.REFERENCE_SCRIPT], input=json.dumps(request),
+                              capture_output=True, text=True, timeout=100)
+        replies = [json.loads(line) for line in done.stdout.splitlines()]
+        self.assertEqual(len(replies), 4, done.stderr)
+        self.assertEqual([r.get("name") for r in replies[:3]], ["first", "", "third"])
+        self.assertTrue(all(not r["ok"] for r in replies[:3]))
+        self.assertEqual(replies[1]["error"]["kind"], "raised")  # 5 is no task
+        self.assertTrue(replies[3]["done"])
+
+    def test_a_runner_past_the_step_limit_is_killed_and_the_rest_listed(self):
+        started = time.monotonic()
+        code, printed, starts, results = self.run_step("exec sleep 60", seconds=2)
+        self.assertLess(time.monotonic() - started, 20)
+        self.assertEqual((code, starts, results), (1, 1, []))
+        self.assertIn("step time limit: 3 of 3 tasks not timed", printed)
 
 
 class Oracle(unittest.TestCase):

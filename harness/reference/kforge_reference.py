@@ -37,6 +37,11 @@ Operations
               timed iteration, outside the profiled region; warm-up first; repeated until the
               spread target, the sample cap or the time cap), as "samples" in microseconds, or
               "error" when that mode failed. Refused (kind no_cuda) when torch sees no CUDA.
+  baselines {"op": "baselines", "tasks": [{"name", "source", "filename", "constants", "seed"}],
+            and the timing fields of baseline, shared by every task}
+           -> one baseline reply per task, in order, each flushed as it is known: many tasks
+              timed in one process, so torch and CUDA start once (bench/gpu/check.py times
+              every seed task's baselines this way). Each task has the time limit on its own.
 
 A reply is {"ok": true, ...} or {"ok": false, "error": {"kind", "message", "traceback"}}, where
 kind is one of syntax_error, missing_definition, raised, wrong_return_type, time_limit,
@@ -1398,12 +1403,20 @@ def main():
         reply(guarded(request.get("name", ""), seconds, lambda: baseline_task(torch, request)))
         reply({"done": True, "torch_version": torch.__version__})
         return 0
+    if op == "baselines":
+        shared = {key: value for key, value in request.items() if key != "tasks"}
+        for task in request.get("tasks", []):
+            name = task.get("name", "") if isinstance(task, dict) else ""
+            reply(guarded(name, seconds,
+                          lambda task=task: baseline_task(torch, dict(shared, **task))))
+        reply({"done": True, "torch_version": torch.__version__})
+        return 0
     if op == "probe":
         reply({"ok": True, "torch_version": torch.__version__, "python": sys.version.split()[0],
                "cuda": bool(torch.cuda.is_available())})
         return 0
-    reply(error_reply("", TaskError("bad_request", "unknown op %r (analyze, run, baseline, probe)"
-                                    % op)))
+    reply(error_reply("", TaskError("bad_request", "unknown op %r (analyze, run, baseline, "
+                                    "baselines, probe)" % op)))
     return 2
 
 

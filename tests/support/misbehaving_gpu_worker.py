@@ -5,7 +5,8 @@ has KFORGE_GPU_WORKER_FAULTS=1, a run or time request whose plan has "test_fault
 command: crash, hang, garbage, huge, partial, wrong_id, context_lost, launch_error, slow:<ms>,
 exit_after_reply.
 Arguments: --exit-before-hello, --no-gpu (answers hello as a machine without libcuda does),
---measure-fault <fault> (the same faults for measure requests).
+--measure-fault <fault> (the same faults for measure requests), --hello-field NAME=JSON (the
+hello reply's field NAME set to that JSON value; repeatable).
 """
 import json
 import os
@@ -69,6 +70,12 @@ def send_raw(text):
     sys.stdout.flush()
 
 
+hello_fields = {}
+for index, argument in enumerate(arguments[:-1]):
+    if argument == "--hello-field":
+        name, value = arguments[index + 1].split("=", 1)
+        hello_fields[name] = json.loads(value)
+
 if "--exit-before-hello" in arguments:
     sys.stderr.write("test worker: leaving before hello\n")
     sys.exit(3)
@@ -81,12 +88,14 @@ for line in sys.stdin:
         sys.exit(0)
     if op == "hello":
         if "--no-gpu" in arguments:
-            send({"id": request_id, "ok": False,
-                  "error": "no CUDA driver: libcuda.so.1 could not be opened"})
+            send(dict({"id": request_id, "ok": False,
+                       "error": "no CUDA driver: libcuda.so.1 could not be opened"},
+                      **hello_fields))
             sys.exit(1)
-        send({"id": request_id, "ok": True, "protocol": 2,
-              "device": {"ordinal": 0, "name": "kforge test worker (no GPU)", "arch": "sm_90",
-                         "sm_count": 1, "cupti": False}})
+        send(dict({"id": request_id, "ok": True, "protocol": 2,
+                   "device": {"ordinal": 0, "name": "kforge test worker (no GPU)",
+                              "arch": "sm_90", "sm_count": 1, "cupti": False}},
+                  **hello_fields))
         continue
     fault = ""
     if op in ("run", "time"):

@@ -256,6 +256,31 @@ TEST_P(AgentsProvider, CacheAnswersRepeatsButNotOtherSamples) {
   EXPECT_TRUE(flaky->complete(request()).ok());
 }
 
+TEST_P(AgentsProvider, DamagedOrMistypedCacheFilesAreMissesNotCrashes) {
+  testing::TemporaryDirectory dir;
+  ProviderSettings chosen = settings("ok");
+  chosen.cache_dir = dir.path();
+  auto provider = make_provider(chosen);
+  LlmResponse first = provider->complete(request());
+  ASSERT_TRUE(first.ok()) << first.error;
+  std::filesystem::path file =
+      dir.path() / first.cache_key.substr(0, 2) / (first.cache_key + ".json");
+  ASSERT_TRUE(std::filesystem::exists(file));
+  size_t asked = requests_seen().size();
+  for (const char* damaged :
+       {R"({"text": 5})", R"({"text": "x", "input_tokens": "many"})",
+        R"({"text": "x", "finish_reason": [1]})", R"({"text": "x", "output_tokens": 1e300})",
+        R"(["text"])", "not json"}) {
+    files::write_atomic(file, damaged);
+    LlmResponse again = provider->complete(request());
+    EXPECT_TRUE(again.ok()) << damaged << ": " << again.error;
+    EXPECT_FALSE(again.from_cache) << damaged;
+    EXPECT_EQ(requests_seen().size(), ++asked) << damaged;
+    // The answer asked again replaced the damaged file.
+    EXPECT_TRUE(provider->complete(request()).from_cache) << damaged;
+  }
+}
+
 TEST_P(AgentsProvider, TheKeyTravelsOnlyInAHeader) {
   testing::FakeLlmServer keyed({"--key", "sk-test-secret-123"});
   ::setenv("KFORGE_TEST_GOOD_KEY", "sk-test-secret-123", 1);

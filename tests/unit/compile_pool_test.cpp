@@ -289,5 +289,66 @@ TEST(CompilePoolStart, WorkerThatIsNotAWorkerIsAnError) {
   EXPECT_THROW(CompilePool pool(options), Error);
 }
 
+// A compile worker that greets with `hello` (a JSON line) and answers its first request with
+// `reply` (a Python expression of `request`), as a real process speaking the pool's protocol.
+CompilePoolOptions scripted_worker(const std::filesystem::path& cache, const std::string& hello,
+                                   const std::string& reply = "{}") {
+  CompilePoolOptions options = test_options(cache);
+  options.workers = 1;
+  options.worker_program = "/usr/bin/python3";
+  options.worker_arguments = {
+      "-c", "import json, sys\nprint(" + hello +
+                ", flush=True)\nrequest = json.loads(sys.stdin.readline())\nprint(json.dumps(" +
+                reply + "), flush=True)\nsys.stdin.readline()\n"};
+  return options;
+}
+
+std::string start_error(const CompilePoolOptions& options) {
+  try {
+    CompilePool pool(options);
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "(the pool started)";
+}
+
+TEST(CompilePoolStart, MistypedHelloFieldsAreOneErrorNamingTheField) {
+  testing::TemporaryDirectory directory;
+  auto with = [&](const std::string& fields) {
+    return start_error(scripted_worker(directory.path(),
+                                       "'{\"hello\": \"kforge-compile-worker\", " + fields + "}'"));
+  };
+  EXPECT_NE(start_error(scripted_worker(directory.path(), "'{\"hello\": 5}'")).find("greeted with"),
+            std::string::npos);
+  EXPECT_NE(with("\"protocol\": \"1\"").find("field 'protocol' has the wrong type (string)"),
+            std::string::npos)
+      << with("\"protocol\": \"1\"");
+  EXPECT_NE(with("\"protocol\": 1, \"nvrtc_version\": 13").find("field 'nvrtc_version'"),
+            std::string::npos);
+  EXPECT_NE(with("\"protocol\": 1, \"include_roots\": \"/usr\"").find("field 'include_roots'"),
+            std::string::npos);
+  EXPECT_NE(with("\"protocol\": 1, \"include_roots\": [\"/usr\", 7]").find("field 'include_roots'"),
+            std::string::npos);
+  EXPECT_NE(with("\"error\": {\"no\": \"text\"}").find("field 'error' has the wrong type (object)"),
+            std::string::npos);
+  EXPECT_NE(with("\"protocol\": 1e300").find("field 'protocol' holds a number out of range"),
+            std::string::npos);
+  // Well-typed fields still mean what they meant.
+  EXPECT_NE(with("\"error\": \"no NVRTC here\"").find("no NVRTC here"), std::string::npos);
+  EXPECT_NE(with("\"protocol\": 2").find("another protocol version"), std::string::npos);
+}
+
+TEST(CompilePoolCompile, ReplyWithAnErrorThatIsNotTextReplacesTheWorker) {
+  testing::TemporaryDirectory directory;
+  CompilePool pool(scripted_worker(
+      directory.path(),
+      "'{\"hello\": \"kforge-compile-worker\", \"protocol\": 1, \"nvrtc_version\": \"0.0\"}'",
+      "{\"id\": request[\"id\"], \"error\": [1, 2]}"));
+  CompileResult result = pool.compile(scale_request());
+  EXPECT_EQ(result.status, CompileStatus::kWorkerCrashed);
+  EXPECT_NE(result.detail.find("its error is not text (array)"), std::string::npos)
+      << result.detail;
+}
+
 }  // namespace
 }  // namespace kforge

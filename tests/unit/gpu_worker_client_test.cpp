@@ -97,6 +97,42 @@ TEST_F(GpuWorkerClientTest, WorkerThatExitsBeforeHelloIsAnErrorWithItsStderr) {
   }
 }
 
+// The hello's error with `fields` (NAME=JSON each) set in the test worker's hello reply.
+std::string hello_error(const fs::path& job_dir, const std::vector<std::string>& fields) {
+  std::vector<std::string> extra;
+  for (const std::string& field : fields) {
+    extra.push_back("--hello-field");
+    extra.push_back(field);
+  }
+  try {
+    GpuWorkerClient client(test_options(job_dir, extra));
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "(the worker started)";
+}
+
+TEST_F(GpuWorkerClientTest, MistypedHelloFieldsAreOneErrorNamingTheField) {
+  auto expect = [&](const std::vector<std::string>& fields, const std::string& part) {
+    std::string error = hello_error(directory_.path(), fields);
+    EXPECT_NE(error.find(part), std::string::npos) << error;
+  };
+  expect({"ok=\"yes\""}, "hello is malformed: field 'ok' has the wrong type (string)");
+  expect({"protocol=\"2\""}, "hello is malformed: field 'protocol' has the wrong type (string)");
+  expect({"protocol=2.5"}, "field 'protocol' holds a number out of range or not an integer");
+  expect({"ok=false", "error=5"}, "hello is malformed: field 'error' has the wrong type (number)");
+  expect({"device=null"}, "hello has a malformed device: expected a JSON object, got null");
+  expect({"device={\"name\": 7, \"arch\": \"sm_90\"}"},
+         "hello has a malformed device: field 'name' has the wrong type (number)");
+  expect({"device=[1]"}, "hello has a malformed device");
+  // The error names the worker and what its stderr said, as every failed start does.
+  expect({"ok=\"yes\""}, "misbehaving_gpu_worker.py");
+  // Well-typed answers keep their meaning.
+  expect({"ok=false", "error=\"no device\""}, "no device");
+  expect({"protocol=3"}, "the GPU worker speaks another protocol version");
+  EXPECT_EQ(hello_error(directory_.path(), {"cupti_version=1"}), "(the worker started)");
+}
+
 TEST_F(GpuWorkerClientTest, ProgramThatCannotStartIsAnError) {
   GpuWorkerOptions options = test_options(directory_.path());
   options.worker_program = directory_.path() / "no-such-worker";
