@@ -156,6 +156,9 @@ TEST_F(DatasetCommand, ArchiveRowsCarryTheCompiledKernelsResources) {
         continue;
       }
       const nlohmann::json& kernel = row["compile"]["kernels"][0];
+      ASSERT_TRUE(row["registers"].is_number())
+          << "registers is " << row["registers"] << " where compile.kernels[0] has "
+          << kernel["registers"];
       EXPECT_GT(row["registers"].get<int>(), 0);
       EXPECT_EQ(row["registers"], kernel["registers"]);
       EXPECT_EQ(row["spill_bytes"],
