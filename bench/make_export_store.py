@@ -79,8 +79,15 @@ def main():
         evidence = json.dumps({"max_abs_error": rng.uniform(0, 1e-5), "atol": 1e-5,
                                "rtol": 1e-5, "seeds": [0, 1, 2],
                                "shapes": ["benchmark", "check0"]})
-        compile_info = json.dumps({"registers": rng.randint(16, 128), "shared_bytes": 0,
-                                   "compile_ms": rng.uniform(10, 40), "log": ""})
+        # The shape harness/evaluation/evaluator.cpp stores: per-kernel resources in "kernels".
+        kernel = {"name": "kernel", "registers": rng.randint(16, 128), "barriers": 0,
+                  "shared_bytes": rng.choice([-1, 4096]), "constant_bytes": -1,
+                  "stack_frame_bytes": 0, "spill_store_bytes": 0, "spill_load_bytes": 0,
+                  "local_bytes": 0}
+        compile_info = json.dumps({"status": "ok", "detail": "", "log": "", "log_bytes": 0,
+                                   "compile_ms": rng.uniform(10, 40), "wall_ms": 50.0,
+                                   "nvrtc_version": "13.0", "arch": "sm_90", "from_cache": False,
+                                   "kernels": [kernel]})
         batch_evaluations.append(
             (index, index, verdict, evidence, "sm_90", "NVIDIA H100", compile_info, timing,
              median if timed else None, rng.uniform(0.3, 4.0) if timed else None,

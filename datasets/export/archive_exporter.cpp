@@ -46,6 +46,7 @@ class ArchiveExporter final : public Exporter {
     }
     json evidence = parse_object(row.evidence);
     json compile = parse_object(row.compile);
+    CompileResources resources = compile_resources(compile);
     const std::array<std::optional<std::string>, 5>& environment = environment_fields(row);
     TimingSummary timing = timing_summary(row);
     const json& tolerances = evidence.contains("tolerances") && evidence["tolerances"].is_object()
@@ -98,10 +99,10 @@ class ArchiveExporter final : public Exporter {
     line.number("baseline_compile_us", row.baseline_compile_us);
     line.string("baseline_torch_version", row.baseline_torch_version);
     line.raw("compile", row.compile);
-    line.value("registers", number_or_null(compile, "registers"));
-    line.value("shared_bytes", number_or_null(compile, "shared_bytes"));
-    line.value("local_bytes", number_or_null(compile, "local_bytes"));
-    line.value("spill_bytes", number_or_null(compile, "spill_bytes"));
+    line.integer("registers", resources.registers);
+    line.integer("shared_bytes", resources.shared_bytes);
+    line.integer("local_bytes", resources.local_bytes);
+    line.integer("spill_bytes", resources.spill_bytes);
     line.value("compile_ms", number_or_null(compile, "compile_ms"));
     line.raw("stages", row.stages);
     line.string("gpu", row.gpu);

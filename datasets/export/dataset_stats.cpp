@@ -105,8 +105,16 @@ std::string dataset_card(const json& stats) {
   std::string license = card_license(stats);
   std::string out =
       "---\nlicense: " + license + "\nconfigs:\n- config_name: default\n  data_files:\n";
-  for (const char* split : {"train", "validation", "test"})
-    out += "  - split: " + std::string(split) + "\n    path: " + split + ".jsonl\n";
+  // Only the splits with records: Hugging Face `datasets` refuses to load a split whose file is
+  // empty. (With no records at all, all three, as there is nothing to load either way.)
+  const char* const splits[] = {"train", "validation", "test"};
+  bool any_records = false;
+  for (const char* split : splits)
+    any_records = any_records || stats["records"][split].get<int64_t>() > 0;
+  for (const char* split : splits) {
+    if (!any_records || stats["records"][split].get<int64_t>() > 0)
+      out += "  - split: " + std::string(split) + "\n    path: " + split + ".jsonl\n";
+  }
   out += "tags:\n- cuda\n- kernels\n- pytorch\n- kforge\n---\n\n";
   out += "# kforge dataset: " + stats["format"].get<std::string>() + "\n\n";
   out +=

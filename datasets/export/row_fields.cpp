@@ -37,6 +37,38 @@ json number_or_null(const json& object, const char* key) {
   return value ? json(*value) : json(nullptr);
 }
 
+CompileResources compile_resources(const json& compile) {
+  CompileResources resources;
+  auto figure = [](const json& kernel, const char* key) -> std::optional<int64_t> {
+    auto found = kernel.find(key);
+    if (found == kernel.end() || !found->is_number_integer() || found->get<int64_t>() < 0)
+      return std::nullopt;
+    return found->get<int64_t>();
+  };
+  auto keep_largest = [](std::optional<int64_t>& largest, std::optional<int64_t> value) {
+    if (value && (!largest || *value > *largest))
+      largest = value;
+  };
+  auto kernels = compile.find("kernels");
+  if (kernels != compile.end() && kernels->is_array()) {
+    for (const json& kernel : *kernels) {
+      if (!kernel.is_object())
+        continue;
+      auto registers = figure(kernel, "registers");
+      keep_largest(resources.registers, registers);
+      // ptxas leaves "N bytes smem" out of a kernel's usage line when it uses none.
+      auto shared = figure(kernel, "shared_bytes");
+      keep_largest(resources.shared_bytes, shared || !registers ? shared : 0);
+      keep_largest(resources.local_bytes, figure(kernel, "local_bytes"));
+      auto stores = figure(kernel, "spill_store_bytes");
+      auto loads = figure(kernel, "spill_load_bytes");
+      if (stores || loads)
+        keep_largest(resources.spill_bytes, stores.value_or(0) + loads.value_or(0));
+    }
+  }
+  return resources;
+}
+
 std::optional<std::pair<double, double>> TimingSummary::spread_interval() const {
   if (p10_us && p90_us)
     return std::make_pair(*p10_us, *p90_us);

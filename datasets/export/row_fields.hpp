@@ -6,7 +6,9 @@
 //             samples (array of numbers; only its length is exported) or sample_count
 //   evidence: max_abs_error, max_rel_error, mismatch_count, first_mismatches, atol, rtol
 //             (or tolerances.atol/rtol), seeds, shapes, detail
-//   compile:  registers, shared_bytes, local_bytes, spill_bytes, compile_ms, log
+//   compile:  kernels[] (per kernel, as sandbox/compile_types.hpp writes them: registers,
+//             shared_bytes, local_bytes, spill_store_bytes, spill_load_bytes; -1 where ptxas
+//             reported nothing), compile_ms, log
 //   environment (evaluation's, else run's): driver, cuda, nvrtc, torch, gpu_name, clocks
 #pragma once
 
@@ -35,6 +37,15 @@ TimingSummary timing_summary(const CandidateRow& row);
 
 // Number or null for a key of an object (numbers stored as strings are not guessed at).
 nlohmann::json number_or_null(const nlohmann::json& object, const char* key);
+
+// The archive's flat resource columns, from the compile column's per-kernel figures: the largest
+// over the candidate's kernels (registers, static shared bytes, local bytes, and spill stores
+// plus spill loads), each null when no kernel reported it. A kernel whose usage line ptxas
+// reported (its registers) without static shared memory uses none: ptxas prints only nonzero.
+struct CompileResources {
+  std::optional<int64_t> registers, shared_bytes, local_bytes, spill_bytes;
+};
+CompileResources compile_resources(const nlohmann::json& compile);
 
 // The environment the evaluation recorded, completed by the run's where a key is missing.
 nlohmann::json merged_environment(const CandidateRow& row);

@@ -15,6 +15,7 @@ Behaviours (kernel name: what it does):
   timed_cache       honest in `run`; while timed it returns the outputs of the first input set
                     it saw, for every iteration (a result cache keyed by nothing)
   too_fast          honest outputs, device time far below any physical floor
+  slow_relu         honest outputs, device time three times an honest kernel's
   illegal_address   a runtime fault that loses the context (the worker then exits)
   hang              never answers (the parent's watchdog must fire)
   launch_refused    the launch is refused (too many resources)
@@ -37,7 +38,7 @@ Poison and guard zones follow sandbox/gpu_protocol.hpp: repeat r of a run is poi
 POISON_BYTES[r % 2], the fresh timed iteration with POISON_BYTES[1]; guard zones are emulated
 by behaviour (only *writes_past_end changes one).
 
-Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S]
+Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S] [--name GPU_NAME]
 """
 
 import argparse
@@ -134,7 +135,7 @@ def execute(plan, tensors, outputs, repeat=0):
         else:
             target.copy_(torch.clamp(source, min=0).to(target.dtype))
 
-    if (kernel in ("relu", "copy", "too_fast", "timed_cache", "timed_out_of_bounds")
+    if (kernel in ("relu", "copy", "too_fast", "slow_relu", "timed_cache", "timed_out_of_bounds")
             or kernel.endswith("writes_past_end")):
         honest()
     elif kernel == "fmax_unwritten":
@@ -233,6 +234,8 @@ def handle_time(request):
                       for spec in request["outputs"])
     honest_us = byte_count / HONEST_BYTES_PER_S * 1e6
     base_us = honest_us / 1000.0 if kernel == "too_fast" else honest_us
+    if kernel == "slow_relu":
+        base_us = honest_us * 3.0
     cached = None
     for _ in range(int(request.get("warmup", 0))):
         outputs = fresh_outputs(request)
@@ -267,6 +270,7 @@ def main():
     parser.add_argument("--bandwidth", type=float, default=3.0e12)
     parser.add_argument("--peak", type=float, default=6.0e13)
     parser.add_argument("--device", type=int, default=0)
+    parser.add_argument("--name", default="kforge emulated GPU (tests only)")
     options = parser.parse_args()
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
@@ -286,7 +290,7 @@ def main():
         try:
             if op == "hello":
                 body = {"protocol": 2, "device": {
-                    "ordinal": options.device, "name": "kforge emulated GPU (tests only)",
+                    "ordinal": options.device, "name": options.name,
                     "arch": "sm_90", "sm_count": 1, "memory_bytes": 1 << 30,
                     "l2_bytes": 1 << 20, "driver_version": "emulated",
                     "cuda_driver_version": 0, "cupti": True, "cupti_version": "emulated"}}

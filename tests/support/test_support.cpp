@@ -6,6 +6,7 @@
 #include <random>
 
 #include "harness/util/files.hpp"
+#include "tests/support/test_cache.hpp"
 
 namespace kforge::testing {
 
@@ -49,6 +50,16 @@ ProcessResult run_kforge(const std::vector<std::string>& arguments,
 
 void write_text(const fs::path& path, const std::string& text) {
   files::write_atomic(path, text);
+}
+
+fs::path test_cache_folder() {
+  if (const char* folder = std::getenv("KFORGE_TEST_CACHE"); folder && *folder)
+    return folder;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "kforge-test";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache" / "kforge-test";
+  return fs::temp_directory_path() / "kforge-test-cache";
 }
 
 }  // namespace kforge::testing

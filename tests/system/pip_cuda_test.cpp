@@ -13,24 +13,13 @@
 
 #include "harness/util/files.hpp"
 #include "harness/util/strings.hpp"
+#include "tests/support/test_cache.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The venv outlives the test: $KFORGE_TEST_CACHE, else $XDG_CACHE_HOME/kforge-test, else
-// ~/.cache/kforge-test.
-fs::path cache_folder() {
-  if (const char* folder = std::getenv("KFORGE_TEST_CACHE"); folder && *folder)
-    return folder;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return fs::path(xdg) / "kforge-test";
-  if (const char* home = std::getenv("HOME"); home && *home)
-    return fs::path(home) / ".cache" / "kforge-test";
-  return fs::temp_directory_path() / "kforge-test-cache";
-}
 
 std::string read_or_empty(const fs::path& path) {
   std::error_code failure;
@@ -57,9 +46,10 @@ TEST(PipCuda, WheelsAloneCompileWithTheirBuiltinsAndHeaders) {
     GTEST_SKIP() << "unshare --mount is not permitted here: " << can_unshare.standard_error;
 
   const fs::path scripts = testing::source_dir() / "tests/system/pip_cuda";
-  ProcessResult venv = run_process({.program = scripts / "make_venv.sh",
-                                    .arguments = {(cache_folder() / "pip-cuda13").string()},
-                                    .time_limit = std::chrono::minutes(10)});
+  ProcessResult venv =
+      run_process({.program = scripts / "make_venv.sh",
+                   .arguments = {(testing::test_cache_folder() / "pip-cuda13").string()},
+                   .time_limit = std::chrono::minutes(10)});
   if (venv.exit_code == 77)
     GTEST_SKIP() << "PyPI cannot be reached to install NVIDIA's wheels: " << venv.standard_error;
   ASSERT_TRUE(venv.succeeded()) << venv.describe_end() << "\n" << venv.standard_error;

@@ -26,7 +26,7 @@ CandidateRow relu_row() {
           "parameters": [], "outputs": [{"name": "out", "dtype": "float32", "shape": [16, 4096]}],
           "output_structure": "tensor"})";
   row.source = testing::relu_candidate("out[i] = x[i] > 0.f ? x[i] : 0.f; // \"quoted\" '''");
-  row.plan = testing::ExportStore::kDefaultPlan;
+  row.plan = testing::kReluPlan;
   row.defines = R"({"BLOCK": 128})";
   row.verdict = "correct";
   row.gpu = "NVIDIA H100";

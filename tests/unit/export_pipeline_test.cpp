@@ -1,48 +1,65 @@
-// The whole export path on a real store file: formats checked against their schemas, filters,
-// deduplication keeping the fastest, DPO pairing rules, trajectories, splits by task,
-// decontamination, byte-identical re-exports, and the dataset card.
+// The whole export path on a real store file built by the real evaluator
+// (tests/support/evaluated_store.hpp): formats checked against their schemas and against the
+// columns docs/dataset-formats.md promises, filters, deduplication keeping the fastest, DPO
+// pairing rules, trajectories, splits by task, decontamination, byte-identical re-exports, and
+// the dataset card.
 #include "datasets/export/export_pipeline.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "datasets/export/exporter.hpp"
 #include "datasets/export/record_schema.hpp"
+#include "datasets/export/row_fields.hpp"
+#include "datasets/export/splits.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
-#include "tests/support/export_store.hpp"
+#include "harness/util/strings.hpp"
+#include "tests/support/emulated_gpu_fixtures.hpp"
+#include "tests/support/evaluated_store.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge::dataset {
 namespace {
 
 using nlohmann::json;
-using testing::CandidateSpec;
-using testing::EvaluationSpec;
-using testing::relu_candidate;
+using testing::EvaluateOn;
+using testing::relu_candidate_named;
 
-EvaluationSpec timed(double us, double speedup, double cv = 0.01,
-                     const std::string& verdict = "correct") {
-  EvaluationSpec spec;
-  spec.verdict = verdict;
-  spec.device_time_us = us;
-  spec.speedup_eager = speedup;
-  spec.speedup_compile = speedup / 2;
-  spec.timing = json({{"median_us", us}, {"cv", cv}, {"samples", {us, us, us}}}).dump();
-  spec.evidence = R"({"max_abs_error": 1e-6, "atol": 1e-5, "rtol": 1e-5, "seeds": [0, 1]})";
-  return spec;
-}
+namespace fs = std::filesystem;
 
-EvaluationSpec failed(const std::string& verdict, const std::string& reason) {
-  EvaluationSpec spec;
-  spec.verdict = verdict;
-  spec.reason = reason;
-  return spec;
-}
+// A second ReLU task, beside testing::kTinyReluTask, written differently enough that a copy of
+// one is not a copy of the other (decontamination), small enough that a verification costs
+// little.
+constexpr const char* kClampTask = R"py(import torch
 
-std::vector<json> read_jsonl(const std::filesystem::path& path) {
+
+class Model(torch.nn.Module):
+    """The positive part of a wide batch, written with clamp."""
+
+    def forward(self, x):
+        positive = torch.clamp(x, min=0.0)
+        return positive
+
+
+WIDTH = 300
+DEPTH = 32
+
+
+def get_init_inputs():
+    return []
+
+
+def get_inputs():
+    return [torch.randn(DEPTH, WIDTH)]
+)py";
+
+std::vector<json> read_jsonl(const fs::path& path) {
   std::vector<json> records;
   std::ifstream in(path);
   std::string line;
@@ -51,7 +68,7 @@ std::vector<json> read_jsonl(const std::filesystem::path& path) {
   return records;
 }
 
-std::vector<json> all_records(const std::filesystem::path& out) {
+std::vector<json> all_records(const fs::path& out) {
   std::vector<json> records;
   for (const char* split : {"train", "validation", "test"}) {
     for (json& record : read_jsonl(out / (std::string(split) + ".jsonl")))
@@ -60,31 +77,74 @@ std::vector<json> all_records(const std::filesystem::path& out) {
   return records;
 }
 
+// The store every test exports from, built once through the real evaluator (see
+// tests/support/evaluated_store.hpp); each test works on its own copy of the file.
+//
+//   kb1/tiny_relu (license MIT), run 1 by model-a with one LLM exchange:
+//     first_          iteration 0, unwritten output: incorrect
+//     second_         iteration 1, slow_relu: correct, three times slower
+//     third_          iteration 2, relu: correct
+//     duplicate_      third_'s kernel with a comment added (human): correct, same time
+//     compile_error_  (tune): compile_error
+//   other/wide_clamp (no license recorded):
+//     fast_           relu (tune): correct, the group's best
+//     close_          relu, another body: correct, same time (within the spread: no DPO pair)
+//     slow_           slow_relu: correct, clearly slower (DPO chosen_faster)
+//     wrong_          unwritten: incorrect (DPO rejected_failed)
+//     untested_       no GPU: compiled (never a DPO side)
+//     other_gpu_      unwritten on the second emulated GPU: incorrect, never paired with the
+//                     first GPU's rows
 class ExportPipeline : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    directory_ = new testing::TemporaryDirectory();
+    auto* built = new testing::EvaluatedStore(directory_->path() / "workspace");
+    built_ = built;
+    built->import("kb1", {{"tiny_relu", testing::kTinyReluTask}});
+    built->import("other", {{"wide_clamp", kClampTask}});
+    built->store().db().execute("UPDATE tasks SET license = 'MIT' WHERE name = 'kb1/tiny_relu'");
+    // Honest kernels take 0.0512 us (relu) and 0.0768 us (clamp) on the emulated GPU.
+    built->cache_baseline(kRelu, testing::kEmulatedGpu, 0.128, 0.064);
+    built->cache_baseline(kClamp, testing::kEmulatedGpu, 0.192, 0.096);
+    run_ = built->run("model-a");
+    exchange_ = built->exchange(run_, kRelu, "model-a", "Here is my kernel.\n```cuda\n...```");
+
+    auto evaluate = [&](const std::string& task, const std::string& kernel, const std::string& body,
+                        EvaluationRequest request, EvaluateOn where = EvaluateOn::kEmulatedGpu) {
+      request.source = relu_candidate_named(kernel, body);
+      EvaluationOutcome outcome = built->evaluate(task, request, where);
+      outcomes_->emplace(outcome.candidate_id, outcome);
+      return outcome.candidate_id;
+    };
+    outcomes_ = new std::map<int64_t, EvaluationOutcome>();
+    const std::string fmax = "out[i] = fmaxf(x[i], 0.f);";
+    first_ =
+        evaluate(kRelu, "unwritten", "out[i] = x[i];",
+                 {.origin = "llm", .run_id = run_, .llm_exchange_id = exchange_, .iteration = 0});
+    second_ = evaluate(kRelu, "slow_relu", "out[i] = x[i] > 0.f ? x[i] : 0.f;",
+                       {.origin = "llm", .run_id = run_, .parent_id = first_, .iteration = 1});
+    third_ = evaluate(kRelu, "relu", fmax,
+                      {.origin = "llm", .run_id = run_, .parent_id = second_, .iteration = 2});
+    duplicate_ = evaluate(kRelu, "relu", fmax + " // same kernel", {.origin = "human"});
+    compile_error_ = evaluate(kRelu, "relu", "out[i] = ;", {.origin = "tune"});
+    fast_ = evaluate(kClamp, "relu", "out[i] = x[i] < 0.f ? 0.f : x[i];", {.origin = "tune"});
+    close_ = evaluate(kClamp, "relu", "float v = x[i]; out[i] = v * (v > 0.f);", {.origin = "llm"});
+    slow_ = evaluate(kClamp, "slow_relu", "out[i] = fmaxf(0.f, x[i]) * 1.0f;", {.origin = "llm"});
+    wrong_ = evaluate(kClamp, "unwritten", "out[i] = 0.f;", {.origin = "llm"});
+    untested_ = evaluate(kClamp, "relu", "out[i] = copysignf(fmaxf(x[i], 0.f), 1.f);",
+                         {.origin = "llm"}, EvaluateOn::kNoGpu);
+    other_gpu_ = evaluate(kClamp, "unwritten", "out[i] = 1.f;", {.origin = "llm"},
+                          EvaluateOn::kOtherEmulatedGpu);
+  }
+  static void TearDownTestSuite() {
+    delete outcomes_;
+    delete built_;
+    delete directory_;
+  }
+
   void SetUp() override {
-    store_ = std::make_unique<testing::ExportStore>(dir_ / "kforge.db");
-    relu_ = store_->task("kb1/19_ReLU", testing::relu_task_source(), "kb1", "MIT");
-    gelu_ = store_->task("builtin/gelu",
-                         "import torch\nclass Model(torch.nn.Module):\n"
-                         "    def forward(self, x):\n        return torch.nn.functional.gelu(x)\n");
-    run_ = store_->run("model-a");
-    exchange_ = store_->exchange(run_, relu_, "model-a", "Here is my kernel.\n```cuda\n...```");
-    // relu: a trajectory of three attempts, a duplicate, a near-duplicate, and a slower twin.
-    first_ = store_->candidate(relu_, relu_candidate("out[i] = x[i];"),
-                               {"llm", run_, std::nullopt, 0, exchange_},
-                               failed("incorrect", "mismatch"));
-    second_ = store_->candidate(relu_, relu_candidate("out[i] = x[i] > 0.f ? x[i] : 0.f;"),
-                                {"llm", run_, first_, 1}, timed(10.0, 2.0));
-    third_ = store_->candidate(relu_, relu_candidate("out[i] = fmaxf(x[i], 0.f);"),
-                               {"llm", run_, second_, 2}, timed(8.0, 2.5));
-    duplicate_ = store_->candidate(
-        relu_, relu_candidate("out[i] = fmaxf(x[i], 0.f);") + "\n// same kernel\n", {"human"},
-        timed(9.0, 2.2));
-    compile_error_ = store_->candidate(relu_, relu_candidate("out[i] = ;"), {"tune"},
-                                       failed("compile_error", "syntax"));
-    gelu_fast_ = store_->candidate(gelu_, relu_candidate("out[i] = gelu_fast(x[i]);"), {"tune"},
-                                   timed(5.0, 3.0, 0.02));
+    built_->copy_to(dir_ / "kforge.db");
+    store_ = Store::open(dir_ / "kforge.db");
   }
 
   json export_to(const std::string& format, const std::string& folder, ExportOptions options = {}) {
@@ -92,11 +152,46 @@ class ExportPipeline : public ::testing::Test {
     return run_export(store_->db(), options, dir_ / folder);
   }
 
+  static std::string verdict_of(int64_t candidate) {
+    return std::string(verdict_name(outcomes_->at(candidate).verdict));
+  }
+
+  static constexpr const char* kRelu = "kb1/tiny_relu";
+  static constexpr const char* kClamp = "other/wide_clamp";
+  static testing::TemporaryDirectory* directory_;
+  static testing::EvaluatedStore* built_;
+  static std::map<int64_t, EvaluationOutcome>* outcomes_;
+  static int64_t run_, exchange_, first_, second_, third_, duplicate_, compile_error_, fast_,
+      close_, slow_, wrong_, untested_, other_gpu_;
+
   testing::TemporaryDirectory dir_;
-  std::unique_ptr<testing::ExportStore> store_;
-  int64_t relu_ = 0, gelu_ = 0, run_ = 0, exchange_ = 0;
-  int64_t first_ = 0, second_ = 0, third_ = 0, duplicate_ = 0, compile_error_ = 0, gelu_fast_ = 0;
+  std::unique_ptr<Store> store_;
 };
+
+testing::TemporaryDirectory* ExportPipeline::directory_ = nullptr;
+testing::EvaluatedStore* ExportPipeline::built_ = nullptr;
+std::map<int64_t, EvaluationOutcome>* ExportPipeline::outcomes_ = nullptr;
+int64_t ExportPipeline::run_ = 0, ExportPipeline::exchange_ = 0, ExportPipeline::first_ = 0,
+        ExportPipeline::second_ = 0, ExportPipeline::third_ = 0, ExportPipeline::duplicate_ = 0,
+        ExportPipeline::compile_error_ = 0, ExportPipeline::fast_ = 0, ExportPipeline::close_ = 0,
+        ExportPipeline::slow_ = 0, ExportPipeline::wrong_ = 0, ExportPipeline::untested_ = 0,
+        ExportPipeline::other_gpu_ = 0;
+
+TEST_F(ExportPipeline, TheStoreHoldsTheVerdictsTheTestsNeed) {
+  EXPECT_EQ(verdict_of(first_), "incorrect");
+  EXPECT_EQ(verdict_of(second_), "correct");
+  EXPECT_EQ(verdict_of(third_), "correct");
+  EXPECT_EQ(verdict_of(duplicate_), "correct");
+  EXPECT_EQ(verdict_of(compile_error_), "compile_error");
+  EXPECT_EQ(verdict_of(fast_), "correct");
+  EXPECT_EQ(verdict_of(close_), "correct");
+  EXPECT_EQ(verdict_of(slow_), "correct");
+  EXPECT_EQ(verdict_of(wrong_), "incorrect");
+  EXPECT_EQ(verdict_of(untested_), "compiled");
+  EXPECT_EQ(verdict_of(other_gpu_), "incorrect");
+  EXPECT_GT(*outcomes_->at(third_).speedup_eager, 2.4);
+  EXPECT_LT(*outcomes_->at(second_).speedup_eager, 1.0);
+}
 
 TEST_F(ExportPipeline, EveryFormatMatchesItsSchema) {
   for (const ExporterEntry& entry : exporters()) {
@@ -127,11 +222,13 @@ TEST_F(ExportPipeline, SftKeepsCorrectRowsAndTheFastestOfDuplicates) {
   std::set<int64_t> ids;
   for (const json& record : records)
     ids.insert(record["metadata"]["candidate_id"].get<int64_t>());
-  // third_ (8 us) beats its exact duplicate (9 us); second_ is a near duplicate of neither.
+  // third_ and its exact duplicate are equally fast; the first stored is kept.
   EXPECT_TRUE(ids.count(third_));
   EXPECT_FALSE(ids.count(duplicate_));
   EXPECT_FALSE(ids.count(first_));          // incorrect: not in sft by default
   EXPECT_FALSE(ids.count(compile_error_));  // nor a compile error
+  EXPECT_FALSE(ids.count(untested_));       // nor one that never ran
+  EXPECT_TRUE(ids.count(fast_));
   EXPECT_EQ(report["dedup"]["exact_duplicates"], 1);
   for (const json& record : records) {
     EXPECT_NE(record["prompt"].get<std::string>().find("class Model"), std::string::npos);
@@ -140,7 +237,7 @@ TEST_F(ExportPipeline, SftKeepsCorrectRowsAndTheFastestOfDuplicates) {
   }
   // License: the task's own where recorded, else the export's default.
   for (const json& record : records) {
-    std::string expected = record["metadata"]["task"] == "kb1/19_ReLU" ? "MIT" : "unknown";
+    std::string expected = record["metadata"]["task"] == kRelu ? "MIT" : "unknown";
     EXPECT_EQ(record["metadata"]["license"], expected);
   }
 }
@@ -153,7 +250,7 @@ TEST_F(ExportPipeline, FiltersSelectRows) {
   std::set<int64_t> ids;
   for (const json& record : all_records(dir_ / "fast"))
     ids.insert(record["candidate_id"].get<int64_t>());
-  EXPECT_EQ(ids, (std::set<int64_t>{third_, gelu_fast_}));
+  EXPECT_EQ(ids, (std::set<int64_t>{third_, duplicate_, fast_, close_}));
 
   options = {};
   options.filters.origins = {"tune"};
@@ -169,6 +266,13 @@ TEST_F(ExportPipeline, FiltersSelectRows) {
   options.filters.tasks = {"kb1/*"};
   export_to("archive", "model", options);
   EXPECT_EQ(all_records(dir_ / "model").size(), 3u);  // the run's three attempts
+
+  options = {};
+  options.filters.gpus = {testing::kOtherEmulatedGpu};
+  export_to("archive", "other", options);
+  records = all_records(dir_ / "other");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["candidate_id"], other_gpu_);
 
   options = {};
   options.filters.until = "2000-01-01";
@@ -198,36 +302,33 @@ TEST_F(ExportPipeline, BadFiltersAreErrorsNamingTheFlag) {
 }
 
 TEST_F(ExportPipeline, DpoPairsFollowTheRules) {
-  // A correct twin of gelu_fast_ slower only within the timing spread: no pair; a clearly slower
-  // one: a pair; an incorrect one: a pair; a `compiled` one (nothing ran): no pair.
-  store_->candidate(gelu_, relu_candidate("out[i] = gelu_close(x[i]);"), {"llm"},
-                    timed(5.05, 2.97, 0.02));
-  int64_t slow = store_->candidate(gelu_, relu_candidate("out[i] = gelu_slow(x[i]) * 1.0f;"),
-                                   {"llm"}, timed(9.0, 1.6, 0.02));
-  int64_t wrong = store_->candidate(gelu_, relu_candidate("out[i] = 0.f;"), {"llm"},
-                                    failed("incorrect", "mismatch"));
-  store_->candidate(gelu_, relu_candidate("out[i] = gelu_untested(x[i]);"), {"llm"},
-                    failed("compiled", "no GPU"));
+  // In other/wide_clamp on the first GPU: close_ is slower than fast_ only within the timing
+  // spread (no pair), slow_ clearly (a pair), wrong_ failed (a pair); untested_ never ran and
+  // other_gpu_ ran elsewhere: neither is a side.
   ExportOptions options;
   options.dedup = DedupMode::kExact;
   export_to("dpo", "dpo", options);
-  std::set<int64_t> rejected;
+  std::map<int64_t, std::string> rejected;
   for (const json& record : all_records(dir_ / "dpo")) {
-    if (record["metadata"]["task"] != "builtin/gelu")
+    EXPECT_TRUE(check_record("dpo", record).empty());
+    if (record["metadata"]["task"] != kClamp)
       continue;
-    EXPECT_EQ(record["metadata"]["chosen"]["candidate_id"], gelu_fast_);
-    rejected.insert(record["metadata"]["rejected"]["candidate_id"].get<int64_t>());
+    EXPECT_EQ(record["metadata"]["chosen"]["candidate_id"], fast_);
+    rejected[record["metadata"]["rejected"]["candidate_id"].get<int64_t>()] =
+        record["metadata"]["pair_reason"];
   }
-  EXPECT_EQ(rejected, (std::set<int64_t>{slow, wrong}));
+  EXPECT_EQ(rejected, (std::map<int64_t, std::string>{{slow_, "chosen_faster"},
+                                                      {wrong_, "rejected_failed"}}));
 }
 
 TEST_F(ExportPipeline, DpoNeverPairsAcrossGpus) {
-  EvaluationSpec other = failed("incorrect", "mismatch");
-  other.gpu = "NVIDIA A100";
-  store_->candidate(gelu_, relu_candidate("out[i] = 1.f;"), {"llm"}, other);
   export_to("dpo", "dpo");
-  for (const json& record : all_records(dir_ / "dpo"))
-    EXPECT_EQ(record["metadata"]["gpu"], "NVIDIA H100");
+  std::vector<json> records = all_records(dir_ / "dpo");
+  ASSERT_FALSE(records.empty());
+  for (const json& record : records) {
+    EXPECT_EQ(record["metadata"]["gpu"], testing::kEmulatedGpu);
+    EXPECT_NE(record["metadata"]["rejected"]["candidate_id"], other_gpu_);
+  }
 }
 
 TEST_F(ExportPipeline, TrajectoriesFollowTheRunWithFeedbackTurns) {
@@ -246,58 +347,58 @@ TEST_F(ExportPipeline, TrajectoriesFollowTheRunWithFeedbackTurns) {
   EXPECT_EQ(messages[1]["role"], "user");
   // The first attempt is the LLM's whole response; its feedback names the verdict and reason.
   EXPECT_EQ(messages[2]["content"], "Here is my kernel.\n```cuda\n...```");
-  EXPECT_NE(messages[3]["content"].get<std::string>().find("verdict: incorrect (mismatch)"),
-            std::string::npos);
+  EXPECT_NE(messages[3]["content"].get<std::string>().find("verdict: incorrect (unwritten_output)"),
+            std::string::npos)
+      << messages[3]["content"];
   EXPECT_EQ((*run)["turns"][1]["parent_id"], first_);
-  EXPECT_EQ((*run)["best_speedup_eager"], 2.5);
+  EXPECT_EQ((*run)["best_speedup_eager"], *outcomes_->at(third_).speedup_eager);
   EXPECT_EQ((*run)["best_candidate_id"], third_);
-  EXPECT_EQ((*run)["final_speedup_eager"], 2.5);
+  EXPECT_EQ((*run)["final_speedup_eager"], *outcomes_->at(third_).speedup_eager);
   EXPECT_EQ((*run)["model"], "model-a");
 }
 
 TEST_F(ExportPipeline, SplitsAreByTaskNeverByRow) {
-  for (int i = 0; i < 40; ++i) {
-    int64_t task = store_->task("gen/task_" + std::to_string(i), "x = " + std::to_string(i));
-    for (int k = 0; k < 3; ++k) {
-      store_->candidate(task, relu_candidate("out[i] = " + std::to_string(k * 1000 + i) + ";"),
-                        {"seed"}, timed(10.0 + k, 1.0));
-    }
-  }
   ExportOptions options;
   options.dedup = DedupMode::kNone;
+  options.splits = {34, 33, 33};
   export_to("archive", "splits", options);
   std::map<std::string, std::set<std::string>> splits_of_task;
+  size_t rows = 0;
   for (const char* split : {"train", "validation", "test"}) {
-    for (const json& record : read_jsonl(dir_ / "splits" / (std::string(split) + ".jsonl")))
+    for (const json& record : read_jsonl(dir_ / "splits" / (std::string(split) + ".jsonl"))) {
       splits_of_task[record["task"]].insert(split);
+      ++rows;
+    }
   }
-  std::set<std::string> used;
+  EXPECT_EQ(rows, outcomes_->size());
+  ASSERT_EQ(splits_of_task.size(), 2u);
   for (const auto& [task, splits] : splits_of_task) {
-    EXPECT_EQ(splits.size(), 1u) << task;
-    used.insert(*splits.begin());
+    ASSERT_EQ(splits.size(), 1u) << task;
+    EXPECT_EQ(*splits.begin(), split_name(split_of(task, options.splits))) << task;
   }
-  EXPECT_EQ(used.size(), 3u);  // 42 tasks at 80/10/10 reach every split
 }
 
 TEST_F(ExportPipeline, ReExportsAreByteIdentical) {
-  for (const char* format : {"archive", "sft", "dpo", "trajectories", "kernelbench"}) {
-    export_to(format, std::string(format) + "_a");
-    export_to(format, std::string(format) + "_b");
+  for (const ExporterEntry& entry : exporters()) {
+    std::string format(entry.name);
+    export_to(format, format + "_a");
+    export_to(format, format + "_b");
     for (const char* file : {"train.jsonl", "validation.jsonl", "test.jsonl", "README.md"}) {
-      EXPECT_EQ(files::read(dir_ / (std::string(format) + "_a") / file),
-                files::read(dir_ / (std::string(format) + "_b") / file))
+      EXPECT_EQ(files::read(dir_ / (format + "_a") / file),
+                files::read(dir_ / (format + "_b") / file))
           << format << "/" << file;
     }
   }
 }
 
 TEST_F(ExportPipeline, DecontaminationDropsOverlappingTasksAndSaysWhy) {
-  std::filesystem::create_directories(dir_ / "KernelBench/level1");
-  std::string copy = testing::relu_task_source("8192");
+  fs::create_directories(dir_ / "KernelBench/level1");
+  std::string copy = testing::kTinyReluTask;
   // Renamed and reformatted: still the same problem.
   for (auto [from, to] :
        {std::pair{"forward(self, x)", "forward(self, inp)"},
-        std::pair{"torch.relu(x)", "torch.relu( inp )"}, std::pair{"batch_size", "bs"}}) {
+        std::pair{"torch.relu(x)", "torch.relu( inp )"}, std::pair{"rows = 64", "bs = 64"},
+        std::pair{"randn(rows,", "randn(bs,"}}) {
     copy.replace(copy.find(from), std::string(from).size(), to);
   }
   testing::write_text(dir_ / "KernelBench/level1/19_ReLU.py", copy);
@@ -305,14 +406,14 @@ TEST_F(ExportPipeline, DecontaminationDropsOverlappingTasksAndSaysWhy) {
   options.decontamination.benchmark_dirs = {dir_ / "KernelBench"};
   json report = export_to("archive", "clean", options);
   const json& dropped = report["decontamination"]["dropped_tasks"];
-  ASSERT_EQ(dropped.size(), 1u);
-  EXPECT_EQ(dropped[0]["task"], "kb1/19_ReLU");
+  ASSERT_EQ(dropped.size(), 1u) << dropped;
+  EXPECT_EQ(dropped[0]["task"], kRelu);
   EXPECT_EQ(dropped[0]["problem"], "KernelBench/level1/19_ReLU.py");
   EXPECT_EQ(dropped[0]["rows"], 5);
   for (const json& record : all_records(dir_ / "clean"))
-    EXPECT_EQ(record["task"], "builtin/gelu");
+    EXPECT_EQ(record["task"], kClamp);
   std::string card = files::read(dir_ / "clean" / "README.md");
-  EXPECT_NE(card.find("| kb1/19_ReLU | KernelBench/level1/19_ReLU.py |"), std::string::npos);
+  EXPECT_NE(card.find("| kb1/tiny_relu | KernelBench/level1/19_ReLU.py |"), std::string::npos);
 }
 
 TEST_F(ExportPipeline, CardAndStatsAgree) {
@@ -320,24 +421,34 @@ TEST_F(ExportPipeline, CardAndStatsAgree) {
   ExportOptions options;
   json counted = run_export(store_->db(), options, std::nullopt);
   EXPECT_EQ(exported, counted);
-  EXPECT_EQ(counted["rows"]["exported"], 6);
-  EXPECT_EQ(counted["verdicts"]["correct"], 4);
-  EXPECT_EQ(counted["verdicts"]["incorrect"], 1);
-  EXPECT_EQ(counted["gpus"]["NVIDIA H100"], 6);
-  EXPECT_EQ(counted["versions"]["torch"]["2.4.0"], 6);
+  EXPECT_EQ(counted["rows"]["exported"], 11);
+  EXPECT_EQ(counted["verdicts"]["correct"], 6);
+  EXPECT_EQ(counted["verdicts"]["incorrect"], 3);
+  EXPECT_EQ(counted["verdicts"]["compile_error"], 1);
+  EXPECT_EQ(counted["verdicts"]["compiled"], 1);
+  EXPECT_EQ(counted["gpus"][testing::kEmulatedGpu], 8);
+  EXPECT_EQ(counted["gpus"][testing::kOtherEmulatedGpu], 1);
+  std::string torch = outcomes_->at(third_).environment["torch"];
+  EXPECT_EQ(counted["versions"]["torch"][torch], 9);  // every row that ran
   std::string card = files::read(dir_ / "card" / "README.md");
   EXPECT_NE(card.find("license: other"), std::string::npos);  // MIT and unknown rows
-  EXPECT_NE(card.find("| correct | 4 |"), std::string::npos);
-  EXPECT_NE(card.find("- split: validation"), std::string::npos);
+  EXPECT_NE(card.find("| correct | 6 |"), std::string::npos);
+  // The card names the splits with records only: `datasets` refuses an empty split file.
+  for (const char* split : {"train", "validation", "test"}) {
+    bool named = card.find("- split: " + std::string(split) + "\n") != std::string::npos;
+    EXPECT_EQ(named, counted["records"][split].get<int64_t>() > 0) << split;
+  }
 }
 
+// The evaluator always stores a new candidate; a re-evaluation of a stored one (as on another
+// day) is its evaluation row pointing at the older candidate.
 TEST_F(ExportPipeline, ALaterEvaluationOnTheSameGpuSupersedesTheEarlier) {
-  store_->evaluate(gelu_fast_, failed("incorrect", "non-deterministic"));
-  ExportOptions options;
-  json report = export_to("archive", "latest", options);
+  auto move = store_->db().prepare("UPDATE evaluations SET candidate_id = ? WHERE id = ?");
+  move.bind(1, fast_).bind(2, outcomes_->at(wrong_).evaluation_id).run();
+  export_to("archive", "latest");
   int rows_of_candidate = 0;
   for (const json& record : all_records(dir_ / "latest")) {
-    if (record["candidate_id"] == gelu_fast_) {
+    if (record["candidate_id"] == fast_) {
       ++rows_of_candidate;
       EXPECT_EQ(record["verdict"], "incorrect");
     }
@@ -346,22 +457,172 @@ TEST_F(ExportPipeline, ALaterEvaluationOnTheSameGpuSupersedesTheEarlier) {
 }
 
 TEST_F(ExportPipeline, MalformedJsonFieldsAreReadAsAbsent) {
-  EvaluationSpec odd = timed(4.0, 3.5);
-  odd.timing = R"({"median_us": "fast", "cv": null})";
-  odd.evidence = R"([1, 2, 3])";
-  int64_t id = store_->candidate(gelu_, relu_candidate("out[i] = odd(x[i]);"), {"human"}, odd);
+  auto spoil = store_->db().prepare(
+      "UPDATE evaluations SET timing = '{\"median_us\": \"fast\", \"cv\": null}', "
+      "evidence = '[1, 2, 3]', compile = '{\"kernels\": [{\"registers\": \"many\"}, 7]}' "
+      "WHERE id = ?");
+  spoil.bind(1, outcomes_->at(fast_).evaluation_id).run();
   export_to("archive", "odd");
   bool seen = false;
   for (const json& record : all_records(dir_ / "odd")) {
     EXPECT_TRUE(check_record("archive", record).empty());
-    if (record["candidate_id"] == id) {
+    if (record["candidate_id"] == fast_) {
       seen = true;
-      EXPECT_EQ(record["timing_median_us"], 4.0);  // falls back to device_time_us
+      EXPECT_EQ(record["timing_median_us"], *outcomes_->at(fast_).device_time_us);
       EXPECT_TRUE(record["timing_cv"].is_null());
       EXPECT_EQ(record["evidence"], json::object());
+      EXPECT_TRUE(record["registers"].is_null());
     }
   }
   EXPECT_TRUE(seen);
+}
+
+// Regression: the flat resource columns were null on every row because the exporter read
+// compile.registers etc., which the evaluator never writes (it stores them per kernel).
+TEST_F(ExportPipeline, ArchiveResourceColumnsComeFromTheEvaluatorsCompileRecord) {
+  export_to("archive", "archive");
+  int checked = 0;
+  for (const json& record : all_records(dir_ / "archive")) {
+    const EvaluationOutcome& outcome = outcomes_->at(record["candidate_id"].get<int64_t>());
+    if (!outcome.compile || outcome.compile->kernels.empty()) {
+      EXPECT_TRUE(record["registers"].is_null()) << record["candidate_id"];
+      continue;
+    }
+    const KernelResources& kernel = outcome.compile->kernels.front();
+    ASSERT_EQ(outcome.compile->kernels.size(), 1u);
+    ASSERT_GT(kernel.registers, 0);
+    EXPECT_EQ(record["registers"], kernel.registers);
+    // ptxas prints no smem for a kernel without shared memory: stored -1, exported 0.
+    EXPECT_EQ(record["shared_bytes"], std::max<int64_t>(kernel.shared_bytes, 0));
+    EXPECT_EQ(record["local_bytes"], kernel.local_bytes);
+    EXPECT_EQ(record["spill_bytes"], kernel.spill_store_bytes + kernel.spill_load_bytes);
+    EXPECT_EQ(record["compile_ms"], outcome.compile->compile_ms);
+    EXPECT_EQ(record["compile"]["kernels"][0]["registers"], record["registers"]);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 10);  // all but the compile error
+}
+
+// Several kernels: the largest of each figure; -1 (not reported) and malformed entries count
+// for nothing; static shared memory a reported kernel leaves out is 0 (ptxas prints only nonzero).
+TEST(CompileResources, AreTheLargestOverTheKernelsAsPtxasReportedThem) {
+  CompileResources resources = compile_resources(json::parse(R"({"kernels": [
+      {"registers": 40, "shared_bytes": 1024, "local_bytes": 0, "spill_store_bytes": 8,
+       "spill_load_bytes": 4},
+      {"registers": 64, "shared_bytes": -1, "local_bytes": 16, "spill_store_bytes": 0,
+       "spill_load_bytes": 0},
+      "not a kernel", {"registers": "many"}]})"));
+  EXPECT_EQ(resources.registers, 64);
+  EXPECT_EQ(resources.shared_bytes, 1024);
+  EXPECT_EQ(resources.local_bytes, 16);
+  EXPECT_EQ(resources.spill_bytes, 12);
+
+  resources = compile_resources(json::parse(R"({"kernels": [{"registers": 10, "shared_bytes": -1,
+      "local_bytes": -1, "spill_store_bytes": -1, "spill_load_bytes": -1}]})"));
+  EXPECT_EQ(resources.registers, 10);
+  EXPECT_EQ(resources.shared_bytes, 0);
+  EXPECT_FALSE(resources.local_bytes);
+  EXPECT_FALSE(resources.spill_bytes);
+
+  for (const char* compile : {R"({"kernels": []})", R"({"status": "nvrtc_error"})", "{}",
+                              R"({"kernels": [{"registers": -1, "shared_bytes": -1}]})"}) {
+    resources = compile_resources(json::parse(compile));
+    EXPECT_FALSE(resources.registers || resources.shared_bytes || resources.local_bytes ||
+                 resources.spill_bytes)
+        << compile;
+  }
+}
+
+// What docs/dataset-formats.md promises, per format: "Always present (never null): `a`, `b.c`,
+// ..." under each format's heading, and for archive rows two more lists, "Present on rows whose
+// compile stage succeeded:" and "Present on `correct` rows:".
+std::map<std::string, std::map<std::string, std::vector<std::string>>> documented_columns() {
+  const std::vector<std::string> leads = {
+      "Always present (never null):", "Present on rows whose compile stage succeeded:",
+      "Present on `correct` rows:"};
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> documented;
+  std::string format, lead;
+  std::istringstream doc(files::read(testing::source_dir() / "docs/dataset-formats.md"));
+  std::string line;
+  while (std::getline(doc, line)) {
+    if (line.rfind("### `", 0) == 0) {
+      format = line.substr(5, line.find('`', 5) - 5);
+      lead.clear();
+      continue;
+    }
+    size_t from = 0;
+    if (line.empty() || line[0] == '(') {
+      lead.clear();
+    }
+    for (const std::string& candidate : leads) {
+      if (line.rfind(candidate, 0) == 0) {
+        lead = candidate;
+        from = candidate.size();
+      }
+    }
+    if (format.empty() || lead.empty())
+      continue;
+    // A lead's list runs on over the following lines, up to a blank line or the next lead.
+    std::vector<std::string>& columns = documented[format][lead];
+    for (size_t open = line.find('`', from); open != std::string::npos;) {
+      size_t close = line.find('`', open + 1);
+      columns.push_back(line.substr(open + 1, close - open - 1));
+      open = line.find('`', close + 1);
+    }
+  }
+  return documented;
+}
+
+const json* column(const json& record, const std::string& name) {
+  const json* value = &record;
+  for (const std::string& part : strings::split(name, '.')) {
+    if (!value->is_object() || !value->contains(part))
+      return nullptr;
+    value = &(*value)[part];
+  }
+  return value;
+}
+
+TEST_F(ExportPipeline, EveryColumnDocumentedAsPresentIsFilledInEveryFormat) {
+  auto documented = documented_columns();
+  for (const ExporterEntry& entry : exporters()) {
+    std::string format(entry.name);
+    const std::vector<std::string>& always = documented[format]["Always present (never null):"];
+    // The documented list is the schema's: every field it does not allow to be null.
+    std::vector<std::string> required;
+    for (const FieldSchema& field : record_schema(format)) {
+      if (!field.nullable)
+        required.push_back(field.name);
+    }
+    EXPECT_EQ(always, required) << format << ": docs/dataset-formats.md and record_schema.cpp";
+
+    ExportOptions options;
+    options.verdicts_given = true;  // every verdict, whatever the format's default
+    options.dedup = DedupMode::kNone;
+    export_to(format, format, options);
+    std::vector<json> records = all_records(dir_ / format);
+    ASSERT_FALSE(records.empty()) << format;
+    for (const json& record : records) {
+      auto expect_filled = [&](const std::vector<std::string>& columns, const char* when) {
+        for (const std::string& name : columns) {
+          const json* value = column(record, name);
+          EXPECT_TRUE(value && !value->is_null())
+              << format << ": " << name << " is null or missing (" << when << ")\n"
+              << record.dump().substr(0, 2000);
+        }
+      };
+      expect_filled(always, "always");
+      if (format != "archive")
+        continue;
+      if (record["compile"].is_object() && record["compile"]["status"] == "ok")
+        expect_filled(documented[format]["Present on rows whose compile stage succeeded:"],
+                      "compile succeeded");
+      if (record["verdict"] == "correct")
+        expect_filled(documented[format]["Present on `correct` rows:"], "correct");
+    }
+  }
+  EXPECT_GE(documented["archive"]["Present on rows whose compile stage succeeded:"].size(), 5u);
+  EXPECT_GE(documented["archive"]["Present on `correct` rows:"].size(), 10u);
 }
 
 }  // namespace
