@@ -94,7 +94,7 @@ void add_dataset_command(CLI::App& parent, Context& context) {
     if (!workspace.store_exists())
       throw Error("no store to export from", workspace.db_path().string());
     nlohmann::json report = dataset::run_export(
-        workspace.store().db(), options, std::filesystem::path(export_arguments->out),
+        workspace.store(), options, std::filesystem::path(export_arguments->out),
         [&context](const std::string& line) { context.progress(line); });
     if (export_arguments->json)
       return Context::print_json(report);
@@ -113,7 +113,7 @@ void add_dataset_command(CLI::App& parent, Context& context) {
     if (!workspace.store_exists())
       throw Error("no store to read", workspace.db_path().string());
     nlohmann::json report =
-        dataset::run_export(workspace.store().db(), options, std::nullopt,
+        dataset::run_export(workspace.store(), options, std::nullopt,
                             [&context](const std::string& line) { context.progress(line); });
     if (stats_arguments->json)
       return Context::print_json(report);

@@ -232,7 +232,7 @@ std::vector<ReplayItem> replay_items(const nlohmann::json& request, Store& store
   std::vector<ReplayItem> items;
   std::vector<int64_t> ids = request.value("candidates", std::vector<int64_t>{});
   if (request.contains("from_run") && request["from_run"].is_number_integer()) {
-    for (int64_t id : candidates_of_run(store, request["from_run"].get<int64_t>()))
+    for (int64_t id : candidate_ids_of_run(store, request["from_run"].get<int64_t>()))
       ids.push_back(id);
   }
   if (!ids.empty()) {
@@ -272,7 +272,7 @@ std::vector<ReplayItem> replay_items(const nlohmann::json& request, Store& store
 // ends kforge; the run is marked interrupted first (where the store can still be written), so it
 // is never left `running`, and --resume continues it once the cause is fixed.
 template <typename RunTask>
-TaskOutcome run_marking_interrupted(const Store& store, int64_t run_id, RunTask run_task) {
+TaskOutcome run_marking_interrupted(Store& store, int64_t run_id, RunTask run_task) {
   try {
     return run_task();
   } catch (const Error& failure) {
@@ -368,10 +368,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   int64_t run_id = 0;
   if (resumed) {
     run_id = resumed->id;
-    store.db()
-        .prepare("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?")
-        .bind(1, run_id)
-        .run();
+    reopen_run(store, run_id);
     context.progress("resuming run " + std::to_string(run_id));
   } else {
     RunRow run{.kind = "optimize",

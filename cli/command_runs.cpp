@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "datasets/exchange_records.hpp"
 #include "datasets/records.hpp"
-#include "harness/optimize/exchange_records.hpp"
 #include "harness/optimize/optimize_loop.hpp"
 #include "harness/util/error.hpp"
 
@@ -24,13 +24,6 @@ nlohmann::json run_json(const RunRow& run) {
           {"started_at", run.started_at},
           {"finished_at", run.finished_at},
           {"summary", run.summary ? *run.summary : nlohmann::json()}};
-}
-
-int64_t count_candidates(const Store& store, int64_t run_id) {
-  auto query = store.db().prepare("SELECT count(*) FROM candidates WHERE run_id = ?");
-  query.bind(1, run_id);
-  query.step();
-  return query.integer(0);
 }
 
 nlohmann::json exchange_json(const ExchangeRow& exchange) {
@@ -82,7 +75,7 @@ void add_runs_command(CLI::App& parent, Context& context) {
       nlohmann::json out = nlohmann::json::array();
       for (const RunRow& run : runs) {
         out.push_back(run_json(run));
-        out.back()["candidates"] = count_candidates(store, run.id);
+        out.back()["candidates"] = count_candidates_of_run(store, run.id);
       }
       return Context::print_json({{"runs", out}});
     }
@@ -98,7 +91,7 @@ void add_runs_command(CLI::App& parent, Context& context) {
       print("%5lld  %-8s  %-11s  %-7s  %-8s  %10lld  %-24s  %s\n", static_cast<long long>(run.id),
             run.kind.c_str(), run.status.c_str(), run.agent.value_or("-").c_str(),
             run.strategy.value_or("-").c_str(),
-            static_cast<long long>(count_candidates(store, run.id)), run.started_at.c_str(),
+            static_cast<long long>(count_candidates_of_run(store, run.id)), run.started_at.c_str(),
             task_text.c_str());
     }
   });

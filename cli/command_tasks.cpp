@@ -96,9 +96,9 @@ void add_tasks_command(CLI::App& parent, Context& context) {
     std::optional<std::string> suite;
     if (!options->suite.empty())
       suite = options->suite;
-    auto records = task_records::list_latest(store.db(), suite);
+    auto records = list_latest_tasks(store, suite);
     nlohmann::json rows = nlohmann::json::array();
-    for (const TaskRecord& record : records)
+    for (const TaskRow& record : records)
       rows.push_back(Task::from_record(record).to_json(false));
     if (options->json)
       return Context::print_json(rows);

@@ -24,7 +24,7 @@ std::optional<BaselineRow> find_baseline(const Store& store, const BaselineKey& 
   return row;
 }
 
-void store_baseline(const Store& store, const BaselineRow& row) {
+void store_baseline(Store& store, const BaselineRow& row) {
   auto insert = store.db().prepare(
       "INSERT OR REPLACE INTO baselines (task_id, shape, dtype, gpu, torch_version, eager_us, "
       "compile_us, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -54,7 +54,7 @@ std::map<std::string, DeviceMeasurementRow> find_device_measurements(const Store
   return rows;
 }
 
-void store_device_measurement(const Store& store, const std::string& gpu, const std::string& driver,
+void store_device_measurement(Store& store, const std::string& gpu, const std::string& driver,
                               const std::string& name, const DeviceMeasurementRow& row) {
   auto insert = store.db().prepare(
       "INSERT OR REPLACE INTO device_measurements (gpu, driver, name, value, detail) "

@@ -33,7 +33,7 @@ struct BaselineRow {
 
 std::optional<BaselineRow> find_baseline(const Store& store, const BaselineKey& key);
 // Inserts, or replaces the row of the same key.
-void store_baseline(const Store& store, const BaselineRow& row);
+void store_baseline(Store& store, const BaselineRow& row);
 
 // Named figures of one GPU under one driver ("copy_bandwidth_bytes_per_s", ...).
 struct DeviceMeasurementRow {
@@ -45,7 +45,7 @@ struct DeviceMeasurementRow {
 std::map<std::string, DeviceMeasurementRow> find_device_measurements(const Store& store,
                                                                      const std::string& gpu,
                                                                      const std::string& driver);
-void store_device_measurement(const Store& store, const std::string& gpu, const std::string& driver,
+void store_device_measurement(Store& store, const std::string& gpu, const std::string& driver,
                               const std::string& name, const DeviceMeasurementRow& row);
 
 }  // namespace kforge

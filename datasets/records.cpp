@@ -12,75 +12,9 @@ std::optional<nlohmann::json> optional_json(const sql::Statement& row, int colum
   return nlohmann::json::parse(*text);
 }
 
-RunRow read_run(const sql::Statement& row) {
-  RunRow run;
-  run.id = row.integer(0);
-  run.kind = row.text(1);
-  run.request = nlohmann::json::parse(row.text(2));
-  run.config = nlohmann::json::parse(row.text(3));
-  run.agent = row.optional_text(4);
-  run.strategy = row.optional_text(5);
-  run.model = row.optional_text(6);
-  run.gpu = row.optional_text(7);
-  run.environment = nlohmann::json::parse(row.text(8));
-  run.status = row.text(9);
-  run.summary = optional_json(row, 10);
-  run.started_at = row.text(11);
-  run.finished_at = row.text(12);
-  return run;
-}
-
-constexpr const char* kRunColumns =
-    "id, kind, request, config, agent, strategy, model, gpu, environment, status, summary, "
-    "started_at, finished_at";
-
 }  // namespace
 
-int64_t insert_run(const Store& store, const RunRow& run) {
-  auto insert = store.db().prepare(
-      "INSERT INTO runs (kind, request, config, agent, strategy, model, gpu, environment, status) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  insert.bind(1, run.kind)
-      .bind(2, json_text(run.request))
-      .bind(3, json_text(run.config))
-      .bind(4, run.agent)
-      .bind(5, run.strategy)
-      .bind(6, run.model)
-      .bind(7, run.gpu)
-      .bind(8, json_text(run.environment))
-      .bind(9, run.status);
-  insert.run();
-  return store.db().last_insert_id();
-}
-
-void finish_run(const Store& store, int64_t run_id, const std::string& status,
-                const nlohmann::json& summary) {
-  auto update = store.db().prepare(
-      "UPDATE runs SET status = ?, summary = ?, "
-      "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
-  update.bind(1, status).bind(2, json_text(summary)).bind(3, run_id);
-  update.run();
-}
-
-std::optional<RunRow> find_run(const Store& store, int64_t run_id) {
-  auto query = store.db().prepare(std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?");
-  query.bind(1, run_id);
-  if (!query.step())
-    return std::nullopt;
-  return read_run(query);
-}
-
-std::vector<RunRow> list_runs(const Store& store, size_t limit) {
-  auto query = store.db().prepare(std::string("SELECT ") + kRunColumns +
-                                  " FROM runs ORDER BY id DESC LIMIT ?");
-  query.bind(1, static_cast<int64_t>(limit));
-  std::vector<RunRow> runs;
-  while (query.step())
-    runs.push_back(read_run(query));
-  return runs;
-}
-
-int64_t insert_candidate(const Store& store, const CandidateRow& candidate) {
+int64_t insert_candidate(Store& store, const CandidateRow& candidate) {
   auto insert = store.db().prepare(
       "INSERT INTO candidates (task_id, run_id, parent_id, llm_exchange_id, iteration, origin, "
       "source, source_hash, plan, defines) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -122,7 +56,7 @@ std::optional<CandidateRow> find_candidate(const Store& store, int64_t candidate
   return row;
 }
 
-int64_t insert_evaluation(const Store& store, const EvaluationRow& evaluation) {
+int64_t insert_evaluation(Store& store, const EvaluationRow& evaluation) {
   auto insert = store.db().prepare(
       "INSERT INTO evaluations (candidate_id, run_id, verdict, reason, evidence, arch, gpu, "
       "compile, stages, timing, device_time_us, speedup_eager, speedup_compile, "

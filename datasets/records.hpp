@@ -1,4 +1,6 @@
-// Writing and reading the rows of a run: runs, candidates and their evaluations. Every write
+// Writing and reading the rows of a run: candidates and their evaluations (the runs themselves
+// are in run_records.hpp). `harness_version` is the harness's (harness/evaluation/
+// harness_version.hpp): the store keeps it and never interprets it. Every write
 // is its own transaction (or joins the caller's), so that a run killed at any moment leaves
 // every finished attempt in the store.
 #pragma once
@@ -9,21 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "datasets/run_records.hpp"
 #include "datasets/store.hpp"
 
 namespace kforge {
-
-struct RunRow {
-  int64_t id = 0;
-  std::string kind;  // "eval", "optimize", "library-verify"
-  nlohmann::json request = nlohmann::json::object();
-  nlohmann::json config = nlohmann::json::object();
-  std::optional<std::string> agent, strategy, model, gpu;
-  nlohmann::json environment = nlohmann::json::object();
-  std::string status = "running";
-  std::optional<nlohmann::json> summary;
-  std::string started_at, finished_at;
-};
 
 struct CandidateRow {
   int64_t id = 0;
@@ -54,21 +45,10 @@ struct EvaluationRow {
   std::string created_at;
 };
 
-// The version of kforge's verification and timing protocols. Bump it whenever a change could
-// turn an earlier verdict or timing into a different one: promotion and dataset rows compare
-// only evaluations of the same harness version.
-inline constexpr int64_t kHarnessVersion = 2;
-
-int64_t insert_run(const Store& store, const RunRow& run);
-void finish_run(const Store& store, int64_t run_id, const std::string& status,
-                const nlohmann::json& summary);
-std::optional<RunRow> find_run(const Store& store, int64_t run_id);
-std::vector<RunRow> list_runs(const Store& store, size_t limit);
-
-int64_t insert_candidate(const Store& store, const CandidateRow& candidate);
+int64_t insert_candidate(Store& store, const CandidateRow& candidate);
 std::optional<CandidateRow> find_candidate(const Store& store, int64_t candidate_id);
 
-int64_t insert_evaluation(const Store& store, const EvaluationRow& evaluation);
+int64_t insert_evaluation(Store& store, const EvaluationRow& evaluation);
 std::vector<EvaluationRow> evaluations_of(const Store& store, int64_t candidate_id);
 
 }  // namespace kforge

@@ -153,7 +153,7 @@ void Connection::execute(std::string_view sql) const {
   }
 }
 
-Transaction::Transaction(const Connection& connection) : connection_(connection) {
+Transaction::Transaction(Connection& connection) : connection_(connection) {
   connection_.execute("BEGIN IMMEDIATE");
 }
 

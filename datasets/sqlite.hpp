@@ -82,14 +82,14 @@ class Connection {
 // back (and never throws).
 class Transaction {
  public:
-  explicit Transaction(const Connection& connection);
+  explicit Transaction(Connection& connection);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit();
 
  private:
-  const Connection& connection_;
+  Connection& connection_;
   bool open_ = true;
 };
 

@@ -2,6 +2,22 @@
 // LLM exchange, evaluation, profile and promotion. Opening a store brings its schema up to
 // this kforge's version through the numbered migrations in migrations.cpp; a store written by
 // a newer kforge is refused rather than guessed at.
+//
+// The store's interface is this class and the record headers beside it, one per group of
+// tables: run_records.hpp (runs and their per-task checkpoints), records.hpp (candidates and
+// evaluations), task_records.hpp, exchange_records.hpp, measurement_records.hpp,
+// promotion_records.hpp; datasets/export/ reads for the exports. Only datasets/ issues SQL
+// (tests/unit/store_boundary_test.cpp fails the build's tests otherwise), so a second backend
+// is a second implementation of these headers. Their names follow one pattern:
+//   <Table>Row                      one row, its columns as C++ values (JSON columns as JSON)
+//   insert_<row>(Store&, ...)       appends a row, returns its id
+//   store_<row>(Store&, ...)        inserts, or replaces the row with the same key
+//   update_/finish_/reopen_<row>    changes named columns of an existing row
+//   find_<row>(const Store&, ...)   one row by its key, or nullopt
+//   list_<rows>(const Store&, ...)  many rows, in the order the header states
+//   <rows>_of(const Store&, key)    the rows that belong to one parent row, oldest first
+// Writers take Store&, readers const Store&; several writes are made atomic together with a
+// Store::Transaction.
 #pragma once
 
 #include <filesystem>
@@ -18,6 +34,9 @@ class Store {
   // Throws Error naming the path when the file is not a database, is corrupt, or is newer.
   static std::unique_ptr<Store> open(const std::filesystem::path& path, bool create = true);
 
+  // The SQLite connection, for the implementation in datasets/ (and tests that build stores
+  // by hand); nothing else of kforge uses it.
+  sql::Connection& db() { return connection_; }
   const sql::Connection& db() const { return connection_; }
   const std::filesystem::path& path() const { return path_; }
   int schema_version() const;
@@ -31,6 +50,19 @@ class Store {
 
   // Runs SQLite's own integrity check; returns "ok" or the first problems found.
   std::string integrity_check() const;
+
+  // Writes made through the store while a Transaction is open are kept together: commit()
+  // makes them durable, and a transaction destroyed without commit() undoes them. A record
+  // function called inside joins it, except the two that open their own (insert_task_version,
+  // update_task_analysis), which must be called outside one.
+  class Transaction {
+   public:
+    explicit Transaction(Store& store) : transaction_(store.connection_) {}
+    void commit() { transaction_.commit(); }
+
+   private:
+    sql::Transaction transaction_;
+  };
 
  private:
   Store(const std::filesystem::path& path, bool create);

@@ -5,15 +5,15 @@
 #include "harness/util/error.hpp"
 #include "harness/util/json_text.hpp"
 
-namespace kforge::task_records {
+namespace kforge {
 namespace {
 
 constexpr std::string_view kColumns =
     "id, name, suite, version, source, source_hash, origin_path, description, tags, signature, "
     "check_shapes, degenerate, degenerate_reason, analysis, created_at";
 
-TaskRecord read_row(const sql::Statement& row) {
-  TaskRecord record;
+TaskRow read_row(const sql::Statement& row) {
+  TaskRow record;
   record.id = row.integer(0);
   record.name = row.text(1);
   record.suite = row.text(2);
@@ -38,7 +38,7 @@ TaskRecord read_row(const sql::Statement& row) {
   return record;
 }
 
-std::optional<TaskRecord> first(sql::Statement& query) {
+std::optional<TaskRow> first(sql::Statement& query) {
   if (!query.step())
     return std::nullopt;
   return read_row(query);
@@ -46,7 +46,8 @@ std::optional<TaskRecord> first(sql::Statement& query) {
 
 }  // namespace
 
-void insert_version(const sql::Connection& db, TaskRecord& record) {
+void insert_task_version(Store& store, TaskRow& record) {
+  sql::Connection& db = store.db();
   sql::Transaction transaction(db);
   auto next = db.prepare("SELECT coalesce(max(version), 0) + 1 FROM tasks WHERE name = ?");
   next.bind(1, record.name);
@@ -78,7 +79,8 @@ void insert_version(const sql::Connection& db, TaskRecord& record) {
   transaction.commit();
 }
 
-void update_analysis(const sql::Connection& db, const TaskRecord& record) {
+void update_task_analysis(Store& store, const TaskRow& record) {
+  sql::Connection& db = store.db();
   sql::Transaction transaction(db);
   auto update = db.prepare(
       "UPDATE tasks SET signature = ?, check_shapes = ?, degenerate = ?, degenerate_reason = ?, "
@@ -95,52 +97,58 @@ void update_analysis(const sql::Connection& db, const TaskRecord& record) {
   transaction.commit();
 }
 
-std::optional<TaskRecord> latest(const sql::Connection& db, const std::string& name) {
-  auto query = db.prepare("SELECT " + std::string(kColumns) +
-                          " FROM tasks WHERE name = ? ORDER BY version DESC LIMIT 1");
+std::optional<TaskRow> find_task(const Store& store, int64_t task_id) {
+  auto query = store.db().prepare("SELECT " + std::string(kColumns) + " FROM tasks WHERE id = ?");
+  query.bind(1, task_id);
+  return first(query);
+}
+
+std::optional<TaskRow> find_latest_task(const Store& store, const std::string& name) {
+  auto query = store.db().prepare("SELECT " + std::string(kColumns) +
+                                  " FROM tasks WHERE name = ? ORDER BY version DESC LIMIT 1");
   query.bind(1, name);
   return first(query);
 }
 
-std::optional<TaskRecord> find_version(const sql::Connection& db, const std::string& name,
-                                       int64_t version) {
-  auto query =
-      db.prepare("SELECT " + std::string(kColumns) + " FROM tasks WHERE name = ? AND version = ?");
+std::optional<TaskRow> find_task_version(const Store& store, const std::string& name,
+                                         int64_t version) {
+  auto query = store.db().prepare("SELECT " + std::string(kColumns) +
+                                  " FROM tasks WHERE name = ? AND version = ?");
   query.bind(1, name).bind(2, version);
   return first(query);
 }
 
-std::optional<TaskRecord> find_by_hash(const sql::Connection& db, const std::string& name,
-                                       const std::string& source_hash) {
-  auto query = db.prepare("SELECT " + std::string(kColumns) +
-                          " FROM tasks WHERE name = ? AND source_hash = ?");
+std::optional<TaskRow> find_task_by_hash(const Store& store, const std::string& name,
+                                         const std::string& source_hash) {
+  auto query = store.db().prepare("SELECT " + std::string(kColumns) +
+                                  " FROM tasks WHERE name = ? AND source_hash = ?");
   query.bind(1, name).bind(2, source_hash);
   return first(query);
 }
 
-std::vector<TaskRecord> list_latest(const sql::Connection& db,
-                                    const std::optional<std::string>& suite) {
+std::vector<TaskRow> list_latest_tasks(const Store& store,
+                                       const std::optional<std::string>& suite) {
   std::string sql = "SELECT " + std::string(kColumns) +
                     " FROM tasks AS t WHERE version = (SELECT max(version) FROM tasks "
                     "WHERE name = t.name)";
   if (suite)
     sql += " AND suite = ?";
   sql += " ORDER BY name";
-  auto query = db.prepare(sql);
+  auto query = store.db().prepare(sql);
   if (suite)
     query.bind(1, *suite);
-  std::vector<TaskRecord> records;
+  std::vector<TaskRow> records;
   while (query.step())
     records.push_back(read_row(query));
   return records;
 }
 
-std::vector<std::string> names(const sql::Connection& db) {
-  auto query = db.prepare("SELECT DISTINCT name FROM tasks ORDER BY name");
+std::vector<std::string> list_task_names(const Store& store) {
+  auto query = store.db().prepare("SELECT DISTINCT name FROM tasks ORDER BY name");
   std::vector<std::string> result;
   while (query.step())
     result.push_back(query.text(0));
   return result;
 }
 
-}  // namespace kforge::task_records
+}  // namespace kforge

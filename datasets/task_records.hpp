@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "datasets/sqlite.hpp"
+#include "datasets/store.hpp"
 
 namespace kforge {
 
-struct TaskRecord {
+struct TaskRow {
   int64_t id = 0;
   std::string name;  // "builtin/softmax", "kb1/19_ReLU"
   std::string suite;
@@ -33,27 +33,26 @@ struct TaskRecord {
   bool analysed() const { return signature_json.has_value(); }
 };
 
-namespace task_records {
-
-// Inserts `record` as the next version of its name (1 for a new name) and sets its id and
-// version. Runs in its own transaction.
-void insert_version(const sql::Connection& db, TaskRecord& record);
+// Inserts `row` as the next version of its name (1 for a new name) and sets its id, version and
+// creation time. Runs in its own transaction; a source already recorded for the name is an
+// Error (the table keeps one version per source).
+void insert_task_version(Store& store, TaskRow& row);
 
 // Fills in the derived facts of an existing row (by id): signature, check shapes, degeneracy,
-// analysis. The source and version stay as they are.
-void update_analysis(const sql::Connection& db, const TaskRecord& record);
+// analysis. The source and version stay as they are. An unknown id is an Error.
+void update_task_analysis(Store& store, const TaskRow& row);
 
-std::optional<TaskRecord> latest(const sql::Connection& db, const std::string& name);
-std::optional<TaskRecord> find_version(const sql::Connection& db, const std::string& name,
-                                       int64_t version);
+std::optional<TaskRow> find_task(const Store& store, int64_t task_id);
+std::optional<TaskRow> find_latest_task(const Store& store, const std::string& name);
+std::optional<TaskRow> find_task_version(const Store& store, const std::string& name,
+                                         int64_t version);
 // The version of `name` whose source has this hash, if any.
-std::optional<TaskRecord> find_by_hash(const sql::Connection& db, const std::string& name,
-                                       const std::string& source_hash);
+std::optional<TaskRow> find_task_by_hash(const Store& store, const std::string& name,
+                                         const std::string& source_hash);
 // The latest version of every task (of one suite when `suite` is given), ordered by name.
-std::vector<TaskRecord> list_latest(const sql::Connection& db,
-                                    const std::optional<std::string>& suite = std::nullopt);
-// Every name known, for "did you mean" hints.
-std::vector<std::string> names(const sql::Connection& db);
+std::vector<TaskRow> list_latest_tasks(const Store& store,
+                                       const std::optional<std::string>& suite = std::nullopt);
+// Every name known, in order, for "did you mean" hints.
+std::vector<std::string> list_task_names(const Store& store);
 
-}  // namespace task_records
 }  // namespace kforge

@@ -126,7 +126,7 @@ TaskHeader parse_task_header(const std::string& source) {
   return header;
 }
 
-Task Task::from_record(const TaskRecord& record) {
+Task Task::from_record(const TaskRow& record) {
   Task task;
   task.id = record.id;
   task.name = record.name;
@@ -160,8 +160,8 @@ Task Task::from_record(const TaskRecord& record) {
   return task;
 }
 
-TaskRecord Task::to_record() const {
-  TaskRecord record;
+TaskRow Task::to_record() const {
+  TaskRow record;
   record.id = id;
   record.name = name;
   record.suite = suite;

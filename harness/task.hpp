@@ -62,9 +62,9 @@ struct Task {
 
   bool degenerate() const { return analysis && analysis->degenerate; }
 
-  static Task from_record(const TaskRecord& record);
+  static Task from_record(const TaskRow& record);
   // The row for the store (analysis included when present).
-  TaskRecord to_record() const;
+  TaskRow to_record() const;
   // For `kforge tasks show --json` (and list, without the source and shapes).
   nlohmann::json to_json(bool full) const;
 };

@@ -199,8 +199,7 @@ std::vector<ImportLine> import_tasks(Store& store, ReferenceRunner& runner, cons
       continue;
     }
     tasks[index] = new_task(suite, stem, source, fs::absolute(paths[index]).string());
-    if (auto existing =
-            task_records::find_by_hash(store.db(), line.name, tasks[index].source_hash)) {
+    if (auto existing = find_task_by_hash(store, line.name, tasks[index].source_hash)) {
       line.status = ImportStatus::kUnchanged;
       line.version = existing->version;
       line.degenerate = existing->degenerate;
@@ -225,9 +224,9 @@ std::vector<ImportLine> import_tasks(Store& store, ReferenceRunner& runner, cons
     } else {
       Task& task = tasks[index];
       task.analysis = std::get<TaskAnalysis>(outcome);
-      bool had_versions = task_records::latest(store.db(), task.name).has_value();
-      TaskRecord record = task.to_record();
-      task_records::insert_version(store.db(), record);
+      bool had_versions = find_latest_task(store, task.name).has_value();
+      TaskRow record = task.to_record();
+      insert_task_version(store, record);
       line.status = had_versions ? ImportStatus::kNewVersion : ImportStatus::kImported;
       line.version = record.version;
       line.degenerate = task.analysis->degenerate;
@@ -247,15 +246,15 @@ int record_builtin_tasks(Store& store) {
     std::string stem = fs::path(path).stem().string();
     std::string source(*embedded::find(path));
     Task task = new_task(std::string(kBuiltinSuite), stem, source, path);
-    if (task_records::find_by_hash(store.db(), task.name, task.source_hash))
+    if (find_task_by_hash(store, task.name, task.source_hash))
       continue;
-    TaskRecord record = task.to_record();
+    TaskRow record = task.to_record();
     try {
-      task_records::insert_version(store.db(), record);
+      insert_task_version(store, record);
     } catch (const Error&) {
       // Another kforge opening the same new workspace recorded it between the look and the
       // insert (the insert then breaks UNIQUE (name, source_hash)): that is the same outcome.
-      if (task_records::find_by_hash(store.db(), task.name, task.source_hash))
+      if (find_task_by_hash(store, task.name, task.source_hash))
         continue;
       throw;
     }
@@ -271,17 +270,17 @@ void ensure_analysed(Store& store, ReferenceRunner& runner, Task& task) {
   if (const auto* failure = std::get_if<ReferenceFailure>(&outcomes.front()))
     throw Error("the reference runner cannot analyse it: " + failure->describe(), task.name);
   task.analysis = std::get<TaskAnalysis>(outcomes.front());
-  TaskRecord record = task.to_record();
-  task_records::update_analysis(store.db(), record);
+  TaskRow record = task.to_record();
+  update_task_analysis(store, record);
 }
 
 Task load_task(Workspace& workspace, const std::string& name,
                const std::function<void(const std::string&)>& progress) {
   Store& store = workspace.store();
   record_builtin_tasks(store);
-  auto record = task_records::latest(store.db(), name);
+  auto record = find_latest_task(store, name);
   if (!record) {
-    auto names = task_records::names(store.db());
+    auto names = list_task_names(store);
     throw Error(strings::unknown_name_message("task", name, names));
   }
   Task task = Task::from_record(*record);

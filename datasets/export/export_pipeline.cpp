@@ -114,4 +114,10 @@ json run_export(const sql::Connection& db, const ExportOptions& given,
   return report;
 }
 
+json run_export(const Store& store, const ExportOptions& options,
+                const std::optional<std::filesystem::path>& out,
+                const std::function<void(const std::string&)>& progress) {
+  return run_export(store.db(), options, out, progress);
+}
+
 }  // namespace kforge::dataset

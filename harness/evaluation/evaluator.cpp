@@ -7,6 +7,7 @@
 #include "datasets/store.hpp"
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/candidate/ptx_entries.hpp"
+#include "harness/evaluation/harness_version.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
@@ -311,7 +312,7 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
   }
 
   // One transaction: the candidate and its evaluation are stored together or not at all.
-  sql::Transaction transaction(store_.db());
+  Store::Transaction transaction(store_);
   CandidateRow candidate_row{.task_id = task.id,
                              .run_id = request.run_id,
                              .parent_id = request.parent_id,

@@ -4,8 +4,11 @@
 #include <cstdio>
 #include <sstream>
 
+#include "datasets/promotion_records.hpp"
 #include "datasets/records.hpp"
+#include "datasets/task_records.hpp"
 #include "harness/candidate/candidate_file.hpp"
+#include "harness/evaluation/harness_version.hpp"
 #include "harness/library/manifest.hpp"
 #include "harness/task.hpp"
 #include "harness/util/error.hpp"
@@ -27,15 +30,10 @@ std::string number(double value, int decimals = 2) {
 }
 
 Task task_of(const Store& store, int64_t task_id) {
-  auto query = store.db().prepare("SELECT name, version FROM tasks WHERE id = ?");
-  query.bind(1, task_id);
-  if (!query.step())
+  std::optional<TaskRow> row = find_task(store, task_id);
+  if (!row)
     throw Error("the store has no task with id " + std::to_string(task_id), "tasks");
-  const std::string name = query.text(0);
-  std::optional<TaskRecord> record = task_records::find_version(store.db(), name, query.integer(1));
-  if (!record)
-    throw Error("the store has no task with id " + std::to_string(task_id), "tasks");
-  return Task::from_record(*record);
+  return Task::from_record(*row);
 }
 
 std::optional<double> timing_value(const nlohmann::json& timing, const char* key) {
@@ -82,20 +80,19 @@ void write_json(const fs::path& path, const nlohmann::json& json) {
   files::write_atomic(path, json.dump(2) + "\n");
 }
 
-void record(const Store& store, const PromotionDecision& decision, int64_t task_id) {
-  auto insert = store.db().prepare(
-      "INSERT INTO promotions (candidate_id, evaluation_id, task_id, arch, library_path, "
-      "decision, reason) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  insert.bind(1, decision.candidate_id);
-  insert.bind(2, decision.evaluation_id);
-  insert.bind(3, task_id);
-  insert.bind(4, decision.arch.empty() ? std::optional<std::string>() : decision.arch);
-  insert.bind(5, decision.library_path.empty()
-                     ? std::optional<std::string>()
-                     : std::optional<std::string>(decision.library_path.string()));
-  insert.bind(6, decision.promoted ? "promoted" : "refused");
-  insert.bind(7, decision.promoted ? decision.reason : decision.rule + ": " + decision.reason);
-  insert.run();
+void record(Store& store, const PromotionDecision& decision, int64_t task_id) {
+  insert_promotion(
+      store,
+      PromotionRow{
+          .candidate_id = decision.candidate_id,
+          .evaluation_id = decision.evaluation_id,
+          .task_id = task_id,
+          .arch = decision.arch.empty() ? std::nullopt : std::optional<std::string>(decision.arch),
+          .library_path = decision.library_path.empty()
+                              ? std::nullopt
+                              : std::optional(decision.library_path.string()),
+          .decision = decision.promoted ? "promoted" : "refused",
+          .reason = decision.promoted ? decision.reason : decision.rule + ": " + decision.reason});
 }
 
 }  // namespace
@@ -257,26 +254,7 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
 }
 
 std::vector<int64_t> Promoter::best_candidates(const std::optional<std::string>& task) const {
-  // The latest evaluation of each candidate, kept when it is correct under this harness.
-  auto query = store_.db().prepare(
-      "SELECT t.name, c.id, e.speedup_eager FROM candidates c "
-      "JOIN tasks t ON t.id = c.task_id "
-      "JOIN evaluations e ON e.id = (SELECT MAX(id) FROM evaluations WHERE candidate_id = c.id) "
-      "WHERE e.verdict = 'correct' AND e.harness_version = ? AND e.speedup_eager IS NOT NULL "
-      "AND (? IS NULL OR t.name = ?) "
-      "ORDER BY t.name, e.speedup_eager DESC, c.id");
-  query.bind(1, kHarnessVersion);
-  query.bind(2, task);
-  query.bind(3, task);
-  std::vector<int64_t> best;
-  std::string last_task;
-  while (query.step()) {
-    if (!best.empty() && query.text(0) == last_task)
-      continue;
-    last_task = query.text(0);
-    best.push_back(query.integer(1));
-  }
-  return best;
+  return list_best_candidates(store_, kHarnessVersion, task);
 }
 
 void write_library_readme(const fs::path& library_root) {

@@ -8,12 +8,12 @@
 #include <set>
 
 #include "agents/llm_agent.hpp"
+#include "datasets/exchange_records.hpp"
 #include "datasets/records.hpp"
+#include "datasets/task_records.hpp"
 #include "harness/evaluation/evaluator.hpp"
-#include "harness/optimize/exchange_records.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
-#include "harness/util/json_text.hpp"
 
 #ifndef KFORGE_SOURCE_DIR
 #define KFORGE_SOURCE_DIR "."
@@ -143,24 +143,15 @@ nlohmann::json TaskOutcome::to_json() const {
 }
 
 std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id, int64_t task_id) {
-  auto query = store.db().prepare("SELECT state FROM run_tasks WHERE run_id = ? AND task_id = ?");
-  query.bind(1, run_id).bind(2, task_id);
-  if (!query.step())
+  std::optional<RunTaskRow> row = find_run_task(store, run_id, task_id);
+  if (!row || row->state.empty())
     return std::nullopt;
-  nlohmann::json state = nlohmann::json::parse(query.text(0));
-  if (state.empty())
-    return std::nullopt;
-  return state;
+  return row->state;
 }
 
-void save_task_state(const Store& store, int64_t run_id, int64_t task_id,
-                     const nlohmann::json& state, const std::string& status) {
-  auto upsert = store.db().prepare(
-      "INSERT INTO run_tasks (run_id, task_id, state, status) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT (run_id, task_id) DO UPDATE SET state = excluded.state, "
-      "status = excluded.status");
-  upsert.bind(1, run_id).bind(2, task_id).bind(3, json_text(state)).bind(4, status);
-  upsert.run();
+void save_task_state(Store& store, int64_t run_id, int64_t task_id, const nlohmann::json& state,
+                     const std::string& status) {
+  store_run_task(store, {.run_id = run_id, .task_id = task_id, .state = state, .status = status});
 }
 
 OptimizeLoop::OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id,
@@ -394,15 +385,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   Clock::time_point started = Clock::now();
 
   // What a previous process of this run already stored, by item index (candidates.iteration).
-  std::map<int64_t, int64_t> done;
-  {
-    auto query = store_.db().prepare(
-        "SELECT iteration, id FROM candidates WHERE run_id = ? AND task_id = ? "
-        "AND iteration IS NOT NULL ORDER BY id");
-    query.bind(1, run_id_).bind(2, task.id);
-    while (query.step())
-      done[query.integer(0)] = query.integer(1);
-  }
+  std::map<int64_t, int64_t> done = candidate_ids_by_iteration(store_, run_id_, task.id);
 
   auto record = [&](const std::string& verdict, const nlohmann::json& evidence,
                     std::optional<double> speedup, int64_t candidate_id,
@@ -532,23 +515,13 @@ std::vector<ReplayItem> replay_candidates(const Store& store, const std::vector<
   return items;
 }
 
-std::vector<int64_t> candidates_of_run(const Store& store, int64_t run_id) {
-  auto query = store.db().prepare("SELECT id FROM candidates WHERE run_id = ? ORDER BY id");
-  query.bind(1, run_id);
-  std::vector<int64_t> ids;
-  while (query.step())
-    ids.push_back(query.integer(0));
-  return ids;
-}
-
 std::string task_name_of_candidate(const Store& store, int64_t candidate_id) {
-  auto query = store.db().prepare(
-      "SELECT t.name FROM candidates c JOIN tasks t ON t.id = c.task_id WHERE c.id = ?");
-  query.bind(1, candidate_id);
-  if (!query.step())
+  std::optional<CandidateRow> candidate = find_candidate(store, candidate_id);
+  std::optional<TaskRow> task = candidate ? find_task(store, candidate->task_id) : std::nullopt;
+  if (!task)
     throw Error("no candidate " + std::to_string(candidate_id) + " in the store",
                 store.path().string());
-  return query.text(0);
+  return task->name;
 }
 
 std::filesystem::path seeds_folder() {

@@ -102,8 +102,8 @@ class OptimizeLoop {
 
 // run_tasks rows: the per-task checkpoint of a run.
 std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id, int64_t task_id);
-void save_task_state(const Store& store, int64_t run_id, int64_t task_id,
-                     const nlohmann::json& state, const std::string& status);
+void save_task_state(Store& store, int64_t run_id, int64_t task_id, const nlohmann::json& state,
+                     const std::string& status);
 
 // Every .cu file under `path` (or `path` itself), sorted by path, read. Throws Error for a
 // path that does not exist or a folder without any .cu file.
@@ -111,8 +111,6 @@ std::vector<ReplayItem> replay_files(const std::filesystem::path& path, const st
 // Stored candidates, in the order given, as replay items whose parent is the stored one.
 // Throws Error naming an id that is not in the store.
 std::vector<ReplayItem> replay_candidates(const Store& store, const std::vector<int64_t>& ids);
-// The candidate ids of a run, oldest first.
-std::vector<int64_t> candidates_of_run(const Store& store, int64_t run_id);
 // The name of the task a candidate was written for.
 std::string task_name_of_candidate(const Store& store, int64_t candidate_id);
 

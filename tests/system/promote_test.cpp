@@ -10,6 +10,7 @@
 
 #include "datasets/records.hpp"
 #include "datasets/sqlite.hpp"
+#include "harness/evaluation/harness_version.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/test_support.hpp"
 

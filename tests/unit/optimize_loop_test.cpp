@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "agents/llm_agent.hpp"
+#include "datasets/exchange_records.hpp"
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluator.hpp"
-#include "harness/optimize/exchange_records.hpp"
 #include "harness/task_import.hpp"
 #include "harness/workspace.hpp"
 #include "sandbox/compile_pool.hpp"

@@ -34,7 +34,7 @@ TEST(Records, RunCandidateAndEvaluationRoundTrip) {
                            .evidence = {{"note", "nothing ran"}},
                            .arch = "sm_90",
                            .compile = nlohmann::json{{"ms", 12.5}},
-                           .harness_version = kHarnessVersion};
+                           .harness_version = 5};
   insert_evaluation(*store, evaluation);
   finish_run(*store, run_id, "completed", {{"candidates", 1}});
 
@@ -47,6 +47,7 @@ TEST(Records, RunCandidateAndEvaluationRoundTrip) {
   EXPECT_EQ(evaluations[0].verdict, "compiled");
   EXPECT_EQ(evaluations[0].compile->at("ms"), 12.5);
   EXPECT_FALSE(evaluations[0].gpu.has_value());
+  EXPECT_EQ(evaluations[0].harness_version, 5);
   auto finished = find_run(*store, run_id);
   ASSERT_TRUE(finished);
   EXPECT_EQ(finished->status, "completed");

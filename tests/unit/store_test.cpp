@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "datasets/run_records.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/test_support.hpp"
@@ -118,6 +119,25 @@ TEST(Store, RollsBackAnUncommittedTransaction) {
   auto count = store->db().prepare("SELECT count(*) FROM tasks");
   ASSERT_TRUE(count.step());
   EXPECT_EQ(count.integer(0), 0);
+}
+
+TEST(Store, TransactionKeepsWritesTogether) {
+  testing::TemporaryDirectory dir;
+  auto store = Store::open(dir / "kforge.db");
+  {
+    Store::Transaction transaction(*store);
+    insert_run(*store, {.kind = "eval"});
+    insert_run(*store, {.kind = "eval"});
+  }  // not committed: both undone
+  EXPECT_TRUE(list_runs(*store, 10).empty());
+  {
+    Store::Transaction transaction(*store);
+    insert_run(*store, {.kind = "eval"});
+    insert_run(*store, {.kind = "optimize"});
+    transaction.commit();
+  }
+  auto reopened = Store::open(dir / "kforge.db", false);
+  EXPECT_EQ(list_runs(*reopened, 10).size(), 2u);
 }
 
 }  // namespace

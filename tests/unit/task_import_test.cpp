@@ -45,9 +45,9 @@ TEST(TaskImport, BuiltinTasksAreRecordedOnceWithHeaders) {
   int inserted = record_builtin_tasks(*store);
   EXPECT_GE(inserted, 16);
   EXPECT_EQ(record_builtin_tasks(*store), 0);
-  auto tasks = task_records::list_latest(store->db(), std::string("builtin"));
+  auto tasks = list_latest_tasks(*store, std::string("builtin"));
   ASSERT_EQ(static_cast<int>(tasks.size()), inserted);
-  for (const TaskRecord& task : tasks) {
+  for (const TaskRow& task : tasks) {
     EXPECT_FALSE(task.description.empty()) << task.name;
     EXPECT_FALSE(task.tags.empty()) << task.name;
     EXPECT_EQ(task.source_hash, sha256_hex(task.source));
@@ -56,7 +56,7 @@ TEST(TaskImport, BuiltinTasksAreRecordedOnceWithHeaders) {
   // A built-in whose source changed (a newer kforge) becomes a new version.
   store->db().execute("UPDATE tasks SET source_hash = 'old' WHERE name = 'builtin/relu'");
   EXPECT_EQ(record_builtin_tasks(*store), 1);
-  EXPECT_EQ(task_records::latest(store->db(), "builtin/relu")->version, 2);
+  EXPECT_EQ(find_latest_task(*store, "builtin/relu")->version, 2);
 }
 
 TEST(TaskImport, RefusesReservedAndMalformedSuites) {

@@ -10,8 +10,8 @@
 namespace kforge {
 namespace {
 
-TaskRecord record(const std::string& name, const std::string& suite, const std::string& hash) {
-  TaskRecord task;
+TaskRow record(const std::string& name, const std::string& suite, const std::string& hash) {
+  TaskRow task;
   task.name = name;
   task.suite = suite;
   task.source = "source " + hash;
@@ -24,24 +24,27 @@ TaskRecord record(const std::string& name, const std::string& suite, const std::
 TEST(TaskRecords, VersionsAreAppendedNeverOverwritten) {
   testing::TemporaryDirectory dir;
   auto store = Store::open(dir / "kforge.db");
-  TaskRecord first = record("kb/relu", "kb", "h1");
-  task_records::insert_version(store->db(), first);
+  TaskRow first = record("kb/relu", "kb", "h1");
+  insert_task_version(*store, first);
   EXPECT_EQ(first.version, 1);
-  TaskRecord second = record("kb/relu", "kb", "h2");
-  task_records::insert_version(store->db(), second);
+  TaskRow second = record("kb/relu", "kb", "h2");
+  insert_task_version(*store, second);
   EXPECT_EQ(second.version, 2);
-  auto latest = task_records::latest(store->db(), "kb/relu");
+  auto latest = find_latest_task(*store, "kb/relu");
   ASSERT_TRUE(latest);
   EXPECT_EQ(latest->source_hash, "h2");
   EXPECT_EQ(latest->tags, (std::vector<std::string>{"a", "b"}));
-  auto old = task_records::find_version(store->db(), "kb/relu", 1);
+  EXPECT_EQ(find_task(*store, first.id)->source_hash, "h1");
+  EXPECT_EQ(find_task(*store, second.id)->version, 2);
+  EXPECT_FALSE(find_task(*store, second.id + 1));
+  auto old = find_task_version(*store, "kb/relu", 1);
   ASSERT_TRUE(old);
   EXPECT_EQ(old->source, "source h1");
-  EXPECT_EQ(task_records::find_by_hash(store->db(), "kb/relu", "h1")->version, 1);
-  EXPECT_FALSE(task_records::find_by_hash(store->db(), "kb/relu", "h3"));
+  EXPECT_EQ(find_task_by_hash(*store, "kb/relu", "h1")->version, 1);
+  EXPECT_FALSE(find_task_by_hash(*store, "kb/relu", "h3"));
   // The same source twice under one name is refused by the schema.
-  TaskRecord again = record("kb/relu", "kb", "h1");
-  EXPECT_THROW(task_records::insert_version(store->db(), again), Error);
+  TaskRow again = record("kb/relu", "kb", "h1");
+  EXPECT_THROW(insert_task_version(*store, again), Error);
 }
 
 TEST(TaskRecords, ListsLatestPerNameAndBySuite) {
@@ -49,33 +52,33 @@ TEST(TaskRecords, ListsLatestPerNameAndBySuite) {
   auto store = Store::open(dir / "kforge.db");
   for (auto [name, suite, hash] : {std::tuple{"kb/b", "kb", "1"}, std::tuple{"kb/a", "kb", "2"},
                                    std::tuple{"kb/a", "kb", "3"}, std::tuple{"x/c", "x", "4"}}) {
-    TaskRecord task = record(name, suite, hash);
-    task_records::insert_version(store->db(), task);
+    TaskRow task = record(name, suite, hash);
+    insert_task_version(*store, task);
   }
-  auto all = task_records::list_latest(store->db());
+  auto all = list_latest_tasks(*store);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].name, "kb/a");
   EXPECT_EQ(all[0].version, 2);
-  EXPECT_EQ(task_records::list_latest(store->db(), std::string("x")).size(), 1u);
-  EXPECT_TRUE(task_records::list_latest(store->db(), std::string("none")).empty());
+  EXPECT_EQ(list_latest_tasks(*store, std::string("x")).size(), 1u);
+  EXPECT_TRUE(list_latest_tasks(*store, std::string("none")).empty());
 }
 
 TEST(TaskRecords, UpdateAnalysisFillsDerivedFactsOnly) {
   testing::TemporaryDirectory dir;
   auto store = Store::open(dir / "kforge.db");
-  TaskRecord task = record("builtin/relu", "builtin", "h");
-  task_records::insert_version(store->db(), task);
-  EXPECT_FALSE(task_records::latest(store->db(), "builtin/relu")->analysed());
+  TaskRow task = record("builtin/relu", "builtin", "h");
+  insert_task_version(*store, task);
+  EXPECT_FALSE(find_latest_task(*store, "builtin/relu")->analysed());
   task.signature_json = R"({"inputs": [], "outputs": []})";
   task.degenerate = true;
   task.degenerate_reason = "zero";
-  task_records::update_analysis(store->db(), task);
-  auto back = task_records::latest(store->db(), "builtin/relu");
+  update_task_analysis(*store, task);
+  auto back = find_latest_task(*store, "builtin/relu");
   EXPECT_TRUE(back->analysed());
   EXPECT_TRUE(back->degenerate);
   EXPECT_EQ(back->version, 1);
   task.id = 999;
-  EXPECT_THROW(task_records::update_analysis(store->db(), task), Error);
+  EXPECT_THROW(update_task_analysis(*store, task), Error);
 }
 
 }  // namespace

@@ -56,7 +56,7 @@ TEST(TaskAnalysis, ParsesReplyAndRoundTripsThroughRecord) {
   task.name = "s/t";
   task.suite = "s";
   task.analysis = analysis;
-  TaskRecord record = task.to_record();
+  TaskRow record = task.to_record();
   EXPECT_TRUE(record.degenerate);
   EXPECT_EQ(record.degenerate_reason.value_or(""), "the output is (near) zero");
   Task back = Task::from_record(record);

@@ -1,4 +1,4 @@
-#include "harness/optimize/exchange_records.hpp"
+#include "datasets/exchange_records.hpp"
 
 #include "harness/util/json_text.hpp"
 
@@ -32,7 +32,7 @@ ExchangeRow read_exchange(const sql::Statement& row) {
 
 }  // namespace
 
-int64_t insert_exchange(const Store& store, const ExchangeRow& exchange) {
+int64_t insert_exchange(Store& store, const ExchangeRow& exchange) {
   auto insert = store.db().prepare(
       "INSERT INTO llm_exchanges (run_id, task_id, provider, model, sample_index, request, "
       "response, status, error, prompt_tokens, completion_tokens, cost_usd, latency_ms, "

@@ -33,7 +33,7 @@ struct ExchangeRow {
   std::string ask_id() const { return request.value("ask_id", ""); }
 };
 
-int64_t insert_exchange(const Store& store, const ExchangeRow& exchange);
+int64_t insert_exchange(Store& store, const ExchangeRow& exchange);
 std::optional<ExchangeRow> find_exchange(const Store& store, int64_t exchange_id);
 // The exchanges of one task of a run, oldest first.
 std::vector<ExchangeRow> exchanges_of(const Store& store, int64_t run_id, int64_t task_id);

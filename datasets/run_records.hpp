@@ -1,0 +1,60 @@
+// The runs table (one row per `kforge eval`, `optimize` or `library verify`) and run_tasks,
+// the per-task checkpoint of an optimize run: the strategy's state after every tell, so that a
+// run killed at any moment resumes where it stopped. Every write is its own transaction (or
+// joins the caller's Store::Transaction).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datasets/store.hpp"
+
+namespace kforge {
+
+struct RunRow {
+  int64_t id = 0;
+  std::string kind;  // "eval", "optimize", "library-verify"
+  nlohmann::json request = nlohmann::json::object();
+  nlohmann::json config = nlohmann::json::object();
+  std::optional<std::string> agent, strategy, model, gpu;
+  nlohmann::json environment = nlohmann::json::object();
+  std::string status = "running";
+  std::optional<nlohmann::json> summary;
+  std::string started_at, finished_at;
+};
+
+int64_t insert_run(Store& store, const RunRow& run);
+// Sets the final status and summary, and the finish time to now.
+void finish_run(Store& store, int64_t run_id, const std::string& status,
+                const nlohmann::json& summary);
+// A resumed run is running again: its status is "running" and its finish time cleared.
+void reopen_run(Store& store, int64_t run_id);
+std::optional<RunRow> find_run(const Store& store, int64_t run_id);
+// The latest `limit` runs, newest first.
+std::vector<RunRow> list_runs(const Store& store, size_t limit);
+
+// One task of a run: the loop's checkpoint ("{}" until the first one) and how the task ended.
+struct RunTaskRow {
+  int64_t run_id = 0;
+  int64_t task_id = 0;
+  nlohmann::json state = nlohmann::json::object();
+  std::string status = "running";  // running, completed, failed, interrupted
+};
+
+std::optional<RunTaskRow> find_run_task(const Store& store, int64_t run_id, int64_t task_id);
+// Inserts, or replaces the state and status of the row of the same run and task.
+void store_run_task(Store& store, const RunTaskRow& row);
+
+// The candidates a run stored, oldest first, and how many there are.
+std::vector<int64_t> candidate_ids_of_run(const Store& store, int64_t run_id);
+int64_t count_candidates_of_run(const Store& store, int64_t run_id);
+// The candidates of one task of a run that carry an iteration (replay items), by iteration;
+// the latest candidate wins where one iteration was stored twice.
+std::map<int64_t, int64_t> candidate_ids_by_iteration(const Store& store, int64_t run_id,
+                                                      int64_t task_id);
+
+}  // namespace kforge
