@@ -272,6 +272,58 @@ nlohmann::json statistics_json(const SampleSummary& summary) {
           {"p90_us", summary.p90},  {"stddev_us", summary.stddev}, {"cv", summary.cv}};
 }
 
+// The verdict of one check's outputs, or nothing where they passed: wrong in both repeats (at a
+// check shape after the benchmark shape passed: wrong_on_check_shape), unwritten in one repeat
+// only, or two repeats that disagree. The comparison that decided goes into `evidence`.
+std::optional<RunFailure> judge_outputs(const OutputsComparison& first_result,
+                                        const OutputsComparison& second_result,
+                                        const OutputsComparison& repeats, bool at_check_shape,
+                                        const std::string& where, nlohmann::json& evidence) {
+  // One repeat that left outputs holding its poison pattern while the other passed: a kernel
+  // that reads its own output (fmaxf over an unwritten output hides under one pattern, not
+  // under both), not a race.
+  const OutputsComparison* unwritten_in_one =
+      !first_result.ok && first_result.comparison.kind == MismatchKind::kUnwritten
+          ? &first_result
+          : (!second_result.ok && second_result.comparison.kind == MismatchKind::kUnwritten
+                 ? &second_result
+                 : nullptr);
+  if (!first_result.ok && !second_result.ok) {
+    evidence.update(comparison_json(first_result));
+    return RunFailure{
+        Verdict::kIncorrect,
+        at_check_shape ? "wrong_on_check_shape"
+                       : std::string(mismatch_kind_name(first_result.comparison.kind)),
+        where + ": output '" + first_result.output + "': " + first_result.comparison.detail};
+  }
+  if (unwritten_in_one) {
+    // Right under one poison, left as the other: the output depends on what was there before
+    // the launch (unwritten, or folded in, as fmaxf over a NaN poison is).
+    evidence.update(comparison_json(*unwritten_in_one));
+    evidence["repeats"] = {
+        {"first_passed", first_result.ok},
+        {"second_passed", second_result.ok},
+        {"poison_bytes", {poison_byte_for_repeat(0), poison_byte_for_repeat(1)}}};
+    return RunFailure{Verdict::kIncorrect, "unwritten_output",
+                      where + ": output '" + unwritten_in_one->output + "' in the " +
+                          (unwritten_in_one == &first_result ? "first" : "second") +
+                          " repeat only: " + unwritten_in_one->comparison.detail};
+  }
+  if (!first_result.ok || !second_result.ok || !repeats.ok) {
+    const OutputsComparison& shown =
+        !first_result.ok ? first_result : (!second_result.ok ? second_result : repeats);
+    evidence.update(comparison_json(shown));
+    evidence["repeats"] = {{"first_passed", first_result.ok},
+                           {"second_passed", second_result.ok},
+                           {"repeats_agree", repeats.ok}};
+    return RunFailure{Verdict::kIncorrect, "non_deterministic",
+                      where + ": two runs on the same inputs disagree (output '" + shown.output +
+                          "': " + shown.comparison.detail + ")"};
+  }
+  evidence["first_mismatches"] = nlohmann::json::array();
+  return std::nullopt;
+}
+
 int64_t signature_bytes(const Signature& signature) {
   int64_t bytes = 0;
   auto add = [&](const std::vector<TensorSpec>& specs) {
@@ -575,50 +627,10 @@ std::optional<RunFailure> RunStage::verify(const RunStageRequest& request, RunPr
       // changed input (which would otherwise look like a race).
       std::optional<RunFailure> failed =
           modified_input(sent, after, run_reply.inputs_after, where, check.evidence);
-      // One repeat that left outputs holding its poison pattern while the other passed: a
-      // kernel that reads its own output (fmaxf over an unwritten output hides under one
-      // pattern, not under both), not a race.
-      const OutputsComparison* unwritten_in_one =
-          !first_result.ok && first_result.comparison.kind == MismatchKind::kUnwritten
-              ? &first_result
-              : (!second_result.ok && second_result.comparison.kind == MismatchKind::kUnwritten
-                     ? &second_result
-                     : nullptr);
-      if (failed) {
-        // inputs_modified decides, whatever the outputs.
-      } else if (!first_result.ok && !second_result.ok) {
-        bool at_check_shape = shape.name != "benchmark" && benchmark_passed;
-        failed = RunFailure{
-            Verdict::kIncorrect,
-            at_check_shape ? "wrong_on_check_shape"
-                           : std::string(mismatch_kind_name(first_result.comparison.kind)),
-            where + ": output '" + first_result.output + "': " + first_result.comparison.detail};
-        check.evidence.update(comparison_json(first_result));
-      } else if (unwritten_in_one) {
-        // Right under one poison, left as the other: the output depends on what was there
-        // before the launch (unwritten, or folded in, as fmaxf over a NaN poison is).
-        failed = RunFailure{Verdict::kIncorrect, "unwritten_output",
-                            where + ": output '" + unwritten_in_one->output + "' in the " +
-                                (unwritten_in_one == &first_result ? "first" : "second") +
-                                " repeat only: " + unwritten_in_one->comparison.detail};
-        check.evidence.update(comparison_json(*unwritten_in_one));
-        check.evidence["repeats"] = {
-            {"first_passed", first_result.ok},
-            {"second_passed", second_result.ok},
-            {"poison_bytes", {poison_byte_for_repeat(0), poison_byte_for_repeat(1)}}};
-      } else if (!first_result.ok || !second_result.ok || !repeats.ok) {
-        const OutputsComparison& shown =
-            !first_result.ok ? first_result : (!second_result.ok ? second_result : repeats);
-        failed = RunFailure{Verdict::kIncorrect, "non_deterministic",
-                            where + ": two runs on the same inputs disagree (output '" +
-                                shown.output + "': " + shown.comparison.detail + ")"};
-        check.evidence.update(comparison_json(shown));
-        check.evidence["repeats"] = {{"first_passed", first_result.ok},
-                                     {"second_passed", second_result.ok},
-                                     {"repeats_agree", repeats.ok}};
-      } else {
-        check.evidence["first_mismatches"] = nlohmann::json::array();
-      }
+      if (!failed)
+        failed =
+            judge_outputs(first_result, second_result, repeats,
+                          shape.name != "benchmark" && benchmark_passed, where, check.evidence);
       if (failed) {
         check.reason = failed->reason;
         verification.checks.push_back(std::move(check));
