@@ -83,43 +83,41 @@ std::string resource_text(int64_t value) {
   return value < 0 ? "-" : std::to_string(value);
 }
 
-std::string number_text(const nlohmann::json& value, const char* format) {
-  if (!value.is_number())
+std::string number_text(std::optional<double> value, const char* format) {
+  if (!value)
     return "-";
   char text[64];
-  std::snprintf(text, sizeof(text), format, value.get<double>());
+  std::snprintf(text, sizeof(text), format, *value);
   return text;
 }
 
 // What ran on the GPU: every check by seed and shape, the timing statistics, the physical
 // floor, the baselines and speedups.
 void print_gpu_report(const EvaluationOutcome& outcome) {
-  const nlohmann::json& evidence = outcome.evidence;
-  const nlohmann::json& environment = outcome.environment;
+  const EvidenceRecord& evidence = outcome.evidence;
+  const RunEnvironment& environment = outcome.environment;
   print("gpu: %s (driver %s, CUDA %s, torch %s, reference on %s)\n", outcome.gpu.c_str(),
-        environment.value("driver", "?").c_str(), environment.value("cuda", "?").c_str(),
-        environment.value("torch", "?").c_str(),
-        environment.value("reference_device", "?").c_str());
-  if (evidence.contains("checks")) {
-    print("checks (tolerance atol %s, rtol %s):\n",
-          number_text(evidence.value("atol", nlohmann::json()), "%g").c_str(),
-          number_text(evidence.value("rtol", nlohmann::json()), "%g").c_str());
-    for (const auto& check : evidence["checks"]) {
-      bool passed = check.value("passed", false);
-      std::string seed = std::to_string(check.value("seed", int64_t{0}));
-      if (check.value("timed", false))
+        environment.driver.c_str(), environment.cuda.c_str(), environment.torch.c_str(),
+        environment.reference_device.c_str());
+  if (evidence.verification) {
+    const VerificationRecord& verification = *evidence.verification;
+    print("checks (tolerance atol %s, rtol %s):\n", number_text(verification.atol, "%g").c_str(),
+          number_text(verification.rtol, "%g").c_str());
+    for (const CheckRecord& check : verification.checks) {
+      std::string seed = std::to_string(check.seed);
+      if (check.timed)
         seed += " (timed)";
       print("  seed %-12s %-10s %-7s max abs %-10s max rel %-10s mismatches %lld", seed.c_str(),
-            check.value("shape", "").c_str(), passed ? "passed" : "FAILED",
-            number_text(check.value("max_abs_error", nlohmann::json()), "%.3g").c_str(),
-            number_text(check.value("max_rel_error", nlohmann::json()), "%.3g").c_str(),
-            static_cast<long long>(check.value("mismatch_count", int64_t{0})));
-      if (!passed && check.contains("reason") && check["reason"].is_string())
-        print("  %s", check["reason"].get<std::string>().c_str());
+            check.shape.c_str(), check.passed ? "passed" : "FAILED",
+            number_text(check.max_abs_error, "%.3g").c_str(),
+            number_text(check.max_rel_error, "%.3g").c_str(),
+            static_cast<long long>(check.mismatch_count.value_or(0)));
+      if (!check.passed && check.reason)
+        print("  %s", check.reason->c_str());
       print("\n");
-      if (!passed && check.contains("first_mismatches")) {
-        for (const auto& mismatch : check["first_mismatches"]) {
-          print("      %s%s: got %s, expected %s\n", check.value("output", "").c_str(),
+      if (!check.passed && check.evidence.contains("first_mismatches")) {
+        for (const auto& mismatch : check.evidence["first_mismatches"]) {
+          print("      %s%s: got %s, expected %s\n", check.evidence.value("output", "").c_str(),
                 mismatch["index"].dump().c_str(), mismatch["actual"].dump().c_str(),
                 mismatch["expected"].dump().c_str());
         }
@@ -127,36 +125,33 @@ void print_gpu_report(const EvaluationOutcome& outcome) {
     }
   }
   if (outcome.timing) {
-    const nlohmann::json& timing = *outcome.timing;
+    const TimingRecord& timing = *outcome.timing;
+    const TimingStatistics& statistics = timing.statistics;
     print(
         "timing: median %s us, min %s, p10 %s, p90 %s, mean %s, cv %s, span %s us; %lld samples, "
         "%lld kernels per iteration%s\n",
-        number_text(timing.value("median_us", nlohmann::json()), "%.3f").c_str(),
-        number_text(timing.value("min_us", nlohmann::json()), "%.3f").c_str(),
-        number_text(timing.value("p10_us", nlohmann::json()), "%.3f").c_str(),
-        number_text(timing.value("p90_us", nlohmann::json()), "%.3f").c_str(),
-        number_text(timing.value("mean_us", nlohmann::json()), "%.3f").c_str(),
-        number_text(timing.value("cv", nlohmann::json()), "%.4f").c_str(),
-        number_text(timing.value("span_us", nlohmann::json()), "%.3f").c_str(),
-        static_cast<long long>(timing.value("count", int64_t{0})),
-        static_cast<long long>(timing.value("kernels_per_iteration", int64_t{0})),
-        timing.value("hit_time_cap", false) ? " (stopped at the time cap)" : "");
+        number_text(statistics.median_us, "%.3f").c_str(),
+        number_text(statistics.min_us, "%.3f").c_str(),
+        number_text(statistics.p10_us, "%.3f").c_str(),
+        number_text(statistics.p90_us, "%.3f").c_str(),
+        number_text(statistics.mean_us, "%.3f").c_str(), number_text(statistics.cv, "%.4f").c_str(),
+        number_text(timing.span_us, "%.3f").c_str(), static_cast<long long>(statistics.count),
+        static_cast<long long>(timing.kernels_per_iteration),
+        timing.hit_time_cap ? " (stopped at the time cap)" : "");
   }
-  if (evidence.contains("floor")) {
-    const nlohmann::json& floor = evidence["floor"];
+  if (evidence.floor) {
+    const FloorRecord& floor = *evidence.floor;
     print("physical floor: %s us (%s bytes, %s FLOPs); fraction of floor reached %s\n",
-          number_text(floor.value("floor_us", nlohmann::json()), "%.3f").c_str(),
-          number_text(floor.value("bytes", nlohmann::json()), "%.0f").c_str(),
-          number_text(floor.value("flops", nlohmann::json()), "%.0f").c_str(),
-          number_text(floor.value("fraction_of_floor", nlohmann::json()), "%.3f").c_str());
-    print("  FLOPs: %s\n", floor.value("flops_counted", "").c_str());
-    if (floor.contains("peak_basis"))
-      print("  peak: %s\n", floor.value("peak_basis", "").c_str());
+          number_text(floor.floor_us, "%.3f").c_str(), number_text(floor.bytes, "%.0f").c_str(),
+          number_text(floor.flops, "%.0f").c_str(),
+          number_text(floor.fraction_of_floor, "%.3f").c_str());
+    print("  FLOPs: %s\n", floor.flops_counted.c_str());
+    print("  peak: %s\n", floor.peak_basis.c_str());
   }
-  if (evidence.contains("baselines")) {
-    const nlohmann::json& baselines = evidence["baselines"];
-    if (baselines.contains("error")) {
-      print("baselines: none (%s)\n", baselines["error"].get<std::string>().c_str());
+  if (evidence.baselines) {
+    const BaselinesRecord& baselines = *evidence.baselines;
+    if (baselines.error) {
+      print("baselines: none (%s)\n", baselines.error->c_str());
     } else {
       auto speedup = [](const std::optional<double>& value) {
         return value ? number_text(*value, "%.2fx") : std::string("-");
@@ -164,14 +159,12 @@ void print_gpu_report(const EvaluationOutcome& outcome) {
       print(
           "baselines (torch %s%s): eager %s us (speedup %s), torch.compile %s us "
           "(speedup %s)\n",
-          baselines.value("torch_version", "?").c_str(),
-          baselines.value("cached", false) ? ", from the store" : "",
-          number_text(baselines.value("eager_us", nlohmann::json()), "%.3f").c_str(),
-          speedup(outcome.speedup_eager).c_str(),
-          number_text(baselines.value("compile_us", nlohmann::json()), "%.3f").c_str(),
+          baselines.torch_version.c_str(), baselines.cached ? ", from the store" : "",
+          number_text(baselines.eager_us, "%.3f").c_str(), speedup(outcome.speedup_eager).c_str(),
+          number_text(baselines.compile_us, "%.3f").c_str(),
           speedup(outcome.speedup_compile).c_str());
-      if (baselines.contains("compile_error"))
-        print("  torch.compile: %s\n", baselines["compile_error"].dump().c_str());
+      if (baselines.compile_error)
+        print("  torch.compile: %s\n", baselines.compile_error->dump().c_str());
     }
   }
 }
@@ -186,8 +179,9 @@ void print_report(const EvalOptions& options, const Task& task, const Evaluation
     print("  %s\n", outcome.detail.c_str());
   print("stages:\n");
   for (const StageRecord& stage : outcome.stages) {
-    print("  %-8s %-8s %9.1f ms  %s\n", stage.name.c_str(), stage.status.c_str(), stage.ms,
-          stage.status == "failed" ? "" : stage.detail.c_str());
+    print("  %-8s %-8s %9.1f ms  %s\n", stage.name.c_str(),
+          std::string(stage_status_name(stage.status)).c_str(), stage.ms,
+          stage.status == StageStatus::kFailed ? "" : stage.detail.c_str());
   }
   if (!outcome.defines.empty()) {
     std::vector<std::string> parts;
@@ -216,8 +210,8 @@ void print_report(const EvalOptions& options, const Task& task, const Evaluation
       print("log (excerpt):\n%s\n", files::tail(compile.log, 2000).c_str());
     }
   }
-  if (outcome.evidence.contains("bindings")) {
-    for (const auto& [shape, binding] : outcome.evidence["bindings"].items()) {
+  if (outcome.evidence.bindings) {
+    for (const auto& [shape, binding] : outcome.evidence.bindings->items()) {
       for (const auto& launch : binding["launches"]) {
         print("  %-10s %-24s grid %s block %s smem %lld\n", shape.c_str(),
               launch["kernel"].get<std::string>().c_str(), launch["grid"].dump().c_str(),

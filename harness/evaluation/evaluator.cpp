@@ -27,22 +27,6 @@ double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-nlohmann::json compile_to_json(const CompileResult& result) {
-  nlohmann::json json = {{"status", compile_status_name(result.status)},
-                         {"detail", result.detail},
-                         {"log", result.log},
-                         {"log_bytes", result.log_bytes},
-                         {"compile_ms", result.compile_ms},
-                         {"wall_ms", result.wall_ms},
-                         {"nvrtc_version", result.nvrtc_version},
-                         {"arch", result.arch},
-                         {"from_cache", result.from_cache},
-                         {"kernels", nlohmann::json::array()}};
-  for (const KernelResources& kernel : result.kernels)
-    json["kernels"].push_back(resources_to_json(kernel));
-  return json;
-}
-
 // The shapes a candidate must bind at: the benchmark shape, then every check shape.
 std::vector<std::pair<std::string, const Signature*>> shapes_of(const Task& task) {
   std::vector<std::pair<std::string, const Signature*>> shapes;
@@ -93,34 +77,6 @@ nlohmann::json launches_to_json(const ResolvedPlan& plan) {
 
 }  // namespace
 
-nlohmann::json EvaluationOutcome::to_json() const {
-  nlohmann::json json = {{"verdict", verdict_name(verdict)},
-                         {"reason", reason},
-                         {"detail", detail},
-                         {"evidence", evidence},
-                         {"stages", nlohmann::json::array()},
-                         {"defines", defines},
-                         {"arch", arch},
-                         {"candidate_id", candidate_id},
-                         {"evaluation_id", evaluation_id}};
-  for (const StageRecord& stage : stages)
-    json["stages"].push_back(stage.to_json());
-  if (compile)
-    json["compile"] = compile_to_json(*compile);
-  if (!gpu.empty()) {
-    json["gpu"] = gpu;
-    json["environment"] = environment;
-    json["timing"] = timing ? *timing : nlohmann::json(nullptr);
-    auto number = [](std::optional<double> value) {
-      return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-    };
-    json["device_time_us"] = number(device_time_us);
-    json["speedup_eager"] = number(speedup_eager);
-    json["speedup_compile"] = number(speedup_compile);
-  }
-  return json;
-}
-
 Evaluator::Evaluator(Store& store, CompilePool& pool, EvaluatorOptions options)
     : store_(store), pool_(pool), options_(std::move(options)) {}
 
@@ -158,12 +114,12 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
         continue;
       }
       if (after)
-        outcome.stages.push_back({name, "skipped", 0, "an earlier stage failed"});
+        outcome.stages.push_back({name, StageStatus::kSkipped, 0, "an earlier stage failed"});
     }
   };
   auto fail = [&](const std::string& stage, Clock::time_point started, Verdict verdict,
                   std::string reason, std::string detail) {
-    outcome.stages.push_back({stage, "failed", milliseconds_since(started), detail});
+    outcome.stages.push_back({stage, StageStatus::kFailed, milliseconds_since(started), detail});
     outcome.verdict = verdict;
     outcome.reason = std::move(reason);
     outcome.detail = std::move(detail);
@@ -177,7 +133,8 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
     // so that an oversized one costs nothing (and a plan error can never quote a bad byte).
     if (auto refused =
             check_source_text(request.source, request.file_name, pool_.max_source_bytes())) {
-      outcome.stages.push_back({"parse", "skipped", 0, "the source was refused unread"});
+      outcome.stages.push_back(
+          {"parse", StageStatus::kSkipped, 0, "the source was refused unread"});
       CompileResult compile;
       compile.status = refused->status;
       compile.detail = refused->detail;
@@ -208,7 +165,7 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
     } catch (const PlanError& error) {
       return fail("parse", started, Verdict::kPlanError, "arch_mismatch", error.message());
     }
-    outcome.stages.push_back({"parse", "ok", milliseconds_since(started), ""});
+    outcome.stages.push_back({"parse", StageStatus::kOk, milliseconds_since(started), ""});
 
     started = Clock::now();
     CompileRequest compile_request{
@@ -230,7 +187,7 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
                         std::to_string(options_.max_local_bytes_per_thread));
       }
     }
-    outcome.stages.push_back({"compile", "ok", milliseconds_since(started),
+    outcome.stages.push_back({"compile", StageStatus::kOk, milliseconds_since(started),
                               outcome.compile->from_cache ? "cache hit" : ""});
 
     started = Clock::now();
@@ -253,9 +210,9 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
       }
       prepared.shapes.push_back({shape_name, constants, signature, std::move(bound).value()});
     }
-    outcome.evidence["bindings"] = bindings;
-    outcome.stages.push_back(
-        {"bind", "ok", milliseconds_since(started), std::to_string(bindings.size()) + " shapes"});
+    outcome.evidence.bindings = bindings;
+    outcome.stages.push_back({"bind", StageStatus::kOk, milliseconds_since(started),
+                              std::to_string(bindings.size()) + " shapes"});
     prepared.ptx = std::move(ptx);
     prepared.runnable = true;
   }();
@@ -267,7 +224,7 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
   EvaluationOutcome outcome = std::move(prepared.outcome);
   const bool gpu_runs = options_.gpu != nullptr && options_.reference != nullptr;
   if (prepared.runnable && !gpu_runs) {
-    outcome.stages.push_back({"run", "skipped", 0, options_.no_run_reason});
+    outcome.stages.push_back({"run", StageStatus::kSkipped, 0, options_.no_run_reason});
     outcome.verdict = Verdict::kCompiled;
     outcome.reason = "no_gpu";
     outcome.detail = options_.no_run_reason;
@@ -285,7 +242,11 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
     outcome.verdict = ran.verdict;
     outcome.reason = ran.reason;
     outcome.detail = ran.detail;
-    outcome.evidence.update(ran.evidence);
+    outcome.evidence.verification = std::move(ran.evidence.verification);
+    outcome.evidence.timing_failure = std::move(ran.evidence.timing_failure);
+    outcome.evidence.timing_guard_violations = std::move(ran.evidence.timing_guard_violations);
+    outcome.evidence.floor = std::move(ran.evidence.floor);
+    outcome.evidence.baselines = std::move(ran.evidence.baselines);
     outcome.gpu = ran.gpu;
     outcome.timing = ran.timing;
     outcome.device_time_us = ran.device_time_us;
@@ -307,8 +268,8 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
            (static_cast<unsigned char>(kept_source[head]) & 0xC0) == 0x80)
       --head;
     kept_source = kept_source.substr(0, head);
-    outcome.evidence["source_bytes"] = request.source.size();
-    outcome.evidence["source_stored_bytes"] = kept_source.size();
+    outcome.evidence.source_bytes = static_cast<int64_t>(request.source.size());
+    outcome.evidence.source_stored_bytes = static_cast<int64_t>(kept_source.size());
   }
 
   // One transaction: the candidate and its evaluation are stored together or not at all.
@@ -324,10 +285,9 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
                              .plan = outcome.plan,
                              .defines = outcome.defines};
   outcome.candidate_id = insert_candidate(store_, candidate_row);
-  nlohmann::json stages = nlohmann::json::array();
-  for (const StageRecord& stage : outcome.stages)
-    stages.push_back(stage.to_json());
-  nlohmann::json evidence = outcome.evidence;
+  // The store's columns hold the record's parts in their JSON form, the evidence with the
+  // verdict's detail line beside it.
+  nlohmann::json evidence = outcome.evidence.to_json();
   evidence["detail"] = outcome.detail;
   EvaluationRow evaluation_row{
       .candidate_id = outcome.candidate_id,
@@ -337,9 +297,10 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
       .evidence = evidence,
       .arch = outcome.arch,
       .gpu = outcome.gpu.empty() ? std::nullopt : std::optional(outcome.gpu),
-      .compile = outcome.compile ? std::optional(compile_to_json(*outcome.compile)) : std::nullopt,
-      .stages = stages,
-      .timing = outcome.timing,
+      .compile =
+          outcome.compile ? std::optional(compile_summary_to_json(*outcome.compile)) : std::nullopt,
+      .stages = stages_to_json(outcome.stages),
+      .timing = outcome.timing ? std::optional(outcome.timing->to_json()) : std::nullopt,
       .device_time_us = outcome.device_time_us,
       .speedup_eager = outcome.speedup_eager,
       .speedup_compile = outcome.speedup_compile,
@@ -348,7 +309,8 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
                       {"commit", kGitCommit},
                       {"nvrtc", outcome.compile ? outcome.compile->nvrtc_version : ""},
                       {"arch", options_.arch}}};
-  evaluation_row.environment.update(outcome.environment);
+  if (!outcome.gpu.empty())
+    evaluation_row.environment.update(outcome.environment.to_json());
   outcome.evaluation_id = insert_evaluation(store_, evaluation_row);
   transaction.commit();
   return outcome;

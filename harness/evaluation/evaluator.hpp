@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "harness/candidate/plan_validation.hpp"
+#include "harness/evaluation/evaluation_record.hpp"
 #include "harness/evaluation/run_stage.hpp"
 #include "harness/evaluation/stage_record.hpp"
 #include "harness/task.hpp"
@@ -43,26 +44,9 @@ struct EvaluationRequest {
   std::optional<int64_t> run_id, parent_id, llm_exchange_id, iteration;
 };
 
-struct EvaluationOutcome {
-  Verdict verdict = Verdict::kCompileError;
-  std::string reason;  // short cause ("nvrtc_error", "argument_mismatch", "no_gpu", ...)
-  std::string detail;  // one line for people
-  nlohmann::json evidence = nlohmann::json::object();
-  std::vector<StageRecord> stages;
-  std::optional<CompileResult> compile;
-  std::map<std::string, int64_t> defines;
-  std::optional<nlohmann::json> plan;
-  std::string arch;
-  // Set where the candidate ran on a GPU.
-  std::string gpu;
-  std::optional<nlohmann::json> timing;
-  std::optional<double> device_time_us, speedup_eager, speedup_compile;
-  nlohmann::json environment = nlohmann::json::object();
-  int64_t candidate_id = 0;
-  int64_t evaluation_id = 0;
-
-  nlohmann::json to_json() const;
-};
+// What an evaluation found: the typed record (evaluation_record.hpp), with the ids the store
+// gave the candidate and its evaluation.
+using EvaluationOutcome = EvaluationRecord;
 
 // What parse, compile and bind made of a candidate, waiting for `complete`.
 struct PreparedCandidate {

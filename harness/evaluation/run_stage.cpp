@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 #include "datasets/measurement_records.hpp"
 #include "datasets/store.hpp"
@@ -71,24 +72,9 @@ std::vector<DType> tensor_dtypes(const Signature& signature) {
   return dtypes;
 }
 
-// A check's failure, or nothing: what decides a verdict.
-struct Failure {
-  Verdict verdict = Verdict::kIncorrect;
-  std::string reason;
-  std::string detail;
-};
-
-struct Check {
-  nlohmann::json json;
-  std::optional<Failure> failure;
-  double max_abs_error = 0;
-  double max_rel_error = 0;
-  int64_t mismatch_count = 0;
-};
-
 // Guard zones found changed: a write out of bounds, `incorrect` whatever the outputs say.
-std::optional<Failure> out_of_bounds(const std::vector<GuardViolation>& violations,
-                                     const std::string& where) {
+std::optional<RunFailure> out_of_bounds(const std::vector<GuardViolation>& violations,
+                                        const std::string& where) {
   if (violations.empty())
     return std::nullopt;
   const GuardViolation& first = violations.front();
@@ -99,7 +85,7 @@ std::optional<Failure> out_of_bounds(const std::vector<GuardViolation>& violatio
       (first.side == "after" ? "past its end" : "before its start") + ")";
   if (violations.size() > 1)
     detail += ", and " + std::to_string(violations.size() - 1) + " more guard zone(s) changed";
-  return Failure{Verdict::kIncorrect, "out_of_bounds_write", detail};
+  return RunFailure{Verdict::kIncorrect, "out_of_bounds_write", detail};
 }
 
 nlohmann::json violations_json(const std::vector<GuardViolation>& violations) {
@@ -149,8 +135,8 @@ const Tensor& worker_tensor(const TensorMap& tensors, const std::string& name,
 }
 
 // The worker's failure as a verdict; bad_request is kforge's own fault and throws.
-Failure failure_verdict(const WorkerFailure& failure, const std::string& where) {
-  Failure result;
+RunFailure failure_verdict(const WorkerFailure& failure, const std::string& where) {
+  RunFailure result;
   result.reason = failure.kind;
   if (failure.kind == "launch_error" || failure.kind == "out_of_memory") {
     result.verdict = Verdict::kLaunchError;
@@ -229,9 +215,9 @@ OutputsComparison compare_all(const TensorMap& actual, const TensorMap& expected
 }
 
 // The first input or parameter whose bytes after the launches differ from those sent.
-std::optional<Failure> modified_input(const TensorMap& sent, const TensorMap& after,
-                                      const fs::path& after_path, const std::string& where,
-                                      nlohmann::json& check) {
+std::optional<RunFailure> modified_input(const TensorMap& sent, const TensorMap& after,
+                                         const fs::path& after_path, const std::string& where,
+                                         nlohmann::json& check) {
   for (const auto& [name, before] : sent) {
     const Tensor& now = worker_tensor(after, name, after_path);
     if (bitwise_equal(now, before))
@@ -245,9 +231,9 @@ std::optional<Failure> modified_input(const TensorMap& sent, const TensorMap& af
     }
     check["modified_input"] = name;
     check["modified_elements"] = changed;
-    return Failure{Verdict::kIncorrect, "inputs_modified",
-                   where + ": the candidate changed '" + name + "' (" + std::to_string(changed) +
-                       " of " + std::to_string(before.numel()) + " elements)"};
+    return RunFailure{Verdict::kIncorrect, "inputs_modified",
+                      where + ": the candidate changed '" + name + "' (" + std::to_string(changed) +
+                          " of " + std::to_string(before.numel()) + " elements)"};
   }
   return std::nullopt;
 }
@@ -284,6 +270,58 @@ nlohmann::json statistics_json(const SampleSummary& summary) {
   return {{"count", summary.count}, {"median_us", summary.median}, {"min_us", summary.min},
           {"max_us", summary.max},  {"mean_us", summary.mean},     {"p10_us", summary.p10},
           {"p90_us", summary.p90},  {"stddev_us", summary.stddev}, {"cv", summary.cv}};
+}
+
+// The verdict of one check's outputs, or nothing where they passed: wrong in both repeats (at a
+// check shape after the benchmark shape passed: wrong_on_check_shape), unwritten in one repeat
+// only, or two repeats that disagree. The comparison that decided goes into `evidence`.
+std::optional<RunFailure> judge_outputs(const OutputsComparison& first_result,
+                                        const OutputsComparison& second_result,
+                                        const OutputsComparison& repeats, bool at_check_shape,
+                                        const std::string& where, nlohmann::json& evidence) {
+  // One repeat that left outputs holding its poison pattern while the other passed: a kernel
+  // that reads its own output (fmaxf over an unwritten output hides under one pattern, not
+  // under both), not a race.
+  const OutputsComparison* unwritten_in_one =
+      !first_result.ok && first_result.comparison.kind == MismatchKind::kUnwritten
+          ? &first_result
+          : (!second_result.ok && second_result.comparison.kind == MismatchKind::kUnwritten
+                 ? &second_result
+                 : nullptr);
+  if (!first_result.ok && !second_result.ok) {
+    evidence.update(comparison_json(first_result));
+    return RunFailure{
+        Verdict::kIncorrect,
+        at_check_shape ? "wrong_on_check_shape"
+                       : std::string(mismatch_kind_name(first_result.comparison.kind)),
+        where + ": output '" + first_result.output + "': " + first_result.comparison.detail};
+  }
+  if (unwritten_in_one) {
+    // Right under one poison, left as the other: the output depends on what was there before
+    // the launch (unwritten, or folded in, as fmaxf over a NaN poison is).
+    evidence.update(comparison_json(*unwritten_in_one));
+    evidence["repeats"] = {
+        {"first_passed", first_result.ok},
+        {"second_passed", second_result.ok},
+        {"poison_bytes", {poison_byte_for_repeat(0), poison_byte_for_repeat(1)}}};
+    return RunFailure{Verdict::kIncorrect, "unwritten_output",
+                      where + ": output '" + unwritten_in_one->output + "' in the " +
+                          (unwritten_in_one == &first_result ? "first" : "second") +
+                          " repeat only: " + unwritten_in_one->comparison.detail};
+  }
+  if (!first_result.ok || !second_result.ok || !repeats.ok) {
+    const OutputsComparison& shown =
+        !first_result.ok ? first_result : (!second_result.ok ? second_result : repeats);
+    evidence.update(comparison_json(shown));
+    evidence["repeats"] = {{"first_passed", first_result.ok},
+                           {"second_passed", second_result.ok},
+                           {"repeats_agree", repeats.ok}};
+    return RunFailure{Verdict::kIncorrect, "non_deterministic",
+                      where + ": two runs on the same inputs disagree (output '" + shown.output +
+                          "': " + shown.comparison.detail + ")"};
+  }
+  evidence["first_mismatches"] = nlohmann::json::array();
+  return std::nullopt;
 }
 
 int64_t signature_bytes(const Signature& signature) {
@@ -347,29 +385,31 @@ std::optional<double> speedup(std::optional<double> baseline_us, double candidat
   return *baseline_us / candidate_us;
 }
 
-nlohmann::json baseline_for(Store& store, ReferenceRunner& reference, const Task& task,
-                            const std::string& gpu, int device_index, const RunSettings& settings) {
+BaselinesRecord baseline_for(Store& store, ReferenceRunner& reference, const Task& task,
+                             const std::string& gpu, int device_index,
+                             const RunSettings& settings) {
   const PythonInterpreter& python = reference.python();
   BaselineKey key{task.id, "benchmark", settings.dtype, gpu, python.torch_version};
-  auto row_json = [](const BaselineRow& row, bool cached) {
-    nlohmann::json json = {
-        {"eager_us", row.eager_us ? nlohmann::json(*row.eager_us) : nullptr},
-        {"compile_us", row.compile_us ? nlohmann::json(*row.compile_us) : nullptr},
-        {"torch_version", row.key.torch_version},
-        {"gpu", row.key.gpu},
-        {"shape", row.key.shape},
-        {"dtype", row.key.dtype},
-        {"cached", cached}};
-    for (const char* mode : {"eager", "compile"}) {
+  auto row_record = [](const BaselineRow& row, bool cached) {
+    BaselinesRecord record{.eager_us = row.eager_us,
+                           .compile_us = row.compile_us,
+                           .torch_version = row.key.torch_version,
+                           .gpu = row.key.gpu,
+                           .shape = row.key.shape,
+                           .dtype = row.key.dtype,
+                           .cached = cached};
+    for (const auto& [mode, statistics, error] :
+         {std::tuple{"eager", &record.eager_statistics, &record.eager_error},
+          std::tuple{"compile", &record.compile_statistics, &record.compile_error}}) {
       if (row.detail.contains(mode) && row.detail[mode].contains("statistics"))
-        json[std::string(mode) + "_statistics"] = row.detail[mode]["statistics"];
+        *statistics = row.detail[mode]["statistics"];
       if (row.detail.contains(mode) && row.detail[mode].contains("error"))
-        json[std::string(mode) + "_error"] = row.detail[mode]["error"];
+        *error = row.detail[mode]["error"];
     }
-    return json;
+    return record;
   };
   if (auto cached = find_baseline(store, key))
-    return row_json(*cached, true);
+    return row_record(*cached, true);
 
   BaselineRequest request{.task = task_source(task),
                           .seed = 0,
@@ -383,7 +423,7 @@ nlohmann::json baseline_for(Store& store, ReferenceRunner& reference, const Task
                           .flush_l2 = settings.flush_l2};
   auto outcome = reference.baseline(request);
   if (const auto* failure = std::get_if<ReferenceFailure>(&outcome))
-    return {{"error", failure->message}, {"kind", failure->kind}};
+    return {.error = failure->message, .kind = failure->kind};
   const BaselineTimes& times = std::get<BaselineTimes>(outcome);
   BaselineRow row;
   row.key = key;
@@ -403,9 +443,9 @@ nlohmann::json baseline_for(Store& store, ReferenceRunner& reference, const Task
   mode(times.eager, row.eager_us, "eager");
   mode(times.compile, row.compile_us, "compile");
   if (!row.eager_us && !row.compile_us)
-    return {{"error", "eager: " + times.eager.error + "; compile: " + times.compile.error}};
+    return {.error = "eager: " + times.eager.error + "; compile: " + times.compile.error};
   store_baseline(store, row);
-  return row_json(row, false);
+  return row_record(row, false);
 }
 
 RunStage::RunStage(Store& store, GpuWorkerClient& gpu, ReferenceRunner& reference,
@@ -413,60 +453,90 @@ RunStage::RunStage(Store& store, GpuWorkerClient& gpu, ReferenceRunner& referenc
     : store_(store), gpu_(gpu), reference_(reference), settings_(std::move(settings)) {}
 
 RunStageResult RunStage::run(const RunStageRequest& request) {
-  const Task& task = *request.task;
-  const DeviceDescription& device = gpu_.device();
-  const PythonInterpreter& python = reference_.python();
-  const std::string reference_device = python.cuda_available ? "cuda" : "cpu";
-  RunStageResult result;
-  result.gpu = device.name;
-  result.environment = {{"gpu", device.name},
-                        {"gpu_arch", device.arch},
-                        {"driver", device.driver_version},
-                        {"cuda", cuda_version_text(device.cuda_driver_version)},
-                        {"cupti", device.cupti_version},
-                        {"clock_khz", device.clock_khz},
-                        {"memory_clock_khz", device.memory_clock_khz},
-                        {"torch", python.torch_version},
-                        {"reference_device", reference_device}};
-  nlohmann::json& evidence = result.evidence;
-  evidence["checks"] = nlohmann::json::array();
-  evidence["seeds"] = nlohmann::json::array();
-  evidence["shapes"] = nlohmann::json::array();
-  for (int seed = 0; seed < settings_.seeds; ++seed)
-    evidence["seeds"].push_back(seed);
-  for (const BoundShape& shape : request.shapes)
-    evidence["shapes"].push_back(shape.name);
-  const BoundShape& benchmark = request.shapes.front();
-  if (!benchmark.signature->outputs.empty()) {
-    Tolerance tolerance = default_tolerance(benchmark.signature->outputs.front().dtype);
-    evidence["atol"] = tolerance.atol;
-    evidence["rtol"] = tolerance.rtol;
-  }
-  double max_abs = 0, max_rel = 0;
-  int64_t mismatches = 0;
-
-  std::vector<std::string> stage_names = {"verify", "time", "baseline"};
+  RunProgress progress = start(request);
+  RunStageResult& result = progress.result;
+  const std::vector<std::string> stage_names = {"verify", "time", "baseline"};
+  // A failed pass decides the verdict: its stage is recorded as failed, the later ones as
+  // skipped, and the errors over the checks so far are kept.
   auto finish = [&](const std::string& failed_stage, Clock::time_point started,
-                    const Failure& failure) {
+                    const RunFailure& failure) {
     result.verdict = failure.verdict;
     result.reason = failure.reason;
     result.detail = failure.detail;
-    result.stages.push_back({failed_stage, "failed", milliseconds_since(started), failure.detail});
+    result.stages.push_back(
+        {failed_stage, StageStatus::kFailed, milliseconds_since(started), failure.detail});
     bool after = false;
     for (const std::string& name : stage_names) {
       if (after)
-        result.stages.push_back({name, "skipped", 0, "an earlier stage failed"});
+        result.stages.push_back({name, StageStatus::kSkipped, 0, "an earlier stage failed"});
       after = after || name == failed_stage;
     }
-    evidence["max_abs_error"] = max_abs;
-    evidence["max_rel_error"] = max_rel;
-    evidence["mismatch_count"] = mismatches;
+    VerificationRecord& verification = *result.evidence.verification;
+    verification.max_abs_error = progress.max_abs_error;
+    verification.max_rel_error = progress.max_rel_error;
+    verification.mismatch_count = progress.mismatch_count;
+    return std::move(result);
   };
 
-  // ---- verify --------------------------------------------------------------------------------
   auto started = Clock::now();
-  std::optional<double> flops;
-  std::string flops_method;
+  if (auto failed = verify(request, progress))
+    return finish("verify", started, *failed);
+  result.stages.push_back(
+      {"verify", StageStatus::kOk, milliseconds_since(started),
+       std::to_string(result.evidence.verification->checks.size()) + " checks passed"});
+
+  started = Clock::now();
+  if (auto failed = time(request, progress))
+    return finish("time", started, *failed);
+  if (auto failed = floor(request, progress))
+    return finish("time", started, *failed);
+  const TimingStatistics& statistics = result.timing->statistics;
+  result.stages.push_back({"time", StageStatus::kOk, milliseconds_since(started),
+                           std::to_string(statistics.count) + " samples, median " +
+                               std::to_string(statistics.median_us) + " us"});
+
+  result.verdict = Verdict::kCorrect;
+  result.reason = "";
+  result.detail = "verified on " + std::to_string(settings_.seeds) + " seeds x " +
+                  std::to_string(request.shapes.size()) + " shapes and on the timed outputs; " +
+                  "median " + std::to_string(statistics.median_us) + " us";
+  result.stages.push_back(baseline(request, progress));
+  return std::move(result);
+}
+
+RunProgress RunStage::start(const RunStageRequest& request) const {
+  const DeviceDescription& device = gpu_.device();
+  const PythonInterpreter& python = reference_.python();
+  RunProgress progress;
+  progress.reference_device = python.cuda_available ? "cuda" : "cpu";
+  RunStageResult& result = progress.result;
+  result.gpu = device.name;
+  result.environment = {.gpu = device.name,
+                        .gpu_arch = device.arch,
+                        .driver = device.driver_version,
+                        .cuda = cuda_version_text(device.cuda_driver_version),
+                        .cupti = device.cupti_version,
+                        .clock_khz = device.clock_khz,
+                        .memory_clock_khz = device.memory_clock_khz,
+                        .torch = python.torch_version,
+                        .reference_device = progress.reference_device};
+  VerificationRecord& verification = result.evidence.verification.emplace();
+  for (int seed = 0; seed < settings_.seeds; ++seed)
+    verification.seeds.push_back(seed);
+  for (const BoundShape& shape : request.shapes)
+    verification.shapes.push_back(shape.name);
+  const BoundShape& benchmark = request.shapes.front();
+  if (!benchmark.signature->outputs.empty()) {
+    Tolerance tolerance = default_tolerance(benchmark.signature->outputs.front().dtype);
+    verification.atol = tolerance.atol;
+    verification.rtol = tolerance.rtol;
+  }
+  return progress;
+}
+
+std::optional<RunFailure> RunStage::verify(const RunStageRequest& request, RunProgress& progress) {
+  const Task& task = *request.task;
+  VerificationRecord& verification = *progress.result.evidence.verification;
   for (int seed = 0; seed < settings_.seeds; ++seed) {
     bool benchmark_passed = false;
     for (const BoundShape& shape : request.shapes) {
@@ -474,13 +544,13 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
                                          .constants = shape.constants,
                                          .seed = seed,
                                          .dtype = settings_.dtype,
-                                         .device = reference_device,
+                                         .device = progress.reference_device,
                                          .count_flops = shape.name == "benchmark" && seed == 0,
                                          .vary_scalars = true};
       ReferenceResult reference = reference_.run(reference_request);
       if (reference_request.count_flops) {
-        flops = reference.flops;
-        flops_method = reference.flops_method;
+        progress.flops = reference.flops;
+        progress.flops_method = reference.flops_method;
       }
       std::string where = "seed " + std::to_string(seed) + ", " + shape.name + " shape";
       // Scalar inputs come from get_inputs() too; where a seed's differ from the analysis the
@@ -489,12 +559,9 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
       if (reference.signature.to_json() != shape.signature->to_json()) {
         auto bound = bind_candidate(*request.candidate, request.ptx, reference.signature,
                                     request.defines, request.limits, request.footprints);
-        if (!bound.ok()) {
-          finish("verify", started,
-                 {Verdict::kPlanError, "at_" + shape.name + "_shape",
-                  where + ": " + bound.error().message()});
-          return result;
-        }
+        if (!bound.ok())
+          return RunFailure{Verdict::kPlanError, "at_" + shape.name + "_shape",
+                            where + ": " + bound.error().message()};
         plan = std::move(bound).value();
       }
 
@@ -508,15 +575,14 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
                              .outputs = output_specs(reference.signature),
                              .repeats = 2,
                              .out_dir = job.path()};
-      nlohmann::json check = {{"seed", seed}, {"shape", shape.name}, {"passed", false}};
+      CheckRecord check{.seed = seed, .shape = shape.name};
       auto reply = gpu_.run(run_request);
       if (const auto* failure = std::get_if<WorkerFailure>(&reply)) {
-        Failure verdict = failure_verdict(*failure, where);
-        check["reason"] = verdict.reason;
-        check["failure"] = failure_evidence(*failure);
-        evidence["checks"].push_back(check);
-        finish("verify", started, verdict);
-        return result;
+        RunFailure verdict = failure_verdict(*failure, where);
+        check.reason = verdict.reason;
+        check.evidence["failure"] = failure_evidence(*failure);
+        verification.checks.push_back(std::move(check));
+        return verdict;
       }
       const RunReply& run_reply = std::get<RunReply>(reply);
       if (run_reply.outputs.size() != 2)
@@ -524,11 +590,10 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
                         " output files for 2 repeats",
                     where);
       if (auto failed = out_of_bounds(run_reply.guard_violations, where)) {
-        check["reason"] = failed->reason;
-        check["guard_violations"] = violations_json(run_reply.guard_violations);
-        evidence["checks"].push_back(check);
-        finish("verify", started, *failed);
-        return result;
+        check.reason = failed->reason;
+        check.evidence["guard_violations"] = violations_json(run_reply.guard_violations);
+        verification.checks.push_back(std::move(check));
+        return failed;
       }
       TensorMap first = read_worker_file(run_reply.outputs[0], "the first repeat's outputs");
       TensorMap second = read_worker_file(run_reply.outputs[1], "the second repeat's outputs");
@@ -545,95 +610,55 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
       // The repeats against each other: a race shows as a difference beyond rounding.
       OutputsComparison repeats =
           compare_all(second, first, run_reply.outputs[1], poison_byte_for_repeat(1), tolerances);
-      record_grounding(check, reference, tolerances);
+      record_grounding(check.evidence, reference, tolerances);
       if (reference.scalar_factor)
-        check["scalar_factor"] = *reference.scalar_factor;
+        check.evidence["scalar_factor"] = *reference.scalar_factor;
       if (!reference.scalars_note.empty())
-        check["scalars_note"] = reference.scalars_note;
-      check["max_abs_error"] = std::max(first_result.max_abs_error, second_result.max_abs_error);
-      check["max_rel_error"] = std::max(first_result.max_rel_error, second_result.max_rel_error);
-      check["mismatch_count"] = first_result.mismatch_count;
-      max_abs = std::max(max_abs, check["max_abs_error"].get<double>());
-      max_rel = std::max(max_rel, check["max_rel_error"].get<double>());
-      mismatches += first_result.mismatch_count;
+        check.evidence["scalars_note"] = reference.scalars_note;
+      check.max_abs_error = std::max(first_result.max_abs_error, second_result.max_abs_error);
+      check.max_rel_error = std::max(first_result.max_rel_error, second_result.max_rel_error);
+      check.mismatch_count = first_result.mismatch_count;
+      progress.max_abs_error = std::max(progress.max_abs_error, *check.max_abs_error);
+      progress.max_rel_error = std::max(progress.max_rel_error, *check.max_rel_error);
+      progress.mismatch_count += first_result.mismatch_count;
 
       // Inputs first: the worker uploads them once, so an input modified in any repeat is
       // still modified after the last, and the repeat after a modification computes from the
       // changed input (which would otherwise look like a race).
-      std::optional<Failure> failed =
-          modified_input(sent, after, run_reply.inputs_after, where, check);
-      // One repeat that left outputs holding its poison pattern while the other passed: a
-      // kernel that reads its own output (fmaxf over an unwritten output hides under one
-      // pattern, not under both), not a race.
-      const OutputsComparison* unwritten_in_one =
-          !first_result.ok && first_result.comparison.kind == MismatchKind::kUnwritten
-              ? &first_result
-              : (!second_result.ok && second_result.comparison.kind == MismatchKind::kUnwritten
-                     ? &second_result
-                     : nullptr);
+      std::optional<RunFailure> failed =
+          modified_input(sent, after, run_reply.inputs_after, where, check.evidence);
+      if (!failed)
+        failed =
+            judge_outputs(first_result, second_result, repeats,
+                          shape.name != "benchmark" && benchmark_passed, where, check.evidence);
       if (failed) {
-        // inputs_modified decides, whatever the outputs.
-      } else if (!first_result.ok && !second_result.ok) {
-        bool at_check_shape = shape.name != "benchmark" && benchmark_passed;
-        failed = Failure{
-            Verdict::kIncorrect,
-            at_check_shape ? "wrong_on_check_shape"
-                           : std::string(mismatch_kind_name(first_result.comparison.kind)),
-            where + ": output '" + first_result.output + "': " + first_result.comparison.detail};
-        check.update(comparison_json(first_result));
-      } else if (unwritten_in_one) {
-        // Right under one poison, left as the other: the output depends on what was there
-        // before the launch (unwritten, or folded in, as fmaxf over a NaN poison is).
-        failed = Failure{Verdict::kIncorrect, "unwritten_output",
-                         where + ": output '" + unwritten_in_one->output + "' in the " +
-                             (unwritten_in_one == &first_result ? "first" : "second") +
-                             " repeat only: " + unwritten_in_one->comparison.detail};
-        check.update(comparison_json(*unwritten_in_one));
-        check["repeats"] = {
-            {"first_passed", first_result.ok},
-            {"second_passed", second_result.ok},
-            {"poison_bytes", {poison_byte_for_repeat(0), poison_byte_for_repeat(1)}}};
-      } else if (!first_result.ok || !second_result.ok || !repeats.ok) {
-        const OutputsComparison& shown =
-            !first_result.ok ? first_result : (!second_result.ok ? second_result : repeats);
-        failed = Failure{Verdict::kIncorrect, "non_deterministic",
-                         where + ": two runs on the same inputs disagree (output '" + shown.output +
-                             "': " + shown.comparison.detail + ")"};
-        check.update(comparison_json(shown));
-        check["repeats"] = {{"first_passed", first_result.ok},
-                            {"second_passed", second_result.ok},
-                            {"repeats_agree", repeats.ok}};
-      } else {
-        check["first_mismatches"] = nlohmann::json::array();
+        check.reason = failed->reason;
+        verification.checks.push_back(std::move(check));
+        return failed;
       }
-      if (failed) {
-        check["reason"] = failed->reason;
-        evidence["checks"].push_back(check);
-        finish("verify", started, *failed);
-        return result;
-      }
-      check["passed"] = true;
-      check["reason"] = nullptr;
-      evidence["checks"].push_back(check);
+      check.passed = true;
+      verification.checks.push_back(std::move(check));
       if (shape.name == "benchmark")
         benchmark_passed = true;
     }
   }
-  evidence["max_abs_error"] = max_abs;
-  evidence["max_rel_error"] = max_rel;
-  evidence["mismatch_count"] = mismatches;
-  result.stages.push_back({"verify", "ok", milliseconds_since(started),
-                           std::to_string(evidence["checks"].size()) + " checks passed"});
+  verification.max_abs_error = progress.max_abs_error;
+  verification.max_rel_error = progress.max_rel_error;
+  verification.mismatch_count = progress.mismatch_count;
+  return std::nullopt;
+}
 
-  // ---- time ----------------------------------------------------------------------------------
-  started = Clock::now();
+std::optional<RunFailure> RunStage::time(const RunStageRequest& request, RunProgress& progress) {
+  const Task& task = *request.task;
+  const BoundShape& benchmark = request.shapes.front();
+  RunStageResult& result = progress.result;
   JobDirectory job(gpu_);
   std::vector<fs::path> input_sets;
   for (int index = 0; index < settings_.input_sets; ++index) {
     ReferenceResult set = reference_.run({.task = task_source(task),
                                           .seed = kRotationSeedBase + index,
                                           .dtype = settings_.dtype,
-                                          .device = reference_device,
+                                          .device = progress.reference_device,
                                           .float64_reference = false});
     input_sets.push_back(job.path() / ("set" + std::to_string(index) + ".safetensors"));
     write_tensors(input_sets.back(), worker_tensors(set));
@@ -643,7 +668,7 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
   ReferenceResult fresh = reference_.run({.task = task_source(task),
                                           .seed = kFreshSeed,
                                           .dtype = settings_.dtype,
-                                          .device = reference_device});
+                                          .device = progress.reference_device});
   fs::path fresh_path = job.path() / "fresh.safetensors";
   write_tensors(fresh_path, worker_tensors(fresh));
   TimeRequest time_request{.cubin = request.cubin,
@@ -660,10 +685,9 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
                            .out_dir = job.path()};
   auto timed = gpu_.time(time_request);
   if (const auto* failure = std::get_if<WorkerFailure>(&timed)) {
-    Failure verdict = failure_verdict(*failure, "timing at the benchmark shape");
-    evidence["timing_failure"] = failure_evidence(*failure);
-    finish("time", started, verdict);
-    return result;
+    RunFailure verdict = failure_verdict(*failure, "timing at the benchmark shape");
+    result.evidence.timing_failure = failure_evidence(*failure);
+    return verdict;
   }
   const TimeReply& time_reply = std::get<TimeReply>(timed);
   if (time_reply.device_us.empty())
@@ -671,70 +695,82 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
 
   SampleSummary summary = summarize(time_reply.device_us);
   SampleSummary span = summarize(time_reply.span_us);
-  nlohmann::json timing = statistics_json(summary);
-  timing["span_us"] = span.median;
-  timing["samples"] = time_reply.device_us;
-  timing["span_samples"] = time_reply.span_us;
-  timing["kernels_per_iteration"] = time_reply.kernels_per_iteration;
-  timing["fresh_iteration"] = time_reply.fresh_iteration;
-  timing["hit_time_cap"] = time_reply.hit_time_cap;
-  timing["input_sets"] = settings_.input_sets;
-  timing["method"] =
-      "CUPTI activity: per timed iteration, the summed duration of the candidate's own "
-      "kernels; L2 flushed before each timed iteration (not counted); warm-up " +
-      std::to_string(settings_.warmup) + "; rotating " + std::to_string(settings_.input_sets) +
-      " input sets; until (p90 - p10) / median <= " + std::to_string(settings_.target_spread) +
-      " after " + std::to_string(settings_.min_samples) + " samples, or " +
-      std::to_string(settings_.max_samples) + " samples, or " +
-      std::to_string(settings_.time_cap_ms) + " ms";
-  result.timing = timing;
+  result.timing = TimingRecord{
+      .statistics = {.count = static_cast<int64_t>(summary.count),
+                     .median_us = summary.median,
+                     .min_us = summary.min,
+                     .max_us = summary.max,
+                     .mean_us = summary.mean,
+                     .p10_us = summary.p10,
+                     .p90_us = summary.p90,
+                     .stddev_us = summary.stddev,
+                     .cv = summary.cv},
+      .span_us = span.median,
+      .samples = time_reply.device_us,
+      .span_samples = time_reply.span_us,
+      .kernels_per_iteration = time_reply.kernels_per_iteration,
+      .fresh_iteration = time_reply.fresh_iteration,
+      .hit_time_cap = time_reply.hit_time_cap,
+      .input_sets = settings_.input_sets,
+      .method =
+          "CUPTI activity: per timed iteration, the summed duration of the candidate's own "
+          "kernels; L2 flushed before each timed iteration (not counted); warm-up " +
+          std::to_string(settings_.warmup) + "; rotating " + std::to_string(settings_.input_sets) +
+          " input sets; until (p90 - p10) / median <= " + std::to_string(settings_.target_spread) +
+          " after " + std::to_string(settings_.min_samples) + " samples, or " +
+          std::to_string(settings_.max_samples) + " samples, or " +
+          std::to_string(settings_.time_cap_ms) + " ms"};
   result.device_time_us = summary.median;
 
   // The outputs of the timed iteration on the fresh inputs.
   TensorMap fresh_outputs = read_worker_file(time_reply.fresh_outputs,
                                              "the outputs of the timed iteration on fresh inputs");
   if (auto failed = out_of_bounds(time_reply.guard_violations, "timing at the benchmark shape")) {
-    evidence["timing_guard_violations"] = violations_json(time_reply.guard_violations);
-    finish("time", started, *failed);
-    return result;
+    result.evidence.timing_guard_violations = violations_json(time_reply.guard_violations);
+    return failed;
   }
   OutputsComparison fresh_result =
       compare_all(fresh_outputs, fresh.outputs, time_reply.fresh_outputs, kFreshPoisonByte,
                   tolerances_for(fresh), fresh.outputs_float64);
-  nlohmann::json fresh_check = {{"seed", kFreshSeed},
-                                {"shape", "benchmark"},
-                                {"timed", true},
-                                {"iteration", time_reply.fresh_iteration},
-                                {"passed", fresh_result.ok},
-                                {"max_abs_error", fresh_result.max_abs_error},
-                                {"max_rel_error", fresh_result.max_rel_error},
-                                {"mismatch_count", fresh_result.mismatch_count},
-                                {"reason", nullptr}};
+  CheckRecord fresh_check{.seed = kFreshSeed,
+                          .shape = "benchmark",
+                          .passed = fresh_result.ok,
+                          .timed = true,
+                          .iteration = time_reply.fresh_iteration,
+                          .max_abs_error = fresh_result.max_abs_error,
+                          .max_rel_error = fresh_result.max_rel_error,
+                          .mismatch_count = fresh_result.mismatch_count};
   if (!fresh_result.ok) {
-    fresh_check.update(comparison_json(fresh_result));
-    fresh_check["reason"] = "behaves_differently_when_timed";
+    fresh_check.evidence.update(comparison_json(fresh_result));
+    fresh_check.reason = "behaves_differently_when_timed";
   }
-  evidence["checks"].push_back(fresh_check);
-  max_abs = std::max(max_abs, fresh_result.max_abs_error);
-  max_rel = std::max(max_rel, fresh_result.max_rel_error);
+  result.evidence.verification->checks.push_back(std::move(fresh_check));
+  progress.max_abs_error = std::max(progress.max_abs_error, fresh_result.max_abs_error);
+  progress.max_rel_error = std::max(progress.max_rel_error, fresh_result.max_rel_error);
   if (!fresh_result.ok) {
-    finish("time", started,
-           {Verdict::kSuspicious, "behaves_differently_when_timed",
-            "the outputs of timed iteration " + std::to_string(time_reply.fresh_iteration) +
-                " on inputs first seen while timing are wrong (output '" + fresh_result.output +
-                "': " + fresh_result.comparison.detail + ")"});
-    return result;
+    return RunFailure{Verdict::kSuspicious, "behaves_differently_when_timed",
+                      "the outputs of timed iteration " +
+                          std::to_string(time_reply.fresh_iteration) +
+                          " on inputs first seen while timing are wrong (output '" +
+                          fresh_result.output + "': " + fresh_result.comparison.detail + ")"};
   }
   int64_t launches = static_cast<int64_t>(benchmark.plan.launches.size());
   if (time_reply.kernels_per_iteration != launches) {
-    finish("time", started,
-           {Verdict::kSuspicious, "unexpected_kernel_count",
-            "CUPTI saw " + std::to_string(time_reply.kernels_per_iteration) +
-                " kernels per timed iteration; the plan launches " + std::to_string(launches)});
-    return result;
+    return RunFailure{Verdict::kSuspicious, "unexpected_kernel_count",
+                      "CUPTI saw " + std::to_string(time_reply.kernels_per_iteration) +
+                          " kernels per timed iteration; the plan launches " +
+                          std::to_string(launches)};
   }
+  return std::nullopt;
+}
 
-  // The physical floor, from the device's measured figures (cached per GPU and driver).
+std::optional<RunFailure> RunStage::floor(const RunStageRequest& request, RunProgress& progress) {
+  if (!progress.result.timing)
+    throw Error("the floor pass needs the time pass's median", request.task->name);
+  const DeviceDescription& device = gpu_.device();
+  const BoundShape& benchmark = request.shapes.front();
+  const double median = progress.result.timing->statistics.median_us;
+  // The device's measured figures, cached per GPU and driver.
   auto measured = find_device_measurements(store_, device.name, device.driver_version);
   bool complete = measured.contains(kTensorFullRate);
   for (const MeasurementName& entry : kMeasurementNames)
@@ -753,62 +789,59 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
     for (const auto& [name, row] : measured)
       store_device_measurement(store_, device.name, device.driver_version, name, row);
   }
+  const std::optional<double>& flops = progress.flops;
+  const std::string& flops_method = progress.flops_method;
   FloorDecision floor = decide_floor(
       ceilings_from(measured), static_cast<double>(signature_bytes(*benchmark.signature)),
-      flops.value_or(0), tensor_dtypes(*benchmark.signature), summary.median);
-  evidence["floor"] = floor.to_json();
-  evidence["floor"]["bytes_counted"] =
-      "every input, parameter and output tensor once, at the benchmark shape";
-  evidence["floor"]["flops_counted"] =
-      flops ? flops_method
-            : "0 FLOPs: bytes-only floor (" +
-                  (flops_method.empty() ? std::string("not counted") : flops_method) + ")";
-  if (floor.suspicious()) {
-    std::string binding = floor.compute_violated
-                              ? std::to_string(static_cast<int64_t>(floor.flops)) +
-                                    " FLOPs at the " + floor.peak_basis
-                              : std::to_string(static_cast<int64_t>(floor.bytes)) +
-                                    " bytes at the best measured bandwidth";
-    finish("time", started,
-           {Verdict::kSuspicious, "faster_than_physical_floor",
-            "median device time " + std::to_string(summary.median) +
-                " us is below the physical floor of " + std::to_string(floor.floor_us()) + " us (" +
-                binding + ", beyond the margin)"});
-    return result;
-  }
-  result.stages.push_back({"time", "ok", milliseconds_since(started),
-                           std::to_string(summary.count) + " samples, median " +
-                               std::to_string(summary.median) + " us"});
-
-  // ---- baseline ------------------------------------------------------------------------------
-  started = Clock::now();
-  result.verdict = Verdict::kCorrect;
-  result.reason = "";
-  result.detail = "verified on " + std::to_string(settings_.seeds) + " seeds x " +
-                  std::to_string(request.shapes.size()) + " shapes and on the timed outputs; " +
-                  "median " + std::to_string(summary.median) + " us";
-  if (!settings_.baselines) {
-    result.stages.push_back({"baseline", "skipped", 0, "timing.baselines is false"});
-    return result;
-  }
-  nlohmann::json baselines =
-      baseline_for(store_, reference_, task, device.name, device.ordinal, settings_);
-  evidence["baselines"] = baselines;
-  if (baselines.contains("error")) {
-    result.stages.push_back({"baseline", "skipped", milliseconds_since(started),
-                             baselines["error"].get<std::string>()});
-    return result;
-  }
-  auto median_of = [&](const char* name) -> std::optional<double> {
-    if (baselines.contains(name) && baselines[name].is_number())
-      return baselines[name].get<double>();
+      flops.value_or(0), tensor_dtypes(*benchmark.signature), median);
+  progress.result.evidence.floor = FloorRecord{
+      .bytes = floor.bytes,
+      .flops = floor.flops,
+      .bandwidth_bytes_per_s = floor.bandwidth_bytes_per_s,
+      .peak_flops_per_s = floor.peak_flops_per_s,
+      .peak_basis = floor.peak_basis,
+      .memory_us = floor.memory_us,
+      .compute_us = floor.compute_us,
+      .floor_us = floor.floor_us(),
+      .fraction_of_floor = floor.fraction_of_floor(),
+      .memory_margin = kMemoryFloorMargin,
+      .compute_margin = kComputeFloorMargin,
+      .memory_violated = floor.memory_violated,
+      .compute_violated = floor.compute_violated,
+      .bytes_counted = "every input, parameter and output tensor once, at the benchmark shape",
+      .flops_counted =
+          flops ? flops_method
+                : "0 FLOPs: bytes-only floor (" +
+                      (flops_method.empty() ? std::string("not counted") : flops_method) + ")"};
+  if (!floor.suspicious())
     return std::nullopt;
-  };
-  result.speedup_eager = speedup(median_of("eager_us"), summary.median);
-  result.speedup_compile = speedup(median_of("compile_us"), summary.median);
-  result.stages.push_back({"baseline", "ok", milliseconds_since(started),
-                           baselines.value("cached", false) ? "from the store" : "timed"});
-  return result;
+  std::string binding = floor.compute_violated ? std::to_string(static_cast<int64_t>(floor.flops)) +
+                                                     " FLOPs at the " + floor.peak_basis
+                                               : std::to_string(static_cast<int64_t>(floor.bytes)) +
+                                                     " bytes at the best measured bandwidth";
+  return RunFailure{Verdict::kSuspicious, "faster_than_physical_floor",
+                    "median device time " + std::to_string(median) +
+                        " us is below the physical floor of " + std::to_string(floor.floor_us()) +
+                        " us (" + binding + ", beyond the margin)"};
+}
+
+StageRecord RunStage::baseline(const RunStageRequest& request, RunProgress& progress) {
+  if (!settings_.baselines)
+    return {"baseline", StageStatus::kSkipped, 0, "timing.baselines is false"};
+  if (!progress.result.timing)
+    throw Error("the baseline pass needs the time pass's median", request.task->name);
+  auto started = Clock::now();
+  const DeviceDescription& device = gpu_.device();
+  RunStageResult& result = progress.result;
+  BaselinesRecord& baselines = result.evidence.baselines.emplace(
+      baseline_for(store_, reference_, *request.task, device.name, device.ordinal, settings_));
+  if (baselines.error)
+    return {"baseline", StageStatus::kSkipped, milliseconds_since(started), *baselines.error};
+  const double median = result.timing->statistics.median_us;
+  result.speedup_eager = speedup(baselines.eager_us, median);
+  result.speedup_compile = speedup(baselines.compile_us, median);
+  return {"baseline", StageStatus::kOk, milliseconds_since(started),
+          baselines.cached ? "from the store" : "timed"};
 }
 
 }  // namespace kforge

@@ -1,6 +1,8 @@
 // The evaluator's GPU stages, for a candidate that compiled and whose plan bound at every shape.
 // The parent holds the references and compares; the GPU worker (through GpuWorkerClient) only
-// runs the candidate on the tensors it is given. DESIGN.md's protocols, in order:
+// runs the candidate on the tensors it is given. DESIGN.md's protocols, in order, each a named
+// pass of RunStage (verify, time, floor, baseline) that fills its part of the typed record
+// (evaluation_record.hpp):
 //
 //   verify   — per seed (verify.seeds), at the benchmark shape and then every check shape:
 //              inputs, parameters and reference outputs from ReferenceRunner::run (seeds after
@@ -18,11 +20,12 @@
 //              timing. The worker times with CUPTI (device time of the candidate's own kernels
 //              per iteration, L2 flushed, warm-up, repeated to a spread target or cap) and
 //              returns the outputs of the timed iteration that ran on the fresh set; the parent
-//              checks them. Then the physical floor (profiler/statistics.hpp decide_floor,
-//              docs/judge.md): every input, parameter and output byte at the benchmark shape
-//              over the best measured bandwidth (read-only, write-only, copy kernels, memcpy,
-//              the bus's theoretical rate), and the reference's FLOPs (where torch counts them)
-//              over the peak for the task's dtypes, or no compute floor where none was
+//              checks them.
+//   floor    — recorded as part of the time stage: the physical floor (profiler/statistics.hpp
+//              decide_floor, docs/judge.md): every input, parameter and output byte at the
+//              benchmark shape over the best measured bandwidth (read-only, write-only, copy
+//              kernels, memcpy, the bus's theoretical rate), and the reference's FLOPs (where torch
+//              counts them) over the peak for the task's dtypes, or no compute floor where none was
 //              measured; 10% margin for memory, 25% for compute.
 //   baseline — PyTorch eager and torch.compile of the task on the same GPU, timed the same
 //              way by the reference runner, cached in the store per task, shape, dtype, GPU
@@ -58,6 +61,7 @@
 
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/candidate/plan_validation.hpp"
+#include "harness/evaluation/evaluation_record.hpp"
 #include "harness/evaluation/stage_record.hpp"
 #include "harness/task.hpp"
 #include "harness/verdict.hpp"
@@ -113,19 +117,61 @@ struct RunStageResult {
   Verdict verdict = Verdict::kCorrect;
   std::string reason;
   std::string detail;
-  nlohmann::json evidence = nlohmann::json::object();  // checks, seeds, shapes, floor, ...
-  std::optional<nlohmann::json> timing;                // samples and statistics
+  // The run's parts of the evidence: verification (checks, seeds, shapes, errors), the timing
+  // failure or guard violations, the floor, the baselines.
+  EvidenceRecord evidence;
+  std::optional<TimingRecord> timing;  // samples and statistics
   std::optional<double> device_time_us, speedup_eager, speedup_compile;
   std::vector<StageRecord> stages;  // verify, time, baseline (skipped after a failure)
   std::string gpu;                  // the device's name
-  nlohmann::json environment = nlohmann::json::object();  // driver, CUDA, torch, clocks
+  RunEnvironment environment;       // driver, CUDA, torch, clocks
 };
 
+// A failed check or a worker's failure: what decides a verdict.
+struct RunFailure {
+  Verdict verdict = Verdict::kIncorrect;
+  std::string reason;
+  std::string detail;
+};
+
+// What the passes hand on: the result they fill, and what one pass found for a later one.
+struct RunProgress {
+  RunStageResult result;
+  std::string reference_device;  // "cuda" where torch sees the GPU, else "cpu"
+  // The reference's FLOPs at the benchmark shape (seed 0) and how torch counted them, for the
+  // floor.
+  std::optional<double> flops;
+  std::string flops_method;
+  // The largest errors and the mismatches over the checks so far.
+  double max_abs_error = 0, max_rel_error = 0;
+  int64_t mismatch_count = 0;
+};
+
+// The run stage as named passes in pipeline order: verify, then time and floor (recorded
+// together as the `time` stage), then baseline. `run` starts the result, runs the passes and
+// records each one's duration; a pass that returns a failure ends the run with its verdict, the
+// stages after it recorded as skipped. The passes are public so that each can be tested alone,
+// on the progress of those before it.
 class RunStage {
  public:
   RunStage(Store& store, GpuWorkerClient& gpu, ReferenceRunner& reference, RunSettings settings);
 
   RunStageResult run(const RunStageRequest& request);
+
+  // The result before any pass: the GPU's name, the environment, the seeds, shapes and
+  // tolerance the checks will use.
+  RunProgress start(const RunStageRequest& request) const;
+  // Every seed at every shape, each check kept as evidence; the first failing check decides.
+  std::optional<RunFailure> verify(const RunStageRequest& request, RunProgress& progress);
+  // CUPTI timing at the benchmark shape, then the check of the timed outputs on fresh inputs
+  // and of the kernel count.
+  std::optional<RunFailure> time(const RunStageRequest& request, RunProgress& progress);
+  // The physical floor for the timed median (after `time`); the device's figures are measured
+  // once per GPU and driver and cached in the store.
+  std::optional<RunFailure> floor(const RunStageRequest& request, RunProgress& progress);
+  // The PyTorch baselines and the speedups over them (after `time`); never fails the
+  // candidate. Returns the stage's status and detail.
+  StageRecord baseline(const RunStageRequest& request, RunProgress& progress);
 
  private:
   Store& store_;
@@ -135,11 +181,10 @@ class RunStage {
 };
 
 // The PyTorch baselines of `task` at its benchmark shape on `gpu`: from the store's baselines
-// table, else timed by `reference` and stored. Returns the stored row's JSON form
-// ({eager_us, compile_us, torch_version, gpu, cached, detail}) or {error} when the runner
-// refused (no CUDA) or failed; never throws for that.
-nlohmann::json baseline_for(Store& store, ReferenceRunner& reference, const Task& task,
-                            const std::string& gpu, int device_index, const RunSettings& settings);
+// table, else timed by `reference` and stored. Returns the medians with how they were found, or
+// only the error where the runner refused (no CUDA) or failed; never throws for that.
+BaselinesRecord baseline_for(Store& store, ReferenceRunner& reference, const Task& task,
+                             const std::string& gpu, int device_index, const RunSettings& settings);
 
 // Baseline median over candidate median, or nullopt where either is missing or not positive.
 std::optional<double> speedup(std::optional<double> baseline_us, double candidate_us);

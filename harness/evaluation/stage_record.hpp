@@ -3,19 +3,25 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace kforge {
 
+enum class StageStatus { kOk, kFailed, kSkipped };
+
+// "ok", "failed", "skipped": the names the JSON form and people see.
+std::string_view stage_status_name(StageStatus status);
+std::optional<StageStatus> stage_status_from_name(std::string_view name);
+
 struct StageRecord {
   std::string name;
-  std::string status;  // "ok", "failed", "skipped"
+  StageStatus status = StageStatus::kOk;
   double ms = 0;
   std::string detail;
 
-  nlohmann::json to_json() const {
-    return {{"name", name}, {"status", status}, {"ms", ms}, {"detail", detail}};
-  }
+  nlohmann::json to_json() const;
 };
 
 }  // namespace kforge

@@ -236,7 +236,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     report();
   };
   auto tell_evaluated = [&](const Proposal& proposal, const EvaluationOutcome& evaluated) {
-    nlohmann::json evidence = evaluated.evidence;
+    nlohmann::json evidence = evaluated.evidence.to_json();
     if (!evaluated.reason.empty() && !evidence.contains("reason"))
       evidence["reason"] = evaluated.reason;
     if (!evaluated.detail.empty() && !evidence.contains("detail"))
@@ -448,7 +448,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       if (prepared != ahead.end())
         ahead.erase(prepared);
       EvaluationOutcome evaluated = evaluator_.complete(task, std::move(ready));
-      record(std::string(verdict_name(evaluated.verdict)), evaluated.evidence,
+      record(std::string(verdict_name(evaluated.verdict)), evaluated.evidence.to_json(),
              evaluated.speedup_eager, evaluated.candidate_id, item.file_name);
     }
     completed = index + 1;

@@ -215,7 +215,7 @@ TEST_P(AdversarialCatalogueEntry, CompilesAndBindsOrFailsBeforeTheGpuAsCatalogue
     if (outcome.compile && !outcome.compile->ok())
       ADD_FAILURE() << outcome.compile->log;
     const size_t shapes = 1 + task.analysis->check_shapes.size();
-    EXPECT_EQ(outcome.evidence.value("bindings", nlohmann::json::object()).size(), shapes)
+    EXPECT_EQ(outcome.evidence.bindings.value_or(nlohmann::json::object()).size(), shapes)
         << entry.file << ": bound at fewer shapes than the task has";
   }
 }

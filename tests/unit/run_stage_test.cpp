@@ -87,8 +87,17 @@ class RunStageTest : public ::testing::Test {
                               {.source = emulated_candidate(kernel), .file_name = kernel + ".cu"});
   }
 
+  // The record's evidence and timing in their JSON form, as the store and reports hold them.
+  static nlohmann::json evidence_of(const EvaluationOutcome& outcome) {
+    return outcome.evidence.to_json();
+  }
+  static nlohmann::json timing_of(const EvaluationOutcome& outcome) {
+    return outcome.timing ? outcome.timing->to_json() : nlohmann::json();
+  }
+
   static nlohmann::json failing_check(const EvaluationOutcome& outcome) {
-    for (const auto& check : outcome.evidence["checks"]) {
+    const nlohmann::json evidence = evidence_of(outcome);
+    for (const auto& check : evidence["checks"]) {
       if (!check["passed"].get<bool>())
         return check;
     }
@@ -98,7 +107,7 @@ class RunStageTest : public ::testing::Test {
   static std::vector<std::string> stage_statuses(const EvaluationOutcome& outcome) {
     std::vector<std::string> statuses;
     for (const StageRecord& stage : outcome.stages)
-      statuses.push_back(stage.name + ":" + stage.status);
+      statuses.push_back(stage.name + ":" + std::string(stage_status_name(stage.status)));
     return statuses;
   }
 
@@ -121,8 +130,8 @@ TEST_F(RunStageTest, UnwrittenOutputIsIncorrectAtTheFirstCheck) {
   EvaluationOutcome outcome = evaluate("unwritten");
   EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
   EXPECT_EQ(outcome.reason, "unwritten_output");
-  ASSERT_EQ(outcome.evidence["checks"].size(), 1u);  // stopped at the first failing check
-  nlohmann::json check = outcome.evidence["checks"][0];
+  ASSERT_EQ(evidence_of(outcome)["checks"].size(), 1u);  // stopped at the first failing check
+  nlohmann::json check = evidence_of(outcome)["checks"][0];
   EXPECT_EQ(check["seed"], 0);
   EXPECT_EQ(check["shape"], "benchmark");
   EXPECT_EQ(check["mismatch_count"], 64 * 100);
@@ -152,7 +161,7 @@ TEST_F(RunStageTest, WrongValuesAreAMismatchWithFirstIndices) {
   EXPECT_EQ(outcome.reason, "mismatch");
   nlohmann::json check = failing_check(outcome);
   EXPECT_GT(check["mismatch_count"].get<int64_t>(), 1000);
-  EXPECT_GT(outcome.evidence["max_abs_error"].get<double>(), 0.5);
+  EXPECT_GT(evidence_of(outcome)["max_abs_error"].get<double>(), 0.5);
   EXPECT_LT(check["first_mismatches"][0]["actual"].get<double>(), 0);
   EXPECT_EQ(check["first_mismatches"][0]["expected"].get<double>(), 0);
 }
@@ -200,7 +209,7 @@ TEST_F(RunStageTest, OutputUnwrittenInOneRepeatIsUnwrittenOutput) {
 TEST_F(RunStageTest, Float32ChecksRecordTheirGrounding) {
   EvaluationOutcome outcome = evaluate("relu");
   ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
-  const nlohmann::json& grounding = outcome.evidence["checks"][0]["float32_grounding"];
+  const nlohmann::json grounding = evidence_of(outcome)["checks"][0]["float32_grounding"];
   EXPECT_EQ(grounding["multiple"], kFloat32ErrorMultiple);
   EXPECT_EQ(grounding["out"]["torch_float32_error"], 0.0);
   EXPECT_EQ(grounding["out"]["allowance"], 0.0);
@@ -251,7 +260,8 @@ def get_init_inputs():
       evaluator.evaluate(task, {.source = candidate("scaled_add"), .file_name = "scaled_add.cu"});
   ASSERT_EQ(honest.verdict, Verdict::kCorrect) << honest.detail;
   double factor = 0;
-  for (const auto& check : honest.evidence["checks"]) {
+  const nlohmann::json evidence = evidence_of(honest);
+  for (const auto& check : evidence["checks"]) {
     if (check["seed"] == 1)
       factor = check["scalar_factor"].get<double>();
     else
@@ -272,11 +282,11 @@ TEST_F(RunStageTest, RightOnlyAtTheBenchmarkShapeIsWrongOnCheckShape) {
   EvaluationOutcome outcome = evaluate("large_only");
   EXPECT_EQ(outcome.verdict, Verdict::kIncorrect);
   EXPECT_EQ(outcome.reason, "wrong_on_check_shape");
-  ASSERT_EQ(outcome.evidence["checks"].size(), 2u);
-  EXPECT_TRUE(outcome.evidence["checks"][0]["passed"].get<bool>());
-  EXPECT_EQ(outcome.evidence["checks"][1]["seed"], 0);
-  EXPECT_NE(outcome.evidence["checks"][1]["shape"], "benchmark");
-  EXPECT_EQ(outcome.evidence["checks"][1]["result"], "unwritten_output");
+  ASSERT_EQ(evidence_of(outcome)["checks"].size(), 2u);
+  EXPECT_TRUE(evidence_of(outcome)["checks"][0]["passed"].get<bool>());
+  EXPECT_EQ(evidence_of(outcome)["checks"][1]["seed"], 0);
+  EXPECT_NE(evidence_of(outcome)["checks"][1]["shape"], "benchmark");
+  EXPECT_EQ(evidence_of(outcome)["checks"][1]["result"], "unwritten_output");
 }
 
 TEST_F(RunStageTest, HonestKernelIsCorrectWithTimingFloorAndNoClaimedSpeedup) {
@@ -287,20 +297,20 @@ TEST_F(RunStageTest, HonestKernelIsCorrectWithTimingFloorAndNoClaimedSpeedup) {
                                       "baseline:skipped"}));
   // 2 seeds x every shape, plus the timed iteration on fresh inputs.
   size_t shapes = 1 + task_->analysis->check_shapes.size();
-  ASSERT_EQ(outcome.evidence["checks"].size(), 2 * shapes + 1);
-  EXPECT_EQ(outcome.evidence["seeds"], (std::vector<int>{0, 1}));
-  EXPECT_EQ(outcome.evidence["checks"].back()["timed"], true);
-  EXPECT_EQ(outcome.evidence["checks"].back()["seed"], kFreshSeed);
-  EXPECT_EQ(outcome.evidence["atol"], 1e-4);
+  ASSERT_EQ(evidence_of(outcome)["checks"].size(), 2 * shapes + 1);
+  EXPECT_EQ(evidence_of(outcome)["seeds"], (std::vector<int>{0, 1}));
+  EXPECT_EQ(evidence_of(outcome)["checks"].back()["timed"], true);
+  EXPECT_EQ(evidence_of(outcome)["checks"].back()["seed"], kFreshSeed);
+  EXPECT_EQ(evidence_of(outcome)["atol"], 1e-4);
 
   ASSERT_TRUE(outcome.timing);
-  EXPECT_EQ((*outcome.timing)["samples"].size(), 6u);
-  EXPECT_EQ((*outcome.timing)["kernels_per_iteration"], 1);
+  EXPECT_EQ(timing_of(outcome)["samples"].size(), 6u);
+  EXPECT_EQ(timing_of(outcome)["kernels_per_iteration"], 1);
   ASSERT_TRUE(outcome.device_time_us);
-  EXPECT_DOUBLE_EQ(*outcome.device_time_us, (*outcome.timing)["median_us"].get<double>());
+  EXPECT_DOUBLE_EQ(*outcome.device_time_us, timing_of(outcome)["median_us"].get<double>());
   // The emulated kernel moves its bytes at a third of the copy bandwidth the worker reports;
   // the floor takes the highest bandwidth, the read-only kernel's (7% above the copy).
-  const nlohmann::json& floor = outcome.evidence["floor"];
+  const nlohmann::json floor = evidence_of(outcome)["floor"];
   EXPECT_EQ(floor["bytes"], 2 * 64 * 100 * 4);
   EXPECT_EQ(floor["flops"], 0);  // torch 1.13 counts no FLOPs: a bytes-only floor
   EXPECT_NE(floor["flops_counted"].get<std::string>().find("bytes-only"), std::string::npos);
@@ -309,9 +319,9 @@ TEST_F(RunStageTest, HonestKernelIsCorrectWithTimingFloorAndNoClaimedSpeedup) {
   EXPECT_TRUE(floor["peak_flops_per_s"].is_null());
 
   // torch here sees no CUDA: no baseline, so no speedup is claimed.
-  EXPECT_NE(outcome.evidence["baselines"]["error"].get<std::string>().find("no CUDA"),
+  EXPECT_NE(evidence_of(outcome)["baselines"]["error"].get<std::string>().find("no CUDA"),
             std::string::npos)
-      << outcome.evidence["baselines"].dump();
+      << evidence_of(outcome)["baselines"].dump();
   EXPECT_FALSE(outcome.speedup_eager);
 
   auto rows = evaluations_of(workspace_->store(), outcome.candidate_id);
@@ -369,7 +379,7 @@ TEST_F(RunStageTest, AWriteOutOfBoundsWhileTimedIsOutOfBoundsWrite) {
   EXPECT_EQ(outcome.reason, "out_of_bounds_write");
   EXPECT_EQ(stage_statuses(outcome)[3], "verify:ok");
   EXPECT_EQ(stage_statuses(outcome)[4], "time:failed");
-  EXPECT_EQ(outcome.evidence["timing_guard_violations"][0]["side"], "before");
+  EXPECT_EQ(evidence_of(outcome)["timing_guard_violations"][0]["side"], "before");
   EXPECT_NE(outcome.detail.find("before its start"), std::string::npos) << outcome.detail;
   EXPECT_FALSE(outcome.speedup_eager);
 }
@@ -392,7 +402,7 @@ TEST_F(RunStageTest, CachingWhileTimedIsSuspicious) {
   EXPECT_EQ(outcome.reason, "behaves_differently_when_timed");
   EXPECT_EQ(stage_statuses(outcome)[3], "verify:ok");
   EXPECT_EQ(stage_statuses(outcome)[4], "time:failed");
-  nlohmann::json check = outcome.evidence["checks"].back();
+  nlohmann::json check = evidence_of(outcome)["checks"].back();
   EXPECT_TRUE(check["timed"].get<bool>());
   EXPECT_FALSE(check["passed"].get<bool>());
   EXPECT_FALSE(outcome.speedup_eager);
@@ -402,7 +412,7 @@ TEST_F(RunStageTest, FasterThanThePhysicalFloorIsSuspicious) {
   EvaluationOutcome outcome = evaluate("too_fast");
   EXPECT_EQ(outcome.verdict, Verdict::kSuspicious);
   EXPECT_EQ(outcome.reason, "faster_than_physical_floor");
-  EXPECT_GT(outcome.evidence["floor"]["fraction_of_floor"].get<double>(), 100);
+  EXPECT_GT(evidence_of(outcome)["floor"]["fraction_of_floor"].get<double>(), 100);
   ASSERT_TRUE(outcome.timing);  // the samples are kept as evidence
   auto rows = evaluations_of(workspace_->store(), outcome.candidate_id);
   EXPECT_EQ(rows[0].verdict, "suspicious");
@@ -418,11 +428,12 @@ TEST_F(RunStageTest, AVerdictDecidedBeforeOrWhileTimingTimesNoBaseline) {
     ASSERT_NE(outcome.verdict, Verdict::kCorrect) << kernel;
     EXPECT_EQ(stage_statuses(outcome).back(), "baseline:skipped") << kernel;
     EXPECT_EQ(outcome.stages.back().detail, "an earlier stage failed") << kernel;
-    EXPECT_FALSE(outcome.evidence.contains("baselines")) << kernel << ": a baseline was asked for";
+    EXPECT_FALSE(evidence_of(outcome).contains("baselines"))
+        << kernel << ": a baseline was asked for";
   }
   EvaluationOutcome honest = evaluate("relu");
   ASSERT_EQ(honest.verdict, Verdict::kCorrect);
-  EXPECT_TRUE(honest.evidence.contains("baselines"));
+  EXPECT_TRUE(evidence_of(honest).contains("baselines"));
 }
 
 TEST_F(RunStageTest, FaultIsRuntimeErrorAndTheNextCandidateFindsAFreshWorker) {
@@ -461,7 +472,7 @@ TEST_F(RunStageTest, WithoutAWorkerNothingRunsAndNothingIsClaimed) {
   EvaluationOutcome outcome = evaluate("relu", EvaluatorOptions{});
   EXPECT_EQ(outcome.verdict, Verdict::kCompiled);
   EXPECT_EQ(outcome.stages.back().name, "run");
-  EXPECT_EQ(outcome.stages.back().status, "skipped");
+  EXPECT_EQ(outcome.stages.back().status, StageStatus::kSkipped);
   EXPECT_FALSE(outcome.timing);
   EXPECT_TRUE(outcome.gpu.empty());
 }
@@ -482,16 +493,16 @@ TEST_F(RunStageTest, BaselinesComeFromTheStoreByTaskShapeDtypeGpuAndTorch) {
                   .compile_us = 8.0,
                   .detail = {{"eager", {{"statistics", {{"median_us", 20.0}}}}}}};
   store_baseline(workspace_->store(), row);
-  nlohmann::json found =
+  BaselinesRecord found =
       baseline_for(workspace_->store(), *reference_, *task_, "GPU A", 0, settings);
-  EXPECT_EQ(found["cached"], true);
-  EXPECT_EQ(found["eager_us"], 20.0);
-  EXPECT_EQ(found["compile_us"], 8.0);
-  EXPECT_EQ(found["torch_version"], torch);
+  EXPECT_TRUE(found.cached);
+  EXPECT_EQ(found.eager_us, 20.0);
+  EXPECT_EQ(found.compile_us, 8.0);
+  EXPECT_EQ(found.torch_version, torch);
   // Another GPU is another key: the runner is asked, refuses here, and nothing is stored.
-  nlohmann::json other =
+  BaselinesRecord other =
       baseline_for(workspace_->store(), *reference_, *task_, "GPU B", 0, settings);
-  EXPECT_TRUE(other.contains("error"));
+  EXPECT_TRUE(other.error);
   EXPECT_FALSE(
       find_baseline(workspace_->store(), {task_->id, "benchmark", "float32", "GPU B", torch}));
   // Another torch version or dtype is another key too.
@@ -503,6 +514,187 @@ TEST_F(RunStageTest, BaselinesComeFromTheStoreByTaskShapeDtypeGpuAndTorch) {
   row.eager_us = 30.0;
   store_baseline(workspace_->store(), row);
   EXPECT_EQ(find_baseline(workspace_->store(), row.key)->eager_us, 30.0);
+}
+
+// The record the evaluator returns is the record its JSON form reads back as, for every verdict
+// the run stage decides and without a GPU; and the store's columns hold the same parts.
+TEST_F(RunStageTest, TheRecordRoundTripsThroughItsJsonForEveryVerdict) {
+  std::vector<EvaluationOutcome> outcomes;
+  for (const char* kernel :
+       {"relu", "unwritten", "racy", "modify_input", "fmax_unwritten", "timed_cache", "too_fast",
+        "illegal_address", "relu_writes_past_end", "timed_out_of_bounds"})
+    outcomes.push_back(evaluate(kernel));
+  outcomes.push_back(evaluate("relu", EvaluatorOptions{}));
+  for (const EvaluationOutcome& outcome : outcomes) {
+    const std::string verdict = std::string(verdict_name(outcome.verdict)) + " " + outcome.reason;
+    nlohmann::json written = outcome.to_json();
+    EXPECT_EQ(written["version"], kEvaluationRecordVersion);
+    EvaluationRecord read = EvaluationRecord::from_json(nlohmann::json::parse(written.dump()));
+    EXPECT_EQ(read.to_json(), written) << verdict;
+    EXPECT_EQ(read.verdict, outcome.verdict);
+    EXPECT_EQ(read.timing.has_value(), outcome.timing.has_value()) << verdict;
+
+    auto rows = evaluations_of(workspace_->store(), outcome.candidate_id);
+    ASSERT_EQ(rows.size(), 1u);
+    nlohmann::json stored_evidence = rows[0].evidence;
+    EXPECT_EQ(stored_evidence["detail"], outcome.detail);
+    stored_evidence.erase("detail");
+    EXPECT_EQ(stored_evidence, written["evidence"]) << verdict;
+    EXPECT_EQ(rows[0].stages, written["stages"]) << verdict;
+    EXPECT_EQ(rows[0].compile, written["compile"]) << verdict;
+    EXPECT_EQ(rows[0].timing.value_or(nullptr), written.value("timing", nlohmann::json()))
+        << verdict;
+  }
+  EXPECT_EQ(outcomes.front().verdict, Verdict::kCorrect);
+  EXPECT_EQ(outcomes.back().verdict, Verdict::kCompiled);
+}
+
+// The passes one by one, on a prepared candidate, as RunStage::run calls them.
+class RunStagePassesTest : public RunStageTest {
+ protected:
+  void prepare_candidate(const std::string& kernel) {
+    Evaluator evaluator(workspace_->store(), *pool_, options());
+    prepared_ = evaluator.prepare(
+        *task_, {.source = emulated_candidate(kernel), .file_name = kernel + ".cu"});
+    ASSERT_TRUE(prepared_.runnable) << prepared_.outcome.detail;
+    request_ = {.task = task_,
+                .candidate = &*prepared_.candidate,
+                .ptx = prepared_.ptx,
+                .cubin = prepared_.outcome.compile->cubin_path,
+                .defines = prepared_.outcome.defines,
+                .limits = Limits{}.for_arch("sm_90"),
+                .shapes = prepared_.shapes,
+                .footprints = prepared_.footprints};
+  }
+  static TimingRecord timing_with_median(double median_us) {
+    return {.statistics = {.count = 1, .median_us = median_us}, .samples = {median_us}};
+  }
+
+  PreparedCandidate prepared_;
+  RunStageRequest request_;
+};
+
+TEST_F(RunStagePassesTest, StartNamesTheGpuSeedsShapesAndTolerance) {
+  prepare_candidate("relu");
+  RunStage stage(workspace_->store(), *gpu_, *reference_, options().run);
+  RunProgress progress = stage.start(request_);
+  EXPECT_EQ(progress.result.gpu, "kforge emulated GPU (tests only)");
+  EXPECT_EQ(progress.result.environment.driver, "emulated");
+  EXPECT_EQ(progress.reference_device, "cpu");
+  ASSERT_TRUE(progress.result.evidence.verification);
+  EXPECT_EQ(progress.result.evidence.verification->seeds, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(progress.result.evidence.verification->shapes.size(), request_.shapes.size());
+  EXPECT_EQ(progress.result.evidence.verification->atol, 1e-4);
+  EXPECT_TRUE(progress.result.evidence.verification->checks.empty());
+}
+
+TEST_F(RunStagePassesTest, VerifyChecksEverySeedAtEveryShape) {
+  prepare_candidate("relu");
+  RunStage stage(workspace_->store(), *gpu_, *reference_, options().run);
+  RunProgress progress = stage.start(request_);
+  EXPECT_FALSE(stage.verify(request_, progress));
+  const VerificationRecord& verification = *progress.result.evidence.verification;
+  ASSERT_EQ(verification.checks.size(), 2 * request_.shapes.size());
+  for (const CheckRecord& check : verification.checks) {
+    EXPECT_TRUE(check.passed) << check.to_json().dump();
+    EXPECT_FALSE(check.reason);
+    EXPECT_EQ(check.mismatch_count, 0);
+  }
+  EXPECT_EQ(verification.checks[1].shape, request_.shapes[1].name);
+  EXPECT_EQ(verification.checks.back().seed, 1);
+  EXPECT_EQ(verification.max_abs_error, 0.0);
+  EXPECT_FALSE(progress.result.timing);  // verify times nothing
+}
+
+TEST_F(RunStagePassesTest, VerifyStopsAtTheFirstFailingCheck) {
+  prepare_candidate("unwritten");
+  RunStage stage(workspace_->store(), *gpu_, *reference_, options().run);
+  RunProgress progress = stage.start(request_);
+  std::optional<RunFailure> failure = stage.verify(request_, progress);
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->verdict, Verdict::kIncorrect);
+  EXPECT_EQ(failure->reason, "unwritten_output");
+  const VerificationRecord& verification = *progress.result.evidence.verification;
+  ASSERT_EQ(verification.checks.size(), 1u);
+  EXPECT_EQ(verification.checks[0].reason, "unwritten_output");
+  EXPECT_EQ(progress.mismatch_count, 64 * 100);
+}
+
+TEST_F(RunStagePassesTest, TimeKeepsEverySampleAndChecksTheTimedOutputs) {
+  prepare_candidate("relu");
+  RunStage stage(workspace_->store(), *gpu_, *reference_, options().run);
+  RunProgress progress = stage.start(request_);
+  EXPECT_FALSE(stage.time(request_, progress));
+  ASSERT_TRUE(progress.result.timing);
+  const TimingRecord& timing = *progress.result.timing;
+  EXPECT_EQ(timing.samples.size(), 6u);
+  EXPECT_EQ(timing.statistics.count, 6);
+  EXPECT_EQ(timing.kernels_per_iteration, 1);
+  EXPECT_EQ(progress.result.device_time_us, timing.statistics.median_us);
+  const CheckRecord& fresh = progress.result.evidence.verification->checks.back();
+  EXPECT_TRUE(fresh.timed);
+  EXPECT_TRUE(fresh.passed);
+  EXPECT_EQ(fresh.seed, kFreshSeed);
+  EXPECT_FALSE(progress.result.evidence.floor);  // the floor is its own pass
+}
+
+TEST_F(RunStagePassesTest, TimeFindsAKernelThatCachesWhileTimed) {
+  prepare_candidate("timed_cache");
+  RunStage stage(workspace_->store(), *gpu_, *reference_, options().run);
+  RunProgress progress = stage.start(request_);
+  std::optional<RunFailure> failure = stage.time(request_, progress);
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->verdict, Verdict::kSuspicious);
+  EXPECT_EQ(failure->reason, "behaves_differently_when_timed");
+  EXPECT_EQ(progress.result.evidence.verification->checks.back().reason,
+            "behaves_differently_when_timed");
+}
+
+TEST_F(RunStagePassesTest, FloorJudgesTheTimedMedian) {
+  prepare_candidate("relu");
+  RunStage stage(workspace_->store(), *gpu_, *reference_, options().run);
+  RunProgress progress = stage.start(request_);
+  EXPECT_THROW(stage.floor(request_, progress), Error);  // no time pass yet
+  // 51,200 bytes at the emulated 3.21 TB/s take 0.016 us: 1 us is plausible, 1 ns is not.
+  progress.result.timing = timing_with_median(1.0);
+  EXPECT_FALSE(stage.floor(request_, progress));
+  ASSERT_TRUE(progress.result.evidence.floor);
+  EXPECT_EQ(progress.result.evidence.floor->bytes, 2 * 64 * 100 * 4);
+  EXPECT_NEAR(progress.result.evidence.floor->fraction_of_floor, 51200 / 3.21e12 * 1e6, 1e-4);
+  progress.result.timing = timing_with_median(0.001);
+  std::optional<RunFailure> failure = stage.floor(request_, progress);
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->reason, "faster_than_physical_floor");
+  EXPECT_TRUE(progress.result.evidence.floor->memory_violated);
+}
+
+TEST_F(RunStagePassesTest, BaselineGivesSpeedupsFromTheStoredBaselines) {
+  prepare_candidate("relu");
+  RunSettings settings = options().run;
+  settings.dtype = "float16";  // a key of its own, so that no other test finds this row
+  store_baseline(workspace_->store(),
+                 {.key = {task_->id, "benchmark", "float16", "kforge emulated GPU (tests only)",
+                          reference_->python().torch_version},
+                  .eager_us = 20.0,
+                  .compile_us = 5.0});
+  RunStage stage(workspace_->store(), *gpu_, *reference_, settings);
+  RunProgress progress = stage.start(request_);
+  EXPECT_THROW(stage.baseline(request_, progress), Error);  // no time pass yet
+  progress.result.timing = timing_with_median(10.0);
+  StageRecord record = stage.baseline(request_, progress);
+  EXPECT_EQ(record.status, StageStatus::kOk);
+  EXPECT_EQ(record.detail, "from the store");
+  EXPECT_DOUBLE_EQ(*progress.result.speedup_eager, 2.0);
+  EXPECT_DOUBLE_EQ(*progress.result.speedup_compile, 0.5);
+  EXPECT_TRUE(progress.result.evidence.baselines->cached);
+
+  settings.baselines = false;
+  RunStage without(workspace_->store(), *gpu_, *reference_, settings);
+  RunProgress skipped = without.start(request_);
+  StageRecord off = without.baseline(request_, skipped);
+  EXPECT_EQ(off.status, StageStatus::kSkipped);
+  EXPECT_EQ(off.detail, "timing.baselines is false");
+  EXPECT_FALSE(skipped.result.evidence.baselines);
 }
 
 TEST(RunStageSpeedup, IsBaselineOverCandidateWhereBothArePositive) {
