@@ -1,6 +1,6 @@
 // The evaluator's GPU stages, for a candidate that compiled and whose plan bound at every shape.
 // The parent holds the references and compares; the GPU worker (through GpuWorkerClient) only
-// runs the candidate on the tensors it is given. DESIGN.md's protocols, in order:
+// runs the candidate on the tensors it is given. docs/design.md's protocols, in order:
 //
 //   verify   — per seed (verify.seeds), at the benchmark shape and then every check shape:
 //              inputs, parameters and reference outputs from ReferenceRunner::run (seeds after
