@@ -123,8 +123,8 @@ std::string verdict_counts(const TaskProgress& progress) {
 std::string best_text(const TaskProgress& progress) {
   if (!progress.best_candidate_id)
     return "-";
-  std::string text =
-      "#" + std::to_string(*progress.best_candidate_id) + " " + progress.best_verdict;
+  std::string text = "#" + std::to_string(*progress.best_candidate_id) + " " +
+                     std::string(progress.best_verdict ? verdict_name(*progress.best_verdict) : "");
   if (progress.best_speedup) {
     char speedup[32];
     std::snprintf(speedup, sizeof(speedup), " %.2fx", *progress.best_speedup);

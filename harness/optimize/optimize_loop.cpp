@@ -45,6 +45,16 @@ void consider_best(TaskProgress& progress, const Feedback& feedback,
   progress.best_speedup = feedback.speedup;
 }
 
+// A stored evaluation's verdict; the store writes only verdict names (a CHECK constraint), so
+// anything else is a damaged store.
+Verdict stored_verdict(const EvaluationRow& row) {
+  std::optional<Verdict> verdict = verdict_from_name(row.verdict);
+  if (!verdict)
+    throw Error("an evaluation has an unknown verdict \"" + row.verdict + "\"",
+                "candidate " + std::to_string(row.candidate_id));
+  return *verdict;
+}
+
 std::string exchange_status(const Proposal& proposal) {
   if (!proposal.response.ok())
     return std::string(agents::llm_status_name(proposal.response.status));
@@ -133,7 +143,8 @@ nlohmann::json TaskOutcome::to_json() const {
   out["best"] = nullptr;
   if (progress.best_candidate_id) {
     out["best"] = {{"candidate_id", *progress.best_candidate_id},
-                   {"verdict", progress.best_verdict}};
+                   {"verdict", progress.best_verdict ? verdict_name(*progress.best_verdict)
+                                                     : std::string_view()}};
     if (progress.best_speedup)
       out["best"]["speedup"] = *progress.best_speedup;
   }
@@ -218,7 +229,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       if (progress.best_candidate_id != best) {
         progress.best_candidate_id = best;
         std::vector<EvaluationRow> evaluations = evaluations_of(store_, best);
-        progress.best_verdict = evaluations.empty() ? "" : evaluations.back().verdict;
+        progress.best_verdict =
+            evaluations.empty() ? std::nullopt : std::optional(stored_verdict(evaluations.back()));
       }
     }
     if (on_progress_)
@@ -241,7 +253,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       candidates[proposal.ask.id] = *candidate_id;
     strategy->tell(feedback);
     checkpoint("");
-    outcome.progress.last = proposal.ask.id + " " + feedback.verdict;
+    outcome.progress.last = proposal.ask.id + " " + std::string(feedback.result_name());
     report();
   };
   auto tell_evaluated = [&](const Proposal& proposal, const EvaluationOutcome& evaluated) {
@@ -251,8 +263,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     if (!evaluated.detail.empty() && !evidence.contains("detail"))
       evidence["detail"] = evaluated.detail;
     tell(proposal, evaluated.candidate_id,
-         proposal.feedback(std::string(verdict_name(evaluated.verdict)), evidence,
-                           evaluated.speedup_eager));
+         proposal.feedback(evaluated.verdict, evidence, evaluated.speedup_eager));
   };
 
   // Candidates being parsed, compiled and bound on other threads (the compiles overlap one
@@ -274,7 +285,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       std::vector<EvaluationRow> evaluations = evaluations_of(store_, *stored);
       if (!evaluations.empty()) {
         const EvaluationRow& last = evaluations.back();
-        tell(proposal, stored, proposal.feedback(last.verdict, last.evidence, last.speedup_eager));
+        tell(proposal, stored,
+             proposal.feedback(stored_verdict(last), last.evidence, last.speedup_eager));
         return;
       }
     }
@@ -404,18 +416,17 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       done[query.integer(0)] = query.integer(1);
   }
 
-  auto record = [&](const std::string& verdict, const nlohmann::json& evidence,
-                    std::optional<double> speedup, int64_t candidate_id,
-                    const std::string& file_name) {
+  auto record = [&](Verdict verdict, const nlohmann::json& evidence, std::optional<double> speedup,
+                    int64_t candidate_id, const std::string& file_name) {
     Feedback feedback;
     feedback.verdict = verdict;
     feedback.evidence = evidence;
     feedback.speedup = speedup;
     progress.attempts += 1;
-    progress.verdicts[verdict] += 1;
+    progress.verdicts[std::string(verdict_name(verdict))] += 1;
     consider_best(progress, feedback, candidate_id, best_score);
     progress.elapsed_s = seconds_since(started);
-    progress.last = file_name + " " + verdict;
+    progress.last = file_name + " " + std::string(verdict_name(verdict));
   };
 
   // Items are prepared (parsed, compiled, bound) a few ahead on other threads, so compiles
@@ -456,7 +467,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       evaluations = evaluations_of(store_, already->second);
     if (!evaluations.empty()) {
       const EvaluationRow& last = evaluations.back();
-      record(last.verdict, last.evidence, last.speedup_eager, already->second, item.file_name);
+      record(stored_verdict(last), last.evidence, last.speedup_eager, already->second,
+             item.file_name);
     } else {
       auto prepared = ahead.find(index);
       PreparedCandidate ready = prepared != ahead.end()
@@ -465,8 +477,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       if (prepared != ahead.end())
         ahead.erase(prepared);
       EvaluationOutcome evaluated = evaluator_.complete(task, std::move(ready));
-      record(std::string(verdict_name(evaluated.verdict)), evaluated.evidence,
-             evaluated.speedup_eager, evaluated.candidate_id, item.file_name);
+      record(evaluated.verdict, evaluated.evidence, evaluated.speedup_eager, evaluated.candidate_id,
+             item.file_name);
     }
     completed = index + 1;
     save_task_state(store_, run_id_, task.id,

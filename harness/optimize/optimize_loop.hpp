@@ -30,6 +30,7 @@
 #include "agents/provider.hpp"
 #include "agents/strategy.hpp"
 #include "harness/task.hpp"
+#include "harness/verdict.hpp"
 
 namespace kforge {
 
@@ -50,7 +51,7 @@ struct TaskProgress {
   int64_t attempts = 0;
   std::map<std::string, int64_t> verdicts;  // verdict or agent outcome name -> count
   std::optional<int64_t> best_candidate_id;
-  std::string best_verdict;
+  std::optional<Verdict> best_verdict;
   std::optional<double> best_speedup;
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
