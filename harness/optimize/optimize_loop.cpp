@@ -4,12 +4,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
+#include <exception>
 #include <future>
 #include <set>
 
 #include "agents/llm_agent.hpp"
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/optimize/completion_queue.hpp"
 #include "harness/optimize/exchange_records.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
@@ -25,6 +28,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using agents::Feedback;
 using agents::Proposal;
+
+// How often the live display is refreshed while the loop waits (it shows whole seconds).
+constexpr std::chrono::milliseconds kDisplayRefresh{250};
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -266,13 +272,32 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
          proposal.feedback(evaluated.verdict, evidence, evaluated.speedup_eager));
   };
 
-  // Candidates being parsed, compiled and bound on other threads (the compiles overlap one
-  // another and the LLM requests); each is run and stored on this thread when it is ready.
-  struct Preparing {
-    Proposal proposal;
-    std::future<PreparedCandidate> prepared;
+  // LLM requests and candidates being parsed, compiled and bound run on threads of their own
+  // (the compiles overlap one another and the requests); each hands in what it finished, or the
+  // exception it threw, through `completions`, and this thread stores, runs and tells it.
+  struct Completion {
+    enum class Kind { kAnswer, kCandidate } kind = Kind::kAnswer;
+    Proposal proposal;                          // an answer, or the proposal being prepared
+    std::optional<PreparedCandidate> prepared;  // a candidate ready for its GPU run
+    std::exception_ptr failure;
   };
-  std::vector<Preparing> preparing;
+  CompletionQueue<Completion> completions;
+  // Declared after the queue, so that leaving early (an exception) waits for every thread
+  // before the queue they push to goes.
+  std::vector<std::future<void>> helpers;
+  size_t outstanding = 0;  // started, and not yet handled here
+  auto start = [&](Completion started, auto work) {
+    ++outstanding;
+    helpers.push_back(std::async(std::launch::async, [&completions, started = std::move(started),
+                                                      work = std::move(work)]() mutable {
+      try {
+        work(started);
+      } catch (...) {
+        started.failure = std::current_exception();
+      }
+      completions.push(std::move(started));
+    }));
+  };
 
   // Settles a proposal: told at once when there is nothing to evaluate or its candidate is
   // already stored (evaluated before an earlier process died), else sent to be prepared.
@@ -298,13 +323,14 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                               .iteration = proposal.ask.iteration};
     if (!proposal.ask.parent_id.empty() && candidates.contains(proposal.ask.parent_id))
       request.parent_id = candidates[proposal.ask.parent_id].get<int64_t>();
-    preparing.push_back(
-        {proposal, std::async(std::launch::async, [this, &task, request = std::move(request)] {
-           return evaluator_.prepare(task, request);
-         })});
+    start(Completion{.kind = Completion::Kind::kCandidate, .proposal = proposal},
+          [this, &task, request = std::move(request)](Completion& done) {
+            done.prepared = evaluator_.prepare(task, request);
+          });
   };
 
-  std::vector<std::pair<agents::Ask, std::future<Proposal>>> in_flight;
+  // Handed in and not yet handled: candidates first, as they keep the GPU busy.
+  std::deque<Completion> ready_candidates, ready_answers;
   report();
   while (true) {
     size_t asked_now = 0;
@@ -316,18 +342,18 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
           settle(proposal_from_exchange(ask, stored_answer->second), stored_answer->second.id);
           continue;
         }
-        auto future = std::async(std::launch::async, [&provider, ask, &streamed, this] {
-          return agents::propose(
-              provider, ask,
-              [&streamed](std::string_view text) {
-                streamed.fetch_add(static_cast<int64_t>(text.size()));
-              },
-              stop_);
-        });
-        in_flight.emplace_back(ask, std::move(future));
+        start(Completion{.kind = Completion::Kind::kAnswer},
+              [&provider, ask, &streamed, this](Completion& done) {
+                done.proposal = agents::propose(
+                    provider, ask,
+                    [&streamed](std::string_view text) {
+                      streamed.fetch_add(static_cast<int64_t>(text.size()));
+                    },
+                    stop_);
+              });
       }
     }
-    if (in_flight.empty() && preparing.empty()) {
+    if (outstanding == 0) {
       if (strategy->finished() || outcome.status == "failed" || stop_requested())
         break;
       if (asked_now == 0) {
@@ -340,34 +366,28 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       // Everything asked was told from the store: ask again.
       continue;
     }
-    // Wait for an answer or a prepared candidate, refreshing the display (time left).
-    std::optional<size_t> answer, candidate;
-    while (!answer && !candidate) {
-      bool waited = false;
-      auto ready = [&](auto& future) {
-        auto wait = waited ? std::chrono::milliseconds(0) : std::chrono::milliseconds(50);
-        waited = true;
-        return future.wait_for(wait) == std::future_status::ready;
-      };
-      for (size_t i = 0; i < preparing.size() && !candidate; ++i) {
-        if (ready(preparing[i].prepared))
-          candidate = i;
-      }
-      for (size_t i = 0; i < in_flight.size() && !candidate && !answer; ++i) {
-        if (ready(in_flight[i].second))
-          answer = i;
-      }
-      if (!answer && !candidate)
+    // Wait for an answer or a prepared candidate, refreshing the display (time left) while
+    // nothing arrives.
+    while (ready_candidates.empty() && ready_answers.empty()) {
+      std::vector<Completion> arrived = completions.take_all(kDisplayRefresh);
+      if (arrived.empty())
         report();
+      for (Completion& done : arrived) {
+        (done.kind == Completion::Kind::kCandidate ? ready_candidates : ready_answers)
+            .push_back(std::move(done));
+      }
     }
-    if (candidate) {
-      Preparing done = std::move(preparing[*candidate]);
-      preparing.erase(preparing.begin() + static_cast<std::ptrdiff_t>(*candidate));
-      tell_evaluated(done.proposal, evaluator_.complete(task, done.prepared.get()));
+    std::deque<Completion>& from = ready_candidates.empty() ? ready_answers : ready_candidates;
+    Completion done = std::move(from.front());
+    from.pop_front();
+    --outstanding;
+    if (done.failure)
+      std::rethrow_exception(done.failure);
+    if (done.kind == Completion::Kind::kCandidate) {
+      tell_evaluated(done.proposal, evaluator_.complete(task, std::move(*done.prepared)));
       continue;
     }
-    Proposal proposal = in_flight[*answer].second.get();
-    in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(*answer));
+    Proposal proposal = std::move(done.proposal);
     if (proposal.response.status == agents::LlmStatus::kCancelled)
       continue;  // interrupted: not stored, so a resumed run sends it again
     int64_t exchange_id =
