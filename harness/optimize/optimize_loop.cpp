@@ -583,10 +583,7 @@ std::string task_name_of_candidate(const Store& store, int64_t candidate_id) {
   return query.text(0);
 }
 
-std::filesystem::path seeds_folder() {
-  if (const char* from_environment = std::getenv("KFORGE_SEEDS_DIR");
-      from_environment && *from_environment)
-    return from_environment;
+std::filesystem::path built_in_seeds_folder() {
   return std::filesystem::path(KFORGE_SOURCE_DIR) / "kernels" / "seeds";
 }
 

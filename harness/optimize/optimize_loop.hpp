@@ -117,8 +117,8 @@ std::vector<int64_t> candidates_of_run(const Store& store, int64_t run_id);
 // The name of the task a candidate was written for.
 std::string task_name_of_candidate(const Store& store, int64_t candidate_id);
 
-// The folder of seed kernels for built-in tasks: $KFORGE_SEEDS_DIR if set, else
-// kernels/seeds/ in the source tree this kforge was built from.
-std::filesystem::path seeds_folder();
+// The folder of seed kernels for built-in tasks in the source tree this kforge was built from
+// (kernels/seeds/). The CLI replaces it with $KFORGE_SEEDS_DIR where that is set.
+std::filesystem::path built_in_seeds_folder();
 
 }  // namespace kforge
