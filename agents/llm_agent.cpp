@@ -21,34 +21,44 @@ Proposal propose(Provider& provider, const Ask& ask, const TextCallback& on_text
   return proposal;
 }
 
-Feedback Proposal::feedback(std::string verdict, nlohmann::json evidence,
-                            std::optional<double> speedup) const {
+namespace {
+
+Feedback make_feedback(const Proposal& proposal, Outcome outcome, std::optional<Verdict> verdict,
+                       nlohmann::json evidence, std::optional<double> speedup) {
   Feedback out;
-  out.ask_id = ask.id;
-  out.reply = response.text;
-  out.source = source.value_or("");
-  out.verdict = std::move(verdict);
+  out.ask_id = proposal.ask.id;
+  out.reply = proposal.response.text;
+  out.source = proposal.source.value_or("");
+  out.outcome = outcome;
+  out.verdict = verdict;
   out.evidence = std::move(evidence);
   out.speedup = speedup;
-  out.input_tokens = response.input_tokens;
-  out.output_tokens = response.output_tokens;
-  out.cost_usd = response.cost_usd;
+  out.input_tokens = proposal.response.input_tokens;
+  out.output_tokens = proposal.response.output_tokens;
+  out.cost_usd = proposal.response.cost_usd;
   return out;
+}
+
+}  // namespace
+
+Feedback Proposal::feedback(Verdict verdict, nlohmann::json evidence,
+                            std::optional<double> speedup) const {
+  return make_feedback(*this, Outcome::kJudged, verdict, std::move(evidence), speedup);
 }
 
 std::optional<Feedback> Proposal::feedback_without_candidate() const {
   if (!response.ok()) {
-    return feedback("llm_error",
-                    {{"status", std::string(llm_status_name(response.status))},
-                     {"error", response.error},
-                     {"http_status", response.http_status},
-                     {"attempts", response.attempts}},
-                    std::nullopt);
+    return make_feedback(*this, Outcome::kLlmError, std::nullopt,
+                         {{"status", std::string(llm_status_name(response.status))},
+                          {"error", response.error},
+                          {"http_status", response.http_status},
+                          {"attempts", response.attempts}},
+                         std::nullopt);
   }
   if (!source) {
-    return feedback("no_candidate",
-                    {{"reason", no_candidate_reason}, {"finish_reason", response.finish_reason}},
-                    std::nullopt);
+    return make_feedback(
+        *this, Outcome::kNoCandidate, std::nullopt,
+        {{"reason", no_candidate_reason}, {"finish_reason", response.finish_reason}}, std::nullopt);
   }
   return std::nullopt;
 }

@@ -21,13 +21,12 @@ struct Proposal {
   std::optional<std::string> source;  // the candidate .cu, when the answer had one
   std::string no_candidate_reason;    // why not, when it did not
 
-  // For a proposal without a candidate: verdict llm_error (evidence: status, error,
-  // http_status, attempts) or no_candidate (evidence: reason, code_blocks, finish_reason).
+  // For a proposal without a candidate: outcome kLlmError (evidence: status, error,
+  // http_status, attempts) or kNoCandidate (evidence: reason, finish_reason).
   // Empty when there is a candidate to evaluate.
   std::optional<Feedback> feedback_without_candidate() const;
-  // For an evaluated candidate: the harness's verdict name, evidence and speedup.
-  Feedback feedback(std::string verdict, nlohmann::json evidence,
-                    std::optional<double> speedup) const;
+  // For an evaluated candidate: the harness's verdict, evidence and speedup.
+  Feedback feedback(Verdict verdict, nlohmann::json evidence, std::optional<double> speedup) const;
 };
 
 // Sends the ask (model, temperature and max tokens from the provider's settings) and parses the

@@ -164,7 +164,7 @@ Conversation PromptBuilder::first(std::span<const HistoryEntry> history) const {
     for (const HistoryEntry& entry : history) {
       entries += library_.render("history_entry",
                                  {{"id", entry.id},
-                                  {"verdict", entry.feedback.verdict},
+                                  {"verdict", std::string(entry.feedback.result_name())},
                                   {"speedup", speedup_suffix(entry.feedback)},
                                   {"source", entry.source.empty() ? "(no code)" : entry.source},
                                   {"evidence", summarize_evidence(entry.feedback.evidence)}});
@@ -182,17 +182,17 @@ Conversation PromptBuilder::first(std::span<const HistoryEntry> history) const {
 
 std::string PromptBuilder::feedback(const Feedback& feedback) const {
   std::string instruction;
-  if (feedback.verdict == "correct")
+  if (feedback.judged(Verdict::kCorrect))
     instruction = "The candidate is correct. Make it faster without breaking correctness.";
-  else if (feedback.verdict == "compiled")
+  else if (feedback.judged(Verdict::kCompiled))
     instruction =
         "The candidate compiled and its plan fits, but no GPU ran it. Review it for correctness "
         "and speed.";
-  else if (feedback.verdict == "no_candidate")
+  else if (feedback.outcome == Outcome::kNoCandidate)
     instruction = "No usable candidate was found in your answer. Follow the answer format.";
   else
     instruction = "Find the cause of this failure and fix it.";
-  return library_.render("feedback", {{"verdict", feedback.verdict},
+  return library_.render("feedback", {{"verdict", std::string(feedback.result_name())},
                                       {"speedup", speedup_suffix(feedback)},
                                       {"evidence", summarize_evidence(feedback.evidence)},
                                       {"instruction", instruction}});

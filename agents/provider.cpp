@@ -450,7 +450,7 @@ std::span<const ProviderKind> provider_kinds() {
   return kinds;
 }
 
-std::unique_ptr<Provider> make_provider(const ProviderSettings& settings) {
+std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, std::string api_key) {
   const ProviderRow* row = nullptr;
   std::vector<std::string> names;
   for (const ProviderRow& candidate : kProviders) {
@@ -468,15 +468,6 @@ std::unique_ptr<Provider> make_provider(const ProviderSettings& settings) {
   if (settings.concurrency < 1 || settings.retries < 0 || settings.max_tokens < 1)
     throw Error("llm.concurrency and llm.max_tokens must be at least 1, llm.retries at least 0",
                 "llm.*");
-  std::string api_key;
-  if (!settings.api_key_env.empty()) {
-    const char* value = std::getenv(settings.api_key_env.c_str());
-    if (value == nullptr || *value == '\0')
-      throw Error("the environment variable " + settings.api_key_env +
-                      " that should hold the API key is not set",
-                  "llm.api_key_env");
-    api_key = value;
-  }
   ProviderSettings resolved = settings;
   while (!resolved.base_url.empty() && resolved.base_url.back() == '/')
     resolved.base_url.pop_back();

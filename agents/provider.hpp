@@ -142,8 +142,10 @@ struct ProviderKind {
 };
 std::span<const ProviderKind> provider_kinds();
 
-// Throws Error for an unknown provider name (with the allowed list), a missing base URL or
-// model, or an API key variable that is named but not set.
-std::unique_ptr<Provider> make_provider(const ProviderSettings& settings);
+// `api_key` is the key the caller read from the variable settings.api_key_env names (the CLI
+// does; nothing below it reads the environment), sent in a header and never stored; empty:
+// send no key. Throws Error for an unknown provider name (with the allowed list), or a missing
+// base URL or model.
+std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, std::string api_key = {});
 
 }  // namespace kforge::agents

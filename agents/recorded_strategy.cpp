@@ -138,8 +138,8 @@ StrategyProgress RecordedStrategy::progress() const {
     progress.input_tokens += feedback.input_tokens;
     progress.output_tokens += feedback.output_tokens;
     progress.cost_usd += feedback.cost_usd;
-    progress.verdicts[feedback.verdict] += 1;
-    if (feedback.verdict == "correct" && feedback.speedup &&
+    progress.verdicts[std::string(feedback.result_name())] += 1;
+    if (feedback.judged(Verdict::kCorrect) && feedback.speedup &&
         (!progress.best_speedup || *feedback.speedup > *progress.best_speedup))
       progress.best_speedup = feedback.speedup;
     double score = attempt_score(feedback);

@@ -26,16 +26,33 @@ const std::array kStrategies = {
                 make_beam_strategy},
 };
 
-// Ranks of verdicts for choosing what to build on: the further along the pipeline a candidate
+// Ranks of results for choosing what to build on: the further along the pipeline a candidate
 // got, the closer it is to a good one.
-double verdict_rank(const std::string& verdict) {
-  static const std::map<std::string, double, std::less<>> kRanks = {
-      {"correct", 100},      {"compiled", 50},    {"suspicious", 40},   {"incorrect", 30},
-      {"runtime_error", 20}, {"timeout", 20},     {"launch_error", 15}, {"plan_error", 12},
-      {"compile_error", 10}, {"no_candidate", 1}, {"llm_error", 0},
-  };
-  auto found = kRanks.find(verdict);
-  return found == kRanks.end() ? 5 : found->second;
+double result_rank(const Feedback& feedback) {
+  if (feedback.outcome == Outcome::kNoCandidate)
+    return 1;
+  if (feedback.outcome == Outcome::kLlmError || !feedback.verdict)
+    return 0;
+  switch (*feedback.verdict) {
+    case Verdict::kCorrect:
+      return 100;
+    case Verdict::kCompiled:
+      return 50;
+    case Verdict::kSuspicious:
+      return 40;
+    case Verdict::kIncorrect:
+      return 30;
+    case Verdict::kRuntimeError:
+    case Verdict::kTimeout:
+      return 20;
+    case Verdict::kLaunchError:
+      return 15;
+    case Verdict::kPlanError:
+      return 12;
+    case Verdict::kCompileError:
+      return 10;
+  }
+  return 0;
 }
 
 std::unique_ptr<RecordedStrategy> create(const StrategySettings& settings,
@@ -123,8 +140,8 @@ std::unique_ptr<Strategy> restore_strategy(const json& state,
 }
 
 double attempt_score(const Feedback& feedback) {
-  double score = verdict_rank(feedback.verdict);
-  if (feedback.verdict == "correct" && feedback.speedup)
+  double score = result_rank(feedback);
+  if (feedback.judged(Verdict::kCorrect) && feedback.speedup)
     score += std::min(*feedback.speedup, 1e6);
   return score;
 }

@@ -68,7 +68,7 @@ struct StrategyProgress {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   double cost_usd = 0;
-  std::map<std::string, int64_t> verdicts;  // verdict name -> count
+  std::map<std::string, int64_t> verdicts;  // Feedback::result_name() -> count, for reports
   std::optional<double> best_speedup;       // of a correct candidate
   std::string best_id;                      // the best attempt by verdict, then speedup
 };

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "agents/prompt.hpp"
@@ -123,8 +124,8 @@ std::string verdict_counts(const TaskProgress& progress) {
 std::string best_text(const TaskProgress& progress) {
   if (!progress.best_candidate_id)
     return "-";
-  std::string text =
-      "#" + std::to_string(*progress.best_candidate_id) + " " + progress.best_verdict;
+  std::string text = "#" + std::to_string(*progress.best_candidate_id) + " " +
+                     std::string(progress.best_verdict ? verdict_name(*progress.best_verdict) : "");
   if (progress.best_speedup) {
     char speedup[32];
     std::snprintf(speedup, sizeof(speedup), " %.2fx", *progress.best_speedup);
@@ -258,7 +259,11 @@ std::vector<ReplayItem> replay_items(const nlohmann::json& request, Store& store
           "the replay agent needs --from PATH, --from-run RUN or --candidates for a "
           "task that is not built in",
           task.name);
-    std::filesystem::path folder = seeds_folder() / task_stem(task.name);
+    const char* seeds_variable = std::getenv("KFORGE_SEEDS_DIR");
+    std::filesystem::path seeds = seeds_variable != nullptr && *seeds_variable != '\0'
+                                      ? std::filesystem::path(seeds_variable)
+                                      : built_in_seeds_folder();
+    std::filesystem::path folder = seeds / task_stem(task.name);
     if (!std::filesystem::is_directory(folder))
       throw Error("no seed kernels for this task (set KFORGE_SEEDS_DIR or pass --from)",
                   folder.string());
@@ -338,7 +343,17 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     agents::ProviderSettings provider_settings =
         agents::ProviderSettings::from_config_json(config.to_json());
     provider_settings.cache_dir = workspace.cache_dir("llm");
-    provider = agents::make_provider(provider_settings);
+    // The key is read here and handed to the provider, never stored with the settings.
+    std::string api_key;
+    if (!provider_settings.api_key_env.empty()) {
+      const char* value = std::getenv(provider_settings.api_key_env.c_str());
+      if (value == nullptr || *value == '\0')
+        throw Error("the environment variable " + provider_settings.api_key_env +
+                        " that should hold the API key is not set",
+                    "llm.api_key_env");
+      api_key = value;
+    }
+    provider = agents::make_provider(provider_settings, std::move(api_key));
   }
 
   // Tasks (and the replay agent's sources) before the run row: a typo in a name or path

@@ -3,97 +3,159 @@
 #include <toml++/toml.h>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
+#include "agents/provider.hpp"
+#include "agents/strategy.hpp"
+#include "harness/candidate/plan_validation.hpp"
+#include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/run_stage.hpp"
+#include "harness/library/promotion.hpp"
+#include "harness/reference_runner.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/strings.hpp"
+#include "sandbox/compile_pool.hpp"
+#include "sandbox/gpu_worker_client.hpp"
 
 namespace kforge {
 namespace {
 
-// The one table of configuration keys. Add a row here to add a key.
-constexpr std::array kKeys = std::to_array<ConfigKey>({
-    {"python", ConfigType::kString, "",
-     "Python interpreter with torch for the reference runner (default: found automatically)"},
-    {"arch", ConfigType::kString, "sm_90",
-     "GPU architecture to compile for when no GPU is present"},
-    {"reference.timeout_s", ConfigType::kInteger, "300",
-     "time limit for one reference-runner call, in seconds", 1, 86400},
-    {"reference.jobs", ConfigType::kInteger, "0",
-     "reference runners run at once during import (0: one per core)", 0, 256},
-    {"reference.memory_mb", ConfigType::kInteger, "0",
-     "resident memory one reference runner may use, in MiB (0: half of this machine's memory)", 0,
-     16777216},
-    {"compile.timeout_s", ConfigType::kInteger, "60", "time limit for one NVRTC compile", 1, 3600},
-    {"compile.memory_mb", ConfigType::kInteger, "4096", "memory limit of a compile worker, in MiB",
-     512, 1048576},
-    {"compile.workers", ConfigType::kInteger, "0", "compile workers (0: one per core)", 0, 256},
-    {"compile.max_local_bytes", ConfigType::kInteger, "524288",
-     "local memory per thread a kernel may need, in bytes (512 KiB: the hardware's limit)", 0,
-     524288},
-    {"plan.max_kernels", ConfigType::kInteger, "16", "kernel launches a launch plan may make", 1,
-     1024},
-    {"plan.max_shared_bytes", ConfigType::kInteger, "232448",
-     "dynamic shared memory per launch, in bytes (default 227 KiB, the sm_90 maximum)", 0, 1048576},
-    {"plan.max_scratch_bytes", ConfigType::kInteger, "1073741824",
-     "scratch memory of a launch plan, all buffers together, in bytes", 0, 1099511627776},
-    {"verify.seeds", ConfigType::kInteger, "3",
-     "random seeds a candidate is verified on, each at every check shape and the benchmark shape",
-     1, 100},
-    {"verify.dtype", ConfigType::kString, "float32",
-     "floating dtype the reference runs in for verification, timing and baselines"},
-    {"timing.warmup", ConfigType::kInteger, "10", "untimed iterations before timing", 0, 100000},
-    {"timing.min_samples", ConfigType::kInteger, "20", "timed iterations at least", 1, 1000000},
-    {"timing.max_samples", ConfigType::kInteger, "1000", "timed iterations at most", 1, 1000000},
-    {"timing.target_spread", ConfigType::kReal, "0.02",
-     "stop timing once (p90 - p10) / median is at most this", 0, 10},
-    {"timing.time_cap_ms", ConfigType::kReal, "2000",
-     "stop timing after this much wall time in timed iterations, in milliseconds", 1, 3600000},
-    {"timing.input_sets", ConfigType::kInteger, "3",
-     "input sets with different contents that timed iterations rotate among", 1, 64},
-    {"timing.flush_l2", ConfigType::kBoolean, "true",
-     "flush the L2 cache before every timed iteration (the flush is not counted)"},
-    {"timing.baselines", ConfigType::kBoolean, "true",
-     "time PyTorch eager and torch.compile on the same GPU for speedups (cached per GPU)"},
-    {"gpu.device", ConfigType::kInteger, "0", "ordinal of the GPU candidates run on", 0, 1023},
-    {"gpu.run_limit_s", ConfigType::kInteger, "30",
-     "watchdog for one verification run on the GPU; past it the verdict is timeout", 1, 86400},
-    {"gpu.time_limit_s", ConfigType::kInteger, "120",
-     "watchdog for timing one candidate on the GPU; past it the verdict is timeout", 1, 86400},
-    {"llm.provider", ConfigType::kString, "openai",
-     "LLM wire protocol: openai (also vLLM, SGLang, llama.cpp, Ollama, OpenRouter) or anthropic"},
-    {"llm.base_url", ConfigType::kString, "",
-     "LLM endpoint up to the API version, e.g. https://api.openai.com/v1"},
-    {"llm.model", ConfigType::kString, "", "model name as the endpoint knows it"},
-    {"llm.api_key_env", ConfigType::kString, "",
-     "name of the environment variable holding the API key (the key itself is never stored)"},
-    {"llm.temperature", ConfigType::kReal, "0.7", "sampling temperature", 0, 2},
-    {"llm.max_tokens", ConfigType::kInteger, "8192", "most tokens one answer may have", 1,
-     10000000},
-    {"llm.timeout_s", ConfigType::kInteger, "600", "time limit for one LLM request, in seconds", 1,
-     86400},
-    {"llm.concurrency", ConfigType::kInteger, "4", "LLM requests in flight at once", 1, 1024},
-    {"llm.retries", ConfigType::kInteger, "4",
-     "extra attempts after 429, 5xx, timeouts and dropped connections", 0, 100},
-    {"llm.price_input_per_mtok", ConfigType::kReal, "0",
-     "price of a million input tokens, in US dollars, for cost accounting", 0, 1000000},
-    {"llm.price_output_per_mtok", ConfigType::kReal, "0",
-     "price of a million output tokens, in US dollars, for cost accounting", 0, 1000000},
-    {"llm.samples", ConfigType::kInteger, "4",
-     "proposals per prompt (sample), parallel chains (refine), first generation (beam)", 1, 1024},
-    {"llm.stream", ConfigType::kBoolean, "true", "stream answers (server-sent events)"},
-    {"library.dir", ConfigType::kString, "kernels",
-     "the shipped kernel library folder (relative to the workspace) that promote writes"},
-    {"promote.min_speedup", ConfigType::kReal, "1.0",
-     "speedup over eager a candidate needs to be promoted", 0, 1000000},
-});
+// A default as TOML writes it.
+std::string text(int64_t value) {
+  return std::to_string(value);
+}
+std::string text(int value) {
+  return std::to_string(value);
+}
+std::string text(double value) {
+  char buffer[32];
+  auto [end, status] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, end);
+}
+std::string text(bool value) {
+  return value ? "true" : "false";
+}
+int64_t seconds(std::chrono::milliseconds duration) {
+  return std::chrono::duration_cast<std::chrono::seconds>(duration).count();
+}
+
+// The one table of configuration keys. Add a row here to add a key. A key that sets a field of
+// an options struct takes its default from that struct, so each default is written once.
+const std::vector<ConfigKey>& keys() {
+  static const std::vector<ConfigKey> rows = [] {
+    const EvaluatorOptions evaluator;
+    const ReferenceRunnerOptions reference;
+    const CompilePoolOptions compile;
+    const Limits limits;
+    const RunSettings run;
+    const GpuWorkerOptions gpu;
+    const agents::ProviderSettings llm;
+    const agents::StrategySettings strategy;
+    const PromotionOptions promotion;
+    const int64_t compile_seconds = seconds(compile.time_limit);
+    const int64_t gpu_run_seconds = seconds(gpu.run_limit);
+    const int64_t gpu_time_seconds = seconds(gpu.time_limit);
+    const int64_t llm_seconds = seconds(llm.timeout);
+    return std::vector<ConfigKey>{
+        {"python", ConfigType::kString, "",
+         "Python interpreter with torch for the reference runner (default: found automatically)"},
+        {"arch", ConfigType::kString, evaluator.arch,
+         "GPU architecture to compile for when no GPU is present"},
+        {"reference.timeout_s", ConfigType::kInteger, text(reference.timeout_s),
+         "time limit for one reference-runner call, in seconds", 1, 86400},
+        {"reference.jobs", ConfigType::kInteger, text(reference.jobs),
+         "reference runners run at once during import (0: one per core)", 0, 256},
+        {"reference.memory_mb", ConfigType::kInteger, text(reference.memory_mb),
+         "resident memory one reference runner may use, in MiB (0: half of this machine's memory)",
+         0, 16777216},
+        {"compile.timeout_s", ConfigType::kInteger, text(compile_seconds),
+         "time limit for one NVRTC compile", 1, 3600},
+        {"compile.memory_mb", ConfigType::kInteger, text(compile.memory_mb),
+         "memory limit of a compile worker, in MiB", 512, 1048576},
+        {"compile.workers", ConfigType::kInteger, text(compile.workers),
+         "compile workers (0: one per core)", 0, 256},
+        {"compile.max_local_bytes", ConfigType::kInteger,
+         text(evaluator.max_local_bytes_per_thread),
+         "local memory per thread a kernel may need, in bytes (512 KiB: the hardware's limit)", 0,
+         524288},
+        {"plan.max_kernels", ConfigType::kInteger, text(limits.max_kernels),
+         "kernel launches a launch plan may make", 1, 1024},
+        {"plan.max_shared_bytes", ConfigType::kInteger, text(limits.max_dynamic_shared_bytes),
+         "dynamic shared memory per launch, in bytes (default 227 KiB, the sm_90 maximum)", 0,
+         1048576},
+        {"plan.max_scratch_bytes", ConfigType::kInteger, text(limits.max_scratch_bytes),
+         "scratch memory of a launch plan, all buffers together, in bytes", 0, 1099511627776},
+        {"verify.seeds", ConfigType::kInteger, text(run.seeds),
+         "random seeds a candidate is verified on, each at every check shape and the benchmark "
+         "shape",
+         1, 100},
+        {"verify.dtype", ConfigType::kString, run.dtype,
+         "floating dtype the reference runs in for verification, timing and baselines"},
+        {"timing.warmup", ConfigType::kInteger, text(run.warmup),
+         "untimed iterations before timing", 0, 100000},
+        {"timing.min_samples", ConfigType::kInteger, text(run.min_samples),
+         "timed iterations at least", 1, 1000000},
+        {"timing.max_samples", ConfigType::kInteger, text(run.max_samples),
+         "timed iterations at most", 1, 1000000},
+        {"timing.target_spread", ConfigType::kReal, text(run.target_spread),
+         "stop timing once (p90 - p10) / median is at most this", 0, 10},
+        {"timing.time_cap_ms", ConfigType::kReal, text(run.time_cap_ms),
+         "stop timing after this much wall time in timed iterations, in milliseconds", 1, 3600000},
+        {"timing.input_sets", ConfigType::kInteger, text(run.input_sets),
+         "input sets with different contents that timed iterations rotate among", 1, 64},
+        {"timing.flush_l2", ConfigType::kBoolean, text(run.flush_l2),
+         "flush the L2 cache before every timed iteration (the flush is not counted)"},
+        {"timing.baselines", ConfigType::kBoolean, text(run.baselines),
+         "time PyTorch eager and torch.compile on the same GPU for speedups (cached per GPU)"},
+        {"gpu.device", ConfigType::kInteger, text(gpu.device),
+         "ordinal of the GPU candidates run on", 0, 1023},
+        {"gpu.run_limit_s", ConfigType::kInteger, text(gpu_run_seconds),
+         "watchdog for one verification run on the GPU; past it the verdict is timeout", 1, 86400},
+        {"gpu.time_limit_s", ConfigType::kInteger, text(gpu_time_seconds),
+         "watchdog for timing one candidate on the GPU; past it the verdict is timeout", 1, 86400},
+        {"llm.provider", ConfigType::kString, llm.provider,
+         "LLM wire protocol: openai (also vLLM, SGLang, llama.cpp, Ollama, OpenRouter) or "
+         "anthropic"},
+        {"llm.base_url", ConfigType::kString, "",
+         "LLM endpoint up to the API version, e.g. https://api.openai.com/v1"},
+        {"llm.model", ConfigType::kString, "", "model name as the endpoint knows it"},
+        {"llm.api_key_env", ConfigType::kString, "",
+         "name of the environment variable holding the API key (the key itself is never stored)"},
+        {"llm.temperature", ConfigType::kReal, text(llm.temperature), "sampling temperature", 0, 2},
+        {"llm.max_tokens", ConfigType::kInteger, text(llm.max_tokens),
+         "most tokens one answer may have", 1, 10000000},
+        {"llm.timeout_s", ConfigType::kInteger, text(llm_seconds),
+         "time limit for one LLM request, in seconds", 1, 86400},
+        {"llm.concurrency", ConfigType::kInteger, text(llm.concurrency),
+         "LLM requests in flight at once", 1, 1024},
+        {"llm.retries", ConfigType::kInteger, text(llm.retries),
+         "extra attempts after 429, 5xx, timeouts and dropped connections", 0, 100},
+        {"llm.price_input_per_mtok", ConfigType::kReal, text(llm.price_input_per_mtok),
+         "price of a million input tokens, in US dollars, for cost accounting", 0, 1000000},
+        {"llm.price_output_per_mtok", ConfigType::kReal, text(llm.price_output_per_mtok),
+         "price of a million output tokens, in US dollars, for cost accounting", 0, 1000000},
+        {"llm.samples", ConfigType::kInteger, text(strategy.samples),
+         "proposals per prompt (sample), parallel chains (refine), first generation (beam)", 1,
+         1024},
+        {"llm.stream", ConfigType::kBoolean, text(llm.stream),
+         "stream answers (server-sent events)"},
+        {"library.dir", ConfigType::kString, "kernels",
+         "the shipped kernel library folder (relative to the workspace) that promote writes"},
+        {"promote.min_speedup", ConfigType::kReal, text(promotion.min_speedup_eager),
+         "speedup over eager a candidate needs to be promoted", 0, 1000000},
+    };
+  }();
+  return rows;
+}
 
 std::vector<std::string> key_names() {
   std::vector<std::string> names;
-  for (const ConfigKey& key : kKeys)
+  for (const ConfigKey& key : keys())
     names.emplace_back(key.name);
   return names;
 }
@@ -187,20 +249,25 @@ void flatten(const toml::table& table, const std::string& prefix, const std::str
 }  // namespace
 
 std::span<const ConfigKey> config_keys() {
-  return kKeys;
+  return keys();
 }
 
 Config::Config() {
-  for (const ConfigKey& key : kKeys) {
+  for (const ConfigKey& key : keys()) {
     if (key.default_value.empty() && key.type == ConfigType::kString)
       continue;
     values_[std::string(key.name)] = parse_value(key, key.default_value, "built-in defaults");
     sources_[std::string(key.name)] = "default";
   }
+  // The one environment variable kforge's configuration reads, under the file and the flags.
+  if (const char* python = std::getenv(kPythonVariable); python != nullptr && *python != '\0') {
+    values_["python"] = std::string(python);
+    sources_["python"] = std::string("environment (") + kPythonVariable + ")";
+  }
 }
 
 const ConfigKey& Config::key_info(std::string_view name) const {
-  for (const ConfigKey& key : kKeys) {
+  for (const ConfigKey& key : keys()) {
     if (key.name == name)
       return key;
   }
@@ -228,7 +295,7 @@ Config Config::load(const std::filesystem::path& path) {
   for (const auto& [name, node] : entries) {
     std::string where = path.string() + ":" + std::to_string(node->source().begin.line);
     const ConfigKey* key = nullptr;
-    for (const ConfigKey& candidate : kKeys) {
+    for (const ConfigKey& candidate : keys()) {
       if (candidate.name == name)
         key = &candidate;
     }

@@ -18,7 +18,8 @@ enum class ConfigType { kString, kInteger, kReal, kBoolean };
 struct ConfigKey {
   std::string_view name;  // dotted: "llm.model"
   ConfigType type;
-  std::string_view default_value;  // as TOML would write it; "" for no default
+  // As TOML would write it; "" for no default. Taken from the options struct the key sets.
+  std::string default_value;
   std::string_view help;
   // The allowed range of a number, both ends included; every integer and real key has one, and
   // a value outside it is refused where it is read (file and line, or flag), never clamped.
@@ -28,9 +29,13 @@ struct ConfigKey {
 
 std::span<const ConfigKey> config_keys();
 
+// Sets `python` under kforge.toml and the flags: how benchmarks and installs point kforge at a
+// Python without writing a file. Nothing below the CLI reads the environment but through here.
+inline constexpr const char* kPythonVariable = "KFORGE_PYTHON";
+
 class Config {
  public:
-  // Defaults only.
+  // Defaults, and `python` from $KFORGE_PYTHON where it is set.
   Config();
   // Defaults, overlaid with the file. Throws Error (file, line and key) for bad TOML, unknown
   // keys, values of the wrong type and numbers outside their key's range.

@@ -98,13 +98,10 @@ ReferenceRunner::ReferenceRunner(ReferenceRunnerOptions options) : options_(std:
 
 ReferenceRunner ReferenceRunner::for_workspace(const Workspace& workspace) {
   ReferenceRunnerOptions options;
+  // kforge.toml or --python, else $KFORGE_PYTHON (read by the configuration).
   std::string configured = workspace.config().string("python");
-  if (!configured.empty()) {
+  if (!configured.empty())
     options.python = configured;
-  } else if (const char* environment = std::getenv("KFORGE_PYTHON");
-             environment != nullptr && *environment != '\0') {
-    options.python = environment;
-  }
   options.timeout_s = static_cast<int>(workspace.config().integer("reference.timeout_s"));
   options.jobs = static_cast<int>(workspace.config().integer("reference.jobs"));
   options.memory_mb = workspace.config().integer("reference.memory_mb");

@@ -1,4 +1,4 @@
-// A task: a PyTorch program in the KernelBench problem format (DESIGN.md, task contract), with
+// A task: a PyTorch program in the KernelBench problem format (docs/design.md, task), with
 // what the reference runner derived from it: the signature at the benchmark shape (the
 // program's own size constants), check shapes (the size constants scaled down, at least one
 // off multiples of 32 where the program allows), and whether its output is degenerate.

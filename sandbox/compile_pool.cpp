@@ -58,9 +58,6 @@ std::unique_ptr<WorkerProcess> CompilePool::start_worker() {
   process.arguments = options_.worker_arguments;
   process.directory = worker_directory_;
   process.stderr_path = worker_directory_ / "worker.stderr";
-  process.unset_environment = {kCompileWorkerFaultsVariable};
-  if (options_.allow_test_faults)
-    process.set_environment[kCompileWorkerFaultsVariable] = "1";
   process.address_space_bytes = static_cast<uint64_t>(options_.memory_mb) << 20;
   process.max_line_bytes = kMaxReplyBytes;
   process.what = "compile worker";
@@ -147,7 +144,7 @@ CompileResult CompilePool::compile(const CompileRequest& request) {
     return finish(result);
   }
   std::string key = CompileCache::key(request, nvrtc_version_);
-  bool cacheable = options_.use_cache && request.test_fault.empty();
+  bool cacheable = options_.use_cache;
   if (cacheable) {
     if (auto hit = cache_.find(key))
       return finish(*hit);
@@ -200,8 +197,6 @@ CompileResult CompilePool::compile_in_worker(Slot& slot, const CompileRequest& r
                             {"options", request.options},
                             {"output_dir", output_dir.string()},
                             {"max_source_bytes", options_.max_source_bytes}};
-  if (options_.allow_test_faults && !request.test_fault.empty())
-    message["fault"] = request.test_fault;
   std::string line = json_text(message);
 
   CompileResult failure;

@@ -34,10 +34,10 @@ struct CompilePoolOptions {
   bool use_cache = true;
   size_t max_source_bytes = kDefaultMaxSourceBytes;
   // The program to start as a worker, and its arguments; default: this executable (which must
-  // be kforge) with `worker compile`.
+  // be kforge) with `worker compile`. The supervision tests start
+  // tests/support/misbehaving_compile_worker.cpp instead.
   std::filesystem::path worker_program;
   std::vector<std::string> worker_arguments = {"worker", "compile"};
-  bool allow_test_faults = false;  // tests of the supervision only (CompileRequest::test_fault)
 };
 
 class WorkerProcess;

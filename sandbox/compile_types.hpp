@@ -22,9 +22,6 @@ struct CompileRequest {
   std::string arch = "sm_90";                  // sm_XX: CUBIN for that architecture
   std::vector<std::string> options;            // extra NVRTC options, from the allowed list
   std::string name = "candidate.cu";           // the file name NVRTC shows in its log
-  // Tests of the supervision only: makes the worker crash, hang or print garbage (see
-  // compile_worker.hpp). Ignored unless the pool was built with allow_test_faults.
-  std::string test_fault;
 };
 
 enum class CompileStatus {

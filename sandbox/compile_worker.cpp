@@ -4,12 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdlib>
-#include <cstring>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <thread>
-#include <vector>
 
 #include "harness/util/error.hpp"
 #include "sandbox/nvrtc_api.hpp"
@@ -18,12 +13,6 @@
 namespace kforge {
 namespace fs = std::filesystem;
 namespace {
-
-void send(std::ostream& out, const nlohmann::json& message) {
-  // Replacing invalid UTF-8 keeps a reply parseable whatever NVRTC put in its log.
-  out << message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-  out.flush();
-}
 
 CompileRequest request_from_json(const nlohmann::json& document) {
   CompileRequest request;
@@ -39,95 +28,71 @@ CompileRequest request_from_json(const nlohmann::json& document) {
   return request;
 }
 
-// Test-only misbehaviour; see the header.
-void misbehave(const std::string& fault, std::ostream& out, const nlohmann::json& id) {
-  if (fault == "crash") {
-    std::raise(SIGSEGV);
-  } else if (fault == "abort") {
-    std::abort();
-  } else if (fault == "hang") {
-    for (;;)
-      std::this_thread::sleep_for(std::chrono::hours(1));
-  } else if (fault == "garbage") {
-    out << "this is not a JSON reply\n" << std::flush;
-  } else if (fault == "partial") {
-    out << "{\"id\":" << id.dump() << ",\"status\":\"o" << std::flush;
-    _exit(0);
-  } else if (fault == "wrong_id") {
-    send(out, {{"id", -12345}, {"status", "ok"}});
-  } else if (fault == "allocate") {
-    // Kept reachable and touched, so that the allocations cannot be optimised away.
-    static std::vector<char*> blocks;
-    for (;;) {
-      auto* block = static_cast<char*>(std::malloc(64 << 20));
-      if (block == nullptr)
-        std::abort();  // as a compiler does when an allocation it cannot do without fails
-      std::memset(block, 1, 64 << 20);
-      blocks.push_back(block);
-    }
+}  // namespace
+
+void write_worker_line(std::ostream& out, const nlohmann::json& message) {
+  // Replacing invalid UTF-8 keeps a reply parseable whatever NVRTC put in its log.
+  out << message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out.flush();
+}
+
+CompileWorker::CompileWorker() {
+  hello_ = {{"hello", "kforge-compile-worker"},
+            {"protocol", kCompileProtocolVersion},
+            {"pid", ::getpid()}};
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    hello_["address_space_limit_mb"] = limit.rlim_cur >> 20;
+  try {
+    const Nvrtc& nvrtc = Nvrtc::instance();
+    include_roots_ = cuda_include_roots();
+    hello_["nvrtc_version"] = nvrtc.version();
+    hello_["nvrtc_library"] = nvrtc.library_path();
+    nlohmann::json roots = nlohmann::json::array();
+    for (const fs::path& root : include_roots_)
+      roots.push_back(root.string());
+    hello_["include_roots"] = roots;
+  } catch (const Error& failure) {
+    hello_["error"] = failure.what();
   }
 }
 
-}  // namespace
+nlohmann::json CompileWorker::serve(const std::string& line) const {
+  nlohmann::json id = nullptr;
+  try {
+    nlohmann::json document = nlohmann::json::parse(line);
+    if (!document.is_object())
+      throw Error("a request must be a JSON object");
+    id = document.value("id", nlohmann::json());
+    NvrtcCompileSettings settings;
+    settings.output_dir = document.at("output_dir").get<std::string>();
+    if (!settings.output_dir.is_absolute())
+      throw Error("output_dir must be an absolute path", "compile request");
+    settings.include_roots = include_roots_;
+    settings.max_source_bytes = document.value("max_source_bytes", kDefaultMaxSourceBytes);
+    nlohmann::json reply =
+        compile_result_to_json(compile_with_nvrtc(request_from_json(document), settings));
+    reply["id"] = id;
+    return reply;
+  } catch (const nlohmann::json::exception& failure) {
+    return {{"id", id}, {"error", std::string("bad request: ") + failure.what()}};
+  } catch (const Error& failure) {
+    return {{"id", id}, {"error", failure.what()}};
+  }
+}
 
 int run_compile_worker(std::istream& in, std::ostream& out) {
   // Ctrl-C in kforge's terminal reaches the workers too; the parent decides what it means (the
   // compiles in progress finish), and a worker ends when its stdin closes.
   std::signal(SIGINT, SIG_IGN);
-  nlohmann::json hello = {{"hello", "kforge-compile-worker"},
-                          {"protocol", kCompileProtocolVersion},
-                          {"pid", ::getpid()}};
-  rlimit limit{};
-  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
-    hello["address_space_limit_mb"] = limit.rlim_cur >> 20;
-  std::vector<fs::path> include_roots;
-  try {
-    const Nvrtc& nvrtc = Nvrtc::instance();
-    include_roots = cuda_include_roots();
-    hello["nvrtc_version"] = nvrtc.version();
-    hello["nvrtc_library"] = nvrtc.library_path();
-    nlohmann::json roots = nlohmann::json::array();
-    for (const fs::path& root : include_roots)
-      roots.push_back(root.string());
-    hello["include_roots"] = roots;
-  } catch (const Error& failure) {
-    hello["error"] = failure.what();
-    send(out, hello);
+  CompileWorker worker;
+  write_worker_line(out, worker.hello());
+  if (!worker.ready())
     return 1;
-  }
-  send(out, hello);
-
-  const char* faults = std::getenv(kCompileWorkerFaultsVariable);
-  bool faults_allowed = faults != nullptr && std::string(faults) == "1";
   std::string line;
   while (std::getline(in, line)) {
-    if (line.empty())
-      continue;
-    nlohmann::json id = nullptr;
-    try {
-      nlohmann::json document = nlohmann::json::parse(line);
-      if (!document.is_object())
-        throw Error("a request must be a JSON object");
-      id = document.value("id", nlohmann::json());
-      if (faults_allowed && document.contains("fault")) {
-        misbehave(document["fault"].get<std::string>(), out, id);
-        continue;
-      }
-      NvrtcCompileSettings settings;
-      settings.output_dir = document.at("output_dir").get<std::string>();
-      if (!settings.output_dir.is_absolute())
-        throw Error("output_dir must be an absolute path", "compile request");
-      settings.include_roots = include_roots;
-      settings.max_source_bytes = document.value("max_source_bytes", kDefaultMaxSourceBytes);
-      CompileResult result = compile_with_nvrtc(request_from_json(document), settings);
-      nlohmann::json reply = compile_result_to_json(result);
-      reply["id"] = id;
-      send(out, reply);
-    } catch (const nlohmann::json::exception& failure) {
-      send(out, {{"id", id}, {"error", std::string("bad request: ") + failure.what()}});
-    } catch (const Error& failure) {
-      send(out, {{"id", id}, {"error", failure.what()}});
-    }
+    if (!line.empty())
+      write_worker_line(out, worker.serve(line));
   }
   return 0;
 }

@@ -14,18 +14,40 @@
 // CUBIN and PTX go to files in output_dir, never through the pipe. The worker exits when
 // stdin closes. It never initialises CUDA, so its parent may limit its address space.
 //
-// For tests of the supervision only: when the environment has KFORGE_COMPILE_WORKER_FAULTS=1,
-// a request's "fault" field makes the worker misbehave on command: "crash" (SIGSEGV), "abort",
-// "hang", "garbage" (a line that is not JSON), "partial" (half a reply, then exit), "wrong_id",
-// "allocate" (allocate memory until the limit stops it).
+// The shipped worker obeys no test hooks. The pool's supervision is tested against
+// tests/support/misbehaving_compile_worker.cpp, which serves requests with a CompileWorker and
+// crashes, hangs or answers garbage on command.
 #pragma once
 
+#include <filesystem>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace kforge {
 
 inline constexpr int kCompileProtocolVersion = 1;
-inline constexpr const char* kCompileWorkerFaultsVariable = "KFORGE_COMPILE_WORKER_FAULTS";
+
+// The worker's side of the protocol, line by line.
+class CompileWorker {
+ public:
+  // Opens NVRTC; the hello says what it found, or why it could not.
+  CompileWorker();
+
+  const nlohmann::json& hello() const { return hello_; }
+  bool ready() const { return !hello_.contains("error"); }
+  // The reply to one request line: a compile result, or {"id", "error"} for a request it
+  // cannot serve.
+  nlohmann::json serve(const std::string& line) const;
+
+ private:
+  nlohmann::json hello_;
+  std::vector<std::filesystem::path> include_roots_;
+};
+
+// Writes one protocol line (bytes that are not UTF-8 replaced) and flushes.
+void write_worker_line(std::ostream& out, const nlohmann::json& message);
 
 // Serves requests until `in` ends; returns the process exit code.
 int run_compile_worker(std::istream& in, std::ostream& out);

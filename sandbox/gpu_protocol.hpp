@@ -5,7 +5,7 @@
 // stdout: it moves the protocol to a private descriptor before CUDA starts, so a candidate's
 // device printf cannot corrupt it.
 //
-// The trust boundary, from DESIGN.md: the worker runs candidate code, so it is told only what it
+// The trust boundary (docs/design.md): the worker runs candidate code, so it is told only what it
 // must do (load this cubin, launch this resolved plan on these inputs) and never holds reference
 // outputs. It returns the candidate's outputs and the inputs as they were after the launches;
 // the parent compares both.

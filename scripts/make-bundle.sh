@@ -6,7 +6,7 @@
 # (the libraries: $ORIGIN). Left out on purpose:
 #   - the C library family (libc, libm, libpthread, libdl, librt, libutil, libresolv, the
 #     dynamic linker): the device's glibc is newer than the one this builds against;
-#   - libstdc++ and libgcc_s: the device's are newer (and /work/shared/DEVICE.md warns that an
+#   - libstdc++ and libgcc_s: the device's are newer (and an
 #     older bundled libstdc++ breaks the Python that kforge starts);
 #   - every CUDA library (libcuda belongs to the driver; NVRTC and CUPTI are found on the device
 #     through KFORGE_CUDA_LIB_DIRS, which gpu-check.sh sets).

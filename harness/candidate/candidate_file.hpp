@@ -1,5 +1,5 @@
 // A candidate file: one self-contained `.cu` with CUDA C++ device code and its launch plan as
-// JSON in a block comment that starts with `kforge:launch` (DESIGN.md, candidate contract;
+// JSON in a block comment that starts with `kforge:launch` (see
 // docs/candidate-format.md). Parsing splits it into the source NVRTC compiles, the plan, its
 // defines and the kernels the source declares; any problem is a PlanError naming
 // `file:line:column`.

@@ -1,4 +1,4 @@
-// The launch plan's expression language (DESIGN.md, candidate contract): integer literals;
+// The launch plan's expression language (docs/candidate-format.md): integer literals;
 // names of inputs, parameters, outputs, scratch buffers, integer scalar inputs and defines;
 // `NAME.shape[i]` and `NAME.numel` of tensors; `+ - * / %`, unary minus, parentheses;
 // `ceil_div(a, b)`, `min(a, b)`, `max(a, b)`. Values are 64-bit signed integers; `/` and `%`

@@ -1,4 +1,4 @@
-// A candidate's launch plan (DESIGN.md, candidate contract): the kernels to launch in order on
+// A candidate's launch plan (docs/candidate-format.md): the kernels to launch in order on
 // one stream, the scratch buffers they share, and the compile-time defines a search may vary.
 // Sizes are Expressions, parsed once; binding them to a task's signature at a concrete shape is
 // plan_validation's job.

@@ -1,6 +1,6 @@
 // The evaluator's GPU stages, for a candidate that compiled and whose plan bound at every shape.
 // The parent holds the references and compares; the GPU worker (through GpuWorkerClient) only
-// runs the candidate on the tensors it is given. DESIGN.md's protocols, in order, each a named
+// runs the candidate on the tensors it is given. docs/design.md's protocols, in order, each a named
 // pass of RunStage (verify, time, floor, baseline) that fills its part of the typed record
 // (evaluation_record.hpp):
 //

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
+#include <exception>
 #include <future>
 #include <set>
 
@@ -12,6 +14,7 @@
 #include "datasets/records.hpp"
 #include "datasets/task_records.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/optimize/completion_queue.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 
@@ -25,6 +28,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using agents::Feedback;
 using agents::Proposal;
+
+// How often the live display is refreshed while the loop waits (it shows whole seconds).
+constexpr std::chrono::milliseconds kDisplayRefresh{250};
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -43,6 +49,16 @@ void consider_best(TaskProgress& progress, const Feedback& feedback,
   progress.best_candidate_id = candidate_id;
   progress.best_verdict = feedback.verdict;
   progress.best_speedup = feedback.speedup;
+}
+
+// A stored evaluation's verdict; the store writes only verdict names (a CHECK constraint), so
+// anything else is a damaged store.
+Verdict stored_verdict(const EvaluationRow& row) {
+  std::optional<Verdict> verdict = verdict_from_name(row.verdict);
+  if (!verdict)
+    throw Error("an evaluation has an unknown verdict \"" + row.verdict + "\"",
+                "candidate " + std::to_string(row.candidate_id));
+  return *verdict;
 }
 
 std::string exchange_status(const Proposal& proposal) {
@@ -133,7 +149,8 @@ nlohmann::json TaskOutcome::to_json() const {
   out["best"] = nullptr;
   if (progress.best_candidate_id) {
     out["best"] = {{"candidate_id", *progress.best_candidate_id},
-                   {"verdict", progress.best_verdict}};
+                   {"verdict", progress.best_verdict ? verdict_name(*progress.best_verdict)
+                                                     : std::string_view()}};
     if (progress.best_speedup)
       out["best"]["speedup"] = *progress.best_speedup;
   }
@@ -209,7 +226,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       if (progress.best_candidate_id != best) {
         progress.best_candidate_id = best;
         std::vector<EvaluationRow> evaluations = evaluations_of(store_, best);
-        progress.best_verdict = evaluations.empty() ? "" : evaluations.back().verdict;
+        progress.best_verdict =
+            evaluations.empty() ? std::nullopt : std::optional(stored_verdict(evaluations.back()));
       }
     }
     if (on_progress_)
@@ -232,7 +250,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       candidates[proposal.ask.id] = *candidate_id;
     strategy->tell(feedback);
     checkpoint("");
-    outcome.progress.last = proposal.ask.id + " " + feedback.verdict;
+    outcome.progress.last = proposal.ask.id + " " + std::string(feedback.result_name());
     report();
   };
   auto tell_evaluated = [&](const Proposal& proposal, const EvaluationOutcome& evaluated) {
@@ -242,17 +260,35 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     if (!evaluated.detail.empty() && !evidence.contains("detail"))
       evidence["detail"] = evaluated.detail;
     tell(proposal, evaluated.candidate_id,
-         proposal.feedback(std::string(verdict_name(evaluated.verdict)), evidence,
-                           evaluated.speedup_eager));
+         proposal.feedback(evaluated.verdict, evidence, evaluated.speedup_eager));
   };
 
-  // Candidates being parsed, compiled and bound on other threads (the compiles overlap one
-  // another and the LLM requests); each is run and stored on this thread when it is ready.
-  struct Preparing {
-    Proposal proposal;
-    std::future<PreparedCandidate> prepared;
+  // LLM requests and candidates being parsed, compiled and bound run on threads of their own
+  // (the compiles overlap one another and the requests); each hands in what it finished, or the
+  // exception it threw, through `completions`, and this thread stores, runs and tells it.
+  struct Completion {
+    enum class Kind { kAnswer, kCandidate } kind = Kind::kAnswer;
+    Proposal proposal;                          // an answer, or the proposal being prepared
+    std::optional<PreparedCandidate> prepared;  // a candidate ready for its GPU run
+    std::exception_ptr failure;
   };
-  std::vector<Preparing> preparing;
+  CompletionQueue<Completion> completions;
+  // Declared after the queue, so that leaving early (an exception) waits for every thread
+  // before the queue they push to goes.
+  std::vector<std::future<void>> helpers;
+  size_t outstanding = 0;  // started, and not yet handled here
+  auto start = [&](Completion started, auto work) {
+    ++outstanding;
+    helpers.push_back(std::async(std::launch::async, [&completions, started = std::move(started),
+                                                      work = std::move(work)]() mutable {
+      try {
+        work(started);
+      } catch (...) {
+        started.failure = std::current_exception();
+      }
+      completions.push(std::move(started));
+    }));
+  };
 
   // Settles a proposal: told at once when there is nothing to evaluate or its candidate is
   // already stored (evaluated before an earlier process died), else sent to be prepared.
@@ -265,7 +301,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       std::vector<EvaluationRow> evaluations = evaluations_of(store_, *stored);
       if (!evaluations.empty()) {
         const EvaluationRow& last = evaluations.back();
-        tell(proposal, stored, proposal.feedback(last.verdict, last.evidence, last.speedup_eager));
+        tell(proposal, stored,
+             proposal.feedback(stored_verdict(last), last.evidence, last.speedup_eager));
         return;
       }
     }
@@ -277,13 +314,14 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                               .iteration = proposal.ask.iteration};
     if (!proposal.ask.parent_id.empty() && candidates.contains(proposal.ask.parent_id))
       request.parent_id = candidates[proposal.ask.parent_id].get<int64_t>();
-    preparing.push_back(
-        {proposal, std::async(std::launch::async, [this, &task, request = std::move(request)] {
-           return evaluator_.prepare(task, request);
-         })});
+    start(Completion{.kind = Completion::Kind::kCandidate, .proposal = proposal},
+          [this, &task, request = std::move(request)](Completion& done) {
+            done.prepared = evaluator_.prepare(task, request);
+          });
   };
 
-  std::vector<std::pair<agents::Ask, std::future<Proposal>>> in_flight;
+  // Handed in and not yet handled: candidates first, as they keep the GPU busy.
+  std::deque<Completion> ready_candidates, ready_answers;
   report();
   while (true) {
     size_t asked_now = 0;
@@ -295,18 +333,18 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
           settle(proposal_from_exchange(ask, stored_answer->second), stored_answer->second.id);
           continue;
         }
-        auto future = std::async(std::launch::async, [&provider, ask, &streamed, this] {
-          return agents::propose(
-              provider, ask,
-              [&streamed](std::string_view text) {
-                streamed.fetch_add(static_cast<int64_t>(text.size()));
-              },
-              stop_);
-        });
-        in_flight.emplace_back(ask, std::move(future));
+        start(Completion{.kind = Completion::Kind::kAnswer},
+              [&provider, ask, &streamed, this](Completion& done) {
+                done.proposal = agents::propose(
+                    provider, ask,
+                    [&streamed](std::string_view text) {
+                      streamed.fetch_add(static_cast<int64_t>(text.size()));
+                    },
+                    stop_);
+              });
       }
     }
-    if (in_flight.empty() && preparing.empty()) {
+    if (outstanding == 0) {
       if (strategy->finished() || outcome.status == "failed" || stop_requested())
         break;
       if (asked_now == 0) {
@@ -319,34 +357,28 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       // Everything asked was told from the store: ask again.
       continue;
     }
-    // Wait for an answer or a prepared candidate, refreshing the display (time left).
-    std::optional<size_t> answer, candidate;
-    while (!answer && !candidate) {
-      bool waited = false;
-      auto ready = [&](auto& future) {
-        auto wait = waited ? std::chrono::milliseconds(0) : std::chrono::milliseconds(50);
-        waited = true;
-        return future.wait_for(wait) == std::future_status::ready;
-      };
-      for (size_t i = 0; i < preparing.size() && !candidate; ++i) {
-        if (ready(preparing[i].prepared))
-          candidate = i;
-      }
-      for (size_t i = 0; i < in_flight.size() && !candidate && !answer; ++i) {
-        if (ready(in_flight[i].second))
-          answer = i;
-      }
-      if (!answer && !candidate)
+    // Wait for an answer or a prepared candidate, refreshing the display (time left) while
+    // nothing arrives.
+    while (ready_candidates.empty() && ready_answers.empty()) {
+      std::vector<Completion> arrived = completions.take_all(kDisplayRefresh);
+      if (arrived.empty())
         report();
+      for (Completion& done : arrived) {
+        (done.kind == Completion::Kind::kCandidate ? ready_candidates : ready_answers)
+            .push_back(std::move(done));
+      }
     }
-    if (candidate) {
-      Preparing done = std::move(preparing[*candidate]);
-      preparing.erase(preparing.begin() + static_cast<std::ptrdiff_t>(*candidate));
-      tell_evaluated(done.proposal, evaluator_.complete(task, done.prepared.get()));
+    std::deque<Completion>& from = ready_candidates.empty() ? ready_answers : ready_candidates;
+    Completion done = std::move(from.front());
+    from.pop_front();
+    --outstanding;
+    if (done.failure)
+      std::rethrow_exception(done.failure);
+    if (done.kind == Completion::Kind::kCandidate) {
+      tell_evaluated(done.proposal, evaluator_.complete(task, std::move(*done.prepared)));
       continue;
     }
-    Proposal proposal = in_flight[*answer].second.get();
-    in_flight.erase(in_flight.begin() + static_cast<std::ptrdiff_t>(*answer));
+    Proposal proposal = std::move(done.proposal);
     if (proposal.response.status == agents::LlmStatus::kCancelled)
       continue;  // interrupted: not stored, so a resumed run sends it again
     int64_t exchange_id =
@@ -387,18 +419,17 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   // What a previous process of this run already stored, by item index (candidates.iteration).
   std::map<int64_t, int64_t> done = candidate_ids_by_iteration(store_, run_id_, task.id);
 
-  auto record = [&](const std::string& verdict, const nlohmann::json& evidence,
-                    std::optional<double> speedup, int64_t candidate_id,
-                    const std::string& file_name) {
+  auto record = [&](Verdict verdict, const nlohmann::json& evidence, std::optional<double> speedup,
+                    int64_t candidate_id, const std::string& file_name) {
     Feedback feedback;
     feedback.verdict = verdict;
     feedback.evidence = evidence;
     feedback.speedup = speedup;
     progress.attempts += 1;
-    progress.verdicts[verdict] += 1;
+    progress.verdicts[std::string(verdict_name(verdict))] += 1;
     consider_best(progress, feedback, candidate_id, best_score);
     progress.elapsed_s = seconds_since(started);
-    progress.last = file_name + " " + verdict;
+    progress.last = file_name + " " + std::string(verdict_name(verdict));
   };
 
   // Items are prepared (parsed, compiled, bound) a few ahead on other threads, so compiles
@@ -439,7 +470,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       evaluations = evaluations_of(store_, already->second);
     if (!evaluations.empty()) {
       const EvaluationRow& last = evaluations.back();
-      record(last.verdict, last.evidence, last.speedup_eager, already->second, item.file_name);
+      record(stored_verdict(last), last.evidence, last.speedup_eager, already->second,
+             item.file_name);
     } else {
       auto prepared = ahead.find(index);
       PreparedCandidate ready = prepared != ahead.end()
@@ -448,8 +480,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       if (prepared != ahead.end())
         ahead.erase(prepared);
       EvaluationOutcome evaluated = evaluator_.complete(task, std::move(ready));
-      record(std::string(verdict_name(evaluated.verdict)), evaluated.evidence.to_json(),
-             evaluated.speedup_eager, evaluated.candidate_id, item.file_name);
+      record(evaluated.verdict, evaluated.evidence.to_json(), evaluated.speedup_eager,
+             evaluated.candidate_id, item.file_name);
     }
     completed = index + 1;
     save_task_state(store_, run_id_, task.id,
@@ -524,10 +556,7 @@ std::string task_name_of_candidate(const Store& store, int64_t candidate_id) {
   return task->name;
 }
 
-std::filesystem::path seeds_folder() {
-  if (const char* from_environment = std::getenv("KFORGE_SEEDS_DIR");
-      from_environment && *from_environment)
-    return from_environment;
+std::filesystem::path built_in_seeds_folder() {
   return std::filesystem::path(KFORGE_SOURCE_DIR) / "kernels" / "seeds";
 }
 

@@ -30,6 +30,7 @@
 #include "agents/provider.hpp"
 #include "agents/strategy.hpp"
 #include "harness/task.hpp"
+#include "harness/verdict.hpp"
 
 namespace kforge {
 
@@ -50,7 +51,7 @@ struct TaskProgress {
   int64_t attempts = 0;
   std::map<std::string, int64_t> verdicts;  // verdict or agent outcome name -> count
   std::optional<int64_t> best_candidate_id;
-  std::string best_verdict;
+  std::optional<Verdict> best_verdict;
   std::optional<double> best_speedup;
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
@@ -114,8 +115,8 @@ std::vector<ReplayItem> replay_candidates(const Store& store, const std::vector<
 // The name of the task a candidate was written for.
 std::string task_name_of_candidate(const Store& store, int64_t candidate_id);
 
-// The folder of seed kernels for built-in tasks: $KFORGE_SEEDS_DIR if set, else
-// kernels/seeds/ in the source tree this kforge was built from.
-std::filesystem::path seeds_folder();
+// The folder of seed kernels for built-in tasks in the source tree this kforge was built from
+// (kernels/seeds/). The CLI replaces it with $KFORGE_SEEDS_DIR where that is set.
+std::filesystem::path built_in_seeds_folder();
 
 }  // namespace kforge

@@ -1,5 +1,5 @@
 // Comparing a candidate's outputs with the reference, element by element, in the parent
-// process (the worker never holds reference outputs). The rule is DESIGN.md's:
+// process (the worker never holds reference outputs). The rule is docs/design.md's:
 // |out - ref| <= atol + rtol * |ref|, with per-dtype defaults a task may override. Besides the
 // verdict it keeps the evidence a person or an agent needs to see what went wrong.
 #pragma once
@@ -22,7 +22,7 @@ struct Tolerance {
   double allowance = 0;
 };
 
-// The float32 rule grounded in the reference (DESIGN.md, verification step 4). The reference
+// The float32 rule grounded in the reference (docs/design.md, verification step 3). The reference
 // runner computes the forward in float32 and in float64 (model and inputs cast to double); an
 // element of a float32 output passes when |out - ref64| <= atol + rtol * |ref64| + allowance,
 // with allowance = kFloat32ErrorMultiple * max |ref32 - ref64| over the output's finite

@@ -232,6 +232,19 @@ TEST_F(OptimizeTest, BadKeyStopsTheRunWithOneLine) {
   EXPECT_EQ(text("SELECT status FROM runs ORDER BY id DESC LIMIT 1"), "failed");
 }
 
+// The CLI reads the key from the variable named (nothing below it reads the environment): an
+// unset variable is one line naming it.
+TEST_F(OptimizeTest, AnUnsetKeyVariableIsOneLineNamingIt) {
+  std::vector<std::string> arguments = llm_arguments("ok");
+  arguments.back() = "KFORGE_TEST_UNSET_KEY_VARIABLE";  // --api-key-env's value
+  arguments.insert(arguments.end(), {"--samples", "1"});
+  ProcessResult result = kforge(arguments);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.standard_error,
+            "kforge: error: the environment variable KFORGE_TEST_UNSET_KEY_VARIABLE that should "
+            "hold the API key is not set (llm.api_key_env)\n");
+}
+
 TEST_F(OptimizeTest, ReplayEvaluatesEveryFileOfAFolder) {
   testing::TemporaryDirectory folder;
   fs::path data = testing::source_dir() / "tests/system/data/eval";

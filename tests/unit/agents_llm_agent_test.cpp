@@ -31,7 +31,7 @@ TEST(AgentsLlmAgent, ProposalsBecomeFeedbackWithOrWithoutACandidate) {
   Proposal good = propose(*make_provider(settings(server, "ok")), ask);
   ASSERT_TRUE(good.source) << good.no_candidate_reason << good.response.error;
   EXPECT_FALSE(good.feedback_without_candidate());
-  Feedback evaluated = good.feedback("compiled", {{"stage", "compile"}}, std::nullopt);
+  Feedback evaluated = good.feedback(Verdict::kCompiled, {{"stage", "compile"}}, std::nullopt);
   EXPECT_EQ(evaluated.ask_id, ask.id);
   EXPECT_EQ(evaluated.source, *good.source);
   EXPECT_EQ(evaluated.output_tokens, good.response.output_tokens);
@@ -39,7 +39,8 @@ TEST(AgentsLlmAgent, ProposalsBecomeFeedbackWithOrWithoutACandidate) {
   Proposal prose = propose(*make_provider(settings(server, "nocode")), ask);
   auto no_candidate = prose.feedback_without_candidate();
   ASSERT_TRUE(no_candidate);
-  EXPECT_EQ(no_candidate->verdict, "no_candidate");
+  EXPECT_EQ(no_candidate->outcome, Outcome::kNoCandidate);
+  EXPECT_FALSE(no_candidate->verdict);
   EXPECT_NE(no_candidate->evidence["reason"].get<std::string>().find("no code block"),
             std::string::npos);
   EXPECT_FALSE(no_candidate->reply.empty());
@@ -47,7 +48,7 @@ TEST(AgentsLlmAgent, ProposalsBecomeFeedbackWithOrWithoutACandidate) {
   Proposal failed = propose(*make_provider(settings(server, "500")), ask);
   auto llm_error = failed.feedback_without_candidate();
   ASSERT_TRUE(llm_error);
-  EXPECT_EQ(llm_error->verdict, "llm_error");
+  EXPECT_EQ(llm_error->outcome, Outcome::kLlmError);
   EXPECT_EQ(llm_error->evidence["status"], "server_error");
   EXPECT_TRUE(llm_error->reply.empty());
 }
@@ -73,7 +74,7 @@ TEST(AgentsLlmAgent, ABeamRunAgainstTheFakeServerEndsWithARecordedOutcomeForEver
       Proposal proposal = propose(chosen_provider, ask);
       auto feedback = proposal.feedback_without_candidate();
       if (!feedback)
-        feedback = proposal.feedback("correct", {{"median_us", 10}}, 1.0 + requests * 0.1);
+        feedback = proposal.feedback(Verdict::kCorrect, {{"median_us", 10}}, 1.0 + requests * 0.1);
       strategy->tell(*feedback);
       ++told;
     }

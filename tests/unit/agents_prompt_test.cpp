@@ -42,10 +42,10 @@ TEST(AgentsPrompt, HistoryAndFeedbackShowVerdictsWithTrimmedEvidence) {
   std::string log(10000, 'x');
   log += "\nerror: identifier \"blockDimx\" is undefined\n";
   Feedback failed;
-  failed.verdict = "compile_error";
+  failed.verdict = Verdict::kCompileError;
   failed.evidence = {{"compile_log", log}};
   Feedback fast;
-  fast.verdict = "correct";
+  fast.verdict = Verdict::kCorrect;
   fast.speedup = 2.5;
   fast.evidence = {{"median_us", 12.5}};
   HistoryEntry entries[] = {{"i0.s0", "__global__ void a() {}", failed},

@@ -17,13 +17,19 @@ std::shared_ptr<const PromptBuilder> prompts() {
       GpuTarget{"GPU", "sm_90", 100, 2000, 49152});
 }
 
+// A scripted result by its name: a verdict's, or no_candidate / llm_error.
 Feedback result(const Ask& ask, const std::string& verdict, std::optional<double> speedup = {},
                 int64_t tokens = 100) {
   Feedback feedback;
   feedback.ask_id = ask.id;
   feedback.reply = verdict == "llm_error" ? "" : "reply to " + ask.id;
   feedback.source = "__global__ void " + ask.id;
-  feedback.verdict = verdict;
+  if (verdict == "llm_error")
+    feedback.outcome = Outcome::kLlmError;
+  else if (verdict == "no_candidate")
+    feedback.outcome = Outcome::kNoCandidate;
+  else
+    feedback.verdict = verdict_from_name(verdict).value();
   feedback.speedup = speedup;
   feedback.evidence = {{"note", "evidence of " + ask.id}};
   feedback.input_tokens = tokens;
@@ -265,7 +271,7 @@ TEST(AgentsStrategy, MistakesAreErrors) {
   auto strategy = make_strategy(settings("sample", 1, 1), prompts());
   Feedback stray;
   stray.ask_id = "nope";
-  stray.verdict = "correct";
+  stray.verdict = Verdict::kCorrect;
   EXPECT_THROW(strategy->tell(stray), Error);
   std::vector<Ask> asks = strategy->ask(0);
   strategy->tell(result(asks[0], "correct", 1.0));
@@ -282,6 +288,40 @@ TEST(AgentsStrategy, MistakesAreErrors) {
             attempt_score(result(asks[0], "correct", 1.0)));
   EXPECT_GT(attempt_score(result(asks[0], "incorrect")),
             attempt_score(result(asks[0], "compile_error")));
+}
+
+// The ranking follows the pipeline: each verdict and outcome below ranks under the one before.
+TEST(AgentsStrategy, AttemptsRankByHowFarThroughThePipelineTheyGot) {
+  Ask ask;
+  ask.id = "i0.s0";
+  const char* order[] = {"correct",      "compiled",     "suspicious", "incorrect",
+                         "timeout",      "launch_error", "plan_error", "compile_error",
+                         "no_candidate", "llm_error"};
+  for (size_t i = 1; i < std::size(order); ++i) {
+    EXPECT_GT(attempt_score(result(ask, order[i - 1])), attempt_score(result(ask, order[i])))
+        << order[i - 1] << " over " << order[i];
+  }
+  EXPECT_EQ(attempt_score(result(ask, "runtime_error")), attempt_score(result(ask, "timeout")));
+  EXPECT_GT(attempt_score(result(ask, "correct", 3.0)), attempt_score(result(ask, "correct")));
+}
+
+// The JSON state names results as words; they come back as the same enums, and a word that
+// names nothing is a damaged state, never a guess.
+TEST(AgentsStrategyState, FeedbackResultsRoundTripAndAnUnknownVerdictIsRefused) {
+  Ask ask;
+  ask.id = "i0.s0";
+  for (const char* name : {"correct", "compiled", "runtime_error", "no_candidate", "llm_error"}) {
+    Feedback original = result(ask, name, std::nullopt);
+    nlohmann::json json = original.to_json();
+    EXPECT_EQ(json["verdict"], name);
+    Feedback back = Feedback::from_json(json);
+    EXPECT_EQ(back.outcome, original.outcome) << name;
+    EXPECT_EQ(back.verdict, original.verdict) << name;
+    EXPECT_EQ(back.result_name(), name);
+  }
+  nlohmann::json damaged = result(ask, "correct").to_json();
+  damaged["verdict"] = "corect";
+  EXPECT_THROW(Feedback::from_json(damaged), Error);
 }
 
 }  // namespace

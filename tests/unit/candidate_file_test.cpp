@@ -21,7 +21,7 @@ std::string error_of(const std::string& text) {
 const char* kKernel =
     "extern \"C\" __global__ void scale_rows(const float* x, float* out, long cols) {}\n";
 
-// The DESIGN.md example, verbatim apart from the kernel body.
+// The docs/design.md example, verbatim apart from the kernel body.
 const std::string kDesignExample = R"(/* kforge:launch
 {
   "kernels": [

@@ -474,7 +474,7 @@ TEST(CandidatePlanValidation, EncodesNarrowFloatArguments) {
   EXPECT_EQ(negative.value_bytes(), std::string("\xfe\xff", 2));
 }
 
-// The DESIGN.md example end to end with the real nvcc, where it is installed.
+// The docs/design.md example end to end with the real nvcc, where it is installed.
 TEST(CandidatePlanValidation, DesignExampleWithRealNvcc) {
   std::filesystem::path nvcc = "/usr/local/cuda/bin/nvcc";
   if (!std::filesystem::exists(nvcc))

@@ -39,9 +39,16 @@ CompilePoolOptions test_options(const std::filesystem::path& cache) {
   options.time_limit = std::chrono::seconds(3);
   options.memory_mb = 1024;
   options.cache_dir = cache;
-  options.worker_program = testing::kforge_binary();
-  options.allow_test_faults = true;
+  // Serves compiles with the real worker code and NVRTC, and misbehaves on command.
+  options.worker_program = KFORGE_MISBEHAVING_COMPILE_WORKER;
+  options.worker_arguments = {};
   return options;
+}
+
+// A request the misbehaving worker answers with `fault` (see its header).
+CompileRequest with_fault_marker(CompileRequest request, const std::string& fault) {
+  request.source += "// kforge-test-fault: " + fault + "\n";
+  return request;
 }
 
 CompileRequest scale_request(int block = 256) {
@@ -70,9 +77,7 @@ class CompilePoolTest : public ::testing::Test {
   }
 
   CompileResult with_fault(const std::string& fault) {
-    CompileRequest request = scale_request();
-    request.test_fault = fault;
-    return pool_->compile(request);
+    return pool_->compile(with_fault_marker(scale_request(), fault));
   }
 
   // The pool must still compile after whatever the test did to it.
@@ -240,9 +245,7 @@ TEST(CompilePoolMemory, ExhaustingTheAddressSpaceLimitIsAMemoryFailure) {
   options.time_limit = std::chrono::seconds(60);  // the bomb is slow on a busy machine
   CompilePool pool(options);
 
-  CompileRequest allocate = scale_request();
-  allocate.test_fault = "allocate";
-  CompileResult died = pool.compile(allocate);
+  CompileResult died = pool.compile(with_fault_marker(scale_request(), "allocate"));
   EXPECT_EQ(died.status, CompileStatus::kMemoryLimit) << died.detail;
   EXPECT_NE(died.detail.find("384 MiB"), std::string::npos) << died.detail;
 
@@ -258,17 +261,20 @@ TEST(CompilePoolMemory, ExhaustingTheAddressSpaceLimitIsAMemoryFailure) {
   EXPECT_EQ(pool.compile(scale_request()).status, CompileStatus::kOk);
 }
 
-TEST(CompilePoolStart, FaultsAreIgnoredUnlessTheTestAllowsThem) {
+// The shipped worker (`kforge worker compile`, the pool's default) obeys no fault marker: the
+// request the test worker crashes on compiles there.
+TEST(CompilePoolStart, TheShippedWorkerHasNoFaultInjection) {
   if (!have_nvrtc())
     GTEST_SKIP() << "NVRTC is not installed on this machine";
   testing::TemporaryDirectory directory;
   CompilePoolOptions options = test_options(directory.path());
   options.workers = 1;
-  options.allow_test_faults = false;
+  options.worker_program = testing::kforge_binary();
+  options.worker_arguments = {"worker", "compile"};
   CompilePool pool(options);
-  CompileRequest request = scale_request();
-  request.test_fault = "crash";
-  EXPECT_EQ(pool.compile(request).status, CompileStatus::kOk);
+  CompileResult result = pool.compile(with_fault_marker(scale_request(), "crash"));
+  EXPECT_EQ(result.status, CompileStatus::kOk) << result.detail << result.log;
+  EXPECT_EQ(pool.workers_replaced(), 0);
 }
 
 TEST(CompilePoolStart, WorkerThatIsNotAWorkerIsAnError) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "harness/util/error.hpp"
 #include "tests/support/test_support.hpp"
@@ -98,6 +99,52 @@ TEST(Config, NumbersOutsideTheirRangeAreRefusedWhereTheyAreRead) {
   }
   config.set("plan.max_kernels", "1");
   EXPECT_EQ(config.integer("plan.max_kernels"), 1);
+}
+
+// Defaults come from the options structs the keys set, written as TOML writes them; these are
+// the values the table held as text before, so no default moved.
+TEST(Config, DefaultsAreTheOptionsStructsOwn) {
+  auto default_of = [](std::string_view name) {
+    for (const ConfigKey& key : config_keys()) {
+      if (key.name == name)
+        return key.default_value;
+    }
+    return std::string("missing");
+  };
+  EXPECT_EQ(default_of("arch"), "sm_90");
+  EXPECT_EQ(default_of("compile.timeout_s"), "60");
+  EXPECT_EQ(default_of("compile.memory_mb"), "4096");
+  EXPECT_EQ(default_of("compile.max_local_bytes"), "524288");
+  EXPECT_EQ(default_of("plan.max_shared_bytes"), "232448");
+  EXPECT_EQ(default_of("plan.max_scratch_bytes"), "1073741824");
+  EXPECT_EQ(default_of("verify.dtype"), "float32");
+  EXPECT_EQ(default_of("timing.target_spread"), "0.02");
+  EXPECT_EQ(default_of("timing.time_cap_ms"), "2000");
+  EXPECT_EQ(default_of("timing.flush_l2"), "true");
+  EXPECT_EQ(default_of("gpu.time_limit_s"), "120");
+  EXPECT_EQ(default_of("llm.temperature"), "0.7");
+  EXPECT_EQ(default_of("llm.timeout_s"), "600");
+  EXPECT_EQ(default_of("llm.samples"), "4");
+  EXPECT_EQ(default_of("promote.min_speedup"), "1");
+  EXPECT_EQ(default_of("python"), "");
+}
+
+// $KFORGE_PYTHON sets `python` under the file and the flags, and says where it came from.
+TEST(Config, PythonFromTheEnvironmentUnderTheFileAndFlags) {
+  ::setenv(kPythonVariable, "/opt/from-environment/python3", 1);
+  Config from_environment;
+  EXPECT_EQ(from_environment.string("python"), "/opt/from-environment/python3");
+  EXPECT_EQ(from_environment.source("python"), "environment (KFORGE_PYTHON)");
+  testing::TemporaryDirectory dir;
+  testing::write_text(dir / "kforge.toml", "python = \"/opt/from-file/python3\"\n");
+  Config from_file = Config::load(dir / "kforge.toml");
+  EXPECT_EQ(from_file.string("python"), "/opt/from-file/python3");
+  from_file.set("python", "/opt/from-flag/python3");
+  EXPECT_EQ(from_file.string("python"), "/opt/from-flag/python3");
+  ::unsetenv(kPythonVariable);
+  Config without;
+  EXPECT_EQ(without.string("python"), "");
+  EXPECT_EQ(without.source("python"), "unset");
 }
 
 }  // namespace

@@ -163,7 +163,7 @@ TEST_F(OptimizeLoopTest, ResumeTellsStoredAnswersAndSendsOnlyTheRest) {
                   std::to_string(run)),
             2);
   ASSERT_TRUE(outcome.progress.best_candidate_id);
-  EXPECT_EQ(outcome.progress.best_verdict, "compiled");
+  EXPECT_EQ(outcome.progress.best_verdict, Verdict::kCompiled);
 
   // Once complete, running it again does nothing more.
   auto third = provider("ok/resume");
