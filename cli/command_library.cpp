@@ -25,6 +25,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The kernels kforge ships: kernels/ of the source tree it was built from (KFORGE_SOURCE_DIR,
+// cli/CMakeLists.txt), promoted ones and seeds/.
+fs::path shipped_library_folder() {
+  return fs::path(KFORGE_SOURCE_DIR) / "kernels";
+}
+
 struct LibraryOptions {
   std::string library;
   std::string name;

@@ -8,11 +8,6 @@
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
 
-// The source tree kforge was built from (harness/CMakeLists.txt).
-#ifndef KFORGE_SOURCE_DIR
-#define KFORGE_SOURCE_DIR "."
-#endif
-
 namespace kforge {
 namespace {
 
@@ -39,10 +34,6 @@ std::string text(const nlohmann::json& json, const char* key) {
 }
 
 }  // namespace
-
-std::filesystem::path shipped_library_folder() {
-  return std::filesystem::path(KFORGE_SOURCE_DIR) / "kernels";
-}
 
 std::string library_operation(const std::string& task_name) {
   const size_t slash = task_name.find('/');

@@ -23,10 +23,6 @@ namespace kforge {
 
 inline constexpr int kManifestVersion = 1;
 
-// The kernels kforge ships, kernels/ of the source tree it was built from: its promoted kernels
-// and seeds/, listed beside a workspace's own library.
-std::filesystem::path shipped_library_folder();
-
 // "builtin/softmax" -> "softmax"; "kb1/19_ReLU" -> "kb1.19_ReLU": the library folder of a task.
 std::string library_operation(const std::string& task_name);
 
