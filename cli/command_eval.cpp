@@ -11,15 +11,12 @@
 #include "datasets/records.hpp"
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/candidate/plan_validation.hpp"
-#include "harness/environment.hpp"
+#include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
-#include "harness/evaluation/gpu_session.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/strings.hpp"
-#include "sandbox/compile_pool.hpp"
-#include "sandbox/gpu_worker_client.hpp"
 #include "sandbox/source_policy.hpp"
 
 namespace kforge::cli {
@@ -254,37 +251,19 @@ void add_eval_command(CLI::App& parent, Context& context) {
     Task task = load_task(workspace, options->task,
                           [&context](const std::string& line) { context.progress(line); });
 
-    std::vector<GpuInfo> gpus;
-    probe_cuda_driver(&gpus);
-    GpuSession session(workspace, !gpus.empty());
-    EvaluatorOptions evaluator_options;
-    evaluator_options.limits = Limits::from_config(workspace.config());
-    evaluator_options.max_local_bytes_per_thread =
-        workspace.config().integer("compile.max_local_bytes");
-    evaluator_options.arch = !options->arch.empty()    ? options->arch
-                             : !session.arch().empty() ? session.arch()
-                             : !gpus.empty()           ? gpus.front().arch
-                                                       : workspace.config().string("arch");
-    session.configure(evaluator_options);
-
-    CompilePoolOptions pool_options;
-    pool_options.workers = 1;  // one file: one worker
-    pool_options.time_limit = std::chrono::seconds(workspace.config().integer("compile.timeout_s"));
-    pool_options.memory_mb = workspace.config().integer("compile.memory_mb");
-    pool_options.cache_dir = workspace.cache_dir("compile");
-    CompilePool pool(pool_options);
+    EvaluationService service(workspace, {.arch = options->arch, .compile_workers = 1});
 
     Store& store = workspace.store();
     RunRow run{.kind = "eval",
                .request = {{"file", strings::to_valid_utf8(options->file)},
                            {"task", task.name},
                            {"defines", defines},
-                           {"arch", evaluator_options.arch}},
+                           {"arch", service.arch()}},
                .config = workspace.config().to_json(),
                .agent = "human",
-               .gpu = session.runs() ? std::optional(session.gpu()->device().name) : std::nullopt};
+               .gpu = service.gpu_name()};
     int64_t run_id = insert_run(store, run);
-    Evaluator evaluator(store, pool, evaluator_options);
+    Evaluator& evaluator = service.evaluator();
     EvaluationRequest request{.source = std::move(source),
                               .file_name = strings::to_valid_utf8(file_name),
                               .define_overrides = defines,

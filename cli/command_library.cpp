@@ -1,28 +1,35 @@
 // kforge library list | show NAME | verify [NAME] | seed-manifests  [--library DIR] [--json]
 // The shipped kernel library: kernels/<operation>/<variant>/ (promoted) and
 // kernels/seeds/<operation>/<variant>/ (hand-written seeds, not yet verified), each a kernel.cu
-// and its manifest.json. `verify` checks each manifest against its task (signature, hashes,
-// plan) and evaluates the kernel through the normal evaluator: compile-only where there is no
-// GPU (verdict `compiled`, nothing ran), verified and timed where one runs candidates.
+// and its manifest.json. `list`, `show` and `verify` see the workspace's own library
+// (`library.dir`, where promote writes; where it exists) and beside it the kernels kforge ships
+// (kernels/ of its source tree); with --library, that folder alone. `verify` checks each
+// manifest against its task (signature, hashes, plan) and evaluates the kernel through the
+// evaluation service: compile-only where there is no GPU (verdict `compiled`, nothing ran),
+// verified and timed where one runs candidates.
 #include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.hpp"
 #include "datasets/records.hpp"
 #include "harness/candidate/candidate_file.hpp"
-#include "harness/environment.hpp"
-#include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/evaluation_service.hpp"
 #include "harness/library/manifest.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/strings.hpp"
-#include "sandbox/compile_pool.hpp"
 
 namespace kforge::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The kernels kforge ships: kernels/ of the source tree it was built from (KFORGE_SOURCE_DIR,
+// cli/CMakeLists.txt), promoted ones and seeds/.
+fs::path shipped_library_folder() {
+  return fs::path(KFORGE_SOURCE_DIR) / "kernels";
+}
 
 struct LibraryOptions {
   std::string library;
@@ -30,11 +37,16 @@ struct LibraryOptions {
   bool json = false;
 };
 
+// Where a kernel comes from: the workspace's own library (or --library), or kforge's.
+constexpr const char* kWorkspaceLibrary = "workspace";
+constexpr const char* kKforgeLibrary = "kforge";
+
 struct Entry {
   std::string name;  // "softmax/online_block" or "seeds/softmax/online_block"
   bool seed = false;
   fs::path folder;
   nlohmann::json manifest;  // null when the folder has none
+  std::string library = kWorkspaceLibrary;
 };
 
 void scan(const fs::path& root, const std::string& prefix, bool seed, std::vector<Entry>& out) {
@@ -57,14 +69,43 @@ void scan(const fs::path& root, const std::string& prefix, bool seed, std::vecto
   }
 }
 
+// A library folder's promoted kernels and its seeds, by name.
+std::vector<Entry> scan_folder(const fs::path& root) {
+  std::vector<Entry> entries;
+  scan(root, "", false, entries);
+  scan(root / "seeds", "seeds/", true, entries);
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  return entries;
+}
+
 std::vector<Entry> scan_library(const fs::path& root) {
   std::error_code error;
   if (!fs::is_directory(root, error))
     throw Error("the kernel library folder does not exist (set library.dir or --library)",
                 root.string());
+  return scan_folder(root);
+}
+
+// The kernels `list`, `show` and `verify` see. With --library, that folder's alone (it must
+// exist). Otherwise the workspace's library where it exists, and beside it the kernels kforge
+// ships; a workspace kernel hides kforge's of the same name, and a workspace whose library is
+// kforge's own folder (the source tree as workspace) sees it once, as kforge's.
+std::vector<Entry> scan_libraries(Workspace& workspace, const std::string& flag) {
+  const fs::path root = library_root(workspace, flag);
+  const fs::path shipped = shipped_library_folder();
+  std::error_code error;
+  if (!flag.empty())
+    return scan_library(root);
   std::vector<Entry> entries;
-  scan(root, "", false, entries);
-  scan(root / "seeds", "seeds/", true, entries);
+  if (!fs::equivalent(root, shipped, error))
+    entries = scan_folder(root);
+  for (Entry& entry : scan_folder(shipped)) {
+    entry.library = kKforgeLibrary;
+    if (std::none_of(entries.begin(), entries.end(),
+                     [&](const Entry& other) { return other.name == entry.name; }))
+      entries.push_back(std::move(entry));
+  }
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.name < b.name; });
   return entries;
@@ -74,6 +115,7 @@ nlohmann::json summary(const Entry& entry) {
   const nlohmann::json& manifest = entry.manifest;
   nlohmann::json json = {{"name", entry.name},
                          {"kind", entry.seed ? "seed" : "shipped"},
+                         {"library", entry.library},
                          {"path", entry.folder.string()}};
   if (manifest.is_null()) {
     json["problem"] = "no manifest.json";
@@ -123,31 +165,30 @@ const Entry& find_entry(const std::vector<Entry>& entries, const std::string& na
 }
 
 void list(Context& context, const LibraryOptions& options) {
-  const std::vector<Entry> entries =
-      scan_library(library_root(context.workspace(), options.library));
+  const std::vector<Entry> entries = scan_libraries(context.workspace(), options.library);
   nlohmann::json kernels = nlohmann::json::array();
   for (const Entry& entry : entries)
     kernels.push_back(summary(entry));
   if (options.json)
     return Context::print_json({{"kernels", kernels}});
-  print("%-44s %-8s %-32s %s\n", "kernel", "kind", "task", "measured");
+  print("%-44s %-8s %-10s %-32s %s\n", "kernel", "kind", "library", "task", "measured");
   for (const nlohmann::json& kernel : kernels)
-    print("%-44s %-8s %-32s %s\n", kernel["name"].get<std::string>().c_str(),
-          kernel["kind"].get<std::string>().c_str(), kernel.value("task", "?").c_str(),
+    print("%-44s %-8s %-10s %-32s %s\n", kernel["name"].get<std::string>().c_str(),
+          kernel["kind"].get<std::string>().c_str(), kernel["library"].get<std::string>().c_str(),
+          kernel.value("task", "?").c_str(),
           kernel.contains("problem") ? kernel["problem"].get<std::string>().c_str()
                                      : measured_text(kernel).c_str());
 }
 
 void show(Context& context, const LibraryOptions& options) {
-  const std::vector<Entry> entries =
-      scan_library(library_root(context.workspace(), options.library));
+  const std::vector<Entry> entries = scan_libraries(context.workspace(), options.library);
   const Entry& entry = find_entry(entries, options.name);
   nlohmann::json json = summary(entry);
   json["manifest"] = entry.manifest;
   if (options.json)
     return Context::print_json(json);
-  print("%s (%s) in %s\n", entry.name.c_str(), entry.seed ? "seed" : "shipped",
-        entry.folder.string().c_str());
+  print("%s (%s, %s library) in %s\n", entry.name.c_str(), entry.seed ? "seed" : "shipped",
+        entry.library.c_str(), entry.folder.string().c_str());
   print("task: %s\n", json.value("task", "?").c_str());
   print("measured: %s\n", measured_text(json).c_str());
   print("manifest:\n%s\n", entry.manifest.dump(2).c_str());
@@ -155,35 +196,25 @@ void show(Context& context, const LibraryOptions& options) {
 
 void verify(Context& context, const LibraryOptions& options) {
   Workspace& workspace = context.workspace();
-  std::vector<Entry> entries = scan_library(library_root(workspace, options.library));
+  std::vector<Entry> entries = scan_libraries(workspace, options.library);
   if (!options.name.empty())
     entries = {find_entry(entries, options.name)};
 
-  std::vector<GpuInfo> gpus;
-  probe_cuda_driver(&gpus);
-  EvaluatorOptions evaluator_options;
-  evaluator_options.limits = Limits::from_config(workspace.config());
-  evaluator_options.max_local_bytes_per_thread =
-      workspace.config().integer("compile.max_local_bytes");
-  evaluator_options.arch = !gpus.empty() ? gpus.front().arch : workspace.config().string("arch");
-  CompilePoolOptions pool_options;
-  pool_options.workers = 1;
-  pool_options.time_limit = std::chrono::seconds(workspace.config().integer("compile.timeout_s"));
-  pool_options.memory_mb = workspace.config().integer("compile.memory_mb");
-  pool_options.cache_dir = workspace.cache_dir("compile");
-  CompilePool pool(pool_options);
+  EvaluationService service(workspace, {.compile_workers = 1});
   Store& store = workspace.store();
-  const int64_t run_id = insert_run(
-      store, RunRow{.kind = "library-verify",
-                    .request = {{"kernels", entries.size()}, {"arch", evaluator_options.arch}},
-                    .config = workspace.config().to_json(),
-                    .agent = "library"});
-  Evaluator evaluator(store, pool, evaluator_options);
+  const int64_t run_id =
+      insert_run(store, RunRow{.kind = "library-verify",
+                               .request = {{"kernels", entries.size()}, {"arch", service.arch()}},
+                               .config = workspace.config().to_json(),
+                               .agent = "library",
+                               .gpu = service.gpu_name()});
+  Evaluator& evaluator = service.evaluator();
 
   nlohmann::json results = nlohmann::json::array();
   bool all_passed = true;
   for (const Entry& entry : entries) {
-    nlohmann::json result = {{"name", entry.name}, {"problems", nlohmann::json::array()}};
+    nlohmann::json result = {
+        {"name", entry.name}, {"library", entry.library}, {"problems", nlohmann::json::array()}};
     if (entry.manifest.is_null()) {
       result["problems"].push_back("no manifest.json");
     } else {
@@ -225,15 +256,16 @@ void verify(Context& context, const LibraryOptions& options) {
   finish_run(store, run_id, all_passed ? "completed" : "failed",
              {{"kernels", results.size()}, {"passed", all_passed}});
 
+  const std::optional<std::string> gpu = service.gpu_name();
   if (options.json) {
-    Context::print_json({{"arch", evaluator_options.arch},
-                         {"gpu", gpus.empty() ? nlohmann::json() : nlohmann::json(gpus[0].name)},
+    Context::print_json({{"arch", service.arch()},
+                         {"gpu", gpu ? nlohmann::json(*gpu) : nlohmann::json()},
                          {"run_id", run_id},
                          {"kernels", results},
                          {"passed", all_passed}});
   } else {
-    print("kforge library verify on %s (%s)\n", evaluator_options.arch.c_str(),
-          gpus.empty() ? "no GPU: compile and bind only, nothing ran" : gpus[0].name.c_str());
+    print("kforge library verify on %s (%s)\n", service.arch().c_str(),
+          gpu ? gpu->c_str() : "no GPU: compile and bind only, nothing ran");
     for (const nlohmann::json& result : results) {
       print("  %-44s %-9s %s\n", result["name"].get<std::string>().c_str(),
             result.value("verdict", "-").c_str(), result["passed"].get<bool>() ? "ok" : "FAILED");

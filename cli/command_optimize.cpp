@@ -19,13 +19,12 @@
 #include "datasets/records.hpp"
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
+#include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
-#include "harness/evaluation/gpu_session.hpp"
 #include "harness/optimize/optimize_loop.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/strings.hpp"
-#include "sandbox/compile_pool.hpp"
 
 namespace kforge::cli {
 namespace {
@@ -369,16 +368,9 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       replays.push_back(replay_items(request, store, task, context));
   }
 
-  std::vector<GpuInfo> gpus;
-  probe_cuda_driver(&gpus);
-  GpuSession session(workspace, !gpus.empty());
-  EvaluatorOptions evaluator_options;
-  evaluator_options.limits = Limits::from_config(config);
-  evaluator_options.arch = !options.arch.empty()     ? options.arch
-                           : !session.arch().empty() ? session.arch()
-                           : !gpus.empty()           ? gpus.front().arch
-                                                     : config.string("arch");
-  session.configure(evaluator_options);
+  // Before the run row: a compile pool that cannot start leaves no run behind.
+  EvaluationService service(workspace, {.arch = options.arch});
+  const std::vector<GpuInfo>& gpus = service.gpus();
 
   int64_t run_id = 0;
   if (resumed) {
@@ -390,7 +382,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
                .request = request,
                .config = config.to_json(),
                .agent = agent,
-               .gpu = gpus.empty() ? std::nullopt : std::optional(gpus.front().name)};
+               .gpu = service.gpu_name()};
     if (agent == "llm") {
       run.strategy = settings.name;
       run.model = config.string("llm.model");
@@ -399,13 +391,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     context.progress("run " + std::to_string(run_id));
   }
 
-  CompilePoolOptions pool_options;
-  pool_options.workers = static_cast<int>(config.integer("compile.workers"));
-  pool_options.time_limit = std::chrono::seconds(config.integer("compile.timeout_s"));
-  pool_options.memory_mb = config.integer("compile.memory_mb");
-  pool_options.cache_dir = workspace.cache_dir("compile");
-  CompilePool pool(pool_options);
-  Evaluator evaluator(store, pool, evaluator_options);
+  Evaluator& evaluator = service.evaluator();
 
   ProgressDisplay display(context.options.quiet || options.json);
   StopSignals signals;
@@ -431,7 +417,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
                             .source = task.source,
                             .signature = task.analysis ? task.analysis->benchmark.to_json()
                                                        : nlohmann::json::object()};
-      agents::GpuTarget target{.architecture = evaluator_options.arch};
+      agents::GpuTarget target{.architecture = service.arch()};
       if (!gpus.empty()) {
         const GpuInfo& gpu = gpus.front();
         target.name = gpu.name;
@@ -441,7 +427,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         target.memory_bandwidth_gb_s =
             2.0 * gpu.memory_clock_khz * 1e3 * (gpu.memory_bus_width_bits / 8.0) / 1e9;
       } else {
-        target.name = "an NVIDIA GPU of architecture " + evaluator_options.arch;
+        target.name = "an NVIDIA GPU of architecture " + service.arch();
       }
       auto prompts = std::make_shared<const agents::PromptBuilder>(*library, view, target);
       outcome = run_marking_interrupted(

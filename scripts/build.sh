@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures and builds kforge into build/ (the binary is build/kforge).
+# Configures and builds kforge into build/ (the binary is build/kforge): every target, or only
+# the targets named as arguments (`./scripts/build.sh kforge` builds the binary and what it links).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 generator=()
@@ -10,4 +11,6 @@ if [ -n "${KFORGE_BUILD_FATBINS:-}" ]; then options=(-DKFORGE_BUILD_FATBINS="$KF
 if [ ! -f build/CMakeCache.txt ] || [ ${#options[@]} -gt 0 ]; then
   cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${options[@]}"
 fi
-cmake --build build -j "$(nproc)"
+targets=()
+for target in "$@"; do targets+=(--target "$target"); done
+cmake --build build -j "$(nproc)" "${targets[@]}"

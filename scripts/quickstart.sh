@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 task=${1:-builtin/softmax}
 ./scripts/install-deps.sh
-./scripts/build.sh
+# Only the binary: the test binaries are built by the test command (scripts/test.sh).
+./scripts/build.sh kforge
 mkdir -p kforge-workspace
 cd kforge-workspace
 kforge=$root/build/kforge

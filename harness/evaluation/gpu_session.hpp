@@ -1,6 +1,6 @@
 // The GPU side of evaluation for a workspace: one GPU worker (GpuWorkerClient) and the
-// reference runner the run stage needs, or the reason nothing will run. `kforge eval` and
-// `kforge optimize` open one per process and hand it to the Evaluator.
+// reference runner the run stage needs, or the reason nothing will run. The evaluation service
+// (evaluation_service.hpp) opens one per command and hands it to the Evaluator.
 //
 // The worker is `kforge worker gpu` on the GPU named by `gpu.device`, started when the CUDA
 // driver shows a GPU. For tests, KFORGE_GPU_WORKER replaces it with another program that speaks

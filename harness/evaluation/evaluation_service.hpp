@@ -1,0 +1,68 @@
+// Everything a command needs to evaluate candidates, assembled once from a workspace and its
+// configuration: the driver probe, the GPU session (worker and reference runner, or the reason
+// nothing runs), the architecture to compile for, the evaluator options (plan limits, local
+// memory per thread, run settings) and the sandboxed compile pool, handed out as one Evaluator.
+// `kforge eval`, `kforge optimize` and `kforge library verify` each open one and use nothing
+// else, so a configuration key read here reaches every command that evaluates (a second copy
+// of this set-up is how `optimize` came to ignore `compile.max_local_bytes`, and `library verify`
+// to run nothing on a GPU).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/environment.hpp"
+#include "harness/evaluation/evaluator.hpp"
+#include "sandbox/compile_pool.hpp"
+
+namespace kforge {
+
+class Config;
+class GpuSession;
+class Workspace;
+
+struct EvaluationServiceOptions {
+  // What to compile for; "" takes the GPU worker's architecture, else the first GPU the driver
+  // shows, else the configuration's `arch`.
+  std::string arch;
+  // Compile workers; 0 takes `compile.workers` (where 0 is one per core). A command that
+  // evaluates one candidate at a time asks for 1.
+  int compile_workers = 0;
+};
+
+class EvaluationService {
+ public:
+  // Probes the driver, opens the GPU session and starts the compile workers. A GPU worker that
+  // cannot start leaves the service compile-only, with the reason; a compile pool that cannot
+  // start (no NVRTC) throws Error, before the caller has recorded anything.
+  EvaluationService(Workspace& workspace, EvaluationServiceOptions options = {});
+  ~EvaluationService();
+  EvaluationService(const EvaluationService&) = delete;
+  EvaluationService& operator=(const EvaluationService&) = delete;
+
+  Evaluator& evaluator() { return *evaluator_; }
+  const EvaluatorOptions& options() const { return options_; }
+  const std::string& arch() const { return options_.arch; }
+  // Whether a GPU worker runs candidates (otherwise a candidate that binds is `compiled`).
+  bool runs() const;
+  // The device the worker runs candidates on; none when nothing runs.
+  std::optional<std::string> gpu_name() const;
+  // The GPUs the driver shows (none without a driver or a GPU).
+  const std::vector<GpuInfo>& gpus() const { return gpus_; }
+
+  // The evaluator options the configuration gives, compiling for `arch`; no GPU attached.
+  static EvaluatorOptions evaluator_options(const Config& config, const std::string& arch);
+  // The compile pool the workspace's configuration gives, with `workers` (0: compile.workers).
+  static CompilePoolOptions compile_pool_options(const Workspace& workspace, int workers);
+
+ private:
+  std::vector<GpuInfo> gpus_;
+  std::unique_ptr<GpuSession> session_;
+  EvaluatorOptions options_;
+  std::unique_ptr<CompilePool> pool_;
+  std::unique_ptr<Evaluator> evaluator_;
+};
+
+}  // namespace kforge
