@@ -428,7 +428,7 @@ TEST_F(ExportPipeline, CardAndStatsAgree) {
   EXPECT_EQ(counted["verdicts"]["compiled"], 1);
   EXPECT_EQ(counted["gpus"][testing::kEmulatedGpu], 8);
   EXPECT_EQ(counted["gpus"][testing::kOtherEmulatedGpu], 1);
-  std::string torch = outcomes_->at(third_).environment["torch"];
+  std::string torch = outcomes_->at(third_).environment.torch;
   EXPECT_EQ(counted["versions"]["torch"][torch], 9);  // every row that ran
   std::string card = files::read(dir_ / "card" / "README.md");
   EXPECT_NE(card.find("license: other"), std::string::npos);  // MIT and unknown rows
