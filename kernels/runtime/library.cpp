@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "kforge/kernels/error.hpp"
@@ -77,8 +78,17 @@ void read_manifest(const std::filesystem::path& manifest, ShippedKernel& kernel)
         parameters.push_back({parameter.value("name", ""), parameter.at("pointer").get<bool>(),
                               parameter.value("value_type", "")});
     }
-    for (const auto& [name, value] : defines_json.items())
+    for (const auto& [name, value] : defines_json.items()) {
+      // A float or an integer past 64 bits converted to long long is undefined behaviour.
+      bool fits = value.is_number_integer() &&
+                  (!value.is_number_unsigned() ||
+                   value.get<unsigned long long>() <=
+                       static_cast<unsigned long long>(std::numeric_limits<long long>::max()));
+      if (!fits)
+        throw KernelError("malformed manifest: defines." + name + " is not a 64-bit integer",
+                          where);
       kernel.defines[name] = value.get<long long>();
+    }
   } catch (const nlohmann::json::exception& error) {
     throw KernelError("malformed manifest: " + std::string(error.what()), where);
   }
