@@ -15,10 +15,10 @@
 #include <memory>
 #include <string>
 
+#include "datasets/exchange_records.hpp"
 #include "datasets/measurement_records.hpp"
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluator.hpp"
-#include "datasets/exchange_records.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
