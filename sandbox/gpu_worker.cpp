@@ -53,6 +53,8 @@
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/safetensors.hpp"
+#include "kforge/kernels/error.hpp"
+#include "kforge/kernels/launch.hpp"
 #include "sandbox/gpu_protocol.hpp"
 
 namespace kforge {
@@ -124,91 +126,17 @@ WorkerFailure failure_from(const CudaCallFailed& failed, const CudaDriverApi& ap
 
 // ---- the plan as the worker needs it -----------------------------------------------------------
 
-struct PlanArgument {
-  bool tensor = false;
-  std::string name;   // tensor
-  std::string bytes;  // value: the parameter's bytes
-};
+// The kernel library's resolved launch (kforge/kernels/launch.hpp) is the one model of a bound
+// plan: values arrive as their exact parameter bytes, tensors by name, so nothing is converted.
+using WorkerPlan = kernels::PreparedLaunch;
+using PlanLaunch = kernels::PreparedKernel;
+using PlanArgument = kernels::PreparedArgument;
 
-struct PlanLaunch {
-  std::string kernel;
-  std::array<unsigned, 3> grid{1, 1, 1};
-  std::array<unsigned, 3> block{1, 1, 1};
-  unsigned shared_bytes = 0;
-  std::vector<PlanArgument> args;
-};
-
-struct PlanScratch {
-  std::string name;
-  size_t bytes = 0;
-};
-
-struct WorkerPlan {
-  std::vector<PlanLaunch> launches;
-  std::vector<PlanScratch> scratch;
-};
-
-std::string bytes_from_hex(const std::string& hex) {
-  auto digit = [&](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    throw BadRequest{"argument bytes '" + hex + "' are not hexadecimal"};
-  };
-  if (hex.size() % 2 != 0)
-    throw BadRequest{"argument bytes '" + hex + "' have an odd length"};
-  std::string bytes;
-  for (size_t i = 0; i < hex.size(); i += 2)
-    bytes.push_back(static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1])));
-  return bytes;
-}
-
-// Reads ResolvedPlan::to_json() (harness/candidate/plan_validation.hpp) without depending on it:
-// values arrive as their exact parameter bytes ("bytes"), so nothing is converted here.
 WorkerPlan parse_plan(const json& plan) {
   try {
-    WorkerPlan parsed;
-    for (const json& entry : plan.at("launches")) {
-      PlanLaunch launch;
-      launch.kernel = entry.at("kernel").get<std::string>();
-      auto grid = entry.at("grid").get<std::array<int64_t, 3>>();
-      auto block = entry.at("block").get<std::array<int64_t, 3>>();
-      for (size_t i = 0; i < 3; ++i) {
-        if (grid[i] < 1 || block[i] < 1 || grid[i] > UINT32_MAX || block[i] > UINT32_MAX)
-          throw BadRequest{"launch of '" + launch.kernel + "' has a dimension out of range"};
-        launch.grid[i] = static_cast<unsigned>(grid[i]);
-        launch.block[i] = static_cast<unsigned>(block[i]);
-      }
-      int64_t shared = entry.at("shared_bytes").get<int64_t>();
-      if (shared < 0 || shared > UINT32_MAX)
-        throw BadRequest{"launch of '" + launch.kernel + "' has shared_bytes out of range"};
-      launch.shared_bytes = static_cast<unsigned>(shared);
-      for (const json& item : entry.at("args")) {
-        PlanArgument argument;
-        if (item.at("kind").get<std::string>() == "tensor") {
-          argument.tensor = true;
-          argument.name = item.at("tensor").get<std::string>();
-        } else {
-          argument.bytes = bytes_from_hex(item.at("bytes").get<std::string>());
-          if (argument.bytes.size() != item.value("width", argument.bytes.size()))
-            throw BadRequest{"an argument of '" + launch.kernel + "' has bytes of another width"};
-        }
-        launch.args.push_back(std::move(argument));
-      }
-      parsed.launches.push_back(std::move(launch));
-    }
-    if (plan.contains("scratch")) {
-      for (const json& entry : plan.at("scratch")) {
-        int64_t bytes = entry.at("bytes").get<int64_t>();
-        if (bytes < 0)
-          throw BadRequest{"scratch buffer has negative size"};
-        parsed.scratch.push_back({entry.at("name").get<std::string>(), static_cast<size_t>(bytes)});
-      }
-    }
-    return parsed;
-  } catch (const json::exception& bad) {
-    throw BadRequest{std::string("the plan is malformed: ") + bad.what()};
+    return kernels::prepared_launch_from_json(plan.dump(), "the resolved plan");
+  } catch (const kernels::KernelError& bad) {
+    throw BadRequest{bad.what()};
   }
 }
 
@@ -265,7 +193,7 @@ struct TensorSet {
 // Kernel parameters of every launch of a plan, bound to one input set.
 struct BoundPlan {
   std::vector<std::vector<CUdeviceptr>> pointers;
-  std::vector<std::vector<std::string>> values;
+  std::vector<std::vector<std::vector<unsigned char>>> values;
   std::vector<std::vector<void*>> parameters;
 };
 
@@ -458,18 +386,18 @@ class Worker {
       found = modules_.insert_or_assign(key, LoadedModule{module, stamp, {}}).first;
     }
     LoadedModule& loaded = found->second;
-    auto cached = loaded.functions.find(launch.kernel);
+    auto cached = loaded.functions.find(launch.name);
     if (cached == loaded.functions.end()) {
       CUfunction handle = nullptr;
-      if (api().cuModuleGetFunction(&handle, loaded.module, launch.kernel.c_str()) != CUDA_SUCCESS)
-        throw BadRequest{"kernel '" + launch.kernel + "' is not in " + cubin.string()};
+      if (api().cuModuleGetFunction(&handle, loaded.module, launch.name.c_str()) != CUDA_SUCCESS)
+        throw BadRequest{"kernel '" + launch.name + "' is not in " + cubin.string()};
       int static_shared = 0;
       call(api().cuFuncGetAttribute(&static_shared, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, handle),
-           "cuFuncGetAttribute", launch.kernel, true);
-      cached = loaded.functions
-                   .emplace(launch.kernel,
-                            FunctionState{handle, 0, static_cast<unsigned>(static_shared)})
-                   .first;
+           "cuFuncGetAttribute", launch.name, true);
+      cached =
+          loaded.functions
+              .emplace(launch.name, FunctionState{handle, 0, static_cast<unsigned>(static_shared)})
+              .first;
     }
     FunctionState& state = cached->second;
     // Static plus dynamic shared memory over 48 KiB needs the function's opt-in first (bind has
@@ -478,7 +406,7 @@ class Worker {
         state.shared_limit < launch.shared_bytes) {
       call(api().cuFuncSetAttribute(state.handle, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                     static_cast<int>(launch.shared_bytes)),
-           "cuFuncSetAttribute", launch.kernel, true);
+           "cuFuncSetAttribute", launch.name, true);
       state.shared_limit = launch.shared_bytes;
     }
     return state.handle;
@@ -486,7 +414,7 @@ class Worker {
 
   std::vector<CUfunction> functions(const fs::path& cubin, const WorkerPlan& plan) {
     std::vector<CUfunction> handles;
-    for (const PlanLaunch& launch : plan.launches)
+    for (const PlanLaunch& launch : plan.kernels)
       handles.push_back(function(cubin, launch));
     return handles;
   }
@@ -529,7 +457,7 @@ class Worker {
   }
 
   void allocate_scratch(const WorkerPlan& plan, TensorSet& set) {
-    for (const PlanScratch& scratch : plan.scratch)
+    for (const kernels::PreparedScratch& scratch : plan.scratch)
       set.buffers[scratch.name] =
           std::make_unique<DeviceBuffer>(*this, scratch.bytes, scratch.name, true);
   }
@@ -631,29 +559,29 @@ class Worker {
 
   static BoundPlan bind(const WorkerPlan& plan, std::initializer_list<const TensorSet*> sets) {
     BoundPlan bound;
-    bound.pointers.resize(plan.launches.size());
-    bound.values.resize(plan.launches.size());
-    bound.parameters.resize(plan.launches.size());
-    for (size_t k = 0; k < plan.launches.size(); ++k) {
-      const PlanLaunch& launch = plan.launches[k];
+    bound.pointers.resize(plan.kernels.size());
+    bound.values.resize(plan.kernels.size());
+    bound.parameters.resize(plan.kernels.size());
+    for (size_t k = 0; k < plan.kernels.size(); ++k) {
+      const PlanLaunch& launch = plan.kernels[k];
       // Sized up front: parameters point into these vectors.
-      bound.pointers[k].resize(launch.args.size());
-      bound.values[k].resize(launch.args.size());
-      for (size_t a = 0; a < launch.args.size(); ++a) {
-        const PlanArgument& argument = launch.args[a];
-        if (!argument.tensor) {
+      bound.pointers[k].resize(launch.arguments.size());
+      bound.values[k].resize(launch.arguments.size());
+      for (size_t a = 0; a < launch.arguments.size(); ++a) {
+        const PlanArgument& argument = launch.arguments[a];
+        if (argument.buffer.empty()) {
           bound.values[k][a] = argument.bytes;
           bound.parameters[k].push_back(bound.values[k][a].data());
           continue;
         }
         const DeviceBuffer* buffer = nullptr;
         for (const TensorSet* set : sets) {
-          auto found = set->buffers.find(argument.name);
+          auto found = set->buffers.find(argument.buffer);
           if (found != set->buffers.end())
             buffer = found->second.get();
         }
         if (!buffer) {
-          throw BadRequest{"launch of '" + launch.kernel + "' names tensor '" + argument.name +
+          throw BadRequest{"launch of '" + launch.name + "' names tensor '" + argument.buffer +
                            "', which the request does not provide"};
         }
         bound.pointers[k][a] = buffer->pointer();
@@ -667,7 +595,7 @@ class Worker {
     call(api().cuLaunchKernel(function, launch.grid[0], launch.grid[1], launch.grid[2],
                               launch.block[0], launch.block[1], launch.block[2],
                               launch.shared_bytes, stream_, bound.parameters[k].data(), nullptr),
-         "cuLaunchKernel", launch.kernel, true);
+         "cuLaunchKernel", launch.name, true);
   }
 
   // ---- run ----
@@ -687,12 +615,12 @@ class Worker {
       reply.poison_bytes.push_back(poison_byte);
       poison(outputs, poison_byte);
       poison(scratch, poison_byte);
-      for (size_t k = 0; k < plan.launches.size(); ++k) {
-        launch(handles[k], plan.launches[k], bound, k);
+      for (size_t k = 0; k < plan.kernels.size(); ++k) {
+        launch(handles[k], plan.kernels[k], bound, k);
         // Waiting after each launch names the kernel that faulted or wrote out of bounds;
         // results do not change, as the launches are in order on one stream anyway.
-        call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", plan.launches[k].kernel);
-        check_guards({&inputs, &outputs, &scratch}, plan.launches[k].kernel, repeat,
+        call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", plan.kernels[k].name);
+        check_guards({&inputs, &outputs, &scratch}, plan.kernels[k].name, repeat,
                      reply.guard_violations);
       }
       fs::path path = request.out_dir / ("outputs-" + std::to_string(repeat) + ".safetensors");
@@ -743,8 +671,8 @@ class Worker {
     const DeviceBuffer* flush = request.flush_l2 ? &flush_buffer() : nullptr;
 
     auto launch_all = [&](BoundPlan& parameters) {
-      for (size_t k = 0; k < plan.launches.size(); ++k)
-        launch(handles[k], plan.launches[k], parameters, k);
+      for (size_t k = 0; k < plan.kernels.size(); ++k)
+        launch(handles[k], plan.kernels[k], parameters, k);
     };
     for (int w = 0; w < request.warmup; ++w)
       launch_all(bound[static_cast<size_t>(w) % bound.size()]);
@@ -764,7 +692,7 @@ class Worker {
     };
     std::vector<Iteration> iterations;
     std::map<uint32_t, size_t> owner;  // correlation id → timed iteration
-    int launches = static_cast<int>(plan.launches.size());
+    int launches = static_cast<int>(plan.kernels.size());
     auto absorb = [&](bool force) {
       timer.collect(kernels, copies, force);
       for (const DeviceInterval& record : kernels) {
@@ -806,8 +734,8 @@ class Worker {
              "cuMemsetD32Async");
       }
       BoundPlan& parameters = is_fresh ? fresh_bound : bound[static_cast<size_t>(i) % bound.size()];
-      for (size_t k = 0; k < plan.launches.size(); ++k) {
-        launch(handles[k], plan.launches[k], parameters, k);
+      for (size_t k = 0; k < plan.kernels.size(); ++k) {
+        launch(handles[k], plan.kernels[k], parameters, k);
         owner[timer.last_correlation_id()] = static_cast<size_t>(i);
       }
       call(api().cuStreamSynchronize(stream_), "cuStreamSynchronize", "one of the plan's kernels");
