@@ -10,37 +10,26 @@
 #include <string>
 #include <vector>
 
-#include "harness/util/dynamic_library.hpp"
+#include "kforge/kernels/nvrtc.hpp"
 
 namespace kforge {
 
-// The NVRTC functions kforge uses; filled from the table in nvrtc_api.cpp.
-struct NvrtcFunctions {
-  decltype(&::nvrtcVersion) version = nullptr;
-  decltype(&::nvrtcGetErrorString) get_error_string = nullptr;
-  decltype(&::nvrtcCreateProgram) create_program = nullptr;
-  decltype(&::nvrtcDestroyProgram) destroy_program = nullptr;
-  decltype(&::nvrtcCompileProgram) compile_program = nullptr;
-  decltype(&::nvrtcGetProgramLogSize) get_program_log_size = nullptr;
-  decltype(&::nvrtcGetProgramLog) get_program_log = nullptr;
-  decltype(&::nvrtcGetPTXSize) get_ptx_size = nullptr;
-  decltype(&::nvrtcGetPTX) get_ptx = nullptr;
-  decltype(&::nvrtcGetCUBINSize) get_cubin_size = nullptr;
-  decltype(&::nvrtcGetCUBIN) get_cubin = nullptr;
-};
+// The NVRTC functions kforge uses: the kernel library's table (kforge/kernels/nvrtc.hpp).
+using NvrtcFunctions = kernels::NvrtcFunctions;
 
 class Nvrtc {
  public:
-  // Opens NVRTC once per process (the KFORGE_CUDA_LIB_DIRS folders, libnvrtc.so.13, .so.12,
-  // .so, then $CUDA_HOME/lib64 and /usr/local/cuda/lib64) and its builtins library, from
-  // NVRTC's own folder first; throws Error naming every place tried, or the builtins missing.
+  // Opens NVRTC once per process through the kernel library's one loader (kernels::NvrtcLibrary:
+  // the KFORGE_CUDA_LIB_DIRS folders, libnvrtc.so.13, .so.12, .so, then $CUDA_HOME/lib64 and
+  // /usr/local/cuda/lib64, and its builtins from NVRTC's own folder first); throws Error naming
+  // every place tried, or the builtins missing.
   static const Nvrtc& instance();
 
-  const NvrtcFunctions& api() const { return api_; }
+  const NvrtcFunctions& api() const { return nvrtc_.api(); }
   // "13.0"
   const std::string& version() const { return version_; }
-  const std::string& library_path() const { return library_.path(); }
-  const std::string& builtins_path() const { return builtins_->path(); }
+  const std::string& library_path() const { return library_path_; }
+  std::string builtins_path() const { return nvrtc_.builtins().path(); }
 
   // The one checked call: a result other than NVRTC_SUCCESS becomes an Error naming `function`
   // and NVRTC's name for the result, with the program's log attached when there is a program.
@@ -50,10 +39,9 @@ class Nvrtc {
   std::string program_log(nvrtcProgram program) const;
 
  private:
-  explicit Nvrtc(DynamicLibrary library);
-  DynamicLibrary library_;
-  std::optional<DynamicLibrary> builtins_;  // loaded before the first compile needs it
-  NvrtcFunctions api_;
+  explicit Nvrtc(kernels::NvrtcLibrary nvrtc);
+  kernels::NvrtcLibrary nvrtc_;
+  std::string library_path_;
   std::string version_;
 };
 

@@ -21,7 +21,8 @@ import tempfile
 # (layer, path prefixes it owns, layers it may use directly). The order is the pipeline's.
 LAYERS = [
     ("runtime", ["kernels/"], []),
-    ("util", ["harness/util/"], []),
+    # util wraps the runtime's one dlopen layer, driver table, NVRTC loader and CUDA search.
+    ("util", ["harness/util/"], ["runtime"]),
     ("datasets", ["datasets/"], ["util"]),
     ("sandbox", ["sandbox/"], ["util"]),
     ("profiler", ["profiler/"], ["util"]),
@@ -29,7 +30,7 @@ LAYERS = [
     ("agents", ["agents/"], ["model"]),
     ("core", ["harness/task.", "harness/workspace.", "harness/verification/"],
      ["model", "datasets"]),
-    ("candidate", ["harness/candidate/"], ["model", "runtime"]),
+    ("candidate", ["harness/candidate/"], ["model"]),
     ("reference", ["harness/reference_runner.", "harness/task_import.", "harness/reference/"],
      ["core", "sandbox"]),
     ("evaluation", ["harness/evaluation/", "harness/environment."],

@@ -16,6 +16,7 @@ namespace {
 
 // The runtime half of every generated module. It reads the KFORGE_* constants defined above it.
 constexpr std::string_view kRuntime = R"py(
+import ast as _kforge_ast
 import inspect as _kforge_inspect
 import re as _kforge_re
 
@@ -39,9 +40,39 @@ def _kforge_mangle(name):
     return name.replace(".", "__kforge_dot__")
 
 
+def _kforge_div(a, b):
+    """`/` of plan expressions: C's integer division, truncating toward zero (-7 / 2 == -3)."""
+    quotient = abs(a) // abs(b)
+    return quotient if (a < 0) == (b < 0) else -quotient
+
+
+def _kforge_mod(a, b):
+    """`%` of plan expressions: C's remainder, with the sign of `a` (-7 % 2 == -1)."""
+    return a - b * _kforge_div(a, b)
+
+
+_KFORGE_FUNCTIONS = {
+    "ceil_div": lambda a, b: -(-a // b), "min": min, "max": max,
+    "_kforge_div": _kforge_div, "_kforge_mod": _kforge_mod,
+}
+
+
+class _KforgeIntegerArithmetic(_kforge_ast.NodeTransformer):
+    """Python's / and % round toward minus infinity; the plan's follow C, as kforge evaluates them."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, (_kforge_ast.Div, _kforge_ast.Mod)):
+            name = "_kforge_div" if isinstance(node.op, _kforge_ast.Div) else "_kforge_mod"
+            call = _kforge_ast.Call(_kforge_ast.Name(name, _kforge_ast.Load()),
+                                    [node.left, node.right], [])
+            return _kforge_ast.copy_location(call, node)
+        return node
+
+
 def _kforge_translate(expression):
-    # Plan expressions are 64-bit integer arithmetic: `/` divides integers. Dotted state_dict
-    # keys (conv.weight) become single Python names; .shape and .numel stay attributes.
+    # Plan expressions are 64-bit integer arithmetic as in C. Dotted state_dict keys
+    # (conv.weight) become single Python names; .shape and .numel stay attributes.
     def rename(match):
         chain, suffix = match.group(0), ""
         for attribute in (".shape", ".numel"):
@@ -49,13 +80,17 @@ def _kforge_translate(expression):
                 chain, suffix = chain[: -len(attribute)], attribute
                 break
         return _kforge_mangle(chain) + suffix
-    return _KFORGE_NAME.sub(rename, str(expression)).replace("/", "//")
+    tree = _kforge_ast.parse(_KFORGE_NAME.sub(rename, str(expression)), mode="eval")
+    tree = _kforge_ast.fix_missing_locations(_KforgeIntegerArithmetic().visit(tree))
+    return compile(tree, "<kforge plan expression>", "eval")
 
 
 def _kforge_evaluate(expression, names):
-    value = eval(_kforge_translate(expression), {"__builtins__": {}}, names)
+    value = eval(_kforge_translate(expression), {"__builtins__": {}, **_KFORGE_FUNCTIONS}, names)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, int) and not -2**63 <= value < 2**63:
+        raise OverflowError("plan expression %s = %d does not fit in 64 bits" % (expression, value))
     return value
 
 
@@ -99,8 +134,7 @@ def kforge_bind(model, inputs):
 def kforge_launch_plan(model, *inputs):
     """The launches the plan asks for, evaluated for these inputs (no GPU needed)."""
     values, outputs = kforge_bind(model, inputs)
-    names = {"ceil_div": lambda a, b: -(-a // b), "min": min, "max": max}
-    names.update(KFORGE_DEFINES)
+    names = dict(KFORGE_DEFINES)
     for name, value in values.items():
         names[_kforge_mangle(name)] = _KforgeSizes(value) if isinstance(value, torch.Tensor) else value
     device = outputs[0].device

@@ -9,45 +9,26 @@
 // `.numel` or `.shape[i]` is always the attribute, never part of the name.
 //
 // An expression is parsed once into a tree and evaluated against an ExpressionEnvironment (a
-// signature at one concrete shape plus define values), as many times as there are shapes.
+// signature at one concrete shape plus define values), as many times as there are shapes. The
+// parser and evaluator are the kernel library's (kforge/kernels/expression.hpp), the one
+// implementation the shipped runtime uses too; this class adds the candidate's file positions,
+// the expression's role in messages and "did you mean".
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "harness/candidate/source_text.hpp"
+#include "kforge/kernels/expression.hpp"
 
 namespace kforge {
 
-// What a name in an expression or argument list stands for at one concrete shape.
-struct NamedValue {
-  enum class Kind { kTensor, kInteger, kFloat };
-  Kind kind = Kind::kInteger;
-  std::string role;            // "input", "parameter", "output", "scratch buffer", "define", ...
-  std::vector<int64_t> shape;  // kTensor
-  int64_t integer = 0;         // kInteger
-  double real = 0;             // kFloat
-  // False for a scalar input whose value the signature does not record: naming it is an error
-  // rather than a silent 0.
-  bool has_value = true;
-};
-
-class ExpressionEnvironment {
- public:
-  // Later definitions of the same name are refused by the caller (plan_validation); here the
-  // first one wins.
-  void add(const std::string& name, NamedValue value);
-  const NamedValue* find(std::string_view name) const;
-  std::vector<std::string> names() const;
-
- private:
-  std::map<std::string, NamedValue, std::less<>> values_;
-};
+// The names an expression may use at one concrete shape: the shared model of the kernel library.
+using NamedValue = kernels::NamedValue;
+using ExpressionEnvironment = kernels::ExpressionEnvironment;
 
 class Expression {
  public:
@@ -75,13 +56,13 @@ class Expression {
   // Every name the expression mentions, in order of appearance.
   std::vector<std::string> names() const;
 
-  struct Node;
-
  private:
+  [[noreturn]] void fail_at(const kernels::ExpressionFailure& failure) const;
+
   std::string text_;
   std::string context_;
   TextOrigin origin_;
-  std::shared_ptr<const Node> root_;
+  kernels::ExpressionTree tree_;
 };
 
 }  // namespace kforge

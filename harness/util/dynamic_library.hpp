@@ -1,10 +1,14 @@
 // Opening a shared library at run time (libcuda, NVRTC, CUPTI), so that kforge starts, and all
-// its GPU-free features work, on machines that lack them.
+// its GPU-free features work, on machines that lack them. The dlopen itself is the kernel
+// library's (kforge/kernels/shared_library.hpp), the one dlopen layer; this wraps it so that a
+// failure is a kforge::Error.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kforge/kernels/shared_library.hpp"
 
 namespace kforge {
 
@@ -19,26 +23,22 @@ class DynamicLibrary {
   // soname (NVRTC and its builtins), which the dynamic linker then finds already loaded.
   static std::optional<DynamicLibrary> try_open_global(const std::string& path);
 
-  ~DynamicLibrary();
-  DynamicLibrary(DynamicLibrary&& other) noexcept;
-  DynamicLibrary& operator=(DynamicLibrary&& other) noexcept;
-  DynamicLibrary(const DynamicLibrary&) = delete;
-  DynamicLibrary& operator=(const DynamicLibrary&) = delete;
-
   // The address of `symbol`; throws Error naming the library and symbol if it is absent.
   void* symbol(const std::string& symbol) const;
-  void* try_symbol(const std::string& symbol) const;
+  void* try_symbol(const std::string& symbol) const { return library_.try_symbol(symbol); }
   template <typename Function>
   Function function(const std::string& name) const {
     return reinterpret_cast<Function>(symbol(name));
   }
 
-  // The file the library was loaded from (from dladdr/dlinfo), or the name that opened it.
+  // The file the library was loaded from (from dlinfo), or the name that opened it.
   const std::string& path() const { return path_; }
+  const kernels::SharedLibrary& library() const { return library_; }
 
  private:
-  DynamicLibrary(void* handle, std::string path) : handle_(handle), path_(std::move(path)) {}
-  void* handle_ = nullptr;
+  explicit DynamicLibrary(kernels::SharedLibrary library)
+      : library_(std::move(library)), path_(library_.path()) {}
+  kernels::SharedLibrary library_;
   std::string path_;
 };
 

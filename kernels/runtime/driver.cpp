@@ -7,7 +7,8 @@
 namespace kforge::kernels {
 
 Driver::Driver(SharedLibrary library)
-    : library_(std::make_unique<SharedLibrary>(std::move(library))) {}
+    : library_(std::make_unique<SharedLibrary>(std::move(library))),
+      api_(resolve_driver_api(*library_)) {}
 
 Driver Driver::open() {
   return open({"libcuda.so.1", "libcuda.so"});
@@ -15,42 +16,34 @@ Driver Driver::open() {
 
 Driver Driver::open(const std::vector<std::string>& names) {
   Driver driver(SharedLibrary::open(names, "the CUDA driver (is an NVIDIA driver installed?)"));
-  driver.check(driver.library().function<CUresult (*)(unsigned)>("cuInit")(0), "cuInit");
+  driver.check(driver.api().cuInit(0), "cuInit");
   return driver;
 }
 
 Driver::~Driver() {
   if (!library_)
     return;  // moved from
-  auto release = library_->function<CUresult (*)(CUdevice)>("cuDevicePrimaryCtxRelease_v2");
   for (CUdevice device : retained_)
-    release(device);  // never throws from here
+    api_.cuDevicePrimaryCtxRelease(device);  // never throws from here
 }
 
 void Driver::check(CUresult result, const char* function) const {
   if (result == CUDA_SUCCESS)
     return;
-  const char* name = nullptr;
-  const char* message = nullptr;
-  library_->function<CUresult (*)(CUresult, const char**)>("cuGetErrorName")(result, &name);
-  library_->function<CUresult (*)(CUresult, const char**)>("cuGetErrorString")(result, &message);
-  throw KernelError(std::string(function) + " failed: " + (name ? name : "unknown error") + ": " +
-                        (message ? message : "no description"),
+  throw KernelError(describe_driver_failure(api_, result, function),
                     "CUresult " + std::to_string(static_cast<int>(result)));
 }
 
 int Driver::device_count() const {
   int count = 0;
-  check(library_->function<CUresult (*)(int*)>("cuDeviceGetCount")(&count), "cuDeviceGetCount");
+  check(api_.cuDeviceGetCount(&count), "cuDeviceGetCount");
   return count;
 }
 
 int Driver::architecture(int device) const {
   CUdevice handle = 0;
-  check(library_->function<CUresult (*)(CUdevice*, int)>("cuDeviceGet")(&handle, device),
-        "cuDeviceGet");
-  auto attribute =
-      library_->function<CUresult (*)(int*, CUdevice_attribute, CUdevice)>("cuDeviceGetAttribute");
+  check(api_.cuDeviceGet(&handle, device), "cuDeviceGet");
+  auto attribute = api_.cuDeviceGetAttribute;
   int major = 0;
   int minor = 0;
   check(attribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, handle),
@@ -62,12 +55,9 @@ int Driver::architecture(int device) const {
 
 void Driver::use_device(int device) {
   CUdevice handle = 0;
-  check(library_->function<CUresult (*)(CUdevice*, int)>("cuDeviceGet")(&handle, device),
-        "cuDeviceGet");
+  check(api_.cuDeviceGet(&handle, device), "cuDeviceGet");
   CUcontext context = nullptr;
-  check(library_->function<CUresult (*)(CUcontext*, CUdevice)>("cuDevicePrimaryCtxRetain")(&context,
-                                                                                           handle),
-        "cuDevicePrimaryCtxRetain");
+  check(api_.cuDevicePrimaryCtxRetain(&context, handle), "cuDevicePrimaryCtxRetain");
   retained_.push_back(handle);
   context_ = context;
 }
@@ -76,13 +66,10 @@ ScopedContext::ScopedContext(const Driver& driver) : driver_(driver) {
   if (driver.context() == nullptr)
     return;
   CUcontext current = nullptr;
-  driver.check(driver.library().function<CUresult (*)(CUcontext*)>("cuCtxGetCurrent")(&current),
-               "cuCtxGetCurrent");
+  driver.check(driver.api().cuCtxGetCurrent(&current), "cuCtxGetCurrent");
   if (current == driver.context())
     return;
-  driver.check(
-      driver.library().function<CUresult (*)(CUcontext)>("cuCtxPushCurrent_v2")(driver.context()),
-      "cuCtxPushCurrent_v2");
+  driver.check(driver.api().cuCtxPushCurrent(driver.context()), "cuCtxPushCurrent_v2");
   pushed_ = true;
 }
 
@@ -90,51 +77,42 @@ ScopedContext::~ScopedContext() {
   if (!pushed_)
     return;
   CUcontext popped = nullptr;
-  driver_.library().function<CUresult (*)(CUcontext*)>("cuCtxPopCurrent_v2")(&popped);  // no throw
+  driver_.api().cuCtxPopCurrent(&popped);  // no throw
 }
 
 Module Driver::load(const std::vector<char>& image) const {
   CUmodule module = nullptr;
-  check(library_->function<CUresult (*)(CUmodule*, const void*)>("cuModuleLoadData")(&module,
-                                                                                     image.data()),
-        "cuModuleLoadData");
+  check(api_.cuModuleLoadData(&module, image.data()), "cuModuleLoadData");
   return Module(this, module);
 }
 
 void Driver::launch(CUfunction function, std::array<unsigned, 3> grid,
                     std::array<unsigned, 3> block, unsigned shared_bytes, CUstream stream,
                     std::vector<void*> arguments) const {
-  auto launch_kernel =
-      library_->function<CUresult (*)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
-                                      unsigned, unsigned, CUstream, void**, void**)>(
-          "cuLaunchKernel");
-  check(launch_kernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2],
-                      shared_bytes, stream, arguments.data(), nullptr),
+  check(api_.cuLaunchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2],
+                            shared_bytes, stream, arguments.data(), nullptr),
         "cuLaunchKernel");
 }
 
 CUdeviceptr Driver::allocate(size_t bytes, CUstream stream) const {
   CUdeviceptr pointer = 0;
-  check(library_->function<CUresult (*)(CUdeviceptr*, size_t, CUstream)>("cuMemAllocAsync")(
-            &pointer, bytes, stream),
-        "cuMemAllocAsync");
+  check(api_.cuMemAllocAsync(&pointer, bytes, stream), "cuMemAllocAsync");
   return pointer;
 }
 
 void Driver::release(CUdeviceptr pointer, CUstream stream) const {
-  library_->function<CUresult (*)(CUdeviceptr, CUstream)>("cuMemFreeAsync")(pointer, stream);
+  api_.cuMemFreeAsync(pointer, stream);
 }
 
 void Driver::allow_shared_bytes(CUfunction function, unsigned bytes) const {
-  check(
-      library_->function<CUresult (*)(CUfunction, CUfunction_attribute, int)>("cuFuncSetAttribute")(
-          function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(bytes)),
-      "cuFuncSetAttribute");
+  check(api_.cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                static_cast<int>(bytes)),
+        "cuFuncSetAttribute");
 }
 
 Module::~Module() {
   if (module_)
-    driver_->library().function<CUresult (*)(CUmodule)>("cuModuleUnload")(module_);
+    driver_->api().cuModuleUnload(module_);
 }
 
 Module::Module(Module&& other) noexcept
@@ -142,9 +120,7 @@ Module::Module(Module&& other) noexcept
 
 CUfunction Module::function(const std::string& name) const {
   CUfunction function = nullptr;
-  const CUresult result =
-      driver_->library().function<CUresult (*)(CUfunction*, CUmodule, const char*)>(
-          "cuModuleGetFunction")(&function, module_, name.c_str());
+  const CUresult result = driver_->api().cuModuleGetFunction(&function, module_, name.c_str());
   if (result == CUDA_ERROR_NOT_FOUND)
     throw KernelError("the module has no kernel named '" + name + "'", "cuModuleGetFunction");
   driver_->check(result, "cuModuleGetFunction");

@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "kforge/kernels/error.hpp"
 #include "kforge/kernels/expression.hpp"
@@ -115,26 +117,24 @@ PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& fil
     defines[define.name] = define.default_value;
   for (const auto& [name, value] : kernel.defines)
     defines[name] = value;
-  std::map<std::string, int> scratch_index;
-  for (size_t i = 0; i < file.scratch.size(); ++i)
-    scratch_index[file.scratch[i].name] = static_cast<int>(i);
+  std::set<std::string> scratch_names;
+  for (const PlannedScratch& scratch : file.scratch)
+    scratch_names.insert(scratch.name);
 
-  ExpressionScope scope;
-  scope.value = [&](const std::string& name) -> std::optional<int64_t> {
-    if (const auto define = defines.find(name); define != defines.end())
-      return define->second;
-    if (const auto argument = arguments.find(name); argument != arguments.end()) {
-      if (const int64_t* integer = std::get_if<int64_t>(&argument->second))
-        return *integer;
-    }
-    return std::nullopt;
-  };
-  scope.shape = [&](const std::string& name) -> std::optional<std::vector<int64_t>> {
-    if (const auto argument = arguments.find(name); argument != arguments.end())
-      if (const Tensor* tensor = std::get_if<Tensor>(&argument->second))
-        return tensor->shape;
-    return std::nullopt;
-  };
+  // Defines first: the first definition of a name wins, as the old lookup had it.
+  ExpressionEnvironment scope;
+  for (const auto& [name, value] : defines)
+    scope.add(name, {NamedValue::Kind::kInteger, "define", {}, value, 0, true});
+  for (const auto& [name, argument] : arguments) {
+    if (const Tensor* tensor = std::get_if<Tensor>(&argument))
+      scope.add(name, {NamedValue::Kind::kTensor, "tensor argument", tensor->shape, 0, 0, true});
+    else if (const int64_t* integer = std::get_if<int64_t>(&argument))
+      scope.add(name, {NamedValue::Kind::kInteger, "integer scalar", {}, *integer, 0, true});
+    else
+      scope.add(
+          name,
+          {NamedValue::Kind::kFloat, "float scalar", {}, 0, std::get<double>(argument), true});
+  }
 
   PreparedLaunch prepared;
   for (const PlannedScratch& scratch : file.scratch) {
@@ -143,6 +143,7 @@ PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& fil
       throw KernelError("scratch '" + scratch.name + "' has a negative size", where);
     prepared.scratch.push_back(
         {scratch.name, static_cast<size_t>(numel) * dtype_size(scratch.dtype)});
+    scope.add(scratch.name, {NamedValue::Kind::kTensor, "scratch buffer", {numel}, 0, 0, true});
   }
   for (const PlannedLaunch& launch : file.launches) {
     const std::string at = where + ": kernel " + launch.name;
@@ -179,10 +180,10 @@ PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& fil
       const std::string arg_where = at + ", argument " + std::to_string(i) + " '" + text + "'";
       PreparedArgument argument;
       const auto named = arguments.find(text);
-      if (const auto scratch = scratch_index.find(text); scratch != scratch_index.end()) {
+      if (scratch_names.count(text)) {
         if (!parameter.pointer)
           throw KernelError("a scratch buffer needs a pointer parameter", arg_where);
-        argument.scratch = scratch->second;
+        argument.buffer = text;
         argument.bytes.resize(sizeof(void*));
       } else if (named != arguments.end() && std::holds_alternative<Tensor>(named->second)) {
         if (!parameter.pointer)
@@ -207,6 +208,80 @@ PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& fil
     prepared.kernels.push_back(std::move(out));
   }
   return prepared;
+}
+
+namespace {
+
+unsigned unsigned_in_range(int64_t value, int64_t lowest, const std::string& what,
+                           const std::string& where) {
+  if (value < lowest || value > std::numeric_limits<unsigned>::max())
+    throw KernelError(what + " " + std::to_string(value) + " is out of range", where);
+  return static_cast<unsigned>(value);
+}
+
+std::vector<unsigned char> bytes_from_hex(const std::string& hex, const std::string& where) {
+  auto digit = [&](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    throw KernelError("argument bytes '" + hex + "' are not hexadecimal", where);
+  };
+  if (hex.size() % 2 != 0)
+    throw KernelError("argument bytes '" + hex + "' have an odd length", where);
+  std::vector<unsigned char> bytes;
+  for (size_t i = 0; i < hex.size(); i += 2)
+    bytes.push_back(static_cast<unsigned char>(digit(hex[i]) * 16 + digit(hex[i + 1])));
+  return bytes;
+}
+
+}  // namespace
+
+PreparedLaunch prepared_launch_from_json(const std::string& json_text, const std::string& where) {
+  using nlohmann::json;
+  try {
+    const json plan = json::parse(json_text);
+    PreparedLaunch prepared;
+    for (const json& entry : plan.at("launches")) {
+      PreparedKernel kernel;
+      kernel.name = entry.at("kernel").get<std::string>();
+      const std::string at = where + ": kernel " + kernel.name;
+      const auto grid = entry.at("grid").get<std::array<int64_t, 3>>();
+      const auto block = entry.at("block").get<std::array<int64_t, 3>>();
+      for (size_t i = 0; i < 3; ++i) {
+        kernel.grid[i] = unsigned_in_range(grid[i], 1, "grid extent", at);
+        kernel.block[i] = unsigned_in_range(block[i], 1, "block extent", at);
+      }
+      kernel.shared_bytes =
+          unsigned_in_range(entry.at("shared_bytes").get<int64_t>(), 0, "shared_bytes", at);
+      for (const json& item : entry.at("args")) {
+        PreparedArgument argument;
+        if (item.at("kind").get<std::string>() == "tensor") {
+          argument.buffer = item.at("tensor").get<std::string>();
+          argument.bytes.resize(sizeof(void*));
+          if (argument.buffer.empty())
+            throw KernelError("a tensor argument names no buffer", at);
+        } else {
+          argument.bytes = bytes_from_hex(item.at("bytes").get<std::string>(), at);
+          if (argument.bytes.empty() ||
+              argument.bytes.size() != item.value("width", argument.bytes.size()))
+            throw KernelError("an argument has bytes of another width", at);
+        }
+        kernel.arguments.push_back(std::move(argument));
+      }
+      prepared.kernels.push_back(std::move(kernel));
+    }
+    for (const json& entry : plan.value("scratch", json::array())) {
+      const std::string name = entry.at("name").get<std::string>();
+      const int64_t bytes = entry.at("bytes").get<int64_t>();
+      if (bytes < 0)
+        throw KernelError("scratch buffer '" + name + "' has a negative size", where);
+      prepared.scratch.push_back({name, static_cast<size_t>(bytes)});
+    }
+    return prepared;
+  } catch (const json::exception& bad) {
+    throw KernelError(std::string("the plan is malformed: ") + bad.what(), where);
+  }
 }
 
 }  // namespace kforge::kernels

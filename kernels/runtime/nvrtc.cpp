@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "kforge/kernels/cuda_paths.hpp"
 #include "kforge/kernels/error.hpp"
 
 namespace kforge::kernels {
@@ -14,118 +15,75 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Where NVRTC is looked for, in order. The same places kforge itself looks
-// (harness/util/cuda_libraries.cpp), repeated here because this library stands alone.
-std::vector<std::string> nvrtc_candidates() {
-  const std::vector<std::string> sonames = {"libnvrtc.so.13", "libnvrtc.so.12"};
-  std::vector<std::string> names;
-  auto in_folder = [&](const std::string& folder) {
-    for (const std::string& soname : sonames)
-      names.push_back(folder + "/" + soname);
-  };
-  if (const char* extra = std::getenv("KFORGE_CUDA_LIB_DIRS")) {
-    const std::string folders = extra;
-    size_t start = 0;
-    while (start <= folders.size()) {
-      size_t colon = folders.find(':', start);
-      if (colon == std::string::npos)
-        colon = folders.size();
-      if (colon > start)
-        in_folder(folders.substr(start, colon - start));
-      start = colon + 1;
-    }
-  }
-  names.insert(names.end(), sonames.begin(), sonames.end());
-  names.push_back("libnvrtc.so");
-  for (const char* variable : {"CUDA_HOME", "CUDA_PATH"}) {
-    const char* home = std::getenv(variable);
-    if (home != nullptr && home[0] != '\0')
-      in_folder(std::string(home) + "/lib64");
-  }
-  in_folder("/usr/local/cuda/lib64");
-  return names;
+template <typename Function>
+void resolve(const SharedLibrary& library, Function& slot, const char* symbol) {
+  slot = reinterpret_cast<Function>(library.symbol(symbol));
 }
 
-bool has_cuda_headers(const fs::path& include) {
+}  // namespace
+
+std::vector<std::string> NvrtcLibrary::candidates() {
+  return cuda_library_candidates("libnvrtc", {13, 12});
+}
+
+NvrtcLibrary NvrtcLibrary::open() {
+  NvrtcLibrary nvrtc(SharedLibrary::open(candidates(), "NVRTC"));
+  const SharedLibrary& library = nvrtc.library_;
+  NvrtcFunctions& api = nvrtc.api_;
+  resolve(library, api.version, "nvrtcVersion");
+  resolve(library, api.get_error_string, "nvrtcGetErrorString");
+  resolve(library, api.create_program, "nvrtcCreateProgram");
+  resolve(library, api.destroy_program, "nvrtcDestroyProgram");
+  resolve(library, api.compile_program, "nvrtcCompileProgram");
+  resolve(library, api.get_program_log_size, "nvrtcGetProgramLogSize");
+  resolve(library, api.get_program_log, "nvrtcGetProgramLog");
+  resolve(library, api.get_ptx_size, "nvrtcGetPTXSize");
+  resolve(library, api.get_ptx, "nvrtcGetPTX");
+  resolve(library, api.get_cubin_size, "nvrtcGetCUBINSize");
+  resolve(library, api.get_cubin, "nvrtcGetCUBIN");
+  const nvrtcResult versioned = api.version(&nvrtc.major_, &nvrtc.minor_);
+  if (versioned != NVRTC_SUCCESS)
+    throw KernelError(std::string("nvrtcVersion failed: ") + api.get_error_string(versioned),
+                      library.path());
+  // Where they are not beside NVRTC, the linker's own search must find them; where it cannot
+  // either, NVRTC is unusable, and that is said now rather than at the first compile.
+  const std::string builtins =
+      "libnvrtc-builtins.so." + std::to_string(nvrtc.major_) + "." + std::to_string(nvrtc.minor_);
+  const fs::path beside = fs::path(library.path()).parent_path() / builtins;
   std::error_code failure;
-  return fs::is_regular_file(include / "cuda_fp16.h", failure);
+  if (fs::exists(beside, failure))
+    nvrtc.builtins_ = SharedLibrary::try_open_global(beside.string());
+  if (!nvrtc.builtins_)
+    nvrtc.builtins_ = SharedLibrary::try_open({builtins});
+  if (!nvrtc.builtins_)
+    throw KernelError("NVRTC's builtins library " + builtins + " is neither beside NVRTC (" +
+                          beside.string() +
+                          ") nor found by the dynamic linker; every compile would fail",
+                      library.path());
+  return nvrtc;
 }
 
-// The CUDA header folders of the installation NVRTC came from (a toolkit, pip's CUDA 13
-// nvidia/cu13 or CUDA 12's nvidia/cuda_* packages), else of $CUDA_HOME, $CUDA_PATH or
-// /usr/local/cuda: the first that has cuda_fp16.h, CCCL's folder first.
-std::vector<std::string> header_folders(const fs::path& nvrtc_library) {
-  std::vector<std::vector<fs::path>> installations;
-  for (const fs::path& library : {fs::weakly_canonical(nvrtc_library), nvrtc_library}) {
-    const fs::path root = library.parent_path().parent_path();
-    installations.push_back({root / "include" / "cccl", root / "include"});
-    installations.push_back({root.parent_path() / "cuda_cccl" / "include",
-                             root.parent_path() / "cuda_runtime" / "include"});
-  }
-  for (const char* variable : {"CUDA_HOME", "CUDA_PATH"}) {
-    const char* home = std::getenv(variable);
-    if (home != nullptr && home[0] != '\0')
-      installations.push_back({fs::path(home) / "include" / "cccl", fs::path(home) / "include"});
-  }
-  installations.push_back({"/usr/local/cuda/include/cccl", "/usr/local/cuda/include"});
-  for (const std::vector<fs::path>& folders : installations) {
-    if (!std::any_of(folders.begin(), folders.end(), has_cuda_headers))
-      continue;
-    std::vector<std::string> paths;
-    for (const fs::path& folder : folders) {
-      std::error_code failure;
-      if (fs::is_directory(folder, failure))
-        paths.push_back(fs::weakly_canonical(folder).string());
-    }
-    return paths;
-  }
-  return {};
-}
-
-using GetErrorString = const char* (*)(nvrtcResult);
+namespace {
 
 // One checked call per NVRTC result: a failure names the function and NVRTC's own message.
-void check(const SharedLibrary& library, nvrtcResult result, const char* function) {
+void check(const NvrtcFunctions& api, nvrtcResult result, const char* function) {
   if (result == NVRTC_SUCCESS)
     return;
-  auto describe = library.function<GetErrorString>("nvrtcGetErrorString");
-  throw KernelError(std::string(function) + " failed: " + describe(result),
+  throw KernelError(std::string(function) + " failed: " + api.get_error_string(result),
                     "NVRTC result " + std::to_string(static_cast<int>(result)));
 }
 
 }  // namespace
 
 Nvrtc Nvrtc::open() {
-  Nvrtc nvrtc(SharedLibrary::open(nvrtc_candidates(), "NVRTC"));
-  const std::string library = nvrtc.library_path();
-  // NVRTC dlopens libnvrtc-builtins.so.<major>.<minor> by bare soname at its first compile;
-  // loaded here first, by path from NVRTC's own folder, it is found already loaded.
-  const int version = nvrtc.version();
-  const std::string builtins = "libnvrtc-builtins.so." + std::to_string(version / 1000) + "." +
-                               std::to_string((version % 1000) / 10);
-  const fs::path beside = fs::path(library).parent_path() / builtins;
-  std::error_code failure;
-  if (fs::exists(beside, failure))
-    nvrtc.builtins_ = SharedLibrary::try_open_global(beside.string());
-  if (!nvrtc.builtins_) {
-    try {
-      nvrtc.builtins_ = SharedLibrary::open({builtins}, "NVRTC's builtins");
-    } catch (const KernelError&) {
-      throw KernelError("NVRTC's builtins library " + builtins + " is neither beside NVRTC (" +
-                            beside.string() + ") nor found by the dynamic linker",
-                        library);
-    }
-  }
-  nvrtc.include_paths_ = header_folders(library);
+  Nvrtc nvrtc(NvrtcLibrary::open());
+  for (const fs::path& folder : cuda_include_roots_for(fs::path(nvrtc.library_path())))
+    nvrtc.include_paths_.push_back(folder.string());
   return nvrtc;
 }
 
 int Nvrtc::version() const {
-  int major = 0;
-  int minor = 0;
-  auto get_version = library_.function<nvrtcResult (*)(int*, int*)>("nvrtcVersion");
-  check(library_, get_version(&major, &minor), "nvrtcVersion");
-  return major * 1000 + minor * 10;
+  return nvrtc_.major() * 1000 + nvrtc_.minor() * 10;
 }
 
 NvrtcOutput Nvrtc::compile(const std::string& source, const std::string& file_name,
@@ -136,23 +94,12 @@ NvrtcOutput Nvrtc::compile(const std::string& source, const std::string& file_na
 NvrtcOutput Nvrtc::compile(const std::string& source, const std::string& file_name,
                            const std::string& target,
                            const std::vector<std::string>& options) const {
-  auto create = library_.function<nvrtcResult (*)(nvrtcProgram*, const char*, const char*, int,
-                                                  const char* const*, const char* const*)>(
-      "nvrtcCreateProgram");
-  auto destroy = library_.function<nvrtcResult (*)(nvrtcProgram*)>("nvrtcDestroyProgram");
-  auto compile_program = library_.function<nvrtcResult (*)(nvrtcProgram, int, const char* const*)>(
-      "nvrtcCompileProgram");
-  auto log_size =
-      library_.function<nvrtcResult (*)(nvrtcProgram, size_t*)>("nvrtcGetProgramLogSize");
-  auto get_log = library_.function<nvrtcResult (*)(nvrtcProgram, char*)>("nvrtcGetProgramLog");
-  auto cubin_size = library_.function<nvrtcResult (*)(nvrtcProgram, size_t*)>("nvrtcGetCUBINSize");
-  auto get_cubin = library_.function<nvrtcResult (*)(nvrtcProgram, char*)>("nvrtcGetCUBIN");
-
+  const NvrtcFunctions& api = nvrtc_.api();
   nvrtcProgram program = nullptr;
-  check(library_, create(&program, source.c_str(), file_name.c_str(), 0, nullptr, nullptr),
+  check(api, api.create_program(&program, source.c_str(), file_name.c_str(), 0, nullptr, nullptr),
         "nvrtcCreateProgram");
   // The program is destroyed on every path, exceptions included.
-  auto release = [&](nvrtcProgram* p) { destroy(p); };
+  auto release = [&](nvrtcProgram* p) { api.destroy_program(p); };
   std::unique_ptr<nvrtcProgram, decltype(release)> guard(&program, release);
 
   // A real architecture (sm_XX, not compute_XX) makes NVRTC produce a cubin, not only PTX.
@@ -165,22 +112,22 @@ NvrtcOutput Nvrtc::compile(const std::string& source, const std::string& file_na
     pointers.push_back(option.c_str());
 
   const nvrtcResult compiled =
-      compile_program(program, static_cast<int>(pointers.size()), pointers.data());
+      api.compile_program(program, static_cast<int>(pointers.size()), pointers.data());
   NvrtcOutput output;
   size_t size = 0;
-  check(library_, log_size(program, &size), "nvrtcGetProgramLogSize");
+  check(api, api.get_program_log_size(program, &size), "nvrtcGetProgramLogSize");
   output.log.resize(size);
   if (size > 0)
-    check(library_, get_log(program, output.log.data()), "nvrtcGetProgramLog");
+    check(api, api.get_program_log(program, output.log.data()), "nvrtcGetProgramLog");
   while (!output.log.empty() && (output.log.back() == '\0' || output.log.back() == '\n'))
     output.log.pop_back();
   if (compiled == NVRTC_ERROR_COMPILATION)
     return output;
-  check(library_, compiled, "nvrtcCompileProgram");
+  check(api, compiled, "nvrtcCompileProgram");
 
-  check(library_, cubin_size(program, &size), "nvrtcGetCUBINSize");
+  check(api, api.get_cubin_size(program, &size), "nvrtcGetCUBINSize");
   output.cubin.resize(size);
-  check(library_, get_cubin(program, output.cubin.data()), "nvrtcGetCUBIN");
+  check(api, api.get_cubin(program, output.cubin.data()), "nvrtcGetCUBIN");
   output.succeeded = true;
   return output;
 }

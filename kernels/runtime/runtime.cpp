@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "kforge/kernels/error.hpp"
 #include "kforge/kernels/nvrtc.hpp"
@@ -154,8 +155,11 @@ void Runtime::launch(const std::string& task, const Arguments& arguments, CUstre
   const Module& loaded = module(kernel, file->second);
 
   std::vector<CUdeviceptr> scratch;
-  for (const PreparedScratch& buffer : prepared.scratch)
+  std::map<std::string, size_t> scratch_index;
+  for (const PreparedScratch& buffer : prepared.scratch) {
+    scratch_index[buffer.name] = scratch.size();
     scratch.push_back(cuda.allocate(buffer.bytes == 0 ? 1 : buffer.bytes, stream));
+  }
   try {
     for (const PreparedKernel& planned : prepared.kernels) {
       CUfunction function = loaded.function(planned.name);
@@ -164,8 +168,10 @@ void Runtime::launch(const std::string& task, const Arguments& arguments, CUstre
       std::vector<std::vector<unsigned char>> values;
       for (const PreparedArgument& argument : planned.arguments) {
         values.push_back(argument.bytes);
-        if (argument.scratch >= 0)
-          std::memcpy(values.back().data(), &scratch[argument.scratch], sizeof(CUdeviceptr));
+        if (!argument.buffer.empty()) {
+          const CUdeviceptr& pointer = scratch.at(scratch_index.at(argument.buffer));
+          std::memcpy(values.back().data(), &pointer, sizeof(CUdeviceptr));
+        }
       }
       std::vector<void*> pointers;
       for (std::vector<unsigned char>& value : values)

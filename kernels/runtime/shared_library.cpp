@@ -9,16 +9,25 @@
 
 namespace kforge::kernels {
 
-SharedLibrary SharedLibrary::open(const std::vector<std::string>& names, const std::string& what) {
-  std::string tried;
-  std::string last_error;
+std::optional<SharedLibrary> SharedLibrary::try_open(const std::vector<std::string>& names,
+                                                     std::string* last_error) {
   for (const std::string& name : names) {
     if (void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL))
-      return {handle, name};
+      return SharedLibrary(handle, name);
     const char* error = dlerror();
-    last_error = error ? error : "unknown dlopen error";
-    tried += (tried.empty() ? "" : ", ") + name;
+    if (last_error)
+      *last_error = error ? error : "unknown dlopen error";
   }
+  return std::nullopt;
+}
+
+SharedLibrary SharedLibrary::open(const std::vector<std::string>& names, const std::string& what) {
+  std::string last_error;
+  if (std::optional<SharedLibrary> library = try_open(names, &last_error))
+    return std::move(*library);
+  std::string tried;
+  for (const std::string& name : names)
+    tried += (tried.empty() ? "" : ", ") + name;
   throw KernelError("cannot open " + what + " (tried " + tried + ")", last_error);
 }
 
@@ -54,8 +63,12 @@ SharedLibrary& SharedLibrary::operator=(SharedLibrary&& other) noexcept {
   return *this;
 }
 
+void* SharedLibrary::try_symbol(const std::string& name) const {
+  return dlsym(handle_, name.c_str());
+}
+
 void* SharedLibrary::symbol(const std::string& name) const {
-  if (void* address = dlsym(handle_, name.c_str()))
+  if (void* address = try_symbol(name))
     return address;
   throw KernelError("symbol " + name + " is missing", name_);
 }

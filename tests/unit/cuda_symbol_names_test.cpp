@@ -113,8 +113,8 @@ TEST_P(CudaSymbolTable, ResolvesTheEntryPointsCudaHMapsTo) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DriverTables, CudaSymbolTable,
-                         ::testing::Values(std::pair{"harness/util/cuda_libraries.cpp", 30u},
-                                           std::pair{"kernels/runtime/driver.cpp", 15u}));
+                         ::testing::Values(std::pair{"kernels/runtime/driver_api.cpp", 41u},
+                                           std::pair{"kernels/runtime/driver.cpp", 10u}));
 
 }  // namespace
 }  // namespace kforge

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 
+#include "harness/candidate/plan_validation.hpp"
 #include "kforge/kernels/error.hpp"
 #include "kforge/kernels/expression.hpp"
 #include "kforge/kernels/launch.hpp"
@@ -28,18 +29,11 @@ std::string message_of(const std::function<void()>& action) {
   return "no error";
 }
 
-ExpressionScope scope() {
-  ExpressionScope scope;
-  scope.value = [](const std::string& name) -> std::optional<int64_t> {
-    if (name == "BLOCK")
-      return 256;
-    return std::nullopt;
-  };
-  scope.shape = [](const std::string& name) -> std::optional<std::vector<int64_t>> {
-    if (name == "x" || name == "conv.weight")
-      return std::vector<int64_t>{1000, 3};
-    return std::nullopt;
-  };
+ExpressionEnvironment scope() {
+  ExpressionEnvironment scope;
+  scope.add("BLOCK", {NamedValue::Kind::kInteger, "define", {}, 256, 0, true});
+  scope.add("x", {NamedValue::Kind::kTensor, "input", {1000, 3}, 0, 0, true});
+  scope.add("conv.weight", {NamedValue::Kind::kTensor, "parameter", {1000, 3}, 0, 0, true});
   return scope;
 }
 
@@ -53,17 +47,28 @@ TEST(Expression, EvaluatesThePlanLanguage) {
 
 TEST(Expression, ErrorsNameTheExpression) {
   EXPECT_EQ(message_of([] { evaluate_expression("x.shape[2]", scope()); }),
-            "'x' has 2 dimensions, not index 2 at column 1 (expression 'x.shape[2]')");
+            "shape index 2 is out of range: 'x' has 2 dimensions at column 9 (expression "
+            "'x.shape[2]')");
   EXPECT_EQ(message_of([] { evaluate_expression("BLOK * 2", scope()); }),
-            "unknown name 'BLOK' at column 5 (expression 'BLOK * 2')");
+            "unknown name 'BLOK' at column 1 (expression 'BLOK * 2')");
   EXPECT_EQ(message_of([] { evaluate_expression("4 / (BLOCK - 256)", scope()); }),
-            "division by zero at column 18 (expression '4 / (BLOCK - 256)')");
+            "division by zero: '(BLOCK - 256)' is 0 at column 3 (expression '4 / (BLOCK - 256)')");
   EXPECT_NE(message_of([] {
               evaluate_expression("9223372036854775807 + 1", scope());
-            }).find("64-bit overflow"),
+            }).find("overflows 64-bit integers"),
             std::string::npos);
-  EXPECT_NE(message_of([] { evaluate_expression("y.numel", scope()); }).find("not a tensor"),
+  EXPECT_NE(message_of([] { evaluate_expression("BLOCK.numel", scope()); }).find("not a tensor"),
             std::string::npos);
+  EXPECT_EQ(message_of([] { evaluate_expression("1 $ 2", scope()); }),
+            "unexpected '$' after a complete expression at column 3 (expression '1 $ 2')");
+}
+
+// The library and kforge's candidate parser share one implementation: C's truncating division.
+TEST(Expression, DividesTowardZeroAsC) {
+  EXPECT_EQ(evaluate_expression("-7 / 2", scope()), -3);
+  EXPECT_EQ(evaluate_expression("-7 % 2", scope()), -1);
+  EXPECT_EQ(evaluate_expression("7 % -2", scope()), 1);
+  EXPECT_EQ(evaluate_expression("ceil_div(-7, 2)", scope()), -3);
 }
 
 const std::string kKernel = R"kernel(/* kforge:launch
@@ -136,7 +141,7 @@ TEST_F(LaunchFixture, PreparesEveryKernelWithTypedArguments) {
   void* pointer = nullptr;
   std::memcpy(&pointer, arguments[0].bytes.data(), sizeof pointer);
   EXPECT_EQ(pointer, &x_data);
-  EXPECT_EQ(arguments[1].scratch, 0);
+  EXPECT_EQ(arguments[1].buffer, "scratch");
   EXPECT_EQ(arguments[2].bytes.size(), 4u);  // int32 rows
   EXPECT_EQ(arguments[3].bytes.size(), 8u);  // int64 cols
   float alpha = 0;
@@ -203,6 +208,85 @@ TEST_F(LaunchFixture, LaunchWithoutADriverSaysSo) {
   EXPECT_EQ(runtime.library().kernels().size(), 1u);
   const std::string message = message_of([&] { runtime.launch("column_scale", good()); });
   EXPECT_NE(message.find("cannot open the CUDA driver"), std::string::npos) << message;
+}
+
+// The resolved plan kforge's evaluator writes (ResolvedPlan::to_json) is read back, by the GPU
+// worker, as this library's PreparedLaunch: one model of a bound plan on both sides.
+TEST(PreparedLaunchJson, ReadsTheResolvedPlanKforgeWrites) {
+  kforge::ResolvedPlan plan;
+  kforge::ResolvedLaunch launch;
+  launch.kernel = "k";
+  launch.grid = {40, 2, 1};
+  launch.block = {256, 1, 1};
+  launch.shared_bytes = 1024;
+  kforge::ResolvedArgument tensor;
+  tensor.kind = kforge::ResolvedArgument::Kind::kTensor;
+  tensor.tensor = "x";
+  kforge::ResolvedArgument count;
+  count.kind = kforge::ResolvedArgument::Kind::kInteger;
+  count.type = kforge::ScalarType::kInt32;
+  count.width = 4;
+  count.integer = -3;
+  launch.args = {tensor, count};
+  plan.launches.push_back(launch);
+  plan.scratch.push_back({"partial", kforge::DType::kF32, 10, 40});
+  const PreparedLaunch prepared = prepared_launch_from_json(plan.to_json().dump(), "plan");
+  ASSERT_EQ(prepared.kernels.size(), 1u);
+  const PreparedKernel& kernel = prepared.kernels[0];
+  EXPECT_EQ(kernel.name, "k");
+  EXPECT_EQ(kernel.grid, (std::array<unsigned, 3>{40, 2, 1}));
+  EXPECT_EQ(kernel.block, (std::array<unsigned, 3>{256, 1, 1}));
+  EXPECT_EQ(kernel.shared_bytes, 1024u);
+  ASSERT_EQ(kernel.arguments.size(), 2u);
+  EXPECT_EQ(kernel.arguments[0].buffer, "x");
+  EXPECT_EQ(kernel.arguments[0].bytes.size(), sizeof(void*));
+  EXPECT_TRUE(kernel.arguments[1].buffer.empty());
+  EXPECT_EQ(kernel.arguments[1].bytes, (std::vector<unsigned char>{0xfd, 0xff, 0xff, 0xff}));
+  ASSERT_EQ(prepared.scratch.size(), 1u);
+  EXPECT_EQ(prepared.scratch[0].name, "partial");
+  EXPECT_EQ(prepared.scratch[0].bytes, 40u);
+}
+
+TEST(PreparedLaunchJson, RefusesWhatTheDriverCouldNotTake) {
+  const std::string launch = R"({"kernel": "k", "grid": [1, 1, 1], "block": [1, 1, 1],
+                                 "shared_bytes": 0, "args": [ARG]})";
+  auto plan = [&](const std::string& argument, const std::string& changed_launch = {}) {
+    std::string text = changed_launch.empty() ? launch : changed_launch;
+    text.replace(text.find("ARG"), 3, argument);
+    return R"({"launches": [)" + text + "]}";
+  };
+  const std::string value = R"({"kind": "integer", "bytes": "0100", "width": 2})";
+  EXPECT_EQ(prepared_launch_from_json(plan(value), "p").kernels[0].arguments[0].bytes,
+            (std::vector<unsigned char>{1, 0}));
+  EXPECT_EQ(message_of([&] {
+              prepared_launch_from_json(plan(R"({"kind": "integer", "bytes": "010", "width": 2})"),
+                                        "p");
+            }),
+            "argument bytes '010' have an odd length (p: kernel k)");
+  EXPECT_EQ(message_of([&] {
+              prepared_launch_from_json(plan(R"({"kind": "float", "bytes": "zz", "width": 1})"),
+                                        "p");
+            }),
+            "argument bytes 'zz' are not hexadecimal (p: kernel k)");
+  EXPECT_EQ(message_of([&] {
+              prepared_launch_from_json(plan(R"({"kind": "integer", "bytes": "0100", "width": 4})"),
+                                        "p");
+            }),
+            "an argument has bytes of another width (p: kernel k)");
+  std::string zero_grid = launch;
+  zero_grid.replace(zero_grid.find("[1, 1, 1]"), 9, "[0, 1, 1]");
+  EXPECT_EQ(message_of([&] { prepared_launch_from_json(plan(value, zero_grid), "p"); }),
+            "grid extent 0 is out of range (p: kernel k)");
+  EXPECT_EQ(message_of([&] {
+              prepared_launch_from_json(
+                  R"({"launches": [], "scratch": [{"name": "s", "bytes": -1}]})", "p");
+            }),
+            "scratch buffer 's' has a negative size (p)");
+  EXPECT_EQ(message_of([&] {
+              prepared_launch_from_json("{\"launches\": 3", "p");
+            }).rfind("the plan is malformed: ", 0),
+            0u);
+  EXPECT_EQ(message_of([&] { prepared_launch_from_json("{}", "p"); }).rfind("the plan is", 0), 0u);
 }
 
 }  // namespace

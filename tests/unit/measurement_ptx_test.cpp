@@ -1,6 +1,6 @@
 // The GPU worker's measurement kernels (sandbox/ptx/*.ptx) travel inside the binary and are
 // JIT-compiled by the driver on the device. Here: they are embedded, they define every entry the
-// worker launches (sandbox/gpu_worker.cpp measure), and, where ptxas is installed, they assemble
+// worker launches (sandbox/gpu_worker_measure.cpp), and, where ptxas is installed, they assemble
 // for every architecture kforge targets (what the driver's JIT will do on a GPU).
 #include <gtest/gtest.h>
 
@@ -26,6 +26,9 @@ const std::vector<PtxFile>& ptx_files() {
   static const std::vector<PtxFile> files = {
       {"sandbox/ptx/bandwidth.ptx",
        {"kforge_read_bandwidth", "kforge_write_bandwidth", "kforge_copy_bandwidth"},
+       {"sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_100"}},
+      {"sandbox/ptx/fma_peak.ptx",
+       {"kforge_fma_peak"},
        {"sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_100"}},
       {"sandbox/ptx/tensor_peak.ptx",
        {"kforge_mma_f16_f32", "kforge_mma_f16_f16", "kforge_mma_bf16_f32"},

@@ -3,10 +3,8 @@
 // KernelError that says no driver was found, so a program using the library can fall back (or
 // say why) on a machine without a GPU.
 //
-// Every function is resolved under the name cuda.h maps it to (cuDevicePrimaryCtxRelease is
-// cuDevicePrimaryCtxRelease_v2, cuCtxPushCurrent is cuCtxPushCurrent_v2, ...): the unversioned
-// symbols are older ABIs kept for old binaries. tests/unit/cuda_symbol_names_test.cpp checks
-// the names against the header's #defines.
+// The functions come from the one driver table, driver_api.hpp, resolved under the names cuda.h
+// maps them to.
 //
 // NOT yet exercised on a GPU: only the missing-driver path is tested (no GPU was available).
 #pragma once
@@ -18,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kforge/kernels/driver_api.hpp"
 #include "kforge/kernels/shared_library.hpp"
 
 namespace kforge::kernels {
@@ -88,6 +87,8 @@ class Driver {
   // CUDA_SUCCESS: the one checked call for every driver result.
   void check(CUresult result, const char* function) const;
   const SharedLibrary& library() const { return *library_; }
+  // The driver's functions (driver_api.hpp), resolved once.
+  const DriverApi& api() const { return api_; }
 
   ~Driver();
   Driver(Driver&&) noexcept = default;
@@ -98,6 +99,7 @@ class Driver {
  private:
   explicit Driver(SharedLibrary library);
   std::unique_ptr<SharedLibrary> library_;
+  DriverApi api_;
   std::vector<CUdevice> retained_;  // primary contexts to release
   CUcontext context_ = nullptr;     // the last device's primary context
 };

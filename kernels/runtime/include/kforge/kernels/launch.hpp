@@ -30,7 +30,9 @@ using Arguments = std::map<std::string, Argument>;
 
 struct PreparedArgument {
   std::vector<unsigned char> bytes;  // the value the driver copies (a pointer: 8 bytes)
-  int scratch = -1;                  // >= 0: the pointer of this scratch buffer, set at launch
+  // Not empty: the pointer of this named device buffer, set at launch (here a scratch buffer of
+  // the plan; in kforge's GPU worker also an input, parameter or output).
+  std::string buffer;
 };
 
 struct PreparedKernel {
@@ -50,6 +52,15 @@ struct PreparedLaunch {
   std::vector<PreparedKernel> kernels;
   std::vector<PreparedScratch> scratch;
 };
+
+// The launches of a plan already bound to one shape, in the form kforge's evaluator sends its GPU
+// worker (ResolvedPlan::to_json, harness/candidate/plan_validation.hpp): {"launches": [{"kernel",
+// "grid": [3], "block": [3], "shared_bytes", "args": [{"kind": "tensor", "tensor"} or {"kind":
+// "integer"|"float", "bytes": "<hex>", "width"}]}], "scratch": [{"name", "bytes"}]}; other keys
+// are evidence for people and ignored. Every dimension is checked to fit the driver (1 to 2^32-1;
+// shared bytes 0 to 2^32-1), every value's bytes to be hexadecimal of its width. Throws
+// KernelError "<what> (<where>)" for anything else.
+PreparedLaunch prepared_launch_from_json(const std::string& json_text, const std::string& where);
 
 // Bytes per element of a torch dtype name; KernelError for an unknown one.
 size_t dtype_size(const std::string& dtype);

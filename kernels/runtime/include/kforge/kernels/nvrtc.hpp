@@ -3,6 +3,8 @@
 // tests use it to prove every shipped kernel compiles for every listed architecture.
 #pragma once
 
+#include <nvrtc.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +12,49 @@
 #include "kforge/kernels/shared_library.hpp"
 
 namespace kforge::kernels {
+
+// The NVRTC functions kforge and this library use, resolved by name at run time.
+struct NvrtcFunctions {
+  decltype(&::nvrtcVersion) version = nullptr;
+  decltype(&::nvrtcGetErrorString) get_error_string = nullptr;
+  decltype(&::nvrtcCreateProgram) create_program = nullptr;
+  decltype(&::nvrtcDestroyProgram) destroy_program = nullptr;
+  decltype(&::nvrtcCompileProgram) compile_program = nullptr;
+  decltype(&::nvrtcGetProgramLogSize) get_program_log_size = nullptr;
+  decltype(&::nvrtcGetProgramLog) get_program_log = nullptr;
+  decltype(&::nvrtcGetPTXSize) get_ptx_size = nullptr;
+  decltype(&::nvrtcGetPTX) get_ptx = nullptr;
+  decltype(&::nvrtcGetCUBINSize) get_cubin_size = nullptr;
+  decltype(&::nvrtcGetCUBIN) get_cubin = nullptr;
+};
+
+// NVRTC opened, the one loader of kforge (sandbox/nvrtc_api.hpp) and this library: libnvrtc
+// where a CUDA toolkit or pip's NVIDIA wheels put it (cuda_library_candidates("libnvrtc",
+// {13, 12}), cuda_paths.hpp), its function table, and its builtins library, loaded first from
+// NVRTC's own folder (NVRTC dlopens it by bare soname at its first compile, which fails for a
+// folder the dynamic linker does not search; loaded by path first, it is found loaded).
+class NvrtcLibrary {
+ public:
+  // Throws KernelError naming what was tried when NVRTC is not installed, a missing symbol, or
+  // the builtins when they can be found neither beside NVRTC nor by the dynamic linker.
+  static NvrtcLibrary open();
+  // The library names tried, in order.
+  static std::vector<std::string> candidates();
+
+  const NvrtcFunctions& api() const { return api_; }
+  const SharedLibrary& library() const { return library_; }
+  const SharedLibrary& builtins() const { return *builtins_; }
+  int major() const { return major_; }
+  int minor() const { return minor_; }
+
+ private:
+  explicit NvrtcLibrary(SharedLibrary library) : library_(std::move(library)) {}
+  SharedLibrary library_;
+  std::optional<SharedLibrary> builtins_;
+  NvrtcFunctions api_;
+  int major_ = 0;
+  int minor_ = 0;
+};
 
 struct NvrtcOutput {
   bool succeeded = false;
@@ -19,18 +64,12 @@ struct NvrtcOutput {
 
 class Nvrtc {
  public:
-  // Opens libnvrtc where a CUDA toolkit or pip's NVIDIA wheels put it: the folders in
-  // KFORGE_CUDA_LIB_DIRS (colon-separated), the dynamic linker's search (libnvrtc.so.13, .so.12,
-  // .so), then $CUDA_HOME/lib64, $CUDA_PATH/lib64 and /usr/local/cuda/lib64; then its builtins
-  // library, from NVRTC's own folder first (NVRTC opens it by bare soname, which fails for a
-  // folder the dynamic linker does not search). Throws KernelError naming what was tried when
-  // NVRTC is not installed, or naming the builtins when they cannot be found.
+  // NvrtcLibrary::open() and the header folders beside it; throws KernelError as that does.
   static Nvrtc open();
 
-  // The NVRTC file in use, and the CUDA header folders compiles search (cuda_fp16.h and CCCL
-  // beside it: <toolkit>/include, pip's nvidia/cu13/include or nvidia/cuda_runtime/include;
-  // else $CUDA_HOME/include or /usr/local/cuda/include). Empty when none has cuda_fp16.h.
-  std::string library_path() const { return library_.path(); }
+  // The NVRTC file in use, and the CUDA header folders compiles search (cuda_include_roots_for,
+  // cuda_paths.hpp). Empty when none has cuda_fp16.h.
+  std::string library_path() const { return nvrtc_.library().path(); }
   const std::vector<std::string>& include_paths() const { return include_paths_; }
 
   // NVRTC's version as major * 1000 + minor * 10, the same encoding as the CUDA driver's.
@@ -48,9 +87,8 @@ class Nvrtc {
                       const std::string& target, const std::vector<std::string>& options) const;
 
  private:
-  explicit Nvrtc(SharedLibrary library) : library_(std::move(library)) {}
-  SharedLibrary library_;
-  std::optional<SharedLibrary> builtins_;
+  explicit Nvrtc(NvrtcLibrary nvrtc) : nvrtc_(std::move(nvrtc)) {}
+  NvrtcLibrary nvrtc_;
   std::vector<std::string> include_paths_;
 };
 
