@@ -69,7 +69,7 @@ class GpuWorkerClient {
   class Worker;
   GpuResult<nlohmann::json> exchange(nlohmann::json request, std::chrono::milliseconds limit);
   void start_worker();
-  WorkerFailure replace_worker(std::string kind, std::string message);
+  WorkerFailure replace_worker(WorkerFailureKind kind, std::string message);
 
   GpuWorkerOptions options_;
   std::unique_ptr<Worker> worker_;

@@ -2,8 +2,9 @@
 
 It speaks the real protocol of sandbox/gpu_protocol.hpp and runs nothing. When the environment
 has KFORGE_GPU_WORKER_FAULTS=1, a run or time request whose plan has "test_fault" misbehaves on
-command: crash, hang, garbage, huge, partial, wrong_id, context_lost, launch_error, slow:<ms>,
-exit_after_reply.
+command: crash, hang, garbage, huge, partial, wrong_id, context_lost, launch_error,
+out_of_memory, bad_request, unknown_kind (a failure of a kind the protocol does not have),
+slow:<ms>, exit_after_reply.
 Arguments: --exit-before-hello, --no-gpu (answers hello as a machine without libcuda does),
 --measure-fault <fault> (the same faults for measure requests), --hello-field NAME=JSON (the
 hello reply's field NAME set to that JSON value; repeatable).
@@ -59,6 +60,20 @@ def misbehave(fault, request_id):
               "failure": {"kind": "launch_error", "cuda_error": "CUDA_ERROR_INVALID_VALUE",
                           "message": "too many threads", "kernel": "big_block",
                           "context_lost": False}})
+        return True
+    if fault == "out_of_memory":
+        send({"id": request_id, "ok": False,
+              "failure": {"kind": "out_of_memory", "cuda_error": "CUDA_ERROR_OUT_OF_MEMORY",
+                          "message": "cuMemAlloc failed: out of memory", "context_lost": False}})
+        return True
+    if fault == "bad_request":
+        send({"id": request_id, "ok": False,
+              "failure": {"kind": "bad_request",
+                          "message": "cannot read the cubin /nonexistent/candidate.cubin"}})
+        return True
+    if fault == "unknown_kind":
+        send({"id": request_id, "ok": False,
+              "failure": {"kind": "melted", "message": "the GPU melted"}})
         return True
     if fault.startswith("slow:"):
         time.sleep(int(fault[5:]) / 1000.0)

@@ -185,7 +185,7 @@ TEST_F(GpuWorkerDeviceTest, IllegalAddressLosesTheContextAndAFreshWorkerRunsTheN
   auto bad = client_->run(run_request(one_launch("wild_write", n, 128, false), n));
   auto* failure = std::get_if<WorkerFailure>(&bad);
   ASSERT_NE(failure, nullptr);
-  EXPECT_EQ(failure->kind, "runtime_error") << failure->message;
+  EXPECT_EQ(failure->kind, WorkerFailureKind::kRuntimeError) << failure->message;
   EXPECT_TRUE(failure->context_lost);
   EXPECT_EQ(failure->kernel, "wild_write");
   EXPECT_FALSE(failure->cuda_error.empty());
@@ -199,7 +199,7 @@ TEST_F(GpuWorkerDeviceTest, RefusedLaunchIsALaunchErrorAndKeepsTheWorker) {
   auto reply = client_->run(run_request(one_launch("scale", n, 2048), n));  // over 1024 threads
   auto* failure = std::get_if<WorkerFailure>(&reply);
   ASSERT_NE(failure, nullptr);
-  EXPECT_EQ(failure->kind, "launch_error") << failure->message;
+  EXPECT_EQ(failure->kind, WorkerFailureKind::kLaunchError) << failure->message;
   EXPECT_FALSE(failure->context_lost);
   EXPECT_EQ(client_->workers_replaced(), 0);
 }
