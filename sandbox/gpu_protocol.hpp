@@ -73,9 +73,6 @@ inline constexpr uint8_t kFreshPoisonByte = kPoisonBytes[1];
 // multiple of 256). Writes further away than kGuardBytes, and reads, are not seen.
 inline constexpr size_t kGuardBytes = 4096;
 inline constexpr uint32_t kGuardWord = 0x6B1D5EA5u;
-// Set to "1" by a client with `allow_test_faults`: only then does a test worker
-// (tests/support/misbehaving_gpu_worker.py) obey a plan's "test_fault" field.
-inline constexpr const char* kGpuWorkerFaultsVariable = "KFORGE_GPU_WORKER_FAULTS";
 
 // What a worker reports about its GPU (hello).
 struct DeviceDescription {

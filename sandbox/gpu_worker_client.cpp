@@ -96,9 +96,6 @@ void GpuWorkerClient::start_worker() {
     stderr_name_ =
         "worker-" + std::to_string(::getpid()) + "-" + std::to_string(++clients) + ".stderr";
   process.stderr_path = options_.job_dir / stderr_name_;
-  process.unset_environment = {kGpuWorkerFaultsVariable};
-  if (options_.allow_test_faults)
-    process.set_environment[kGpuWorkerFaultsVariable] = "1";
   process.address_space_bytes = 0;  // CUDA reserves huge virtual ranges: no address-space limit
   process.max_line_bytes = options_.max_reply_bytes;
   process.what = "GPU worker";

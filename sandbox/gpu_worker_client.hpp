@@ -40,7 +40,6 @@ struct GpuWorkerOptions {
   // be kforge) with `worker gpu --device N`.
   std::filesystem::path worker_program;
   std::vector<std::string> worker_arguments;
-  bool allow_test_faults = false;  // tests of the supervision only
 };
 
 class GpuWorkerClient {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
 #include "sandbox/gpu_worker_client.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -33,7 +34,6 @@ GpuWorkerOptions test_options(const fs::path& job_dir, std::vector<std::string> 
       (testing::source_dir() / "tests/support/misbehaving_gpu_worker.py").string()};
   for (std::string& argument : extra)
     options.worker_arguments.push_back(std::move(argument));
-  options.allow_test_faults = true;
   return options;
 }
 
@@ -285,12 +285,25 @@ TEST_F(GpuWorkerClientTest, FailureOfAnUnknownKindIsWorkerCrashed) {
   expect_run_succeeds(client);
 }
 
-TEST_F(GpuWorkerClientTest, FaultsAreIgnoredUnlessAllowed) {
-  GpuWorkerOptions options = test_options(directory_.path());
-  options.allow_test_faults = false;
-  GpuWorkerClient client(options);
-  EXPECT_TRUE(std::holds_alternative<RunReply>(client.run(run_request(client, "crash"))));
-  EXPECT_EQ(client.workers_replaced(), 0);
+// Fault injection lives in the test worker alone: nothing kforge ships (the client, the
+// worker, the CLI that starts it) names the test worker's fault field or a switch for it. The
+// shipped worker's behaviour on such a plan is checked on a GPU
+// (gpu_worker_device_test.cpp, TheShippedWorkerObeysNoTestFault).
+TEST(GpuWorkerFaults, NoShippedSourceHasAFaultHook) {
+  std::vector<std::string> found;
+  for (const char* folder : {"sandbox", "cli", "harness", "profiler", "kernels"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(testing::source_dir() / folder)) {
+      std::string extension = entry.path().extension().string();
+      if (!entry.is_regular_file() || (extension != ".cpp" && extension != ".hpp"))
+        continue;
+      std::string text = files::read(entry.path());
+      for (const char* hook : {"test_fault", "allow_test_faults", "GPU_WORKER_FAULTS"}) {
+        if (text.find(hook) != std::string::npos)
+          found.push_back(entry.path().string() + ": " + hook);
+      }
+    }
+  }
+  EXPECT_TRUE(found.empty()) << ::testing::PrintToString(found);
 }
 
 TEST_F(GpuWorkerClientTest, MeasureRepliesAndMeasureCrashes) {

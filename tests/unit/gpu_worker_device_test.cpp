@@ -171,6 +171,17 @@ TEST_F(GpuWorkerDeviceTest, RunsATrivialKernelAndReturnsOutputsAndInputs) {
   EXPECT_EQ(element(after, n - 1), static_cast<float>(n - 1) * 0.5f + 1.0f);
 }
 
+// The shipped worker has no fault injection: the plan field the test worker
+// (tests/support/misbehaving_gpu_worker.py) crashes on changes nothing here.
+TEST_F(GpuWorkerDeviceTest, TheShippedWorkerObeysNoTestFault) {
+  const int64_t n = 256;
+  json plan = one_launch("scale", n, 128);
+  plan["test_fault"] = "crash";
+  auto reply = client_->run(run_request(plan, n));
+  ASSERT_TRUE(std::holds_alternative<RunReply>(reply)) << std::get<WorkerFailure>(reply).message;
+  EXPECT_EQ(client_->workers_replaced(), 0);
+}
+
 TEST_F(GpuWorkerDeviceTest, UnwrittenOutputsComeBackPoisoned) {
   const int64_t n = 256;
   auto reply = client_->run(run_request(one_launch("writes_nothing", n, 128, false), n));

@@ -716,7 +716,6 @@ TEST(RunStageWorkerFailures, EveryKindFromARealWorkerGetsItsVerdict) {
   options.worker_program = "/usr/bin/python3";
   options.worker_arguments = {
       (testing::source_dir() / "tests/support/misbehaving_gpu_worker.py").string()};
-  options.allow_test_faults = true;
   GpuWorkerClient client(options);
   auto failure_of = [&](const std::string& fault) {
     RunRequest request;
