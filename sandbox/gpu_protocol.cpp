@@ -5,6 +5,7 @@
 
 #include "harness/util/error.hpp"
 #include "harness/util/json_fields.hpp"
+#include "harness/util/name_table.hpp"
 
 namespace kforge {
 namespace fs = std::filesystem;
@@ -119,19 +120,11 @@ DeviceDescription DeviceDescription::from_json(const json& json, const std::stri
 }
 
 std::string_view worker_failure_kind_name(WorkerFailureKind kind) {
-  for (const auto& [value, name] : kFailureKindNames) {
-    if (value == kind)
-      return name;
-  }
-  return "unknown";
+  return name_in(kFailureKindNames, kind);
 }
 
 std::optional<WorkerFailureKind> worker_failure_kind_from_name(std::string_view name) {
-  for (const auto& [value, known] : kFailureKindNames) {
-    if (known == name)
-      return value;
-  }
-  return std::nullopt;
+  return value_named(kFailureKindNames, name);
 }
 
 json WorkerFailure::to_json() const {
