@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -14,6 +15,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("kforge ") + kVersion + " (" + kGitCommit + ")");
   Context context;
+  // The one read of KFORGE_GPU_WORKER: a test's replacement for the GPU worker.
+  context.options.gpu_worker_command = gpu_worker_command_from(std::getenv("KFORGE_GPU_WORKER"));
   app.add_option("--workspace", context.options.workspace,
                  "workspace folder (default: the current folder)");
   app.add_option("--db", context.options.db, "store to use (default: <workspace>/kforge.db)");

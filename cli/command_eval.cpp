@@ -251,7 +251,10 @@ void add_eval_command(CLI::App& parent, Context& context) {
     Task task = load_task(workspace, options->task,
                           [&context](const std::string& line) { context.progress(line); });
 
-    EvaluationService service(workspace, {.arch = options->arch, .compile_workers = 1});
+    EvaluationService service(workspace,
+                              {.arch = options->arch,
+                               .compile_workers = 1,
+                               .gpu_worker_command = context.options.gpu_worker_command});
 
     Store& store = workspace.store();
     RunRow run{.kind = "eval",

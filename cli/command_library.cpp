@@ -200,7 +200,8 @@ void verify(Context& context, const LibraryOptions& options) {
   if (!options.name.empty())
     entries = {find_entry(entries, options.name)};
 
-  EvaluationService service(workspace, {.compile_workers = 1});
+  EvaluationService service(
+      workspace, {.compile_workers = 1, .gpu_worker_command = context.options.gpu_worker_command});
   Store& store = workspace.store();
   const int64_t run_id =
       insert_run(store, RunRow{.kind = "library-verify",

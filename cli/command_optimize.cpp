@@ -369,7 +369,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   }
 
   // Before the run row: a compile pool that cannot start leaves no run behind.
-  EvaluationService service(workspace, {.arch = options.arch});
+  EvaluationService service(
+      workspace, {.arch = options.arch, .gpu_worker_command = context.options.gpu_worker_command});
   const std::vector<GpuInfo>& gpus = service.gpus();
 
   int64_t run_id = 0;

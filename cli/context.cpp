@@ -22,6 +22,17 @@ Workspace& Context::workspace() {
   return *workspace_;
 }
 
+std::vector<std::string> gpu_worker_command_from(const char* variable) {
+  std::vector<std::string> words;
+  if (variable == nullptr)
+    return words;
+  for (const std::string& word : strings::split(variable, ' ')) {
+    if (!strings::trim(word).empty())
+      words.emplace_back(strings::trim(word));
+  }
+  return words;
+}
+
 void Context::progress(const std::string& line) const {
   if (!options.quiet)
     std::cerr << strings::printable(line) << std::endl;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/workspace.hpp"
 
@@ -18,7 +19,15 @@ struct GlobalOptions {
   std::string db;         // --db
   std::string python;     // --python
   bool quiet = false;     // --quiet: no progress lines
+  // $KFORGE_GPU_WORKER (gpu_worker_command_from), read once when the command line is parsed:
+  // the GPU worker program tests put in place of `kforge worker gpu`, for every command that
+  // opens an EvaluationService.
+  std::vector<std::string> gpu_worker_command;
 };
+
+// A worker command ("PROGRAM ARG ...") split at spaces; empty for no variable, an empty one or
+// one of spaces alone.
+std::vector<std::string> gpu_worker_command_from(const char* variable);
 
 class Context {
  public:

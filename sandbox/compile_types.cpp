@@ -5,6 +5,7 @@
 
 #include "harness/util/error.hpp"
 #include "harness/util/json_fields.hpp"
+#include "harness/util/name_table.hpp"
 
 namespace kforge {
 namespace {
@@ -33,19 +34,11 @@ Value field(const nlohmann::json& document, const char* name, Value fallback) {
 }  // namespace
 
 std::string_view compile_status_name(CompileStatus status) {
-  for (const auto& [value, name] : kStatusNames) {
-    if (value == status)
-      return name;
-  }
-  return "unknown";
+  return name_in(kStatusNames, status);
 }
 
 std::optional<CompileStatus> compile_status_from_name(std::string_view name) {
-  for (const auto& [value, known] : kStatusNames) {
-    if (known == name)
-      return value;
-  }
-  return std::nullopt;
+  return value_named(kStatusNames, name);
 }
 
 std::string truncate_log(std::string_view log, size_t max_bytes) {

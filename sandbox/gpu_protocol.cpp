@@ -1,7 +1,11 @@
 #include "sandbox/gpu_protocol.hpp"
 
+#include <array>
+#include <utility>
+
 #include "harness/util/error.hpp"
 #include "harness/util/json_fields.hpp"
+#include "harness/util/name_table.hpp"
 
 namespace kforge {
 namespace fs = std::filesystem;
@@ -11,6 +15,16 @@ namespace {
 
 // Every reply and request field is read through JsonFields (harness/util/json_fields.hpp).
 using Fields = JsonFields;
+
+constexpr std::array kFailureKindNames =
+    std::to_array<std::pair<WorkerFailureKind, std::string_view>>({
+        {WorkerFailureKind::kLaunchError, "launch_error"},
+        {WorkerFailureKind::kRuntimeError, "runtime_error"},
+        {WorkerFailureKind::kTimeout, "timeout"},
+        {WorkerFailureKind::kOutOfMemory, "out_of_memory"},
+        {WorkerFailureKind::kWorkerCrashed, "worker_crashed"},
+        {WorkerFailureKind::kBadRequest, "bad_request"},
+    });
 
 std::vector<fs::path> paths_from(const std::vector<std::string>& texts) {
   return {texts.begin(), texts.end()};
@@ -105,8 +119,18 @@ DeviceDescription DeviceDescription::from_json(const json& json, const std::stri
   return device;
 }
 
+std::string_view worker_failure_kind_name(WorkerFailureKind kind) {
+  return name_in(kFailureKindNames, kind);
+}
+
+std::optional<WorkerFailureKind> worker_failure_kind_from_name(std::string_view name) {
+  return value_named(kFailureKindNames, name);
+}
+
 json WorkerFailure::to_json() const {
-  json out = {{"kind", kind}, {"message", message}, {"context_lost", context_lost}};
+  json out = {{"kind", worker_failure_kind_name(kind)},
+              {"message", message},
+              {"context_lost", context_lost}};
   if (!cuda_error.empty())
     out["cuda_error"] = cuda_error;
   if (!kernel.empty())
@@ -119,7 +143,11 @@ json WorkerFailure::to_json() const {
 WorkerFailure WorkerFailure::from_json(const json& json, const std::string& where) {
   Fields fields(json, where);
   WorkerFailure failure;
-  failure.kind = fields.required<std::string>("kind");
+  std::string kind = fields.required<std::string>("kind");
+  auto known = worker_failure_kind_from_name(kind);
+  if (!known)
+    throw Error("field 'kind' names no failure kind: '" + kind + "'", where);
+  failure.kind = *known;
   failure.cuda_error = fields.optional<std::string>("cuda_error", "");
   failure.message = fields.optional<std::string>("message", "");
   failure.kernel = fields.optional<std::string>("kernel", "");

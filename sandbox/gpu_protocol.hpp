@@ -41,6 +41,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kforge {
@@ -72,9 +73,6 @@ inline constexpr uint8_t kFreshPoisonByte = kPoisonBytes[1];
 // multiple of 256). Writes further away than kGuardBytes, and reads, are not seen.
 inline constexpr size_t kGuardBytes = 4096;
 inline constexpr uint32_t kGuardWord = 0x6B1D5EA5u;
-// Set to "1" by a client with `allow_test_faults`: only then does a test worker
-// (tests/support/misbehaving_gpu_worker.py) obey a plan's "test_fault" field.
-inline constexpr const char* kGpuWorkerFaultsVariable = "KFORGE_GPU_WORKER_FAULTS";
 
 // What a worker reports about its GPU (hello).
 struct DeviceDescription {
@@ -97,18 +95,33 @@ struct DeviceDescription {
   static DeviceDescription from_json(const nlohmann::json& json, const std::string& where);
 };
 
-// Why a request failed. `kind` decides the verdict in the parent:
-//   launch_error    — the launch was refused (too many resources, bad configuration)
-//   runtime_error   — a fault during the kernel (illegal address, misaligned access, trap,
-//                     assertion, illegal instruction); `cuda_error` names it
-//   timeout         — the watchdog fired (set by the parent; a worker never says it)
-//   out_of_memory   — an allocation the plan needs failed
-//   worker_crashed  — the worker died, wrote something that is not a reply, or too much
-//                     (set by the parent)
-//   bad_request     — the worker could not do what was asked (missing file, unknown op):
-//                     kforge's fault, not the candidate's
+// Why a request failed. The kind decides the verdict in the parent (run_stage.hpp); on the wire
+// and in the store it is the name beside it:
+enum class WorkerFailureKind {
+  // "launch_error": the launch was refused (too many resources, bad configuration)
+  kLaunchError,
+  // "runtime_error": a fault during the kernel (illegal address, misaligned access, trap,
+  // assertion, illegal instruction); `cuda_error` names it
+  kRuntimeError,
+  // "timeout": the watchdog fired (set by the parent; a worker never says it)
+  kTimeout,
+  // "out_of_memory": an allocation the plan needs failed
+  kOutOfMemory,
+  // "worker_crashed": the worker died, wrote something that is not a reply (a line that is not
+  // JSON, a reply to another request, a malformed reply or failure), or too much (set by the
+  // parent)
+  kWorkerCrashed,
+  // "bad_request": the worker could not do what was asked (missing file, unknown op): kforge's
+  // fault, not the candidate's
+  kBadRequest,
+};
+
+// The one mapping between a kind and its text (the protocol's and the stored evidence's).
+std::string_view worker_failure_kind_name(WorkerFailureKind kind);
+std::optional<WorkerFailureKind> worker_failure_kind_from_name(std::string_view name);
+
 struct WorkerFailure {
-  std::string kind;
+  WorkerFailureKind kind = WorkerFailureKind::kWorkerCrashed;
   std::string cuda_error;  // "CUDA_ERROR_ILLEGAL_ADDRESS", where there is one
   std::string message;     // one line
   std::string kernel;      // the launch that failed, where known
@@ -116,6 +129,7 @@ struct WorkerFailure {
   std::string stderr_tail;  // the worker's last stderr lines (set by the parent)
 
   nlohmann::json to_json() const;
+  // A kind outside the table is a malformed failure: an Error naming the field.
   static WorkerFailure from_json(const nlohmann::json& json, const std::string& where);
 };
 

@@ -48,15 +48,15 @@ WorkerFailure failure_from(const CudaCallFailed& failed, const CudaDriverApi& ap
   failure.message = failed.function + " failed: " + (text ? text : failure.cuda_error);
   failure.kernel = failed.kernel;
   if (is_fault(failed.result)) {
-    failure.kind = "runtime_error";
+    failure.kind = WorkerFailureKind::kRuntimeError;
     failure.context_lost = true;
   } else if (failed.result == CUDA_ERROR_OUT_OF_MEMORY) {
-    failure.kind = "out_of_memory";
+    failure.kind = WorkerFailureKind::kOutOfMemory;
   } else if (failed.at_launch) {
-    failure.kind = "launch_error";
+    failure.kind = WorkerFailureKind::kLaunchError;
   } else {
     // Anything else outside a launch leaves the context in a state nobody should trust.
-    failure.kind = "runtime_error";
+    failure.kind = WorkerFailureKind::kRuntimeError;
     failure.context_lost = true;
   }
   return failure;
@@ -117,9 +117,11 @@ bool Worker::serve(const json& request) {
     context_lost_ = context_lost_ || failure.context_lost;
     return send_failure(id, failure);
   } catch (const BadRequest& bad) {
-    return send_failure(id, WorkerFailure{"bad_request", "", bad.message, "", false, ""});
+    return send_failure(
+        id, WorkerFailure{WorkerFailureKind::kBadRequest, "", bad.message, "", false, ""});
   } catch (const Error& error) {
-    return send_failure(id, WorkerFailure{"bad_request", "", error.what(), "", false, ""});
+    return send_failure(
+        id, WorkerFailure{WorkerFailureKind::kBadRequest, "", error.what(), "", false, ""});
   }
 }
 
@@ -261,7 +263,7 @@ int run_gpu_worker(int input_fd, int output_fd, const GpuWorkerSetup& setup) {
     if (!request.is_object()) {
       worker.send({{"id", 0},
                    {"ok", false},
-                   {"failure", WorkerFailure{"bad_request", "",
+                   {"failure", WorkerFailure{WorkerFailureKind::kBadRequest, "",
                                              "a request line is not a JSON "
                                              "object",
                                              "", false, ""}
@@ -280,8 +282,8 @@ int run_gpu_worker(int input_fd, int output_fd, const GpuWorkerSetup& setup) {
     if (!greeted) {
       worker.send({{"id", request.value("id", json(0))},
                    {"ok", false},
-                   {"failure", WorkerFailure{"bad_request", "", "the first request must be hello",
-                                             "", false, ""}
+                   {"failure", WorkerFailure{WorkerFailureKind::kBadRequest, "",
+                                             "the first request must be hello", "", false, ""}
                                    .to_json()}});
       continue;
     }

@@ -96,9 +96,6 @@ void GpuWorkerClient::start_worker() {
     stderr_name_ =
         "worker-" + std::to_string(::getpid()) + "-" + std::to_string(++clients) + ".stderr";
   process.stderr_path = options_.job_dir / stderr_name_;
-  process.unset_environment = {kGpuWorkerFaultsVariable};
-  if (options_.allow_test_faults)
-    process.set_environment[kGpuWorkerFaultsVariable] = "1";
   process.address_space_bytes = 0;  // CUDA reserves huge virtual ranges: no address-space limit
   process.max_line_bytes = options_.max_reply_bytes;
   process.what = "GPU worker";
@@ -165,9 +162,9 @@ void GpuWorkerClient::start_worker() {
   worker_ = std::move(worker);
 }
 
-WorkerFailure GpuWorkerClient::replace_worker(std::string kind, std::string message) {
+WorkerFailure GpuWorkerClient::replace_worker(WorkerFailureKind kind, std::string message) {
   WorkerFailure failure;
-  failure.kind = std::move(kind);
+  failure.kind = kind;
   failure.message = std::move(message);
   if (worker_) {
     worker_->kill();
@@ -196,37 +193,41 @@ GpuResult<json> GpuWorkerClient::exchange(json request, std::chrono::millisecond
     start_worker();
     if (!worker_->send(line)) {
       int status = worker_->kill();
-      return replace_worker("worker_crashed", "the GPU worker closed its input (" +
-                                                  describe_wait_status(status) + ")");
+      return replace_worker(
+          WorkerFailureKind::kWorkerCrashed,
+          "the GPU worker closed its input (" + describe_wait_status(status) + ")");
     }
   }
   switch (worker_->read_line(Clock::now() + limit, line)) {
     case WorkerProcess::Read::kTimeout:
-      return replace_worker("timeout", "the GPU worker did not answer within " +
-                                           seconds_text(limit) + " and was killed");
+      return replace_worker(
+          WorkerFailureKind::kTimeout,
+          "the GPU worker did not answer within " + seconds_text(limit) + " and was killed");
     case WorkerProcess::Read::kTooLong:
-      return replace_worker("worker_crashed", "the GPU worker wrote over " +
-                                                  std::to_string(options_.max_reply_bytes) +
-                                                  " bytes without ending a line");
+      return replace_worker(WorkerFailureKind::kWorkerCrashed,
+                            "the GPU worker wrote over " +
+                                std::to_string(options_.max_reply_bytes) +
+                                " bytes without ending a line");
     case WorkerProcess::Read::kEnded: {
       int status = worker_->reap();
-      return replace_worker("worker_crashed", "the GPU worker died during the request (" +
-                                                  describe_wait_status(status) + ")");
+      return replace_worker(
+          WorkerFailureKind::kWorkerCrashed,
+          "the GPU worker died during the request (" + describe_wait_status(status) + ")");
     }
     case WorkerProcess::Read::kLine:
       break;
   }
   json reply = json::parse(line, nullptr, false);
   if (!reply.is_object() || !reply.contains("ok") || !reply["ok"].is_boolean()) {
-    return replace_worker("worker_crashed",
+    return replace_worker(WorkerFailureKind::kWorkerCrashed,
                           "the GPU worker answered with something that is not a reply: '" +
                               printable_prefix(line) + "'");
   }
   if (reply.value("id", json()) != json(id)) {
-    return replace_worker("worker_crashed", "the GPU worker answered request " +
-                                                std::to_string(id) + " with the reply to '" +
-                                                printable_prefix(reply.value("id", json()).dump()) +
-                                                "'");
+    return replace_worker(WorkerFailureKind::kWorkerCrashed,
+                          "the GPU worker answered request " + std::to_string(id) +
+                              " with the reply to '" +
+                              printable_prefix(reply.value("id", json()).dump()) + "'");
   }
   if (reply["ok"].get<bool>())
     return reply;
@@ -235,7 +236,7 @@ GpuResult<json> GpuWorkerClient::exchange(json request, std::chrono::millisecond
     failure = WorkerFailure::from_json(reply.at("failure"), "GPU worker reply");
   } catch (const std::exception& bad) {
     return replace_worker(
-        "worker_crashed",
+        WorkerFailureKind::kWorkerCrashed,
         std::string("the GPU worker's failure reply is malformed: ") + bad.what());
   }
   if (failure.context_lost) {
@@ -254,7 +255,7 @@ GpuResult<RunReply> GpuWorkerClient::run(const RunRequest& request) {
   try {
     return typed<RunReply>(std::move(reply), "GPU worker run reply");
   } catch (const Error& bad) {
-    return replace_worker("worker_crashed",
+    return replace_worker(WorkerFailureKind::kWorkerCrashed,
                           std::string("the GPU worker's reply is malformed: ") + bad.what());
   }
 }
@@ -265,7 +266,7 @@ GpuResult<TimeReply> GpuWorkerClient::time(const TimeRequest& request) {
   try {
     return typed<TimeReply>(std::move(reply), "GPU worker time reply");
   } catch (const Error& bad) {
-    return replace_worker("worker_crashed",
+    return replace_worker(WorkerFailureKind::kWorkerCrashed,
                           std::string("the GPU worker's reply is malformed: ") + bad.what());
   }
 }
@@ -276,7 +277,7 @@ GpuResult<DeviceMeasurement> GpuWorkerClient::measure() {
   try {
     return typed<DeviceMeasurement>(std::move(reply), "GPU worker measure reply");
   } catch (const Error& bad) {
-    return replace_worker("worker_crashed",
+    return replace_worker(WorkerFailureKind::kWorkerCrashed,
                           std::string("the GPU worker's reply is malformed: ") + bad.what());
   }
 }

@@ -40,7 +40,6 @@ struct GpuWorkerOptions {
   // be kforge) with `worker gpu --device N`.
   std::filesystem::path worker_program;
   std::vector<std::string> worker_arguments;
-  bool allow_test_faults = false;  // tests of the supervision only
 };
 
 class GpuWorkerClient {
@@ -69,7 +68,7 @@ class GpuWorkerClient {
   class Worker;
   GpuResult<nlohmann::json> exchange(nlohmann::json request, std::chrono::milliseconds limit);
   void start_worker();
-  WorkerFailure replace_worker(std::string kind, std::string message);
+  WorkerFailure replace_worker(WorkerFailureKind kind, std::string message);
 
   GpuWorkerOptions options_;
   std::unique_ptr<Worker> worker_;

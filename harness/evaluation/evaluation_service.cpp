@@ -8,7 +8,7 @@ namespace kforge {
 
 EvaluationService::EvaluationService(Workspace& workspace, EvaluationServiceOptions options) {
   probe_cuda_driver(&gpus_);
-  session_ = std::make_unique<GpuSession>(workspace, !gpus_.empty());
+  session_ = std::make_unique<GpuSession>(workspace, !gpus_.empty(), options.gpu_worker_command);
   const std::string arch = !options.arch.empty()       ? options.arch
                            : !session_->arch().empty() ? session_->arch()
                            : !gpus_.empty()            ? gpus_.front().arch

@@ -30,6 +30,10 @@ struct EvaluationServiceOptions {
   // Compile workers; 0 takes `compile.workers` (where 0 is one per core). A command that
   // evaluates one candidate at a time asks for 1.
   int compile_workers = 0;
+  // The program and its arguments to start instead of `kforge worker gpu`, whether or not a GPU
+  // is visible (tests: tests/support/emulated_gpu_worker.py); empty: the real worker where the
+  // driver shows a GPU. The CLI takes it from KFORGE_GPU_WORKER (cli/context.hpp).
+  std::vector<std::string> gpu_worker_command;
 };
 
 class EvaluationService {

@@ -1,16 +1,14 @@
 #include "harness/evaluation/gpu_session.hpp"
 
-#include <cstdlib>
-
 #include "harness/reference_runner.hpp"
 #include "harness/util/error.hpp"
-#include "harness/util/strings.hpp"
 #include "harness/workspace.hpp"
 #include "sandbox/gpu_worker_client.hpp"
 
 namespace kforge {
 
-GpuSession::GpuSession(Workspace& workspace, bool gpu_visible) {
+GpuSession::GpuSession(Workspace& workspace, bool gpu_visible,
+                       const std::vector<std::string>& worker_command) {
   const Config& config = workspace.config();
   settings_ = RunSettings::from_config(config);
   GpuWorkerOptions options;
@@ -18,16 +16,9 @@ GpuSession::GpuSession(Workspace& workspace, bool gpu_visible) {
   options.job_dir = workspace.cache_dir("gpu");
   options.run_limit = std::chrono::seconds(config.integer("gpu.run_limit_s"));
   options.time_limit = std::chrono::seconds(config.integer("gpu.time_limit_s"));
-  const char* replacement = std::getenv("KFORGE_GPU_WORKER");
-  bool replaced = replacement != nullptr && *replacement != '\0';
-  if (replaced) {
-    std::vector<std::string> words;
-    for (const std::string& word : strings::split(replacement, ' ')) {
-      if (!strings::trim(word).empty())
-        words.emplace_back(strings::trim(word));
-    }
-    options.worker_program = words.front();
-    options.worker_arguments.assign(words.begin() + 1, words.end());
+  if (!worker_command.empty()) {
+    options.worker_program = worker_command.front();
+    options.worker_arguments.assign(worker_command.begin() + 1, worker_command.end());
   } else if (!gpu_visible) {
     no_run_reason_ = "no GPU visible: the candidate compiled and its plan fits; nothing ran";
     return;

@@ -3,14 +3,16 @@
 // (evaluation_service.hpp) opens one per command and hands it to the Evaluator.
 //
 // The worker is `kforge worker gpu` on the GPU named by `gpu.device`, started when the CUDA
-// driver shows a GPU. For tests, KFORGE_GPU_WORKER replaces it with another program that speaks
-// the same protocol ("PROGRAM ARG ...", split at spaces), started whether or not a GPU is
-// visible: tests/support/emulated_gpu_worker.py runs the parent's whole run stage on a machine
-// without a GPU. It is not a way to run candidates; nothing it reports is a measurement.
+// driver shows a GPU. For tests, a worker command (the program and its arguments; the CLI takes
+// it from KFORGE_GPU_WORKER) replaces it with another program that speaks the same protocol,
+// started whether or not a GPU is visible: tests/support/emulated_gpu_worker.py runs the
+// parent's whole run stage on a machine without a GPU. It is not a way to run candidates;
+// nothing it reports is a measurement.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "harness/evaluation/evaluator.hpp"
 
@@ -23,9 +25,10 @@ class Workspace;
 class GpuSession {
  public:
   // Starts the worker when a GPU is visible (`gpu_visible`, from the driver probe) or
-  // KFORGE_GPU_WORKER is set. A worker that cannot start leaves the session without a GPU,
-  // with the reason; it does not throw.
-  GpuSession(Workspace& workspace, bool gpu_visible);
+  // `worker_command` names a replacement (empty: the real worker). A worker that cannot start
+  // leaves the session without a GPU, with the reason; it does not throw.
+  GpuSession(Workspace& workspace, bool gpu_visible,
+             const std::vector<std::string>& worker_command = {});
   ~GpuSession();
   GpuSession(const GpuSession&) = delete;
   GpuSession& operator=(const GpuSession&) = delete;

@@ -134,31 +134,6 @@ const Tensor& worker_tensor(const TensorMap& tensors, const std::string& name,
   return found->second;
 }
 
-// The worker's failure as a verdict; bad_request is kforge's own fault and throws.
-RunFailure failure_verdict(const WorkerFailure& failure, const std::string& where) {
-  RunFailure result;
-  result.reason = failure.kind;
-  if (failure.kind == "launch_error" || failure.kind == "out_of_memory") {
-    result.verdict = Verdict::kLaunchError;
-  } else if (failure.kind == "runtime_error" || failure.kind == "worker_crashed") {
-    result.verdict = Verdict::kRuntimeError;
-  } else if (failure.kind == "timeout") {
-    result.verdict = Verdict::kTimeout;
-  } else {
-    throw Error(
-        "the GPU worker could not do what kforge asked (" + failure.kind + "): " + failure.message,
-        where);
-  }
-  if (!failure.cuda_error.empty())
-    result.reason = failure.kind == "runtime_error" ? failure.cuda_error : result.reason;
-  result.detail = where + ": " + failure.message;
-  if (!failure.cuda_error.empty())
-    result.detail += " [" + failure.cuda_error + "]";
-  if (!failure.kernel.empty())
-    result.detail += " (kernel " + failure.kernel + ")";
-  return result;
-}
-
 nlohmann::json failure_evidence(const WorkerFailure& failure) {
   nlohmann::json json = failure.to_json();
   return json;
@@ -361,6 +336,39 @@ class JobDirectory {
 };
 
 }  // namespace
+
+RunFailure worker_failure_verdict(const WorkerFailure& failure, const std::string& where) {
+  const std::string kind(worker_failure_kind_name(failure.kind));
+  RunFailure result;
+  result.reason = kind;
+  switch (failure.kind) {
+    case WorkerFailureKind::kLaunchError:
+    case WorkerFailureKind::kOutOfMemory:
+      result.verdict = Verdict::kLaunchError;
+      break;
+    case WorkerFailureKind::kRuntimeError:
+      result.verdict = Verdict::kRuntimeError;
+      if (!failure.cuda_error.empty())
+        result.reason = failure.cuda_error;
+      break;
+    case WorkerFailureKind::kWorkerCrashed:
+      result.verdict = Verdict::kRuntimeError;
+      break;
+    case WorkerFailureKind::kTimeout:
+      result.verdict = Verdict::kTimeout;
+      break;
+    case WorkerFailureKind::kBadRequest:
+      throw Error(
+          "the GPU worker could not do what kforge asked (" + kind + "): " + failure.message,
+          where);
+  }
+  result.detail = where + ": " + failure.message;
+  if (!failure.cuda_error.empty())
+    result.detail += " [" + failure.cuda_error + "]";
+  if (!failure.kernel.empty())
+    result.detail += " (kernel " + failure.kernel + ")";
+  return result;
+}
 
 RunSettings RunSettings::from_config(const Config& config) {
   RunSettings settings;
@@ -578,7 +586,7 @@ std::optional<RunFailure> RunStage::verify(const RunStageRequest& request, RunPr
       CheckRecord check{.seed = seed, .shape = shape.name};
       auto reply = gpu_.run(run_request);
       if (const auto* failure = std::get_if<WorkerFailure>(&reply)) {
-        RunFailure verdict = failure_verdict(*failure, where);
+        RunFailure verdict = worker_failure_verdict(*failure, where);
         check.reason = verdict.reason;
         check.evidence["failure"] = failure_evidence(*failure);
         verification.checks.push_back(std::move(check));
@@ -685,7 +693,7 @@ std::optional<RunFailure> RunStage::time(const RunStageRequest& request, RunProg
                            .out_dir = job.path()};
   auto timed = gpu_.time(time_request);
   if (const auto* failure = std::get_if<WorkerFailure>(&timed)) {
-    RunFailure verdict = failure_verdict(*failure, "timing at the benchmark shape");
+    RunFailure verdict = worker_failure_verdict(*failure, "timing at the benchmark shape");
     result.evidence.timing_failure = failure_evidence(*failure);
     return verdict;
   }

@@ -72,6 +72,7 @@ class Config;
 class GpuWorkerClient;
 class ReferenceRunner;
 class Store;
+struct WorkerFailure;
 
 struct RunSettings {
   int seeds = 3;  // verification seeds 0 .. seeds-1
@@ -133,6 +134,11 @@ struct RunFailure {
   std::string reason;
   std::string detail;
 };
+
+// A GPU worker's failure as a verdict, by its kind (the table above): the reason is the kind's
+// name, or for a runtime_error the CUDA error that names the fault. bad_request is kforge's own
+// fault and throws Error naming `where`.
+RunFailure worker_failure_verdict(const WorkerFailure& failure, const std::string& where);
 
 // What the passes hand on: the result they fill, and what one pass found for a later one.
 struct RunProgress {

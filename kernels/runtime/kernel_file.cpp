@@ -1,6 +1,7 @@
 #include "kforge/kernels/kernel_file.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -113,15 +114,90 @@ std::vector<std::string> KernelFile::define_options(
   return options;
 }
 
+void drop_byte_order_mark(std::string& text) {
+  static constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (std::string_view(text).substr(0, kByteOrderMark.size()) == kByteOrderMark)
+    text.erase(0, kByteOrderMark.size());
+}
+
+LaunchPlanCommentSearch find_launch_plan_comment(std::string_view text) {
+  static constexpr std::string_view kMarker = "kforge:launch";
+  std::vector<LaunchPlanComment> comments;
+  std::optional<size_t> marker_in_line_comment;
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '"' || c == '\'') {
+      for (++i; i < text.size() && text[i] != c && text[i] != '\n'; ++i) {
+        if (text[i] == '\\')
+          ++i;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      size_t end = text.find('\n', i);
+      if (end == std::string_view::npos)
+        end = text.size();
+      // Searched within this line only, so that a file of many line comments costs O(n).
+      const size_t marker = text.substr(0, end).find(kMarker, i);
+      if (marker != std::string_view::npos && !marker_in_line_comment)
+        marker_in_line_comment = marker;
+      i = end;
+      continue;
+    }
+    if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      const size_t close = text.find("*/", i + 2);
+      size_t body = i + 2;
+      while (body < text.size() && std::isspace(static_cast<unsigned char>(text[body])))
+        ++body;
+      if (text.substr(body, kMarker.size()) == kMarker) {
+        if (close == std::string_view::npos)
+          return {.problem = LaunchPlanCommentProblem{
+                      i, "the kforge:launch comment is not closed with */"}};
+        comments.push_back({i, body + kMarker.size(), close});
+      }
+      i = close == std::string_view::npos ? text.size() : close + 2;
+      continue;
+    }
+    ++i;
+  }
+  if (comments.empty()) {
+    if (marker_in_line_comment)
+      return {.problem = LaunchPlanCommentProblem{
+                  *marker_in_line_comment,
+                  "kforge:launch must open a block comment (/* kforge:launch {...} */), not a "
+                  "line comment"}};
+    return {.problem = LaunchPlanCommentProblem{
+                0,
+                "no launch plan: the file needs one block comment /* kforge:launch {...} */ "
+                "holding the plan as JSON"}};
+  }
+  if (comments.size() > 1) {
+    const size_t first_line =
+        1 + std::count(text.begin(), text.begin() + comments[0].comment_begin, '\n');
+    return {.problem = LaunchPlanCommentProblem{
+                comments[1].comment_begin, "a second kforge:launch block (the first is at line " +
+                                               std::to_string(first_line) +
+                                               "); a candidate has exactly one launch plan"}};
+  }
+  const LaunchPlanComment& comment = comments[0];
+  const char after_marker = comment.json_begin < text.size() ? text[comment.json_begin] : ' ';
+  if (std::isalnum(static_cast<unsigned char>(after_marker)) || after_marker == '_' ||
+      after_marker == ':')
+    return {
+        .problem = LaunchPlanCommentProblem{
+            comment.json_begin, "expected white space and the plan's JSON after kforge:launch"}};
+  return {.comment = comment};
+}
+
 KernelFile parse_kernel_file(std::string source, std::string file_name) {
-  static const std::string kMarker = "/* kforge:launch";
-  const size_t open = source.find(kMarker);
-  if (open == std::string::npos)
-    throw KernelError("no launch plan: the file has no /* kforge:launch ... */ comment", file_name);
-  const size_t body = open + kMarker.size();
-  const size_t close = source.find("*/", body);
-  if (close == std::string::npos)
-    throw KernelError("the kforge:launch comment is not closed", position(file_name, source, open));
+  drop_byte_order_mark(source);
+  const LaunchPlanCommentSearch found = find_launch_plan_comment(source);
+  if (found.problem)
+    throw KernelError(found.problem->message, position(file_name, source, found.problem->offset));
+  const size_t body = found.comment->json_begin;
+  const size_t close = found.comment->json_end;
 
   nlohmann::json plan;
   try {
@@ -151,8 +227,11 @@ KernelFile parse_kernel_file(std::string source, std::string file_name) {
         if (!buffer.is_object() || !buffer.contains("name") || !buffer["name"].is_string() ||
             !buffer.contains("dtype") || !buffer["dtype"].is_string() || !buffer.contains("numel"))
           throw std::invalid_argument("a scratch buffer needs \"name\", \"dtype\" and \"numel\"");
+        std::string dtype = buffer["dtype"].get<std::string>();
+        if (dtype.starts_with("torch."))  // as kforge's candidate parser reads it
+          dtype.erase(0, 6);
         file.scratch.push_back(
-            {buffer["name"].get<std::string>(), buffer["dtype"].get<std::string>(),
+            {buffer["name"].get<std::string>(), std::move(dtype),
              expressions(nlohmann::json::array({buffer["numel"]}), "scratch numel").front()});
       }
     }

@@ -1,5 +1,6 @@
 // A shipped kernel file as the standalone runtime reads it (kernels/runtime/kernel_file.cpp:
-// its own small reader of the kforge:launch comment), then its define options.
+// the kforge:launch comment found by find_launch_plan_comment, which kforge's candidate parser
+// shares, then the plan's JSON), then its define options.
 // Allowed failures: KernelError. Anything else is a finding.
 #include <cstdint>
 

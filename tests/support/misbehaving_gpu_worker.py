@@ -1,9 +1,10 @@
 """A GPU worker for tests of the supervision (GpuWorkerClient) on machines without a GPU.
 
-It speaks the real protocol of sandbox/gpu_protocol.hpp and runs nothing. When the environment
-has KFORGE_GPU_WORKER_FAULTS=1, a run or time request whose plan has "test_fault" misbehaves on
-command: crash, hang, garbage, huge, partial, wrong_id, context_lost, launch_error, slow:<ms>,
-exit_after_reply.
+It speaks the real protocol of sandbox/gpu_protocol.hpp and runs nothing. A run or time request
+whose plan has "test_fault" misbehaves on command (the fault injection lives here alone: the
+shipped worker and its client have no switch for it): crash, hang, garbage, huge, partial, wrong_id, context_lost, launch_error,
+out_of_memory, bad_request, unknown_kind (a failure of a kind the protocol does not have),
+slow:<ms>, exit_after_reply.
 Arguments: --exit-before-hello, --no-gpu (answers hello as a machine without libcuda does),
 --measure-fault <fault> (the same faults for measure requests), --hello-field NAME=JSON (the
 hello reply's field NAME set to that JSON value; repeatable).
@@ -15,7 +16,6 @@ import sys
 import time
 
 arguments = sys.argv[1:]
-faults_allowed = os.environ.get("KFORGE_GPU_WORKER_FAULTS") == "1"
 measure_fault = ""
 if "--measure-fault" in arguments:
     measure_fault = arguments[arguments.index("--measure-fault") + 1]
@@ -60,6 +60,20 @@ def misbehave(fault, request_id):
                           "message": "too many threads", "kernel": "big_block",
                           "context_lost": False}})
         return True
+    if fault == "out_of_memory":
+        send({"id": request_id, "ok": False,
+              "failure": {"kind": "out_of_memory", "cuda_error": "CUDA_ERROR_OUT_OF_MEMORY",
+                          "message": "cuMemAlloc failed: out of memory", "context_lost": False}})
+        return True
+    if fault == "bad_request":
+        send({"id": request_id, "ok": False,
+              "failure": {"kind": "bad_request",
+                          "message": "cannot read the cubin /nonexistent/candidate.cubin"}})
+        return True
+    if fault == "unknown_kind":
+        send({"id": request_id, "ok": False,
+              "failure": {"kind": "melted", "message": "the GPU melted"}})
+        return True
     if fault.startswith("slow:"):
         time.sleep(int(fault[5:]) / 1000.0)
     return False
@@ -102,7 +116,7 @@ for line in sys.stdin:
         fault = (request.get("plan") or {}).get("test_fault", "")
     elif op == "measure":
         fault = measure_fault
-    if fault and faults_allowed and misbehave(fault, request_id):
+    if fault and misbehave(fault, request_id):
         continue
     if op == "run":
         out_dir = request["out_dir"]
@@ -110,7 +124,7 @@ for line in sys.stdin:
                    for i in range(request.get("repeats", 2))]
         send({"id": request_id, "ok": True, "outputs": outputs,
               "inputs_after": os.path.join(out_dir, "inputs_after.safetensors")})
-        if fault == "exit_after_reply" and faults_allowed:
+        if fault == "exit_after_reply":
             sys.exit(0)  # dies while idle: the next request finds it gone
     elif op == "time":
         samples = request.get("min_samples", 20)

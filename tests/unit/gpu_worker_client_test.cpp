@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "harness/util/error.hpp"
+#include "harness/util/files.hpp"
 #include "sandbox/gpu_worker_client.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -33,7 +34,6 @@ GpuWorkerOptions test_options(const fs::path& job_dir, std::vector<std::string> 
       (testing::source_dir() / "tests/support/misbehaving_gpu_worker.py").string()};
   for (std::string& argument : extra)
     options.worker_arguments.push_back(std::move(argument));
-  options.allow_test_faults = true;
   return options;
 }
 
@@ -148,7 +148,7 @@ TEST_F(GpuWorkerClientTest, NoJobFolderIsAnError) {
 TEST_F(GpuWorkerClientTest, CrashIsWorkerCrashedWithStderrTailAndTheNextRequestWorks) {
   GpuWorkerClient client(test_options(directory_.path()));
   WorkerFailure failure = expect_failure(client.run(run_request(client, "crash")));
-  EXPECT_EQ(failure.kind, "worker_crashed");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kWorkerCrashed);
   EXPECT_NE(failure.message.find("signal 11"), std::string::npos) << failure.message;
   EXPECT_NE(failure.stderr_tail.find("about to crash"), std::string::npos) << failure.stderr_tail;
   EXPECT_EQ(client.workers_replaced(), 1);
@@ -161,7 +161,7 @@ TEST_F(GpuWorkerClientTest, HangIsTimeoutAndTheWorkerIsKilled) {
   auto started = std::chrono::steady_clock::now();
   WorkerFailure failure = expect_failure(client.run(run_request(client, "hang")));
   auto waited = std::chrono::steady_clock::now() - started;
-  EXPECT_EQ(failure.kind, "timeout");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kTimeout);
   EXPECT_FALSE(failure.context_lost);
   EXPECT_GE(waited, milliseconds(1500));
   EXPECT_LT(waited, milliseconds(6000));
@@ -185,7 +185,7 @@ TEST_F(GpuWorkerClientTest, TimeRequestsUseTheTimeLimit) {
   EXPECT_EQ(ok->fresh_iteration, 10);
   // The same delay under the run limit is a timeout.
   WorkerFailure failure = expect_failure(client.run(run_request(client, "slow:600")));
-  EXPECT_EQ(failure.kind, "timeout");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kTimeout);
 }
 
 TEST_F(GpuWorkerClientTest, SlowWithinTheLimitSucceeds) {
@@ -198,7 +198,7 @@ TEST_F(GpuWorkerClientTest, SlowWithinTheLimitSucceeds) {
 TEST_F(GpuWorkerClientTest, GarbageLineIsWorkerCrashed) {
   GpuWorkerClient client(test_options(directory_.path()));
   WorkerFailure failure = expect_failure(client.run(run_request(client, "garbage")));
-  EXPECT_EQ(failure.kind, "worker_crashed");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kWorkerCrashed);
   EXPECT_NE(failure.message.find("this is not a reply"), std::string::npos) << failure.message;
   EXPECT_EQ(client.workers_replaced(), 1);
   expect_run_succeeds(client);
@@ -207,7 +207,7 @@ TEST_F(GpuWorkerClientTest, GarbageLineIsWorkerCrashed) {
 TEST_F(GpuWorkerClientTest, HugeLineIsWorkerCrashed) {
   GpuWorkerClient client(test_options(directory_.path()));
   WorkerFailure failure = expect_failure(client.run(run_request(client, "huge")));
-  EXPECT_EQ(failure.kind, "worker_crashed");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kWorkerCrashed);
   EXPECT_NE(failure.message.find("without ending a line"), std::string::npos) << failure.message;
   EXPECT_EQ(client.workers_replaced(), 1);
   expect_run_succeeds(client);
@@ -216,7 +216,7 @@ TEST_F(GpuWorkerClientTest, HugeLineIsWorkerCrashed) {
 TEST_F(GpuWorkerClientTest, DeathMidLineIsWorkerCrashed) {
   GpuWorkerClient client(test_options(directory_.path()));
   WorkerFailure failure = expect_failure(client.run(run_request(client, "partial")));
-  EXPECT_EQ(failure.kind, "worker_crashed");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kWorkerCrashed);
   EXPECT_NE(failure.message.find("died during the request"), std::string::npos) << failure.message;
   EXPECT_EQ(client.workers_replaced(), 1);
   expect_run_succeeds(client);
@@ -225,7 +225,7 @@ TEST_F(GpuWorkerClientTest, DeathMidLineIsWorkerCrashed) {
 TEST_F(GpuWorkerClientTest, WrongReplyIdIsWorkerCrashed) {
   GpuWorkerClient client(test_options(directory_.path()));
   WorkerFailure failure = expect_failure(client.run(run_request(client, "wrong_id")));
-  EXPECT_EQ(failure.kind, "worker_crashed");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kWorkerCrashed);
   EXPECT_NE(failure.message.find("with the reply to"), std::string::npos) << failure.message;
   EXPECT_EQ(client.workers_replaced(), 1);
   expect_run_succeeds(client);
@@ -234,7 +234,7 @@ TEST_F(GpuWorkerClientTest, WrongReplyIdIsWorkerCrashed) {
 TEST_F(GpuWorkerClientTest, ContextLostReplacesTheWorkerAndKeepsTheCudaError) {
   GpuWorkerClient client(test_options(directory_.path()));
   WorkerFailure failure = expect_failure(client.run(run_request(client, "context_lost")));
-  EXPECT_EQ(failure.kind, "runtime_error");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kRuntimeError);
   EXPECT_TRUE(failure.context_lost);
   EXPECT_EQ(failure.cuda_error, "CUDA_ERROR_ILLEGAL_ADDRESS");
   EXPECT_EQ(failure.kernel, "bad_kernel");
@@ -246,18 +246,64 @@ TEST_F(GpuWorkerClientTest, ContextLostReplacesTheWorkerAndKeepsTheCudaError) {
 TEST_F(GpuWorkerClientTest, FailureWithoutLostContextKeepsTheWorker) {
   GpuWorkerClient client(test_options(directory_.path()));
   WorkerFailure failure = expect_failure(client.run(run_request(client, "launch_error")));
-  EXPECT_EQ(failure.kind, "launch_error");
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kLaunchError);
   EXPECT_FALSE(failure.context_lost);
   EXPECT_EQ(client.workers_replaced(), 0);
   expect_run_succeeds(client);
 }
 
-TEST_F(GpuWorkerClientTest, FaultsAreIgnoredUnlessAllowed) {
-  GpuWorkerOptions options = test_options(directory_.path());
-  options.allow_test_faults = false;
-  GpuWorkerClient client(options);
-  EXPECT_TRUE(std::holds_alternative<RunReply>(client.run(run_request(client, "crash"))));
+TEST_F(GpuWorkerClientTest, OutOfMemoryKeepsTheWorker) {
+  GpuWorkerClient client(test_options(directory_.path()));
+  WorkerFailure failure = expect_failure(client.run(run_request(client, "out_of_memory")));
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kOutOfMemory);
+  EXPECT_EQ(failure.cuda_error, "CUDA_ERROR_OUT_OF_MEMORY");
+  EXPECT_FALSE(failure.context_lost);
   EXPECT_EQ(client.workers_replaced(), 0);
+  expect_run_succeeds(client);
+}
+
+TEST_F(GpuWorkerClientTest, BadRequestIsReportedAndKeepsTheWorker) {
+  GpuWorkerClient client(test_options(directory_.path()));
+  WorkerFailure failure = expect_failure(client.run(run_request(client, "bad_request")));
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kBadRequest);
+  EXPECT_NE(failure.message.find("cannot read the cubin"), std::string::npos) << failure.message;
+  EXPECT_EQ(client.workers_replaced(), 0);
+  expect_run_succeeds(client);
+}
+
+// A failure of a kind the protocol does not have is a malformed reply, like garbage: the worker
+// is replaced and the candidate's request ends as worker_crashed.
+TEST_F(GpuWorkerClientTest, FailureOfAnUnknownKindIsWorkerCrashed) {
+  GpuWorkerClient client(test_options(directory_.path()));
+  WorkerFailure failure = expect_failure(client.run(run_request(client, "unknown_kind")));
+  EXPECT_EQ(failure.kind, WorkerFailureKind::kWorkerCrashed);
+  EXPECT_NE(failure.message.find("failure reply is malformed"), std::string::npos)
+      << failure.message;
+  EXPECT_NE(failure.message.find("names no failure kind: 'melted'"), std::string::npos)
+      << failure.message;
+  EXPECT_EQ(client.workers_replaced(), 1);
+  expect_run_succeeds(client);
+}
+
+// Fault injection lives in the test worker alone: nothing kforge ships (the client, the
+// worker, the CLI that starts it) names the test worker's fault field or a switch for it. The
+// shipped worker's behaviour on such a plan is checked on a GPU
+// (gpu_worker_device_test.cpp, TheShippedWorkerObeysNoTestFault).
+TEST(GpuWorkerFaults, NoShippedSourceHasAFaultHook) {
+  std::vector<std::string> found;
+  for (const char* folder : {"sandbox", "cli", "harness", "profiler", "kernels"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(testing::source_dir() / folder)) {
+      std::string extension = entry.path().extension().string();
+      if (!entry.is_regular_file() || (extension != ".cpp" && extension != ".hpp"))
+        continue;
+      std::string text = files::read(entry.path());
+      for (const char* hook : {"test_fault", "allow_test_faults", "GPU_WORKER_FAULTS"}) {
+        if (text.find(hook) != std::string::npos)
+          found.push_back(entry.path().string() + ": " + hook);
+      }
+    }
+  }
+  EXPECT_TRUE(found.empty()) << ::testing::PrintToString(found);
 }
 
 TEST_F(GpuWorkerClientTest, MeasureRepliesAndMeasureCrashes) {
@@ -273,7 +319,7 @@ TEST_F(GpuWorkerClientTest, MeasureRepliesAndMeasureCrashes) {
   auto reply = client.measure();
   auto* failure = std::get_if<WorkerFailure>(&reply);
   ASSERT_NE(failure, nullptr);
-  EXPECT_EQ(failure->kind, "worker_crashed");
+  EXPECT_EQ(failure->kind, WorkerFailureKind::kWorkerCrashed);
   EXPECT_EQ(client.workers_replaced(), 1);
 }
 
@@ -282,7 +328,8 @@ TEST_F(GpuWorkerClientTest, WorkerKilledWhileIdleIsReplacedForTheNextRequestOnly
   expect_run_succeeds(client);
   // Several faults in a row: each request ends with its own failure, and each needs a new worker.
   for (int i = 0; i < 3; ++i)
-    EXPECT_EQ(expect_failure(client.run(run_request(client, "crash"))).kind, "worker_crashed");
+    EXPECT_EQ(expect_failure(client.run(run_request(client, "crash"))).kind,
+              WorkerFailureKind::kWorkerCrashed);
   EXPECT_EQ(client.workers_replaced(), 3);
   expect_run_succeeds(client);
 }
@@ -334,7 +381,8 @@ TEST(GpuProtocol, RequestsAndRepliesRoundTrip) {
   reply.kernels_per_iteration = 2;
   EXPECT_EQ(TimeReply::from_json(reply.to_json(), "test").to_json(), reply.to_json());
 
-  WorkerFailure failure{"runtime_error", "CUDA_ERROR_ILLEGAL_ADDRESS", "bad", "k", true, ""};
+  WorkerFailure failure{
+      WorkerFailureKind::kRuntimeError, "CUDA_ERROR_ILLEGAL_ADDRESS", "bad", "k", true, ""};
   EXPECT_EQ(WorkerFailure::from_json(failure.to_json(), "test").to_json(), failure.to_json());
 
   DeviceDescription device;
@@ -342,6 +390,34 @@ TEST(GpuProtocol, RequestsAndRepliesRoundTrip) {
   device.arch = "sm_90";
   device.l2_bytes = 50 << 20;
   EXPECT_EQ(DeviceDescription::from_json(device.to_json(), "test").to_json(), device.to_json());
+}
+
+// The stored and printed text of every kind, which must not change: evidence already stored
+// holds it.
+TEST(GpuProtocol, EveryFailureKindHasOneNameBothWays) {
+  const std::vector<std::pair<WorkerFailureKind, std::string>> kinds = {
+      {WorkerFailureKind::kLaunchError, "launch_error"},
+      {WorkerFailureKind::kRuntimeError, "runtime_error"},
+      {WorkerFailureKind::kTimeout, "timeout"},
+      {WorkerFailureKind::kOutOfMemory, "out_of_memory"},
+      {WorkerFailureKind::kWorkerCrashed, "worker_crashed"},
+      {WorkerFailureKind::kBadRequest, "bad_request"}};
+  for (const auto& [kind, name] : kinds) {
+    EXPECT_EQ(worker_failure_kind_name(kind), name);
+    EXPECT_EQ(worker_failure_kind_from_name(name), kind) << name;
+    WorkerFailure failure;
+    failure.kind = kind;
+    EXPECT_EQ(failure.to_json()["kind"], name);
+    EXPECT_EQ(WorkerFailure::from_json(failure.to_json(), "test").kind, kind) << name;
+  }
+  EXPECT_EQ(worker_failure_kind_from_name("Timeout"), std::nullopt);
+  EXPECT_EQ(worker_failure_kind_from_name(""), std::nullopt);
+  try {
+    WorkerFailure::from_json({{"kind", "melted"}}, "reply 3");
+    FAIL() << "an unknown kind was read";
+  } catch (const Error& error) {
+    EXPECT_EQ(std::string(error.what()), "field 'kind' names no failure kind: 'melted' (reply 3)");
+  }
 }
 
 TEST(GpuProtocol, MalformedMessagesNameTheField) {

@@ -171,6 +171,17 @@ TEST_F(GpuWorkerDeviceTest, RunsATrivialKernelAndReturnsOutputsAndInputs) {
   EXPECT_EQ(element(after, n - 1), static_cast<float>(n - 1) * 0.5f + 1.0f);
 }
 
+// The shipped worker has no fault injection: the plan field the test worker
+// (tests/support/misbehaving_gpu_worker.py) crashes on changes nothing here.
+TEST_F(GpuWorkerDeviceTest, TheShippedWorkerObeysNoTestFault) {
+  const int64_t n = 256;
+  json plan = one_launch("scale", n, 128);
+  plan["test_fault"] = "crash";
+  auto reply = client_->run(run_request(plan, n));
+  ASSERT_TRUE(std::holds_alternative<RunReply>(reply)) << std::get<WorkerFailure>(reply).message;
+  EXPECT_EQ(client_->workers_replaced(), 0);
+}
+
 TEST_F(GpuWorkerDeviceTest, UnwrittenOutputsComeBackPoisoned) {
   const int64_t n = 256;
   auto reply = client_->run(run_request(one_launch("writes_nothing", n, 128, false), n));
@@ -185,7 +196,7 @@ TEST_F(GpuWorkerDeviceTest, IllegalAddressLosesTheContextAndAFreshWorkerRunsTheN
   auto bad = client_->run(run_request(one_launch("wild_write", n, 128, false), n));
   auto* failure = std::get_if<WorkerFailure>(&bad);
   ASSERT_NE(failure, nullptr);
-  EXPECT_EQ(failure->kind, "runtime_error") << failure->message;
+  EXPECT_EQ(failure->kind, WorkerFailureKind::kRuntimeError) << failure->message;
   EXPECT_TRUE(failure->context_lost);
   EXPECT_EQ(failure->kernel, "wild_write");
   EXPECT_FALSE(failure->cuda_error.empty());
@@ -199,7 +210,7 @@ TEST_F(GpuWorkerDeviceTest, RefusedLaunchIsALaunchErrorAndKeepsTheWorker) {
   auto reply = client_->run(run_request(one_launch("scale", n, 2048), n));  // over 1024 threads
   auto* failure = std::get_if<WorkerFailure>(&reply);
   ASSERT_NE(failure, nullptr);
-  EXPECT_EQ(failure->kind, "launch_error") << failure->message;
+  EXPECT_EQ(failure->kind, WorkerFailureKind::kLaunchError) << failure->message;
   EXPECT_FALSE(failure->context_lost);
   EXPECT_EQ(client_->workers_replaced(), 0);
 }

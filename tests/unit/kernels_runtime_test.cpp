@@ -66,9 +66,10 @@ TEST(KernelFile, DefineOptionsUseDefaultsAndOverrides) {
 
 TEST(KernelFile, MissingPlanIsNamed) {
   EXPECT_EQ(message_of([] { parse_kernel_file("extern \"C\" __global__ void k() {}", "k.cu"); }),
-            "no launch plan: the file has no /* kforge:launch ... */ comment (k.cu)");
+            "no launch plan: the file needs one block comment /* kforge:launch {...} */ holding "
+            "the plan as JSON (k.cu:1:1)");
   EXPECT_EQ(message_of([] { parse_kernel_file("\n/* kforge:launch {", "k.cu"); }),
-            "the kforge:launch comment is not closed (k.cu:2:1)");
+            "the kforge:launch comment is not closed with */ (k.cu:2:1)");
 }
 
 TEST(KernelFile, BadJsonIsPlacedAtItsLineAndColumn) {

@@ -13,6 +13,7 @@
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/task_import.hpp"
+#include "harness/util/error.hpp"
 #include "harness/verification/compare.hpp"
 #include "harness/workspace.hpp"
 #include "sandbox/compile_pool.hpp"
@@ -703,6 +704,62 @@ TEST(RunStageSpeedup, IsBaselineOverCandidateWhereBothArePositive) {
   EXPECT_FALSE(speedup(std::nullopt, 10.0));
   EXPECT_FALSE(speedup(20.0, 0.0));
   EXPECT_FALSE(speedup(0.0, 10.0));
+}
+
+// Every failure kind, as a real misbehaving worker process reports it (or as the client makes of
+// its misbehaviour), becomes its verdict and reason; bad_request is kforge's fault and throws.
+TEST(RunStageWorkerFailures, EveryKindFromARealWorkerGetsItsVerdict) {
+  testing::TemporaryDirectory directory;
+  GpuWorkerOptions options;
+  options.job_dir = directory.path();
+  options.run_limit = std::chrono::milliseconds(1500);
+  options.worker_program = "/usr/bin/python3";
+  options.worker_arguments = {
+      (testing::source_dir() / "tests/support/misbehaving_gpu_worker.py").string()};
+  GpuWorkerClient client(options);
+  auto failure_of = [&](const std::string& fault) {
+    RunRequest request;
+    request.plan = {{"launches", nlohmann::json::array()}, {"test_fault", fault}};
+    request.out_dir = client.new_job_directory();
+    auto reply = client.run(request);
+    EXPECT_TRUE(std::holds_alternative<WorkerFailure>(reply)) << fault;
+    return std::holds_alternative<WorkerFailure>(reply) ? std::get<WorkerFailure>(reply)
+                                                        : WorkerFailure{};
+  };
+  struct Expected {
+    std::string fault;
+    WorkerFailureKind kind;
+    Verdict verdict;
+    std::string reason;
+  };
+  const std::vector<Expected> table = {
+      {"launch_error", WorkerFailureKind::kLaunchError, Verdict::kLaunchError, "launch_error"},
+      {"out_of_memory", WorkerFailureKind::kOutOfMemory, Verdict::kLaunchError, "out_of_memory"},
+      {"context_lost", WorkerFailureKind::kRuntimeError, Verdict::kRuntimeError,
+       "CUDA_ERROR_ILLEGAL_ADDRESS"},
+      {"crash", WorkerFailureKind::kWorkerCrashed, Verdict::kRuntimeError, "worker_crashed"},
+      {"garbage", WorkerFailureKind::kWorkerCrashed, Verdict::kRuntimeError, "worker_crashed"},
+      {"unknown_kind", WorkerFailureKind::kWorkerCrashed, Verdict::kRuntimeError, "worker_crashed"},
+      {"hang", WorkerFailureKind::kTimeout, Verdict::kTimeout, "timeout"},
+  };
+  for (const Expected& expected : table) {
+    WorkerFailure failure = failure_of(expected.fault);
+    EXPECT_EQ(failure.kind, expected.kind) << expected.fault;
+    RunFailure verdict = worker_failure_verdict(failure, "check 1");
+    EXPECT_EQ(verdict.verdict, expected.verdict) << expected.fault;
+    EXPECT_EQ(verdict.reason, expected.reason) << expected.fault;
+    EXPECT_EQ(verdict.detail.rfind("check 1: ", 0), 0u) << verdict.detail;
+  }
+  WorkerFailure bad_request = failure_of("bad_request");
+  EXPECT_EQ(bad_request.kind, WorkerFailureKind::kBadRequest);
+  try {
+    worker_failure_verdict(bad_request, "check 1");
+    FAIL() << "a bad request became a verdict";
+  } catch (const Error& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "the GPU worker could not do what kforge asked (bad_request): cannot read the "
+              "cubin /nonexistent/candidate.cubin (check 1)");
+  }
 }
 
 TEST(RunStageSettings, ComeFromTheConfiguration) {

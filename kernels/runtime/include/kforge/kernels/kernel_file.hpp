@@ -11,7 +11,9 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kforge::kernels {
@@ -54,8 +56,35 @@ struct KernelFile {
       const std::map<std::string, long long>& overrides = {}) const;
 };
 
-// Throws KernelError "<file>:<line>:<column>: <what is wrong>" when the plan is missing or
+// Where the plan is in a kernel or candidate file: the one `/* kforge:launch ... */` block
+// comment, found as the compiler finds comments ("/*" inside a string literal or a line comment
+// opens nothing; white space may come between "/*" and the marker). kforge's candidate parser
+// (harness/candidate/candidate_file) and parse_kernel_file both find it here, so they read the
+// same text as the plan.
+struct LaunchPlanComment {
+  size_t comment_begin = 0;  // the '/' of "/*"
+  size_t json_begin = 0;     // just after the marker
+  size_t json_end = 0;       // the '*' of "*/"
+};
+// Why a file has no usable plan comment: the message, and the byte offset it is about.
+struct LaunchPlanCommentProblem {
+  size_t offset = 0;
+  std::string message;
+};
+// Exactly one of the two is set.
+struct LaunchPlanCommentSearch {
+  std::optional<LaunchPlanComment> comment;
+  std::optional<LaunchPlanCommentProblem> problem;
+};
+LaunchPlanCommentSearch find_launch_plan_comment(std::string_view text);
+
+// Drops a leading UTF-8 byte order mark, which some editors write and NVRTC refuses (both
+// parsers do, before finding the plan): lines stay as they were.
+void drop_byte_order_mark(std::string& text);
+
+// Throws KernelError "<what is wrong> (<file>:<line>:<column>)" when the plan is missing or
 // malformed (no `kforge:launch` comment, bad JSON, a missing key, a default not among values).
+// A scratch buffer's dtype is kept as its plain name ("float32" for "torch.float32").
 KernelFile parse_kernel_file(std::string source, std::string file_name);
 KernelFile read_kernel_file(const std::filesystem::path& path);
 

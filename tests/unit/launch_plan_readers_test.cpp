@@ -1,0 +1,134 @@
+// The two readers of a launch plan agree: kforge's candidate parser (harness/candidate/), which
+// checks a kernel before it is shipped, and the kernel library's (kernels/runtime/kernel_file),
+// which reads it when the shipped kernel runs. Both find the plan comment through the library's
+// find_launch_plan_comment; for every plan the candidate parser accepts, the runtime must read
+// the same kernels, expressions, scratch buffers (dtypes the runtime can size), defines and
+// targets, and hand NVRTC the same source. A plan kforge accepted and the runtime then misread
+// (a `/*kforge:launch` without a space, a decoy in a string literal, "torch.float32", a byte
+// order mark) fails here.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "harness/candidate/candidate_file.hpp"
+#include "harness/util/files.hpp"
+#include "kforge/kernels/error.hpp"
+#include "kforge/kernels/kernel_file.hpp"
+#include "kforge/kernels/launch.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The runtime's reading in LaunchPlan::to_json()'s form.
+json runtime_plan_json(const kernels::KernelFile& file) {
+  json plan = {{"kernels", json::array()}, {"scratch", json::array()}, {"defines", json::object()}};
+  for (const kernels::PlannedLaunch& launch : file.launches) {
+    plan["kernels"].push_back({{"name", launch.name},
+                               {"grid", launch.grid},
+                               {"block", launch.block},
+                               {"shared_bytes", launch.shared_bytes},
+                               {"args", launch.args}});
+  }
+  for (const kernels::PlannedScratch& scratch : file.scratch)
+    plan["scratch"].push_back(
+        {{"name", scratch.name}, {"dtype", scratch.dtype}, {"numel", scratch.numel}});
+  for (const kernels::DefineChoice& define : file.defines)
+    plan["defines"][define.name] = {{"default", define.default_value}, {"values", define.values}};
+  if (!file.arch_targets.empty())
+    plan["arch"] = file.arch_targets;
+  return plan;
+}
+
+void expect_same_reading(const std::string& text, const std::string& name) {
+  SCOPED_TRACE(name);
+  PlanResult<CandidateFile> candidate = parse_candidate(text, name);
+  ASSERT_TRUE(candidate.ok()) << candidate.error().message();
+  kernels::KernelFile file;
+  try {
+    file = kernels::parse_kernel_file(text, name);
+  } catch (const kernels::KernelError& error) {
+    FAIL() << "kforge accepts the plan; the runtime refuses it: " << error.what();
+  }
+  EXPECT_EQ(runtime_plan_json(file).dump(), candidate.value().plan.to_json().dump());
+  EXPECT_EQ(file.source, candidate.value().source());
+  for (const kernels::PlannedScratch& scratch : file.scratch)
+    EXPECT_NO_THROW(kernels::dtype_size(scratch.dtype)) << scratch.dtype;
+}
+
+const char* kKernel = "extern \"C\" __global__ void k(const float* x, float* out, long n) {}\n";
+
+std::string with_plan(const std::string& comment) {
+  return comment + "\n" + kKernel;
+}
+
+TEST(LaunchPlanReaders, AgreeOnEveryShippedKernel) {
+  int files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(testing::source_dir() / "kernels")) {
+    if (entry.path().filename() != "kernel.cu")
+      continue;
+    ++files;
+    expect_same_reading(files::read(entry.path()), entry.path().string());
+  }
+  EXPECT_GT(files, 10);
+}
+
+TEST(LaunchPlanReaders, AgreeOnHowThePlanIsWritten) {
+  const std::string plan = R"json({"kernels": [{"name": "k",
+    "grid": ["ceil_div(x.numel, BLOCK)", 1], "block": ["BLOCK"], "args": ["x", "out", "x.numel"]}],
+    "defines": {"VEC": {"default": 4}, "BLOCK": {"default": 256, "values": [512, 256]}}})json";
+  expect_same_reading(with_plan("/* kforge:launch " + plan + " */"), "spaced.cu");
+  expect_same_reading(with_plan("/*kforge:launch\n" + plan + "*/"), "no_space.cu");
+  expect_same_reading(with_plan("/*\n   kforge:launch\n" + plan + "\n*/"), "marker_on_its_line.cu");
+  // Decoys the compiler never sees as the plan: in a string literal, and in a line comment
+  // that does not hold the marker.
+  expect_same_reading("const char* s = \"/* kforge:launch {} */\";\n" +
+                          with_plan("/* kforge:launch " + plan + " */"),
+                      "decoy_in_string.cu");
+  expect_same_reading("// see the /* plan below\n" + with_plan("/* kforge:launch " + plan + " */"),
+                      "line_comment_before.cu");
+  expect_same_reading("\xEF\xBB\xBF" + with_plan("/* kforge:launch " + plan + " */"),
+                      "byte_order_mark.cu");
+}
+
+TEST(LaunchPlanReaders, AgreeOnScratchArchAndIntegerExpressions) {
+  expect_same_reading(with_plan(R"(/* kforge:launch
+{"kernels": [{"name": "k", "grid": [2, "x.numel"], "block": [128],
+              "shared_bytes": 4096, "args": ["x", "out", "tmp", 7]}],
+ "scratch": [{"name": "tmp", "dtype": "torch.float32", "numel": "x.numel"},
+             {"name": "flags", "dtype": "int8", "numel": 64}],
+ "arch": "sm_90a"}
+*/)"),
+                      "scratch_and_arch.cu");
+  expect_same_reading(with_plan(R"(/* kforge:launch
+{"kernels": [{"name": "k", "grid": ["1"], "block": ["1"], "args": []}],
+ "arch": ["sm_100f", "sm_90a"], "scratch": [], "defines": {}}
+*/)"),
+                      "arch_list.cu");
+}
+
+// A file without a usable plan comment is refused by both, at the same place.
+TEST(LaunchPlanReaders, RefuseTheSameMissingOrRepeatedComment) {
+  for (const std::string& text : std::vector<std::string>{
+           std::string(kKernel), "// kforge:launch {}\n" + std::string(kKernel),
+           "\n\n/* kforge:launch {\"kernels\": []}\n",
+           "/* kforge:launch {} */\n/* kforge:launch {} */\n", "/* kforge:launchX {} */\n"}) {
+    SCOPED_TRACE(text);
+    PlanResult<CandidateFile> candidate = parse_candidate(text, "k.cu");
+    ASSERT_FALSE(candidate.ok());
+    try {
+      kernels::parse_kernel_file(text, "k.cu");
+      FAIL() << "the runtime read a plan kforge refuses: " << candidate.error().message();
+    } catch (const kernels::KernelError& error) {
+      // kforge: "k.cu:L:C: message"; the runtime: "message (k.cu:L:C)".
+      EXPECT_EQ(error.where() + ": " + error.problem(), candidate.error().message());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kforge
