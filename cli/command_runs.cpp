@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "datasets/exchange_records.hpp"
 #include "datasets/records.hpp"
+#include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/optimize/optimize_loop.hpp"
 #include "harness/util/error.hpp"
 
@@ -109,7 +110,7 @@ void add_show_command(CLI::App& parent, Context& context) {
     std::optional<CandidateRow> candidate = find_candidate(store, *id);
     if (!candidate)
       throw Error("no candidate " + std::to_string(*id) + " in the store", store.path().string());
-    std::vector<EvaluationRow> evaluations = evaluations_of(store, *id);
+    const std::vector<StoredEvaluation> evaluations = stored_evaluations_of(store, *candidate);
     std::optional<ExchangeRow> exchange;
     if (candidate->llm_exchange_id)
       exchange = find_exchange(store, *candidate->llm_exchange_id);
@@ -129,13 +130,14 @@ void add_show_command(CLI::App& parent, Context& context) {
           {"source_hash", candidate->source_hash},
           {"created_at", candidate->created_at}};
       out["evaluations"] = nlohmann::json::array();
-      for (const EvaluationRow& evaluation : evaluations) {
-        out["evaluations"].push_back({{"id", evaluation.id},
-                                      {"verdict", evaluation.verdict},
-                                      {"reason", evaluation.reason.value_or("")},
-                                      {"evidence", evaluation.evidence},
-                                      {"arch", evaluation.arch.value_or("")},
-                                      {"stages", evaluation.stages},
+      for (const StoredEvaluation& evaluation : evaluations) {
+        const EvaluationRecord& record = evaluation.record;
+        out["evaluations"].push_back({{"id", record.evaluation_id},
+                                      {"verdict", verdict_name(record.verdict)},
+                                      {"reason", record.reason},
+                                      {"evidence", stored_evidence_json(record)},
+                                      {"arch", record.arch},
+                                      {"stages", stages_to_json(record.stages)},
                                       {"created_at", evaluation.created_at}});
       }
       out["exchange"] = exchange ? exchange_json(*exchange) : nlohmann::json();
@@ -150,11 +152,12 @@ void add_show_command(CLI::App& parent, Context& context) {
     if (candidate->parent_id)
       print(", parent %lld", static_cast<long long>(*candidate->parent_id));
     print(")\n");
-    for (const EvaluationRow& evaluation : evaluations) {
-      print("evaluation %lld: %s (%s) on %s\n", static_cast<long long>(evaluation.id),
-            evaluation.verdict.c_str(), evaluation.reason.value_or("").c_str(),
-            evaluation.arch.value_or("?").c_str());
-      print("evidence: %s\n", evaluation.evidence.dump().c_str());
+    for (const StoredEvaluation& evaluation : evaluations) {
+      const EvaluationRecord& record = evaluation.record;
+      print("evaluation %lld: %s (%s) on %s\n", static_cast<long long>(record.evaluation_id),
+            std::string(verdict_name(record.verdict)).c_str(), record.reason.c_str(),
+            record.arch.c_str());
+      print("evidence: %s\n", stored_evidence_json(record).dump().c_str());
     }
     print("=== source ===\n%s\n", candidate->source.c_str());
     if (exchange) {

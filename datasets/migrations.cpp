@@ -166,10 +166,21 @@ constexpr std::string_view kVersion2 = R"sql(
 ALTER TABLE tasks ADD COLUMN license TEXT;
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// The version of the evaluation record (harness/evaluation/evaluation_record.hpp) whose parts a
+// row's JSON columns hold, written with every evaluation, so a kforge that reads another version
+// can refuse the row instead of misreading it. Rows written before this column held version 1
+// parts (the record's first JSON form is the shape these columns always had): they get 1 here.
+// NULL is never written; a reader takes it for a damaged row.
+constexpr std::string_view kVersion3 = R"sql(
+ALTER TABLE evaluations ADD COLUMN record_version INTEGER CHECK (record_version >= 1);
+UPDATE evaluations SET record_version = 1;
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
+    {3, "evaluations.record_version, the evaluation record version of a row", kVersion3},
 }};
 
 }  // namespace

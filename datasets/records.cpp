@@ -60,7 +60,8 @@ int64_t insert_evaluation(Store& store, const EvaluationRow& evaluation) {
   auto insert = store.db().prepare(
       "INSERT INTO evaluations (candidate_id, run_id, verdict, reason, evidence, arch, gpu, "
       "compile, stages, timing, device_time_us, speedup_eager, speedup_compile, "
-      "harness_version, environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "harness_version, environment, record_version) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto dump = [](const std::optional<nlohmann::json>& value) {
     return value ? std::optional<std::string>(json_text(*value)) : std::nullopt;
   };
@@ -78,7 +79,8 @@ int64_t insert_evaluation(Store& store, const EvaluationRow& evaluation) {
       .bind(12, evaluation.speedup_eager)
       .bind(13, evaluation.speedup_compile)
       .bind(14, evaluation.harness_version)
-      .bind(15, json_text(evaluation.environment));
+      .bind(15, json_text(evaluation.environment))
+      .bind(16, evaluation.record_version);
   insert.run();
   return store.db().last_insert_id();
 }
@@ -87,7 +89,7 @@ std::vector<EvaluationRow> evaluations_of(const Store& store, int64_t candidate_
   auto query = store.db().prepare(
       "SELECT id, candidate_id, run_id, verdict, reason, evidence, arch, gpu, compile, stages, "
       "timing, device_time_us, speedup_eager, speedup_compile, harness_version, environment, "
-      "created_at FROM evaluations WHERE candidate_id = ? ORDER BY id");
+      "created_at, record_version FROM evaluations WHERE candidate_id = ? ORDER BY id");
   query.bind(1, candidate_id);
   std::vector<EvaluationRow> rows;
   while (query.step()) {
@@ -109,6 +111,7 @@ std::vector<EvaluationRow> evaluations_of(const Store& store, int64_t candidate_
     row.harness_version = query.integer(14);
     row.environment = nlohmann::json::parse(query.text(15));
     row.created_at = query.text(16);
+    row.record_version = query.optional_integer(17);
     rows.push_back(std::move(row));
   }
   return rows;

@@ -1,6 +1,7 @@
 // Writing and reading the rows of a run: candidates and their evaluations (the runs themselves
 // are in run_records.hpp). `harness_version` is the harness's (harness/evaluation/
-// harness_version.hpp): the store keeps it and never interprets it. Every write
+// harness_version.hpp) and `record_version` the evaluation record's (harness/evaluation/
+// evaluation_record.hpp): the store keeps them and never interprets them. Every write
 // is its own transaction (or joins the caller's), so that a run killed at any moment leaves
 // every finished attempt in the store.
 #pragma once
@@ -41,6 +42,9 @@ struct EvaluationRow {
   std::optional<nlohmann::json> timing;
   std::optional<double> device_time_us, speedup_eager, speedup_compile;
   int64_t harness_version = 0;
+  // The evaluation record version whose parts the JSON columns hold; absent only in a damaged
+  // row (every row has one since schema version 3, which gave older rows 1).
+  std::optional<int64_t> record_version;
   nlohmann::json environment = nlohmann::json::object();
   std::string created_at;
 };

@@ -9,18 +9,18 @@
 #include <cstdlib>
 #include <vector>
 
-#include "agents/provider.hpp"
-#include "agents/strategy.hpp"
-#include "harness/candidate/plan_validation.hpp"
-#include "harness/evaluation/evaluator.hpp"
-#include "harness/evaluation/run_stage.hpp"
-#include "harness/library/promotion.hpp"
-#include "harness/reference_runner.hpp"
+#include "harness/options/compile_pool_options.hpp"
+#include "harness/options/evaluator_options.hpp"
+#include "harness/options/gpu_worker_options.hpp"
+#include "harness/options/plan_limits.hpp"
+#include "harness/options/promotion_options.hpp"
+#include "harness/options/provider_settings.hpp"
+#include "harness/options/reference_runner_options.hpp"
+#include "harness/options/run_settings.hpp"
+#include "harness/options/strategy_settings.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/strings.hpp"
-#include "sandbox/compile_pool.hpp"
-#include "sandbox/gpu_worker_client.hpp"
 
 namespace kforge {
 namespace {

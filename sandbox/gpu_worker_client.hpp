@@ -21,26 +21,13 @@
 #include <variant>
 #include <vector>
 
+#include "harness/options/gpu_worker_options.hpp"
 #include "sandbox/gpu_protocol.hpp"
 
 namespace kforge {
 
 template <typename T>
 using GpuResult = std::variant<T, WorkerFailure>;
-
-struct GpuWorkerOptions {
-  int device = 0;
-  std::filesystem::path job_dir;  // required: per-request folders for tensors
-  // The watchdog: a run or time request that takes longer is a `timeout`, and the worker dies.
-  std::chrono::milliseconds run_limit{std::chrono::seconds(30)};
-  std::chrono::milliseconds time_limit{std::chrono::seconds(120)};
-  std::chrono::milliseconds start_limit{std::chrono::seconds(60)};  // start + hello
-  size_t max_reply_bytes = 1 << 20;                                 // a longer line is garbage
-  // The program to start as a worker and its arguments; default: this executable (which must
-  // be kforge) with `worker gpu --device N`.
-  std::filesystem::path worker_program;
-  std::vector<std::string> worker_arguments;
-};
 
 class GpuWorkerClient {
  public:

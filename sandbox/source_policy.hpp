@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/options/compile_pool_options.hpp"
 #include "sandbox/compile_types.hpp"
 
 namespace kforge {
@@ -20,8 +21,6 @@ struct PolicyViolation {
   CompileStatus status;
   std::string detail;  // one line: what, and where (name:line:column)
 };
-
-inline constexpr size_t kDefaultMaxSourceBytes = 1 << 20;
 
 // The first reason `request` must not be compiled, or nullopt. `include_roots` are the folders
 // whose headers may be included (cuda_include_roots()).

@@ -22,7 +22,9 @@ import tempfile
 LAYERS = [
     ("runtime", ["kernels/"], []),
     # util wraps the runtime's one dlopen layer, driver table, NVRTC loader and CUDA search.
-    ("util", ["harness/util/"], ["runtime"]),
+    # harness/options/: the option structs whose defaults the configuration table reads, plain
+    # settings at the bottom so that harness/config.cpp includes nothing above the model.
+    ("util", ["harness/util/", "harness/options/"], ["runtime"]),
     ("datasets", ["datasets/"], ["util"]),
     ("sandbox", ["sandbox/"], ["util"]),
     ("profiler", ["profiler/"], ["util"]),
@@ -38,11 +40,6 @@ LAYERS = [
     ("library", ["harness/library/"], ["evaluation"]),
     ("optimize", ["harness/optimize/"], ["evaluation", "library", "agents"]),
     ("cli", ["cli/"], ["optimize"]),
-    # The configuration table's definitions take each key's default from the options struct
-    # the key fills, wherever that struct lives; it reads those headers' default member values
-    # only (no calls), so it sits in kforge_model's target while its header stays in the model.
-    # Moving the option structs into headers of their own at the bottom would end this.
-    ("configuration", ["harness/config.cpp"], ["evaluation", "library", "agents"]),
 ]
 SOURCE_ROOTS = ["kernels", "harness", "datasets", "sandbox", "profiler", "agents", "cli"]
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".cu", ".cuh")

@@ -7,7 +7,7 @@
 #include "datasets/store.hpp"
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/candidate/ptx_entries.hpp"
-#include "harness/evaluation/harness_version.hpp"
+#include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
@@ -285,32 +285,13 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
                              .plan = outcome.plan,
                              .defines = outcome.defines};
   outcome.candidate_id = insert_candidate(store_, candidate_row);
-  // The store's columns hold the record's parts in their JSON form, the evidence with the
-  // verdict's detail line beside it.
-  nlohmann::json evidence = outcome.evidence.to_json();
-  evidence["detail"] = outcome.detail;
-  EvaluationRow evaluation_row{
-      .candidate_id = outcome.candidate_id,
-      .run_id = request.run_id,
-      .verdict = std::string(verdict_name(outcome.verdict)),
-      .reason = outcome.reason,
-      .evidence = evidence,
-      .arch = outcome.arch,
-      .gpu = outcome.gpu.empty() ? std::nullopt : std::optional(outcome.gpu),
-      .compile =
-          outcome.compile ? std::optional(compile_summary_to_json(*outcome.compile)) : std::nullopt,
-      .stages = stages_to_json(outcome.stages),
-      .timing = outcome.timing ? std::optional(outcome.timing->to_json()) : std::nullopt,
-      .device_time_us = outcome.device_time_us,
-      .speedup_eager = outcome.speedup_eager,
-      .speedup_compile = outcome.speedup_compile,
-      .harness_version = kHarnessVersion,
-      .environment = {{"kforge", kVersion},
-                      {"commit", kGitCommit},
-                      {"nvrtc", outcome.compile ? outcome.compile->nvrtc_version : ""},
-                      {"arch", options_.arch}}};
-  if (!outcome.gpu.empty())
-    evaluation_row.environment.update(outcome.environment.to_json());
+  // The store's columns hold the record's parts in their JSON form, with its version.
+  EvaluationRow evaluation_row = kforge::evaluation_row(
+      outcome, request.run_id,
+      HarnessBuild{.kforge = kVersion,
+                   .commit = kGitCommit,
+                   .nvrtc = outcome.compile ? outcome.compile->nvrtc_version : "",
+                   .arch = options_.arch});
   outcome.evaluation_id = insert_evaluation(store_, evaluation_row);
   transaction.commit();
   return outcome;

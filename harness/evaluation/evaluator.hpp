@@ -25,6 +25,7 @@
 #include "harness/evaluation/evaluation_record.hpp"
 #include "harness/evaluation/run_stage.hpp"
 #include "harness/evaluation/stage_record.hpp"
+#include "harness/options/evaluator_options.hpp"
 #include "harness/task.hpp"
 #include "harness/verdict.hpp"
 #include "sandbox/compile_types.hpp"
@@ -57,23 +58,6 @@ struct PreparedCandidate {
   std::string ptx;                          // what the compile produced, for binding again
   std::vector<BoundShape> shapes;           // the benchmark shape, then each check shape
   std::vector<KernelFootprint> footprints;  // the compile's registers and static shared memory
-};
-
-struct EvaluatorOptions {
-  std::string arch = "sm_90";  // what to compile for
-  Limits limits;
-  // Per-thread local memory (stack frame or ptxas's lmem) a kernel may need; 512 KiB is what
-  // the hardware gives a thread. A kernel over it compiles but could never launch, so it ends
-  // as compile_error (local_memory_limit) rather than reaching a GPU.
-  int64_t max_local_bytes_per_thread = 512 * 1024;
-  // Why nothing runs after bind, recorded with the `compiled` verdict ("no GPU visible").
-  std::string no_run_reason =
-      "no GPU visible: the candidate compiled and its plan fits; nothing ran";
-  // The GPU stages run where both are set (owned by the caller, outliving the Evaluator);
-  // otherwise a candidate that binds ends as `compiled`.
-  GpuWorkerClient* gpu = nullptr;
-  ReferenceRunner* reference = nullptr;
-  RunSettings run;
 };
 
 class Evaluator {

@@ -63,6 +63,7 @@
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/evaluation/evaluation_record.hpp"
 #include "harness/evaluation/stage_record.hpp"
+#include "harness/options/run_settings.hpp"
 #include "harness/task.hpp"
 #include "harness/verdict.hpp"
 
@@ -73,22 +74,6 @@ class GpuWorkerClient;
 class ReferenceRunner;
 class Store;
 struct WorkerFailure;
-
-struct RunSettings {
-  int seeds = 3;  // verification seeds 0 .. seeds-1
-  std::string dtype = "float32";
-  int input_sets = 3;  // timing rotation
-  int warmup = 10;
-  int min_samples = 20;
-  int max_samples = 1000;
-  double target_spread = 0.02;
-  double time_cap_ms = 2000;
-  bool flush_l2 = true;
-  bool baselines = true;
-
-  // verify.seeds, verify.dtype, timing.* from the configuration.
-  static RunSettings from_config(const Config& config);
-};
 
 // Seeds of the timing protocol's input sets, far from the verification seeds so that no timed
 // input was seen before timing began.

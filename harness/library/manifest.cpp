@@ -11,15 +11,18 @@
 namespace kforge {
 namespace {
 
-// The fields of `timing` a verification keeps: enough to compare two kernels by their spread.
-nlohmann::json timing_summary(const std::optional<nlohmann::json>& timing) {
-  nlohmann::json summary = nlohmann::json::object();
-  if (!timing || !timing->is_object())
-    return summary;
-  for (const char* key : {"median_us", "min_us", "mean_us", "p10_us", "p90_us", "cv"})
-    if (timing->contains(key))
-      summary[key] = (*timing)[key];
-  return summary;
+// The statistics of `timing` a verification keeps: enough to compare two kernels by their spread.
+nlohmann::json timing_summary(const std::optional<TimingRecord>& timing) {
+  if (!timing)
+    return nlohmann::json::object();
+  const TimingStatistics& statistics = timing->statistics;
+  return {{"median_us", statistics.median_us}, {"min_us", statistics.min_us},
+          {"mean_us", statistics.mean_us},     {"p10_us", statistics.p10_us},
+          {"p90_us", statistics.p90_us},       {"cv", statistics.cv}};
+}
+
+nlohmann::json optional_number(const std::optional<double>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
 }
 
 const nlohmann::json* field(const nlohmann::json& json, const std::string& key) {
@@ -65,29 +68,27 @@ nlohmann::json kernel_parameters_json(const CandidateFile& candidate) {
   return kernels;
 }
 
-nlohmann::json verification_json(const EvaluationRow& evaluation) {
-  return {
-      {"arch", evaluation.arch.value_or("")},
-      {"gpu", evaluation.gpu.value_or("")},
-      {"speedup_eager",
-       evaluation.speedup_eager ? nlohmann::json(*evaluation.speedup_eager) : nlohmann::json()},
-      {"speedup_compile",
-       evaluation.speedup_compile ? nlohmann::json(*evaluation.speedup_compile) : nlohmann::json()},
-      {"device_time_us",
-       evaluation.device_time_us ? nlohmann::json(*evaluation.device_time_us) : nlohmann::json()},
-      {"timing", timing_summary(evaluation.timing)},
-      {"floor", evaluation.evidence.value("floor", nlohmann::json())},
-      {"baselines", evaluation.evidence.value("baselines", nlohmann::json())},
-      {"evaluation_id", evaluation.id},
-      {"harness_version", evaluation.harness_version},
-      {"environment", evaluation.environment},
-      {"date", evaluation.created_at}};
+nlohmann::json verification_json(const StoredEvaluation& evaluation) {
+  const EvaluationRecord& record = evaluation.record;
+  const EvidenceRecord& evidence = record.evidence;
+  return {{"arch", record.arch},
+          {"gpu", record.gpu},
+          {"speedup_eager", optional_number(record.speedup_eager)},
+          {"speedup_compile", optional_number(record.speedup_compile)},
+          {"device_time_us", optional_number(record.device_time_us)},
+          {"timing", timing_summary(record.timing)},
+          {"floor", evidence.floor ? evidence.floor->to_json() : nlohmann::json()},
+          {"baselines", evidence.baselines ? evidence.baselines->to_json() : nlohmann::json()},
+          {"evaluation_id", record.evaluation_id},
+          {"harness_version", evaluation.harness_version},
+          {"environment", evaluation.versions_json()},
+          {"date", evaluation.created_at}};
 }
 
 nlohmann::json build_manifest(const Task& task, const std::string& variant,
                               const CandidateFile& candidate, const nlohmann::json& defines,
                               const std::optional<CandidateRow>& candidate_row,
-                              const std::optional<EvaluationRow>& evaluation,
+                              const std::optional<StoredEvaluation>& evaluation,
                               const std::string& date) {
   if (!task.analysis)
     throw Error("the task has not been analysed, so its signature is unknown", task.name);
@@ -120,12 +121,15 @@ nlohmann::json build_manifest(const Task& task, const std::string& variant,
       provenance["run_id"] = *candidate_row->run_id;
   }
   if (evaluation) {
-    manifest["architectures"].push_back(evaluation->arch.value_or(""));
+    const std::optional<VerificationRecord>& verification =
+        evaluation->record.evidence.verification;
+    manifest["architectures"].push_back(evaluation->record.arch);
     manifest["verified"].push_back(verification_json(*evaluation));
-    manifest["tolerance"] = {{"atol", evaluation->evidence.value("atol", nlohmann::json())},
-                             {"rtol", evaluation->evidence.value("rtol", nlohmann::json())}};
-    provenance["evaluation_id"] = evaluation->id;
-    provenance["versions"] = evaluation->environment;
+    manifest["tolerance"] = {
+        {"atol", verification ? optional_number(verification->atol) : nlohmann::json()},
+        {"rtol", verification ? optional_number(verification->rtol) : nlohmann::json()}};
+    provenance["evaluation_id"] = evaluation->record.evaluation_id;
+    provenance["versions"] = evaluation->versions_json();
     provenance["versions"]["harness_version"] = evaluation->harness_version;
   }
   manifest["provenance"] = provenance;

@@ -17,6 +17,7 @@
 
 #include "datasets/records.hpp"
 #include "harness/candidate/candidate_file.hpp"
+#include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/task.hpp"
 
 namespace kforge {
@@ -32,13 +33,13 @@ std::string library_operation(const std::string& task_name);
 nlohmann::json kernel_parameters_json(const CandidateFile& candidate);
 
 // One verified measurement, from a `correct` evaluation that ran on a GPU.
-nlohmann::json verification_json(const EvaluationRow& evaluation);
+nlohmann::json verification_json(const StoredEvaluation& evaluation);
 
 // A new manifest. `evaluation` is absent for a seed (nothing verified, no tolerance).
 nlohmann::json build_manifest(const Task& task, const std::string& variant,
                               const CandidateFile& candidate, const nlohmann::json& defines,
                               const std::optional<CandidateRow>& candidate_row,
-                              const std::optional<EvaluationRow>& evaluation,
+                              const std::optional<StoredEvaluation>& evaluation,
                               const std::string& date);
 
 // What is wrong with `manifest` for the kernel file `source` and the task `task` (analysed):

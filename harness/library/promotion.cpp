@@ -5,10 +5,10 @@
 #include <sstream>
 
 #include "datasets/promotion_records.hpp"
-#include "datasets/records.hpp"
 #include "datasets/task_records.hpp"
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/evaluation/harness_version.hpp"
+#include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/library/manifest.hpp"
 #include "harness/task.hpp"
 #include "harness/util/error.hpp"
@@ -121,9 +121,8 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
   if (!candidate)
     throw Error("no candidate with id " + std::to_string(candidate_id), "the store");
   const Task task = task_of(store_, candidate->task_id);
-  std::vector<EvaluationRow> evaluations = evaluations_of(store_, candidate_id);
-  std::sort(evaluations.begin(), evaluations.end(),
-            [](const EvaluationRow& a, const EvaluationRow& b) { return a.id < b.id; });
+  // Oldest first, each read into its typed record (a row this kforge cannot read is an Error).
+  const std::vector<StoredEvaluation> evaluations = stored_evaluations_of(store_, *candidate);
 
   PromotionDecision decision;
   decision.candidate_id = candidate_id;
@@ -135,52 +134,52 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
     return decision;
   };
 
-  for (const EvaluationRow& evaluation : evaluations)
-    if (evaluation.verdict == "suspicious") {
-      decision.evaluation_id = evaluation.id;
-      decision.arch = evaluation.arch.value_or("");
-      return refuse("never_suspicious", "evaluation " + std::to_string(evaluation.id) +
-                                            " found it suspicious (" +
-                                            evaluation.reason.value_or("no reason given") + ")");
+  for (const StoredEvaluation& evaluation : evaluations)
+    if (evaluation.record.verdict == Verdict::kSuspicious) {
+      decision.evaluation_id = evaluation.record.evaluation_id;
+      decision.arch = evaluation.record.arch;
+      return refuse(
+          "never_suspicious",
+          "evaluation " + std::to_string(evaluation.record.evaluation_id) +
+              " found it suspicious (" +
+              (evaluation.record.reason.empty() ? "no reason given" : evaluation.record.reason) +
+              ")");
     }
   if (evaluations.empty())
     return refuse("correct", "the candidate has never been evaluated");
-  const EvaluationRow& latest = evaluations.back();
-  decision.evaluation_id = latest.id;
-  decision.arch = latest.arch.value_or("");
-  const std::string which = "its latest evaluation (" + std::to_string(latest.id) + ")";
+  const StoredEvaluation& latest = evaluations.back();
+  const EvaluationRecord& judged = latest.record;
+  decision.evaluation_id = judged.evaluation_id;
+  decision.arch = judged.arch;
+  const std::string which = "its latest evaluation (" + std::to_string(judged.evaluation_id) + ")";
   if (latest.harness_version != kHarnessVersion)
     return refuse("current_harness", which + " is under harness version " +
                                          std::to_string(latest.harness_version) +
                                          ", the current one is " + std::to_string(kHarnessVersion) +
                                          ": evaluate it again");
-  if (latest.verdict != "correct")
-    return refuse("correct", which + " is '" + latest.verdict + "'" +
-                                 (latest.reason ? " (" + *latest.reason + ")" : "") +
-                                 ", not 'correct'");
-  const nlohmann::json checks = latest.evidence.value("checks", nlohmann::json::array());
-  if (!checks.is_array() || checks.empty())
+  if (judged.verdict != Verdict::kCorrect)
+    return refuse("correct", which + " is '" + std::string(verdict_name(judged.verdict)) + "' (" +
+                                 judged.reason + "), not 'correct'");
+  if (!judged.evidence.verification || judged.evidence.verification->checks.empty())
     return refuse("every_seed_and_shape", which + " records no per-seed, per-shape checks");
-  for (const nlohmann::json& check : checks)
-    if (!check.value("passed", false))
+  for (const CheckRecord& check : judged.evidence.verification->checks)
+    if (!check.passed)
       return refuse("every_seed_and_shape",
-                    which + " failed the check at seed " +
-                        check.value("seed", nlohmann::json()).dump() + ", shape " +
-                        check.value("shape", nlohmann::json()).dump() +
-                        (check.contains("reason") ? ": " + check["reason"].dump() : ""));
-  if (!latest.speedup_eager)
+                    which + " failed the check at seed " + std::to_string(check.seed) + ", shape " +
+                        nlohmann::json(check.shape).dump() + ": " +
+                        (check.reason ? nlohmann::json(*check.reason) : nlohmann::json()).dump());
+  if (!judged.speedup_eager)
     return refuse("speedup_threshold", which + " has no speedup over eager");
-  if (*latest.speedup_eager < options_.min_speedup_eager)
-    return refuse("speedup_threshold", "speedup over eager " + number(*latest.speedup_eager) +
+  if (*judged.speedup_eager < options_.min_speedup_eager)
+    return refuse("speedup_threshold", "speedup over eager " + number(*judged.speedup_eager) +
                                            " is below the threshold " +
                                            number(options_.min_speedup_eager));
-  const nlohmann::json timing = latest.timing.value_or(nlohmann::json::object());
-  const std::optional<double> p10 = timing_value(timing, "p10_us");
-  const std::optional<double> p90 = timing_value(timing, "p90_us");
-  if (!p10 || !p90 || decision.arch.empty())
+  if (!judged.timing || decision.arch.empty())
     return refuse("beats_shipped", which +
                                        " lacks the architecture or the p10/p90 timing that "
                                        "a comparison with the shipped variant needs");
+  const double p10 = judged.timing->statistics.p10_us;
+  const double p90 = judged.timing->statistics.p90_us;
 
   const std::string variant =
       options_.variant.empty() ? "candidate_" + std::to_string(candidate_id) : options_.variant;
@@ -198,12 +197,12 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
     const std::optional<double> shipped_p90 =
         timing_value(shipped->verification.value("timing", nlohmann::json()), "p90_us");
     const std::string shipped_name = shipped->folder.filename().string();
-    if (shipped_p10 && !(*p90 < *shipped_p10))
-      return refuse("beats_shipped",
-                    "not faster than the shipped variant '" + shipped_name + "' on " +
-                        decision.arch + " by more than the timing spread: p10/p90 " + number(*p10) +
-                        "/" + number(*p90) + " us against " + number(*shipped_p10) + "/" +
-                        number(shipped_p90.value_or(*shipped_p10)) + " us");
+    if (shipped_p10 && !(p90 < *shipped_p10))
+      return refuse("beats_shipped", "not faster than the shipped variant '" + shipped_name +
+                                         "' on " + decision.arch +
+                                         " by more than the timing spread: p10/p90 " + number(p10) +
+                                         "/" + number(p90) + " us against " + number(*shipped_p10) +
+                                         "/" + number(shipped_p90.value_or(*shipped_p10)) + " us");
     decision.superseded = shipped_name;
   }
 
@@ -247,7 +246,7 @@ PromotionDecision Promoter::promote(int64_t candidate_id) {
 
   decision.promoted = true;
   decision.library_path = folder;
-  decision.reason = "speedup over eager " + number(*latest.speedup_eager) + " on " + decision.arch +
+  decision.reason = "speedup over eager " + number(*judged.speedup_eager) + " on " + decision.arch +
                     (decision.superseded ? ", replacing '" + *decision.superseded + "'" : "");
   record(store_, decision, candidate->task_id);
   return decision;

@@ -17,14 +17,9 @@
 #include <vector>
 
 #include "datasets/store.hpp"
+#include "harness/options/promotion_options.hpp"
 
 namespace kforge {
-
-struct PromotionOptions {
-  std::filesystem::path library_root;  // the folder holding <operation>/<variant>/
-  double min_speedup_eager = 1.0;
-  std::string variant;  // the folder name; "" gives candidate_<id>
-};
 
 struct PromotionDecision {
   int64_t candidate_id = 0;

@@ -14,6 +14,7 @@
 #include "datasets/records.hpp"
 #include "datasets/task_records.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/optimize/completion_queue.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
@@ -51,14 +52,26 @@ void consider_best(TaskProgress& progress, const Feedback& feedback,
   progress.best_speedup = feedback.speedup;
 }
 
-// A stored evaluation's verdict; the store writes only verdict names (a CHECK constraint), so
-// anything else is a damaged store.
-Verdict stored_verdict(const EvaluationRow& row) {
-  std::optional<Verdict> verdict = verdict_from_name(row.verdict);
-  if (!verdict)
-    throw Error("an evaluation has an unknown verdict \"" + row.verdict + "\"",
-                "candidate " + std::to_string(row.candidate_id));
-  return *verdict;
+// The latest stored evaluation of a candidate, read into its record; none before one is stored.
+std::optional<EvaluationRecord> latest_evaluation(const Store& store, int64_t candidate_id) {
+  std::optional<CandidateRow> candidate = find_candidate(store, candidate_id);
+  if (!candidate)
+    return std::nullopt;
+  std::vector<StoredEvaluation> evaluations = stored_evaluations_of(store, *candidate);
+  if (evaluations.empty())
+    return std::nullopt;
+  return std::move(evaluations.back().record);
+}
+
+// The evidence an agent is told about a judged candidate (and shows the LLM): the record's
+// evidence with its reason and detail line, the same for a fresh evaluation and a stored one.
+nlohmann::json judged_evidence(const EvaluationRecord& record) {
+  nlohmann::json evidence = record.evidence.to_json();
+  if (!record.reason.empty())
+    evidence["reason"] = record.reason;
+  if (!record.detail.empty())
+    evidence["detail"] = record.detail;
+  return evidence;
 }
 
 std::string exchange_status(const Proposal& proposal) {
@@ -225,9 +238,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       int64_t best = candidates[now.best_id].get<int64_t>();
       if (progress.best_candidate_id != best) {
         progress.best_candidate_id = best;
-        std::vector<EvaluationRow> evaluations = evaluations_of(store_, best);
-        progress.best_verdict =
-            evaluations.empty() ? std::nullopt : std::optional(stored_verdict(evaluations.back()));
+        std::optional<EvaluationRecord> latest = latest_evaluation(store_, best);
+        progress.best_verdict = latest ? std::optional(latest->verdict) : std::nullopt;
       }
     }
     if (on_progress_)
@@ -254,13 +266,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     report();
   };
   auto tell_evaluated = [&](const Proposal& proposal, const EvaluationOutcome& evaluated) {
-    nlohmann::json evidence = evaluated.evidence.to_json();
-    if (!evaluated.reason.empty() && !evidence.contains("reason"))
-      evidence["reason"] = evaluated.reason;
-    if (!evaluated.detail.empty() && !evidence.contains("detail"))
-      evidence["detail"] = evaluated.detail;
     tell(proposal, evaluated.candidate_id,
-         proposal.feedback(evaluated.verdict, evidence, evaluated.speedup_eager));
+         proposal.feedback(evaluated.verdict, judged_evidence(evaluated), evaluated.speedup_eager));
   };
 
   // LLM requests and candidates being parsed, compiled and bound run on threads of their own
@@ -298,11 +305,9 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       return;
     }
     if (std::optional<int64_t> stored = candidate_of_exchange(store_, exchange_id)) {
-      std::vector<EvaluationRow> evaluations = evaluations_of(store_, *stored);
-      if (!evaluations.empty()) {
-        const EvaluationRow& last = evaluations.back();
+      if (std::optional<EvaluationRecord> last = latest_evaluation(store_, *stored)) {
         tell(proposal, stored,
-             proposal.feedback(stored_verdict(last), last.evidence, last.speedup_eager));
+             proposal.feedback(last->verdict, judged_evidence(*last), last->speedup_eager));
         return;
       }
     }
@@ -465,12 +470,11 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
     const ReplayItem& item = items[index];
     prepare_ahead(index + 1);
     auto already = done.find(static_cast<int64_t>(index));
-    std::vector<EvaluationRow> evaluations;
+    std::optional<EvaluationRecord> last;
     if (already != done.end())
-      evaluations = evaluations_of(store_, already->second);
-    if (!evaluations.empty()) {
-      const EvaluationRow& last = evaluations.back();
-      record(stored_verdict(last), last.evidence, last.speedup_eager, already->second,
+      last = latest_evaluation(store_, already->second);
+    if (last) {
+      record(last->verdict, judged_evidence(*last), last->speedup_eager, already->second,
              item.file_name);
     } else {
       auto prepared = ahead.find(index);
@@ -480,7 +484,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       if (prepared != ahead.end())
         ahead.erase(prepared);
       EvaluationOutcome evaluated = evaluator_.complete(task, std::move(ready));
-      record(evaluated.verdict, evaluated.evidence.to_json(), evaluated.speedup_eager,
+      record(evaluated.verdict, judged_evidence(evaluated), evaluated.speedup_eager,
              evaluated.candidate_id, item.file_name);
     }
     completed = index + 1;

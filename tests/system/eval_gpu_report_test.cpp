@@ -116,5 +116,56 @@ TEST_F(EvalGpuReportTest, FasterThanTheFloorIsSuspiciousInTheReport) {
       << result.standard_output;
 }
 
+// `kforge show` reads a stored evaluation through its typed record and gives back exactly what the
+// store holds; a record version this kforge does not know is one error line naming the
+// evaluation, not a misreading.
+TEST_F(EvalGpuReportTest, ShowGivesTheStoredRecordAndRefusesAnUnknownRecordVersion) {
+  sql::Connection db((workspace_->path() / "kforge.db").string(), false);
+  for (const char* kernel : {"relu", "unwritten", "too_fast"}) {
+    ProcessResult evaluated = eval(kernel, {"--json"});
+    ASSERT_EQ(evaluated.exit_code, 0) << evaluated.standard_error;
+    const nlohmann::json report = nlohmann::json::parse(evaluated.standard_output);
+    const std::string candidate = std::to_string(report["candidate_id"].get<int64_t>());
+    ProcessResult shown = run_kforge({"show", candidate, "--json"}, workspace_->path());
+    ASSERT_EQ(shown.exit_code, 0) << shown.standard_error;
+    const nlohmann::json evaluation =
+        nlohmann::json::parse(shown.standard_output)["evaluations"][0];
+    auto query = db.prepare(
+        "SELECT id, verdict, reason, evidence, arch, stages, created_at, record_version FROM "
+        "evaluations WHERE candidate_id = ?");
+    query.bind(1, report["candidate_id"].get<int64_t>());
+    ASSERT_TRUE(query.step());
+    EXPECT_EQ(evaluation["id"], query.integer(0));
+    EXPECT_EQ(evaluation["verdict"], query.text(1));
+    EXPECT_EQ(evaluation["reason"], query.text(2));
+    EXPECT_EQ(evaluation["evidence"], nlohmann::json::parse(query.text(3)));
+    EXPECT_EQ(evaluation["arch"], query.text(4));
+    EXPECT_EQ(evaluation["stages"], nlohmann::json::parse(query.text(5)));
+    EXPECT_EQ(evaluation["created_at"], query.text(6));
+    EXPECT_EQ(query.integer(7), 1);
+    ProcessResult human = run_kforge({"show", candidate}, workspace_->path());
+    ASSERT_EQ(human.exit_code, 0) << human.standard_error;
+    EXPECT_NE(human.standard_output.find(
+                  "evidence: " + nlohmann::json::parse(query.text(3)).dump() + "\n"),
+              std::string::npos)
+        << human.standard_output;
+  }
+
+  ProcessResult evaluated = eval("relu", {"--json"});
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.standard_error;
+  const nlohmann::json report = nlohmann::json::parse(evaluated.standard_output);
+  const int64_t evaluation_id = report["evaluation_id"].get<int64_t>();
+  const std::string candidate = std::to_string(report["candidate_id"].get<int64_t>());
+  db.execute("UPDATE evaluations SET record_version = 2 WHERE id = " +
+             std::to_string(evaluation_id));
+  ProcessResult refused = run_kforge({"show", candidate, "--json"}, workspace_->path());
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.standard_output, "");
+  EXPECT_EQ(refused.standard_error,
+            "kforge: error: the evaluation holds an evaluation record of version 2, and this "
+            "kforge reads version 1 only: use a newer kforge (evaluation " +
+                std::to_string(evaluation_id) + " (candidate " + candidate + "))\n");
+}
+
 }  // namespace
 }  // namespace kforge

@@ -1,9 +1,9 @@
 // `kforge promote` and `kforge library` through the real binary on a real store. No GPU can
 // produce `correct` evaluations here, so each test first evaluates a real candidate (relu_ok.cu,
 // verdict `compiled`, its task analysed by the real reference runner), then inserts candidates
-// and evaluations shaped exactly as the run stage writes them (COMMON shapes: timing with
-// median/p10/p90/samples, evidence with one check per seed and shape, floor, baselines) through
-// datasets/records.hpp, and runs `kforge promote`.
+// and GPU evaluations built on that evaluation's typed record (its parse, compile and bind parts,
+// with checks per seed and shape, timing, floor and baselines added) and written by the
+// evaluator's row writer (harness/evaluation/stored_evaluation.hpp), and runs `kforge promote`.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +11,7 @@
 #include "datasets/records.hpp"
 #include "datasets/sqlite.hpp"
 #include "harness/evaluation/harness_version.hpp"
+#include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -36,6 +37,7 @@ class PromoteTest : public ::testing::Test {
     compiled_candidate_ = nlohmann::json::parse(eval.standard_output)["candidate_id"];
     store_ = Store::open(dir_ / "kforge.db", false);
     template_ = *find_candidate(*store_, compiled_candidate_);
+    compiled_ = stored_evaluations_of(*store_, template_).at(0);
   }
 
   ProcessResult kforge(std::vector<std::string> arguments) {
@@ -52,64 +54,79 @@ class PromoteTest : public ::testing::Test {
     return insert_candidate(*store_, row);
   }
 
-  // An evaluation as the GPU worker's run stage writes it.
+  // An evaluation as the run stage leaves it on a GPU: the compiled candidate's record (parse,
+  // compile and bind as the real evaluator recorded them) with the GPU stages' parts filled in,
+  // written through the evaluator's own row writer.
   int64_t evaluate(int64_t candidate, const std::string& verdict, double speedup_eager,
                    Timing timing = {}, int64_t harness_version = kHarnessVersion,
                    bool all_checks_pass = true) {
-    EvaluationRow row;
-    row.candidate_id = candidate;
-    row.verdict = verdict;
-    row.reason = verdict == "correct"      ? ""
-                 : verdict == "suspicious" ? "faster_than_floor"
-                                           : "mismatch";
-    nlohmann::json checks = nlohmann::json::array();
+    EvaluationRecord record = compiled_.record;
+    record.candidate_id = candidate;
+    record.verdict = *verdict_from_name(verdict);
+    record.reason = verdict == "correct"      ? ""
+                    : verdict == "suspicious" ? "faster_than_floor"
+                                              : "mismatch";
+    record.detail = "all checks passed";
+    VerificationRecord& verification = record.evidence.verification.emplace();
+    verification.seeds = {0, 1, 2};
+    verification.shapes = {"benchmark", "small", "odd"};
+    verification.atol = 1e-5;
+    verification.rtol = 1e-5;
     for (int seed : {0, 1, 2})
-      for (const char* shape : {"benchmark", "small", "odd"})
-        checks.push_back({{"seed", seed},
-                          {"shape", shape},
-                          {"passed", all_checks_pass || seed != 1 || std::string(shape) != "odd"},
-                          {"max_abs_error", 0.0},
-                          {"max_rel_error", 0.0},
-                          {"mismatch_count", 0},
-                          {"first_mismatches", nlohmann::json::array()},
-                          {"reason", ""}});
-    row.evidence = {{"max_abs_error", 0.0},
-                    {"max_rel_error", 0.0},
-                    {"mismatch_count", 0},
-                    {"atol", 1e-5},
-                    {"rtol", 1e-5},
-                    {"seeds", {0, 1, 2}},
-                    {"shapes", {"benchmark", "small", "odd"}},
-                    {"detail", "all checks passed"},
-                    {"checks", checks},
-                    {"floor",
-                     {{"bytes", 134217728},
-                      {"flops", 16777216},
-                      {"floor_us", 40.0},
-                      {"fraction_of_floor", 40.0 / timing.median_us}}},
-                    {"baselines",
-                     {{"eager_us", timing.median_us * speedup_eager},
-                      {"compile_us", timing.median_us * speedup_eager * 0.9},
-                      {"torch_version", "2.5.1"}}}};
-    row.arch = "sm_90";
-    row.gpu = "NVIDIA H100 80GB HBM3";
-    row.timing = nlohmann::json{{"median_us", timing.median_us},
-                                {"min_us", timing.p10_us - 0.1},
-                                {"mean_us", timing.median_us},
-                                {"p10_us", timing.p10_us},
-                                {"p90_us", timing.p90_us},
-                                {"cv", 0.01},
-                                {"span_us", timing.median_us},
-                                {"samples", {timing.p10_us, timing.median_us, timing.p90_us}}};
-    row.device_time_us = timing.median_us;
-    row.speedup_eager = speedup_eager;
-    row.speedup_compile = speedup_eager * 0.9;
+      for (const char* shape : {"benchmark", "small", "odd"}) {
+        const bool passed = all_checks_pass || seed != 1 || std::string(shape) != "odd";
+        verification.checks.push_back(
+            {.seed = seed,
+             .shape = shape,
+             .passed = passed,
+             .reason = passed ? std::nullopt : std::optional<std::string>("mismatch"),
+             .max_abs_error = 0.0,
+             .max_rel_error = 0.0,
+             .mismatch_count = 0,
+             .evidence = {{"first_mismatches", nlohmann::json::array()}}});
+      }
+    verification.max_abs_error = 0.0;
+    verification.max_rel_error = 0.0;
+    verification.mismatch_count = 0;
+    record.evidence.floor = FloorRecord{.bytes = 134217728,
+                                        .flops = 16777216,
+                                        .floor_us = 40.0,
+                                        .fraction_of_floor = 40.0 / timing.median_us};
+    record.evidence.baselines =
+        BaselinesRecord{.eager_us = timing.median_us * speedup_eager,
+                        .compile_us = timing.median_us * speedup_eager * 0.9,
+                        .torch_version = "2.5.1",
+                        .gpu = "NVIDIA H100 80GB HBM3",
+                        .shape = "benchmark",
+                        .dtype = "float32"};
+    record.arch = "sm_90";
+    record.gpu = "NVIDIA H100 80GB HBM3";
+    record.timing = TimingRecord{.statistics = {.count = 3,
+                                                .median_us = timing.median_us,
+                                                .min_us = timing.p10_us - 0.1,
+                                                .max_us = timing.p90_us,
+                                                .mean_us = timing.median_us,
+                                                .p10_us = timing.p10_us,
+                                                .p90_us = timing.p90_us,
+                                                .cv = 0.01},
+                                 .span_us = timing.median_us,
+                                 .samples = {timing.p10_us, timing.median_us, timing.p90_us},
+                                 .span_samples = {timing.median_us},
+                                 .kernels_per_iteration = 1,
+                                 .fresh_iteration = 3,
+                                 .input_sets = 2,
+                                 .method = "CUPTI activity"};
+    record.device_time_us = timing.median_us;
+    record.speedup_eager = speedup_eager;
+    record.speedup_compile = speedup_eager * 0.9;
+    record.environment = {.gpu = "NVIDIA H100 80GB HBM3",
+                          .gpu_arch = "sm_90",
+                          .driver = "570.86",
+                          .cuda = "13.0",
+                          .torch = "2.5.1",
+                          .reference_device = "cuda"};
+    EvaluationRow row = evaluation_row(record, std::nullopt, compiled_.build);
     row.harness_version = harness_version;
-    row.environment = {{"kforge", "0.1.0"},
-                       {"driver", "570.86"},
-                       {"cuda", "13.0"},
-                       {"nvrtc", "13.0"},
-                       {"arch", "sm_90"}};
     return insert_evaluation(*store_, row);
   }
 
@@ -142,6 +159,7 @@ class PromoteTest : public ::testing::Test {
   testing::TemporaryDirectory dir_;
   std::unique_ptr<Store> store_;
   CandidateRow template_;
+  StoredEvaluation compiled_;
   int64_t compiled_candidate_ = 0;
   int candidates_ = 0;
 };

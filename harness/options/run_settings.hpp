@@ -1,0 +1,28 @@
+// The run stage's settings (verify.*, timing.*): plain settings whose defaults harness/config.cpp
+// reads. They sit at the bottom of the layers so that the configuration table includes nothing
+// above it; harness/evaluation/run_stage.hpp includes it and defines its function.
+#pragma once
+
+#include <string>
+
+namespace kforge {
+
+class Config;
+
+struct RunSettings {
+  int seeds = 3;  // verification seeds 0 .. seeds-1
+  std::string dtype = "float32";
+  int input_sets = 3;  // timing rotation
+  int warmup = 10;
+  int min_samples = 20;
+  int max_samples = 1000;
+  double target_spread = 0.02;
+  double time_cap_ms = 2000;
+  bool flush_l2 = true;
+  bool baselines = true;
+
+  // verify.seeds, verify.dtype, timing.* from the configuration.
+  static RunSettings from_config(const Config& config);
+};
+
+}  // namespace kforge
