@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <limits>
 
 #include "harness/util/error.hpp"
@@ -16,6 +17,7 @@ constexpr double kReachFractions[] = {0.90, 0.95, 0.99};
 ScoreSummary summarise(const RecordedSpace& recorded, const std::string& strategy, size_t budget,
                        const ReplayOptions& options, double optimum) {
   auto start = std::chrono::steady_clock::now();
+  std::clock_t cpu_start = std::clock();
   std::vector<double> scores;
   std::vector<std::vector<double>> reach_at(std::size(kReachFractions));
   for (size_t repeat = 0; repeat < options.repeats; ++repeat) {
@@ -48,6 +50,7 @@ ScoreSummary summarise(const RecordedSpace& recorded, const std::string& strateg
     summary.reach.push_back(reach);
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   return summary;
 }
 
@@ -59,8 +62,13 @@ nlohmann::json summary_json(const ScoreSummary& summary) {
     reach[key] = {{"median_evaluations", entry.median ? nlohmann::json(*entry.median) : nullptr},
                   {"repeats_reached", entry.reached}};
   }
-  return {{"strategy", summary.strategy}, {"median", summary.median}, {"p10", summary.p10},
-          {"p90", summary.p90},           {"reach", reach},           {"seconds", summary.seconds}};
+  return {{"strategy", summary.strategy},
+          {"median", summary.median},
+          {"p10", summary.p10},
+          {"p90", summary.p90},
+          {"reach", reach},
+          {"seconds", summary.seconds},
+          {"cpu_seconds", summary.cpu_seconds}};
 }
 
 }  // namespace

@@ -40,7 +40,8 @@ struct ScoreSummary {
     size_t reached = 0;            // repeats that reached it
   };
   std::vector<Reach> reach;
-  double seconds = 0;  // wall-clock time of all repeats
+  double seconds = 0;      // wall-clock time of all repeats
+  double cpu_seconds = 0;  // processor time of all repeats (what a busy machine does not inflate)
 };
 
 struct ReplayReport {
