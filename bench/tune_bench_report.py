@@ -101,8 +101,7 @@ def main():
         "simulation mode (`kernel_tuner.tune_cache` on the same file, `max_fevals` = the same "
         "budget, Python's and numpy's generators seeded with the repeat number), over "
         f"{repeats.get('kernel_tuner', '?')} repeats (seeds 0..{repeats.get('kernel_tuner', 1) - 1}) "
-        "and only at the budgets shown (a Kernel Tuner run costs seconds of this shared "
-        "machine: `KT_REPEATS`, `KT_FRACTIONS` and `KT_STRATEGIES` raise it), scored the same "
+        "(`KT_REPEATS`, `KT_FRACTIONS` and `KT_STRATEGIES` change which), scored the same "
         "way (`bench/tune_bench_kernel_tuner.py`). Its caches are read with every sample list "
         "(`times`) dropped, which neither tuner uses.\n")
     out.append(

@@ -4,8 +4,6 @@
 // against random search on the same space and budget. `--export` writes the points the
 // strategy evaluated with seed K in the cache format, which --replay reads back. Tuning a
 // kernel through the evaluator is not built yet: without --replay the command says so.
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -38,20 +36,15 @@ void print_summary(const tuning::ScoreSummary& summary) {
 
 void run_replay(const TuneArguments& arguments) {
   tuning::RecordedSpace recorded = tuning::read_kernel_tuner_cache(arguments.replay);
+  if (!arguments.export_path.empty() && arguments.format != "kernel-tuner-cache")
+    throw Error("unknown export format '" + arguments.format + "' (known: kernel-tuner-cache)",
+                "--format");
+  tuning::ReplayReport report = tuning::replay(recorded, arguments.options);
   if (!arguments.export_path.empty()) {
-    if (arguments.format != "kernel-tuner-cache")
-      throw Error("unknown export format '" + arguments.format + "' (known: kernel-tuner-cache)",
-                  "--format");
-    size_t budget = std::max<size_t>(
-        1, static_cast<size_t>(std::ceil(arguments.options.budget_fraction *
-                                             static_cast<double>(recorded.space.size()) -
-                                         1e-9)));
-    std::vector<tuning::PointId> run =
-        tuning::replay_run(recorded, arguments.options.strategy,
-                           std::min(budget, recorded.space.size()), arguments.options.seed);
+    std::vector<tuning::PointId> run = tuning::replay_run(recorded, arguments.options.strategy,
+                                                          report.budget, arguments.options.seed);
     files::write_atomic(arguments.export_path, tuning::kernel_tuner_cache_text(recorded, run));
   }
-  tuning::ReplayReport report = tuning::replay(recorded, arguments.options);
   if (arguments.json)
     return Context::print_json(tuning::to_json(report));
   print("space: %zu points (%zu with a time), optimum %g\n", report.space_size, report.succeeded,

@@ -83,6 +83,12 @@ double quantile(std::vector<double> values, double q) {
   return values[below] + (position - below) * (values[above] - values[below]);
 }
 
+size_t budget_of(size_t size, double fraction) {
+  // The small slack keeps a product such as 0.05 x 4092 = 204.6000...01 from rounding up twice.
+  auto budget = static_cast<size_t>(std::ceil(fraction * static_cast<double>(size) - 1e-9));
+  return std::clamp<size_t>(budget, 1, size);
+}
+
 std::vector<PointId> replay_run(const RecordedSpace& recorded, const std::string& strategy_name,
                                 size_t budget, uint64_t seed) {
   std::unique_ptr<Strategy> strategy = make_strategy(strategy_name, recorded.space, {seed, budget});
@@ -116,9 +122,7 @@ ReplayReport replay(const RecordedSpace& recorded, const ReplayOptions& options)
     throw Error("the tuning space has no configuration that succeeded", "cache");
   if (!(report.optimum > 0))
     throw Error("the tuning space's best time is not positive", "cache");
-  report.budget = static_cast<size_t>(
-      std::ceil(options.budget_fraction * static_cast<double>(report.space_size) - 1e-9));
-  report.budget = std::clamp<size_t>(report.budget, 1, report.space_size);
+  report.budget = budget_of(report.space_size, options.budget_fraction);
   report.strategy = summarise(recorded, options.strategy, report.budget, options, report.optimum);
   report.random = summarise(recorded, "random", report.budget, options, report.optimum);
   return report;

@@ -27,6 +27,10 @@ struct ReplayOptions {
   uint64_t seed = 0;
 };
 
+// The evaluations a fraction of a space of `size` points allows: ceil(fraction x size), at
+// least one and at most the space.
+size_t budget_of(size_t size, double fraction);
+
 // One run: the points evaluated, in order.
 std::vector<PointId> replay_run(const RecordedSpace& recorded, const std::string& strategy,
                                 size_t budget, uint64_t seed);

@@ -117,6 +117,11 @@ TEST(TuneReplay, BadInputIsOneLineAndANonZeroExit) {
   expect_one_line_error(
       run_kforge({"tune", "--replay", recorded_file(), "--budget-fraction", "2"}, dir.path()),
       "--budget-fraction");
+  expect_one_line_error(run_kforge({"tune", "--replay", recorded_file(), "--export",
+                                    (dir / "out.json").string(), "--format", "t5"},
+                                   dir.path()),
+                        "unknown export format 't5'");
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.json"));
   expect_one_line_error(run_kforge({"tune"}, dir.path()), "--replay");
 }
 

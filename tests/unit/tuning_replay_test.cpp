@@ -24,6 +24,13 @@ TEST(TuningReplay, QuantilesInterpolateBetweenOrderStatistics) {
   EXPECT_DOUBLE_EQ(quantile({7}, 0.9), 7);
 }
 
+TEST(TuningReplay, BudgetIsTheFractionRoundedUpWithinTheSpace) {
+  EXPECT_EQ(budget_of(4092, 0.05), 205u);
+  EXPECT_EQ(budget_of(100, 0.05), 5u);  // exactly 5, not 6 from a rounding error
+  EXPECT_EQ(budget_of(100, 1e-9), 1u);
+  EXPECT_EQ(budget_of(100, 1.0), 100u);
+}
+
 TEST(TuningReplay, ScoresAreTheOptimumOverTheBestFoundOfEachSeededRun) {
   ReplayOptions options{"local", 0.02, 5, 11};
   ReplayReport report = replay(recorded(), options);
