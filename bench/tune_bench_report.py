@@ -181,6 +181,25 @@ def main():
         out.append(f"| {space} | " + " | ".join(cells) + " |")
     out.append("")
 
+    notes = []
+    for space in sorted(rows):
+        auto, random_row = rows[space].get("auto", {}), rows[space].get("random", {})
+        for fraction in sorted(auto):
+            if fraction in random_row and auto[fraction][1] < random_row[fraction][1]:
+                notes.append(f"{space} at {fraction:.0%}: `auto`'s p10 {auto[fraction][1]:.3f} is "
+                             f"below random search's {random_row[fraction][1]:.3f}")
+            better = [(rows[space][n][fraction][0], n) for n in kforge_names + kernel_tuner_names
+                      if n not in ("auto", "random") and fraction in rows[space].get(n, {})
+                      and round(rows[space][n][fraction][0], 3) > round(auto[fraction][0], 3)]
+            if better:
+                value, name = max(better)
+                notes.append(f"{space} at {fraction:.0%}: {name}'s median {value:.3f} is above "
+                             f"`auto`'s {auto[fraction][0]:.3f}")
+    if notes:
+        out.append("Where `auto` is not the best (outside the goal's terms or within them):\n")
+        out.extend(f"- {note}" for note in notes)
+        out.append("")
+
     out.append("## Replay time\n")
     out.append("Seconds for all repeats of one strategy at the largest budget: processor time "
                "(wall-clock in brackets, which the machine's other work inflates). kforge's "
