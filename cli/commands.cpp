@@ -16,6 +16,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"show", add_show_command},
     {"tasks", add_tasks_command},
     {"dataset", add_dataset_command},
+    {"tune", add_tune_command},
     {"version", add_version_command},
     {"worker", add_worker_command},
 });

@@ -31,6 +31,7 @@ void add_runs_command(CLI::App& parent, Context& context);
 void add_show_command(CLI::App& parent, Context& context);
 void add_tasks_command(CLI::App& parent, Context& context);
 void add_dataset_command(CLI::App& parent, Context& context);
+void add_tune_command(CLI::App& parent, Context& context);
 void add_version_command(CLI::App& parent, Context& context);
 void add_worker_command(CLI::App& parent, Context& context);
 

@@ -39,7 +39,9 @@ LAYERS = [
      ["candidate", "reference", "sandbox", "profiler"]),
     ("library", ["harness/library/"], ["evaluation"]),
     ("optimize", ["harness/optimize/"], ["evaluation", "library", "agents"]),
-    ("cli", ["cli/"], ["optimize"]),
+    # Strategies and recorded spaces: util only, so an evaluator-driven tuner can sit above.
+    ("tuning", ["harness/tuning/"], ["util"]),
+    ("cli", ["cli/"], ["optimize", "tuning"]),
 ]
 SOURCE_ROOTS = ["kernels", "harness", "datasets", "sandbox", "profiler", "agents", "cli"]
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".cu", ".cuh")
