@@ -153,7 +153,7 @@ nlohmann::json optional_json(const std::optional<double>& value) {
 std::string roofline_line(const Roofline& roofline) {
   std::string line = std::string(bound_name(roofline.bound)) + "-bound";
   if (roofline.bound == Bound::kUnknown)
-    line = "bound unknown (neither FLOPs nor bytes known)";
+    line = "bound unknown (FLOPs or bytes not known)";
   if (roofline.time_ns)
     line += "; runs " + si(*roofline.time_ns * 1e-9, "s");
   if (roofline.bandwidth_fraction && roofline.time_ns && *roofline.time_ns > 0)
