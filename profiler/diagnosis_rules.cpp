@@ -8,6 +8,7 @@
 // floor is known). It orders findings, most time to gain first; it is not a prediction.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 
 #include "profiler/diagnosis.hpp"
@@ -198,57 +199,75 @@ Finding make_finding(const RuleInput& input, FindingKind kind, double severity,
 
 // ---- the rules ----------------------------------------------------------------------------------
 
-std::optional<Finding> memory_bound(const RuleInput& input) {
-  const Roofline& roofline = input.roofline;
-  auto dram_pct = metric(input, kDramPct);
-  double busy = dram_pct ? *dram_pct / 100 : roofline.bandwidth_fraction.value_or(0);
-  bool near_roof = roofline.bound == Bound::kMemory &&
-                   roofline.bandwidth_fraction.value_or(0) >= kNearRoofFraction;
+// One roof's finding: its unit's throughput counter and the kernel's fraction of that roof.
+struct RoofSide {
+  FindingKind kind;
+  Bound bound;                   // the roofline bound under which near-roof counts
+  std::string_view unit_metric;  // the unit's throughput, % of peak
+  const char* unit;              // "DRAM", "SM"
+  const char* unit_number;       // the name of that number in the finding
+  const char* roof;              // "bandwidth", "compute"
+  const char* roof_number;
+  const char* advice;
+};
+
+constexpr RoofSide kMemorySide = {
+    FindingKind::kMemoryBound,
+    Bound::kMemory,
+    kDramPct,
+    "DRAM",
+    "dram_throughput_pct",
+    "bandwidth",
+    "bandwidth_roof_fraction",
+    "Memory bandwidth is the limit: move fewer bytes (fuse with neighbouring operations, keep "
+    "reused data in shared memory or registers, narrower types where accuracy allows)."};
+constexpr RoofSide kComputeSide = {
+    FindingKind::kComputeBound,
+    Bound::kCompute,
+    kSmPct,
+    "SM",
+    "sm_throughput_pct",
+    "compute",
+    "compute_roof_fraction",
+    "The SMs are the limit: fewer instructions per result (tensor cores for fp16/bf16 via "
+    "mma.sync or wmma, cheaper index arithmetic, work hoisted out of inner loops)."};
+
+// Fires when the unit is busy (its counter, else the roof fraction, >= kBusyUnitPct) or the task
+// binds on this roof and the kernel is within kNearRoofFraction of it.
+std::optional<Finding> roof_finding(const RuleInput& input, const RoofSide& side,
+                                    std::optional<double> fraction) {
+  auto unit_pct = metric(input, side.unit_metric);
+  double busy = unit_pct ? *unit_pct / 100 : fraction.value_or(0);
+  bool near_roof = input.roofline.bound == side.bound && fraction.value_or(0) >= kNearRoofFraction;
   if (busy * 100 < kBusyUnitPct && !near_roof)
     return std::nullopt;
   std::vector<std::pair<std::string, double>> numbers;
   std::string evidence;
-  if (dram_pct) {
-    numbers.emplace_back("dram_throughput_pct", *dram_pct);
-    evidence = formatted("DRAM throughput is at %.0f%% of peak", *dram_pct);
+  if (unit_pct) {
+    numbers.emplace_back(side.unit_number, *unit_pct);
+    evidence = formatted("%s throughput is at %.0f%% of peak; ", side.unit, *unit_pct);
   }
-  if (roofline.bandwidth_fraction) {
-    numbers.emplace_back("bandwidth_roof_fraction", *roofline.bandwidth_fraction);
-    evidence += (evidence.empty() ? "The kernel moves its bytes at " : "; bytes move at ") +
-                percent(*roofline.bandwidth_fraction) + " of the bandwidth roof";
+  if (fraction) {
+    numbers.emplace_back(side.roof_number, *fraction);
+    evidence +=
+        formatted("the kernel reaches %s of the %s roof; ", percent(*fraction).c_str(), side.roof);
   }
-  return make_finding(input, FindingKind::kMemoryBound, 1.0, std::move(numbers), evidence + ".",
-                      "Memory bandwidth is the limit: move fewer bytes (fuse with neighbouring "
-                      "operations, keep reused data in shared memory or registers, narrower types "
-                      "where accuracy allows).");
+  evidence = evidence.substr(0, evidence.size() - 2) + ".";
+  evidence[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(evidence[0])));
+  return make_finding(input, side.kind, 1.0, std::move(numbers), evidence, side.advice);
+}
+
+std::optional<Finding> memory_bound(const RuleInput& input) {
+  return roof_finding(input, kMemorySide, input.roofline.bandwidth_fraction);
 }
 
 std::optional<Finding> compute_bound(const RuleInput& input) {
-  const Roofline& roofline = input.roofline;
+  // A kernel whose DRAM is busier than its SMs is memory_bound's.
+  auto dram_pct = metric(input, kDramPct);
   auto sm_pct = metric(input, kSmPct);
-  double busy = sm_pct ? *sm_pct / 100 : roofline.compute_fraction.value_or(0);
-  bool near_roof = roofline.bound == Bound::kCompute &&
-                   roofline.compute_fraction.value_or(0) >= kNearRoofFraction;
-  if (busy * 100 < kBusyUnitPct && !near_roof)
+  if (dram_pct && sm_pct && *dram_pct > *sm_pct)
     return std::nullopt;
-  // The SMs busier than DRAM: a kernel with both busy is memory_bound's.
-  if (auto dram_pct = metric(input, kDramPct); dram_pct && sm_pct && *dram_pct > *sm_pct)
-    return std::nullopt;
-  std::vector<std::pair<std::string, double>> numbers;
-  std::string evidence;
-  if (sm_pct) {
-    numbers.emplace_back("sm_throughput_pct", *sm_pct);
-    evidence = formatted("SM throughput is at %.0f%% of peak", *sm_pct);
-  }
-  if (roofline.compute_fraction) {
-    numbers.emplace_back("compute_roof_fraction", *roofline.compute_fraction);
-    evidence += (evidence.empty() ? "The kernel computes at " : "; FLOPs run at ") +
-                percent(*roofline.compute_fraction) + " of the compute roof";
-  }
-  return make_finding(input, FindingKind::kComputeBound, 1.0, std::move(numbers), evidence + ".",
-                      "The SMs are the limit: fewer instructions per result (tensor cores for "
-                      "fp16/bf16 via mma.sync or wmma, cheaper index arithmetic, work hoisted out "
-                      "of inner loops).");
+  return roof_finding(input, kComputeSide, input.roofline.compute_fraction);
 }
 
 std::optional<Finding> uncoalesced_global_access(const RuleInput& input) {
