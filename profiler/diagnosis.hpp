@@ -41,7 +41,7 @@ struct Ceilings {
 enum class Bound {
   kMemory,   // the task's arithmetic intensity is below the ridge point: bandwidth binds
   kCompute,  // at or above it: the compute roof binds
-  kUnknown,  // neither FLOPs nor bytes are known
+  kUnknown,  // FLOPs or bytes not known (or no ceilings)
 };
 std::string_view bound_name(Bound bound);
 
