@@ -33,6 +33,8 @@ nlohmann::json Feedback::to_json() const {
                         {"cost_usd", cost_usd}};
   if (speedup)
     out["speedup"] = *speedup;
+  if (!profile.empty())
+    out["profile"] = profile;
   return out;
 }
 
@@ -55,6 +57,8 @@ Feedback Feedback::from_json(const nlohmann::json& json) {
   feedback.evidence = json.value("evidence", nlohmann::json::object());
   if (json.contains("speedup") && json["speedup"].is_number())
     feedback.speedup = json["speedup"].get<double>();
+  if (json.contains("profile") && json["profile"].is_string())
+    feedback.profile = json["profile"].get<std::string>();
   feedback.input_tokens = json.value("input_tokens", int64_t{0});
   feedback.output_tokens = json.value("output_tokens", int64_t{0});
   feedback.cost_usd = json.value("cost_usd", 0.0);

@@ -46,6 +46,9 @@ struct Feedback {
   std::optional<Verdict> verdict;                      // set exactly when outcome is kJudged
   nlohmann::json evidence = nlohmann::json::object();  // the evaluation's evidence, as stored
   std::optional<double> speedup;  // baseline / candidate device time, when it was timed
+  // The candidate's profile for the prompt: its roofline position and top findings, as
+  // profiler/diagnosis.hpp's render_for_prompt writes them; empty where it was not profiled.
+  std::string profile;
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   double cost_usd = 0;

@@ -30,6 +30,15 @@ std::string speedup_suffix(const Feedback& feedback) {
   return ", speedup " + format_number(*feedback.speedup, "%.3g") + "x over PyTorch";
 }
 
+// The profile's section of a feedback turn, or nothing where the candidate was not profiled
+// (the turn then reads as it did before profiles existed).
+std::string profile_section(const Feedback& feedback) {
+  if (feedback.profile.empty())
+    return "";
+  return "\n\nProfile of this candidate (hardware counters against the roofline):\n" +
+         feedback.profile;
+}
+
 json shorten(const json& value, int depth) {
   if (value.is_string()) {
     const std::string& text = value.get_ref<const std::string&>();
@@ -167,7 +176,8 @@ Conversation PromptBuilder::first(std::span<const HistoryEntry> history) const {
                                   {"verdict", std::string(entry.feedback.result_name())},
                                   {"speedup", speedup_suffix(entry.feedback)},
                                   {"source", entry.source.empty() ? "(no code)" : entry.source},
-                                  {"evidence", summarize_evidence(entry.feedback.evidence)}});
+                                  {"evidence", summarize_evidence(entry.feedback.evidence)},
+                                  {"profile", profile_section(entry.feedback)}});
     }
     shown = library_.render("history", {{"entries", entries}});
   }
@@ -195,6 +205,7 @@ std::string PromptBuilder::feedback(const Feedback& feedback) const {
   return library_.render("feedback", {{"verdict", std::string(feedback.result_name())},
                                       {"speedup", speedup_suffix(feedback)},
                                       {"evidence", summarize_evidence(feedback.evidence)},
+                                      {"profile", profile_section(feedback)},
                                       {"instruction", instruction}});
 }
 

@@ -34,5 +34,8 @@ void add_dataset_command(CLI::App& parent, Context& context);
 void add_tune_command(CLI::App& parent, Context& context);
 void add_version_command(CLI::App& parent, Context& context);
 void add_worker_command(CLI::App& parent, Context& context);
+void add_profile_command(CLI::App& parent, Context& context);
+// The `profile` group's subcommands, one file each (command_profile_<name>.cpp).
+void add_profile_explain_command(CLI::App& profile, Context& context);
 
 }  // namespace kforge::cli

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "harness/util/error.hpp"
+#include "profiler/counter_file.hpp"
+#include "profiler/datasheet_peaks.hpp"
+#include "profiler/diagnosis.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge::agents {
@@ -62,6 +65,44 @@ TEST(AgentsPrompt, HistoryAndFeedbackShowVerdictsWithTrimmedEvidence) {
   EXPECT_NE(turn.find("blockDimx"), std::string::npos);
   EXPECT_NE(turn.find("Find the cause"), std::string::npos);
   EXPECT_NE(builder.feedback(fast).find("Make it faster"), std::string::npos);
+}
+
+TEST(AgentsPrompt, AProfiledCandidatesTurnShowsItsRooflineAndTopFindings) {
+  PromptBuilder builder(PromptLibrary::load(), relu_task(), h100());
+  Feedback fast;
+  fast.verdict = Verdict::kCorrect;
+  fast.speedup = 1.4;
+  fast.evidence = {{"median_us", 1460.0}};
+  std::string unprofiled = builder.feedback(fast);
+  EXPECT_EQ(unprofiled.find("Profile of this candidate"), std::string::npos);
+
+  // The profile as the loop will make it: the diagnosis of recorded counters, rendered short.
+  const DatasheetPeaks& peaks = find_datasheet_peaks("sm_90");
+  Ceilings ceilings{peaks.bandwidth_bytes_per_s, peaks.fp32_flops_per_s, peaks.sm_count, "test"};
+  std::vector<CounterSet> counters =
+      read_counter_file(testing::source_dir() / "tests/unit/data/diagnosis/transpose_strided.json");
+  std::vector<Diagnosis> diagnoses = {diagnose(counters.at(0), ceilings)};
+  fast.profile = render_for_prompt(diagnoses);
+  std::string profiled = builder.feedback(fast);
+  EXPECT_NE(profiled.find("Profile of this candidate"), std::string::npos) << profiled;
+  EXPECT_NE(profiled.find("- transpose_naive: memory-bound; runs 1.46 ms"), std::string::npos)
+      << profiled;
+  EXPECT_NE(profiled.find("1. uncoalesced_global_access: Global stores touch 32.0 sectors"),
+            std::string::npos)
+      << profiled;
+  EXPECT_NE(profiled.find("2. dominant_stall: 80% of warp stall cycles are lg_throttle"),
+            std::string::npos)
+      << profiled;
+  EXPECT_NE(profiled.find("3. excess_l2_dram_traffic: DRAM traffic is 1.8x"), std::string::npos)
+      << profiled;
+  // Everything else of the turn is as it was.
+  EXPECT_NE(profiled.find("Make it faster"), std::string::npos);
+  EXPECT_EQ(profiled.find("{{"), std::string::npos);
+
+  // The first prompt's history shows an earlier attempt's profile too.
+  HistoryEntry entries[] = {{"i0.s0", "__global__ void t() {}", fast}};
+  EXPECT_NE(builder.first(entries).messages[0].content.find("1. uncoalesced_global_access"),
+            std::string::npos);
 }
 
 TEST(AgentsPrompt, AUserFolderOverridesTemplatesAndItsMistakesAreNamed) {

@@ -162,6 +162,29 @@ TEST(AgentsStrategyRefine, EachTurnShowsTheLastAnswerAndItsFeedback) {
   EXPECT_EQ(strategy->progress().best_id, "c0.t2");
 }
 
+TEST(AgentsStrategyRefine, APromptAfterAProfiledCandidateShowsItsFindings) {
+  for (const char* name : {"refine", "beam"}) {
+    SCOPED_TRACE(name);
+    StrategySettings chosen = settings(name, 1, 3);
+    chosen.beam_width = 1;
+    auto strategy = make_strategy(chosen, prompts());
+    std::vector<Ask> first = strategy->ask(0);
+    ASSERT_EQ(first.size(), 1u);
+    Feedback told = result(first[0], "correct", 1.3);
+    told.profile = "- k: memory-bound; 24% of the bandwidth roof.\n1. uncoalesced_global_access";
+    strategy->tell(told);
+    // Checkpointed and resumed: the profile is part of the saved feedback.
+    strategy = restore_strategy(nlohmann::json::parse(strategy->state().dump()), prompts());
+    std::vector<Ask> next = strategy->ask(0);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0].parent_id, first[0].id);
+    const std::string& turn = next[0].conversation.messages.back().content;
+    EXPECT_NE(turn.find("24% of the bandwidth roof.\n1. uncoalesced_global_access"),
+              std::string::npos)
+        << turn;
+  }
+}
+
 TEST(AgentsStrategyRefine, KeepsOnlyTheLastExchangesInAPrompt) {
   StrategySettings chosen = settings("refine", 1, 6);
   chosen.exchanges_shown = 2;

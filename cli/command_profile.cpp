@@ -1,0 +1,13 @@
+// kforge profile: hardware counters and what they say. One group, a file per subcommand
+// (command_profile_<name>.cpp), each added here.
+#include "cli/commands.hpp"
+
+namespace kforge::cli {
+
+void add_profile_command(CLI::App& parent, Context& context) {
+  auto* command = parent.add_subcommand("profile", "hardware counters, the roofline, diagnosis");
+  command->require_subcommand(1);
+  add_profile_explain_command(*command, context);
+}
+
+}  // namespace kforge::cli
