@@ -3,6 +3,7 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "harness/util/formatted.hpp"
 #include "harness/util/json_text.hpp"
 #include "harness/util/strings.hpp"
 
@@ -45,14 +46,8 @@ void Context::print_json(const nlohmann::json& document) {
 void print(const char* format, ...) {
   std::va_list arguments;
   va_start(arguments, format);
-  std::va_list again;
-  va_copy(again, arguments);
-  int length = std::vsnprintf(nullptr, 0, format, arguments);
+  std::string text = vformatted(format, arguments);
   va_end(arguments);
-  std::string text(length > 0 ? static_cast<size_t>(length) : 0, '\0');
-  if (length > 0)
-    std::vsnprintf(text.data(), text.size() + 1, format, again);
-  va_end(again);
   std::fputs(strings::printable(text).c_str(), stdout);
 }
 

@@ -3,10 +3,12 @@
 
 #include <string>
 
+#include "harness/util/formatted.hpp"
+
 namespace kforge::diagnosis_text {
 
-// printf into a std::string.
-[[gnu::format(printf, 1, 2)]] std::string formatted(const char* format, ...);
+// printf into a std::string: the one in util.
+using ::kforge::formatted;
 
 // A value with an SI prefix and a unit: 1.52e12, "B/s" -> "1.52 TB/s"; three significant digits.
 std::string si(double value, const char* unit);
