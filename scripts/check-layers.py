@@ -41,7 +41,9 @@ LAYERS = [
     ("optimize", ["harness/optimize/"], ["evaluation", "library", "agents"]),
     # Strategies and recorded spaces: util only, so an evaluator-driven tuner can sit above.
     ("tuning", ["harness/tuning/"], ["util"]),
-    ("cli", ["cli/"], ["optimize", "tuning"]),
+    # The nightly run: its steps over the optimize loop, the library and the tuner; its report.
+    ("nightly", ["harness/nightly/"], ["optimize", "tuning"]),
+    ("cli", ["cli/"], ["nightly"]),
 ]
 SOURCE_ROOTS = ["kernels", "harness", "datasets", "sandbox", "profiler", "agents", "cli"]
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".cu", ".cuh")
