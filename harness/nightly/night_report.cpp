@@ -5,45 +5,38 @@
 
 #include "harness/util/error.hpp"
 #include "harness/util/json_fields.hpp"
+#include "harness/util/name_table.hpp"
 
 namespace kforge::nightly {
 namespace {
 
 using nlohmann::json;
 
+// The value `name` names in `table`, or an Error listing the names allowed.
 template <typename Enum, size_t N>
-const char* name_of(const std::array<std::pair<Enum, const char*>, N>& table, Enum value) {
-  for (const auto& [entry, name] : table)
-    if (entry == value)
-      return name;
-  return "unknown";
-}
-
-template <typename Enum, size_t N>
-Enum value_of(const std::array<std::pair<Enum, const char*>, N>& table, const std::string& name,
-              const char* what, const std::string& where) {
+Enum value_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
+              const std::string& name, const char* what, const std::string& where) {
+  if (std::optional<Enum> value = value_named(table, name))
+    return *value;
   std::string allowed;
-  for (const auto& [entry, entry_name] : table) {
-    if (name == entry_name)
-      return entry;
+  for (const auto& [entry, entry_name] : table)
     allowed += (allowed.empty() ? "" : ", ") + std::string(entry_name);
-  }
   throw Error("unknown " + std::string(what) + " '" + name + "' (one of: " + allowed + ")", where);
 }
 
-constexpr std::array<std::pair<NightOutcome, const char*>, 4> kOutcomes{{
+constexpr std::array<std::pair<NightOutcome, std::string_view>, 4> kOutcomes{{
     {NightOutcome::completed, "completed"},
     {NightOutcome::budget_reached, "budget_reached"},
     {NightOutcome::interrupted, "interrupted"},
     {NightOutcome::failed, "failed"},
 }};
-constexpr std::array<std::pair<StepStatus, const char*>, 4> kStepStatuses{{
+constexpr std::array<std::pair<StepStatus, std::string_view>, 4> kStepStatuses{{
     {StepStatus::done, "done"},
     {StepStatus::skipped, "skipped"},
     {StepStatus::failed, "failed"},
     {StepStatus::stopped, "stopped"},
 }};
-constexpr std::array<std::pair<RegressionKind, const char*>, 2> kRegressionKinds{{
+constexpr std::array<std::pair<RegressionKind, std::string_view>, 2> kRegressionKinds{{
     {RegressionKind::verdict_changed, "verdict_changed"},
     {RegressionKind::slower, "slower"},
 }};
@@ -74,19 +67,19 @@ std::vector<T> read_list(const JsonFields& fields, const char* key, Read read) {
 }  // namespace
 
 const char* night_outcome_name(NightOutcome outcome) {
-  return name_of(kOutcomes, outcome);
+  return name_in(kOutcomes, outcome).data();  // the table holds literals
 }
 NightOutcome night_outcome_from_name(const std::string& name, const std::string& where) {
   return value_of(kOutcomes, name, "night outcome", where);
 }
 const char* step_status_name(StepStatus status) {
-  return name_of(kStepStatuses, status);
+  return name_in(kStepStatuses, status).data();  // the table holds literals
 }
 StepStatus step_status_from_name(const std::string& name, const std::string& where) {
   return value_of(kStepStatuses, name, "step status", where);
 }
 const char* regression_kind_name(RegressionKind kind) {
-  return name_of(kRegressionKinds, kind);
+  return name_in(kRegressionKinds, kind).data();  // the table holds literals
 }
 RegressionKind regression_kind_from_name(const std::string& name, const std::string& where) {
   return value_of(kRegressionKinds, name, "regression kind", where);
