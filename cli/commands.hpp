@@ -37,5 +37,9 @@ void add_worker_command(CLI::App& parent, Context& context);
 void add_profile_command(CLI::App& parent, Context& context);
 // The `profile` group's subcommands, one file each (command_profile_<name>.cpp).
 void add_profile_explain_command(CLI::App& profile, Context& context);
+void add_nightly_command(CLI::App& parent, Context& context);
+// The `nightly` group: the night itself (its flags and action on the group) and its reports.
+void add_nightly_run(CLI::App& nightly, Context& context);
+void add_nightly_report_command(CLI::App& nightly, Context& context);
 
 }  // namespace kforge::cli
