@@ -281,4 +281,15 @@ GpuResult<DeviceMeasurement> GpuWorkerClient::measure() {
   }
 }
 
+GpuResult<ProfileReply> GpuWorkerClient::profile(const ProfileRequest& request) {
+  std::lock_guard lock(mutex_);
+  auto reply = exchange(request.to_json(), options_.time_limit);
+  try {
+    return typed<ProfileReply>(std::move(reply), "GPU worker profile reply");
+  } catch (const Error& bad) {
+    return replace_worker("worker_crashed",
+                          std::string("the GPU worker's reply is malformed: ") + bad.what());
+  }
+}
+
 }  // namespace kforge
