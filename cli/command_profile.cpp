@@ -7,6 +7,7 @@ namespace kforge::cli {
 void add_profile_command(CLI::App& parent, Context& context) {
   auto* command = parent.add_subcommand("profile", "hardware counters, the roofline, diagnosis");
   command->require_subcommand(1);
+  add_profile_metrics_command(*command, context);
   add_profile_explain_command(*command, context);
 }
 

@@ -1,14 +1,20 @@
 // `kforge worker compile` and `kforge worker gpu`: the hidden entry points of worker processes,
 // started by the compile pool (sandbox/compile_pool.hpp) and the GPU worker client
 // (sandbox/gpu_worker_client.hpp), never by people. Their protocols are in
-// sandbox/compile_worker.hpp and sandbox/gpu_protocol.hpp. The GPU worker's device timing comes
-// from profiler/ (CUPTI) and is wired in here, so that sandbox/ depends on util only.
+// sandbox/compile_worker.hpp and sandbox/gpu_protocol.hpp. The GPU worker's device timing and
+// hardware counters come from profiler/ (CUPTI) and are wired in here, so that sandbox/ depends
+// on util only.
 #include <unistd.h>
 
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "harness/util/cuda_libraries.hpp"
 #include "profiler/cupti_activity.hpp"
+#include "profiler/cupti_library.hpp"
+#include "profiler/cupti_profiler_host.hpp"
+#include "profiler/cupti_range_profiler.hpp"
+#include "profiler/launch_metrics.hpp"
 #include "profiler/statistics.hpp"
 #include "sandbox/compile_worker.hpp"
 #include "sandbox/gpu_worker.hpp"
@@ -49,6 +55,58 @@ class CuptiDeviceTiming : public DeviceTiming {
   CuptiActivity& activity_;
 };
 
+// Hardware counters through CUPTI's range profiler, with the launch metrics computed from the
+// driver's attributes. Not yet run on a GPU (docs/profiling.md).
+class CuptiDeviceCounters : public DeviceCounters {
+ public:
+  // Opens libcupti's host API, so that a missing library is known before the first profile.
+  explicit CuptiDeviceCounters(int device) : device_(device) { CuptiProfilerHost::instance(); }
+
+  ProfileReply profile(CUcontext context, const std::vector<std::string>& metrics,
+                       const std::vector<CounterLaunch>& launches,
+                       const std::function<void()>& before_pass,
+                       const std::function<void(size_t)>& run_launch) override {
+    ProfileReply reply;
+    try {
+      if (!profiler_)
+        profiler_ = std::make_unique<CuptiRangeProfiler>();
+      RangeProfile ranges =
+          profiler_->profile(context, device_, metrics, launches.size(), before_pass, run_launch);
+      reply.chip = ranges.chip;
+      reply.passes = static_cast<int>(ranges.passes);
+      if (ranges.ranges.size() != launches.size()) {
+        reply.reason = "profiler_error";
+        reply.detail = "the range profiler returned " + std::to_string(ranges.ranges.size()) +
+                       " ranges for " + std::to_string(launches.size()) + " launches";
+        return reply;
+      }
+      const CudaDriver& driver = CudaDriver::instance();
+      CUdevice device = 0;
+      driver.check(driver.api().cuDeviceGet(&device, device_), "cuDeviceGet");
+      DeviceLimits limits = device_limits(device);
+      for (size_t k = 0; k < launches.size(); ++k) {
+        const CounterLaunch& launch = launches[k];
+        KernelCounters counters{static_cast<int>(k), launch.kernel, ranges.ranges[k]};
+        KernelResources resources =
+            kernel_resources(launch.function, launch.grid, launch.block, launch.shared_bytes);
+        for (const auto& [name, value] : launch_metrics(limits, resources))
+          counters.metrics[name] = value;
+        reply.kernels.push_back(std::move(counters));
+      }
+      reply.status = ProfileStatus::kCollected;
+    } catch (const CuptiError& refused) {
+      std::string_view reason = counters_unavailable_reason(refused.result());
+      reply.reason = reason.empty() ? "profiler_error" : std::string(reason);
+      reply.detail = refused.what();
+    }
+    return reply;
+  }
+
+ private:
+  int device_;
+  std::unique_ptr<CuptiRangeProfiler> profiler_;
+};
+
 }  // namespace
 
 void add_worker_command(CLI::App& parent, Context& context) {
@@ -74,6 +132,7 @@ void add_worker_command(CLI::App& parent, Context& context) {
     GpuWorkerSetup setup;
     setup.device = *device;
     setup.open_timing = [] { return std::make_unique<CuptiDeviceTiming>(); };
+    setup.open_counters = [device] { return std::make_unique<CuptiDeviceCounters>(*device); };
     int code = run_gpu_worker(STDIN_FILENO, protocol, setup);
     ::close(protocol);
     if (code != 0)

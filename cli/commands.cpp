@@ -11,6 +11,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"eval", add_eval_command},
     {"optimize", add_optimize_command},
     {"promote", add_promote_command},
+    {"profile", add_profile_command},
     {"library", add_library_command},
     {"runs", add_runs_command},
     {"show", add_show_command},

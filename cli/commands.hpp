@@ -23,6 +23,9 @@ void add_doctor_command(CLI::App& parent, Context& context);
 void add_eval_command(CLI::App& parent, Context& context);
 void add_optimize_command(CLI::App& parent, Context& context);
 void add_promote_command(CLI::App& parent, Context& context);
+void add_profile_command(CLI::App& parent, Context& context);
+// `profile metrics`, added to `profile` (command_profile_metrics.cpp).
+void add_profile_metrics_command(CLI::App& profile, Context& context);
 void add_library_command(CLI::App& parent, Context& context);
 
 // The kernel library folder: `flag` when given, else config `library.dir` under the workspace.

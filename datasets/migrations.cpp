@@ -176,11 +176,33 @@ ALTER TABLE evaluations ADD COLUMN record_version INTEGER CHECK (record_version 
 UPDATE evaluations SET record_version = 1;
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// Profiles as the profile stage writes them (issue 14): per evaluation, the status, why
+// counters were unavailable, the passes and overhead, and per launch the metric values keyed by
+// Nsight Compute name. Version 1's table was never written to, so it is replaced.
+constexpr std::string_view kVersion4 = R"sql(
+DROP TABLE profiles;
+CREATE TABLE profiles (
+  id            INTEGER PRIMARY KEY,
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations (id),
+  status        TEXT NOT NULL CHECK (status IN ('collected', 'unavailable')),
+  reason        TEXT NOT NULL DEFAULT '',      -- why unavailable: 'insufficient_privileges', ...
+  detail        TEXT NOT NULL DEFAULT '',
+  profiler      TEXT NOT NULL DEFAULT 'cupti',
+  chip          TEXT NOT NULL DEFAULT '',      -- 'GH100'
+  passes        INTEGER NOT NULL DEFAULT 0,
+  overhead_ms   REAL NOT NULL DEFAULT 0,
+  kernels       TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(kernels)),
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX profiles_by_evaluation ON profiles (evaluation_id);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
     {3, "evaluations.record_version, the evaluation record version of a row", kVersion3},
+    {4, "profiles: status, reason, passes, overhead and per-launch counters", kVersion4},
 }};
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "harness/util/cuda_libraries.hpp"
 #include "harness/util/dynamic_library.hpp"
 #include "harness/util/error.hpp"
+#include "profiler/cupti_library.hpp"
 
 namespace kforge {
 namespace {
@@ -73,23 +74,9 @@ struct CuptiActivity::Impl {
   bool started = false;
 
   void check(CUptiResult result, const char* function) const {
-    if (result == CUPTI_SUCCESS)
-      return;
-    const char* text = nullptr;
-    api.cuptiGetResultString(result, &text);
-    throw Error(std::string(function) + " failed: " + (text ? text : std::to_string(result)),
-                library.path());
+    check_cupti(result, function, api.cuptiGetResultString, library.path());
   }
 };
-
-namespace {
-DynamicLibrary open_cupti() {
-  std::vector<std::string> names = cuda_library_candidates("libcupti", {13, 12});
-  names.push_back("/usr/local/cuda/extras/CUPTI/lib64/libcupti.so.13");
-  names.push_back("/usr/local/cuda/extras/CUPTI/lib64/libcupti.so.12");
-  return DynamicLibrary::open(names, "CUPTI (libcupti)");
-}
-}  // namespace
 
 CuptiActivity& CuptiActivity::instance() {
   // Never destroyed, for the same reason: libcupti stays loaded until the process ends.
@@ -97,7 +84,7 @@ CuptiActivity& CuptiActivity::instance() {
   return *activity;
 }
 
-CuptiActivity::CuptiActivity() : impl_(new Impl{open_cupti()}) {
+CuptiActivity::CuptiActivity() : impl_(new Impl{open_cupti_library()}) {
   auto& library = impl_->library;
   auto& api = impl_->api;
   auto resolve = [&](auto& slot, const char* name) {

@@ -317,4 +317,89 @@ DeviceMeasurement DeviceMeasurement::from_json(const json& json, const std::stri
   return measurement;
 }
 
+json ProfileRequest::to_json() const {
+  return {{"op", "profile"},
+          {"id", id},
+          {"cubin", cubin.string()},
+          {"plan", plan},
+          {"tensors", tensors.string()},
+          {"outputs", outputs_to_json(outputs)},
+          {"metrics", metrics},
+          {"out_dir", out_dir.string()}};
+}
+
+ProfileRequest ProfileRequest::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  ProfileRequest request;
+  request.id = fields.required<uint64_t>("id");
+  request.cubin = fields.required<std::string>("cubin");
+  request.plan = fields.raw("plan");
+  request.tensors = fields.required<std::string>("tensors");
+  request.outputs = outputs_from_json(fields.raw("outputs"), where);
+  request.metrics = fields.required<std::vector<std::string>>("metrics");
+  request.out_dir = fields.required<std::string>("out_dir");
+  return request;
+}
+
+std::string_view profile_status_name(ProfileStatus status) {
+  return status == ProfileStatus::kCollected ? "collected" : "unavailable";
+}
+
+json KernelCounters::to_json() const {
+  return {{"launch", launch}, {"kernel", kernel}, {"metrics", metrics}};
+}
+
+KernelCounters KernelCounters::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  KernelCounters counters;
+  counters.launch = fields.required<int>("launch");
+  counters.kernel = fields.required<std::string>("kernel");
+  counters.metrics = fields.required<std::map<std::string, double>>("metrics");
+  return counters;
+}
+
+json ProfileReply::to_json() const {
+  json list = json::array();
+  for (const KernelCounters& counters : kernels)
+    list.push_back(counters.to_json());
+  return {{"status", profile_status_name(status)},
+          {"reason", reason},
+          {"detail", detail},
+          {"profiler", profiler},
+          {"chip", chip},
+          {"passes", passes},
+          {"overhead_ms", overhead_ms},
+          {"kernels", std::move(list)}};
+}
+
+ProfileReply ProfileReply::from_json(const json& json, const std::string& where) {
+  Fields fields(json, where);
+  ProfileReply reply;
+  std::string status = fields.required<std::string>("status");
+  if (status == "collected")
+    reply.status = ProfileStatus::kCollected;
+  else if (status == "unavailable")
+    reply.status = ProfileStatus::kUnavailable;
+  else
+    throw Error("field 'status' must be \"collected\" or \"unavailable\", not '" + status + "'",
+                where);
+  reply.reason = fields.optional<std::string>("reason", "");
+  reply.detail = fields.optional<std::string>("detail", "");
+  reply.profiler = fields.optional<std::string>("profiler", "cupti");
+  reply.chip = fields.optional<std::string>("chip", "");
+  reply.passes = fields.optional<int>("passes", 0);
+  reply.overhead_ms = fields.optional<double>("overhead_ms", 0.0);
+  if (fields.has("kernels")) {
+    const nlohmann::json& kernels = fields.raw("kernels");
+    if (!kernels.is_array())
+      throw Error("field 'kernels' is not an array", where);
+    for (size_t i = 0; i < kernels.size(); ++i)
+      reply.kernels.push_back(
+          KernelCounters::from_json(kernels[i], where + ": kernels[" + std::to_string(i) + "]"));
+  }
+  if (reply.status == ProfileStatus::kUnavailable && reply.reason.empty())
+    throw Error("an unavailable profile must say why (field 'reason')", where);
+  return reply;
+}
+
 }  // namespace kforge

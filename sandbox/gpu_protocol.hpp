@@ -21,6 +21,11 @@
 //              uses an input set the kernel has not seen before, and its outputs come back.
 //   measure  → DeviceMeasurement: read, write and copy bandwidth and peak arithmetic rates
 //              (fp32 FMA, fp16/bf16 tensor cores), once per GPU.
+//   profile  → ProfileRequest: hardware counters (CUPTI range profiler) for each launch of the
+//              plan, one range per launch, replayed for as many passes as the metrics need; a
+//              pass of its own after `time`, never timed. Counters the machine does not allow
+//              (no profiling permission, MIG, a virtual GPU, no libcupti) are a ProfileReply
+//              with status `unavailable` and the reason, not a failure.
 //   exit     → the worker ends.
 // Every reply has "ok"; a failed request has "failure" (WorkerFailure). After a failure with
 // `context_lost`, the worker exits and the parent starts a new one.
@@ -32,12 +37,14 @@
 //   {"op":"run","id":2,...RunRequest}   → {"id":2,"ok":true,...RunReply fields}
 //   {"op":"time","id":3,...TimeRequest} → {"id":3,"ok":true,...TimeReply fields}
 //   {"op":"measure","id":4}             → {"id":4,"ok":true,...DeviceMeasurement fields}
+//   {"op":"profile","id":5,...ProfileRequest} → {"id":5,"ok":true,...ProfileReply fields}
 //   any request                         → {"id":N,"ok":false,"failure":{WorkerFailure}}
 //   {"op":"exit"}                       → no reply; the worker ends
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -47,8 +54,8 @@
 namespace kforge {
 
 // 2: two poison patterns, guard zones and their violations, the kernel-measured bandwidths and
-// tensor-core peaks.
-inline constexpr int kGpuProtocolVersion = 2;
+// tensor-core peaks. 3: `profile`.
+inline constexpr int kGpuProtocolVersion = 3;
 
 // The poison rule, fixed so that both sides know it without saying it: before repeat r of a
 // `run`, every output and scratch byte is set to poison_byte_for_repeat(r): 0xFF on even
@@ -243,6 +250,58 @@ struct DeviceMeasurement {
 
   nlohmann::json to_json() const;
   static DeviceMeasurement from_json(const nlohmann::json& json, const std::string& where);
+};
+
+// Counters for each launch of a plan, on one input set at the benchmark shape. The worker runs
+// the plan once untimed (warm caches and module loads), then once per replay pass with one
+// profiler range around each launch; outputs and scratch are poisoned before each pass as
+// before a repeat of `run`, since the plan may read what it wrote.
+struct ProfileRequest {
+  uint64_t id = 0;
+  std::filesystem::path cubin;
+  nlohmann::json plan;            // ResolvedPlan::to_json()
+  std::filesystem::path tensors;  // one input set
+  std::vector<OutputSpec> outputs;
+  std::vector<std::string> metrics;  // counters, by Nsight Compute name (profiler/metric_set.hpp)
+  std::filesystem::path out_dir;
+
+  nlohmann::json to_json() const;
+  static ProfileRequest from_json(const nlohmann::json& json, const std::string& where);
+};
+
+enum class ProfileStatus { kCollected, kUnavailable };
+std::string_view profile_status_name(ProfileStatus status);  // "collected", "unavailable"
+
+// One launch of the plan and its metric values, keyed by Nsight Compute metric name: the
+// requested counters and the launch metrics the worker computes (launch__*, theoretical
+// occupancy; profiler/launch_metrics.hpp).
+struct KernelCounters {
+  int launch = 0;  // the launch's index in the plan
+  std::string kernel;
+  std::map<std::string, double> metrics;
+
+  nlohmann::json to_json() const;
+  static KernelCounters from_json(const nlohmann::json& json, const std::string& where);
+};
+
+struct ProfileReply {
+  ProfileStatus status = ProfileStatus::kUnavailable;
+  // Why counters are unavailable (status unavailable): insufficient_privileges (profiling is
+  // restricted to administrators: NVreg_RestrictProfilingToAdminUsers), virtualized_gpu, mig,
+  // not_supported, library_missing (no libcupti), unsupported_chip, profiler_error (a CUPTI call
+  // failed otherwise; `detail` names it).
+  std::string reason;
+  std::string detail;  // one line: the CUPTI call and result, or what was missing
+  std::string profiler = "cupti";
+  std::string chip;  // "GH100"
+  int passes = 0;    // replay passes of the plan the counters needed
+  // Wall time of the whole profile request in the worker (replays, configuration, evaluation),
+  // in milliseconds: what profiling added to the candidate's evaluation.
+  double overhead_ms = 0;
+  std::vector<KernelCounters> kernels;
+
+  nlohmann::json to_json() const;
+  static ProfileReply from_json(const nlohmann::json& json, const std::string& where);
 };
 
 }  // namespace kforge

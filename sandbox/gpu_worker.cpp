@@ -106,6 +106,8 @@ bool Worker::serve(const json& request) {
       body = time(TimeRequest::from_json(request, "time request")).to_json();
     else if (op == "measure")
       body = measure().to_json();
+    else if (op == "profile")
+      body = profile(ProfileRequest::from_json(request, "profile request")).to_json();
     else
       throw BadRequest{"unknown op '" + op + "'"};
     body["id"] = id;

@@ -5,14 +5,20 @@
 // protocol of sandbox/gpu_protocol.hpp.
 //
 // This folder depends on util only: device timing (CUPTI) and the repetition rule come from
-// profiler/ through the small DeviceTiming interface below, which cli/command_worker.cpp wires in.
+// profiler/ through the small DeviceTiming interface below, and hardware counters through
+// DeviceCounters, which cli/command_worker.cpp wires in.
 #pragma once
 
+#include <cuda.h>
+
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "sandbox/gpu_protocol.hpp"
 
 namespace kforge {
 
@@ -44,11 +50,40 @@ class DeviceTiming {
                               size_t max_samples, double target_spread) const = 0;
 };
 
+// One launch of a plan as the counter profiler sees it: the loaded function and its geometry
+// (for the launch metrics: registers, occupancy limits, waves).
+struct CounterLaunch {
+  std::string kernel;
+  CUfunction function = nullptr;
+  std::array<unsigned, 3> grid = {1, 1, 1};
+  std::array<unsigned, 3> block = {1, 1, 1};
+  unsigned shared_bytes = 0;
+};
+
+// What the worker needs from a hardware-counter profiler (CUPTI's range profiler,
+// profiler/cupti_range_profiler.hpp, wired in by cli/command_worker.cpp).
+class DeviceCounters {
+ public:
+  virtual ~DeviceCounters() = default;
+  // Collects `metrics` (counter names) for each of `launches`, one range per launch, in as
+  // many replay passes as they need: before each pass it calls `before_pass`, then
+  // `run_launch(k)` for every launch in order (which launches and waits). Returns the values
+  // per launch with the launch metrics added, or status `unavailable` with the reason where
+  // the machine does not allow counters; a call with the context current.
+  virtual ProfileReply profile(CUcontext context, const std::vector<std::string>& metrics,
+                               const std::vector<CounterLaunch>& launches,
+                               const std::function<void()>& before_pass,
+                               const std::function<void(size_t)>& run_launch) = 0;
+};
+
 struct GpuWorkerSetup {
   int device = 0;
   // Opens device timing; throws Error (naming what is missing) where it cannot. Called once,
   // after the context exists; a worker without it still runs, and refuses time and measure.
   std::function<std::unique_ptr<DeviceTiming>()> open_timing;
+  // Opens the counter profiler; throws Error where libcupti is missing (a `profile` request
+  // then answers `unavailable` / `library_missing`). Called at the first `profile`.
+  std::function<std::unique_ptr<DeviceCounters>()> open_counters;
 };
 
 // Serves requests read from `input_fd` and writes replies to `output_fd` until `exit`, the end

@@ -282,4 +282,15 @@ GpuResult<DeviceMeasurement> GpuWorkerClient::measure() {
   }
 }
 
+GpuResult<ProfileReply> GpuWorkerClient::profile(const ProfileRequest& request) {
+  std::lock_guard lock(mutex_);
+  auto reply = exchange(request.to_json(), options_.time_limit);
+  try {
+    return typed<ProfileReply>(std::move(reply), "GPU worker profile reply");
+  } catch (const Error& bad) {
+    return replace_worker(WorkerFailureKind::kWorkerCrashed,
+                          std::string("the GPU worker's reply is malformed: ") + bad.what());
+  }
+}
+
 }  // namespace kforge

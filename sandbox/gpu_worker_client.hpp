@@ -45,6 +45,8 @@ class GpuWorkerClient {
   GpuResult<RunReply> run(const RunRequest& request);
   GpuResult<TimeReply> time(const TimeRequest& request);
   GpuResult<DeviceMeasurement> measure();
+  // Hardware counters per launch, under the time limit; an `unavailable` reply is a reply.
+  GpuResult<ProfileReply> profile(const ProfileRequest& request);
 
   // Workers killed and replaced so far.
   int workers_replaced() const;

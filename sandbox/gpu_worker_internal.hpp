@@ -5,7 +5,8 @@
 //                           outputs and scratch with guard zones, poison, binding a plan;
 //   gpu_worker_run.cpp      `run`;
 //   gpu_worker_time.cpp     `time`;
-//   gpu_worker_measure.cpp  `measure`, with its kernels in sandbox/ptx/.
+//   gpu_worker_measure.cpp  `measure`, with its kernels in sandbox/ptx/;
+//   gpu_worker_profile.cpp  `profile`: hardware counters per launch, through DeviceCounters.
 // Nothing outside those files includes this header.
 //
 // Ordering: everything the worker does on the device (uploads, poison and guard memsets, L2
@@ -188,6 +189,10 @@ class Worker {
 
   TimeReply time(const TimeRequest& request);
 
+  // ---- profile ----
+
+  ProfileReply profile(const ProfileRequest& request);
+
   // ---- measure ----
 
   static double median(std::vector<double> values);
@@ -226,6 +231,9 @@ class Worker {
   DeviceDescription device_;
   std::unique_ptr<DeviceTiming> timing_;
   std::string timing_error_;
+  std::unique_ptr<DeviceCounters> counters_;
+  std::string counters_error_;  // why counters_ could not be opened
+  bool counters_opened_ = false;
   std::map<std::string, LoadedModule> modules_;
   std::map<std::string, CUmodule> measurement_modules_;
   std::unique_ptr<DeviceBuffer> flush_;

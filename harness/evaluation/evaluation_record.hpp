@@ -19,6 +19,7 @@
 #include "harness/evaluation/stage_record.hpp"
 #include "harness/verdict.hpp"
 #include "sandbox/compile_types.hpp"
+#include "sandbox/gpu_protocol.hpp"
 
 namespace kforge {
 
@@ -144,6 +145,9 @@ struct EvaluationRecord {
   std::optional<CompileResult> compile;  // the summary: status, log, per-kernel resources
   std::map<std::string, int64_t> defines;
   std::optional<nlohmann::json> plan;  // the candidate's launch plan; not part of the JSON form
+  // Hardware counters per launch, where the profile stage ran (stored in `profiles`, not part
+  // of the JSON form).
+  std::optional<ProfileReply> profile;
   std::string arch;
   // Set where the candidate ran on a GPU.
   std::string gpu;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "datasets/profile_records.hpp"
 #include "datasets/records.hpp"
 #include "datasets/store.hpp"
 #include "harness/candidate/candidate_file.hpp"
@@ -256,6 +257,7 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
       outcome.speedup_compile = ran.speedup_compile;
     }
     outcome.environment = ran.environment;
+    outcome.profile = std::move(ran.profile);
   }
 
   // A source refused as too large is kept as its hash, its size and its first bytes (cut at a
@@ -293,6 +295,20 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
                    .nvrtc = outcome.compile ? outcome.compile->nvrtc_version : "",
                    .arch = options_.arch});
   outcome.evaluation_id = insert_evaluation(store_, evaluation_row);
+  if (outcome.profile) {
+    nlohmann::json kernels = nlohmann::json::array();
+    for (const KernelCounters& counters : outcome.profile->kernels)
+      kernels.push_back(counters.to_json());
+    insert_profile(store_, {.evaluation_id = outcome.evaluation_id,
+                            .status = std::string(profile_status_name(outcome.profile->status)),
+                            .reason = outcome.profile->reason,
+                            .detail = outcome.profile->detail,
+                            .profiler = outcome.profile->profiler,
+                            .chip = outcome.profile->chip,
+                            .passes = outcome.profile->passes,
+                            .overhead_ms = outcome.profile->overhead_ms,
+                            .kernels = std::move(kernels)});
+  }
   transaction.commit();
   return outcome;
 }

@@ -11,6 +11,7 @@
 #include "harness/reference_runner.hpp"
 #include "harness/util/error.hpp"
 #include "harness/verification/compare.hpp"
+#include "profiler/metric_set.hpp"
 #include "profiler/statistics.hpp"
 #include "sandbox/gpu_worker_client.hpp"
 
@@ -384,6 +385,8 @@ RunSettings RunSettings::from_config(const Config& config) {
   settings.time_cap_ms = config.real("timing.time_cap_ms");
   settings.flush_l2 = config.boolean("timing.flush_l2");
   settings.baselines = config.boolean("timing.baselines");
+  settings.profile = config.boolean("profile.enabled");
+  settings.profile_only_correct = config.boolean("profile.only_correct");
   return settings;
 }
 
@@ -463,7 +466,7 @@ RunStage::RunStage(Store& store, GpuWorkerClient& gpu, ReferenceRunner& referenc
 RunStageResult RunStage::run(const RunStageRequest& request) {
   RunProgress progress = start(request);
   RunStageResult& result = progress.result;
-  const std::vector<std::string> stage_names = {"verify", "time", "baseline"};
+  const std::vector<std::string> stage_names = {"verify", "time", "baseline", "profile"};
   // A failed pass decides the verdict: its stage is recorded as failed, the later ones as
   // skipped, and the errors over the checks so far are kept.
   auto finish = [&](const std::string& failed_stage, Clock::time_point started,
@@ -473,9 +476,15 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
     result.detail = failure.detail;
     result.stages.push_back(
         {failed_stage, StageStatus::kFailed, milliseconds_since(started), failure.detail});
+    // The kernels of an incorrect or suspicious candidate ran to completion: with
+    // profile.only_correct = false they are profiled too.
+    const bool ran =
+        failure.verdict == Verdict::kIncorrect || failure.verdict == Verdict::kSuspicious;
     bool after = false;
     for (const std::string& name : stage_names) {
-      if (after)
+      if (after && name == "profile" && ran && settings_.profile && !settings_.profile_only_correct)
+        result.stages.push_back(profile(request, progress));
+      else if (after)
         result.stages.push_back({name, StageStatus::kSkipped, 0, "an earlier stage failed"});
       after = after || name == failed_stage;
     }
@@ -509,6 +518,7 @@ RunStageResult RunStage::run(const RunStageRequest& request) {
                   std::to_string(request.shapes.size()) + " shapes and on the timed outputs; " +
                   "median " + std::to_string(statistics.median_us) + " us";
   result.stages.push_back(baseline(request, progress));
+  result.stages.push_back(profile(request, progress));
   return std::move(result);
 }
 
@@ -850,6 +860,44 @@ StageRecord RunStage::baseline(const RunStageRequest& request, RunProgress& prog
   result.speedup_compile = speedup(baselines.compile_us, median);
   return {"baseline", StageStatus::kOk, milliseconds_since(started),
           baselines.cached ? "from the store" : "timed"};
+}
+
+StageRecord RunStage::profile(const RunStageRequest& request, RunProgress& progress) {
+  if (!settings_.profile)
+    return {"profile", StageStatus::kSkipped, 0, "profile.enabled is false"};
+  auto started = Clock::now();
+  const Task& task = *request.task;
+  const BoundShape& benchmark = request.shapes.front();
+  JobDirectory job(gpu_);
+  ReferenceResult set = reference_.run({.task = task_source(task),
+                                        .seed = kRotationSeedBase,
+                                        .dtype = settings_.dtype,
+                                        .device = progress.reference_device,
+                                        .float64_reference = false});
+  fs::path inputs = job.path() / "profile.safetensors";
+  write_tensors(inputs, worker_tensors(set));
+  auto profiled = gpu_.profile({.cubin = request.cubin,
+                                .plan = benchmark.plan.to_json(),
+                                .tensors = inputs,
+                                .outputs = output_specs(*benchmark.signature),
+                                .metrics = metric_names(MetricSource::kCounter),
+                                .out_dir = job.path()});
+  ProfileReply& profile = progress.result.profile.emplace();
+  if (const auto* failure = std::get_if<WorkerFailure>(&profiled)) {
+    // Counters are never worth a verdict: the kernels already ran, twice per check.
+    profile.reason = "worker_failure";
+    profile.detail = std::string(worker_failure_kind_name(failure->kind)) + ": " + failure->message;
+  } else {
+    profile = std::get<ProfileReply>(profiled);
+  }
+  if (profile.status == ProfileStatus::kUnavailable) {
+    return {"profile", StageStatus::kSkipped, milliseconds_since(started),
+            "counters unavailable: " + profile.reason +
+                (profile.detail.empty() ? "" : " (" + profile.detail + ")")};
+  }
+  return {"profile", StageStatus::kOk, milliseconds_since(started),
+          std::to_string(profile.kernels.size()) + " kernels, " + std::to_string(profile.passes) +
+              " passes, " + std::to_string(profile.overhead_ms) + " ms"};
 }
 
 }  // namespace kforge

@@ -30,6 +30,14 @@
 //   baseline — PyTorch eager and torch.compile of the task on the same GPU, timed the same
 //              way by the reference runner, cached in the store per task, shape, dtype, GPU
 //              and torch version; speedup = baseline median / candidate median.
+//   profile  — hardware counters (CUPTI range profiler in the worker, a pass of its own that is
+//              never timed) for each launch of the plan at the benchmark shape on one rotation
+//              input set: the metric set of profiler/metric_set.hpp by Nsight Compute name,
+//              the passes they needed and the overhead. By default only for a `correct`
+//              candidate (profile.only_correct = false adds `incorrect` and `suspicious` ones,
+//              whose kernels ran to completion); profile.enabled = false skips it. It never
+//              changes the verdict: counters the machine does not allow, and a worker failure
+//              while profiling, are a profile with status `unavailable` and the reason.
 //
 // Verdicts decided here:
 //   incorrect  — reasons mismatch, nan_or_inf, unwritten_output, shape, dtype (the output's
@@ -66,6 +74,7 @@
 #include "harness/options/run_settings.hpp"
 #include "harness/task.hpp"
 #include "harness/verdict.hpp"
+#include "sandbox/gpu_protocol.hpp"
 
 namespace kforge {
 
@@ -108,9 +117,10 @@ struct RunStageResult {
   EvidenceRecord evidence;
   std::optional<TimingRecord> timing;  // samples and statistics
   std::optional<double> device_time_us, speedup_eager, speedup_compile;
-  std::vector<StageRecord> stages;  // verify, time, baseline (skipped after a failure)
-  std::string gpu;                  // the device's name
-  RunEnvironment environment;       // driver, CUDA, torch, clocks
+  std::vector<StageRecord> stages;      // verify, time, baseline, profile (skipped after a failure)
+  std::optional<ProfileReply> profile;  // where the profile stage ran
+  std::string gpu;                      // the device's name
+  RunEnvironment environment;           // driver, CUDA, torch, clocks
 };
 
 // A failed check or a worker's failure: what decides a verdict.
@@ -163,6 +173,9 @@ class RunStage {
   // The PyTorch baselines and the speedups over them (after `time`); never fails the
   // candidate. Returns the stage's status and detail.
   StageRecord baseline(const RunStageRequest& request, RunProgress& progress);
+  // Hardware counters per launch at the benchmark shape; never fails the candidate (an
+  // unavailable profile says why). Returns the stage's status and detail.
+  StageRecord profile(const RunStageRequest& request, RunProgress& progress);
 
  private:
   Store& store_;

@@ -1,5 +1,5 @@
 // The run stage's settings (verify.*, timing.*): plain settings whose defaults harness/config.cpp
-// reads. They sit at the bottom of the layers so that the configuration table includes nothing
+// reads (verify.*, timing.*, profile.enabled, profile.only_correct). They sit at the bottom of the layers so that the configuration table includes nothing
 // above it; harness/evaluation/run_stage.hpp includes it and defines its function.
 #pragma once
 
@@ -20,6 +20,8 @@ struct RunSettings {
   double time_cap_ms = 2000;
   bool flush_l2 = true;
   bool baselines = true;
+  bool profile = true;               // profile.enabled
+  bool profile_only_correct = true;  // profile.only_correct
 
   // verify.seeds, verify.dtype, timing.* from the configuration.
   static RunSettings from_config(const Config& config);

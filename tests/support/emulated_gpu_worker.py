@@ -33,6 +33,16 @@ Behaviours (kernel name: what it does):
   *writes_past_end  (any name ending so) honest outputs, and 4 bytes written just past the end
                     of the first output: the worker reports the changed guard zone
   timed_out_of_bounds  honest in `run`; while timed it writes 4 bytes before its first output
+  relu_counters_denied
+                    honest; `profile` answers unavailable / insufficient_privileges, as CUPTI does
+                    where profiling is restricted to administrators
+  relu_counters_missing
+                    honest; `profile` answers unavailable / library_missing (no libcupti)
+
+`profile` answers every other kernel with plausible counters (profile_metrics below): a
+memory-bound kernel that moves its tensors' bytes at a third of the emulated bandwidth, keyed by
+the Nsight Compute names the request asks for, plus the launch metrics the real worker computes.
+Like the timings, these numbers are not measurements.
 
 Poison and guard zones follow sandbox/gpu_protocol.hpp: repeat r of a run is poisoned with
 POISON_BYTES[r % 2], the fresh timed iteration with POISON_BYTES[1]; guard zones are emulated
@@ -136,7 +146,7 @@ def execute(plan, tensors, outputs, repeat=0):
             target.copy_(torch.clamp(source, min=0).to(target.dtype))
 
     if (kernel in ("relu", "copy", "too_fast", "slow_relu", "timed_cache", "timed_out_of_bounds")
-            or kernel.endswith("writes_past_end")):
+            or kernel.endswith("writes_past_end") or kernel.startswith("relu_counters")):
         honest()
     elif kernel == "fmax_unwritten":
         result = torch.clamp(source, min=0).to(target.dtype)
@@ -265,6 +275,89 @@ def handle_time(request):
             "guard_violations": guard_violations(plan, False, -1)}
 
 
+# Plausible values for a memory-bound elementwise kernel, by Nsight Compute metric name; the
+# byte and time metrics are scaled to the launch in profile_metrics.
+PLAUSIBLE_COUNTERS = {
+    "sm__throughput.avg.pct_of_peak_sustained_elapsed": 12.0,
+    "gpu__compute_memory_throughput.avg.pct_of_peak_sustained_elapsed": 34.0,
+    "dram__throughput.avg.pct_of_peak_sustained_elapsed": 33.0,
+    "l1tex__t_sector_hit_rate.pct": 0.0,
+    "lts__t_sector_hit_rate.pct": 50.0,
+    "sm__warps_active.avg.pct_of_peak_sustained_active": 82.0,
+    "l1tex__average_t_sectors_per_request_pipe_lsu_mem_global_op_ld.ratio": 4.0,
+    "l1tex__average_t_sectors_per_request_pipe_lsu_mem_global_op_st.ratio": 4.0,
+    "l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum": 0.0,
+    "l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_st.sum": 0.0,
+    "smsp__warp_issue_stalled_long_scoreboard_per_warp_active.pct": 61.0,
+    "smsp__warp_issue_stalled_short_scoreboard_per_warp_active.pct": 2.0,
+    "smsp__warp_issue_stalled_barrier_per_warp_active.pct": 0.0,
+    "smsp__warp_issue_stalled_mio_throttle_per_warp_active.pct": 1.0,
+    "smsp__warp_issue_stalled_lg_throttle_per_warp_active.pct": 9.0,
+    "smsp__warp_issue_stalled_math_pipe_throttle_per_warp_active.pct": 0.5,
+    "smsp__warp_issue_stalled_wait_per_warp_active.pct": 4.0,
+    "smsp__warp_issue_stalled_no_instruction_per_warp_active.pct": 1.0,
+    "sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active": 3.0,
+    "sm__pipe_tensor_cycles_active.avg.pct_of_peak_sustained_active": 0.0,
+    "smsp__thread_inst_executed_per_inst_executed.ratio": 31.5,
+    "sm__inst_executed.avg.per_cycle_active": 0.4,
+}
+
+
+def profile_metrics(request, launch, read_bytes, written_bytes):
+    duration_ns = (read_bytes + written_bytes) / (HONEST_BYTES_PER_S / 3.0) * 1e9
+    scaled = {
+        "gpu__time_duration.sum": duration_ns,
+        "dram__bytes_read.sum": float(read_bytes),
+        "dram__bytes_write.sum": float(written_bytes),
+        "lts__t_bytes.sum": float(read_bytes + written_bytes) * 1.5,
+        "lts__t_sectors_srcunit_tex_lookup_miss.sum": float(read_bytes + written_bytes) / 32.0,
+        "smsp__inst_executed.sum": float(read_bytes + written_bytes) / 4.0 / 32.0 * 12.0,
+    }
+    metrics = {}
+    for name in request["metrics"]:
+        metrics[name] = scaled.get(name, PLAUSIBLE_COUNTERS.get(name, 0.0))
+    threads = launch["block"][0] * launch["block"][1] * launch["block"][2]
+    blocks = launch["grid"][0] * launch["grid"][1] * launch["grid"][2]
+    warps = max(1, (threads + 31) // 32)
+    resident = min(64 // warps, 32)
+    metrics.update({
+        "launch__registers_per_thread": 16.0,
+        "launch__occupancy_limit_registers": 32.0,
+        "launch__occupancy_limit_shared_mem": 32.0,
+        "launch__occupancy_limit_warps": float(64 // warps),
+        "launch__occupancy_limit_blocks": 32.0,
+        "sm__maximum_warps_per_active_cycle_pct": 100.0 * resident * warps / 64.0,
+        "launch__waves_per_multiprocessor": blocks / float(max(1, resident) * 132),
+    })
+    return metrics
+
+
+def handle_profile(request):
+    plan = request["plan"]
+    kernel = plan["launches"][0]["kernel"]
+    unavailable = {"status": "unavailable", "profiler": "cupti", "chip": "", "passes": 0,
+                   "overhead_ms": 0.2, "kernels": []}
+    if kernel.endswith("counters_denied"):
+        unavailable.update({"reason": "insufficient_privileges", "detail":
+                            "cuptiProfilerGetCounterAvailability failed: "
+                            "CUPTI_ERROR_INSUFFICIENT_PRIVILEGES (emulated)"})
+        return unavailable
+    if kernel.endswith("counters_missing"):
+        unavailable.update({"reason": "library_missing",
+                            "detail": "CUPTI (libcupti) not found (emulated)"})
+        return unavailable
+    tensors = read_safetensors(request["tensors"])
+    read_bytes = sum(t.numel() * t.element_size() for t in tensors.values())
+    written_bytes = sum(poisoned(spec).numel() * poisoned(spec).element_size()
+                        for spec in request["outputs"])
+    passes = 12
+    kernels = [{"launch": index, "kernel": launch["kernel"],
+                "metrics": profile_metrics(request, launch, read_bytes, written_bytes)}
+               for index, launch in enumerate(plan["launches"])]
+    return {"status": "collected", "reason": "", "detail": "", "profiler": "cupti",
+            "chip": "GH100", "passes": passes, "overhead_ms": 3.0 * passes, "kernels": kernels}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bandwidth", type=float, default=3.0e12)
@@ -289,7 +382,7 @@ def main():
             return 0
         try:
             if op == "hello":
-                body = {"protocol": 2, "device": {
+                body = {"protocol": 3, "device": {
                     "ordinal": options.device, "name": options.name,
                     "arch": "sm_90", "sm_count": 1, "memory_bytes": 1 << 30,
                     "l2_bytes": 1 << 20, "driver_version": "emulated",
@@ -298,6 +391,8 @@ def main():
                 body = handle_run(request)
             elif op == "time":
                 body = handle_time(request)
+            elif op == "profile":
+                body = handle_profile(request)
             elif op == "measure":
                 # Shaped like an HBM GPU's: a read-only kernel beats a copy by 7%, the tensor
                 # cores do 16 times the fp32 FMA rate, and mma.sync is their full rate.

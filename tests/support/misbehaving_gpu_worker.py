@@ -106,7 +106,7 @@ for line in sys.stdin:
                        "error": "no CUDA driver: libcuda.so.1 could not be opened"},
                       **hello_fields))
             sys.exit(1)
-        send(dict({"id": request_id, "ok": True, "protocol": 2,
+        send(dict({"id": request_id, "ok": True, "protocol": 3,
                    "device": {"ordinal": 0, "name": "kforge test worker (no GPU)",
                               "arch": "sm_90", "sm_count": 1, "cupti": False}},
                   **hello_fields))

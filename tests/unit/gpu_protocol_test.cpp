@@ -98,5 +98,56 @@ TEST(GpuProtocol, DeviceMeasurementsKeepEveryCeiling) {
   EXPECT_FALSE(old.tensor_full_rate);
 }
 
+TEST(GpuProtocol, ProfileRequestsAndRepliesRoundTrip) {
+  ProfileRequest request{.id = 7,
+                         .cubin = "/job/k.cubin",
+                         .plan = {{"launches", nlohmann::json::array()}},
+                         .tensors = "/job/in.safetensors",
+                         .outputs = {{"out", "F32", {4, 8}}},
+                         .metrics = {"dram__bytes_read.sum", "gpu__time_duration.sum"},
+                         .out_dir = "/job"};
+  nlohmann::json wire = request.to_json();
+  EXPECT_EQ(wire["op"], "profile");
+  ProfileRequest request_back = ProfileRequest::from_json(wire, "test");
+  EXPECT_EQ(request_back.metrics, request.metrics);
+  EXPECT_EQ(request_back.outputs[0].shape, (std::vector<int64_t>{4, 8}));
+
+  ProfileReply reply;
+  reply.status = ProfileStatus::kCollected;
+  reply.chip = "GH100";
+  reply.passes = 12;
+  reply.overhead_ms = 41.5;
+  reply.kernels.push_back(
+      {0, "scale_rows", {{"dram__bytes_read.sum", 4096.0}, {"launch__registers_per_thread", 32}}});
+  ProfileReply back = ProfileReply::from_json(reply.to_json(), "test");
+  EXPECT_EQ(back.status, ProfileStatus::kCollected);
+  EXPECT_EQ(back.chip, "GH100");
+  EXPECT_EQ(back.passes, 12);
+  EXPECT_DOUBLE_EQ(back.overhead_ms, 41.5);
+  ASSERT_EQ(back.kernels.size(), 1u);
+  EXPECT_EQ(back.kernels[0].kernel, "scale_rows");
+  EXPECT_DOUBLE_EQ(back.kernels[0].metrics.at("dram__bytes_read.sum"), 4096.0);
+}
+
+TEST(GpuProtocol, AnUnavailableProfileMustSayWhy) {
+  ProfileReply unavailable;
+  unavailable.reason = "insufficient_privileges";
+  EXPECT_EQ(ProfileReply::from_json(unavailable.to_json(), "test").reason,
+            "insufficient_privileges");
+  nlohmann::json silent = unavailable.to_json();
+  silent["reason"] = "";
+  EXPECT_THROW(ProfileReply::from_json(silent, "test"), Error);
+  nlohmann::json unknown = unavailable.to_json();
+  unknown["status"] = "partial";
+  EXPECT_THROW(ProfileReply::from_json(unknown, "test"), Error);
+  // A metric value that is not a number (a NaN dumped as null) is a malformed reply.
+  ProfileReply collected;
+  collected.status = ProfileStatus::kCollected;
+  collected.kernels.push_back({0, "k", {{"dram__bytes_read.sum", 1.0}}});
+  nlohmann::json null_value = collected.to_json();
+  null_value["kernels"][0]["metrics"]["dram__bytes_read.sum"] = nullptr;
+  EXPECT_THROW(ProfileReply::from_json(null_value, "test"), Error);
+}
+
 }  // namespace
 }  // namespace kforge

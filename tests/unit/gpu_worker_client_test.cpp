@@ -129,7 +129,7 @@ TEST_F(GpuWorkerClientTest, MistypedHelloFieldsAreOneErrorNamingTheField) {
   expect({"ok=\"yes\""}, "misbehaving_gpu_worker.py");
   // Well-typed answers keep their meaning.
   expect({"ok=false", "error=\"no device\""}, "no device");
-  expect({"protocol=3"}, "the GPU worker speaks another protocol version");
+  expect({"protocol=2"}, "the GPU worker speaks another protocol version");
   EXPECT_EQ(hello_error(directory_.path(), {"cupti_version=1"}), "(the worker started)");
 }
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "datasets/measurement_records.hpp"
+#include "datasets/profile_records.hpp"
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/reference_runner.hpp"
@@ -16,6 +17,7 @@
 #include "harness/util/error.hpp"
 #include "harness/verification/compare.hpp"
 #include "harness/workspace.hpp"
+#include "profiler/metric_set.hpp"
 #include "sandbox/compile_pool.hpp"
 #include "sandbox/gpu_worker_client.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
@@ -139,7 +141,7 @@ TEST_F(RunStageTest, UnwrittenOutputIsIncorrectAtTheFirstCheck) {
   EXPECT_FALSE(check["first_mismatches"].empty());
   EXPECT_EQ(stage_statuses(outcome),
             (std::vector<std::string>{"parse:ok", "compile:ok", "bind:ok", "verify:failed",
-                                      "time:skipped", "baseline:skipped"}));
+                                      "time:skipped", "baseline:skipped", "profile:skipped"}));
   EXPECT_FALSE(outcome.timing);
   auto rows = evaluations_of(workspace_->store(), outcome.candidate_id);
   ASSERT_EQ(rows.size(), 1u);
@@ -295,7 +297,7 @@ TEST_F(RunStageTest, HonestKernelIsCorrectWithTimingFloorAndNoClaimedSpeedup) {
   ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
   EXPECT_EQ(stage_statuses(outcome),
             (std::vector<std::string>{"parse:ok", "compile:ok", "bind:ok", "verify:ok", "time:ok",
-                                      "baseline:skipped"}));
+                                      "baseline:skipped", "profile:ok"}));
   // 2 seeds x every shape, plus the timed iteration on fresh inputs.
   size_t shapes = 1 + task_->analysis->check_shapes.size();
   ASSERT_EQ(evidence_of(outcome)["checks"].size(), 2 * shapes + 1);
@@ -427,14 +429,106 @@ TEST_F(RunStageTest, AVerdictDecidedBeforeOrWhileTimingTimesNoBaseline) {
   for (const char* kernel : {"unwritten", "timed_cache", "too_fast"}) {
     EvaluationOutcome outcome = evaluate(kernel);
     ASSERT_NE(outcome.verdict, Verdict::kCorrect) << kernel;
-    EXPECT_EQ(stage_statuses(outcome).back(), "baseline:skipped") << kernel;
+    std::vector<std::string> statuses = stage_statuses(outcome);
+    EXPECT_EQ(statuses[statuses.size() - 2], "baseline:skipped") << kernel;
+    EXPECT_EQ(statuses.back(), "profile:skipped") << kernel;
     EXPECT_EQ(outcome.stages.back().detail, "an earlier stage failed") << kernel;
+    EXPECT_FALSE(outcome.profile) << kernel << ": profiled though not correct";
     EXPECT_FALSE(evidence_of(outcome).contains("baselines"))
         << kernel << ": a baseline was asked for";
   }
   EvaluationOutcome honest = evaluate("relu");
   ASSERT_EQ(honest.verdict, Verdict::kCorrect);
   EXPECT_TRUE(evidence_of(honest).contains("baselines"));
+}
+
+// The profile stage: counters per launch from the worker, stored in `profiles` with the
+// evaluation; where counters are unavailable the evaluation is unchanged and the profile says why.
+TEST_F(RunStageTest, CorrectCandidateIsProfiledAndItsCountersStored) {
+  EvaluationOutcome outcome = evaluate("relu");
+  ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
+  ASSERT_TRUE(outcome.profile);
+  EXPECT_EQ(outcome.profile->status, ProfileStatus::kCollected);
+  EXPECT_EQ(outcome.profile->passes, 12);
+  ASSERT_EQ(outcome.profile->kernels.size(), 1u);
+  const KernelCounters& kernel = outcome.profile->kernels[0];
+  EXPECT_EQ(kernel.kernel, "relu");
+  // Every metric of the set, by its Nsight Compute name: the counters the parent asked for and
+  // the launch metrics the worker computes.
+  for (const MetricSpec& metric : metric_set())
+    EXPECT_TRUE(kernel.metrics.count(std::string(metric.name))) << metric.name;
+  // The emulated worker reads every input byte once at the benchmark shape (64 x 100 float32).
+  EXPECT_DOUBLE_EQ(kernel.metrics.at("dram__bytes_read.sum"), 64 * 100 * 4);
+
+  auto evaluations = evaluations_of(workspace_->store(), outcome.candidate_id);
+  ASSERT_EQ(evaluations.size(), 1u);
+  auto rows = profiles_of(workspace_->store(), evaluations[0].id);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, "collected");
+  EXPECT_EQ(rows[0].reason, "");
+  EXPECT_EQ(rows[0].chip, "GH100");
+  EXPECT_EQ(rows[0].passes, 12);
+  EXPECT_GT(rows[0].overhead_ms, 0);
+  ASSERT_EQ(rows[0].kernels.size(), 1u);
+  EXPECT_EQ(rows[0].kernels[0]["kernel"], "relu");
+  EXPECT_DOUBLE_EQ(rows[0].kernels[0]["metrics"]["dram__bytes_read.sum"].get<double>(),
+                   64 * 100 * 4);
+  EXPECT_EQ(rows[0].kernels[0]["metrics"].size(), kernel.metrics.size());
+}
+
+TEST_F(RunStageTest, CountersUnavailableLeaveTheVerdictAndTimingAndSayWhy) {
+  for (auto [kernel, reason] : {std::pair{"relu_counters_denied", "insufficient_privileges"},
+                                std::pair{"relu_counters_missing", "library_missing"}}) {
+    EvaluationOutcome outcome = evaluate(kernel);
+    ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << kernel << ": " << outcome.detail;
+    EXPECT_TRUE(outcome.timing) << kernel;
+    EXPECT_TRUE(outcome.device_time_us) << kernel;
+    ASSERT_TRUE(outcome.profile) << kernel;
+    EXPECT_EQ(outcome.profile->status, ProfileStatus::kUnavailable) << kernel;
+    EXPECT_EQ(outcome.profile->reason, reason) << kernel;
+    EXPECT_TRUE(outcome.profile->kernels.empty()) << kernel;
+    EXPECT_EQ(stage_statuses(outcome).back(), "profile:skipped") << kernel;
+    EXPECT_NE(outcome.stages.back().detail.find(reason), std::string::npos)
+        << outcome.stages.back().detail;
+    auto evaluations = evaluations_of(workspace_->store(), outcome.candidate_id);
+    ASSERT_EQ(evaluations.size(), 1u);
+    EXPECT_EQ(evaluations[0].verdict, "correct");
+    auto rows = profiles_of(workspace_->store(), evaluations[0].id);
+    ASSERT_EQ(rows.size(), 1u) << kernel;
+    EXPECT_EQ(rows[0].status, "unavailable");
+    EXPECT_EQ(rows[0].reason, reason);
+    EXPECT_FALSE(rows[0].detail.empty());
+    EXPECT_TRUE(rows[0].kernels.empty());
+  }
+}
+
+TEST_F(RunStageTest, ProfilingCanBeTurnedOffAndWidenedBeyondCorrect) {
+  EvaluatorOptions off = options();
+  off.run.profile = false;
+  EvaluationOutcome unprofiled = evaluate("relu", off);
+  ASSERT_EQ(unprofiled.verdict, Verdict::kCorrect);
+  EXPECT_FALSE(unprofiled.profile);
+  EXPECT_EQ(stage_statuses(unprofiled).back(), "profile:skipped");
+  EXPECT_EQ(unprofiled.stages.back().detail, "profile.enabled is false");
+  auto evaluations = evaluations_of(workspace_->store(), unprofiled.candidate_id);
+  ASSERT_EQ(evaluations.size(), 1u);
+  EXPECT_TRUE(profiles_of(workspace_->store(), evaluations[0].id).empty());
+
+  // An incorrect candidate's kernels ran: profiled only where asked.
+  EvaluationOutcome by_default = evaluate("half_written");
+  ASSERT_EQ(by_default.verdict, Verdict::kIncorrect);
+  EXPECT_FALSE(by_default.profile);
+  EvaluatorOptions wide = options();
+  wide.run.profile_only_correct = false;
+  EvaluationOutcome widened = evaluate("half_written", wide);
+  ASSERT_EQ(widened.verdict, Verdict::kIncorrect);
+  ASSERT_TRUE(widened.profile);
+  EXPECT_EQ(widened.profile->status, ProfileStatus::kCollected);
+  EXPECT_EQ(stage_statuses(widened).back(), "profile:ok");
+  // A fault is not profiled even then: its kernels did not run to completion.
+  EvaluationOutcome fault = evaluate("launch_refused", wide);
+  ASSERT_EQ(fault.verdict, Verdict::kLaunchError);
+  EXPECT_FALSE(fault.profile);
 }
 
 TEST_F(RunStageTest, FaultIsRuntimeErrorAndTheNextCandidateFindsAFreshWorker) {
@@ -768,13 +862,19 @@ TEST(RunStageSettings, ComeFromTheConfiguration) {
   EXPECT_EQ(defaults.seeds, 3);
   EXPECT_EQ(defaults.min_samples, 20);
   EXPECT_TRUE(defaults.baselines);
+  EXPECT_TRUE(defaults.profile);
+  EXPECT_TRUE(defaults.profile_only_correct);
   config.set("verify.seeds", "5");
   config.set("timing.target_spread", "0.01");
   config.set("timing.baselines", "false");
+  config.set("profile.enabled", "false");
+  config.set("profile.only_correct", "false");
   RunSettings settings = RunSettings::from_config(config);
   EXPECT_EQ(settings.seeds, 5);
   EXPECT_DOUBLE_EQ(settings.target_spread, 0.01);
   EXPECT_FALSE(settings.baselines);
+  EXPECT_FALSE(settings.profile);
+  EXPECT_FALSE(settings.profile_only_correct);
 }
 
 }  // namespace

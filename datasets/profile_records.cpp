@@ -1,0 +1,48 @@
+#include "datasets/profile_records.hpp"
+
+#include "harness/util/json_text.hpp"
+
+namespace kforge {
+
+int64_t insert_profile(Store& store, const ProfileRow& profile) {
+  auto insert = store.db().prepare(
+      "INSERT INTO profiles (evaluation_id, status, reason, detail, profiler, chip, passes, "
+      "overhead_ms, kernels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, profile.evaluation_id)
+      .bind(2, profile.status)
+      .bind(3, profile.reason)
+      .bind(4, profile.detail)
+      .bind(5, profile.profiler)
+      .bind(6, profile.chip)
+      .bind(7, profile.passes)
+      .bind(8, profile.overhead_ms)
+      .bind(9, json_text(profile.kernels));
+  insert.run();
+  return store.db().last_insert_id();
+}
+
+std::vector<ProfileRow> profiles_of(const Store& store, int64_t evaluation_id) {
+  auto query = store.db().prepare(
+      "SELECT id, evaluation_id, status, reason, detail, profiler, chip, passes, overhead_ms, "
+      "kernels, created_at FROM profiles WHERE evaluation_id = ? ORDER BY id");
+  query.bind(1, evaluation_id);
+  std::vector<ProfileRow> rows;
+  while (query.step()) {
+    ProfileRow row;
+    row.id = query.integer(0);
+    row.evaluation_id = query.integer(1);
+    row.status = query.text(2);
+    row.reason = query.text(3);
+    row.detail = query.text(4);
+    row.profiler = query.text(5);
+    row.chip = query.text(6);
+    row.passes = query.integer(7);
+    row.overhead_ms = query.real(8);
+    row.kernels = nlohmann::json::parse(query.text(9));
+    row.created_at = query.text(10);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace kforge

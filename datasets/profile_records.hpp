@@ -1,0 +1,35 @@
+// The profiles of evaluations: hardware counters per launch of a candidate's plan, keyed by
+// Nsight Compute metric name, with the passes the counters needed and what profiling cost; or
+// `unavailable` with the reason (insufficient_privileges, mig, virtualized_gpu, not_supported,
+// library_missing, unsupported_chip, profiler_error, worker_failure). Written in the
+// evaluation's transaction (harness/evaluation/evaluator.cpp).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "datasets/store.hpp"
+
+namespace kforge {
+
+struct ProfileRow {
+  int64_t id = 0;
+  int64_t evaluation_id = 0;
+  std::string status;  // "collected" or "unavailable"
+  std::string reason;  // why unavailable; "" when collected
+  std::string detail;
+  std::string profiler = "cupti";
+  std::string chip;
+  int64_t passes = 0;
+  double overhead_ms = 0;
+  // [{"launch": 0, "kernel": "...", "metrics": {NCU_METRIC_NAME: value, ...}}, ...]
+  nlohmann::json kernels = nlohmann::json::array();
+  std::string created_at;
+};
+
+int64_t insert_profile(Store& store, const ProfileRow& profile);
+std::vector<ProfileRow> profiles_of(const Store& store, int64_t evaluation_id);
+
+}  // namespace kforge
