@@ -92,7 +92,7 @@ nlohmann::json python_values() {
   row.task_name = "kb1/19_ReLU";
   row.task_source = testing::relu_task_source();
   row.source = testing::relu_candidate("out[i] = x[i] > 0.f ? x[i] : 0.f;");
-  row.plan = testing::ExportStore::kDefaultPlan;
+  row.plan = testing::kReluPlan;
   testing::TemporaryDirectory dir;
   testing::write_text(dir / "candidate_7.py", kernelbench_module(row));
   testing::write_text(dir / "table.json", nlohmann::json(kTable).dump());
