@@ -24,9 +24,6 @@ void add_eval_command(CLI::App& parent, Context& context);
 void add_optimize_command(CLI::App& parent, Context& context);
 void add_promote_command(CLI::App& parent, Context& context);
 void add_library_command(CLI::App& parent, Context& context);
-
-// The kernel library folder: `flag` when given, else config `library.dir` under the workspace.
-std::filesystem::path library_root(Workspace& workspace, const std::string& flag);
 void add_runs_command(CLI::App& parent, Context& context);
 void add_show_command(CLI::App& parent, Context& context);
 void add_tasks_command(CLI::App& parent, Context& context);

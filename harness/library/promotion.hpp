@@ -20,6 +20,11 @@
 
 namespace kforge {
 
+class Workspace;
+
+// The kernel library folder: `flag` when given, else config `library.dir` under the workspace.
+std::filesystem::path library_root(const Workspace& workspace, const std::string& flag);
+
 struct PromotionOptions {
   std::filesystem::path library_root;  // the folder holding <operation>/<variant>/
   double min_speedup_eager = 1.0;
