@@ -24,6 +24,7 @@ void add_eval_command(CLI::App& parent, Context& context);
 void add_optimize_command(CLI::App& parent, Context& context);
 void add_promote_command(CLI::App& parent, Context& context);
 void add_library_command(CLI::App& parent, Context& context);
+void add_mcp_command(CLI::App& parent, Context& context);
 void add_runs_command(CLI::App& parent, Context& context);
 void add_show_command(CLI::App& parent, Context& context);
 void add_tasks_command(CLI::App& parent, Context& context);

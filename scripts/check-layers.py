@@ -37,7 +37,9 @@ LAYERS = [
      ["candidate", "reference", "sandbox", "profiler"]),
     ("library", ["harness/library/"], ["evaluation"]),
     ("optimize", ["harness/optimize/"], ["evaluation", "library", "agents"]),
-    ("cli", ["cli/"], ["optimize"]),
+    # The MCP server: the protocol, and kforge's tools over the services the commands use.
+    ("mcp", ["cli/mcp/"], ["optimize"]),
+    ("cli", ["cli/"], ["optimize", "mcp"]),
     # The configuration table's definitions take each key's default from the options struct
     # the key fills, wherever that struct lives; it reads those headers' default member values
     # only (no calls), so it sits in kforge_model's target while its header stays in the model.
