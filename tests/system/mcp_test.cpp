@@ -234,6 +234,8 @@ TEST_F(McpServer, EveryBadMessageGetsTheProtocolsErrorAndTheServerGoesOn) {
       call(9, "profile", {{"candidate_id", 1}}),
       request(10, "resources/read", {{"uri", "kforge://tasks/no/such"}}),
       request(11, "ping"),
+      call(12, "import_task", {{"name", "broken"}, {"source", "this is not Python ("}}),
+      call(13, "import_task", {{"name", "../escape"}, {"source", kTinyReluTask}}),
   });
   ASSERT_EQ(result.process.exit_code, 0) << result.process.standard_error;
   auto error_code = [&](const json& message) {
@@ -277,6 +279,16 @@ TEST_F(McpServer, EveryBadMessageGetsTheProtocolsErrorAndTheServerGoesOn) {
   EXPECT_EQ(error_code(*result.answer(10)), -32002);
   ASSERT_TRUE(result.answer(11));
   EXPECT_EQ((*result.answer(11))["result"], json::object());
+  // A program the reference runner cannot load, and a name that is not one: tool errors.
+  ASSERT_TRUE(result.answer(12));
+  EXPECT_EQ((*result.answer(12))["result"]["isError"], true);
+  EXPECT_NE((*result.answer(12))["result"]["content"][0]["text"].get<std::string>().find(
+                "import of mcp/broken failed"),
+            std::string::npos)
+      << result.answer(12)->dump();
+  ASSERT_TRUE(result.answer(13));
+  EXPECT_EQ((*result.answer(13))["result"]["isError"], true);
+  EXPECT_FALSE(std::filesystem::exists(workspace_->path() / ".kforge/mcp/escape"));
 }
 
 TEST_F(McpServer, FromRevision20251125BadArgumentsAreAToolErrorTheModelReads) {
