@@ -37,7 +37,7 @@ void add_selection_flags(CLI::App* command, DatasetArguments& arguments) {
   command->add_option("--arch", filters.arches, "keep rows of this architecture, e.g. sm_90");
   command->add_option("--suite", filters.suites, "keep tasks of this suite (repeatable)");
   command->add_option("--task", filters.tasks, "keep tasks matching this name or glob");
-  command->add_option("--origin", filters.origins, "llm, tune, human, replay or seed");
+  command->add_option("--origin", filters.origins, "llm, tune, human, replay, seed or mcp");
   command->add_option("--model", filters.models, "keep rows written by this model");
   command->add_option("--since", filters.since, "evaluated at or after DATE (UTC)");
   command->add_option("--until", filters.until, "evaluated on or before DATE (UTC)");

@@ -256,37 +256,19 @@ void add_eval_command(CLI::App& parent, Context& context) {
                                .compile_workers = 1,
                                .gpu_worker_command = context.options.gpu_worker_command});
 
-    Store& store = workspace.store();
     RunRow run{.kind = "eval",
                .request = {{"file", strings::to_valid_utf8(options->file)},
                            {"task", task.name},
                            {"defines", defines},
                            {"arch", service.arch()}},
-               .config = workspace.config().to_json(),
-               .agent = "human",
-               .gpu = service.gpu_name()};
-    int64_t run_id = insert_run(store, run);
-    Evaluator& evaluator = service.evaluator();
+               .agent = "human"};
     EvaluationRequest request{.source = std::move(source),
                               .file_name = strings::to_valid_utf8(file_name),
                               .define_overrides = defines,
-                              .origin = options->origin,
-                              .run_id = run_id};
-    EvaluationOutcome outcome;
-    try {
-      outcome = evaluator.evaluate(task, request);
-    } catch (const Error& failure) {
-      // A broken tool (a full disk, say) ends the run as failed rather than leaving it running;
-      // when the store itself cannot be written either, the error below still says why.
-      try {
-        finish_run(store, run_id, "failed", {{"error", failure.what()}});
-      } catch (const Error&) {
-      }
-      throw;
-    }
-    finish_run(
-        store, run_id, "completed",
-        {{"verdict", verdict_name(outcome.verdict)}, {"candidate_id", outcome.candidate_id}});
+                              .origin = options->origin};
+    RunEvaluation evaluation = service.evaluate_in_run(task, std::move(request), std::move(run));
+    const int64_t run_id = evaluation.run_id;
+    const EvaluationOutcome& outcome = *evaluation.outcome;
 
     if (options->json) {
       nlohmann::json report = outcome.to_json();

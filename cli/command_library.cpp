@@ -15,6 +15,7 @@
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/library/manifest.hpp"
+#include "harness/library/promotion.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"

@@ -24,11 +24,6 @@ struct PromoteOptions {
 
 }  // namespace
 
-std::filesystem::path library_root(Workspace& workspace, const std::string& flag) {
-  std::filesystem::path root = flag.empty() ? workspace.config().string("library.dir") : flag;
-  return root.is_absolute() || !flag.empty() ? root : workspace.root() / root;
-}
-
 void add_promote_command(CLI::App& parent, Context& context) {
   auto* command = parent.add_subcommand(
       "promote", "ship a verified candidate into the kernel library, or refuse naming the rule");

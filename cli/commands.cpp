@@ -13,6 +13,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"promote", add_promote_command},
     {"profile", add_profile_command},
     {"library", add_library_command},
+    {"mcp", add_mcp_command},
     {"runs", add_runs_command},
     {"show", add_show_command},
     {"tasks", add_tasks_command},

@@ -27,9 +27,7 @@ void add_profile_command(CLI::App& parent, Context& context);
 // `profile metrics`, added to `profile` (command_profile_metrics.cpp).
 void add_profile_metrics_command(CLI::App& profile, Context& context);
 void add_library_command(CLI::App& parent, Context& context);
-
-// The kernel library folder: `flag` when given, else config `library.dir` under the workspace.
-std::filesystem::path library_root(Workspace& workspace, const std::string& flag);
+void add_mcp_command(CLI::App& parent, Context& context);
 void add_runs_command(CLI::App& parent, Context& context);
 void add_show_command(CLI::App& parent, Context& context);
 void add_tasks_command(CLI::App& parent, Context& context);

@@ -197,12 +197,43 @@ CREATE TABLE profiles (
 CREATE INDEX profiles_by_evaluation ON profiles (evaluation_id);
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// Candidates an MCP client sent (`kforge mcp`) have their own origin. SQLite cannot change a CHECK
+// constraint in place: the table is rebuilt and renamed over the old one (Store::migrate turns
+// foreign keys off around migrations and checks them before committing, so the rows that
+// reference candidates keep pointing at the same ids).
+constexpr std::string_view kVersion5 = R"sql(
+CREATE TABLE candidates_with_mcp (
+  id              INTEGER PRIMARY KEY,
+  task_id         INTEGER NOT NULL REFERENCES tasks (id),
+  run_id          INTEGER REFERENCES runs (id),
+  parent_id       INTEGER REFERENCES candidates (id),
+  llm_exchange_id INTEGER REFERENCES llm_exchanges (id),
+  iteration       INTEGER,
+  origin          TEXT NOT NULL
+                    CHECK (origin IN ('llm', 'tune', 'human', 'replay', 'seed', 'mcp')),
+  source          TEXT NOT NULL,                -- the whole .cu file, launch plan included
+  source_hash     TEXT NOT NULL,
+  plan            TEXT CHECK (plan IS NULL OR json_valid(plan)),   -- NULL if unparseable
+  defines         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(defines)),
+  created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+INSERT INTO candidates_with_mcp (id, task_id, run_id, parent_id, llm_exchange_id, iteration,
+                                 origin, source, source_hash, plan, defines, created_at)
+  SELECT id, task_id, run_id, parent_id, llm_exchange_id, iteration, origin, source, source_hash,
+         plan, defines, created_at FROM candidates;
+DROP TABLE candidates;
+ALTER TABLE candidates_with_mcp RENAME TO candidates;
+CREATE INDEX candidates_by_task ON candidates (task_id);
+CREATE INDEX candidates_by_run ON candidates (run_id);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
     {3, "evaluations.record_version, the evaluation record version of a row", kVersion3},
     {4, "profiles: status, reason, passes, overhead and per-launch counters", kVersion4},
+    {5, "candidates.origin allows 'mcp'", kVersion5},
 }};
 
 }  // namespace

@@ -61,4 +61,21 @@ std::vector<int64_t> list_best_candidates(const Store& store, int64_t harness_ve
   return best;
 }
 
+std::vector<int64_t> list_ranked_candidates(const Store& store, int64_t harness_version,
+                                            const std::string& task, int64_t limit) {
+  auto query = store.db().prepare(
+      "SELECT c.id FROM candidates c "
+      "JOIN tasks t ON t.id = c.task_id "
+      "JOIN evaluations e ON e.id = (SELECT MAX(id) FROM evaluations WHERE candidate_id = c.id) "
+      "WHERE e.verdict = 'correct' AND e.harness_version = ? AND t.name = ? "
+      "ORDER BY e.speedup_eager IS NULL, e.speedup_eager DESC, c.id LIMIT ?");
+  query.bind(1, harness_version);
+  query.bind(2, task);
+  query.bind(3, limit);
+  std::vector<int64_t> ranked;
+  while (query.step())
+    ranked.push_back(query.integer(0));
+  return ranked;
+}
+
 }  // namespace kforge

@@ -32,4 +32,10 @@ std::vector<PromotionRow> promotions_of(const Store& store, int64_t candidate_id
 std::vector<int64_t> list_best_candidates(const Store& store, int64_t harness_version,
                                           const std::optional<std::string>& task);
 
+// The candidates of the task called `task` (any version) whose latest evaluation is correct
+// under `harness_version`, the best speedup over eager first (then the lower id), at most
+// `limit` of them.
+std::vector<int64_t> list_ranked_candidates(const Store& store, int64_t harness_version,
+                                            const std::string& task, int64_t limit);
+
 }  // namespace kforge

@@ -21,7 +21,7 @@ struct CandidateRow {
   int64_t id = 0;
   int64_t task_id = 0;
   std::optional<int64_t> run_id, parent_id, llm_exchange_id, iteration;
-  std::string origin;  // llm, tune, human, replay, seed
+  std::string origin;  // llm, tune, human, replay, seed, mcp
   std::string source;
   std::string source_hash;
   std::optional<nlohmann::json> plan;  // as parsed; absent when the file did not parse

@@ -119,6 +119,21 @@ void Store::migrate() {
   // Several kforge processes may open a new store at once: the version is read again inside
   // one write transaction (BEGIN IMMEDIATE, which waits for the others through the busy
   // timeout), so exactly one of them migrates and the others find the work done.
+  // A migration may rebuild a table that others reference (SQLite's way to change a
+  // constraint), which only works with foreign keys off; they are checked before the commit
+  // instead, and turned back on whatever happens. The pragma has no effect inside a
+  // transaction, so it comes first.
+  connection_.execute("PRAGMA foreign_keys = OFF");
+  struct ForeignKeysBackOn {
+    sql::Connection& connection;
+    ~ForeignKeysBackOn() {
+      try {
+        connection.execute("PRAGMA foreign_keys = ON");
+      } catch (const Error&) {
+        // Never thrown from a destructor; the next statement on a broken connection fails.
+      }
+    }
+  } foreign_keys_back_on{connection_};
   std::optional<sql::Transaction> transaction;
   try {
     transaction.emplace(connection_);
@@ -140,6 +155,12 @@ void Store::migrate() {
                       " failed: " + failure.message(),
                   path_.string());
     }
+  }
+  auto violations = connection_.prepare("PRAGMA foreign_key_check");
+  if (violations.step()) {
+    throw Error("migration to schema version " + std::to_string(latest) + " left a row of table " +
+                    violations.text(0) + " pointing at a row that does not exist",
+                path_.string());
   }
   transaction->commit();
 }

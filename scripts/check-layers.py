@@ -43,7 +43,9 @@ LAYERS = [
     ("tuning", ["harness/tuning/"], ["util"]),
     # The nightly run: its steps over the optimize loop, the library and the tuner; its report.
     ("nightly", ["harness/nightly/"], ["optimize", "tuning"]),
-    ("cli", ["cli/"], ["nightly"]),
+    # The MCP server: the protocol, and kforge's tools over the services the commands use.
+    ("mcp", ["cli/mcp/"], ["optimize"]),
+    ("cli", ["cli/"], ["nightly", "mcp"]),
 ]
 SOURCE_ROOTS = ["kernels", "harness", "datasets", "sandbox", "profiler", "agents", "cli"]
 SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".cu", ".cuh")

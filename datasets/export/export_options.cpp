@@ -13,7 +13,7 @@ namespace {
 const std::vector<std::string> kVerdicts = {"compile_error", "plan_error", "launch_error",
                                             "runtime_error", "timeout",    "incorrect",
                                             "suspicious",    "correct",    "compiled"};
-const std::vector<std::string> kOrigins = {"llm", "tune", "human", "replay", "seed"};
+const std::vector<std::string> kOrigins = {"llm", "tune", "human", "replay", "seed", "mcp"};
 
 void check_names(const std::vector<std::string>& given, const std::vector<std::string>& allowed,
                  const std::string& flag, const std::string& kind) {

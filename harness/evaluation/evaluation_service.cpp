@@ -1,12 +1,14 @@
 #include "harness/evaluation/evaluation_service.hpp"
 
 #include "harness/evaluation/gpu_session.hpp"
+#include "harness/util/error.hpp"
 #include "harness/workspace.hpp"
 #include "sandbox/gpu_worker_client.hpp"
 
 namespace kforge {
 
-EvaluationService::EvaluationService(Workspace& workspace, EvaluationServiceOptions options) {
+EvaluationService::EvaluationService(Workspace& workspace, EvaluationServiceOptions options)
+    : workspace_(workspace) {
   probe_cuda_driver(&gpus_);
   session_ = std::make_unique<GpuSession>(workspace, !gpus_.empty(), options.gpu_worker_command);
   const std::string arch = !options.arch.empty()       ? options.arch
@@ -29,6 +31,39 @@ std::optional<std::string> EvaluationService::gpu_name() const {
   if (!session_->runs())
     return std::nullopt;
   return session_->gpu()->device().name;
+}
+
+RunEvaluation EvaluationService::evaluate_in_run(const Task& task, EvaluationRequest request,
+                                                 RunRow run, const RunEvaluationHooks& hooks) {
+  Store& store = workspace_.store();
+  run.config = workspace_.config().to_json();
+  run.gpu = gpu_name();
+  RunEvaluation result{.run_id = insert_run(store, run)};
+  request.run_id = result.run_id;
+  try {
+    if (hooks.on_stage)
+      hooks.on_stage("compile");
+    PreparedCandidate prepared = evaluator_->prepare(task, std::move(request));
+    if (hooks.cancelled && hooks.cancelled()) {
+      finish_run(store, result.run_id, "interrupted", {{"cancelled", true}});
+      return result;
+    }
+    if (hooks.on_stage)
+      hooks.on_stage("run");
+    result.outcome = evaluator_->complete(task, std::move(prepared));
+  } catch (const Error& failure) {
+    // A broken tool (a full disk, say) ends the run as failed rather than leaving it running;
+    // when the store itself cannot be written either, the error rethrown still says why.
+    try {
+      finish_run(store, result.run_id, "failed", {{"error", failure.what()}});
+    } catch (const Error&) {
+    }
+    throw;
+  }
+  finish_run(store, result.run_id, "completed",
+             {{"verdict", verdict_name(result.outcome->verdict)},
+              {"candidate_id", result.outcome->candidate_id}});
+  return result;
 }
 
 EvaluatorOptions EvaluationService::evaluator_options(const Config& config,

@@ -8,11 +8,13 @@
 // to run nothing on a GPU).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "datasets/run_records.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "sandbox/compile_pool.hpp"
@@ -36,6 +38,21 @@ struct EvaluationServiceOptions {
   std::vector<std::string> gpu_worker_command;
 };
 
+// One candidate evaluated in a run of its own: what `kforge eval` and the MCP server's
+// `evaluate` store. `outcome` is empty when the caller cancelled before the GPU stages.
+struct RunEvaluation {
+  int64_t run_id = 0;
+  std::optional<EvaluationOutcome> outcome;
+};
+
+// Hooks for a caller that reports progress or can be cancelled (the MCP server); both optional.
+struct RunEvaluationHooks {
+  // Hears "compile" before parse, compile and bind, and "run" before the GPU stages and the store.
+  std::function<void(const std::string& stage)> on_stage;
+  // Asked after compile and bind: true stops there, nothing stored, the run `interrupted`.
+  std::function<bool()> cancelled;
+};
+
 class EvaluationService {
  public:
   // Probes the driver, opens the GPU session and starts the compile workers. A GPU worker that
@@ -56,12 +73,20 @@ class EvaluationService {
   // The GPUs the driver shows (none without a driver or a GPU).
   const std::vector<GpuInfo>& gpus() const { return gpus_; }
 
+  // Records `run` (its kind, agent and request as the caller gives them; configuration and GPU
+  // filled in here), evaluates `request` against `task` and stores it, and finishes the run:
+  // `completed` with the verdict and candidate, `failed` with the error when a tool broke (the
+  // Error is rethrown), `interrupted` when `hooks.cancelled` said so.
+  RunEvaluation evaluate_in_run(const Task& task, EvaluationRequest request, RunRow run,
+                                const RunEvaluationHooks& hooks = {});
+
   // The evaluator options the configuration gives, compiling for `arch`; no GPU attached.
   static EvaluatorOptions evaluator_options(const Config& config, const std::string& arch);
   // The compile pool the workspace's configuration gives, with `workers` (0: compile.workers).
   static CompilePoolOptions compile_pool_options(const Workspace& workspace, int workers);
 
  private:
+  Workspace& workspace_;
   std::vector<GpuInfo> gpus_;
   std::unique_ptr<GpuSession> session_;
   EvaluatorOptions options_;

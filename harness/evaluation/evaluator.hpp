@@ -41,7 +41,7 @@ struct EvaluationRequest {
   std::string source;
   std::string file_name = "candidate.cu";               // for messages only
   std::map<std::string, std::string> define_overrides;  // --define NAME=VALUE
-  std::string origin = "human";                         // llm, tune, human, replay, seed
+  std::string origin = "human";                         // llm, tune, human, replay, seed, mcp
   std::optional<int64_t> run_id, parent_id, llm_exchange_id, iteration;
 };
 

@@ -14,6 +14,7 @@
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
+#include "harness/workspace.hpp"
 
 namespace kforge {
 namespace {
@@ -111,6 +112,11 @@ nlohmann::json PromotionDecision::to_json() const {
   if (superseded)
     json["superseded"] = *superseded;
   return json;
+}
+
+fs::path library_root(const Workspace& workspace, const std::string& flag) {
+  fs::path root = flag.empty() ? workspace.config().string("library.dir") : flag;
+  return root.is_absolute() || !flag.empty() ? root : workspace.root() / root;
 }
 
 Promoter::Promoter(Store& store, PromotionOptions options)

@@ -21,6 +21,11 @@
 
 namespace kforge {
 
+class Workspace;
+
+// The kernel library folder: `flag` when given, else config `library.dir` under the workspace.
+std::filesystem::path library_root(const Workspace& workspace, const std::string& flag);
+
 struct PromotionDecision {
   int64_t candidate_id = 0;
   std::optional<int64_t> evaluation_id;

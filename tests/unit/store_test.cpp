@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "datasets/migrations.hpp"
+#include "datasets/records.hpp"
 #include "datasets/run_records.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
@@ -98,6 +100,55 @@ TEST(Store, RefusesANewerSchema) {
   } catch (const Error& failure) {
     EXPECT_NE(std::string(failure.what()).find("newer than this kforge"), std::string::npos);
   }
+}
+
+// Version 3 rebuilds the candidates table to allow origin 'mcp': a store written at version 2
+// keeps every candidate, the evaluations and promotions that point at them and its foreign
+// keys, and takes candidates from an MCP client afterwards.
+TEST(Store, MigrationThreeKeepsCandidatesAndWhatPointsAtThem) {
+  testing::TemporaryDirectory dir;
+  {
+    sql::Connection old(dir.path() / "kforge.db", true);
+    for (const Migration& migration : migrations()) {
+      if (migration.version <= 2)
+        old.execute(migration.sql);
+    }
+    old.execute("PRAGMA user_version = 2");
+    old.execute(
+        "INSERT INTO tasks (id, name, suite, version, source, source_hash) "
+        "VALUES (1, 't', 's', 1, 'src', 'h');"
+        "INSERT INTO candidates (id, task_id, origin, source, source_hash) "
+        "VALUES (7, 1, 'human', 'first', 'h1');"
+        "INSERT INTO candidates (id, task_id, parent_id, origin, source, source_hash) "
+        "VALUES (8, 1, 7, 'llm', 'second', 'h2');"
+        "INSERT INTO evaluations (candidate_id, verdict, harness_version) "
+        "VALUES (8, 'compiled', 1);"
+        "INSERT INTO promotions (candidate_id, task_id, decision, reason) "
+        "VALUES (8, 1, 'refused', 'r');");
+    EXPECT_THROW(old.execute("INSERT INTO candidates (task_id, origin, source, source_hash) "
+                             "VALUES (1, 'mcp', 's', 'h')"),
+                 Error);
+  }
+  auto store = Store::open(dir / "kforge.db");
+  EXPECT_EQ(store->schema_version(), Store::latest_schema_version());
+  EXPECT_EQ(store->integrity_check(), "ok");
+  auto second = find_candidate(*store, 8);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->parent_id, 7);
+  EXPECT_EQ(second->source, "second");
+  EXPECT_EQ(evaluations_of(*store, 8).size(), 1u);
+  auto keys = store->db().prepare("PRAGMA foreign_keys");
+  ASSERT_TRUE(keys.step());
+  EXPECT_EQ(keys.integer(0), 1);
+  // The rebuilt table still refuses a dangling reference and an unknown origin.
+  EXPECT_THROW(store->db().execute("INSERT INTO evaluations (candidate_id, verdict, "
+                                   "harness_version) VALUES (99, 'compiled', 1)"),
+               Error);
+  EXPECT_THROW(store->db().execute("DELETE FROM candidates WHERE id = 8"), Error);
+  CandidateRow from_mcp{.task_id = 1, .origin = "mcp", .source = "s", .source_hash = "h"};
+  EXPECT_GT(insert_candidate(*store, from_mcp), 8);
+  from_mcp.origin = "telepathy";
+  EXPECT_THROW(insert_candidate(*store, from_mcp), Error);
 }
 
 TEST(Store, RefusesAFileThatIsNotADatabase) {

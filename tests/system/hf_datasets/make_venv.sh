@@ -8,37 +8,8 @@
 # (Debian's python3-torch is 1.13, so even --system-site-packages would not spare pip a torch
 # with its CUDA wheels, gigabytes). What the dataset helpers (trl.data_utils) import is datasets,
 # transformers (which imports without torch), numpy and pyarrow, all installed here with their own
-# dependencies. The folder is kept between runs (a marker file names what it holds), so that CI
-# downloads once. Exit 77 when PyPI cannot be reached.
+# dependencies. Kept between runs; exit 77 when PyPI cannot be reached
+# (tests/support/make_pypi_venv.sh).
 set -euo pipefail
-folder=${1:?usage: make_venv.sh <folder>}
-packages=(datasets==5.2.0 transformers==5.24.0 jinja2)
-without_dependencies=(trl==1.16.0)
-marker="$folder/.kforge-packages"
-wanted="${packages[*]} / ${without_dependencies[*]}"
-
-if [[ -f "$marker" && "$(cat "$marker")" == "$wanted" ]]; then
-  echo "$folder/bin/python"
-  exit 0
-fi
-
-unreachable() {
-  ! python3 -c "import urllib.request; urllib.request.urlopen('https://pypi.org/simple/', timeout=15)" \
-    2>/dev/null
-}
-
-rm -rf "$folder"
-mkdir -p "$(dirname "$folder")"
-python3 -m venv "$folder"
-pip=("$folder/bin/python" -m pip install --quiet --disable-pip-version-check)
-if ! "${pip[@]}" "${packages[@]}" >&2 || ! "${pip[@]}" --no-deps "${without_dependencies[@]}" >&2; then
-  if unreachable; then
-    echo "make_venv.sh: PyPI (https://pypi.org) cannot be reached" >&2
-    rm -rf "$folder"
-    exit 77
-  fi
-  echo "make_venv.sh: pip install ${wanted} failed" >&2
-  exit 1
-fi
-echo "$wanted" > "$marker"
-echo "$folder/bin/python"
+exec "$(dirname "$0")/../../support/make_pypi_venv.sh" "${1:?usage: make_venv.sh <folder>}" \
+  datasets==5.2.0 transformers==5.24.0 jinja2 --no-deps trl==1.16.0
