@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agents/model_family.hpp"
+
 namespace kforge::agents {
 
 struct Message {
@@ -70,6 +72,7 @@ struct LlmResponse {
   std::string error;          // one line, key scrubbed; empty when kOk
   std::string text;           // the assistant's answer
   std::string finish_reason;  // as the provider says it: "stop", "length", "end_turn", ...
+  bool truncated = false;     // the answer stopped at its token limit ("length", "max_tokens")
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   double cost_usd = 0;                   // at the configured prices; 0 for a cache hit
@@ -107,10 +110,12 @@ struct ProviderSettings {
   bool stream = true;
   size_t max_response_bytes = 32u << 20;
   std::optional<std::filesystem::path> cache_dir;  // no cache when empty
+  // The workspace's [llm.models."PATTERN"] rows, over the built-in families (model_family.hpp).
+  std::vector<ModelRule> model_rules;
 
   // From the llm.* keys of a configuration, flags already applied: pass Config::to_json() (a
-  // flat object of dotted keys). Keys that are absent keep the defaults above; the cache
-  // folder is the caller's to set.
+  // flat object of dotted keys; llm.models.<pattern>.<field> become model_rules). Keys that are
+  // absent keep the defaults above; the cache folder is the caller's to set.
   static ProviderSettings from_config_json(const nlohmann::json& values);
 };
 
