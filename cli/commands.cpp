@@ -18,6 +18,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"dataset", add_dataset_command},
     {"version", add_version_command},
     {"worker", add_worker_command},
+    {"watch", add_watch_command},
 });
 }  // namespace
 

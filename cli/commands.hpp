@@ -33,5 +33,6 @@ void add_tasks_command(CLI::App& parent, Context& context);
 void add_dataset_command(CLI::App& parent, Context& context);
 void add_version_command(CLI::App& parent, Context& context);
 void add_worker_command(CLI::App& parent, Context& context);
+void add_watch_command(CLI::App& parent, Context& context);
 
 }  // namespace kforge::cli
