@@ -32,6 +32,7 @@ class WatchTest : public ::testing::Test {
     testing::write_text(workspace_.path() / "kforge.toml",
                         "python = \"/usr/bin/python3\"\n"
                         "[verify]\nseeds = 1\n"
+                        "[gpu]\nrun_limit_s = 5\n"
                         "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
                         "max_samples = 4\n");
     ProcessResult imported =
@@ -165,29 +166,45 @@ TEST_F(WatchTest, EverySaveIsEvaluatedStoredAndComparedUntilCtrlC) {
             std::string::npos)
       << lines[2];
 
+  // Saves during an evaluation queue one more: a kernel that hangs holds the evaluation until
+  // the watchdog (5 s), and two saves made meanwhile become one evaluation after it.
+  save_by_rename(file, emulated_candidate("hang"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the debounce: running
+  testing::write_text(file, emulated_candidate("relu") + "// during 1\n");
+  save_by_rename(file, emulated_candidate("relu") + "// during 2\n");
+  EXPECT_EQ(output_lines().size(), 3u) << "the hanging version ended before the saves";
+  lines = wait_for_lines(5);
+  ASSERT_EQ(lines.size(), 5u) << stderr_text();
+  EXPECT_EQ(lines[3].rfind("v4 ", 0), 0u) << lines[3];
+  EXPECT_NE(lines[3].find(" timeout"), std::string::npos) << lines[3];
+  EXPECT_EQ(lines[4].rfind("v5 ", 0), 0u) << lines[4];
+  EXPECT_NE(lines[4].find(" correct"), std::string::npos) << lines[4];
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(output_lines().size(), 5u);
+
   // Ctrl-C to the whole group, as a terminal sends it: a clean end.
   ::kill(-child, SIGINT);
   int status = 0;
   ::waitpid(child, &status, 0);
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status << "\n" << stderr_text();
   EXPECT_EQ(WEXITSTATUS(status), 0) << stderr_text();
-  EXPECT_NE(stderr_text().find("stopped after 3 versions"), std::string::npos) << stderr_text();
+  EXPECT_NE(stderr_text().find("stopped after 5 versions"), std::string::npos) << stderr_text();
 
-  // The session is a trajectory in the store: one run, three versions, each the child of the
-  // one before.
+  // The session is a trajectory in the store: one run, five versions, each the child of the one
+  // before.
   int64_t run = count("SELECT id FROM runs WHERE kind = 'watch'");
   ASSERT_GT(run, 0);
   std::string in_run = " run_id = " + std::to_string(run);
   EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + std::to_string(run)), "completed");
-  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'human' AND" + in_run), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'human' AND" + in_run), 5);
   EXPECT_EQ(count("SELECT count(*) FROM candidates c JOIN candidates p ON p.id = c.parent_id "
                   "WHERE p.iteration = c.iteration - 1 AND c." +
                   std::string(in_run.substr(1))),
-            2);
+            4);
   EXPECT_EQ(text("SELECT group_concat(verdict, ',') FROM (SELECT e.verdict FROM evaluations e "
                  "JOIN candidates c ON c.id = e.candidate_id WHERE c." +
                  std::string(in_run.substr(1)) + " ORDER BY c.iteration)"),
-            "correct,correct,compile_error");
+            "correct,correct,compile_error,timeout,correct");
   EXPECT_EQ(
       count("SELECT count(*) FROM candidates WHERE instr(source, 'saved again') > 0 AND" + in_run),
       1);
