@@ -328,6 +328,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
                {"prompts", options.prompts}};
     if (options.from_run)
       request["from_run"] = *options.from_run;
+    if (options.agent == "llm" && !from.empty() && options.tasks.size() > 1)
+      throw Error("with the llm agent, --from starts one task: name one", "--from");
     if (options.agent == "llm")
       request["start"] = llm_start_request(from, options.hint);
     else if (!options.hint.empty())

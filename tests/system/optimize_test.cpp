@@ -330,6 +330,13 @@ TEST_F(OptimizeTest, LlmStartsFromTheEngineersCandidateAndHint) {
   EXPECT_NE(replay.standard_error.find("kforge: error: --hint is an instruction for the llm agent"),
             std::string::npos)
       << replay.standard_error;
+  std::vector<std::string> two_tasks =
+      llm_arguments("ok/start", {"--from", (folder / "mine.cu").string()});
+  two_tasks.insert(two_tasks.begin() + 4, "builtin/softmax");
+  ProcessResult both = kforge(two_tasks);
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.standard_error.find("--from starts one task"), std::string::npos)
+      << both.standard_error;
   ProcessResult folder_from = kforge(llm_arguments("ok/start", {"--from", folder.path().string()}));
   EXPECT_EQ(folder_from.exit_code, 1);
   EXPECT_NE(folder_from.standard_error.find("names one .cu file"), std::string::npos)
