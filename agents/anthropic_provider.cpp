@@ -1,6 +1,8 @@
 // Anthropic Messages (POST {base}/messages, `x-api-key`, `anthropic-version`). Streaming:
 // named events message_start (input tokens), content_block_delta (text_delta pieces),
 // message_delta (stop reason, output tokens), message_stop (the end marker), ping, error.
+// Extended thinking (model_family.hpp) adds thinking blocks (thinking_delta, signature_delta),
+// which are the model's reasoning, not its answer, and are left out.
 #include <memory>
 
 #include "agents/wire_protocol.hpp"
@@ -19,20 +21,36 @@ class AnthropicProtocol final : public WireProtocol {
 
   std::string url(const std::string& base_url) const override { return base_url + "/messages"; }
 
-  json body(const LlmRequest& request, int64_t max_tokens, double temperature,
+  json body(const LlmRequest& request, const RequestSettings& settings,
             bool stream) const override {
     json messages = json::array();
     for (const Message& message : request.conversation.messages)
       messages.push_back({{"role", message.role}, {"content", message.content}});
-    json body = {{"model", request.model},
-                 {"messages", messages},
-                 {"temperature", temperature},
-                 {"max_tokens", max_tokens}};
+    const ModelSettings& model = settings.model;
+    json body = {{"model", request.model}, {"messages", messages}};
+    // Thinking tokens count against max_tokens, which must exceed the budget: the budget comes on
+    // top of the answer's own limit. A thinking request takes no temperature but 1.
+    if (model.thinking == "enabled") {
+      body["thinking"] = {{"type", "enabled"}, {"budget_tokens", model.thinking_budget}};
+      body["max_tokens"] = settings.max_tokens + model.thinking_budget;
+    } else {
+      if (model.thinking == "adaptive")
+        body["thinking"] = {{"type", "adaptive"}};
+      body["max_tokens"] = settings.max_tokens;
+    }
+    if (model.send_temperature && model.thinking == "off")
+      body["temperature"] = settings.temperature;
+    if (!model.reasoning_effort.empty())
+      body["output_config"] = {{"effort", model.reasoning_effort}};
     if (!request.conversation.system.empty())
       body["system"] = request.conversation.system;
     if (stream)
       body["stream"] = true;
     return body;
+  }
+
+  bool is_truncated(std::string_view finish_reason) const override {
+    return finish_reason == "max_tokens";
   }
 
   std::vector<std::pair<std::string, std::string>> headers(

@@ -11,12 +11,21 @@ Proposal propose(Provider& provider, const Ask& ask, const TextCallback& on_text
   Proposal proposal;
   proposal.ask = ask;
   proposal.response = provider.complete(request, on_text);
-  if (proposal.response.ok()) {
-    ParsedReply parsed = parse_reply(proposal.response.text);
-    proposal.source = std::move(parsed.source);
-    proposal.no_candidate_reason = std::move(parsed.reason);
-    if (!proposal.source && proposal.response.finish_reason == "length")
-      proposal.no_candidate_reason += " (the answer hit the max_tokens limit)";
+  const LlmResponse& response = proposal.response;
+  if (response.ok()) {
+    ParsedReply parsed = parse_reply(response.text);
+    std::string limit = "the answer stopped at its token limit (finish reason " +
+                        response.finish_reason + "; raise llm.max_tokens)";
+    if (response.truncated && parsed.source && !parsed.closed) {
+      // The candidate runs into the cut: it would fail to compile for a reason the model never
+      // wrote, and teach the strategy nothing.
+      proposal.no_candidate_reason = "the candidate was cut off: " + limit;
+    } else {
+      proposal.source = std::move(parsed.source);
+      proposal.no_candidate_reason = std::move(parsed.reason);
+      if (!proposal.source && response.truncated)
+        proposal.no_candidate_reason += " (" + limit + ")";
+    }
   }
   return proposal;
 }

@@ -1,7 +1,10 @@
 // OpenAI Chat Completions (POST {base}/chat/completions), the protocol vLLM, SGLang,
 // llama.cpp's server, Ollama and OpenRouter also serve. Streaming: `data:` chunks carrying
 // choices[0].delta.content, ended by `data: [DONE]`; token usage arrives in a last chunk when
-// stream_options.include_usage is set.
+// stream_options.include_usage is set (local servers may send none: the tokens stay 0). Text in
+// `reasoning_content` (vLLM's and SGLang's reasoning parsers) is the model's thinking, not its
+// answer, and is left out. The limit, temperature and effort fields follow the model's family
+// (model_family.hpp).
 #include <memory>
 
 #include "agents/wire_protocol.hpp"
@@ -19,22 +22,30 @@ class OpenAiProtocol final : public WireProtocol {
     return base_url + "/chat/completions";
   }
 
-  json body(const LlmRequest& request, int64_t max_tokens, double temperature,
+  json body(const LlmRequest& request, const RequestSettings& settings,
             bool stream) const override {
     json messages = json::array();
     if (!request.conversation.system.empty())
       messages.push_back({{"role", "system"}, {"content", request.conversation.system}});
     for (const Message& message : request.conversation.messages)
       messages.push_back({{"role", message.role}, {"content", message.content}});
-    json body = {{"model", request.model},
-                 {"messages", messages},
-                 {"temperature", temperature},
-                 {"max_tokens", max_tokens}};
+    json body = {{"model", request.model}, {"messages", messages}};
+    // Reasoning models refuse max_tokens and any temperature but their default (400).
+    body[settings.model.token_field] = settings.max_tokens;
+    if (settings.model.send_temperature)
+      body["temperature"] = settings.temperature;
+    if (!settings.model.reasoning_effort.empty())
+      body["reasoning_effort"] = settings.model.reasoning_effort;
     if (stream) {
       body["stream"] = true;
       body["stream_options"] = {{"include_usage", true}};
     }
     return body;
+  }
+
+  // Local servers say "length" too (vLLM, SGLang, llama.cpp, Ollama).
+  bool is_truncated(std::string_view finish_reason) const override {
+    return finish_reason == "length";
   }
 
   std::vector<std::pair<std::string, std::string>> headers(

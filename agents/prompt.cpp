@@ -15,8 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 6> kTemplateNames = {"system",  "contract",      "task",
-                                                            "history", "history_entry", "feedback"};
+constexpr std::array<std::string_view, 8> kTemplateNames = {
+    "system", "contract", "task", "history", "history_entry", "feedback", "start", "hint"};
 
 std::string format_number(double value, const char* format) {
   char buffer[64];
@@ -187,7 +187,26 @@ Conversation PromptBuilder::first(std::span<const HistoryEntry> history) const {
                                         {"signature", task_.signature.dump(1)},
                                         {"gpu", gpu},
                                         {"history", shown}})});
+  if (!start_)
+    return conversation;
+  std::string hint = start_->hint.empty() ? "" : library_.render("hint", {{"hint", start_->hint}});
+  if (start_->source.empty()) {
+    conversation.messages.back().content += hint;
+    return conversation;
+  }
+  // The engineer's candidate as the answer before, and what became of it: a refine step.
+  conversation.messages.push_back(
+      {"assistant",
+       library_.render("start", {{"file_name", start_->file_name}, {"source", start_->source}})});
+  conversation.messages.push_back(
+      {"user", (start_->feedback ? feedback(*start_->feedback) : std::string()) + hint});
   return conversation;
+}
+
+PromptBuilder PromptBuilder::with_start(StartingPoint start) const {
+  PromptBuilder copy = *this;
+  copy.start_ = std::move(start);
+  return copy;
 }
 
 std::string PromptBuilder::feedback(const Feedback& feedback) const {

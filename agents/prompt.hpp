@@ -22,7 +22,7 @@ class PromptLibrary {
   // name (a typo would otherwise be silently ignored).
   static PromptLibrary load(const std::optional<std::filesystem::path>& override_dir = {});
 
-  // The template names: system, contract, task, history, history_entry, feedback.
+  // The template names: system, contract, task, history, history_entry, feedback, start, hint.
   static std::span<const std::string_view> names();
 
   // Fills {{name}} placeholders from `values`; throws Error naming the template's file and the
@@ -44,12 +44,26 @@ struct HistoryEntry {
   Feedback feedback;
 };
 
+// Where every conversation starts when the engineer hands in a candidate, an instruction or
+// both (`kforge optimize TASK --from FILE.cu --hint TEXT`).
+struct StartingPoint {
+  std::string file_name;             // the candidate's file, as the engineer named it
+  std::string source;                // the candidate; empty: only the instruction
+  std::optional<Feedback> feedback;  // what became of the candidate, evaluated first
+  std::string hint;                  // the engineer's instruction; empty: none
+};
+
 class PromptBuilder {
  public:
   PromptBuilder(PromptLibrary library, TaskView task, GpuTarget gpu);
 
-  // The system prompt and a first user turn: the task, the GPU and the chosen history.
+  // The system prompt and a first user turn: the task, the GPU and the chosen history. With a
+  // starting point that has a candidate, two turns follow as in a refine step: the candidate
+  // (template `start`) as the answer before, then its feedback and the instruction (`hint`);
+  // with only an instruction, it ends the first turn.
   Conversation first(std::span<const HistoryEntry> history = {}) const;
+  // The same builder, every conversation starting from `start`.
+  PromptBuilder with_start(StartingPoint start) const;
   // The user turn that tells the LLM what became of its last candidate.
   std::string feedback(const Feedback& feedback) const;
 
@@ -60,6 +74,7 @@ class PromptBuilder {
   PromptLibrary library_;
   TaskView task_;
   GpuTarget gpu_;
+  std::optional<StartingPoint> start_;
 };
 
 // Evidence made short enough for a prompt: long strings (compile logs) keep their tail, long

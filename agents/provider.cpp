@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <random>
 #include <semaphore>
@@ -58,6 +59,28 @@ std::string replace_all(std::string text, const std::string& secret, std::string
   return text;
 }
 
+// A workspace row's values against the allowed ones (the configuration checks them too; this is
+// for settings built in code).
+void check_model_rule(const ModelRule& rule) {
+  auto check = [&](const std::optional<std::string>& value, const char* field,
+                   std::span<const std::string_view> allowed, bool empty_allowed) {
+    if (!value || (empty_allowed && value->empty()))
+      return;
+    if (std::find(allowed.begin(), allowed.end(), *value) != allowed.end())
+      return;
+    std::vector<std::string> names(allowed.begin(), allowed.end());
+    throw Error(strings::unknown_name_message(field, *value, names),
+                std::string(kModelRulePrefix) + rule.pattern + "." + field);
+  };
+  check(rule.token_field, "token_field", token_field_names(), false);
+  check(rule.reasoning_effort, "reasoning_effort", reasoning_effort_names(), true);
+  check(rule.thinking, "thinking", thinking_names(), false);
+  // Anthropic's floor for a thinking budget.
+  if (rule.thinking_budget && *rule.thinking_budget < 1024)
+    throw Error("a thinking budget must be at least 1024 tokens",
+                std::string(kModelRulePrefix) + rule.pattern + ".thinking_budget");
+}
+
 bool retryable(LlmStatus status) {
   return status == LlmStatus::kRateLimited || status == LlmStatus::kServerError ||
          status == LlmStatus::kTimeout || status == LlmStatus::kDropped;
@@ -100,10 +123,11 @@ class HttpProvider final : public Provider {
     LlmRequest request = original;
     if (request.model.empty())
       request.model = settings_.model;
-    double temperature = request.temperature.value_or(settings_.temperature);
-    int64_t max_tokens = request.max_tokens.value_or(settings_.max_tokens);
+    RequestSettings sent{.max_tokens = request.max_tokens.value_or(settings_.max_tokens),
+                         .temperature = request.temperature.value_or(settings_.temperature),
+                         .model = resolve_model_settings(request.model, settings_.model_rules)};
     std::string url = protocol_->url(settings_.base_url);
-    json plain_body = protocol_->body(request, max_tokens, temperature, false);
+    json plain_body = protocol_->body(request, sent, false);
 
     LlmResponse response;
     response.request_json = {{"provider", std::string(protocol_->name())},
@@ -117,6 +141,7 @@ class HttpProvider final : public Provider {
                            std::to_string(request.sample_index)});
     if (read_cache(response)) {
       response.from_cache = true;
+      response.truncated = protocol_->is_truncated(response.finish_reason);
       response.latency = elapsed_since(started);
       record(response);
       return response;
@@ -126,9 +151,8 @@ class HttpProvider final : public Provider {
     http_request.url = url;
     http_request.headers = protocol_->headers(api_key_);
     http_request.headers.emplace_back("Content-Type", "application/json");
-    http_request.body = settings_.stream
-                            ? protocol_->body(request, max_tokens, temperature, true).dump()
-                            : plain_body.dump();
+    http_request.body =
+        settings_.stream ? protocol_->body(request, sent, true).dump() : plain_body.dump();
     http_request.connect_timeout = settings_.connect_timeout;
     http_request.total_timeout = settings_.timeout;
     http_request.idle_timeout = settings_.idle_timeout;
@@ -149,6 +173,7 @@ class HttpProvider final : public Provider {
     }
     response.error = scrub(response.error);
     response.latency = elapsed_since(started);
+    response.truncated = response.ok() && protocol_->is_truncated(response.finish_reason);
     if (response.ok()) {
       response.cost_usd = cost(response.input_tokens, response.output_tokens);
       write_cache(response);
@@ -437,6 +462,32 @@ ProviderSettings ProviderSettings::from_config_json(const json& values) {
         static_cast<int64_t>(values["llm.timeout_s"].get<double>() * 1000));
   if (values.contains("llm.stream") && values["llm.stream"].is_boolean())
     settings.stream = values["llm.stream"].get<bool>();
+  // llm.models.<pattern>.<field>: the pattern may hold dots ("gpt-4.1*"), a field never does.
+  std::map<std::string, ModelRule> rules;
+  for (const auto& [key, value] : values.items()) {
+    if (key.rfind(kModelRulePrefix, 0) != 0)
+      continue;
+    size_t dot = key.rfind('.');
+    if (dot <= kModelRulePrefix.size())
+      continue;
+    std::string pattern = key.substr(kModelRulePrefix.size(), dot - kModelRulePrefix.size());
+    std::string field = key.substr(dot + 1);
+    ModelRule& rule = rules[pattern];
+    rule.pattern = pattern;
+    rule.origin = "llm.models." + pattern;
+    if (field == "token_field" && value.is_string())
+      rule.token_field = value.get<std::string>();
+    else if (field == "temperature" && value.is_boolean())
+      rule.send_temperature = value.get<bool>();
+    else if (field == "reasoning_effort" && value.is_string())
+      rule.reasoning_effort = value.get<std::string>();
+    else if (field == "thinking" && value.is_string())
+      rule.thinking = value.get<std::string>();
+    else if (field == "thinking_budget" && value.is_number_integer())
+      rule.thinking_budget = value.get<int64_t>();
+  }
+  for (auto& [pattern, rule] : rules)
+    settings.model_rules.push_back(std::move(rule));
   return settings;
 }
 
@@ -468,6 +519,8 @@ std::unique_ptr<Provider> make_provider(const ProviderSettings& settings, std::s
   if (settings.concurrency < 1 || settings.retries < 0 || settings.max_tokens < 1)
     throw Error("llm.concurrency and llm.max_tokens must be at least 1, llm.retries at least 0",
                 "llm.*");
+  for (const ModelRule& rule : settings.model_rules)
+    check_model_rule(rule);
   ProviderSettings resolved = settings;
   while (!resolved.base_url.empty() && resolved.base_url.back() == '/')
     resolved.base_url.pop_back();

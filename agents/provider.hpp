@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agents/model_family.hpp"
 #include "harness/options/provider_settings.hpp"
 
 namespace kforge::agents {
@@ -72,6 +73,7 @@ struct LlmResponse {
   std::string error;          // one line, key scrubbed; empty when kOk
   std::string text;           // the assistant's answer
   std::string finish_reason;  // as the provider says it: "stop", "length", "end_turn", ...
+  bool truncated = false;     // the answer stopped at its token limit ("length", "max_tokens")
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   double cost_usd = 0;                   // at the configured prices; 0 for a cache hit

@@ -62,9 +62,10 @@ bool has_launch(std::string_view text) {
   return text.find("kforge:launch") != std::string_view::npos;
 }
 
-ParsedReply accept(std::string source, int blocks) {
+ParsedReply accept(std::string source, int blocks, bool closed) {
   ParsedReply parsed;
   parsed.code_blocks = blocks;
+  parsed.closed = closed;
   if (source.find("__global__") == std::string::npos) {
     parsed.reason = "the code with the kforge:launch comment has no __global__ kernel";
     return parsed;
@@ -91,7 +92,7 @@ ParsedReply parse_reply(std::string_view reply) {
   // The last block with a launch plan: models that revise themselves put the final one last.
   for (auto block = blocks.rbegin(); block != blocks.rend(); ++block) {
     if (has_launch(block->text))
-      return accept(block->text, count);
+      return accept(block->text, count, block->closed);
   }
   if (count == 0 && has_launch(reply)) {
     // Unfenced code: from the comment that opens the plan to the last closing brace.
@@ -99,7 +100,7 @@ ParsedReply parse_reply(std::string_view reply) {
     size_t start = reply.rfind("/*", marker);
     size_t end = reply.rfind('}');
     if (start != std::string_view::npos && end != std::string_view::npos && end > marker)
-      return accept(std::string(reply.substr(start, end - start + 1)) + "\n", count);
+      return accept(std::string(reply.substr(start, end - start + 1)) + "\n", count, false);
   }
   parsed.code_blocks = count;
   if (count == 0)

@@ -13,6 +13,9 @@ struct ParsedReply {
   std::optional<std::string> source;  // the candidate, when one was found
   std::string reason;                 // why there is none; empty when there is
   int code_blocks = 0;                // fenced blocks seen
+  // The candidate's fence was closed. An answer cut off at its token limit keeps its unclosed
+  // last block, and unfenced code has no end to check: such a candidate may be cut short.
+  bool closed = false;
 };
 
 // Candidates larger than this are refused (a runaway answer is not a kernel).

@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "agents/http_client.hpp"
+#include "agents/model_family.hpp"
 #include "agents/provider.hpp"
 
 namespace kforge::agents {
@@ -25,14 +27,25 @@ struct StreamState {
   const TextCallback* on_text = nullptr;
 };
 
+// What one request sends besides its conversation: the answer's token limit and temperature
+// (the request's own or the configured ones) and what the model accepts.
+struct RequestSettings {
+  int64_t max_tokens = 0;
+  double temperature = 0;
+  ModelSettings model;
+};
+
 class WireProtocol {
  public:
   virtual ~WireProtocol() = default;
   virtual std::string_view name() const = 0;
   virtual std::string url(const std::string& base_url) const = 0;
-  // The request body, with model, temperature and max tokens already resolved in `request`.
-  virtual nlohmann::json body(const LlmRequest& request, int64_t max_tokens, double temperature,
+  // The request body, with the model already resolved in `request`; `model` says which of the
+  // limit, temperature, effort and thinking fields the model takes.
+  virtual nlohmann::json body(const LlmRequest& request, const RequestSettings& settings,
                               bool stream) const = 0;
+  // Whether a finish reason says the answer stopped at its token limit.
+  virtual bool is_truncated(std::string_view finish_reason) const = 0;
   // Every header but Content-Type; `api_key` may be empty (local servers need none).
   virtual std::vector<std::pair<std::string, std::string>> headers(
       const std::string& api_key) const = 0;

@@ -4,7 +4,6 @@
 // LLM flags override kforge.toml by setting the llm.* keys; the effective configuration and
 // the request are stored with the run, so --resume needs nothing but the run id (flags given
 // with --resume override the stored configuration, e.g. a new --base-url).
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +15,7 @@
 #include "agents/provider.hpp"
 #include "agents/strategy.hpp"
 #include "cli/commands.hpp"
+#include "cli/stop_signals.hpp"
 #include "datasets/records.hpp"
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
@@ -29,38 +29,6 @@
 namespace kforge::cli {
 namespace {
 
-// Set by the first Ctrl-C (SIGINT) or SIGTERM: the run winds down, storing what is in hand,
-// and can be resumed. The handler puts the default action back, so a second Ctrl-C ends kforge
-// at once (the store stays intact: every write is a committed transaction).
-std::atomic<bool> stop_requested{false};
-
-extern "C" void on_stop_signal(int signal_number) {
-  stop_requested.store(true);
-  ::signal(signal_number, SIG_DFL);
-}
-
-// Installs the handler for the lifetime of one optimize command.
-class StopSignals {
- public:
-  StopSignals() {
-    struct sigaction action {};
-    action.sa_handler = on_stop_signal;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGINT, &action, &previous_int_);
-    ::sigaction(SIGTERM, &action, &previous_term_);
-  }
-  ~StopSignals() {
-    ::sigaction(SIGINT, &previous_int_, nullptr);
-    ::sigaction(SIGTERM, &previous_term_, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  struct sigaction previous_int_ {};
-  struct sigaction previous_term_ {};
-};
-
 struct OptimizeOptions {
   std::vector<std::string> tasks;
   std::string agent = "llm";
@@ -70,6 +38,7 @@ struct OptimizeOptions {
   std::vector<std::string> from;
   std::optional<int64_t> from_run;
   std::string candidates;
+  std::string hint;
   std::optional<int64_t> resume;
   std::string arch;
   std::string prompts;
@@ -272,6 +241,34 @@ std::vector<ReplayItem> replay_items(const nlohmann::json& request, Store& store
   return items;
 }
 
+// The LLM agent's starting point for the run's request: --from names the engineer's candidate
+// (one .cu file, read now, so that the run keeps what was handed in) and --hint the instruction.
+nlohmann::json llm_start_request(const std::vector<std::string>& from, const std::string& hint) {
+  nlohmann::json start = {{"hint", hint}};
+  if (from.empty())
+    return start;
+  if (from.size() > 1 || !std::filesystem::is_regular_file(from.front()))
+    throw Error("with the llm agent, --from names one .cu file to start from", "--from");
+  ReplayItem item = replay_files(from.front(), "human").front();
+  start["file"] = from.front();
+  start["file_name"] = item.file_name;
+  start["source"] = item.source;
+  return start;
+}
+
+LlmStart llm_start(const nlohmann::json& request) {
+  LlmStart start;
+  if (!request.contains("start") || !request["start"].is_object())
+    return start;
+  const nlohmann::json& stored = request["start"];
+  start.hint = stored.value("hint", "");
+  if (stored.contains("source"))
+    start.candidate = ReplayItem{.source = stored["source"].get<std::string>(),
+                                 .file_name = stored.value("file_name", "candidate.cu"),
+                                 .origin = "human"};
+  return start;
+}
+
 // Runs one task of the run. A broken tool (a full disk, an unwritable cache) is an Error that
 // ends kforge; the run is marked interrupted first (where the store can still be written), so it
 // is never left `running`, and --resume continues it once the cause is fixed.
@@ -331,6 +328,12 @@ void run_optimize(OptimizeOptions& options, Context& context) {
                {"prompts", options.prompts}};
     if (options.from_run)
       request["from_run"] = *options.from_run;
+    if (options.agent == "llm" && !from.empty() && options.tasks.size() > 1)
+      throw Error("with the llm agent, --from starts one task: name one", "--from");
+    if (options.agent == "llm")
+      request["start"] = llm_start_request(from, options.hint);
+    else if (!options.hint.empty())
+      throw Error("--hint is an instruction for the llm agent", "--hint");
   }
   std::string agent = request.value("agent", "llm");
   agents::StrategySettings settings =
@@ -398,7 +401,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   StopSignals signals;
   OptimizeLoop loop(
       store, evaluator, run_id,
-      [&display](const TaskProgress& progress) { display.update(progress); }, &stop_requested);
+      [&display](const TaskProgress& progress) { display.update(progress); }, &stop_requested());
 
   std::optional<agents::PromptLibrary> library;
   if (agent == "llm") {
@@ -431,8 +434,9 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         target.name = "an NVIDIA GPU of architecture " + service.arch();
       }
       auto prompts = std::make_shared<const agents::PromptBuilder>(*library, view, target);
+      LlmStart start = llm_start(request);
       outcome = run_marking_interrupted(
-          store, run_id, [&] { return loop.run_llm(task, *provider, settings, prompts); });
+          store, run_id, [&] { return loop.run_llm(task, *provider, settings, prompts, start); });
     } else {
       outcome = run_marking_interrupted(store, run_id,
                                         [&] { return loop.run_replay(task, replays[index]); });
@@ -444,7 +448,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       failure = outcome.error;
       break;
     }
-    if (outcome.status == "interrupted" || stop_requested.load()) {
+    if (outcome.status == "interrupted" || stop_requested().load()) {
       run_status = "interrupted";
       break;
     }
@@ -507,7 +511,11 @@ void add_optimize_command(CLI::App& parent, Context& context) {
                       "stop once a correct candidate is this many times faster");
   command->add_option("--from", options->from,
                       "replay: a .cu file or a folder of them (default for built-in tasks: "
-                      "their seed kernels)");
+                      "their seed kernels); llm: one .cu file to start from, evaluated first "
+                      "and refined");
+  command->add_option("--hint", options->hint,
+                      "llm: an instruction for the model, with the --from candidate's result "
+                      "(or at the end of the first prompt)");
   command->add_option("--from-run", options->from_run, "replay: the candidates of a stored run");
   command->add_option("--candidates", options->candidates, "replay: stored candidate ids, ID,...");
   command->add_option("--resume", options->resume, "continue a run that was killed or failed");

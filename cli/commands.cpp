@@ -23,6 +23,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"worker", add_worker_command},
     {"profile", add_profile_command},
     {"nightly", add_nightly_command},
+    {"watch", add_watch_command},
 });
 }  // namespace
 

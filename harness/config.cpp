@@ -1,6 +1,7 @@
 #include "harness/config.hpp"
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include "harness/options/compile_pool_options.hpp"
 #include "harness/options/evaluator_options.hpp"
 #include "harness/options/gpu_worker_options.hpp"
+#include "harness/options/model_rule.hpp"
 #include "harness/options/plan_limits.hpp"
 #include "harness/options/promotion_options.hpp"
 #include "harness/options/provider_settings.hpp"
@@ -39,6 +41,12 @@ std::string text(double value) {
 }
 std::string text(bool value) {
   return value ? "true" : "false";
+}
+std::vector<std::string> names(std::span<const std::string_view> values, bool empty_allowed) {
+  std::vector<std::string> out(values.begin(), values.end());
+  if (empty_allowed)
+    out.insert(out.begin(), "");
+  return out;
 }
 int64_t seconds(std::chrono::milliseconds duration) {
   return std::chrono::duration_cast<std::chrono::seconds>(duration).count();
@@ -148,6 +156,29 @@ const std::vector<ConfigKey>& keys() {
          1024},
         {"llm.stream", ConfigType::kBoolean, text(llm.stream),
          "stream answers (server-sent events)"},
+        // Per model, by name pattern ([llm.models."gpt-5*"]); defaults by model family
+        // (agents/model_family.cpp, docs/llm-models.md).
+        {.name = "llm.models.<pattern>.token_field",
+         .type = ConfigType::kString,
+         .help = "OpenAI field of the answer's token limit for models matching <pattern>",
+         .choices = names(agents::token_field_names(), false)},
+        {.name = "llm.models.<pattern>.temperature",
+         .type = ConfigType::kBoolean,
+         .help = "whether a temperature is sent to models matching <pattern>"},
+        {.name = "llm.models.<pattern>.reasoning_effort",
+         .type = ConfigType::kString,
+         .help = "reasoning effort (OpenAI reasoning_effort, Anthropic output_config.effort; "
+                 "\"\": not sent)",
+         .choices = names(agents::reasoning_effort_names(), true)},
+        {.name = "llm.models.<pattern>.thinking",
+         .type = ConfigType::kString,
+         .help = "Anthropic extended thinking: off, enabled (a budget) or adaptive",
+         .choices = names(agents::thinking_names(), false)},
+        {.name = "llm.models.<pattern>.thinking_budget",
+         .type = ConfigType::kInteger,
+         .help = "thinking tokens on top of llm.max_tokens when thinking = \"enabled\"",
+         .minimum = 1024,
+         .maximum = 10000000},
         {"library.dir", ConfigType::kString, "kernels",
          "the shipped kernel library folder (relative to the workspace) that promote writes"},
         {"promote.min_speedup", ConfigType::kReal, text(promotion.min_speedup_eager),
@@ -176,6 +207,22 @@ std::string type_name(ConfigType type) {
       return "true or false";
   }
   return "?";
+}
+
+bool is_template(const ConfigKey& key) {
+  return key.name.find("<pattern>") != std::string_view::npos;
+}
+
+// Throws Error naming the key, the value and the allowed ones when a string is not among them.
+void check_choices(const ConfigKey& key, std::string_view name, const nlohmann::json& value,
+                   const std::string& where) {
+  if (key.choices.empty() || !value.is_string())
+    return;
+  std::string text = value.get<std::string>();
+  if (std::find(key.choices.begin(), key.choices.end(), text) != key.choices.end())
+    return;
+  throw Error(strings::unknown_name_message(std::string(name) + " value", text, key.choices),
+              where);
 }
 
 nlohmann::json parse_value(const ConfigKey& key, std::string_view text, const std::string& where) {
@@ -237,6 +284,14 @@ void check_range(const ConfigKey& key, const nlohmann::json& value, const std::s
               where);
 }
 
+const ConfigKey* find_key(std::string_view name) {
+  for (const ConfigKey& key : keys()) {
+    if (config_key_matches(key.name, name))
+      return &key;
+  }
+  return nullptr;
+}
+
 void flatten(const toml::table& table, const std::string& prefix, const std::string& file,
              std::vector<std::pair<std::string, const toml::node*>>& out) {
   for (const auto& [name, node] : table) {
@@ -256,9 +311,19 @@ std::span<const ConfigKey> config_keys() {
   return keys();
 }
 
+bool config_key_matches(std::string_view key_name, std::string_view name) {
+  size_t hole = key_name.find("<pattern>");
+  if (hole == std::string_view::npos)
+    return key_name == name;
+  std::string_view before = key_name.substr(0, hole);
+  std::string_view after = key_name.substr(hole + std::string_view("<pattern>").size());
+  return name.size() > before.size() + after.size() && name.substr(0, before.size()) == before &&
+         name.substr(name.size() - after.size()) == after;
+}
+
 Config::Config() {
   for (const ConfigKey& key : keys()) {
-    if (key.default_value.empty() && key.type == ConfigType::kString)
+    if ((key.default_value.empty() && key.type == ConfigType::kString) || is_template(key))
       continue;
     values_[std::string(key.name)] = parse_value(key, key.default_value, "built-in defaults");
     sources_[std::string(key.name)] = "default";
@@ -271,10 +336,8 @@ Config::Config() {
 }
 
 const ConfigKey& Config::key_info(std::string_view name) const {
-  for (const ConfigKey& key : keys()) {
-    if (key.name == name)
-      return key;
-  }
+  if (const ConfigKey* key = find_key(name))
+    return *key;
   auto names = key_names();
   throw Error(strings::unknown_name_message("configuration key", name, names));
 }
@@ -298,11 +361,7 @@ Config Config::load(const std::filesystem::path& path) {
   auto names = key_names();
   for (const auto& [name, node] : entries) {
     std::string where = path.string() + ":" + std::to_string(node->source().begin.line);
-    const ConfigKey* key = nullptr;
-    for (const ConfigKey& candidate : keys()) {
-      if (candidate.name == name)
-        key = &candidate;
-    }
+    const ConfigKey* key = find_key(name);
     if (key == nullptr)
       throw Error(strings::unknown_name_message("configuration key", name, names), where);
     nlohmann::json value;
@@ -327,6 +386,7 @@ Config Config::load(const std::filesystem::path& path) {
     if (value.is_null())
       throw Error(name + " must be " + type_name(key->type), where);
     check_range(*key, value, where);
+    check_choices(*key, name, value, where);
     config.values_[name] = value;
     config.sources_[name] = path.string();
   }
@@ -337,6 +397,7 @@ void Config::set(std::string_view name, std::string_view value) {
   const ConfigKey& key = key_info(name);
   nlohmann::json parsed = parse_value(key, value, "--" + std::string(name));
   check_range(key, parsed, "--" + std::string(name));
+  check_choices(key, name, parsed, "--" + std::string(name));
   values_[std::string(name)] = parsed;
   sources_[std::string(name)] = "flag";
 }

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kforge {
 
@@ -25,7 +26,13 @@ struct ConfigKey {
   // a value outside it is refused where it is read (file and line, or flag), never clamped.
   double minimum = -std::numeric_limits<double>::infinity();
   double maximum = std::numeric_limits<double>::infinity();
+  // The values a string key allows ("" among them where not sending is allowed); empty: any.
+  std::vector<std::string> choices;
 };
+
+// A key with `<pattern>` in its name (`llm.models.<pattern>.thinking`) stands for one key per
+// pattern the file names: `[llm.models."gpt-5*"] thinking = ...` sets `llm.models.gpt-5*.thinking`.
+bool config_key_matches(std::string_view key_name, std::string_view name);
 
 std::span<const ConfigKey> config_keys();
 

@@ -194,8 +194,52 @@ OptimizeLoop::OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id,
 
 TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                                   const agents::StrategySettings& settings,
-                                  std::shared_ptr<const agents::PromptBuilder> prompts) {
+                                  std::shared_ptr<const agents::PromptBuilder> prompts,
+                                  const LlmStart& engineer) {
   std::optional<nlohmann::json> stored = load_task_state(store_, run_id_, task.id);
+  // The engineer's candidate, evaluated before anything is asked (once: a resumed run finds it
+  // in the state), and the conversation's starting point.
+  std::optional<int64_t> start_candidate;
+  if (!engineer.empty()) {
+    agents::StartingPoint point{.hint = engineer.hint};
+    if (engineer.candidate) {
+      point.file_name = engineer.candidate->file_name;
+      point.source = engineer.candidate->source;
+      if (stored && stored->contains("start_candidate"))
+        start_candidate = (*stored)["start_candidate"].get<int64_t>();
+      std::vector<EvaluationRow> evaluations;
+      if (start_candidate)
+        evaluations = evaluations_of(store_, *start_candidate);
+      Feedback feedback;
+      feedback.ask_id = "start";
+      feedback.source = point.source;
+      if (!evaluations.empty()) {
+        const EvaluationRow& last = evaluations.back();
+        feedback.verdict = stored_verdict(last);
+        feedback.evidence = last.evidence;
+        feedback.speedup = last.speedup_eager;
+      } else {
+        EvaluationOutcome evaluated =
+            evaluator_.evaluate(task, {.source = point.source,
+                                       .file_name = engineer.candidate->file_name,
+                                       .origin = engineer.candidate->origin,
+                                       .run_id = run_id_,
+                                       .iteration = 0});
+        start_candidate = evaluated.candidate_id;
+        feedback.verdict = evaluated.verdict;
+        feedback.evidence = evaluated.evidence.to_json();
+        if (!evaluated.reason.empty() && !feedback.evidence.contains("reason"))
+          feedback.evidence["reason"] = evaluated.reason;
+        feedback.speedup = evaluated.speedup_eager;
+        nlohmann::json state = stored.value_or(nlohmann::json::object());
+        state["agent"] = "llm";
+        state["start_candidate"] = *start_candidate;
+        save_task_state(store_, run_id_, task.id, state, "running");
+      }
+      point.feedback = feedback;
+    }
+    prompts = std::make_shared<const agents::PromptBuilder>(prompts->with_start(std::move(point)));
+  }
   std::unique_ptr<agents::Strategy> strategy;
   nlohmann::json candidates = nlohmann::json::object();  // ask id -> candidate id
   double elapsed_before = 0;
@@ -250,6 +294,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                             {"strategy", strategy->state()},
                             {"candidates", candidates},
                             {"elapsed_s", elapsed()}};
+    if (start_candidate)
+      state["start_candidate"] = *start_candidate;
     if (status.empty())
       status = strategy->finished() ? "completed" : "running";
     save_task_state(store_, run_id_, task.id, state, status);
@@ -319,6 +365,8 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                               .iteration = proposal.ask.iteration};
     if (!proposal.ask.parent_id.empty() && candidates.contains(proposal.ask.parent_id))
       request.parent_id = candidates[proposal.ask.parent_id].get<int64_t>();
+    else if (proposal.ask.parent_id.empty())
+      request.parent_id = start_candidate;  // the first turn refines the engineer's candidate
     start(Completion{.kind = Completion::Kind::kCandidate, .proposal = proposal},
           [this, &task, request = std::move(request)](Completion& done) {
             done.prepared = evaluator_.prepare(task, request);

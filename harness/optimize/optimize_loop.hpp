@@ -45,6 +45,17 @@ struct ReplayItem {
   std::optional<int64_t> parent_id;  // the stored candidate re-evaluated, if any
 };
 
+// The engineer's starting point for the LLM agent (`kforge optimize TASK --from FILE.cu --hint
+// TEXT`): the candidate is evaluated and stored first (origin human), and every conversation
+// starts from it and its result, as a refine step would; the hint is the instruction that goes
+// with it (or ends the first prompt when there is no candidate).
+struct LlmStart {
+  std::optional<ReplayItem> candidate;
+  std::string hint;
+
+  bool empty() const { return !candidate && hint.empty(); }
+};
+
 // Where one task of a run stands: what the live display and the summary show.
 struct TaskProgress {
   std::string task;
@@ -83,10 +94,13 @@ class OptimizeLoop {
                const std::atomic<bool>* stop = nullptr);
 
   // Runs (or continues, when run_tasks holds a state for this task) the LLM agent on `task`.
-  // `strategy` is used only when there is no stored state to restore.
+  // `strategy` is used only when there is no stored state to restore. A `engineer` candidate is
+  // evaluated once (a resumed run finds it in the state) and is the parent of the first turn's
+  // candidates.
   TaskOutcome run_llm(const Task& task, agents::Provider& provider,
                       const agents::StrategySettings& strategy,
-                      std::shared_ptr<const agents::PromptBuilder> prompts);
+                      std::shared_ptr<const agents::PromptBuilder> prompts,
+                      const LlmStart& engineer = {});
 
   // Evaluates `items` in order, skipping those a previous process of this run already stored.
   TaskOutcome run_replay(const Task& task, const std::vector<ReplayItem>& items);

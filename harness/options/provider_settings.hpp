@@ -10,6 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "harness/options/model_rule.hpp"
 
 namespace kforge::agents {
 
@@ -34,10 +37,13 @@ struct ProviderSettings {
   bool stream = true;
   size_t max_response_bytes = 32u << 20;
   std::optional<std::filesystem::path> cache_dir;  // no cache when empty
+  // The workspace's [llm.models."PATTERN"] rows, over the built-in families
+  // (agents/model_family.hpp).
+  std::vector<ModelRule> model_rules;
 
   // From the llm.* keys of a configuration, flags already applied: pass Config::to_json() (a
-  // flat object of dotted keys). Keys that are absent keep the defaults above; the cache
-  // folder is the caller's to set.
+  // flat object of dotted keys; llm.models.<pattern>.<field> become model_rules). Keys that are
+  // absent keep the defaults above; the cache folder is the caller's to set.
   static ProviderSettings from_config_json(const nlohmann::json& values);
 };
 

@@ -15,6 +15,25 @@ How it behaves is chosen by the request's model name: `BEHAVIOUR[xN][/tag]`.
   huge        an answer of about 3 MB of prose, then the code
   401         401 with an error body that echoes the key it was sent
   404         the model does not exist (provider-style error body)
+Local OpenAI-compatible servers' quirks (vLLM, SGLang, llama.cpp's server, Ollama):
+  nousage     no token usage anywhere: stream_options.include_usage is ignored
+  local       a plain answer as local servers shape it: `"tool_calls": []` and
+              `"reasoning_content": null` in the message, a first stream delta whose content is
+              null, no usage, no tool calls
+  reasoning   vLLM's and SGLang's reasoning parsers: the thinking comes first in
+              `reasoning_content` (message, or stream deltas), the answer in `content`
+  length      finish_reason "length" (Anthropic: stop_reason "max_tokens"): the answer is cut
+              off inside its code block
+  lengthprose the same limit hit after the code block closed, in the prose after it
+  ollama404   404 with Ollama's string error body {"error": "model ... not found ..."}
+Real servers' refusals, chosen by the model name as the real server knows it (before any
+`/tag`), whatever the behaviour:
+  o1*, o3*, o4*, gpt-5*  (OpenAI reasoning models) 400 unsupported_parameter for `max_tokens`,
+              400 unsupported_value for a temperature other than 1, with OpenAI's error body
+  any Anthropic request with `thinking`: 400 for a budget under 1024, for max_tokens not above
+              the budget, for a temperature other than 1; the answer then starts with a thinking
+              block (thinking_delta and signature_delta when streamed)
+  claude-opus-4-7*  400 for any temperature, and for thinking of type "enabled"
 With `xN` the misbehaviour applies to the first N requests for that exact model name; later
 ones are answered normally. `/tag` only makes names distinct between tests.
 If started with --key K, a request without that key gets 401. --latency S delays every answer by
@@ -58,9 +77,66 @@ def parse_model(model):
     return name, limit
 
 
+OPENAI_REASONING = ("o1", "o3", "o4", "gpt-5")
+REASONING_TEXT = ("Thinking: a row per block. A first draft: /* kforge:launch {} */ "
+                  "extern \"C\" __global__ void draft() {} -- no, scale_rows is better.")
+
+
+def openai_refusal(model, request):
+    """What OpenAI answers a reasoning model's request it does not accept, or None."""
+    if not model.split("/", 1)[0].startswith(OPENAI_REASONING):
+        return None
+    def refusal(message, param, code):
+        return {"error": {"message": message, "type": "invalid_request_error",
+                          "param": param, "code": code}}
+    if "max_tokens" in request:
+        return refusal("Unsupported parameter: 'max_tokens' is not supported with this model. "
+                       "Use 'max_completion_tokens' instead.", "max_tokens",
+                       "unsupported_parameter")
+    if "temperature" in request and request["temperature"] != 1:
+        return refusal(f"Unsupported value: 'temperature' does not support "
+                       f"{request['temperature']} with this model. Only the default (1) value "
+                       f"is supported.", "temperature", "unsupported_value")
+    return None
+
+
+def anthropic_refusal(model, request):
+    """What Anthropic answers a request it does not accept, or None."""
+    def refusal(message):
+        return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+    thinking = request.get("thinking") or {}
+    name = model.split("/", 1)[0]
+    if name.startswith("claude-opus-4-7"):
+        if "temperature" in request:
+            return refusal("`temperature` is deprecated for this model.")
+        if thinking.get("type") == "enabled":
+            return refusal('"thinking.type.enabled" is not supported for this model. Use '
+                           '"thinking.type.adaptive" and "output_config.effort" to control '
+                           'thinking behavior.')
+    if thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens", 0)
+        if budget < 1024:
+            return refusal("thinking.enabled.budget_tokens: Input should be greater than or "
+                           "equal to 1024")
+        if request.get("max_tokens", 0) <= budget:
+            return refusal("`max_tokens` must be greater than `thinking.budget_tokens`. Please "
+                           "consult our documentation at https://docs.claude.com/en/docs/"
+                           "build-with-claude/extended-thinking#max-tokens-and-context-window-size")
+    if thinking.get("type") in ("enabled", "adaptive") and request.get("temperature", 1) != 1:
+        return refusal("`temperature` may only be set to 1 when thinking is enabled. Please "
+                       "consult our documentation at https://docs.claude.com/en/docs/"
+                       "build-with-claude/extended-thinking#feature-compatibility")
+    return None
+
+
 def answer_text(behaviour, serial, vary=False, nonascii=False):
     if behaviour == "nocode":
         return "I would use shared memory tiling here, but I will not write the code today."
+    if behaviour == "length":
+        whole = answer_text("ok", serial, vary, nonascii)
+        return whole[: whole.index("extern")] + "extern \"C\" __global__ void scale_ro"
+    if behaviour == "lengthprose":
+        return answer_text("ok", serial, vary, nonascii) + "\nA faster version would tile the"
     prose = f"Answer {serial}. Here is a kernel that scales each row.\n\n"
     if behaviour == "huge":
         prose = ("padding " * 400000) + "\n\n" + prose
@@ -143,6 +219,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(404, self.error_body(
                 anthropic, "not_found_error", f"The model '{model}' does not exist"))
             return
+        if behaviour == "ollama404":
+            self.send_json(404, {"error": f"model \"{model}\" not found, try pulling it first"})
+            return
+        refusal = anthropic_refusal(model, request) if anthropic else \
+            openai_refusal(model, request)
+        if refusal is not None:
+            self.send_json(400, refusal)
+            return
         if behaviour == "429":
             self.send_json(429, self.error_body(anthropic, "rate_limit_error", "slow down"),
                            [("Retry-After", "1")])
@@ -162,21 +246,36 @@ class Handler(BaseHTTPRequestHandler):
         text = answer_text(behaviour, serial, self.server.vary, self.server.nonascii)
         prompt_tokens = sum(len(json.dumps(m)) for m in request.get("messages", [])) // 4 + 1
         output_tokens = len(text) // 4 + 1
+        cut = behaviour in ("length", "lengthprose")
+        thinks = anthropic and (request.get("thinking") or {}).get("type") in ("enabled",
+                                                                                "adaptive")
         if request.get("stream"):
+            include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
             self.stream(anthropic, behaviour, model, text, prompt_tokens, output_tokens,
-                        bool((request.get("stream_options") or {}).get("include_usage")))
+                        include_usage and behaviour not in ("nousage", "local"), thinks)
             return
         if anthropic:
+            content = [{"type": "text", "text": text}]
+            if thinks:
+                content.insert(0, {"type": "thinking", "thinking": REASONING_TEXT,
+                                   "signature": "c2lnbmF0dXJl"})
             payload = {"id": f"msg_{serial}", "type": "message", "role": "assistant",
-                       "model": model, "content": [{"type": "text", "text": text}],
-                       "stop_reason": "end_turn",
+                       "model": model, "content": content,
+                       "stop_reason": "max_tokens" if cut else "end_turn",
                        "usage": {"input_tokens": prompt_tokens, "output_tokens": output_tokens}}
         else:
+            message = {"role": "assistant", "content": text}
+            if behaviour == "local":
+                message.update({"tool_calls": [], "reasoning_content": None})
+            if behaviour == "reasoning":
+                message["reasoning_content"] = REASONING_TEXT
             payload = {"id": f"chatcmpl-{serial}", "object": "chat.completion", "model": model,
-                       "choices": [{"index": 0, "finish_reason": "stop",
-                                    "message": {"role": "assistant", "content": text}}],
+                       "choices": [{"index": 0, "finish_reason": "length" if cut else "stop",
+                                    "message": message}],
                        "usage": {"prompt_tokens": prompt_tokens,
                                  "completion_tokens": output_tokens}}
+            if behaviour in ("nousage", "local"):
+                del payload["usage"]
         body = json.dumps(payload).encode()
         if behaviour == "malformed":
             body = b'{"choices": [{"message": {"content": "unterminated'
@@ -196,7 +295,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def stream(self, anthropic, behaviour, model, text, prompt_tokens, output_tokens,
-               include_usage):
+               include_usage, thinks=False):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
@@ -210,19 +309,34 @@ class Handler(BaseHTTPRequestHandler):
             events.append(event("message_start", {"type": "message_start", "message": {
                 "id": "msg", "type": "message", "role": "assistant", "model": model,
                 "content": [], "usage": {"input_tokens": prompt_tokens, "output_tokens": 1}}}))
+            block = 0
+            if thinks:
+                events.append(event("content_block_start", {
+                    "type": "content_block_start", "index": 0,
+                    "content_block": {"type": "thinking", "thinking": ""}}))
+                events.append(event("content_block_delta", {
+                    "type": "content_block_delta", "index": 0,
+                    "delta": {"type": "thinking_delta", "thinking": REASONING_TEXT}}))
+                events.append(event("content_block_delta", {
+                    "type": "content_block_delta", "index": 0,
+                    "delta": {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}}))
+                events.append(event("content_block_stop", {"type": "content_block_stop",
+                                                           "index": 0}))
+                block = 1
             events.append(event("content_block_start", {"type": "content_block_start",
-                                                        "index": 0,
+                                                        "index": block,
                                                         "content_block": {"type": "text",
                                                                           "text": ""}}))
             events.append("event: ping\ndata: {\"type\": \"ping\"}\n\n")
             for piece in pieces:
                 events.append(event("content_block_delta", {
-                    "type": "content_block_delta", "index": 0,
+                    "type": "content_block_delta", "index": block,
                     "delta": {"type": "text_delta", "text": piece}}))
             events.append(event("content_block_stop", {"type": "content_block_stop",
-                                                       "index": 0}))
+                                                       "index": block}))
+            stop = "max_tokens" if behaviour in ("length", "lengthprose") else "end_turn"
             events.append(event("message_delta", {"type": "message_delta",
-                                                  "delta": {"stop_reason": "end_turn"},
+                                                  "delta": {"stop_reason": stop},
                                                   "usage": {"output_tokens": output_tokens}}))
             events.append(event("message_stop", {"type": "message_stop"}))
         else:
@@ -230,11 +344,17 @@ class Handler(BaseHTTPRequestHandler):
                 return "data: " + json.dumps({"id": "c", "object": "chat.completion.chunk",
                                               "choices": [{"index": 0, "delta": delta,
                                                            "finish_reason": finish}]}) + "\n\n"
-            events.append(chunk({"role": "assistant", "content": ""}))
+            # llama.cpp's and vLLM's first delta carries the role and a null content.
+            first = None if behaviour == "local" else ""
+            events.append(chunk({"role": "assistant", "content": first}))
             events.append(": keep-alive comment\n\n")
+            if behaviour == "reasoning":
+                for at in range(0, len(REASONING_TEXT), 40):
+                    events.append(chunk({"reasoning_content": REASONING_TEXT[at:at + 40]}))
             for piece in pieces:
                 events.append(chunk({"content": piece}))
-            events.append(chunk({}, "stop"))
+            cut = behaviour in ("length", "lengthprose")
+            events.append(chunk({}, "length" if cut else "stop"))
             if include_usage:
                 events.append("data: " + json.dumps({"id": "c", "choices": [], "usage": {
                     "prompt_tokens": prompt_tokens,

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "datasets/sqlite.hpp"
+#include "harness/util/files.hpp"
+#include "harness/util/subprocess.hpp"
 #include "tests/support/fake_llm_server.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -243,6 +245,102 @@ TEST_F(OptimizeTest, AnUnsetKeyVariableIsOneLineNamingIt) {
   EXPECT_EQ(result.standard_error,
             "kforge: error: the environment variable KFORGE_TEST_UNSET_KEY_VARIABLE that should "
             "hold the API key is not set (llm.api_key_env)\n");
+}
+
+// What the fake server received, read through its control endpoint (by python3: the system
+// tests do not link kforge's HTTP client).
+nlohmann::json requests_received(const testing::FakeLlmServer& server) {
+  ProcessResult result = run_process(
+      {.program = "python3",
+       .arguments = {"-c",
+                     "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+                     "'http://127.0.0.1:" +
+                         std::to_string(server.port()) + "/control/requests').read().decode())"},
+       .time_limit = std::chrono::seconds(30)});
+  EXPECT_TRUE(result.succeeded()) << result.standard_error;
+  return nlohmann::json::parse(result.standard_output);
+}
+
+TEST_F(OptimizeTest, LlmStartsFromTheEngineersCandidateAndHint) {
+  testing::TemporaryDirectory folder;
+  std::string kernel = files::read(testing::source_dir() / "tests/system/data/eval/relu_ok.cu") +
+                       "// engineer's marker 7f3a\n";
+  testing::write_text(folder / "mine.cu", kernel);
+  const std::string hint = "Use float4 loads; keep BLOCK at 256.";
+  nlohmann::json report = run_json(llm_arguments(
+      "ok/start", {"--from", (folder / "mine.cu").string(), "--hint", hint, "--strategy", "refine",
+                   "--samples", "1", "--iterations", "1", "--json"}));
+  int64_t run = report["run_id"].get<int64_t>();
+  EXPECT_EQ(report["tasks"][0]["status"], "completed") << report.dump();
+
+  // The first request the server saw for this run: the task, then the engineer's kernel as the
+  // answer before, then its result and the hint.
+  nlohmann::json first;
+  for (const nlohmann::json& seen : requests_received(*server_)) {
+    if (seen["model"] == "ok/start") {
+      first = seen["body"];
+      break;
+    }
+  }
+  ASSERT_TRUE(first.contains("messages")) << first.dump();
+  const nlohmann::json& messages = first["messages"];
+  ASSERT_EQ(messages.size(), 4u) << messages.dump(1);  // system, task, kernel, result + hint
+  EXPECT_EQ(messages[2]["role"], "assistant");
+  EXPECT_NE(messages[2]["content"].get<std::string>().find("engineer's marker 7f3a"),
+            std::string::npos);
+  EXPECT_NE(messages[2]["content"].get<std::string>().find("mine.cu"), std::string::npos);
+  std::string result_turn = messages[3]["content"].get<std::string>();
+  EXPECT_NE(result_turn.find("compiled"), std::string::npos) << result_turn;
+  EXPECT_NE(result_turn.find(hint), std::string::npos) << result_turn;
+
+  // The store: the kernel evaluated first (origin human, in the run), the model's candidate its
+  // child, and the stored conversation holding both the kernel and the hint.
+  int64_t human = count("SELECT id FROM candidates WHERE origin = 'human' AND" + run_filter(run));
+  ASSERT_GT(human, 0);
+  EXPECT_EQ(text("SELECT source FROM candidates WHERE id = " + std::to_string(human)), kernel);
+  EXPECT_EQ(text("SELECT verdict FROM evaluations WHERE candidate_id = " + std::to_string(human)),
+            "compiled");
+  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'llm' AND parent_id = " +
+                  std::to_string(human) + " AND" + run_filter(run)),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE instr(request, 'marker 7f3a') > 0 "
+                  "AND instr(request, '" +
+                  hint + "') > 0 AND" + run_filter(run)),
+            1);
+  EXPECT_EQ(text("SELECT json_extract(request, '$.start.hint') FROM runs WHERE id = " +
+                 std::to_string(run)),
+            hint);
+
+  // A hint alone ends the first prompt; --hint with the replay agent and --from with a folder
+  // are one-line errors.
+  nlohmann::json alone =
+      run_json(llm_arguments("ok/hint", {"--hint", hint, "--strategy", "sample", "--samples", "1",
+                                         "--iterations", "1", "--json"}));
+  EXPECT_EQ(alone["tasks"][0]["status"], "completed") << alone.dump();
+  for (const nlohmann::json& seen : requests_received(*server_)) {
+    if (seen["model"] == "ok/hint") {
+      ASSERT_EQ(seen["body"]["messages"].size(), 2u);
+      EXPECT_NE(seen["body"]["messages"][1]["content"].get<std::string>().find(hint),
+                std::string::npos);
+    }
+  }
+  ProcessResult replay = kforge({"--python", "/usr/bin/python3", "optimize", "builtin/relu",
+                                 "--agent", "replay", "--hint", hint});
+  EXPECT_EQ(replay.exit_code, 1);
+  EXPECT_NE(replay.standard_error.find("kforge: error: --hint is an instruction for the llm agent"),
+            std::string::npos)
+      << replay.standard_error;
+  std::vector<std::string> two_tasks =
+      llm_arguments("ok/start", {"--from", (folder / "mine.cu").string()});
+  two_tasks.insert(two_tasks.begin() + 4, "builtin/softmax");
+  ProcessResult both = kforge(two_tasks);
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.standard_error.find("--from starts one task"), std::string::npos)
+      << both.standard_error;
+  ProcessResult folder_from = kforge(llm_arguments("ok/start", {"--from", folder.path().string()}));
+  EXPECT_EQ(folder_from.exit_code, 1);
+  EXPECT_NE(folder_from.standard_error.find("names one .cu file"), std::string::npos)
+      << folder_from.standard_error;
 }
 
 TEST_F(OptimizeTest, ReplayEvaluatesEveryFileOfAFolder) {

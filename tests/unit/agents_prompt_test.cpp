@@ -40,6 +40,38 @@ TEST(AgentsPrompt, FirstPromptHasTaskSignatureGpuAndContract) {
   EXPECT_EQ(user.find("{{"), std::string::npos);
 }
 
+TEST(AgentsPrompt, TheEngineersStartingPointOpensTheConversationAsARefineStep) {
+  PromptBuilder plain(PromptLibrary::load(), relu_task(), h100());
+  Feedback result;
+  result.ask_id = "start";
+  result.verdict = Verdict::kCompileError;
+  result.evidence = {{"log", "mine.cu(12): error: identifier \"y\" is undefined"}};
+  PromptBuilder started = plain.with_start({.file_name = "mine.cu",
+                                            .source = "__global__ void mine() {} // marker",
+                                            .feedback = result,
+                                            .hint = "Fix the error, then vectorise."});
+  Conversation conversation = started.first();
+  ASSERT_EQ(conversation.messages.size(), 3u);
+  EXPECT_EQ(conversation.messages[0].content, plain.first().messages[0].content);
+  EXPECT_EQ(conversation.messages[1].role, "assistant");
+  EXPECT_NE(conversation.messages[1].content.find("mine.cu"), std::string::npos);
+  EXPECT_NE(conversation.messages[1].content.find("// marker"), std::string::npos);
+  const std::string& turn = conversation.messages[2].content;
+  EXPECT_EQ(conversation.messages[2].role, "user");
+  EXPECT_NE(turn.find("compile_error"), std::string::npos) << turn;
+  EXPECT_NE(turn.find("identifier \\\"y\\\" is undefined"), std::string::npos) << turn;
+  EXPECT_NE(turn.find("Instruction from the engineer"), std::string::npos) << turn;
+  EXPECT_NE(turn.find("Fix the error, then vectorise."), std::string::npos) << turn;
+  EXPECT_EQ(turn.find("{{"), std::string::npos);
+
+  // An instruction alone ends the first turn.
+  Conversation hinted = plain.with_start({.hint = "Use shared memory."}).first();
+  ASSERT_EQ(hinted.messages.size(), 1u);
+  EXPECT_NE(hinted.messages[0].content.find("Use shared memory."), std::string::npos);
+  // The builder it came from is unchanged.
+  EXPECT_EQ(plain.first().messages.size(), 1u);
+}
+
 TEST(AgentsPrompt, HistoryAndFeedbackShowVerdictsWithTrimmedEvidence) {
   PromptBuilder builder(PromptLibrary::load(), relu_task(), h100());
   std::string log(10000, 'x');

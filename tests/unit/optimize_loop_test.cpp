@@ -10,6 +10,7 @@
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/task_import.hpp"
+#include "harness/util/files.hpp"
 #include "harness/workspace.hpp"
 #include "sandbox/compile_pool.hpp"
 #include "tests/support/fake_llm_server.hpp"
@@ -171,6 +172,41 @@ TEST_F(OptimizeLoopTest, ResumeTellsStoredAnswersAndSendsOnlyTheRest) {
   EXPECT_EQ(again.progress.attempts, 2);
   EXPECT_EQ(third->totals().requests, 0);
   EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE run_id = " + std::to_string(run)), 2);
+}
+
+// `optimize --from FILE.cu --hint TEXT`: the engineer's candidate is evaluated once, before the
+// first ask; a run that failed after it continues without evaluating it again, and the model's
+// candidate is its child, asked from a conversation that holds the kernel and the hint.
+TEST_F(OptimizeLoopTest, TheEngineersStartIsEvaluatedOnceAcrossAResume) {
+  Store& store = workspace_->store();
+  int64_t run = new_run();
+  std::string in_run = " AND run_id = " + std::to_string(run);
+  Evaluator evaluator(store, *pool_, EvaluatorOptions{});
+  OptimizeLoop loop(store, evaluator, run, {});
+  LlmStart start{
+      .candidate = ReplayItem{.source = files::read(testing::source_dir() /
+                                                    "tests/system/data/eval/relu_ok.cu") +
+                                        "// start marker\n",
+                              .file_name = "mine.cu",
+                              .origin = "human"},
+      .hint = "vectorise the loads"};
+  auto failing = provider("404/start");
+  TaskOutcome failed = loop.run_llm(*task_, *failing, sample(1, 1), prompts(), start);
+  EXPECT_EQ(failed.status, "failed");
+  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'human'" + in_run), 1);
+
+  auto working = provider("ok/start");
+  TaskOutcome resumed = loop.run_llm(*task_, *working, sample(1, 1), prompts(), start);
+  EXPECT_EQ(resumed.status, "completed");
+  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'human'" + in_run), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM candidates c JOIN candidates p ON p.id = c.parent_id "
+                  "WHERE p.origin = 'human' AND c.origin = 'llm' AND c.run_id = " +
+                  std::to_string(run)),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM llm_exchanges WHERE status = 'ok' AND instr(request, "
+                  "'start marker') > 0 AND instr(request, 'vectorise the loads') > 0" +
+                  in_run),
+            1);
 }
 
 TEST_F(OptimizeLoopTest, ReplayFilesAreSortedAndMissingPathsNamed) {
