@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "datasets/sqlite.hpp"
+#include "harness/util/files.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -306,6 +307,37 @@ TEST_F(TuneTest, BadSpacesAndRequestsAreOneLineAndStoreNothing) {
       tiled_candidate("[\"BLOCK * ITEMS <= 4096\", \"x.numel > 0 || BLOCK == 0\"]", "shape"));
   nlohmann::json report = tune_json({"shape.cu", "--task", "tiny/tiny_relu", "--max-evals", "1"});
   EXPECT_EQ(report["space"]["points"], 27);
+}
+
+// A library kernel (a seed, its manifest written by `kforge library seed-manifests`) tuned for
+// this GPU: the best point is recorded in its manifest under "tuned"."<arch>", the rest of the
+// manifest unchanged.
+TEST_F(TuneTest, LibraryTuneRecordsTheBestPointPerArchitecture) {
+  fs::path lib = workspace_->path() / "lib";
+  fs::create_directories(lib / "seeds/relu/tiled");
+  testing::write_text(lib / "seeds/relu/tiled/kernel.cu", tiled_candidate(kConstraints, "lib"));
+  ProcessResult written =
+      run_kforge({"library", "seed-manifests", "--library", lib.string()}, workspace_->path());
+  ASSERT_EQ(written.exit_code, 0) << written.standard_error;
+  fs::path manifest_path = lib / "seeds/relu/tiled/manifest.json";
+  std::string name = "seeds/relu/tiled";
+  nlohmann::json before = nlohmann::json::parse(files::read(manifest_path));
+
+  ProcessResult result =
+      run_kforge({"library", "tune", name, "--library", lib.string(), "--max-evals", "2", "--json"},
+                 workspace_->path(), {{"KFORGE_GPU_WORKER", worker()}}, 600);
+  ASSERT_EQ(result.exit_code, 0) << result.standard_error;
+  nlohmann::json report = nlohmann::json::parse(result.standard_output);
+  EXPECT_EQ(report["recorded"], true);
+  EXPECT_EQ(report["points"].size(), 2u);
+  nlohmann::json after = nlohmann::json::parse(files::read(manifest_path));
+  const std::string arch = report["arch"];
+  ASSERT_TRUE(after["tuned"].contains(arch)) << after.dump(2);
+  EXPECT_EQ(after["tuned"][arch]["defines"], report["best"]["defines"]);
+  EXPECT_EQ(after["tuned"][arch]["run_id"], report["run_id"]);
+  EXPECT_EQ(after["tuned"][arch]["gpu"], "kforge emulated GPU (tests only)");
+  after.erase("tuned");
+  EXPECT_EQ(after, before);  // the fallback defines and everything else are unchanged
 }
 
 TEST_F(TuneTest, HelpNamesTheBudgetsAndStrategies) {
