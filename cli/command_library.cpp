@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "datasets/records.hpp"
+#include "harness/autotune/library_tuning.hpp"
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/library/manifest.hpp"
@@ -36,6 +37,7 @@ struct LibraryOptions {
   std::string library;
   std::string name;
   bool json = false;
+  autotune::TuneRequest tune;  // `library tune`: strategy, seed, budgets
 };
 
 // Where a kernel comes from: the workspace's own library (or --library), or kforge's.
@@ -195,6 +197,45 @@ void show(Context& context, const LibraryOptions& options) {
   print("manifest:\n%s\n", entry.manifest.dump(2).c_str());
 }
 
+// `library tune NAME`: the tuner on the kernel's own file and task, the best point recorded in
+// its manifest for the architecture compiled for (harness/autotune/library_tuning.hpp).
+void tune_kernel(Context& context, const LibraryOptions& options) {
+  Workspace& workspace = context.workspace();
+  const std::vector<Entry> entries = scan_libraries(workspace, options.library);
+  const Entry& entry = find_entry(entries, options.name);
+  if (entry.manifest.is_null())
+    throw Error("the kernel has no manifest.json, so its task is unknown", entry.name);
+  const std::string task_name =
+      entry.manifest.value("task", nlohmann::json::object()).value("name", "");
+  Task task = load_task(workspace, task_name,
+                        [&context](const std::string& line) { context.progress(line); });
+  EvaluationService service(
+      workspace, {.compile_workers = 1, .gpu_worker_command = context.options.gpu_worker_command});
+  autotune::TuneReport report = autotune::tune_library_kernel(
+      workspace.store(), service, task, entry.folder, options.tune,
+      [&context](const autotune::TuneReport& so_far, const autotune::TunedPoint& latest) {
+        context.progress("[" + std::to_string(so_far.points.size()) + "/" +
+                         std::to_string(so_far.budget) + "] " +
+                         nlohmann::json(latest.defines).dump() + ": " +
+                         std::string(verdict_name(latest.verdict)));
+      });
+  std::vector<const autotune::TunedPoint*> ranked = report.ranked();
+  if (options.json) {
+    nlohmann::json json = report.to_json();
+    json["kernel"] = entry.name;
+    json["recorded"] = !ranked.empty();
+    return Context::print_json(json);
+  }
+  if (ranked.empty())
+    return print("%s: no point was correct in %zu; the manifest is unchanged\n", entry.name.c_str(),
+                 report.points.size());
+  print("%s on %s (%s): best %s at %.3f us after %zu points (run %lld); recorded in %s\n",
+        entry.name.c_str(), report.gpu.c_str(), service.arch().c_str(),
+        nlohmann::json(ranked.front()->defines).dump().c_str(), *ranked.front()->time_us,
+        report.points.size(), static_cast<long long>(report.run_id),
+        (entry.folder / "manifest.json").string().c_str());
+}
+
 void verify(Context& context, const LibraryOptions& options) {
   Workspace& workspace = context.workspace();
   std::vector<Entry> entries = scan_libraries(workspace, options.library);
@@ -314,7 +355,7 @@ void write_seed_manifests(Context& context, const LibraryOptions& options) {
 
 void add_library_command(CLI::App& parent, Context& context) {
   auto* command =
-      parent.add_subcommand("library", "the shipped kernel library: list, show, verify");
+      parent.add_subcommand("library", "the shipped kernel library: list, show, verify, tune");
   command->require_subcommand(1);
   auto options = std::make_shared<LibraryOptions>();
   auto common = [&](CLI::App* sub) {
@@ -334,6 +375,16 @@ void add_library_command(CLI::App& parent, Context& context) {
   verify_command->add_option("name", options->name, "only this kernel");
   common(verify_command);
   verify_command->callback([options, &context] { verify(context, *options); });
+  auto* tune_command = command->add_subcommand(
+      "tune", "tune a kernel's defines for this GPU; record the best point in its manifest");
+  tune_command->add_option("name", options->name, "e.g. softmax/online_block")->required();
+  tune_command->add_option("--strategy", options->tune.strategy, "the tuning strategy (auto)");
+  tune_command->add_option("--max-evals", options->tune.max_evals,
+                           "points to evaluate at most (default 100)");
+  tune_command->add_option("--time", options->tune.max_seconds, "wall-time budget in seconds");
+  tune_command->add_option("--seed", options->tune.seed, "the strategy's seed (default 0)");
+  common(tune_command);
+  tune_command->callback([options, &context] { tune_kernel(context, *options); });
   auto* seeds_command = command->add_subcommand(
       "seed-manifests",
       "rewrite the seeds' manifests from their files and tasks (nothing verified)");

@@ -1,20 +1,40 @@
+// kforge tune FILE.cu --task T [--strategy S] [--max-evals N] [--fraction F] [--time S]
+//   [--seed K] [--arch A] [--space-limit N] [--json]; kforge tune --resume RUN [--json]:
+// searches the candidate's define space (its defines' values and constraints) with a strategy,
+// every point through the same evaluator as `kforge eval` and stored (origin `tune`), a point
+// already evaluated never run again, a killed run resumed (harness/autotune/tuner.hpp). Progress
+// on stderr; at the end the best point, its speedup and the top points.
+//
 // kforge tune --replay SPACE.json[.gz] [--strategy S] [--budget-fraction F] [--repeats N]
 //   [--seed K] [--json] [--export FILE --format kernel-tuner-cache]: measures a search strategy
 // on a recorded space (Kernel Tuner's cache format), where evaluating a point is a look-up,
 // against random search on the same space and budget. `--export` writes the points the
-// strategy evaluated with seed K in the cache format, which --replay reads back. Tuning a
-// kernel through the evaluator is not built yet: without --replay the command says so.
+// strategy evaluated with seed K in the cache format, which --replay reads back.
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "harness/autotune/tuner.hpp"
+#include "harness/evaluation/evaluation_service.hpp"
+#include "harness/task_import.hpp"
 #include "harness/tuning/replay.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/formatted.hpp"
+#include "harness/util/strings.hpp"
 
 namespace kforge::cli {
 namespace {
 
+// The largest candidate file `tune` reads (as `eval`: a source over the policy's limit gets its
+// verdict from the evaluator).
+constexpr size_t kMaxCandidateFileBytes = size_t{256} << 20;
+
 struct TuneArguments {
+  std::string file;
+  std::string task;
+  std::string arch;
+  autotune::TuneRequest request;
+  int64_t resume = 0;
   std::string replay;
   tuning::ReplayOptions options;
   bool json = false;
@@ -57,15 +77,118 @@ void run_replay(const TuneArguments& arguments) {
   print_summary(report.random);
 }
 
+std::string defines_text(const std::map<std::string, int64_t>& defines) {
+  std::vector<std::string> parts;
+  for (const auto& [name, value] : defines)
+    parts.push_back(name + "=" + std::to_string(value));
+  return strings::join(parts, " ");
+}
+
+std::string point_result(const autotune::TunedPoint& point) {
+  std::string text(verdict_name(point.verdict));
+  if (point.time_us)
+    text += formatted(" %.3f us", *point.time_us);
+  if (point.cached)
+    text += " (from the store)";
+  return text;
+}
+
+void print_tune_report(const autotune::TuneReport& report) {
+  print("kforge tune: %s on %s (%s, %s), strategy %s, run %lld\n", report.request.file_name.c_str(),
+        report.request.task.c_str(), report.arch.c_str(), report.gpu.c_str(),
+        report.request.strategy.c_str(), static_cast<long long>(report.run_id));
+  print(
+      "space: %llu points declared, %zu valid searched%s; %zu points told (%zu evaluated, %zu "
+      "from the store) of a budget of %zu, %s in %.1f s\n",
+      static_cast<unsigned long long>(report.product_size), report.space_size,
+      report.sampled ? " (a uniform sample)" : "", report.points.size(), report.evaluated(),
+      report.points.size() - report.evaluated(), report.budget, report.status.c_str(),
+      report.seconds);
+  std::vector<const autotune::TunedPoint*> ranked = report.ranked();
+  if (ranked.empty()) {
+    print("best: none (no point was correct)\n");
+    return;
+  }
+  const autotune::TunedPoint& best = *ranked.front();
+  print("best: %s  %.3f us", defines_text(best.defines).c_str(), *best.time_us);
+  if (best.speedup_eager)
+    print("  speedup %.2fx over eager", *best.speedup_eager);
+  print("  (candidate %lld)\n", static_cast<long long>(best.candidate_id));
+  print("top points:\n");
+  for (size_t i = 0; i < ranked.size() && i < 5; ++i)
+    print("  %2zu. %-40s %10.3f us  %s\n", i + 1, defines_text(ranked[i]->defines).c_str(),
+          *ranked[i]->time_us,
+          ranked[i]->speedup_eager ? formatted("%.2fx", *ranked[i]->speedup_eager).c_str() : "-");
+}
+
+// One line on stderr per point: where the run is, the best so far and the time left.
+autotune::TuneProgress progress_lines(const Context& context) {
+  return [&context](const autotune::TuneReport& so_far, const autotune::TunedPoint& latest) {
+    std::vector<const autotune::TunedPoint*> ranked = so_far.ranked();
+    std::string best = ranked.empty() ? "none" : formatted("%.3f us", *ranked.front()->time_us);
+    size_t left = so_far.budget - so_far.points.size();
+    size_t done_here = so_far.evaluated();
+    double per_point = done_here ? so_far.seconds / done_here : 0;
+    context.progress(formatted("[%zu/%zu] %s: %s; best %s; ETA %.0f s", so_far.points.size(),
+                               so_far.budget, defines_text(latest.defines).c_str(),
+                               point_result(latest).c_str(), best.c_str(), per_point * left));
+  };
+}
+
+void run_tune(const TuneArguments& arguments, Context& context) {
+  Workspace& workspace = context.workspace();
+  autotune::TuneRequest request = arguments.request;
+  if (arguments.resume) {
+    request = autotune::tune_request_of_run(workspace.store(), arguments.resume);
+  } else {
+    if (arguments.file.empty() || arguments.task.empty())
+      throw Error("give a candidate file and --task (or --resume RUN, or --replay SPACE)",
+                  "kforge tune");
+    request.task = arguments.task;
+    request.source = files::read(arguments.file, kMaxCandidateFileBytes);
+    request.file_name = strings::to_valid_utf8(arguments.file);
+  }
+  Task task = load_task(workspace, request.task,
+                        [&context](const std::string& line) { context.progress(line); });
+  // One point at a time: one compile worker, as `eval` has.
+  EvaluationService service(workspace, {.arch = arguments.arch,
+                                        .compile_workers = 1,
+                                        .gpu_worker_command = context.options.gpu_worker_command});
+  autotune::TuneReport report =
+      arguments.resume
+          ? autotune::resume(workspace.store(), service, task, arguments.resume,
+                             progress_lines(context))
+          : autotune::tune(workspace.store(), service, task, request, progress_lines(context));
+  if (arguments.json)
+    return Context::print_json(report.to_json());
+  print_tune_report(report);
+}
+
 }  // namespace
 
 void add_tune_command(CLI::App& parent, Context& context) {
   auto* command = parent.add_subcommand(
-      "tune", "search a kernel's parameter space; --replay measures a strategy on a recorded one");
+      "tune",
+      "search a candidate's define space through the evaluator, every point stored; --replay "
+      "measures a strategy on a recorded space");
   auto arguments = std::make_shared<TuneArguments>();
   std::string names;
   for (const tuning::StrategyEntry& entry : tuning::strategies())
     names += std::string("\n  ") + entry.name + ": " + entry.summary;
+  command->add_option("file", arguments->file,
+                      "candidate .cu file whose plan declares defines (values) and constraints");
+  command->add_option("--task", arguments->task, "task to tune against, e.g. builtin/relu");
+  command->add_option("--max-evals", arguments->request.max_evals,
+                      "points to evaluate at most (default: --fraction, else 100)");
+  command->add_option("--fraction", arguments->request.fraction,
+                      "points to evaluate as a fraction of the valid space");
+  command->add_option("--time", arguments->request.max_seconds, "wall-time budget in seconds");
+  command->add_option("--space-limit", arguments->request.space_limit,
+                      "valid points searched at most; a larger space is sampled (default 20000)");
+  command->add_option("--arch", arguments->arch,
+                      "architecture to compile for (default: the GPU's, else config `arch`)");
+  command->add_option("--resume", arguments->resume,
+                      "continue tuning run RUN where it stopped (killed or interrupted)");
   command->add_option("--replay", arguments->replay,
                       "a recorded space in Kernel Tuner's cache format (.json or .json.gz)");
   command->add_option("--strategy", arguments->options.strategy, "the strategy:" + names);
@@ -73,19 +196,19 @@ void add_tune_command(CLI::App& parent, Context& context) {
                       "evaluations as a fraction of the space (default 0.05)");
   command->add_option("--repeats", arguments->options.repeats,
                       "seeded repeats to summarise (default 20)");
-  command->add_option("--seed", arguments->options.seed, "the first repeat's seed (default 0)");
+  command->add_option("--seed", arguments->options.seed,
+                      "the strategy's seed; with --replay the first repeat's (default 0)");
   command->add_flag("--json", arguments->json, "print one JSON object");
   command->add_option("--export", arguments->export_path,
                       "write the points the strategy evaluated with --seed to this file");
   command->add_option("--format", arguments->format,
                       "the --export format: kernel-tuner-cache (the default)");
-  command->callback([arguments] {
-    if (arguments->replay.empty())
-      throw Error(
-          "tuning through the evaluator is not built yet; measure a strategy with "
-          "--replay SPACE.json[.gz]",
-          "kforge tune");
-    run_replay(*arguments);
+  command->callback([arguments, &context] {
+    if (!arguments->replay.empty())
+      return run_replay(*arguments);
+    arguments->request.strategy = arguments->options.strategy;
+    arguments->request.seed = arguments->options.seed;
+    run_tune(*arguments, context);
   });
 }
 

@@ -7,17 +7,27 @@ namespace kforge {
 
 using kernels::ExpressionFailure;
 
-Expression Expression::parse(std::string text, std::string context, TextOrigin origin) {
+Expression Expression::parsed(std::string text, std::string context, TextOrigin origin,
+                              bool condition) {
   Expression expression;
   expression.text_ = text;
   expression.context_ = std::move(context);
   expression.origin_ = std::move(origin);
   try {
-    expression.tree_ = kernels::ExpressionTree::parse(std::move(text));
+    expression.tree_ = condition ? kernels::ExpressionTree::parse_condition(std::move(text))
+                                 : kernels::ExpressionTree::parse(std::move(text));
   } catch (const ExpressionFailure& failure) {
     expression.fail_at(failure);
   }
   return expression;
+}
+
+Expression Expression::parse(std::string text, std::string context, TextOrigin origin) {
+  return parsed(std::move(text), std::move(context), std::move(origin), false);
+}
+
+Expression Expression::parse_condition(std::string text, std::string context, TextOrigin origin) {
+  return parsed(std::move(text), std::move(context), std::move(origin), true);
 }
 
 int64_t Expression::evaluate(const ExpressionEnvironment& environment) const {
@@ -67,6 +77,10 @@ std::optional<std::string> Expression::bare_name() const {
 
 std::vector<std::string> Expression::names() const {
   return tree_.names();
+}
+
+std::vector<std::string> Expression::value_names() const {
+  return tree_.value_names();
 }
 
 }  // namespace kforge

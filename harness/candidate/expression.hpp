@@ -37,6 +37,9 @@ class Expression {
   // "<file:line:col>: launch plan: <context> \"<text>\": <what is wrong>" at the character
   // where parsing failed.
   static Expression parse(std::string text, std::string context, TextOrigin origin = {});
+  // As parse, for a condition: a plan's constraint, with comparisons and logical operators
+  // (kernels::ExpressionTree::parse_condition); its value is 1 (holds) or 0.
+  static Expression parse_condition(std::string text, std::string context, TextOrigin origin = {});
 
   const std::string& text() const { return text_; }
   const std::string& context() const { return context_; }
@@ -55,8 +58,12 @@ class Expression {
   std::optional<std::string> bare_name() const;
   // Every name the expression mentions, in order of appearance.
   std::vector<std::string> names() const;
+  // The names it reads as values, not as NAME.shape[i] or NAME.numel.
+  std::vector<std::string> value_names() const;
 
  private:
+  static Expression parsed(std::string text, std::string context, TextOrigin origin,
+                           bool condition);
   [[noreturn]] void fail_at(const kernels::ExpressionFailure& failure) const;
 
   std::string text_;

@@ -24,7 +24,7 @@ class PlanReader {
   LaunchPlan read() {
     if (root_.kind != Kind::kObject)
       fail(root_, "the plan must be a JSON object, not " + root_.kind_name());
-    check_keys(root_, {"kernels", "scratch", "defines", "arch"}, "launch plan key");
+    check_keys(root_, {"kernels", "scratch", "defines", "arch", "constraints"}, "launch plan key");
     LaunchPlan plan;
     const LocatedJson* kernels = root_.find("kernels");
     if (!kernels)
@@ -50,6 +50,8 @@ class PlanReader {
       plan.arch = read_arch(*arch);
       plan.arch_where = where(arch->offset);
     }
+    if (const LocatedJson* constraints = root_.find("constraints"))
+      plan.constraints = read_constraints(*constraints, plan.defines);
     return plan;
   }
 
@@ -274,6 +276,32 @@ class PlanReader {
     return specs;
   }
 
+  std::vector<Expression> read_constraints(const LocatedJson& constraints,
+                                           const std::vector<DefineSpec>& defines) const {
+    if (constraints.kind != Kind::kArray)
+      fail(constraints, "\"constraints\" must be an array of conditions in strings");
+    std::vector<std::string> define_names;
+    for (const DefineSpec& spec : defines)
+      define_names.push_back(spec.name);
+    std::vector<Expression> conditions;
+    for (size_t i = 0; i < constraints.items.size(); ++i) {
+      const LocatedJson& item = constraints.items[i];
+      if (item.kind != Kind::kString)
+        fail(item, "constraint " + std::to_string(i + 1) +
+                       " must be a condition in a string, not " + item.kind_name());
+      Expression condition = Expression::parse_condition(
+          item.string, "constraint " + std::to_string(i + 1), item.string_origin);
+      for (const std::string& name : condition.value_names()) {
+        if (std::find(define_names.begin(), define_names.end(), name) == define_names.end())
+          condition.fail(define_names.empty()
+                             ? "'" + name + "' is not a define, and the plan declares none"
+                             : strings::unknown_name_message("define", name, define_names));
+      }
+      conditions.push_back(std::move(condition));
+    }
+    return conditions;
+  }
+
   const LocatedJson& root_;
   std::shared_ptr<const SourceText> source_;
 };
@@ -314,6 +342,8 @@ nlohmann::json LaunchPlan::to_json() const {
     json["defines"][spec.name] = {{"default", spec.default_value}, {"values", spec.values}};
   if (!arch.empty())  // absent otherwise, so that plans without it are stored as before
     json["arch"] = arch;
+  if (!constraints.empty())  // the same
+    json["constraints"] = texts(constraints);
   return json;
 }
 
@@ -324,6 +354,18 @@ LaunchPlan LaunchPlan::from_json(const nlohmann::json& json) {
 LaunchPlan LaunchPlan::from_located(const LocatedJson& json,
                                     std::shared_ptr<const SourceText> source) {
   return PlanReader(json, std::move(source)).read();
+}
+
+void check_constraints(const LaunchPlan& plan, const ExpressionEnvironment& environment,
+                       const std::map<std::string, int64_t>& define_values) {
+  for (const Expression& constraint : plan.constraints) {
+    if (constraint.evaluate(environment) != 0)
+      continue;
+    std::vector<std::string> values;
+    for (const auto& [name, value] : define_values)
+      values.push_back(name + "=" + std::to_string(value));
+    constraint.fail("does not hold for " + strings::join(values, ", "));
+  }
 }
 
 std::map<std::string, int64_t> choose_define_values(

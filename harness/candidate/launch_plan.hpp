@@ -8,12 +8,16 @@
 //                 "shared_bytes": "e", "args": ["e", ...]}, ...],
 //    "scratch": [{"name": "tmp", "dtype": "float32", "numel": "e"}, ...],
 //    "defines": {"BLOCK": {"default": 256, "values": [128, 256]}},
-//    "arch": ["sm_90a"]}
+//    "arch": ["sm_90a"],
+//    "constraints": ["BLOCK * VEC <= 4096", "x.shape[1] % VEC == 0"]}
 // `kernels` is required and non-empty; `scratch`, `defines`, `arch` and `shared_bytes` (default
 // "0") may be left out; `values` defaults to [default]. `arch` is one architecture-specific
 // target ("sm_90a", or "sm_100f" for a family) or a list of them: the kernel is compiled for the
 // one the target GPU runs, and runs on no other. Expressions are JSON strings; a JSON integer
 // is accepted where an expression is expected and kept as its decimal text.
+// `constraints` are conditions (comparisons and logical operators, expression.hpp) every point
+// of the define space must satisfy; a value they read must be a define (checked here, with "did
+// you mean"), and they may read tensor sizes (NAME.shape[i], NAME.numel), checked at bind.
 #pragma once
 
 #include <cstdint>
@@ -55,9 +59,10 @@ struct DefineSpec {
 struct LaunchPlan {
   std::vector<KernelLaunch> kernels;
   std::vector<ScratchBuffer> scratch;
-  std::vector<DefineSpec> defines;  // in the order the plan lists them
-  std::vector<std::string> arch;    // architecture-specific targets; empty: the plain sm_XY
-  std::string arch_where;           // where "arch" is, for messages
+  std::vector<DefineSpec> defines;      // in the order the plan lists them
+  std::vector<std::string> arch;        // architecture-specific targets; empty: the plain sm_XY
+  std::string arch_where;               // where "arch" is, for messages
+  std::vector<Expression> constraints;  // conditions over defines and tensor sizes
 
   const DefineSpec* find_define(const std::string& name) const;
 
@@ -78,6 +83,12 @@ std::map<std::string, int64_t> choose_define_values(
 // itself for a plan without "arch"; else the plan's target that runs on that GPU ("sm_90a" for
 // sm_90 exactly, "sm_100f" for sm_100 or sm_103). Throws PlanError when none does.
 std::string choose_compile_arch(const LaunchPlan& plan, const std::string& gpu_arch);
+
+// Throws PlanError "<where>: constraint N \"...\": does not hold for BLOCK=256, VEC=8" for the
+// first of `plan`'s constraints that is false in `environment` (the signature's names at one
+// shape and the define values, `define_values`).
+void check_constraints(const LaunchPlan& plan, const ExpressionEnvironment& environment,
+                       const std::map<std::string, int64_t>& define_values);
 
 // NVRTC options for the chosen values: {"-DBLOCK=256", ...}, in name order.
 std::vector<std::string> define_options(const std::map<std::string, int64_t>& values);

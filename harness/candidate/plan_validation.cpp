@@ -50,12 +50,18 @@ class Binder {
       throw PlanError(plan_.kernels[limits_.max_kernels].where + ": the plan launches " +
                       std::to_string(plan_.kernels.size()) + " kernels, over the limit of " +
                       std::to_string(limits_.max_kernels));
-    add_signature();
-    add_defines();
+    check_constraints_only();
     add_scratch();
     for (const KernelLaunch& launch : plan_.kernels)
       resolved_.launches.push_back(bind_launch(launch));
     return std::move(resolved_);
+  }
+
+  // The signature's names and the defines, then the constraints over them.
+  void check_constraints_only() {
+    add_signature();
+    add_defines();
+    check_constraints(plan_, environment_, resolved_.defines);
   }
 
  private:
@@ -609,6 +615,16 @@ PlanResult<ResolvedPlan> bind_plan(const LaunchPlan& plan,
                                    const std::vector<KernelFootprint>& footprints) {
   try {
     return Binder(plan, kernels, entries, signature, define_values, limits, footprints).bind();
+  } catch (const PlanError& error) {
+    return error;
+  }
+}
+
+PlanResult<bool> check_plan_constraints(const LaunchPlan& plan, const Signature& signature,
+                                        const std::map<std::string, int64_t>& define_values) {
+  try {
+    Binder(plan, {}, {}, signature, define_values, Limits{}, {}).check_constraints_only();
+    return true;
   } catch (const PlanError& error) {
     return error;
   }

@@ -6,6 +6,7 @@
 //
 // Checks (each failure is one PlanError line naming the kernel, the argument, the expression and
 // its file:line:column when the plan came from a file):
+// - the plan's constraints hold (launch_plan.hpp);
 // - every name is known (an unknown one gets "did you mean"); defines and scratch buffers do not
 //   shadow signature names; every expression evaluates (no overflow, no division by zero, shape
 //   indices in range) and sizes are not negative;
@@ -115,6 +116,13 @@ PlanResult<ResolvedPlan> bind_plan(const LaunchPlan& plan,
                                    const std::map<std::string, int64_t>& define_values,
                                    const Limits& limits = {},
                                    const std::vector<KernelFootprint>& footprints = {});
+
+// The plan's constraints alone, at `signature`'s shape with `define_values`: the first that does
+// not hold (or names something the signature lacks) is the error. Needs no compile, so that a
+// point of a tuning space that breaks one is refused before NVRTC sees it; bind_plan checks
+// them too.
+PlanResult<bool> check_plan_constraints(const LaunchPlan& plan, const Signature& signature,
+                                        const std::map<std::string, int64_t>& define_values);
 
 // The same for a parsed candidate and the PTX its compile produced. PTX that cannot be read is
 // an infrastructure failure (throws kforge::Error), not a plan error.

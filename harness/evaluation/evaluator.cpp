@@ -160,6 +160,13 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
     if (std::string clash = define_name_clash(candidate->plan, task.analysis->benchmark);
         !clash.empty())
       return fail("parse", started, Verdict::kPlanError, "bad_define", clash);
+    // Constraints before the compile: a point of a tuning space that breaks one costs nothing.
+    for (const auto& [shape_name, signature] : shapes_of(task)) {
+      auto holds = check_plan_constraints(candidate->plan, *signature, outcome.defines);
+      if (!holds.ok())
+        return fail("parse", started, Verdict::kPlanError, "constraint",
+                    "at the " + shape_name + " shape: " + holds.error().message());
+    }
     // sm_90a where the plan asks for architecture-specific code: compiled, cached and stored so.
     try {
       outcome.arch = choose_compile_arch(candidate->plan, options_.arch);

@@ -12,7 +12,7 @@
 namespace kforge::kernels {
 
 struct ExpressionTree::Node {
-  enum class Kind { kLiteral, kName, kShape, kNumel, kNegate, kBinary, kCall };
+  enum class Kind { kLiteral, kName, kShape, kNumel, kNegate, kNot, kBinary, kCall };
   Kind kind = Kind::kLiteral;
   size_t begin = 0;  // characters [begin, end) of the expression text
   size_t end = 0;
@@ -20,7 +20,8 @@ struct ExpressionTree::Node {
   int64_t literal = 0;
   std::string name;  // kName, kShape, kNumel: the tensor or value; kCall: the function
   int64_t shape_index = 0;
-  char operation = 0;  // kBinary
+  char operation = 0;  // kBinary: + - * / %, or in conditions < > l (<=) g (>=) = (==) ! (!=)
+                       // & (&&) | (||); kNot is its own kind
   std::vector<std::shared_ptr<const Node>> children;
 };
 
@@ -86,7 +87,8 @@ struct Place {
 
 class Parser {
  public:
-  explicit Parser(const Place& place) : place_(place), text_(place.text) {}
+  Parser(const Place& place, bool conditions)
+      : place_(place), text_(place.text), conditions_(conditions) {}
 
   NodePointer whole() {
     if (text_.size() > kMaxLength)
@@ -94,7 +96,7 @@ class Parser {
     skip_space();
     if (at_ == text_.size())
       place_.fail(0, "empty expression");
-    NodePointer root = sum(0);
+    NodePointer root = top(0);
     skip_space();
     if (at_ < text_.size()) {
       if (text_[at_] == ')')
@@ -119,6 +121,73 @@ class Parser {
     node->end = right->end;
     node->children = {std::move(left), std::move(right)};
     return node;
+  }
+
+  // The whole grammar's entry: a sum, or in a condition the logical operators over it.
+  NodePointer top(int depth) { return conditions_ ? disjunction(depth) : sum(depth); }
+
+  // Two-character operators of conditions, read at at_: the code stored in the node.
+  bool take(const char* spelling) {
+    size_t length = std::char_traits<char>::length(spelling);
+    if (text_.compare(at_, length, spelling) != 0)
+      return false;
+    at_ += length;
+    return true;
+  }
+
+  NodePointer disjunction(int depth) {
+    NodePointer left = conjunction(depth);
+    while (true) {
+      skip_space();
+      size_t operator_at = at_;
+      if (!take("||")) {
+        if (at_ < text_.size() && text_[at_] == '|')
+          place_.fail(at_, "'|' is not an operator; write '||'");
+        return left;
+      }
+      left = binary('|', operator_at, left, conjunction(depth));
+    }
+  }
+
+  NodePointer conjunction(int depth) {
+    NodePointer left = equality(depth);
+    while (true) {
+      skip_space();
+      size_t operator_at = at_;
+      if (!take("&&")) {
+        if (at_ < text_.size() && text_[at_] == '&')
+          place_.fail(at_, "'&' is not an operator; write '&&'");
+        return left;
+      }
+      left = binary('&', operator_at, left, equality(depth));
+    }
+  }
+
+  NodePointer equality(int depth) {
+    NodePointer left = relation(depth);
+    while (true) {
+      skip_space();
+      size_t operator_at = at_;
+      char operation = take("==") ? '=' : take("!=") ? '!' : 0;
+      if (!operation) {
+        if (at_ < text_.size() && text_[at_] == '=')
+          place_.fail(at_, "'=' is not an operator; write '=='");
+        return left;
+      }
+      left = binary(operation, operator_at, left, relation(depth));
+    }
+  }
+
+  NodePointer relation(int depth) {
+    NodePointer left = sum(depth);
+    while (true) {
+      skip_space();
+      size_t operator_at = at_;
+      char operation = take("<=") ? 'l' : take(">=") ? 'g' : take("<") ? '<' : take(">") ? '>' : 0;
+      if (!operation)
+        return left;
+      left = binary(operation, operator_at, left, sum(depth));
+    }
   }
 
   NodePointer sum(int depth) {
@@ -161,6 +230,15 @@ class Parser {
       node->end = node->children[0]->end;
       return node;
     }
+    if (conditions_ && at_ < text_.size() && text_[at_] == '!' &&
+        !(at_ + 1 < text_.size() && text_[at_ + 1] == '=')) {
+      auto node = std::make_shared<Node>();
+      node->kind = Node::Kind::kNot;
+      node->begin = at_++;
+      node->children = {unary(depth + 1)};
+      node->end = node->children[0]->end;
+      return node;
+    }
     return primary(depth);
   }
 
@@ -171,7 +249,7 @@ class Parser {
     char c = text_[at_];
     if (c == '(') {
       size_t open = at_++;
-      NodePointer inner = sum(depth + 1);
+      NodePointer inner = top(depth + 1);
       skip_space();
       if (at_ >= text_.size() || text_[at_] != ')')
         place_.fail(open, "'(' is not closed");
@@ -294,7 +372,7 @@ class Parser {
     if (at_ < text_.size() && text_[at_] == ')')
       place_.fail(begin, function + " takes 2 arguments, not 0");
     while (true) {
-      node->children.push_back(sum(depth + 1));
+      node->children.push_back(top(depth + 1));
       skip_space();
       if (at_ < text_.size() && text_[at_] == ',') {
         ++at_;
@@ -315,6 +393,7 @@ class Parser {
 
   const Place& place_;
   const std::string& text_;
+  const bool conditions_;  // comparisons and logical operators allowed (constraints)
   size_t at_ = 0;
 };
 
@@ -354,6 +433,8 @@ class Evaluator {
           place_.fail(node.begin, "negating " + std::to_string(inner) + " overflows 64 bits");
         return result;
       }
+      case Node::Kind::kNot:
+        return value(*node.children[0]) == 0 ? 1 : 0;
       case Node::Kind::kBinary:
         return binary(node);
       case Node::Kind::kCall:
@@ -405,10 +486,29 @@ class Evaluator {
   }
 
   int64_t binary(const Node& node) const {
+    // && and || evaluate their right side only when it decides, as in C.
+    if (node.operation == '&' || node.operation == '|') {
+      bool left = value(*node.children[0]) != 0;
+      if (left == (node.operation == '|'))
+        return left ? 1 : 0;
+      return value(*node.children[1]) != 0 ? 1 : 0;
+    }
     int64_t left = value(*node.children[0]);
     int64_t right = value(*node.children[1]);
     int64_t result = 0;
     switch (node.operation) {
+      case '<':
+        return left < right;
+      case '>':
+        return left > right;
+      case 'l':
+        return left <= right;
+      case 'g':
+        return left >= right;
+      case '=':
+        return left == right;
+      case '!':
+        return left != right;
       case '+':
         if (__builtin_add_overflow(left, right, &result))
           overflow(node, left, right);
@@ -457,12 +557,12 @@ class Evaluator {
   const ExpressionEnvironment& environment_;
 };
 
-void collect_names(const Node& node, std::vector<std::string>& names) {
-  if (node.kind == Node::Kind::kName || node.kind == Node::Kind::kShape ||
-      node.kind == Node::Kind::kNumel)
+void collect_names(const Node& node, std::vector<std::string>& names, bool values_only) {
+  if (node.kind == Node::Kind::kName ||
+      (!values_only && (node.kind == Node::Kind::kShape || node.kind == Node::Kind::kNumel)))
     names.push_back(node.name);
   for (const auto& child : node.children)
-    collect_names(*child, names);
+    collect_names(*child, names, values_only);
 }
 
 }  // namespace
@@ -487,7 +587,15 @@ ExpressionTree ExpressionTree::parse(std::string text) {
   ExpressionTree tree;
   tree.text_ = std::move(text);
   Place place{tree.text_};
-  tree.root_ = Parser(place).whole();
+  tree.root_ = Parser(place, false).whole();
+  return tree;
+}
+
+ExpressionTree ExpressionTree::parse_condition(std::string text) {
+  ExpressionTree tree;
+  tree.text_ = std::move(text);
+  Place place{tree.text_};
+  tree.root_ = Parser(place, true).whole();
   return tree;
 }
 
@@ -504,7 +612,13 @@ std::optional<std::string> ExpressionTree::bare_name() const {
 
 std::vector<std::string> ExpressionTree::names() const {
   std::vector<std::string> names;
-  collect_names(*root_, names);
+  collect_names(*root_, names, false);
+  return names;
+}
+
+std::vector<std::string> ExpressionTree::value_names() const {
+  std::vector<std::string> names;
+  collect_names(*root_, names, true);
   return names;
 }
 

@@ -78,17 +78,26 @@ void read_manifest(const std::filesystem::path& manifest, ShippedKernel& kernel)
         parameters.push_back({parameter.value("name", ""), parameter.at("pointer").get<bool>(),
                               parameter.value("value_type", "")});
     }
-    for (const auto& [name, value] : defines_json.items()) {
-      // A float or an integer past 64 bits converted to long long is undefined behaviour.
-      bool fits = value.is_number_integer() &&
-                  (!value.is_number_unsigned() ||
-                   value.get<unsigned long long>() <=
-                       static_cast<unsigned long long>(std::numeric_limits<long long>::max()));
-      if (!fits)
-        throw KernelError("malformed manifest: defines." + name + " is not a 64-bit integer",
-                          where);
-      kernel.defines[name] = value.get<long long>();
-    }
+    auto read_defines = [&where](const nlohmann::json& object, const std::string& path) {
+      std::map<std::string, long long> values;
+      for (const auto& [name, value] : object.items()) {
+        // A float or an integer past 64 bits converted to long long is undefined behaviour.
+        bool fits = value.is_number_integer() &&
+                    (!value.is_number_unsigned() ||
+                     value.get<unsigned long long>() <=
+                         static_cast<unsigned long long>(std::numeric_limits<long long>::max()));
+        if (!fits)
+          throw KernelError("malformed manifest: " + path + name + " is not a 64-bit integer",
+                            where);
+        values[name] = value.get<long long>();
+      }
+      return values;
+    };
+    kernel.defines = read_defines(defines_json, "defines.");
+    const nlohmann::json tuned_json = json.value("tuned", nlohmann::json::object());
+    for (const auto& [arch, tuned] : tuned_json.items())
+      kernel.tuned_defines[parse_architecture(arch)] =
+          read_defines(tuned.at("defines"), "tuned." + arch + ".defines.");
   } catch (const nlohmann::json::exception& error) {
     throw KernelError("malformed manifest: " + std::string(error.what()), where);
   }
@@ -99,6 +108,14 @@ void read_manifest(const std::filesystem::path& manifest, ShippedKernel& kernel)
 bool ShippedKernel::verified_on(int architecture) const {
   return std::find(verified_architectures.begin(), verified_architectures.end(), architecture) !=
          verified_architectures.end();
+}
+
+ShippedKernel ShippedKernel::on_architecture(int architecture) const {
+  ShippedKernel kernel = *this;
+  if (auto tuned = tuned_defines.find(architecture); tuned != tuned_defines.end())
+    for (const auto& [name, value] : tuned->second)
+      kernel.defines[name] = value;
+  return kernel;
 }
 
 int parse_architecture(const std::string& name) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 
 #include "kforge/kernels/error.hpp"
 #include "kforge/kernels/nvrtc.hpp"
@@ -105,7 +106,9 @@ const Module& Runtime::module(const ShippedKernel& kernel, const KernelFile& fil
   std::vector<char> image;
   // A fatbin is built with the manifest's defines for every listed architecture; the driver
   // picks the SASS for this GPU (or JIT-compiles the PTX it carries for a newer one).
-  if (!options_.fatbin_dir.empty() && fs::exists(fatbin_path(kernel))) {
+  // A kernel tuned for this architecture is compiled with its tuned values instead.
+  if (!options_.fatbin_dir.empty() && fs::exists(fatbin_path(kernel)) &&
+      !kernel.tuned_defines.count(architecture_)) {
     image = read_binary(fatbin_path(kernel));
   } else {
     std::map<std::string, long long> overrides(kernel.defines.begin(), kernel.defines.end());
@@ -147,7 +150,12 @@ void Runtime::launch(const std::string& task, const Arguments& arguments, CUstre
   // The primary context is current only where it was made so: on any other thread of the
   // caller, loading a module or launching would fail with CUDA_ERROR_INVALID_CONTEXT.
   ScopedContext current(cuda);
-  const ShippedKernel& kernel = library_.choose(task, architecture_);
+  const ShippedKernel& chosen = library_.choose(task, architecture_);
+  // Compiled and launched with the values tuned on this architecture, where there are some.
+  std::optional<ShippedKernel> tuned;
+  if (chosen.tuned_defines.count(architecture_))
+    tuned = chosen.on_architecture(architecture_);
+  const ShippedKernel& kernel = tuned ? *tuned : chosen;
   auto file = files_.find(kernel.source.string());
   if (file == files_.end())
     file = files_.emplace(kernel.source.string(), read_kernel_file(kernel.source)).first;

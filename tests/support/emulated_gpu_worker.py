@@ -33,6 +33,10 @@ Behaviours (kernel name: what it does):
   *writes_past_end  (any name ending so) honest outputs, and 4 bytes written just past the end
                     of the first output: the worker reports the changed guard zone
   timed_out_of_bounds  honest in `run`; while timed it writes 4 bytes before its first output
+  tiled_relu        honest outputs; its device time depends on the launch as a memory-bound
+                    kernel's would: slower the further its block is from 256 threads and each
+                    thread's share of the elements from 4 (both on a log2 scale), so that a tuner
+                    has a landscape with one known optimum (tiled_relu_time below)
   relu_counters_denied
                     honest; `profile` answers unavailable / insufficient_privileges, as CUPTI does
                     where profiling is restricted to administrators
@@ -53,6 +57,7 @@ Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S] [--
 
 import argparse
 import json
+import math
 import os
 import struct
 import sys
@@ -145,7 +150,8 @@ def execute(plan, tensors, outputs, repeat=0):
         else:
             target.copy_(torch.clamp(source, min=0).to(target.dtype))
 
-    if (kernel in ("relu", "copy", "too_fast", "slow_relu", "timed_cache", "timed_out_of_bounds")
+    if (kernel in ("relu", "copy", "too_fast", "slow_relu", "timed_cache", "timed_out_of_bounds",
+                   "tiled_relu")
             or kernel.endswith("writes_past_end") or kernel.startswith("relu_counters")):
         honest()
     elif kernel == "fmax_unwritten":
@@ -232,6 +238,24 @@ def handle_run(request):
             "guard_violations": violations[:16]}
 
 
+def tiled_relu_time(plan, request, honest_us):
+    """tiled_relu's emulated time: the honest time, times 1 + 0.3 |log2(block / 256)| +
+    0.2 |log2(elements per thread / 4)|, from the first launch's grid and block and the first
+    output's size. The optimum is a 256-thread block with 4 elements per thread."""
+    launch = plan["launches"][0]
+    threads, blocks = 1, 1
+    for extent in launch["block"]:
+        threads *= extent
+    for extent in launch["grid"]:
+        blocks *= extent
+    elements = 1
+    for extent in request["outputs"][0]["shape"]:
+        elements *= extent
+    per_thread = max(1.0, elements / float(threads * blocks))
+    return honest_us * (1.0 + 0.3 * abs(math.log2(threads / 256.0))
+                        + 0.2 * abs(math.log2(per_thread / 4.0)))
+
+
 def handle_time(request):
     plan = request["plan"]
     kernel = plan["launches"][0]["kernel"]
@@ -246,6 +270,8 @@ def handle_time(request):
     base_us = honest_us / 1000.0 if kernel == "too_fast" else honest_us
     if kernel == "slow_relu":
         base_us = honest_us * 3.0
+    if kernel == "tiled_relu":
+        base_us = tiled_relu_time(plan, request, honest_us)
     cached = None
     for _ in range(int(request.get("warmup", 0))):
         outputs = fresh_outputs(request)

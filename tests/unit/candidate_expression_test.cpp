@@ -176,5 +176,60 @@ TEST(CandidateExpression, ReportsNamesAndBareNames) {
             (std::vector<std::string>{"x", "BLOCK", "n"}));
 }
 
+// Conditions (a plan's constraints): comparisons and logical operators with C's precedence and
+// values, && and || skipping a side that cannot matter; sizes never take them.
+TEST(CandidateExpression, ConditionsCompareAndCombineAsC) {
+  auto holds = [](const std::string& text) {
+    return Expression::parse_condition(text, "constraint 1").evaluate(environment());
+  };
+  EXPECT_EQ(holds("BLOCK * 4 <= 1024"), 1);
+  EXPECT_EQ(holds("BLOCK * 8 <= 1024"), 0);
+  EXPECT_EQ(holds("x.shape[1] % 8 == 0"), 1);
+  EXPECT_EQ(holds("x.shape[1] % 16 != 0"), 1);
+  EXPECT_EQ(holds("BLOCK > 255 && BLOCK < 257"), 1);
+  EXPECT_EQ(holds("BLOCK >= 512 || x.numel > 10000"), 1);
+  EXPECT_EQ(holds("!(BLOCK == 256)"), 0);
+  EXPECT_EQ(holds("!zero"), 1);
+  // && binds tighter than ||, comparisons tighter than both, arithmetic tighter still.
+  EXPECT_EQ(holds("1 || 0 && 0"), 1);
+  EXPECT_EQ(holds("(1 || 0) && 0"), 0);
+  EXPECT_EQ(holds("1 + 1 == 2"), 1);
+  EXPECT_EQ(holds("1 < 2 == 1"), 1);  // (1 < 2) == 1, as in C
+  EXPECT_EQ(holds("min(BLOCK > 1, 5)"), 1);
+  // The right side is not evaluated when the left decides: no division by zero here.
+  EXPECT_EQ(holds("zero != 0 && BLOCK / zero > 1"), 0);
+  EXPECT_EQ(holds("zero == 0 || BLOCK / zero > 1"), 1);
+  EXPECT_THROW(holds("zero == 0 && BLOCK / zero > 1"), PlanError);
+  auto error = [](const std::string& text) {
+    try {
+      Expression::parse_condition(text, "constraint 1");
+    } catch (const PlanError& failure) {
+      return std::string(failure.what());
+    }
+    ADD_FAILURE() << "no error for " << text;
+    return std::string();
+  };
+  EXPECT_EQ(
+      error("BLOCK = 256"),
+      "launch plan: constraint 1 \"BLOCK = 256\" at column 7: '=' is not an operator; write '=='");
+  EXPECT_EQ(
+      error("BLOCK & 1"),
+      "launch plan: constraint 1 \"BLOCK & 1\" at column 7: '&' is not an operator; write '&&'");
+  EXPECT_EQ(
+      error("BLOCK | 1"),
+      "launch plan: constraint 1 \"BLOCK | 1\" at column 7: '|' is not an operator; write '||'");
+  EXPECT_EQ(error("BLOCK <"),
+            "launch plan: constraint 1 \"BLOCK <\" at column 8: expression ends where a "
+            "value was expected");
+  // A size is no condition: the arithmetic language is unchanged.
+  EXPECT_EQ(
+      error_of("BLOCK < 4"),
+      "launch plan: kernel 'k' grid[0] \"BLOCK < 4\" at column 7: unexpected '<' after a complete "
+      "expression");
+  EXPECT_EQ(
+      error_of("!BLOCK"),
+      "launch plan: kernel 'k' grid[0] \"!BLOCK\": unexpected '!' where a value was expected");
+}
+
 }  // namespace
 }  // namespace kforge

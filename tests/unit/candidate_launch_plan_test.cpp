@@ -150,5 +150,73 @@ TEST(CandidateLaunchPlan, DefaultsAndJsonRoundTrip) {
   EXPECT_EQ(plan.to_json()["kernels"][0]["grid"], nlohmann::json({"64", "2"}));
 }
 
+// Constraints: conditions over defines (and tensor sizes, checked at bind), validated when the
+// plan is read, stored with it, and checked against chosen define values.
+TEST(CandidateLaunchPlan, ConstraintsAreReadCheckedAndStored) {
+  nlohmann::json json = valid_plan();
+  json["defines"]["VEC"] = {{"default", 4}, {"values", {1, 2, 4, 8}}};
+  json["constraints"] = {"BLOCK * VEC <= 1024", "x.shape[0] % VEC == 0 || VEC == 1"};
+  LaunchPlan plan = LaunchPlan::from_json(json);
+  ASSERT_EQ(plan.constraints.size(), 2u);
+  EXPECT_EQ(plan.to_json()["constraints"], json["constraints"]);
+  EXPECT_EQ(LaunchPlan::from_json(plan.to_json()).constraints.size(), 2u);
+  // A plan without constraints is stored as before: no key.
+  EXPECT_FALSE(LaunchPlan::from_json(valid_plan()).to_json().contains("constraints"));
+
+  ExpressionEnvironment environment;
+  NamedValue x;
+  x.kind = NamedValue::Kind::kTensor;
+  x.role = "input";
+  x.shape = {12, 5};
+  environment.add("x", x);
+  auto at = [&](int64_t block, int64_t vec) {
+    ExpressionEnvironment values = environment;
+    for (auto [name, value] : {std::pair{"BLOCK", block}, std::pair{"VEC", vec}}) {
+      NamedValue define;
+      define.role = "define";
+      define.integer = value;
+      values.add(name, define);
+    }
+    check_constraints(plan, values, {{"BLOCK", block}, {"VEC", vec}});
+  };
+  EXPECT_NO_THROW(at(256, 4));
+  EXPECT_NO_THROW(at(128, 1));
+  try {
+    at(256, 8);  // 2048 > 1024
+    ADD_FAILURE() << "no error";
+  } catch (const PlanError& error) {
+    EXPECT_EQ(std::string(error.what()),
+              "launch plan: constraint 1 \"BLOCK * VEC <= 1024\": does not hold for BLOCK=256, "
+              "VEC=8");
+  }
+  EXPECT_THROW(at(128, 8), PlanError);  // 12 % 8 != 0
+}
+
+TEST(CandidateLaunchPlan, MalformedConstraintsAreErrorsWithTheirPosition) {
+  auto with = [](nlohmann::json constraints) {
+    return error_after([&](auto& j) { j["constraints"] = constraints; });
+  };
+  EXPECT_EQ(with("BLOCK < 512"),
+            "launch plan: \"constraints\" must be an array of conditions in strings");
+  EXPECT_EQ(with({512}),
+            "launch plan: constraint 1 must be a condition in a string, not an integer");
+  EXPECT_NE(with({"BLOK <= 512"}).find("unknown define 'BLOK'; did you mean 'BLOCK'?"),
+            std::string::npos)
+      << with({"BLOK <= 512"});
+  EXPECT_NE(with({"BLOCK <= 512", "BLOCK = 256"})
+                .find("constraint 2 \"BLOCK = 256\" at column 7: "
+                      "'=' is not an operator; write '=='"),
+            std::string::npos)
+      << with({"BLOCK <= 512", "BLOCK = 256"});
+  EXPECT_NE(with({"BLOCK <= "}).find("expression ends where a value was expected"),
+            std::string::npos);
+  EXPECT_NE(with({"BLOCK & 1"}).find("write '&&'"), std::string::npos);
+  // A condition is no size: a grid with a comparison is refused as before.
+  EXPECT_NE(error_after([](auto& j) {
+              j["kernels"][0]["grid"] = {"BLOCK < 4"};
+            }).find("unexpected '<' after a complete expression"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace kforge

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "harness/candidate/plan_validation.hpp"
 #include "kforge/kernels/error.hpp"
@@ -147,6 +148,31 @@ TEST_F(LaunchFixture, PreparesEveryKernelWithTypedArguments) {
   float alpha = 0;
   std::memcpy(&alpha, arguments[4].bytes.data(), sizeof alpha);
   EXPECT_EQ(alpha, 0.5f);
+}
+
+// Define values tuned on an architecture (manifest "tuned", written by `kforge library tune`)
+// replace the manifest's on that architecture only; elsewhere the manifest's stay.
+TEST_F(LaunchFixture, TunedDefinesApplyOnTheirArchitectureOnly) {
+  nlohmann::json manifest = nlohmann::json::parse(kManifest);
+  manifest["tuned"] = {{"sm_90", {{"defines", {{"BLOCK", 128}, {"SPLITS", 4}}}}}};
+  write_text(root / "column_scale" / "split" / "manifest.json", manifest.dump());
+  const Library library = Library::scan(root.path());
+  const ShippedKernel& kernel = library.kernels().at(0);
+  ASSERT_EQ(kernel.tuned_defines.count(90), 1u);
+  const KernelFile file = read_kernel_file(kernel.source);
+  const PreparedLaunch on_hopper = prepare_launch(kernel.on_architecture(90), file, good());
+  EXPECT_EQ(on_hopper.kernels[0].grid, (std::array<unsigned, 3>{4, 4, 1}));
+  EXPECT_EQ(on_hopper.kernels[0].block, (std::array<unsigned, 3>{128, 1, 1}));
+  const PreparedLaunch on_ampere = prepare_launch(kernel.on_architecture(80), file, good());
+  EXPECT_EQ(on_ampere.kernels[0].grid, (std::array<unsigned, 3>{2, 8, 1}));
+  EXPECT_EQ(on_ampere.kernels[0].block, (std::array<unsigned, 3>{256, 1, 1}));
+  // A tuned value that is not an integer makes the manifest malformed, naming it.
+  manifest["tuned"]["sm_90"]["defines"]["BLOCK"] = 1.5;
+  write_text(root / "column_scale" / "split" / "manifest.json", manifest.dump());
+  EXPECT_NE(message_of([&] {
+              Library::scan(root.path());
+            }).find("tuned.sm_90.defines.BLOCK is not a 64-bit integer"),
+            std::string::npos);
 }
 
 TEST_F(LaunchFixture, WrongCallsAreClearErrors) {

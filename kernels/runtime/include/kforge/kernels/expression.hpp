@@ -64,6 +64,10 @@ class ExpressionTree {
  public:
   // Parses `text`; throws ExpressionFailure.
   static ExpressionTree parse(std::string text);
+  // Parses a condition (a plan's `constraints`): the language above plus the comparisons
+  // `== != < <= > >=` and the logical `&& || !`, with C's precedence and values (1 true, 0
+  // false; && and || skip a right side that cannot change the result). Sizes never take them.
+  static ExpressionTree parse_condition(std::string text);
 
   const std::string& text() const { return text_; }
   // The value at one shape; throws ExpressionFailure.
@@ -72,6 +76,8 @@ class ExpressionTree {
   std::optional<std::string> bare_name() const;
   // Every name the expression mentions, in order of appearance.
   std::vector<std::string> names() const;
+  // The names it reads as values (not as NAME.shape[i] or NAME.numel), in order of appearance.
+  std::vector<std::string> value_names() const;
 
   struct Node;
 

@@ -7,7 +7,10 @@
 // the architectures it was verified on:
 //   {"task": {"name": "builtin/relu", "signature": {"inputs": [...], ...}},
 //    "parameters": {"relu": [{"name": "x", "pointer": true}, ...]},
-//    "defines": {"BLOCK": 256}, "architectures": ["sm_80", "sm_90"], ...}
+//    "defines": {"BLOCK": 256}, "architectures": ["sm_80", "sm_90"],
+//    "tuned": {"sm_90": {"defines": {"BLOCK": 512}, ...}}, ...}
+// "tuned" (written by `kforge library tune`) holds the define values tuned on an architecture;
+// on that architecture they replace "defines", which stay the fallback everywhere else.
 // A variant without a manifest is unverified and cannot be launched through the runtime (its
 // signature is unknown); a variant whose manifest lists no architecture (a seed) is chosen
 // only when no verified variant of the task fits the present GPU.
@@ -46,11 +49,15 @@ struct ShippedKernel {
   std::vector<SignatureEntry> signature;
   std::map<std::string, std::vector<DeclaredParameter>> parameters;  // by kernel name
   std::map<std::string, long long> defines;  // the values it was verified with
+  // The values tuned per architecture (90 for sm_90), used there instead of `defines`.
+  std::map<int, std::map<std::string, long long>> tuned_defines;
   // The plan's architecture-specific targets (manifest "launch"."arch"): the variant runs only
   // on a GPU one of them matches. Empty: any GPU.
   std::vector<std::string> arch_targets;
 
   bool verified_on(int architecture) const;
+  // This kernel as it runs on sm_<architecture>: `defines` overridden by the values tuned there.
+  ShippedKernel on_architecture(int architecture) const;
 };
 
 // 90 from "sm_90" (also "sm_90a", "90"); throws KernelError for anything else.

@@ -1,0 +1,105 @@
+// The tuner: a search strategy (harness/tuning/) driven against the one evaluator
+// (harness/evaluation/), so that every point of a candidate's define space is parsed, checked
+// against the constraints, compiled by NVRTC in the sandbox, bound, and on a GPU verified and
+// timed exactly as `kforge eval` would, and stored as an ordinary candidate and evaluation
+// (origin `tune`, linked to the tuning run, the strategy named on the run). Only `correct`
+// points count as found; every other verdict is told to the strategy as a failed point.
+//
+// Never twice: before a point is evaluated the store is asked for an evaluation of the same
+// task, source, define values, architecture, GPU and harness version (any run's), and that is
+// used instead. Resume: the strategy's state and the points so far are the run's checkpoint
+// (run_tasks), written after every point, so a run killed at any moment (kill -9) continues with
+// `resume`: the strategy is restored by replaying its results, and a point evaluated but not yet
+// checkpointed is found in the store by the cache.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/task.hpp"
+#include "harness/verdict.hpp"
+
+namespace kforge {
+class EvaluationService;
+class Store;
+}  // namespace kforge
+
+namespace kforge::autotune {
+
+struct TuneRequest {
+  std::string task;  // the task's name
+  std::string source;
+  std::string file_name = "candidate.cu";  // for messages and the run's request
+  std::string strategy = "auto";           // a name of tuning::strategies()
+  uint64_t seed = 0;
+  // Budgets; the first reached ends the run. Points count whether evaluated or from the cache.
+  size_t max_evals = 0;    // 0: from `fraction`, else min(space, kDefaultMaxEvals)
+  double fraction = 0;     // of the (materialised) space; 0: not set
+  double max_seconds = 0;  // wall time of this invocation; 0: none
+  // The most valid points the strategies search; a larger space is searched on a uniform
+  // sample of this many (tuning::ConstrainedSpace::materialise).
+  size_t space_limit = 20000;
+
+  nlohmann::json to_json() const;
+  static TuneRequest from_json(const nlohmann::json& json);
+};
+
+inline constexpr size_t kDefaultMaxEvals = 100;
+
+struct TunedPoint {
+  size_t step = 0;  // 0, 1, ... in the order the strategy asked
+  std::map<std::string, int64_t> defines;
+  Verdict verdict = Verdict::kCompiled;
+  std::string reason;
+  std::optional<double> time_us;  // correct points only: the median device time
+  std::optional<double> speedup_eager;
+  int64_t candidate_id = 0;
+  int64_t evaluation_id = 0;
+  bool cached = false;  // taken from an earlier evaluation in the store
+
+  nlohmann::json to_json() const;
+  static TunedPoint from_json(const nlohmann::json& json);
+};
+
+struct TuneReport {
+  int64_t run_id = 0;
+  TuneRequest request;
+  std::string arch, gpu;
+  uint64_t product_size = 0;  // points of the define product, before constraints
+  size_t space_size = 0;      // valid points the strategy searched
+  bool sampled = false;       // the space was a sample of a larger one
+  size_t budget = 0;
+  std::vector<TunedPoint> points;
+  std::string status;  // completed (budget reached), exhausted (every point told)
+  double seconds = 0;  // of this invocation
+
+  // The correct points, fastest first.
+  std::vector<const TunedPoint*> ranked() const;
+  size_t evaluated() const;  // points not from the cache
+  nlohmann::json to_json() const;
+};
+
+// Called after every point, for a progress display.
+using TuneProgress = std::function<void(const TuneReport& so_far, const TunedPoint& latest)>;
+
+// A new tuning run of `request` on `task` (loaded and analysed, named request.task). A candidate
+// that does not parse, a space with no valid point, an unknown strategy or a service that runs
+// nothing (no GPU and no emulated worker: no point could be timed) is an Error before anything
+// is stored.
+TuneReport tune(Store& store, EvaluationService& service, const Task& task,
+                const TuneRequest& request, const TuneProgress& progress = {});
+
+// The request of tuning run `run_id`, for loading its task before `resume`; an Error when it is
+// not a tuning run.
+TuneRequest tune_request_of_run(const Store& store, int64_t run_id);
+
+// Continues tuning run `run_id` where its checkpoint stopped, with its own request and budget
+// (points already told count towards it).
+TuneReport resume(Store& store, EvaluationService& service, const Task& task, int64_t run_id,
+                  const TuneProgress& progress = {});
+
+}  // namespace kforge::autotune

@@ -1,0 +1,352 @@
+// `kforge tune FILE --task T` through the real binary: real NVRTC compiles, a real store, real
+// references, and tests/support/emulated_gpu_worker.py as the GPU (KFORGE_GPU_WORKER), whose
+// `tiled_relu` behaviour times a launch by its block size and elements per thread, so the space
+// has one known optimum. The tuner must find it within its budget, never compile a point its
+// constraints exclude, never evaluate a point twice (the cache), resume a run killed with
+// kill -9 without repeating a point, and refuse bad input with one line.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "datasets/sqlite.hpp"
+#include "harness/util/files.hpp"
+#include "tests/support/emulated_gpu_fixtures.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::kTinyReluTask;
+using testing::run_kforge;
+
+// A ReLU whose threads each do ITEMS elements, BLOCK threads a block: 6 x 5 = 30 points, of
+// which BLOCK * ITEMS <= 4096 leaves 27. `marker` changes the source (and so its hash, the
+// cache's key) without changing the kernel.
+std::string tiled_candidate(const std::string& constraints, const std::string& marker = "") {
+  return "// " + marker +
+         "\n/* kforge:launch\n"
+         "{\"kernels\": [{\"name\": \"tiled_relu\", \"grid\": [\"ceil_div(x.numel, BLOCK * "
+         "ITEMS)\"],\n"
+         "  \"block\": [\"BLOCK\"], \"shared_bytes\": \"0\", \"args\": [\"x\", \"out\", "
+         "\"x.numel\"]}],\n"
+         " \"scratch\": [],\n"
+         " \"defines\": {\"BLOCK\": {\"default\": 128, \"values\": [32, 64, 128, 256, 512, "
+         "1024]},\n"
+         "             \"ITEMS\": {\"default\": 1, \"values\": [1, 2, 4, 8, 16]}},\n"
+         " \"constraints\": " +
+         constraints +
+         "}\n*/\n"
+         "extern \"C\" __global__ void tiled_relu(const float* x, float* out, long long n) {\n"
+         "  long long base = (long long)blockIdx.x * BLOCK * ITEMS + threadIdx.x;\n"
+         "  for (int k = 0; k < ITEMS; ++k) {\n"
+         "    long long i = base + (long long)k * BLOCK;\n"
+         "    if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;\n"
+         "  }\n"
+         "}\n";
+}
+
+const char* kConstraints = "[\"BLOCK * ITEMS <= 4096\"]";
+
+// The emulated worker's time for a point at the benchmark shape (64 x 100 = 6400 elements),
+// relative to an honest kernel's: tiled_relu_time in tests/support/emulated_gpu_worker.py.
+double emulated_cost(int64_t block, int64_t items) {
+  const double elements = 6400;
+  double grid = std::ceil(elements / static_cast<double>(block * items));
+  double per_thread = std::max(1.0, elements / (grid * static_cast<double>(block)));
+  return 1.0 + 0.3 * std::fabs(std::log2(block / 256.0)) +
+         0.2 * std::fabs(std::log2(per_thread / 4.0));
+}
+
+class TuneTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    workspace_ = new testing::TemporaryDirectory();
+    fs::create_directories(workspace_->path() / "problems");
+    testing::write_text(workspace_->path() / "problems/tiny_relu.py", kTinyReluTask);
+    testing::write_text(workspace_->path() / "kforge.toml",
+                        "python = \"/usr/bin/python3\"\n"
+                        "[verify]\nseeds = 2\n"
+                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
+                        "max_samples = 4\n");
+    ProcessResult imported =
+        run_kforge({"tasks", "import", "problems", "--suite", "tiny"}, workspace_->path());
+    ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+    testing::write_text(workspace_->path() / "tiled.cu", tiled_candidate(kConstraints));
+  }
+  static void TearDownTestSuite() { delete workspace_; }
+
+  static std::string worker() {
+    return "/usr/bin/python3 " +
+           (testing::source_dir() / "tests/support/emulated_gpu_worker.py").string();
+  }
+
+  static ProcessResult tune(std::vector<std::string> arguments, bool with_worker = true) {
+    arguments.insert(arguments.begin(), "tune");
+    std::map<std::string, std::string> environment;
+    if (with_worker)
+      environment["KFORGE_GPU_WORKER"] = worker();
+    return run_kforge(arguments, workspace_->path(), environment, 600);
+  }
+
+  static nlohmann::json tune_json(std::vector<std::string> arguments) {
+    arguments.push_back("--json");
+    ProcessResult result = tune(arguments);
+    EXPECT_EQ(result.exit_code, 0) << result.standard_error;
+    return nlohmann::json::parse(result.standard_output);
+  }
+
+  static int64_t count(const std::string& sql) {
+    sql::Connection db((workspace_->path() / "kforge.db").string(), false);
+    auto query = db.prepare(sql);
+    return query.step() ? query.integer(0) : -1;
+  }
+
+  static std::string text(const std::string& sql) {
+    sql::Connection db((workspace_->path() / "kforge.db").string(), false);
+    auto query = db.prepare(sql);
+    return query.step() ? query.text(0) : "";
+  }
+
+  // One line on stderr, `kforge: error: ...` naming `needle`, a non-zero exit.
+  static void expect_one_line_error(const ProcessResult& result, const std::string& needle) {
+    EXPECT_NE(result.exit_code, 0) << result.standard_error;
+    std::string last = result.standard_error;
+    // Progress lines (the task's analysis) may come first; the error is the last line.
+    size_t start = last.rfind('\n', last.size() >= 2 ? last.size() - 2 : 0);
+    if (start != std::string::npos)
+      last = last.substr(start + 1);
+    EXPECT_EQ(last.rfind("kforge: error: ", 0), 0u) << result.standard_error;
+    EXPECT_EQ(std::count(last.begin(), last.end(), '\n'), 1) << result.standard_error;
+    EXPECT_NE(last.find(needle), std::string::npos) << result.standard_error;
+  }
+
+  static testing::TemporaryDirectory* workspace_;
+};
+
+testing::TemporaryDirectory* TuneTest::workspace_ = nullptr;
+
+TEST_F(TuneTest, FindsTheEmulatedOptimumWithinTheBudgetAndStoresEveryPoint) {
+  // The optimum by the worker's model: the valid point of least cost.
+  std::pair<int64_t, int64_t> optimum;
+  double least = 1e9;
+  for (int64_t block : {32, 64, 128, 256, 512, 1024})
+    for (int64_t items : {1, 2, 4, 8, 16})
+      if (block * items <= 4096 && emulated_cost(block, items) < least) {
+        least = emulated_cost(block, items);
+        optimum = {block, items};
+      }
+  ASSERT_EQ(optimum, (std::pair<int64_t, int64_t>{256, 4}));
+
+  nlohmann::json report = tune_json({"tiled.cu", "--task", "tiny/tiny_relu", "--max-evals", "8"});
+  EXPECT_EQ(report["space"]["product"], 30);
+  EXPECT_EQ(report["space"]["points"], 27);
+  EXPECT_EQ(report["budget"], 8);
+  EXPECT_EQ(report["status"], "completed");
+  EXPECT_EQ(report["strategy"], "auto");
+  ASSERT_EQ(report["points"].size(), 8u);
+  EXPECT_EQ(report["evaluated"], 8);
+  ASSERT_TRUE(report["best"].is_object()) << report.dump();
+  EXPECT_EQ(report["best"]["defines"]["BLOCK"], optimum.first) << report["top"].dump();
+  EXPECT_EQ(report["best"]["defines"]["ITEMS"], optimum.second) << report["top"].dump();
+  EXPECT_EQ(report["best"]["verdict"], "correct");
+  // The top table is fastest first.
+  for (size_t i = 1; i < report["top"].size(); ++i)
+    EXPECT_LE(report["top"][i - 1]["time_us"].get<double>(),
+              report["top"][i]["time_us"].get<double>());
+
+  // Every point is a stored candidate and evaluation of the run, origin tune, each once.
+  std::string run = std::to_string(report["run_id"].get<int64_t>());
+  EXPECT_EQ(text("SELECT kind || ' ' || strategy || ' ' || status FROM runs WHERE id = " + run),
+            "tune auto completed");
+  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'tune' AND run_id = " + run), 8);
+  EXPECT_EQ(count("SELECT count(*) FROM evaluations WHERE run_id = " + run), 8);
+  EXPECT_EQ(count("SELECT count(DISTINCT defines) FROM candidates WHERE run_id = " + run), 8);
+  EXPECT_EQ(count("SELECT count(*) FROM evaluations WHERE verdict = 'correct' AND run_id = " + run),
+            8);
+  // The constraint excluded points are never compiled: none is in the store.
+  EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE json_extract(defines, '$.BLOCK') * "
+                  "json_extract(defines, '$.ITEMS') > 4096"),
+            0);
+}
+
+TEST_F(TuneTest, APointAlreadyEvaluatedIsNeverRunAgain) {
+  testing::write_text(workspace_->path() / "cached.cu", tiled_candidate(kConstraints, "cache"));
+  nlohmann::json first = tune_json({"cached.cu", "--task", "tiny/tiny_relu", "--max-evals", "3",
+                                    "--seed", "4", "--strategy", "random"});
+  EXPECT_EQ(first["evaluated"], 3);
+  int64_t candidates = count("SELECT count(*) FROM candidates");
+  int64_t evaluations = count("SELECT count(*) FROM evaluations");
+  // The same run again: every point comes from the store, nothing is compiled or run.
+  nlohmann::json second = tune_json({"cached.cu", "--task", "tiny/tiny_relu", "--max-evals", "3",
+                                     "--seed", "4", "--strategy", "random"});
+  EXPECT_EQ(second["evaluated"], 0);
+  EXPECT_EQ(second["cached"], 3);
+  EXPECT_EQ(second["best"]["defines"], first["best"]["defines"]);
+  EXPECT_EQ(second["best"]["evaluation_id"], first["best"]["evaluation_id"]);
+  EXPECT_EQ(count("SELECT count(*) FROM candidates"), candidates);
+  EXPECT_EQ(count("SELECT count(*) FROM evaluations"), evaluations);
+  // A larger budget evaluates only the new points.
+  nlohmann::json third = tune_json({"cached.cu", "--task", "tiny/tiny_relu", "--max-evals", "5",
+                                    "--seed", "4", "--strategy", "random"});
+  EXPECT_EQ(third["cached"], 3);
+  EXPECT_EQ(third["evaluated"], 2);
+  EXPECT_EQ(count("SELECT count(*) FROM candidates"), candidates + 2);
+}
+
+TEST_F(TuneTest, AKilledRunResumesWithoutRepeatingAPoint) {
+  testing::write_text(workspace_->path() / "killed.cu", tiled_candidate(kConstraints, "killed"));
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::setpgid(0, 0);
+    if (::chdir(workspace_->path().c_str()) != 0)
+      ::_exit(126);
+    ::setenv("KFORGE_GPU_WORKER", worker().c_str(), 1);
+    std::vector<std::string> words = {testing::kforge_binary().string(),
+                                      "--quiet",
+                                      "tune",
+                                      "killed.cu",
+                                      "--task",
+                                      "tiny/tiny_relu",
+                                      "--strategy",
+                                      "random",
+                                      "--max-evals",
+                                      "6",
+                                      "--seed",
+                                      "9"};
+    std::vector<char*> argv;
+    for (std::string& word : words)
+      argv.push_back(word.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ASSERT_GT(child, 0);
+  // Wait until two points of the run are stored, then kill it in the middle of the next.
+  int64_t run = -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    try {
+      run = count("SELECT max(id) FROM runs WHERE kind = 'tune' AND status = 'running'");
+      if (run > 0 &&
+          count("SELECT count(*) FROM evaluations WHERE run_id = " + std::to_string(run)) >= 2)
+        break;
+    } catch (const std::exception&) {
+    }
+  }
+  ::kill(-child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_GT(run, 0);
+  std::string id = std::to_string(run);
+  int64_t before = count("SELECT count(*) FROM evaluations WHERE run_id = " + id);
+  EXPECT_GE(before, 2);
+  EXPECT_LT(before, 6);
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + id), "running");
+  EXPECT_EQ(text("PRAGMA integrity_check"), "ok");
+
+  nlohmann::json report = tune_json({"--resume", id});
+  EXPECT_EQ(report["run_id"], run);
+  EXPECT_EQ(report["status"], "completed");
+  EXPECT_EQ(report["points"].size(), 6u);
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + id), "completed");
+  // Six points, each evaluated exactly once across the kill: no defines twice in the store.
+  EXPECT_EQ(count("SELECT count(*) FROM evaluations WHERE run_id = " + id), 6);
+  EXPECT_EQ(count("SELECT count(*) FROM (SELECT defines FROM candidates WHERE run_id = " + id +
+                  " GROUP BY defines HAVING count(*) > 1)"),
+            0);
+  std::set<std::string> seen;
+  for (const auto& point : report["points"])
+    EXPECT_TRUE(seen.insert(point["defines"].dump()).second) << point.dump();
+  // The same strategy and seed uninterrupted asks the same six points (all from the store now).
+  testing::write_text(workspace_->path() / "killed.cu", tiled_candidate(kConstraints, "killed"));
+  nlohmann::json straight = tune_json({"killed.cu", "--task", "tiny/tiny_relu", "--strategy",
+                                       "random", "--max-evals", "6", "--seed", "9"});
+  EXPECT_EQ(straight["evaluated"], 0);
+  for (size_t i = 0; i < 6; ++i)
+    EXPECT_EQ(straight["points"][i]["defines"], report["points"][i]["defines"]);
+}
+
+TEST_F(TuneTest, BadSpacesAndRequestsAreOneLineAndStoreNothing) {
+  int64_t runs = count("SELECT count(*) FROM runs WHERE kind = 'tune'");
+  testing::write_text(workspace_->path() / "unknown.cu",
+                      tiled_candidate("[\"BLOK * ITEMS <= 4096\"]"));
+  expect_one_line_error(tune({"unknown.cu", "--task", "tiny/tiny_relu"}),
+                        "unknown define 'BLOK'; did you mean 'BLOCK'?");
+  testing::write_text(workspace_->path() / "syntax.cu", tiled_candidate("[\"BLOCK =< 64\"]"));
+  expect_one_line_error(tune({"syntax.cu", "--task", "tiny/tiny_relu"}), "constraint 1");
+  testing::write_text(workspace_->path() / "tensor.cu",
+                      tiled_candidate("[\"y.shape[0] % ITEMS == 0\"]"));
+  expect_one_line_error(tune({"tensor.cu", "--task", "tiny/tiny_relu"}),
+                        "reads the size of 'y', which task tiny/tiny_relu does not have");
+  testing::write_text(workspace_->path() / "empty.cu",
+                      tiled_candidate("[\"BLOCK * ITEMS > 16384\"]"));
+  expect_one_line_error(tune({"empty.cu", "--task", "tiny/tiny_relu"}),
+                        "no point of the tuning space satisfies its constraints");
+  expect_one_line_error(tune({"tiled.cu", "--task", "tiny/tiny_relu", "--strategy", "bogus"}),
+                        "unknown tuning strategy 'bogus'");
+  expect_one_line_error(tune({"tiled.cu", "--task", "tiny/tiny_relu"}, false),
+                        "so no point could be timed");
+  expect_one_line_error(tune({"--resume", "999999"}), "there is no tuning run 999999");
+  expect_one_line_error(tune({"--task", "tiny/tiny_relu"}), "give a candidate file");
+  EXPECT_EQ(count("SELECT count(*) FROM runs WHERE kind = 'tune'"), runs);
+  // A constraint over a tensor's size is checked against the task at every shape: one that holds
+  // everywhere keeps all 27 points.
+  testing::write_text(
+      workspace_->path() / "shape.cu",
+      tiled_candidate("[\"BLOCK * ITEMS <= 4096\", \"x.numel > 0 || BLOCK == 0\"]", "shape"));
+  nlohmann::json report = tune_json({"shape.cu", "--task", "tiny/tiny_relu", "--max-evals", "1"});
+  EXPECT_EQ(report["space"]["points"], 27);
+}
+
+// A library kernel (a seed, its manifest written by `kforge library seed-manifests`) tuned for
+// this GPU: the best point is recorded in its manifest under "tuned"."<arch>", the rest of the
+// manifest unchanged.
+TEST_F(TuneTest, LibraryTuneRecordsTheBestPointPerArchitecture) {
+  fs::path lib = workspace_->path() / "lib";
+  fs::create_directories(lib / "seeds/relu/tiled");
+  testing::write_text(lib / "seeds/relu/tiled/kernel.cu", tiled_candidate(kConstraints, "lib"));
+  ProcessResult written =
+      run_kforge({"library", "seed-manifests", "--library", lib.string()}, workspace_->path());
+  ASSERT_EQ(written.exit_code, 0) << written.standard_error;
+  fs::path manifest_path = lib / "seeds/relu/tiled/manifest.json";
+  std::string name = "seeds/relu/tiled";
+  nlohmann::json before = nlohmann::json::parse(files::read(manifest_path));
+
+  ProcessResult result =
+      run_kforge({"library", "tune", name, "--library", lib.string(), "--max-evals", "2", "--json"},
+                 workspace_->path(), {{"KFORGE_GPU_WORKER", worker()}}, 600);
+  ASSERT_EQ(result.exit_code, 0) << result.standard_error;
+  nlohmann::json report = nlohmann::json::parse(result.standard_output);
+  EXPECT_EQ(report["recorded"], true);
+  EXPECT_EQ(report["points"].size(), 2u);
+  nlohmann::json after = nlohmann::json::parse(files::read(manifest_path));
+  const std::string arch = report["arch"];
+  ASSERT_TRUE(after["tuned"].contains(arch)) << after.dump(2);
+  EXPECT_EQ(after["tuned"][arch]["defines"], report["best"]["defines"]);
+  EXPECT_EQ(after["tuned"][arch]["run_id"], report["run_id"]);
+  EXPECT_EQ(after["tuned"][arch]["gpu"], "kforge emulated GPU (tests only)");
+  after.erase("tuned");
+  EXPECT_EQ(after, before);  // the fallback defines and everything else are unchanged
+}
+
+TEST_F(TuneTest, HelpNamesTheBudgetsAndStrategies) {
+  ProcessResult result = run_kforge({"tune", "--help"}, workspace_->path());
+  EXPECT_EQ(result.exit_code, 0);
+  for (const char* word : {"--max-evals", "--fraction", "--time", "--resume", "--strategy",
+                           "--json", "annealing", "tpe"})
+    EXPECT_NE(result.standard_output.find(word), std::string::npos) << word;
+}
+
+}  // namespace
+}  // namespace kforge
