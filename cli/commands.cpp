@@ -21,6 +21,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"worker", add_worker_command},
     {"profile", add_profile_command},
     {"nightly", add_nightly_command},
+    {"db", add_db_command},
 });
 }  // namespace
 

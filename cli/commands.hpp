@@ -41,5 +41,6 @@ void add_nightly_command(CLI::App& parent, Context& context);
 // The `nightly` group: the night itself (its flags and action on the group) and its reports.
 void add_nightly_run(CLI::App& nightly, Context& context);
 void add_nightly_report_command(CLI::App& nightly, Context& context);
+void add_db_command(CLI::App& parent, Context& context);
 
 }  // namespace kforge::cli

@@ -176,11 +176,19 @@ ALTER TABLE evaluations ADD COLUMN record_version INTEGER CHECK (record_version 
 UPDATE evaluations SET record_version = 1;
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// Which node did what, once several machines share one (PostgreSQL) store: "<host>:<pid>" of
+// the kforge process that started a run or stored an evaluation. NULL on rows written before.
+constexpr std::string_view kVersion4 = R"sql(
+ALTER TABLE runs ADD COLUMN node TEXT;
+ALTER TABLE evaluations ADD COLUMN node TEXT;
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
     {3, "evaluations.record_version, the evaluation record version of a row", kVersion3},
+    {4, "runs.node and evaluations.node, the host and process that wrote them", kVersion4},
 }};
 
 }  // namespace
