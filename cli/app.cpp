@@ -19,7 +19,9 @@ int run(int argc, char** argv) {
   context.options.gpu_worker_command = gpu_worker_command_from(std::getenv("KFORGE_GPU_WORKER"));
   app.add_option("--workspace", context.options.workspace,
                  "workspace folder (default: the current folder)");
-  app.add_option("--db", context.options.db, "store to use (default: <workspace>/kforge.db)");
+  app.add_option("--db", context.options.db,
+                 "store to use: a SQLite file or a postgresql:// URL (default: store.url, else "
+                 "<workspace>/kforge.db)");
   app.add_option("--python", context.options.python,
                  "Python interpreter with torch for the reference runner");
   app.add_flag("-q,--quiet", context.options.quiet, "no progress lines on stderr");

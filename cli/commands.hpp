@@ -43,5 +43,6 @@ void add_nightly_command(CLI::App& parent, Context& context);
 void add_nightly_run(CLI::App& nightly, Context& context);
 void add_nightly_report_command(CLI::App& nightly, Context& context);
 void add_watch_command(CLI::App& parent, Context& context);
+void add_db_command(CLI::App& parent, Context& context);
 
 }  // namespace kforge::cli

@@ -29,6 +29,7 @@ endmacro()
 
 kforge_require(Threads)
 kforge_require(SQLite3)
+kforge_require(PostgreSQL)
 kforge_require(CURL)
 kforge_require(OpenSSL)
 kforge_require(nlohmann_json)

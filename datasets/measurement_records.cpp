@@ -26,8 +26,11 @@ std::optional<BaselineRow> find_baseline(const Store& store, const BaselineKey& 
 
 void store_baseline(Store& store, const BaselineRow& row) {
   auto insert = store.db().prepare(
-      "INSERT OR REPLACE INTO baselines (task_id, shape, dtype, gpu, torch_version, eager_us, "
-      "compile_us, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO baselines (task_id, shape, dtype, gpu, torch_version, eager_us, compile_us, "
+      "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (task_id, shape, dtype, gpu, torch_version) DO UPDATE SET "
+      "eager_us = excluded.eager_us, compile_us = excluded.compile_us, detail = excluded.detail, "
+      "created_at = excluded.created_at");
   insert.bind(1, row.key.task_id)
       .bind(2, row.key.shape)
       .bind(3, row.key.dtype)
@@ -57,8 +60,9 @@ std::map<std::string, DeviceMeasurementRow> find_device_measurements(const Store
 void store_device_measurement(Store& store, const std::string& gpu, const std::string& driver,
                               const std::string& name, const DeviceMeasurementRow& row) {
   auto insert = store.db().prepare(
-      "INSERT OR REPLACE INTO device_measurements (gpu, driver, name, value, detail) "
-      "VALUES (?, ?, ?, ?, ?)");
+      "INSERT INTO device_measurements (gpu, driver, name, value, detail) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (gpu, driver, name) DO UPDATE SET value = excluded.value, "
+      "detail = excluded.detail, measured_at = excluded.measured_at");
   insert.bind(1, gpu)
       .bind(2, driver)
       .bind(3, name)

@@ -227,13 +227,29 @@ CREATE INDEX candidates_by_task ON candidates (task_id);
 CREATE INDEX candidates_by_run ON candidates (run_id);
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+// PostgreSQL changes the CHECK in place (a column CHECK is named <table>_<column>_check there);
+// dropping `candidates` would need CASCADE and lose the foreign keys that point at it.
+constexpr std::string_view kVersion5Postgres = R"sql(
+ALTER TABLE candidates DROP CONSTRAINT candidates_origin_check;
+ALTER TABLE candidates ADD CONSTRAINT candidates_origin_check
+  CHECK (origin IN ('llm', 'tune', 'human', 'replay', 'seed', 'mcp'));
+)sql";
+
+// Which node did what, once several machines share one (PostgreSQL) store: "<host>:<pid>" of
+// the kforge process that started a run or stored an evaluation. NULL on rows written before.
+constexpr std::string_view kVersion6 = R"sql(
+ALTER TABLE runs ADD COLUMN node TEXT;
+ALTER TABLE evaluations ADD COLUMN node TEXT;
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
     {3, "evaluations.record_version, the evaluation record version of a row", kVersion3},
     {4, "profiles: status, reason, passes, overhead and per-launch counters", kVersion4},
-    {5, "candidates.origin allows 'mcp'", kVersion5},
+    {5, "candidates.origin allows 'mcp'", kVersion5, kVersion5Postgres},
+    {6, "runs.node and evaluations.node, the host and process that wrote them", kVersion6},
 }};
 
 }  // namespace

@@ -11,6 +11,9 @@ struct Migration {
   int version;
   std::string_view description;
   std::string_view sql;
+  // What PostgreSQL runs instead, where SQLite's text cannot be translated (sql::postgres_schema)
+  // into an equivalent: empty for most migrations.
+  std::string_view postgres_sql = {};
 };
 
 std::span<const Migration> migrations();

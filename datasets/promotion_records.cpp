@@ -41,15 +41,16 @@ std::vector<int64_t> list_best_candidates(const Store& store, int64_t harness_ve
                                           const std::optional<std::string>& task) {
   // The latest evaluation of each candidate, kept when it is correct under this harness.
   auto query = store.db().prepare(
-      "SELECT t.name, c.id, e.speedup_eager FROM candidates c "
-      "JOIN tasks t ON t.id = c.task_id "
-      "JOIN evaluations e ON e.id = (SELECT MAX(id) FROM evaluations WHERE candidate_id = c.id) "
-      "WHERE e.verdict = 'correct' AND e.harness_version = ? AND e.speedup_eager IS NOT NULL "
-      "AND (? IS NULL OR t.name = ?) "
-      "ORDER BY t.name, e.speedup_eager DESC, c.id");
+      std::string("SELECT t.name, c.id, e.speedup_eager FROM candidates c "
+                  "JOIN tasks t ON t.id = c.task_id "
+                  "JOIN evaluations e ON e.id = "
+                  "(SELECT MAX(id) FROM evaluations WHERE candidate_id = c.id) "
+                  "WHERE e.verdict = 'correct' AND e.harness_version = ? "
+                  "AND e.speedup_eager IS NOT NULL ") +
+      (task ? "AND t.name = ? " : "") + "ORDER BY t.name, e.speedup_eager DESC, c.id");
   query.bind(1, harness_version);
-  query.bind(2, task);
-  query.bind(3, task);
+  if (task)
+    query.bind(2, *task);
   std::vector<int64_t> best;
   std::string last_task;
   while (query.step()) {

@@ -60,8 +60,8 @@ int64_t insert_evaluation(Store& store, const EvaluationRow& evaluation) {
   auto insert = store.db().prepare(
       "INSERT INTO evaluations (candidate_id, run_id, verdict, reason, evidence, arch, gpu, "
       "compile, stages, timing, device_time_us, speedup_eager, speedup_compile, "
-      "harness_version, environment, record_version) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "harness_version, environment, record_version, node) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto dump = [](const std::optional<nlohmann::json>& value) {
     return value ? std::optional<std::string>(json_text(*value)) : std::nullopt;
   };
@@ -80,7 +80,8 @@ int64_t insert_evaluation(Store& store, const EvaluationRow& evaluation) {
       .bind(13, evaluation.speedup_compile)
       .bind(14, evaluation.harness_version)
       .bind(15, json_text(evaluation.environment))
-      .bind(16, evaluation.record_version);
+      .bind(16, evaluation.record_version)
+      .bind(17, store.node());
   insert.run();
   return store.db().last_insert_id();
 }

@@ -32,8 +32,8 @@ constexpr const char* kRunColumns =
 
 int64_t insert_run(Store& store, const RunRow& run) {
   auto insert = store.db().prepare(
-      "INSERT INTO runs (kind, request, config, agent, strategy, model, gpu, environment, status) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO runs (kind, request, config, agent, strategy, model, gpu, environment, status, "
+      "node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, run.kind)
       .bind(2, json_text(run.request))
       .bind(3, json_text(run.config))
@@ -42,7 +42,8 @@ int64_t insert_run(Store& store, const RunRow& run) {
       .bind(6, run.model)
       .bind(7, run.gpu)
       .bind(8, json_text(run.environment))
-      .bind(9, run.status);
+      .bind(9, run.status)
+      .bind(10, store.node());
   insert.run();
   return store.db().last_insert_id();
 }

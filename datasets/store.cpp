@@ -5,12 +5,70 @@
 #include <optional>
 #include <thread>
 
+#include <unistd.h>
+
 #include "datasets/migrations.hpp"
+#include "datasets/postgres.hpp"
+#include "datasets/sql_dialect.hpp"
 #include "harness/util/error.hpp"
+#include "harness/util/store_url.hpp"
 
 namespace kforge {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string this_node() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0)
+    host[0] = '\0';
+  return std::string(host[0] != '\0' ? host : "unknown") + ":" + std::to_string(getpid());
+}
+
+// The PostgreSQL store's own functions and its schema-version table, created before the first
+// migration: the schema's CHECKs call json_valid() as on SQLite.
+constexpr std::string_view kPostgresFoundation = R"sql(
+CREATE OR REPLACE FUNCTION json_valid(document text) RETURNS boolean
+  LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  PERFORM document::json;
+  RETURN true;
+EXCEPTION WHEN others THEN
+  RETURN false;
+END $$;
+CREATE TABLE IF NOT EXISTS kforge_schema (version INTEGER NOT NULL);
+)sql";
+
+// Any constant: the advisory lock that makes the nodes opening a new store migrate it once.
+constexpr int64_t kMigrationLock = 0x6b666f726765;  // "kforge"
+
+// Throws Error when `current` is newer than this kforge's schema.
+void refuse_newer(int current, const std::string& location) {
+  int latest = migrations().back().version;
+  if (current > latest) {
+    throw Error("the store has schema version " + std::to_string(current) +
+                    ", newer than this kforge understands (" + std::to_string(latest) +
+                    "); use a newer kforge (on a shared store: the version the other nodes run)",
+                location);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Store> Store::open_location(const std::string& location,
+                                            const StoreOptions& options) {
+  if (!store_url::is_postgres(location))
+    return open(fs::path(location), options.create);
+  std::unique_ptr<Store> store(new Store(location, options));
+  store->migrate_postgres();
+  return store;
+}
+
+Store::Store(const std::string& url, const StoreOptions& options)
+    : path_(store_url::without_password(url)),
+      connection_(sql::open_postgres(url, {.retry_seconds = options.retry_seconds})),
+      node_(this_node()) {}
 
 std::unique_ptr<Store> Store::open(const fs::path& path, bool create) {
   if (!create && !fs::exists(path))
@@ -23,7 +81,8 @@ std::unique_ptr<Store> Store::open(const fs::path& path, bool create) {
   return store;
 }
 
-Store::Store(const fs::path& path, bool create) : path_(path), connection_(path.string(), create) {
+Store::Store(const fs::path& path, bool create)
+    : path_(path), connection_(path.string(), create), node_(this_node()) {
   try {
     // Reading the schema version is the first read of the file: a file that is not a
     // database, or whose header is damaged, fails here.
@@ -93,6 +152,19 @@ std::string Store::describe_open_failure(int sqlite_code, const std::string& mes
 }
 
 int Store::schema_version() const {
+  if (dialect() == sql::Dialect::kPostgres) {
+    // A scan of the catalog under this statement's snapshot (to_regclass would answer from a
+    // cache that may still hold "no such table" after another node created it).
+    auto exists = connection_.prepare(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
+        "AND tablename = 'kforge_schema'");
+    exists.step();
+    if (exists.integer(0) == 0)
+      return 0;
+    auto version = connection_.prepare("SELECT max(version) FROM kforge_schema");
+    version.step();
+    return static_cast<int>(version.optional_integer(0).value_or(0));
+  }
   auto query = connection_.prepare("PRAGMA user_version");
   query.step();
   return static_cast<int>(query.integer(0));
@@ -104,16 +176,8 @@ int Store::latest_schema_version() {
 
 void Store::migrate() {
   int latest = latest_schema_version();
-  auto refuse_newer = [&](int current) {
-    if (current > latest) {
-      throw Error("the store has schema version " + std::to_string(current) +
-                      ", newer than this kforge understands (" + std::to_string(latest) +
-                      "); use a newer kforge",
-                  path_.string());
-    }
-  };
   int current = schema_version();
-  refuse_newer(current);
+  refuse_newer(current, location());
   if (current == latest)
     return;
   // Several kforge processes may open a new store at once: the version is read again inside
@@ -143,7 +207,7 @@ void Store::migrate() {
         path_.string());
   }
   current = schema_version();
-  refuse_newer(current);
+  refuse_newer(current, location());
   for (const Migration& migration : migrations()) {
     if (migration.version <= current)
       continue;
@@ -165,7 +229,45 @@ void Store::migrate() {
   transaction->commit();
 }
 
+void Store::migrate_postgres() {
+  int latest = latest_schema_version();
+  int current = schema_version();
+  refuse_newer(current, location());
+  if (current == latest)
+    return;
+  // As on SQLite: one transaction, which PostgreSQL makes hold the schema changes too, and the
+  // version read again under a lock that every node opening the store takes.
+  sql::Transaction transaction(connection_);
+  connection_.prepare("SELECT pg_advisory_xact_lock(?)").bind(1, kMigrationLock).run();
+  current = schema_version();
+  refuse_newer(current, location());
+  if (current == latest)
+    return;
+  connection_.execute(kPostgresFoundation);
+  for (const Migration& migration : migrations()) {
+    if (migration.version <= current)
+      continue;
+    try {
+      connection_.execute(sql::postgres_schema(
+          migration.postgres_sql.empty() ? migration.sql : migration.postgres_sql));
+      connection_.execute("DELETE FROM kforge_schema");
+      connection_.prepare("INSERT INTO kforge_schema (version) VALUES (?)")
+          .bind(1, int64_t{migration.version})
+          .run();
+    } catch (const Error& failure) {
+      throw Error("migration to schema version " + std::to_string(migration.version) +
+                      " failed: " + failure.message(),
+                  location());
+    }
+  }
+  transaction.commit();
+}
+
 std::string Store::integrity_check() const {
+  if (dialect() == sql::Dialect::kPostgres) {
+    connection_.prepare("SELECT 1").run();
+    return "ok";
+  }
   auto check = connection_.prepare("PRAGMA integrity_check");
   std::string result;
   while (check.step()) {

@@ -1,7 +1,10 @@
-// The kforge store: one SQLite file (WAL, foreign keys on) holding every task, run, candidate,
-// LLM exchange, evaluation, profile and promotion. Opening a store brings its schema up to
-// this kforge's version through the numbered migrations in migrations.cpp; a store written by
-// a newer kforge is refused rather than guessed at.
+// The kforge store: every task, run, candidate, LLM exchange, evaluation, profile and
+// promotion, in one SQLite file (WAL, foreign keys on; the default) or one PostgreSQL database
+// (a postgresql:// URL; postgres.hpp), through the one SQL interface of sql.hpp. Opening a
+// store brings its schema up to this kforge's version through the numbered migrations in
+// migrations.cpp, the same on both; a store written by a newer kforge is refused rather than
+// guessed at. The schema version is SQLite's user_version, or the one row of kforge_schema on
+// PostgreSQL.
 //
 // The store's interface is this class and the record headers beside it, one per group of
 // tables: run_records.hpp (runs and their per-task checkpoints), records.hpp (candidates and
@@ -28,17 +31,32 @@
 
 namespace kforge {
 
+struct StoreOptions {
+  bool create = true;
+  // PostgreSQL: how long to keep trying to reach the server (postgres.hpp), in seconds.
+  double retry_seconds = 30;
+};
+
 class Store {
  public:
-  // Opens the store at `path`, creating it if missing and `create` is true, and migrates it.
-  // Throws Error naming the path when the file is not a database, is corrupt, or is newer.
+  // Opens the SQLite store at `path`, creating it if missing and `create` is true, and
+  // migrates it. Throws Error naming the path when the file is not a database, is corrupt, or
+  // is newer.
   static std::unique_ptr<Store> open(const std::filesystem::path& path, bool create = true);
+  // Opens the store at `location`: a postgresql:// (or postgres://) URL, or a SQLite path.
+  static std::unique_ptr<Store> open_location(const std::string& location,
+                                              const StoreOptions& options);
 
   // The SQLite connection, for the implementation in datasets/ (and tests that build stores
   // by hand); nothing else of kforge uses it.
   sql::Connection& db() { return connection_; }
   const sql::Connection& db() const { return connection_; }
+  // The SQLite file, or the PostgreSQL URL without its password: for messages.
   const std::filesystem::path& path() const { return path_; }
+  const std::string& location() const { return connection_.location(); }
+  sql::Dialect dialect() const { return connection_.dialect(); }
+  // Who writes through this store, as stored with runs and evaluations: "<host>:<pid>".
+  const std::string& node() const { return node_; }
   int schema_version() const;
 
   // What an open that failed with this SQLite result code (extended or primary) means, for the
@@ -48,7 +66,8 @@ class Store {
   // The newest schema this kforge knows.
   static int latest_schema_version();
 
-  // Runs SQLite's own integrity check; returns "ok" or the first problems found.
+  // Runs SQLite's own integrity check; returns "ok" or the first problems found. PostgreSQL
+  // keeps its own integrity: "ok" once the server answers.
   std::string integrity_check() const;
 
   // Writes made through the store while a Transaction is open are kept together: commit()
@@ -66,11 +85,14 @@ class Store {
 
  private:
   Store(const std::filesystem::path& path, bool create);
+  Store(const std::string& url, const StoreOptions& options);
   void migrate();
+  void migrate_postgres();
   void enter_wal_mode();
 
   std::filesystem::path path_;
   sql::Connection connection_;
+  std::string node_;
 };
 
 }  // namespace kforge

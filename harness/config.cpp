@@ -22,6 +22,7 @@
 #include "harness/options/strategy_settings.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/store_url.hpp"
 #include "harness/util/strings.hpp"
 
 namespace kforge {
@@ -183,6 +184,13 @@ const std::vector<ConfigKey>& keys() {
          "the shipped kernel library folder (relative to the workspace) that promote writes"},
         {"promote.min_speedup", ConfigType::kReal, text(promotion.min_speedup_eager),
          "speedup over eager a candidate needs to be promoted", 0, 1000000},
+        {"store.url", ConfigType::kString, "",
+         "the store: a postgresql:// URL (docs/postgresql-store.md) or a SQLite file (default: "
+         "<workspace>/kforge.db); --db overrides it"},
+        {"store.retry_s", ConfigType::kInteger, "30",
+         "how long kforge keeps trying to reach an unreachable or restarting PostgreSQL server, "
+         "in seconds, before it stops",
+         0, 86400},
     };
   }();
   return rows;
@@ -434,7 +442,11 @@ std::string Config::source(std::string_view name) const {
 }
 
 nlohmann::json Config::to_json() const {
-  return values_;
+  // Stored with every run: a password in the store's URL never is.
+  nlohmann::json values = values_;
+  if (values.contains("store.url") && values["store.url"].is_string())
+    values["store.url"] = store_url::without_password(values["store.url"].get<std::string>());
+  return values;
 }
 
 }  // namespace kforge

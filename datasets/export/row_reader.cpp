@@ -3,6 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "datasets/sql_dialect.hpp"
+#include "harness/util/json_text.hpp"
+
 namespace kforge::dataset {
 namespace {
 
@@ -13,14 +16,25 @@ namespace {
 // by"): its sorter holds one task's rows, spilling to temporary files past its cache-sized
 // limit, and each row's pages are read once. (Sorting ids over the whole store and fetching
 // every row by id read each candidate twice, the second time in random order.)
-constexpr std::string_view kSelect = R"sql(
+//
+// On PostgreSQL the JSON columns are read as stored (kforge writes them compact, which is what
+// SQLite's json() makes of them) and the timing samples are taken out here, in C++, the way
+// SQLite's json_remove leaves the rest; the exports from both are byte for byte the same.
+constexpr std::string_view kSqliteJson = R"sql(
 SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_hash,
        json(c.plan), json(c.defines), c.created_at,
        t.id, t.name, t.suite, t.version, t.source, t.source_hash, t.signature, t.license,
        e.id, e.verdict, e.reason, e.evidence, e.arch, e.gpu, json(e.compile),
        json(e.stages), json_remove(e.timing, '$.samples'),
        CASE json_type(e.timing, '$.samples') WHEN 'array'
-         THEN json_array_length(e.timing, '$.samples') END,
+         THEN json_array_length(e.timing, '$.samples') END,)sql";
+constexpr std::string_view kPostgresJson = R"sql(
+SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_hash,
+       c.plan, c.defines, c.created_at,
+       t.id, t.name, t.suite, t.version, t.source, t.source_hash, t.signature, t.license,
+       e.id, e.verdict, e.reason, e.evidence, e.arch, e.gpu, e.compile,
+       e.stages, e.timing, NULL,)sql";
+constexpr std::string_view kSelect = R"sql(
        e.device_time_us, e.speedup_eager, e.speedup_compile, e.harness_version,
        e.environment, e.created_at,
        r.kind, r.agent, r.strategy, r.model, r.environment,
@@ -40,16 +54,19 @@ WHERE NOT EXISTS (SELECT 1 FROM evaluations e2
                   WHERE e2.candidate_id = e.candidate_id AND e2.gpu IS e.gpu AND e2.id > e.id)
 )sql";
 
-// Appends "AND column IN (?, ?, ...)" and remembers the values to bind.
+// Appends "AND (column op ? OR ...)" and remembers the values to bind; GLOB patterns become
+// regular expressions on PostgreSQL, which has no GLOB.
 void add_any_of(std::string& sql, std::vector<std::string>& binds, std::string_view column,
-                const std::vector<std::string>& values, std::string_view op = "=") {
+                const std::vector<std::string>& values, sql::Dialect dialect,
+                std::string_view op = "=") {
   if (values.empty())
     return;
+  bool glob_as_regex = op == "GLOB" && dialect == sql::Dialect::kPostgres;
   sql += " AND (";
   for (size_t i = 0; i < values.size(); ++i) {
     sql += (i ? " OR " : "");
-    sql += std::string(column) + " " + std::string(op) + " ?";
-    binds.push_back(values[i]);
+    sql += std::string(column) + " " + std::string(glob_as_regex ? "~" : op) + " ?";
+    binds.push_back(glob_as_regex ? sql::glob_to_regex(values[i]) : values[i]);
   }
   sql += ")";
 }
@@ -60,28 +77,48 @@ std::string_view order_clause(RowOrder order) {
       return " ORDER BY t.name, t.id, e.verdict <> 'correct', e.speedup_eager IS NULL,"
              " e.speedup_eager DESC, e.device_time_us IS NULL, e.device_time_us, c.id, e.id";
     case RowOrder::kTaskGpuHarness:
-      return " ORDER BY t.name, t.id, e.gpu, e.harness_version, e.verdict <> 'correct',"
+      return " ORDER BY t.name, t.id, e.gpu NULLS FIRST, e.harness_version, e.verdict <> 'correct',"
              " e.device_time_us IS NULL, e.device_time_us, c.id, e.id";
     case RowOrder::kTrajectory:
-      return " ORDER BY t.name, t.id, c.run_id IS NULL, c.run_id, e.gpu, c.iteration IS NULL,"
+      return " ORDER BY t.name, t.id, c.run_id IS NULL, c.run_id, e.gpu NULLS FIRST,"
+             " c.iteration IS NULL,"
              " c.iteration, c.id, e.id";
   }
   return "";
+}
+
+// What SQLite's json_remove(timing, '$.samples') and json_array_length leave, for a timing
+// column read as stored.
+void take_out_samples(CandidateRow& row) {
+  if (!row.timing)
+    return;
+  nlohmann::json timing = nlohmann::json::parse(*row.timing, nullptr, false);
+  if (!timing.is_object())
+    return;
+  auto samples = timing.find("samples");
+  if (samples == timing.end())
+    return;
+  if (samples->is_array())
+    row.timing_sample_count = static_cast<int64_t>(samples->size());
+  timing.erase(samples);
+  row.timing = json_text(timing);
 }
 
 }  // namespace
 
 void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order,
                const std::function<void(const CandidateRow&)>& visit) {
-  std::string sql(kSelect);
+  const sql::Dialect dialect = db.dialect();
+  const bool postgres = dialect == sql::Dialect::kPostgres;
+  std::string sql = std::string(postgres ? kPostgresJson : kSqliteJson) + std::string(kSelect);
   std::vector<std::string> text_binds;
-  add_any_of(sql, text_binds, "e.verdict", filters.verdicts);
-  add_any_of(sql, text_binds, "e.gpu", filters.gpus);
-  add_any_of(sql, text_binds, "e.arch", filters.arches);
-  add_any_of(sql, text_binds, "t.suite", filters.suites);
-  add_any_of(sql, text_binds, "t.name", filters.tasks, "GLOB");
-  add_any_of(sql, text_binds, "c.origin", filters.origins);
-  add_any_of(sql, text_binds, "coalesce(x.model, r.model)", filters.models);
+  add_any_of(sql, text_binds, "e.verdict", filters.verdicts, dialect);
+  add_any_of(sql, text_binds, "e.gpu", filters.gpus, dialect);
+  add_any_of(sql, text_binds, "e.arch", filters.arches, dialect);
+  add_any_of(sql, text_binds, "t.suite", filters.suites, dialect);
+  add_any_of(sql, text_binds, "t.name", filters.tasks, dialect, "GLOB");
+  add_any_of(sql, text_binds, "c.origin", filters.origins, dialect);
+  add_any_of(sql, text_binds, "coalesce(x.model, r.model)", filters.models, dialect);
   if (filters.since) {
     sql += " AND e.created_at >= ?";
     text_binds.push_back(*filters.since);
@@ -140,6 +177,8 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
     row.stages = query.text(i++);
     row.timing = query.optional_text(i++);
     row.timing_sample_count = query.optional_integer(i++);
+    if (postgres)
+      take_out_samples(row);
     row.device_time_us = query.optional_real(i++);
     row.speedup_eager = query.optional_real(i++);
     row.speedup_compile = query.optional_real(i++);

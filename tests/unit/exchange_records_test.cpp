@@ -6,6 +6,7 @@
 #include "datasets/records.hpp"
 #include "datasets/task_records.hpp"
 #include "harness/util/error.hpp"
+#include "tests/support/store_backends.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -27,9 +28,12 @@ ExchangeRow exchange(int64_t run_id, int64_t task_id, const std::string& ask_id)
           .cache_hit = true};
 }
 
-TEST(ExchangeRecords, InsertFindAndListPerRunAndTask) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+// Each test runs on a SQLite file and on PostgreSQL (tests/support/store_backends.hpp).
+class ExchangeRecords : public testing::OnEachBackend {};
+KFORGE_ON_EACH_BACKEND(ExchangeRecords);
+
+TEST_P(ExchangeRecords, InsertFindAndListPerRunAndTask) {
+  auto store = open_store();
   TaskRow task{.name = "kb/a", .suite = "kb", .source = "s", .source_hash = "h"};
   insert_task_version(*store, task);
   int64_t run = insert_run(*store, {.kind = "optimize"});
@@ -82,9 +86,8 @@ TEST(ExchangeRecords, InsertFindAndListPerRunAndTask) {
   EXPECT_FALSE(candidate_of_exchange(*store, second));
 }
 
-TEST(ExchangeRecords, NeedsNoRunButRefusesAnUnknownOne) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+TEST_P(ExchangeRecords, NeedsNoRunButRefusesAnUnknownOne) {
+  auto store = open_store();
   ExchangeRow row = exchange(0, 0, "ask");
   row.run_id.reset();
   row.task_id.reset();

@@ -17,11 +17,13 @@
 #include "datasets/export/record_schema.hpp"
 #include "datasets/export/row_fields.hpp"
 #include "datasets/export/splits.hpp"
+#include "datasets/store_copy.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/strings.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/evaluated_store.hpp"
+#include "tests/support/postgres_server.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge::dataset {
@@ -623,6 +625,86 @@ TEST_F(ExportPipeline, EveryColumnDocumentedAsPresentIsFilledInEveryFormat) {
   }
   EXPECT_GE(documented["archive"]["Present on rows whose compile stage succeeded:"].size(), 5u);
   EXPECT_GE(documented["archive"]["Present on `correct` rows:"].size(), 10u);
+}
+
+// Every table's rows as text, in id order, for comparing two stores.
+std::string rows_of(const Store& store) {
+  std::string text;
+  for (const char* table :
+       {"tasks", "runs", "run_tasks", "llm_exchanges", "candidates", "evaluations", "baselines",
+        "profiles", "promotions", "device_measurements"}) {
+    auto query = store.db().prepare(std::string("SELECT * FROM ") + table + " ORDER BY 1, 2");
+    while (query.step()) {
+      text += table;
+      for (int column = 0; column < query.column_count(); ++column) {
+        text += " | " + query.column_name(column) + "=";
+        if (query.kind(column) == sql::ColumnKind::kReal) {
+          char number[40];
+          std::snprintf(number, sizeof number, "%.17g", query.real(column));
+          text += number;
+        } else {
+          text += query.is_null(column) ? "NULL" : query.text(column);
+        }
+      }
+      text += "\n";
+    }
+  }
+  return text;
+}
+
+// The evaluator's store copied SQLite -> PostgreSQL -> SQLite (kforge db copy's function): every
+// row arrives unchanged, and every format exports the same bytes from all three (with a task
+// pattern, the GLOB that PostgreSQL spells as a regular expression, too).
+TEST_F(ExportPipeline, ExportsAreByteIdenticalFromSqliteAndPostgres) {
+  std::string why_not;
+  testing::PostgresServer* server = testing::PostgresServer::shared(&why_not);
+  if (server == nullptr)
+    GTEST_SKIP() << "no PostgreSQL server for the tests: " << why_not;
+  auto postgres = Store::open_location(server->create_database(), {});
+  StoreCopyResult there = copy_store(*store_, *postgres, false);
+  auto back = Store::open(dir_ / "back.db");
+  StoreCopyResult again = copy_store(*postgres, *back, false);
+  EXPECT_EQ(there.total, again.total);
+  EXPECT_GT(there.total, 20);
+  EXPECT_EQ(rows_of(*back), rows_of(*store_));
+  EXPECT_EQ(rows_of(*postgres), rows_of(*store_));
+
+  auto files_of = [](const fs::path& folder) {
+    std::map<std::string, std::string> contents;
+    for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+      if (entry.is_regular_file())
+        contents[fs::relative(entry.path(), folder).string()] = files::read(entry.path());
+    }
+    return contents;
+  };
+  std::vector<std::pair<std::string, ExportOptions>> exports;
+  for (const ExporterEntry& entry : exporters()) {
+    ExportOptions options;
+    options.format = std::string(entry.name);
+    exports.emplace_back(options.format, options);
+    options.filters.tasks = {"kb1/*"};
+    options.verdicts_given = true;
+    options.dedup = DedupMode::kNone;
+    exports.emplace_back(options.format + "-kb1", options);
+  }
+  for (const auto& [name, options] : exports) {
+    run_export(store_->db(), options, dir_ / "sqlite" / name);
+    run_export(postgres->db(), options, dir_ / "postgres" / name);
+    run_export(back->db(), options, dir_ / "back" / name);
+    auto expected = files_of(dir_ / "sqlite" / name);
+    EXPECT_FALSE(expected.empty()) << name;
+    EXPECT_EQ(files_of(dir_ / "postgres" / name), expected) << name;
+    EXPECT_EQ(files_of(dir_ / "back" / name), expected) << name;
+  }
+
+  // A target that is not empty is refused, unless told to replace what it holds.
+  EXPECT_THROW(copy_store(*store_, *postgres, false), Error);
+  EXPECT_EQ(copy_store(*store_, *postgres, true).total, there.total);
+  // New rows on PostgreSQL get ids after the copied ones.
+  auto last = postgres->db().prepare("SELECT max(id) FROM runs");
+  ASSERT_TRUE(last.step());
+  int64_t last_id = last.integer(0);
+  EXPECT_EQ(insert_run(*postgres, {.kind = "eval"}), last_id + 1);
 }
 
 }  // namespace

@@ -7,14 +7,20 @@
 #include "datasets/records.hpp"
 #include "datasets/task_records.hpp"
 #include "harness/util/error.hpp"
+#include "tests/support/store_backends.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
 namespace {
 
-class PromotionRecords : public ::testing::Test {
+// Each test runs on a SQLite file and on PostgreSQL (tests/support/store_backends.hpp).
+class PromotionRecords : public testing::OnEachBackend {
  protected:
-  void SetUp() override { store_ = Store::open(dir_ / "kforge.db"); }
+  void SetUp() override {
+    OnEachBackend::SetUp();
+    if (!IsSkipped())
+      store_ = open_store();
+  }
 
   int64_t add_task(const std::string& name) {
     TaskRow task{.name = name, .suite = "kb", .source = "s", .source_hash = "h"};
@@ -35,11 +41,11 @@ class PromotionRecords : public ::testing::Test {
                                        .harness_version = harness_version});
   }
 
-  testing::TemporaryDirectory dir_;
   std::unique_ptr<Store> store_;
 };
+KFORGE_ON_EACH_BACKEND(PromotionRecords);
 
-TEST_F(PromotionRecords, DecisionsAreRecordedPerCandidate) {
+TEST_P(PromotionRecords, DecisionsAreRecordedPerCandidate) {
   int64_t task = add_task("kb/a");
   int64_t candidate = add_candidate(task);
   int64_t evaluation = evaluate(candidate, "correct", 2.0);
@@ -73,7 +79,7 @@ TEST_F(PromotionRecords, DecisionsAreRecordedPerCandidate) {
       Error);
 }
 
-TEST_F(PromotionRecords, BestCandidatePerTaskUnderTheGivenHarnessVersion) {
+TEST_P(PromotionRecords, BestCandidatePerTaskUnderTheGivenHarnessVersion) {
   int64_t a = add_task("kb/a");
   int64_t b = add_task("kb/b");
   int64_t c = add_task("kb/c");

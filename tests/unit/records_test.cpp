@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/util/error.hpp"
+#include "tests/support/store_backends.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -15,9 +16,12 @@ int64_t add_task(const Store& store) {
   return store.db().last_insert_id();
 }
 
-TEST(Records, RunCandidateAndEvaluationRoundTrip) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+// Each test runs on a SQLite file and on PostgreSQL (tests/support/store_backends.hpp).
+class Records : public testing::OnEachBackend {};
+KFORGE_ON_EACH_BACKEND(Records);
+
+TEST_P(Records, RunCandidateAndEvaluationRoundTrip) {
+  auto store = open_store();
   int64_t task = add_task(*store);
   RunRow run{.kind = "eval", .request = {{"file", "k.cu"}}};
   int64_t run_id = insert_run(*store, run);
@@ -54,9 +58,8 @@ TEST(Records, RunCandidateAndEvaluationRoundTrip) {
   EXPECT_FALSE(finished->finished_at.empty());
 }
 
-TEST(Records, RejectsUnknownVerdictAndOrigin) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+TEST_P(Records, RejectsUnknownVerdictAndOrigin) {
+  auto store = open_store();
   int64_t task = add_task(*store);
   CandidateRow candidate{.task_id = task, .origin = "magic", .source = "s", .source_hash = "h"};
   EXPECT_THROW(insert_candidate(*store, candidate), Error);

@@ -6,6 +6,7 @@
 #include "datasets/records.hpp"
 #include "datasets/task_records.hpp"
 #include "harness/util/error.hpp"
+#include "tests/support/store_backends.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -27,9 +28,12 @@ int64_t add_candidate(Store& store, int64_t task_id, int64_t run_id,
                                   .source_hash = "h"});
 }
 
-TEST(RunRecords, RunsAreFinishedReopenedAndListedNewestFirst) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+// Each test runs on a SQLite file and on PostgreSQL (tests/support/store_backends.hpp).
+class RunRecords : public testing::OnEachBackend {};
+KFORGE_ON_EACH_BACKEND(RunRecords);
+
+TEST_P(RunRecords, RunsAreFinishedReopenedAndListedNewestFirst) {
+  auto store = open_store();
   int64_t first = insert_run(*store, {.kind = "eval", .agent = "replay"});
   int64_t second = insert_run(*store, {.kind = "optimize", .request = {{"tasks", {"kb/a"}}}});
 
@@ -57,9 +61,8 @@ TEST(RunRecords, RunsAreFinishedReopenedAndListedNewestFirst) {
   EXPECT_THROW(finish_run(*store, first, "exploded", {}), Error);  // not a run status
 }
 
-TEST(RunRecords, RunTaskStateIsStoredAndReplaced) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+TEST_P(RunRecords, RunTaskStateIsStoredAndReplaced) {
+  auto store = open_store();
   int64_t task = add_task(*store, "kb/a");
   int64_t run = insert_run(*store, {.kind = "optimize"});
   EXPECT_FALSE(find_run_task(*store, run, task));
@@ -78,9 +81,8 @@ TEST(RunRecords, RunTaskStateIsStoredAndReplaced) {
   EXPECT_EQ(find_run_task(*store, run, task)->status, "completed");
 }
 
-TEST(RunRecords, CandidatesOfARun) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+TEST_P(RunRecords, CandidatesOfARun) {
+  auto store = open_store();
   int64_t a = add_task(*store, "kb/a");
   int64_t b = add_task(*store, "kb/b");
   int64_t run = insert_run(*store, {.kind = "optimize"});

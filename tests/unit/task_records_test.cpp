@@ -5,6 +5,7 @@
 
 #include "datasets/store.hpp"
 #include "harness/util/error.hpp"
+#include "tests/support/store_backends.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -21,9 +22,12 @@ TaskRow record(const std::string& name, const std::string& suite, const std::str
   return task;
 }
 
-TEST(TaskRecords, VersionsAreAppendedNeverOverwritten) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+// Each test runs on a SQLite file and on PostgreSQL (tests/support/store_backends.hpp).
+class TaskRecords : public testing::OnEachBackend {};
+KFORGE_ON_EACH_BACKEND(TaskRecords);
+
+TEST_P(TaskRecords, VersionsAreAppendedNeverOverwritten) {
+  auto store = open_store();
   TaskRow first = record("kb/relu", "kb", "h1");
   insert_task_version(*store, first);
   EXPECT_EQ(first.version, 1);
@@ -47,9 +51,8 @@ TEST(TaskRecords, VersionsAreAppendedNeverOverwritten) {
   EXPECT_THROW(insert_task_version(*store, again), Error);
 }
 
-TEST(TaskRecords, ListsLatestPerNameAndBySuite) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+TEST_P(TaskRecords, ListsLatestPerNameAndBySuite) {
+  auto store = open_store();
   for (auto [name, suite, hash] : {std::tuple{"kb/b", "kb", "1"}, std::tuple{"kb/a", "kb", "2"},
                                    std::tuple{"kb/a", "kb", "3"}, std::tuple{"x/c", "x", "4"}}) {
     TaskRow task = record(name, suite, hash);
@@ -63,9 +66,8 @@ TEST(TaskRecords, ListsLatestPerNameAndBySuite) {
   EXPECT_TRUE(list_latest_tasks(*store, std::string("none")).empty());
 }
 
-TEST(TaskRecords, UpdateAnalysisFillsDerivedFactsOnly) {
-  testing::TemporaryDirectory dir;
-  auto store = Store::open(dir / "kforge.db");
+TEST_P(TaskRecords, UpdateAnalysisFillsDerivedFactsOnly) {
+  auto store = open_store();
   TaskRow task = record("builtin/relu", "builtin", "h");
   insert_task_version(*store, task);
   EXPECT_FALSE(find_latest_task(*store, "builtin/relu")->analysed());
