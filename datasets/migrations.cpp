@@ -176,11 +176,46 @@ ALTER TABLE evaluations ADD COLUMN record_version INTEGER CHECK (record_version 
 UPDATE evaluations SET record_version = 1;
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// Nights of `kforge nightly` (harness/nightly/): one row a night, with the process that holds it
+// and its heartbeat, and one row per named step with its status and the step's checkpoint, so
+// that a night killed at any moment continues where it stopped and nights can be compared.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE nights (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,   -- the night's id, as its report files are named
+  status       TEXT NOT NULL DEFAULT 'running'
+               CHECK (status IN ('running', 'completed', 'budget_reached', 'interrupted',
+                                 'failed')),
+  environment  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(environment)),
+  config       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),
+  report       TEXT CHECK (report IS NULL OR json_valid(report)),
+  pid          INTEGER,
+  host         TEXT,
+  heartbeat_at TEXT,
+  started_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  finished_at  TEXT
+);
+
+CREATE TABLE night_steps (
+  night_id    INTEGER NOT NULL REFERENCES nights (id),
+  position    INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  status      TEXT NOT NULL DEFAULT 'running'
+              CHECK (status IN ('running', 'done', 'skipped', 'failed', 'stopped')),
+  seconds     REAL NOT NULL DEFAULT 0,
+  detail      TEXT NOT NULL DEFAULT '',
+  state       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(state)),
+  runs        INTEGER NOT NULL DEFAULT 1,  -- how many processes started this step
+  PRIMARY KEY (night_id, name)
+);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
     {3, "evaluations.record_version, the evaluation record version of a row", kVersion3},
+    {4, "nights and night_steps, the nightly runs and their steps", kVersion4},
 }};
 
 }  // namespace

@@ -31,6 +31,10 @@ std::optional<std::string> EvaluationService::gpu_name() const {
   return session_->gpu()->device().name;
 }
 
+const DeviceDescription* EvaluationService::device() const {
+  return session_->runs() ? &session_->gpu()->device() : nullptr;
+}
+
 EvaluatorOptions EvaluationService::evaluator_options(const Config& config,
                                                       const std::string& arch) {
   EvaluatorOptions options;

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The nightly's own overhead: everything a night spends outside evaluations (and LLM waits,
+# which happen inside the optimize loop's evaluation time here: the search agent asks no LLM).
+# Method: a workspace of TASKS tiny ReLU tasks (imported, analysed before the clock starts), one
+# seed kernel each, and a library of two shipped kernels; one `kforge nightly` with the emulated
+# GPU worker (tests/support/emulated_gpu_worker.py). The night reports its wall time, the time
+# inside the evaluation service and the optimize loop (evaluation_s) and the workers' start
+# (startup_s) in `--json` (`timing`); overhead = wall - evaluation_s - startup_s, which is the
+# environment probe, the library scan, the step and checkpoint rows, promotion, the report and
+# the lock. Also printed: the whole process's wall time from outside, and the load average.
+# Usage: bench/nightly_overhead.sh [TASKS=100]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tasks=${1:-100}
+work=$(mktemp -d /tmp/kforge-nightly-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+kforge="$PWD/build/kforge --workspace $work --python /usr/bin/python3 -q"
+candidate() {  # the emulated worker runs a kernel by its name: `relu` is an honest ReLU
+  cat <<'CU'
+/* kforge:launch
+{"kernels": [{"name": "relu", "grid": ["ceil_div(x.numel, 128)"], "block": ["128"],
+  "shared_bytes": "0", "args": ["x", "out", "x.numel"]}], "scratch": [], "defines": {}}
+*/
+extern "C" __global__ void relu(const float* x, float* out, long long n) {
+  long long i = (long long)blockIdx.x * 128 + threadIdx.x;
+  if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+CU
+}
+cat >"$work/kforge.toml" <<'TOML'
+[library]
+dir = "lib"
+[verify]
+seeds = 2
+[timing]
+input_sets = 2
+warmup = 1
+min_samples = 4
+max_samples = 4
+baselines = false
+[nightly]
+tasks = "bench/*"
+report_dir = "reports"
+TOML
+mkdir -p "$work/tasks"
+for i in $(seq -f "%03g" 1 "$tasks"); do
+  cat >"$work/tasks/relu_$i.py" <<PY
+import torch
+import torch.nn as nn
+
+rows = 64
+cols = 100 + $((10#$i))
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(rows, cols)]
+
+
+def get_init_inputs():
+    return []
+PY
+  mkdir -p "$work/seeds/relu_$i"
+  candidate >"$work/seeds/relu_$i/seed.cu"
+done
+for variant in a b; do
+  mkdir -p "$work/lib/seeds/relu/$variant"
+  candidate >"$work/lib/seeds/relu/$variant/kernel.cu"
+  echo "// $variant" >>"$work/lib/seeds/relu/$variant/kernel.cu"
+done
+echo "importing and analysing $tasks tasks (before the clock)..." >&2
+$kforge tasks import "$work/tasks" --suite bench >/dev/null
+$kforge library seed-manifests --library "$work/lib" >/dev/null
+mv "$work/lib/seeds/relu" "$work/lib/relu"
+export KFORGE_SEEDS_DIR="$work/seeds"
+export KFORGE_GPU_WORKER="/usr/bin/python3 $PWD/tests/support/emulated_gpu_worker.py"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+start=$(date +%s.%N)
+$kforge nightly --json >"$work/night.json" || true
+end=$(date +%s.%N)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+/usr/bin/python3 - "$work/night.json" "$start" "$end" "$load_before" "$load_after" "$(nproc)" <<'PY'
+import json, sys
+night = json.load(open(sys.argv[1]))
+start, end = float(sys.argv[2]), float(sys.argv[3])
+timing = night["timing"]
+wall, evaluation, startup = timing["wall_s"], timing["evaluation_s"], timing["startup_s"]
+overhead = wall - evaluation - startup
+steps = {step["name"]: (step["status"], round(step["seconds"], 2)) for step in night["steps"]}
+print(f"night {night['night']}: {night['outcome']}, exit code {night['exit_code']}")
+print(f"steps: {steps}")
+print(f"process wall {end - start:.2f} s; night wall {wall:.2f} s = evaluations {evaluation:.2f} s "
+      f"+ worker start {startup:.2f} s + nightly overhead {overhead:.2f} s")
+print(f"nightly overhead: {overhead / wall * 100:.2f} % of the night's wall time (goal < 2 %)")
+print(f"load average before {sys.argv[4]}, after {sys.argv[5]}, on {sys.argv[6]} cores")
+PY
