@@ -2,7 +2,7 @@
 # The nightly's own overhead: everything a night spends outside evaluations (and LLM waits,
 # which happen inside the optimize loop's evaluation time here: the search agent asks no LLM).
 # Method: a workspace of TASKS tiny ReLU tasks (imported, analysed before the clock starts), one
-# seed kernel each, and a library of two shipped kernels; one `kforge nightly` with the emulated
+# seed kernel each (the library step is off: nightly.library = false); one `kforge nightly` with the emulated
 # GPU worker (tests/support/emulated_gpu_worker.py). The night reports its wall time, the time
 # inside the evaluation service and the optimize loop (evaluation_s) and the workers' start
 # (startup_s) in `--json` (`timing`); overhead = wall - evaluation_s - startup_s, which is the
@@ -28,8 +28,6 @@ extern "C" __global__ void relu(const float* x, float* out, long long n) {
 CU
 }
 cat >"$work/kforge.toml" <<'TOML'
-[library]
-dir = "lib"
 [verify]
 seeds = 2
 [timing]
@@ -39,6 +37,7 @@ min_samples = 4
 max_samples = 4
 baselines = false
 [nightly]
+library = false
 tasks = "bench/*"
 report_dir = "reports"
 TOML
@@ -67,15 +66,8 @@ PY
   mkdir -p "$work/seeds/relu_$i"
   candidate >"$work/seeds/relu_$i/seed.cu"
 done
-for variant in a b; do
-  mkdir -p "$work/lib/seeds/relu/$variant"
-  candidate >"$work/lib/seeds/relu/$variant/kernel.cu"
-  echo "// $variant" >>"$work/lib/seeds/relu/$variant/kernel.cu"
-done
 echo "importing and analysing $tasks tasks (before the clock)..." >&2
 $kforge tasks import "$work/tasks" --suite bench >/dev/null
-$kforge library seed-manifests --library "$work/lib" >/dev/null
-mv "$work/lib/seeds/relu" "$work/lib/relu"
 export KFORGE_SEEDS_DIR="$work/seeds"
 export KFORGE_GPU_WORKER="/usr/bin/python3 $PWD/tests/support/emulated_gpu_worker.py"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -263,14 +263,13 @@ TEST_F(NightlyTest, SecondConcurrentNightlyIsRefusedAndAStaleLockIsTaken) {
 // as an honest ReLU on the emulated GPU.
 TEST_F(NightlyTest, LlmAgentSpendsTokensAndAnOutageCostsOnlyItsPart) {
   testing::FakeLlmServer server;
-  auto config = [&](const std::string& model) {
+  auto config = [&](const std::string& base_url) {
     testing::write_text(dir_ / "llm.toml",
                         "[nightly]\nagents = \"llm\"\nlibrary = false\n"
                         "[llm]\nprovider = \"openai\"\nbase_url = \"" +
-                            server.base_url() + "\"\nmodel = \"" + model +
-                            "\"\nsamples = 1\nretries = 0\n");
+                            base_url + "\"\nmodel = \"ok\"\nsamples = 1\nretries = 0\n");
   };
-  config("ok");
+  config(server.base_url());
   ProcessResult night =
       kforge({"nightly", "--json", "--config", "llm.toml"}, "relu_twin=relu,scale_rows=relu");
   ASSERT_EQ(night.exit_code, 0) << night.standard_error;
@@ -282,7 +281,8 @@ TEST_F(NightlyTest, LlmAgentSpendsTokensAndAnOutageCostsOnlyItsPart) {
   EXPECT_EQ(query_column("SELECT count(*) FROM runs WHERE kind = 'nightly-llm'"),
             std::vector<std::string>{"1"});
 
-  config("500/outage");
+  // Nothing listens on port 1: the endpoint is unreachable, as in an outage.
+  config("http://127.0.0.1:1/v1");
   ProcessResult outage =
       kforge({"nightly", "--json", "--config", "llm.toml"}, "relu_twin=relu,scale_rows=relu");
   ASSERT_EQ(outage.exit_code, 0) << outage.standard_error;
