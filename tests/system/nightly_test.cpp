@@ -200,8 +200,8 @@ TEST_F(NightlyTest, SecondNightFindsTheSlowerAndTheIncorrectKernel) {
 }
 
 TEST_F(NightlyTest, OnRegressionRunsWithTheReportPath) {
-  ASSERT_EQ(kforge({"nightly", "-q"}).exit_code, 0);
-  ProcessResult second = kforge({"nightly", "-q", "--on-regression",
+  ASSERT_EQ(kforge({"-q", "nightly"}).exit_code, 0);
+  ProcessResult second = kforge({"-q", "nightly", "--on-regression",
                                  "echo \"$KFORGE_NIGHT_REGRESSIONS $KFORGE_NIGHT_REPORT\" > hook"},
                                 "relu_twin=unwritten");
   ASSERT_EQ(second.exit_code, 1) << second.standard_error;
@@ -243,13 +243,13 @@ TEST_F(NightlyTest, BadConfigurationIsOneLineAndExitTwo) {
 TEST_F(NightlyTest, SecondConcurrentNightlyIsRefusedAndAStaleLockIsTaken) {
   // A lock file a killed nightly left behind: its holder line stays, its flock went with it.
   testing::write_text(dir_ / "kforge.db.nightly.lock", "pid 999999 on elsewhere since then\n");
-  ASSERT_EQ(kforge({"nightly", "-q", "--tasks", ""}).exit_code, 0);
+  ASSERT_EQ(kforge({"-q", "nightly", "--tasks", ""}).exit_code, 0);
 
   // Held now, as a running nightly holds it.
   const int descriptor = ::open((dir_ / "kforge.db.nightly.lock").c_str(), O_RDWR);
   ASSERT_GE(descriptor, 0);
   ASSERT_EQ(::flock(descriptor, LOCK_EX | LOCK_NB), 0);
-  ProcessResult refused = kforge({"nightly", "-q"});
+  ProcessResult refused = kforge({"-q", "nightly"});
   ::close(descriptor);
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.standard_error.find("another kforge nightly is running on this store"),
