@@ -297,6 +297,38 @@ TEST_F(NightlyTest, LlmAgentSpendsTokensAndAnOutageCostsOnlyItsPart) {
   EXPECT_EQ(outage_report["history"][0]["points"].size(), 2u) << outage_report.dump(2);
 }
 
+// Without a GPU the re-verification is a failure of the night (nothing is claimed about the
+// kernels); the rest of the night runs (compile-only candidates) and the exit code stays 0.
+TEST_F(NightlyTest, MissingGpuCostsOnlyTheReverification) {
+  ProcessResult night = testing::run_kforge({"nightly", "--json"}, dir_.path(),
+                                            {{"KFORGE_SEEDS_DIR", (dir_ / "seeds").string()}}, 600);
+  ASSERT_EQ(night.exit_code, 0) << night.standard_error;
+  const json report = json::parse(night.standard_output);
+  EXPECT_EQ(step(report, "reverify")["status"], "failed") << report.dump(2);
+  EXPECT_EQ(step(report, "optimize")["status"], "done") << report.dump(2);
+  ASSERT_FALSE(report["failures"].empty());
+  EXPECT_EQ(report["failures"][0]["subject"], "gpu");
+  EXPECT_TRUE(report["regressions"].empty());
+  for (const json& change : report["environment"])
+    if (change["key"] == "gpu")
+      EXPECT_EQ(change["after"], "none");
+}
+
+// A kernel that hangs on tonight's GPU is stopped by the worker's watchdog: verdict `timeout`,
+// a regression, and the night goes on to the other kernel.
+TEST_F(NightlyTest, HungKernelIsATimeoutRegression) {
+  testing::write_text(dir_ / "short.toml", "[gpu]\nrun_limit_s = 5\ntime_limit_s = 5\n");
+  ProcessResult night = kforge({"nightly", "--json", "--config", "short.toml", "--tasks", ""},
+                               "relu=hang,relu_twin=relu");
+  ASSERT_EQ(night.exit_code, 1) << night.standard_error;
+  const json report = json::parse(night.standard_output);
+  ASSERT_EQ(report["regressions"].size(), 1u) << report.dump(2);
+  EXPECT_EQ(report["regressions"][0]["kernel"], "tiny.relu/fast");
+  EXPECT_EQ(report["regressions"][0]["kind"], "verdict_changed");
+  EXPECT_EQ(report["regressions"][0]["verdict_after"], "timeout");
+  EXPECT_EQ(step(report, "reverify")["status"], "done");  // the twin was re-verified after it
+}
+
 // The real binary, started without waiting, so that it can be killed mid-night.
 pid_t spawn_kforge(const std::vector<std::string>& arguments,
                    const std::map<std::string, std::string>& environment, const fs::path& log) {
