@@ -697,9 +697,12 @@ struct Night::Implementation {
       report.steps.push_back(
           {row.name, step_status_from_name(row.status, "night_steps"), row.seconds, row.detail});
       state[row.name] = row.state;
-      if (row.status == "failed")
+      // A step that failed as a whole (it threw) is one failure; one that recorded its own
+      // failures (a kernel, a task, the GPU, the LLM) is those.
+      const json failures = row.state.value("failures", json::array());
+      if (row.status == "failed" && failures.empty())
         report.failures.push_back({row.name, "step", row.detail});
-      for (const json& failure : row.state.value("failures", json::array()))
+      for (const json& failure : failures)
         report.failures.push_back(
             {row.name, failure.value("subject", ""), failure.value("reason", "")});
     }
