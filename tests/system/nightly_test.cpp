@@ -409,7 +409,7 @@ TEST_F(NightlyTest, KilledNightContinuesWithoutRepeatingFinishedWork) {
   EXPECT_EQ(query_column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
 
-TEST_F(NightlyTest, EvaluationBudgetStopsCleanly) {
+TEST_F(NightlyTest, BudgetsStopTheNightCleanly) {
   write_seeds(6);
   ProcessResult night = kforge({"nightly", "--json", "--max-evaluations", "3"});
   ASSERT_EQ(night.exit_code, 0) << night.standard_error;
@@ -418,6 +418,17 @@ TEST_F(NightlyTest, EvaluationBudgetStopsCleanly) {
   EXPECT_EQ(step(report, "optimize")["status"], "stopped") << report.dump(2);
   EXPECT_EQ(step(report, "promote")["status"], "stopped");
   EXPECT_EQ(query_column("SELECT status FROM nights"), std::vector<std::string>{"budget_reached"});
+
+  // A wall-time budget spent by the first step: the rest is `stopped`, the report is written.
+  ProcessResult short_night = kforge({"nightly", "--json", "--wall-time", "1"});
+  ASSERT_EQ(short_night.exit_code, 0) << short_night.standard_error;
+  const json stopped = json::parse(short_night.standard_output);
+  EXPECT_EQ(stopped["outcome"], "budget_reached");
+  EXPECT_EQ(step(stopped, "environment")["status"], "done");
+  EXPECT_EQ(step(stopped, "reverify")["status"], "stopped") << stopped.dump(2);
+  EXPECT_NE(step(stopped, "reverify")["detail"].get<std::string>().find("wall-time budget"),
+            std::string::npos);
+  EXPECT_TRUE(fs::exists(dir_ / "reports" / (stopped["night"].get<std::string>() + ".json")));
   EXPECT_EQ(query_column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
 
