@@ -1,12 +1,170 @@
-// PLACEHOLDER of the session's integration seam: branch `nightly` replaces this file with the
-// night itself. It must not reach a landed commit.
+// kforge nightly [--config nightly.toml] [--json] [budget and coverage overrides]
+// One unattended night (harness/nightly/nightly.hpp): environment, baselines, re-verification of
+// the library, tuning, optimisation, promotion, the report. The [nightly] keys come from
+// kforge.toml, then the --config file, then the flags. One nightly per store (NightLock).
+// Exit status: 0 no regression, 1 a regression found, 2 the night could not run (a bad
+// configuration, the store, the lock held by another nightly, nothing could be evaluated).
+#include <signal.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+
+#include "agents/provider.hpp"
 #include "cli/commands.hpp"
+#include "harness/nightly/night_lock.hpp"
+#include "harness/nightly/night_report.hpp"
+#include "harness/nightly/nightly.hpp"
+#include "harness/nightly/nightly_config.hpp"
+#include "harness/optimize/optimize_loop.hpp"
 #include "harness/util/error.hpp"
+#include "harness/util/strings.hpp"
 
 namespace kforge::cli {
+namespace {
 
-void add_nightly_run(CLI::App& nightly, Context& /*context*/) {
-  nightly.callback([] { throw Error("the night is not built yet", "kforge nightly"); });
+constexpr int kExitNightCouldNotRun = 2;
+
+// Set by SIGINT or SIGTERM: the night stops taking work, stores what is in hand and writes its
+// report; the next nightly continues it. The default action comes back for a second signal.
+std::atomic<bool> night_stop{false};
+
+extern "C" void on_night_signal(int signal_number) {
+  night_stop.store(true);
+  ::signal(signal_number, SIG_DFL);
+}
+
+struct NightlyRunOptions {
+  std::string config;
+  bool json = false;
+  // nightly.* keys set by flags: key -> value as text.
+  std::map<std::string, std::string> keys;
+};
+
+// The LLM provider of the configuration; the API key is read here (never stored).
+std::unique_ptr<agents::Provider> configured_provider(Workspace& workspace) {
+  agents::ProviderSettings settings =
+      agents::ProviderSettings::from_config_json(workspace.config().to_json());
+  settings.cache_dir = workspace.cache_dir("llm");
+  std::string api_key;
+  if (!settings.api_key_env.empty()) {
+    const char* value = std::getenv(settings.api_key_env.c_str());
+    if (value == nullptr || *value == '\0')
+      throw Error("the environment variable " + settings.api_key_env + " is not set",
+                  "llm.api_key_env");
+    api_key = value;
+  }
+  return agents::make_provider(settings, std::move(api_key));
+}
+
+void print_night(const nightly::NightReport& report, const std::filesystem::path& json_path) {
+  print("night %s: %s\n", report.night.c_str(), nightly::night_outcome_name(report.outcome));
+  for (const nightly::NightStep& step : report.steps)
+    print("  %-12s %-8s %6.1f s  %s\n", step.name.c_str(), nightly::step_status_name(step.status),
+          step.seconds, step.detail.c_str());
+  for (const nightly::Regression& regression : report.regressions)
+    print("REGRESSION %s (%s): %s, %s -> %s\n", regression.kernel.c_str(), regression.task.c_str(),
+          nightly::regression_kind_name(regression.kind), regression.verdict_before.c_str(),
+          regression.verdict_after.c_str());
+  for (const nightly::NightFailure& failure : report.failures)
+    print("failure in %s: %s: %s\n", failure.step.c_str(), failure.subject.c_str(),
+          failure.reason.c_str());
+  print("report: %s\n", json_path.string().c_str());
+}
+
+void run_night(const NightlyRunOptions& options, Context& context) {
+  std::unique_ptr<nightly::NightLock> lock;
+  std::optional<nightly::Night> night;
+  try {
+    Workspace& workspace = context.workspace();
+    if (!options.config.empty())
+      nightly::overlay_config_file(workspace.config(), options.config);
+    for (const auto& [key, value] : options.keys)
+      workspace.config().set(key, value);
+    nightly::NightSettings settings{
+        .config = nightly::NightlyConfig::from(workspace.config(), workspace.root()),
+        .gpu_worker_command = context.options.gpu_worker_command,
+        .progress = [&context](const std::string& line) { context.progress(line); },
+        .stop = &night_stop};
+    const char* seeds = std::getenv("KFORGE_SEEDS_DIR");
+    settings.seeds_folder =
+        seeds != nullptr && *seeds != '\0' ? std::filesystem::path(seeds) : built_in_seeds_folder();
+    settings.make_provider = [&workspace] { return configured_provider(workspace); };
+    workspace.store();  // opened (and migrated) before the lock beside it is taken
+    lock = std::make_unique<nightly::NightLock>(workspace.db_path());
+    night.emplace(workspace, std::move(settings));
+  } catch (const Error& failure) {
+    std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
+    throw CLI::RuntimeError(kExitNightCouldNotRun);
+  }
+
+  struct sigaction action {};
+  action.sa_handler = on_night_signal;
+  sigemptyset(&action.sa_mask);
+  struct sigaction previous_int {
+  }, previous_term{};
+  ::sigaction(SIGINT, &action, &previous_int);
+  ::sigaction(SIGTERM, &action, &previous_term);
+  nightly::NightReport report;
+  try {
+    report = night->run();
+  } catch (const Error& failure) {
+    ::sigaction(SIGINT, &previous_int, nullptr);
+    ::sigaction(SIGTERM, &previous_term, nullptr);
+    std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
+    throw CLI::RuntimeError(kExitNightCouldNotRun);
+  }
+  ::sigaction(SIGINT, &previous_int, nullptr);
+  ::sigaction(SIGTERM, &previous_term, nullptr);
+
+  const nightly::NightTiming& timing = night->timing();
+  if (options.json) {
+    nlohmann::json document = nightly::to_json(report);
+    document["report_json"] = night->report_json().string();
+    document["timing"] = {{"wall_s", timing.wall_s},
+                          {"evaluation_s", timing.evaluation_s},
+                          {"startup_s", timing.startup_s}};
+    Context::print_json(document);
+  } else {
+    print_night(report, night->report_json());
+  }
+  if (const int code = nightly::night_exit_code(report); code != 0)
+    throw CLI::RuntimeError(code);
+}
+
+}  // namespace
+
+void add_nightly_run(CLI::App& nightly, Context& context) {
+  auto options = std::make_shared<NightlyRunOptions>();
+  nightly.add_option("--config", options->config,
+                     "a TOML file whose keys ([nightly] and any other) override kforge.toml");
+  nightly.add_flag("--json", options->json, "print the night's report as one JSON object");
+  struct KeyFlag {
+    const char* flag;
+    const char* key;
+    const char* help;
+  };
+  static const KeyFlag kKeyFlags[] = {
+      {"--tasks", "nightly.tasks", "tasks to optimise: names or globs, comma-separated"},
+      {"--agents", "nightly.agents", "tune, llm, both or none"},
+      {"--wall-time", "nightly.wall_time_s", "the night's wall-time budget, in seconds"},
+      {"--max-evaluations", "nightly.max_evaluations", "evaluations the night may make"},
+      {"--max-tokens", "nightly.max_tokens", "LLM tokens the night may spend"},
+      {"--max-cost", "nightly.max_cost_usd", "LLM cost the night may spend, in US dollars"},
+      {"--report-dir", "nightly.report_dir", "folder of the night's reports"},
+      {"--on-regression", "nightly.on_regression",
+       "shell command run on a regression ($KFORGE_NIGHT_REPORT: the report's path)"},
+  };
+  for (const KeyFlag& flag : kKeyFlags) {
+    const std::string key = flag.key;
+    nightly.add_option_function<std::string>(
+        flag.flag, [options, key](const std::string& value) { options->keys[key] = value; },
+        flag.help);
+  }
+  nightly.callback([options, &nightly, &context] {
+    if (nightly.get_subcommands().empty())
+      run_night(*options, context);
+  });
 }
 
 }  // namespace kforge::cli

@@ -42,6 +42,15 @@ void store_baseline(Store& store, const BaselineRow& row) {
   insert.run();
 }
 
+int64_t delete_baselines(Store& store, const std::string& gpu) {
+  auto remove = store.db().prepare("DELETE FROM baselines WHERE gpu = ?");
+  remove.bind(1, gpu);
+  remove.run();
+  auto count = store.db().prepare("SELECT changes()");
+  count.step();
+  return count.integer(0);
+}
+
 std::map<std::string, DeviceMeasurementRow> find_device_measurements(const Store& store,
                                                                      const std::string& gpu,
                                                                      const std::string& driver) {

@@ -35,6 +35,10 @@ std::optional<BaselineRow> find_baseline(const Store& store, const BaselineKey& 
 // Inserts, or replaces the row of the same key.
 void store_baseline(Store& store, const BaselineRow& row);
 
+// Drops the cached baselines taken on `gpu` (after its driver changed: `kforge nightly`), so the
+// next evaluation of each task times them again; returns how many rows went.
+int64_t delete_baselines(Store& store, const std::string& gpu);
+
 // Named figures of one GPU under one driver ("copy_bandwidth_bytes_per_s", ...).
 struct DeviceMeasurementRow {
   double value = 0;

@@ -242,7 +242,41 @@ ALTER TABLE runs ADD COLUMN node TEXT;
 ALTER TABLE evaluations ADD COLUMN node TEXT;
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations = {{
+// Nights of `kforge nightly` (harness/nightly/): one row a night, with the process that holds it
+// and its heartbeat, and one row per named step with its status and the step's checkpoint, so
+// that a night killed at any moment continues where it stopped and nights can be compared.
+constexpr std::string_view kVersion7 = R"sql(
+CREATE TABLE nights (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,   -- the night's id, as its report files are named
+  status       TEXT NOT NULL DEFAULT 'running'
+               CHECK (status IN ('running', 'completed', 'budget_reached', 'interrupted',
+                                 'failed')),
+  environment  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(environment)),
+  config       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),
+  report       TEXT CHECK (report IS NULL OR json_valid(report)),
+  pid          INTEGER,
+  host         TEXT,
+  heartbeat_at TEXT,
+  started_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  finished_at  TEXT
+);
+
+CREATE TABLE night_steps (
+  night_id    INTEGER NOT NULL REFERENCES nights (id),
+  position    INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  status      TEXT NOT NULL DEFAULT 'running'
+              CHECK (status IN ('running', 'done', 'skipped', 'failed', 'stopped')),
+  seconds     REAL NOT NULL DEFAULT 0,
+  detail      TEXT NOT NULL DEFAULT '',
+  state       TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(state)),
+  runs        INTEGER NOT NULL DEFAULT 1,  -- how many processes started this step
+  PRIMARY KEY (night_id, name)
+);
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
@@ -250,6 +284,7 @@ constexpr std::array<Migration, 6> kMigrations = {{
     {4, "profiles: status, reason, passes, overhead and per-launch counters", kVersion4},
     {5, "candidates.origin allows 'mcp'", kVersion5, kVersion5Postgres},
     {6, "runs.node and evaluations.node, the host and process that wrote them", kVersion6},
+    {7, "nights and night_steps, the nightly runs and their steps", kVersion7},
 }};
 
 }  // namespace

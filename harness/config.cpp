@@ -14,6 +14,7 @@
 #include "harness/options/evaluator_options.hpp"
 #include "harness/options/gpu_worker_options.hpp"
 #include "harness/options/model_rule.hpp"
+#include "harness/options/nightly_options.hpp"
 #include "harness/options/plan_limits.hpp"
 #include "harness/options/promotion_options.hpp"
 #include "harness/options/provider_settings.hpp"
@@ -66,6 +67,7 @@ const std::vector<ConfigKey>& keys() {
     const agents::ProviderSettings llm;
     const agents::StrategySettings strategy;
     const PromotionOptions promotion;
+    const NightlyOptions nightly;
     const int64_t compile_seconds = seconds(compile.time_limit);
     const int64_t gpu_run_seconds = seconds(gpu.run_limit);
     const int64_t gpu_time_seconds = seconds(gpu.time_limit);
@@ -191,6 +193,30 @@ const std::vector<ConfigKey>& keys() {
          "how long kforge keeps trying to reach an unreachable or restarting PostgreSQL server, "
          "in seconds, before it stops",
          0, 86400},
+        {"nightly.library", ConfigType::kBoolean, text(nightly.library),
+         "kforge nightly: re-verify every shipped kernel of the workspace library (library.dir)"},
+        {"nightly.tasks", ConfigType::kString, nightly.tasks,
+         "kforge nightly: tasks to optimise, names or globs, comma-separated (e.g. builtin/*)"},
+        {"nightly.wall_time_s", ConfigType::kInteger, text(nightly.wall_time_s),
+         "kforge nightly: the night's wall-time budget in seconds; work in hand is finished and "
+         "stored (0: none)",
+         0, 31536000},
+        {"nightly.max_evaluations", ConfigType::kInteger, text(nightly.max_evaluations),
+         "kforge nightly: evaluations the night may make (0: no limit)", 0, 1000000000},
+        {"nightly.max_tokens", ConfigType::kInteger, text(nightly.max_tokens),
+         "kforge nightly: LLM tokens (input + output) the night may spend (0: no limit)", 0,
+         1000000000000},
+        {"nightly.max_cost_usd", ConfigType::kReal, text(nightly.max_cost_usd),
+         "kforge nightly: LLM cost the night may spend, in US dollars (0: no limit)", 0, 1000000},
+        {"nightly.agents", ConfigType::kString, nightly.agents,
+         "kforge nightly: agents beside the search of seed kernels: tune, llm, both or none"},
+        {"nightly.promote", ConfigType::kString, nightly.promote,
+         "kforge nightly: rules (promote what passes every promotion rule) or none"},
+        {"nightly.report_dir", ConfigType::kString, nightly.report_dir,
+         "kforge nightly: folder of the night's reports (relative to the workspace)"},
+        {"nightly.on_regression", ConfigType::kString, nightly.on_regression,
+         "kforge nightly: shell command run when a regression is found "
+         "($KFORGE_NIGHT_REPORT holds the report's path)"},
     };
   }();
   return rows;

@@ -22,6 +22,7 @@
 namespace kforge {
 
 class Config;
+struct DeviceDescription;
 class GpuSession;
 class Workspace;
 
@@ -70,6 +71,8 @@ class EvaluationService {
   bool runs() const;
   // The device the worker runs candidates on; none when nothing runs.
   std::optional<std::string> gpu_name() const;
+  // What the GPU worker said of its device (driver, CUDA); none when nothing runs.
+  const DeviceDescription* device() const;
   // The GPUs the driver shows (none without a driver or a GPU).
   const std::vector<GpuInfo>& gpus() const { return gpus_; }
 

@@ -30,8 +30,9 @@ enum class StepStatus { done, skipped, failed, stopped };
 const char* step_status_name(StepStatus status);
 StepStatus step_status_from_name(const std::string& name, const std::string& where);
 
-// One named step of the night, in order: environment, reverify, baselines, tune, optimize,
-// promote, report.
+// One named step of the night, in order: environment, baselines, reverify, tune, optimize,
+// promote, report (baselines before reverify, so that tonight's speedups stand on fresh
+// baselines: harness/nightly/nightly.hpp).
 struct NightStep {
   std::string name;
   StepStatus status = StepStatus::done;

@@ -52,7 +52,13 @@ Poison and guard zones follow sandbox/gpu_protocol.hpp: repeat r of a run is poi
 POISON_BYTES[r % 2], the fresh timed iteration with POISON_BYTES[1]; guard zones are emulated
 by behaviour (only *writes_past_end changes one).
 
+A kernel can be given another kernel's behaviour with --behave NAME=BEHAVIOUR[,NAME=BEHAVIOUR]:
+the same kernel file then runs as if the GPU, its driver or CUDA had changed under it (the
+nightly tests make a shipped `relu` slower with relu=slow_relu, or incorrect with relu=unwritten,
+without touching the library).
+
 Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S] [--name GPU_NAME]
+                              [--driver VERSION] [--behave NAME=BEHAVIOUR,...]
 """
 
 import argparse
@@ -136,9 +142,18 @@ def tensor_args(plan, role):
             if arg["kind"] == "tensor" and arg.get("role") == role]
 
 
+# --behave: kernel name -> the behaviour it runs with instead of its own name's.
+BEHAVE = {}
+
+
+def behaviour(plan):
+    kernel = plan["launches"][0]["kernel"]
+    return BEHAVE.get(kernel, kernel)
+
+
 def execute(plan, tensors, outputs, repeat=0):
     """Runs the plan's behaviour: fills `outputs` (name -> tensor) in place."""
-    kernel = plan["launches"][0]["kernel"]
+    kernel = behaviour(plan)
     inputs = tensor_args(plan, "input")
     written = tensor_args(plan, "output")
     source = tensors[inputs[0]] if inputs else None
@@ -207,7 +222,7 @@ def fresh_outputs(request, byte=POISON_BYTES[0]):
 
 def guard_violations(plan, kernel_in_report, repeat):
     """The guard zones a behaviour changes: *writes_past_end writes 4 bytes past its output."""
-    kernel = plan["launches"][0]["kernel"]
+    kernel = behaviour(plan)
     written = tensor_args(plan, "output")
     if kernel == "timed_out_of_bounds" and repeat == -1 and written:
         return [{"tensor": written[0], "side": "before", "offset": 0, "changed_bytes": 4,
@@ -258,7 +273,7 @@ def tiled_relu_time(plan, request, honest_us):
 
 def handle_time(request):
     plan = request["plan"]
-    kernel = plan["launches"][0]["kernel"]
+    kernel = behaviour(plan)
     sets = [read_safetensors(path) for path in request["input_sets"]]
     fresh = read_safetensors(request["fresh_inputs"])
     samples = int(request.get("min_samples", 20))
@@ -390,7 +405,12 @@ def main():
     parser.add_argument("--peak", type=float, default=6.0e13)
     parser.add_argument("--device", type=int, default=0)
     parser.add_argument("--name", default="kforge emulated GPU (tests only)")
+    parser.add_argument("--driver", default="emulated")
+    parser.add_argument("--behave", default="")
     options = parser.parse_args()
+    for pair in filter(None, options.behave.split(",")):
+        name, _, behave_as = pair.partition("=")
+        BEHAVE[name] = behave_as
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
 
@@ -411,7 +431,7 @@ def main():
                 body = {"protocol": 3, "device": {
                     "ordinal": options.device, "name": options.name,
                     "arch": "sm_90", "sm_count": 1, "memory_bytes": 1 << 30,
-                    "l2_bytes": 1 << 20, "driver_version": "emulated",
+                    "l2_bytes": 1 << 20, "driver_version": options.driver,
                     "cuda_driver_version": 0, "cupti": True, "cupti_version": "emulated"}}
             elif op == "run":
                 body = handle_run(request)

@@ -1,0 +1,148 @@
+#include "datasets/night_records.hpp"
+
+#include "harness/util/json_text.hpp"
+
+namespace kforge {
+namespace {
+
+constexpr const char* kNightColumns =
+    "id, name, status, environment, config, report, pid, host, heartbeat_at, started_at, "
+    "finished_at";
+
+NightRow read_night(const sql::Statement& row) {
+  NightRow night;
+  night.id = row.integer(0);
+  night.name = row.text(1);
+  night.status = row.text(2);
+  night.environment = nlohmann::json::parse(row.text(3));
+  night.config = nlohmann::json::parse(row.text(4));
+  if (auto report = row.optional_text(5))
+    night.report = nlohmann::json::parse(*report);
+  night.pid = row.optional_integer(6);
+  night.host = row.optional_text(7);
+  night.heartbeat_at = row.optional_text(8);
+  night.started_at = row.text(9);
+  night.finished_at = row.text(10);
+  return night;
+}
+
+constexpr const char* kStepColumns =
+    "night_id, position, name, status, seconds, detail, state, runs";
+
+NightStepRow read_step(const sql::Statement& row) {
+  return NightStepRow{.night_id = row.integer(0),
+                      .position = row.integer(1),
+                      .name = row.text(2),
+                      .status = row.text(3),
+                      .seconds = row.real(4),
+                      .detail = row.text(5),
+                      .state = nlohmann::json::parse(row.text(6)),
+                      .runs = row.integer(7)};
+}
+
+}  // namespace
+
+int64_t insert_night(Store& store, const NightRow& night) {
+  auto insert = store.db().prepare(
+      "INSERT INTO nights (name, status, environment, config, pid, host, heartbeat_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+  insert.bind(1, night.name)
+      .bind(2, night.status)
+      .bind(3, json_text(night.environment))
+      .bind(4, json_text(night.config))
+      .bind(5, night.pid)
+      .bind(6, night.host);
+  insert.run();
+  return store.db().last_insert_id();
+}
+
+void update_night_process(Store& store, int64_t night_id, int64_t pid, const std::string& host) {
+  auto update = store.db().prepare(
+      "UPDATE nights SET pid = ?, host = ?, status = 'running', finished_at = NULL, "
+      "heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
+  update.bind(1, pid).bind(2, host).bind(3, night_id);
+  update.run();
+}
+
+void update_night_environment(Store& store, int64_t night_id, const nlohmann::json& environment) {
+  auto update = store.db().prepare("UPDATE nights SET environment = ? WHERE id = ?");
+  update.bind(1, json_text(environment)).bind(2, night_id);
+  update.run();
+}
+
+void finish_night(Store& store, int64_t night_id, const std::string& status,
+                  const nlohmann::json& report) {
+  auto update = store.db().prepare(
+      "UPDATE nights SET status = ?, report = ?, "
+      "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
+  update.bind(1, status).bind(2, json_text(report)).bind(3, night_id);
+  update.run();
+}
+
+std::optional<NightRow> find_night(const Store& store, const std::string& name) {
+  auto query =
+      store.db().prepare(std::string("SELECT ") + kNightColumns + " FROM nights WHERE name = ?");
+  query.bind(1, name);
+  if (!query.step())
+    return std::nullopt;
+  return read_night(query);
+}
+
+std::optional<NightRow> find_unfinished_night(const Store& store) {
+  auto query = store.db().prepare(std::string("SELECT ") + kNightColumns +
+                                  " FROM nights WHERE status IN ('running', 'interrupted') "
+                                  "ORDER BY id DESC LIMIT 1");
+  if (!query.step())
+    return std::nullopt;
+  return read_night(query);
+}
+
+std::vector<NightRow> list_finished_nights(const Store& store, int64_t before_id) {
+  auto query = store.db().prepare(std::string("SELECT ") + kNightColumns +
+                                  " FROM nights WHERE status NOT IN ('running', 'interrupted') "
+                                  "AND id < ? ORDER BY id");
+  query.bind(1, before_id);
+  std::vector<NightRow> nights;
+  while (query.step())
+    nights.push_back(read_night(query));
+  return nights;
+}
+
+void store_night_step(Store& store, const NightStepRow& step) {
+  auto upsert = store.db().prepare(
+      "INSERT INTO night_steps (night_id, position, name, status, seconds, detail, state, runs) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (night_id, name) DO UPDATE SET "
+      "status = excluded.status, seconds = excluded.seconds, detail = excluded.detail, "
+      "state = excluded.state, runs = excluded.runs");
+  upsert.bind(1, step.night_id)
+      .bind(2, step.position)
+      .bind(3, step.name)
+      .bind(4, step.status)
+      .bind(5, step.seconds)
+      .bind(6, step.detail)
+      .bind(7, json_text(step.state))
+      .bind(8, step.runs);
+  upsert.run();
+}
+
+std::optional<NightStepRow> find_night_step(const Store& store, int64_t night_id,
+                                            const std::string& name) {
+  auto query = store.db().prepare(std::string("SELECT ") + kStepColumns +
+                                  " FROM night_steps WHERE night_id = ? AND name = ?");
+  query.bind(1, night_id).bind(2, name);
+  if (!query.step())
+    return std::nullopt;
+  return read_step(query);
+}
+
+std::vector<NightStepRow> night_steps_of(const Store& store, int64_t night_id) {
+  auto query = store.db().prepare(std::string("SELECT ") + kStepColumns +
+                                  " FROM night_steps WHERE night_id = ? ORDER BY position");
+  query.bind(1, night_id);
+  std::vector<NightStepRow> steps;
+  while (query.step())
+    steps.push_back(read_step(query));
+  return steps;
+}
+
+}  // namespace kforge

@@ -1,0 +1,63 @@
+// The nights table (one row per night of `kforge nightly`) and night_steps (one row per named
+// step of a night, with the step's checkpoint), written by harness/nightly/. A night whose row
+// is still `running` when the next nightly starts was killed: the next one continues it, and a
+// step whose row is `done`, `skipped` or `failed` is not run again. Every write is its own
+// transaction (or joins the caller's Store::Transaction).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datasets/store.hpp"
+
+namespace kforge {
+
+struct NightRow {
+  int64_t id = 0;
+  std::string name;                // the night's id, e.g. 2026-12-03T02-00-00Z
+  std::string status = "running";  // running, completed, budget_reached,
+                                   // interrupted, failed
+  nlohmann::json environment = nlohmann::json::object();  // the snapshot taken at its start
+  nlohmann::json config = nlohmann::json::object();       // the effective configuration
+  std::optional<nlohmann::json> report;                   // the NightReport, once finished
+  std::optional<int64_t> pid;
+  std::optional<std::string> host, heartbeat_at;
+  std::string started_at, finished_at;
+};
+
+struct NightStepRow {
+  int64_t night_id = 0;
+  int64_t position = 0;
+  std::string name;
+  std::string status = "running";  // running, done, skipped, failed, stopped
+  double seconds = 0;
+  std::string detail;
+  nlohmann::json state = nlohmann::json::object();  // the step's checkpoint
+  int64_t runs = 1;                                 // processes that started the step
+};
+
+int64_t insert_night(Store& store, const NightRow& night);
+// The process now working on the night (a restart after a kill takes it over) and its heartbeat.
+void update_night_process(Store& store, int64_t night_id, int64_t pid, const std::string& host);
+void update_night_environment(Store& store, int64_t night_id, const nlohmann::json& environment);
+// Sets the final status and report, and the finish time to now.
+void finish_night(Store& store, int64_t night_id, const std::string& status,
+                  const nlohmann::json& report);
+std::optional<NightRow> find_night(const Store& store, const std::string& name);
+// The newest night whose status is `running` or `interrupted`: one to continue.
+std::optional<NightRow> find_unfinished_night(const Store& store);
+// Finished nights (every status but running and interrupted), oldest first, `before` excluded.
+std::vector<NightRow> list_finished_nights(const Store& store, int64_t before_id);
+
+// Inserts the step, or replaces its status, seconds, detail and state (`runs` grows by one when
+// a running step is stored again by another process).
+void store_night_step(Store& store, const NightStepRow& step);
+std::optional<NightStepRow> find_night_step(const Store& store, int64_t night_id,
+                                            const std::string& name);
+// The night's steps in their order.
+std::vector<NightStepRow> night_steps_of(const Store& store, int64_t night_id);
+
+}  // namespace kforge

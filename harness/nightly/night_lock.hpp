@@ -1,0 +1,35 @@
+// One nightly per store: an exclusive flock(2) on `<store>.nightly.lock`, a file beside the
+// store. The kernel drops the lock when the process ends however it ends (kill -9 included), so
+// a crashed night never leaves it stuck: the next nightly simply takes it. The file holds the
+// holder's pid, host and start time, for the refusal's message only; it is never removed (a
+// removal would race with a process taking it). The descriptor is close-on-exec, so workers
+// started by the night do not hold the lock after it ends. flock is local to one machine: a
+// store on a network file system shared by several machines needs one nightly host.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace kforge::nightly {
+
+class NightLock {
+ public:
+  // Takes the lock of the store at `store_path`, or throws Error naming the holder and the lock
+  // file when another process holds it.
+  explicit NightLock(const std::filesystem::path& store_path);
+  ~NightLock();
+  NightLock(const NightLock&) = delete;
+  NightLock& operator=(const NightLock&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  static std::filesystem::path path_for(const std::filesystem::path& store_path);
+
+ private:
+  std::filesystem::path path_;
+  int descriptor_ = -1;
+};
+
+// This machine's host name ("" where unreadable).
+std::string host_name();
+
+}  // namespace kforge::nightly
