@@ -215,7 +215,7 @@ std::string speedups_section(const NightReport& report) {
     plot.reference_label = "1x";
     PlotSeries eager{"vs eager", {}}, compile{"vs torch.compile", {}};
     for (const SpeedupPoint& point : history.points) {
-      plot.x_labels.push_back(point.night);
+      plot.x_labels.push_back(format_night_label(point.night));
       eager.values.push_back(point.speedup_eager);
       compile.values.push_back(point.speedup_compile);
     }

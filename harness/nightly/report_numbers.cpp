@@ -1,6 +1,7 @@
 #include "harness/nightly/report_numbers.hpp"
 
 #include <cmath>
+#include <regex>
 
 #include "harness/util/formatted.hpp"
 
@@ -79,6 +80,16 @@ std::string format_seconds(double seconds) {
                      static_cast<long long>(whole % 60));
   return formatted("%lldh %02lldm", static_cast<long long>(whole / 3600),
                    static_cast<long long>(whole % 3600 / 60));
+}
+
+std::string format_night_label(const std::string& night) {
+  static const std::regex kEngineId(
+      "([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2})-([0-9]{2})-[0-9]{2}(\\.[0-9]+)?Z(-([0-9]+))?");
+  std::smatch parts;
+  if (!std::regex_match(night, parts, kEngineId))
+    return night;
+  std::string label = parts[1].str() + " " + parts[2].str() + ":" + parts[3].str();
+  return parts[6].matched ? label + " #" + parts[6].str() : label;
 }
 
 }  // namespace kforge::nightly

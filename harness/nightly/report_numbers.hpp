@@ -25,5 +25,9 @@ std::string format_count(int64_t count);
 std::string format_cost(double dollars);
 // A duration: "12.3 s", "3m 05s", "1h 02m".
 std::string format_seconds(double seconds);
+// A night's id as a plot's axis shows it: the engine's "2026-12-03T02-00-00Z" (and
+// "...Z-2", a second night begun in the same second) as "2026-12-03 02:00" (and
+// "2026-12-03 02:00 #2"); any other id as it is.
+std::string format_night_label(const std::string& night);
 
 }  // namespace kforge::nightly

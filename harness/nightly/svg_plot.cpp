@@ -16,7 +16,8 @@ constexpr std::array<const char*, 7> kColours{"#0072B2", "#D55E00", "#009E73", "
                                               "#E69F00", "#56B4E9", "#000000"};
 constexpr double kCharacterWidth = 6.2;  // of the 11 px sans-serif text, roughly, for layout
 constexpr size_t kLongestXLabel = 16;    // longer x labels are cut, the whole label in a tooltip
-constexpr double kMarginLeft = 46, kMarginRight = 14, kMarginTop = 28, kXLabelRoom = 20;
+// The right margin holds the reference line's label ("1x").
+constexpr double kMarginLeft = 46, kMarginRight = 18, kMarginTop = 28, kXLabelRoom = 20;
 constexpr double kLegendRow = 16;
 constexpr double kLeastPlotHeight = 120;  // the plot grows below a legend of many rows
 
@@ -201,9 +202,8 @@ std::string svg_line_plot(const LinePlot& plot) {
     svg += formatted(
         "<line class=\"reference\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
         "stroke=\"#888\" stroke-dasharray=\"4 3\"/>"
-        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#777\" "
-        "font-size=\"10\">%s</text>\n",
-        left, y, right, y, right - 2, y - 4, html_escaped(plot.reference_label).c_str());
+        "<text x=\"%.1f\" y=\"%.1f\" fill=\"#777\" font-size=\"9\">%s</text>\n",
+        left, y, right, y, right + 2, y + 3, html_escaped(plot.reference_label).c_str());
   }
 
   // X labels.
