@@ -21,8 +21,8 @@ inline nightly::NightReport sample_night_report() {
   report.outcome = NightOutcome::completed;
   report.steps = {
       {"environment", StepStatus::done, 1.2, "torch 2.4.1 -> 2.5.0, driver 550.54.15 -> 560.35.03"},
-      {"reverify", StepStatus::done, 412.5, "38 shipped kernels: 36 as recorded, 2 regressions"},
       {"baselines", StepStatus::done, 96.0, "torch changed: 24 baselines refreshed"},
+      {"reverify", StepStatus::done, 412.5, "38 shipped kernels: 36 as recorded, 2 regressions"},
       {"tune", StepStatus::done, 1800.0, "3 kernels tuned for sm_90"},
       {"optimize", StepStatus::done, 1990.3, "12 tasks, 340 candidates, 1 task failed"},
       {"promote", StepStatus::done, 4.1, "2 promoted"},
