@@ -81,8 +81,8 @@ std::string table_head(const std::vector<std::string>& columns) {
 }
 constexpr const char* kTableEnd = "</tbody></table>\n";
 
-std::string section_start(const char* id, const std::string& title) {
-  return std::string("<section id=\"") + id + "\">\n<h2>" + escaped(title) + "</h2>\n";
+std::string heading(const std::string& title) {
+  return "<h2>" + escaped(title) + "</h2>\n";
 }
 std::string none(const std::string& sentence) {
   return "<p class=\"none\">" + escaped(sentence) + "</p>\n";
@@ -132,26 +132,17 @@ std::string header(const NightReport& report) {
                  "LLM tokens", "");
   html += figure(format_cost(report.llm.cost_usd), "LLM cost", "");
   html += figure(std::to_string(counts.environment_changes), "environment changes", "");
-  html += "</div>\n<nav>";
-  const char* titles[] = {"Regressions", "Improvements", "Speedups",    "Tuning",
-                          "Failures",    "LLM",          "Environment", "Steps"};
-  for (size_t i = 0; i < std::size(kReportSections); ++i)
-    html += std::string("<a href=\"#") + kReportSections[i] + "\">" + titles[i] + "</a>";
-  return html + "</nav>\n";
+  return html + "</div>\n";
 }
 
 std::string regressions_section(const NightReport& report) {
-  std::string html = section_start(
-      "regressions", "Regressions (" + std::to_string(report.regressions.size()) + ")");
+  std::string html = heading("Regressions (" + std::to_string(report.regressions.size()) + ")");
   if (report.regressions.empty()) {
     const NightStep* reverify = step_named(report, "reverify");
     if (reverify && reverify->status != StepStatus::done)
-      return html +
-             none(std::string("No regression found, but re-verification ") +
-                  step_status_name(reverify->status) + ": " + reverify->detail) +
-             "</section>\n";
-    return html + none("No regression: every shipped kernel re-verified as recorded.") +
-           "</section>\n";
+      return html + none(std::string("No regression found, but re-verification ") +
+                         step_status_name(reverify->status) + ": " + reverify->detail);
+    return html + none("No regression: every shipped kernel re-verified as recorded.");
   }
   html += table_head({"Kernel", "Task", "What", "Verdict", "#Median before", "#Median after",
                       "#Change", "#Recorded spread"});
@@ -172,16 +163,15 @@ std::string regressions_section(const NightReport& report) {
                              change_class(regression.median_us_before, regression.median_us_after)),
                  number_cell(format_microseconds(regression.spread_us))});
   }
-  return html + kTableEnd + "</section>\n";
+  return html + kTableEnd;
 }
 
 std::string improvements_section(const NightReport& report) {
   NightCounts counts = count_night(report);
-  std::string html = section_start(
-      "improvements", "Promotions and improvements (" + std::to_string(counts.promotions) +
-                          " promoted, " + std::to_string(counts.improvements) + " improved)");
+  std::string html = heading("Promotions and improvements (" + std::to_string(counts.promotions) +
+                             " promoted, " + std::to_string(counts.improvements) + " improved)");
   if (report.improvements.empty())
-    return html + none("No task got faster tonight.") + "</section>\n";
+    return html + none("No task got faster tonight.");
   html += table_head({"Task", "Kernel", "", "#Before", "#After", "#Change", "#Speedup vs eager",
                       "#vs torch.compile"});
   for (const Improvement& improvement : improvements_in_order(report)) {
@@ -196,13 +186,13 @@ std::string improvements_section(const NightReport& report) {
              number_cell(format_speedup(improvement.speedup_eager)),
              number_cell(format_speedup(improvement.speedup_compile))});
   }
-  return html + kTableEnd + "</section>\n";
+  return html + kTableEnd;
 }
 
 std::string speedups_section(const NightReport& report) {
-  std::string html = section_start("speedups", "Best speedup across nights");
+  std::string html = heading("Best speedup across nights");
   if (report.history.empty())
-    return html + none("No task has a speedup on record yet.") + "</section>\n";
+    return html + none("No task has a speedup on record yet.");
   html +=
       "<p>Each task's best verified kernel against PyTorch eager and torch.compile, "
       "one point per night (above the dashed line: faster than the baseline).</p>\n"
@@ -222,13 +212,13 @@ std::string speedups_section(const NightReport& report) {
     plot.series = {eager, compile};
     html += svg_line_plot(plot) + "\n";
   }
-  return html + "</div>\n</section>\n";
+  return html + "</div>\n";
 }
 
 std::string tuning_section(const NightReport& report) {
-  std::string html = section_start("tuning", "Tuning progress");
+  std::string html = heading("Tuning progress");
   if (report.tuning.empty())
-    return html + none("No kernel was tuned tonight.") + "</section>\n";
+    return html + none("No kernel was tuned tonight.");
   html += table_head({"Kernel", "Architecture", "#Evaluations", "#Default", "#Best", "#Change"});
   for (const TuningProgress& tuning : report.tuning)
     html += row({name_cell(tuning.kernel), text_cell(tuning.arch),
@@ -237,37 +227,35 @@ std::string tuning_section(const NightReport& report) {
                  number_cell(format_microseconds(tuning.best_us)),
                  number_cell(format_change(tuning.default_us, tuning.best_us),
                              change_class(tuning.default_us, tuning.best_us))});
-  return html + kTableEnd + "</section>\n";
+  return html + kTableEnd;
 }
 
 std::string failures_section(const NightReport& report) {
-  std::string html =
-      section_start("failures", "Failures (" + std::to_string(report.failures.size()) + ")");
+  std::string html = heading("Failures (" + std::to_string(report.failures.size()) + ")");
   if (report.failures.empty())
-    return html + none("Nothing failed.") + "</section>\n";
+    return html + none("Nothing failed.");
   html += table_head({"Step", "Subject", "Reason"});
   for (const NightFailure& failure : report.failures)
     html += row({text_cell(failure.step), name_cell(failure.subject), text_cell(failure.reason)});
-  return html + kTableEnd + "</section>\n";
+  return html + kTableEnd;
 }
 
 std::string llm_section(const NightReport& report) {
-  std::string html = section_start("llm", "LLM tokens and cost");
+  std::string html = heading("LLM tokens and cost");
   html += table_head({"#Prompt tokens", "#Completion tokens", "#Total tokens", "#Cost"});
   html += row({number_cell(format_count(report.llm.prompt_tokens)),
                number_cell(format_count(report.llm.completion_tokens)),
                number_cell(format_count(report.llm.prompt_tokens + report.llm.completion_tokens)),
                number_cell(format_cost(report.llm.cost_usd))});
-  return html + kTableEnd + "</section>\n";
+  return html + kTableEnd;
 }
 
 std::string environment_section(const NightReport& report) {
   size_t changed = changed_environment(report).size();
   std::string html =
-      section_start("environment",
-                    "Environment (" + counted(changed, "change", "changes") + " since last night)");
+      heading("Environment (" + counted(changed, "change", "changes") + " since last night)");
   if (report.environment.empty())
-    return html + none("No environment was recorded.") + "</section>\n";
+    return html + none("No environment was recorded.");
   html += table_head({"", "Last night", "Tonight", ""});
   for (const EnvironmentChange& entry : report.environment) {
     bool is_change = !entry.before.empty() && entry.before != entry.after;
@@ -276,13 +264,13 @@ std::string environment_section(const NightReport& report) {
                  is_change ? "<td><span class=\"badge bad\">changed</span></td>" : "<td></td>"},
                 is_change ? "changed" : "");
   }
-  return html + kTableEnd + "</section>\n";
+  return html + kTableEnd;
 }
 
 std::string steps_section(const NightReport& report) {
-  std::string html = section_start("steps", "The night's steps");
+  std::string html = heading("The night's steps");
   if (report.steps.empty())
-    return html + none("No step ran.") + "</section>\n";
+    return html + none("No step ran.");
   html += table_head({"Step", "Status", "#Time", "Detail"});
   for (const NightStep& step : report.steps) {
     bool bad = step.status == StepStatus::failed || step.status == StepStatus::stopped;
@@ -291,10 +279,35 @@ std::string steps_section(const NightReport& report) {
                      step_status_name(step.status) + "</span></td>",
                  number_cell(format_seconds(step.seconds)), text_cell(step.detail)});
   }
-  return html + kTableEnd + "</section>\n";
+  return html + kTableEnd;
 }
 
+// The page's sections in the order it shows them: its id (the link target), its name in the
+// header's links, and what renders its heading and content.
+struct Section {
+  const char* id;
+  const char* link;
+  std::string (*render)(const NightReport& report);
+};
+constexpr Section kSections[] = {
+    {"regressions", "Regressions", regressions_section},
+    {"improvements", "Improvements", improvements_section},
+    {"speedups", "Speedups", speedups_section},
+    {"tuning", "Tuning", tuning_section},
+    {"failures", "Failures", failures_section},
+    {"llm", "LLM", llm_section},
+    {"environment", "Environment", environment_section},
+    {"steps", "Steps", steps_section},
+};
+
 }  // namespace
+
+std::vector<std::string> night_report_section_ids() {
+  std::vector<std::string> ids;
+  for (const Section& section : kSections)
+    ids.push_back(section.id);
+  return ids;
+}
 
 std::string render_night_html(const NightReport& report) {
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -305,14 +318,13 @@ std::string render_night_html(const NightReport& report) {
           "</title>\n";
   html += std::string("<style>") + kStyle + "</style>\n</head>\n<body>\n";
   html += header(report);
-  html += regressions_section(report);
-  html += improvements_section(report);
-  html += speedups_section(report);
-  html += tuning_section(report);
-  html += failures_section(report);
-  html += llm_section(report);
-  html += environment_section(report);
-  html += steps_section(report);
+  html += "<nav>";
+  for (const Section& section : kSections)
+    html += std::string("<a href=\"#") + section.id + "\">" + section.link + "</a>";
+  html += "</nav>\n";
+  for (const Section& section : kSections)
+    html += std::string("<section id=\"") + section.id + "\">\n" + section.render(report) +
+            "</section>\n";
   html += "<footer>Written by kforge nightly; the same content as " + escaped(report.night) +
           ".json (report version " + std::to_string(kNightReportVersion) + ").</footer>\n";
   return html + "</body>\n</html>\n";

@@ -7,15 +7,14 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "harness/nightly/night_report.hpp"
 
 namespace kforge::nightly {
 
-// The sections' ids, in the order the page shows them.
-inline constexpr const char* kReportSections[] = {
-    "regressions", "improvements", "speedups", "tuning", "failures", "llm", "environment", "steps",
-};
+// The ids of the page's sections (<section id="...">), in the order it shows them.
+std::vector<std::string> night_report_section_ids();
 
 std::string render_night_html(const NightReport& report);
 

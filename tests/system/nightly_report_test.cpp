@@ -257,9 +257,7 @@ TEST(NightlyReportBrowserTest, ThePageLoadsWithoutErrorsAndItsPlotsAreDrawn) {
   EXPECT_EQ(probe["resources"], 0) << "the page fetched something";
   EXPECT_EQ(probe["scripts"], 1) << "a hostile string became a script";
   EXPECT_EQ(probe["title_owned"], false);
-  EXPECT_EQ(probe["sections"],
-            nlohmann::json(std::vector<std::string>(std::begin(nightly::kReportSections),
-                                                    std::end(nightly::kReportSections))));
+  EXPECT_EQ(probe["sections"], nlohmann::json(nightly::night_report_section_ids()));
 
   // One plot per task with history, each laid out with its axes and legend, every line of
   // non-zero length and every marker drawn inside its plot; as many markers as values.
