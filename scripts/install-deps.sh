@@ -10,6 +10,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev zlib1g-dev patchelf ccache clang libclang-rt-14-dev
   python3 python3-torch python3-numpy python3-venv
+  chromium
 )
 
 missing=()
