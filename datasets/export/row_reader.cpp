@@ -1,9 +1,11 @@
 #include "datasets/export/row_reader.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "datasets/sql_dialect.hpp"
+#include "harness/util/error.hpp"
 #include "harness/util/json_text.hpp"
 
 namespace kforge::dataset {
@@ -40,7 +42,7 @@ constexpr std::string_view kSelect = R"sql(
        r.kind, r.agent, r.strategy, r.model, r.environment,
        x.provider, x.model, x.request, x.response, x.prompt_tokens, x.completion_tokens,
        x.cost_usd, x.latency_ms,
-       b.eager_us, b.compile_us, b.torch_version
+       b.eager_us, b.compile_us, b.torch_version, e.record_version
 FROM tasks t
 CROSS JOIN candidates c ON c.task_id = t.id
 CROSS JOIN evaluations e ON e.candidate_id = c.id
@@ -102,6 +104,20 @@ void take_out_samples(CandidateRow& row) {
     row.timing_sample_count = static_cast<int64_t>(samples->size());
   timing.erase(samples);
   row.timing = json_text(timing);
+}
+
+// The exporters read the columns of one evaluation record version: a row of another (written by
+// a newer kforge) or of none (a damaged row) is refused, naming the evaluation, never misread.
+void check_record_version(std::optional<int64_t> version, const CandidateRow& row) {
+  const std::string where = "evaluation " + std::to_string(row.evaluation_id) + " (candidate " +
+                            std::to_string(row.candidate_id) + ")";
+  if (!version)
+    throw Error("the evaluation has no record version (a damaged row)", where);
+  if (*version != kExportedRecordVersion)
+    throw Error("the evaluation holds an evaluation record of version " + std::to_string(*version) +
+                    ", and this kforge exports version " + std::to_string(kExportedRecordVersion) +
+                    " only: use a newer kforge",
+                where);
 }
 
 }  // namespace
@@ -201,6 +217,7 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
     row.baseline_eager_us = query.optional_real(i++);
     row.baseline_compile_us = query.optional_real(i++);
     row.baseline_torch_version = query.optional_text(i++);
+    check_record_version(query.optional_integer(i++), row);
     visit(row);
   }
 }

@@ -3,6 +3,7 @@
 // so an export's memory does not grow with the store.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 
 #include "datasets/export/candidate_row.hpp"
@@ -23,8 +24,15 @@ enum class RowOrder {
 // without its `samples` array, whose length is in CandidateRow::timing_sample_count: samples
 // are the store's to keep, an export carries their statistics.
 //
+// The evaluation record version (`evaluations.record_version`) whose columns the exporters read:
+// harness/evaluation's kEvaluationRecordVersion, which stored_evaluation.cpp asserts is this one,
+// so that a new record version does not build until the exporters read it.
+inline constexpr int64_t kExportedRecordVersion = 1;
+
 // Calls `visit` for every row that passes `filters`, in `order`. Only the latest evaluation of a
-// candidate on each GPU is a row (a re-evaluation supersedes the earlier one).
+// candidate on each GPU is a row (a re-evaluation supersedes the earlier one). A row of another
+// record version than kExportedRecordVersion, or of none, is an Error naming the evaluation
+// (every export and `kforge dataset stats` read through here).
 void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order,
                const std::function<void(const CandidateRow&)>& visit);
 

@@ -2,10 +2,17 @@
 
 #include <array>
 
+#include "datasets/export/row_reader.hpp"
 #include "harness/evaluation/harness_version.hpp"
 #include "harness/util/error.hpp"
 
 namespace kforge {
+
+// The exports read the stored columns of one record version (datasets/export/row_reader.hpp): a
+// new record version is not written until the exporters read it too.
+static_assert(dataset::kExportedRecordVersion == kEvaluationRecordVersion,
+              "the dataset exporters read another evaluation record version than this one");
+
 namespace {
 
 using nlohmann::json;

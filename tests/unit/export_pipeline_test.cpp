@@ -16,6 +16,7 @@
 #include "datasets/export/exporter.hpp"
 #include "datasets/export/record_schema.hpp"
 #include "datasets/export/row_fields.hpp"
+#include "datasets/export/row_reader.hpp"
 #include "datasets/export/splits.hpp"
 #include "datasets/store_copy.hpp"
 #include "harness/util/error.hpp"
@@ -705,6 +706,46 @@ TEST_F(ExportPipeline, ExportsAreByteIdenticalFromSqliteAndPostgres) {
   ASSERT_TRUE(last.step());
   int64_t last_id = last.integer(0);
   EXPECT_EQ(insert_run(*postgres, {.kind = "eval"}), last_id + 1);
+
+// A newer kforge that re-evaluates a candidate writes a row of its newer record version through
+// the store's writer; that row is the candidate's latest evaluation, so every export would
+// carry it. Each format (and `dataset stats`) refuses it, naming the evaluation, instead of
+// reading columns whose meaning it does not know; a row without a version is a damaged row.
+TEST_F(ExportPipeline, AnEvaluationOfANewerRecordVersionIsRefusedByEveryExport) {
+  EvaluationRow newer = evaluations_of(*store_, third_).back();
+  ASSERT_EQ(newer.record_version, kExportedRecordVersion);  // as the evaluator wrote it
+  newer.record_version = kExportedRecordVersion + 1;
+  const int64_t newer_id = insert_evaluation(*store_, newer);
+  const std::string where =
+      "evaluation " + std::to_string(newer_id) + " (candidate " + std::to_string(third_) + ")";
+  auto refusal = [&](const std::string& format, bool to_folder) -> std::string {
+    ExportOptions options;
+    options.format = format;
+    try {
+      run_export(store_->db(), options,
+                 to_folder ? std::optional(dir_ / format) : std::optional<fs::path>());
+    } catch (const Error& error) {
+      return error.message() + " | " + error.where();
+    }
+    return "(exported)";
+  };
+  const std::string expected =
+      "the evaluation holds an evaluation record of version " +
+      std::to_string(kExportedRecordVersion + 1) + ", and this kforge exports version " +
+      std::to_string(kExportedRecordVersion) + " only: use a newer kforge | " + where;
+  for (const ExporterEntry& entry : exporters()) {
+    EXPECT_EQ(refusal(std::string(entry.name), true), expected) << entry.name;
+    EXPECT_FALSE(fs::exists(dir_ / std::string(entry.name) / "README.md")) << entry.name;
+  }
+  EXPECT_EQ(refusal("archive", false), expected);  // kforge dataset stats
+
+  store_->db().execute("UPDATE evaluations SET record_version = NULL WHERE id = " +
+                       std::to_string(newer_id));
+  EXPECT_EQ(refusal("sft", false),
+            "the evaluation has no record version (a damaged row) | " + where);
+  // The evaluator's own rows export as before once the newer row is gone.
+  store_->db().execute("DELETE FROM evaluations WHERE id = " + std::to_string(newer_id));
+  EXPECT_EQ(refusal("sft", true), "(exported)");
 }
 
 }  // namespace
