@@ -467,12 +467,12 @@ std::variant<BaselineTimes, ReferenceFailure> ReferenceRunner::baseline(
                          {"seed", request.seed},
                          {"dtype", request.dtype},
                          {"device_index", request.device_index},
-                         {"warmup", request.warmup},
-                         {"min_samples", request.min_samples},
-                         {"max_samples", request.max_samples},
-                         {"target_spread", request.target_spread},
-                         {"time_cap_ms", request.time_cap_ms},
-                         {"flush_l2", request.flush_l2},
+                         {"warmup", request.timing.warmup},
+                         {"min_samples", request.timing.min_samples},
+                         {"max_samples", request.timing.max_samples},
+                         {"target_spread", request.timing.target_spread},
+                         {"time_cap_ms", request.timing.time_cap_ms},
+                         {"flush_l2", request.timing.flush_l2},
                          {"time_limit_s", options_.timeout_s}};
   std::string ended;
   auto replies = run_script(full, std::chrono::seconds(options_.timeout_s + 60), &ended);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/options/reference_runner_options.hpp"
+#include "harness/options/timing_settings.hpp"
 #include "harness/signature.hpp"
 #include "harness/task.hpp"
 #include "harness/util/safetensors.hpp"
@@ -92,12 +93,7 @@ struct BaselineRequest {
   int64_t seed = 0;
   std::string dtype = "float32";
   int device_index = 0;
-  int warmup = 10;
-  int min_samples = 20;
-  int max_samples = 1000;
-  double target_spread = 0.02;
-  double time_cap_ms = 2000;
-  bool flush_l2 = true;
+  TimingSettings timing;
 };
 
 struct BaselineMode {

@@ -51,6 +51,8 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/options/timing_settings.hpp"
+
 namespace kforge {
 
 // 2: two poison patterns, guard zones and their violations, the kernel-measured bandwidths and
@@ -199,12 +201,13 @@ struct TimeRequest {
   // the worker after at least half of `min_samples`, runs on them; its outputs come back.
   std::filesystem::path fresh_inputs;
   std::vector<OutputSpec> outputs;
-  int warmup = 10;
-  int min_samples = 20;
-  int max_samples = 1000;
-  double target_spread = 0.02;  // stop when (p90 - p10) / median is at most this
-  double time_cap_ms = 2000;    // stop after this much wall time in timed iterations
-  bool flush_l2 = true;
+  // How it is timed (harness/options/timing_settings.hpp has the meanings and the defaults).
+  int warmup = kDefaultTiming.warmup;
+  int min_samples = kDefaultTiming.min_samples;
+  int max_samples = kDefaultTiming.max_samples;
+  double target_spread = kDefaultTiming.target_spread;
+  double time_cap_ms = kDefaultTiming.time_cap_ms;
+  bool flush_l2 = kDefaultTiming.flush_l2;
   std::filesystem::path out_dir;
 
   nlohmann::json to_json() const;

@@ -376,14 +376,14 @@ RunSettings RunSettings::from_config(const Config& config) {
   settings.seeds = static_cast<int>(std::max<int64_t>(1, config.integer("verify.seeds")));
   settings.dtype = config.string("verify.dtype");
   settings.input_sets = static_cast<int>(std::max<int64_t>(1, config.integer("timing.input_sets")));
-  settings.warmup = static_cast<int>(config.integer("timing.warmup"));
-  settings.min_samples =
-      static_cast<int>(std::max<int64_t>(2, config.integer("timing.min_samples")));
-  settings.max_samples = static_cast<int>(
-      std::max<int64_t>(settings.min_samples, config.integer("timing.max_samples")));
-  settings.target_spread = config.real("timing.target_spread");
-  settings.time_cap_ms = config.real("timing.time_cap_ms");
-  settings.flush_l2 = config.boolean("timing.flush_l2");
+  TimingSettings& timing = settings.timing;
+  timing.warmup = static_cast<int>(config.integer("timing.warmup"));
+  timing.min_samples = static_cast<int>(std::max<int64_t>(2, config.integer("timing.min_samples")));
+  timing.max_samples =
+      static_cast<int>(std::max<int64_t>(timing.min_samples, config.integer("timing.max_samples")));
+  timing.target_spread = config.real("timing.target_spread");
+  timing.time_cap_ms = config.real("timing.time_cap_ms");
+  timing.flush_l2 = config.boolean("timing.flush_l2");
   settings.baselines = config.boolean("timing.baselines");
   settings.profile = config.boolean("profile.enabled");
   settings.profile_only_correct = config.boolean("profile.only_correct");
@@ -426,12 +426,7 @@ BaselinesRecord baseline_for(Store& store, ReferenceRunner& reference, const Tas
                           .seed = 0,
                           .dtype = settings.dtype,
                           .device_index = device_index,
-                          .warmup = settings.warmup,
-                          .min_samples = settings.min_samples,
-                          .max_samples = settings.max_samples,
-                          .target_spread = settings.target_spread,
-                          .time_cap_ms = settings.time_cap_ms,
-                          .flush_l2 = settings.flush_l2};
+                          .timing = settings.timing};
   auto outcome = reference.baseline(request);
   if (const auto* failure = std::get_if<ReferenceFailure>(&outcome))
     return {.error = failure->message, .kind = failure->kind};
@@ -694,12 +689,12 @@ std::optional<RunFailure> RunStage::time(const RunStageRequest& request, RunProg
                            .input_sets = input_sets,
                            .fresh_inputs = fresh_path,
                            .outputs = output_specs(*benchmark.signature),
-                           .warmup = settings_.warmup,
-                           .min_samples = settings_.min_samples,
-                           .max_samples = settings_.max_samples,
-                           .target_spread = settings_.target_spread,
-                           .time_cap_ms = settings_.time_cap_ms,
-                           .flush_l2 = settings_.flush_l2,
+                           .warmup = settings_.timing.warmup,
+                           .min_samples = settings_.timing.min_samples,
+                           .max_samples = settings_.timing.max_samples,
+                           .target_spread = settings_.timing.target_spread,
+                           .time_cap_ms = settings_.timing.time_cap_ms,
+                           .flush_l2 = settings_.timing.flush_l2,
                            .out_dir = job.path()};
   auto timed = gpu_.time(time_request);
   if (const auto* failure = std::get_if<WorkerFailure>(&timed)) {
@@ -733,11 +728,12 @@ std::optional<RunFailure> RunStage::time(const RunStageRequest& request, RunProg
       .method =
           "CUPTI activity: per timed iteration, the summed duration of the candidate's own "
           "kernels; L2 flushed before each timed iteration (not counted); warm-up " +
-          std::to_string(settings_.warmup) + "; rotating " + std::to_string(settings_.input_sets) +
-          " input sets; until (p90 - p10) / median <= " + std::to_string(settings_.target_spread) +
-          " after " + std::to_string(settings_.min_samples) + " samples, or " +
-          std::to_string(settings_.max_samples) + " samples, or " +
-          std::to_string(settings_.time_cap_ms) + " ms"};
+          std::to_string(settings_.timing.warmup) + "; rotating " +
+          std::to_string(settings_.input_sets) + " input sets; until (p90 - p10) / median <= " +
+          std::to_string(settings_.timing.target_spread) + " after " +
+          std::to_string(settings_.timing.min_samples) + " samples, or " +
+          std::to_string(settings_.timing.max_samples) + " samples, or " +
+          std::to_string(settings_.timing.time_cap_ms) + " ms"};
   result.device_time_us = summary.median;
 
   // The outputs of the timed iteration on the fresh inputs.

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "harness/options/timing_settings.hpp"
+
 namespace kforge {
 
 class Config;
@@ -13,12 +15,7 @@ struct RunSettings {
   int seeds = 3;  // verification seeds 0 .. seeds-1
   std::string dtype = "float32";
   int input_sets = 3;  // timing rotation
-  int warmup = 10;
-  int min_samples = 20;
-  int max_samples = 1000;
-  double target_spread = 0.02;
-  double time_cap_ms = 2000;
-  bool flush_l2 = true;
+  TimingSettings timing;
   bool baselines = true;
   bool profile = true;               // profile.enabled
   bool profile_only_correct = true;  // profile.only_correct

@@ -112,9 +112,9 @@ class EvaluatedStore {
       options.reference = reference_.get();
       options.run.seeds = 1;
       options.run.input_sets = 2;
-      options.run.warmup = 1;
-      options.run.min_samples = 6;
-      options.run.max_samples = 6;
+      options.run.timing.warmup = 1;
+      options.run.timing.min_samples = 6;
+      options.run.timing.max_samples = 6;
     }
     Evaluator evaluator(store(), *pool_, options);
     return evaluator.evaluate(task(task_name), request);

@@ -25,7 +25,7 @@ TEST(EvaluationServiceTest, EvaluatorOptionsTakeEveryKeyFromTheConfiguration) {
   EXPECT_EQ(options.limits.max_kernels, 3);
   EXPECT_EQ(options.limits.max_scratch_bytes, 4096);
   EXPECT_EQ(options.run.seeds, 5);
-  EXPECT_EQ(options.run.min_samples, 7);
+  EXPECT_EQ(options.run.timing.min_samples, 7);
   EXPECT_FALSE(options.run.baselines);
   // No GPU is attached by the configuration alone.
   EXPECT_EQ(options.gpu, nullptr);

@@ -77,9 +77,9 @@ class RunStageTest : public ::testing::Test {
     options.reference = reference_;
     options.run.seeds = 2;
     options.run.input_sets = 2;
-    options.run.warmup = 1;
-    options.run.min_samples = 6;
-    options.run.max_samples = 6;
+    options.run.timing.warmup = 1;
+    options.run.timing.min_samples = 6;
+    options.run.timing.max_samples = 6;
     return options;
   }
 
@@ -860,7 +860,7 @@ TEST(RunStageSettings, ComeFromTheConfiguration) {
   Config config;
   RunSettings defaults = RunSettings::from_config(config);
   EXPECT_EQ(defaults.seeds, 3);
-  EXPECT_EQ(defaults.min_samples, 20);
+  EXPECT_EQ(defaults.timing.min_samples, 20);
   EXPECT_TRUE(defaults.baselines);
   EXPECT_TRUE(defaults.profile);
   EXPECT_TRUE(defaults.profile_only_correct);
@@ -871,7 +871,7 @@ TEST(RunStageSettings, ComeFromTheConfiguration) {
   config.set("profile.only_correct", "false");
   RunSettings settings = RunSettings::from_config(config);
   EXPECT_EQ(settings.seeds, 5);
-  EXPECT_DOUBLE_EQ(settings.target_spread, 0.01);
+  EXPECT_DOUBLE_EQ(settings.timing.target_spread, 0.01);
   EXPECT_FALSE(settings.baselines);
   EXPECT_FALSE(settings.profile);
   EXPECT_FALSE(settings.profile_only_correct);
