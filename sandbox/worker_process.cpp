@@ -64,10 +64,6 @@ WorkerProcess::WorkerProcess(WorkerProcessOptions options)
   bp::environment environment;
   for (const auto& [name, value] : minimal_environment())
     environment[name] = value;
-  for (const std::string& name : options_.unset_environment)
-    environment.erase(name);
-  for (const auto& [name, value] : options_.set_environment)
-    environment[name] = value;
   ChildSetup setup;
   setup.address_space_bytes = options_.address_space_bytes;
   std::error_code failure;

@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,11 +23,9 @@ struct WorkerProcessOptions {
   std::vector<std::string> arguments;
   std::filesystem::path directory;    // the worker's working folder
   std::filesystem::path stderr_path;  // its stderr goes here (truncated at start)
-  std::map<std::string, std::string> set_environment;
-  std::vector<std::string> unset_environment;
-  uint64_t address_space_bytes = 0;  // RLIMIT_AS in the child; 0: no limit
-  size_t max_line_bytes = 8 << 20;   // a longer line without a newline is kTooLong
-  std::string what = "worker";       // "compile worker", for error messages
+  uint64_t address_space_bytes = 0;   // RLIMIT_AS in the child; 0: no limit
+  size_t max_line_bytes = 8 << 20;    // a longer line without a newline is kTooLong
+  std::string what = "worker";        // "compile worker", for error messages
 };
 
 class WorkerProcess {
