@@ -1,6 +1,6 @@
-// The run stage's settings (verify.*, timing.*): plain settings whose defaults harness/config.cpp
-// reads (verify.*, timing.*, profile.enabled, profile.only_correct). They sit at the bottom of the layers so that the configuration table includes nothing
-// above it; harness/evaluation/run_stage.hpp includes it and defines its function.
+// The run stage's settings (verify.*, timing.*, profile.enabled, profile.only_correct): plain
+// settings whose defaults harness/config.cpp reads. They sit at the bottom of the layers so that
+// the configuration table includes nothing above it; harness/evaluation/run_stage.hpp includes it and defines its function.
 #pragma once
 
 #include <string>
