@@ -40,19 +40,34 @@ std::string join(std::span<const std::string> parts, std::string_view separator)
 
 namespace {
 
-size_t edit_distance(std::string_view a, std::string_view b) {
+// A name longer than this gets no "did you mean": a typo hint is for names a person types, and
+// the edit distance costs the product of the two lengths (a 1 MB name in a candidate or a
+// kforge.toml would otherwise keep kforge busy for minutes). With the limit below, a hint costs
+// at most 64 x 86 steps per choice, whatever the lengths.
+constexpr size_t kLongestSuggestedName = 64;
+
+// The edit distance between `a` and `b`, or `limit` when it is at least `limit` (each row's
+// smallest entry never decreases, so a row at or over the limit ends the search).
+size_t edit_distance(std::string_view a, std::string_view b, size_t limit) {
+  size_t apart = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  if (apart >= limit)
+    return limit;
   std::vector<size_t> row(b.size() + 1);
   std::iota(row.begin(), row.end(), 0);
   for (size_t i = 1; i <= a.size(); ++i) {
     size_t diagonal = row[0];
     row[0] = i;
+    size_t smallest = row[0];
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t above = row[j];
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
       diagonal = above;
+      smallest = std::min(smallest, row[j]);
     }
+    if (smallest >= limit)
+      return limit;
   }
-  return row[b.size()];
+  return std::min(row[b.size()], limit);
 }
 
 }  // namespace
@@ -60,9 +75,11 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string> choices) {
   std::optional<std::string> best;
+  if (word.size() > kLongestSuggestedName)
+    return best;
   size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
   for (const std::string& choice : choices) {
-    size_t distance = edit_distance(word, choice);
+    size_t distance = edit_distance(word, choice, best_distance);
     if (distance < best_distance) {
       best_distance = distance;
       best = choice;

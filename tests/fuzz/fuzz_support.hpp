@@ -9,6 +9,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+namespace kforge {
+struct CounterSet;
+}  // namespace kforge
 
 namespace kforge::fuzz {
 
@@ -44,5 +49,10 @@ void store_message(const std::string& message, std::string_view input);
 // Splits one input into parts at a separator line, so that a target can take several texts
 // (a reply line and a file, a source and a define) from one input: the i-th part, or "".
 std::string_view part(std::string_view input, size_t index, std::string_view separator = "\n--\n");
+
+// What `kforge profile explain` does with counters read from a file: each kernel's diagnosis
+// against the H100's datasheet ceilings (float32 and float16) and against no ceilings at all,
+// its text, its JSON as `--json` prints it, and the prompt's summary of them all.
+void explain_counters(const std::vector<CounterSet>& sets);
 
 }  // namespace kforge::fuzz

@@ -8,8 +8,8 @@ Sources: the seed kernels and their manifests (kernels/seeds), the adversarial c
 candidates (tests/adversarial), PTX that nvcc compiles from the seed kernels (when nvcc is
 present), safetensors written by the reference runner's own writer, the streams and answers of
 tests/support/fake_llm_server.py for both protocols, the replies of
-tests/support/emulated_gpu_worker.py, and, with --kforge BINARY, the replies of the real
-`kforge worker compile` and `kforge worker gpu`."""
+tests/support/emulated_gpu_worker.py, the counters files of the profile tests, and, with
+--kforge BINARY, the replies of the real `kforge worker compile` and `kforge worker gpu`."""
 import argparse
 import glob
 import hashlib
@@ -214,6 +214,25 @@ max_kernels = 16
     put("config_toml", "bad.toml", '[llm\nmodel = "x"\n')
 
 
+def profile_counters():
+    """Counters files for `kforge profile explain`: the diagnosis tests' counter sets (kforge's
+    JSON form), the system test's ncu raw-page export and JSON files, and the export cut down:
+    one launch, no units row, CRLF line ends (as a Windows ncu writes)."""
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "unit", "data", "diagnosis", "*.json"))):
+        put("counter_file", "diagnosis-" + os.path.basename(path), open(path, "rb").read())
+    profile = os.path.join(ROOT, "tests", "system", "data", "profile")
+    for name in ("counters.json", "malformed.json", "ncu_raw_h100.csv"):
+        put("counter_file", "profile-" + name, open(os.path.join(profile, name), "rb").read())
+    export = open(os.path.join(profile, "ncu_raw_h100.csv"), "rb").read()
+    put("ncu_csv", "ncu_raw_h100.csv", export)
+    lines = export.split(b"\n")
+    header = next(i for i, line in enumerate(lines) if line.startswith(b'"ID",'))
+    rows = [line for line in lines[header + 2:] if line.startswith(b'"')]
+    put("ncu_csv", "one-launch.csv", b"\n".join(lines[header:header + 2] + rows[:1]) + b"\n")
+    put("ncu_csv", "no-units-row.csv", b"\n".join([lines[header]] + rows) + b"\n")
+    put("ncu_csv", "crlf.csv", export.replace(b"\n", b"\r\n"))
+
+
 def emulated_gpu_replies():
     worker = os.path.join(ROOT, "tests", "support", "emulated_gpu_worker.py")
     put("gpu_reply", "failure",
@@ -273,6 +292,7 @@ def main():
     llm_streams()
     response_texts()
     configs()
+    profile_counters()
     emulated_gpu_replies()
     if args.kforge:
         real_worker_replies(args.kforge)

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 
@@ -36,6 +37,26 @@ TEST(Config, UnknownKeyNamesFileLineAndSuggestion) {
     EXPECT_NE(text.find("did you mean 'compile.timeout_s'"), std::string::npos) << text;
     EXPECT_NE(text.find("kforge.toml:3"), std::string::npos) << text;
   }
+}
+
+// Found by the fuzz target config_toml (docs/fuzzing.md): the "did you mean" hint for an unknown
+// key cost its length times every key's, so a 1 MB key took seconds and the target ran at 130
+// inputs a second. A long key is reported without a hint, at once.
+TEST(Config, AVeryLongUnknownKeyIsReportedAtOnce) {
+  testing::TemporaryDirectory dir;
+  std::string key(1000000, 'c');
+  testing::write_text(dir / "kforge.toml", key + " = 5\n");
+  auto started = std::chrono::steady_clock::now();
+  try {
+    Config::load(dir / "kforge.toml");
+    FAIL();
+  } catch (const Error& failure) {
+    std::string text = failure.what();
+    EXPECT_NE(text.find("unknown configuration key 'ccc"), std::string::npos);
+    EXPECT_EQ(text.find("did you mean"), std::string::npos);
+    EXPECT_NE(text.find("kforge.toml:1"), std::string::npos);
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 1.0);
 }
 
 TEST(Config, WrongTypesAndBadTomlAreErrors) {

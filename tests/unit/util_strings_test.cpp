@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "harness/util/json_text.hpp"
 
@@ -64,6 +66,51 @@ TEST(Printable, ControlSequencesBecomeVisible) {
   // Layout survives in printable; printable_line keeps to one line.
   EXPECT_EQ(strings::printable("a\n\tb \xc3\xa9"), "a\n\tb \xc3\xa9");
   EXPECT_EQ(strings::printable_line("a\n\tb"), "a\\n\\tb");
+}
+
+TEST(ClosestMatch, SuggestsTheNearestPlausibleTypo) {
+  const std::vector<std::string> choices = {"BLOCK", "alpha", "x", "feedback", "beam"};
+  EXPECT_EQ(strings::closest_match("BLOCKS", choices), "BLOCK");
+  EXPECT_EQ(strings::closest_match("feedbak", choices), "feedback");
+  EXPECT_EQ(strings::closest_match("bean", choices), "beam");
+  EXPECT_EQ(strings::closest_match("completely_different", choices), std::nullopt);
+  // Of two equally near, the first.
+  EXPECT_EQ(strings::closest_match("ab", std::vector<std::string>{"a", "b"}), "a");
+  std::string message = strings::unknown_name_message("name", "BLOCKS", choices);
+  EXPECT_EQ(message,
+            "unknown name 'BLOCKS'; did you mean 'BLOCK'? (allowed: BLOCK, alpha, x, feedback, "
+            "beam)");
+}
+
+TEST(ClosestMatch, LongNamesGetNoHint) {
+  std::string typed(64, 'k');
+  std::string declared = typed;
+  declared.back() = 'j';
+  EXPECT_EQ(strings::closest_match(typed, std::vector<std::string>{declared}), declared);
+  typed += 'k';
+  declared += 'k';
+  EXPECT_EQ(strings::closest_match(typed, std::vector<std::string>{declared}), std::nullopt);
+}
+
+// Found by the fuzz targets config_toml and candidate_file (docs/fuzzing.md): the hint cost the
+// product of the two names' lengths, so a plan naming a kernel of 200 KB next to a declaration
+// one character apart (or a kforge.toml key of 1 MB) kept kforge busy for minutes. Now the cost
+// does not depend on the lengths.
+TEST(ClosestMatch, CostDoesNotGrowWithTheNamesLengths) {
+  std::string typed(200000, 'k');
+  std::string declared = typed;
+  declared.back() = 'j';
+  std::vector<std::string> choices(20, declared);
+  choices.push_back("BLOCK");
+  auto started = std::chrono::steady_clock::now();
+  std::string message = strings::unknown_name_message("kernel", typed, choices);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(message.find("did you mean"), std::string::npos);
+  EXPECT_EQ(message.rfind("unknown kernel '" + typed + "' (allowed: ", 0), 0u);
+  // Before the fix: 20 x 200,000 x 200,000 steps, minutes. Now well under a millisecond of
+  // work; one second leaves room for a loaded machine.
+  EXPECT_LT(seconds, 1.0);
 }
 
 }  // namespace
