@@ -23,9 +23,6 @@ void add_doctor_command(CLI::App& parent, Context& context);
 void add_eval_command(CLI::App& parent, Context& context);
 void add_optimize_command(CLI::App& parent, Context& context);
 void add_promote_command(CLI::App& parent, Context& context);
-void add_profile_command(CLI::App& parent, Context& context);
-// `profile metrics`, added to `profile` (command_profile_metrics.cpp).
-void add_profile_metrics_command(CLI::App& profile, Context& context);
 void add_library_command(CLI::App& parent, Context& context);
 void add_mcp_command(CLI::App& parent, Context& context);
 void add_runs_command(CLI::App& parent, Context& context);
@@ -37,6 +34,7 @@ void add_version_command(CLI::App& parent, Context& context);
 void add_worker_command(CLI::App& parent, Context& context);
 void add_profile_command(CLI::App& parent, Context& context);
 // The `profile` group's subcommands, one file each (command_profile_<name>.cpp).
+void add_profile_metrics_command(CLI::App& profile, Context& context);
 void add_profile_explain_command(CLI::App& profile, Context& context);
 void add_nightly_command(CLI::App& parent, Context& context);
 // The `nightly` group: the night itself (its flags and action on the group) and its reports.

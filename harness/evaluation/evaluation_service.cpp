@@ -64,29 +64,31 @@ RunEvaluation EvaluationService::evaluate_in_run(const Task& task, EvaluationReq
              {{"verdict", verdict_name(result.outcome->verdict)},
               {"candidate_id", result.outcome->candidate_id}});
   return result;
-  const DeviceDescription* EvaluationService::device() const {
-    return session_->runs() ? &session_->gpu()->device() : nullptr;
-  }
+}
 
-  EvaluatorOptions EvaluationService::evaluator_options(const Config& config,
-                                                        const std::string& arch) {
-    EvaluatorOptions options;
-    options.arch = arch;
-    options.limits = Limits::from_config(config);
-    options.max_local_bytes_per_thread = config.integer("compile.max_local_bytes");
-    options.run = RunSettings::from_config(config);
-    return options;
-  }
+const DeviceDescription* EvaluationService::device() const {
+  return session_->runs() ? &session_->gpu()->device() : nullptr;
+}
 
-  CompilePoolOptions EvaluationService::compile_pool_options(const Workspace& workspace,
-                                                             int workers) {
-    const Config& config = workspace.config();
-    CompilePoolOptions options;
-    options.workers = workers > 0 ? workers : static_cast<int>(config.integer("compile.workers"));
-    options.time_limit = std::chrono::seconds(config.integer("compile.timeout_s"));
-    options.memory_mb = config.integer("compile.memory_mb");
-    options.cache_dir = workspace.cache_dir("compile");
-    return options;
-  }
+EvaluatorOptions EvaluationService::evaluator_options(const Config& config,
+                                                      const std::string& arch) {
+  EvaluatorOptions options;
+  options.arch = arch;
+  options.limits = Limits::from_config(config);
+  options.max_local_bytes_per_thread = config.integer("compile.max_local_bytes");
+  options.run = RunSettings::from_config(config);
+  return options;
+}
+
+CompilePoolOptions EvaluationService::compile_pool_options(const Workspace& workspace,
+                                                           int workers) {
+  const Config& config = workspace.config();
+  CompilePoolOptions options;
+  options.workers = workers > 0 ? workers : static_cast<int>(config.integer("compile.workers"));
+  options.time_limit = std::chrono::seconds(config.integer("compile.timeout_s"));
+  options.memory_mb = config.integer("compile.memory_mb");
+  options.cache_dir = workspace.cache_dir("compile");
+  return options;
+}
 
 }  // namespace kforge

@@ -15,6 +15,7 @@
 #include "datasets/records.hpp"
 #include "datasets/run_records.hpp"
 #include "datasets/task_records.hpp"
+#include "harness/autotune/library_tuning.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/library/manifest.hpp"
@@ -22,7 +23,6 @@
 #include "harness/nightly/kernel_check.hpp"
 #include "harness/nightly/night_environment.hpp"
 #include "harness/nightly/night_lock.hpp"
-#include "harness/nightly/nightly_tune.hpp"
 #include "harness/nightly/report_files.hpp"
 #include "harness/optimize/optimize_loop.hpp"
 #include "harness/task_import.hpp"
@@ -421,11 +421,85 @@ struct Night::Implementation {
 
   // ---- tune ------------------------------------------------------------------------------
 
+  // Every shipped kernel with a define space and no tuned point for this architecture is tuned
+  // through the evaluator-driven tuner (harness/autotune/library_tuning.hpp), which records the
+  // best correct point in its manifest; the night's evaluation budget bounds each kernel's
+  // points. A kernel tuned by an earlier process of this night, or on an earlier night, is left.
   StepOutcome tune_step(NightStepRow& row) {
     if (!settings.config.tune())
       return {StepStatus::skipped, "nightly.agents does not name tune"};
-    const TuneStepResult result = run_tune_step(row.state);
-    return {result.ran ? StepStatus::done : StepStatus::skipped, result.detail};
+    if (!options().library)
+      return {StepStatus::skipped, "nightly.library is false: no shipped kernel to tune"};
+    const std::vector<ShippedKernel> kernels = shipped_kernels(settings.config.library_root);
+    if (kernels.empty())
+      return {StepStatus::skipped,
+              "the library " + settings.config.library_root.string() + " ships no kernel"};
+    EvaluationService& evaluation = service();
+    if (!evaluation.runs()) {
+      add_failure(row, "gpu", "no GPU runs candidates here: nothing tuned");
+      return {StepStatus::failed, "no GPU: no kernel tuned"};
+    }
+    const std::string arch = evaluation.arch();
+    if (!row.state.contains("kernels"))
+      row.state["kernels"] = json::object();
+    int64_t tuned = 0, already = 0, without_space = 0;
+    for (const ShippedKernel& kernel : kernels) {
+      if (row.state["kernels"].contains(kernel.name))
+        continue;  // tuned by an earlier process of this night
+      if (autotune::library_kernel_tuned(kernel.manifest, arch)) {
+        ++already;
+        continue;
+      }
+      const json defaults = kernel.manifest.value("defines", json::object());
+      if (!defaults.is_object() || defaults.empty()) {
+        ++without_space;
+        continue;
+      }
+      if (const StopCause cause = stop_cause(); cause != StopCause::none)
+        return {StepStatus::stopped,
+                stop_text(cause) + " after " + std::to_string(tuned) + " kernels tuned"};
+      const std::string task_name = kernel.manifest.value("task", json::object()).value("name", "");
+      try {
+        progress("tuning " + kernel.name + " for " + arch);
+        Task task = load_task(workspace, task_name);
+        autotune::TuneRequest request{.task = task.name};
+        if (options().max_evaluations > 0)
+          request.max_evals =
+              static_cast<size_t>(std::max<int64_t>(1, options().max_evaluations - evaluations));
+        if (options().wall_time_s > 0)
+          request.max_seconds =
+              std::max(1.0, static_cast<double>(options().wall_time_s) - seconds_since(started));
+        const Clock::time_point start = Clock::now();
+        const autotune::TuneReport report = autotune::tune_library_kernel(
+            store, evaluation, task, kernel.folder, std::move(request));
+        timing.evaluation_s += seconds_since(start);
+        evaluations += static_cast<int64_t>(report.evaluated());
+        json entry = {{"task", task.name},
+                      {"arch", arch},
+                      {"evaluations", report.points.size()},
+                      {"default_us", json()},
+                      {"best_us", json()}};
+        // The manifest's own defines, where the search timed them, are the "before".
+        for (const autotune::TunedPoint& point : report.points)
+          if (point.time_us && json(point.defines) == defaults)
+            entry["default_us"] = *point.time_us;
+        if (const std::vector<const autotune::TunedPoint*> ranked = report.ranked();
+            !ranked.empty())
+          entry["best_us"] = *ranked.front()->time_us;
+        row.state["kernels"][kernel.name] = entry;
+        ++tuned;
+      } catch (const Error& failure) {
+        // A kernel whose task does not load or whose space has no valid point costs itself.
+        add_failure(row, kernel.name, failure.what());
+        row.state["kernels"][kernel.name] = {{"task", task_name}, {"error", failure.what()}};
+      }
+      checkpoint(row);
+    }
+    const std::string counts = std::to_string(already) + " tuned before, " +
+                               std::to_string(without_space) + " without a define space";
+    if (row.state["kernels"].empty())
+      return {StepStatus::skipped, "no shipped kernel to tune for " + arch + " (" + counts + ")"};
+    return {StepStatus::done, std::to_string(tuned) + " kernels tuned for " + arch + ", " + counts};
   }
 
   // ---- optimize --------------------------------------------------------------------------
@@ -718,6 +792,13 @@ struct Night::Implementation {
                                          KernelMeasurement::from_json(entry["after"])))
         report.regressions.push_back(*regression);
     }
+    for (const auto& [kernel, entry] : state["tune"].value("kernels", json::object()).items())
+      if (entry.contains("arch"))
+        report.tuning.push_back({.kernel = kernel,
+                                 .arch = entry.value("arch", ""),
+                                 .evaluations = entry.value("evaluations", int64_t{0}),
+                                 .default_us = optional_number(entry, "default_us"),
+                                 .best_us = optional_number(entry, "best_us")});
     const json tasks = state["optimize"].value("tasks", json::object());
     const json decisions = state["promote"].value("decisions", json::object());
     for (const auto& [task, entry] : tasks.items()) {

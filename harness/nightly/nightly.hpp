@@ -10,7 +10,7 @@
 //                evaluation service; a verdict change, or a median slower than the recorded one
 //                by more than the recorded spread, is a regression. Recorded: the manifest's
 //                `verified` entry for this GPU, else the last night that measured the kernel here
-//   tune         the evaluator-driven tuner (nightly_tune.cpp, the one place it is wired)
+//   tune         library kernels not yet tuned for this architecture (harness/autotune/)
 //   optimize     each covered task through the optimize loop: the search (replay of the task's
 //                seed kernels), then the LLM where nightly.agents says so, within the budgets
 //   promote      the best candidate of each covered task, under every promotion rule

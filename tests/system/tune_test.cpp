@@ -340,6 +340,56 @@ TEST_F(TuneTest, LibraryTuneRecordsTheBestPointPerArchitecture) {
   EXPECT_EQ(after, before);  // the fallback defines and everything else are unchanged
 }
 
+// The night's tune step: a shipped kernel with a define space and no tuned point for this
+// architecture is tuned within the night's evaluation budget, its best point recorded in the
+// manifest and shown in the report's tuning progress; the next night leaves it alone.
+TEST_F(TuneTest, NightlyTunesLibraryKernelsNotYetTunedForTheArchitecture) {
+  const fs::path lib = workspace_->path() / "night-lib";
+  fs::create_directories(lib / "seeds/relu/tiled");
+  testing::write_text(lib / "seeds/relu/tiled/kernel.cu", tiled_candidate(kConstraints, "night"));
+  ProcessResult written =
+      run_kforge({"library", "seed-manifests", "--library", lib.string()}, workspace_->path());
+  ASSERT_EQ(written.exit_code, 0) << written.standard_error;
+  testing::write_text(workspace_->path() / "night.toml",
+                      "[library]\ndir = \"night-lib\"\n"
+                      "[nightly]\nagents = \"tune\"\nmax_evaluations = 4\n"
+                      "report_dir = \"night-reports\"\n");
+  auto night = [&] {
+    ProcessResult result = run_kforge({"-q", "nightly", "--config", "night.toml", "--json"},
+                                      workspace_->path(), {{"KFORGE_GPU_WORKER", worker()}}, 600);
+    EXPECT_EQ(result.exit_code, 0) << result.standard_error << result.standard_output;
+    return nlohmann::json::parse(result.standard_output);
+  };
+  auto tune_step = [](const nlohmann::json& report) {
+    for (const nlohmann::json& step : report["steps"])
+      if (step["name"] == "tune")
+        return step;
+    return nlohmann::json();
+  };
+
+  const nlohmann::json first = night();
+  EXPECT_EQ(tune_step(first)["status"], "done") << first.dump(2);
+  ASSERT_EQ(first["tuning"].size(), 1u) << first.dump(2);
+  const nlohmann::json& progress = first["tuning"][0];
+  EXPECT_EQ(progress["kernel"], "seeds/relu/tiled");
+  // The re-verification spent one evaluation of the four; the tuner had the other three.
+  EXPECT_EQ(progress["evaluations"], 3);
+  ASSERT_TRUE(progress["best_us"].is_number()) << first.dump(2);
+  const nlohmann::json manifest =
+      nlohmann::json::parse(files::read(lib / "seeds/relu/tiled/manifest.json"));
+  const std::string arch = progress["arch"];
+  ASSERT_TRUE(manifest["tuned"].contains(arch)) << manifest.dump(2);
+
+  const int64_t tune_points = count("SELECT COUNT(*) FROM candidates WHERE origin = 'tune'");
+  const nlohmann::json second = night();
+  EXPECT_EQ(tune_step(second)["status"], "skipped") << second.dump(2);
+  EXPECT_NE(tune_step(second)["detail"].get<std::string>().find("1 tuned before"),
+            std::string::npos)
+      << second.dump(2);
+  EXPECT_TRUE(second["tuning"].empty());
+  EXPECT_EQ(count("SELECT COUNT(*) FROM candidates WHERE origin = 'tune'"), tune_points);
+}
+
 TEST_F(TuneTest, HelpNamesTheBudgetsAndStrategies) {
   ProcessResult result = run_kforge({"tune", "--help"}, workspace_->path());
   EXPECT_EQ(result.exit_code, 0);
