@@ -1,0 +1,114 @@
+// Stored profiles where people and agents see them, through the real binary on a real store, the
+// GPU emulated by tests/support/emulated_gpu_worker.py (its `profile` answers plausible counters
+// for an honest kernel, `unavailable` for relu_counters_denied) and the LLM by
+// tests/support/fake_llm_server.py on loopback: the refine prompt after a profiled candidate,
+// `kforge eval` and `kforge show`, text and --json.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/evaluation/profile_report.hpp"
+#include "harness/util/subprocess.hpp"
+#include "tests/support/emulated_gpu_environment.hpp"
+#include "tests/support/emulated_gpu_fixtures.hpp"
+#include "tests/support/fake_llm_server.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+using nlohmann::json;
+using testing::emulated_candidate;
+
+constexpr const char* kKey = "sk-test-profiles-0000";
+
+class ProfiledEvaluation : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    workspace_ = new testing::TemporaryDirectory();
+    std::filesystem::create_directories(workspace_->path() / "problems");
+    testing::write_text(workspace_->path() / "problems/tiny_relu.py", testing::kTinyReluTask);
+    testing::write_text(workspace_->path() / "kforge.toml",
+                        "python = \"/usr/bin/python3\"\n"
+                        "[llm]\nretries = 0\n"
+                        "[verify]\nseeds = 2\n"
+                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
+                        "max_samples = 4\n[gpu]\nrun_limit_s = 20\n");
+    ProcessResult imported =
+        testing::run_kforge({"tasks", "import", "problems", "--suite", "tiny"}, workspace_->path());
+    ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+    for (const char* kernel : {"relu", "relu_counters_denied", "unwritten"})
+      testing::write_text(workspace_->path() / (std::string(kernel) + ".cu"),
+                          emulated_candidate(kernel));
+  }
+  static void TearDownTestSuite() { delete workspace_; }
+
+  static ProcessResult kforge(const std::vector<std::string>& arguments, bool gpu = true) {
+    std::map<std::string, std::string> environment =
+        gpu ? testing::emulated_gpu_environment() : std::map<std::string, std::string>{};
+    environment["KFORGE_TEST_KEY"] = kKey;
+    return testing::run_kforge(arguments, workspace_->path(), environment, 300);
+  }
+
+  // Runs the refine strategy for two turns against a fake LLM whose every answer is the
+  // emulated `kernel`, and returns the requests the server received.
+  static json refine_requests(const std::string& kernel) {
+    testing::FakeLlmServer server(
+        {"--key", kKey, "--vary", "--candidate", (workspace_->path() / (kernel + ".cu")).string()});
+    ProcessResult run =
+        kforge({"optimize", "tiny/tiny_relu", "--agent", "llm", "--base-url", server.base_url(),
+                "--model", "ok/" + kernel, "--api-key-env", "KFORGE_TEST_KEY", "--strategy",
+                "refine", "--samples", "1", "--iterations", "2", "--json"});
+    EXPECT_EQ(run.exit_code, 0) << run.standard_error << run.standard_output;
+    return server.requests();
+  }
+
+  // The last user turn of a chat request.
+  static std::string last_user_turn(const json& request) {
+    const json& messages = request["body"]["messages"];
+    for (auto message = messages.rbegin(); message != messages.rend(); ++message) {
+      if ((*message)["role"] == "user")
+        return (*message)["content"].get<std::string>();
+    }
+    return "";
+  }
+
+  static json json_of(const std::vector<std::string>& arguments) {
+    ProcessResult result = kforge(arguments);
+    EXPECT_EQ(result.exit_code, 0) << result.standard_error;
+    return json::parse(result.standard_output);
+  }
+
+  static testing::TemporaryDirectory* workspace_;
+};
+
+testing::TemporaryDirectory* ProfiledEvaluation::workspace_ = nullptr;
+
+TEST_F(ProfiledEvaluation, TheRefinePromptAfterAProfiledCandidateShowsItsRooflineAndFindings) {
+  json requests = refine_requests("relu");
+  ASSERT_EQ(requests.size(), 2u) << requests.dump(1);
+  // The first turn has nothing to show yet; the second shows the first candidate's result with
+  // its profile: a roofline line and the top findings, with their numbers.
+  EXPECT_EQ(last_user_turn(requests[0]).find("Profile of this candidate"), std::string::npos);
+  std::string feedback = last_user_turn(requests[1]);
+  EXPECT_NE(feedback.find("Result of your last candidate: correct"), std::string::npos) << feedback;
+  EXPECT_NE(feedback.find("Profile of this candidate"), std::string::npos) << feedback;
+  EXPECT_NE(feedback.find("- relu: "), std::string::npos) << feedback;
+  EXPECT_NE(feedback.find("of the bandwidth roof"), std::string::npos) << feedback;
+  EXPECT_NE(feedback.find("Top findings"), std::string::npos) << feedback;
+  // 50 blocks of 128 threads on an sm_90's 132 SMs: far under one wave.
+  EXPECT_NE(feedback.find("latency_bound_small_grid"), std::string::npos) << feedback;
+  EXPECT_NE(feedback.find("0.02 waves"), std::string::npos) << feedback;
+}
+
+TEST_F(ProfiledEvaluation, AnUnavailableProfileAddsNothingToThePrompt) {
+  json requests = refine_requests("relu_counters_denied");
+  ASSERT_EQ(requests.size(), 2u) << requests.dump(1);
+  std::string feedback = last_user_turn(requests[1]);
+  EXPECT_NE(feedback.find("Result of your last candidate: correct"), std::string::npos) << feedback;
+  for (const char* claim : {"Profile", "roofline", "findings", "-bound", "insufficient"})
+    EXPECT_EQ(feedback.find(claim), std::string::npos) << claim << " in:\n" << feedback;
+}
+
+}  // namespace
+}  // namespace kforge
