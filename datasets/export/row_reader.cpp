@@ -26,7 +26,8 @@ SELECT c.id, c.run_id, c.parent_id, c.iteration, c.origin, c.source, c.source_ha
        r.kind, r.agent, r.strategy, r.model, r.environment,
        x.provider, x.model, x.request, x.response, x.prompt_tokens, x.completion_tokens,
        x.cost_usd, x.latency_ms,
-       b.eager_us, b.compile_us, b.torch_version
+       b.eager_us, b.compile_us, b.torch_version,
+       p.id, p.status, p.reason, p.detail, p.profiler, p.chip, p.passes, p.overhead_ms, p.kernels
 FROM tasks t
 CROSS JOIN candidates c ON c.task_id = t.id
 CROSS JOIN evaluations e ON e.candidate_id = c.id
@@ -36,6 +37,7 @@ LEFT JOIN baselines b ON b.id = (
   SELECT b2.id FROM baselines b2
   WHERE b2.task_id = t.id AND b2.shape = 'benchmark' AND b2.gpu = e.gpu
   ORDER BY b2.created_at DESC, b2.id DESC LIMIT 1)
+LEFT JOIN profiles p ON p.id = (SELECT max(p2.id) FROM profiles p2 WHERE p2.evaluation_id = e.id)
 WHERE NOT EXISTS (SELECT 1 FROM evaluations e2
                   WHERE e2.candidate_id = e.candidate_id AND e2.gpu IS e.gpu AND e2.id > e.id)
 )sql";
@@ -162,6 +164,20 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
     row.baseline_eager_us = query.optional_real(i++);
     row.baseline_compile_us = query.optional_real(i++);
     row.baseline_torch_version = query.optional_text(i++);
+    row.profile.reset();
+    if (std::optional<int64_t> profile_id = query.optional_integer(i++)) {
+      ProfileRow& profile = row.profile.emplace();
+      profile.id = *profile_id;
+      profile.evaluation_id = row.evaluation_id;
+      profile.status = query.text(i++);
+      profile.reason = query.text(i++);
+      profile.detail = query.text(i++);
+      profile.profiler = query.text(i++);
+      profile.chip = query.text(i++);
+      profile.passes = query.integer(i++);
+      profile.overhead_ms = query.real(i++);
+      profile.kernels = nlohmann::json::parse(query.text(i++), nullptr, false);
+    }
     visit(row);
   }
 }

@@ -110,5 +110,54 @@ TEST_F(ProfiledEvaluation, AnUnavailableProfileAddsNothingToThePrompt) {
     EXPECT_EQ(feedback.find(claim), std::string::npos) << claim << " in:\n" << feedback;
 }
 
+TEST_F(ProfiledEvaluation, EvalAndShowPrintTheProfileAndItsJsonIsTheTypedReport) {
+  ProcessResult eval = kforge({"eval", "relu.cu", "--task", "tiny/tiny_relu"});
+  ASSERT_EQ(eval.exit_code, 0) << eval.standard_error;
+  const std::string& text = eval.standard_output;
+  EXPECT_NE(text.find("verdict: correct"), std::string::npos) << text;
+  EXPECT_NE(text.find("profile: cupti on GH100, 12 passes"), std::string::npos) << text;
+  EXPECT_NE(text.find("ceilings (sm_90): "), std::string::npos) << text;
+  EXPECT_NE(text.find("dram %"), std::string::npos) << text;  // the counters table
+  EXPECT_NE(text.find("roofline: "), std::string::npos) << text;
+  EXPECT_NE(text.find("latency_bound_small_grid"), std::string::npos) << text;
+
+  json report = json_of({"eval", "relu.cu", "--task", "tiny/tiny_relu", "--json"});
+  ASSERT_TRUE(report["profile"].is_object()) << report.dump();
+  ProfileReport profile = ProfileReport::from_json(report["profile"], "eval --json");
+  EXPECT_TRUE(profile.collected());
+  ASSERT_EQ(profile.diagnoses.size(), 1u);
+  EXPECT_EQ(profile.diagnoses[0].kernel, "relu");
+  EXPECT_FALSE(profile.diagnoses[0].findings.empty());
+
+  // `show` prints the same profile from the store.
+  std::string id = std::to_string(report["candidate_id"].get<int64_t>());
+  ProcessResult show = kforge({"show", id});
+  ASSERT_EQ(show.exit_code, 0) << show.standard_error;
+  EXPECT_NE(show.standard_output.find("profile: cupti on GH100, 12 passes"), std::string::npos)
+      << show.standard_output;
+  EXPECT_NE(show.standard_output.find("latency_bound_small_grid"), std::string::npos);
+  json shown = json_of({"show", id, "--json"});
+  ASSERT_EQ(shown["evaluations"].size(), 1u);
+  EXPECT_EQ(shown["evaluations"][0]["profile"], report["profile"]);
+
+  // Counters unavailable: the reason, and nothing more; not profiled (incorrect): nothing.
+  ProcessResult denied = kforge({"eval", "relu_counters_denied.cu", "--task", "tiny/tiny_relu"});
+  ASSERT_EQ(denied.exit_code, 0) << denied.standard_error;
+  EXPECT_NE(denied.standard_output.find("profile: unavailable: insufficient_privileges ("),
+            std::string::npos)
+      << denied.standard_output;
+  EXPECT_EQ(denied.standard_output.find("roofline"), std::string::npos);
+  json denied_json =
+      json_of({"eval", "relu_counters_denied.cu", "--task", "tiny/tiny_relu", "--json"});
+  EXPECT_EQ(denied_json["profile"]["status"], "unavailable");
+  EXPECT_EQ(denied_json["profile"]["reason"], "insufficient_privileges");
+  json unwritten = json_of({"eval", "unwritten.cu", "--task", "tiny/tiny_relu", "--json"});
+  EXPECT_EQ(unwritten["verdict"], "incorrect");
+  EXPECT_TRUE(unwritten["profile"].is_null());
+  json unwritten_shown =
+      json_of({"show", std::to_string(unwritten["candidate_id"].get<int64_t>()), "--json"});
+  EXPECT_TRUE(unwritten_shown["evaluations"][0]["profile"].is_null());
+}
+
 }  // namespace
 }  // namespace kforge
