@@ -159,5 +159,53 @@ TEST_F(ProfiledEvaluation, EvalAndShowPrintTheProfileAndItsJsonIsTheTypedReport)
   EXPECT_TRUE(unwritten_shown["evaluations"][0]["profile"].is_null());
 }
 
+TEST_F(ProfiledEvaluation, ProfileFileEvaluatesAndShowsWhereTheTimeGoes) {
+  ProcessResult profiled = kforge({"profile", "relu.cu", "--task", "tiny/tiny_relu"});
+  ASSERT_EQ(profiled.exit_code, 0) << profiled.standard_error;
+  const std::string& text = profiled.standard_output;
+  EXPECT_NE(text.find("verdict: correct"), std::string::npos) << text;
+  EXPECT_NE(text.find("where the time goes"), std::string::npos) << text;
+  EXPECT_NE(text.find("100%"), std::string::npos) << text;  // one launch: all of the time
+  EXPECT_NE(text.find("roofline: "), std::string::npos) << text;
+  EXPECT_NE(text.find("stored: candidate "), std::string::npos) << text;
+
+  json report = json_of({"profile", "relu.cu", "--task", "tiny/tiny_relu", "--json"});
+  ASSERT_EQ(report["time_by_launch"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["time_by_launch"][0]["kernel"], "relu");
+  EXPECT_DOUBLE_EQ(report["time_by_launch"][0]["share"].get<double>(), 1.0);
+  EXPECT_GT(report["time_by_launch"][0]["time_ns"].get<double>(), 0);
+  EXPECT_TRUE(report["not_profiled"].is_null());
+  EXPECT_EQ(report["profile"]["status"], "collected");
+
+  json denied =
+      json_of({"profile", "relu_counters_denied.cu", "--task", "tiny/tiny_relu", "--json"});
+  EXPECT_EQ(denied["not_profiled"], "unavailable: insufficient_privileges");
+  EXPECT_TRUE(denied["time_by_launch"].empty());
+
+  // No GPU worker (this machine has no GPU): compiled, and the command says why no profile.
+  ProcessResult no_gpu = kforge({"profile", "relu.cu", "--task", "tiny/tiny_relu"}, false);
+  ASSERT_EQ(no_gpu.exit_code, 0) << no_gpu.standard_error;
+  EXPECT_NE(no_gpu.standard_output.find("verdict: compiled"), std::string::npos)
+      << no_gpu.standard_output;
+  EXPECT_NE(no_gpu.standard_output.find("profile: none: no GPU ran the candidate"),
+            std::string::npos)
+      << no_gpu.standard_output;
+
+  // The group's subcommands still work beside its own FILE; a missing FILE or --task is a
+  // usage error in one line.
+  ProcessResult metrics = kforge({"profile", "metrics", "--arch", "sm_90", "--json"});
+  EXPECT_EQ(metrics.exit_code, 0) << metrics.standard_error;
+  EXPECT_TRUE(json::parse(metrics.standard_output).contains("metrics"));
+  ProcessResult no_task = kforge({"profile", "relu.cu"});
+  EXPECT_EQ(no_task.exit_code, 2) << no_task.standard_error;
+  EXPECT_NE(no_task.standard_error.find("--task"), std::string::npos) << no_task.standard_error;
+  ProcessResult nothing = kforge({"profile"});
+  EXPECT_EQ(nothing.exit_code, 2) << nothing.standard_error;
+  EXPECT_NE(nothing.standard_error.find("FILE"), std::string::npos) << nothing.standard_error;
+  ProcessResult missing = kforge({"profile", "no_such.cu", "--task", "tiny/tiny_relu"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.standard_error.rfind("kforge: error: ", 0), 0u) << missing.standard_error;
+}
+
 }  // namespace
 }  // namespace kforge
