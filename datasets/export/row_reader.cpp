@@ -177,6 +177,8 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
       profile.passes = query.integer(i++);
       profile.overhead_ms = query.real(i++);
       profile.kernels = nlohmann::json::parse(query.text(i++), nullptr, false);
+    } else {
+      i += 8;  // the profile's other columns, all NULL
     }
     visit(row);
   }
