@@ -13,6 +13,7 @@
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/profile_report.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
@@ -219,6 +220,8 @@ void print_report(const EvalOptions& options, const Task& task, const Evaluation
   }
   if (!outcome.gpu.empty())
     print_gpu_report(outcome);
+  if (std::optional<ProfileReport> profile = profile_report_of(outcome, task))
+    print("%s", render_profile_text(*profile).c_str());
   print("stored: candidate %lld, evaluation %lld in %s\n",
         static_cast<long long>(outcome.candidate_id), static_cast<long long>(outcome.evaluation_id),
         db_path.c_str());
@@ -276,6 +279,8 @@ void add_eval_command(CLI::App& parent, Context& context) {
       report["file"] = strings::to_valid_utf8(options->file);
       report["run_id"] = run_id;
       report["nothing_ran"] = outcome.verdict == Verdict::kCompiled;
+      std::optional<ProfileReport> profile = profile_report_of(outcome, task);
+      report["profile"] = profile ? profile->to_json() : nlohmann::json();
       return Context::print_json(report);
     }
     print_report(*options, task, outcome, workspace.db_path().string());

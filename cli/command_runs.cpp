@@ -6,6 +6,8 @@
 #include "cli/commands.hpp"
 #include "datasets/exchange_records.hpp"
 #include "datasets/records.hpp"
+#include "datasets/task_records.hpp"
+#include "harness/evaluation/profile_report.hpp"
 #include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/optimize/optimize_loop.hpp"
 #include "harness/util/error.hpp"
@@ -115,6 +117,9 @@ void add_show_command(CLI::App& parent, Context& context) {
     if (candidate->llm_exchange_id)
       exchange = find_exchange(store, *candidate->llm_exchange_id);
     std::string task = task_name_of_candidate(store, *id);
+    // The task version the candidate was written for: its dtype chooses the profile's compute roof.
+    std::optional<TaskRow> task_row = find_task(store, candidate->task_id);
+    const Task task_version = Task::from_record(*task_row);
 
     if (*json) {
       nlohmann::json out = {
@@ -139,6 +144,8 @@ void add_show_command(CLI::App& parent, Context& context) {
                                       {"arch", record.arch},
                                       {"stages", stages_to_json(record.stages)},
                                       {"created_at", evaluation.created_at}});
+        std::optional<ProfileReport> profile = profile_report_of(record, task_version);
+        out["evaluations"].back()["profile"] = profile ? profile->to_json() : nlohmann::json();
       }
       out["exchange"] = exchange ? exchange_json(*exchange) : nlohmann::json();
       return Context::print_json(out);
@@ -158,6 +165,8 @@ void add_show_command(CLI::App& parent, Context& context) {
             std::string(verdict_name(record.verdict)).c_str(), record.reason.c_str(),
             record.arch.c_str());
       print("evidence: %s\n", stored_evidence_json(record).dump().c_str());
+      if (std::optional<ProfileReport> profile = profile_report_of(record, task_version))
+        print("%s", render_profile_text(*profile).c_str());
     }
     print("=== source ===\n%s\n", candidate->source.c_str());
     if (exchange) {

@@ -6,7 +6,9 @@
 // saves within the debounce time is one evaluation, and saves during an evaluation queue exactly
 // one more. Every version with new content is stored as a candidate (origin human) of one run of
 // kind `watch`, each the child of the version before, so the session is a trajectory in the
-// store. Ctrl-C or SIGTERM ends it cleanly (exit 0, the run completed).
+// store. Ctrl-C or SIGTERM ends it cleanly (exit 0, the run completed). A profiled version's line
+// ends with the profile's top finding (harness/evaluation/profile_report.hpp), or that counters
+// were unavailable and why.
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -18,6 +20,7 @@
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/profile_report.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
@@ -78,6 +81,31 @@ std::vector<std::string> error_lines(const EvaluationOutcome& outcome) {
   return lines;
 }
 
+// The finding with the most to gain over the profile's launches, with its kernel; none where
+// counters were not collected or nothing was found.
+std::optional<std::pair<const Finding*, std::string>> top_finding(const ProfileReport& report) {
+  std::optional<std::pair<const Finding*, std::string>> top;
+  for (const Diagnosis& diagnosis : report.diagnoses) {
+    if (!diagnosis.findings.empty() && (!top || diagnosis.findings.front().gain > top->first->gain))
+      top = std::pair{&diagnosis.findings.front(), diagnosis.kernel};
+  }
+  return top;
+}
+
+// What the result line says of the profile: the top finding with its evidence, that counters
+// were unavailable and why, or nothing where the candidate was not profiled.
+std::string profile_text(const std::optional<ProfileReport>& report) {
+  if (!report)
+    return "";
+  if (!report->collected())
+    return "  profile unavailable (" + report->counters.reason + ")";
+  auto top = top_finding(*report);
+  if (!top)
+    return "  profile: no findings";
+  return "  top finding: " + std::string(finding_kind_name(top->first->kind)) + " in " +
+         top->second + ": " + top->first->evidence;
+}
+
 // One line: the version, its verdict and numbers, and how they moved since the previous one.
 std::string result_line(const VersionResult& now, const std::optional<VersionResult>& before,
                         const EvaluationOutcome& outcome, const std::vector<std::string>& errors) {
@@ -113,7 +141,9 @@ void run_watch(const WatchOptions& options, Context& context) {
   Task task = load_task(workspace, options.task,
                         [&context](const std::string& line) { context.progress(line); });
   FileWatcher watcher(file);
-  EvaluationService service(workspace, {.arch = options.arch, .compile_workers = 1});
+  EvaluationService service(workspace, {.arch = options.arch,
+                                        .compile_workers = 1,
+                                        .gpu_worker_command = context.options.gpu_worker_command});
 
   Store& store = workspace.store();
   RunRow run{.kind = "watch",
@@ -153,6 +183,7 @@ void run_watch(const WatchOptions& options, Context& context) {
     if (outcome.timing)
       now.median_us = outcome.timing->statistics.median_us;
     std::vector<std::string> errors = error_lines(outcome);
+    std::optional<ProfileReport> profile = profile_report_of(outcome, task);
     if (options.json) {
       nlohmann::json line = {{"version", now.version},
                              {"candidate_id", now.candidate_id},
@@ -161,6 +192,14 @@ void run_watch(const WatchOptions& options, Context& context) {
                              {"errors", errors}};
       line["median_us"] = now.median_us ? nlohmann::json(*now.median_us) : nlohmann::json();
       line["speedup"] = now.speedup ? nlohmann::json(*now.speedup) : nlohmann::json();
+      line["profile_status"] = profile
+                                   ? nlohmann::json(profile_status_name(profile->counters.status))
+                                   : nlohmann::json();
+      line["top_finding"] = nlohmann::json();
+      if (auto top = profile ? top_finding(*profile) : std::nullopt) {
+        line["top_finding"] = top->first->to_json();
+        line["top_finding"]["kernel"] = top->second;
+      }
       if (last)
         line["previous"] = {
             {"version", last->version},
@@ -169,7 +208,8 @@ void run_watch(const WatchOptions& options, Context& context) {
             {"speedup", last->speedup ? nlohmann::json(*last->speedup) : nlohmann::json()}};
       std::printf("%s\n", json_text(line).c_str());
     } else {
-      print("%s\n", result_line(now, last, outcome, errors).c_str());
+      print("%s%s\n", result_line(now, last, outcome, errors).c_str(),
+            profile_text(profile).c_str());
     }
     std::fflush(stdout);
     last = now;

@@ -36,6 +36,8 @@ void add_profile_command(CLI::App& parent, Context& context);
 // The `profile` group's subcommands, one file each (command_profile_<name>.cpp).
 void add_profile_metrics_command(CLI::App& profile, Context& context);
 void add_profile_explain_command(CLI::App& profile, Context& context);
+// The group's own positional FILE, flags and action: evaluate and profile one candidate.
+void add_profile_candidate(CLI::App& profile, Context& context);
 void add_nightly_command(CLI::App& parent, Context& context);
 // The `nightly` group: the night itself (its flags and action on the group) and its reports.
 void add_nightly_run(CLI::App& nightly, Context& context);

@@ -4,6 +4,12 @@
 
 namespace kforge {
 
+nlohmann::json ProfileRow::to_json() const {
+  return {{"status", status},           {"reason", reason},  {"detail", detail},
+          {"profiler", profiler},       {"chip", chip},      {"passes", passes},
+          {"overhead_ms", overhead_ms}, {"kernels", kernels}};
+}
+
 int64_t insert_profile(Store& store, const ProfileRow& profile) {
   auto insert = store.db().prepare(
       "INSERT INTO profiles (evaluation_id, status, reason, detail, profiler, chip, passes, "

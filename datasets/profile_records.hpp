@@ -27,6 +27,10 @@ struct ProfileRow {
   // [{"launch": 0, "kernel": "...", "metrics": {NCU_METRIC_NAME: value, ...}}, ...]
   nlohmann::json kernels = nlohmann::json::array();
   std::string created_at;
+
+  // The profile as exports carry it (the GPU worker's reply shape, sandbox/gpu_protocol.hpp):
+  // {"status", "reason", "detail", "profiler", "chip", "passes", "overhead_ms", "kernels"}.
+  nlohmann::json to_json() const;
 };
 
 int64_t insert_profile(Store& store, const ProfileRow& profile);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "harness/util/error.hpp"
+#include "harness/util/json_fields.hpp"
 #include "profiler/diagnosis_text.hpp"
 
 namespace kforge {
@@ -133,6 +135,22 @@ nlohmann::json optional_json(const std::optional<double>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
 
+// A figure optional_json wrote: a number, or null (or absent) for none.
+std::optional<double> optional_figure(const JsonFields& fields, const char* key) {
+  if (!fields.has(key) || fields.raw(key).is_null())
+    return std::nullopt;
+  return fields.required<double>(key);
+}
+
+FindingKind finding_kind_from(const JsonFields& fields, const char* key) {
+  std::string name = fields.required<std::string>(key);
+  std::optional<FindingKind> kind = finding_kind_named(name);
+  if (!kind)
+    throw Error("field '" + std::string(key) + "' names no finding kind: '" + name + "'",
+                fields.where());
+  return *kind;
+}
+
 // "memory-bound; 812 GB/s, 24% of the bandwidth roof; 0.1% of the compute roof; intensity
 // 0.25 FLOP/B (ridge 295)": the roofline in one line.
 std::string roofline_line(const Roofline& roofline) {
@@ -179,6 +197,37 @@ std::string_view finding_kind_name(FindingKind kind) {
   return kFindingKindNames[static_cast<size_t>(kind)];
 }
 
+std::optional<FindingKind> finding_kind_named(std::string_view name) {
+  for (size_t i = 0; i < kFindingKindNames.size(); ++i) {
+    if (kFindingKindNames[i] == name)
+      return static_cast<FindingKind>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<Bound> bound_named(std::string_view name) {
+  for (Bound bound : {Bound::kMemory, Bound::kCompute, Bound::kUnknown}) {
+    if (bound_name(bound) == name)
+      return bound;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json Ceilings::to_json() const {
+  return {{"bandwidth_bytes_per_s", bandwidth_bytes_per_s},
+          {"peak_flops_per_s", peak_flops_per_s},
+          {"sm_count", sm_count},
+          {"source", source}};
+}
+
+Ceilings Ceilings::from_json(const nlohmann::json& json, const std::string& where) {
+  JsonFields fields(json, where);
+  return {.bandwidth_bytes_per_s = fields.required<double>("bandwidth_bytes_per_s"),
+          .peak_flops_per_s = fields.required<double>("peak_flops_per_s"),
+          .sm_count = fields.optional<int>("sm_count", 0),
+          .source = fields.optional<std::string>("source", "")};
+}
+
 std::optional<double> Roofline::gap() const {
   if (!floor_ns || !time_ns || *time_ns <= 0)
     return std::nullopt;
@@ -222,6 +271,69 @@ nlohmann::json Diagnosis::to_json() const {
   for (const SkippedRule& rule : skipped)
     out["skipped"].push_back({{"rule", finding_kind_name(rule.kind)}, {"missing", rule.missing}});
   return out;
+}
+
+Roofline Roofline::from_json(const nlohmann::json& json, const std::string& where) {
+  JsonFields fields(json, where);
+  Roofline roofline;
+  std::string bound = fields.required<std::string>("bound");
+  if (std::optional<Bound> named = bound_named(bound))
+    roofline.bound = *named;
+  else
+    throw Error("field 'bound' must be memory, compute or unknown, not '" + bound + "'", where);
+  roofline.flops = fields.required<double>("flops");
+  roofline.flops_basis = fields.required<std::string>("flops_basis");
+  roofline.bytes = fields.required<double>("bytes");
+  roofline.bytes_basis = fields.required<std::string>("bytes_basis");
+  roofline.time_ns = optional_figure(fields, "time_ns");
+  roofline.arithmetic_intensity = optional_figure(fields, "arithmetic_intensity");
+  roofline.ridge_point = optional_figure(fields, "ridge_point");
+  roofline.bandwidth_fraction = optional_figure(fields, "bandwidth_fraction");
+  roofline.compute_fraction = optional_figure(fields, "compute_fraction");
+  roofline.floor_ns = optional_figure(fields, "floor_ns");
+  return roofline;
+}
+
+Finding Finding::from_json(const nlohmann::json& json, const std::string& where) {
+  JsonFields fields(json, where);
+  Finding finding;
+  finding.kind = finding_kind_from(fields, "kind");
+  finding.gain = fields.required<double>("gain");
+  finding.evidence = fields.required<std::string>("evidence");
+  finding.advice = fields.required<std::string>("advice");
+  const nlohmann::json& numbers = fields.raw("numbers");
+  if (!numbers.is_object())
+    throw Error("field 'numbers' is not an object", where);
+  for (const auto& [name, value] : numbers.items()) {
+    if (!value.is_number())
+      throw Error("numbers." + name + " is not a number", where);
+    finding.numbers.emplace_back(name, value.get<double>());
+  }
+  return finding;
+}
+
+Diagnosis Diagnosis::from_json(const nlohmann::json& json, const std::string& where) {
+  JsonFields fields(json, where);
+  Diagnosis diagnosis;
+  diagnosis.kernel = fields.required<std::string>("kernel");
+  diagnosis.id = fields.optional<std::string>("id", "");
+  diagnosis.roofline = Roofline::from_json(fields.raw("roofline"), where + ": roofline");
+  const nlohmann::json& findings = fields.raw("findings");
+  if (!findings.is_array())
+    throw Error("field 'findings' is not an array", where);
+  for (size_t i = 0; i < findings.size(); ++i)
+    diagnosis.findings.push_back(
+        Finding::from_json(findings[i], where + ": findings[" + std::to_string(i) + "]"));
+  const nlohmann::json& skipped =
+      fields.optional<nlohmann::json>("skipped", nlohmann::json::array());
+  if (!skipped.is_array())
+    throw Error("field 'skipped' is not an array", where);
+  for (size_t i = 0; i < skipped.size(); ++i) {
+    JsonFields rule(skipped[i], where + ": skipped[" + std::to_string(i) + "]");
+    diagnosis.skipped.push_back(
+        {finding_kind_from(rule, "rule"), rule.required<std::vector<std::string>>("missing")});
+  }
+  return diagnosis;
 }
 
 Roofline roofline_of(const CounterSet& counters, const Ceilings& ceilings) {

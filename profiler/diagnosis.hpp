@@ -36,6 +36,9 @@ struct Ceilings {
   double peak_flops_per_s = 0;       // for the task's dtype
   int sm_count = 0;                  // used where the counters lack the device's own; 0 = unknown
   std::string source;                // where the figures come from, for the reader
+
+  nlohmann::json to_json() const;
+  static Ceilings from_json(const nlohmann::json& json, const std::string& where);
 };
 
 enum class Bound {
@@ -44,6 +47,7 @@ enum class Bound {
   kUnknown,  // FLOPs or bytes not known (or no ceilings)
 };
 std::string_view bound_name(Bound bound);
+std::optional<Bound> bound_named(std::string_view name);
 
 // Where the kernel stands. A figure that cannot be computed (no duration, no bytes) is absent.
 struct Roofline {
@@ -63,6 +67,8 @@ struct Roofline {
   // time), or nothing when there is no floor or no time.
   std::optional<double> gap() const;
   nlohmann::json to_json() const;
+  // Reads what to_json wrote (`gap` is computed, not read); an Error names the field and `where`.
+  static Roofline from_json(const nlohmann::json& json, const std::string& where);
 };
 
 enum class FindingKind {
@@ -80,6 +86,7 @@ enum class FindingKind {
   kDominantStall,
 };
 std::string_view finding_kind_name(FindingKind kind);
+std::optional<FindingKind> finding_kind_named(std::string_view name);
 
 struct Finding {
   FindingKind kind = FindingKind::kMemoryBound;
@@ -92,6 +99,8 @@ struct Finding {
   double gain = 0;
 
   nlohmann::json to_json() const;
+  // The numbers come back in their names' order (a JSON object keeps no other).
+  static Finding from_json(const nlohmann::json& json, const std::string& where);
 };
 
 // A rule that did not run, and the metrics it lacked.
@@ -108,6 +117,7 @@ struct Diagnosis {
   std::vector<SkippedRule> skipped;
 
   nlohmann::json to_json() const;
+  static Diagnosis from_json(const nlohmann::json& json, const std::string& where);
 };
 
 // The roofline position alone.

@@ -11,6 +11,8 @@
 #include "datasets/task_records.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/harness_version.hpp"
+#include "harness/evaluation/profile_report.hpp"
+#include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/library/promotion.hpp"
 #include "harness/optimize/optimize_loop.hpp"
 #include "harness/reference_runner.hpp"
@@ -298,19 +300,24 @@ KforgeTools::KforgeTools(Workspace& workspace, std::string arch,
                                       json::array()),
        .call = [this](const json& arguments, CallContext&) { return promote(arguments); }},
       {.name = "profile",
-       .title = "Profile a candidate",
-       .description = "Hardware counters and findings for a correct candidate (not available "
-                      "in this build).",
+       .title = "Profile of a candidate",
+       .description =
+           "The hardware-counter profile of a candidate's latest evaluation, as the evaluation's "
+           "profile stage stored it (counters per launch of its plan, taken after timing for a "
+           "correct candidate on a GPU), with the roofline position and the findings kforge "
+           "derives from them: each a kind, the numbers behind it and what to try. Where "
+           "counters were unavailable (profiling restricted to administrators, MIG, ...) the "
+           "profile says so and why.",
        .input_schema =
            object_schema({{"candidate_id", id_schema("candidate id")}}, {"candidate_id"}),
-       .output_schema = json(),
+       .output_schema = result_schema({{"candidate_id", {{"type", "integer"}}},
+                                       {"evaluation_id", {{"type", "integer"}}},
+                                       {"verdict", {{"type", "string"}}},
+                                       {"status", {{"type", "string"}}},
+                                       {"profile", {{"type", "object"}}}},
+                                      {"candidate_id", "evaluation_id", "status", "profile"}),
        .read_only = true,
-       .call =
-           [](const json&, CallContext&) {
-             return ToolResult::error(
-                 "profile is not available in this build of kforge: it has no counter "
-                 "profiler yet; `evaluate` gives the timing and the physical floor");
-           }},
+       .call = [this](const json& arguments, CallContext&) { return profile(arguments); }},
       {.name = "tune",
        .title = "Tune a candidate's defines",
        .description = "Searches a candidate's define space (not available in this build).",
@@ -463,6 +470,15 @@ ToolResult KforgeTools::evaluate(const json& arguments, CallContext& context) {
                  {"speedup_compile", nullable(outcome.speedup_compile)},
                  {"profile_findings", json::array()},
                  {"record", outcome.to_json()}};
+  // The profile's findings (most time to gain first, per launch), where counters were collected.
+  if (std::optional<ProfileReport> report = profile_report_of(outcome, task)) {
+    for (const Diagnosis& diagnosis : report->diagnoses) {
+      for (const Finding& finding : diagnosis.findings) {
+        result["profile_findings"].push_back(finding.to_json());
+        result["profile_findings"].back()["kernel"] = diagnosis.kernel;
+      }
+    }
+  }
   std::string line = "verdict " + std::string(verdict_name(outcome.verdict)) + " (" +
                      outcome.reason + "): candidate " + std::to_string(outcome.candidate_id) +
                      ", median " + number_text(result["median_us"], "%.3f") + " us, speedup " +
@@ -540,6 +556,37 @@ ToolResult KforgeTools::promote(const json& arguments) {
                          : "refused candidate " + std::to_string(decision.candidate_id) +
                                ": rule " + decision.rule + ": " + decision.reason;
   return {.structured = decision.to_json(), .text = line + "\n" + json_text(decision.to_json(), 2)};
+}
+
+ToolResult KforgeTools::profile(const json& arguments) {
+  const Store& store = workspace_.store();
+  const int64_t id = arguments["candidate_id"].get<int64_t>();
+  std::optional<CandidateRow> candidate = find_candidate(store, id);
+  if (!candidate)
+    return ToolResult::error("no candidate " + std::to_string(id) + " in the store");
+  std::vector<StoredEvaluation> evaluations = stored_evaluations_of(store, *candidate);
+  if (evaluations.empty())
+    return ToolResult::error("candidate " + std::to_string(id) + " has no evaluation");
+  const EvaluationRecord& record = evaluations.back().record;
+  std::optional<TaskRow> task = find_task(store, candidate->task_id);
+  if (!task)
+    return ToolResult::error("candidate " + std::to_string(id) + " names no stored task");
+  std::optional<ProfileReport> report = profile_report_of(record, Task::from_record(*task));
+  if (!report)
+    return ToolResult::error(
+        "candidate " + std::to_string(id) + " was not profiled: its latest evaluation (" +
+        std::to_string(record.evaluation_id) + ") is " + std::string(verdict_name(record.verdict)) +
+        (record.gpu.empty() ? " and ran on no GPU" : "") +
+        "; the profile stage runs after timing, on a GPU, for correct candidates "
+        "(profile.enabled, profile.only_correct)");
+  json result = {{"candidate_id", id},
+                 {"evaluation_id", record.evaluation_id},
+                 {"verdict", verdict_name(record.verdict)},
+                 {"status", profile_status_name(report->counters.status)},
+                 {"profile", report->to_json()}};
+  return {.structured = result,
+          .text = "candidate " + std::to_string(id) + ", evaluation " +
+                  std::to_string(record.evaluation_id) + "\n" + render_profile_text(*report)};
 }
 
 std::vector<Resource> KforgeTools::resources() {

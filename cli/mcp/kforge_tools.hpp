@@ -40,6 +40,7 @@ class KforgeTools : public ServerContent {
   ToolResult best_candidates(const nlohmann::json& arguments);
   ToolResult candidate_history(const nlohmann::json& arguments);
   ToolResult promote(const nlohmann::json& arguments);
+  ToolResult profile(const nlohmann::json& arguments);
   EvaluationService& service(const std::string& arch);
 
   Workspace& workspace_;

@@ -122,6 +122,7 @@ class ArchiveExporter final : public Exporter {
     line.integer("completion_tokens", row.completion_tokens);
     line.number("cost_usd", row.cost_usd);
     line.integer("latency_ms", row.latency_ms);
+    line.value("profile", row.profile ? row.profile->to_json() : json(nullptr));
     line.string("license", row_license(row, license_));
     writer_.write_raw(split, line.finish());
   }

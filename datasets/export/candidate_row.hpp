@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "datasets/profile_records.hpp"
+
 namespace kforge::dataset {
 
 struct CandidateRow {
@@ -66,6 +68,8 @@ struct CandidateRow {
   std::optional<double> baseline_eager_us;
   std::optional<double> baseline_compile_us;
   std::optional<std::string> baseline_torch_version;
+  // profiles (the evaluation's latest; none where the profile stage did not run)
+  std::optional<ProfileRow> profile;
 
   // The model that wrote it: the exchange's, else the run's.
   std::optional<std::string> model() const { return exchange_model ? exchange_model : run_model; }

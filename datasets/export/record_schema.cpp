@@ -147,6 +147,7 @@ const std::map<std::string, std::vector<FieldSchema>>& schemas() {
         {"completion_tokens", kInteger, true},
         {"cost_usd", kNumber, true},
         {"latency_ms", kInteger, true},
+        {"profile", kObject, true},
         {"license", kString}}},
       {"kernelbench", concat({{"module", kString}, {"reference", kString}}, metadata_fields(""))},
   };

@@ -42,7 +42,8 @@ constexpr std::string_view kSelect = R"sql(
        r.kind, r.agent, r.strategy, r.model, r.environment,
        x.provider, x.model, x.request, x.response, x.prompt_tokens, x.completion_tokens,
        x.cost_usd, x.latency_ms,
-       b.eager_us, b.compile_us, b.torch_version, e.record_version
+       b.eager_us, b.compile_us, b.torch_version, e.record_version,
+       p.id, p.status, p.reason, p.detail, p.profiler, p.chip, p.passes, p.overhead_ms, p.kernels
 FROM tasks t
 CROSS JOIN candidates c ON c.task_id = t.id
 CROSS JOIN evaluations e ON e.candidate_id = c.id
@@ -52,6 +53,7 @@ LEFT JOIN baselines b ON b.id = (
   SELECT b2.id FROM baselines b2
   WHERE b2.task_id = t.id AND b2.shape = 'benchmark' AND b2.gpu = e.gpu
   ORDER BY b2.created_at DESC, b2.id DESC LIMIT 1)
+LEFT JOIN profiles p ON p.id = (SELECT max(p2.id) FROM profiles p2 WHERE p2.evaluation_id = e.id)
 WHERE NOT EXISTS (SELECT 1 FROM evaluations e2
                   WHERE e2.candidate_id = e.candidate_id AND e2.gpu IS e.gpu AND e2.id > e.id)
 )sql";
@@ -218,6 +220,22 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
     row.baseline_compile_us = query.optional_real(i++);
     row.baseline_torch_version = query.optional_text(i++);
     check_record_version(query.optional_integer(i++), row);
+    row.profile.reset();
+    if (std::optional<int64_t> profile_id = query.optional_integer(i++)) {
+      ProfileRow& profile = row.profile.emplace();
+      profile.id = *profile_id;
+      profile.evaluation_id = row.evaluation_id;
+      profile.status = query.text(i++);
+      profile.reason = query.text(i++);
+      profile.detail = query.text(i++);
+      profile.profiler = query.text(i++);
+      profile.chip = query.text(i++);
+      profile.passes = query.integer(i++);
+      profile.overhead_ms = query.real(i++);
+      profile.kernels = nlohmann::json::parse(query.text(i++), nullptr, false);
+    } else {
+      i += 8;  // the profile's other columns, all NULL
+    }
     visit(row);
   }
 }

@@ -48,7 +48,8 @@ class TrajectoryExporter final : public Exporter {
          {"speedup_compile", optional_json(row.speedup_compile)},
          {"prompt_tokens", row.prompt_tokens ? json(*row.prompt_tokens) : json(nullptr)},
          {"completion_tokens",
-          row.completion_tokens ? json(*row.completion_tokens) : json(nullptr)}});
+          row.completion_tokens ? json(*row.completion_tokens) : json(nullptr)},
+         {"profile", row.profile ? row.profile->to_json() : json(nullptr)}});
     bool correct = row.verdict == "correct";
     final_verdict_ = row.verdict;
     final_eager_ = correct ? row.speedup_eager : std::nullopt;

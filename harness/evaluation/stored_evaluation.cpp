@@ -3,6 +3,7 @@
 #include <array>
 
 #include "datasets/export/row_reader.hpp"
+#include "datasets/profile_records.hpp"
 #include "harness/evaluation/harness_version.hpp"
 #include "harness/util/error.hpp"
 
@@ -136,11 +137,25 @@ StoredEvaluation read_stored_evaluation(const EvaluationRow& row, const Candidat
   return stored;
 }
 
+std::optional<ProfileReply> stored_profile_of(const Store& store, int64_t evaluation_id) {
+  std::vector<ProfileRow> rows = profiles_of(store, evaluation_id);
+  if (rows.empty())
+    return std::nullopt;
+  const ProfileRow& row = rows.back();
+  json form = {{"status", row.status},           {"reason", row.reason},  {"detail", row.detail},
+               {"profiler", row.profiler},       {"chip", row.chip},      {"passes", row.passes},
+               {"overhead_ms", row.overhead_ms}, {"kernels", row.kernels}};
+  return ProfileReply::from_json(form, "profile " + std::to_string(row.id) + " of evaluation " +
+                                           std::to_string(evaluation_id));
+}
+
 std::vector<StoredEvaluation> stored_evaluations_of(const Store& store,
                                                     const CandidateRow& candidate) {
   std::vector<StoredEvaluation> evaluations;
-  for (const EvaluationRow& row : evaluations_of(store, candidate.id))
+  for (const EvaluationRow& row : evaluations_of(store, candidate.id)) {
     evaluations.push_back(read_stored_evaluation(row, candidate));
+    evaluations.back().record.profile = stored_profile_of(store, row.id);
+  }
   return evaluations;
 }
 

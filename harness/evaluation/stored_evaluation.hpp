@@ -51,7 +51,12 @@ EvaluationRow evaluation_row(const EvaluationRecord& record, std::optional<int64
 // row without a record version, of another record version, or whose parts are malformed.
 StoredEvaluation read_stored_evaluation(const EvaluationRow& row, const CandidateRow& candidate);
 
-// Every evaluation of `candidate`, oldest first.
+// The profile the evaluator stored with evaluation `evaluation_id` (the latest, should there be
+// several), read back into the worker's reply type; none where the profile stage did not run.
+// Throws Error naming the profile row when it is malformed.
+std::optional<ProfileReply> stored_profile_of(const Store& store, int64_t evaluation_id);
+
+// Every evaluation of `candidate`, oldest first, each with its stored profile.
 std::vector<StoredEvaluation> stored_evaluations_of(const Store& store,
                                                     const CandidateRow& candidate);
 

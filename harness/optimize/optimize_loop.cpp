@@ -14,6 +14,7 @@
 #include "datasets/records.hpp"
 #include "datasets/task_records.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/profile_report.hpp"
 #include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/optimize/completion_queue.hpp"
 #include "harness/util/error.hpp"
@@ -72,6 +73,23 @@ nlohmann::json judged_evidence(const EvaluationRecord& record) {
   if (!record.detail.empty())
     evidence["detail"] = record.detail;
   return evidence;
+}
+
+// The profile an agent is shown of a judged candidate (agents::Feedback::profile): its roofline
+// position and top findings; empty where it was not profiled or counters were unavailable, so the
+// prompt claims nothing about it.
+std::string prompt_profile(const EvaluationRecord& record, const Task& task) {
+  std::optional<ProfileReport> report = profile_report_of(record, task);
+  return report ? profile_for_prompt(*report) : "";
+}
+
+// What a judged candidate's proposal is told: verdict, evidence, speedup and profile.
+Feedback judged_feedback(const Proposal& proposal, const EvaluationRecord& record,
+                         const Task& task) {
+  Feedback feedback =
+      proposal.feedback(record.verdict, judged_evidence(record), record.speedup_eager);
+  feedback.profile = prompt_profile(record, task);
+  return feedback;
 }
 
 std::string exchange_status(const Proposal& proposal) {
@@ -217,6 +235,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
         feedback.verdict = last->verdict;
         feedback.evidence = judged_evidence(*last);
         feedback.speedup = last->speedup_eager;
+        feedback.profile = prompt_profile(*last, task);
       } else {
         EvaluationOutcome evaluated =
             evaluator_.evaluate(task, {.source = point.source,
@@ -228,6 +247,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
         feedback.verdict = evaluated.verdict;
         feedback.evidence = judged_evidence(evaluated);
         feedback.speedup = evaluated.speedup_eager;
+        feedback.profile = prompt_profile(evaluated, task);
         nlohmann::json state = stored.value_or(nlohmann::json::object());
         state["agent"] = "llm";
         state["start_candidate"] = *start_candidate;
@@ -309,8 +329,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     report();
   };
   auto tell_evaluated = [&](const Proposal& proposal, const EvaluationOutcome& evaluated) {
-    tell(proposal, evaluated.candidate_id,
-         proposal.feedback(evaluated.verdict, judged_evidence(evaluated), evaluated.speedup_eager));
+    tell(proposal, evaluated.candidate_id, judged_feedback(proposal, evaluated, task));
   };
 
   // LLM requests and candidates being parsed, compiled and bound run on threads of their own
@@ -349,8 +368,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     }
     if (std::optional<int64_t> stored = candidate_of_exchange(store_, exchange_id)) {
       if (std::optional<EvaluationRecord> last = latest_evaluation(store_, *stored)) {
-        tell(proposal, stored,
-             proposal.feedback(last->verdict, judged_evidence(*last), last->speedup_eager));
+        tell(proposal, stored, judged_feedback(proposal, *last, task));
         return;
       }
     }

@@ -10,10 +10,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "harness/util/subprocess.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge::testing {
@@ -70,6 +72,22 @@ class FakeLlmServer {
 
   int port() const { return port_; }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+
+  // Every request the server received (path, model, headers, body), read through its control
+  // endpoint by python3: the system tests do not link kforge's HTTP client.
+  nlohmann::json requests() const {
+    ProcessResult result = run_process(
+        {.program = "python3",
+         .arguments = {"-c",
+                       "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+                       "'http://127.0.0.1:" +
+                           std::to_string(port_) + "/control/requests').read().decode())"},
+         .time_limit = std::chrono::seconds(30)});
+    if (!result.succeeded())
+      throw std::runtime_error("reading the fake LLM server's requests failed: " +
+                               result.standard_error);
+    return nlohmann::json::parse(result.standard_output);
+  }
 
  private:
   void stop() {

@@ -38,6 +38,7 @@ With `xN` the misbehaviour applies to the first N requests for that exact model 
 ones are answered normally. `/tag` only makes names distinct between tests.
 If started with --key K, a request without that key gets 401. --latency S delays every answer by
 S seconds and --vary makes each answer's candidate source distinct (bench/optimize_bench.sh).
+--candidate FILE answers with that .cu file's text as the candidate instead of the built-in one.
 --nonascii puts a non-ASCII character in every answer's launch plan (`"x.shape[1] \u00d7 1"`), which
 kforge must judge a plan_error without ending the run.
 
@@ -394,7 +395,13 @@ def main():
                         help="a different candidate source in every answer (no compile cache hits)")
     parser.add_argument("--nonascii", action="store_true",
                         help="a non-ASCII character in every answer's launch plan")
+    parser.add_argument("--candidate", default="",
+                        help="a .cu file whose text every answer carries as its candidate")
     args = parser.parse_args()
+    if args.candidate:
+        global CANDIDATE
+        with open(args.candidate, encoding="utf-8") as candidate:
+            CANDIDATE = candidate.read()
     server = QuietServer(("127.0.0.1", 0), Handler)
     server.required_key = args.key
     server.latency = args.latency

@@ -231,7 +231,7 @@ TEST_F(McpServer, EveryBadMessageGetsTheProtocolsErrorAndTheServerGoesOn) {
       call(6, "evaluate", {{"task", 5}}),
       call(7, "evaluate", {{"task", "tiny/tiny_relu"}, {"source", "not CUDA at all"}}),
       call(8, "evaluate", {{"task", "no/such_task"}, {"source", emulated_candidate("relu")}}),
-      call(9, "profile", {{"candidate_id", 1}}),
+      call(9, "profile", {{"candidate_id", 999999}}),
       request(10, "resources/read", {{"uri", "kforge://tasks/no/such"}}),
       request(11, "ping"),
       call(12, "import_task", {{"name", "broken"}, {"source", "this is not Python ("}}),
@@ -273,8 +273,9 @@ TEST_F(McpServer, EveryBadMessageGetsTheProtocolsErrorAndTheServerGoesOn) {
   ASSERT_TRUE(result.answer(9));
   EXPECT_EQ((*result.answer(9))["result"]["isError"], true);
   EXPECT_NE((*result.answer(9))["result"]["content"][0]["text"].get<std::string>().find(
-                "not available in this build"),
-            std::string::npos);
+                "no candidate 999999 in the store"),
+            std::string::npos)
+      << result.answer(9)->dump();
   ASSERT_TRUE(result.answer(10));
   EXPECT_EQ(error_code(*result.answer(10)), -32002);
   ASSERT_TRUE(result.answer(11));
@@ -401,6 +402,63 @@ TEST_F(McpServer, TheOfficialPythonSdkClientUsesEveryPart) {
   std::cerr << "the SDK's cancellation "
             << (interrupted == 1 ? "stopped the call before the GPU" : "came during the GPU stage")
             << "\n";
+}
+
+// The profile tool returns what the evaluation's profile stage stored, diagnosed; evaluate
+// carries the findings. Counters unavailable: the profile says why; not profiled: a tool error.
+TEST_F(McpServer, ProfileReturnsTheStoredCountersRooflineAndFindings) {
+  Session evaluated = session({
+      initialize(),
+      R"({"jsonrpc": "2.0", "method": "notifications/initialized"})",
+      call(1, "evaluate", {{"task", "tiny/tiny_relu"}, {"source", emulated_candidate("relu")}}),
+      call(2, "evaluate",
+           {{"task", "tiny/tiny_relu"}, {"source", emulated_candidate("relu_counters_denied")}}),
+      call(3, "evaluate",
+           {{"task", "tiny/tiny_relu"}, {"source", emulated_candidate("unwritten")}}),
+  });
+  ASSERT_EQ(evaluated.process.exit_code, 0) << evaluated.process.standard_error;
+  int64_t ids[3];
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(evaluated.answer(i + 1)) << evaluated.process.standard_output;
+    ids[i] = (*evaluated.answer(i + 1))["result"]["structuredContent"]["candidate_id"];
+  }
+  const json& judged = (*evaluated.answer(1))["result"]["structuredContent"];
+  ASSERT_FALSE(judged["profile_findings"].empty()) << judged.dump();
+  EXPECT_EQ(judged["profile_findings"][0]["kernel"], "relu");
+  EXPECT_TRUE(judged["profile_findings"][0].contains("advice"));
+  EXPECT_TRUE((*evaluated.answer(2))["result"]["structuredContent"]["profile_findings"].empty());
+
+  Session profiled =
+      session({initialize(), R"({"jsonrpc": "2.0", "method": "notifications/initialized"})",
+               call(1, "profile", {{"candidate_id", ids[0]}}),
+               call(2, "profile", {{"candidate_id", ids[1]}}),
+               call(3, "profile", {{"candidate_id", ids[2]}})});
+  ASSERT_EQ(profiled.process.exit_code, 0) << profiled.process.standard_error;
+  ASSERT_TRUE(profiled.answer(1)) << profiled.process.standard_output;
+  const json& relu = (*profiled.answer(1))["result"];
+  EXPECT_EQ(relu["isError"], false) << relu.dump();
+  EXPECT_EQ(relu["structuredContent"]["status"], "collected");
+  const json& report = relu["structuredContent"]["profile"];
+  EXPECT_EQ(report["chip"], "GH100");
+  EXPECT_EQ(report["kernels"][0]["kernel"], "relu");
+  EXPECT_TRUE(report["kernels"][0]["metrics"].contains("dram__bytes_read.sum"));
+  EXPECT_EQ(report["diagnoses"][0]["roofline"]["bytes_basis"], "task");
+  EXPECT_FALSE(report["diagnoses"][0]["findings"].empty());
+  EXPECT_NE(relu["content"][0]["text"].get<std::string>().find("roofline: "), std::string::npos);
+
+  ASSERT_TRUE(profiled.answer(2));
+  const json& denied = (*profiled.answer(2))["result"];
+  EXPECT_EQ(denied["isError"], false) << denied.dump();
+  EXPECT_EQ(denied["structuredContent"]["status"], "unavailable");
+  EXPECT_EQ(denied["structuredContent"]["profile"]["reason"], "insufficient_privileges");
+  EXPECT_TRUE(denied["structuredContent"]["profile"]["diagnoses"].empty());
+
+  ASSERT_TRUE(profiled.answer(3));
+  const json& unprofiled = (*profiled.answer(3))["result"];
+  EXPECT_EQ(unprofiled["isError"], true);
+  EXPECT_NE(unprofiled["content"][0]["text"].get<std::string>().find("was not profiled"),
+            std::string::npos)
+      << unprofiled.dump();
 }
 
 }  // namespace

@@ -247,18 +247,8 @@ TEST_F(OptimizeTest, AnUnsetKeyVariableIsOneLineNamingIt) {
             "hold the API key is not set (llm.api_key_env)\n");
 }
 
-// What the fake server received, read through its control endpoint (by python3: the system
-// tests do not link kforge's HTTP client).
 nlohmann::json requests_received(const testing::FakeLlmServer& server) {
-  ProcessResult result = run_process(
-      {.program = "python3",
-       .arguments = {"-c",
-                     "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
-                     "'http://127.0.0.1:" +
-                         std::to_string(server.port()) + "/control/requests').read().decode())"},
-       .time_limit = std::chrono::seconds(30)});
-  EXPECT_TRUE(result.succeeded()) << result.standard_error;
-  return nlohmann::json::parse(result.standard_output);
+  return server.requests();
 }
 
 TEST_F(OptimizeTest, LlmStartsFromTheEngineersCandidateAndHint) {

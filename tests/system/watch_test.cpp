@@ -138,6 +138,9 @@ TEST_F(WatchTest, EverySaveIsEvaluatedStoredAndComparedUntilCtrlC) {
   ASSERT_EQ(lines.size(), 1u) << stderr_text();
   EXPECT_EQ(lines[0].rfind("v1 ", 0), 0u) << lines[0];
   EXPECT_NE(lines[0].find(" correct  median "), std::string::npos) << lines[0];
+  // The profile's top finding ends the line of a profiled version.
+  EXPECT_NE(lines[0].find("  top finding: "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(" in slow_relu: "), std::string::npos) << lines[0];
 
   // Two saves in quick succession, one in place and one by rename: one evaluation.
   testing::write_text(file, emulated_candidate("relu"));
@@ -162,6 +165,7 @@ TEST_F(WatchTest, EverySaveIsEvaluatedStoredAndComparedUntilCtrlC) {
   EXPECT_EQ(lines[2].rfind("v3 ", 0), 0u) << lines[2];
   EXPECT_NE(lines[2].find("compile_error"), std::string::npos) << lines[2];
   EXPECT_NE(lines[2].find("[was correct]"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[2].find("top finding"), std::string::npos) << lines[2];  // nothing ran
   EXPECT_NE(lines[2].find("watched.cu:8:23: error: identifier \"undeclared_name\" is undefined"),
             std::string::npos)
       << lines[2];
@@ -209,6 +213,21 @@ TEST_F(WatchTest, EverySaveIsEvaluatedStoredAndComparedUntilCtrlC) {
       count("SELECT count(*) FROM candidates WHERE instr(source, 'saved again') > 0 AND" + in_run),
       1);
   EXPECT_EQ(text("PRAGMA integrity_check"), "ok");
+}
+
+TEST_F(WatchTest, AVersionWhoseCountersAreUnavailableSaysWhy) {
+  fs::path file = workspace_.path() / "denied.cu";
+  testing::write_text(file, emulated_candidate("relu_counters_denied"));
+  pid_t child = start_watch(file);
+  ASSERT_GT(child, 0);
+  std::vector<std::string> lines = wait_for_lines(1);
+  ::kill(-child, SIGINT);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_EQ(lines.size(), 1u) << stderr_text();
+  EXPECT_NE(lines[0].find(" correct  median "), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("  profile unavailable (insufficient_privileges)"), std::string::npos)
+      << lines[0];
+  EXPECT_EQ(lines[0].find("top finding"), std::string::npos) << lines[0];
 }
 
 TEST_F(WatchTest, AMissingFileOrTaskIsOneLine) {

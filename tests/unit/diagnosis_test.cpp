@@ -268,6 +268,43 @@ TEST(Diagnosis, JsonCarriesRooflineFindingsAndSkippedRules) {
   EXPECT_TRUE(json["skipped"].is_array());
 }
 
+TEST(Diagnosis, JsonReadsBackToTheSameDiagnosis) {
+  for (const char* name : {"row_sum_small_grid", "sgemm_register_heavy", "transpose_strided",
+                           "softmax_tail_divergent", "hgemm_tensor_near_roof"}) {
+    Diagnosis diagnosis = diagnose(load(name), h100());
+    nlohmann::json json = diagnosis.to_json();
+    Diagnosis back = Diagnosis::from_json(json, name);
+    EXPECT_EQ(back.to_json(), json) << name;
+    EXPECT_EQ(render_text(back), render_text(diagnosis)) << name;
+  }
+  Ceilings ceilings = h100();
+  EXPECT_EQ(Ceilings::from_json(ceilings.to_json(), "ceilings").to_json(), ceilings.to_json());
+
+  nlohmann::json json = diagnose(load("row_sum_small_grid"), h100()).to_json();
+  nlohmann::json unknown_kind = json;
+  unknown_kind["findings"][0]["kind"] = "too_slow";
+  EXPECT_THROW(
+      {
+        try {
+          Diagnosis::from_json(unknown_kind, "report.json");
+        } catch (const Error& error) {
+          EXPECT_NE(std::string(error.what()).find("names no finding kind: 'too_slow'"),
+                    std::string::npos)
+              << error.what();
+          EXPECT_NE(std::string(error.what()).find("report.json: findings[0]"), std::string::npos)
+              << error.what();
+          throw;
+        }
+      },
+      Error);
+  nlohmann::json bad_bound = json;
+  bad_bound["roofline"]["bound"] = "latency";
+  EXPECT_THROW(Diagnosis::from_json(bad_bound, "report.json"), Error);
+  nlohmann::json no_roofline = json;
+  no_roofline.erase("roofline");
+  EXPECT_THROW(Diagnosis::from_json(no_roofline, "report.json"), Error);
+}
+
 TEST(Diagnosis, PromptRenderingKeepsNumbersAndTheTopThree) {
   std::vector<Diagnosis> diagnoses = {diagnose(load("softmax_tail_divergent"), h100()),
                                       diagnose(load("transpose_strided"), h100())};

@@ -506,6 +506,41 @@ TEST_F(ExportPipeline, ArchiveResourceColumnsComeFromTheEvaluatorsCompileRecord)
   EXPECT_EQ(checked, 10);  // all but the compile error
 }
 
+// Each row carries its evaluation's stored profile as the evaluator stored it: the counters of
+// every `correct` row's launch (the profile stage ran), null where the stage did not run.
+TEST_F(ExportPipeline, ArchiveAndTrajectoriesCarryEachRowsProfile) {
+  export_to("archive", "archive");
+  int profiled = 0;
+  for (const json& record : all_records(dir_ / "archive")) {
+    const EvaluationOutcome& outcome = outcomes_->at(record["candidate_id"].get<int64_t>());
+    if (!outcome.profile) {
+      EXPECT_TRUE(record["profile"].is_null()) << record["candidate_id"];
+      continue;
+    }
+    ASSERT_TRUE(record["profile"].is_object()) << record["candidate_id"];
+    EXPECT_EQ(record["profile"], outcome.profile->to_json()) << record["candidate_id"];
+    EXPECT_EQ(record["profile"]["status"], "collected");
+    EXPECT_GT(record["profile"]["kernels"][0]["metrics"]["dram__bytes_read.sum"].get<double>(), 0);
+    ++profiled;
+  }
+  EXPECT_EQ(profiled, 6);  // the correct rows: second_, third_, duplicate_, fast_, close_, slow_
+  EXPECT_FALSE(outcomes_->at(first_).profile);  // incorrect: not profiled by default
+
+  export_to("trajectories", "trajectories");
+  int turns = 0, profiled_turns = 0;
+  for (const json& record : all_records(dir_ / "trajectories")) {
+    for (const json& turn : record["turns"]) {
+      const EvaluationOutcome& outcome = outcomes_->at(turn["candidate_id"].get<int64_t>());
+      EXPECT_EQ(turn["profile"], outcome.profile ? outcome.profile->to_json() : json(nullptr))
+          << turn["candidate_id"];
+      ++turns;
+      profiled_turns += turn["profile"].is_object() ? 1 : 0;
+    }
+  }
+  EXPECT_GE(turns, 3);
+  EXPECT_GE(profiled_turns, 2);  // run 1's second_ and third_ at least
+}
+
 // Several kernels: the largest of each figure; -1 (not reported) and malformed entries count
 // for nothing; static shared memory a reported kernel leaves out is 0 (ptxas prints only nonzero).
 TEST(CompileResources, AreTheLargestOverTheKernelsAsPtxasReportedThem) {

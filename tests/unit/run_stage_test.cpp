@@ -12,6 +12,8 @@
 #include "datasets/profile_records.hpp"
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/profile_report.hpp"
+#include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
@@ -500,6 +502,77 @@ TEST_F(RunStageTest, CountersUnavailableLeaveTheVerdictAndTimingAndSayWhy) {
     EXPECT_FALSE(rows[0].detail.empty());
     EXPECT_TRUE(rows[0].kernels.empty());
   }
+}
+
+// A stored profile read back with its evaluation and diagnosed (harness/evaluation/
+// profile_report.hpp): what `kforge show`, the MCP server and the optimize loop's feedback use.
+TEST_F(RunStageTest, AStoredProfileReadsBackAndIsDiagnosedAgainstTheMeasuredBandwidth) {
+  EvaluationOutcome outcome = evaluate("relu");
+  ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
+  std::optional<CandidateRow> candidate = find_candidate(workspace_->store(), outcome.candidate_id);
+  ASSERT_TRUE(candidate);
+  std::vector<StoredEvaluation> stored = stored_evaluations_of(workspace_->store(), *candidate);
+  ASSERT_EQ(stored.size(), 1u);
+  ASSERT_TRUE(stored[0].record.profile);
+  EXPECT_EQ(stored[0].record.profile->to_json(), outcome.profile->to_json());
+
+  ProfileReport report = profile_report(stored[0].record, DType::kF32);
+  ASSERT_TRUE(report.collected());
+  EXPECT_EQ(report.arch, "sm_90");
+  ASSERT_TRUE(report.ceilings);
+  // The bandwidth roof is the one the floor measured through the worker, not a datasheet's.
+  EXPECT_DOUBLE_EQ(report.ceilings->bandwidth_bytes_per_s,
+                   outcome.evidence.floor->bandwidth_bytes_per_s);
+  EXPECT_EQ(report.ceilings->sm_count, 132);  // the sm_90 datasheet row
+  ASSERT_EQ(report.diagnoses.size(), 1u);
+  const Diagnosis& relu = report.diagnoses[0];
+  EXPECT_EQ(relu.kernel, "relu");
+  // One launch: the task's bytes (every tensor once) stand for the kernel's.
+  EXPECT_EQ(relu.roofline.bytes_basis, "task");
+  EXPECT_DOUBLE_EQ(relu.roofline.bytes, 2 * 64 * 100 * 4);
+  ASSERT_TRUE(relu.roofline.bandwidth_fraction);
+  bool small_grid = false;
+  for (const Finding& finding : relu.findings)
+    small_grid = small_grid || finding.kind == FindingKind::kLatencyBoundSmallGrid;
+  EXPECT_TRUE(small_grid) << relu.to_json().dump(1);
+
+  EXPECT_EQ(ProfileReport::from_json(report.to_json(), "report").to_json(), report.to_json());
+  nlohmann::json other_version = report.to_json();
+  other_version["version"] = 2;
+  EXPECT_THROW(ProfileReport::from_json(other_version, "report"), Error);
+
+  std::string text = render_profile_text(report);
+  EXPECT_NE(text.find("profile: cupti on GH100, 12 passes"), std::string::npos) << text;
+  EXPECT_NE(text.find("dram %"), std::string::npos) << text;
+  EXPECT_NE(text.find("roofline: "), std::string::npos) << text;
+  EXPECT_NE(text.find("latency_bound_small_grid"), std::string::npos) << text;
+  std::string prompt = profile_for_prompt(report);
+  EXPECT_NE(prompt.find("- relu: "), std::string::npos) << prompt;
+  EXPECT_NE(prompt.find("latency_bound_small_grid"), std::string::npos) << prompt;
+}
+
+TEST_F(RunStageTest, AnUnavailableStoredProfileSaysWhyAndGivesThePromptNothing) {
+  EvaluationOutcome outcome = evaluate("relu_counters_denied");
+  std::optional<CandidateRow> candidate = find_candidate(workspace_->store(), outcome.candidate_id);
+  ASSERT_TRUE(candidate);
+  std::vector<StoredEvaluation> stored = stored_evaluations_of(workspace_->store(), *candidate);
+  ASSERT_EQ(stored.size(), 1u);
+  ASSERT_TRUE(stored[0].record.profile);
+  ProfileReport report = profile_report(stored[0].record, DType::kF32);
+  EXPECT_FALSE(report.collected());
+  EXPECT_FALSE(report.ceilings);
+  EXPECT_TRUE(report.diagnoses.empty());
+  EXPECT_EQ(report.to_json()["reason"], "insufficient_privileges");
+  std::string text = render_profile_text(report);
+  EXPECT_EQ(text.rfind("profile: unavailable: insufficient_privileges (", 0), 0u) << text;
+  EXPECT_EQ(profile_for_prompt(report), "");
+  // Where the stage did not run, there is no profile to read.
+  EvaluatorOptions off = options();
+  off.run.profile = false;
+  EvaluationOutcome unprofiled = evaluate("relu", off);
+  candidate = find_candidate(workspace_->store(), unprofiled.candidate_id);
+  ASSERT_TRUE(candidate);
+  EXPECT_FALSE(stored_evaluations_of(workspace_->store(), *candidate)[0].record.profile);
 }
 
 TEST_F(RunStageTest, ProfilingCanBeTurnedOffAndWidenedBeyondCorrect) {
