@@ -73,6 +73,18 @@ int GpuWorkerClient::workers_replaced() const {
   return replaced_.load();
 }
 
+std::string GpuWorkerClient::ensure_worker() {
+  std::lock_guard lock(mutex_);
+  if (worker_)
+    return {};
+  try {
+    start_worker();
+  } catch (const Error& failure) {
+    return failure.what();
+  }
+  return {};
+}
+
 fs::path GpuWorkerClient::new_job_directory() {
   uint64_t job = 0;
   {

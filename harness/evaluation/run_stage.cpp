@@ -537,7 +537,8 @@ RunProgress RunStage::start(const RunStageRequest& request) const {
                         .clock_khz = device.clock_khz,
                         .memory_clock_khz = device.memory_clock_khz,
                         .torch = python.torch_version,
-                        .reference_device = progress.reference_device};
+                        .reference_device = progress.reference_device,
+                        .device = device.ordinal};
   VerificationRecord& verification = result.evidence.verification.emplace();
   for (int seed = 0; seed < settings_.seeds; ++seed)
     verification.seeds.push_back(seed);
