@@ -526,7 +526,10 @@ RunProgress RunStage::start(const RunStageRequest& request) const {
   const DeviceDescription& device = gpu_.device();
   const PythonInterpreter& python = reference_.python();
   RunProgress progress;
-  progress.reference_device = python.cuda_available ? "cuda" : "cpu";
+  // The references are computed on the evaluation's own GPU, never on another one that may be
+  // timing a candidate (gpu.devices).
+  progress.reference_device =
+      python.cuda_available ? "cuda:" + std::to_string(device.ordinal) : "cpu";
   RunStageResult& result = progress.result;
   result.gpu = device.name;
   result.environment = {.gpu = device.name,
