@@ -13,6 +13,7 @@
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/options/gpu_worker_options.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"

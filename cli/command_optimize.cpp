@@ -25,6 +25,7 @@
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/optimize/optimize_loop.hpp"
+#include "harness/options/gpu_worker_options.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/strings.hpp"

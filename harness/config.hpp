@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,13 +35,6 @@ struct ConfigKey {
 bool config_key_matches(std::string_view key_name, std::string_view name);
 
 std::span<const ConfigKey> config_keys();
-
-// gpu.devices: "all", or GPU ordinals ("0,2"; in kforge.toml a list, [0, 2]). The ordinals in
-// order, or nullopt for "all". Throws Error naming the key and `where` for anything else: a
-// word that is not an ordinal, one out of range, one named twice, an empty list.
-inline constexpr std::string_view kGpuDevicesKey = "gpu.devices";
-inline constexpr int kMaxGpuOrdinal = 1023;
-std::optional<std::vector<int>> parse_gpu_devices(std::string_view text, const std::string& where);
 
 // Sets `python` under kforge.toml and the flags: how benchmarks and installs point kforge at a
 // Python without writing a file. Nothing below the CLI reads the environment but through here.

@@ -1,6 +1,8 @@
 #include "harness/evaluation/gpu_session.hpp"
 
 #include "datasets/store.hpp"
+#include "harness/config.hpp"
+#include "harness/options/gpu_worker_options.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/util/error.hpp"
 #include "harness/workspace.hpp"

@@ -21,6 +21,7 @@
 
 namespace kforge {
 
+class Config;
 class GpuWorkerClient;
 class Workspace;
 

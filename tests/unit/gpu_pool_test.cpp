@@ -4,6 +4,7 @@
 // and store, driven by the optimize loop's replay agent. The workers' own log shows what ran
 // where and when.
 #include "harness/evaluation/gpu_pool.hpp"
+#include "harness/options/gpu_worker_options.hpp"
 
 #include <gtest/gtest.h>
 
