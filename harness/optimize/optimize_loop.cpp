@@ -207,17 +207,16 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       point.source = engineer.candidate->source;
       if (stored && stored->contains("start_candidate"))
         start_candidate = (*stored)["start_candidate"].get<int64_t>();
-      std::vector<EvaluationRow> evaluations;
+      std::optional<EvaluationRecord> last;
       if (start_candidate)
-        evaluations = evaluations_of(store_, *start_candidate);
+        last = latest_evaluation(store_, *start_candidate);
       Feedback feedback;
       feedback.ask_id = "start";
       feedback.source = point.source;
-      if (!evaluations.empty()) {
-        const EvaluationRow& last = evaluations.back();
-        feedback.verdict = stored_verdict(last);
-        feedback.evidence = last.evidence;
-        feedback.speedup = last.speedup_eager;
+      if (last) {
+        feedback.verdict = last->verdict;
+        feedback.evidence = judged_evidence(*last);
+        feedback.speedup = last->speedup_eager;
       } else {
         EvaluationOutcome evaluated =
             evaluator_.record(store_, task,
@@ -228,9 +227,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
                                                         .iteration = 0}));
         start_candidate = evaluated.candidate_id;
         feedback.verdict = evaluated.verdict;
-        feedback.evidence = evaluated.evidence.to_json();
-        if (!evaluated.reason.empty() && !feedback.evidence.contains("reason"))
-          feedback.evidence["reason"] = evaluated.reason;
+        feedback.evidence = judged_evidence(evaluated);
         feedback.speedup = evaluated.speedup_eager;
         nlohmann::json state = stored.value_or(nlohmann::json::object());
         state["agent"] = "llm";
