@@ -206,8 +206,9 @@ TEST_F(GpuPoolTest, FourWorkersRunAtOnceButEachDeviceOneEvaluationAtATime) {
     std::set<std::string> finished;
     std::string current;
     for (size_t index = 0; index < intervals.size(); ++index) {
-      if (index > 0)
+      if (index > 0) {
         EXPECT_LE(intervals[index - 1].end, intervals[index].start) << "device " << device;
+      }
       const std::string& kernel = intervals[index].kernel;
       if (kernel.empty() || kernel == current)
         continue;  // measure has no kernel; the same candidate goes on
