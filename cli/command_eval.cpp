@@ -14,6 +14,7 @@
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/evaluation/profile_report.hpp"
+#include "harness/options/gpu_worker_options.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
@@ -31,6 +32,7 @@ struct EvalOptions {
   std::string file;
   std::string task;
   std::string arch;
+  std::string gpus;  // gpu.devices
   std::vector<std::string> defines;
   std::string origin = "human";
   bool json = false;
@@ -239,12 +241,17 @@ void add_eval_command(CLI::App& parent, Context& context) {
       ->required();
   command->add_option("--arch", options->arch,
                       "architecture to compile for (default: the GPU's, else config `arch`)");
+  command->add_option("--gpus", options->gpus,
+                      "GPUs the candidate may run on (sets gpu.devices): all, or ordinals such as "
+                      "1 or 0,2; the first free one runs it");
   command->add_option("--define", options->defines, "override a define: NAME=VALUE (repeatable)");
   command->add_option("--origin", options->origin, "where the candidate came from")
       ->check(CLI::IsMember({"human", "llm", "tune", "replay", "seed"}));
   command->add_flag("--json", options->json, "print one JSON object");
   command->callback([options, &context] {
     Workspace& workspace = context.workspace();
+    if (!options->gpus.empty())
+      workspace.config().set(kGpuDevicesKey, options->gpus);
     auto defines = parse_defines(options->defines);
     // A FIFO, a device or a file past any plausible candidate is refused before it is read;
     // a file over the source limit but under this is read, and judged `too_large` unparsed.

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "agents/prompt.hpp"
 #include "agents/provider.hpp"
@@ -17,11 +19,13 @@
 #include "cli/commands.hpp"
 #include "cli/stop_signals.hpp"
 #include "datasets/records.hpp"
+#include "datasets/store.hpp"
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/optimize/optimize_loop.hpp"
+#include "harness/options/gpu_worker_options.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/strings.hpp"
@@ -41,6 +45,7 @@ struct OptimizeOptions {
   std::string hint;
   std::optional<int64_t> resume;
   std::string arch;
+  std::string gpus;  // gpu.devices
   std::string prompts;
   bool json = false;
   // llm.* keys set by flags: key -> value as text.
@@ -311,6 +316,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   }
   for (const auto& [key, value] : options.llm_flags)
     config.set(key, value);
+  if (!options.gpus.empty())
+    config.set(kGpuDevicesKey, options.gpus);
 
   if (!options.resume) {
     if (options.tasks.empty())
@@ -396,12 +403,13 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   }
 
   Evaluator& evaluator = service.evaluator();
+  for (const LostDevice& lost : service.devices_not_started())
+    context.progress("GPU " + std::to_string(lost.device) +
+                     " runs nothing in this run, its work goes to the other GPUs: " + lost.reason);
 
   ProgressDisplay display(context.options.quiet || options.json);
+  std::mutex display_mutex;
   StopSignals signals;
-  OptimizeLoop loop(
-      store, evaluator, run_id,
-      [&display](const TaskProgress& progress) { display.update(progress); }, &stop_requested());
 
   std::optional<agents::PromptLibrary> library;
   if (agent == "llm") {
@@ -410,11 +418,16 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         prompts.empty() ? std::nullopt : std::optional<std::filesystem::path>(prompts));
   }
 
-  std::vector<TaskOutcome> outcomes;
-  std::string run_status = "completed";
-  std::string failure;
-  for (size_t index = 0; index < tasks.size(); ++index) {
+  // One task of the run, in `store` (a connection of the thread running it).
+  auto run_task = [&](Store& task_store, size_t index) {
     const Task& task = tasks[index];
+    OptimizeLoop loop(
+        task_store, evaluator, run_id,
+        [&display, &display_mutex](const TaskProgress& progress) {
+          std::lock_guard lock(display_mutex);
+          display.update(progress);
+        },
+        &stop_requested());
     TaskOutcome outcome;
     if (agent == "llm") {
       agents::TaskView view{.name = task.name,
@@ -435,24 +448,80 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       }
       auto prompts = std::make_shared<const agents::PromptBuilder>(*library, view, target);
       LlmStart start = llm_start(request);
-      outcome = run_marking_interrupted(
-          store, run_id, [&] { return loop.run_llm(task, *provider, settings, prompts, start); });
+      outcome = run_marking_interrupted(task_store, run_id, [&] {
+        return loop.run_llm(task, *provider, settings, prompts, start);
+      });
     } else {
-      outcome = run_marking_interrupted(store, run_id,
+      outcome = run_marking_interrupted(task_store, run_id,
                                         [&] { return loop.run_replay(task, replays[index]); });
     }
+    std::lock_guard lock(display_mutex);
     display.end_task();
-    outcomes.push_back(outcome);
-    if (outcome.status == "failed") {
-      run_status = "failed";
-      failure = outcome.error;
-      break;
+    return outcome;
+  };
+
+  // The run's tasks proceed side by side, as many at once as there are GPUs (one after another
+  // on one GPU), each on a thread with its own store connection, all sharing the compile pool
+  // and the GPU pool. A task that fails or is interrupted stops the others from starting new
+  // tasks; those running finish theirs.
+  const size_t lanes =
+      std::max<size_t>(1, std::min<size_t>(tasks.size(), std::max(1, evaluator.gpu_count())));
+  std::vector<std::optional<TaskOutcome>> finished(tasks.size());
+  std::atomic<size_t> next_task{0};
+  std::atomic<bool> halted{false};
+  std::mutex failure_mutex;
+  std::exception_ptr first_error;
+  auto lane = [&](Store& lane_store) {
+    while (!halted.load() && !stop_requested().load()) {
+      size_t index = next_task.fetch_add(1);
+      if (index >= tasks.size())
+        return;
+      try {
+        TaskOutcome outcome = run_task(lane_store, index);
+        if (outcome.status == "failed" || outcome.status == "interrupted")
+          halted = true;
+        finished[index] = std::move(outcome);
+      } catch (...) {
+        halted = true;
+        std::lock_guard lock(failure_mutex);
+        if (!first_error)
+          first_error = std::current_exception();
+        return;
+      }
     }
-    if (outcome.status == "interrupted" || stop_requested().load()) {
+  };
+  std::vector<std::unique_ptr<Store>> lane_stores;
+  for (size_t other = 1; other < lanes; ++other)
+    lane_stores.push_back(Store::open(store.path(), /*create=*/false));
+  {
+    std::vector<std::thread> threads;
+    for (size_t other = 1; other < lanes; ++other)
+      threads.emplace_back(lane, std::ref(*lane_stores[other - 1]));
+    lane(store);
+    for (std::thread& thread : threads)
+      thread.join();
+  }
+  if (first_error)
+    std::rethrow_exception(first_error);
+
+  std::vector<TaskOutcome> outcomes;
+  std::string run_status = "completed";
+  std::string failure;
+  for (std::optional<TaskOutcome>& outcome : finished) {
+    if (!outcome)
+      continue;
+    outcomes.push_back(std::move(*outcome));
+    if (outcomes.back().status == "failed" && run_status != "failed") {
+      run_status = "failed";
+      failure = outcomes.back().error;
+    } else if (outcomes.back().status == "interrupted" && run_status == "completed") {
       run_status = "interrupted";
-      break;
     }
   }
+  if (run_status == "completed" && outcomes.size() < tasks.size())
+    run_status = "interrupted";
+  if (run_status == "completed" && stop_requested().load())
+    run_status = "interrupted";
 
   nlohmann::json tasks_json = nlohmann::json::array();
   for (const TaskOutcome& outcome : outcomes)
@@ -521,6 +590,9 @@ void add_optimize_command(CLI::App& parent, Context& context) {
   command->add_option("--resume", options->resume, "continue a run that was killed or failed");
   command->add_option("--arch", options->arch,
                       "architecture to compile for (default: the GPU's, else config `arch`)");
+  command->add_option("--gpus", options->gpus,
+                      "GPUs to run candidates on, one worker each: all, or ordinals such as 0,2 "
+                      "(sets gpu.devices); the run's tasks proceed side by side");
   command->add_option("--prompts", options->prompts,
                       "folder of prompt templates overriding the built-in ones");
   command->add_flag("--json", options->json, "print one JSON object");

@@ -20,6 +20,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"tune", add_tune_command},
     {"version", add_version_command},
     {"worker", add_worker_command},
+    {"profile", add_profile_command},
     {"nightly", add_nightly_command},
     {"watch", add_watch_command},
     {"db", add_db_command},

@@ -128,7 +128,10 @@ const std::vector<ConfigKey>& keys() {
         {"profile.only_correct", ConfigType::kBoolean, text(run.profile_only_correct),
          "profile only correct candidates; false adds incorrect and suspicious ones"},
         {"gpu.device", ConfigType::kInteger, text(gpu.device),
-         "ordinal of the GPU candidates run on", 0, 1023},
+         "ordinal of the GPU candidates run on", 0, kMaxGpuOrdinal},
+        {"gpu.devices", ConfigType::kString, "",
+         "the GPUs candidates run on, one GPU worker each: \"all\" (every GPU the driver "
+         "shows), or a list of ordinals such as [0, 2]; unset: gpu.device alone"},
         {"gpu.run_limit_s", ConfigType::kInteger, text(gpu_run_seconds),
          "watchdog for one verification run on the GPU; past it the verdict is timeout", 1, 86400},
         {"gpu.time_limit_s", ConfigType::kInteger, text(gpu_time_seconds),
@@ -339,7 +342,46 @@ void flatten(const toml::table& table, const std::string& prefix, const std::str
   }
 }
 
+// A TOML array of GPU ordinals as the key's text ("0,2"); anything but integers is refused.
+std::string device_list_text(const toml::array& array, const std::string& where) {
+  std::string text;
+  for (const toml::node& element : array) {
+    if (!element.is_integer())
+      throw Error(std::string(kGpuDevicesKey) +
+                      " must be \"all\" or a list of GPU ordinals (integers such as [0, 2])",
+                  where);
+    text += (text.empty() ? "" : ",") + std::to_string(*element.value<int64_t>());
+  }
+  if (text.empty())
+    throw Error(std::string(kGpuDevicesKey) + " is an empty list: name at least one GPU", where);
+  return text;
+}
+
 }  // namespace
+
+std::optional<std::vector<int>> parse_gpu_devices(std::string_view text, const std::string& where) {
+  const std::string key(kGpuDevicesKey);
+  if (text == "all")
+    return std::nullopt;
+  if (strings::trim(text).empty())
+    throw Error(key + " is empty: \"all\" or a list of GPU ordinals such as [0, 2]", where);
+  std::vector<int> devices;
+  for (const std::string& part : strings::split(std::string(text), ',')) {
+    std::string word(strings::trim(part));
+    int64_t device = -1;
+    auto [end, status] = std::from_chars(word.data(), word.data() + word.size(), device);
+    if (word.empty() || status != std::errc() || end != word.data() + word.size())
+      throw Error(key + " holds '" + word + "': \"all\" or GPU ordinals such as [0, 2]", where);
+    if (device < 0 || device > kMaxGpuOrdinal)
+      throw Error(
+          key + " holds " + word + ": a GPU ordinal is 0 to " + std::to_string(kMaxGpuOrdinal),
+          where);
+    if (std::find(devices.begin(), devices.end(), device) != devices.end())
+      throw Error(key + " names GPU " + word + " twice: one worker per GPU", where);
+    devices.push_back(static_cast<int>(device));
+  }
+  return devices;
+}
 
 std::span<const ConfigKey> config_keys() {
   return keys();
@@ -403,6 +445,10 @@ Config Config::load(const std::filesystem::path& path) {
       case ConfigType::kString:
         if (auto text = node->value<std::string>())
           value = *text;
+        else if (name == kGpuDevicesKey && node->is_array())
+          value = device_list_text(*node->as_array(), where);
+        else if (name == kGpuDevicesKey)
+          throw Error(name + " must be \"all\" or a list of GPU ordinals such as [0, 2]", where);
         break;
       case ConfigType::kInteger:
         if (node->is_integer())
@@ -421,6 +467,8 @@ Config Config::load(const std::filesystem::path& path) {
       throw Error(name + " must be " + type_name(key->type), where);
     check_range(*key, value, where);
     check_choices(*key, name, value, where);
+    if (name == kGpuDevicesKey)
+      parse_gpu_devices(value.get<std::string>(), where);
     config.values_[name] = value;
     config.sources_[name] = path.string();
   }
@@ -432,6 +480,8 @@ void Config::set(std::string_view name, std::string_view value) {
   nlohmann::json parsed = parse_value(key, value, "--" + std::string(name));
   check_range(key, parsed, "--" + std::string(name));
   check_choices(key, name, parsed, "--" + std::string(name));
+  if (name == kGpuDevicesKey)
+    parse_gpu_devices(parsed.get<std::string>(), "--" + std::string(name));
   values_[std::string(name)] = parsed;
   sources_[std::string(name)] = "flag";
 }

@@ -73,12 +73,23 @@ int GpuWorkerClient::workers_replaced() const {
   return replaced_.load();
 }
 
-fs::path GpuWorkerClient::new_job_directory() {
-  uint64_t job = 0;
-  {
-    std::lock_guard lock(mutex_);
-    job = next_job_++;
+std::string GpuWorkerClient::ensure_worker() {
+  std::lock_guard lock(mutex_);
+  if (worker_)
+    return {};
+  try {
+    start_worker();
+  } catch (const Error& failure) {
+    return failure.what();
   }
+  return {};
+}
+
+fs::path GpuWorkerClient::new_job_directory() {
+  // Numbered across every client of this process: the clients of a GPU pool share job_dir, and
+  // one's folder must never be another's (a client removes its folder when done with it).
+  static std::atomic<uint64_t> jobs{0};
+  uint64_t job = ++jobs;
   fs::path directory =
       options_.job_dir / ("job-" + std::to_string(::getpid()) + "-" + std::to_string(job));
   files::ensure_directory(directory);

@@ -50,6 +50,10 @@ class GpuWorkerClient {
 
   // Workers killed and replaced so far.
   int workers_replaced() const;
+  // Starts a replacement now where the last worker was killed (otherwise it starts with the next
+  // request). Returns "" when a worker runs, else why none could start: the device is gone (a
+  // GPU pool then gives its work to the other GPUs, harness/evaluation/gpu_pool.hpp).
+  std::string ensure_worker();
   // A fresh folder under job_dir for one request's files (removed by the caller).
   std::filesystem::path new_job_directory();
 

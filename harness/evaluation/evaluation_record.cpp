@@ -507,15 +507,18 @@ EvidenceRecord EvidenceRecord::from_json(const json& json_value, const std::stri
 }
 
 json RunEnvironment::to_json() const {
-  return {{"gpu", gpu},
-          {"gpu_arch", gpu_arch},
-          {"driver", driver},
-          {"cuda", cuda},
-          {"cupti", cupti},
-          {"clock_khz", clock_khz},
-          {"memory_clock_khz", memory_clock_khz},
-          {"torch", torch},
-          {"reference_device", reference_device}};
+  json out = {{"gpu", gpu},
+              {"gpu_arch", gpu_arch},
+              {"driver", driver},
+              {"cuda", cuda},
+              {"cupti", cupti},
+              {"clock_khz", clock_khz},
+              {"memory_clock_khz", memory_clock_khz},
+              {"torch", torch},
+              {"reference_device", reference_device}};
+  if (device)
+    out["device"] = *device;
+  return out;
 }
 
 RunEnvironment RunEnvironment::from_json(const json& json_value, const std::string& where) {
@@ -530,6 +533,7 @@ RunEnvironment RunEnvironment::from_json(const json& json_value, const std::stri
   environment.memory_clock_khz = fields.integer("memory_clock_khz");
   environment.torch = fields.text("torch");
   environment.reference_device = fields.text("reference_device");
+  environment.device = fields.optional_integer("device");
   fields.no_others();
   return environment;
 }

@@ -131,6 +131,9 @@ struct RunEnvironment {
   std::string gpu, gpu_arch, driver, cuda, cupti;
   int64_t clock_khz = 0, memory_clock_khz = 0;
   std::string torch, reference_device;
+  // The ordinal of the GPU the candidate ran on (gpu.devices); absent in records stored before
+  // kforge ran on several GPUs.
+  std::optional<int64_t> device;
 
   nlohmann::json to_json() const;
   static RunEnvironment from_json(const nlohmann::json& json, const std::string& where);

@@ -10,7 +10,8 @@ namespace kforge {
 EvaluationService::EvaluationService(Workspace& workspace, EvaluationServiceOptions options)
     : workspace_(workspace) {
   probe_cuda_driver(&gpus_);
-  session_ = std::make_unique<GpuSession>(workspace, !gpus_.empty(), options.gpu_worker_command);
+  session_ = std::make_unique<GpuSession>(workspace, static_cast<int>(gpus_.size()),
+                                          options.gpu_worker_command);
   const std::string arch = !options.arch.empty()       ? options.arch
                            : !session_->arch().empty() ? session_->arch()
                            : !gpus_.empty()            ? gpus_.front().arch
@@ -25,6 +26,10 @@ EvaluationService::~EvaluationService() = default;
 
 bool EvaluationService::runs() const {
   return session_->runs();
+}
+
+const std::vector<LostDevice>& EvaluationService::devices_not_started() const {
+  return session_->devices_not_started();
 }
 
 std::optional<std::string> EvaluationService::gpu_name() const {

@@ -17,6 +17,7 @@
 #include "datasets/run_records.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/gpu_pool.hpp"
 #include "sandbox/compile_pool.hpp"
 
 namespace kforge {
@@ -73,6 +74,8 @@ class EvaluationService {
   std::optional<std::string> gpu_name() const;
   // What the GPU worker said of its device (driver, CUDA); none when nothing runs.
   const DeviceDescription* device() const;
+  // The devices of gpu.devices whose worker did not start, with the reasons (the others run).
+  const std::vector<LostDevice>& devices_not_started() const;
   // The GPUs the driver shows (none without a driver or a GPU).
   const std::vector<GpuInfo>& gpus() const { return gpus_; }
 

@@ -8,12 +8,14 @@
 #include "datasets/store.hpp"
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/candidate/ptx_entries.hpp"
+#include "harness/evaluation/gpu_pool.hpp"
 #include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
 #include "harness/util/version.hpp"
 #include "sandbox/compile_pool.hpp"
+#include "sandbox/gpu_worker_client.hpp"
 #include "sandbox/source_policy.hpp"
 
 namespace kforge {
@@ -79,10 +81,23 @@ nlohmann::json launches_to_json(const ResolvedPlan& plan) {
 }  // namespace
 
 Evaluator::Evaluator(Store& store, CompilePool& pool, EvaluatorOptions options)
-    : store_(store), pool_(pool), options_(std::move(options)) {}
+    : store_(store), pool_(pool), options_(std::move(options)) {
+  gpus_ = options_.gpus;
+  if (gpus_ == nullptr && options_.gpu != nullptr && options_.reference != nullptr) {
+    own_gpus_ = std::make_unique<GpuPool>(store_.path());
+    own_gpus_->add_borrowed(options_.gpu->device().ordinal, *options_.gpu, *options_.reference);
+    gpus_ = own_gpus_.get();
+  }
+}
+
+Evaluator::~Evaluator() = default;
 
 int Evaluator::parallelism() const {
   return pool_.worker_count();
+}
+
+int Evaluator::gpu_count() const {
+  return gpus_ ? static_cast<int>(gpus_->size()) : 0;
 }
 
 EvaluationOutcome Evaluator::evaluate(const Task& task, const EvaluationRequest& request) {
@@ -97,7 +112,7 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
   const EvaluationRequest& request = prepared.request;
   EvaluationOutcome& outcome = prepared.outcome;
   outcome.arch = options_.arch;
-  const bool gpu_runs = options_.gpu != nullptr && options_.reference != nullptr;
+  const bool gpu_runs = gpus_ != nullptr;
   std::vector<std::string> later_stages = {"parse", "compile", "bind"};
   if (gpu_runs) {
     later_stages.insert(later_stages.end(), {"verify", "time", "baseline"});
@@ -227,45 +242,76 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
   return prepared;
 }
 
-EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepared) {
-  const EvaluationRequest& request = prepared.request;
-  EvaluationOutcome outcome = std::move(prepared.outcome);
-  const bool gpu_runs = options_.gpu != nullptr && options_.reference != nullptr;
-  if (prepared.runnable && !gpu_runs) {
+void Evaluator::run_on_gpu(const Task& task, PreparedCandidate& prepared) {
+  if (!prepared.runnable || prepared.ran)
+    return;
+  prepared.ran = true;
+  EvaluationOutcome& outcome = prepared.outcome;
+  if (gpus_ == nullptr) {
     outcome.stages.push_back({"run", StageStatus::kSkipped, 0, options_.no_run_reason});
     outcome.verdict = Verdict::kCompiled;
     outcome.reason = "no_gpu";
     outcome.detail = options_.no_run_reason;
-  } else if (prepared.runnable) {
-    RunStage stage(store_, *options_.gpu, *options_.reference, options_.run);
-    RunStageResult ran = stage.run({.task = &task,
-                                    .candidate = &*prepared.candidate,
-                                    .ptx = std::move(prepared.ptx),
-                                    .cubin = outcome.compile->cubin_path,
-                                    .defines = outcome.defines,
-                                    .limits = options_.limits.for_arch(options_.arch),
-                                    .shapes = std::move(prepared.shapes),
-                                    .footprints = prepared.footprints});
-    outcome.stages.insert(outcome.stages.end(), ran.stages.begin(), ran.stages.end());
-    outcome.verdict = ran.verdict;
-    outcome.reason = ran.reason;
-    outcome.detail = ran.detail;
-    outcome.evidence.verification = std::move(ran.evidence.verification);
-    outcome.evidence.timing_failure = std::move(ran.evidence.timing_failure);
-    outcome.evidence.timing_guard_violations = std::move(ran.evidence.timing_guard_violations);
-    outcome.evidence.floor = std::move(ran.evidence.floor);
-    outcome.evidence.baselines = std::move(ran.evidence.baselines);
-    outcome.gpu = ran.gpu;
-    outcome.timing = ran.timing;
-    outcome.device_time_us = ran.device_time_us;
-    // Speedups are claimed for verified, plausible times only.
-    if (ran.verdict == Verdict::kCorrect) {
-      outcome.speedup_eager = ran.speedup_eager;
-      outcome.speedup_compile = ran.speedup_compile;
-    }
-    outcome.environment = ran.environment;
-    outcome.profile = std::move(ran.profile);
+    return;
   }
+  const RunStageRequest request{.task = &task,
+                                .candidate = &*prepared.candidate,
+                                .ptx = std::move(prepared.ptx),
+                                .cubin = outcome.compile->cubin_path,
+                                .defines = outcome.defines,
+                                .limits = options_.limits.for_arch(options_.arch),
+                                .shapes = std::move(prepared.shapes),
+                                .footprints = prepared.footprints};
+  RunStageResult ran;
+  while (true) {
+    GpuPool::Lease lease = gpus_->acquire();
+    RunStage stage(lease.store(), lease.gpu(), lease.reference(), options_.run);
+    std::optional<Error> failed;
+    try {
+      ran = stage.run(request);
+    } catch (const Error& failure) {
+      failed = failure;
+    }
+    // A worker killed during this candidate's stages whose replacement cannot start means the
+    // device is gone, not that the candidate failed: the device leaves the pool and the
+    // candidate runs again on another. One that starts again leaves the verdict as it is.
+    if (std::string lost = lease.gpu().ensure_worker(); !lost.empty()) {
+      gpus_->retire(lease, lost);
+      continue;
+    }
+    if (failed)
+      throw *failed;
+    break;
+  }
+  outcome.stages.insert(outcome.stages.end(), ran.stages.begin(), ran.stages.end());
+  outcome.verdict = ran.verdict;
+  outcome.reason = ran.reason;
+  outcome.detail = ran.detail;
+  outcome.evidence.verification = std::move(ran.evidence.verification);
+  outcome.evidence.timing_failure = std::move(ran.evidence.timing_failure);
+  outcome.evidence.timing_guard_violations = std::move(ran.evidence.timing_guard_violations);
+  outcome.evidence.floor = std::move(ran.evidence.floor);
+  outcome.evidence.baselines = std::move(ran.evidence.baselines);
+  outcome.gpu = ran.gpu;
+  outcome.timing = ran.timing;
+  outcome.device_time_us = ran.device_time_us;
+  // Speedups are claimed for verified, plausible times only.
+  if (ran.verdict == Verdict::kCorrect) {
+    outcome.speedup_eager = ran.speedup_eager;
+    outcome.speedup_compile = ran.speedup_compile;
+  }
+  outcome.environment = ran.environment;
+  outcome.profile = std::move(ran.profile);
+}
+
+EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepared) {
+  return record(store_, task, std::move(prepared));
+}
+
+EvaluationOutcome Evaluator::record(Store& store, const Task& task, PreparedCandidate prepared) {
+  run_on_gpu(task, prepared);
+  const EvaluationRequest& request = prepared.request;
+  EvaluationOutcome outcome = std::move(prepared.outcome);
 
   // A source refused as too large is kept as its hash, its size and its first bytes (cut at a
   // character boundary): writing megabytes the compile never looked at into the store would
@@ -282,7 +328,7 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
   }
 
   // One transaction: the candidate and its evaluation are stored together or not at all.
-  Store::Transaction transaction(store_);
+  Store::Transaction transaction(store);
   CandidateRow candidate_row{.task_id = task.id,
                              .run_id = request.run_id,
                              .parent_id = request.parent_id,
@@ -293,7 +339,7 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
                              .source_hash = sha256_hex(request.source),
                              .plan = outcome.plan,
                              .defines = outcome.defines};
-  outcome.candidate_id = insert_candidate(store_, candidate_row);
+  outcome.candidate_id = insert_candidate(store, candidate_row);
   // The store's columns hold the record's parts in their JSON form, with its version.
   EvaluationRow evaluation_row = kforge::evaluation_row(
       outcome, request.run_id,
@@ -301,20 +347,20 @@ EvaluationOutcome Evaluator::complete(const Task& task, PreparedCandidate prepar
                    .commit = kGitCommit,
                    .nvrtc = outcome.compile ? outcome.compile->nvrtc_version : "",
                    .arch = options_.arch});
-  outcome.evaluation_id = insert_evaluation(store_, evaluation_row);
+  outcome.evaluation_id = insert_evaluation(store, evaluation_row);
   if (outcome.profile) {
     nlohmann::json kernels = nlohmann::json::array();
     for (const KernelCounters& counters : outcome.profile->kernels)
       kernels.push_back(counters.to_json());
-    insert_profile(store_, {.evaluation_id = outcome.evaluation_id,
-                            .status = std::string(profile_status_name(outcome.profile->status)),
-                            .reason = outcome.profile->reason,
-                            .detail = outcome.profile->detail,
-                            .profiler = outcome.profile->profiler,
-                            .chip = outcome.profile->chip,
-                            .passes = outcome.profile->passes,
-                            .overhead_ms = outcome.profile->overhead_ms,
-                            .kernels = std::move(kernels)});
+    insert_profile(store, {.evaluation_id = outcome.evaluation_id,
+                           .status = std::string(profile_status_name(outcome.profile->status)),
+                           .reason = outcome.profile->reason,
+                           .detail = outcome.profile->detail,
+                           .profiler = outcome.profile->profiler,
+                           .chip = outcome.profile->chip,
+                           .passes = outcome.profile->passes,
+                           .overhead_ms = outcome.profile->overhead_ms,
+                           .kernels = std::move(kernels)});
   }
   transaction.commit();
   return outcome;

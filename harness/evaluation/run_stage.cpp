@@ -521,7 +521,10 @@ RunProgress RunStage::start(const RunStageRequest& request) const {
   const DeviceDescription& device = gpu_.device();
   const PythonInterpreter& python = reference_.python();
   RunProgress progress;
-  progress.reference_device = python.cuda_available ? "cuda" : "cpu";
+  // The references are computed on the evaluation's own GPU, never on another one that may be
+  // timing a candidate (gpu.devices).
+  progress.reference_device =
+      python.cuda_available ? "cuda:" + std::to_string(device.ordinal) : "cpu";
   RunStageResult& result = progress.result;
   result.gpu = device.name;
   result.environment = {.gpu = device.name,
@@ -532,7 +535,8 @@ RunProgress RunStage::start(const RunStageRequest& request) const {
                         .clock_khz = device.clock_khz,
                         .memory_clock_khz = device.memory_clock_khz,
                         .torch = python.torch_version,
-                        .reference_device = progress.reference_device};
+                        .reference_device = progress.reference_device,
+                        .device = device.ordinal};
   VerificationRecord& verification = result.evidence.verification.emplace();
   for (int seed = 0; seed < settings_.seeds; ++seed)
     verification.seeds.push_back(seed);

@@ -138,7 +138,8 @@ RunFailure worker_failure_verdict(const WorkerFailure& failure, const std::strin
 // What the passes hand on: the result they fill, and what one pass found for a later one.
 struct RunProgress {
   RunStageResult result;
-  std::string reference_device;  // "cuda" where torch sees the GPU, else "cpu"
+  std::string
+      reference_device;  // "cuda:N" (the worker's device) where torch sees a GPU, else "cpu"
   // The reference's FLOPs at the benchmark shape (seed 0) and how torch counted them, for the
   // floor.
   std::optional<double> flops;

@@ -238,11 +238,12 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
         feedback.profile = prompt_profile(*last, task);
       } else {
         EvaluationOutcome evaluated =
-            evaluator_.evaluate(task, {.source = point.source,
-                                       .file_name = engineer.candidate->file_name,
-                                       .origin = engineer.candidate->origin,
-                                       .run_id = run_id_,
-                                       .iteration = 0});
+            evaluator_.record(store_, task,
+                              evaluator_.prepare(task, {.source = point.source,
+                                                        .file_name = engineer.candidate->file_name,
+                                                        .origin = engineer.candidate->origin,
+                                                        .run_id = run_id_,
+                                                        .iteration = 0}));
         start_candidate = evaluated.candidate_id;
         feedback.verdict = evaluated.verdict;
         feedback.evidence = judged_evidence(evaluated);
@@ -332,13 +333,15 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     tell(proposal, evaluated.candidate_id, judged_feedback(proposal, evaluated, task));
   };
 
-  // LLM requests and candidates being parsed, compiled and bound run on threads of their own
-  // (the compiles overlap one another and the requests); each hands in what it finished, or the
-  // exception it threw, through `completions`, and this thread stores, runs and tells it.
+  // LLM requests, candidates being parsed, compiled and bound, and candidates on their GPU run
+  // on threads of their own (the compiles overlap one another and the requests; the GPU runs
+  // wait for the next free device of the pool, so every GPU is busy while compiled candidates
+  // wait); each hands in what it finished, or the exception it threw, through `completions`,
+  // and this thread stores and tells it.
   struct Completion {
-    enum class Kind { kAnswer, kCandidate } kind = Kind::kAnswer;
-    Proposal proposal;                          // an answer, or the proposal being prepared
-    std::optional<PreparedCandidate> prepared;  // a candidate ready for its GPU run
+    enum class Kind { kAnswer, kCandidate, kRan } kind = Kind::kAnswer;
+    Proposal proposal;                          // an answer, or the proposal being evaluated
+    std::optional<PreparedCandidate> prepared;  // a candidate for (kCandidate) or after its GPU run
     std::exception_ptr failure;
   };
   CompletionQueue<Completion> completions;
@@ -432,7 +435,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       if (arrived.empty())
         report();
       for (Completion& done : arrived) {
-        (done.kind == Completion::Kind::kCandidate ? ready_candidates : ready_answers)
+        (done.kind == Completion::Kind::kAnswer ? ready_answers : ready_candidates)
             .push_back(std::move(done));
       }
     }
@@ -443,7 +446,15 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     if (done.failure)
       std::rethrow_exception(done.failure);
     if (done.kind == Completion::Kind::kCandidate) {
-      tell_evaluated(done.proposal, evaluator_.complete(task, std::move(*done.prepared)));
+      // To the GPU pool: the thread waits for a free device and runs the GPU stages there.
+      start(Completion{.kind = Completion::Kind::kRan,
+                       .proposal = std::move(done.proposal),
+                       .prepared = std::move(done.prepared)},
+            [this, &task](Completion& ran) { evaluator_.run_on_gpu(task, *ran.prepared); });
+      continue;
+    }
+    if (done.kind == Completion::Kind::kRan) {
+      tell_evaluated(done.proposal, evaluator_.record(store_, task, std::move(*done.prepared)));
       continue;
     }
     Proposal proposal = std::move(done.proposal);
@@ -500,9 +511,9 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
     progress.last = file_name + " " + std::string(verdict_name(verdict));
   };
 
-  // Items are prepared (parsed, compiled, bound) a few ahead on other threads, so compiles
-  // overlap one another and the run of the item before; each is completed (run, stored) on this
-  // thread in order.
+  // Items are prepared (parsed, compiled, bound) and run on the GPU pool a few ahead on other
+  // threads, so compiles overlap one another and every GPU of the pool has a candidate; each is
+  // stored on this thread in order.
   auto request_of = [&](size_t index) {
     const ReplayItem& item = items[index];
     return EvaluationRequest{.source = item.source,
@@ -513,7 +524,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
                              .iteration = static_cast<int64_t>(index)};
   };
   std::map<size_t, std::future<PreparedCandidate>> ahead;
-  const size_t lookahead = static_cast<size_t>(std::max(1, evaluator_.parallelism()));
+  const size_t lookahead =
+      static_cast<size_t>(std::max(1, evaluator_.parallelism() + evaluator_.gpu_count()));
   size_t next_to_prepare = 0;
   auto prepare_ahead = [&](size_t from) {
     next_to_prepare = std::max(next_to_prepare, from);
@@ -523,7 +535,9 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
         continue;
       ahead.emplace(index,
                     std::async(std::launch::async, [this, &task, request = request_of(index)] {
-                      return evaluator_.prepare(task, request);
+                      PreparedCandidate prepared = evaluator_.prepare(task, request);
+                      evaluator_.run_on_gpu(task, prepared);
+                      return prepared;
                     }));
     }
   };
@@ -546,7 +560,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
                                     : evaluator_.prepare(task, request_of(index));
       if (prepared != ahead.end())
         ahead.erase(prepared);
-      EvaluationOutcome evaluated = evaluator_.complete(task, std::move(ready));
+      EvaluationOutcome evaluated = evaluator_.record(store_, task, std::move(ready));
       record(evaluated.verdict, judged_evidence(evaluated), evaluated.speedup_eager,
              evaluated.candidate_id, item.file_name);
     }
@@ -558,7 +572,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       on_progress_(progress);
   }
   for (auto& [index, future] : ahead)
-    future.wait();  // prepared but not run: a resumed run prepares them again
+    future.wait();  // not stored: a resumed run evaluates them again
   if (completed < items.size() && !items.empty()) {
     outcome.status = "interrupted";
     outcome.stop_reason = "interrupted after " + std::to_string(completed) + " of " +

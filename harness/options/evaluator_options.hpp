@@ -11,6 +11,7 @@
 
 namespace kforge {
 
+class GpuPool;
 class GpuWorkerClient;
 class ReferenceRunner;
 
@@ -24,8 +25,10 @@ struct EvaluatorOptions {
   // Why nothing runs after bind, recorded with the `compiled` verdict ("no GPU visible").
   std::string no_run_reason =
       "no GPU visible: the candidate compiled and its plan fits; nothing ran";
-  // The GPU stages run where both are set (owned by the caller, outliving the Evaluator);
-  // otherwise a candidate that binds ends as `compiled`.
+  // The GPUs the GPU stages run on (harness/evaluation/gpu_pool.hpp; owned by the caller,
+  // outliving the Evaluator). Or one GPU as a worker and a reference runner, which the Evaluator
+  // makes a pool of one device of. With neither, a candidate that binds ends as `compiled`.
+  GpuPool* gpus = nullptr;
   GpuWorkerClient* gpu = nullptr;
   ReferenceRunner* reference = nullptr;
   RunSettings run;

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kforge {
@@ -24,5 +26,13 @@ struct GpuWorkerOptions {
   std::filesystem::path worker_program;
   std::vector<std::string> worker_arguments;
 };
+
+// gpu.devices: "all", or GPU ordinals ("0,2"; in kforge.toml a list, [0, 2]). The ordinals in
+// order, or nullopt for "all". Throws Error naming the key and `where` for anything else: a
+// word that is not an ordinal, one out of range, one named twice, an empty list. Defined with
+// the configuration table (harness/config.cpp), which checks every value given for the key.
+inline constexpr std::string_view kGpuDevicesKey = "gpu.devices";
+inline constexpr int kMaxGpuOrdinal = 1023;
+std::optional<std::vector<int>> parse_gpu_devices(std::string_view text, const std::string& where);
 
 }  // namespace kforge

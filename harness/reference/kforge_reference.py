@@ -12,7 +12,7 @@ Operations
               the reference still runs and the signature keeps its structure, one of them off
               multiples of 32 where possible), and whether the output is degenerate.
   run      {"op": "run", "name", "source", "filename", "constants": {name: int}, "seed",
-            "dtype", "device": "cpu" | "cuda", "out_dir"}
+            "dtype", "device": "cpu" | "cuda" | "cuda:N", "out_dir"}
            -> inputs.safetensors, parameters.safetensors, outputs.safetensors in out_dir, the
               signature, torch version, device and duration. With "count_flops": true, also
               "flops": the FLOPs of one forward as torch.utils.flop_counter counts them (torch
@@ -1122,16 +1122,22 @@ def run_task(torch, request):
         raise TaskError("bad_request", "the task has no integer constant %s" % ", ".join(unknown))
     overrides = {key: value for key, value in overrides.items() if constants[key] != value}
     device = request.get("device", "cpu")
-    if device not in ("cpu", "cuda"):
-        raise TaskError("bad_request", "device must be cpu or cuda, not %s" % device)
-    if device == "cuda" and not torch.cuda.is_available():
+    # "cuda:N" names the GPU an evaluation runs on, so that its references are computed there
+    # and never on another GPU that is timing a candidate.
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda") or (index and (kind != "cuda" or not index.isdigit())):
+        raise TaskError("bad_request", "device must be cpu, cuda or cuda:N, not %s" % device)
+    if kind == "cuda" and not torch.cuda.is_available():
         raise TaskError("bad_request", "device cuda was asked for, but torch sees no CUDA device")
+    if index and int(index) >= torch.cuda.device_count():
+        raise TaskError("bad_request", "device %s was asked for, but torch sees %d CUDA devices"
+                        % (device, torch.cuda.device_count()))
     dtype_name = request.get("dtype", "float32")
     dtype = getattr(torch, dtype_name, None)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TaskError("bad_request", "dtype must be a floating torch dtype, not %s" % dtype_name)
     seed = int(request.get("seed", 0))
-    if device == "cuda":
+    if kind == "cuda":
         # The float32 reference is float32: no TF32 in matrix products or convolutions (cuDNN
         # allows it by default), which would pass as PyTorch's own float32 error.
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -1154,8 +1160,8 @@ def run_task(torch, request):
     if factor is None:
         names, inputs, model, outputs, returns_tuple = execute(
             torch, namespace, seed, device, None if dtype == torch.float32 else dtype)
-    if device == "cuda":
-        torch.cuda.synchronize()
+    if kind == "cuda":
+        torch.cuda.synchronize(device)
     compute_s = time.time() - compute_started
     if dtype != torch.float32:
         exact = "dtype %s: no float64 reference" % dtype_name
@@ -1187,7 +1193,7 @@ def run_task(torch, request):
         "files": {"inputs": "inputs.safetensors", "parameters": "parameters.safetensors",
                   "outputs": "outputs.safetensors"},
         "torch_version": torch.__version__, "device": device,
-        "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "device_name": torch.cuda.get_device_name(device) if kind == "cuda" else "cpu",
         "seed": seed, "dtype": dtype_name,
         "compute_s": round(compute_s, 6), "duration_s": round(time.time() - started, 6),
         "flops": flops, "flops_method": flops_method,

@@ -6,7 +6,8 @@ replies (comparison, verdicts, statistics, the store) is the real code path; onl
 emulated, and nothing this worker reports is a measurement.
 
 Behaviours (kernel name: what it does):
-  relu              out = max(x, 0): honest
+  relu              out = max(x, 0): honest (also relu_<anything>, e.g. relu_7: tests that tell
+                    candidates apart by their kernel's name)
   copy              out = x: honest
   unwritten         leaves every output as the poison the worker wrote
   half_written      writes only the first half of each output's elements
@@ -57,8 +58,22 @@ the same kernel file then runs as if the GPU, its driver or CUDA had changed und
 nightly tests make a shipped `relu` slower with relu=slow_relu, or incorrect with relu=unwritten,
 without touching the library).
 
+Several GPUs: kforge starts one worker per device with `--device N`, as it starts the real one;
+the worker reports that ordinal in its hello. For tests and benchmarks of a pool of GPUs:
+  --latency-ms MS   every `time` request (one per evaluation that gets that far) takes MS more
+                    milliseconds of wall-clock time, as timing a kernel on a real GPU does
+  --log PATH        appends one JSON line per run/time/profile/measure request: device, pid, op,
+                    kernel, wall-clock start and end (seconds since the epoch); one write per line
+  --lose-device D --lose-after N --lost-marker PATH
+                    the worker of device D answers N `time` requests (N evaluations) and then
+                    dies on the next `run` request (the next evaluation's first) without
+                    answering, writing PATH first; a worker of device D started while PATH
+                    exists refuses hello, as a GPU that fell off the bus does
+
 Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S] [--name GPU_NAME]
                               [--driver VERSION] [--behave NAME=BEHAVIOUR,...]
+                              [--device N] [--latency-ms MS] [--log PATH]
+                              [--lose-device D --lose-after N --lost-marker PATH]
 """
 
 import argparse
@@ -165,9 +180,9 @@ def execute(plan, tensors, outputs, repeat=0):
         else:
             target.copy_(torch.clamp(source, min=0).to(target.dtype))
 
-    if (kernel in ("relu", "copy", "too_fast", "slow_relu", "timed_cache", "timed_out_of_bounds",
+    if (kernel in ("copy", "too_fast", "slow_relu", "timed_cache", "timed_out_of_bounds",
                    "tiled_relu")
-            or kernel.endswith("writes_past_end") or kernel.startswith("relu_counters")):
+            or kernel.endswith("writes_past_end") or kernel.startswith("relu")):
         honest()
     elif kernel == "fmax_unwritten":
         result = torch.clamp(source, min=0).to(target.dtype)
@@ -407,10 +422,17 @@ def main():
     parser.add_argument("--name", default="kforge emulated GPU (tests only)")
     parser.add_argument("--driver", default="emulated")
     parser.add_argument("--behave", default="")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--log", default="")
+    parser.add_argument("--lose-device", type=int, default=-1)
+    parser.add_argument("--lose-after", type=int, default=0)
+    parser.add_argument("--lost-marker", default="")
     options = parser.parse_args()
     for pair in filter(None, options.behave.split(",")):
         name, _, behave_as = pair.partition("=")
         BEHAVE[name] = behave_as
+    losing = options.lose_device == options.device and options.lost_marker != ""
+    timed = 0
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
 
@@ -426,7 +448,14 @@ def main():
         ident = request.get("id", 0)
         if op == "exit":
             return 0
+        if losing and op == "run" and timed >= options.lose_after:
+            open(options.lost_marker, "w").close()
+            os._exit(1)  # the device fell off the bus mid-run: no reply
+        started = time.time()
         try:
+            if op == "hello" and losing and os.path.exists(options.lost_marker):
+                raise Fault({"kind": "bad_request", "message": "no GPU with ordinal %d (emulated: "
+                             "the device was lost)" % options.device, "context_lost": False})
             if op == "hello":
                 body = {"protocol": 3, "device": {
                     "ordinal": options.device, "name": options.name,
@@ -437,6 +466,9 @@ def main():
                 body = handle_run(request)
             elif op == "time":
                 body = handle_time(request)
+                timed += 1
+                if options.latency_ms > 0:
+                    time.sleep(options.latency_ms / 1000.0)
             elif op == "profile":
                 body = handle_profile(request)
             elif op == "measure":
@@ -456,10 +488,21 @@ def main():
                 raise Fault({"kind": "bad_request", "message": "unknown op %r" % op,
                              "context_lost": False})
         except Fault as fault:
+            if op == "hello":
+                reply({"id": ident, "ok": False, "error": fault.failure["message"]})
+                return 1
             reply({"id": ident, "ok": False, "failure": fault.failure})
             if fault.failure.get("context_lost"):
                 return 1
             continue
+        if options.log and op in ("run", "time", "profile", "measure"):
+            plan = request.get("plan") or {"launches": [{"kernel": ""}]}
+            line = json.dumps({"device": options.device, "pid": os.getpid(), "op": op,
+                               "kernel": plan["launches"][0]["kernel"], "start": started,
+                               "end": time.time()}) + "\n"
+            descriptor = os.open(options.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.write(descriptor, line.encode())
+            os.close(descriptor)
         body.update({"id": ident, "ok": True})
         reply(body)
     return 0

@@ -28,8 +28,8 @@ TEST(GpuSessionTest, AWorkerCommandStartsThatWorkerWithoutAGpu) {
   EXPECT_EQ(session.arch(), "sm_90");
   EvaluatorOptions options;
   session.configure(options);
-  EXPECT_EQ(options.gpu, session.gpu());
-  EXPECT_NE(options.reference, nullptr);
+  EXPECT_EQ(options.gpus, session.pool());
+  EXPECT_EQ(session.pool()->size(), 1u);
 }
 
 TEST(GpuSessionTest, TheEnvironmentVariableAloneStartsNothing) {
@@ -44,7 +44,7 @@ TEST(GpuSessionTest, TheEnvironmentVariableAloneStartsNothing) {
             "no GPU visible: the candidate compiled and its plan fits; nothing ran");
   EvaluatorOptions options;
   session.configure(options);
-  EXPECT_EQ(options.gpu, nullptr);
+  EXPECT_EQ(options.gpus, nullptr);
   EXPECT_EQ(options.no_run_reason, session.no_run_reason());
 }
 
