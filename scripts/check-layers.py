@@ -46,7 +46,7 @@ LAYERS = [
     # The nightly run: its steps over the optimize loop, the library and the tuner; its report.
     ("nightly", ["harness/nightly/"], ["optimize", "tuning", "autotune"]),
     # The MCP server: the protocol, and kforge's tools over the services the commands use.
-    ("mcp", ["cli/mcp/"], ["optimize"]),
+    ("mcp", ["cli/mcp/"], ["optimize", "autotune"]),
     ("cli", ["cli/"], ["nightly", "mcp"]),
 ]
 SOURCE_ROOTS = ["kernels", "harness", "datasets", "sandbox", "profiler", "agents", "cli"]

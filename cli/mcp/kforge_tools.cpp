@@ -9,6 +9,7 @@
 #include "datasets/promotion_records.hpp"
 #include "datasets/records.hpp"
 #include "datasets/task_records.hpp"
+#include "harness/autotune/tuner.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/harness_version.hpp"
 #include "harness/evaluation/profile_report.hpp"
@@ -320,16 +321,23 @@ KforgeTools::KforgeTools(Workspace& workspace, std::string arch,
        .call = [this](const json& arguments, CallContext&) { return profile(arguments); }},
       {.name = "tune",
        .title = "Tune a candidate's defines",
-       .description = "Searches a candidate's define space (not available in this build).",
-       .input_schema =
-           object_schema({{"candidate_id", id_schema("candidate id")}}, {"candidate_id"}),
+       .description =
+           "Searches a stored candidate's define space (the `values` and `constraints` of its "
+           "launch plan) through the same judge as evaluate: every point compiled, verified and "
+           "timed, stored as a candidate of origin `tune`, points evaluated before taken from the "
+           "store. Returns the best correct point and the run (`kforge tune --resume RUN` "
+           "continues it).",
+       .input_schema = object_schema(
+           {{"candidate_id", id_schema("candidate id")},
+            {"max_evals", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10000}}},
+            {"strategy", text("search strategy (default auto): random, local, genetic, "
+                              "annealing, tpe, auto")},
+            {"seed", {{"type", "integer"}, {"minimum", 0}}},
+            {"arch", text("architecture to compile for, e.g. sm_90 (default: the GPU's)")}},
+           {"candidate_id"}),
        .output_schema = json(),
-       .call =
-           [](const json&, CallContext&) {
-             return ToolResult::error(
-                 "tune is not available in this build of kforge: evaluate the candidate with "
-                 "other `defines` instead");
-           }},
+       .call = [this](const json& arguments,
+                      CallContext& context) { return tune(arguments, context); }},
   };
 }
 
@@ -556,6 +564,43 @@ ToolResult KforgeTools::promote(const json& arguments) {
                          : "refused candidate " + std::to_string(decision.candidate_id) +
                                ": rule " + decision.rule + ": " + decision.reason;
   return {.structured = decision.to_json(), .text = line + "\n" + json_text(decision.to_json(), 2)};
+}
+
+ToolResult KforgeTools::tune(const json& arguments, CallContext& context) {
+  Store& store = workspace_.store();
+  const int64_t id = arguments["candidate_id"].get<int64_t>();
+  std::optional<CandidateRow> candidate = find_candidate(store, id);
+  if (!candidate)
+    return ToolResult::error("no candidate " + std::to_string(id) + " in the store");
+  Task task = load_task(workspace_, task_name_of_candidate(store, id));
+  autotune::TuneRequest request{.task = task.name,
+                                .source = candidate->source,
+                                .file_name = "candidate_" + std::to_string(id) + ".cu",
+                                .strategy = arguments.value("strategy", std::string("auto")),
+                                .seed = arguments.value("seed", uint64_t{0}),
+                                .max_evals = arguments.value("max_evals", size_t{20})};
+  EvaluationService& evaluation_service = service(arguments.value("arch", std::string()));
+  // Cancellation is honoured between points: every point told so far is stored, and the run
+  // stays resumable.
+  auto progress = [&](const autotune::TuneReport& so_far, const autotune::TunedPoint& latest) {
+    context.progress(static_cast<double>(so_far.points.size()), static_cast<double>(so_far.budget),
+                     "point " + std::to_string(latest.step + 1) + ": " +
+                         std::string(verdict_name(latest.verdict)));
+    if (context.cancelled())
+      throw Error("cancelled after " + std::to_string(so_far.points.size()) +
+                      " points; `kforge tune --resume " + std::to_string(so_far.run_id) +
+                      "` continues it",
+                  "tune");
+  };
+  autotune::TuneReport report = autotune::tune(store, evaluation_service, task, request, progress);
+  std::string line = std::to_string(report.points.size()) + " points of " + task.name +
+                     " tuned in run " + std::to_string(report.run_id);
+  if (const std::vector<const autotune::TunedPoint*> ranked = report.ranked(); !ranked.empty())
+    line += "; best " + json(ranked.front()->defines).dump() + " at " +
+            number_text(json(*ranked.front()->time_us), "%.3f") + " us";
+  else
+    line += "; no correct point";
+  return {.structured = report.to_json(), .text = line};
 }
 
 ToolResult KforgeTools::profile(const json& arguments) {

@@ -41,6 +41,7 @@ class KforgeTools : public ServerContent {
   ToolResult candidate_history(const nlohmann::json& arguments);
   ToolResult promote(const nlohmann::json& arguments);
   ToolResult profile(const nlohmann::json& arguments);
+  ToolResult tune(const nlohmann::json& arguments, CallContext& context);
   EvaluationService& service(const std::string& arch);
 
   Workspace& workspace_;

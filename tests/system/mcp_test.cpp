@@ -406,6 +406,47 @@ TEST_F(McpServer, TheOfficialPythonSdkClientUsesEveryPart) {
 
 // The profile tool returns what the evaluation's profile stage stored, diagnosed; evaluate
 // carries the findings. Counters unavailable: the profile says why; not profiled: a tool error.
+// `tune` searches a stored candidate's define space through the same judge as `evaluate`, with a
+// progress notification per point; an unknown candidate is a tool error and the server goes on.
+TEST_F(McpServer, TuneSearchesAStoredCandidatesDefinesThroughTheJudge) {
+  Session evaluated =
+      session({initialize(), R"({"jsonrpc": "2.0", "method": "notifications/initialized"})",
+               call(1, "evaluate",
+                    {{"task", "tiny/tiny_relu"},
+                     {"source", testing::tiled_candidate("[\"BLOCK * ITEMS <= 4096\"]", "mcp")}})});
+  const json* judged = evaluated.answer(1);
+  ASSERT_TRUE(judged) << evaluated.process.standard_output;
+  ASSERT_EQ((*judged)["result"]["isError"], false) << judged->dump();
+  const int64_t candidate = (*judged)["result"]["structuredContent"]["candidate_id"];
+
+  Session tuned =
+      session({initialize(), R"({"jsonrpc": "2.0", "method": "notifications/initialized"})",
+               call(1, "tune", {{"candidate_id", candidate}, {"max_evals", 3}},
+                    {{"progressToken", "tune-progress"}}),
+               call(2, "tune", {{"candidate_id", 999999}}), request(3, "ping")});
+  ASSERT_EQ(tuned.process.exit_code, 0) << tuned.process.standard_error;
+  const json* answer = tuned.answer(1);
+  ASSERT_TRUE(answer) << tuned.process.standard_output;
+  ASSERT_EQ((*answer)["result"]["isError"], false) << answer->dump();
+  const json& report = (*answer)["result"]["structuredContent"];
+  EXPECT_EQ(report["points"].size(), 3u) << report.dump();
+  EXPECT_TRUE(report["run_id"].is_number()) << report.dump();
+  size_t progress = 0;
+  for (const json& message : tuned.messages)
+    if (message.value("method", "") == "notifications/progress" &&
+        message["params"]["progressToken"] == "tune-progress")
+      ++progress;
+  EXPECT_EQ(progress, 3u) << tuned.process.standard_output;
+
+  const json* unknown = tuned.answer(2);
+  ASSERT_TRUE(unknown) << tuned.process.standard_output;
+  EXPECT_EQ((*unknown)["result"]["isError"], true) << unknown->dump();
+  EXPECT_NE((*unknown)["result"]["content"][0]["text"].get<std::string>().find("999999"),
+            std::string::npos)
+      << unknown->dump();
+  EXPECT_TRUE(tuned.answer(3));  // the server went on
+}
+
 TEST_F(McpServer, ProfileReturnsTheStoredCountersRooflineAndFindings) {
   Session evaluated = session({
       initialize(),

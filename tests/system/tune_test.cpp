@@ -28,32 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::kTinyReluTask;
 using testing::run_kforge;
-
-// A ReLU whose threads each do ITEMS elements, BLOCK threads a block: 6 x 5 = 30 points, of
-// which BLOCK * ITEMS <= 4096 leaves 27. `marker` changes the source (and so its hash, the
-// cache's key) without changing the kernel.
-std::string tiled_candidate(const std::string& constraints, const std::string& marker = "") {
-  return "// " + marker +
-         "\n/* kforge:launch\n"
-         "{\"kernels\": [{\"name\": \"tiled_relu\", \"grid\": [\"ceil_div(x.numel, BLOCK * "
-         "ITEMS)\"],\n"
-         "  \"block\": [\"BLOCK\"], \"shared_bytes\": \"0\", \"args\": [\"x\", \"out\", "
-         "\"x.numel\"]}],\n"
-         " \"scratch\": [],\n"
-         " \"defines\": {\"BLOCK\": {\"default\": 128, \"values\": [32, 64, 128, 256, 512, "
-         "1024]},\n"
-         "             \"ITEMS\": {\"default\": 1, \"values\": [1, 2, 4, 8, 16]}},\n"
-         " \"constraints\": " +
-         constraints +
-         "}\n*/\n"
-         "extern \"C\" __global__ void tiled_relu(const float* x, float* out, long long n) {\n"
-         "  long long base = (long long)blockIdx.x * BLOCK * ITEMS + threadIdx.x;\n"
-         "  for (int k = 0; k < ITEMS; ++k) {\n"
-         "    long long i = base + (long long)k * BLOCK;\n"
-         "    if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;\n"
-         "  }\n"
-         "}\n";
-}
+using testing::tiled_candidate;
 
 const char* kConstraints = "[\"BLOCK * ITEMS <= 4096\"]";
 
