@@ -741,6 +741,7 @@ TEST_F(ExportPipeline, ExportsAreByteIdenticalFromSqliteAndPostgres) {
   ASSERT_TRUE(last.step());
   int64_t last_id = last.integer(0);
   EXPECT_EQ(insert_run(*postgres, {.kind = "eval"}), last_id + 1);
+}
 
 // A newer kforge that re-evaluates a candidate writes a row of its newer record version through
 // the store's writer; that row is the candidate's latest evaluation, so every export would
