@@ -1,6 +1,7 @@
 // The run stage's settings (verify.*, timing.*, profile.enabled, profile.only_correct): plain
 // settings whose defaults harness/config.cpp reads. They sit at the bottom of the layers so that
-// the configuration table includes nothing above it; harness/evaluation/run_stage.hpp includes it and defines its function.
+// the configuration table includes nothing above it; harness/evaluation/run_stage.hpp includes it
+// and defines its function.
 #pragma once
 
 #include <string>
