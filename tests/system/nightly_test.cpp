@@ -363,7 +363,9 @@ TEST_F(NightlyTest, KilledNightContinuesWithoutRepeatingFinishedWork) {
   write_seeds(6);
   const std::map<std::string, std::string> environment = {
       {"KFORGE_SEEDS_DIR", (dir_ / "seeds").string()},
-      {"KFORGE_GPU_WORKER", worker("--behave relu_twin=relu")}};
+      // Each evaluation takes half a second more, so that the optimize step is still running
+      // when the store first shows one of its evaluations (candidates are evaluated in flight).
+      {"KFORGE_GPU_WORKER", worker("--behave relu_twin=relu --latency-ms 500")}};
   const pid_t pid = spawn_kforge({"--workspace", dir_.path().string(), "-q", "nightly"},
                                  environment, dir_ / "killed.log");
   // Kill it once the optimize step has stored at least one evaluation of its own.

@@ -319,15 +319,19 @@ TEST_F(TuneTest, LibraryTuneRecordsTheBestPointPerArchitecture) {
 // architecture is tuned within the night's evaluation budget, its best point recorded in the
 // manifest and shown in the report's tuning progress; the next night leaves it alone.
 TEST_F(TuneTest, NightlyTunesLibraryKernelsNotYetTunedForTheArchitecture) {
+  // A seed's manifest written by `library seed-manifests`, shipped as the variant relu/tiled
+  // (the night re-verifies and tunes shipped variants, not seeds).
   const fs::path lib = workspace_->path() / "night-lib";
   fs::create_directories(lib / "seeds/relu/tiled");
   testing::write_text(lib / "seeds/relu/tiled/kernel.cu", tiled_candidate(kConstraints, "night"));
   ProcessResult written =
       run_kforge({"library", "seed-manifests", "--library", lib.string()}, workspace_->path());
   ASSERT_EQ(written.exit_code, 0) << written.standard_error;
+  fs::create_directories(lib / "relu");
+  fs::rename(lib / "seeds/relu/tiled", lib / "relu/tiled");
   testing::write_text(workspace_->path() / "night.toml",
                       "[library]\ndir = \"night-lib\"\n"
-                      "[nightly]\nagents = \"tune\"\nmax_evaluations = 4\n"
+                      "[nightly]\nagents = \"tune\"\nmax_evaluations = 3\n"
                       "report_dir = \"night-reports\"\n");
   auto night = [&] {
     ProcessResult result = run_kforge({"-q", "nightly", "--config", "night.toml", "--json"},
@@ -346,12 +350,12 @@ TEST_F(TuneTest, NightlyTunesLibraryKernelsNotYetTunedForTheArchitecture) {
   EXPECT_EQ(tune_step(first)["status"], "done") << first.dump(2);
   ASSERT_EQ(first["tuning"].size(), 1u) << first.dump(2);
   const nlohmann::json& progress = first["tuning"][0];
-  EXPECT_EQ(progress["kernel"], "seeds/relu/tiled");
-  // The re-verification spent one evaluation of the four; the tuner had the other three.
-  EXPECT_EQ(progress["evaluations"], 3);
+  EXPECT_EQ(progress["kernel"], "relu/tiled");
+  // The re-verification spent one evaluation of the three; the tuner had the other two.
+  EXPECT_EQ(progress["evaluations"], 2);
   ASSERT_TRUE(progress["best_us"].is_number()) << first.dump(2);
   const nlohmann::json manifest =
-      nlohmann::json::parse(files::read(lib / "seeds/relu/tiled/manifest.json"));
+      nlohmann::json::parse(files::read(lib / "relu/tiled/manifest.json"));
   const std::string arch = progress["arch"];
   ASSERT_TRUE(manifest["tuned"].contains(arch)) << manifest.dump(2);
 

@@ -125,7 +125,7 @@ TEST(CandidateFile, PlanErrorsNameTheValuesPosition) {
             "an integer literal");
   EXPECT_EQ(error_of("/* kforge:launch\n{\"kernel\": []} */"),
             "kernel.cu:2:2: launch plan: unknown launch plan key 'kernel'; did you mean "
-            "'kernels'? (allowed: kernels, scratch, defines, arch)");
+            "'kernels'? (allowed: kernels, scratch, defines, arch, constraints)");
 }
 
 TEST(CandidateFile, ExpressionPositionsFollowEscapes) {

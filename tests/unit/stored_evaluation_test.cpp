@@ -132,9 +132,14 @@ TEST_F(StoredEvaluationTest, AMalformedPartIsNamedByItsField) {
 }
 
 TEST_F(StoredEvaluationTest, AStoreOfTheSchemaBeforeRecordVersionsIsMigratedInPlace) {
-  // The store as schema version 2 left it: the same rows, no record_version column.
+  // The store as schema version 2 left it: the same rows, without what versions 3 to 7 added
+  // (the record_version column, rows in the counters' profiles table, the node columns, the
+  // nights); version 2's profiles table was never written to.
   store_->db().execute("ALTER TABLE evaluations DROP COLUMN record_version");
-  store_->db().execute("DROP TABLE night_steps");  // and without the tables of later versions
+  store_->db().execute("ALTER TABLE evaluations DROP COLUMN node");
+  store_->db().execute("ALTER TABLE runs DROP COLUMN node");
+  store_->db().execute("DELETE FROM profiles");
+  store_->db().execute("DROP TABLE night_steps");
   store_->db().execute("DROP TABLE nights");
   store_->db().execute("PRAGMA user_version = 2");
   store_.reset();
@@ -147,7 +152,9 @@ TEST_F(StoredEvaluationTest, AStoreOfTheSchemaBeforeRecordVersionsIsMigratedInPl
     std::vector<StoredEvaluation> stored =
         stored_evaluations_of(*store_, candidate(outcome.candidate_id));
     ASSERT_EQ(stored.size(), 1u);
-    EXPECT_EQ(stored[0].record.to_json(), outcome.to_json());
+    EvaluationOutcome expected = outcome;
+    expected.profile.reset();  // its counters were not kept by version 2
+    EXPECT_EQ(stored[0].record.to_json(), expected.to_json());
   }
 }
 
