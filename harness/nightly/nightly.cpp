@@ -792,7 +792,8 @@ struct Night::Implementation {
                                          KernelMeasurement::from_json(entry["after"])))
         report.regressions.push_back(*regression);
     }
-    for (const auto& [kernel, entry] : state["tune"].value("kernels", json::object()).items())
+    const json tuned = state["tune"].value("kernels", json::object());
+    for (const auto& [kernel, entry] : tuned.items())
       if (entry.contains("arch"))
         report.tuning.push_back({.kernel = kernel,
                                  .arch = entry.value("arch", ""),
