@@ -334,19 +334,31 @@ struct Night::Implementation {
     return std::nullopt;
   }
 
-  StepOutcome reverify_step(NightStepRow& row) {
+  // The shipped kernels a library step works on (`done`: what the step does to them, "tuned"),
+  // in `kernels`; the step's outcome instead when the library is off or empty, or when no GPU
+  // runs candidates (a failure of the night's own).
+  std::optional<StepOutcome> library_step_blocked(NightStepRow& row, const std::string& done,
+                                                  std::vector<ShippedKernel>& kernels) {
     if (!options().library)
-      return {StepStatus::skipped, "nightly.library is false"};
-    const std::vector<ShippedKernel> kernels = shipped_kernels(settings.config.library_root);
+      return StepOutcome{StepStatus::skipped, "nightly.library is false"};
+    kernels = shipped_kernels(settings.config.library_root);
     if (kernels.empty())
-      return {StepStatus::skipped,
-              "the library " + settings.config.library_root.string() + " ships no kernel"};
-    EvaluationService& evaluation = service();
-    if (!evaluation.runs()) {
-      add_failure(row, "gpu", "no GPU runs candidates here: nothing re-verified");
-      return {StepStatus::failed,
-              "no GPU: " + std::to_string(kernels.size()) + " shipped kernels not re-verified"};
+      return StepOutcome{
+          StepStatus::skipped,
+          "the library " + settings.config.library_root.string() + " ships no kernel"};
+    if (!service().runs()) {
+      add_failure(row, "gpu", "no GPU runs candidates here: nothing " + done);
+      return StepOutcome{StepStatus::failed, "no GPU: " + std::to_string(kernels.size()) +
+                                                 " shipped kernels not " + done};
     }
+    return std::nullopt;
+  }
+
+  StepOutcome reverify_step(NightStepRow& row) {
+    std::vector<ShippedKernel> kernels;
+    if (std::optional<StepOutcome> blocked = library_step_blocked(row, "re-verified", kernels))
+      return *blocked;
+    EvaluationService& evaluation = service();
     const std::string gpu = evaluation.gpu_name().value_or("");
     if (!row.state.contains("run_id")) {
       row.state["run_id"] =
@@ -428,17 +440,10 @@ struct Night::Implementation {
   StepOutcome tune_step(NightStepRow& row) {
     if (!settings.config.tune())
       return {StepStatus::skipped, "nightly.agents does not name tune"};
-    if (!options().library)
-      return {StepStatus::skipped, "nightly.library is false: no shipped kernel to tune"};
-    const std::vector<ShippedKernel> kernels = shipped_kernels(settings.config.library_root);
-    if (kernels.empty())
-      return {StepStatus::skipped,
-              "the library " + settings.config.library_root.string() + " ships no kernel"};
+    std::vector<ShippedKernel> kernels;
+    if (std::optional<StepOutcome> blocked = library_step_blocked(row, "tuned", kernels))
+      return *blocked;
     EvaluationService& evaluation = service();
-    if (!evaluation.runs()) {
-      add_failure(row, "gpu", "no GPU runs candidates here: nothing tuned");
-      return {StepStatus::failed, "no GPU: no kernel tuned"};
-    }
     const std::string arch = evaluation.arch();
     if (!row.state.contains("kernels"))
       row.state["kernels"] = json::object();
