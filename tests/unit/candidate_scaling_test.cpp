@@ -1,15 +1,21 @@
 // Every pass over a candidate is linear in its size (issue 11, item 9): for each shape of source
 // that made a pass quadratic before, parsing and the compile policy are timed at n and 8n bytes.
 // Linear work takes about 8 times as long at 8n, quadratic about 64 times; the test fails above
-// 32 (a generous constant: on this loaded 2-core machine the memory-heavy shapes, a million
-// plan values, measured up to 24; each time is the best of three runs). The
-// compile policy is given a limit of the source's own size, so both sizes are scanned whole.
-// bench/hostile_sizes.sh measures the whole `kforge eval` the same way, up to 100 MB.
+// 32. Time is noisy and the ratio is what matters, so the two sizes are timed alternately (a
+// burst of load slows both), each time is the best of five, and a shape over the limit is
+// measured twice more before it fails: a quadratic pass is over the limit every time, a burst
+// of load is not. ctest runs this test alone (tests/CMakeLists.txt: RUN_SERIAL), since a test
+// beside it on a 2-core machine halves the memory bandwidth of one size and not the other (a
+// CI run failed so, at x32+). The compile policy is given a limit of the source's own size, so
+// both sizes are scanned whole. bench/hostile_sizes.sh measures the whole `kforge eval` the
+// same way, up to 100 MB.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "harness/candidate/candidate_file.hpp"
 #include "sandbox/nvrtc_api.hpp"
@@ -92,18 +98,32 @@ std::vector<Shape> shapes() {
   };
 }
 
-double best_seconds(const std::string& text) {
-  double best = 1e9;
-  for (int repeat = 0; repeat < 3; ++repeat) {
-    auto started = std::chrono::steady_clock::now();
-    auto parsed = parse_candidate(text, "hostile.cu");
-    CompileRequest request{.source = text, .arch = "sm_90", .name = "hostile.cu"};
-    auto violation = check_compile_request(request, cuda_include_roots(), text.size());
-    if (parsed.ok())
-      parsed.value().plan.to_json();
-    (void)violation;
-    best = std::min(
-        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+double seconds(const std::string& text) {
+  auto started = std::chrono::steady_clock::now();
+  auto parsed = parse_candidate(text, "hostile.cu");
+  CompileRequest request{.source = text, .arch = "sm_90", .name = "hostile.cu"};
+  auto violation = check_compile_request(request, cuda_include_roots(), text.size());
+  if (parsed.ok())
+    parsed.value().plan.to_json();
+  (void)violation;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+struct Timing {
+  double small_s = 1e9;
+  double large_s = 1e9;
+  double ratio() const { return large_s / std::max(small_s, 1e-4); }
+  // Under 0.2 s at 8 MiB is fast whatever the ratio says (noise at small times); each
+  // quadratic pass this guards took minutes there.
+  bool linear() const { return large_s < 0.2 || ratio() < 32; }
+};
+
+// The best of five runs of each size, the sizes alternating.
+Timing best_of_five(const std::string& small, const std::string& large) {
+  Timing best;
+  for (int repeat = 0; repeat < 5; ++repeat) {
+    best.small_s = std::min(best.small_s, seconds(small));
+    best.large_s = std::min(best.large_s, seconds(large));
   }
   return best;
 }
@@ -115,17 +135,16 @@ TEST(CandidateScaling, EveryPassIsLinearInTheSourceSize) {
   for (const Shape& shape : shapes()) {
     std::string small = shape.make(kSmall);
     std::string large = shape.make(8 * kSmall);
-    double small_s = best_seconds(small);
-    double large_s = best_seconds(large);
-    // Under 0.2 s at 8 MiB is fast whatever the ratio says (noise at small times); each
-    // quadratic pass this guards took minutes there.
-    double ratio = large_s / std::max(small_s, 1e-4);
-    EXPECT_TRUE(large_s < 0.2 || ratio < 32)
-        << shape.name << ": " << small.size() << " bytes in " << small_s * 1e3 << " ms, "
-        << large.size() << " bytes in " << large_s * 1e3 << " ms (x" << ratio << ")";
+    Timing timing = best_of_five(small, large);
+    for (int again = 0; again < 2 && !timing.linear(); ++again)
+      timing = best_of_five(small, large);
+    EXPECT_TRUE(timing.linear()) << shape.name << ": " << small.size() << " bytes in "
+                                 << timing.small_s * 1e3 << " ms, " << large.size()
+                                 << " bytes in " << timing.large_s * 1e3 << " ms (x"
+                                 << timing.ratio() << ", three measurements)";
     // And in absolute terms: eight times the source limit of the worst shape parses in
     // seconds, even on a loaded machine.
-    EXPECT_LT(large_s, 10.0) << shape.name;
+    EXPECT_LT(timing.large_s, 10.0) << shape.name;
   }
 }
 
