@@ -139,9 +139,9 @@ TEST(CandidateScaling, EveryPassIsLinearInTheSourceSize) {
     for (int again = 0; again < 2 && !timing.linear(); ++again)
       timing = best_of_five(small, large);
     EXPECT_TRUE(timing.linear()) << shape.name << ": " << small.size() << " bytes in "
-                                 << timing.small_s * 1e3 << " ms, " << large.size()
-                                 << " bytes in " << timing.large_s * 1e3 << " ms (x"
-                                 << timing.ratio() << ", three measurements)";
+                                 << timing.small_s * 1e3 << " ms, " << large.size() << " bytes in "
+                                 << timing.large_s * 1e3 << " ms (x" << timing.ratio()
+                                 << ", three measurements)";
     // And in absolute terms: eight times the source limit of the worst shape parses in
     // seconds, even on a loaded machine.
     EXPECT_LT(timing.large_s, 10.0) << shape.name;
