@@ -573,11 +573,12 @@ struct Night::Implementation {
     std::optional<int64_t> llm_run;
     if (!row.state.contains("tasks"))
       row.state["tasks"] = json::object();
-    // Budgets spent by tasks an earlier process finished count against this one.
-    for (const auto& [name, done] : row.state["tasks"].items()) {
-      evaluations += done.value("attempts", int64_t{0});
-      tokens += done.value("input_tokens", int64_t{0}) + done.value("output_tokens", int64_t{0});
-      cost_usd += done.value("cost_usd", 0.0);
+    // Budgets spent by an earlier process (its finished tasks, and the task it was stopped in)
+    // count against this one.
+    for (const json& spent : spending(row.state)) {
+      evaluations += spent.value("attempts", int64_t{0});
+      tokens += spent.value("input_tokens", int64_t{0}) + spent.value("output_tokens", int64_t{0});
+      cost_usd += spent.value("cost_usd", 0.0);
     }
     std::unique_ptr<agents::Provider> provider;
     if (settings.config.llm()) {
@@ -613,6 +614,19 @@ struct Night::Implementation {
     finish_part_runs(row, "completed", {{"tasks", finished}});
     return {StepStatus::done, std::to_string(tasks.size()) + " tasks optimised" +
                                   (provider ? " (search and LLM)" : " (search)")};
+  }
+
+  // What the optimize step's state says was spent: an entry per finished task, and the
+  // spending of tasks a stop cut short.
+  static std::vector<json> spending(const json& state) {
+    std::vector<json> entries;
+    if (!state.is_object())
+      return entries;
+    for (const auto& [name, done] : state.value("tasks", json::object()).items())
+      entries.push_back(done);
+    if (state.contains("stopped_spend"))
+      entries.push_back(state["stopped_spend"]);
+    return entries;
   }
 
   // Of two candidates' summaries (best_of), the better: correct first, then the faster.
@@ -684,8 +698,17 @@ struct Night::Implementation {
       entry["error"] = failure.what();
     }
     timing.evaluation_s += seconds_since(start);
-    if (stop_work)
+    if (stop_work) {
+      // Not recorded as finished, so that a continuation takes the task up again; what it
+      // spent stays counted against the budgets and in the report.
+      json& stopped = row.state["stopped_spend"];
+      if (!stopped.is_object())
+        stopped = {{"attempts", 0}, {"input_tokens", 0}, {"output_tokens", 0}, {"cost_usd", 0.0}};
+      for (const char* key : {"attempts", "input_tokens", "output_tokens"})
+        stopped[key] = stopped[key].get<int64_t>() + entry[key].get<int64_t>();
+      stopped["cost_usd"] = stopped["cost_usd"].get<double>() + entry["cost_usd"].get<double>();
       return json();
+    }
     if (!best.is_null())
       entry["best"] = best;
     return entry;
@@ -807,10 +830,12 @@ struct Night::Implementation {
                                  .best_us = optional_number(entry, "best_us")});
     const json tasks = state["optimize"].value("tasks", json::object());
     const json decisions = state["promote"].value("decisions", json::object());
+    for (const json& spent : spending(state["optimize"])) {
+      report.llm.prompt_tokens += spent.value("input_tokens", int64_t{0});
+      report.llm.completion_tokens += spent.value("output_tokens", int64_t{0});
+      report.llm.cost_usd += spent.value("cost_usd", 0.0);
+    }
     for (const auto& [task, entry] : tasks.items()) {
-      report.llm.prompt_tokens += entry.value("input_tokens", int64_t{0});
-      report.llm.completion_tokens += entry.value("output_tokens", int64_t{0});
-      report.llm.cost_usd += entry.value("cost_usd", 0.0);
       const json best = entry.value("best", json::object());
       TaskHistory history{.task = task};
       std::optional<double> best_before;

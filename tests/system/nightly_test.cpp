@@ -434,5 +434,56 @@ TEST_F(NightlyTest, BudgetsStopTheNightCleanly) {
   EXPECT_EQ(query_column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
 
+// The LLM budgets: a night of the LLM agent over two tasks stops once its tokens, or its cost,
+// are spent (checked after each attempt): the first task's answers spend the budget, the
+// second task gets no LLM request, the optimize step is `stopped` with the reason, the night's
+// outcome is budget_reached, and the report counts what the stopped task spent.
+TEST_F(NightlyTest, TokenAndCostBudgetsStopTheLlmPart) {
+  testing::write_text(dir_ / "tasks/relu3.py", testing::kTinyReluTask);
+  ProcessResult imported = kforge({"tasks", "import", "tasks", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+  testing::FakeLlmServer server;
+  testing::write_text(dir_ / "llm.toml",
+                      "[nightly]\nagents = \"llm\"\nlibrary = false\n"
+                      "tasks = \"tiny/relu,tiny/relu3\"\n"
+                      "[llm]\nprovider = \"openai\"\nbase_url = \"" +
+                          server.base_url() +
+                          "\"\nmodel = \"ok\"\nsamples = 2\nretries = 0\n"
+                          // A dollar a token: one answer spends more than the cost budget.
+                          "price_input_per_mtok = 1000000\nprice_output_per_mtok = 1000000\n");
+  auto llm_attempts = [&](const std::string& task) {
+    return query_column(
+        "SELECT count(*) FROM candidates c JOIN tasks t ON t.id = c.task_id "
+        "WHERE t.name = '" +
+        task + "' AND c.run_id = (SELECT max(id) FROM runs WHERE kind = 'nightly-llm')")[0];
+  };
+  for (const std::vector<std::string>& budget :
+       {std::vector<std::string>{"--max-tokens", "1"}, {"--max-cost", "0.5"}}) {
+    SCOPED_TRACE(budget[0]);
+    // The LLM's answers are cached in the workspace; each night asks afresh, and pays.
+    fs::remove_all(dir_ / ".kforge/llm");
+    std::vector<std::string> arguments = {"nightly", "--json", "--config", "llm.toml"};
+    arguments.insert(arguments.end(), budget.begin(), budget.end());
+    ProcessResult night = kforge(arguments, "relu_twin=relu,scale_rows=relu");
+    ASSERT_EQ(night.exit_code, 0) << night.standard_error;
+    const json report = json::parse(night.standard_output);
+    EXPECT_EQ(report["outcome"], "budget_reached") << report.dump(2);
+    const json& optimize = step(report, "optimize");
+    EXPECT_EQ(optimize["status"], "stopped") << report.dump(2);
+    const std::string detail = optimize["detail"].get<std::string>();
+    EXPECT_NE(detail.find(budget[0] == "--max-tokens" ? "1 tokens is spent" : "cost budget"),
+              std::string::npos)
+        << detail;
+    EXPECT_NE(detail.find("after 0 of 2 tasks"), std::string::npos) << detail;
+    EXPECT_GT(report["llm"]["prompt_tokens"].get<int64_t>(), 0) << report["llm"].dump();
+    EXPECT_GT(report["llm"]["completion_tokens"].get<int64_t>(), 0) << report["llm"].dump();
+    if (budget[0] == "--max-cost")
+      EXPECT_GT(report["llm"]["cost_usd"].get<double>(), 0.5) << report["llm"].dump();
+    EXPECT_NE(llm_attempts("tiny/relu"), "0");
+    EXPECT_EQ(llm_attempts("tiny/relu3"), "0");
+  }
+  EXPECT_EQ(query_column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
 }  // namespace
 }  // namespace kforge
