@@ -69,7 +69,6 @@ class GpuWorkerClient {
   std::mutex mutex_;  // one request at a time: the GPU is not shared
   // Atomic so that workers_replaced() can be read while a request holds the mutex.
   std::atomic<int> replaced_{0};
-  uint64_t next_job_ = 1;
   uint64_t next_id_ = 1;
   std::string stderr_name_;
 };
