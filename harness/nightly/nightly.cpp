@@ -622,7 +622,8 @@ struct Night::Implementation {
     std::vector<json> entries;
     if (!state.is_object())
       return entries;
-    for (const auto& [name, done] : state.value("tasks", json::object()).items())
+    const json tasks = state.value("tasks", json::object());  // named: items() does not own it
+    for (const auto& [name, done] : tasks.items())
       entries.push_back(done);
     if (state.contains("stopped_spend"))
       entries.push_back(state["stopped_spend"]);
