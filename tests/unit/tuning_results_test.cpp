@@ -123,6 +123,11 @@ TEST(TuningResults, BadT4IsOneErrorNamingTheResult) {
   // Neither format: the cache reader names what it misses.
   EXPECT_NE(error_of(R"({"results": 3})").find("not a Kernel Tuner cache"), std::string::npos);
   EXPECT_NE(error_of("[1, 2").find("does not parse"), std::string::npos);
+  // A cache naming a parameter twice (its points could not be written back apart).
+  EXPECT_NE(error_of(R"({"tune_params_keys": ["a", "a"], "tune_params": {"a": [1, 2]},
+                         "cache": {"1,1": {"a": 1, "time": 1.0}}})")
+                .find("a parameter is named twice: 'a'"),
+            std::string::npos);
   // A number too large for a double is bad JSON, not an escaping exception.
   EXPECT_NE(error_of("[2e3832]").find("does not parse"), std::string::npos);
 }
