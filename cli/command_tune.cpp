@@ -6,13 +6,18 @@
 // on stderr; at the end the best point, its speedup and the top points.
 //
 // kforge tune --replay SPACE.json[.gz] [--strategy S] [--budget-fraction F] [--repeats N]
-//   [--seed K] [--json] [--export FILE --format kernel-tuner-cache]: measures a search strategy
-// on a recorded space (Kernel Tuner's cache format), where evaluating a point is a look-up,
-// against random search on the same space and budget. `--export` writes the points the
-// strategy evaluated with seed K in the cache format, which --replay reads back.
+//   [--seed K] [--json] [--export FILE --format kernel-tuner-cache|t4]: measures a search
+// strategy on a recorded space (Kernel Tuner's cache format or T4 results), where evaluating a
+// point is a look-up, against random search on the same space and budget. `--export` writes the
+// points the strategy evaluated with seed K in that format, which --replay reads back.
+//
+// kforge tune export RUN --format t4|kernel-tuner-cache [--output FILE]: a tuning run's results
+// from the store in the T4 results schema or Kernel Tuner's cache format
+// (harness/autotune/tune_export.hpp), on stdout or into FILE; --replay reads both.
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "harness/autotune/tune_export.hpp"
 #include "harness/autotune/tuner.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/task_import.hpp"
@@ -42,6 +47,33 @@ struct TuneArguments {
   std::string format = "kernel-tuner-cache";
 };
 
+struct TuneExportArguments {
+  int64_t run = 0;
+  std::string format;
+  std::string output;
+};
+
+std::string export_format_names() {
+  std::string names;
+  for (const autotune::ExportFormat& format : autotune::export_formats())
+    names += (names.empty() ? "" : "|") + std::string(format.name);
+  return names;
+}
+
+void run_export(const TuneExportArguments& arguments, Context& context) {
+  if (arguments.format.empty())
+    throw Error("give the format: --format " + export_format_names(), "kforge tune export");
+  autotune::check_export_format(arguments.format);
+  std::string text = autotune::export_text(
+      autotune::tuning_results_of_run(context.workspace().store(), arguments.run),
+      arguments.format);
+  if (arguments.output.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return;
+  }
+  files::write_atomic(arguments.output, text);
+}
+
 void print_summary(const tuning::ScoreSummary& summary) {
   print("%-10s  median %.4f  p10 %.4f  p90 %.4f", summary.strategy.c_str(), summary.median,
         summary.p10, summary.p90);
@@ -55,15 +87,16 @@ void print_summary(const tuning::ScoreSummary& summary) {
 }
 
 void run_replay(const TuneArguments& arguments) {
-  tuning::RecordedSpace recorded = tuning::read_kernel_tuner_cache(arguments.replay);
-  if (!arguments.export_path.empty() && arguments.format != "kernel-tuner-cache")
-    throw Error("unknown export format '" + arguments.format + "' (known: kernel-tuner-cache)",
-                "--format");
+  tuning::RecordedSpace recorded = tuning::read_recorded_space(arguments.replay);
+  if (!arguments.export_path.empty())
+    autotune::check_export_format(arguments.format);
   tuning::ReplayReport report = tuning::replay(recorded, arguments.options);
   if (!arguments.export_path.empty()) {
     std::vector<tuning::PointId> run = tuning::replay_run(recorded, arguments.options.strategy,
                                                           report.budget, arguments.options.seed);
-    files::write_atomic(arguments.export_path, tuning::kernel_tuner_cache_text(recorded, run));
+    files::write_atomic(
+        arguments.export_path,
+        autotune::export_text(tuning::tuning_results_of(recorded, run), arguments.format));
   }
   if (arguments.json)
     return Context::print_json(tuning::to_json(report));
@@ -190,7 +223,8 @@ void add_tune_command(CLI::App& parent, Context& context) {
   command->add_option("--resume", arguments->resume,
                       "continue tuning run RUN where it stopped (killed or interrupted)");
   command->add_option("--replay", arguments->replay,
-                      "a recorded space in Kernel Tuner's cache format (.json or .json.gz)");
+                      "a recorded space: Kernel Tuner's cache format or T4 results (.json or "
+                      ".json.gz)");
   command->add_option("--strategy", arguments->options.strategy, "the strategy:" + names);
   command->add_option("--budget-fraction", arguments->options.budget_fraction,
                       "evaluations as a fraction of the space (default 0.05)");
@@ -202,8 +236,25 @@ void add_tune_command(CLI::App& parent, Context& context) {
   command->add_option("--export", arguments->export_path,
                       "write the points the strategy evaluated with --seed to this file");
   command->add_option("--format", arguments->format,
-                      "the --export format: kernel-tuner-cache (the default)");
-  command->callback([arguments, &context] {
+                      "the --export format: kernel-tuner-cache (the default) or t4");
+
+  auto* export_command = command->add_subcommand(
+      "export", "write a tuning run's results in the T4 results schema or Kernel Tuner's cache");
+  auto export_arguments = std::make_shared<TuneExportArguments>();
+  std::string formats;
+  for (const autotune::ExportFormat& format : autotune::export_formats())
+    formats += "\n  " + std::string(format.name) + ": " + std::string(format.summary);
+  export_command->add_option("run", export_arguments->run, "the tuning run's id (kforge tune)")
+      ->required();
+  export_command->add_option("--format", export_arguments->format, "the format:" + formats);
+  export_command->add_option("-o,--output", export_arguments->output,
+                             "write to this file (default: stdout)");
+  export_command->callback(
+      [export_arguments, &context] { run_export(*export_arguments, context); });
+
+  command->callback([arguments, export_command, &context] {
+    if (export_command->parsed())
+      return;
     if (!arguments->replay.empty())
       return run_replay(*arguments);
     arguments->request.strategy = arguments->options.strategy;

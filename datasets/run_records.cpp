@@ -94,6 +94,19 @@ std::optional<RunTaskRow> find_run_task(const Store& store, int64_t run_id, int6
                     .status = query.text(1)};
 }
 
+std::vector<RunTaskRow> run_tasks_of(const Store& store, int64_t run_id) {
+  auto query = store.db().prepare(
+      "SELECT task_id, state, status FROM run_tasks WHERE run_id = ? ORDER BY task_id");
+  query.bind(1, run_id);
+  std::vector<RunTaskRow> rows;
+  while (query.step())
+    rows.push_back({.run_id = run_id,
+                    .task_id = query.integer(0),
+                    .state = nlohmann::json::parse(query.text(1)),
+                    .status = query.text(2)});
+  return rows;
+}
+
 void store_run_task(Store& store, const RunTaskRow& row) {
   auto upsert = store.db().prepare(
       "INSERT INTO run_tasks (run_id, task_id, state, status) VALUES (?, ?, ?, ?) "

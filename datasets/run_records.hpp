@@ -46,6 +46,8 @@ struct RunTaskRow {
 };
 
 std::optional<RunTaskRow> find_run_task(const Store& store, int64_t run_id, int64_t task_id);
+// Every task row of a run, by task id.
+std::vector<RunTaskRow> run_tasks_of(const Store& store, int64_t run_id);
 // Inserts, or replaces the state and status of the row of the same run and task.
 void store_run_task(Store& store, const RunTaskRow& row);
 

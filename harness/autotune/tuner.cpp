@@ -28,6 +28,22 @@ std::string defines_key(const std::map<std::string, int64_t>& defines) {
   return nlohmann::json(defines).dump();
 }
 
+// The points a run's checkpoint holds; an Error naming the run for another version or a
+// malformed one.
+std::vector<TunedPoint> checkpoint_points(const nlohmann::json& state, int64_t run_id) {
+  try {
+    if (state.at("version").get<int>() != kCheckpointVersion)
+      throw Error("a tuning checkpoint of another version", "run " + std::to_string(run_id));
+    std::vector<TunedPoint> points;
+    for (const nlohmann::json& point : state.at("points"))
+      points.push_back(TunedPoint::from_json(point));
+    return points;
+  } catch (const nlohmann::json::exception& error) {
+    throw Error(std::string("malformed tuning checkpoint: ") + error.what(),
+                "run " + std::to_string(run_id));
+  }
+}
+
 // Everything one run works with: the space, the strategy, the cache, the report so far.
 class TuningRun {
  public:
@@ -91,12 +107,9 @@ class TuningRun {
       strategy_ = tuning::make_strategy(report_.request.strategy, *space_,
                                         {report_.request.seed, report_.budget});
     } else {
+      report_.points = checkpoint_points(row->state, run_id);
       try {
-        if (row->state.at("version").get<int>() != kCheckpointVersion)
-          throw Error("a tuning checkpoint of another version", "run " + std::to_string(run_id));
         strategy_ = tuning::restore_strategy(row->state.at("strategy"), *space_);
-        for (const nlohmann::json& point : row->state.at("points"))
-          report_.points.push_back(TunedPoint::from_json(point));
       } catch (const nlohmann::json::exception& error) {
         throw Error(std::string("malformed tuning checkpoint: ") + error.what(),
                     "run " + std::to_string(run_id));
@@ -330,6 +343,17 @@ TuneRequest tune_request_of_run(const Store& store, int64_t run_id) {
     throw Error(std::string("the tuning run's request is malformed: ") + error.what(),
                 "run " + std::to_string(run_id));
   }
+}
+
+std::vector<TunedPoint> tuned_points_of_run(const Store& store, int64_t run_id) {
+  tune_request_of_run(store, run_id);  // a tuning run, or an Error
+  std::vector<TunedPoint> points;
+  for (const RunTaskRow& row : run_tasks_of(store, run_id))
+    if (!row.state.empty()) {
+      std::vector<TunedPoint> more = checkpoint_points(row.state, run_id);
+      points.insert(points.end(), more.begin(), more.end());
+    }
+  return points;
 }
 
 TuneReport resume(Store& store, EvaluationService& service, const Task& task, int64_t run_id,

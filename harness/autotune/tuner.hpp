@@ -97,6 +97,11 @@ TuneReport tune(Store& store, EvaluationService& service, const Task& task,
 // not a tuning run.
 TuneRequest tune_request_of_run(const Store& store, int64_t run_id);
 
+// The points tuning run `run_id` has told, in the order they were asked, from its checkpoint
+// (none before its first point); an Error when it is not a tuning run or the checkpoint is
+// malformed.
+std::vector<TunedPoint> tuned_points_of_run(const Store& store, int64_t run_id);
+
 // Continues tuning run `run_id` where its checkpoint stopped, with its own request and budget
 // (points already told count towards it).
 TuneReport resume(Store& store, EvaluationService& service, const Task& task, int64_t run_id,

@@ -1,5 +1,7 @@
 #include "harness/tuning/kernel_tuner_cache.hpp"
 
+#include "harness/tuning/tuning_results.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -73,21 +75,43 @@ std::string python_text(const nlohmann::json& value) {
   return value.dump();
 }
 
+// The file's bytes as JSON, inflated first where they are gzip'd.
+nlohmann::json parse_space_file(std::string bytes, const std::string& where, const char* what) {
+  if (is_gzip(bytes))
+    bytes = gunzip(bytes, where);
+  try {
+    return nlohmann::json::parse(bytes);
+  } catch (const nlohmann::json::parse_error& error) {
+    throw Error(
+        std::string(what) + ": the JSON does not parse at byte " + std::to_string(error.byte),
+        where);
+  } catch (const nlohmann::json::exception& error) {  // a number too large for a double
+    throw Error(std::string(what) + ": the JSON does not parse: " + error.what(), where);
+  }
+}
+
 }  // namespace
 
 RecordedSpace read_kernel_tuner_cache(const std::filesystem::path& path) {
-  const std::string where = path.string();
-  std::string bytes = files::read(path, kMaxFileBytes);
-  if (is_gzip(bytes))
-    bytes = gunzip(bytes, where);
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(bytes);
-  } catch (const nlohmann::json::parse_error& error) {
-    throw Error(
-        "not a Kernel Tuner cache: the JSON does not parse at byte " + std::to_string(error.byte),
-        where);
-  }
+  return recorded_space_from_kernel_tuner_cache(
+      parse_space_file(files::read(path, kMaxFileBytes), path.string(), "not a Kernel Tuner cache"),
+      path.string());
+}
+
+RecordedSpace read_recorded_space(const std::filesystem::path& path) {
+  return recorded_space_from_bytes(files::read(path, kMaxFileBytes), path.string());
+}
+
+RecordedSpace recorded_space_from_bytes(std::string bytes, const std::string& where) {
+  nlohmann::json document =
+      parse_space_file(std::move(bytes), where, "not a Kernel Tuner cache or T4 results");
+  if (is_t4_results(document))
+    return recorded_space_from_t4(document, where);
+  return recorded_space_from_kernel_tuner_cache(document, where);
+}
+
+RecordedSpace recorded_space_from_kernel_tuner_cache(const nlohmann::json& document,
+                                                     const std::string& where) {
   if (!document.is_object())
     throw Error("not a Kernel Tuner cache: not a JSON object", where);
   using Type = nlohmann::json::value_t;
@@ -104,6 +128,9 @@ RecordedSpace read_kernel_tuner_cache(const std::filesystem::path& path) {
       throw Error("not a Kernel Tuner cache: a parameter name is not a string",
                   where + ": tune_params_keys");
     std::string name = key.get<std::string>();
+    for (const Parameter& earlier : parameters)
+      if (earlier.name == name)
+        throw Error("a parameter is named twice: '" + name + "'", where + ": tune_params_keys");
     const nlohmann::json& list = field(values, name, Type::array, where + ": tune_params");
     parameters.push_back({name, std::vector<nlohmann::json>(list.begin(), list.end())});
     if (list.empty())
@@ -159,30 +186,55 @@ RecordedSpace read_kernel_tuner_cache(const std::filesystem::path& path) {
 
 std::string kernel_tuner_cache_text(const RecordedSpace& recorded,
                                     const std::vector<PointId>& evaluated) {
-  const std::vector<Parameter>& parameters = recorded.space.parameters();
-  nlohmann::json document = recorded.header;
-  nlohmann::json keys = nlohmann::json::array();
-  nlohmann::json values = nlohmann::json::object();
-  for (const Parameter& parameter : parameters) {
+  return kernel_tuner_cache_text(tuning_results_of(recorded, evaluated));
+}
+
+std::string kernel_tuner_cache_text(const TuningResults& results) {
+  // Ordered, so that `cache` comes last: Kernel Tuner takes a file that does not end in the
+  // cache's closing braces for one a killed run left open.
+  nlohmann::ordered_json document = nlohmann::ordered_json::object();
+  document["device_name"] = results.device_name;
+  document["kernel_name"] = results.kernel_name;
+  document["problem_size"] = results.problem_size;
+  nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+  nlohmann::ordered_json values = nlohmann::ordered_json::object();
+  for (const Parameter& parameter : results.parameters) {
     keys.push_back(parameter.name);
     values[parameter.name] = parameter.values;
   }
   document["tune_params_keys"] = keys;
   document["tune_params"] = values;
-  document["objective"] = recorded.objective;
-  nlohmann::json cache = nlohmann::json::object();
-  for (PointId id : evaluated) {
-    nlohmann::json entry = recorded.space.describe(id);
+  document["objective"] = results.objective;
+  nlohmann::ordered_json cache = nlohmann::ordered_json::object();
+  for (const ResultEntry& result : results.results) {
+    nlohmann::ordered_json entry = nlohmann::ordered_json::object();
     std::string key;
-    for (const Parameter& parameter : parameters)
-      key += (key.empty() ? "" : ",") + python_text(entry[parameter.name]);
-    const Outcome& outcome = recorded.outcomes[id];
-    entry[recorded.objective] =
-        outcome ? nlohmann::json(*outcome) : nlohmann::json("RuntimeFailedConfig");
-    cache[key] = entry;
+    for (const Parameter& parameter : results.parameters) {
+      auto value = result.configuration.find(parameter.name);
+      if (value == result.configuration.end())
+        throw Error("a result has no value for '" + parameter.name + "'",
+                    result.configuration.dump());
+      key += (key.empty() ? "" : ",") + python_text(*value);
+      entry[parameter.name] = *value;
+    }
+    if (cache.contains(key))
+      continue;  // evaluated twice: the first result stands
+    if (result.time_ms)
+      entry[results.objective] = *result.time_ms;
+    else
+      entry[results.objective] = kernel_tuner_failure_name(result.invalidity);
+    entry["times"] = result.runtimes_ms;
+    entry["compile_time"] = result.compilation_ms;
+    entry["verification_time"] = result.validation_ms;
+    entry["benchmark_time"] = result.benchmark_ms;
+    entry["strategy_time"] = result.search_algorithm_ms;
+    entry["framework_time"] = result.framework_ms;
+    if (!result.timestamp.empty())
+      entry["timestamp"] = result.timestamp;
+    cache[key] = std::move(entry);
   }
-  document["cache"] = cache;
-  return document.dump(1) + "\n";
+  document["cache"] = std::move(cache);
+  return document.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace kforge::tuning

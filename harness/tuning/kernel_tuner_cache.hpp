@@ -29,6 +29,16 @@ struct RecordedSpace {
 // the key; an empty space is an Error too.
 RecordedSpace read_kernel_tuner_cache(const std::filesystem::path& path);
 
+// A parsed cache document as a recorded space; errors name `where`.
+RecordedSpace recorded_space_from_kernel_tuner_cache(const nlohmann::json& document,
+                                                     const std::string& where);
+
+// A recorded space from a file in either format `kforge tune --replay` reads: Kernel Tuner's
+// cache or T4 results (tuning_results.hpp), gzip'd or not, told apart by their content.
+RecordedSpace read_recorded_space(const std::filesystem::path& path);
+// The same from a file's bytes (what the fuzz target feeds); `where` names them in errors.
+RecordedSpace recorded_space_from_bytes(std::string bytes, const std::string& where);
+
 // The cache text of the points `evaluated` (ids of `recorded`, with their outcomes), in
 // Kernel Tuner's format, failed points with the time `RuntimeFailedConfig`.
 std::string kernel_tuner_cache_text(const RecordedSpace& recorded,

@@ -233,6 +233,43 @@ def profile_counters():
     put("ncu_csv", "crlf.csv", export.replace(b"\n", b"\r\n"))
 
 
+def tuning_spaces():
+    """Recorded spaces for `kforge tune --replay`: the pnpoly sub-space of the system tests
+    (gzip'd, and inflated and cut to its first 40 configurations), a small Kernel Tuner cache with
+    a failed configuration, and the same points as T4 results (as kforge and Kernel Tuner write
+    them: failures by invalidity, times as measurements)."""
+    import gzip
+    recorded = open(os.path.join(ROOT, "tests", "system", "data",
+                                 "pnpoly_RTX_3090_subspace.json.gz"), "rb").read()
+    put("tuning_space", "pnpoly-subspace.json.gz", recorded)
+    document = json.loads(gzip.decompress(recorded))
+    document["cache"] = dict(list(document["cache"].items())[:40])
+    for entry in document["cache"].values():
+        entry.pop("times", None)
+    put("tuning_space", "pnpoly-cut.json", json.dumps(document))
+    cache = {"device_name": "gpu", "kernel_name": "k", "problem_size": [4096],
+             "tune_params_keys": ["BLOCK", "MODE"],
+             "tune_params": {"BLOCK": [64, 128, 256], "MODE": ["a", "b"]}, "objective": "time",
+             "cache": {"64,a": {"BLOCK": 64, "MODE": "a", "time": 2.5},
+                       "128,a": {"BLOCK": 128, "MODE": "a", "time": 1.5},
+                       "256,b": {"BLOCK": 256, "MODE": "b", "time": "CompilationFailedConfig"}}}
+    put("tuning_space", "small-cache.json", json.dumps(cache, indent=1))
+    results = []
+    for entry in cache["cache"].values():
+        time = entry["time"]
+        results.append({
+            "timestamp": "2026-12-03T10:00:00.000Z",
+            "configuration": {"BLOCK": entry["BLOCK"], "MODE": entry["MODE"]},
+            "times": {"compilation": 30.0, "benchmark": 5.0, "framework": 1.0,
+                      "search_algorithm": 0.0, "validation": 2.0,
+                      "runtimes": [time, time] if isinstance(time, float) else []},
+            "invalidity": "correct" if isinstance(time, float) else "compile",
+            "correctness": 1,
+            "measurements": [{"name": "time", "value": time, "unit": "ms"}],
+            "objectives": ["time"]})
+    put("tuning_space", "small-t4.json", json.dumps({"schema_version": "1.0.0", "results": results}))
+
+
 def emulated_gpu_replies():
     worker = os.path.join(ROOT, "tests", "support", "emulated_gpu_worker.py")
     put("gpu_reply", "failure",
@@ -293,6 +330,7 @@ def main():
     response_texts()
     configs()
     profile_counters()
+    tuning_spaces()
     emulated_gpu_replies()
     if args.kforge:
         real_worker_replies(args.kforge)

@@ -38,6 +38,9 @@ Behaviours (kernel name: what it does):
                     kernel's would: slower the further its block is from 256 threads and each
                     thread's share of the elements from 4 (both on a log2 scale), so that a tuner
                     has a landscape with one known optimum (tiled_relu_time below)
+  tiled_relu_faulty tiled_relu, except that a launch of 32-thread blocks leaves its outputs
+                    unwritten (incorrect) and one of 64-thread blocks faults (runtime error), so
+                    that one tuning run has points that fail at run time besides correct ones
   relu_counters_denied
                     honest; `profile` answers unavailable / insufficient_privileges, as CUPTI does
                     where profiling is restricted to administrators
@@ -184,6 +187,16 @@ def execute(plan, tensors, outputs, repeat=0):
                    "tiled_relu")
             or kernel.endswith("writes_past_end") or kernel.startswith("relu")):
         honest()
+    elif kernel == "tiled_relu_faulty":
+        threads = 1
+        for extent in plan["launches"][0]["block"]:
+            threads *= extent
+        if threads == 64:
+            raise Fault({"kind": "runtime_error", "cuda_error": "CUDA_ERROR_ASSERT",
+                         "message": "device-side assert triggered", "kernel": kernel,
+                         "context_lost": False})
+        if threads != 32:
+            honest()
     elif kernel == "fmax_unwritten":
         result = torch.clamp(source, min=0).to(target.dtype)
         target.copy_(torch.fmax(target, result))
@@ -300,7 +313,7 @@ def handle_time(request):
     base_us = honest_us / 1000.0 if kernel == "too_fast" else honest_us
     if kernel == "slow_relu":
         base_us = honest_us * 3.0
-    if kernel == "tiled_relu":
+    if kernel in ("tiled_relu", "tiled_relu_faulty"):
         base_us = tiled_relu_time(plan, request, honest_us)
     cached = None
     for _ in range(int(request.get("warmup", 0))):

@@ -7,6 +7,9 @@
 //   register spills at the defaults;
 // - its plan binds to its built-in task's signature (from the real reference runner) at the
 //   benchmark shape and every check shape: names, argument types, grid and block limits.
+// - it declares a meaningful search space: constraints that exclude part of its defines'
+//   product, defaults that satisfy them at every shape, and valid points that compile (all of a
+//   small space, a seeded sample of a larger one).
 // This is the CI compile check: a shipped kernel that stops compiling or binding fails here.
 #include <gtest/gtest.h>
 
@@ -15,10 +18,12 @@
 #include <map>
 #include <optional>
 
+#include "harness/autotune/define_space.hpp"
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/library/manifest.hpp"
 #include "harness/reference_runner.hpp"
+#include "harness/tuning/strategy.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
 #include "kforge/kernels/library.hpp"
@@ -170,6 +175,64 @@ TEST_P(ShippedKernelFile, BindsToItsTaskAtEveryShape) {
     const PlanResult<ResolvedPlan> bound = bind_candidate(candidate, ptx, *signature, defines);
     EXPECT_TRUE(bound.ok()) << GetParam().source << " at the " << name
                             << " shape: " << (bound.ok() ? "" : bound.error().message());
+  }
+}
+
+// The space a search of this kernel gets (`kforge tune`, `kforge library tune`): its defines'
+// values and constraints, checked at every shape of its task as the tuner checks them. The
+// constraints must exclude something (they are the kernel's own rules: a block of whole warps
+// and within the device's limits, tiles that divide each other, shared memory within 48 KiB,
+// work a thread that keeps its registers), the defaults must satisfy them, and the points they
+// leave must compile for sm_90: every point of a space of at most kCompileAll points, else
+// kSampled points drawn with a fixed seed (each compile costs NVRTC a fraction of a second).
+TEST_P(ShippedKernelFile, DeclaresAMeaningfulSpaceWhosePointsCompile) {
+  constexpr size_t kCompileAll = 8, kSampled = 4;
+  const fs::path task_file = kBuiltinTasks / (GetParam().task + ".py");
+  const std::optional<TaskAnalysis> analysis = analyse_task(GetParam().task, task_file);
+  ASSERT_TRUE(analysis);
+  Task task;
+  task.name = "builtin/" + GetParam().task;
+  task.analysis = *analysis;
+  const CandidateFile candidate = parse();
+  ASSERT_FALSE(candidate.plan.constraints.empty())
+      << GetParam().source << ": declares no constraints over its defines";
+
+  const tuning::ConstrainedSpace space = autotune::define_space(candidate, task);
+  const tuning::TuningSpace valid = space.materialise(100000, 0);
+  ASSERT_GT(valid.size(), 0u) << GetParam().source << ": no point satisfies the constraints";
+  EXPECT_LT(valid.size(), space.product_size())
+      << GetParam().source << ": the constraints exclude nothing of the " << space.product_size()
+      << " points";
+
+  // The defaults are a valid point.
+  const std::map<std::string, int64_t> defaults = choose_define_values(candidate.plan);
+  tuning::Point default_point;
+  for (const tuning::Parameter& parameter : space.parameters()) {
+    const auto at = std::find(parameter.values.begin(), parameter.values.end(),
+                              nlohmann::json(defaults.at(parameter.name)));
+    default_point.push_back(static_cast<uint32_t>(at - parameter.values.begin()));
+  }
+  EXPECT_TRUE(space.valid(default_point))
+      << GetParam().source << ": its defaults break its constraints";
+
+  std::vector<tuning::PointId> chosen;
+  if (valid.size() <= kCompileAll) {
+    for (tuning::PointId id = 0; id < valid.size(); ++id)
+      chosen.push_back(id);
+  } else {
+    tuning::Random random(7);
+    while (chosen.size() < kSampled) {
+      const tuning::PointId id = random.below(valid.size());
+      if (std::find(chosen.begin(), chosen.end(), id) == chosen.end())
+        chosen.push_back(id);
+    }
+  }
+  for (tuning::PointId id : chosen) {
+    const std::map<std::string, int64_t> defines = autotune::define_values(valid, id);
+    const CompileResult result = compile(candidate, "sm_90", defines);
+    EXPECT_TRUE(result.ok()) << GetParam().source << " at " << valid.describe(id).dump() << ": "
+                             << compile_status_name(result.status) << ": " << result.detail << "\n"
+                             << result.log;
   }
 }
 

@@ -21,7 +21,11 @@
     "BQ": {"default": 64, "values": [32, 64, 128]},
     "BK": {"default": 32, "values": [16, 32]},
     "HEAD_DIM": {"default": 64, "values": [64]}
-  }
+  },
+  "constraints": [
+    "BQ % 32 == 0 && BQ >= 64",
+    "2 * BK * HEAD_DIM * 4 <= 49152"
+  ]
 }
 */
 #ifndef BQ

@@ -18,7 +18,10 @@
   "defines": {
     "BLOCK": {"default": 128, "values": [32, 64, 128, 256]},
     "ROW_SPLITS": {"default": 128, "values": [16, 32, 64, 128, 256]}
-  }
+  },
+  "constraints": [
+    "BLOCK % 32 == 0 && BLOCK >= 64"
+  ]
 }
 */
 // NVRTC provides no <math.h>, so no INFINITY macro: +inf from its bit pattern.

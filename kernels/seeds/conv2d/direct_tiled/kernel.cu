@@ -26,7 +26,12 @@
     "ROWS_PER_THREAD": {"default": 2, "values": [1, 2, 4]},
     "OC_PER_THREAD": {"default": 8, "values": [4, 8, 16]},
     "IC_CHUNK": {"default": 8, "values": [4, 8, 16]}
-  }
+  },
+  "constraints": [
+    "TILE_H % ROWS_PER_THREAD == 0",
+    "TILE_W * (TILE_H / ROWS_PER_THREAD) % 32 == 0",
+    "4 * (IC_CHUNK * (TILE_H + conv.weight.shape[2] - 1) * (TILE_W + conv.weight.shape[2] - 1) + OC_PER_THREAD * IC_CHUNK * conv.weight.shape[2] * conv.weight.shape[2]) <= 49152"
+  ]
 }
 */
 #ifndef TILE_W

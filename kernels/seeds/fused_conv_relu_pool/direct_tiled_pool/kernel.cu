@@ -26,7 +26,11 @@
     "POOL_H": {"default": 8, "values": [4, 8, 16]},
     "OC_PER_THREAD": {"default": 8, "values": [4, 8, 16]},
     "IC_CHUNK": {"default": 8, "values": [4, 8, 16]}
-  }
+  },
+  "constraints": [
+    "POOL_W * POOL_H % 32 == 0 && POOL_W * POOL_H <= 1024",
+    "4 * (IC_CHUNK * (2 * POOL_H + conv.weight.shape[2] - 1) * (2 * POOL_W + conv.weight.shape[2] - 1) + OC_PER_THREAD * IC_CHUNK * conv.weight.shape[2] * conv.weight.shape[2]) <= 49152"
+  ]
 }
 */
 #ifndef POOL_W

@@ -16,7 +16,11 @@
   "defines": {
     "BLOCK": {"default": 256, "values": [128, 256, 512, 1024]},
     "VEC": {"default": 4, "values": [1, 4]}
-  }
+  },
+  "constraints": [
+    "BLOCK % 32 == 0 && BLOCK <= 1024",
+    "BLOCK * VEC <= 2048"
+  ]
 }
 */
 #ifndef BLOCK

@@ -22,7 +22,12 @@
     "BK": {"default": 8, "values": [8, 16, 32]},
     "TM": {"default": 8, "values": [2, 4, 8]},
     "TN": {"default": 8, "values": [2, 4, 8]}
-  }
+  },
+  "constraints": [
+    "BM % TM == 0 && BN % TN == 0",
+    "(BM / TM) * (BN / TN) >= 32 && (BM / TM) * (BN / TN) <= 1024",
+    "(BM / TM) * (BN / TN) % 32 == 0"
+  ]
 }
 */
 #ifndef BM

@@ -13,7 +13,10 @@
   "defines": {
     "WARPS": {"default": 4, "values": [1, 2, 4, 8, 16]},
     "VEC": {"default": 4, "values": [1, 4]}
-  }
+  },
+  "constraints": [
+    "WARPS >= 2 && WARPS <= 32"
+  ]
 }
 */
 #ifndef WARPS

@@ -16,7 +16,11 @@
     "BLOCK": {"default": 256, "values": [128, 256, 512, 1024]},
     "VEC": {"default": 4, "values": [1, 2, 4]},
     "ITEMS": {"default": 2, "values": [1, 2, 4, 8]}
-  }
+  },
+  "constraints": [
+    "BLOCK % 32 == 0 && BLOCK <= 1024",
+    "VEC * ITEMS <= 16"
+  ]
 }
 */
 #ifndef BLOCK
