@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev sqlite3 libpq-dev postgresql libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libboost-dev libboost-filesystem-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev zlib1g-dev patchelf ccache clang libclang-rt-14-dev
-  python3 python3-torch python3-numpy python3-venv
+  python3 python3-torch python3-numpy python3-venv python3-yaml
   chromium
 )
 

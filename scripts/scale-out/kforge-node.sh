@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# One kforge node of many: runs on one GPU and writes to the one shared store (docs/scale-out.md).
+# Slurm's array job (kforge-array.sbatch) and the Kubernetes indexed Job (kforge-job.yaml) both
+# start it, once per GPU; it needs nothing from either beyond the settings below.
+#
+# Settings (environment):
+#   KFORGE_DB          the shared store: postgresql://user@host/db?sslmode=verify-full (no
+#                      password: kforge refuses one on the command line; the password comes from
+#                      PGPASSWORD, or PGPASSFILE / ~/.pgpass with mode 600; docs/postgresql-store.md)
+#   KFORGE_TASKS       the tasks of the run, separated by spaces ("suite/a suite/b ...")
+#   KFORGE_ARGS        more `kforge optimize` arguments, separated by spaces ("--agent llm ...")
+#   KFORGE_INDEX       this node's number, 0 to KFORGE_NODES - 1
+#   KFORGE_NODES       how many nodes there are
+#   KFORGE_MODE        join (default): node 0 makes the run, every other node joins it
+#                      (`kforge optimize --join RUN`); split: every node runs its own share of the
+#                      tasks (task i goes to node i mod KFORGE_NODES) as a run of its own
+#   KFORGE_RUN         join: a run made beforehand; every node joins it, node 0 too
+#   KFORGE_HANDOVER    join: a folder every node sees (a shared file system) where node 0 leaves
+#                      the run's id for the others; unset, they find the run in the store
+#   KFORGE_JOIN_WAIT_S join: how long the others wait for node 0's run (default 600)
+#   KFORGE_JOIN_SINCE_S join, without KFORGE_HANDOVER: the others take the newest running run
+#                      of the same tasks started at most this long before them (default 3600)
+#   KFORGE_CONFIG      a kforge.toml for the node's workspace (optional)
+#   KFORGE_SCRATCH     where the node's workspace (caches) goes (default: TMPDIR, else /tmp)
+#   KFORGE, KFORGE_PYTHON  the kforge binary and a python3 (defaults: from PATH)
+# The exit status is kforge's: non-zero when the node's work failed.
+set -euo pipefail
+
+kforge=${KFORGE:-kforge}
+python=${KFORGE_PYTHON:-python3}
+index=${KFORGE_INDEX:?set KFORGE_INDEX, this node number}
+nodes=${KFORGE_NODES:?set KFORGE_NODES, the number of nodes}
+mode=${KFORGE_MODE:-join}
+db=${KFORGE_DB:?set KFORGE_DB, the shared store URL}
+read -r -a tasks <<<"${KFORGE_TASKS:-}"
+read -r -a args <<<"${KFORGE_ARGS:-}"
+
+say() { echo "kforge-node $index/$nodes: $*" >&2; }
+
+# A workspace of the node's own on local disk: its caches (compiled candidates, references)
+# are per node; the store is the shared one.
+workspace=$(mktemp -d "${KFORGE_SCRATCH:-${TMPDIR:-/tmp}}/kforge-node-$index.XXXXXX")
+trap 'rm -rf "$workspace"' EXIT
+if [ -n "${KFORGE_CONFIG:-}" ]; then
+  install -m 600 "$KFORGE_CONFIG" "$workspace/kforge.toml"
+fi
+node_kforge() { "$kforge" --workspace "$workspace" --db "$db" "$@"; }
+
+# ---- creating and joining the run: the part to adapt --------------------------------------
+# The newest optimize run of exactly these tasks started at or after $1 (UTC, ISO 8601; empty
+# for any time), and still running unless $2 is "any", from `kforge runs --json`; prints its
+# id, or nothing.
+find_run() {
+  node_kforge runs --json --limit 100 | "$python" -c '
+import json, sys
+since, status, tasks = sys.argv[1], sys.argv[2], sys.argv[3:]
+for run in json.load(sys.stdin)["runs"]:
+    if (run["kind"] == "optimize" and run["tasks"] == tasks and run["started_at"] >= since
+            and (status == "any" or run["status"] == "running")):
+        print(run["id"])
+        break
+' "$1" "$2" "${tasks[@]}"
+}
+
+# Node 0: starts the run (an ordinary `kforge optimize`, which works on it like any node),
+# finds its id in the store and hands it over.
+create_run() {
+  # A minute's slack for the clocks of this node and the database server.
+  local since run pid alive
+  since=$(date -u -d '-60 seconds' +%Y-%m-%dT%H:%M:%S)
+  node_kforge optimize "${tasks[@]}" "${args[@]}" --json &
+  pid=$!
+  while :; do
+    # Alive before looking: a run that finished quickly is still found once it stopped.
+    alive=0
+    kill -0 "$pid" 2>/dev/null && alive=1
+    run=$(find_run "$since" any || true)
+    if [ -n "$run" ] || ((alive == 0)); then break; fi
+    sleep 1
+  done
+  if [ -n "$run" ]; then
+    say "made run $run"
+    hand_over run "$run"
+  else
+    say "kforge optimize stopped before making a run"
+    hand_over failed "node 0 made no run"
+  fi
+  wait "$pid"
+}
+
+# Leaves $2 in the handover folder's file $1, whole or not at all.
+hand_over() {
+  if [ -n "${KFORGE_HANDOVER:-}" ]; then
+    mkdir -p "$KFORGE_HANDOVER"
+    echo "$2" >"$KFORGE_HANDOVER/$1.$$"
+    mv "$KFORGE_HANDOVER/$1.$$" "$KFORGE_HANDOVER/$1"
+  fi
+}
+
+# The other nodes: wait for node 0's run, then join it.
+wait_for_run() {
+  local waited=0 limit=${KFORGE_JOIN_WAIT_S:-600} run="" recent
+  # From the store: a run started at most KFORGE_JOIN_SINCE_S before this node (default an
+  # hour), so that an old run of the same tasks, killed and left "running", is not joined.
+  recent=$(date -u -d "-${KFORGE_JOIN_SINCE_S:-3600} seconds" +%Y-%m-%dT%H:%M:%S)
+  while [ -z "$run" ]; do
+    if [ -n "${KFORGE_HANDOVER:-}" ]; then
+      if [ -e "$KFORGE_HANDOVER/failed" ]; then
+        say "no run to join: $(cat "$KFORGE_HANDOVER/failed")"
+        return 1
+      fi
+      run=$(cat "$KFORGE_HANDOVER/run" 2>/dev/null || true)
+    else
+      run=$(find_run "$recent" running || true)
+    fi
+    if [ -z "$run" ]; then
+      if ((waited >= limit)); then
+        say "no run to join after ${limit} s (KFORGE_JOIN_WAIT_S): did node 0 start?"
+        return 1
+      fi
+      sleep 5
+      waited=$((waited + 5))
+    fi
+  done
+  echo "$run"
+}
+
+join_run() {
+  say "joining run $1"
+  node_kforge optimize --join "$1" "${args[@]}" --json
+}
+# ---- end of the part to adapt -------------------------------------------------------------
+
+case "$mode" in
+  join)
+    if [ -n "${KFORGE_RUN:-}" ]; then
+      join_run "$KFORGE_RUN"
+    elif ((index == 0)); then
+      create_run
+    else
+      run=$(wait_for_run)
+      join_run "$run"
+    fi
+    ;;
+  split)
+    mine=()
+    for ((i = index; i < ${#tasks[@]}; i += nodes)); do mine+=("${tasks[i]}"); done
+    if ((${#mine[@]} == 0)); then
+      say "no task for this node (${#tasks[@]} tasks, $nodes nodes)"
+      exit 0
+    fi
+    say "optimizing ${mine[*]}"
+    node_kforge optimize "${mine[@]}" "${args[@]}" --json
+    ;;
+  *)
+    say "KFORGE_MODE is '$mode': join or split"
+    exit 2
+    ;;
+esac
