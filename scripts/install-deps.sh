@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev zlib1g-dev patchelf ccache clang libclang-rt-14-dev
   python3 python3-torch python3-numpy python3-venv python3-yaml
   chromium
+  # the single-node Slurm that tests/system/slurm_test.cpp starts (docs/scale-out.md)
+  slurmctld slurmd slurm-client
 )
 
 missing=()
