@@ -8,7 +8,9 @@
 #                      password: kforge refuses one on the command line; the password comes from
 #                      PGPASSWORD, or PGPASSFILE / ~/.pgpass with mode 600; docs/postgresql-store.md)
 #   KFORGE_TASKS       the tasks of the run, separated by spaces ("suite/a suite/b ...")
-#   KFORGE_ARGS        more `kforge optimize` arguments, separated by spaces ("--agent llm ...")
+#   KFORGE_ARGS        more `kforge optimize` arguments for the node that makes the run (split:
+#                      every node), separated by spaces ("--agent llm --iterations 20"; not
+#                      -q: node 0 reads the run's id from kforge's "run N" line on stderr)
 #   KFORGE_INDEX       this node's number, 0 to KFORGE_NODES - 1
 #   KFORGE_NODES       how many nodes there are
 #   KFORGE_MODE        join (default): node 0 makes the run, every other node joins it
@@ -18,6 +20,7 @@
 #   KFORGE_HANDOVER    join: a folder every node sees (a shared file system) where node 0 leaves
 #                      the run's id for the others; unset, they find the run in the store
 #   KFORGE_JOIN_WAIT_S join: how long the others wait for node 0's run (default 600)
+#   KFORGE_JOIN_ARGS   join: arguments for the joining nodes (the run holds the rest; e.g. --gpus)
 #   KFORGE_JOIN_SINCE_S join, without KFORGE_HANDOVER: the others take the newest running run
 #                      of the same tasks started at most this long before them (default 3600)
 #   KFORGE_CONFIG      a kforge.toml for the node's workspace (optional)
@@ -47,45 +50,26 @@ fi
 node_kforge() { "$kforge" --workspace "$workspace" --db "$db" "$@"; }
 
 # ---- creating and joining the run: the part to adapt --------------------------------------
-# The newest optimize run of exactly these tasks started at or after $1 (UTC, ISO 8601; empty
-# for any time), and still running unless $2 is "any", from `kforge runs --json`; prints its
-# id, or nothing.
+# The newest optimize run of exactly these tasks that is still running and started at or after
+# $1 (UTC, ISO 8601), from `kforge runs --json`; prints its id, or nothing.
 find_run() {
   node_kforge runs --json --limit 100 | "$python" -c '
 import json, sys
-since, status, tasks = sys.argv[1], sys.argv[2], sys.argv[3:]
+since, tasks = sys.argv[1], sys.argv[2:]
 for run in json.load(sys.stdin)["runs"]:
     if (run["kind"] == "optimize" and run["tasks"] == tasks and run["started_at"] >= since
-            and (status == "any" or run["status"] == "running")):
+            and run["status"] == "running"):
         print(run["id"])
         break
-' "$1" "$2" "${tasks[@]}"
+' "$1" "${tasks[@]}"
 }
 
-# Node 0: starts the run (an ordinary `kforge optimize`, which works on it like any node),
-# finds its id in the store and hands it over.
-create_run() {
-  # A minute's slack for the clocks of this node and the database server.
-  local since run pid alive
-  since=$(date -u -d '-60 seconds' +%Y-%m-%dT%H:%M:%S)
-  node_kforge optimize "${tasks[@]}" "${args[@]}" --json &
-  pid=$!
-  while :; do
-    # Alive before looking: a run that finished quickly is still found once it stopped.
-    alive=0
-    kill -0 "$pid" 2>/dev/null && alive=1
-    run=$(find_run "$since" any || true)
-    if [ -n "$run" ] || ((alive == 0)); then break; fi
-    sleep 1
-  done
-  if [ -n "$run" ]; then
-    say "made run $run"
-    hand_over run "$run"
-  else
-    say "kforge optimize stopped before making a run"
-    hand_over failed "node 0 made no run"
-  fi
-  wait "$pid"
+# The stored status of run $1 ("running", "completed", ...).
+run_status() {
+  node_kforge runs --json --limit 1000 | "$python" -c '
+import json, sys
+print(next((r["status"] for r in json.load(sys.stdin)["runs"] if r["id"] == int(sys.argv[1])), ""))
+' "$1"
 }
 
 # Leaves $2 in the handover folder's file $1, whole or not at all.
@@ -97,7 +81,28 @@ hand_over() {
   fi
 }
 
-# The other nodes: wait for node 0's run, then join it.
+# Node 0: starts the run (an ordinary `kforge optimize`, which works on it like any node); the
+# run's id is its first line on stderr ("run N"), handed over to the others.
+create_run() {
+  local pid run=""
+  node_kforge optimize "${tasks[@]}" "${args[@]}" --json 2> >(tee "$workspace/stderr" >&2) &
+  pid=$!
+  while [ -z "$run" ]; do
+    run=$(sed -n 's/^run \([0-9][0-9]*\)$/\1/p' "$workspace/stderr" 2>/dev/null | head -n 1)
+    if [ -z "$run" ] && ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.5
+  done
+  if [ -n "$run" ]; then
+    say "made run $run"
+    hand_over run "$run"
+  else
+    say "kforge optimize stopped before making a run"
+    hand_over failed "node 0 made no run"
+  fi
+  wait "$pid"
+}
+
+# The other nodes: wait for node 0's run.
 wait_for_run() {
   local waited=0 limit=${KFORGE_JOIN_WAIT_S:-600} run="" recent
   # From the store: a run started at most KFORGE_JOIN_SINCE_S before this node (default an
@@ -111,7 +116,7 @@ wait_for_run() {
       fi
       run=$(cat "$KFORGE_HANDOVER/run" 2>/dev/null || true)
     else
-      run=$(find_run "$recent" running || true)
+      run=$(find_run "$recent" || true)
     fi
     if [ -z "$run" ]; then
       if ((waited >= limit)); then
@@ -125,9 +130,17 @@ wait_for_run() {
   echo "$run"
 }
 
+# A joining node takes the tasks, agent and budgets from the stored run: only
+# KFORGE_JOIN_ARGS (e.g. --gpus) go with --join. A run already completed (this node started
+# late) leaves nothing to do.
 join_run() {
+  if [ "$(run_status "$1")" = completed ]; then
+    say "run $1 has completed: nothing left to join"
+    return 0
+  fi
   say "joining run $1"
-  node_kforge optimize --join "$1" "${args[@]}" --json
+  read -r -a join_args <<<"${KFORGE_JOIN_ARGS:-}"
+  node_kforge optimize --join "$1" "${join_args[@]}" --json
 }
 # ---- end of the part to adapt -------------------------------------------------------------
 
