@@ -40,10 +40,28 @@ read -r -a args <<<"${KFORGE_ARGS:-}"
 
 say() { echo "kforge-node $index/$nodes: $*" >&2; }
 
+# Leaves $2 in the handover folder's file $1, whole or not at all.
+hand_over() {
+  if [ -n "${KFORGE_HANDOVER:-}" ]; then
+    mkdir -p "$KFORGE_HANDOVER"
+    echo "$2" >"$KFORGE_HANDOVER/$1.$$"
+    mv "$KFORGE_HANDOVER/$1.$$" "$KFORGE_HANDOVER/$1"
+  fi
+}
+
 # A workspace of the node's own on local disk: its caches (compiled candidates, references)
 # are per node; the store is the shared one.
 workspace=$(mktemp -d "${KFORGE_SCRATCH:-${TMPDIR:-/tmp}}/kforge-node-$index.XXXXXX")
-trap 'rm -rf "$workspace"' EXIT
+made_run=""
+finish() {
+  local status=$?
+  rm -rf "$workspace"
+  # Node 0 stopping before it handed a run over, however it stopped: the others stop waiting.
+  if [ "$mode" = join ] && ((index == 0)) && [ -z "${KFORGE_RUN:-}" ] && [ -z "$made_run" ]; then
+    hand_over failed "node 0 stopped (exit status $status) before making a run"
+  fi
+}
+trap finish EXIT
 if [ -n "${KFORGE_CONFIG:-}" ]; then
   install -m 600 "$KFORGE_CONFIG" "$workspace/kforge.toml"
 fi
@@ -72,15 +90,6 @@ print(next((r["status"] for r in json.load(sys.stdin)["runs"] if r["id"] == int(
 ' "$1"
 }
 
-# Leaves $2 in the handover folder's file $1, whole or not at all.
-hand_over() {
-  if [ -n "${KFORGE_HANDOVER:-}" ]; then
-    mkdir -p "$KFORGE_HANDOVER"
-    echo "$2" >"$KFORGE_HANDOVER/$1.$$"
-    mv "$KFORGE_HANDOVER/$1.$$" "$KFORGE_HANDOVER/$1"
-  fi
-}
-
 # Node 0: starts the run (an ordinary `kforge optimize`, which works on it like any node); the
 # run's id is its first line on stderr ("run N"), handed over to the others.
 create_run() {
@@ -88,16 +97,16 @@ create_run() {
   node_kforge optimize "${tasks[@]}" "${args[@]}" --json 2> >(tee "$workspace/stderr" >&2) &
   pid=$!
   while [ -z "$run" ]; do
-    run=$(sed -n 's/^run \([0-9][0-9]*\)$/\1/p' "$workspace/stderr" 2>/dev/null | head -n 1)
+    run=$(sed -n 's/^run \([0-9][0-9]*\)$/\1/p' "$workspace/stderr" 2>/dev/null | head -n 1 || true)
     if [ -z "$run" ] && ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.5
   done
   if [ -n "$run" ]; then
     say "made run $run"
     hand_over run "$run"
+    made_run=$run
   else
     say "kforge optimize stopped before making a run"
-    hand_over failed "node 0 made no run"
   fi
   wait "$pid"
 }

@@ -227,7 +227,9 @@ TEST_P(SlurmLaunch, WhenTheFirstArrayTaskMakesNoRunTheOthersStop) {
   EXPECT_EQ(states[0], "FAILED") << output_of(job, 0);
   EXPECT_EQ(states[1], "FAILED") << output_of(job, 1);
   EXPECT_NE(output_of(job, 0).find("kforge: error:"), std::string::npos) << output_of(job, 0);
-  EXPECT_NE(output_of(job, 1).find("no run to join: node 0 made no run"), std::string::npos)
+  EXPECT_NE(
+      output_of(job, 1).find("no run to join: node 0 stopped (exit status 1) before making a run"),
+      std::string::npos)
       << output_of(job, 1);
   EXPECT_TRUE(optimize_runs().empty());
 }
