@@ -132,8 +132,8 @@ wait_for_run() {
         say "no run to join after ${limit} s (KFORGE_JOIN_WAIT_S): did node 0 start?"
         return 1
       fi
-      sleep 5
-      waited=$((waited + 5))
+      sleep 2
+      waited=$((waited + 2))
     fi
   done
   echo "$run"

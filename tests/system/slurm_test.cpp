@@ -83,7 +83,8 @@ class SlurmLaunch : public ::testing::TestWithParam<StoreKind> {
 
   // Submits the recipe from the workspace as an array job of `tasks` array tasks; the settings
   // are the environment sbatch passes on (as a user's would be). Returns the job id.
-  std::string submit(int tasks, const std::map<std::string, std::string>& settings) {
+  std::string submit(int tasks, const std::map<std::string, std::string>& settings,
+                     int latency_ms = 0) {
     std::string failure;
     cluster_ = testing::SlurmCluster::start(&failure);
     if (cluster_ == nullptr) {
@@ -91,6 +92,7 @@ class SlurmLaunch : public ::testing::TestWithParam<StoreKind> {
       return "";
     }
     std::map<std::string, std::string> environment = testing::emulated_gpu_environment();
+    environment["KFORGE_GPU_WORKER"] += " --latency-ms " + std::to_string(latency_ms);
     environment["KFORGE"] = testing::kforge_binary().string();
     environment["KFORGE_PYTHON"] = "/usr/bin/python3";
     environment["KFORGE_DB"] = url_;
@@ -140,18 +142,20 @@ class SlurmLaunch : public ::testing::TestWithParam<StoreKind> {
     int64_t id = 0;
     std::string status, tasks, node;
     int64_t evaluations = 0;
+    int64_t evaluating_nodes = 0;  // the processes that stored its evaluations
   };
   std::vector<StoredRun> optimize_runs() {
     sql::Connection db = open_store();
     auto query = db.prepare(
         "SELECT r.id, r.status, r.request, r.node, "
-        "(SELECT count(*) FROM evaluations e WHERE e.run_id = r.id) "
+        "(SELECT count(*) FROM evaluations e WHERE e.run_id = r.id), "
+        "(SELECT count(DISTINCT e.node) FROM evaluations e WHERE e.run_id = r.id) "
         "FROM runs r WHERE r.kind = 'optimize' ORDER BY r.id");
     std::vector<StoredRun> runs;
     while (query.step()) {
       runs.push_back({query.integer(0), query.text(1),
                       nlohmann::json::parse(query.text(2))["tasks"].dump(), query.text(3),
-                      query.integer(4)});
+                      query.integer(4), query.integer(5)});
     }
     return runs;
   }
@@ -235,11 +239,13 @@ TEST_P(SlurmLaunch, WhenTheFirstArrayTaskMakesNoRunTheOthersStop) {
 }
 
 // The whole recipe: array task 0 makes the run, task 1 joins it (`kforge optimize --join`),
-// and the one run completes with every candidate of both tasks evaluated once.
+// and the one run completes with every candidate of both tasks evaluated once, by both nodes
+// (each evaluation's timing takes a second on the emulated GPU, so that node 0 is still busy
+// with its first task when node 1 joins).
 TEST_P(SlurmLaunch, ArrayTasksShareOneRunThroughJoin) {
   if (!kforge_has_join())
     GTEST_SKIP() << "kforge optimize has no --join yet (issue 18 item 3)";
-  std::string job = submit(2, {{"KFORGE_MODE", "join"}});
+  std::string job = submit(2, {{"KFORGE_MODE", "join"}}, 1000);
   ASSERT_FALSE(job.empty());
   std::map<int, std::string> states = finish(job);
   for (int task : {0, 1})
@@ -248,6 +254,9 @@ TEST_P(SlurmLaunch, ArrayTasksShareOneRunThroughJoin) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].status, "completed");
   EXPECT_EQ(runs[0].evaluations, 2 * kCandidates);
+  EXPECT_NE(output_of(job, 1).find("joining run " + std::to_string(runs[0].id)), std::string::npos)
+      << output_of(job, 1);
+  EXPECT_EQ(runs[0].evaluating_nodes, 2) << output_of(job, 0) << output_of(job, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, SlurmLaunch,
