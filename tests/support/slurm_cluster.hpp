@@ -1,10 +1,11 @@
 // A single-node Slurm cluster for the tests, started by the test itself: Debian's slurm-wlm
 // (slurmctld and slurmd) configured in a temporary folder, on two free TCP ports of 127.0.0.1,
-// with no systemd and no munge (auth/none and cred/none, which Debian's build ships: nothing
-// but root on this machine reaches the ports' daemons that the test starts and stops). One node,
-// two CPUs and two GPUs that are gres entries on /dev/null and /dev/zero (Slurm only checks
-// that a gres file is a device; it then sets CUDA_VISIBLE_DEVICES for each job as on a GPU
-// node), so that a batch script asking --gres=gpu:1 runs unchanged.
+// with no systemd. Requests are authenticated as on a real cluster, by munge: a munged of the
+// test's own, on a socket in the folder, with a fresh random key that only root may read (so
+// another user of the machine cannot pass for root to these daemons). One node, two CPUs and
+// two GPUs that are gres entries on /dev/null and /dev/zero (Slurm only checks that a gres file
+// is a device; it then sets CUDA_VISIBLE_DEVICES for each job as on a GPU node), so that a
+// batch script asking --gres=gpu:1 runs unchanged.
 //
 // slurmd must run as root to start jobs; the tests run as root here and in CI. Not root, or
 // Slurm not installed: start() returns nullptr and says why, and the test skips. Installed but
@@ -13,9 +14,11 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -33,10 +36,11 @@ class SlurmCluster {
  public:
   // Why this machine cannot run the cluster (not installed, not root), or "" when it can.
   static std::string unavailable() {
-    for (const char* program : {"slurmctld", "slurmd", "sbatch", "squeue", "scontrol"}) {
+    for (const char* program : {"slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "munged"}) {
       if (find(program).empty())
         return std::string("Slurm is not installed (no ") + program +
-               "; Debian's slurmctld, slurmd and slurm-client: scripts/install-deps.sh)";
+               "; Debian's slurmctld, slurmd and slurm-client, with munge: "
+               "scripts/install-deps.sh)";
     }
     if (::geteuid() != 0)
       return "slurmd starts jobs as their user only when it runs as root; this test is not root";
@@ -49,7 +53,8 @@ class SlurmCluster {
     std::string why = cluster->initialise();
     if (why.empty())
       return cluster;
-    *failure = why + "\n--- slurmctld.log ---\n" + cluster->log("slurmctld.log") +
+    *failure = why + "\n--- munged.log ---\n" + cluster->log("munged.log") +
+               "\n--- slurmctld.log ---\n" + cluster->log("slurmctld.log") +
                "\n--- slurmd.log ---\n" + cluster->log("slurmd.log");
     return nullptr;
   }
@@ -63,6 +68,8 @@ class SlurmCluster {
       if (alive(pid_file))
         ::kill(pid(pid_file), SIGKILL);
     }
+    if (alive("munged.pid"))
+      ::kill(pid("munged.pid"), SIGTERM);
     std::error_code ignored;
     std::filesystem::remove_all(folder_, ignored);
   }
@@ -153,6 +160,23 @@ class SlurmCluster {
               ("kforge-slurm-" + std::to_string(::getpid()) + "-" + std::to_string(entropy()));
     std::filesystem::create_directories(folder_ / "state");
     std::filesystem::create_directories(folder_ / "spool" / kNode);
+    // munged wants every folder above its socket searchable by all, and its key for root alone.
+    std::filesystem::create_directories(folder_ / "munge");
+    ::chmod(folder_.c_str(), 0711);
+    ::chmod((folder_ / "munge").c_str(), 0755);
+    std::string key(1024, '\0');
+    for (char& byte : key)
+      byte = static_cast<char>(entropy());
+    files::write_atomic(folder_ / "munge.key", key);
+    ::chmod((folder_ / "munge.key").c_str(), 0400);
+    const std::string socket = (folder_ / "munge" / "munge.sock").string();
+    ProcessResult munge =
+        daemon("munged", {"--socket=" + socket, "--key-file=" + (folder_ / "munge.key").string(),
+                          "--pid-file=" + (folder_ / "munged.pid").string(),
+                          "--log-file=" + (folder_ / "munged.log").string(),
+                          "--seed-file=" + (folder_ / "munged.seed").string()});
+    if (!munge.succeeded())
+      return "munged did not start: " + munge.describe_end() + " " + munge.standard_error;
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     // slurmctld runs only where its host name is the configuration's SlurmctldHost.
@@ -168,7 +192,9 @@ class SlurmCluster {
                             "SlurmctldPort=" + std::to_string(controller_port) +
                             "\nSlurmdPort=" + std::to_string(node_port) +
                             "\n"
-                            "AuthType=auth/none\nCredType=cred/none\n"
+                            "AuthType=auth/munge\nCredType=cred/munge\nAuthInfo=socket=" +
+                            socket +
+                            "\n"
                             "SlurmUser=root\nSlurmdUser=root\n"
                             "StateSaveLocation=" +
                             folder + "/state\nSlurmdSpoolDir=" + folder +
