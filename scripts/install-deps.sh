@@ -12,7 +12,7 @@ packages=(
   python3 python3-torch python3-numpy python3-venv python3-yaml
   chromium
   # the single-node Slurm that tests/system/slurm_test.cpp starts (docs/scale-out.md)
-  slurmctld slurmd slurm-client
+  slurmctld slurmd slurm-client munge
 )
 
 missing=()
