@@ -53,6 +53,7 @@ hand_over() {
 # are per node; the store is the shared one.
 workspace=$(mktemp -d "${KFORGE_SCRATCH:-${TMPDIR:-/tmp}}/kforge-node-$index.XXXXXX")
 made_run=""
+# shellcheck disable=SC2317  # (run by the EXIT trap)
 finish() {
   local status=$?
   rm -rf "$workspace"
@@ -153,29 +154,38 @@ join_run() {
 }
 # ---- end of the part to adapt -------------------------------------------------------------
 
-case "$mode" in
-  join)
-    if [ -n "${KFORGE_RUN:-}" ]; then
-      join_run "$KFORGE_RUN"
-    elif ((index == 0)); then
-      create_run
-    else
-      run=$(wait_for_run)
-      join_run "$run"
-    fi
-    ;;
-  split)
-    mine=()
-    for ((i = index; i < ${#tasks[@]}; i += nodes)); do mine+=("${tasks[i]}"); done
-    if ((${#mine[@]} == 0)); then
-      say "no task for this node (${#tasks[@]} tasks, $nodes nodes)"
-      exit 0
-    fi
-    say "optimizing ${mine[*]}"
-    node_kforge optimize "${mine[@]}" "${args[@]}" --json
-    ;;
-  *)
-    say "KFORGE_MODE is '$mode': join or split"
-    exit 2
-    ;;
-esac
+# The node's work, in a function read whole before it runs: bash reads a script as it goes, so
+# a node script changed on the shared file system while nodes run cannot derail them.
+main() {
+  case "$mode" in
+    join)
+      if [ -n "${KFORGE_RUN:-}" ]; then
+        join_run "$KFORGE_RUN"
+      elif ((index == 0)) && [ -s "${KFORGE_HANDOVER:-/nonexistent}/run" ]; then
+        # Node 0 started again (a requeued array task): its run exists; join it.
+        made_run=$(cat "$KFORGE_HANDOVER/run")
+        join_run "$made_run"
+      elif ((index == 0)); then
+        create_run
+      else
+        run=$(wait_for_run)
+        join_run "$run"
+      fi
+      ;;
+    split)
+      mine=()
+      for ((i = index; i < ${#tasks[@]}; i += nodes)); do mine+=("${tasks[i]}"); done
+      if ((${#mine[@]} == 0)); then
+        say "no task for this node (${#tasks[@]} tasks, $nodes nodes)"
+        exit 0
+      fi
+      say "optimizing ${mine[*]}"
+      node_kforge optimize "${mine[@]}" "${args[@]}" --json
+      ;;
+    *)
+      say "KFORGE_MODE is '$mode': join or split"
+      exit 2
+      ;;
+  esac
+}
+main; exit $?  # one line: nothing after it is read

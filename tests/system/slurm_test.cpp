@@ -87,7 +87,8 @@ class SlurmLaunch : public ::testing::TestWithParam<StoreKind> {
   std::string submit(int tasks, const std::map<std::string, std::string>& settings,
                      int latency_ms = 0) {
     std::string failure;
-    cluster_ = testing::SlurmCluster::start(&failure);
+    if (cluster_ == nullptr)
+      cluster_ = testing::SlurmCluster::start(&failure);
     if (cluster_ == nullptr) {
       ADD_FAILURE() << "Slurm is installed but did not start: " << failure;
       return "";
@@ -227,7 +228,8 @@ TEST_P(SlurmLaunch, WhenTheFirstArrayTaskMakesNoRunTheOthersStop) {
 // with every candidate of both tasks evaluated once, by both nodes (each evaluation's timing
 // takes a second on the emulated GPU, so that node 0 is still on its first task when node 1
 // joins). A kforge without --join (before issue 18 item 3) has node 0's part tested alone: one
-// array task, which makes the run, hands it over and completes it.
+// array task, which makes the run, hands it over and completes it. Then node 0 started again
+// finds the run handed over and, the run being complete, does nothing.
 TEST_P(SlurmLaunch, ArrayTasksShareOneRun) {
   const bool join = kforge_has_join();
   if (!join)
@@ -251,6 +253,18 @@ TEST_P(SlurmLaunch, ArrayTasksShareOneRun) {
         << output_of(job, 1);
     EXPECT_EQ(runs[0].evaluating_nodes, 2) << output_of(job, 0) << output_of(job, 1);
   }
+
+  // Node 0 started again (a requeued array task) joins the run it made rather than making
+  // another; the run has completed, so it has nothing to do and succeeds.
+  std::string again =
+      submit(1, {{"KFORGE_MODE", "join"}, {"KFORGE_HANDOVER", handover.parent_path().string()}});
+  ASSERT_FALSE(again.empty());
+  EXPECT_EQ(finish(again)[0], "COMPLETED") << output_of(again, 0);
+  EXPECT_NE(output_of(again, 0).find("run " + std::to_string(runs[0].id) +
+                                     " has completed: nothing left to join"),
+            std::string::npos)
+      << output_of(again, 0);
+  EXPECT_EQ(optimize_runs().size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, SlurmLaunch,
