@@ -20,6 +20,8 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <random>
@@ -60,16 +62,16 @@ class SlurmCluster {
   }
 
   ~SlurmCluster() {
-    // scontrol shutdown stops both daemons; a daemon still there after it is killed.
+    // scontrol shutdown stops both daemons, which save their state as they go: the folder is
+    // removed once they are gone (a daemon still there after 10 s is killed), munged last.
+    // Their process ids were read at the start: the daemons remove their pid files early.
+    // (A cluster that never became ready has only its pid files.)
+    if (daemons_.empty())
+      daemons_ = {pid("slurmctld.pid"), pid("slurmd.pid"), pid("munged.pid")};
     command("scontrol", {"shutdown"}, 30);
-    for (const char* pid_file : {"slurmctld.pid", "slurmd.pid"}) {
-      for (int attempt = 0; attempt < 50 && alive(pid_file); ++attempt)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (alive(pid_file))
-        ::kill(pid(pid_file), SIGKILL);
-    }
-    if (alive("munged.pid"))
-      ::kill(pid("munged.pid"), SIGTERM);
+    stop(daemons_[0], 0);
+    stop(daemons_[1], 0);
+    stop(daemons_[2], SIGTERM);
     std::error_code ignored;
     std::filesystem::remove_all(folder_, ignored);
   }
@@ -149,9 +151,24 @@ class SlurmCluster {
       return 0;
     return static_cast<pid_t>(std::atol(files::read(folder_ / pid_file).c_str()));
   }
-  bool alive(const char* pid_file) const {
-    pid_t process = pid(pid_file);
-    return process > 0 && ::kill(process, 0) == 0;
+  // Running, not a zombie: the daemons are not this process's children, and whoever inherits
+  // them may be slow to reap them.
+  static bool alive(pid_t process) {
+    if (process <= 0 || ::kill(process, 0) != 0)
+      return false;
+    std::ifstream file("/proc/" + std::to_string(process) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    size_t end = stat.rfind(')');
+    return end != std::string::npos && end + 2 < stat.size() && stat[end + 2] != 'Z';
+  }
+  // Sends `signal` (none: 0), waits up to 10 s for the process to end, then kills it.
+  static void stop(pid_t process, int signal) {
+    if (signal != 0 && alive(process))
+      ::kill(process, signal);
+    for (int attempt = 0; attempt < 100 && alive(process); ++attempt)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (alive(process))
+      ::kill(process, SIGKILL);
   }
 
   std::string initialise() {
@@ -229,8 +246,10 @@ class SlurmCluster {
     // Ready once the node is idle: registered with the controller, taking jobs.
     for (int attempt = 0; attempt < 120; ++attempt) {
       ProcessResult state = command("sinfo", {"-h", "-N", "-o", "%T"}, 10);
-      if (strings::trim(state.standard_output) == "idle")
+      if (strings::trim(state.standard_output) == "idle") {
+        daemons_ = {pid("slurmctld.pid"), pid("slurmd.pid"), pid("munged.pid")};
         return "";
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     return "the Slurm node did not become idle in 30 s";
@@ -248,6 +267,7 @@ class SlurmCluster {
 
   static constexpr const char* kNode = "kforge-node";
   std::filesystem::path folder_;
+  std::vector<pid_t> daemons_;  // slurmctld, slurmd, munged
 };
 
 }  // namespace kforge::testing
