@@ -18,6 +18,7 @@
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/slurm_cluster.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/tiny_workspace.hpp"
 
 namespace kforge {
 namespace {
@@ -57,14 +58,7 @@ class SlurmLaunch : public ::testing::TestWithParam<StoreKind> {
       url_ = server_->create_database();
     }
 
-    fs::create_directories(root / "problems");
-    testing::write_text(root / "problems/tiny_a.py", testing::kTinyReluTask);
-    testing::write_text(root / "problems/tiny_b.py", testing::kTinyReluTask);
-    testing::write_text(root / "kforge.toml",
-                        "python = \"/usr/bin/python3\"\n"
-                        "[verify]\nseeds = 1\n"
-                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
-                        "max_samples = 4\nbaselines = false\n[profile]\nenabled = false\n");
+    testing::write_two_tiny_tasks(root);
     ProcessResult imported =
         run_kforge({"--db", url_, "tasks", "import", "problems", "--suite", "tiny"}, root);
     ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
