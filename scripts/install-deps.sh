@@ -9,8 +9,10 @@ packages=(
   libsqlite3-dev sqlite3 libpq-dev postgresql libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libboost-dev libboost-filesystem-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev zlib1g-dev patchelf ccache clang libclang-rt-14-dev
-  python3 python3-torch python3-numpy python3-venv python3-jsonschema
+  python3 python3-torch python3-numpy python3-venv python3-jsonschema python3-yaml
   chromium
+  # the single-node Slurm that tests/system/slurm_test.cpp starts (docs/scale-out.md)
+  slurmctld slurmd slurm-client munge
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include "datasets/sqlite.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/tiny_workspace.hpp"
 
 namespace kforge {
 namespace {
@@ -22,14 +23,7 @@ class MultiGpuTest : public ::testing::Test {
   static void SetUpTestSuite() {
     workspace_ = new testing::TemporaryDirectory();
     const fs::path root = workspace_->path();
-    fs::create_directories(root / "problems");
-    testing::write_text(root / "problems/tiny_a.py", testing::kTinyReluTask);
-    testing::write_text(root / "problems/tiny_b.py", testing::kTinyReluTask);
-    testing::write_text(root / "kforge.toml",
-                        "python = \"/usr/bin/python3\"\n"
-                        "[verify]\nseeds = 1\n"
-                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
-                        "max_samples = 4\nbaselines = false\n[profile]\nenabled = false\n");
+    testing::write_two_tiny_tasks(root);
     ProcessResult imported = run_kforge({"tasks", "import", "problems", "--suite", "tiny"}, root);
     ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
     fs::create_directories(root / "candidates");

@@ -1,0 +1,25 @@
+// A workspace for optimize runs on the emulated GPU worker (tests/support/emulated_gpu_worker.py)
+// through the real binary: two tasks, problems/tiny_a.py and tiny_b.py (both kTinyReluTask, to
+// import as suite `tiny`), and a kforge.toml that keeps each evaluation short (one seed, four
+// timing samples, no baselines, no profile).
+#pragma once
+
+#include <filesystem>
+
+#include "tests/support/emulated_gpu_fixtures.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge::testing {
+
+inline void write_two_tiny_tasks(const std::filesystem::path& root) {
+  std::filesystem::create_directories(root / "problems");
+  write_text(root / "problems/tiny_a.py", kTinyReluTask);
+  write_text(root / "problems/tiny_b.py", kTinyReluTask);
+  write_text(root / "kforge.toml",
+             "python = \"/usr/bin/python3\"\n"
+             "[verify]\nseeds = 1\n"
+             "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
+             "max_samples = 4\nbaselines = false\n[profile]\nenabled = false\n");
+}
+
+}  // namespace kforge::testing
