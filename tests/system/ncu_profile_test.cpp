@@ -157,5 +157,25 @@ TEST_F(NcuProfiler, AnUnknownProfilerIsAOneLineError) {
       << help.standard_output << help.standard_error;
 }
 
+// The one-shot worker ncu starts: `kforge worker gpu --requests FILE` reads its requests from
+// the file and answers on stdout (here, without a GPU, its hello says why there is none).
+TEST_F(NcuProfiler, TheWorkerReadsItsRequestsFromAFile) {
+  testing::write_text(workspace_->path() / "requests.jsonl",
+                      "{\"op\":\"hello\",\"id\":1}\n{\"op\":\"exit\"}\n");
+  ProcessResult worker = testing::run_kforge(
+      {"worker", "gpu", "--device", "0", "--requests", "requests.jsonl"}, workspace_->path());
+  json hello = json::parse(worker.standard_output);
+  EXPECT_EQ(hello["id"], 1);
+  if (hello["ok"] == true) {
+    EXPECT_EQ(worker.exit_code, 0);  // a GPU: hello, then exit
+  } else {
+    EXPECT_EQ(worker.exit_code, 1);
+    EXPECT_NE(hello["error"].get<std::string>().find("no "), std::string::npos) << hello.dump();
+  }
+  ProcessResult missing = testing::run_kforge(
+      {"worker", "gpu", "--requests", "no-such-requests.jsonl"}, workspace_->path());
+  EXPECT_EQ(missing.exit_code, 2) << missing.standard_error;
+}
+
 }  // namespace
 }  // namespace kforge
