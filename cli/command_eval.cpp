@@ -32,7 +32,8 @@ struct EvalOptions {
   std::string file;
   std::string task;
   std::string arch;
-  std::string gpus;  // gpu.devices
+  std::string gpus;      // gpu.devices
+  std::string profiler;  // profile.profiler
   std::vector<std::string> defines;
   std::string origin = "human";
   bool json = false;
@@ -244,6 +245,7 @@ void add_eval_command(CLI::App& parent, Context& context) {
   command->add_option("--gpus", options->gpus,
                       "GPUs the candidate may run on (sets gpu.devices): all, or ordinals such as "
                       "1 or 0,2; the first free one runs it");
+  add_profiler_flag(*command, options->profiler);
   command->add_option("--define", options->defines, "override a define: NAME=VALUE (repeatable)");
   command->add_option("--origin", options->origin, "where the candidate came from")
       ->check(CLI::IsMember({"human", "llm", "tune", "replay", "seed"}));
@@ -252,6 +254,7 @@ void add_eval_command(CLI::App& parent, Context& context) {
     Workspace& workspace = context.workspace();
     if (!options->gpus.empty())
       workspace.config().set(kGpuDevicesKey, options->gpus);
+    apply_profiler_flag(workspace.config(), options->profiler);
     auto defines = parse_defines(options->defines);
     // A FIFO, a device or a file past any plausible candidate is refused before it is read;
     // a file over the source limit but under this is read, and judged `too_large` unparsed.

@@ -45,7 +45,8 @@ struct OptimizeOptions {
   std::string hint;
   std::optional<int64_t> resume;
   std::string arch;
-  std::string gpus;  // gpu.devices
+  std::string gpus;      // gpu.devices
+  std::string profiler;  // profile.profiler
   std::string prompts;
   bool json = false;
   // llm.* keys set by flags: key -> value as text.
@@ -318,6 +319,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     config.set(key, value);
   if (!options.gpus.empty())
     config.set(kGpuDevicesKey, options.gpus);
+  apply_profiler_flag(config, options.profiler);
 
   if (!options.resume) {
     if (options.tasks.empty())
@@ -593,6 +595,7 @@ void add_optimize_command(CLI::App& parent, Context& context) {
   command->add_option("--gpus", options->gpus,
                       "GPUs to run candidates on, one worker each: all, or ordinals such as 0,2 "
                       "(sets gpu.devices); the run's tasks proceed side by side");
+  add_profiler_flag(*command, options->profiler);
   command->add_option("--prompts", options->prompts,
                       "folder of prompt templates overriding the built-in ones");
   command->add_flag("--json", options->json, "print one JSON object");

@@ -28,6 +28,7 @@ struct ProfileFileOptions {
   std::string file;
   std::string task;
   std::string arch;
+  std::string profiler;  // profile.profiler
   bool json = false;
 };
 
@@ -59,6 +60,7 @@ void print_time_by_launch(const std::vector<LaunchTime>& launches) {
 
 void profile_file(const ProfileFileOptions& options, Context& context) {
   Workspace& workspace = context.workspace();
+  apply_profiler_flag(workspace.config(), options.profiler);
   std::string source = files::read(options.file, kMaxProfiledFileBytes);
   std::string file_name = std::filesystem::path(options.file).filename().string();
   Task task = load_task(workspace, options.task,
@@ -124,6 +126,7 @@ void add_profile_candidate(CLI::App& profile, Context& context) {
   profile.add_option("--task", options->task, "the task to evaluate against, e.g. builtin/relu");
   profile.add_option("--arch", options->arch,
                      "architecture to compile for (default: the GPU's, else config `arch`)");
+  add_profiler_flag(profile, options->profiler);
   profile.add_flag("--json", options->json, "print one JSON object");
   profile.callback([options, &context, &profile] {
     if (!profile.get_subcommands().empty())

@@ -4,12 +4,14 @@
 // sandbox/compile_worker.hpp and sandbox/gpu_protocol.hpp. The GPU worker's device timing and
 // hardware counters come from profiler/ (CUPTI) and are wired in here, so that sandbox/ depends
 // on util only.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "harness/util/cuda_libraries.hpp"
+#include "harness/util/error.hpp"
 #include "profiler/cupti_activity.hpp"
 #include "profiler/cupti_library.hpp"
 #include "profiler/cupti_profiler_host.hpp"
@@ -126,15 +128,31 @@ void add_worker_command(CLI::App& parent, Context& context) {
       "gpu", "serve GPU run, time and measure requests on one device, one JSON line in and out");
   auto device = std::make_shared<int>(0);
   gpu->add_option("--device", *device, "the CUDA device ordinal")->check(CLI::NonNegativeNumber);
-  gpu->callback([device] {
+  // A one-shot worker under a profiler outside it (Nsight Compute's CLI): its requests (hello,
+  // replay, exit) come from a file, its replies go to stdout, and it opens neither CUPTI
+  // activity nor the range profiler, which would compete with the outside profiler.
+  auto requests = std::make_shared<std::string>();
+  gpu->add_option("--requests", *requests, "read the requests from this file instead of stdin")
+      ->check(CLI::ExistingFile);
+  gpu->callback([device, requests] {
+    int input = STDIN_FILENO;
+    if (!requests->empty()) {
+      input = ::open(requests->c_str(), O_RDONLY | O_CLOEXEC);
+      if (input < 0)
+        throw Error("cannot open the requests file", *requests);
+    }
     // Before CUDA starts: replies go to a private descriptor, stdout to stderr.
     int protocol = move_protocol_off_stdout();
     GpuWorkerSetup setup;
     setup.device = *device;
-    setup.open_timing = [] { return std::make_unique<CuptiDeviceTiming>(); };
-    setup.open_counters = [device] { return std::make_unique<CuptiDeviceCounters>(*device); };
-    int code = run_gpu_worker(STDIN_FILENO, protocol, setup);
+    if (requests->empty()) {
+      setup.open_timing = [] { return std::make_unique<CuptiDeviceTiming>(); };
+      setup.open_counters = [device] { return std::make_unique<CuptiDeviceCounters>(*device); };
+    }
+    int code = run_gpu_worker(input, protocol, setup);
     ::close(protocol);
+    if (input != STDIN_FILENO)
+      ::close(input);
     if (code != 0)
       throw CLI::RuntimeError(code);
   });

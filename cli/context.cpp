@@ -1,8 +1,11 @@
 #include "cli/context.hpp"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
+#include "harness/options/run_settings.hpp"
+#include "harness/util/error.hpp"
 #include "harness/util/formatted.hpp"
 #include "harness/util/json_text.hpp"
 #include "harness/util/strings.hpp"
@@ -21,6 +24,21 @@ Workspace& Context::workspace() {
       workspace_->config().set("python", options.python);
   }
   return *workspace_;
+}
+
+void apply_profiler_flag(Config& config, const std::string& name) {
+  if (name.empty())
+    return;
+  std::vector<std::string> names = profiler_names();
+  if (std::find(names.begin(), names.end(), name) == names.end())
+    throw Error(strings::unknown_name_message("profiler", name, names), "--profiler");
+  config.set("profile.profiler", name);
+}
+
+void add_profiler_flag(CLI::App& command, std::string& name) {
+  command.add_option("--profiler", name,
+                     "who collects the profile's counters (sets profile.profiler): cupti, ncu "
+                     "(Nsight Compute's CLI, where CUPTI is blocked) or auto");
 }
 
 std::vector<std::string> gpu_worker_command_from(const char* variable) {

@@ -29,6 +29,12 @@ struct GlobalOptions {
 // one of spaces alone.
 std::vector<std::string> gpu_worker_command_from(const char* variable);
 
+// `--profiler NAME` (eval, optimize, profile FILE): sets profile.profiler, where NAME is one of
+// the choices (cupti, ncu, auto); anything else is an Error naming `--profiler`. Nothing for "".
+void apply_profiler_flag(Config& config, const std::string& name);
+// Adds `--profiler` to `command`, bound to `name`.
+void add_profiler_flag(CLI::App& command, std::string& name);
+
 class Context {
  public:
   GlobalOptions options;

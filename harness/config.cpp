@@ -23,6 +23,7 @@
 #include "harness/options/strategy_settings.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/name_table.hpp"
 #include "harness/util/store_url.hpp"
 #include "harness/util/strings.hpp"
 
@@ -127,6 +128,16 @@ const std::vector<ConfigKey>& keys() {
          "collect hardware counters (CUPTI range profiler) per kernel after timing, untimed"},
         {"profile.only_correct", ConfigType::kBoolean, text(run.profile_only_correct),
          "profile only correct candidates; false adds incorrect and suspicious ones"},
+        {.name = "profile.profiler",
+         .type = ConfigType::kString,
+         .default_value = std::string(name_in(kProfilerChoiceNames, run.profiler)),
+         .help = "who collects the counters: cupti (the range profiler in the GPU worker), ncu "
+                 "(Nsight Compute's CLI around a replay of the candidate), or auto (ncu where "
+                 "CUPTI's counters are unavailable)",
+         .choices = profiler_names()},
+        {"profile.ncu", ConfigType::kString, run.ncu,
+         "Nsight Compute's CLI for profile.profiler = ncu or auto: a name looked up on PATH, or "
+         "a path"},
         {"gpu.device", ConfigType::kInteger, text(gpu.device),
          "ordinal of the GPU candidates run on", 0, kMaxGpuOrdinal},
         {"gpu.devices", ConfigType::kString, "",

@@ -26,6 +26,12 @@
 //              pass of its own after `time`, never timed. Counters the machine does not allow
 //              (no profiling permission, MIG, a virtual GPU, no libcupti) are a ProfileReply
 //              with status `unavailable` and the reason, not a failure.
+//   replay   → a ProfileRequest with op "replay": the plan run twice on the input set, untimed
+//              and uncounted, outputs and scratch poisoned before each pass; the reply is
+//              {"launches": N}, the launches per pass. For a profiler outside the worker: Nsight
+//              Compute's CLI starts a one-shot worker (`--requests FILE`: hello, replay, exit
+//              read from FILE) and counts the second pass (--launch-skip N --launch-count N),
+//              harness/evaluation/ncu_profile.hpp.
 //   exit     → the worker ends.
 // Every reply has "ok"; a failed request has "failure" (WorkerFailure). After a failure with
 // `context_lost`, the worker exits and the parent starts a new one.
@@ -38,6 +44,7 @@
 //   {"op":"time","id":3,...TimeRequest} → {"id":3,"ok":true,...TimeReply fields}
 //   {"op":"measure","id":4}             → {"id":4,"ok":true,...DeviceMeasurement fields}
 //   {"op":"profile","id":5,...ProfileRequest} → {"id":5,"ok":true,...ProfileReply fields}
+//   {"op":"replay","id":6,...ProfileRequest}  → {"id":6,"ok":true,"launches":N}
 //   any request                         → {"id":N,"ok":false,"failure":{WorkerFailure}}
 //   {"op":"exit"}                       → no reply; the worker ends
 #pragma once

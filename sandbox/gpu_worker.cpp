@@ -108,6 +108,8 @@ bool Worker::serve(const json& request) {
       body = measure().to_json();
     else if (op == "profile")
       body = profile(ProfileRequest::from_json(request, "profile request")).to_json();
+    else if (op == "replay")
+      body = replay(ProfileRequest::from_json(request, "replay request"));
     else
       throw BadRequest{"unknown op '" + op + "'"};
     body["id"] = id;

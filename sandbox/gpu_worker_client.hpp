@@ -41,6 +41,9 @@ class GpuWorkerClient {
   GpuWorkerClient& operator=(const GpuWorkerClient&) = delete;
 
   const DeviceDescription& device() const { return device_; }
+  // Its options, the worker program and arguments filled in (for a one-shot worker started
+  // under a profiler outside it, harness/evaluation/ncu_profile.hpp).
+  const GpuWorkerOptions& options() const { return options_; }
 
   GpuResult<RunReply> run(const RunRequest& request);
   GpuResult<TimeReply> time(const TimeRequest& request);

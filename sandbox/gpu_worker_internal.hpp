@@ -6,7 +6,8 @@
 //   gpu_worker_run.cpp      `run`;
 //   gpu_worker_time.cpp     `time`;
 //   gpu_worker_measure.cpp  `measure`, with its kernels in sandbox/ptx/;
-//   gpu_worker_profile.cpp  `profile`: hardware counters per launch, through DeviceCounters.
+//   gpu_worker_profile.cpp  `profile`: hardware counters per launch, through DeviceCounters;
+//                           `replay`: the plan run for a profiler outside the worker (ncu).
 // Nothing outside those files includes this header.
 //
 // Ordering: everything the worker does on the device (uploads, poison and guard memsets, L2
@@ -192,6 +193,17 @@ class Worker {
   // ---- profile ----
 
   ProfileReply profile(const ProfileRequest& request);
+
+  // The plan of a profile or replay request on the device: inputs uploaded, outputs and scratch
+  // allocated, every launch bound; `use` gets the plan, the function to call before each pass
+  // (poison) and the one that launches k and waits.
+  using ProfiledPlanUse = std::function<void(
+      const WorkerPlan& plan, const std::vector<CUfunction>& handles,
+      const std::function<void()>& before_pass, const std::function<void(size_t)>& run_launch)>;
+  void with_profiled_plan(const ProfileRequest& request, const ProfiledPlanUse& use);
+
+  // `replay`: two passes of the plan, for a profiler outside the worker (ncu).
+  json replay(const ProfileRequest& request);
 
   // ---- measure ----
 

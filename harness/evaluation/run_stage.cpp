@@ -8,8 +8,10 @@
 #include "datasets/measurement_records.hpp"
 #include "datasets/store.hpp"
 #include "harness/config.hpp"
+#include "harness/evaluation/ncu_profile.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/util/error.hpp"
+#include "harness/util/name_table.hpp"
 #include "harness/verification/compare.hpp"
 #include "profiler/metric_set.hpp"
 #include "profiler/statistics.hpp"
@@ -387,6 +389,10 @@ RunSettings RunSettings::from_config(const Config& config) {
   settings.baselines = config.boolean("timing.baselines");
   settings.profile = config.boolean("profile.enabled");
   settings.profile_only_correct = config.boolean("profile.only_correct");
+  // The table's choices were checked where the value was read (file or flag).
+  settings.profiler = value_named(kProfilerChoiceNames, config.string("profile.profiler"))
+                          .value_or(ProfilerChoice::kCupti);
+  settings.ncu = config.string("profile.ncu");
   return settings;
 }
 
@@ -876,19 +882,49 @@ StageRecord RunStage::profile(const RunStageRequest& request, RunProgress& progr
                                         .float64_reference = false});
   fs::path inputs = job.path() / "profile.safetensors";
   write_tensors(inputs, worker_tensors(set));
-  auto profiled = gpu_.profile({.cubin = request.cubin,
-                                .plan = benchmark.plan.to_json(),
-                                .tensors = inputs,
-                                .outputs = output_specs(*benchmark.signature),
-                                .metrics = metric_names(MetricSource::kCounter),
-                                .out_dir = job.path()});
+  // The metric set by Nsight Compute name: CUPTI gets the counters (the worker computes the
+  // launch metrics itself), ncu every metric, launch metrics included.
+  ProfileRequest counters{.cubin = request.cubin,
+                          .plan = benchmark.plan.to_json(),
+                          .tensors = inputs,
+                          .outputs = output_specs(*benchmark.signature),
+                          .metrics = metric_names(MetricSource::kCounter),
+                          .out_dir = job.path()};
   ProfileReply& profile = progress.result.profile.emplace();
-  if (const auto* failure = std::get_if<WorkerFailure>(&profiled)) {
-    // Counters are never worth a verdict: the kernels already ran, twice per check.
-    profile.reason = "worker_failure";
-    profile.detail = std::string(worker_failure_kind_name(failure->kind)) + ": " + failure->message;
-  } else {
-    profile = std::get<ProfileReply>(profiled);
+  if (settings_.profiler != ProfilerChoice::kNcu) {
+    auto profiled = gpu_.profile(counters);
+    if (const auto* failure = std::get_if<WorkerFailure>(&profiled)) {
+      // Counters are never worth a verdict: the kernels already ran, twice per check.
+      profile.reason = "worker_failure";
+      profile.detail =
+          std::string(worker_failure_kind_name(failure->kind)) + ": " + failure->message;
+    } else {
+      profile = std::get<ProfileReply>(profiled);
+    }
+  }
+  // auto: ncu where the machine refused CUPTI's counters (not where the candidate failed).
+  const bool cupti_refused =
+      profile.status == ProfileStatus::kUnavailable && profile.reason != "worker_failure";
+  if (settings_.profiler == ProfilerChoice::kNcu ||
+      (settings_.profiler == ProfilerChoice::kAuto && cupti_refused)) {
+    std::vector<std::string> all = metric_names(MetricSource::kCounter);
+    for (std::string& name : metric_names(MetricSource::kLaunch))
+      all.push_back(std::move(name));
+    counters.metrics = std::move(all);
+    const GpuWorkerOptions& worker = gpu_.options();
+    ProfileReply through_ncu =
+        profile_with_ncu({.ncu = settings_.ncu,
+                          .worker_program = worker.worker_program,
+                          .worker_arguments = worker.worker_arguments,
+                          .job = job.path() / "ncu",
+                          .chip = chip_for_arch(gpu_.device().arch).value_or(""),
+                          .time_limit = worker.time_limit},
+                         counters);
+    if (settings_.profiler == ProfilerChoice::kAuto &&
+        through_ncu.status == ProfileStatus::kUnavailable)
+      through_ncu.detail = through_ncu.detail + "; cupti: " + profile.reason +
+                           (profile.detail.empty() ? "" : " (" + profile.detail + ")");
+    profile = std::move(through_ncu);
   }
   if (profile.status == ProfileStatus::kUnavailable) {
     return {"profile", StageStatus::kSkipped, milliseconds_since(started),
@@ -896,8 +932,9 @@ StageRecord RunStage::profile(const RunStageRequest& request, RunProgress& progr
                 (profile.detail.empty() ? "" : " (" + profile.detail + ")")};
   }
   return {"profile", StageStatus::kOk, milliseconds_since(started),
-          std::to_string(profile.kernels.size()) + " kernels, " + std::to_string(profile.passes) +
-              " passes, " + std::to_string(profile.overhead_ms) + " ms"};
+          profile.profiler + ": " + std::to_string(profile.kernels.size()) + " kernels, " +
+              std::to_string(profile.passes) + " passes, " + std::to_string(profile.overhead_ms) +
+              " ms"};
 }
 
 }  // namespace kforge

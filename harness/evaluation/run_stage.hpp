@@ -38,6 +38,9 @@
 //              whose kernels ran to completion); profile.enabled = false skips it. It never
 //              changes the verdict: counters the machine does not allow, and a worker failure
 //              while profiling, are a profile with status `unavailable` and the reason.
+//              profile.profiler = ncu collects the same metric set through Nsight Compute's CLI
+//              around a one-shot worker instead, and auto where CUPTI's counters are refused
+//              (ncu_profile.hpp); the reply says which (`profiler`).
 //
 // Verdicts decided here:
 //   incorrect  — reasons mismatch, nan_or_inf, unwritten_output, shape, dtype (the output's

@@ -47,6 +47,14 @@ Behaviours (kernel name: what it does):
   relu_counters_missing
                     honest; `profile` answers unavailable / library_missing (no libcupti)
 
+`replay` (the one-shot worker Nsight Compute's CLI starts, `--requests FILE`) runs the plan twice
+and, where tests/support/ncu_stand_in.py started it, tells that stand-in ncu each launch with the
+counters the emulated device would show: the same profile_metrics as `profile`, for the metric
+names the request lists, written as one JSON line per launch to the file named by
+$KFORGE_EMULATED_NCU_LAUNCHES (the stand-in's injection into the emulated driver, as real ncu's
+is into libcuda). A relu_counters_denied launch says its counters are denied, as the machine
+that refuses CUPTI refuses ncu (ERR_NVGPUCTRPERM).
+
 `profile` answers every other kernel with plausible counters (profile_metrics below): a
 memory-bound kernel that moves its tensors' bytes at a third of the emulated bandwidth, keyed by
 the Nsight Compute names the request asks for, plus the launch metrics the real worker computes.
@@ -67,6 +75,7 @@ the worker reports that ordinal in its hello. For tests and benchmarks of a pool
                     milliseconds of wall-clock time, as timing a kernel on a real GPU does
   --log PATH        appends one JSON line per run/time/profile/measure request: device, pid, op,
                     kernel, wall-clock start and end (seconds since the epoch); one write per line
+  --requests FILE   reads its requests from FILE instead of stdin (a one-shot worker under ncu)
   --lose-device D --lose-after N --lost-marker PATH
                     the worker of device D answers N `time` requests (N evaluations) and then
                     dies on the next `run` request (the next evaluation's first) without
@@ -75,7 +84,7 @@ the worker reports that ordinal in its hello. For tests and benchmarks of a pool
 
 Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S] [--name GPU_NAME]
                               [--driver VERSION] [--behave NAME=BEHAVIOUR,...]
-                              [--device N] [--latency-ms MS] [--log PATH]
+                              [--device N] [--latency-ms MS] [--log PATH] [--requests FILE]
                               [--lose-device D --lose-after N --lost-marker PATH]
 """
 
@@ -427,6 +436,27 @@ def handle_profile(request):
             "chip": "GH100", "passes": passes, "overhead_ms": 3.0 * passes, "kernels": kernels}
 
 
+def handle_replay(request, device):
+    plan = request["plan"]
+    tensors = read_safetensors(request["tensors"])
+    read_bytes = sum(t.numel() * t.element_size() for t in tensors.values())
+    written_bytes = sum(poisoned(spec).numel() * poisoned(spec).element_size()
+                        for spec in request["outputs"])
+    launches_file = os.environ.get("KFORGE_EMULATED_NCU_LAUNCHES", "")
+    if launches_file:
+        lines = ""
+        for _ in range(2):  # the warm-up pass, then the one an outside profiler counts
+            for launch in plan["launches"]:
+                lines += json.dumps({
+                    "kernel": launch["kernel"], "grid": launch["grid"], "block": launch["block"],
+                    "device": device, "pid": os.getpid(),
+                    "counters": "denied" if launch["kernel"].endswith("counters_denied") else "ok",
+                    "metrics": profile_metrics(request, launch, read_bytes, written_bytes)}) + "\n"
+        with open(launches_file, "a") as out:
+            out.write(lines)
+    return {"launches": len(plan["launches"])}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bandwidth", type=float, default=3.0e12)
@@ -440,6 +470,7 @@ def main():
     parser.add_argument("--lose-device", type=int, default=-1)
     parser.add_argument("--lose-after", type=int, default=0)
     parser.add_argument("--lost-marker", default="")
+    parser.add_argument("--requests", default="")
     options = parser.parse_args()
     for pair in filter(None, options.behave.split(",")):
         name, _, behave_as = pair.partition("=")
@@ -453,7 +484,8 @@ def main():
         replies.write(json.dumps(document) + "\n")
         replies.flush()
 
-    for line in sys.stdin:
+    requests = open(options.requests) if options.requests else sys.stdin
+    for line in requests:
         if not line.strip():
             continue
         request = json.loads(line)
@@ -484,6 +516,8 @@ def main():
                     time.sleep(options.latency_ms / 1000.0)
             elif op == "profile":
                 body = handle_profile(request)
+            elif op == "replay":
+                body = handle_replay(request, options.device)
             elif op == "measure":
                 # Shaped like an HBM GPU's: a read-only kernel beats a copy by 7%, the tensor
                 # cores do 16 times the fp32 FMA rate, and mma.sync is their full rate.

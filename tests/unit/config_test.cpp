@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "harness/evaluation/run_stage.hpp"
 #include "harness/util/error.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -170,6 +171,32 @@ TEST(Config, PythonFromTheEnvironmentUnderTheFileAndFlags) {
   Config without;
   EXPECT_EQ(without.string("python"), "");
   EXPECT_EQ(without.source("python"), "unset");
+}
+
+// profile.profiler: one of the table's choices, read into the run settings; anything else is
+// refused where it is read.
+TEST(Config, TheProfilerIsCuptiNcuOrAuto) {
+  Config defaults;
+  EXPECT_EQ(defaults.string("profile.profiler"), "cupti");
+  EXPECT_EQ(RunSettings::from_config(defaults).profiler, ProfilerChoice::kCupti);
+  EXPECT_EQ(RunSettings::from_config(defaults).ncu, "ncu");
+  testing::TemporaryDirectory dir;
+  testing::write_text(dir / "kforge.toml", "[profile]\nprofiler = \"ncu\"\nncu = \"/opt/ncu\"\n");
+  RunSettings settings = RunSettings::from_config(Config::load(dir / "kforge.toml"));
+  EXPECT_EQ(settings.profiler, ProfilerChoice::kNcu);
+  EXPECT_EQ(settings.ncu, "/opt/ncu");
+  testing::write_text(dir / "bad.toml", "[profile]\nprofiler = \"nsys\"\n");
+  try {
+    Config::load(dir / "bad.toml");
+    FAIL();
+  } catch (const Error& failure) {
+    EXPECT_NE(failure.message().find("'nsys'"), std::string::npos) << failure.message();
+    EXPECT_NE(failure.where().find("bad.toml:2"), std::string::npos) << failure.where();
+  }
+  Config config;
+  config.set("profile.profiler", "auto");
+  EXPECT_EQ(RunSettings::from_config(config).profiler, ProfilerChoice::kAuto);
+  EXPECT_THROW(config.set("profile.profiler", "bogus"), Error);
 }
 
 }  // namespace

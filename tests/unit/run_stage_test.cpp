@@ -12,6 +12,7 @@
 #include "datasets/profile_records.hpp"
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/ncu_profile.hpp"
 #include "harness/evaluation/profile_report.hpp"
 #include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/reference_runner.hpp"
@@ -948,6 +949,152 @@ TEST(RunStageSettings, ComeFromTheConfiguration) {
   EXPECT_FALSE(settings.baselines);
   EXPECT_FALSE(settings.profile);
   EXPECT_FALSE(settings.profile_only_correct);
+}
+
+// The ncu route (harness/evaluation/ncu_profile.hpp): Nsight Compute's CLI, here
+// tests/support/ncu_stand_in.py, around a one-shot emulated worker. Where it works, the same
+// counters as CUPTI's route; where it cannot, the evaluation unchanged and the profile says why.
+class NcuRouteTest : public RunStageTest {
+ protected:
+  static EvaluatorOptions through(ProfilerChoice profiler, std::string ncu = stand_in()) {
+    EvaluatorOptions evaluator = options();
+    evaluator.run.profiler = profiler;
+    evaluator.run.ncu = std::move(ncu);
+    return evaluator;
+  }
+  static std::string stand_in() {
+    return (testing::source_dir() / "tests/support/ncu_stand_in.py").string();
+  }
+  // The evaluation of `kernel` is correct and timed, and its profile unavailable for `reason`.
+  static void expect_unavailable(const std::string& kernel, const EvaluatorOptions& evaluator,
+                                 const std::string& reason, const std::string& detail) {
+    EvaluationOutcome outcome = evaluate(kernel, evaluator);
+    ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
+    EXPECT_TRUE(outcome.device_time_us);
+    ASSERT_TRUE(outcome.profile);
+    EXPECT_EQ(outcome.profile->status, ProfileStatus::kUnavailable);
+    EXPECT_EQ(outcome.profile->profiler, "ncu");
+    EXPECT_EQ(outcome.profile->reason, reason) << outcome.profile->detail;
+    EXPECT_NE(outcome.profile->detail.find(detail), std::string::npos) << outcome.profile->detail;
+    EXPECT_EQ(outcome.profile->detail.find('\n'), std::string::npos) << outcome.profile->detail;
+    EXPECT_EQ(stage_statuses(outcome).back(), "profile:skipped");
+    auto evaluations = evaluations_of(workspace_->store(), outcome.candidate_id);
+    ASSERT_EQ(evaluations.size(), 1u);
+    EXPECT_EQ(evaluations[0].verdict, "correct");
+    auto rows = profiles_of(workspace_->store(), evaluations[0].id);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].status, "unavailable");
+    EXPECT_EQ(rows[0].reason, reason);
+  }
+};
+
+TEST_F(NcuRouteTest, NcuGivesTheCountersCuptiGivesForTheSameLaunches) {
+  EvaluationOutcome cupti = evaluate("relu");
+  EvaluationOutcome ncu = evaluate("relu", through(ProfilerChoice::kNcu));
+  ASSERT_EQ(ncu.verdict, Verdict::kCorrect) << ncu.detail;
+  ASSERT_TRUE(cupti.profile && ncu.profile);
+  ASSERT_EQ(ncu.profile->status, ProfileStatus::kCollected)
+      << ncu.profile->reason << ": " << ncu.profile->detail;
+  EXPECT_EQ(cupti.profile->profiler, "cupti");
+  EXPECT_EQ(ncu.profile->profiler, "ncu");
+  EXPECT_EQ(ncu.profile->chip, "GH100");  // the emulated device is an sm_90
+  EXPECT_EQ(ncu.profile->passes, 12);     // the stand-in's report: 35 metrics, 3 a pass
+  EXPECT_GT(ncu.profile->overhead_ms, 0);
+  EXPECT_EQ(stage_statuses(ncu).back(), "profile:ok");
+  EXPECT_NE(ncu.stages.back().detail.find("ncu: 1 kernels"), std::string::npos)
+      << ncu.stages.back().detail;
+  ASSERT_EQ(ncu.profile->kernels.size(), cupti.profile->kernels.size());
+  for (size_t k = 0; k < ncu.profile->kernels.size(); ++k) {
+    const KernelCounters& through_ncu = ncu.profile->kernels[k];
+    const KernelCounters& through_cupti = cupti.profile->kernels[k];
+    EXPECT_EQ(through_ncu.launch, through_cupti.launch);
+    EXPECT_EQ(through_ncu.kernel, through_cupti.kernel);
+    // Every metric of the set, counters and launch metrics, with CUPTI's value: ncu printed
+    // them in base units with thousands separators, 15 significant digits.
+    ASSERT_EQ(through_ncu.metrics.size(), through_cupti.metrics.size());
+    for (const auto& [name, value] : through_cupti.metrics) {
+      ASSERT_TRUE(through_ncu.metrics.count(name)) << name;
+      EXPECT_NEAR(through_ncu.metrics.at(name), value, 1e-9 * std::max(1.0, std::abs(value)))
+          << name;
+    }
+  }
+  // Stored and read back as the same typed profile, diagnosed the same way.
+  auto stored = [](const EvaluationOutcome& outcome) {
+    std::optional<CandidateRow> candidate =
+        find_candidate(workspace_->store(), outcome.candidate_id);
+    std::vector<StoredEvaluation> evaluations =
+        stored_evaluations_of(workspace_->store(), *candidate);
+    return profile_report(evaluations.at(0).record, DType::kF32);
+  };
+  ProfileReport from_ncu = stored(ncu);
+  ProfileReport from_cupti = stored(cupti);
+  ASSERT_TRUE(from_ncu.collected());
+  ASSERT_EQ(from_ncu.diagnoses.size(), from_cupti.diagnoses.size());
+  for (size_t k = 0; k < from_ncu.diagnoses.size(); ++k) {
+    EXPECT_EQ(from_ncu.diagnoses[k].roofline.bound, from_cupti.diagnoses[k].roofline.bound);
+    ASSERT_EQ(from_ncu.diagnoses[k].findings.size(), from_cupti.diagnoses[k].findings.size());
+    for (size_t f = 0; f < from_ncu.diagnoses[k].findings.size(); ++f)
+      EXPECT_EQ(from_ncu.diagnoses[k].findings[f].kind, from_cupti.diagnoses[k].findings[f].kind);
+  }
+}
+
+TEST_F(NcuRouteTest, AutoTurnsToNcuWhereCuptiIsRefused) {
+  // No libcupti in the worker: auto asks ncu, which brings its own.
+  EvaluationOutcome outcome = evaluate("relu_counters_missing", through(ProfilerChoice::kAuto));
+  ASSERT_EQ(outcome.verdict, Verdict::kCorrect) << outcome.detail;
+  ASSERT_TRUE(outcome.profile);
+  EXPECT_EQ(outcome.profile->status, ProfileStatus::kCollected) << outcome.profile->detail;
+  EXPECT_EQ(outcome.profile->profiler, "ncu");
+  // Where CUPTI works, auto keeps it.
+  EvaluationOutcome honest = evaluate("relu", through(ProfilerChoice::kAuto));
+  ASSERT_TRUE(honest.profile);
+  EXPECT_EQ(honest.profile->profiler, "cupti");
+  // Both refused: ncu's reason, with CUPTI's beside it.
+  expect_unavailable("relu_counters_missing", through(ProfilerChoice::kAuto, "/no/such/ncu"),
+                     "ncu_missing", "cupti: library_missing");
+}
+
+TEST_F(NcuRouteTest, NcuMissingIsAnUnavailableProfile) {
+  expect_unavailable("relu", through(ProfilerChoice::kNcu, "/no/such/ncu"), "ncu_missing",
+                     "/no/such/ncu");
+  expect_unavailable("relu", through(ProfilerChoice::kNcu, "kforge-no-such-ncu"), "ncu_missing",
+                     "'kforge-no-such-ncu' is not on PATH");
+}
+
+TEST_F(NcuRouteTest, NcusPermissionErrorIsInsufficientPrivileges) {
+  // The emulated device refuses this kernel's counters to CUPTI and to ncu alike.
+  expect_unavailable("relu_counters_denied", through(ProfilerChoice::kNcu),
+                     "insufficient_privileges", "ERR_NVGPUCTRPERM");
+}
+
+TEST_F(NcuRouteTest, AnUnreadableCsvOrAFailedNcuIsAProfilerError) {
+  ::setenv("KFORGE_NCU_STAND_IN_FAULT", "garbage", 1);
+  expect_unavailable("relu", through(ProfilerChoice::kNcu), "profiler_error",
+                     "ncu's CSV cannot be read");
+  ::setenv("KFORGE_NCU_STAND_IN_FAULT", "failed", 1);
+  expect_unavailable("relu", through(ProfilerChoice::kNcu), "profiler_error",
+                     "ncu ended with exit code 1: Failed to profile \"relu\"");
+  ::unsetenv("KFORGE_NCU_STAND_IN_FAULT");
+}
+
+TEST_F(NcuRouteTest, AWorkerThatFaultsUnderNcuIsAWorkerFailure) {
+  // A worker under ncu that ends without its reply (here: its input set is missing) is the
+  // worker's failure, not ncu's.
+  NcuProfileRun run{.ncu = stand_in(),
+                    .worker_program = "/usr/bin/python3",
+                    .worker_arguments =
+                        {(testing::source_dir() / "tests/support/emulated_gpu_worker.py").string()},
+                    .job = directory_->path() / "ncu-missing-tensors"};
+  ProfileRequest request{
+      .cubin = "/no/such.cubin",
+      .plan = {{"launches", {{{"kernel", "relu"}, {"grid", {1, 1, 1}}, {"block", {32, 1, 1}}}}}},
+      .tensors = directory_->path() / "no-such-tensors.safetensors",
+      .metrics = {"gpu__time_duration.sum"},
+      .out_dir = directory_->path() / "ncu-missing-tensors"};
+  ProfileReply reply = profile_with_ncu(run, request);
+  EXPECT_EQ(reply.status, ProfileStatus::kUnavailable);
+  EXPECT_EQ(reply.reason, "worker_failure") << reply.detail;
+  EXPECT_NE(reply.detail.find("under ncu"), std::string::npos) << reply.detail;
 }
 
 }  // namespace
