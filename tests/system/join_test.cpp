@@ -4,7 +4,8 @@
 // node starts the run, two join it, and the first is killed with SIGKILL while it holds a task
 // half done: its lease expires (store.lease_s), another node takes the task over from its
 // checkpoint, every task is done exactly once (one candidate and one evaluation per task and
-// replay item), and the store is intact. Also --join's one-line errors, on both backends.
+// replay item), and the store is intact; the same on a SQLite store, where the nodes are
+// processes of one machine. Also --join's one-line errors.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -161,6 +162,8 @@ class JoinTest : public ::testing::Test {
   }
 
   sql::Connection connect() {
+    if (server_ == nullptr)
+      return sql::Connection(db_, /*create=*/false);
     return sql::Connection(sql::open_postgres(db_, {.retry_seconds = 10}));
   }
 
@@ -193,8 +196,21 @@ class JoinTest : public ::testing::Test {
   std::string worker_;
 };
 
-TEST_F(JoinTest, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
-  use_postgres();
+// The same on both stores: across machines on PostgreSQL, on one machine on SQLite.
+class JoinOnEachStore : public JoinTest, public ::testing::WithParamInterface<sql::Dialect> {};
+INSTANTIATE_TEST_SUITE_P(, JoinOnEachStore,
+                         ::testing::Values(sql::Dialect::kPostgres, sql::Dialect::kSqlite),
+                         [](const ::testing::TestParamInfo<sql::Dialect>& info) {
+                           return info.param == sql::Dialect::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  else
+    db_ = (workspace_.path() / "kforge.db").string();
+  if (IsSkipped())
+    return;
   ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
   ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
   setenv("KFORGE_GPU_WORKER", worker_.c_str(), 1);
@@ -279,6 +295,8 @@ TEST_F(JoinTest, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
 
 TEST_F(JoinTest, JoinErrorsAreOneLine) {
   use_postgres();
+  if (IsSkipped())
+    return;
   auto one_line = [](const ProcessResult& result, const std::string& start) {
     EXPECT_NE(result.exit_code, 0);
     EXPECT_EQ(result.standard_error.rfind("kforge: error: " + start, 0), 0u)
