@@ -6,10 +6,8 @@
 // checkpoint, every task is done exactly once (one candidate and one evaluation per task and
 // replay item), and the store is intact; the same on a SQLite store, where the nodes are
 // processes of one machine. Also --join's one-line errors.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,8 +22,6 @@
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/test_support.hpp"
 
-extern char** environ;
-
 namespace kforge {
 namespace {
 
@@ -39,20 +35,10 @@ constexpr int kCandidates = 3;
 // killed or waited for with a time limit.
 class Node {
  public:
-  Node(const std::vector<std::string>& arguments, const fs::path& log) : log_(log) {
-    std::vector<std::string> words = {testing::kforge_binary().string()};
-    words.insert(words.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (std::string& word : words)
-      argv.push_back(word.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
+  Node(const std::vector<std::string>& arguments,
+       const std::map<std::string, std::string>& environment, const fs::path& log)
+      : log_(log), pid_(testing::spawn_kforge(arguments, environment, log)) {
+    EXPECT_GT(pid_, 0);
   }
   ~Node() {
     if (pid_ > 0 && !exited_) {
@@ -98,10 +84,10 @@ class Node {
   }
 
  private:
-  bool exited_ = false;
-  int exit_code_ = -1;
   fs::path log_;
   pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = -1;
 };
 
 class JoinTest : public ::testing::Test {
@@ -213,9 +199,9 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
     return;
   ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
   ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
-  setenv("KFORGE_GPU_WORKER", worker_.c_str(), 1);
 
-  Node first(start_arguments(), workspace_.path() / "first.log");
+  const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
+  Node first(start_arguments(), environment, workspace_.path() / "first.log");
   ASSERT_TRUE(wait_until(120, [&] {
     return integer("SELECT count(*) FROM leases") == kTasks || !first.running();
   })) << first.log();
@@ -223,9 +209,9 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
   const int64_t run = integer("SELECT max(id) FROM runs");
   const std::string run_text = std::to_string(run);
   const std::string first_node = text("SELECT node FROM runs WHERE id = " + run_text);
-  Node second(node_arguments({"optimize", "--join", run_text, "--json"}),
+  Node second(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
               workspace_.path() / "second.log");
-  Node third(node_arguments({"optimize", "--join", run_text, "--json"}),
+  Node third(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
              workspace_.path() / "third.log");
 
   // Killed while it holds an open task of which it has stored some candidates, not all.
@@ -290,7 +276,13 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
   EXPECT_NE(late.exit_code, 0);
   EXPECT_EQ(late.standard_error,
             "kforge: error: run " + run_text + " has already completed (--join)\n");
-  unsetenv("KFORGE_GPU_WORKER");
+}
+
+TEST_F(JoinTest, HelpNamesJoinAndTheLeaseKey) {
+  ProcessResult help = testing::run_kforge({"optimize", "--help"}, workspace_.path());
+  ASSERT_EQ(help.exit_code, 0) << help.standard_error;
+  EXPECT_NE(help.standard_output.find("--join"), std::string::npos) << help.standard_output;
+  EXPECT_NE(help.standard_output.find("store.lease_s"), std::string::npos) << help.standard_output;
 }
 
 TEST_F(JoinTest, JoinErrorsAreOneLine) {
@@ -312,12 +304,11 @@ TEST_F(JoinTest, JoinErrorsAreOneLine) {
   // A run nobody works on any more (its only node stopped by Ctrl-C) is resumed, not joined.
   ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
   ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
-  setenv("KFORGE_GPU_WORKER", worker_.c_str(), 1);
   std::string stopped_log;
   {
     Node stopped(node_arguments({"optimize", "tiny/t0", "--agent", "replay", "--from",
                                  (workspace_.path() / "candidates").string()}),
-                 workspace_.path() / "stopped.log");
+                 {{"KFORGE_GPU_WORKER", worker_}}, workspace_.path() / "stopped.log");
     // Stopped once its lane holds the task (its Ctrl-C handler is in place by then).
     ASSERT_TRUE(wait_until(240, [&] {
       return integer("SELECT count(*) FROM leases WHERE node IS NOT NULL") > 0 ||
@@ -328,7 +319,6 @@ TEST_F(JoinTest, JoinErrorsAreOneLine) {
     EXPECT_EQ(stopped.wait(120), 130) << stopped.log();
     stopped_log = stopped.log();
   }
-  unsetenv("KFORGE_GPU_WORKER");
   const std::string run = std::to_string(integer("SELECT max(id) FROM runs"));
   ASSERT_EQ(text("SELECT status FROM runs WHERE id = " + run), "interrupted") << stopped_log;
   one_line(kforge({"optimize", "--join", run}),
