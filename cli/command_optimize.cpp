@@ -1,15 +1,21 @@
 // kforge optimize TASK... --agent llm|replay [strategy and budgets] [LLM flags] [--json]
 // kforge optimize --resume RUN [LLM flags]
+// kforge optimize --join RUN
 // Runs the optimize loop (harness/optimize) on each task in turn, in one run of the store.
+// Every task of a run is claimed through a lease (harness/optimize/task_leases.hpp), so that
+// other kforge processes, on this machine or others sharing a PostgreSQL store, can --join the
+// run and take their share of its tasks, and take over those of a node that died.
 // LLM flags override kforge.toml by setting the llm.* keys; the effective configuration and
 // the request are stored with the run, so --resume needs nothing but the run id (flags given
 // with --resume override the stored configuration, e.g. a new --base-url).
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -18,13 +24,17 @@
 #include "agents/strategy.hpp"
 #include "cli/commands.hpp"
 #include "cli/stop_signals.hpp"
+#include "datasets/lease_records.hpp"
 #include "datasets/records.hpp"
 #include "datasets/store.hpp"
+#include "datasets/store_schema.hpp"
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
+#include "harness/evaluation/store_connections.hpp"
 #include "harness/optimize/optimize_loop.hpp"
+#include "harness/optimize/task_leases.hpp"
 #include "harness/options/gpu_worker_options.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
@@ -44,6 +54,7 @@ struct OptimizeOptions {
   std::string candidates;
   std::string hint;
   std::optional<int64_t> resume;
+  std::optional<int64_t> join;
   std::string arch;
   std::string gpus;      // gpu.devices
   std::string profiler;  // profile.profiler
@@ -295,23 +306,56 @@ TaskOutcome run_marking_interrupted(Store& store, int64_t run_id, RunTask run_ta
 
 void run_optimize(OptimizeOptions& options, Context& context) {
   Workspace& workspace = context.workspace();
+  if (options.join) {
+    if (options.resume)
+      throw Error(
+          "--join works beside the nodes of a running run, --resume continues a run nobody "
+          "works on: give one",
+          "--join");
+    // Nodes of an older kforge may be working in the store: its schema must stay as it is, so
+    // it is read before the store is opened (which would migrate it).
+    const int found =
+        stored_schema_version(store_location(workspace),
+                              static_cast<double>(workspace.config().integer("store.retry_s")));
+    if (found != 0 && found < Store::latest_schema_version())
+      throw Error("the store has schema version " + std::to_string(found) +
+                      ", older than this kforge's (" +
+                      std::to_string(Store::latest_schema_version()) +
+                      "), and other nodes may be running that older kforge: join with the kforge "
+                      "version they run (any other command migrates the store)",
+                  workspace.db_path().string());
+  }
   Store& store = workspace.store();
   Config& config = workspace.config();
 
   std::optional<RunRow> resumed;
   nlohmann::json request;
-  if (options.resume) {
+  const std::optional<int64_t> existing = options.resume ? options.resume : options.join;
+  const std::string existing_flag = options.resume ? "--resume" : "--join";
+  if (existing) {
     if (!options.tasks.empty())
-      throw Error("--resume continues the run's own tasks: name none", "kforge optimize");
-    resumed = find_run(store, *options.resume);
+      throw Error(existing_flag + " continues the run's own tasks: name none", "kforge optimize");
+    resumed = find_run(store, *existing);
     if (!resumed || resumed->kind != "optimize")
-      throw Error("no optimize run " + std::to_string(*options.resume) + " in the store",
+      throw Error("no optimize run " + std::to_string(*existing) + " in the store",
                   workspace.db_path().string());
     if (resumed->status == "completed")
-      throw Error("run " + std::to_string(resumed->id) + " has already completed", "--resume");
+      throw Error("run " + std::to_string(resumed->id) + " has already completed", existing_flag);
+    if (options.join && resumed->status != "running")
+      throw Error("run " + std::to_string(resumed->id) + " is " + resumed->status +
+                      ": no node works on it to join; continue it with `kforge optimize --resume " +
+                      std::to_string(resumed->id) + "`",
+                  "--join");
     request = resumed->request;
+    if (options.join && request.contains("schema_version") &&
+        request["schema_version"] != Store::latest_schema_version())
+      throw Error("run " + std::to_string(resumed->id) + " was started by a kforge of schema " +
+                      "version " + request["schema_version"].dump() + ", this one has " +
+                      std::to_string(Store::latest_schema_version()) +
+                      ": join with the kforge version the other nodes run",
+                  "--join");
     for (const auto& [key, value] : resumed->config.items()) {
-      if (key.rfind("llm.", 0) == 0 || key == "arch")
+      if (key.rfind("llm.", 0) == 0 || key == "arch" || key == "store.lease_s")
         config.set(key, config_text(value));
     }
   }
@@ -321,9 +365,9 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     config.set(kGpuDevicesKey, options.gpus);
   apply_profiler_flag(config, options.profiler);
 
-  if (!options.resume) {
+  if (!existing) {
     if (options.tasks.empty())
-      throw Error("name at least one task, or --resume RUN", "kforge optimize");
+      throw Error("name at least one task, or --resume RUN, or --join RUN", "kforge optimize");
     agents::StrategySettings settings = strategy_settings(options, config);
     // Absolute, so that --resume from another folder finds the same files.
     std::vector<std::string> from;
@@ -334,7 +378,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
                {"strategy", settings.to_json()},
                {"from", from},
                {"candidates", parse_ids(options.candidates)},
-               {"prompts", options.prompts}};
+               {"prompts", options.prompts},
+               {"schema_version", Store::latest_schema_version()}};
     if (options.from_run)
       request["from_run"] = *options.from_run;
     if (options.agent == "llm" && !from.empty() && options.tasks.size() > 1)
@@ -385,10 +430,32 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       workspace, {.arch = options.arch, .gpu_worker_command = context.options.gpu_worker_command});
   const std::vector<GpuInfo>& gpus = service.gpus();
 
+  // Each task of the run once: the index of the lease's task in `tasks`.
+  std::map<int64_t, size_t> task_index;
+  for (size_t index = 0; index < tasks.size(); ++index)
+    task_index.emplace(tasks[index].id, index);
+
   int64_t run_id = 0;
-  if (resumed) {
+  if (options.join) {
+    run_id = resumed->id;
+    // The run's leases name its tasks; a node that loads other ones (other task files, another
+    // kforge's built-in tasks) would work on a different run.
+    std::vector<LeaseRow> leases = leases_of(store, run_id);
+    bool same = leases.size() == task_index.size();
+    for (const LeaseRow& lease : leases)
+      same = same && task_index.contains(lease.task_id);
+    if (!same)
+      throw Error("the tasks this node loads are not the run's (" + std::to_string(leases.size()) +
+                      " leased); join with the same kforge and task files as the other nodes",
+                  "run " + std::to_string(run_id));
+    context.progress("joining run " + std::to_string(run_id) + " as " + store.node());
+  } else if (resumed) {
     run_id = resumed->id;
     reopen_run(store, run_id);
+    // A resumed run is one nobody works on any more: what its nodes held is free at once.
+    if (int64_t freed = free_leases(store, run_id); freed > 0)
+      context.progress("freed " + std::to_string(freed) + " task lease" + (freed == 1 ? "" : "s") +
+                       " of the nodes that worked on it before");
     context.progress("resuming run " + std::to_string(run_id));
   } else {
     RunRow run{.kind = "optimize",
@@ -403,6 +470,14 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     run_id = insert_run(store, run);
     context.progress("run " + std::to_string(run_id));
   }
+  if (!options.join) {
+    std::vector<int64_t> ids;
+    for (const auto& [id, index] : task_index)
+      ids.push_back(id);
+    add_leases(store, run_id, ids);
+  }
+  TaskLeases leases(open_another_store(workspace), run_id, store.node(),
+                    static_cast<double>(config.integer("store.lease_s")), stop_requested());
 
   Evaluator& evaluator = service.evaluator();
   for (const LostDevice& lost : service.devices_not_started())
@@ -421,7 +496,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   }
 
   // One task of the run, in `store` (a connection of the thread running it).
-  auto run_task = [&](Store& task_store, size_t index) {
+  auto run_task = [&](Store& task_store, size_t index, const std::atomic<bool>* stop) {
     const Task& task = tasks[index];
     OptimizeLoop loop(
         task_store, evaluator, run_id,
@@ -429,7 +504,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
           std::lock_guard lock(display_mutex);
           display.update(progress);
         },
-        &stop_requested());
+        stop);
     TaskOutcome outcome;
     if (agent == "llm") {
       agents::TaskView view{.name = task.name,
@@ -464,22 +539,41 @@ void run_optimize(OptimizeOptions& options, Context& context) {
 
   // The run's tasks proceed side by side, as many at once as there are GPUs (one after another
   // on one GPU), each on a thread with its own store connection, all sharing the compile pool
-  // and the GPU pool. A task that fails or is interrupted stops the others from starting new
-  // tasks; those running finish theirs.
+  // and the GPU pool. Each lane claims the next task's lease; when none is free but other nodes
+  // hold open ones, it waits, to take over a task whose holder's lease expires. A task that
+  // fails or is interrupted stops the others from starting new tasks; those running finish
+  // theirs.
   const size_t lanes =
       std::max<size_t>(1, std::min<size_t>(tasks.size(), std::max(1, evaluator.gpu_count())));
+  const auto poll = std::chrono::duration<double>(std::min(1.0, leases.lease_seconds() / 4));
   std::vector<std::optional<TaskOutcome>> finished(tasks.size());
-  std::atomic<size_t> next_task{0};
   std::atomic<bool> halted{false};
   std::mutex failure_mutex;
   std::exception_ptr first_error;
   auto lane = [&](Store& lane_store) {
     while (!halted.load() && !stop_requested().load()) {
-      size_t index = next_task.fetch_add(1);
-      if (index >= tasks.size())
-        return;
+      std::optional<LeaseClaim> claim;
       try {
-        TaskOutcome outcome = run_task(lane_store, index);
+        claim = leases.claim(lane_store);
+        if (!claim) {
+          if (!leases.others_hold_open_tasks(lane_store))
+            return;
+          std::this_thread::sleep_for(poll);
+          continue;
+        }
+        const size_t index = task_index.at(claim->task_id);
+        if (claim->taken_from)
+          context.progress(tasks[index].name + ": taken over from " + *claim->taken_from +
+                           ", whose lease expired");
+        TaskOutcome outcome = run_task(lane_store, index, leases.stop_flag(claim->task_id));
+        if (leases.lost(claim->task_id)) {
+          // Another node took the task over while this one stalled: its outcome is theirs.
+          context.progress(tasks[index].name + ": the lease expired and another node took the " +
+                           "task over; this node left it");
+          leases.release(lane_store, claim->task_id, /*done=*/false);
+          continue;
+        }
+        leases.release(lane_store, claim->task_id, outcome.status == "completed");
         if (outcome.status == "failed" || outcome.status == "interrupted")
           halted = true;
         finished[index] = std::move(outcome);
@@ -488,13 +582,20 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         std::lock_guard lock(failure_mutex);
         if (!first_error)
           first_error = std::current_exception();
+        if (claim) {
+          try {
+            leases.release(lane_store, claim->task_id, /*done=*/false);
+          } catch (const Error&) {
+            // The lease expires on its own.
+          }
+        }
         return;
       }
     }
   };
   std::vector<std::unique_ptr<Store>> lane_stores;
   for (size_t other = 1; other < lanes; ++other)
-    lane_stores.push_back(Store::open(store.path(), /*create=*/false));
+    lane_stores.push_back(open_another_store(workspace));
   {
     std::vector<std::thread> threads;
     for (size_t other = 1; other < lanes; ++other)
@@ -520,7 +621,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       run_status = "interrupted";
     }
   }
-  if (run_status == "completed" && outcomes.size() < tasks.size())
+  const int64_t open_tasks = count_open_leases(store, run_id);
+  if (run_status == "completed" && open_tasks > 0)
     run_status = "interrupted";
   if (run_status == "completed" && stop_requested().load())
     run_status = "interrupted";
@@ -529,7 +631,15 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   for (const TaskOutcome& outcome : outcomes)
     tasks_json.push_back(outcome.to_json());
   nlohmann::json summary = {{"tasks", tasks_json}};
-  finish_run(store, run_id, run_status, summary);
+  // The node that sees every task done finishes the run (its summary lists the tasks it ran);
+  // while other nodes hold open tasks, the run is theirs to finish.
+  const bool others_work = open_tasks > 0 && leases.others_hold_open_tasks(store);
+  if (others_work)
+    context.progress("run " + std::to_string(run_id) + ": this node stops; " +
+                     std::to_string(open_tasks) + " task" + (open_tasks == 1 ? "" : "s") +
+                     " left to the other nodes");
+  else
+    finish_run(store, run_id, run_status, summary);
 
   if (options.json) {
     nlohmann::json report = {{"run_id", run_id}, {"status", run_status}, {"tasks", tasks_json}};
@@ -540,14 +650,17 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     print_summary(run_id, run_status, outcomes);
   }
   if (run_status == "interrupted") {
-    context.progress("interrupted: continue with `kforge optimize --resume " +
-                     std::to_string(run_id) + "`");
-    throw CLI::RuntimeError(130);
+    if (!others_work)
+      context.progress("interrupted: continue with `kforge optimize --resume " +
+                       std::to_string(run_id) + "`");
+    if (!others_work || stop_requested().load())
+      throw CLI::RuntimeError(130);
   }
   if (run_status == "failed")
-    throw Error(
-        failure + "; continue with `kforge optimize --resume " + std::to_string(run_id) + "`",
-        "run " + std::to_string(run_id));
+    throw Error(failure + (others_work ? "; the other nodes go on with the run"
+                                       : "; continue with `kforge optimize --resume " +
+                                             std::to_string(run_id) + "`"),
+                "run " + std::to_string(run_id));
 }
 
 }  // namespace
@@ -590,6 +703,10 @@ void add_optimize_command(CLI::App& parent, Context& context) {
   command->add_option("--from-run", options->from_run, "replay: the candidates of a stored run");
   command->add_option("--candidates", options->candidates, "replay: stored candidate ids, ID,...");
   command->add_option("--resume", options->resume, "continue a run that was killed or failed");
+  command->add_option("--join", options->join,
+                      "work on a running run beside the nodes already on it, taking its tasks "
+                      "by lease (store.lease_s), also those of a node that died; a PostgreSQL "
+                      "store shares a run across machines (docs/scale-out.md)");
   command->add_option("--arch", options->arch,
                       "architecture to compile for (default: the GPU's, else config `arch`)");
   command->add_option("--gpus", options->gpus,

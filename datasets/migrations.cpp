@@ -276,7 +276,23 @@ CREATE TABLE night_steps (
 );
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations = {{
+// Leases (datasets/lease_records.hpp): which node works on which task of a run, until when, so
+// that several kforge processes share one run (`kforge optimize --join RUN`) and a node that
+// dies gives its tasks up when its lease expires. expires_at is the database's clock in seconds
+// since 1970; node and expires_at are NULL while the task is free.
+constexpr std::string_view kVersion8 = R"sql(
+CREATE TABLE leases (
+  run_id     INTEGER NOT NULL REFERENCES runs (id),
+  task_id    INTEGER NOT NULL REFERENCES tasks (id),
+  node       TEXT,
+  expires_at REAL,
+  claims     INTEGER NOT NULL DEFAULT 0 CHECK (claims >= 0),
+  status     TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+  PRIMARY KEY (run_id, task_id)
+);
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
@@ -285,6 +301,7 @@ constexpr std::array<Migration, 7> kMigrations = {{
     {5, "candidates.origin allows 'mcp'", kVersion5, kVersion5Postgres},
     {6, "runs.node and evaluations.node, the host and process that wrote them", kVersion6},
     {7, "nights and night_steps, the nightly runs and their steps", kVersion7},
+    {8, "leases, the nodes working on a run's tasks", kVersion8},
 }};
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "datasets/migrations.hpp"
 #include "datasets/postgres.hpp"
 #include "datasets/sql_dialect.hpp"
+#include "datasets/store_schema.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/store_url.hpp"
 
@@ -152,22 +153,7 @@ std::string Store::describe_open_failure(int sqlite_code, const std::string& mes
 }
 
 int Store::schema_version() const {
-  if (dialect() == sql::Dialect::kPostgres) {
-    // A scan of the catalog under this statement's snapshot (to_regclass would answer from a
-    // cache that may still hold "no such table" after another node created it).
-    auto exists = connection_.prepare(
-        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() "
-        "AND tablename = 'kforge_schema'");
-    exists.step();
-    if (exists.integer(0) == 0)
-      return 0;
-    auto version = connection_.prepare("SELECT max(version) FROM kforge_schema");
-    version.step();
-    return static_cast<int>(version.optional_integer(0).value_or(0));
-  }
-  auto query = connection_.prepare("PRAGMA user_version");
-  query.step();
-  return static_cast<int>(query.integer(0));
+  return schema_version_of(connection_);
 }
 
 int Store::latest_schema_version() {

@@ -207,6 +207,11 @@ const std::vector<ConfigKey>& keys() {
          "how long kforge keeps trying to reach an unreachable or restarting PostgreSQL server, "
          "in seconds, before it stops",
          0, 86400},
+        {"store.lease_s", ConfigType::kInteger, "30",
+         "how long a node's claim on a task of a shared run lasts without its heartbeat (which "
+         "renews it every third of this); a node that dies gives its tasks up after it, in "
+         "seconds (optimize --join, docs/scale-out.md)",
+         1, 86400},
         {"nightly.library", ConfigType::kBoolean, text(nightly.library),
          "kforge nightly: re-verify every shipped kernel of the workspace library (library.dir)"},
         {"nightly.tasks", ConfigType::kString, nightly.tasks,

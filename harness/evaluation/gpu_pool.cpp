@@ -152,7 +152,7 @@ ReferenceRunner& GpuPool::Lease::reference() const {
 
 Store& GpuPool::Lease::store() const {
   if (!device_->store)
-    device_->store = Store::open(pool_->store_path_, /*create=*/false);
+    device_->store = Store::open_location(pool_->store_path_.string(), {.create = false});
   return *device_->store;
 }
 

@@ -2,6 +2,7 @@
 
 #include "datasets/store.hpp"
 #include "harness/config.hpp"
+#include "harness/evaluation/store_connections.hpp"
 #include "harness/options/gpu_worker_options.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/util/error.hpp"
@@ -35,7 +36,8 @@ GpuSession::GpuSession(Workspace& workspace, int visible_gpus,
     no_run_reason_ = "no GPU visible: the candidate compiled and its plan fits; nothing ran";
     return;
   }
-  auto pool = std::make_unique<GpuPool>(workspace.store().path());
+  // A PostgreSQL store's URL as opened (store.url may hold its password).
+  auto pool = std::make_unique<GpuPool>(store_location(workspace));
   std::string failures;
   for (int device : devices) {
     GpuWorkerOptions options;

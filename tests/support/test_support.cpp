@@ -1,5 +1,7 @@
 #include "tests/support/test_support.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -46,6 +48,35 @@ ProcessResult run_kforge(const std::vector<std::string>& arguments,
   spec.working_directory = working_directory;
   spec.time_limit = std::chrono::seconds(time_limit_seconds);
   return run_process(spec);
+}
+
+pid_t spawn_kforge(const std::vector<std::string>& arguments,
+                   const std::map<std::string, std::string>& environment, const fs::path& log) {
+  std::vector<std::string> words = {kforge_binary().string()};
+  words.insert(words.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& word : words)
+    argv.push_back(word.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> variables;
+  for (char** variable = environ; *variable != nullptr; ++variable)
+    variables.emplace_back(*variable);
+  for (const auto& [name, value] : environment)
+    variables.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (std::string& variable : variables)
+    envp.push_back(variable.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0)
+    pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
 }
 
 void write_text(const fs::path& path, const std::string& text) {

@@ -1,6 +1,8 @@
 // Shared by unit and system tests: temporary folders and running the real kforge binary.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
@@ -32,6 +34,12 @@ ProcessResult run_kforge(const std::vector<std::string>& arguments,
                          const std::filesystem::path& working_directory,
                          const std::map<std::string, std::string>& environment = {},
                          int time_limit_seconds = 300);
+
+// Starts build/kforge with `arguments` and `environment` added to this process's, without waiting
+// for it (so that a test can kill it), its stdout and stderr into `log`; its pid.
+pid_t spawn_kforge(const std::vector<std::string>& arguments,
+                   const std::map<std::string, std::string>& environment,
+                   const std::filesystem::path& log);
 
 void write_text(const std::filesystem::path& path, const std::string& text);
 

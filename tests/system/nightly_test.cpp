@@ -329,35 +329,6 @@ TEST_F(NightlyTest, HungKernelIsATimeoutRegression) {
   EXPECT_EQ(step(report, "reverify")["status"], "done");  // the twin was re-verified after it
 }
 
-// The real binary, started without waiting, so that it can be killed mid-night.
-pid_t spawn_kforge(const std::vector<std::string>& arguments,
-                   const std::map<std::string, std::string>& environment, const fs::path& log) {
-  std::vector<std::string> words = {testing::kforge_binary().string()};
-  words.insert(words.end(), arguments.begin(), arguments.end());
-  std::vector<char*> argv;
-  for (std::string& word : words)
-    argv.push_back(word.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> variables;
-  for (char** variable = environ; *variable != nullptr; ++variable)
-    variables.emplace_back(*variable);
-  for (const auto& [name, value] : environment)
-    variables.push_back(name + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& variable : variables)
-    envp.push_back(variable.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
 TEST_F(NightlyTest, KilledNightContinuesWithoutRepeatingFinishedWork) {
   // Enough seeds that the optimize step is still running when the test kills the night.
   write_seeds(6);
@@ -366,8 +337,8 @@ TEST_F(NightlyTest, KilledNightContinuesWithoutRepeatingFinishedWork) {
       // Each evaluation takes half a second more, so that the optimize step is still running
       // when the store first shows one of its evaluations (candidates are evaluated in flight).
       {"KFORGE_GPU_WORKER", worker("--behave relu_twin=relu --latency-ms 500")}};
-  const pid_t pid = spawn_kforge({"--workspace", dir_.path().string(), "-q", "nightly"},
-                                 environment, dir_ / "killed.log");
+  const pid_t pid = testing::spawn_kforge({"--workspace", dir_.path().string(), "-q", "nightly"},
+                                          environment, dir_ / "killed.log");
   // Kill it once the optimize step has stored at least one evaluation of its own.
   bool killed_mid_optimize = false;
   for (int wait = 0; wait < 1200 && !killed_mid_optimize; ++wait) {

@@ -30,12 +30,6 @@ constexpr int kCandidates = 3;
 
 enum class StoreKind { kSqlite, kPostgres };
 
-bool kforge_has_join() {
-  testing::TemporaryDirectory folder;
-  return run_kforge({"optimize", "--help"}, folder.path()).standard_output.find("--join") !=
-         std::string::npos;
-}
-
 class SlurmLaunch : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
@@ -45,12 +39,6 @@ class SlurmLaunch : public ::testing::TestWithParam<StoreKind> {
     if (GetParam() == StoreKind::kSqlite) {
       url_ = (root / "kforge.db").string();
     } else {
-      // kforge optimize on PostgreSQL needs branch join's fix (issue 18 item 3): main's GPU
-      // pool opens its own connection with Store::open(the URL), as if it were a SQLite path
-      // ("no store at this path"). --join arrives with it.
-      if (!kforge_has_join())
-        GTEST_SKIP() << "kforge optimize on PostgreSQL fails on this main (the GPU pool opens "
-                        "the store's URL as a SQLite path); its fix comes with --join";
       std::string why_not;
       server_ = testing::PostgresServer::shared(&why_not);
       if (server_ == nullptr)
@@ -221,17 +209,13 @@ TEST_P(SlurmLaunch, WhenTheFirstArrayTaskMakesNoRunTheOthersStop) {
 // shared file system, task 1 joins it (`kforge optimize --join`), and the one run completes
 // with every candidate of both tasks evaluated once, by both nodes (each evaluation's timing
 // takes a second on the emulated GPU, so that node 0 is still on its first task when node 1
-// joins). A kforge without --join (before issue 18 item 3) has node 0's part tested alone: one
-// array task, which makes the run, hands it over and completes it. Then node 0 started again
-// finds the run handed over and, the run being complete, does nothing.
+// joins). Then node 0 started again finds the run handed over and, the run being complete,
+// does nothing.
 TEST_P(SlurmLaunch, ArrayTasksShareOneRun) {
-  const bool join = kforge_has_join();
-  if (!join)
-    std::cout << "note: kforge optimize has no --join: node 0's part alone\n";
-  std::string job = submit(join ? 2 : 1, {{"KFORGE_MODE", "join"}}, join ? 1000 : 0);
+  std::string job = submit(2, {{"KFORGE_MODE", "join"}}, 1000);
   ASSERT_FALSE(job.empty());
   std::map<int, std::string> states = finish(job);
-  for (int task = 0; task < (join ? 2 : 1); ++task)
+  for (int task = 0; task < 2; ++task)
     EXPECT_EQ(states[task], "COMPLETED") << output_of(job, task);
   std::vector<StoredRun> runs = optimize_runs();
   ASSERT_EQ(runs.size(), 1u);
@@ -241,12 +225,10 @@ TEST_P(SlurmLaunch, ArrayTasksShareOneRun) {
   fs::path handover = workspace_.path() / ("kforge-" + job) / "run";
   ASSERT_TRUE(fs::exists(handover)) << output_of(job, 0);
   EXPECT_EQ(strings::trim(files::read(handover)), std::to_string(runs[0].id));
-  if (join) {
-    EXPECT_NE(output_of(job, 1).find("joining run " + std::to_string(runs[0].id)),
-              std::string::npos)
-        << output_of(job, 1);
-    EXPECT_EQ(runs[0].evaluating_nodes, 2) << output_of(job, 0) << output_of(job, 1);
-  }
+  EXPECT_NE(output_of(job, 1).find("joining run " + std::to_string(runs[0].id)),
+            std::string::npos)
+      << output_of(job, 1);
+  EXPECT_EQ(runs[0].evaluating_nodes, 2) << output_of(job, 0) << output_of(job, 1);
 
   // Node 0 started again (a requeued array task) joins the run it made rather than making
   // another; the run has completed, so it has nothing to do and succeeds.

@@ -1,0 +1,28 @@
+#include "harness/evaluation/store_connections.hpp"
+
+#include "harness/util/store_url.hpp"
+
+namespace kforge {
+
+std::string store_location(const Workspace& workspace) {
+  const std::string shown = workspace.db_path().string();
+  if (!workspace.store_is_postgres())
+    return shown;
+  // db_path() is the URL without its password; only store.url may have held one.
+  const Config& config = workspace.config();
+  if (config.has("store.url")) {
+    std::string url = config.string("store.url");
+    if (store_url::without_password(url) == shown)
+      return url;
+  }
+  return shown;
+}
+
+std::unique_ptr<Store> open_another_store(const Workspace& workspace) {
+  return Store::open_location(
+      store_location(workspace),
+      {.create = false,
+       .retry_seconds = static_cast<double>(workspace.config().integer("store.retry_s"))});
+}
+
+}  // namespace kforge

@@ -1,0 +1,68 @@
+// The tasks one node holds in a run that several nodes share (`kforge optimize --join RUN`),
+// claimed through the store's leases (datasets/lease_records.hpp) and kept alive by a heartbeat:
+// a thread of its own, with its own store connection, that renews every held lease each third
+// of the lease time. A lease the heartbeat finds taken over (this node stalled past its expiry
+// and another node took the task) is lost: the task's stop flag is set, so its loop stops asking
+// and ends as soon as the candidates in flight are stored. The same flag is set when the whole
+// process is asked to stop (Ctrl-C), which the loop would otherwise watch itself.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "datasets/lease_records.hpp"
+
+namespace kforge {
+
+class TaskLeases {
+ public:
+  // `heartbeat_store` is the heartbeat thread's own connection; `stop` the process's stop flag.
+  TaskLeases(std::unique_ptr<Store> heartbeat_store, int64_t run_id, std::string node,
+             double lease_seconds, const std::atomic<bool>& stop);
+  ~TaskLeases();
+  TaskLeases(const TaskLeases&) = delete;
+  TaskLeases& operator=(const TaskLeases&) = delete;
+
+  // Claims the next free or expired task of the run through `store` (the calling thread's
+  // connection); nullopt when none can be claimed now.
+  std::optional<LeaseClaim> claim(Store& store);
+  // What the loop of a claimed task watches: set once the lease is lost or stop is asked.
+  const std::atomic<bool>* stop_flag(int64_t task_id);
+  // True once the heartbeat found the lease taken over by another node.
+  bool lost(int64_t task_id);
+  // Gives the task's lease up (done, or free for another node) and stops renewing it. False
+  // when this node no longer held it.
+  bool release(Store& store, int64_t task_id, bool done);
+  // True while another node holds an open task of the run: it works on it, or its lease may
+  // yet expire, so that this node would take the task over.
+  bool others_hold_open_tasks(const Store& store) const;
+
+  double lease_seconds() const { return lease_seconds_; }
+
+ private:
+  struct Held {
+    std::atomic<bool> stop{false};
+    bool lost = false;
+  };
+  void beat();
+
+  std::unique_ptr<Store> heartbeat_store_;
+  int64_t run_id_;
+  std::string node_;
+  double lease_seconds_;
+  const std::atomic<bool>& process_stop_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool finished_ = false;
+  std::map<int64_t, std::unique_ptr<Held>> held_;
+  std::thread heartbeat_;
+};
+
+}  // namespace kforge

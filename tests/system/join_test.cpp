@@ -1,0 +1,344 @@
+// Several kforge processes share one optimize run in a PostgreSQL store (`optimize --join`):
+// the real binary, a real PostgreSQL server the test binary starts (postgres_server.hpp), the
+// emulated GPU worker (tests/support/emulated_gpu_worker.py through KFORGE_GPU_WORKER). One
+// node starts the run, two join it, and the first is killed with SIGKILL while it holds a task
+// half done: its lease expires (store.lease_s), another node takes the task over from its
+// checkpoint, every task is done exactly once (one candidate and one evaluation per task and
+// replay item), and the store is intact; the same on a SQLite store, where the nodes are
+// processes of one machine. Also --join's one-line errors.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "datasets/postgres.hpp"
+#include "harness/util/files.hpp"
+#include "tests/support/emulated_gpu_fixtures.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kTasks = 4;
+constexpr int kCandidates = 3;
+
+// A kforge node started without waiting for it: its output goes to a file, and it can be
+// killed or waited for with a time limit.
+class Node {
+ public:
+  Node(const std::vector<std::string>& arguments,
+       const std::map<std::string, std::string>& environment, const fs::path& log)
+      : log_(log), pid_(testing::spawn_kforge(arguments, environment, log)) {
+    EXPECT_GT(pid_, 0);
+  }
+  ~Node() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  void interrupt() { ::kill(pid_, SIGINT); }
+  void kill_hard() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // The exit code, or -1 when it did not end within `seconds` (then it is killed).
+  int wait(double seconds) {
+    if (exited_) {
+      pid_ = -1;
+      return exit_code_;
+    }
+    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill_hard();
+    return -1;
+  }
+  std::string log() const { return files::read(log_); }
+  // False once it has ended (it is then reaped, and wait() answers its exit code).
+  bool running() {
+    if (pid_ <= 0 || exited_)
+      return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_)
+      return true;
+    exited_ = true;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+
+ private:
+  fs::path log_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = -1;
+};
+
+class JoinTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const fs::path root = workspace_.path();
+    fs::create_directories(root / "problems");
+    for (int task = 0; task < kTasks; ++task)
+      testing::write_text(root / "problems" / ("t" + std::to_string(task) + ".py"),
+                          testing::kTinyReluTask);
+    fs::create_directories(root / "candidates");
+    for (int index = 0; index < kCandidates; ++index) {
+      std::string kernel = "relu_" + std::to_string(index);
+      testing::write_text(root / "candidates" / (kernel + ".cu"),
+                          testing::emulated_candidate(kernel));
+    }
+    // A short lease, so that a killed node's task is taken over within seconds.
+    testing::write_text(root / "kforge.toml",
+                        "python = \"/usr/bin/python3\"\n"
+                        "[store]\nlease_s = 3\n"
+                        "[verify]\nseeds = 1\n"
+                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
+                        "max_samples = 4\nbaselines = false\n[profile]\nenabled = false\n");
+    worker_ = "/usr/bin/python3 " +
+              (testing::source_dir() / "tests/support/emulated_gpu_worker.py").string() +
+              " --latency-ms 700";
+  }
+
+  void use_postgres() {
+    std::string why_not;
+    server_ = testing::PostgresServer::shared(&why_not);
+    if (server_ == nullptr)
+      GTEST_SKIP() << "no PostgreSQL server for the tests: " << why_not;
+    db_ = server_->create_database();
+  }
+
+  ProcessResult kforge(const std::vector<std::string>& arguments) {
+    std::vector<std::string> words = {"--db", db_};
+    words.insert(words.end(), arguments.begin(), arguments.end());
+    return testing::run_kforge(words, workspace_.path(), {{"KFORGE_GPU_WORKER", worker_}});
+  }
+
+  std::vector<std::string> node_arguments(const std::vector<std::string>& extra) {
+    std::vector<std::string> words = {"--workspace", workspace_.path().string(), "--db", db_};
+    words.insert(words.end(), extra.begin(), extra.end());
+    return words;
+  }
+
+  std::vector<std::string> start_arguments() {
+    std::vector<std::string> words = {"optimize"};
+    for (int task = 0; task < kTasks; ++task)
+      words.push_back("tiny/t" + std::to_string(task));
+    for (const std::string& word :
+         {std::string("--agent"), std::string("replay"), std::string("--from"),
+          (workspace_.path() / "candidates").string(), std::string("--json")})
+      words.push_back(word);
+    return node_arguments(words);
+  }
+
+  sql::Connection connect() {
+    if (server_ == nullptr)
+      return sql::Connection(db_, /*create=*/false);
+    return sql::Connection(sql::open_postgres(db_, {.retry_seconds = 10}));
+  }
+
+  int64_t integer(const std::string& query) {
+    sql::Connection db = connect();
+    auto statement = db.prepare(query);
+    return statement.step() && !statement.is_null(0) ? statement.integer(0) : -1;
+  }
+  std::string text(const std::string& query) {
+    sql::Connection db = connect();
+    auto statement = db.prepare(query);
+    return statement.step() ? statement.text(0) : std::string();
+  }
+
+  // Polls `condition` for at most `seconds`.
+  template <typename Condition>
+  bool wait_until(double seconds, Condition condition) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < deadline) {
+      if (condition())
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  testing::TemporaryDirectory workspace_;
+  testing::PostgresServer* server_ = nullptr;
+  std::string db_;
+  std::string worker_;
+};
+
+// The same on both stores: across machines on PostgreSQL, on one machine on SQLite.
+class JoinOnEachStore : public JoinTest, public ::testing::WithParamInterface<sql::Dialect> {};
+INSTANTIATE_TEST_SUITE_P(, JoinOnEachStore,
+                         ::testing::Values(sql::Dialect::kPostgres, sql::Dialect::kSqlite),
+                         [](const ::testing::TestParamInfo<sql::Dialect>& info) {
+                           return info.param == sql::Dialect::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  else
+    db_ = (workspace_.path() / "kforge.db").string();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+
+  const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
+  Node first(start_arguments(), environment, workspace_.path() / "first.log");
+  ASSERT_TRUE(wait_until(120, [&] {
+    return integer("SELECT count(*) FROM leases") == kTasks || !first.running();
+  })) << first.log();
+  ASSERT_TRUE(first.running()) << first.log();
+  const int64_t run = integer("SELECT max(id) FROM runs");
+  const std::string run_text = std::to_string(run);
+  const std::string first_node = text("SELECT node FROM runs WHERE id = " + run_text);
+  Node second(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
+              workspace_.path() / "second.log");
+  Node third(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
+             workspace_.path() / "third.log");
+
+  // Killed while it holds an open task of which it has stored some candidates, not all.
+  const std::string half_done =
+      "SELECT l.task_id FROM leases l WHERE l.run_id = " + run_text + " AND l.node = '" +
+      first_node + "' AND l.status = 'open' AND (SELECT count(*) FROM evaluations e JOIN " +
+      "candidates c ON c.id = e.candidate_id WHERE c.task_id = l.task_id AND e.run_id = " +
+      run_text + ") BETWEEN 1 AND " + std::to_string(kCandidates - 1);
+  ASSERT_TRUE(wait_until(240, [&] { return integer(half_done) > 0 || !first.running(); }))
+      << first.log();
+  ASSERT_TRUE(first.running()) << first.log();
+  first.kill_hard();
+  const int64_t killed_task = integer(half_done);
+  ASSERT_GT(killed_task, 0);
+  const int64_t stored_by_first =
+      integer("SELECT count(*) FROM evaluations WHERE node = '" + first_node + "'");
+
+  const int second_exit = second.wait(400);
+  const int third_exit = third.wait(400);
+  ASSERT_EQ(second_exit, 0) << second.log();
+  ASSERT_EQ(third_exit, 0) << third.log();
+  const std::string logs = second.log() + third.log();
+  EXPECT_NE(logs.find("taken over from " + first_node + ", whose lease expired"), std::string::npos)
+      << logs;
+
+  // The run completed; every task's lease is done; the killed node's task was claimed again.
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + run_text), "completed");
+  EXPECT_EQ(integer("SELECT count(*) FROM leases WHERE run_id = " + run_text +
+                    " AND status = 'done' AND node IS NULL"),
+            kTasks);
+  EXPECT_GE(integer("SELECT claims FROM leases WHERE task_id = " + std::to_string(killed_task)), 2);
+  // Every task's every replay item was evaluated exactly once: no slot twice, none missing.
+  EXPECT_EQ(integer("SELECT count(*) FROM candidates WHERE run_id = " + run_text),
+            kTasks * kCandidates);
+  EXPECT_EQ(integer("SELECT count(*) FROM (SELECT DISTINCT task_id, iteration FROM candidates "
+                    "WHERE run_id = " +
+                    run_text + ") slots"),
+            kTasks * kCandidates);
+  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run_text),
+            kTasks * kCandidates);
+  EXPECT_EQ(integer("SELECT count(*) FROM candidates c WHERE run_id = " + run_text +
+                    " AND (SELECT count(*) FROM evaluations e WHERE e.candidate_id = c.id) <> 1"),
+            0);
+  // What the killed node committed is kept, and the rest of its task was done by another node.
+  EXPECT_GE(stored_by_first, 1);
+  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE node = '" + first_node + "'"),
+            stored_by_first);
+  EXPECT_GE(integer("SELECT count(DISTINCT e.node) FROM evaluations e JOIN candidates c ON "
+                    "c.id = e.candidate_id WHERE c.task_id = " +
+                    std::to_string(killed_task)),
+            2);
+  EXPECT_GE(integer("SELECT count(DISTINCT node) FROM evaluations WHERE run_id = " + run_text), 2);
+  // The store is intact: every evaluation has its candidate, and kforge reads the run.
+  EXPECT_EQ(integer("SELECT count(*) FROM evaluations e LEFT JOIN candidates c ON c.id = "
+                    "e.candidate_id WHERE c.id IS NULL"),
+            0);
+  ProcessResult runs = kforge({"runs", "--json"});
+  ASSERT_EQ(runs.exit_code, 0) << runs.standard_error;
+
+  // A finished run cannot be joined.
+  ProcessResult late = kforge({"optimize", "--join", run_text});
+  EXPECT_NE(late.exit_code, 0);
+  EXPECT_EQ(late.standard_error,
+            "kforge: error: run " + run_text + " has already completed (--join)\n");
+}
+
+TEST_F(JoinTest, HelpNamesJoinAndTheLeaseKey) {
+  ProcessResult help = testing::run_kforge({"optimize", "--help"}, workspace_.path());
+  ASSERT_EQ(help.exit_code, 0) << help.standard_error;
+  EXPECT_NE(help.standard_output.find("--join"), std::string::npos) << help.standard_output;
+  EXPECT_NE(help.standard_output.find("store.lease_s"), std::string::npos) << help.standard_output;
+}
+
+TEST_F(JoinTest, JoinErrorsAreOneLine) {
+  use_postgres();
+  if (IsSkipped())
+    return;
+  auto one_line = [](const ProcessResult& result, const std::string& start) {
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_EQ(result.standard_error.rfind("kforge: error: " + start, 0), 0u)
+        << result.standard_error;
+    EXPECT_EQ(result.standard_error.find('\n'), result.standard_error.size() - 1)
+        << result.standard_error;
+  };
+  one_line(kforge({"optimize", "--join", "42"}), "no optimize run 42 in the store");
+  one_line(kforge({"optimize", "--join", "42", "--resume", "42"}), "--join works beside");
+  one_line(kforge({"optimize", "tiny/t0", "--join", "42"}),
+           "--join continues the run's own tasks: name none");
+
+  // A run nobody works on any more (its only node stopped by Ctrl-C) is resumed, not joined.
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+  std::string stopped_log;
+  {
+    Node stopped(node_arguments({"optimize", "tiny/t0", "--agent", "replay", "--from",
+                                 (workspace_.path() / "candidates").string()}),
+                 {{"KFORGE_GPU_WORKER", worker_}}, workspace_.path() / "stopped.log");
+    // Stopped once its lane holds the task (its Ctrl-C handler is in place by then).
+    ASSERT_TRUE(wait_until(240, [&] {
+      return integer("SELECT count(*) FROM leases WHERE node IS NOT NULL") > 0 ||
+             !stopped.running();
+    })) << stopped.log();
+    ASSERT_TRUE(stopped.running()) << stopped.log();
+    stopped.interrupt();
+    EXPECT_EQ(stopped.wait(120), 130) << stopped.log();
+    stopped_log = stopped.log();
+  }
+  const std::string run = std::to_string(integer("SELECT max(id) FROM runs"));
+  ASSERT_EQ(text("SELECT status FROM runs WHERE id = " + run), "interrupted") << stopped_log;
+  one_line(kforge({"optimize", "--join", run}),
+           "run " + run +
+               " is interrupted: no node works on it to join; continue it with "
+               "`kforge optimize --resume " +
+               run + "`");
+
+  // A store of an older schema is not migrated under the nodes that may work in it.
+  {
+    sql::Connection db = connect();
+    db.execute(
+        "DROP TABLE leases; DELETE FROM kforge_schema; INSERT INTO kforge_schema VALUES (7)");
+  }
+  one_line(kforge({"optimize", "--join", run}), "the store has schema version 7, older than");
+  // Any other command migrates it.
+  ProcessResult migrated = kforge({"runs"});
+  EXPECT_EQ(migrated.exit_code, 0) << migrated.standard_error;
+  EXPECT_EQ(integer("SELECT max(version) FROM kforge_schema"), 8);
+}
+
+}  // namespace
+}  // namespace kforge
