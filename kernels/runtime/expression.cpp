@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "kforge/kernels/error.hpp"
+#include "text_position.hpp"
 
 namespace kforge::kernels {
 
@@ -40,14 +41,6 @@ bool is_name_start(char c) {
 }
 bool is_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
-
-std::string shown_character(const std::string& text, size_t at) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  auto c = static_cast<unsigned char>(text[at]);
-  if (c >= 0x20 && c < 0x7F)
-    return std::string(1, static_cast<char>(c));
-  return std::string("\\x") + kDigits[c >> 4] + kDigits[c & 15];
 }
 
 // Everything a failure needs to point into the expression.

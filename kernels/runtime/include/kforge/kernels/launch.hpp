@@ -64,6 +64,8 @@ PreparedLaunch prepared_launch_from_json(const std::string& json_text, const std
 
 // Bytes per element of a torch dtype name; KernelError for an unknown one.
 size_t dtype_size(const std::string& dtype);
+// The dtypes the library knows, by torch's names ("float32"), in the order messages list them.
+const std::vector<std::string>& dtype_names();
 
 // Checks `arguments` against `kernel`'s signature and evaluates `file`'s plan with them and the
 // manifest's define values. Throws KernelError naming the kernel and what is wrong.
