@@ -615,13 +615,28 @@ std::vector<std::string> ExpressionTree::value_names() const {
   return names;
 }
 
-int64_t evaluate_expression(const std::string& text, const ExpressionEnvironment& environment) {
+namespace {
+
+int64_t evaluated(const std::string& text, const ExpressionEnvironment& environment,
+                  bool condition) {
   try {
-    return ExpressionTree::parse(text).evaluate(environment);
+    const ExpressionTree tree =
+        condition ? ExpressionTree::parse_condition(text) : ExpressionTree::parse(text);
+    return tree.evaluate(environment);
   } catch (const ExpressionFailure& failure) {
     throw KernelError(failure.what + " at column " + std::to_string(failure.at + 1),
                       "expression '" + text + "'");
   }
+}
+
+}  // namespace
+
+int64_t evaluate_expression(const std::string& text, const ExpressionEnvironment& environment) {
+  return evaluated(text, environment, false);
+}
+
+int64_t evaluate_condition(const std::string& text, const ExpressionEnvironment& environment) {
+  return evaluated(text, environment, true);
 }
 
 }  // namespace kforge::kernels

@@ -152,6 +152,7 @@ KernelFile parse_kernel_file(std::string source, std::string file_name) {
   std::sort(file.defines.begin(), file.defines.end(),
             [](const DefineChoice& a, const DefineChoice& b) { return a.name < b.name; });
   file.arch_targets = plan.arch;
+  file.constraints = texts(plan.constraints);
   file.file_name = std::move(file_name);
   file.source = std::move(source);
   return file;

@@ -155,6 +155,20 @@ PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& fil
           {NamedValue::Kind::kFloat, "float scalar", {}, 0, std::get<double>(argument), true});
   }
 
+  // The plan's constraints, at this call's sizes with the values the kernel is compiled with:
+  // a call where one does not hold is outside what kforge verified (its plan_error, reason
+  // constraint), so it is refused rather than launched.
+  for (size_t i = 0; i < file.constraints.size(); ++i) {
+    if (evaluate_condition(file.constraints[i], scope) != 0)
+      continue;
+    std::string values;
+    for (const auto& [name, value] : defines)
+      values += (values.empty() ? "" : ", ") + name + "=" + std::to_string(value);
+    throw KernelError("constraint " + std::to_string(i + 1) + " \"" + file.constraints[i] +
+                          "\" does not hold for " + values + " at this call's sizes",
+                      where);
+  }
+
   PreparedLaunch prepared;
   for (const PlannedScratch& scratch : file.scratch) {
     const int64_t numel = evaluate_expression(scratch.numel, scope);

@@ -53,6 +53,27 @@ TEST(KernelFile, ReadsLaunchesAndDefines) {
   EXPECT_EQ(file.defines[1].values, std::vector<long long>{4});  // values default to [default]
 }
 
+// The plan's constraints are read by the shared reader (a value must be a define) and kept as
+// text, in plan order, for prepare_launch to check at every call.
+TEST(KernelFile, ReadsConstraintsAndRefusesOnesOverUnknownDefines) {
+  const auto with = [](const std::string& constraints) {
+    std::string text = kPlanned;
+    text.replace(text.find("\n}\n*/"), 1, ",\n  \"constraints\": " + constraints + "\n");
+    return text;
+  };
+  const KernelFile file = parse_kernel_file(
+      with(R"(["BLOCK * VEC <= 1024", "x.shape[0] % VEC == 0 || VEC == 1"])"), "scale.cu");
+  EXPECT_EQ(file.constraints,
+            (std::vector<std::string>{"BLOCK * VEC <= 1024", "x.shape[0] % VEC == 0 || VEC == 1"}));
+  EXPECT_TRUE(parse_kernel_file(kPlanned, "scale.cu").constraints.empty());
+  EXPECT_EQ(message_of([&] { parse_kernel_file(with(R"(["BLOK <= 512"])"), "scale.cu"); }),
+            "launch plan: constraint 1 \"BLOK <= 512\": unknown define 'BLOK' (allowed: BLOCK, "
+            "VEC) (scale.cu:9:20)");
+  EXPECT_EQ(message_of([&] { parse_kernel_file(with(R"(["BLOCK = 512"])"), "scale.cu"); }),
+            "launch plan: constraint 1 \"BLOCK = 512\": '=' is not an operator; write '==' "
+            "(scale.cu:9:26)");
+}
+
 TEST(KernelFile, DefineOptionsUseDefaultsAndOverrides) {
   const KernelFile file = parse_kernel_file(kPlanned, "scale.cu");
   EXPECT_EQ(file.define_options(), (std::vector<std::string>{"-DBLOCK=256", "-DVEC=4"}));

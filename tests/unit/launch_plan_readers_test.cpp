@@ -45,6 +45,8 @@ json runtime_plan_json(const kernels::KernelFile& file) {
     plan["defines"][define.name] = {{"default", define.default_value}, {"values", define.values}};
   if (!file.arch_targets.empty())
     plan["arch"] = file.arch_targets;
+  if (!file.constraints.empty())
+    plan["constraints"] = file.constraints;
   return plan;
 }
 
@@ -113,6 +115,18 @@ TEST(LaunchPlanReaders, AgreeOnScratchArchAndIntegerExpressions) {
  "arch": ["sm_100f", "sm_90a"], "scratch": [], "defines": {}}
 */)"),
                       "arch_list.cu");
+}
+
+TEST(LaunchPlanReaders, AgreeOnConstraints) {
+  expect_same_reading(with_plan(R"j(/* kforge:launch
+{"kernels": [{"name": "k", "grid": ["ceil_div(x.numel, BLOCK * VEC)"], "block": ["BLOCK"],
+              "args": ["x", "out", "x.numel"]}],
+ "defines": {"BLOCK": {"default": 128, "values": [64, 128]}, "VEC": {"default": 1}},
+ "constraints": ["BLOCK * VEC <= 4096",
+                 "x.shape[0] % VEC == 0 || !(VEC > 1) && BLOCK >= 64"]
+}
+*/)j"),
+                      "constraints.cu");
 }
 
 // A file without a usable plan comment is refused by both, at the same place.

@@ -48,6 +48,9 @@ struct KernelFile {
   // The plan's "arch": architecture-specific targets ("sm_90a", "sm_100a") the kernel must be
   // compiled for, one of which must match the GPU; empty: the GPU's plain sm_XY.
   std::vector<std::string> arch_targets;
+  // The plan's "constraints", in plan order: conditions (ExpressionTree::parse_condition) over
+  // the defines and the call's tensor sizes, which prepare_launch checks at every call.
+  std::vector<std::string> constraints;
 
   const DefineChoice* find_define(const std::string& name) const;
   // "-DNAME=VALUE" for every define, its default unless `overrides` names it. An override of a
@@ -84,8 +87,8 @@ void drop_byte_order_mark(std::string& text);
 
 // Throws KernelError "<what is wrong> (<file>:<line>:<column>)" when the plan is missing or
 // malformed (no `kforge:launch` comment, bad JSON, a duplicate or unknown key, a missing key, an
-// expression that does not parse, an integer past 64 bits, a default not among its values), at
-// the value that is wrong.
+// expression that does not parse, an integer past 64 bits, a default not among its values, a
+// constraint that reads a name that is not a define), at the value that is wrong.
 // A scratch buffer's dtype is kept as its plain name ("float32" for "torch.float32").
 KernelFile parse_kernel_file(std::string source, std::string file_name);
 KernelFile read_kernel_file(const std::filesystem::path& path);

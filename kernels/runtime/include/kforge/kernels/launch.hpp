@@ -68,7 +68,9 @@ size_t dtype_size(const std::string& dtype);
 const std::vector<std::string>& dtype_names();
 
 // Checks `arguments` against `kernel`'s signature and evaluates `file`'s plan with them and the
-// manifest's define values. Throws KernelError naming the kernel and what is wrong.
+// manifest's define values (or those `kernel` carries: ShippedKernel::on_architecture). The
+// plan's constraints must hold at these sizes with those values. Throws KernelError naming the
+// kernel and what is wrong.
 PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& file,
                               const Arguments& arguments);
 
