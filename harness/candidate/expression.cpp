@@ -30,6 +30,41 @@ Expression Expression::parse_condition(std::string text, std::string context, Te
   return parsed(std::move(text), std::move(context), std::move(origin), true);
 }
 
+namespace {
+
+// Where each character of a plan expression came from; no file when the reader had none.
+TextOrigin origin_of(const kernels::PlanExpression& parsed,
+                     const std::shared_ptr<const SourceText>& source) {
+  TextOrigin origin;
+  if (source && !parsed.offsets.empty()) {
+    origin.source = source;
+    origin.offsets = parsed.offsets;
+  }
+  return origin;
+}
+
+}  // namespace
+
+Expression Expression::from_plan(const kernels::PlanExpression& parsed,
+                                 const std::shared_ptr<const SourceText>& source) {
+  Expression expression;
+  expression.text_ = parsed.text;
+  expression.context_ = parsed.context;
+  expression.origin_ = origin_of(parsed, source);
+  expression.tree_ = parsed.tree;
+  return expression;
+}
+
+void Expression::refuse(const kernels::PlanExpression& parsed,
+                        const std::shared_ptr<const SourceText>& source,
+                        const ExpressionFailure& failure) {
+  Expression expression;
+  expression.text_ = parsed.text;
+  expression.context_ = parsed.context;
+  expression.origin_ = origin_of(parsed, source);
+  expression.fail_at(failure);
+}
+
 int64_t Expression::evaluate(const ExpressionEnvironment& environment) const {
   try {
     return tree_.evaluate(environment);

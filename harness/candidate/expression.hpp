@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 
 #include "harness/candidate/source_text.hpp"
 #include "kforge/kernels/expression.hpp"
+#include "kforge/kernels/located_json.hpp"
 
 namespace kforge {
 
@@ -40,6 +42,14 @@ class Expression {
   // As parse, for a condition: a plan's constraint, with comparisons and logical operators
   // (kernels::ExpressionTree::parse_condition); its value is 1 (holds) or 0.
   static Expression parse_condition(std::string text, std::string context, TextOrigin origin = {});
+  // An expression the kernel library's plan reader (kforge/kernels/plan_reader.hpp) has parsed;
+  // `source` is the file its offsets point into (null: none).
+  static Expression from_plan(const kernels::PlanExpression& parsed,
+                              const std::shared_ptr<const SourceText>& source);
+  // Throws the PlanError, as parse words it, of an expression the plan reader could not parse.
+  [[noreturn]] static void refuse(const kernels::PlanExpression& parsed,
+                                  const std::shared_ptr<const SourceText>& source,
+                                  const kernels::ExpressionFailure& failure);
 
   const std::string& text() const { return text_; }
   const std::string& context() const { return context_; }

@@ -14,10 +14,13 @@
 // "0") may be left out; `values` defaults to [default]. `arch` is one architecture-specific
 // target ("sm_90a", or "sm_100f" for a family) or a list of them: the kernel is compiled for the
 // one the target GPU runs, and runs on no other. Expressions are JSON strings; a JSON integer
-// is accepted where an expression is expected and kept as its decimal text.
+// is accepted where an expression is expected and kept as its decimal text. The JSON is read and
+// its structure checked by the kernel library's plan reader (kforge/kernels/plan_reader.hpp),
+// which the shipped runtime reads kernels with, so that both refuse the same plans.
 // `constraints` are conditions (comparisons and logical operators, expression.hpp) every point
-// of the define space must satisfy; a value they read must be a define (checked here, with "did
-// you mean"), and they may read tensor sizes (NAME.shape[i], NAME.numel), checked at bind.
+// of the define space must satisfy; a value they read must be a define (checked by the reader,
+// with "did you mean"), and they may read tensor sizes (NAME.shape[i], NAME.numel), checked at
+// bind.
 #pragma once
 
 #include <cstdint>

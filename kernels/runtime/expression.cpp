@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "kforge/kernels/error.hpp"
+#include "text_position.hpp"
 
 namespace kforge::kernels {
 
@@ -40,14 +41,6 @@ bool is_name_start(char c) {
 }
 bool is_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
-
-std::string shown_character(const std::string& text, size_t at) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  auto c = static_cast<unsigned char>(text[at]);
-  if (c >= 0x20 && c < 0x7F)
-    return std::string(1, static_cast<char>(c));
-  return std::string("\\x") + kDigits[c >> 4] + kDigits[c & 15];
 }
 
 // Everything a failure needs to point into the expression.
@@ -622,13 +615,28 @@ std::vector<std::string> ExpressionTree::value_names() const {
   return names;
 }
 
-int64_t evaluate_expression(const std::string& text, const ExpressionEnvironment& environment) {
+namespace {
+
+int64_t evaluated(const std::string& text, const ExpressionEnvironment& environment,
+                  bool condition) {
   try {
-    return ExpressionTree::parse(text).evaluate(environment);
+    const ExpressionTree tree =
+        condition ? ExpressionTree::parse_condition(text) : ExpressionTree::parse(text);
+    return tree.evaluate(environment);
   } catch (const ExpressionFailure& failure) {
     throw KernelError(failure.what + " at column " + std::to_string(failure.at + 1),
                       "expression '" + text + "'");
   }
+}
+
+}  // namespace
+
+int64_t evaluate_expression(const std::string& text, const ExpressionEnvironment& environment) {
+  return evaluated(text, environment, false);
+}
+
+int64_t evaluate_condition(const std::string& text, const ExpressionEnvironment& environment) {
+  return evaluated(text, environment, true);
 }
 
 }  // namespace kforge::kernels

@@ -3,85 +3,20 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "kforge/kernels/error.hpp"
+#include "kforge/kernels/plan_reader.hpp"
+#include "text_position.hpp"
 
 namespace kforge::kernels {
 namespace {
 
-// "file:line:column" of byte `offset` of `text` (both counted from 1).
-std::string position(const std::string& file_name, const std::string& text, size_t offset) {
-  offset = std::min(offset, text.size());
-  const size_t line = 1 + std::count(text.begin(), text.begin() + offset, '\n');
-  const size_t line_start = text.rfind('\n', offset == 0 ? 0 : offset - 1);
-  const size_t column =
-      line_start == std::string::npos || offset == 0 ? offset + 1 : offset - line_start;
-  return file_name + ":" + std::to_string(line) + ":" + std::to_string(column);
-}
-
-std::vector<std::string> expressions(const nlohmann::json& list, const std::string& what) {
-  if (!list.is_array())
-    throw std::invalid_argument(what + " must be a list of expressions");
-  std::vector<std::string> texts;
-  for (const nlohmann::json& item : list) {
-    if (item.is_string())
-      texts.push_back(item.get<std::string>());
-    else if (item.is_number_integer())
-      texts.push_back(std::to_string(item.get<long long>()));
-    else
-      throw std::invalid_argument(what + " holds " + item.dump() + ", not an expression");
-  }
-  return texts;
-}
-
-PlannedLaunch read_launch(const nlohmann::json& kernel, size_t index) {
-  const std::string what = "kernels[" + std::to_string(index) + "]";
-  if (!kernel.is_object() || !kernel.contains("name") || !kernel["name"].is_string())
-    throw std::invalid_argument(what + " needs a \"name\" string");
-  PlannedLaunch launch;
-  launch.name = kernel["name"].get<std::string>();
-  for (const char* key : {"grid", "block", "args"})
-    if (!kernel.contains(key))
-      throw std::invalid_argument("kernel '" + launch.name + "' has no \"" + key + "\"");
-  launch.grid = expressions(kernel["grid"], "kernel '" + launch.name + "' grid");
-  launch.block = expressions(kernel["block"], "kernel '" + launch.name + "' block");
-  launch.args = expressions(kernel["args"], "kernel '" + launch.name + "' args");
-  launch.shared_bytes = "0";
-  if (kernel.contains("shared_bytes"))
-    launch.shared_bytes =
-        expressions(nlohmann::json::array({kernel["shared_bytes"]}), "shared_bytes").front();
-  for (const auto* dims : {&launch.grid, &launch.block})
-    if (dims->empty() || dims->size() > 3)
-      throw std::invalid_argument("kernel '" + launch.name + "' needs 1 to 3 grid and block " +
-                                  "dimensions");
-  return launch;
-}
-
-DefineChoice read_define(const std::string& name, const nlohmann::json& spec) {
-  DefineChoice define;
-  define.name = name;
-  if (!spec.is_object() || !spec.contains("default") || !spec["default"].is_number_integer())
-    throw std::invalid_argument("define '" + name + "' needs an integer \"default\"");
-  define.default_value = spec["default"].get<long long>();
-  if (spec.contains("values")) {
-    if (!spec["values"].is_array())
-      throw std::invalid_argument("define '" + name + "' \"values\" must be a list of integers");
-    for (const nlohmann::json& value : spec["values"]) {
-      if (!value.is_number_integer())
-        throw std::invalid_argument("define '" + name +
-                                    "' has a value that is not an integer: " + value.dump());
-      define.values.push_back(value.get<long long>());
-    }
-  } else {
-    define.values = {define.default_value};
-  }
-  if (std::find(define.values.begin(), define.values.end(), define.default_value) ==
-      define.values.end())
-    throw std::invalid_argument("define '" + name + "' default " +
-                                std::to_string(define.default_value) + " is not among its values");
-  return define;
+std::vector<std::string> texts(const std::vector<PlanExpression>& expressions) {
+  std::vector<std::string> out;
+  for (const PlanExpression& expression : expressions)
+    out.push_back(expression.text);
+  return out;
 }
 
 }  // namespace
@@ -195,70 +130,29 @@ KernelFile parse_kernel_file(std::string source, std::string file_name) {
   drop_byte_order_mark(source);
   const LaunchPlanCommentSearch found = find_launch_plan_comment(source);
   if (found.problem)
-    throw KernelError(found.problem->message, position(file_name, source, found.problem->offset));
-  const size_t body = found.comment->json_begin;
-  const size_t close = found.comment->json_end;
-
-  nlohmann::json plan;
+    throw KernelError(found.problem->message,
+                      file_position(file_name, source, found.problem->offset));
+  CheckedPlan plan;
   try {
-    plan = nlohmann::json::parse(source.begin() + body, source.begin() + close);
-  } catch (const nlohmann::json::parse_error& error) {
-    // nlohmann counts bytes from 1 within the parsed text.
-    const size_t at = body + (error.byte > 0 ? error.byte - 1 : 0);
-    throw KernelError("launch plan is not valid JSON: " + std::string(error.what()),
-                      position(file_name, source, at));
-  } catch (const nlohmann::json::exception& error) {
-    // out_of_range for a number too large for a double ("2e3832"): no byte offset to name.
-    throw KernelError("launch plan is not valid JSON: " + std::string(error.what()),
-                      position(file_name, source, body));
+    plan = read_launch_plan(
+        parse_located_json(source, found.comment->json_begin, found.comment->json_end));
+  } catch (const PlanProblem& problem) {
+    throw KernelError("launch plan: " + problem.what,
+                      file_position(file_name, source, problem.offset));
   }
-
   KernelFile file;
-  try {
-    if (!plan.is_object() || !plan.contains("kernels") || !plan["kernels"].is_array() ||
-        plan["kernels"].empty())
-      throw std::invalid_argument("launch plan needs a non-empty \"kernels\" list");
-    for (size_t i = 0; i < plan["kernels"].size(); ++i)
-      file.launches.push_back(read_launch(plan["kernels"][i], i));
-    if (plan.contains("scratch")) {
-      if (!plan["scratch"].is_array())
-        throw std::invalid_argument("\"scratch\" must be a list of {name, dtype, numel}");
-      for (const nlohmann::json& buffer : plan["scratch"]) {
-        if (!buffer.is_object() || !buffer.contains("name") || !buffer["name"].is_string() ||
-            !buffer.contains("dtype") || !buffer["dtype"].is_string() || !buffer.contains("numel"))
-          throw std::invalid_argument("a scratch buffer needs \"name\", \"dtype\" and \"numel\"");
-        std::string dtype = buffer["dtype"].get<std::string>();
-        if (dtype.starts_with("torch."))  // as kforge's candidate parser reads it
-          dtype.erase(0, 6);
-        file.scratch.push_back(
-            {buffer["name"].get<std::string>(), std::move(dtype),
-             expressions(nlohmann::json::array({buffer["numel"]}), "scratch numel").front()});
-      }
-    }
-    if (plan.contains("arch")) {
-      const nlohmann::json arch =
-          plan["arch"].is_string() ? nlohmann::json::array({plan["arch"]}) : plan["arch"];
-      if (!arch.is_array() || arch.empty())
-        throw std::invalid_argument("\"arch\" must be a target like \"sm_90a\" or a list of them");
-      for (const nlohmann::json& target : arch) {
-        if (!target.is_string())
-          throw std::invalid_argument("\"arch\" holds " + target.dump() + ", not a target");
-        file.arch_targets.push_back(target.get<std::string>());
-      }
-    }
-    if (plan.contains("defines")) {
-      if (!plan["defines"].is_object())
-        throw std::invalid_argument("\"defines\" must be an object of name: {default, values}");
-      for (const auto& [name, spec] : plan["defines"].items())
-        file.defines.push_back(read_define(name, spec));
-    }
-  } catch (const std::invalid_argument& error) {
-    throw KernelError(std::string("launch plan: ") + error.what(),
-                      position(file_name, source, body));
-  } catch (const nlohmann::json::exception& error) {
-    throw KernelError(std::string("launch plan: ") + error.what(),
-                      position(file_name, source, body));
-  }
+  for (const PlanKernel& kernel : plan.kernels)
+    file.launches.push_back({kernel.name, texts(kernel.grid), texts(kernel.block),
+                             kernel.shared_bytes.text, texts(kernel.args)});
+  for (const PlanScratch& buffer : plan.scratch)
+    file.scratch.push_back({buffer.name, buffer.dtype, buffer.numel.text});
+  for (const PlanDefine& define : plan.defines)
+    file.defines.push_back(
+        {define.name, define.default_value, {define.values.begin(), define.values.end()}});
+  std::sort(file.defines.begin(), file.defines.end(),
+            [](const DefineChoice& a, const DefineChoice& b) { return a.name < b.name; });
+  file.arch_targets = plan.arch;
+  file.constraints = texts(plan.constraints);
   file.file_name = std::move(file_name);
   file.source = std::move(source);
   return file;

@@ -58,14 +58,33 @@ std::string describe(const Argument& argument) {
 
 }  // namespace
 
+namespace {
+
+struct DtypeSize {
+  const char* name;
+  size_t bytes;
+};
+constexpr DtypeSize kDtypes[] = {{"float64", 8}, {"float32", 4}, {"float16", 2}, {"bfloat16", 2},
+                                 {"int64", 8},   {"int32", 4},   {"int16", 2},   {"int8", 1},
+                                 {"uint8", 1},   {"bool", 1}};
+
+}  // namespace
+
 size_t dtype_size(const std::string& dtype) {
-  static const std::map<std::string, size_t> kSizes = {
-      {"float64", 8}, {"float32", 4}, {"float16", 2}, {"bfloat16", 2}, {"int64", 8},
-      {"int32", 4},   {"int16", 2},   {"int8", 1},    {"uint8", 1},    {"bool", 1}};
-  const auto found = kSizes.find(dtype);
-  if (found == kSizes.end())
-    throw KernelError("unknown dtype '" + dtype + "'", "");
-  return found->second;
+  for (const DtypeSize& known : kDtypes)
+    if (dtype == known.name)
+      return known.bytes;
+  throw KernelError("unknown dtype '" + dtype + "'", "");
+}
+
+const std::vector<std::string>& dtype_names() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const DtypeSize& known : kDtypes)
+      names.push_back(known.name);
+    return names;
+  }();
+  return kNames;
 }
 
 PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& file,
@@ -134,6 +153,20 @@ PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& fil
       scope.add(
           name,
           {NamedValue::Kind::kFloat, "float scalar", {}, 0, std::get<double>(argument), true});
+  }
+
+  // The plan's constraints, at this call's sizes with the values the kernel is compiled with:
+  // a call where one does not hold is outside what kforge verified (its plan_error, reason
+  // constraint), so it is refused rather than launched.
+  for (size_t i = 0; i < file.constraints.size(); ++i) {
+    if (evaluate_condition(file.constraints[i], scope) != 0)
+      continue;
+    std::string values;
+    for (const auto& [name, value] : defines)
+      values += (values.empty() ? "" : ", ") + name + "=" + std::to_string(value);
+    throw KernelError("constraint " + std::to_string(i + 1) + " \"" + file.constraints[i] +
+                          "\" does not hold for " + values + " at this call's sizes",
+                      where);
   }
 
   PreparedLaunch prepared;

@@ -175,6 +175,38 @@ TEST_F(LaunchFixture, TunedDefinesApplyOnTheirArchitectureOnly) {
             std::string::npos);
 }
 
+// The plan's constraints hold or the call is refused before the GPU is touched: at the call's
+// sizes, with the define values the kernel is compiled with (the manifest's, or those tuned on
+// the architecture it runs on), as kforge refuses such a point (plan_error, reason constraint).
+TEST_F(LaunchFixture, ConstraintsAreCheckedAtTheCallsSizesWithTheValuesInUse) {
+  std::string kernel = kKernel;
+  kernel.replace(
+      kernel.find("\n}\n*/"), 1,
+      ",\n  \"constraints\": [\"x.shape[1] % BLOCK == 0\", \"BLOCK * SPLITS <= 4096\"]\n");
+  write_text(root / "column_scale" / "split" / "kernel.cu", kernel);
+  nlohmann::json manifest = nlohmann::json::parse(kManifest);
+  manifest["tuned"] = {{"sm_90", {{"defines", {{"BLOCK", 128}, {"SPLITS", 4}}}}},
+                       {"sm_80", {{"defines", {{"BLOCK", 128}, {"SPLITS", 64}}}}}};
+  write_text(root / "column_scale" / "split" / "manifest.json", manifest.dump());
+  const Library library = Library::scan(root.path());
+  const ShippedKernel& shipped = library.kernels().at(0);
+  const KernelFile file = read_kernel_file(shipped.source);
+  ASSERT_EQ(file.constraints.size(), 2u);
+  // 512 columns: BLOCK 256 (the manifest's) divides them.
+  EXPECT_EQ(prepare_launch(shipped, file, good()).kernels.size(), 2u);
+  // 384 columns: 256 does not; the tuned 128 of sm_90 does.
+  Arguments narrow = good();
+  narrow["x"] = Tensor{&x_data, {4096, 384}, "float32"};
+  EXPECT_EQ(message_of([&] { prepare_launch(shipped, file, narrow); }),
+            "constraint 1 \"x.shape[1] % BLOCK == 0\" does not hold for BLOCK=256, SPLITS=8 at "
+            "this call's sizes (column_scale/split)");
+  EXPECT_EQ(prepare_launch(shipped.on_architecture(90), file, narrow).kernels[0].block[0], 128u);
+  // Values tuned on sm_80 that break a constraint over defines alone: refused there, at any size.
+  EXPECT_EQ(message_of([&] { prepare_launch(shipped.on_architecture(80), file, good()); }),
+            "constraint 2 \"BLOCK * SPLITS <= 4096\" does not hold for BLOCK=128, SPLITS=64 at "
+            "this call's sizes (column_scale/split)");
+}
+
 TEST_F(LaunchFixture, WrongCallsAreClearErrors) {
   Arguments missing = good();
   missing.erase("alpha");

@@ -53,6 +53,27 @@ TEST(KernelFile, ReadsLaunchesAndDefines) {
   EXPECT_EQ(file.defines[1].values, std::vector<long long>{4});  // values default to [default]
 }
 
+// The plan's constraints are read by the shared reader (a value must be a define) and kept as
+// text, in plan order, for prepare_launch to check at every call.
+TEST(KernelFile, ReadsConstraintsAndRefusesOnesOverUnknownDefines) {
+  const auto with = [](const std::string& constraints) {
+    std::string text = kPlanned;
+    text.replace(text.find("\n}\n*/"), 1, ",\n  \"constraints\": " + constraints + "\n");
+    return text;
+  };
+  const KernelFile file = parse_kernel_file(
+      with(R"(["BLOCK * VEC <= 1024", "x.shape[0] % VEC == 0 || VEC == 1"])"), "scale.cu");
+  EXPECT_EQ(file.constraints,
+            (std::vector<std::string>{"BLOCK * VEC <= 1024", "x.shape[0] % VEC == 0 || VEC == 1"}));
+  EXPECT_TRUE(parse_kernel_file(kPlanned, "scale.cu").constraints.empty());
+  EXPECT_EQ(message_of([&] { parse_kernel_file(with(R"(["BLOK <= 512"])"), "scale.cu"); }),
+            "launch plan: constraint 1 \"BLOK <= 512\": unknown define 'BLOK' (allowed: BLOCK, "
+            "VEC) (scale.cu:9:20)");
+  EXPECT_EQ(message_of([&] { parse_kernel_file(with(R"(["BLOCK = 512"])"), "scale.cu"); }),
+            "launch plan: constraint 1 \"BLOCK = 512\": '=' is not an operator; write '==' "
+            "(scale.cu:9:26)");
+}
+
 TEST(KernelFile, DefineOptionsUseDefaultsAndOverrides) {
   const KernelFile file = parse_kernel_file(kPlanned, "scale.cu");
   EXPECT_EQ(file.define_options(), (std::vector<std::string>{"-DBLOCK=256", "-DVEC=4"}));
@@ -73,28 +94,51 @@ TEST(KernelFile, MissingPlanIsNamed) {
 }
 
 TEST(KernelFile, BadJsonIsPlacedAtItsLineAndColumn) {
-  const std::string message =
-      message_of([] { parse_kernel_file("/* kforge:launch\n{\"kernels\": [,]}\n*/", "k.cu"); });
-  EXPECT_EQ(message.rfind("launch plan is not valid JSON: ", 0), 0u) << message;
-  EXPECT_NE(message.find("(k.cu:2:14)"), std::string::npos) << message;
+  EXPECT_EQ(
+      message_of([] { parse_kernel_file("/* kforge:launch\n{\"kernels\": [,]}\n*/", "k.cu"); }),
+      "launch plan: unexpected character ',' where a JSON value belongs (k.cu:2:14)");
 }
 
+// Each at the value that is wrong, in the words of kforge's candidate parser (the same reader).
 TEST(KernelFile, MalformedPlansAreRefusedWithTheReason) {
   const auto plan = [](const std::string& json) {
     return message_of([&] { parse_kernel_file("/* kforge:launch " + json + " */", "p.cu"); });
   };
-  EXPECT_EQ(plan("{}"), "launch plan: launch plan needs a non-empty \"kernels\" list (p.cu:1:17)");
+  EXPECT_EQ(plan("{}"),
+            "launch plan: \"kernels\" is missing: list at least one kernel to launch (p.cu:1:18)");
   EXPECT_EQ(plan(R"({"kernels": [{"grid": [1], "block": [1], "args": []}]})"),
-            "launch plan: kernels[0] needs a \"name\" string (p.cu:1:17)");
+            "launch plan: kernel launch lacks \"name\" (p.cu:1:31)");
   EXPECT_EQ(plan(R"({"kernels": [{"name": "k", "grid": [1], "args": []}]})"),
-            "launch plan: kernel 'k' has no \"block\" (p.cu:1:17)");
+            "launch plan: kernel 'k' lacks \"block\" (p.cu:1:31)");
   EXPECT_EQ(plan(R"({"kernels": [{"name": "k", "grid": [1,1,1,1], "block": [1], "args": []}]})"),
-            "launch plan: kernel 'k' needs 1 to 3 grid and block dimensions (p.cu:1:17)");
-  EXPECT_EQ(plan(R"({"kernels": [{"name": "k", "grid": [1], "block": [1], "args": []}],
-                     "defines": {"B": {"default": 3, "values": [1, 2]}}})"),
-            "launch plan: define 'B' default 3 is not among its values (p.cu:1:17)");
+            "launch plan: \"grid\" must be an array of 1 to 3 expressions (p.cu:1:53)");
+  EXPECT_EQ(
+      plan(
+          R"({"kernels": [{"name": "k", "grid": [1], "block": [1], "args": []}], "defines": {"B": {"default": 3, "values": [1, 2]}}})"),
+      "launch plan: the default 3 of define 'B' is not one of its \"values\" (p.cu:1:115)");
   EXPECT_EQ(plan(R"({"kernels": [{"name": "k", "grid": [1], "block": [1], "args": [true]}]})"),
-            "launch plan: kernel 'k' args holds true, not an expression (p.cu:1:17)");
+            "launch plan: kernel 'k' argument 1 must be an expression in a string, not a boolean "
+            "(p.cu:1:81)");
+}
+
+// What the runtime's old reader (nlohmann::json) let through: a repeated key (the last won), an
+// unknown key (ignored), an integer past 64 bits (wrapped).
+TEST(KernelFile, RepeatedUnknownAndOutOfRangeAreRefused) {
+  const auto plan = [](const std::string& json) {
+    return message_of([&] { parse_kernel_file("/* kforge:launch " + json + " */", "p.cu"); });
+  };
+  EXPECT_EQ(
+      plan(R"({"kernels": [{"name": "k", "grid": [1], "block": [1], "args": []}], "kernels": []})"),
+      "launch plan: duplicate key \"kernels\" (p.cu:1:86)");
+  EXPECT_EQ(
+      plan(R"({"kernels": [{"name": "k", "grid": [1], "block": [1], "args": [], "threads": 2}]})"),
+      "launch plan: unknown kernel launch key 'threads' (allowed: name, grid, block, "
+      "shared_bytes, args) (p.cu:1:84)");
+  EXPECT_EQ(
+      plan(
+          R"({"kernels": [{"name": "k", "grid": [18446744073709551616], "block": [1], "args": []}]})"),
+      "launch plan: kernel 'k' grid[0] must be an expression in a string, not a number "
+      "(p.cu:1:54)");
 }
 
 TEST(KernelFile, UnreadableFileIsNamed) {

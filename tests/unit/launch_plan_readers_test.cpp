@@ -5,11 +5,15 @@
 // the same kernels, expressions, scratch buffers (dtypes the runtime can size), defines and
 // targets, and hand NVRTC the same source. A plan kforge accepted and the runtime then misread
 // (a `/*kforge:launch` without a space, a decoy in a string literal, "torch.float32", a byte
-// order mark) fails here.
+// order mark) fails here. Both read the plan's JSON with the library's one reader
+// (kforge/kernels/located_json.hpp, plan_reader.hpp), so a plan kforge refuses (a duplicate or
+// unknown key, an integer past 64 bits, an expression that does not parse) the runtime refuses
+// too, at the same line and column: that is checked here, on a table of such plans.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/util/files.hpp"
@@ -41,6 +45,8 @@ json runtime_plan_json(const kernels::KernelFile& file) {
     plan["defines"][define.name] = {{"default", define.default_value}, {"values", define.values}};
   if (!file.arch_targets.empty())
     plan["arch"] = file.arch_targets;
+  if (!file.constraints.empty())
+    plan["constraints"] = file.constraints;
   return plan;
 }
 
@@ -117,6 +123,18 @@ TEST(LaunchPlanReaders, AgreeOnScratchArchAndIntegerExpressions) {
                       "arch_list.cu");
 }
 
+TEST(LaunchPlanReaders, AgreeOnConstraints) {
+  expect_same_reading(with_plan(R"j(/* kforge:launch
+{"kernels": [{"name": "k", "grid": ["ceil_div(x.numel, BLOCK * VEC)"], "block": ["BLOCK"],
+              "args": ["x", "out", "x.numel"]}],
+ "defines": {"BLOCK": {"default": 128, "values": [64, 128]}, "VEC": {"default": 1}},
+ "constraints": ["BLOCK * VEC <= 4096",
+                 "x.shape[0] % VEC == 0 || !(VEC > 1) && BLOCK >= 64"]
+}
+*/)j"),
+                      "constraints.cu");
+}
+
 // A file without a usable plan comment is refused by both, at the same place.
 TEST(LaunchPlanReaders, RefuseTheSameMissingOrRepeatedComment) {
   for (const std::string& text : std::vector<std::string>{
@@ -134,6 +152,82 @@ TEST(LaunchPlanReaders, RefuseTheSameMissingOrRepeatedComment) {
       EXPECT_EQ(error.where() + ": " + error.problem(), candidate.error().message());
     }
   }
+}
+
+// Plans kforge refuses, each once: the runtime must refuse it too, at the same place, with the
+// same words (kforge adds "did you mean" where a name is close to an allowed one).
+TEST(LaunchPlanReaders, RefuseTheSameMalformedPlans) {
+  const std::string kernel = R"("name": "k", "grid": [1], "block": [32], "args": ["x", "out"])";
+  const std::string good = "{\"kernels\": [{" + kernel + "}]}";
+  const std::vector<std::string> plans = {
+      // Keys: repeated (nlohmann::json keeps the last), unknown (nlohmann::json ignores it).
+      "{\"kernels\": [{" + kernel + "}], \"kernels\": []}",
+      "{\"kernels\": [{" + kernel + ", \"grid\": [2]}]}",
+      R"({"defines": {"B": {"default": 1}, "B": {"default": 2}}, "kernels": [{)" + kernel + "}]}",
+      "{\"kernels\": [{" + kernel + "}], \"kernals\": 1}",
+      "{\"kernels\": [{" + kernel + ", \"threads\": 64}]}",
+      "{\"kernels\": [{" + kernel + "}], \"scratch\": [{\"name\": \"t\", \"dtype\": \"float32\", " +
+          "\"numel\": 4, \"size\": 4}]}",
+      "{\"kernels\": [{" + kernel + "}], \"defines\": {\"B\": {\"default\": 1, \"value\": [1]}}}",
+      // Integers past 64 bits (nlohmann::json reads 2^64 - 1 as unsigned and wraps it).
+      R"({"kernels": [{"name": "k", "grid": [18446744073709551615], "block": [32], "args": []}]})",
+      R"({"kernels": [{"name": "k", "grid": [1], "block": [-9223372036854775809], "args": []}]})",
+      "{\"kernels\": [{" + kernel + "}], \"defines\": {\"B\": {\"default\": 9223372036854775808}}}",
+      "{\"kernels\": [{" + kernel +
+          "}], \"defines\": {\"B\": {\"default\": 1, \"values\": [1, 18446744073709551615]}}}",
+      R"({"kernels": [{"name": "k", "grid": [1], "block": [32], "args": [], "shared_bytes": 1e3}]})",
+      // Expressions that do not parse, names that are not identifiers.
+      R"({"kernels": [{"name": "k", "grid": ["x.numel +"], "block": [32], "args": []}]})",
+      R"j({"kernels": [{"name": "k", "grid": ["cel_div(x.numel, 2)"], "block": [32], "args": []}]})j",
+      R"({"kernels": [{"name": "k", "grid": ["1"], "block": ["32"], "args": ["x @ 2"]}]})",
+      R"({"kernels": [{"name": "my kernel", "grid": [1], "block": [32], "args": []}]})",
+      "{\"kernels\": [{" + kernel + "}], \"defines\": {\"min\": {\"default\": 1}}}",
+      // Values: a repeated define value, a default outside them, a scratch dtype or target that
+      // does not exist, a repeated scratch buffer.
+      "{\"kernels\": [{" + kernel +
+          "}], \"defines\": {\"B\": {\"default\": 1, \"values\": [1, 1]}}}",
+      "{\"kernels\": [{" + kernel +
+          "}], \"defines\": {\"B\": {\"default\": 3, \"values\": [1, 2]}}}",
+      "{\"kernels\": [{" + kernel +
+          "}], \"scratch\": [{\"name\": \"t\", \"dtype\": \"flaot32\", \"numel\": 4}]}",
+      "{\"kernels\": [{" + kernel +
+          "}], \"scratch\": [{\"name\": \"t\", \"dtype\": \"float32\", \"numel\": 4}, " +
+          "{\"name\": \"t\", \"dtype\": \"int8\", \"numel\": 4}]}",
+      "{\"kernels\": [{" + kernel + "}], \"arch\": \"sm_90\"}",
+      "{\"kernels\": [{" + kernel + "}], \"arch\": [\"sm_90a\", \"sm_90a\"]}",
+      "{\"kernels\": []}",
+      // Constraints: not an array, not a string, a condition that does not parse, a value that
+      // is not a define (with defines, then without).
+      "{\"kernels\": [{" + kernel + "}], \"constraints\": \"B <= 4\"}",
+      "{\"kernels\": [{" + kernel + "}], \"constraints\": [4]}",
+      "{\"kernels\": [{" + kernel +
+          "}], \"defines\": {\"B\": {\"default\": 1}}, \"constraints\": [\"B = 1\"]}",
+      "{\"kernels\": [{" + kernel +
+          "}], \"defines\": {\"BLOCK\": {\"default\": 1}}, \"constraints\": [\"x.numel > 0\", "
+          "\"BLOK <= 4\"]}",
+      "{\"kernels\": [{" + kernel + "}], \"constraints\": [\"n % 2 == 0\"]}",
+      // JSON that is not JSON: a trailing comma, single quotes, an unknown escape, text after it.
+      "{\"kernels\": [{" + kernel + "},]}",
+      "{'kernels': []}",
+      R"({"kernels": [{"name": "k\q", "grid": [1], "block": [32], "args": []}]})",
+      good + " {}",
+  };
+  // kforge: "k.cu:L:C: launch plan: <what>"; the runtime: "launch plan: <what> (k.cu:L:C)".
+  const std::regex did_you_mean("; did you mean '[^']*'\\?");
+  for (const std::string& plan : plans) {
+    const std::string text = "/* kforge:launch\n" + plan + "\n*/\n" + kKernel;
+    SCOPED_TRACE(plan);
+    PlanResult<CandidateFile> candidate = parse_candidate(text, "k.cu");
+    ASSERT_FALSE(candidate.ok()) << "kforge accepts it: the table is wrong";
+    try {
+      kernels::parse_kernel_file(text, "k.cu");
+      ADD_FAILURE() << "the runtime reads a plan kforge refuses: " << candidate.error().message();
+    } catch (const kernels::KernelError& error) {
+      EXPECT_EQ(error.where() + ": " + error.problem(),
+                std::regex_replace(candidate.error().message(), did_you_mean, ""));
+    }
+  }
+  expect_same_reading(with_plan("/* kforge:launch " + good + " */"), "good.cu");
 }
 
 }  // namespace

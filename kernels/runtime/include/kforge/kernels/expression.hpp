@@ -89,5 +89,7 @@ class ExpressionTree {
 // Parses and evaluates `text` at once; a failure is a KernelError
 // "<what> at column <n> (expression '<text>')".
 int64_t evaluate_expression(const std::string& text, const ExpressionEnvironment& environment);
+// The same for a condition (ExpressionTree::parse_condition): 1 when it holds, else 0.
+int64_t evaluate_condition(const std::string& text, const ExpressionEnvironment& environment);
 
 }  // namespace kforge::kernels

@@ -4,9 +4,9 @@
 // their grid, block, shared-memory and argument expressions (kept as text), and the
 // compile-time defines with their defaults and the values a search may try.
 //
-// This reader is deliberately small and standalone, because the library must not depend on the
-// rest of kforge; kforge's own candidate parser (harness/candidate/) checks plans fully
-// (expressions, declarations, binding to a signature) before a kernel is ever shipped.
+// The plan is read by the checks kforge's candidate parser uses too (plan_reader.hpp): what
+// kforge refuses, the runtime refuses. kforge's parser checks more before a kernel is ever
+// shipped (the kernels' declarations, binding the plan to a task's signature).
 #pragma once
 
 #include <filesystem>
@@ -48,6 +48,9 @@ struct KernelFile {
   // The plan's "arch": architecture-specific targets ("sm_90a", "sm_100a") the kernel must be
   // compiled for, one of which must match the GPU; empty: the GPU's plain sm_XY.
   std::vector<std::string> arch_targets;
+  // The plan's "constraints", in plan order: conditions (ExpressionTree::parse_condition) over
+  // the defines and the call's tensor sizes, which prepare_launch checks at every call.
+  std::vector<std::string> constraints;
 
   const DefineChoice* find_define(const std::string& name) const;
   // "-DNAME=VALUE" for every define, its default unless `overrides` names it. An override of a
@@ -83,7 +86,9 @@ LaunchPlanCommentSearch find_launch_plan_comment(std::string_view text);
 void drop_byte_order_mark(std::string& text);
 
 // Throws KernelError "<what is wrong> (<file>:<line>:<column>)" when the plan is missing or
-// malformed (no `kforge:launch` comment, bad JSON, a missing key, a default not among values).
+// malformed (no `kforge:launch` comment, bad JSON, a duplicate or unknown key, a missing key, an
+// expression that does not parse, an integer past 64 bits, a default not among its values, a
+// constraint that reads a name that is not a define), at the value that is wrong.
 // A scratch buffer's dtype is kept as its plain name ("float32" for "torch.float32").
 KernelFile parse_kernel_file(std::string source, std::string file_name);
 KernelFile read_kernel_file(const std::filesystem::path& path);

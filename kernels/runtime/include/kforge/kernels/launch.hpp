@@ -64,9 +64,13 @@ PreparedLaunch prepared_launch_from_json(const std::string& json_text, const std
 
 // Bytes per element of a torch dtype name; KernelError for an unknown one.
 size_t dtype_size(const std::string& dtype);
+// The dtypes the library knows, by torch's names ("float32"), in the order messages list them.
+const std::vector<std::string>& dtype_names();
 
 // Checks `arguments` against `kernel`'s signature and evaluates `file`'s plan with them and the
-// manifest's define values. Throws KernelError naming the kernel and what is wrong.
+// manifest's define values (or those `kernel` carries: ShippedKernel::on_architecture). The
+// plan's constraints must hold at these sizes with those values. Throws KernelError naming the
+// kernel and what is wrong.
 PreparedLaunch prepare_launch(const ShippedKernel& kernel, const KernelFile& file,
                               const Arguments& arguments);
 
