@@ -61,11 +61,7 @@ void expect_same_reading(const std::string& text, const std::string& name) {
     FAIL() << "kforge accepts the plan; the runtime refuses it: " << error.what();
   }
   const nlohmann::json runtime = runtime_plan_json(file);
-  nlohmann::json kforge = candidate.value().plan.to_json();
-  // The runtime's reader does not read a plan's constraints yet (issue 12 ports them): where it
-  // does, they are compared too.
-  if (!runtime.contains("constraints"))
-    kforge.erase("constraints");
+  const nlohmann::json kforge = candidate.value().plan.to_json();
   EXPECT_EQ(runtime.dump(), kforge.dump());
   EXPECT_EQ(file.source, candidate.value().source());
   for (const kernels::PlannedScratch& scratch : file.scratch)
