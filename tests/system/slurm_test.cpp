@@ -225,8 +225,7 @@ TEST_P(SlurmLaunch, ArrayTasksShareOneRun) {
   fs::path handover = workspace_.path() / ("kforge-" + job) / "run";
   ASSERT_TRUE(fs::exists(handover)) << output_of(job, 0);
   EXPECT_EQ(strings::trim(files::read(handover)), std::to_string(runs[0].id));
-  EXPECT_NE(output_of(job, 1).find("joining run " + std::to_string(runs[0].id)),
-            std::string::npos)
+  EXPECT_NE(output_of(job, 1).find("joining run " + std::to_string(runs[0].id)), std::string::npos)
       << output_of(job, 1);
   EXPECT_EQ(runs[0].evaluating_nodes, 2) << output_of(job, 0) << output_of(job, 1);
 
