@@ -9,6 +9,7 @@
 #include "datasets/sqlite.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/tiny_workspace.hpp"
 
 namespace kforge {
 namespace {
@@ -17,21 +18,12 @@ namespace fs = std::filesystem;
 using testing::run_kforge;
 
 using testing::emulated_candidate;
-using testing::kTinyReluTask;
 
 class EvalGpuReportTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     workspace_ = new testing::TemporaryDirectory();
-    fs::create_directories(workspace_->path() / "problems");
-    testing::write_text(workspace_->path() / "problems/tiny_relu.py", kTinyReluTask);
-    testing::write_text(workspace_->path() / "kforge.toml",
-                        "python = \"/usr/bin/python3\"\n"
-                        "[verify]\nseeds = 2\n"
-                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
-                        "max_samples = 4\n");
-    ProcessResult imported =
-        run_kforge({"tasks", "import", "problems", "--suite", "tiny"}, workspace_->path());
+    ProcessResult imported = testing::import_tiny_relu_workspace(workspace_->path());
     ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
     for (const char* name : {"relu", "unwritten", "too_fast"})
       testing::write_text(workspace_->path() / (std::string(name) + ".cu"),

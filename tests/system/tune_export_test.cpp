@@ -15,12 +15,12 @@
 #include "harness/util/files.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/tiny_workspace.hpp"
 
 namespace kforge {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::kTinyReluTask;
 using testing::run_kforge;
 
 // BLOCK x ITEMS = 12 points, 11 within the constraint. Each kind of failure has its points:
@@ -137,15 +137,7 @@ class TuneExportTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     workspace_ = new testing::TemporaryDirectory();
-    fs::create_directories(workspace_->path() / "problems");
-    testing::write_text(workspace_->path() / "problems/tiny_relu.py", kTinyReluTask);
-    testing::write_text(workspace_->path() / "kforge.toml",
-                        "python = \"/usr/bin/python3\"\n"
-                        "[verify]\nseeds = 2\n"
-                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
-                        "max_samples = 4\n");
-    ProcessResult imported =
-        run_kforge({"tasks", "import", "problems", "--suite", "tiny"}, workspace_->path());
+    ProcessResult imported = testing::import_tiny_relu_workspace(workspace_->path());
     ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
     testing::write_text(workspace_->path() / "faulty.cu", kFaultyCandidate);
     // Every valid point, in the random strategy's order.
