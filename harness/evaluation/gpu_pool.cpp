@@ -65,13 +65,16 @@ GpuPool::Lease GpuPool::acquire() {
       return true;
     if (waiting_.front() != ticket)
       return false;
+    // Of the free devices, the one that has run the fewest evaluations: when candidates come
+    // slower than a device judges them, the work still spreads over every GPU rather than
+    // all going to the first.
+    chosen = nullptr;
     for (const auto& device : devices_) {
-      if (!device->busy && !device->retired) {
+      if (!device->busy && !device->retired &&
+          (chosen == nullptr || device->evaluations < chosen->evaluations))
         chosen = device.get();
-        return true;
-      }
     }
-    return false;
+    return chosen != nullptr;
   });
   waiting_.erase(std::find(waiting_.begin(), waiting_.end(), ticket));
   if (chosen == nullptr) {

@@ -1,7 +1,8 @@
 // The GPUs a command evaluates on: one GPU worker per device (gpu.devices), each with the
 // reference runner and the store connection its evaluations use, and a scheduler that hands the
-// next candidate ready for its GPU stages to the next free GPU. One GPU is the same pool with
-// one device.
+// next candidate ready for its GPU stages to the free GPU that has run the fewest (so that work
+// spreads over every GPU even when candidates come slower than one GPU judges them). One GPU is
+// the same pool with one device.
 //
 // Timing on a GPU is never disturbed by other work on it: a device is leased to one evaluation
 // at a time (its verification, timing, baseline and profile passes together), and the lease

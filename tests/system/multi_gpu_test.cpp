@@ -50,7 +50,7 @@ class MultiGpuTest : public ::testing::Test {
 
 testing::TemporaryDirectory* MultiGpuTest::workspace_ = nullptr;
 
-TEST_F(MultiGpuTest, TwoGpusRunTheRunsTasksSideBySide) {
+TEST_F(MultiGpuTest, TwoGpusShareTheRunsTasks) {
   ProcessResult result = optimize({"--gpus", "0,1"});
   ASSERT_EQ(result.exit_code, 0) << result.standard_error;
   nlohmann::json report = nlohmann::json::parse(result.standard_output);
@@ -60,26 +60,23 @@ TEST_F(MultiGpuTest, TwoGpusRunTheRunsTasksSideBySide) {
     EXPECT_EQ(task["verdicts"]["correct"], 4) << task.dump();
 
   sql::Connection db((workspace_->path() / "kforge.db").string(), false);
-  // Side by side: the two tasks' evaluations were stored interleaved, not one task after the
-  // other; and both devices ran candidates, as each stored record says.
+  const std::string run = std::to_string(report["run_id"].get<int64_t>());
+  // Both devices ran candidates, as each stored record says.
   auto query = db.prepare(
-      "SELECT t.name, e.id, json_extract(e.environment, '$.device') FROM evaluations e "
-      "JOIN candidates c ON c.id = e.candidate_id JOIN tasks t ON t.id = c.task_id "
-      "WHERE e.run_id = " +
-      std::to_string(report["run_id"].get<int64_t>()) + " ORDER BY e.id");
-  std::vector<std::string> order;
+      "SELECT json_extract(environment, '$.device') FROM evaluations "
+      "WHERE run_id = " +
+      run);
   std::set<int64_t> devices;
+  size_t evaluations = 0;
   while (query.step()) {
-    order.push_back(query.text(0));
-    devices.insert(query.integer(2));
+    devices.insert(query.integer(0));
+    ++evaluations;
   }
-  ASSERT_EQ(order.size(), 8u);
-  bool interleaved = false;
-  for (size_t index = 1; index + 1 < order.size(); ++index) {
-    if (order[index] != order[index - 1] && order[index + 1] != order[index])
-      interleaved = true;
-  }
-  EXPECT_TRUE(interleaved) << "the tasks ran one after the other";
+  ASSERT_EQ(evaluations, 8u);
+  // Whether the tasks ran side by side cannot be read from the stored rows: a candidate is
+  // stored with its evaluation, and the GPUs take compiled candidates first come, first served,
+  // so one task's evaluations may all come first (an ordering check here passed or failed with
+  // the machine's load). GpuPoolTest checks the concurrency on the devices.
   EXPECT_EQ(devices, (std::set<int64_t>{0, 1}));
 }
 
