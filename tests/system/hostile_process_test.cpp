@@ -69,22 +69,9 @@ class RunningKforge {
  public:
   RunningKforge(const std::vector<std::string>& arguments, const fs::path& directory)
       : log_(directory / "kforge.log") {
-    std::vector<std::string> words = {testing::kforge_binary().string()};
-    words.insert(words.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (std::string& word : words)
-      argv.push_back(word.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    // The child runs in `directory`: posix_spawn has no chdir before glibc 2.29's _np, so
-    // the workspace is passed with --workspace by the callers instead.
-    int failed = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(failed, 0);
+    // The callers pass the workspace with --workspace (the child is not started in `directory`).
+    pid_ = testing::spawn_kforge(arguments, {}, log_);
+    EXPECT_GT(pid_, 0);
   }
   ~RunningKforge() {
     if (pid_ > 0) {
