@@ -160,6 +160,10 @@ CompilePool* GpuPoolTest::compile_ = nullptr;
 
 TEST_F(GpuPoolTest, FourWorkersRunAtOnceButEachDeviceOneEvaluationAtATime) {
   constexpr int kCandidates = 8;
+  // A first pass on one GPU fills the compile cache, so in the measured pass the candidates reach
+  // the pool as fast as the look-ahead lets them rather than at the pace of two compile workers
+  // on a loaded machine (where each could be judged before the next was compiled).
+  replay("0", kCandidates, 0);
   PoolRun run = replay("0,1,2,3", kCandidates, 400);
   ASSERT_EQ(run.outcome.status, "completed") << run.outcome.stop_reason;
   ASSERT_EQ(run.evaluations.size(), static_cast<size_t>(kCandidates));
@@ -193,7 +197,11 @@ TEST_F(GpuPoolTest, FourWorkersRunAtOnceButEachDeviceOneEvaluationAtATime) {
         overlapped = true;
     }
   }
-  EXPECT_TRUE(overlapped) << "no two devices ever timed at the same moment";
+  std::string intervals;
+  for (const Interval& interval : times)
+    intervals += "\n  GPU " + std::to_string(interval.device) + " " + interval.kernel + " " +
+                 std::to_string(interval.start) + " .. " + std::to_string(interval.end);
+  EXPECT_TRUE(overlapped) << "no two devices ever timed at the same moment:" << intervals;
 
   // Never two evaluations on one device at a time: on each device the requests never overlap,
   // and one candidate's requests (verify runs, time) are never interleaved with another's.
