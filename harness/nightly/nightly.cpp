@@ -12,11 +12,13 @@
 #include "agents/prompt.hpp"
 #include "datasets/measurement_records.hpp"
 #include "datasets/night_records.hpp"
+#include "datasets/promotion_records.hpp"
 #include "datasets/records.hpp"
 #include "datasets/run_records.hpp"
 #include "datasets/task_records.hpp"
 #include "harness/autotune/library_tuning.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
+#include "harness/evaluation/harness_version.hpp"
 #include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/library/manifest.hpp"
 #include "harness/library/promotion.hpp"
@@ -759,7 +761,11 @@ struct Night::Implementation {
     for (const auto& [name, entry] : tasks.items()) {
       if (row.state["decisions"].contains(name))
         continue;
-      const std::vector<int64_t> best = promoter.best_candidates(name);
+      std::vector<int64_t> best = promoter.best_candidates(name);
+      // A correct candidate without a measured speedup over eager (baselines off, or their
+      // timing failed) is not "no correct candidate": the promoter refuses it by its own rule.
+      if (best.empty())
+        best = list_ranked_candidates(store, kHarnessVersion, name, 1);
       if (best.empty()) {
         row.state["decisions"][name] = {
             {"decision", "refused"}, {"rule", "correct"}, {"reason", "no correct candidate"}};

@@ -199,6 +199,31 @@ TEST_F(NightlyTest, SecondNightFindsTheSlowerAndTheIncorrectKernel) {
             (std::vector<std::string>{"7", "7"}));
 }
 
+// A task whose only candidates are correct but were timed without PyTorch baselines: promotion
+// refuses it for the rule it breaks (no speedup over eager), not as "no correct candidate", which
+// the overhead benchmark's report said of 100 correct kernels.
+TEST_F(NightlyTest, ACorrectCandidateWithoutASpeedupIsRefusedForThatReason) {
+  testing::write_text(dir_ / "tasks/relu3.py", testing::kTinyReluTask);
+  ASSERT_EQ(kforge({"tasks", "import", "tasks", "--suite", "tiny"}).exit_code, 0);
+  testing::write_text(dir_ / "seeds/relu3/seed.cu", testing::emulated_candidate("relu"));
+  testing::write_text(dir_ / "kforge.toml",
+                      "python = \"/usr/bin/python3\"\n"
+                      "[library]\ndir = \"lib\"\n"
+                      "[verify]\nseeds = 2\n"
+                      "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
+                      "max_samples = 4\nbaselines = false\n"
+                      "[nightly]\ntasks = \"tiny/relu3\"\nlibrary = false\n"
+                      "report_dir = \"reports\"\n");
+  ProcessResult night = kforge({"nightly", "--json"});
+  ASSERT_EQ(night.exit_code, 0) << night.standard_error << night.standard_output;
+  const json report = json::parse(night.standard_output);
+  EXPECT_EQ(step(report, "optimize")["status"], "done") << report.dump(2);
+  const std::string promotion = step(report, "promote")["detail"];
+  EXPECT_NE(promotion.find("tiny/relu3: its latest evaluation"), std::string::npos) << promotion;
+  EXPECT_NE(promotion.find("has no speedup over eager"), std::string::npos) << promotion;
+  EXPECT_EQ(promotion.find("no correct candidate"), std::string::npos) << promotion;
+}
+
 TEST_F(NightlyTest, OnRegressionRunsWithTheReportPath) {
   ASSERT_EQ(kforge({"-q", "nightly"}).exit_code, 0);
   ProcessResult second = kforge({"-q", "nightly", "--on-regression",
