@@ -18,11 +18,13 @@ std::string store_location(const Workspace& workspace) {
   return shown;
 }
 
+StoreOptions another_store_options(const Workspace& workspace) {
+  return {.create = false,
+          .retry_seconds = static_cast<double>(workspace.config().integer("store.retry_s"))};
+}
+
 std::unique_ptr<Store> open_another_store(const Workspace& workspace) {
-  return Store::open_location(
-      store_location(workspace),
-      {.create = false,
-       .retry_seconds = static_cast<double>(workspace.config().integer("store.retry_s"))});
+  return Store::open_location(store_location(workspace), another_store_options(workspace));
 }
 
 }  // namespace kforge
