@@ -76,6 +76,15 @@ bool release_point_lease(Store& store, int64_t run_id, int64_t point, const std:
   return store.db().changes() == 1;
 }
 
+int64_t free_point_leases(Store& store, int64_t run_id) {
+  auto update = store.db().prepare(
+      "UPDATE point_leases SET node = NULL, expires_at = NULL "
+      "WHERE run_id = ? AND status = 'open' AND node IS NOT NULL");
+  update.bind(1, run_id);
+  update.run();
+  return store.db().changes();
+}
+
 std::vector<PointLeaseRow> point_leases_of(const Store& store, int64_t run_id) {
   auto query = store.db().prepare(
       "SELECT point, node, expires_at, claims, status FROM point_leases WHERE run_id = ? "

@@ -65,6 +65,10 @@ bool renew_point_lease(Store& store, int64_t run_id, int64_t point, const std::s
 bool release_point_lease(Store& store, int64_t run_id, int64_t point, const std::string& node,
                          bool done);
 
+// Frees every held open point of the run whoever holds it (`tune --resume`, for a run nobody
+// works on any more), and returns how many were held.
+int64_t free_point_leases(Store& store, int64_t run_id);
+
 // The run's point leases, by point.
 std::vector<PointLeaseRow> point_leases_of(const Store& store, int64_t run_id);
 

@@ -22,4 +22,9 @@ StoreOptions another_store_options(const Workspace& workspace);
 // Another connection to the workspace's store (which must exist), with store.retry_s.
 std::unique_ptr<Store> open_another_store(const Workspace& workspace);
 
+// For a node that joins a shared run (`--join`), before the store is opened (which would migrate
+// it): an Error when the store's schema is older than this kforge's, since nodes of that older
+// kforge may be working in it.
+void refuse_older_schema_for_join(const Workspace& workspace);
+
 }  // namespace kforge

@@ -190,5 +190,17 @@ TEST_P(PointLeaseRecords, ARenewedLeaseIsKeptAndAFreedPointIsClaimedAgain) {
   EXPECT_EQ(again->claims, 2);
 }
 
+TEST_P(PointLeaseRecords, FreeingARunsPointsLetsAnyNodeClaimThemAtOnce) {
+  make_run();
+  ASSERT_TRUE(add_point_lease(*store_, run_id_, 0, "dead:1", 3600));
+  ASSERT_TRUE(add_point_lease(*store_, run_id_, 1, "dead:1", 3600));
+  ASSERT_TRUE(add_point_lease(*store_, run_id_, 2, "dead:1", 3600));
+  ASSERT_TRUE(release_point_lease(*store_, run_id_, 1, "dead:1", true));
+  EXPECT_EQ(free_point_leases(*store_, run_id_), 2);
+  EXPECT_EQ(claim_expired_point_lease(*store_, run_id_, "b:2", 60)->point, 0);
+  EXPECT_EQ(claim_expired_point_lease(*store_, run_id_, "b:2", 60)->point, 2);
+  EXPECT_FALSE(claim_expired_point_lease(*store_, run_id_, "b:2", 60));
+}
+
 }  // namespace
 }  // namespace kforge
