@@ -6,9 +6,11 @@
 namespace kforge {
 
 void lock_tuning_run(Store& store, int64_t run_id) {
+  // NO KEY: the lock serialises the steps, but other nodes' inserts of candidates and
+  // evaluations, whose foreign key only shares the run's row, are not held up by it.
   std::string select = "SELECT id FROM runs WHERE id = ?";
   if (store.dialect() == sql::Dialect::kPostgres)
-    select += " FOR UPDATE";
+    select += " FOR NO KEY UPDATE";
   auto query = store.db().prepare(select);
   query.bind(1, run_id);
   if (!query.step())

@@ -39,8 +39,9 @@ struct PointClaim {
 };
 
 // Serialises the run's strategy steps (asking a point, telling a result) between nodes until
-// the caller's transaction ends: on PostgreSQL it locks the run's row (`SELECT ... FOR UPDATE`,
-// waiting for another node's step to commit); SQLite's write transaction already runs alone.
+// the caller's transaction ends: on PostgreSQL it locks the run's row (`SELECT ... FOR NO KEY
+// UPDATE`, waiting for another node's step to commit); SQLite's write transaction already runs
+// alone.
 // Call it first inside a Store::Transaction. An Error when there is no such run.
 void lock_tuning_run(Store& store, int64_t run_id);
 

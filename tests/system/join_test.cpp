@@ -299,7 +299,10 @@ TEST_P(JoinOnEachStore, TuneNodesShareARunAndTakeOverTheKilledOnesPoint) {
   testing::write_text(candidate,
                       testing::tiled_candidate("[\"BLOCK >= 128\", \"BLOCK * ITEMS <= 4096\"]"));
 
-  const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
+  // A point takes 1.5 s on the emulated GPU, so that the first node is still at work when the
+  // second has started (its workers and reference runner take seconds on a loaded machine).
+  const std::map<std::string, std::string> environment = {
+      {"KFORGE_GPU_WORKER", worker_ + " --latency-ms 1500"}};
   Node first(node_arguments({"tune", candidate.string(), "--task", "tiny/t0", "--fraction", "1",
                              "--strategy", "random", "--json"}),
              environment, workspace_.path() / "first.log");
