@@ -27,7 +27,6 @@
 #include "datasets/lease_records.hpp"
 #include "datasets/records.hpp"
 #include "datasets/store.hpp"
-#include "datasets/store_schema.hpp"
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
@@ -312,18 +311,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
           "--join works beside the nodes of a running run, --resume continues a run nobody "
           "works on: give one",
           "--join");
-    // Nodes of an older kforge may be working in the store: its schema must stay as it is, so
-    // it is read before the store is opened (which would migrate it).
-    const int found =
-        stored_schema_version(store_location(workspace),
-                              static_cast<double>(workspace.config().integer("store.retry_s")));
-    if (found != 0 && found < Store::latest_schema_version())
-      throw Error("the store has schema version " + std::to_string(found) +
-                      ", older than this kforge's (" +
-                      std::to_string(Store::latest_schema_version()) +
-                      "), and other nodes may be running that older kforge: join with the kforge "
-                      "version they run (any other command migrates the store)",
-                  workspace.db_path().string());
+    // Nodes of an older kforge may be working in the store: its schema must stay as it is.
+    refuse_older_schema_for_join(workspace);
   }
   Store& store = workspace.store();
   Config& config = workspace.config();

@@ -5,6 +5,10 @@
 // already evaluated never run again, a killed run resumed (harness/autotune/tuner.hpp). Progress
 // on stderr; at the end the best point, its speedup and the top points.
 //
+// kforge tune --join RUN [--json]: works on running tuning run RUN beside the kforge processes
+// already on it (this machine's or others' sharing the store), taking its share of the points by
+// lease (harness/autotune/tuner.hpp, docs/scale-out.md).
+//
 // kforge tune --replay SPACE.json[.gz] [--strategy S] [--budget-fraction F] [--repeats N]
 //   [--seed K] [--json] [--export FILE --format kernel-tuner-cache|t4]: measures a search
 // strategy on a recorded space (Kernel Tuner's cache format or T4 results), where evaluating a
@@ -17,9 +21,12 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "datasets/run_records.hpp"
 #include "harness/autotune/tune_export.hpp"
 #include "harness/autotune/tuner.hpp"
+#include "harness/config.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
+#include "harness/evaluation/store_connections.hpp"
 #include "harness/task_import.hpp"
 #include "harness/tuning/replay.hpp"
 #include "harness/util/error.hpp"
@@ -40,6 +47,9 @@ struct TuneArguments {
   std::string arch;
   autotune::TuneRequest request;
   int64_t resume = 0;
+  int64_t join = 0;
+  // The options a joining node takes from the run instead, as given on the command line.
+  std::vector<std::string> run_options;
   std::string replay;
   tuning::ReplayOptions options;
   bool json = false;
@@ -168,10 +178,55 @@ autotune::TuneProgress progress_lines(const Context& context) {
   };
 }
 
+// The run a node joins: a running tuning run of this kforge's schema, or a one-line Error.
+void check_joinable(const TuneArguments& arguments, Workspace& workspace) {
+  if (arguments.resume)
+    throw Error(
+        "--join works beside the nodes of a running run, --resume continues a run nobody works "
+        "on: give one",
+        "--join");
+  if (!arguments.replay.empty() || !arguments.file.empty() || !arguments.task.empty() ||
+      !arguments.run_options.empty()) {
+    std::string given = !arguments.replay.empty() ? "--replay"
+                        : !arguments.file.empty() ? "a candidate file"
+                        : !arguments.task.empty() ? "--task"
+                                                  : arguments.run_options.front();
+    throw Error("--join takes the candidate, task, strategy and budgets from the run: give " +
+                    given + " only to start a run",
+                "--join");
+  }
+  refuse_older_schema_for_join(workspace);
+  const std::string run_text = std::to_string(arguments.join);
+  std::optional<RunRow> run = find_run(workspace.store(), arguments.join);
+  if (!run)
+    throw Error("no tuning run " + run_text + " in the store", workspace.db_path().string());
+  if (run->kind != "tune")
+    throw Error("run " + run_text + " is not a tuning run (its kind is " + run->kind + ")",
+                "--join");
+  if (run->status == "completed" || run->status == "exhausted")
+    throw Error("run " + run_text + " has already " +
+                    (run->status == "completed" ? "completed" : "told every point of its space"),
+                "--join");
+  if (run->status != "running")
+    throw Error("run " + run_text + " is " + run->status +
+                    ": no node works on it to join; continue it with `kforge tune --resume " +
+                    run_text + "`",
+                "--join");
+  if (run->request.value("schema_version", 0) != Store::latest_schema_version())
+    throw Error("run " + run_text + " was started by a kforge of another schema version, this " +
+                    "one has " + std::to_string(Store::latest_schema_version()) +
+                    ": join with the kforge version the other nodes run",
+                "--join");
+}
+
 void run_tune(const TuneArguments& arguments, Context& context) {
   Workspace& workspace = context.workspace();
+  if (arguments.join)
+    check_joinable(arguments, workspace);
   autotune::TuneRequest request = arguments.request;
-  if (arguments.resume) {
+  if (arguments.join) {
+    request = autotune::tune_request_of_run(workspace.store(), arguments.join);
+  } else if (arguments.resume) {
     request = autotune::tune_request_of_run(workspace.store(), arguments.resume);
   } else {
     if (arguments.file.empty() || arguments.task.empty())
@@ -187,11 +242,23 @@ void run_tune(const TuneArguments& arguments, Context& context) {
   EvaluationService service(workspace, {.arch = arguments.arch,
                                         .compile_workers = 1,
                                         .gpu_worker_command = context.options.gpu_worker_command});
-  autotune::TuneReport report =
-      arguments.resume
-          ? autotune::resume(workspace.store(), service, task, arguments.resume,
-                             progress_lines(context))
-          : autotune::tune(workspace.store(), service, task, request, progress_lines(context));
+  autotune::TuneSharing sharing{
+      .lease_seconds = static_cast<double>(workspace.config().integer("store.lease_s")),
+      .open_store = [&workspace] { return open_another_store(workspace); },
+      .notice = [&context](const std::string& line) { context.progress(line); }};
+  autotune::TuneReport report;
+  if (arguments.join) {
+    context.progress("joining run " + std::to_string(arguments.join) + " as " +
+                     workspace.store().node());
+    report = autotune::join(workspace.store(), service, task, arguments.join,
+                            progress_lines(context), sharing);
+  } else if (arguments.resume) {
+    report = autotune::resume(workspace.store(), service, task, arguments.resume,
+                              progress_lines(context), sharing);
+  } else {
+    report =
+        autotune::tune(workspace.store(), service, task, request, progress_lines(context), sharing);
+  }
   if (arguments.json)
     return Context::print_json(report.to_json());
   print_tune_report(report);
@@ -222,6 +289,9 @@ void add_tune_command(CLI::App& parent, Context& context) {
                       "architecture to compile for (default: the GPU's, else config `arch`)");
   command->add_option("--resume", arguments->resume,
                       "continue tuning run RUN where it stopped (killed or interrupted)");
+  command->add_option("--join", arguments->join,
+                      "work on running tuning run RUN beside the nodes already on it, taking "
+                      "points by lease (docs/scale-out.md)");
   command->add_option("--replay", arguments->replay,
                       "a recorded space: Kernel Tuner's cache format or T4 results (.json or "
                       ".json.gz)");
@@ -252,13 +322,17 @@ void add_tune_command(CLI::App& parent, Context& context) {
   export_command->callback(
       [export_arguments, &context] { run_export(*export_arguments, context); });
 
-  command->callback([arguments, export_command, &context] {
+  command->callback([arguments, command, export_command, &context] {
     if (export_command->parsed())
       return;
     if (!arguments->replay.empty())
       return run_replay(*arguments);
     arguments->request.strategy = arguments->options.strategy;
     arguments->request.seed = arguments->options.seed;
+    for (const char* name :
+         {"--strategy", "--seed", "--max-evals", "--fraction", "--time", "--space-limit", "--arch"})
+      if (command->get_option(name)->count() > 0)
+        arguments->run_options.push_back(name);
     run_tune(*arguments, context);
   });
 }

@@ -1,16 +1,12 @@
 #include "datasets/lease_records.hpp"
 
 namespace kforge {
-namespace {
 
-// The database's clock in seconds since 1970, as an SQL expression of the store's dialect.
 std::string database_now(const Store& store) {
   return store.dialect() == sql::Dialect::kPostgres
              ? "CAST(extract(epoch FROM clock_timestamp()) AS DOUBLE PRECISION)"
              : "((julianday('now') - 2440587.5) * 86400.0)";
 }
-
-}  // namespace
 
 void add_leases(Store& store, int64_t run_id, const std::vector<int64_t>& task_ids) {
   auto insert = store.db().prepare(

@@ -62,6 +62,10 @@ bool release_lease(Store& store, int64_t run_id, int64_t task_id, const std::str
 // nobody works on any more), and returns how many were held.
 int64_t free_leases(Store& store, int64_t run_id);
 
+// The database's clock in seconds since 1970, as an SQL expression of the store's dialect (also
+// for the point leases of point_lease_records.hpp).
+std::string database_now(const Store& store);
+
 // The run's leases, by task id.
 std::vector<LeaseRow> leases_of(const Store& store, int64_t run_id);
 

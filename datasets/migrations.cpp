@@ -292,7 +292,25 @@ CREATE TABLE leases (
 );
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations = {{
+// Point leases (datasets/point_lease_records.hpp): which node evaluates which point of a tuning
+// run's space, so that several kforge processes share one tuning run (`kforge tune --join RUN`):
+// a row per point handed out, held by the node evaluating it until it is told to the strategy
+// (done); a node that dies leaves the row open, and once it expires another node takes the point
+// over. The primary key makes a point of a run handed out once. expires_at is the database's
+// clock in seconds since 1970, NULL while the point is free.
+constexpr std::string_view kVersion9 = R"sql(
+CREATE TABLE point_leases (
+  run_id     INTEGER NOT NULL REFERENCES runs (id),
+  point      INTEGER NOT NULL CHECK (point >= 0),
+  node       TEXT,
+  expires_at REAL,
+  claims     INTEGER NOT NULL DEFAULT 0 CHECK (claims >= 0),
+  status     TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+  PRIMARY KEY (run_id, point)
+);
+)sql";
+
+constexpr std::array<Migration, 9> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
@@ -302,6 +320,7 @@ constexpr std::array<Migration, 8> kMigrations = {{
     {6, "runs.node and evaluations.node, the host and process that wrote them", kVersion6},
     {7, "nights and night_steps, the nightly runs and their steps", kVersion7},
     {8, "leases, the nodes working on a run's tasks", kVersion8},
+    {9, "point_leases, the nodes evaluating a tuning run's points", kVersion9},
 }};
 
 }  // namespace

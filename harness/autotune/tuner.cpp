@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
+#include "datasets/point_lease_records.hpp"
 #include "datasets/records.hpp"
 #include "datasets/run_records.hpp"
 #include "datasets/tuning_records.hpp"
@@ -44,11 +48,64 @@ std::vector<TunedPoint> checkpoint_points(const nlohmann::json& state, int64_t r
   }
 }
 
-// Everything one run works with: the space, the strategy, the cache, the report so far.
+// Renews one point's lease every third of the lease time while the point is evaluated, through
+// a store connection of its own (the evaluating thread's is busy). A renewal that finds the lease
+// gone stops it: the tell step then finds the point taken over.
+class PointHeartbeat {
+ public:
+  PointHeartbeat(Store* store, int64_t run_id, int64_t point, std::string node,
+                 double lease_seconds)
+      : store_(store),
+        run_id_(run_id),
+        point_(point),
+        node_(std::move(node)),
+        lease_seconds_(lease_seconds) {
+    if (store_ != nullptr)
+      thread_ = std::thread([this] { beat(); });
+  }
+  ~PointHeartbeat() {
+    {
+      std::lock_guard lock(mutex_);
+      finished_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+  }
+  PointHeartbeat(const PointHeartbeat&) = delete;
+  PointHeartbeat& operator=(const PointHeartbeat&) = delete;
+
+ private:
+  void beat() {
+    const auto every = std::chrono::duration<double>(lease_seconds_ / 3);
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, every, [this] { return finished_; })) {
+      try {
+        if (!renew_point_lease(*store_, run_id_, point_, node_, lease_seconds_))
+          return;
+      } catch (const Error&) {
+        // The store did not answer within its retry limit: the next beat tries again.
+      }
+    }
+  }
+
+  Store* store_;
+  int64_t run_id_, point_;
+  std::string node_;
+  double lease_seconds_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool finished_ = false;
+  std::thread thread_;
+};
+
+// Everything one node works with on one run: the space, the cache, the report so far. The
+// strategy is not kept here between steps: the run's checkpoint in the store holds it.
 class TuningRun {
  public:
-  TuningRun(Store& store, EvaluationService& service, const Task& task, TuneRequest request)
-      : store_(store), service_(service), task_(task) {
+  TuningRun(Store& store, EvaluationService& service, const Task& task, TuneRequest request,
+            TuneSharing sharing)
+      : store_(store), service_(service), task_(task), sharing_(std::move(sharing)) {
     report_.request = std::move(request);
     if (!service_.runs())
       throw Error("nothing runs candidates here (" + service_.options().no_run_reason +
@@ -72,7 +129,252 @@ class TuningRun {
     } catch (const PlanError&) {
       report_.arch = service_.arch();  // every point gets its arch_mismatch verdict
     }
-    // The cache: every evaluation of this source already made here, keyed by define values.
+    // Checked before a run row exists: the strategy's name.
+    tuning::make_strategy(report_.request.strategy, *space_,
+                          {report_.request.seed, report_.budget});
+  }
+
+  void start() {
+    RunRow run{.kind = "tune",
+               .request = report_.request.to_json(),
+               .agent = "tune",
+               .strategy = report_.request.strategy,
+               .gpu = report_.gpu};
+    // A node that joins must be of the same schema (the point leases).
+    run.request["schema_version"] = Store::latest_schema_version();
+    report_.run_id = insert_run(store_, run);
+  }
+
+  // A run nobody works on any more: the points its nodes held are free at once.
+  void restore(int64_t run_id) {
+    report_.run_id = run_id;
+    free_point_leases(store_, run_id);
+    reopen_run(store_, run_id);
+  }
+
+  void join(int64_t run_id) { report_.run_id = run_id; }
+
+  TuneReport run(const TuneProgress& progress) {
+    const auto started = Clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    report_.status = "completed";
+    const double pause = std::clamp(sharing_.lease_seconds / 10, 0.1, 1.0);
+    std::optional<tuning::PointId> held;
+    try {
+      for (;;) {
+        report_.seconds = elapsed();
+        const bool out_of_time =
+            report_.request.max_seconds > 0 && elapsed() >= report_.request.max_seconds;
+        Step step = next_step(out_of_time);
+        if (step.kind == Step::kDone)
+          break;
+        if (step.kind == Step::kWait) {
+          std::this_thread::sleep_for(std::chrono::duration<double>(pause));
+          continue;
+        }
+        held = step.point;
+        TunedPoint point;
+        {
+          PointHeartbeat heartbeat(heartbeat_store(), report_.run_id,
+                                   static_cast<int64_t>(step.point), store_.node(),
+                                   sharing_.lease_seconds);
+          point = evaluate(step.point, step.iteration);
+        }
+        const bool told = tell(step.point, point);
+        held.reset();
+        report_.seconds = elapsed();
+        if (told && progress)
+          progress(report_, report_.points.back());
+      }
+    } catch (const Error& failure) {
+      // A broken tool gives its point back to the other nodes; the run ends as failed when no
+      // other node is working on it (its checkpoint still lets it resume).
+      give_up(held, failure);
+      throw;
+    }
+    report_.seconds = elapsed();
+    return report_;
+  }
+
+ private:
+  struct Step {
+    enum Kind { kEvaluate, kWait, kDone } kind = kDone;
+    tuning::PointId point = 0;
+    size_t iteration = 0;  // the point's place in the run, for its candidate
+  };
+
+  size_t budget() const {
+    const TuneRequest& request = report_.request;
+    size_t budget = request.max_evals;
+    if (budget == 0 && request.fraction > 0)
+      budget = static_cast<size_t>(std::ceil(request.fraction * report_.space_size));
+    if (budget == 0)
+      budget = kDefaultMaxEvals;
+    return std::max<size_t>(1, std::min(budget, report_.space_size));
+  }
+
+  Store* heartbeat_store() {
+    if (!heartbeat_store_ && sharing_.open_store)
+      heartbeat_store_ = sharing_.open_store();
+    return heartbeat_store_.get();
+  }
+
+  // The run's strategy as its checkpoint left it (a fresh one before the first point), and the
+  // points told so far into the report. The strategy of this node's last step is used again
+  // when nobody told a point since (always, with one node), instead of replaying the history.
+  std::unique_ptr<tuning::Strategy> load_checkpoint() {
+    std::unique_ptr<tuning::Strategy> last = std::move(last_);
+    std::optional<RunTaskRow> row = find_run_task(store_, report_.run_id, task_.id);
+    if (!row || row->state.empty()) {
+      report_.points.clear();
+      if (last && last->history().empty())
+        return last;
+      return tuning::make_strategy(report_.request.strategy, *space_,
+                                   {report_.request.seed, report_.budget});
+    }
+    report_.points = checkpoint_points(row->state, report_.run_id);
+    try {
+      const nlohmann::json& state = row->state.at("strategy");
+      if (last && last->state().at("told") == state.at("told"))
+        return last;
+      return tuning::restore_strategy(state, *space_);
+    } catch (const nlohmann::json::exception& error) {
+      throw Error(std::string("malformed tuning checkpoint: ") + error.what(),
+                  "run " + std::to_string(report_.run_id));
+    }
+  }
+
+  void checkpoint(const tuning::Strategy& strategy) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const TunedPoint& point : report_.points)
+      points.push_back(point.to_json());
+    store_run_task(store_, {.run_id = report_.run_id,
+                            .task_id = task_.id,
+                            .state = {{"version", kCheckpointVersion},
+                                      {"strategy", strategy.state()},
+                                      {"points", points}},
+                            .status = "running"});
+  }
+
+  // Ends the run with `status`; inside a step, so that one node does it.
+  void finish(const std::string& status) {
+    report_.status = status;
+    nlohmann::json summary = report_.to_json();
+    summary.erase("points");
+    finish_run(store_, report_.run_id, status, summary);
+  }
+
+  // The next thing to do: a point whose holder let its lease expire, else a point asked of the
+  // strategy; or wait (the budget is in flight, or the space is, on other nodes), or stop.
+  Step next_step(bool out_of_time) {
+    const std::string& node = store_.node();
+    if (std::optional<PointClaim> claim =
+            claim_expired_point_lease(store_, report_.run_id, node, sharing_.lease_seconds)) {
+      if (claim->taken_from && sharing_.notice)
+        sharing_.notice(formatted_point(claim->point) + ": taken over from " + *claim->taken_from +
+                        ", whose lease expired");
+      return {Step::kEvaluate, static_cast<tuning::PointId>(claim->point), report_.points.size()};
+    }
+    Store::Transaction transaction(store_);
+    lock_tuning_run(store_, report_.run_id);
+    std::unique_ptr<tuning::Strategy> strategy = load_checkpoint();
+    std::optional<RunRow> run = find_run(store_, report_.run_id);
+    if (!run || run->status != "running") {
+      report_.status = run ? run->status : "failed";
+      return {Step::kDone};
+    }
+    const std::vector<int64_t> in_flight = open_points(store_, report_.run_id);
+    if (report_.points.size() >= report_.budget) {
+      finish("completed");
+      transaction.commit();
+      return {Step::kDone};
+    }
+    if (out_of_time) {
+      // This node's time is up; the run ends here unless other nodes still evaluate points.
+      if (in_flight.empty()) {
+        finish("completed");
+        transaction.commit();
+      }
+      return {Step::kDone};
+    }
+    if (report_.points.size() + in_flight.size() >= report_.budget) {
+      last_ = std::move(strategy);
+      return {Step::kWait};
+    }
+    // With nothing in flight the strategy is asked. Otherwise a copy told every point in flight
+    // as failed is, so that it proposes another point; the run's strategy is told only real
+    // results.
+    std::optional<tuning::PointId> asked;
+    if (in_flight.empty()) {
+      asked = strategy->ask();
+    } else {
+      std::unique_ptr<tuning::Strategy> copy = tuning::restore_strategy(strategy->state(), *space_);
+      for (int64_t point : in_flight)
+        copy->tell(static_cast<tuning::PointId>(point), std::nullopt);
+      asked = copy->ask();
+    }
+    if (!asked) {
+      if (!in_flight.empty()) {
+        last_ = std::move(strategy);  // the copy was asked, not the strategy
+        return {Step::kWait};
+      }
+      finish("exhausted");
+      transaction.commit();
+      return {Step::kDone};
+    }
+    if (!add_point_lease(store_, report_.run_id, static_cast<int64_t>(*asked), node,
+                         sharing_.lease_seconds))
+      throw Error(formatted_point(*asked) + " was handed out twice",
+                  "run " + std::to_string(report_.run_id));
+    transaction.commit();
+    last_ = std::move(strategy);  // as a restore would give it, its point asked
+    return {Step::kEvaluate, *asked, report_.points.size() + in_flight.size()};
+  }
+
+  // Tells the run's strategy the point's result and checkpoints it, in one step. False when
+  // this node's lease was taken over meanwhile: the node that holds it now tells it.
+  bool tell(tuning::PointId id, TunedPoint point) {
+    Store::Transaction transaction(store_);
+    lock_tuning_run(store_, report_.run_id);
+    std::unique_ptr<tuning::Strategy> strategy = load_checkpoint();
+    if (!release_point_lease(store_, report_.run_id, static_cast<int64_t>(id), store_.node(),
+                             /*done=*/true))
+      return false;
+    // Told as asked when it is the point the strategy asks next (always, with one node).
+    const bool asked = strategy->ask() == id;
+    strategy->tell(id, point.time_us);
+    point.step = report_.points.size();
+    report_.points.push_back(point);
+    checkpoint(*strategy);
+    if (report_.points.size() >= report_.budget)
+      finish("completed");
+    transaction.commit();
+    // A strategy told a point it did not ask has drawn for the one it did: a restore would not
+    // have, so it is not used again.
+    if (asked)
+      last_ = std::move(strategy);
+    return true;
+  }
+
+  void give_up(const std::optional<tuning::PointId>& held, const Error& failure) {
+    try {
+      if (held)
+        release_point_lease(store_, report_.run_id, static_cast<int64_t>(*held), store_.node(),
+                            /*done=*/false);
+      for (const PointLeaseRow& lease : point_leases_of(store_, report_.run_id))
+        if (lease.status == "open" && lease.node && *lease.node != store_.node())
+          return;  // another node works on the run
+      finish_run(store_, report_.run_id, "failed", {{"error", failure.what()}});
+    } catch (const Error&) {
+    }
+  }
+
+  static std::string formatted_point(int64_t point) { return "point " + std::to_string(point); }
+
+  // Every evaluation of this source already made here (by any run, or another node of this
+  // one), keyed by define values.
+  std::map<std::string, TunedPoint> stored_evaluations() const {
+    std::map<std::string, TunedPoint> found;
     for (const SourceEvaluationRow& row :
          evaluations_of_source(store_, task_.id, sha256_hex(report_.request.source), report_.arch,
                                report_.gpu, kHarnessVersion)) {
@@ -85,105 +387,26 @@ class TuningRun {
       point.candidate_id = row.candidate_id;
       point.evaluation_id = row.evaluation_id;
       point.cached = true;
-      cache_.emplace(defines_key(point.defines), point);
+      found.emplace(defines_key(point.defines), point);
     }
+    return found;
   }
 
-  void start() {
-    strategy_ = tuning::make_strategy(report_.request.strategy, *space_,
-                                      {report_.request.seed, report_.budget});
-    RunRow run{.kind = "tune",
-               .request = report_.request.to_json(),
-               .agent = "tune",
-               .strategy = report_.request.strategy,
-               .gpu = report_.gpu};
-    report_.run_id = insert_run(store_, run);
-  }
-
-  void restore(int64_t run_id) {
-    report_.run_id = run_id;
-    std::optional<RunTaskRow> row = find_run_task(store_, run_id, task_.id);
-    if (!row || row->state.empty()) {
-      strategy_ = tuning::make_strategy(report_.request.strategy, *space_,
-                                        {report_.request.seed, report_.budget});
-    } else {
-      report_.points = checkpoint_points(row->state, run_id);
-      try {
-        strategy_ = tuning::restore_strategy(row->state.at("strategy"), *space_);
-      } catch (const nlohmann::json::exception& error) {
-        throw Error(std::string("malformed tuning checkpoint: ") + error.what(),
-                    "run " + std::to_string(run_id));
-      }
-    }
-    reopen_run(store_, run_id);
-  }
-
-  TuneReport run(const TuneProgress& progress) {
-    const auto started = Clock::now();
-    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
-    report_.status = "completed";
-    try {
-      while (report_.points.size() < report_.budget) {
-        if (report_.request.max_seconds > 0 && elapsed() >= report_.request.max_seconds)
-          break;
-        std::optional<tuning::PointId> asked = strategy_->ask();
-        if (!asked) {
-          report_.status = "exhausted";
-          break;
-        }
-        TunedPoint point = evaluate(*asked);
-        strategy_->tell(*asked, point.time_us);
-        report_.points.push_back(point);
-        checkpoint();
-        report_.seconds = elapsed();
-        if (progress)
-          progress(report_, report_.points.back());
-      }
-    } catch (const Error& failure) {
-      // A broken tool ends the run as failed; its checkpoint still lets it resume.
-      try {
-        finish_run(store_, report_.run_id, "failed", {{"error", failure.what()}});
-      } catch (const Error&) {
-      }
-      throw;
-    }
-    report_.seconds = elapsed();
-    nlohmann::json summary = report_.to_json();
-    summary.erase("points");
-    finish_run(store_, report_.run_id, report_.status, summary);
-    return report_;
-  }
-
- private:
-  size_t budget() const {
-    const TuneRequest& request = report_.request;
-    size_t budget = request.max_evals;
-    if (budget == 0 && request.fraction > 0)
-      budget = static_cast<size_t>(std::ceil(request.fraction * report_.space_size));
-    if (budget == 0)
-      budget = kDefaultMaxEvals;
-    return std::max<size_t>(1, std::min(budget, report_.space_size));
-  }
-
-  TunedPoint evaluate(tuning::PointId id) {
+  TunedPoint evaluate(tuning::PointId id, size_t iteration) {
     std::map<std::string, int64_t> defines = define_values(*space_, id);
-    auto cached = cache_.find(defines_key(defines));
-    if (cached != cache_.end()) {
-      TunedPoint point = cached->second;
-      point.step = report_.points.size();
-      point.cached = true;
-      return point;
-    }
+    std::map<std::string, TunedPoint> cache = stored_evaluations();
+    auto cached = cache.find(defines_key(defines));
+    if (cached != cache.end())
+      return cached->second;
     EvaluationRequest request{.source = report_.request.source,
                               .file_name = report_.request.file_name,
                               .origin = "tune",
                               .run_id = report_.run_id,
-                              .iteration = static_cast<int64_t>(report_.points.size())};
+                              .iteration = static_cast<int64_t>(iteration)};
     for (const auto& [name, value] : defines)
       request.define_overrides[name] = std::to_string(value);
     EvaluationOutcome outcome = service_.evaluator().evaluate(task_, request);
     TunedPoint point;
-    point.step = report_.points.size();
     point.defines = outcome.defines.empty() ? defines : outcome.defines;
     point.verdict = outcome.verdict;
     point.reason = outcome.reason;
@@ -192,31 +415,17 @@ class TuningRun {
     point.speedup_eager = outcome.speedup_eager;
     point.candidate_id = outcome.candidate_id;
     point.evaluation_id = outcome.evaluation_id;
-    TunedPoint stored = point;
-    stored.reason.clear();
-    cache_.emplace(defines_key(defines), stored);
     return point;
-  }
-
-  void checkpoint() {
-    nlohmann::json points = nlohmann::json::array();
-    for (const TunedPoint& point : report_.points)
-      points.push_back(point.to_json());
-    store_run_task(store_, {.run_id = report_.run_id,
-                            .task_id = task_.id,
-                            .state = {{"version", kCheckpointVersion},
-                                      {"strategy", strategy_->state()},
-                                      {"points", points}},
-                            .status = "running"});
   }
 
   Store& store_;
   EvaluationService& service_;
   const Task& task_;
+  TuneSharing sharing_;
+  std::unique_ptr<Store> heartbeat_store_;
+  std::unique_ptr<tuning::Strategy> last_;  // this node's strategy after its last step
   std::optional<CandidateFile> candidate_;
   std::unique_ptr<tuning::TuningSpace> space_;
-  std::unique_ptr<tuning::Strategy> strategy_;
-  std::map<std::string, TunedPoint> cache_;
   TuneReport report_;
 };
 
@@ -327,8 +536,9 @@ nlohmann::json TuneReport::to_json() const {
 }
 
 TuneReport tune(Store& store, EvaluationService& service, const Task& task,
-                const TuneRequest& request, const TuneProgress& progress) {
-  TuningRun run(store, service, task, request);
+                const TuneRequest& request, const TuneProgress& progress,
+                const TuneSharing& sharing) {
+  TuningRun run(store, service, task, request, sharing);
   run.start();
   return run.run(progress);
 }
@@ -357,9 +567,16 @@ std::vector<TunedPoint> tuned_points_of_run(const Store& store, int64_t run_id) 
 }
 
 TuneReport resume(Store& store, EvaluationService& service, const Task& task, int64_t run_id,
-                  const TuneProgress& progress) {
-  TuningRun run(store, service, task, tune_request_of_run(store, run_id));
+                  const TuneProgress& progress, const TuneSharing& sharing) {
+  TuningRun run(store, service, task, tune_request_of_run(store, run_id), sharing);
   run.restore(run_id);
+  return run.run(progress);
+}
+
+TuneReport join(Store& store, EvaluationService& service, const Task& task, int64_t run_id,
+                const TuneProgress& progress, const TuneSharing& sharing) {
+  TuningRun run(store, service, task, tune_request_of_run(store, run_id), sharing);
+  run.join(run_id);
   return run.run(progress);
 }
 

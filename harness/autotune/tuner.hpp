@@ -11,10 +11,20 @@
 // (run_tasks), written after every point, so a run killed at any moment (kill -9) continues with
 // `resume`: the strategy is restored by replaying its results, and a point evaluated but not yet
 // checkpointed is found in the store by the cache.
+//
+// Shared runs: every point is handed out through a lease in the store
+// (datasets/point_lease_records.hpp), so that other kforge processes can `join` a running run
+// and evaluate its points beside it (docs/scale-out.md). The strategy lives only in the
+// checkpoint: each step (asking a point, telling a result) restores it from there under the
+// run's lock, in one short transaction, and writes it back; a point is asked of a copy told every
+// point in flight as failed, so that no two nodes evaluate one point. A node that dies loses only
+// the point it was evaluating: its lease expires and another node evaluates it (or finds its
+// evaluation in the store). With one node the points and their order are what they always were.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -86,12 +96,23 @@ struct TuneReport {
 // Called after every point, for a progress display.
 using TuneProgress = std::function<void(const TuneReport& so_far, const TunedPoint& latest)>;
 
+// How this node holds the points it evaluates: the lease time (store.lease_s), and another
+// connection to the same store for the heartbeat that renews the lease every third of it (none:
+// no heartbeat, for a run no other node joins, or points quicker than the lease).
+struct TuneSharing {
+  double lease_seconds = 30;
+  std::function<std::unique_ptr<Store>()> open_store;
+  // Told of what other nodes did (a point taken over from a node whose lease expired).
+  std::function<void(const std::string&)> notice;
+};
+
 // A new tuning run of `request` on `task` (loaded and analysed, named request.task). A candidate
 // that does not parse, a space with no valid point, an unknown strategy or a service that runs
 // nothing (no GPU and no emulated worker: no point could be timed) is an Error before anything
 // is stored.
 TuneReport tune(Store& store, EvaluationService& service, const Task& task,
-                const TuneRequest& request, const TuneProgress& progress = {});
+                const TuneRequest& request, const TuneProgress& progress = {},
+                const TuneSharing& sharing = {});
 
 // The request of tuning run `run_id`, for loading its task before `resume`; an Error when it is
 // not a tuning run.
@@ -105,6 +126,12 @@ std::vector<TunedPoint> tuned_points_of_run(const Store& store, int64_t run_id);
 // Continues tuning run `run_id` where its checkpoint stopped, with its own request and budget
 // (points already told count towards it).
 TuneReport resume(Store& store, EvaluationService& service, const Task& task, int64_t run_id,
-                  const TuneProgress& progress = {});
+                  const TuneProgress& progress = {}, const TuneSharing& sharing = {});
+
+// Works on running tuning run `run_id` beside the nodes already on it (`kforge tune --join`),
+// until its budget is told or its space exhausted; the report is the run's, every node's points.
+// The caller checks that the run is a running tuning run.
+TuneReport join(Store& store, EvaluationService& service, const Task& task, int64_t run_id,
+                const TuneProgress& progress = {}, const TuneSharing& sharing = {});
 
 }  // namespace kforge::autotune

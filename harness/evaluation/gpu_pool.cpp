@@ -21,7 +21,8 @@ struct GpuPool::Device {
   int64_t evaluations = 0;
 };
 
-GpuPool::GpuPool(std::filesystem::path store_path) : store_path_(std::move(store_path)) {}
+GpuPool::GpuPool(std::filesystem::path store_path, StoreOptions store_options)
+    : store_path_(std::move(store_path)), store_options_(store_options) {}
 
 GpuPool::~GpuPool() = default;
 
@@ -155,7 +156,7 @@ ReferenceRunner& GpuPool::Lease::reference() const {
 
 Store& GpuPool::Lease::store() const {
   if (!device_->store)
-    device_->store = Store::open_location(pool_->store_path_.string(), {.create = false});
+    device_->store = Store::open_location(pool_->store_path_.string(), pool_->store_options_);
   return *device_->store;
 }
 

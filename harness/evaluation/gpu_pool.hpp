@@ -29,11 +29,12 @@
 #include <string>
 #include <vector>
 
+#include "datasets/store.hpp"
+
 namespace kforge {
 
 class GpuWorkerClient;
 class ReferenceRunner;
-class Store;
 
 // A device that left the pool (or never joined it), and why.
 struct LostDevice {
@@ -48,8 +49,10 @@ class GpuPool {
  public:
   // `store_path`: the store each device opens its own connection to, for the caches its
   // evaluations read and write (device measurements, baselines), so that devices never share a
-  // connection with each other or with the thread that stores candidates.
-  explicit GpuPool(std::filesystem::path store_path);
+  // connection with each other or with the thread that stores candidates. `store_options`: how
+  // they open it (a command passes the workspace's store.retry_s, as every other connection has).
+  explicit GpuPool(std::filesystem::path store_path,
+                   StoreOptions store_options = {.create = false});
   ~GpuPool();
   GpuPool(const GpuPool&) = delete;
   GpuPool& operator=(const GpuPool&) = delete;
@@ -98,11 +101,14 @@ class GpuPool {
   std::vector<LostDevice> lost() const;
   // Evaluations each device has run (by device ordinal, in the order the devices were added).
   std::vector<std::pair<int, int64_t>> evaluations() const;
+  // How each device opens its store connection.
+  const StoreOptions& store_options() const { return store_options_; }
 
  private:
   void release(Device* device);
 
   std::filesystem::path store_path_;
+  StoreOptions store_options_;
   mutable std::mutex mutex_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<Device>> devices_;

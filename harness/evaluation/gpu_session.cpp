@@ -36,8 +36,10 @@ GpuSession::GpuSession(Workspace& workspace, int visible_gpus,
     no_run_reason_ = "no GPU visible: the candidate compiled and its plan fits; nothing ran";
     return;
   }
-  // A PostgreSQL store's URL as opened (store.url may hold its password).
-  auto pool = std::make_unique<GpuPool>(store_location(workspace));
+  // A PostgreSQL store's URL as opened (store.url may hold its password), waited for as long as
+  // store.retry_s says.
+  auto pool =
+      std::make_unique<GpuPool>(store_location(workspace), another_store_options(workspace));
   std::string failures;
   for (int device : devices) {
     GpuWorkerOptions options;

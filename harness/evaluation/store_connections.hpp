@@ -15,7 +15,16 @@ namespace kforge {
 // The store's location as opened: never print it (it may hold a password); print db_path().
 std::string store_location(const Workspace& workspace);
 
+// How another connection to the workspace's store opens it: the store must exist, and a
+// PostgreSQL server is waited for store.retry_s.
+StoreOptions another_store_options(const Workspace& workspace);
+
 // Another connection to the workspace's store (which must exist), with store.retry_s.
 std::unique_ptr<Store> open_another_store(const Workspace& workspace);
+
+// For a node that joins a shared run (`--join`), before the store is opened (which would migrate
+// it): an Error when the store's schema is older than this kforge's, since nodes of that older
+// kforge may be working in it.
+void refuse_older_schema_for_join(const Workspace& workspace);
 
 }  // namespace kforge

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "datasets/postgres.hpp"
+#include "datasets/store.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/postgres_server.hpp"
@@ -278,6 +279,120 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
             "kforge: error: run " + run_text + " has already completed (--join)\n");
 }
 
+// `kforge tune --join`: two nodes share one tuning run of the whole space (17 points), points
+// taken by lease; the first is killed with SIGKILL while it evaluates a point, whose lease
+// expires and which the other node then evaluates (or finds stored) and tells. Every point is
+// told once, evaluated at most once, and the best is the space's optimum, as one node finds it.
+TEST_P(JoinOnEachStore, TuneNodesShareARunAndTakeOverTheKilledOnesPoint) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  else
+    db_ = (workspace_.path() / "kforge.db").string();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+  // BLOCK 128 to 1024 within 4096 elements a block: 17 points, the emulated optimum (256, 4)
+  // among them (tune_test.cpp's emulated_cost).
+  constexpr int kPoints = 17;
+  const fs::path candidate = workspace_.path() / "tiled.cu";
+  testing::write_text(candidate,
+                      testing::tiled_candidate("[\"BLOCK >= 128\", \"BLOCK * ITEMS <= 4096\"]"));
+
+  // A point takes 1.5 s on the emulated GPU, so that the first node is still at work when the
+  // second has started (its workers and reference runner take seconds on a loaded machine).
+  const std::map<std::string, std::string> environment = {
+      {"KFORGE_GPU_WORKER", worker_ + " --latency-ms 1500"}};
+  Node first(node_arguments({"tune", candidate.string(), "--task", "tiny/t0", "--fraction", "1",
+                             "--strategy", "random", "--json"}),
+             environment, workspace_.path() / "first.log");
+  ASSERT_TRUE(wait_until(120, [&] {
+    return integer("SELECT count(*) FROM point_leases") > 0 || !first.running();
+  })) << first.log();
+  ASSERT_TRUE(first.running()) << first.log();
+  const std::string run = std::to_string(integer("SELECT max(id) FROM runs WHERE kind = 'tune'"));
+  const std::string first_node = text("SELECT node FROM runs WHERE id = " + run);
+  Node second(node_arguments({"tune", "--join", run, "--json"}), environment,
+              workspace_.path() / "second.log");
+
+  // Killed while it holds a point, once both nodes have stored evaluations of the run.
+  const std::string held_by_first = "SELECT max(point) FROM point_leases WHERE run_id = " + run +
+                                    " AND status = 'open' AND node = '" + first_node + "'";
+  const std::string stored_by =
+      "SELECT count(*) FROM evaluations WHERE run_id = " + run + " AND node ";
+  ASSERT_TRUE(wait_until(300,
+                         [&] {
+                           return !first.running() ||
+                                  (integer(held_by_first) >= 0 &&
+                                   integer(stored_by + "= '" + first_node + "'") >= 1 &&
+                                   integer(stored_by + "<> '" + first_node + "'") >= 1);
+                         }))
+      << first.log() << second.log();
+  ASSERT_TRUE(first.running()) << first.log();
+  first.kill_hard();
+  const int64_t killed_point = integer(held_by_first);
+  ASSERT_GE(killed_point, 0);
+  const int64_t stored_by_first = integer(stored_by + "= '" + first_node + "'");
+
+  ASSERT_EQ(second.wait(400), 0) << second.log();
+  const std::string log = second.log();
+  EXPECT_NE(log.find("point " + std::to_string(killed_point) + ": taken over from " + first_node +
+                     ", whose lease expired"),
+            std::string::npos)
+      << log;
+  // The report on stdout, after the progress lines on stderr (one file for both).
+  ASSERT_NE(log.find("\n{"), std::string::npos) << log;
+  const nlohmann::json report = nlohmann::json::parse(log.substr(log.find("\n{") + 1));
+  EXPECT_EQ(report["status"], "completed");
+  ASSERT_EQ(report["points"].size(), static_cast<size_t>(kPoints)) << report.dump();
+  EXPECT_EQ(report["best"]["defines"], (nlohmann::json{{"BLOCK", 256}, {"ITEMS", 4}}));
+  std::set<std::string> told;
+  for (const nlohmann::json& point : report["points"])
+    EXPECT_TRUE(told.insert(point["defines"].dump()).second) << point.dump();
+
+  // Every point handed out once, told once (its lease done); the killed one claimed again.
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + run), "completed");
+  EXPECT_EQ(integer("SELECT count(*) FROM point_leases WHERE run_id = " + run +
+                    " AND status = 'done' AND node IS NULL"),
+            kPoints);
+  EXPECT_EQ(integer("SELECT claims FROM point_leases WHERE run_id = " + run +
+                    " AND point = " + std::to_string(killed_point)),
+            2);
+  // Each point evaluated at most once (the killed node's point once more only if it had not
+  // stored it), every evaluation a point of the run; both nodes stored some, and what the
+  // killed one stored is kept.
+  EXPECT_EQ(integer("SELECT count(*) FROM (SELECT defines FROM candidates WHERE run_id = " + run +
+                    " GROUP BY defines HAVING count(*) > 1) twice"),
+            0);
+  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run), kPoints);
+  EXPECT_EQ(integer(stored_by + "= '" + first_node + "'"), stored_by_first);
+  EXPECT_GE(integer(stored_by + "<> '" + first_node + "'"), 1);
+
+  // A finished tuning run cannot be joined.
+  ProcessResult late = kforge({"tune", "--join", run});
+  EXPECT_NE(late.exit_code, 0);
+  EXPECT_EQ(late.standard_error, "kforge: error: run " + run + " has already completed (--join)\n");
+}
+
+TEST_F(JoinTest, TuneJoinErrorsAreOneLine) {
+  db_ = (workspace_.path() / "kforge.db").string();
+  auto one_line = [](const ProcessResult& result, const std::string& text) {
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_EQ(result.standard_error.rfind("kforge: error: ", 0), 0u) << result.standard_error;
+    EXPECT_NE(result.standard_error.find(text), std::string::npos) << result.standard_error;
+    EXPECT_EQ(result.standard_error.find('\n'), result.standard_error.size() - 1)
+        << result.standard_error;
+  };
+  one_line(kforge({"tune", "--join", "42"}), "no tuning run 42 in the store");
+  one_line(kforge({"tune", "--join", "42", "--resume", "42"}), "--join works beside");
+  one_line(kforge({"tune", "x.cu", "--join", "42"}),
+           "--join takes the candidate, task, strategy and budgets from the run: give a "
+           "candidate file only to start a run (--join)");
+  one_line(kforge({"tune", "--join", "42", "--task", "tiny/t0"}), "give --task only");
+  one_line(kforge({"tune", "--join", "42", "--max-evals", "3"}), "give --max-evals only");
+  one_line(kforge({"tune", "--join", "42", "--strategy", "random"}), "give --strategy only");
+}
+
 TEST_F(JoinTest, HelpNamesJoinAndTheLeaseKey) {
   ProcessResult help = testing::run_kforge({"optimize", "--help"}, workspace_.path());
   ASSERT_EQ(help.exit_code, 0) << help.standard_error;
@@ -326,18 +441,20 @@ TEST_F(JoinTest, JoinErrorsAreOneLine) {
                " is interrupted: no node works on it to join; continue it with "
                "`kforge optimize --resume " +
                run + "`");
+  one_line(kforge({"tune", "--join", run}), "run " + run + " is not a tuning run");
 
   // A store of an older schema is not migrated under the nodes that may work in it.
   {
     sql::Connection db = connect();
     db.execute(
-        "DROP TABLE leases; DELETE FROM kforge_schema; INSERT INTO kforge_schema VALUES (7)");
+        "DROP TABLE point_leases; DROP TABLE leases; DELETE FROM kforge_schema; "
+        "INSERT INTO kforge_schema VALUES (7)");
   }
   one_line(kforge({"optimize", "--join", run}), "the store has schema version 7, older than");
   // Any other command migrates it.
   ProcessResult migrated = kforge({"runs"});
   EXPECT_EQ(migrated.exit_code, 0) << migrated.standard_error;
-  EXPECT_EQ(integer("SELECT max(version) FROM kforge_schema"), 8);
+  EXPECT_EQ(integer("SELECT max(version) FROM kforge_schema"), Store::latest_schema_version());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -297,6 +298,34 @@ TEST_F(GpuPoolTest, ADeviceWhoseWorkerDoesNotStartIsLeftOutWithItsReason) {
   EXPECT_EQ(session.pool()->size(), 1u);
   ASSERT_EQ(session.devices_not_started().size(), 1u);
   EXPECT_EQ(session.devices_not_started()[0].device, 2);
+}
+
+// Regression: the devices' own store connections waited for an unreachable PostgreSQL server
+// the default 30 s, whatever store.retry_s said.
+TEST_F(GpuPoolTest, TheDevicesStoreConnectionsWaitStoreRetryS) {
+  workspace_->config().set(kGpuDevicesKey, "0");
+  workspace_->config().set("store.retry_s", "1");
+  GpuSession session(*workspace_, /*visible_gpus=*/0,
+                     {"/usr/bin/python3",
+                      (testing::source_dir() / "tests/support/emulated_gpu_worker.py").string()});
+  workspace_->config().set("store.retry_s", "30");
+  ASSERT_TRUE(session.runs()) << session.no_run_reason();
+  EXPECT_EQ(session.pool()->store_options().retry_seconds, 1.0);
+  EXPECT_FALSE(session.pool()->store_options().create);
+
+  // A pool on a socket folder where no server listens, opened as the session's: a device's
+  // connection gives up after store.retry_s, not 30 s.
+  testing::TemporaryDirectory nowhere;
+  GpuPool unreachable("postgresql:///kforge?host=" + nowhere.path().string() + "&user=kforge",
+                      session.pool()->store_options());
+  GpuPool::Lease worker = session.pool()->acquire();
+  unreachable.add_borrowed(0, worker.gpu(), worker.reference());
+  GpuPool::Lease lease = unreachable.acquire();
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(lease.store(), Error);
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_GE(waited, 0.5);
+  EXPECT_LE(waited, 10.0);
 }
 
 TEST(GpuDevicesTest, ChosenDevicesFollowTheKey) {
