@@ -146,6 +146,61 @@ TEST_F(TuneTest, FindsTheEmulatedOptimumWithinTheBudgetAndStoresEveryPoint) {
             0);
 }
 
+// A point over a launch limit (a block of 2048 threads, over CUDA's 1024 in x) gets the plan_error
+// a bind after compiling would give, naming the limit, but NVRTC never sees it: its evaluation has
+// no compile and no compile cache entry is made for it. The points within the limits are
+// compiled and timed as ever.
+TEST_F(TuneTest, APointOverALaunchLimitIsInvalidWithoutACompile) {
+  std::string source = tiled_candidate("[\"BLOCK * ITEMS <= 4096\", \"BLOCK >= 1024\"]", "limits");
+  const std::string values = "512, 1024]";
+  ASSERT_NE(source.find(values), std::string::npos);
+  source.replace(source.find(values), values.size(), "512, 1024, 2048]");
+  testing::write_text(workspace_->path() / "limits.cu", source);
+  auto compile_entries = [] {
+    int64_t entries = 0;
+    const fs::path cache = workspace_->path() / ".kforge/compile";
+    if (fs::exists(cache))
+      for (const auto& file : fs::recursive_directory_iterator(cache))
+        entries += file.path().filename() == "result.json" ? 1 : 0;
+    return entries;
+  };
+  const int64_t before = compile_entries();
+
+  // BLOCK 1024 x ITEMS 1, 2, 4 and BLOCK 2048 x ITEMS 1, 2: every point of the space.
+  nlohmann::json report = tune_json(
+      {"limits.cu", "--task", "tiny/tiny_relu", "--strategy", "random", "--max-evals", "5"});
+  EXPECT_EQ(report["space"]["points"], 5);
+  ASSERT_EQ(report["points"].size(), 5u) << report.dump();
+  for (const nlohmann::json& point : report["points"]) {
+    if (point["defines"]["BLOCK"] == 2048) {
+      EXPECT_EQ(point["verdict"], "plan_error") << point.dump();
+      EXPECT_EQ(point["reason"], "at_benchmark_shape") << point.dump();
+    } else {
+      EXPECT_EQ(point["verdict"], "correct") << point.dump();
+    }
+  }
+  const std::string run = std::to_string(report["run_id"].get<int64_t>());
+  const std::string of_block =
+      "SELECT count(*) FROM evaluations e JOIN candidates c ON c.id = "
+      "e.candidate_id WHERE e.run_id = " +
+      run + " AND CAST(json_extract(c.defines, '$.BLOCK') AS INTEGER) ";
+  // Stored as bind failures whose compile stage was skipped, the limit and the values named.
+  EXPECT_EQ(count(of_block +
+                  "= 2048 AND e.verdict = 'plan_error' AND e.reason = 'at_benchmark_shape' AND "
+                  "e.compile IS NULL AND json_extract(e.stages, '$[1].name') = 'compile' AND "
+                  "json_extract(e.stages, '$[1].status') = 'skipped' AND "
+                  "json_extract(e.stages, '$[2].name') = 'bind' AND "
+                  "json_extract(e.stages, '$[2].detail') LIKE "
+                  "'at the benchmark shape: %kernel ''tiled_relu'' block[0] \"BLOCK\": is 2048, "
+                  "over the limit of 1024 for block dimension x'"),
+            2);
+  EXPECT_EQ(count(of_block + "= 1024 AND e.verdict = 'correct' AND e.compile IS NOT NULL AND "
+                             "json_extract(e.stages, '$[1].status') = 'ok'"),
+            3);
+  // Only the three points within the limits were compiled.
+  EXPECT_EQ(compile_entries() - before, 3);
+}
+
 TEST_F(TuneTest, APointAlreadyEvaluatedIsNeverRunAgain) {
   testing::write_text(workspace_->path() / "cached.cu", tiled_candidate(kConstraints, "cache"));
   nlohmann::json first = tune_json({"cached.cu", "--task", "tiny/tiny_relu", "--max-evals", "3",
