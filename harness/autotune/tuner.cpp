@@ -126,13 +126,18 @@ class TuningRun {
       while (report_.points.size() < report_.budget) {
         if (report_.request.max_seconds > 0 && elapsed() >= report_.request.max_seconds)
           break;
+        auto asking = Clock::now();
         std::optional<tuning::PointId> asked = strategy_->ask();
+        const auto ask_time = Clock::now() - asking;
         if (!asked) {
           report_.status = "exhausted";
           break;
         }
         TunedPoint point = evaluate(*asked);
+        auto telling = Clock::now();
         strategy_->tell(*asked, point.time_us);
+        point.strategy_ms =
+            std::chrono::duration<double, std::milli>(ask_time + (Clock::now() - telling)).count();
         report_.points.push_back(point);
         checkpoint();
         report_.seconds = elapsed();
@@ -260,7 +265,8 @@ nlohmann::json TunedPoint::to_json() const {
           {"speedup_eager", optional(speedup_eager)},
           {"candidate_id", candidate_id},
           {"evaluation_id", evaluation_id},
-          {"cached", cached}};
+          {"cached", cached},
+          {"strategy_ms", strategy_ms}};
 }
 
 TunedPoint TunedPoint::from_json(const nlohmann::json& json) {
@@ -279,6 +285,7 @@ TunedPoint TunedPoint::from_json(const nlohmann::json& json) {
   point.candidate_id = json.at("candidate_id").get<int64_t>();
   point.evaluation_id = json.at("evaluation_id").get<int64_t>();
   point.cached = json.at("cached").get<bool>();
+  point.strategy_ms = json.value("strategy_ms", 0.0);
   return point;
 }
 
