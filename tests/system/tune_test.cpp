@@ -201,6 +201,24 @@ TEST_F(TuneTest, APointOverALaunchLimitIsInvalidWithoutACompile) {
   EXPECT_EQ(compile_entries() - before, 3);
 }
 
+// The two budgets besides --max-evals: --time is checked between points, so a thousandth of a
+// second ends the run after its first point; --fraction is of the valid space, rounded up.
+TEST_F(TuneTest, TheTimeAndFractionBudgetsEndTheRun) {
+  testing::write_text(workspace_->path() / "budgets.cu", tiled_candidate(kConstraints, "budgets"));
+  nlohmann::json timed = tune_json({"budgets.cu", "--task", "tiny/tiny_relu", "--strategy",
+                                    "random", "--seed", "3", "--time", "0.001"});
+  EXPECT_EQ(timed["budget"], 27);  // no --max-evals or --fraction: min(100, the space)
+  EXPECT_EQ(timed["points"].size(), 1u) << timed.dump();
+  EXPECT_EQ(timed["evaluated"], 1);
+  // ceil(0.1 * 27) = 3 points; the same seed asks the timed run's point first, from the store.
+  nlohmann::json part = tune_json({"budgets.cu", "--task", "tiny/tiny_relu", "--strategy", "random",
+                                   "--seed", "3", "--fraction", "0.1"});
+  EXPECT_EQ(part["budget"], 3);
+  EXPECT_EQ(part["points"].size(), 3u) << part.dump();
+  EXPECT_EQ(part["cached"], 1);
+  EXPECT_EQ(part["evaluated"], 2);
+}
+
 TEST_F(TuneTest, APointAlreadyEvaluatedIsNeverRunAgain) {
   testing::write_text(workspace_->path() / "cached.cu", tiled_candidate(kConstraints, "cache"));
   nlohmann::json first = tune_json({"cached.cu", "--task", "tiny/tiny_relu", "--max-evals", "3",
