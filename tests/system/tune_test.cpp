@@ -219,6 +219,29 @@ TEST_F(TuneTest, TheTimeAndFractionBudgetsEndTheRun) {
   EXPECT_EQ(part["evaluated"], 2);
 }
 
+// --promote hands the run's best point to `kforge promote`: its decision, promoted or refused
+// by a rule, is recorded for that candidate and printed with the report; a refusal exits 1, as
+// `kforge promote` does.
+TEST_F(TuneTest, PromoteHandsTheBestPointToPromote) {
+  testing::write_text(workspace_->path() / "promote.cu", tiled_candidate(kConstraints, "promote"));
+  ProcessResult result = tune({"promote.cu", "--task", "tiny/tiny_relu", "--strategy", "random",
+                               "--max-evals", "2", "--promote", "--json"});
+  const nlohmann::json report = nlohmann::json::parse(result.standard_output);
+  ASSERT_TRUE(report["best"].is_object()) << report.dump();
+  ASSERT_TRUE(report["promotion"].is_object()) << report.dump();
+  const nlohmann::json& promotion = report["promotion"];
+  const int64_t best = report["best"]["candidate_id"];
+  EXPECT_EQ(promotion["candidate_id"], best);
+  EXPECT_EQ(result.exit_code, promotion["decision"] == "promoted" ? 0 : 1) << result.standard_error;
+  EXPECT_EQ(count("SELECT count(*) FROM promotions WHERE candidate_id = " + std::to_string(best) +
+                  " AND decision = '" + promotion["decision"].get<std::string>() + "'"),
+            1);
+  if (promotion["decision"] == "promoted")
+    EXPECT_TRUE(fs::exists(fs::path(promotion["library_path"].get<std::string>()) / "kernel.cu"))
+        << promotion.dump();
+  expect_one_line_error(tune({"--replay", "space.json", "--promote"}), "--promote");
+}
+
 TEST_F(TuneTest, APointAlreadyEvaluatedIsNeverRunAgain) {
   testing::write_text(workspace_->path() / "cached.cu", tiled_candidate(kConstraints, "cache"));
   nlohmann::json first = tune_json({"cached.cu", "--task", "tiny/tiny_relu", "--max-evals", "3",
@@ -438,7 +461,7 @@ TEST_F(TuneTest, HelpNamesTheBudgetsAndStrategies) {
   ProcessResult result = run_kforge({"tune", "--help"}, workspace_->path());
   EXPECT_EQ(result.exit_code, 0);
   for (const char* word : {"--max-evals", "--fraction", "--time", "--resume", "--strategy",
-                           "--json", "annealing", "tpe"})
+                           "--json", "--promote", "annealing", "tpe"})
     EXPECT_NE(result.standard_output.find(word), std::string::npos) << word;
 }
 
