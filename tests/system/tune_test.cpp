@@ -239,7 +239,12 @@ TEST_F(TuneTest, PromoteHandsTheBestPointToPromote) {
   if (promotion["decision"] == "promoted")
     EXPECT_TRUE(fs::exists(fs::path(promotion["library_path"].get<std::string>()) / "kernel.cu"))
         << promotion.dump();
-  expect_one_line_error(tune({"--replay", "space.json", "--promote"}), "--promote");
+  // With --replay there is no run to promote from: a usage error, one line.
+  ProcessResult replay = tune({"--replay", "space.json", "--promote"});
+  EXPECT_NE(replay.exit_code, 0);
+  EXPECT_EQ(replay.standard_error,
+            "kforge: usage error: --promote: --promote goes with a tuning run, not --replay (see "
+            "kforge --help)\n");
 }
 
 TEST_F(TuneTest, APointAlreadyEvaluatedIsNeverRunAgain) {
