@@ -1,9 +1,11 @@
 // kforge tune FILE.cu --task T [--strategy S] [--max-evals N] [--fraction F] [--time S]
-//   [--seed K] [--arch A] [--space-limit N] [--json]; kforge tune --resume RUN [--json]:
+//   [--seed K] [--arch A] [--space-limit N] [--promote] [--json]; kforge tune --resume RUN
+//   [--promote] [--json]:
 // searches the candidate's define space (its defines' values and constraints) with a strategy,
 // every point through the same evaluator as `kforge eval` and stored (origin `tune`), a point
 // already evaluated never run again, a killed run resumed (harness/autotune/tuner.hpp). Progress
-// on stderr; at the end the best point, its speedup and the top points.
+// on stderr; at the end the best point, its speedup and the top points; --promote hands the best
+// point to `kforge promote`.
 //
 // kforge tune --join RUN [--json]: works on running tuning run RUN beside the kforge processes
 // already on it (this machine's or others' sharing the store), taking its share of the points by
@@ -27,6 +29,7 @@
 #include "harness/config.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/store_connections.hpp"
+#include "harness/library/promotion.hpp"
 #include "harness/task_import.hpp"
 #include "harness/tuning/replay.hpp"
 #include "harness/util/error.hpp"
@@ -53,6 +56,7 @@ struct TuneArguments {
   std::string replay;
   tuning::ReplayOptions options;
   bool json = false;
+  bool promote = false;
   std::string export_path;
   std::string format = "kernel-tuner-cache";
 };
@@ -219,6 +223,19 @@ void check_joinable(const TuneArguments& arguments, Workspace& workspace) {
                 "--join");
 }
 
+// --promote: the run's best point handed to `kforge promote` (its rules, the configured
+// library and threshold); nullopt when no point was correct.
+std::optional<PromotionDecision> promote_best(Workspace& workspace,
+                                              const autotune::TuneReport& report) {
+  std::vector<const autotune::TunedPoint*> ranked = report.ranked();
+  if (ranked.empty())
+    return std::nullopt;
+  Promoter promoter(workspace.store(),
+                    {.library_root = library_root(workspace, ""),
+                     .min_speedup_eager = workspace.config().real("promote.min_speedup")});
+  return promoter.promote(ranked.front()->candidate_id);
+}
+
 void run_tune(const TuneArguments& arguments, Context& context) {
   Workspace& workspace = context.workspace();
   if (arguments.join)
@@ -259,9 +276,30 @@ void run_tune(const TuneArguments& arguments, Context& context) {
     report =
         autotune::tune(workspace.store(), service, task, request, progress_lines(context), sharing);
   }
-  if (arguments.json)
-    return Context::print_json(report.to_json());
-  print_tune_report(report);
+  std::optional<PromotionDecision> decision;
+  if (arguments.promote)
+    decision = promote_best(workspace, report);
+  if (arguments.json) {
+    nlohmann::json json = report.to_json();
+    if (decision)
+      json["promotion"] = decision->to_json();
+    Context::print_json(json);
+  } else {
+    print_tune_report(report);
+    if (decision && decision->promoted)
+      print("promoted candidate %lld to %s: %s\n", static_cast<long long>(decision->candidate_id),
+            decision->library_path.string().c_str(), decision->reason.c_str());
+    else if (decision)
+      print("refused candidate %lld: rule %s: %s\n", static_cast<long long>(decision->candidate_id),
+            decision->rule.c_str(), decision->reason.c_str());
+  }
+  // As `kforge promote`: a promotion asked for and refused is a non-zero exit.
+  if (arguments.promote && !decision)
+    throw Error("no point of tuning run " + std::to_string(report.run_id) +
+                    " was correct, so there is nothing to promote",
+                "--promote");
+  if (decision && !decision->promoted)
+    throw CLI::RuntimeError(kExitError);
 }
 
 }  // namespace
@@ -303,6 +341,8 @@ void add_tune_command(CLI::App& parent, Context& context) {
   command->add_option("--seed", arguments->options.seed,
                       "the strategy's seed; with --replay the first repeat's (default 0)");
   command->add_flag("--json", arguments->json, "print one JSON object");
+  command->add_flag("--promote", arguments->promote,
+                    "hand the best point to `kforge promote` (its rules; exit 1 when refused)");
   command->add_option("--export", arguments->export_path,
                       "write the points the strategy evaluated with --seed to this file");
   command->add_option("--format", arguments->format,
@@ -325,8 +365,11 @@ void add_tune_command(CLI::App& parent, Context& context) {
   command->callback([arguments, command, export_command, &context] {
     if (export_command->parsed())
       return;
-    if (!arguments->replay.empty())
+    if (!arguments->replay.empty()) {
+      if (arguments->promote)
+        throw CLI::ValidationError("--promote", "--promote goes with a tuning run, not --replay");
       return run_replay(*arguments);
+    }
     arguments->request.strategy = arguments->options.strategy;
     arguments->request.seed = arguments->options.seed;
     for (const char* name :

@@ -60,6 +60,7 @@ tuning::ResultEntry result_entry(const TunedPoint& point, const StoredEvaluation
     else
       entry.framework_ms += stage.ms;
   }
+  entry.search_algorithm_ms = point.strategy_ms;
   entry.timestamp = stored.created_at;
   return entry;
 }

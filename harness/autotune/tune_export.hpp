@@ -7,8 +7,9 @@
 // the store's cache included; each is written with its stored evaluation: a correct point's
 // median device time as the objective and its timing samples as the runtimes (milliseconds), the
 // evaluation's stage durations as the times (compile: compilation; time: benchmark; verify:
-// validation; every other stage: framework), its date as the timestamp. A point that is not
-// correct is written as its verdict's failure (verdict_invalidity).
+// validation; every other stage: framework) and the strategy's own time for the point (its
+// ask and tell, from the checkpoint) as search_algorithm, its date as the timestamp. A point that
+// is not correct is written as its verdict's failure (verdict_invalidity).
 #pragma once
 
 #include <cstdint>

@@ -180,6 +180,7 @@ class TuningRun {
                                    sharing_.lease_seconds);
           point = evaluate(step.point, step.iteration);
         }
+        point.strategy_ms = step.ask_ms;
         const bool told = tell(step.point, point);
         held.reset();
         report_.seconds = elapsed();
@@ -201,6 +202,7 @@ class TuningRun {
     enum Kind { kEvaluate, kWait, kDone } kind = kDone;
     tuning::PointId point = 0;
     size_t iteration = 0;  // the point's place in the run, for its candidate
+    double ask_ms = 0;     // the strategy's time to propose it
   };
 
   size_t budget() const {
@@ -304,6 +306,7 @@ class TuningRun {
     // With nothing in flight the strategy is asked. Otherwise a copy told every point in flight
     // as failed is, so that it proposes another point; the run's strategy is told only real
     // results.
+    const auto asking = Clock::now();
     std::optional<tuning::PointId> asked;
     if (in_flight.empty()) {
       asked = strategy->ask();
@@ -313,6 +316,7 @@ class TuningRun {
         copy->tell(static_cast<tuning::PointId>(point), std::nullopt);
       asked = copy->ask();
     }
+    const double ask_ms = std::chrono::duration<double, std::milli>(Clock::now() - asking).count();
     if (!asked) {
       if (!in_flight.empty()) {
         last_ = std::move(strategy);  // the copy was asked, not the strategy
@@ -328,7 +332,7 @@ class TuningRun {
                   "run " + std::to_string(report_.run_id));
     transaction.commit();
     last_ = std::move(strategy);  // as a restore would give it, its point asked
-    return {Step::kEvaluate, *asked, report_.points.size() + in_flight.size()};
+    return {Step::kEvaluate, *asked, report_.points.size() + in_flight.size(), ask_ms};
   }
 
   // Tells the run's strategy the point's result and checkpoints it, in one step. False when
@@ -342,7 +346,9 @@ class TuningRun {
       return false;
     // Told as asked when it is the point the strategy asks next (always, with one node).
     const bool asked = strategy->ask() == id;
+    const auto telling = Clock::now();
     strategy->tell(id, point.time_us);
+    point.strategy_ms += std::chrono::duration<double, std::milli>(Clock::now() - telling).count();
     point.step = report_.points.size();
     report_.points.push_back(point);
     checkpoint(*strategy);
@@ -469,7 +475,8 @@ nlohmann::json TunedPoint::to_json() const {
           {"speedup_eager", optional(speedup_eager)},
           {"candidate_id", candidate_id},
           {"evaluation_id", evaluation_id},
-          {"cached", cached}};
+          {"cached", cached},
+          {"strategy_ms", strategy_ms}};
 }
 
 TunedPoint TunedPoint::from_json(const nlohmann::json& json) {
@@ -488,6 +495,7 @@ TunedPoint TunedPoint::from_json(const nlohmann::json& json) {
   point.candidate_id = json.at("candidate_id").get<int64_t>();
   point.evaluation_id = json.at("evaluation_id").get<int64_t>();
   point.cached = json.at("cached").get<bool>();
+  point.strategy_ms = json.value("strategy_ms", 0.0);
   return point;
 }
 

@@ -3,7 +3,9 @@
 // against the constraints, compiled by NVRTC in the sandbox, bound, and on a GPU verified and
 // timed exactly as `kforge eval` would, and stored as an ordinary candidate and evaluation
 // (origin `tune`, linked to the tuning run, the strategy named on the run). Only `correct`
-// points count as found; every other verdict is told to the strategy as a failed point.
+// points count as found; every other verdict is told to the strategy as a failed point. A point
+// over a launch limit is refused by the evaluator before its compile (check_plan_limits). The
+// strategy's own time per point (ask and tell) is measured and kept with the point.
 //
 // Never twice: before a point is evaluated the store is asked for an evaluation of the same
 // task, source, define values, architecture, GPU and harness version (any run's), and that is
@@ -70,6 +72,9 @@ struct TunedPoint {
   int64_t candidate_id = 0;
   int64_t evaluation_id = 0;
   bool cached = false;  // taken from an earlier evaluation in the store
+  // The strategy's own time for this point, its ask and its tell (not the evaluation); 0 in a
+  // checkpoint written before it was recorded.
+  double strategy_ms = 0;
 
   nlohmann::json to_json() const;
   static TunedPoint from_json(const nlohmann::json& json);

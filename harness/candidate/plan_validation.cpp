@@ -46,15 +46,22 @@ class Binder {
         footprints_(footprints) {}
 
   ResolvedPlan bind() {
-    if (static_cast<int64_t>(plan_.kernels.size()) > limits_.max_kernels)
-      throw PlanError(plan_.kernels[limits_.max_kernels].where + ": the plan launches " +
-                      std::to_string(plan_.kernels.size()) + " kernels, over the limit of " +
-                      std::to_string(limits_.max_kernels));
+    check_kernel_count();
     check_constraints_only();
     add_scratch();
     for (const KernelLaunch& launch : plan_.kernels)
       resolved_.launches.push_back(bind_launch(launch));
     return std::move(resolved_);
+  }
+
+  // The checks of bind() that need no compile (check_plan_limits): the kernel count, the
+  // constraints, the scratch memory and every launch's dimensions and dynamic shared memory.
+  void check_limits_only() {
+    check_kernel_count();
+    check_constraints_only();
+    add_scratch();
+    for (const KernelLaunch& launch : plan_.kernels)
+      launch_shape(launch, launch.where + ": kernel '" + launch.name + "'");
   }
 
   // The signature's names and the defines, then the constraints over them.
@@ -65,6 +72,13 @@ class Binder {
   }
 
  private:
+  void check_kernel_count() const {
+    if (static_cast<int64_t>(plan_.kernels.size()) > limits_.max_kernels)
+      throw PlanError(plan_.kernels[limits_.max_kernels].where + ": the plan launches " +
+                      std::to_string(plan_.kernels.size()) + " kernels, over the limit of " +
+                      std::to_string(limits_.max_kernels));
+  }
+
   void add_tensors(const std::vector<TensorSpec>& specs, TensorRole role) {
     for (const TensorSpec& spec : specs) {
       NamedValue value;
@@ -195,6 +209,27 @@ class Binder {
     return values;
   }
 
+  // The launch's grid, block and dynamic shared memory, each within the limits.
+  ResolvedLaunch launch_shape(const KernelLaunch& launch, const std::string& at) {
+    ResolvedLaunch resolved;
+    resolved.kernel = launch.name;
+    resolved.grid = dimensions(launch.grid, limits_.max_grid, "grid");
+    resolved.block = dimensions(launch.block, limits_.max_block, "block");
+    int64_t threads = resolved.block[0] * resolved.block[1] * resolved.block[2];
+    if (threads > limits_.max_threads_per_block)
+      throw PlanError(at + ": a block of " + std::to_string(resolved.block[0]) + " x " +
+                      std::to_string(resolved.block[1]) + " x " +
+                      std::to_string(resolved.block[2]) + " = " + std::to_string(threads) +
+                      " threads is over the limit of " +
+                      std::to_string(limits_.max_threads_per_block));
+    resolved.shared_bytes = launch.shared_bytes.evaluate_size(environment_);
+    if (resolved.shared_bytes > limits_.max_dynamic_shared_bytes)
+      launch.shared_bytes.fail("is " + std::to_string(resolved.shared_bytes) +
+                               " bytes, over the dynamic shared memory limit of " +
+                               std::to_string(limits_.max_dynamic_shared_bytes));
+    return resolved;
+  }
+
   ResolvedLaunch bind_launch(const KernelLaunch& launch) {
     const KernelDeclaration& kernel = declaration(launch);
     std::string at = launch.where + ": kernel '" + launch.name + "'";
@@ -217,22 +252,7 @@ class Binder {
                       strings::join(described, ", ") + ") but the plan passes " +
                       std::to_string(launch.args.size()) + " arguments");
     }
-    ResolvedLaunch resolved;
-    resolved.kernel = launch.name;
-    resolved.grid = dimensions(launch.grid, limits_.max_grid, "grid");
-    resolved.block = dimensions(launch.block, limits_.max_block, "block");
-    int64_t threads = resolved.block[0] * resolved.block[1] * resolved.block[2];
-    if (threads > limits_.max_threads_per_block)
-      throw PlanError(at + ": a block of " + std::to_string(resolved.block[0]) + " x " +
-                      std::to_string(resolved.block[1]) + " x " +
-                      std::to_string(resolved.block[2]) + " = " + std::to_string(threads) +
-                      " threads is over the limit of " +
-                      std::to_string(limits_.max_threads_per_block));
-    resolved.shared_bytes = launch.shared_bytes.evaluate_size(environment_);
-    if (resolved.shared_bytes > limits_.max_dynamic_shared_bytes)
-      launch.shared_bytes.fail("is " + std::to_string(resolved.shared_bytes) +
-                               " bytes, over the dynamic shared memory limit of " +
-                               std::to_string(limits_.max_dynamic_shared_bytes));
+    ResolvedLaunch resolved = launch_shape(launch, at);
     check_compiled_limits(launch, *entry, resolved, at);
     for (size_t i = 0; i < launch.args.size(); ++i)
       resolved.args.push_back(
@@ -624,6 +644,17 @@ PlanResult<bool> check_plan_constraints(const LaunchPlan& plan, const Signature&
                                         const std::map<std::string, int64_t>& define_values) {
   try {
     Binder(plan, {}, {}, signature, define_values, Limits{}, {}).check_constraints_only();
+    return true;
+  } catch (const PlanError& error) {
+    return error;
+  }
+}
+
+PlanResult<bool> check_plan_limits(const LaunchPlan& plan, const Signature& signature,
+                                   const std::map<std::string, int64_t>& define_values,
+                                   const Limits& limits) {
+  try {
+    Binder(plan, {}, {}, signature, define_values, limits, {}).check_limits_only();
     return true;
   } catch (const PlanError& error) {
     return error;

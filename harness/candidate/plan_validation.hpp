@@ -124,6 +124,16 @@ PlanResult<ResolvedPlan> bind_plan(const LaunchPlan& plan,
 PlanResult<bool> check_plan_constraints(const LaunchPlan& plan, const Signature& signature,
                                         const std::map<std::string, int64_t>& define_values);
 
+// The checks of bind_plan that need no compile, at `signature`'s shape with `define_values`:
+// the kernel count, the constraints, the scratch memory, and every launch's grid and block
+// dimensions, threads per block and dynamic shared memory within `limits`; the first that fails
+// is the error, with bind_plan's words. A point of a tuning space over a launch limit is so
+// refused before NVRTC sees it. What needs the compiled kernel (its declaration and PTX entry,
+// the arguments, __launch_bounds__, registers, static shared memory) is bind_plan's alone.
+PlanResult<bool> check_plan_limits(const LaunchPlan& plan, const Signature& signature,
+                                   const std::map<std::string, int64_t>& define_values,
+                                   const Limits& limits);
+
 // The same for a parsed candidate and the PTX its compile produced. PTX that cannot be read is
 // an infrastructure failure (throws kforge::Error), not a plan error.
 PlanResult<ResolvedPlan> bind_candidate(const CandidateFile& candidate, std::string_view ptx,

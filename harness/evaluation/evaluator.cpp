@@ -188,6 +188,20 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
     } catch (const PlanError& error) {
       return fail("parse", started, Verdict::kPlanError, "arch_mismatch", error.message());
     }
+    const Limits limits = options_.limits.for_arch(options_.arch);
+    // The launch limits before the compile too (a block of more than 1024 threads, a grid or
+    // block dimension or the dynamic shared memory over its limit, at any shape): such a point
+    // gets the bind failure it would get after compiling, and NVRTC never sees it.
+    for (const auto& [shape_name, signature] : shapes_of(task)) {
+      auto within = check_plan_limits(candidate->plan, *signature, outcome.defines, limits);
+      if (!within.ok()) {
+        outcome.stages.push_back({"parse", StageStatus::kOk, milliseconds_since(started), ""});
+        outcome.stages.push_back({"compile", StageStatus::kSkipped, 0,
+                                  "the launch plan is over a limit, so nothing was compiled"});
+        return fail("bind", Clock::now(), Verdict::kPlanError, "at_" + shape_name + "_shape",
+                    "at the " + shape_name + " shape: " + within.error().message());
+      }
+    }
     outcome.stages.push_back({"parse", StageStatus::kOk, milliseconds_since(started), ""});
 
     started = Clock::now();
@@ -216,7 +230,6 @@ PreparedCandidate Evaluator::prepare(const Task& task, EvaluationRequest request
     started = Clock::now();
     std::string ptx = files::read(outcome.compile->ptx_path);
     prepared.footprints = footprints_of(*outcome.compile);
-    const Limits limits = options_.limits.for_arch(options_.arch);
     nlohmann::json bindings = nlohmann::json::object();
     for (const auto& [shape_name, signature] : shapes_of(task)) {
       auto bound =

@@ -39,7 +39,8 @@ struct ResultEntry {
   std::optional<double> time_ms;  // the objective; correct points only
   std::vector<double> runtimes_ms;
   // Where the evaluation's time went: compiling, timing (benchmark), verifying, and the rest of
-  // the evaluation (framework); the search strategy's own time is not recorded per point.
+  // the evaluation (framework); and the search strategy's own time for the point (0 where it
+  // was not measured, as in a replay's export).
   double compilation_ms = 0, benchmark_ms = 0, validation_ms = 0, framework_ms = 0;
   double search_algorithm_ms = 0;
   std::string timestamp;  // ISO 8601, where known

@@ -238,6 +238,13 @@ TEST_F(TuneExportTest, T4ExportFollowsTheSchemaAndWritesFailuresAsInvalidity) {
       EXPECT_TRUE(entry["times"]["runtimes"].empty());
     }
     EXPECT_GT(entry["times"]["compilation"].get<double>(), 0.0) << entry.dump();
+    // The strategy's own time for the point (its ask and tell), less than the evaluation's.
+    const nlohmann::json& times = entry["times"];
+    EXPECT_GT(times["search_algorithm"].get<double>(), 0.0) << entry.dump();
+    EXPECT_LT(times["search_algorithm"].get<double>(),
+              times["compilation"].get<double>() + times["benchmark"].get<double>() +
+                  times["validation"].get<double>() + times["framework"].get<double>())
+        << entry.dump();
   }
 
   // The schema itself, where python3 has jsonschema.

@@ -146,6 +146,107 @@ TEST_F(TuneTest, FindsTheEmulatedOptimumWithinTheBudgetAndStoresEveryPoint) {
             0);
 }
 
+// A point over a launch limit (a block of 2048 threads, over CUDA's 1024 in x) gets the plan_error
+// a bind after compiling would give, naming the limit, but NVRTC never sees it: its evaluation has
+// no compile and no compile cache entry is made for it. The points within the limits are
+// compiled and timed as ever.
+TEST_F(TuneTest, APointOverALaunchLimitIsInvalidWithoutACompile) {
+  std::string source = tiled_candidate("[\"BLOCK * ITEMS <= 4096\", \"BLOCK >= 1024\"]", "limits");
+  const std::string values = "512, 1024]";
+  ASSERT_NE(source.find(values), std::string::npos);
+  source.replace(source.find(values), values.size(), "512, 1024, 2048]");
+  testing::write_text(workspace_->path() / "limits.cu", source);
+  auto compile_entries = [] {
+    int64_t entries = 0;
+    const fs::path cache = workspace_->path() / ".kforge/compile";
+    if (fs::exists(cache))
+      for (const auto& file : fs::recursive_directory_iterator(cache))
+        entries += file.path().filename() == "result.json" ? 1 : 0;
+    return entries;
+  };
+  const int64_t before = compile_entries();
+
+  // BLOCK 1024 x ITEMS 1, 2, 4 and BLOCK 2048 x ITEMS 1, 2: every point of the space.
+  nlohmann::json report = tune_json(
+      {"limits.cu", "--task", "tiny/tiny_relu", "--strategy", "random", "--max-evals", "5"});
+  EXPECT_EQ(report["space"]["points"], 5);
+  ASSERT_EQ(report["points"].size(), 5u) << report.dump();
+  for (const nlohmann::json& point : report["points"]) {
+    if (point["defines"]["BLOCK"] == 2048) {
+      EXPECT_EQ(point["verdict"], "plan_error") << point.dump();
+      EXPECT_EQ(point["reason"], "at_benchmark_shape") << point.dump();
+    } else {
+      EXPECT_EQ(point["verdict"], "correct") << point.dump();
+    }
+  }
+  const std::string run = std::to_string(report["run_id"].get<int64_t>());
+  const std::string of_block =
+      "SELECT count(*) FROM evaluations e JOIN candidates c ON c.id = "
+      "e.candidate_id WHERE e.run_id = " +
+      run + " AND CAST(json_extract(c.defines, '$.BLOCK') AS INTEGER) ";
+  // Stored as bind failures whose compile stage was skipped, the limit and the values named.
+  EXPECT_EQ(count(of_block +
+                  "= 2048 AND e.verdict = 'plan_error' AND e.reason = 'at_benchmark_shape' AND "
+                  "e.compile IS NULL AND json_extract(e.stages, '$[1].name') = 'compile' AND "
+                  "json_extract(e.stages, '$[1].status') = 'skipped' AND "
+                  "json_extract(e.stages, '$[2].name') = 'bind' AND "
+                  "json_extract(e.stages, '$[2].detail') LIKE "
+                  "'at the benchmark shape: %kernel ''tiled_relu'' block[0] \"BLOCK\": is 2048, "
+                  "over the limit of 1024 for block dimension x'"),
+            2);
+  EXPECT_EQ(count(of_block + "= 1024 AND e.verdict = 'correct' AND e.compile IS NOT NULL AND "
+                             "json_extract(e.stages, '$[1].status') = 'ok'"),
+            3);
+  // Only the three points within the limits were compiled.
+  EXPECT_EQ(compile_entries() - before, 3);
+}
+
+// The two budgets besides --max-evals: --time is checked between points, so a thousandth of a
+// second ends the run after its first point; --fraction is of the valid space, rounded up.
+TEST_F(TuneTest, TheTimeAndFractionBudgetsEndTheRun) {
+  testing::write_text(workspace_->path() / "budgets.cu", tiled_candidate(kConstraints, "budgets"));
+  nlohmann::json timed = tune_json({"budgets.cu", "--task", "tiny/tiny_relu", "--strategy",
+                                    "random", "--seed", "3", "--time", "0.001"});
+  EXPECT_EQ(timed["budget"], 27);  // no --max-evals or --fraction: min(100, the space)
+  EXPECT_EQ(timed["points"].size(), 1u) << timed.dump();
+  EXPECT_EQ(timed["evaluated"], 1);
+  // ceil(0.1 * 27) = 3 points; the same seed asks the timed run's point first, from the store.
+  nlohmann::json part = tune_json({"budgets.cu", "--task", "tiny/tiny_relu", "--strategy", "random",
+                                   "--seed", "3", "--fraction", "0.1"});
+  EXPECT_EQ(part["budget"], 3);
+  EXPECT_EQ(part["points"].size(), 3u) << part.dump();
+  EXPECT_EQ(part["cached"], 1);
+  EXPECT_EQ(part["evaluated"], 2);
+}
+
+// --promote hands the run's best point to `kforge promote`: its decision, promoted or refused
+// by a rule, is recorded for that candidate and printed with the report; a refusal exits 1, as
+// `kforge promote` does.
+TEST_F(TuneTest, PromoteHandsTheBestPointToPromote) {
+  testing::write_text(workspace_->path() / "promote.cu", tiled_candidate(kConstraints, "promote"));
+  ProcessResult result = tune({"promote.cu", "--task", "tiny/tiny_relu", "--strategy", "random",
+                               "--max-evals", "2", "--promote", "--json"});
+  const nlohmann::json report = nlohmann::json::parse(result.standard_output);
+  ASSERT_TRUE(report["best"].is_object()) << report.dump();
+  ASSERT_TRUE(report["promotion"].is_object()) << report.dump();
+  const nlohmann::json& promotion = report["promotion"];
+  const int64_t best = report["best"]["candidate_id"];
+  EXPECT_EQ(promotion["candidate_id"], best);
+  EXPECT_EQ(result.exit_code, promotion["decision"] == "promoted" ? 0 : 1) << result.standard_error;
+  EXPECT_EQ(count("SELECT count(*) FROM promotions WHERE candidate_id = " + std::to_string(best) +
+                  " AND decision = '" + promotion["decision"].get<std::string>() + "'"),
+            1);
+  if (promotion["decision"] == "promoted")
+    EXPECT_TRUE(fs::exists(fs::path(promotion["library_path"].get<std::string>()) / "kernel.cu"))
+        << promotion.dump();
+  // With --replay there is no run to promote from: a usage error, one line.
+  ProcessResult replay = tune({"--replay", "space.json", "--promote"});
+  EXPECT_NE(replay.exit_code, 0);
+  EXPECT_EQ(replay.standard_error,
+            "kforge: usage error: --promote: --promote goes with a tuning run, not --replay (see "
+            "kforge --help)\n");
+}
+
 TEST_F(TuneTest, APointAlreadyEvaluatedIsNeverRunAgain) {
   testing::write_text(workspace_->path() / "cached.cu", tiled_candidate(kConstraints, "cache"));
   nlohmann::json first = tune_json({"cached.cu", "--task", "tiny/tiny_relu", "--max-evals", "3",
@@ -365,7 +466,7 @@ TEST_F(TuneTest, HelpNamesTheBudgetsAndStrategies) {
   ProcessResult result = run_kforge({"tune", "--help"}, workspace_->path());
   EXPECT_EQ(result.exit_code, 0);
   for (const char* word : {"--max-evals", "--fraction", "--time", "--resume", "--strategy",
-                           "--json", "annealing", "tpe"})
+                           "--json", "--promote", "annealing", "tpe"})
     EXPECT_NE(result.standard_output.find(word), std::string::npos) << word;
 }
 

@@ -27,11 +27,9 @@ Signature softmax_signature(int64_t rows, int64_t cols) {
   return signature;
 }
 
-// Binds row_softmax.cu, with each `edits` pair replaced in its text, to its nvcc PTX.
-PlanResult<ResolvedPlan> bind_softmax(const std::vector<std::pair<std::string, std::string>>& edits,
-                                      const Signature& signature = softmax_signature(4096, 1000),
-                                      const std::map<std::string, int64_t>& defines = {},
-                                      const Limits& limits = {}) {
+// row_softmax.cu, with each `edits` pair replaced in its text, parsed.
+PlanResult<CandidateFile> softmax_candidate(
+    const std::vector<std::pair<std::string, std::string>>& edits) {
   std::string text = fixture("row_softmax.cu");
   for (const auto& [from, to] : edits) {
     size_t at = text.find(from);
@@ -39,7 +37,15 @@ PlanResult<ResolvedPlan> bind_softmax(const std::vector<std::pair<std::string, s
     if (at != std::string::npos)
       text.replace(at, from.size(), to);
   }
-  PlanResult<CandidateFile> candidate = parse_candidate(text, "row_softmax.cu");
+  return parse_candidate(text, "row_softmax.cu");
+}
+
+// Binds row_softmax.cu, with each `edits` pair replaced in its text, to its nvcc PTX.
+PlanResult<ResolvedPlan> bind_softmax(const std::vector<std::pair<std::string, std::string>>& edits,
+                                      const Signature& signature = softmax_signature(4096, 1000),
+                                      const std::map<std::string, int64_t>& defines = {},
+                                      const Limits& limits = {}) {
+  PlanResult<CandidateFile> candidate = softmax_candidate(edits);
   if (!candidate.ok())
     return candidate.error();
   return bind_candidate(candidate.value(), fixture("row_softmax.ptx"), signature, defines, limits);
@@ -241,6 +247,57 @@ TEST(CandidatePlanValidation, Limits) {
   one_kernel.max_kernels = 1;
   EXPECT_EQ(error_of(bind_softmax({}, softmax_signature(4096, 1000), {}, one_kernel)),
             "row_softmax.cu:8:5: launch plan: the plan launches 2 kernels, over the limit of 1");
+}
+
+// The launch limits without a compile (no PTX): the same error as bind gives, word for word, for
+// each limit; what needs the compiled kernel is left to bind.
+TEST(CandidatePlanValidation, LaunchLimitsAreCheckedWithoutACompile) {
+  auto limits_error = [](const std::vector<std::pair<std::string, std::string>>& edits,
+                         const Signature& signature, const std::map<std::string, int64_t>& defines,
+                         const Limits& limits) {
+    PlanResult<CandidateFile> candidate = softmax_candidate(edits);
+    if (!candidate.ok())
+      return "does not parse: " + candidate.error().message();
+    PlanResult<bool> within = check_plan_limits(candidate.value().plan, signature, defines, limits);
+    return within.ok() ? std::string() : within.error().message();
+  };
+  Limits one_kernel;
+  one_kernel.max_kernels = 1;
+  Limits small;
+  small.max_scratch_bytes = 4 * 8191;
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> edits;
+    Signature signature;
+    std::map<std::string, int64_t> defines;
+    Limits limits;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {{}, softmax_signature(4096, 1000), {{"ROWS_PER_BLOCK", 64}}, {}, "2048 threads"},
+      {{}, softmax_signature(70000, 1000), {}, {}, "for grid dimension y"},
+      {{{"\"block\": [\"256\"]", "\"block\": [\"1\", \"1\", \"65\"]"}},
+       softmax_signature(4096, 1000),
+       {},
+       {},
+       "for block dimension z"},
+      {{{"\"shared_bytes\": \"0\"", "\"shared_bytes\": \"228 * 1024\""}},
+       softmax_signature(4096, 1000),
+       {},
+       {},
+       "dynamic shared memory limit of 232448"},
+      {{}, softmax_signature(4096, 1000), {}, small, "scratch memory"},
+      {{}, softmax_signature(4096, 1000), {}, one_kernel, "launches 2 kernels"},
+  };
+  for (const Case& c : cases) {
+    const std::string message = limits_error(c.edits, c.signature, c.defines, c.limits);
+    EXPECT_NE(message.find(c.needle), std::string::npos) << message;
+    EXPECT_EQ(message, error_of(bind_softmax(c.edits, c.signature, c.defines, c.limits)));
+  }
+  // Within every limit; a block over the kernel's __launch_bounds__ (ROWS_PER_BLOCK 16) is known
+  // only from the compiled PTX, so it passes here and fails at bind.
+  EXPECT_EQ(limits_error({}, softmax_signature(4096, 1000), {}, {}), "");
+  EXPECT_EQ(limits_error({}, softmax_signature(4096, 1000), {{"ROWS_PER_BLOCK", 16}}, {}), "");
+  EXPECT_FALSE(bind_softmax({}, softmax_signature(4096, 1000), {{"ROWS_PER_BLOCK", 16}}).ok());
 }
 
 // row_softmax.ptx was compiled with ROWS_PER_BLOCK = 8: row_stats is __launch_bounds__(256).
