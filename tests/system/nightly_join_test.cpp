@@ -17,6 +17,7 @@
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/kforge_node.hpp"
 #include "tests/support/postgres_server.hpp"
+#include "tests/support/store_backends.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -28,7 +29,7 @@ using testing::KforgeNode;
 using testing::wait_until;
 
 constexpr int kTasks = 4;
-constexpr int kSeeds = 3;
+constexpr int kSeeds = 4;
 
 class NightlyJoinTest : public ::testing::Test {
  protected:
@@ -117,9 +118,7 @@ class NightlyJoinOnEachStore : public NightlyJoinTest,
                                public ::testing::WithParamInterface<sql::Dialect> {};
 INSTANTIATE_TEST_SUITE_P(, NightlyJoinOnEachStore,
                          ::testing::Values(sql::Dialect::kSqlite, sql::Dialect::kPostgres),
-                         [](const ::testing::TestParamInfo<sql::Dialect>& info) {
-                           return info.param == sql::Dialect::kSqlite ? "Sqlite" : "Postgres";
-                         });
+                         testing::backend_name);
 
 TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesTask) {
   if (GetParam() == sql::Dialect::kPostgres)
