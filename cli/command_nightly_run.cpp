@@ -1,9 +1,12 @@
 // kforge nightly [--config nightly.toml] [--json] [budget and coverage overrides]
+// kforge nightly --join NIGHT [--json] [budget overrides]
 // One unattended night (harness/nightly/nightly.hpp): environment, baselines, re-verification of
 // the library, tuning, optimisation, promotion, the report. The [nightly] keys come from
 // kforge.toml, then the --config file, then the flags. One nightly per store (NightLock).
 // Exit status: 0 no regression, 1 a regression found, 2 the night could not run (a bad
 // configuration, the store, the lock held by another nightly, nothing could be evaluated).
+// --join: another node works on a running night's optimize step beside its owner (no lock, no
+// report; nightly.hpp); it exits 0 once it has no more work, 2 when it cannot join.
 #include <signal.h>
 
 #include <atomic>
@@ -34,8 +37,38 @@ extern "C" void on_night_signal(int signal_number) {
   ::signal(signal_number, SIG_DFL);
 }
 
+// SIGINT and SIGTERM set night_stop while it lives; the previous actions come back after.
+class StopHandlers {
+ public:
+  StopHandlers() {
+    struct sigaction action {};
+    action.sa_handler = on_night_signal;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &previous_int_);
+    ::sigaction(SIGTERM, &action, &previous_term_);
+  }
+  ~StopHandlers() {
+    ::sigaction(SIGINT, &previous_int_, nullptr);
+    ::sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  StopHandlers(const StopHandlers&) = delete;
+  StopHandlers& operator=(const StopHandlers&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+// The search's seed kernels: $KFORGE_SEEDS_DIR, else the built-in ones.
+std::filesystem::path seeds_folder() {
+  const char* seeds = std::getenv("KFORGE_SEEDS_DIR");
+  return seeds != nullptr && *seeds != '\0' ? std::filesystem::path(seeds)
+                                            : built_in_seeds_folder();
+}
+
 struct NightlyRunOptions {
   std::string config;
+  std::string join;
   bool json = false;
   // nightly.* keys set by flags: key -> value as text.
   std::map<std::string, std::string> keys;
@@ -72,6 +105,59 @@ void print_night(const nightly::NightReport& report, const std::filesystem::path
   print("report: %s\n", json_path.string().c_str());
 }
 
+// The flags that choose what a night covers and where its report goes: a joining node takes them
+// from the night it joins.
+constexpr const char* kOwnerFlags[] = {"--config", "--tasks", "--agents", "--report-dir",
+                                       "--on-regression"};
+
+void print_join(const nightly::JoinOutcome& outcome, bool json) {
+  if (json) {
+    Context::print_json({{"night", outcome.night},
+                         {"node", outcome.node},
+                         {"status", outcome.status},
+                         {"detail", outcome.detail},
+                         {"tasks", outcome.tasks}});
+    return;
+  }
+  print("night %s: joined as %s: %s (%s)\n", outcome.night.c_str(), outcome.node.c_str(),
+        outcome.status.c_str(), outcome.detail.c_str());
+  print("  tasks optimised by this node: %s\n",
+        outcome.tasks.empty() ? "none" : strings::join(outcome.tasks, ", ").c_str());
+}
+
+// Another node of a running night: its optimize step's tasks, by lease, beside the owner.
+void join_night(const NightlyRunOptions& options, Context& context) {
+  std::optional<nightly::Night> night;
+  try {
+    Workspace& workspace = context.workspace();
+    const NightRow joined = nightly::night_to_join(workspace.store(), options.join);
+    nightly::adopt_night_config(workspace.config(), joined);
+    for (const auto& [key, value] : options.keys)
+      workspace.config().set(key, value);
+    nightly::NightSettings settings{
+        .config = nightly::NightlyConfig::from(workspace.config(), workspace.root()),
+        .join = options.join,
+        .gpu_worker_command = context.options.gpu_worker_command,
+        .progress = [&context](const std::string& line) { context.progress(line); },
+        .stop = &night_stop};
+    settings.seeds_folder = seeds_folder();
+    settings.make_provider = [&workspace] { return configured_provider(workspace); };
+    night.emplace(workspace, std::move(settings));
+  } catch (const Error& failure) {
+    std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
+    throw CLI::RuntimeError(kExitNightCouldNotRun);
+  }
+  const StopHandlers handlers;
+  nightly::JoinOutcome outcome;
+  try {
+    outcome = night->join();
+  } catch (const Error& failure) {
+    std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
+    throw CLI::RuntimeError(kExitNightCouldNotRun);
+  }
+  print_join(outcome, options.json);
+}
+
 void run_night(const NightlyRunOptions& options, Context& context) {
   std::unique_ptr<nightly::NightLock> lock;
   std::optional<nightly::Night> night;
@@ -86,36 +172,26 @@ void run_night(const NightlyRunOptions& options, Context& context) {
         .gpu_worker_command = context.options.gpu_worker_command,
         .progress = [&context](const std::string& line) { context.progress(line); },
         .stop = &night_stop};
-    const char* seeds = std::getenv("KFORGE_SEEDS_DIR");
-    settings.seeds_folder =
-        seeds != nullptr && *seeds != '\0' ? std::filesystem::path(seeds) : built_in_seeds_folder();
+    settings.seeds_folder = seeds_folder();
     settings.make_provider = [&workspace] { return configured_provider(workspace); };
-    workspace.store();  // opened (and migrated) before the lock beside it is taken
-    lock = std::make_unique<nightly::NightLock>(workspace.db_path());
+    // The store is opened (and migrated) before the lock beside it, or in it, is taken.
+    lock = std::make_unique<nightly::NightLock>(workspace.store(), workspace.db_path());
     night.emplace(workspace, std::move(settings));
   } catch (const Error& failure) {
     std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
     throw CLI::RuntimeError(kExitNightCouldNotRun);
   }
 
-  struct sigaction action {};
-  action.sa_handler = on_night_signal;
-  sigemptyset(&action.sa_mask);
-  struct sigaction previous_int {
-  }, previous_term{};
-  ::sigaction(SIGINT, &action, &previous_int);
-  ::sigaction(SIGTERM, &action, &previous_term);
   nightly::NightReport report;
-  try {
-    report = night->run();
-  } catch (const Error& failure) {
-    ::sigaction(SIGINT, &previous_int, nullptr);
-    ::sigaction(SIGTERM, &previous_term, nullptr);
-    std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
-    throw CLI::RuntimeError(kExitNightCouldNotRun);
+  {
+    const StopHandlers handlers;
+    try {
+      report = night->run();
+    } catch (const Error& failure) {
+      std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
+      throw CLI::RuntimeError(kExitNightCouldNotRun);
+    }
   }
-  ::sigaction(SIGINT, &previous_int, nullptr);
-  ::sigaction(SIGTERM, &previous_term, nullptr);
 
   const nightly::NightTiming& timing = night->timing();
   if (options.json) {
@@ -139,6 +215,10 @@ void add_nightly_run(CLI::App& nightly, Context& context) {
   nightly.add_option("--config", options->config,
                      "a TOML file whose keys ([nightly] and any other) override kforge.toml");
   nightly.add_flag("--json", options->json, "print the night's report as one JSON object");
+  nightly.add_option("--join", options->join,
+                     "work on the running night NIGHT beside the node that started it: take its "
+                     "optimize step's tasks by lease (store.lease_s), also those of a node that "
+                     "died; its owner keeps the lock and writes the report (docs/nightly.md)");
   struct KeyFlag {
     const char* flag;
     const char* key;
@@ -162,8 +242,19 @@ void add_nightly_run(CLI::App& nightly, Context& context) {
         flag.help);
   }
   nightly.callback([options, &nightly, &context] {
-    if (nightly.get_subcommands().empty())
+    if (!nightly.get_subcommands().empty())
+      return;
+    if (nightly.count("--join") == 0) {
       run_night(*options, context);
+      return;
+    }
+    for (const char* flag : kOwnerFlags)
+      if (nightly.count(flag) > 0) {
+        std::cerr << "kforge: error: " << flag
+                  << " is the night's own: a node that joins takes it from the night (--join)\n";
+        throw CLI::RuntimeError(kExitNightCouldNotRun);
+      }
+    join_night(*options, context);
   });
 }
 

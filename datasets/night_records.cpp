@@ -1,5 +1,6 @@
 #include "datasets/night_records.hpp"
 
+#include "harness/util/error.hpp"
 #include "harness/util/json_text.hpp"
 
 namespace kforge {
@@ -40,7 +41,22 @@ NightStepRow read_step(const sql::Statement& row) {
                       .runs = row.integer(7)};
 }
 
+// The advisory lock's key: "kforgeNL" as a big-endian 64-bit integer.
+constexpr const char* kNightlyLockKey = "7738995546834423372";
+
 }  // namespace
+
+bool try_lock_nightly(Store& store) {
+  auto query = store.db().prepare(std::string("SELECT CASE WHEN pg_try_advisory_lock(") +
+                                  kNightlyLockKey + ") THEN 1 ELSE 0 END");
+  return query.step() && query.integer(0) == 1;
+}
+
+void unlock_nightly(Store& store) {
+  auto query = store.db().prepare(std::string("SELECT CASE WHEN pg_advisory_unlock(") +
+                                  kNightlyLockKey + ") THEN 1 ELSE 0 END");
+  query.step();
+}
 
 int64_t insert_night(Store& store, const NightRow& night) {
   auto insert = store.db().prepare(
@@ -133,6 +149,27 @@ std::optional<NightStepRow> find_night_step(const Store& store, int64_t night_id
   if (!query.step())
     return std::nullopt;
   return read_step(query);
+}
+
+nlohmann::json update_night_step_state(Store& store, int64_t night_id, const std::string& name,
+                                       const std::function<void(nlohmann::json&)>& change) {
+  Store::Transaction transaction(store);
+  std::string select = "SELECT state FROM night_steps WHERE night_id = ? AND name = ?";
+  if (store.dialect() == sql::Dialect::kPostgres)
+    select += " FOR UPDATE";  // SQLite's BEGIN IMMEDIATE already makes writers take turns
+  auto query = store.db().prepare(select);
+  query.bind(1, night_id).bind(2, name);
+  if (!query.step())
+    throw Error("no step " + name + " in night " + std::to_string(night_id), "night_steps");
+  nlohmann::json state = nlohmann::json::parse(query.text(0));
+  query.reset();
+  change(state);
+  auto update =
+      store.db().prepare("UPDATE night_steps SET state = ? WHERE night_id = ? AND name = ?");
+  update.bind(1, json_text(state)).bind(2, night_id).bind(3, name);
+  update.run();
+  transaction.commit();
+  return state;
 }
 
 std::vector<NightStepRow> night_steps_of(const Store& store, int64_t night_id) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -57,6 +58,20 @@ std::vector<NightRow> list_finished_nights(const Store& store, int64_t before_id
 void store_night_step(Store& store, const NightStepRow& step);
 std::optional<NightStepRow> find_night_step(const Store& store, int64_t night_id,
                                             const std::string& name);
+// Changes the step's checkpoint in one transaction: reads its state (locking the row on
+// PostgreSQL), lets `change` edit it and writes it back; returns the new state. For a step that
+// several processes write at once (the optimize step of a night that nodes joined: each adds the
+// tasks it finished), where store_night_step would write one process's stale copy over another's
+// entries. The step's row must exist. Opens its own transaction: call it outside one.
+nlohmann::json update_night_step_state(Store& store, int64_t night_id, const std::string& name,
+                                       const std::function<void(nlohmann::json&)>& change);
+// One nightly per PostgreSQL store, where no lock file beside the store exists: a session-level
+// advisory lock of `store`'s connection, which the server drops when the connection ends, however
+// it ends (a process killed with kill -9 included), so that a crashed night never leaves it
+// stuck. False when another connection holds it. The lock is the database's, so nodes on other
+// machines see it. Only for PostgreSQL stores (SQLite's is a flock'ed file: NightLock).
+bool try_lock_nightly(Store& store);
+void unlock_nightly(Store& store);
 // The night's steps in their order.
 std::vector<NightStepRow> night_steps_of(const Store& store, int64_t night_id);
 

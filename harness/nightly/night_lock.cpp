@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "datasets/night_records.hpp"
 #include "harness/library/manifest.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/strings.hpp"
@@ -25,6 +26,28 @@ std::filesystem::path NightLock::path_for(const std::filesystem::path& store_pat
 }
 
 NightLock::NightLock(const std::filesystem::path& store_path) : path_(path_for(store_path)) {
+  lock_file();
+}
+
+NightLock::NightLock(Store& store, const std::filesystem::path& store_path) {
+  if (store.dialect() != sql::Dialect::kPostgres) {
+    path_ = path_for(store_path);
+    lock_file();
+    return;
+  }
+  if (!try_lock_nightly(store)) {
+    std::string who = "another process";
+    if (std::optional<NightRow> running = find_unfinished_night(store); running && running->pid)
+      who = "night " + running->name + ", pid " + std::to_string(*running->pid) + " on " +
+            running->host.value_or("");
+    throw Error(
+        "another kforge nightly is running on this store (" + strings::printable_line(who) + ")",
+        store_path.string());
+  }
+  store_ = &store;
+}
+
+void NightLock::lock_file() {
   descriptor_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (descriptor_ < 0)
     throw Error(std::string("cannot open the nightly lock: ") + std::strerror(errno),
@@ -54,6 +77,13 @@ NightLock::NightLock(const std::filesystem::path& store_path) : path_(path_for(s
 NightLock::~NightLock() {
   if (descriptor_ >= 0)
     ::close(descriptor_);
+  if (store_ != nullptr) {
+    try {
+      unlock_nightly(*store_);
+    } catch (const Error&) {
+      // The server drops the lock with the connection all the same.
+    }
+  }
 }
 
 }  // namespace kforge::nightly

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "agents/prompt.hpp"
+#include "datasets/lease_records.hpp"
 #include "datasets/measurement_records.hpp"
 #include "datasets/night_records.hpp"
 #include "datasets/promotion_records.hpp"
@@ -19,6 +21,7 @@
 #include "harness/autotune/library_tuning.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/harness_version.hpp"
+#include "harness/evaluation/store_connections.hpp"
 #include "harness/evaluation/stored_evaluation.hpp"
 #include "harness/library/manifest.hpp"
 #include "harness/library/promotion.hpp"
@@ -27,6 +30,7 @@
 #include "harness/nightly/night_lock.hpp"
 #include "harness/nightly/report_files.hpp"
 #include "harness/optimize/optimize_loop.hpp"
+#include "harness/optimize/task_leases.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
@@ -93,7 +97,15 @@ struct Night::Implementation {
   int64_t tokens = 0;
   double cost_usd = 0;
   std::string budget_reason;
-  std::atomic<bool> stop_work{false};  // what the optimize loop watches
+  // What this process had spent when the optimize step began (the budgets add the step's
+  // spending by every node to it).
+  struct Spent {
+    int64_t evaluations = 0, tokens = 0;
+    double cost_usd = 0;
+  } spent_before_optimize;
+  std::string previous_owner;              // "<host>:<pid>" of the process that ran it before
+  std::vector<std::string> finished_here;  // the tasks a joining node finished
+  std::atomic<bool> stop_work{false};      // what the optimize loop watches
   std::atomic<bool> watching{true};
   std::mutex watch_mutex;
   std::condition_variable watch_wake;
@@ -187,6 +199,9 @@ struct Night::Implementation {
   void open_night() {
     if (std::optional<NightRow> unfinished = find_unfinished_night(store)) {
       night = *unfinished;
+      if (night.pid)
+        previous_owner = (night.host && !night.host->empty() ? *night.host : "unknown") + ":" +
+                         std::to_string(*night.pid);
       progress("continuing night " + night.name + " (its last process stopped before the end)");
     } else {
       night.name = night_name_from(utc_now());
@@ -553,15 +568,34 @@ struct Night::Implementation {
                .gpu = evaluation.gpu_name()};
     if (part == "llm")
       run.model = workspace.config().string("llm.model");
-    row.state[key] = insert_run(store, run);
-    checkpoint(row);
-    return row.state[key];
+    const int64_t run_id = insert_run(store, run);
+    merge_state(row, [&](json& state) { state[key] = run_id; });
+    return run_id;
   }
 
   void finish_part_runs(NightStepRow& row, const std::string& status, const json& summary) {
     for (const char* key : {"search_run_id", "llm_run_id"})
       if (row.state.contains(key))
         finish_run(store, row.state[key].get<int64_t>(), status, summary);
+  }
+
+  // Changes the step's checkpoint in the store, where other nodes of the night may have added
+  // their tasks since this process read it, and takes the result as this process's copy.
+  void merge_state(NightStepRow& row, const std::function<void(json&)>& change) {
+    row.state = update_night_step_state(store, night.id, row.name, change);
+  }
+
+  // The budgets count what every node of the night spent in the optimize step (as its
+  // checkpoint records it) on top of what this process spent before the step.
+  void count_optimize_spending(const json& state) {
+    evaluations = spent_before_optimize.evaluations;
+    tokens = spent_before_optimize.tokens;
+    cost_usd = spent_before_optimize.cost_usd;
+    for (const json& spent : spending(state)) {
+      evaluations += spent.value("attempts", int64_t{0});
+      tokens += spent.value("input_tokens", int64_t{0}) + spent.value("output_tokens", int64_t{0});
+      cost_usd += spent.value("cost_usd", 0.0);
+    }
   }
 
   StepOutcome optimize_step(NightStepRow& row) {
@@ -571,18 +605,15 @@ struct Night::Implementation {
                                        ? "nightly.tasks names no task"
                                        : "no task matches nightly.tasks"};
     EvaluationService& evaluation = service();
-    const int64_t search_run = part_run(row, "search", tasks, evaluation);
-    std::optional<int64_t> llm_run;
     if (!row.state.contains("tasks"))
-      row.state["tasks"] = json::object();
-    // Budgets spent by an earlier process (its finished tasks, and the task it was stopped in)
-    // count against this one.
-    for (const json& spent : spending(row.state)) {
-      evaluations += spent.value("attempts", int64_t{0});
-      tokens += spent.value("input_tokens", int64_t{0}) + spent.value("output_tokens", int64_t{0});
-      cost_usd += spent.value("cost_usd", 0.0);
-    }
+      merge_state(row, [](json& state) { state["tasks"] = json::object(); });
+    const int64_t search_run = part_run(row, "search", tasks, evaluation);
+    spent_before_optimize = {evaluations, tokens, cost_usd};
+    // Budgets spent by an earlier process and by other nodes (their finished tasks, and the tasks
+    // they were stopped in) count against this one.
+    count_optimize_spending(row.state);
     std::unique_ptr<agents::Provider> provider;
+    std::optional<int64_t> llm_run;
     if (settings.config.llm()) {
       try {
         if (!settings.make_provider)
@@ -590,23 +621,33 @@ struct Night::Implementation {
         provider = settings.make_provider();
         llm_run = part_run(row, "llm", tasks, evaluation);
       } catch (const Error& failure) {
-        add_failure(row, "llm", failure.what());  // the search runs without it
+        // The search runs without it.
+        merge_state(row, [&](json& state) {
+          state["failures"].push_back({{"subject", "llm"}, {"reason", failure.what()}});
+        });
         provider.reset();
       }
     }
-    for (const std::string& name : tasks) {
-      if (row.state["tasks"].contains(name))
-        continue;
-      if (stop_cause() != StopCause::none)
-        break;
-      json entry = optimize_task(row, evaluation, name, search_run, provider.get(), llm_run);
-      if (entry.is_null())
-        break;  // stopped inside the task: not recorded, so a continuation takes it up again
-      row.state["tasks"][name] = entry;
-      checkpoint(row);
-    }
+    // One lease per task on the search run: this process and every node that joins the night
+    // claim the tasks through them. The leases a killed earlier process of this night held are
+    // freed at once (this process holds the night's lock, so that one is gone).
+    std::vector<int64_t> task_ids;
+    for (const std::string& name : tasks)
+      if (std::optional<TaskRow> task = find_latest_task(store, name))
+        task_ids.push_back(task->id);
+    add_leases(store, search_run, task_ids);
+    for (const LeaseRow& lease : leases_of(store, search_run))
+      if (lease.status == "open" && lease.node && *lease.node == previous_owner)
+        release_lease(store, search_run, lease.task_id, previous_owner, /*done=*/false);
+    merge_state(row, [&](json& state) {
+      state["leased"] = true;
+      state["nodes"][store.node()]["role"] = "owner";
+    });
+    const bool all_done = work_on_tasks(row, evaluation, search_run, provider.get(), llm_run);
+    row.state = find_night_step(store, night.id, "optimize")->state;
     const size_t finished = row.state["tasks"].size();
-    if (finished < tasks.size()) {
+    const size_t nodes = row.state.value("nodes", json::object()).size();
+    if (!all_done || finished < tasks.size()) {
       const StopCause cause = stop_cause();
       const std::string why = cause == StopCause::none ? "stopped" : stop_text(cause);
       finish_part_runs(row, "interrupted", {{"stopped", why}});
@@ -615,7 +656,84 @@ struct Night::Implementation {
     }
     finish_part_runs(row, "completed", {{"tasks", finished}});
     return {StepStatus::done, std::to_string(tasks.size()) + " tasks optimised" +
-                                  (provider ? " (search and LLM)" : " (search)")};
+                                  (provider ? " (search and LLM)" : " (search)") +
+                                  (nodes > 1 ? " by " + std::to_string(nodes) + " nodes" : "")};
+  }
+
+  // Claims the optimize step's tasks by lease, one at a time, and optimises each, until no task
+  // is free; while other nodes hold open tasks it waits, to take over one whose holder's lease
+  // expires. Each finished task is added to the step's checkpoint before its lease is released
+  // done. Returns true when no task of the step is open any more.
+  bool work_on_tasks(NightStepRow& row, EvaluationService& evaluation, int64_t search_run,
+                     agents::Provider* provider, std::optional<int64_t> llm_run) {
+    TaskLeases leases(open_another_store(workspace), search_run, store.node(),
+                      static_cast<double>(workspace.config().integer("store.lease_s")), stop_work);
+    const auto poll = std::chrono::duration<double>(std::min(1.0, leases.lease_seconds() / 4));
+    const bool joined = !settings.join.empty();
+    while (stop_cause() == StopCause::none && !stop_work) {
+      if (joined && !night_open())
+        break;
+      std::optional<LeaseClaim> claim = leases.claim(store);
+      if (!claim) {
+        if (!leases.others_hold_open_tasks(store))
+          break;
+        std::this_thread::sleep_for(poll);
+        continue;
+      }
+      const std::optional<TaskRow> task = find_task(store, claim->task_id);
+      const std::string name = task ? task->name : "task " + std::to_string(claim->task_id);
+      if (claim->taken_from)
+        progress(name + ": taken over from " + *claim->taken_from + ", whose lease expired");
+      if (row.state["tasks"].contains(name)) {
+        // Finished before its lease was released (its node died in between), or by a night
+        // that began before tasks were leased.
+        leases.release(store, claim->task_id, /*done=*/true);
+        continue;
+      }
+      TaskWork work = optimize_task(evaluation, name, search_run, provider, llm_run,
+                                    leases.stop_flag(claim->task_id));
+      if (leases.lost(claim->task_id)) {
+        progress(name + ": the lease expired and another node took the task over; this node " +
+                 "left it");
+        leases.release(store, claim->task_id, /*done=*/false);
+        continue;
+      }
+      const bool stopped = work.entry.is_null();
+      merge_state(row, [&](json& state) {
+        for (const json& failure : work.failures)
+          state["failures"].push_back(failure);
+        json& node = state["nodes"][store.node()];
+        if (!node.contains("role"))
+          node["role"] = "joined";
+        if (stopped) {
+          // Not recorded as finished, so that a node takes the task up again; what it spent
+          // stays counted against the budgets and in the report.
+          json& spent = state["stopped_spend"];
+          if (!spent.is_object())
+            spent = {{"attempts", 0}, {"input_tokens", 0}, {"output_tokens", 0}, {"cost_usd", 0.0}};
+          for (const char* key : {"attempts", "input_tokens", "output_tokens"})
+            spent[key] = spent[key].get<int64_t>() + work.spent[key].get<int64_t>();
+          spent["cost_usd"] =
+              spent["cost_usd"].get<double>() + work.spent["cost_usd"].get<double>();
+        } else {
+          state["tasks"][name] = work.entry;
+          node["tasks"].push_back(name);
+        }
+      });
+      count_optimize_spending(row.state);
+      leases.release(store, claim->task_id, /*done=*/!stopped);
+      if (stopped)
+        break;
+      if (joined)
+        finished_here.push_back(name);
+    }
+    return count_open_leases(store, search_run) == 0;
+  }
+
+  // False once the joined night is no longer running (its owner finished or was stopped).
+  bool night_open() const {
+    const std::optional<NightRow> now = find_night(store, night.name);
+    return now && now->status == "running";
   }
 
   // What the optimize step's state says was spent: an entry per finished task, and the
@@ -644,11 +762,20 @@ struct Night::Implementation {
     return time && (!incumbent_time || *time < *incumbent_time);
   }
 
-  // One task: the search, then the LLM. Returns its entry, or null when the night was stopped
-  // inside it. A task that fails costs itself (a failure in the report).
-  json optimize_task(NightStepRow& row, EvaluationService& evaluation, const std::string& name,
-                     int64_t search_run, agents::Provider* provider,
-                     std::optional<int64_t> llm_run) {
+  // What one task's work left: its entry (null when the node was stopped inside it), what it
+  // spent, and its failures.
+  struct TaskWork {
+    json entry;
+    json spent;
+    json failures = json::array();
+  };
+
+  // One task: the search, then the LLM, their loops watching `stop` (the task's lease). A task
+  // that fails costs itself (a failure in the report).
+  TaskWork optimize_task(EvaluationService& evaluation, const std::string& name, int64_t search_run,
+                         agents::Provider* provider, std::optional<int64_t> llm_run,
+                         const std::atomic<bool>* stop) {
+    TaskWork work;
     json entry = {{"attempts", 0}, {"input_tokens", 0}, {"output_tokens", 0}, {"cost_usd", 0.0}};
     int64_t seen_attempts = 0, seen_tokens = 0;
     double seen_cost = 0;
@@ -675,46 +802,42 @@ struct Night::Implementation {
       if (!found.is_null() && better(found, best))
         best = found;
     };
+    auto add = [&work](const std::string& subject, const std::string& reason) {
+      work.failures.push_back({{"subject", subject}, {"reason", reason}});
+    };
     const Clock::time_point start = Clock::now();
     try {
       Task task = load_task(workspace, name);
       const fs::path seeds = settings.seeds_folder / task_stem(task.name);
       std::error_code error;
       if (fs::is_directory(seeds, error)) {
-        OptimizeLoop search(store, evaluation.evaluator(), search_run, on_progress, &stop_work);
+        OptimizeLoop search(store, evaluation.evaluator(), search_run, on_progress, stop);
         const TaskOutcome outcome = search.run_replay(task, replay_files(seeds, "seed"));
         account(outcome);
         if (outcome.status == "failed")
-          add_failure(row, name, "search: " + outcome.error);
+          add(name, "search: " + outcome.error);
       } else {
         entry["search"] = "no seed kernels in " + seeds.string();
       }
-      if (provider != nullptr && llm_run && !stop_work) {
-        OptimizeLoop llm(store, evaluation.evaluator(), *llm_run, on_progress, &stop_work);
+      if (provider != nullptr && llm_run && !stop->load() && !stop_work) {
+        OptimizeLoop llm(store, evaluation.evaluator(), *llm_run, on_progress, stop);
         const TaskOutcome outcome = llm.run_llm(task, *provider, llm_strategy(), prompts(task));
         account(outcome);
         if (outcome.status == "failed")
-          add_failure(row, "llm", name + ": " + outcome.error);  // an outage costs the LLM part
+          add("llm", name + ": " + outcome.error);  // an outage costs the LLM part
       }
     } catch (const Error& failure) {
-      add_failure(row, name, failure.what());
+      add(name, failure.what());
       entry["error"] = failure.what();
     }
     timing.evaluation_s += seconds_since(start);
-    if (stop_work) {
-      // Not recorded as finished, so that a continuation takes the task up again; what it
-      // spent stays counted against the budgets and in the report.
-      json& stopped = row.state["stopped_spend"];
-      if (!stopped.is_object())
-        stopped = {{"attempts", 0}, {"input_tokens", 0}, {"output_tokens", 0}, {"cost_usd", 0.0}};
-      for (const char* key : {"attempts", "input_tokens", "output_tokens"})
-        stopped[key] = stopped[key].get<int64_t>() + entry[key].get<int64_t>();
-      stopped["cost_usd"] = stopped["cost_usd"].get<double>() + entry["cost_usd"].get<double>();
-      return json();
-    }
+    work.spent = entry;
+    if (stop->load() || stop_work)
+      return work;  // stopped inside the task (or its lease was lost): not finished
     if (!best.is_null())
       entry["best"] = best;
-    return entry;
+    work.entry = entry;
+    return work;
   }
 
   // The LLM's strategy settings, its budgets what is left of the night's.
@@ -742,6 +865,78 @@ struct Night::Implementation {
         evaluation.gpu_name().value_or("an NVIDIA GPU of architecture " + evaluation.arch());
     return std::make_shared<const agents::PromptBuilder>(agents::PromptLibrary::load(), view,
                                                          target);
+  }
+
+  // ---- a joining node ----------------------------------------------------------------------
+
+  // Waits for the owner's optimize step to lease its tasks, then works on them beside the owner
+  // and the other nodes. Returns what this node did.
+  JoinOutcome join_optimize() {
+    JoinOutcome outcome{.night = night.name, .node = store.node()};
+    progress("joining night " + night.name + " as " + store.node());
+    // Started before the wait, so that this node claims tasks as soon as they are leased.
+    EvaluationService& evaluation = service();
+    std::optional<NightStepRow> step;
+    bool waiting_said = false;
+    while (true) {
+      if (!night_open()) {
+        outcome.status = "ended";
+        outcome.detail = "the night ended before its optimize step had work for this node";
+        return outcome;
+      }
+      step = find_night_step(store, night.id, "optimize");
+      if (step && step->status != "running") {
+        outcome.status = "ended";
+        outcome.detail = "the night's optimize step is " + step->status + ": nothing to do";
+        return outcome;
+      }
+      if (step && step->state.value("leased", false))
+        break;
+      if (const StopCause cause = stop_cause(); cause != StopCause::none) {
+        outcome.status = "stopped";
+        outcome.detail = stop_text(cause) + " before the optimize step began";
+        return outcome;
+      }
+      if (!waiting_said)
+        progress("waiting for the night's optimize step");
+      waiting_said = true;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    const int64_t search_run = step->state["search_run_id"];
+    std::optional<int64_t> llm_run;
+    if (step->state.contains("llm_run_id"))
+      llm_run = step->state["llm_run_id"].get<int64_t>();
+    std::unique_ptr<agents::Provider> provider;
+    if (llm_run) {
+      try {
+        if (!settings.make_provider)
+          throw Error("no LLM provider is configured", "llm.base_url");
+        provider = settings.make_provider();
+      } catch (const Error& failure) {
+        // This node's tasks go without the LLM, as the owner's would.
+        merge_state(*step, [&](json& state) {
+          state["failures"].push_back(
+              {{"subject", "llm"}, {"reason", store.node() + ": " + failure.what()}});
+        });
+      }
+    }
+    merge_state(*step, [&](json& state) {
+      state["nodes"][store.node()] = {{"role", "joined"}, {"joined_at", utc_now()}};
+    });
+    count_optimize_spending(step->state);
+    const bool all_done = work_on_tasks(*step, evaluation, search_run, provider.get(), llm_run);
+    outcome.tasks = finished_here;
+    if (all_done) {
+      outcome.status = "done";
+      outcome.detail = "every task of the night's optimize step is done";
+    } else if (const StopCause cause = stop_cause(); cause != StopCause::none) {
+      outcome.status = "stopped";
+      outcome.detail = stop_text(cause);
+    } else {
+      outcome.status = "ended";
+      outcome.detail = "the night ended with tasks open; its next process continues them";
+    }
+    return outcome;
   }
 
   // ---- promote ---------------------------------------------------------------------------
@@ -907,6 +1102,42 @@ Night::Night(Workspace& workspace, NightSettings settings)
     : implementation_(std::make_unique<Implementation>(workspace, std::move(settings), timing_)) {}
 
 Night::~Night() = default;
+
+NightRow night_to_join(const Store& store, const std::string& name) {
+  const std::optional<NightRow> night = find_night(store, name);
+  if (!night)
+    throw Error("no night " + name + " in the store", "--join");
+  if (night->status == "interrupted")
+    throw Error("night " + name + " is interrupted: no process works on it to join; continue " +
+                    "it with `kforge nightly`",
+                "--join");
+  if (night->status != "running")
+    throw Error("night " + name + " has already finished (" + night->status + ")", "--join");
+  return *night;
+}
+
+void adopt_night_config(Config& config, const NightRow& night) {
+  static const char* const kShared[] = {"nightly.", "llm.",     "verify.",
+                                        "timing.",  "profile.", "promote."};
+  for (const auto& [key, value] : night.config.items()) {
+    bool shared = key == "arch" || key == "store.lease_s";
+    for (const char* prefix : kShared)
+      shared = shared || key.rfind(prefix, 0) == 0;
+    if (!shared || value.is_null())
+      continue;
+    config.set(key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+}
+
+JoinOutcome Night::join() {
+  Implementation& night = *implementation_;
+  const Clock::time_point start = Clock::now();
+  night.night = night_to_join(night.store, night.settings.join);
+  night.start_watcher();
+  JoinOutcome outcome = night.join_optimize();
+  timing_.wall_s = seconds_since(start);
+  return outcome;
+}
 
 NightReport Night::run() {
   Implementation& night = *implementation_;

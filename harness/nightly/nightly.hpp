@@ -24,6 +24,17 @@
 // task). The budgets (wall time, evaluations, LLM tokens and cost) and SIGINT/SIGTERM stop the
 // night cleanly: work in hand is finished and stored, the remaining steps are `stopped`.
 // The caller holds the store's NightLock.
+//
+// Several nodes, one night (`kforge nightly --join NIGHT`): the optimize step's tasks are claimed
+// through the store's leases (datasets/lease_records.hpp) on the step's search run, as `kforge
+// optimize --join` claims a run's tasks, so that other kforge processes (another GPU machine on
+// a PostgreSQL store, another process here) take their share. The night's owner runs every step,
+// holds the NightLock and writes the report; a joining node takes no lock, waits for the owner's
+// optimize step to lease its tasks, works on tasks until none is open and returns. Each node adds
+// the tasks it finished to the step's checkpoint in its own transaction, and is recorded there as
+// a node of the night (`nodes`). A node killed with kill -9 loses only the task it held: its
+// lease expires (store.lease_s) and another node, the owner included, takes the task over from
+// the optimize loop's checkpoint.
 #pragma once
 
 #include <atomic>
@@ -35,6 +46,7 @@
 #include <vector>
 
 #include "agents/provider.hpp"
+#include "datasets/night_records.hpp"
 #include "harness/nightly/night_report.hpp"
 #include "harness/nightly/nightly_config.hpp"
 
@@ -46,6 +58,7 @@ namespace kforge::nightly {
 
 struct NightSettings {
   NightlyConfig config;
+  std::string join;  // the night a joining node works on (`--join NIGHT`); "" for the owner
   std::vector<std::string> gpu_worker_command;  // in place of `kforge worker gpu` (tests)
   std::filesystem::path seeds_folder;           // <folder>/<task stem>/*.cu: the search's seeds
   // The LLM provider for nightly.agents llm or both (the CLI makes it: it reads the API key).
@@ -61,6 +74,25 @@ struct NightTiming {
   double startup_s = 0;     // starting the evaluation service (workers)
 };
 
+// What a joining node did.
+struct JoinOutcome {
+  std::string night;
+  std::string node;                // this process, "<host>:<pid>"
+  std::vector<std::string> tasks;  // the tasks this node finished
+  // "done": no task of the step is open; "stopped": a budget or a signal stopped this node;
+  // "ended": the night or its optimize step ended before every task was done.
+  std::string status;
+  std::string detail;
+};
+
+// The night `name` for a node to join. Throws Error for an unknown night, one that has finished,
+// or one no process works on (interrupted: its next `kforge nightly` continues it).
+NightRow night_to_join(const Store& store, const std::string& name);
+// Sets on `config` the night's effective configuration (its nightly.*, llm.*, verify.*,
+// timing.*, profile.* and promote.* keys, arch and store.lease_s), so that every node of a night
+// works and judges alike.
+void adopt_night_config(Config& config, const NightRow& night);
+
 class Night {
  public:
   Night(Workspace& workspace, NightSettings settings);
@@ -71,6 +103,10 @@ class Night {
   // Runs (or continues) the night and returns its report; the report files are written and
   // the on-regression command has run. Throws Error only when the store cannot be used.
   NightReport run();
+  // Joins the night settings.join names (night_to_join) and works on its optimize step's tasks
+  // beside the owner and the other nodes; writes no report. Throws Error only when the store
+  // cannot be used.
+  JoinOutcome join();
 
   const NightTiming& timing() const { return timing_; }
   // The report files' folder and the JSON file of the last run().

@@ -20,6 +20,7 @@
 #include "datasets/store.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
+#include "tests/support/kforge_node.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -27,69 +28,12 @@ namespace kforge {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 constexpr int kTasks = 4;
 constexpr int kCandidates = 3;
 
-// A kforge node started without waiting for it: its output goes to a file, and it can be
-// killed or waited for with a time limit.
-class Node {
- public:
-  Node(const std::vector<std::string>& arguments,
-       const std::map<std::string, std::string>& environment, const fs::path& log)
-      : log_(log), pid_(testing::spawn_kforge(arguments, environment, log)) {
-    EXPECT_GT(pid_, 0);
-  }
-  ~Node() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void interrupt() { ::kill(pid_, SIGINT); }
-  void kill_hard() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  // The exit code, or -1 when it did not end within `seconds` (then it is killed).
-  int wait(double seconds) {
-    if (exited_) {
-      pid_ = -1;
-      return exit_code_;
-    }
-    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill_hard();
-    return -1;
-  }
-  std::string log() const { return files::read(log_); }
-  // False once it has ended (it is then reaped, and wait() answers its exit code).
-  bool running() {
-    if (pid_ <= 0 || exited_)
-      return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) != pid_)
-      return true;
-    exited_ = true;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return false;
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_code_ = -1;
-};
+using Node = testing::KforgeNode;
+using testing::wait_until;
 
 class JoinTest : public ::testing::Test {
  protected:
@@ -163,18 +107,6 @@ class JoinTest : public ::testing::Test {
     sql::Connection db = connect();
     auto statement = db.prepare(query);
     return statement.step() ? statement.text(0) : std::string();
-  }
-
-  // Polls `condition` for at most `seconds`.
-  template <typename Condition>
-  bool wait_until(double seconds, Condition condition) {
-    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < deadline) {
-      if (condition())
-        return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
   }
 
   testing::TemporaryDirectory workspace_;

@@ -1,0 +1,262 @@
+// Several kforge processes share one night (`kforge nightly --join NIGHT`): the real binary, the
+// emulated GPU worker (tests/support/emulated_gpu_worker.py through KFORGE_GPU_WORKER), a SQLite
+// store (the nodes are processes of this machine) and a database of the tests' PostgreSQL server
+// (the nodes could be machines). One node starts the night and owns it (its lock, its report);
+// two more join before the night reaches its optimize step and wait for it; one of them is killed
+// with SIGKILL while it holds a task half done: its
+// lease expires (store.lease_s) and another node takes the task over from its checkpoint. The
+// night completes, every seed of every task is evaluated exactly once, and the report counts
+// every task. Also --join's one-line errors.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/postgres.hpp"
+#include "harness/util/files.hpp"
+#include "tests/support/emulated_gpu_fixtures.hpp"
+#include "tests/support/kforge_node.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/store_backends.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace kforge {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using testing::KforgeNode;
+using testing::wait_until;
+
+constexpr int kTasks = 4;
+constexpr int kSeeds = 4;
+
+class NightlyJoinTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const fs::path root = dir_.path();
+    for (int task = 0; task < kTasks; ++task) {
+      const std::string name = "t" + std::to_string(task);
+      testing::write_text(root / "problems" / (name + ".py"), testing::kTinyReluTask);
+      for (int seed = 0; seed < kSeeds; ++seed)
+        testing::write_text(
+            root / "seeds" / name / ("seed_" + std::to_string(seed) + ".cu"),
+            testing::emulated_candidate("relu") + "// seed " + std::to_string(seed) + "\n");
+    }
+    // A short lease, so that a killed node's task is taken over within seconds; no library, so
+    // that the night's work is its optimize step.
+    testing::write_text(root / "kforge.toml",
+                        "python = \"/usr/bin/python3\"\n"
+                        "[store]\nlease_s = 3\n"
+                        "[verify]\nseeds = 1\n"
+                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
+                        "max_samples = 4\nbaselines = false\n[profile]\nenabled = false\n"
+                        "[nightly]\nlibrary = false\ntasks = \"tiny/*\"\n"
+                        "report_dir = \"reports\"\n");
+    environment_ = {{"KFORGE_SEEDS_DIR", (root / "seeds").string()},
+                    {"KFORGE_GPU_WORKER",
+                     "/usr/bin/python3 " +
+                         (testing::source_dir() / "tests/support/emulated_gpu_worker.py").string() +
+                         " --latency-ms 1000"}};
+    db_ = (root / "kforge.db").string();
+  }
+
+  void use_postgres() {
+    std::string why_not;
+    server_ = testing::PostgresServer::shared(&why_not);
+    if (server_ == nullptr)
+      GTEST_SKIP() << "no PostgreSQL server for the tests: " << why_not;
+    db_ = server_->create_database();
+  }
+
+  std::vector<std::string> arguments(const std::vector<std::string>& command) const {
+    std::vector<std::string> words = {"--workspace", dir_.path().string(), "--db", db_};
+    words.insert(words.end(), command.begin(), command.end());
+    return words;
+  }
+
+  ProcessResult kforge(const std::vector<std::string>& command) {
+    return testing::run_kforge(arguments(command), dir_.path(), environment_, 600);
+  }
+
+  KforgeNode node(const std::vector<std::string>& command, const std::string& log) {
+    return KforgeNode(arguments(command), environment_, dir_ / log);
+  }
+
+  // The first column of the query's rows, as text, on either store.
+  std::vector<std::string> column(const std::string& query) const {
+    sql::Connection db = server_ == nullptr
+                             ? sql::Connection(db_, /*create=*/false)
+                             : sql::Connection(sql::open_postgres(db_, {.retry_seconds = 10}));
+    auto statement = db.prepare(query);
+    std::vector<std::string> values;
+    while (statement.step())
+      values.push_back(statement.is_null(0) ? "" : statement.text(0));
+    return values;
+  }
+  std::string value(const std::string& query) const {
+    try {
+      const std::vector<std::string> values = column(query);
+      return values.empty() ? "" : values.front();
+    } catch (const std::exception&) {
+      return "";  // the store is being created or migrated
+    }
+  }
+
+  static std::string host() {
+    char name[256] = {};
+    return ::gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0' ? name : "unknown";
+  }
+
+  testing::TemporaryDirectory dir_;
+  testing::PostgresServer* server_ = nullptr;
+  std::string db_;
+  std::map<std::string, std::string> environment_;
+};
+
+class NightlyJoinOnEachStore : public NightlyJoinTest,
+                               public ::testing::WithParamInterface<sql::Dialect> {};
+INSTANTIATE_TEST_SUITE_P(, NightlyJoinOnEachStore,
+                         ::testing::Values(sql::Dialect::kSqlite, sql::Dialect::kPostgres),
+                         testing::backend_name);
+
+TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesTask) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+
+  KforgeNode owner = node({"nightly", "--json"}, "owner.log");
+  ASSERT_TRUE(wait_until(120, [&] { return !value("SELECT name FROM nights").empty(); }))
+      << owner.log();
+  const std::string night = value("SELECT name FROM nights");
+  // Both join before the optimize step has leased its tasks: they wait for them.
+  KforgeNode early = node({"nightly", "--join", night}, "early.log");
+  KforgeNode victim = node({"nightly", "--join", night}, "victim.log");
+  const std::string victim_node = host() + ":" + std::to_string(victim.pid());
+  ASSERT_TRUE(wait_until(240, [&] {
+    return value("SELECT count(*) FROM leases") == std::to_string(kTasks) || !owner.running();
+  })) << owner.log();
+  ASSERT_TRUE(owner.running()) << owner.log();
+
+  // A second night on the store is still refused while the owner holds the lock, joiners or not.
+  ProcessResult second_owner = kforge({"-q", "nightly"});
+  EXPECT_EQ(second_owner.exit_code, 2);
+  EXPECT_NE(second_owner.standard_error.find("another kforge nightly is running on this store"),
+            std::string::npos)
+      << second_owner.standard_error;
+
+  // The victim is killed while it holds an open task of which it has stored some seeds, not all.
+  const std::string search_run = value("SELECT id FROM runs WHERE kind = 'nightly-search'");
+  const std::string half_done =
+      "SELECT l.task_id FROM leases l WHERE l.run_id = " + search_run + " AND l.node = '" +
+      victim_node + "' AND l.status = 'open' AND (SELECT count(*) FROM evaluations e JOIN " +
+      "candidates c ON c.id = e.candidate_id WHERE c.task_id = l.task_id AND e.run_id = " +
+      search_run + ") BETWEEN 1 AND " + std::to_string(kSeeds - 1);
+  ASSERT_TRUE(wait_until(300, [&] { return !value(half_done).empty() || !victim.running(); }))
+      << victim.log();
+  ASSERT_TRUE(victim.running()) << victim.log();
+  victim.kill_hard();
+  const std::string killed_task = value(half_done);
+  ASSERT_FALSE(killed_task.empty());
+  const std::string stored_by_victim =
+      value("SELECT count(*) FROM evaluations WHERE node = '" + victim_node + "'");
+
+  const int early_exit = early.wait(400);
+  const int owner_exit = owner.wait(400);
+  ASSERT_EQ(owner_exit, 0) << owner.log();
+  ASSERT_EQ(early_exit, 0) << early.log();
+  const std::string logs = owner.log() + early.log();
+  EXPECT_NE(logs.find("taken over from " + victim_node + ", whose lease expired"),
+            std::string::npos)
+      << logs;
+  EXPECT_NE(early.log().find("night " + night + ": joined as "), std::string::npos) << early.log();
+
+  // The night completed and its report, written by the owner alone, counts every task.
+  EXPECT_EQ(value("SELECT status FROM nights"), "completed");
+  const fs::path report_file = dir_ / "reports" / (night + ".json");
+  ASSERT_TRUE(fs::exists(report_file)) << owner.log();
+  const json report = json::parse(files::read(report_file));
+  EXPECT_EQ(report["outcome"], "completed");
+  EXPECT_EQ(report["history"].size(), static_cast<size_t>(kTasks)) << report.dump(2);
+  for (const json& step : report["steps"])
+    if (step["name"] == "optimize") {
+      EXPECT_EQ(step["status"], "done") << report.dump(2);
+      EXPECT_NE(step["detail"].get<std::string>().find(std::to_string(kTasks) +
+                                                       " tasks optimised (search) by 3 nodes"),
+                std::string::npos)
+          << step.dump();
+    }
+  size_t report_files = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir_ / "reports"))
+    report_files += entry.path().extension() == ".json" ? 1 : 0;
+  EXPECT_EQ(report_files, 1u);  // the joiners wrote none
+
+  // Every task's lease is done and the killed node's task was claimed again.
+  EXPECT_EQ(value("SELECT count(*) FROM leases WHERE run_id = " + search_run +
+                  " AND status = 'done' AND node IS NULL"),
+            std::to_string(kTasks));
+  EXPECT_GE(std::stoi(value("SELECT claims FROM leases WHERE run_id = " + search_run +
+                            " AND task_id = " + killed_task)),
+            2);
+  // Every seed of every task was evaluated exactly once.
+  const std::string tasks_seeds = std::to_string(kTasks * kSeeds);
+  EXPECT_EQ(value("SELECT count(*) FROM candidates WHERE run_id = " + search_run), tasks_seeds);
+  EXPECT_EQ(value("SELECT count(*) FROM (SELECT DISTINCT task_id, iteration FROM candidates "
+                  "WHERE run_id = " +
+                  search_run + ") slots"),
+            tasks_seeds);
+  EXPECT_EQ(value("SELECT count(*) FROM evaluations WHERE run_id = " + search_run), tasks_seeds);
+  EXPECT_EQ(value("SELECT count(*) FROM candidates c WHERE run_id = " + search_run +
+                  " AND (SELECT count(*) FROM evaluations e WHERE e.candidate_id = c.id) <> 1"),
+            "0");
+  // What the killed node committed is kept; its task was finished by another node; the early
+  // joiner did a share of the work.
+  EXPECT_NE(stored_by_victim, "0");
+  EXPECT_EQ(value("SELECT count(*) FROM evaluations WHERE node = '" + victim_node + "'"),
+            stored_by_victim);
+  EXPECT_EQ(value("SELECT count(DISTINCT e.node) FROM evaluations e JOIN candidates c ON c.id = "
+                  "e.candidate_id WHERE e.run_id = " +
+                  search_run + " AND c.task_id = " + killed_task),
+            "2");
+  EXPECT_EQ(value("SELECT count(DISTINCT node) FROM evaluations WHERE run_id = " + search_run),
+            "3");
+  // The step's checkpoint names the night's nodes: the owner and the two that joined.
+  const json state = json::parse(value("SELECT state FROM night_steps WHERE name = 'optimize'"));
+  ASSERT_EQ(state["nodes"].size(), 3u) << state.dump(2);
+  EXPECT_EQ(state["nodes"][victim_node]["role"], "joined") << state.dump(2);
+  size_t owners = 0;
+  for (const auto& [name, entry] : state["nodes"].items())
+    owners += entry["role"] == "owner" ? 1 : 0;
+  EXPECT_EQ(owners, 1u);
+  EXPECT_EQ(state["tasks"].size(), static_cast<size_t>(kTasks));
+
+  // A finished night cannot be joined.
+  ProcessResult late = kforge({"nightly", "--join", night});
+  EXPECT_EQ(late.exit_code, 2);
+  EXPECT_EQ(late.standard_error,
+            "kforge: error: night " + night + " has already finished (completed) (--join)\n");
+}
+
+TEST_F(NightlyJoinTest, JoinErrorsAreOneLine) {
+  auto one_line = [](const ProcessResult& result, const std::string& message) {
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_EQ(result.standard_error, "kforge: error: " + message + "\n");
+  };
+  one_line(kforge({"nightly", "--join", "2026-01-01T02-00-00Z"}),
+           "no night 2026-01-01T02-00-00Z in the store (--join)");
+  for (const char* flag : {"--tasks", "--agents", "--report-dir", "--on-regression", "--config"})
+    one_line(kforge({"nightly", "--join", "2026-01-01T02-00-00Z", flag, "x"}),
+             std::string(flag) +
+                 " is the night's own: a node that joins takes it from the "
+                 "night (--join)");
+
+  ProcessResult help = testing::run_kforge({"nightly", "--help"}, dir_.path());
+  ASSERT_EQ(help.exit_code, 0) << help.standard_error;
+  EXPECT_NE(help.standard_output.find("--join"), std::string::npos) << help.standard_output;
+}
+
+}  // namespace
+}  // namespace kforge
