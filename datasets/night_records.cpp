@@ -58,6 +58,10 @@ void unlock_nightly(Store& store) {
   query.step();
 }
 
+bool nightly_lock_is_the_databases(const Store& store) {
+  return store.dialect() == sql::Dialect::kPostgres;
+}
+
 int64_t insert_night(Store& store, const NightRow& night) {
   auto insert = store.db().prepare(
       "INSERT INTO nights (name, status, environment, config, pid, host, heartbeat_at) "

@@ -30,7 +30,7 @@ NightLock::NightLock(const std::filesystem::path& store_path) : path_(path_for(s
 }
 
 NightLock::NightLock(Store& store, const std::filesystem::path& store_path) {
-  if (store.dialect() != sql::Dialect::kPostgres) {
+  if (!nightly_lock_is_the_databases(store)) {
     path_ = path_for(store_path);
     lock_file();
     return;

@@ -1050,7 +1050,9 @@ def write_safetensors(torch, path, named_tensors, metadata=None):
         header["__metadata__"] = {key: str(value) for key, value in metadata.items()}
     encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
     encoded += b" " * ((8 - len(encoded) % 8) % 8)
-    temporary = path + ".partial"
+    # A name of this writer's own: two runs of one request at once (the devices of a GPU pool
+    # verifying candidates of one task) write the same files, and each replace is atomic.
+    temporary = "%s.%d.%s.partial" % (path, os.getpid(), os.urandom(6).hex())
     with open(temporary, "wb") as handle:
         handle.write(struct.pack("<Q", len(encoded)))
         handle.write(encoded)

@@ -43,11 +43,12 @@ class NightlyJoinTest : public ::testing::Test {
             root / "seeds" / name / ("seed_" + std::to_string(seed) + ".cu"),
             testing::emulated_candidate("relu") + "// seed " + std::to_string(seed) + "\n");
     }
-    // A short lease, so that a killed node's task is taken over within seconds; no library, so
-    // that the night's work is its optimize step.
+    // A short lease, so that a killed node's task is taken over within seconds (10 s, not 3:
+    // with the whole suite running on two cores a living node's lease once expired, its renewal,
+    // every third of the lease, late); no library, so that the night's work is its optimize step.
     testing::write_text(root / "kforge.toml",
                         "python = \"/usr/bin/python3\"\n"
-                        "[store]\nlease_s = 3\n"
+                        "[store]\nlease_s = 10\n"
                         "[verify]\nseeds = 1\n"
                         "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
                         "max_samples = 4\nbaselines = false\n[profile]\nenabled = false\n"
@@ -138,10 +139,10 @@ TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesT
   const std::string night = value("SELECT name FROM nights");
   // Both join before the optimize step has leased its tasks: they wait for them.
   KforgeNode early = node({"nightly", "--join", night}, "early.log");
-  // The victim's GPU is slow (20 s a timing), so that it is seen holding a task half done
+  // The victim's GPU is slow (5 s a timing), so that it is seen holding a task half done
   // however the machine's load paces the others: a fast one could finish its task between two
   // looks.
-  KforgeNode victim = node({"nightly", "--join", night}, "victim.log", 20000);
+  KforgeNode victim = node({"nightly", "--join", night}, "victim.log", 5000);
   const std::string victim_node = host() + ":" + std::to_string(victim.pid());
   ASSERT_TRUE(wait_until(240, [&] {
     return value("SELECT count(*) FROM leases") == std::to_string(kTasks) || !owner.running();

@@ -69,6 +69,24 @@ float f32(const Tensor& tensor, int64_t index) {
   return value;
 }
 
+// Two runs of one request at once (the GPU pool's devices verifying candidates of one task)
+// write the same files: each writes its own temporary file and replaces atomically. A file the
+// old fixed temporary name (`<file>.partial`) would clash with no longer stops a run: the
+// GPU pool test failed when one run renamed the other's `.partial` away.
+TEST(ReferenceRunner, RunsOfOneRequestAtOnceDoNotShareATemporaryFile) {
+  ReferenceRequest request{{"t/relu", kRelu, "relu.py"}, {{"rows", 9}}, 11, "float32", "cpu"};
+  const fs::path directory = make_runner().run(request).directory;
+  fs::remove(directory / "reply.json");  // not cached: the next run writes the files again
+  fs::create_directories(directory / "parameters.safetensors.partial");
+  ReferenceResult again = make_runner().run(request);
+  EXPECT_FALSE(again.from_cache);
+  EXPECT_EQ(again.parameters.count("linear.weight"), 1u);
+  for (const auto& entry : fs::directory_iterator(directory))
+    EXPECT_TRUE(entry.path().filename() == "parameters.safetensors.partial" ||
+                entry.path().extension() != ".partial")
+        << "left behind: " << entry.path();
+}
+
 TEST(ReferenceRunner, RunWritesInputsParametersAndOutputsAsSafetensors) {
   ReferenceRunner runner = make_runner();
   ReferenceRequest request{{"t/relu", kRelu, "relu.py"}, {{"rows", 33}}, 5, "float32", "cpu"};
