@@ -418,7 +418,13 @@ TEST_F(NightlyTest, BudgetsStopTheNightCleanly) {
   EXPECT_EQ(query_column("SELECT status FROM nights"), std::vector<std::string>{"budget_reached"});
 
   // A wall-time budget spent by the first step: the rest is `stopped`, the report is written.
-  ProcessResult short_night = kforge({"nightly", "--json", "--wall-time", "1"});
+  // The environment step's Python takes 2 s to start here, so that the step outlasts the 1 s
+  // budget on an idle machine too (it took about 1.1 s without the wait: a coin toss).
+  const fs::path slow_python = dir_ / "slow-python";
+  testing::write_text(slow_python, "#!/bin/sh\nsleep 2\nexec /usr/bin/python3 \"$@\"\n");
+  fs::permissions(slow_python, fs::perms::owner_all);
+  ProcessResult short_night =
+      kforge({"--python", slow_python.string(), "nightly", "--json", "--wall-time", "1"});
   ASSERT_EQ(short_night.exit_code, 0) << short_night.standard_error;
   const json stopped = json::parse(short_night.standard_output);
   EXPECT_EQ(stopped["outcome"], "budget_reached");
