@@ -259,9 +259,13 @@ TEST_F(GpuPoolTest, ResultsAreThoseOfOneGpuApartFromTheDevice) {
 TEST_F(GpuPoolTest, ALostDeviceCostsOnlyItsShare) {
   constexpr int kCandidates = 6;
   fs::path marker = directory_->path() / "device-1-lost";
+  // Device 1 falls off on its first candidate: the pool gives the second candidate to device 1
+  // whatever the load (the free device with the fewest evaluations, the lowest first), whereas a
+  // second candidate for device 1 depended on how long its first took (it once took so long that
+  // devices 0 and 2 judged all the others).
   PoolRun run =
       replay("0,1,2", kCandidates, 200,
-             {"--lose-device", "1", "--lose-after", "1", "--lost-marker", marker.string()});
+             {"--lose-device", "1", "--lose-after", "0", "--lost-marker", marker.string()});
   ASSERT_EQ(run.outcome.status, "completed") << run.outcome.stop_reason;
   ASSERT_EQ(run.evaluations.size(), static_cast<size_t>(kCandidates));
   EXPECT_TRUE(fs::exists(marker)) << "device 1 never fell off";
@@ -272,7 +276,7 @@ TEST_F(GpuPoolTest, ALostDeviceCostsOnlyItsShare) {
     if (stored.record.environment.device == 1)
       ++on_lost_device;
   }
-  EXPECT_EQ(on_lost_device, 1);
+  EXPECT_EQ(on_lost_device, 0);
   ASSERT_EQ(run.lost.size(), 1u);
   EXPECT_EQ(run.lost[0].device, 1);
   EXPECT_NE(run.lost[0].reason.find("device was lost"), std::string::npos) << run.lost[0].reason;
