@@ -42,13 +42,7 @@ std::string worker(const std::string& arguments = "") {
 class NightlyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::write_text(dir_ / "kforge.toml",
-                        "python = \"/usr/bin/python3\"\n"
-                        "[library]\ndir = \"lib\"\n"
-                        "[verify]\nseeds = 2\n"
-                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
-                        "max_samples = 4\nbaselines = false\n"
-                        "[nightly]\ntasks = \"tiny/relu\"\nreport_dir = \"reports\"\n");
+    write_config("tasks = \"tiny/relu\"\n");
     // Two small tasks, and one shipped kernel for each: `relu` for tiny/relu, `relu_twin` for
     // tiny/relu2.
     testing::write_text(dir_ / "tasks/relu.py", testing::kTinyReluTask);
@@ -58,6 +52,18 @@ class NightlyTest : public ::testing::Test {
     ship("tiny/relu", "relu", "fast");
     ship("tiny/relu2", "relu_twin", "twin");
     write_seeds(2);
+  }
+
+  // The workspace's kforge.toml: the fixture's settings, with `nightly` lines in [nightly].
+  void write_config(const std::string& nightly) {
+    testing::write_text(dir_ / "kforge.toml",
+                        "python = \"/usr/bin/python3\"\n"
+                        "[library]\ndir = \"lib\"\n"
+                        "[verify]\nseeds = 2\n"
+                        "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
+                        "max_samples = 4\nbaselines = false\n"
+                        "[nightly]\n" +
+                            nightly + "report_dir = \"reports\"\n");
   }
 
   // Evaluates the kernel `kernel` for `task` on the emulated GPU (`kforge eval`), adds the
@@ -206,14 +212,7 @@ TEST_F(NightlyTest, ACorrectCandidateWithoutASpeedupIsRefusedForThatReason) {
   testing::write_text(dir_ / "tasks/relu3.py", testing::kTinyReluTask);
   ASSERT_EQ(kforge({"tasks", "import", "tasks", "--suite", "tiny"}).exit_code, 0);
   testing::write_text(dir_ / "seeds/relu3/seed.cu", testing::emulated_candidate("relu"));
-  testing::write_text(dir_ / "kforge.toml",
-                      "python = \"/usr/bin/python3\"\n"
-                      "[library]\ndir = \"lib\"\n"
-                      "[verify]\nseeds = 2\n"
-                      "[timing]\ninput_sets = 2\nwarmup = 1\nmin_samples = 4\n"
-                      "max_samples = 4\nbaselines = false\n"
-                      "[nightly]\ntasks = \"tiny/relu3\"\nlibrary = false\n"
-                      "report_dir = \"reports\"\n");
+  write_config("tasks = \"tiny/relu3\"\nlibrary = false\n");
   ProcessResult night = kforge({"nightly", "--json"});
   ASSERT_EQ(night.exit_code, 0) << night.standard_error << night.standard_output;
   const json report = json::parse(night.standard_output);
