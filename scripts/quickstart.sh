@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 task=${1:-builtin/softmax}
-./scripts/install-deps.sh
+./scripts/install-deps.sh --build
 # Only the binary: the test binaries are built by the test command (scripts/test.sh).
 ./scripts/build.sh kforge
 mkdir -p kforge-workspace
