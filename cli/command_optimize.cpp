@@ -698,9 +698,11 @@ void add_optimize_command(CLI::App& parent, Context& context) {
                       "store shares a run across machines (docs/scale-out.md)");
   command->add_option("--arch", options->arch,
                       "architecture to compile for (default: the GPU's, else config `arch`)");
-  command->add_option("--gpus", options->gpus,
-                      "GPUs to run candidates on, one worker each: all, or ordinals such as 0,2 "
-                      "(sets gpu.devices); the run's tasks proceed side by side");
+  command->add_option(
+      "--gpus", options->gpus,
+      "GPUs to run candidates on, one worker each: all, or ordinals such as 0,2 "
+      "(sets gpu.devices); the run's tasks proceed side by side. The devices are this "
+      "machine's: --resume and --join do not take them from the run");
   add_profiler_flag(*command, options->profiler);
   command->add_option("--prompts", options->prompts,
                       "folder of prompt templates overriding the built-in ones");
