@@ -43,6 +43,32 @@ struct ResultDeleter {
 };
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
 
+// Whether the server at `url` answers a connection without TLS (sslmode=disable). When it does
+// and a connection as `url` asks gets no answer, the TLS handshake or the check of the server's
+// certificate is what fails (an authority the client does not trust, a host name the
+// certificate does not carry, a server without TLS): waiting does not change that.
+bool answers_without_tls(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  PQfreemem(error);
+  if (options == nullptr)
+    return false;
+  std::vector<const char*> keywords, values;
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr || std::string_view(option->keyword) == "sslmode")
+      continue;
+    keywords.push_back(option->keyword);
+    values.push_back(option->val);
+  }
+  keywords.push_back("sslmode");
+  values.push_back("disable");
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  const bool answers = PQpingParams(keywords.data(), values.data(), 0) == PQPING_OK;
+  PQconninfoFree(options);
+  return answers;
+}
+
 // The password file libpq would read for this URL, when there is one that others may read.
 void refuse_open_password_file(const std::string& url) {
   std::string passfile;
@@ -355,6 +381,8 @@ class PostgresConnection final : public ConnectionBackend {
         PGconn* probe = PQconnectdb(url_.c_str());
         last_failure_ = first_line(PQerrorMessage(probe));
         PQfinish(probe);
+        if (ping == PQPING_NO_RESPONSE && answers_without_tls(url_))
+          throw Error("cannot connect to the PostgreSQL store: " + last_failure_, location_);
       }
       if (Clock::now() + pause > deadline) {
         double waited = std::chrono::duration<double>(Clock::now() - started).count();
