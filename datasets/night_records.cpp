@@ -58,6 +58,18 @@ void unlock_nightly(Store& store) {
   query.step();
 }
 
+bool nightly_lock_held(const Store& store) {
+  // pg_advisory_lock(bigint) shows in pg_locks as classid (high 32 bits), objid (low 32 bits)
+  // and objsubid 1, in the current database.
+  auto query = store.db().prepare(
+      std::string("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                  "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                  "AND objsubid = 1 AND classid::text::bigint = (") +
+      kNightlyLockKey + "::bigint >> 32) AND objid::text::bigint = (" + kNightlyLockKey +
+      "::bigint & 4294967295)");
+  return query.step() && query.integer(0) > 0;
+}
+
 bool nightly_lock_is_the_databases(const Store& store) {
   return store.dialect() == sql::Dialect::kPostgres;
 }

@@ -72,6 +72,9 @@ nlohmann::json update_night_step_state(Store& store, int64_t night_id, const std
 // machines see it. Only for PostgreSQL stores (SQLite's is a flock'ed file: NightLock).
 bool try_lock_nightly(Store& store);
 void unlock_nightly(Store& store);
+// Whether some connection holds that advisory lock now (PostgreSQL only), read from pg_locks
+// without taking it, so that a process about to take it is never refused because of the look.
+bool nightly_lock_held(const Store& store);
 // Whether `store`'s one-nightly lock is the database's (try_lock_nightly: PostgreSQL) rather than
 // a lock file beside it (SQLite).
 bool nightly_lock_is_the_databases(const Store& store);

@@ -47,6 +47,17 @@ NightLock::NightLock(Store& store, const std::filesystem::path& store_path) {
   store_ = &store;
 }
 
+bool NightLock::held(const Store& store, const std::filesystem::path& store_path) {
+  if (nightly_lock_is_the_databases(store))
+    return nightly_lock_held(store);
+  const int descriptor = ::open(path_for(store_path).c_str(), O_RDONLY | O_CLOEXEC);
+  if (descriptor < 0)
+    return false;  // no nightly ever ran here
+  const bool free = ::flock(descriptor, LOCK_SH | LOCK_NB) == 0;
+  ::close(descriptor);  // drops the shared lock, if taken
+  return !free;
+}
+
 void NightLock::lock_file() {
   descriptor_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (descriptor_ < 0)

@@ -31,6 +31,11 @@ class NightLock {
   NightLock(const NightLock&) = delete;
   NightLock& operator=(const NightLock&) = delete;
 
+  // Whether a process holds the lock of `store` now: a look that takes nothing for PostgreSQL
+  // (pg_locks); for SQLite a shared flock tried and dropped at once (a process taking the lock in
+  // that instant is refused as if a night ran, and says so).
+  static bool held(const Store& store, const std::filesystem::path& store_path);
+
   const std::filesystem::path& path() const { return path_; }
   static std::filesystem::path path_for(const std::filesystem::path& store_path);
 

@@ -730,6 +730,13 @@ struct Night::Implementation {
     return count_open_leases(store, search_run) == 0;
   }
 
+  // "pid P on HOST" of the process that owns `night`, as the store has it.
+  static std::string owner_of(const NightRow& night) {
+    if (!night.pid)
+      return "its process unknown";
+    return "pid " + std::to_string(*night.pid) + " on " + night.host.value_or("?");
+  }
+
   // False once the joined night is no longer running (its owner finished or was stopped).
   bool night_open() const {
     const std::optional<NightRow> now = find_night(store, night.name);
@@ -882,6 +889,15 @@ struct Night::Implementation {
       if (!night_open()) {
         outcome.status = "ended";
         outcome.detail = "the night ended before its optimize step had work for this node";
+        return outcome;
+      }
+      // A night whose owner died (kill -9, a lost machine) stays `running` in the store: nobody
+      // would ever lease its tasks. The owner's lock says whether it lives.
+      if (!NightLock::held(store, workspace.db_path())) {
+        outcome.status = "ended";
+        outcome.detail = "the night's owner (" + owner_of(night) +
+                         ") is gone: nothing holds the night's lock; its next `kforge nightly` "
+                         "continues it";
         return outcome;
       }
       step = find_night_step(store, night.id, "optimize");

@@ -10,7 +10,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "datasets/postgres.hpp"
 #include "harness/util/files.hpp"
@@ -248,6 +250,65 @@ TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesT
   EXPECT_EQ(late.exit_code, 2);
   EXPECT_EQ(late.standard_error,
             "kforge: error: night " + night + " has already finished (completed) (--join)\n");
+}
+
+// A night whose owner is killed before its optimize step stays `running` in the store, and no
+// node would ever lease its tasks: a node waiting to join sees that the owner's lock is free
+// and ends, saying so, instead of waiting for ever. On each store: the lock is a file beside a
+// SQLite store, the database's advisory lock on PostgreSQL.
+class NightlyJoinOwnerGone : public NightlyJoinTest,
+                             public ::testing::WithParamInterface<sql::Dialect> {};
+INSTANTIATE_TEST_SUITE_P(, NightlyJoinOwnerGone,
+                         ::testing::Values(sql::Dialect::kSqlite, sql::Dialect::kPostgres),
+                         testing::backend_name);
+
+TEST_P(NightlyJoinOwnerGone, AWaitingNodeEndsWhenTheOwnerIsKilled) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+  // The owner's Python takes two minutes to start, so that its night stays in its environment
+  // step, before the optimize step, until it is killed.
+  const fs::path slow_python = dir_ / "slow-python";
+  testing::write_text(slow_python, "#!/bin/sh\nsleep 120\nexec /usr/bin/python3 \"$@\"\n");
+  fs::permissions(slow_python, fs::perms::owner_all);
+  KforgeNode owner = node({"--python", slow_python.string(), "nightly"}, "owner.log");
+  ASSERT_TRUE(wait_until(120, [&] { return !value("SELECT name FROM nights").empty(); }))
+      << owner.log();
+  const std::string night = value("SELECT name FROM nights");
+  KforgeNode joiner = node({"nightly", "--join", night, "--json"}, "joiner.log");
+  ASSERT_TRUE(wait_until(120, [&] {
+    return joiner.log().find("waiting for the night's optimize step") != std::string::npos ||
+           !joiner.running();
+  })) << joiner.log();
+  ASSERT_TRUE(joiner.running()) << joiner.log();
+  ASSERT_TRUE(owner.running()) << owner.log();
+  // Still waiting a few seconds on: the living owner's lock keeps it.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_TRUE(joiner.running()) << joiner.log();
+
+  const int owner_pid = owner.pid();
+  const auto killed = std::chrono::steady_clock::now();
+  owner.kill_hard();
+  ASSERT_EQ(joiner.wait(60), 0) << joiner.log();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  EXPECT_LT(took, 30) << joiner.log();
+  const std::string log = joiner.log();
+  const json outcome = json::parse(log.substr(log.find('{')));
+  EXPECT_EQ(outcome["status"], "ended") << log;
+  EXPECT_NE(outcome["detail"].get<std::string>().find(
+                "the night's owner (pid " + std::to_string(owner_pid) + " on " + host() +
+                ") is gone: nothing holds the night's lock; its next `kforge nightly` continues "
+                "it"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(outcome["tasks"], json::array()) << log;
+  // The joiner took no lease and stored nothing; the night is left for its owner's next start.
+  EXPECT_EQ(value("SELECT count(*) FROM leases"), "0");
+  EXPECT_EQ(value("SELECT status FROM nights"), "running");
 }
 
 TEST_F(NightlyJoinTest, JoinErrorsAreOneLine) {
