@@ -15,8 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 8> kTemplateNames = {
-    "system", "contract", "task", "history", "history_entry", "feedback", "start", "hint"};
+constexpr std::array<std::string_view, 10> kTemplateNames = {
+    "system",   "contract", "task", "history",     "history_entry",
+    "feedback", "start",    "hint", "tune_system", "tune_start"};
 
 std::string format_number(double value, const char* format) {
   char buffer[64];
@@ -154,19 +155,23 @@ std::string summarize_evidence(const json& evidence, size_t max_bytes) {
 PromptBuilder::PromptBuilder(PromptLibrary library, TaskView task, GpuTarget gpu)
     : library_(std::move(library)), task_(std::move(task)), gpu_(std::move(gpu)) {}
 
+std::string gpu_description(const GpuTarget& gpu) {
+  return "- name: " + gpu.name + "\n- architecture: " + gpu.architecture +
+         "\n- streaming multiprocessors: " + std::to_string(gpu.sm_count) +
+         "\n- memory bandwidth: " +
+         (gpu.memory_bandwidth_gb_s > 0 ? format_number(gpu.memory_bandwidth_gb_s, "%.0f") + " GB/s"
+                                        : std::string("unknown")) +
+         "\n- shared memory per block: " + std::to_string(gpu.shared_memory_per_block_bytes) +
+         " bytes\n";
+}
+
 Conversation PromptBuilder::first(std::span<const HistoryEntry> history) const {
   std::string contract = library_.render("contract", {});
   Conversation conversation;
   conversation.system =
       library_.render("system", {{"contract", contract}, {"gpu_architecture", gpu_.architecture}});
 
-  std::string gpu =
-      "- name: " + gpu_.name + "\n- architecture: " + gpu_.architecture +
-      "\n- streaming multiprocessors: " + std::to_string(gpu_.sm_count) + "\n- memory bandwidth: " +
-      (gpu_.memory_bandwidth_gb_s > 0 ? format_number(gpu_.memory_bandwidth_gb_s, "%.0f") + " GB/s"
-                                      : std::string("unknown")) +
-      "\n- shared memory per block: " + std::to_string(gpu_.shared_memory_per_block_bytes) +
-      " bytes\n";
+  std::string gpu = gpu_description(gpu_);
   std::string shown;
   if (!history.empty()) {
     std::string entries;

@@ -22,7 +22,8 @@ class PromptLibrary {
   // name (a typo would otherwise be silently ignored).
   static PromptLibrary load(const std::optional<std::filesystem::path>& override_dir = {});
 
-  // The template names: system, contract, task, history, history_entry, feedback, start, hint.
+  // The template names: system, contract, task, history, history_entry, feedback, start, hint;
+  // tune_system and tune_start for the LLM's start of a tuning run (agents/tuning_start.hpp).
   static std::span<const std::string_view> names();
 
   // Fills {{name}} placeholders from `values`; throws Error naming the template's file and the
@@ -76,6 +77,9 @@ class PromptBuilder {
   GpuTarget gpu_;
   std::optional<StartingPoint> start_;
 };
+
+// The GPU as the prompts describe it: name, architecture, SMs, bandwidth, shared memory.
+std::string gpu_description(const GpuTarget& gpu);
 
 // Evidence made short enough for a prompt: long strings (compile logs) keep their tail, long
 // arrays their first elements, and the whole is capped at `max_bytes`.

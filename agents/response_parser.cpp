@@ -5,20 +5,10 @@
 #include "harness/util/strings.hpp"
 
 namespace kforge::agents {
-namespace {
 
-struct Block {
-  std::string language;
-  std::string text;
-  bool closed = false;
-};
-
-// Splits markdown into fenced code blocks. A fence is a line whose first non-blank characters
-// are three or more backticks or tildes; it is closed by a line of at least as many of the
-// same character and nothing else.
-std::vector<Block> fenced_blocks(std::string_view text) {
-  std::vector<Block> blocks;
-  std::optional<Block> open;
+std::vector<FencedBlock> fenced_blocks(std::string_view text) {
+  std::vector<FencedBlock> blocks;
+  std::optional<FencedBlock> open;
   char fence_char = 0;
   size_t fence_length = 0;
   size_t position = 0;
@@ -37,7 +27,7 @@ std::vector<Block> fenced_blocks(std::string_view text) {
         ++run;
     }
     if (!open && run >= 3) {
-      open = Block{std::string(strings::trim(stripped.substr(run))), {}, false};
+      open = FencedBlock{std::string(strings::trim(stripped.substr(run))), {}, false};
       fence_char = first;
       fence_length = run;
     } else if (open && run >= fence_length && first == fence_char &&
@@ -57,6 +47,8 @@ std::vector<Block> fenced_blocks(std::string_view text) {
     blocks.push_back(std::move(*open));
   return blocks;
 }
+
+namespace {
 
 bool has_launch(std::string_view text) {
   return text.find("kforge:launch") != std::string_view::npos;
@@ -87,7 +79,7 @@ ParsedReply parse_reply(std::string_view reply) {
     parsed.reason = "the answer is empty";
     return parsed;
   }
-  std::vector<Block> blocks = fenced_blocks(reply);
+  std::vector<FencedBlock> blocks = fenced_blocks(reply);
   int count = static_cast<int>(blocks.size());
   // The last block with a launch plan: models that revise themselves put the final one last.
   for (auto block = blocks.rbegin(); block != blocks.rend(); ++block) {

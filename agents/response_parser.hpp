@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kforge::agents {
 
@@ -22,5 +23,15 @@ struct ParsedReply {
 constexpr size_t kMaxCandidateBytes = 256 * 1024;
 
 ParsedReply parse_reply(std::string_view reply);
+
+// A fenced code block of a markdown answer. A fence is a line whose first non-blank characters
+// are three or more backticks or tildes; it is closed by a line of at least as many of the same
+// character and nothing else.
+struct FencedBlock {
+  std::string language;  // what follows the opening fence ("cuda", "json", "")
+  std::string text;
+  bool closed = false;  // false for a last block cut off (by the token limit)
+};
+std::vector<FencedBlock> fenced_blocks(std::string_view text);
 
 }  // namespace kforge::agents

@@ -15,6 +15,7 @@
 
 #include "agents/provider.hpp"
 #include "cli/commands.hpp"
+#include "cli/llm_provider.hpp"
 #include "harness/nightly/night_lock.hpp"
 #include "harness/nightly/night_report.hpp"
 #include "harness/nightly/nightly.hpp"
@@ -74,22 +75,6 @@ struct NightlyRunOptions {
   std::map<std::string, std::string> keys;
 };
 
-// The LLM provider of the configuration; the API key is read here (never stored).
-std::unique_ptr<agents::Provider> configured_provider(Workspace& workspace) {
-  agents::ProviderSettings settings =
-      agents::ProviderSettings::from_config_json(workspace.config().to_json());
-  settings.cache_dir = workspace.cache_dir("llm");
-  std::string api_key;
-  if (!settings.api_key_env.empty()) {
-    const char* value = std::getenv(settings.api_key_env.c_str());
-    if (value == nullptr || *value == '\0')
-      throw Error("the environment variable " + settings.api_key_env + " is not set",
-                  "llm.api_key_env");
-    api_key = value;
-  }
-  return agents::make_provider(settings, std::move(api_key));
-}
-
 void print_night(const nightly::NightReport& report, const std::filesystem::path& json_path) {
   print("night %s: %s\n", report.night.c_str(), nightly::night_outcome_name(report.outcome));
   for (const nightly::NightStep& step : report.steps)
@@ -141,7 +126,9 @@ void join_night(const NightlyRunOptions& options, Context& context) {
         .progress = [&context](const std::string& line) { context.progress(line); },
         .stop = &night_stop};
     settings.seeds_folder = seeds_folder();
-    settings.make_provider = [&workspace] { return configured_provider(workspace); };
+    settings.make_provider = [&workspace] {
+      return configured_provider(workspace, workspace.config());
+    };
     night.emplace(workspace, std::move(settings));
   } catch (const Error& failure) {
     std::cerr << "kforge: error: " << strings::printable_line(failure.what()) << "\n";
@@ -173,7 +160,9 @@ void run_night(const NightlyRunOptions& options, Context& context) {
         .progress = [&context](const std::string& line) { context.progress(line); },
         .stop = &night_stop};
     settings.seeds_folder = seeds_folder();
-    settings.make_provider = [&workspace] { return configured_provider(workspace); };
+    settings.make_provider = [&workspace] {
+      return configured_provider(workspace, workspace.config());
+    };
     // The store is opened (and migrated) before the lock beside it, or in it, is taken.
     lock = std::make_unique<nightly::NightLock>(workspace.store(), workspace.db_path());
     night.emplace(workspace, std::move(settings));

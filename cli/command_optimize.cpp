@@ -23,6 +23,7 @@
 #include "agents/provider.hpp"
 #include "agents/strategy.hpp"
 #include "cli/commands.hpp"
+#include "cli/llm_provider.hpp"
 #include "cli/stop_signals.hpp"
 #include "datasets/lease_records.hpp"
 #include "datasets/records.hpp"
@@ -384,22 +385,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
 
   // Check what can be checked before a run row exists: the strategy name and the provider.
   std::unique_ptr<agents::Provider> provider;
-  if (agent == "llm") {
-    agents::ProviderSettings provider_settings =
-        agents::ProviderSettings::from_config_json(config.to_json());
-    provider_settings.cache_dir = workspace.cache_dir("llm");
-    // The key is read here and handed to the provider, never stored with the settings.
-    std::string api_key;
-    if (!provider_settings.api_key_env.empty()) {
-      const char* value = std::getenv(provider_settings.api_key_env.c_str());
-      if (value == nullptr || *value == '\0')
-        throw Error("the environment variable " + provider_settings.api_key_env +
-                        " that should hold the API key is not set",
-                    "llm.api_key_env");
-      api_key = value;
-    }
-    provider = agents::make_provider(provider_settings, std::move(api_key));
-  }
+  if (agent == "llm")
+    provider = configured_provider(workspace, config);
 
   // Tasks (and the replay agent's sources) before the run row: a typo in a name or path
   // leaves no run behind.

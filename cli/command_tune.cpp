@@ -1,11 +1,12 @@
 // kforge tune FILE.cu --task T [--strategy S] [--max-evals N] [--fraction F] [--time S]
-//   [--seed K] [--arch A] [--space-limit N] [--promote] [--json]; kforge tune --resume RUN
-//   [--promote] [--json]:
+//   [--seed K] [--arch A] [--space-limit N] [--llm-start N] [--promote] [--json];
+//   kforge tune --resume RUN [--promote] [--json]:
 // searches the candidate's define space (its defines' values and constraints) with a strategy,
 // every point through the same evaluator as `kforge eval` and stored (origin `tune`), a point
 // already evaluated never run again, a killed run resumed (harness/autotune/tuner.hpp). Progress
 // on stderr; at the end the best point, its speedup and the top points; --promote hands the best
-// point to `kforge promote`.
+// point to `kforge promote`. --llm-start N first asks the LLM of kforge.toml's [llm] keys for up
+// to N promising points, which are evaluated before the strategy's (docs/tuning.md).
 //
 // kforge tune --join RUN [--json]: works on running tuning run RUN beside the kforge processes
 // already on it (this machine's or others' sharing the store), taking its share of the points by
@@ -22,7 +23,9 @@
 // (harness/autotune/tune_export.hpp), on stdout or into FILE; --replay reads both.
 #include <cstdio>
 
+#include "agents/provider.hpp"
 #include "cli/commands.hpp"
+#include "cli/llm_provider.hpp"
 #include "datasets/run_records.hpp"
 #include "harness/autotune/tune_export.hpp"
 #include "harness/autotune/tuner.hpp"
@@ -131,6 +134,11 @@ std::string defines_text(const std::map<std::string, int64_t>& defines) {
   return strings::join(parts, " ");
 }
 
+// " (LLM)" for a point the LLM's start proposed.
+std::string origin_mark(const autotune::TunedPoint& point) {
+  return point.origin == autotune::PointOrigin::kLlm ? " (LLM)" : "";
+}
+
 std::string point_result(const autotune::TunedPoint& point) {
   std::string text(verdict_name(point.verdict));
   if (point.time_us)
@@ -151,21 +159,33 @@ void print_tune_report(const autotune::TuneReport& report) {
       report.sampled ? " (a uniform sample)" : "", report.points.size(), report.evaluated(),
       report.points.size() - report.evaluated(), report.budget, report.status.c_str(),
       report.seconds);
+  if (const std::optional<autotune::LlmStart>& start = report.llm_start) {
+    print("LLM start: %zu point%s asked for: %s", start->asked, start->asked == 1 ? "" : "s",
+          start->note.c_str());
+    if (start->exchange_id)
+      print(" (exchange %lld)", static_cast<long long>(*start->exchange_id));
+    print("\n");
+    for (const tuning::DroppedPoint& dropped : start->dropped)
+      print("  dropped point %zu %s: %s\n", dropped.index + 1, dropped.point.c_str(),
+            dropped.reason.c_str());
+  }
   std::vector<const autotune::TunedPoint*> ranked = report.ranked();
   if (ranked.empty()) {
     print("best: none (no point was correct)\n");
     return;
   }
   const autotune::TunedPoint& best = *ranked.front();
-  print("best: %s  %.3f us", defines_text(best.defines).c_str(), *best.time_us);
+  print("best: %s%s  %.3f us", defines_text(best.defines).c_str(), origin_mark(best).c_str(),
+        *best.time_us);
   if (best.speedup_eager)
     print("  speedup %.2fx over eager", *best.speedup_eager);
   print("  (candidate %lld)\n", static_cast<long long>(best.candidate_id));
   print("top points:\n");
   for (size_t i = 0; i < ranked.size() && i < 5; ++i)
-    print("  %2zu. %-40s %10.3f us  %s\n", i + 1, defines_text(ranked[i]->defines).c_str(),
+    print("  %2zu. %-40s %10.3f us  %s%s\n", i + 1, defines_text(ranked[i]->defines).c_str(),
           *ranked[i]->time_us,
-          ranked[i]->speedup_eager ? formatted("%.2fx", *ranked[i]->speedup_eager).c_str() : "-");
+          ranked[i]->speedup_eager ? formatted("%.2fx", *ranked[i]->speedup_eager).c_str() : "-",
+          origin_mark(*ranked[i]).c_str());
 }
 
 // One line on stderr per point: where the run is, the best so far and the time left.
@@ -176,9 +196,10 @@ autotune::TuneProgress progress_lines(const Context& context) {
     size_t left = so_far.budget - so_far.points.size();
     size_t done_here = so_far.evaluated();
     double per_point = done_here ? so_far.seconds / done_here : 0;
-    context.progress(formatted("[%zu/%zu] %s: %s; best %s; ETA %.0f s", so_far.points.size(),
+    context.progress(formatted("[%zu/%zu] %s%s: %s; best %s; ETA %.0f s", so_far.points.size(),
                                so_far.budget, defines_text(latest.defines).c_str(),
-                               point_result(latest).c_str(), best.c_str(), per_point * left));
+                               origin_mark(latest).c_str(), point_result(latest).c_str(),
+                               best.c_str(), per_point * left));
   };
 }
 
@@ -253,6 +274,13 @@ void run_tune(const TuneArguments& arguments, Context& context) {
     request.source = files::read(arguments.file, kMaxCandidateFileBytes);
     request.file_name = strings::to_valid_utf8(arguments.file);
   }
+  // The LLM of an LLM start, before anything is stored: an unset key or a missing model is one
+  // line. A resumed or joined run reads the LLM's points from its checkpoint: the model is asked
+  // once per run, when it starts.
+  std::unique_ptr<agents::Provider> provider;
+  if (!arguments.join && !arguments.resume && request.llm_start > 0)
+    provider = configured_provider(workspace, workspace.config());
+  auto notice = [&context](const std::string& line) { context.progress(line); };
   Task task = load_task(workspace, request.task,
                         [&context](const std::string& line) { context.progress(line); });
   // One point at a time: one compile worker, as `eval` has.
@@ -273,8 +301,8 @@ void run_tune(const TuneArguments& arguments, Context& context) {
     report = autotune::resume(workspace.store(), service, task, arguments.resume,
                               progress_lines(context), sharing);
   } else {
-    report =
-        autotune::tune(workspace.store(), service, task, request, progress_lines(context), sharing);
+    report = autotune::tune(workspace.store(), service, task, request, progress_lines(context),
+                            sharing, {.provider = provider.get(), .notice = notice});
   }
   std::optional<PromotionDecision> decision;
   if (arguments.promote)
@@ -325,6 +353,11 @@ void add_tune_command(CLI::App& parent, Context& context) {
                       "valid points searched at most; a larger space is sampled (default 20000)");
   command->add_option("--arch", arguments->arch,
                       "architecture to compile for (default: the GPU's, else config `arch`)");
+  command->add_option("--llm-start", arguments->request.llm_start,
+                      "first ask the LLM of kforge.toml's [llm] keys for up to N promising points "
+                      "from the kernel, its space and the task; they are evaluated before the "
+                      "strategy's, a point outside the space is dropped with the reason, and a "
+                      "failed or unusable answer leaves the strategy to start alone");
   command->add_option("--resume", arguments->resume,
                       "continue tuning run RUN where it stopped (killed or interrupted)");
   command->add_option("--join", arguments->join,
@@ -372,8 +405,8 @@ void add_tune_command(CLI::App& parent, Context& context) {
     }
     arguments->request.strategy = arguments->options.strategy;
     arguments->request.seed = arguments->options.seed;
-    for (const char* name :
-         {"--strategy", "--seed", "--max-evals", "--fraction", "--time", "--space-limit", "--arch"})
+    for (const char* name : {"--strategy", "--seed", "--max-evals", "--fraction", "--time",
+                             "--space-limit", "--arch", "--llm-start"})
       if (command->get_option(name)->count() > 0)
         arguments->run_options.push_back(name);
     run_tune(*arguments, context);

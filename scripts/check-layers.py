@@ -41,8 +41,9 @@ LAYERS = [
     ("optimize", ["harness/optimize/"], ["evaluation", "library", "agents"]),
     # Strategies and recorded spaces: util only, so an evaluator-driven tuner can sit above.
     ("tuning", ["harness/tuning/"], ["util"]),
-    # The tuner: strategies driven through the evaluator, points stored; library kernels tuned.
-    ("autotune", ["harness/autotune/"], ["library", "tuning"]),
+    # The tuner: strategies driven through the evaluator, points stored, an LLM's start (an
+    # agent's proposed points); library kernels tuned.
+    ("autotune", ["harness/autotune/"], ["library", "tuning", "agents"]),
     # The nightly run: its steps over the optimize loop, the library and the tuner; its report.
     ("nightly", ["harness/nightly/"], ["optimize", "tuning", "autotune"]),
     # The MCP server: the protocol, and kforge's tools over the services the commands use.

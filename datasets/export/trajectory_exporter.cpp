@@ -1,6 +1,8 @@
 // trajectories: one conversation per (task, run, GPU): the task prompt, then for each attempt
-// in iteration order the assistant's answer (the LLM's full response when the store has it,
-// else the candidate file) and the execution feedback as the next user turn. Carries the final
+// in iteration order the assistant's answer (the LLM's full response when the store has it and
+// the LLM wrote the candidate, else the candidate file: a tuning point the LLM's start proposed
+// links the answer that listed its define values, not a kernel) and the execution feedback as
+// the next user turn. Carries the final
 // and best speedups. Candidates outside any run are one-attempt trajectories. Only the current
 // conversation is held in memory.
 #include <optional>
@@ -34,7 +36,8 @@ class TrajectoryExporter final : public Exporter {
     }
     messages_.push_back(
         {{"role", "assistant"},
-         {"content", row.response && !row.response->empty() ? *row.response : row.source}});
+         {"content", row.origin == "llm" && row.response && !row.response->empty() ? *row.response
+                                                                                   : row.source}});
     messages_.push_back({{"role", "user"}, {"content", feedback_text(row)}});
     turns_.push_back(
         {{"candidate_id", row.candidate_id},

@@ -8,6 +8,9 @@
 #include <mutex>
 #include <thread>
 
+#include "agents/provider.hpp"
+#include "agents/tuning_start.hpp"
+#include "datasets/exchange_records.hpp"
 #include "datasets/point_lease_records.hpp"
 #include "datasets/records.hpp"
 #include "datasets/run_records.hpp"
@@ -17,6 +20,7 @@
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/evaluation/harness_version.hpp"
+#include "harness/tuning/proposed_points.hpp"
 #include "harness/tuning/strategy.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/hash.hpp"
@@ -115,10 +119,10 @@ class TuningRun {
     if (!parsed.ok())
       throw Error(parsed.error().message(), report_.request.file_name);
     candidate_ = std::move(parsed).value();
-    tuning::ConstrainedSpace declared = define_space(*candidate_, task_);
-    report_.product_size = declared.product_size();
+    declared_ = std::make_unique<tuning::ConstrainedSpace>(define_space(*candidate_, task_));
+    report_.product_size = declared_->product_size();
     space_ = std::make_unique<tuning::TuningSpace>(
-        declared.materialise(report_.request.space_limit, report_.request.seed));
+        declared_->materialise(report_.request.space_limit, report_.request.seed));
     report_.space_size = space_->size();
     report_.sampled = report_.space_size < report_.product_size &&
                       report_.space_size == report_.request.space_limit;
@@ -134,7 +138,9 @@ class TuningRun {
                           {report_.request.seed, report_.budget});
   }
 
-  void start() {
+  // A new run. With an LLM start the model is asked first, before the run exists; the run, the
+  // exchange and the checkpoint holding the accepted points are then written together.
+  void start(const TuneLlm& llm) {
     RunRow run{.kind = "tune",
                .request = report_.request.to_json(),
                .agent = "tune",
@@ -142,7 +148,29 @@ class TuningRun {
                .gpu = report_.gpu};
     // A node that joins must be of the same schema (the point leases).
     run.request["schema_version"] = Store::latest_schema_version();
+    std::optional<agents::TuningStartProposal> proposal;
+    if (report_.request.llm_start > 0) {
+      if (llm.provider == nullptr)
+        throw Error("an LLM start needs an LLM provider (the [llm] keys of kforge.toml)",
+                    "--llm-start");
+      run.model = llm.provider->settings().model;
+      proposal = agents::propose_tuning_start(
+          *llm.provider,
+          agents::tuning_start_conversation(agents::PromptLibrary::load(), llm_ask()));
+    }
+    Store::Transaction transaction(store_);
     report_.run_id = insert_run(store_, run);
+    if (proposal) {
+      LlmStart start = checked_llm_start(*proposal);
+      start.exchange_id = insert_exchange(store_, exchange_row(*llm.provider, *proposal));
+      llm_start_ = std::move(start);
+      report_.llm_start = llm_start_;
+      checkpoint(*tuning::make_strategy(report_.request.strategy, *space_,
+                                        {report_.request.seed, report_.budget}));
+    }
+    transaction.commit();
+    if (llm_start_ && llm.notice)
+      tell_llm_start(llm.notice);
   }
 
   // A run nobody works on any more: the points its nodes held are free at once.
@@ -150,9 +178,13 @@ class TuningRun {
     report_.run_id = run_id;
     free_point_leases(store_, run_id);
     reopen_run(store_, run_id);
+    read_llm_start();
   }
 
-  void join(int64_t run_id) { report_.run_id = run_id; }
+  void join(int64_t run_id) {
+    report_.run_id = run_id;
+    read_llm_start();
+  }
 
   TuneReport run(const TuneProgress& progress) {
     const auto started = Clock::now();
@@ -205,6 +237,153 @@ class TuningRun {
     double ask_ms = 0;     // the strategy's time to propose it
   };
 
+  // ---- the LLM's start ----------------------------------------------------------------------
+
+  // What the model is shown: the task, the GPU, the kernel and its space.
+  agents::TuningStartAsk llm_ask() const {
+    agents::TuningStartAsk ask;
+    ask.task = {.name = task_.name,
+                .source = task_.source,
+                .signature = task_.analysis ? task_.analysis->benchmark.to_json()
+                                            : nlohmann::json::object()};
+    ask.gpu.architecture = report_.arch;
+    ask.gpu.name =
+        report_.gpu.empty() ? "an NVIDIA GPU of architecture " + report_.arch : report_.gpu;
+    if (!service_.gpus().empty()) {
+      const GpuInfo& gpu = service_.gpus().front();
+      ask.gpu.sm_count = gpu.sm_count;
+      ask.gpu.shared_memory_per_block_bytes = gpu.shared_memory_per_block_optin;
+      // Bus width (bits) x memory clock (kHz) x 2 (double data rate), in GB/s.
+      ask.gpu.memory_bandwidth_gb_s =
+          2.0 * gpu.memory_clock_khz * 1e3 * (gpu.memory_bus_width_bits / 8.0) / 1e9;
+    }
+    ask.file_name = report_.request.file_name;
+    ask.source = report_.request.source;
+    for (const DefineSpec& define : candidate_->plan.defines)
+      ask.defines.push_back({define.name, define.default_value, define.values});
+    for (const Expression& constraint : candidate_->plan.constraints)
+      ask.constraints.push_back(constraint.text());
+    ask.declared_points = report_.product_size;
+    ask.valid_points = report_.space_size;
+    ask.sampled = report_.sampled;
+    ask.count = llm_points_asked();
+    return ask;
+  }
+
+  // The points the LLM is asked for: no more than the budget or the space.
+  size_t llm_points_asked() const {
+    return std::min({report_.request.llm_start, report_.budget, report_.space_size});
+  }
+
+  // The answer's points checked against the space.
+  LlmStart checked_llm_start(const agents::TuningStartProposal& proposal) const {
+    LlmStart start;
+    start.asked = llm_points_asked();
+    if (!proposal.response.ok()) {
+      start.outcome = LlmStart::Outcome::kFailed;
+      start.note = proposal.failure;
+      return start;
+    }
+    if (!proposal.points) {
+      start.outcome = LlmStart::Outcome::kNoPoints;
+      start.note = proposal.failure;
+      return start;
+    }
+    tuning::CheckedProposal checked =
+        tuning::check_proposed_points(*declared_, *space_, *proposal.points, start.asked, "define");
+    start.outcome = LlmStart::Outcome::kProposed;
+    for (tuning::PointId id : checked.accepted) {
+      start.points.push_back(id);
+      start.defines.push_back(define_values(*space_, id));
+    }
+    start.dropped = std::move(checked.dropped);
+    const size_t proposed = proposal.points->size();
+    start.note = "the model proposed " + std::to_string(proposed) + " point" +
+                 (proposed == 1 ? "" : "s") + ", " + std::to_string(start.points.size()) +
+                 " in the space";
+    return start;
+  }
+
+  ExchangeRow exchange_row(const agents::Provider& provider,
+                           const agents::TuningStartProposal& proposal) const {
+    const agents::LlmResponse& response = proposal.response;
+    ExchangeRow row;
+    row.run_id = report_.run_id;
+    row.task_id = task_.id;
+    row.provider = std::string(provider.name());
+    row.model = provider.settings().model;
+    row.request =
+        response.request_json.is_object() ? response.request_json : nlohmann::json::object();
+    row.request["ask_id"] = "tune-llm-start";
+    if (response.ok())
+      row.response = response.text;
+    row.status = !response.ok()    ? std::string(agents::llm_status_name(response.status))
+                 : proposal.points ? "ok"
+                                   : "no_candidate";
+    if (!proposal.failure.empty())
+      row.error = proposal.failure;
+    row.prompt_tokens = response.input_tokens;
+    row.completion_tokens = response.output_tokens;
+    row.cost_usd = response.cost_usd;
+    row.latency_ms = static_cast<int64_t>(response.latency.count());
+    row.cache_hit = response.from_cache;
+    return row;
+  }
+
+  // One line per dropped point, and one saying what the run starts from.
+  void tell_llm_start(const std::function<void(const std::string&)>& notice) const {
+    const LlmStart& start = *llm_start_;
+    for (const tuning::DroppedPoint& dropped : start.dropped)
+      notice("LLM start: dropped point " + std::to_string(dropped.index + 1) + " " + dropped.point +
+             ": " + dropped.reason);
+    if (start.outcome != LlmStart::Outcome::kProposed)
+      notice("LLM start: " + start.note + "; the strategy starts alone");
+    else if (start.points.empty())
+      notice("LLM start: " + start.note + "; the strategy starts alone");
+    else
+      notice("LLM start: " + start.note + ", evaluated first (exchange " +
+             std::to_string(start.exchange_id.value_or(0)) + ")");
+  }
+
+  // A resumed or joined run's start, from its checkpoint (none before its first write).
+  void read_llm_start() {
+    std::optional<RunTaskRow> row = find_run_task(store_, report_.run_id, task_.id);
+    if (!row || !row->state.contains("llm_start"))
+      return;
+    try {
+      llm_start_ = LlmStart::from_json(row->state.at("llm_start"));
+    } catch (const nlohmann::json::exception& error) {
+      throw Error(std::string("malformed tuning checkpoint: ") + error.what(),
+                  "run " + std::to_string(report_.run_id));
+    }
+    for (size_t id : llm_start_->points)
+      if (id >= space_->size())
+        throw Error("the tuning checkpoint's LLM start names a point outside the space",
+                    "run " + std::to_string(report_.run_id));
+    report_.llm_start = llm_start_;
+  }
+
+  bool from_llm(tuning::PointId id) const {
+    return llm_start_ && std::find(llm_start_->points.begin(), llm_start_->points.end(), id) !=
+                             llm_start_->points.end();
+  }
+
+  // The LLM's next point not yet told nor in flight, if any.
+  std::optional<tuning::PointId> next_llm_point(const tuning::Strategy& strategy,
+                                                const std::vector<int64_t>& in_flight) const {
+    if (!llm_start_)
+      return std::nullopt;
+    for (size_t id : llm_start_->points) {
+      bool told = false;
+      for (const tuning::Strategy::Told& entry : strategy.history())
+        told = told || entry.point == id;
+      if (!told && std::find(in_flight.begin(), in_flight.end(), static_cast<int64_t>(id)) ==
+                       in_flight.end())
+        return id;
+    }
+    return std::nullopt;
+  }
+
   size_t budget() const {
     const TuneRequest& request = report_.request;
     size_t budget = request.max_evals;
@@ -250,12 +429,13 @@ class TuningRun {
     nlohmann::json points = nlohmann::json::array();
     for (const TunedPoint& point : report_.points)
       points.push_back(point.to_json());
-    store_run_task(store_, {.run_id = report_.run_id,
-                            .task_id = task_.id,
-                            .state = {{"version", kCheckpointVersion},
-                                      {"strategy", strategy.state()},
-                                      {"points", points}},
-                            .status = "running"});
+    nlohmann::json state = {
+        {"version", kCheckpointVersion}, {"strategy", strategy.state()}, {"points", points}};
+    if (llm_start_)
+      state["llm_start"] = llm_start_->to_json();
+    store_run_task(
+        store_,
+        {.run_id = report_.run_id, .task_id = task_.id, .state = state, .status = "running"});
   }
 
   // Ends the run with `status`; inside a step, so that one node does it.
@@ -303,6 +483,16 @@ class TuningRun {
       last_ = std::move(strategy);
       return {Step::kWait};
     }
+    // The LLM's points come first; the strategy is not asked for them, so it is unchanged.
+    if (std::optional<tuning::PointId> proposed = next_llm_point(*strategy, in_flight)) {
+      if (!add_point_lease(store_, report_.run_id, static_cast<int64_t>(*proposed), node,
+                           sharing_.lease_seconds))
+        throw Error(formatted_point(*proposed) + " was handed out twice",
+                    "run " + std::to_string(report_.run_id));
+      transaction.commit();
+      last_ = std::move(strategy);
+      return {Step::kEvaluate, *proposed, report_.points.size() + in_flight.size()};
+    }
     // With nothing in flight the strategy is asked. Otherwise a copy told every point in flight
     // as failed is, so that it proposes another point; the run's strategy is told only real
     // results.
@@ -344,10 +534,18 @@ class TuningRun {
     if (!release_point_lease(store_, report_.run_id, static_cast<int64_t>(id), store_.node(),
                              /*done=*/true))
       return false;
-    // Told as asked when it is the point the strategy asks next (always, with one node).
-    const bool asked = strategy->ask() == id;
+    // Told as asked when it is the point the strategy asks next (always, with one node). The
+    // LLM's points are the points the run starts from, told without asking the strategy
+    // anything (they are all told before it is first asked: next_step hands them out first).
+    const bool llm = from_llm(id);
+    const bool asked = !llm && strategy->ask() == id;
+    if (llm)
+      point.origin = PointOrigin::kLlm;
     const auto telling = Clock::now();
-    strategy->tell(id, point.time_us);
+    if (llm)
+      strategy->tell_start(id, point.time_us);
+    else
+      strategy->tell(id, point.time_us);
     point.strategy_ms += std::chrono::duration<double, std::milli>(Clock::now() - telling).count();
     point.step = report_.points.size();
     report_.points.push_back(point);
@@ -356,8 +554,8 @@ class TuningRun {
       finish("completed");
     transaction.commit();
     // A strategy told a point it did not ask has drawn for the one it did: a restore would not
-    // have, so it is not used again.
-    if (asked)
+    // have, so it is not used again (an LLM point was told without drawing).
+    if (asked || llm)
       last_ = std::move(strategy);
     return true;
   }
@@ -409,6 +607,9 @@ class TuningRun {
                               .origin = "tune",
                               .run_id = report_.run_id,
                               .iteration = static_cast<int64_t>(iteration)};
+    // An LLM's point: its candidate names the exchange that proposed it.
+    if (from_llm(id) && llm_start_->exchange_id)
+      request.llm_exchange_id = *llm_start_->exchange_id;
     for (const auto& [name, value] : defines)
       request.define_overrides[name] = std::to_string(value);
     EvaluationOutcome outcome = service_.evaluator().evaluate(task_, request);
@@ -431,7 +632,9 @@ class TuningRun {
   std::unique_ptr<Store> heartbeat_store_;
   std::unique_ptr<tuning::Strategy> last_;  // this node's strategy after its last step
   std::optional<CandidateFile> candidate_;
+  std::unique_ptr<tuning::ConstrainedSpace> declared_;
   std::unique_ptr<tuning::TuningSpace> space_;
+  std::optional<LlmStart> llm_start_;  // the run's, once asked; never changes after
   TuneReport report_;
 };
 
@@ -446,7 +649,8 @@ nlohmann::json TuneRequest::to_json() const {
           {"max_evals", max_evals},
           {"fraction", fraction},
           {"max_seconds", max_seconds},
-          {"space_limit", space_limit}};
+          {"space_limit", space_limit},
+          {"llm_start", llm_start}};
 }
 
 TuneRequest TuneRequest::from_json(const nlohmann::json& json) {
@@ -460,6 +664,7 @@ TuneRequest TuneRequest::from_json(const nlohmann::json& json) {
   request.fraction = json.at("fraction").get<double>();
   request.max_seconds = json.at("max_seconds").get<double>();
   request.space_limit = json.at("space_limit").get<size_t>();
+  request.llm_start = json.value("llm_start", size_t{0});  // none in runs of an older kforge
   return request;
 }
 
@@ -476,7 +681,8 @@ nlohmann::json TunedPoint::to_json() const {
           {"candidate_id", candidate_id},
           {"evaluation_id", evaluation_id},
           {"cached", cached},
-          {"strategy_ms", strategy_ms}};
+          {"strategy_ms", strategy_ms},
+          {"origin", point_origin_name(origin)}};
 }
 
 TunedPoint TunedPoint::from_json(const nlohmann::json& json) {
@@ -496,7 +702,65 @@ TunedPoint TunedPoint::from_json(const nlohmann::json& json) {
   point.evaluation_id = json.at("evaluation_id").get<int64_t>();
   point.cached = json.at("cached").get<bool>();
   point.strategy_ms = json.value("strategy_ms", 0.0);
+  const std::string origin = json.value("origin", "strategy");  // none before LLM starts
+  if (origin == point_origin_name(PointOrigin::kLlm))
+    point.origin = PointOrigin::kLlm;
+  else if (origin != point_origin_name(PointOrigin::kStrategy))
+    throw Error("a tuning checkpoint names an unknown point origin", json.at("origin").dump());
   return point;
+}
+
+std::string_view point_origin_name(PointOrigin origin) {
+  return origin == PointOrigin::kLlm ? "llm" : "strategy";
+}
+
+std::string_view llm_start_outcome_name(LlmStart::Outcome outcome) {
+  switch (outcome) {
+    case LlmStart::Outcome::kProposed:
+      return "proposed";
+    case LlmStart::Outcome::kNoPoints:
+      return "no_points";
+    case LlmStart::Outcome::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+nlohmann::json LlmStart::to_json() const {
+  nlohmann::json dropped_points = nlohmann::json::array();
+  for (const tuning::DroppedPoint& point : dropped)
+    dropped_points.push_back(
+        {{"index", point.index}, {"point", point.point}, {"reason", point.reason}});
+  return {{"asked", asked},
+          {"outcome", llm_start_outcome_name(outcome)},
+          {"note", note},
+          {"exchange_id", exchange_id ? nlohmann::json(*exchange_id) : nlohmann::json(nullptr)},
+          {"points", points},
+          {"defines", defines},
+          {"dropped", dropped_points}};
+}
+
+LlmStart LlmStart::from_json(const nlohmann::json& json) {
+  LlmStart start;
+  start.asked = json.at("asked").get<size_t>();
+  const std::string outcome = json.at("outcome").get<std::string>();
+  bool known = false;
+  for (Outcome candidate : {Outcome::kProposed, Outcome::kNoPoints, Outcome::kFailed})
+    if (outcome == llm_start_outcome_name(candidate)) {
+      start.outcome = candidate;
+      known = true;
+    }
+  if (!known)
+    throw Error("a tuning checkpoint names an unknown LLM start outcome", outcome);
+  start.note = json.at("note").get<std::string>();
+  if (!json.at("exchange_id").is_null())
+    start.exchange_id = json.at("exchange_id").get<int64_t>();
+  start.points = json.at("points").get<std::vector<size_t>>();
+  start.defines = json.at("defines").get<std::vector<std::map<std::string, int64_t>>>();
+  for (const nlohmann::json& point : json.at("dropped"))
+    start.dropped.push_back({point.at("index").get<size_t>(), point.at("point").get<std::string>(),
+                             point.at("reason").get<std::string>()});
+  return start;
 }
 
 std::vector<const TunedPoint*> TuneReport::ranked() const {
@@ -540,14 +804,15 @@ nlohmann::json TuneReport::to_json() const {
   for (size_t i = 0; i < best.size() && i < 5; ++i)
     top.push_back(best[i]->to_json());
   json["top"] = top;
+  json["llm_start"] = llm_start ? llm_start->to_json() : nlohmann::json(nullptr);
   return json;
 }
 
 TuneReport tune(Store& store, EvaluationService& service, const Task& task,
                 const TuneRequest& request, const TuneProgress& progress,
-                const TuneSharing& sharing) {
+                const TuneSharing& sharing, const TuneLlm& llm) {
   TuningRun run(store, service, task, request, sharing);
-  run.start();
+  run.start(llm);
   return run.run(progress);
 }
 

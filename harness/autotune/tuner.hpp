@@ -22,22 +22,40 @@
 // point in flight as failed, so that no two nodes evaluate one point. A node that dies loses only
 // the point it was evaluating: its lease expires and another node evaluates it (or finds its
 // evaluation in the store). With one node the points and their order are what they always were.
+//
+// The LLM's start (TuneRequest::llm_start, `kforge tune --llm-start N`): before the run exists,
+// an LLM is shown the kernel, its define space and the task (agents/tuning_start.hpp) and
+// proposes up to N points; each is checked against the space (tuning/proposed_points.hpp), a
+// point that is not in it dropped with the reason. The run row, the LLM exchange and a first
+// checkpoint holding the accepted points are then written in one transaction, so the model is
+// asked once per run whatever happens after (resume and join read its points from the
+// checkpoint). The accepted points are evaluated before the strategy asks any, each told to it
+// as a start point (tuning::Strategy::tell_start), and stored as every point is (origin `tune`),
+// their candidates linked to the exchange (candidates.llm_exchange_id) and marked in the
+// checkpoint and report (TunedPoint::origin). A failed request or an answer without a list of
+// points is noted, and the strategy starts alone.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/task.hpp"
+#include "harness/tuning/proposed_points.hpp"
 #include "harness/verdict.hpp"
 
 namespace kforge {
 class EvaluationService;
 class Store;
+namespace agents {
+class Provider;
+}  // namespace agents
 }  // namespace kforge
 
 namespace kforge::autotune {
@@ -55,12 +73,19 @@ struct TuneRequest {
   // The most valid points the strategies search; a larger space is searched on a uniform
   // sample of this many (tuning::ConstrainedSpace::materialise).
   size_t space_limit = 20000;
+  // Points an LLM proposes, evaluated before the strategy asks any; 0: none. The LLM is asked
+  // for at most the budget's worth.
+  size_t llm_start = 0;
 
   nlohmann::json to_json() const;
   static TuneRequest from_json(const nlohmann::json& json);
 };
 
 inline constexpr size_t kDefaultMaxEvals = 100;
+
+// Who chose a point: the strategy, or the LLM's start of the run.
+enum class PointOrigin { kStrategy, kLlm };
+std::string_view point_origin_name(PointOrigin origin);  // "strategy", "llm"
 
 struct TunedPoint {
   size_t step = 0;  // 0, 1, ... in the order the strategy asked
@@ -75,10 +100,31 @@ struct TunedPoint {
   // The strategy's own time for this point, its ask and its tell (not the evaluation); 0 in a
   // checkpoint written before it was recorded.
   double strategy_ms = 0;
+  PointOrigin origin = PointOrigin::kStrategy;
 
   nlohmann::json to_json() const;
   static TunedPoint from_json(const nlohmann::json& json);
 };
+
+// What came of asking the LLM for a run's first points; kept in the run's checkpoint.
+struct LlmStart {
+  enum class Outcome {
+    kProposed,  // the answer held a list of points (some may have been dropped)
+    kNoPoints,  // the answer held no list of points
+    kFailed,    // the request failed (its status in `note`)
+  };
+  size_t asked = 0;  // points the LLM was asked for
+  Outcome outcome = Outcome::kFailed;
+  std::string note;  // one line: what happened
+  std::optional<int64_t> exchange_id;
+  std::vector<size_t> points;  // the accepted points (ids of the searched space), in its order
+  std::vector<std::map<std::string, int64_t>> defines;  // the accepted points' define values
+  std::vector<tuning::DroppedPoint> dropped;
+
+  nlohmann::json to_json() const;
+  static LlmStart from_json(const nlohmann::json& json);
+};
+std::string_view llm_start_outcome_name(LlmStart::Outcome outcome);
 
 struct TuneReport {
   int64_t run_id = 0;
@@ -89,8 +135,9 @@ struct TuneReport {
   bool sampled = false;       // the space was a sample of a larger one
   size_t budget = 0;
   std::vector<TunedPoint> points;
-  std::string status;  // completed (budget reached), exhausted (every point told)
-  double seconds = 0;  // of this invocation
+  std::optional<LlmStart> llm_start;  // where the request asked for one
+  std::string status;                 // completed (budget reached), exhausted (every point told)
+  double seconds = 0;                 // of this invocation
 
   // The correct points, fastest first.
   std::vector<const TunedPoint*> ranked() const;
@@ -111,13 +158,20 @@ struct TuneSharing {
   std::function<void(const std::string&)> notice;
 };
 
+// The LLM that proposes a new run's first points (TuneRequest::llm_start), and where the
+// one-line notes of its start go: each dropped point with its reason, a failed request.
+struct TuneLlm {
+  agents::Provider* provider = nullptr;
+  std::function<void(const std::string&)> notice;
+};
+
 // A new tuning run of `request` on `task` (loaded and analysed, named request.task). A candidate
-// that does not parse, a space with no valid point, an unknown strategy or a service that runs
-// nothing (no GPU and no emulated worker: no point could be timed) is an Error before anything
-// is stored.
+// that does not parse, a space with no valid point, an unknown strategy, a service that runs
+// nothing (no GPU and no emulated worker: no point could be timed) or an LLM start without a
+// provider is an Error before anything is stored.
 TuneReport tune(Store& store, EvaluationService& service, const Task& task,
                 const TuneRequest& request, const TuneProgress& progress = {},
-                const TuneSharing& sharing = {});
+                const TuneSharing& sharing = {}, const TuneLlm& llm = {});
 
 // The request of tuning run `run_id`, for loading its task before `resume`; an Error when it is
 // not a tuning run.

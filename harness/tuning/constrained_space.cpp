@@ -63,6 +63,13 @@ bool ConstrainedSpace::valid(const Point& point) const {
                      [&](const Restriction& restriction) { return restriction.holds(point); });
 }
 
+const Restriction* ConstrainedSpace::broken_restriction(const Point& point) const {
+  for (const Restriction& restriction : restrictions_)
+    if (!restriction.holds(point))
+      return &restriction;
+  return nullptr;
+}
+
 bool ConstrainedSpace::enumerate(const std::function<bool(const Point&)>& visit,
                                  uint64_t max_steps) const {
   Point point(parameters_.size(), 0);

@@ -43,6 +43,9 @@ class ConstrainedSpace {
 
   // Whether `point` (one in-range value index per parameter) satisfies every restriction.
   bool valid(const Point& point) const;
+  // The first restriction `point` (one in-range value index per parameter) breaks, in the order
+  // they were declared; nothing when it satisfies them all.
+  const Restriction* broken_restriction(const Point& point) const;
 
   // Visits the valid points in product order (the first parameter outermost), pruning a
   // sub-product as soon as a restriction over its chosen parameters fails, until `visit` returns

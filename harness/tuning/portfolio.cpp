@@ -52,8 +52,13 @@ class Portfolio final : public Strategy {
   }
 
   void observe(PointId point, Outcome outcome, bool asked) override {
-    for (Member& member : members_)
-      member.strategy->tell(point, outcome);
+    // A start point is every member's start; it earns no member a reward (none was playing).
+    for (Member& member : members_) {
+      if (telling_start())
+        member.strategy->tell_start(point, outcome);
+      else
+        member.strategy->tell(point, outcome);
+    }
     if (!asked || !playing_)
       return;
     size_t faster = 0;

@@ -63,21 +63,33 @@ std::optional<PointId> Strategy::ask() {
 }
 
 void Strategy::tell(PointId point, Outcome outcome) {
+  record(point, outcome, pending_ == point, /*start=*/false);
+}
+
+void Strategy::tell_start(PointId point, Outcome outcome) {
+  if (pending_)
+    throw Error("a start point was told while an asked point is untold",
+                "point " + std::to_string(point));
+  record(point, outcome, /*asked=*/false, /*start=*/true);
+}
+
+void Strategy::record(PointId point, Outcome outcome, bool asked, bool start) {
   if (point >= space_.size())
     throw Error("a tuning result names a point outside the space",
                 "point " + std::to_string(point));
   if (told_[point])
     throw Error("a tuning point was told twice", space_.describe(point).dump());
-  const bool asked = pending_ == point;
   if (asked)
     pending_.reset();
   told_[point] = true;
   if (outcome)
     cost_[point] = *outcome;
-  history_.push_back({point, outcome, asked});
+  history_.push_back({point, outcome, asked, start});
   if (outcome && (!best_ || *outcome < cost_[*best_]))
     best_ = point;
-  observe(point, outcome, asked);
+  telling_start_ = start;
+  observe(point, outcome, asked || start);
+  telling_start_ = false;
 }
 
 std::optional<PointId> Strategy::random_untold() {
@@ -98,9 +110,12 @@ std::optional<PointId> Strategy::random_untold() {
 
 nlohmann::json Strategy::state() const {
   nlohmann::json told = nlohmann::json::array();
-  for (const Told& entry : history_)
+  for (const Told& entry : history_) {
     told.push_back(
         {entry.point, entry.outcome ? nlohmann::json(*entry.outcome) : nullptr, entry.asked});
+    if (entry.start)
+      told.back().push_back(true);  // [point, outcome, false, true]: a start point
+  }
   return {{"version", kStateVersion},  {"strategy", name_},           {"seed", options_.seed},
           {"budget", options_.budget}, {"space_size", space_.size()}, {"told", told}};
 }
@@ -134,6 +149,10 @@ std::unique_ptr<Strategy> restore_strategy(const nlohmann::json& state, const Tu
       Outcome outcome;
       if (!entry.at(1).is_null())
         outcome = entry.at(1).get<double>();
+      if (entry.size() > 3 && entry.at(3).get<bool>()) {
+        strategy->tell_start(point, outcome);
+        continue;
+      }
       if (entry.at(2).get<bool>() && strategy->ask() != point)
         throw Error("the strategy does not ask the recorded point again",
                     "told entry " + std::to_string(strategy->history().size()));

@@ -9,6 +9,7 @@
 // space, results) run is reproducible. Its state (`state()`) is JSON: name, seed, budget and
 // the results told so far, in order; `restore_strategy` rebuilds it by replaying those results
 // through a fresh strategy with the same seed, checking that it asks the same points again.
+// Points a run starts from (tell_start) are replayed as start points.
 // Each implementation lives in its own file beside this one; the table of names is in
 // strategy.cpp.
 #pragma once
@@ -72,11 +73,20 @@ class Strategy {
   // member what any member found). Telling a point twice, or one outside the space, is an Error.
   void tell(PointId point, Outcome outcome);
 
+  // The outcome of a point the run starts from (an LLM's proposal, evaluated before the strategy
+  // asks anything): recorded as any told point, and observed as if this strategy had asked it,
+  // so that the search starts from it (a local search climbs from the best such point, annealing
+  // walks from it, a genetic algorithm breeds from them; a portfolio tells its members so). As
+  // tell, and telling one while an asked point is untold is an Error: the draws made for that
+  // ask would come after it on a restore.
+  void tell_start(PointId point, Outcome outcome);
+
   // The results told so far, in order.
   struct Told {
     PointId point;
     Outcome outcome;
-    bool asked;  // whether this strategy asked for it
+    bool asked;          // whether this strategy asked for it
+    bool start = false;  // told with tell_start
   };
   const std::vector<Told>& history() const { return history_; }
   std::optional<PointId> best() const { return best_; }
@@ -86,8 +96,11 @@ class Strategy {
  protected:
   // The implementation's proposal: an untold point, or nothing when none is left.
   virtual std::optional<PointId> propose() = 0;
-  // Called after the bookkeeping of every tell; `asked` says whether this strategy asked for it.
+  // Called after the bookkeeping of every tell; `asked` says whether this strategy asked for it
+  // (true for a start point: telling_start() says which).
   virtual void observe(PointId point, Outcome outcome, bool asked) = 0;
+  // Whether the tell being observed is tell_start's.
+  bool telling_start() const { return telling_start_; }
 
   bool told(PointId point) const { return told_[point]; }
   // The time of a told point; failed (and untold) points are +infinity, the worst.
@@ -105,8 +118,11 @@ class Strategy {
   std::vector<bool> told_;
   std::vector<double> cost_;
   std::vector<Told> history_;
+  void record(PointId point, Outcome outcome, bool asked, bool start);
+
   std::optional<PointId> pending_;
   std::optional<PointId> best_;
+  bool telling_start_ = false;
 };
 
 // The strategies by name, in the order help text lists them, with one line each.

@@ -39,6 +39,8 @@ ones are answered normally. `/tag` only makes names distinct between tests.
 If started with --key K, a request without that key gets 401. --latency S delays every answer by
 S seconds and --vary makes each answer's candidate source distinct (bench/optimize_bench.sh).
 --candidate FILE answers with that .cu file's text as the candidate instead of the built-in one.
+--answer FILE answers with that file's text as the whole answer (an ok answer's; the misbehaviours
+keep theirs), e.g. the JSON list of points a tuning run's LLM start asks for.
 --nonascii puts a non-ASCII character in every answer's launch plan (`"x.shape[1] \u00d7 1"`), which
 kforge must judge a plan_error without ending the run.
 
@@ -63,6 +65,7 @@ extern "C" __global__ void scale_rows(const float* x, float* out, long cols) {
 }
 """
 
+ANSWER = [None]  # --answer: the whole text of every ok answer
 LOCK = threading.Lock()
 COUNTS = {}
 REQUESTS = []
@@ -131,6 +134,8 @@ def anthropic_refusal(model, request):
 
 
 def answer_text(behaviour, serial, vary=False, nonascii=False):
+    if ANSWER[0] is not None and behaviour not in ("nocode", "length", "lengthprose", "huge"):
+        return ANSWER[0]
     if behaviour == "nocode":
         return "I would use shared memory tiling here, but I will not write the code today."
     if behaviour == "length":
@@ -397,7 +402,12 @@ def main():
                         help="a non-ASCII character in every answer's launch plan")
     parser.add_argument("--candidate", default="",
                         help="a .cu file whose text every answer carries as its candidate")
+    parser.add_argument("--answer", default="",
+                        help="a file whose text is the whole of every ok answer")
     args = parser.parse_args()
+    if args.answer:
+        with open(args.answer, encoding="utf-8") as answer:
+            ANSWER[0] = answer.read()
     if args.candidate:
         global CANDIDATE
         with open(args.candidate, encoding="utf-8") as candidate:

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <set>
@@ -150,6 +151,59 @@ TEST_P(EveryStrategy, StateRoundTripsThroughJsonAndContinuesTheSameWay) {
   std::vector<PointId> rest = drive(*resumed, time, 120 - asked.size());
   asked.insert(asked.end(), rest.begin(), rest.end());
   EXPECT_EQ(asked, expected);
+}
+
+// Points a run starts from (an LLM's proposals): told before the first ask, recorded as start
+// points, never asked again, and replayed as such by a restore, which continues the same way.
+TEST_P(EveryStrategy, StartPointsAreNeverAskedAndSurviveARestore) {
+  TuningSpace space = grid({8, 8, 8}, [](const Point&) { return true; });
+  const std::vector<PointId> starts = {*space.find({6, 2, 5}), *space.find({0, 7, 0}),
+                                       *space.find({3, 3, 3})};
+  auto started = [&] {
+    std::unique_ptr<Strategy> strategy = make_strategy(GetParam(), space, {11, 80});
+    for (PointId start : starts)
+      strategy->tell_start(start, bowl(space.point(start)));
+    return strategy;
+  };
+  std::unique_ptr<Strategy> whole = started();
+  std::vector<PointId> expected = drive(*whole, bowl, 60);
+  for (PointId start : starts)
+    EXPECT_EQ(std::count(expected.begin(), expected.end(), start), 0) << start;
+  ASSERT_EQ(whole->history().size(), 63u);
+  for (size_t i = 0; i < whole->history().size(); ++i) {
+    EXPECT_EQ(whole->history()[i].start, i < 3) << i;
+    EXPECT_EQ(whole->history()[i].asked, i >= 3) << i;
+  }
+
+  std::unique_ptr<Strategy> first = started();
+  std::vector<PointId> asked = drive(*first, bowl, 20);
+  std::string saved = first->state().dump();
+  first.reset();
+  std::unique_ptr<Strategy> resumed = restore_strategy(nlohmann::json::parse(saved), space);
+  EXPECT_EQ(resumed->state().dump(), saved);
+  std::vector<PointId> rest = drive(*resumed, bowl, 40);
+  asked.insert(asked.end(), rest.begin(), rest.end());
+  EXPECT_EQ(asked, expected);
+
+  // Once a point is asked and untold, a start point would reorder the draws: refused.
+  std::unique_ptr<Strategy> asking = make_strategy(GetParam(), space, {11, 80});
+  ASSERT_TRUE(asking->ask());
+  EXPECT_THROW(asking->tell_start(starts[0], 1.0), Error);
+}
+
+// A local search starts from the best start point: its first ask is one of that point's
+// neighbours (a fresh one asks a random point).
+TEST(TuningStrategy, ALocalSearchClimbsFromTheBestStartPoint) {
+  TuningSpace space = grid({8, 8, 8}, [](const Point&) { return true; });
+  std::unique_ptr<Strategy> strategy = make_strategy("local", space, {3, 80});
+  const PointId near = *space.find({6, 2, 5});
+  strategy->tell_start(*space.find({0, 7, 0}), bowl(space.point(*space.find({0, 7, 0}))));
+  strategy->tell_start(near, bowl(space.point(near)));
+  std::vector<PointId> neighbours = space.neighbours(near);
+  std::optional<PointId> first = strategy->ask();
+  ASSERT_TRUE(first);
+  EXPECT_NE(std::find(neighbours.begin(), neighbours.end(), *first), neighbours.end())
+      << space.describe(*first).dump();
 }
 
 TEST_P(EveryStrategy, SameSeedSameRunOtherSeedOtherRun) {
