@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/postgres.hpp"
+#include "datasets/store.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/kforge_node.hpp"
@@ -248,6 +249,55 @@ TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesT
   EXPECT_EQ(late.exit_code, 2);
   EXPECT_EQ(late.standard_error,
             "kforge: error: night " + night + " has already finished (completed) (--join)\n");
+}
+
+// A joining node takes the store's schema as the night's nodes left it: one of an older schema
+// is refused, not migrated under the nodes that may be running that older kforge; one of a newer
+// schema is refused by the opening, as every command refuses it. One line each, exit 2.
+TEST_P(NightlyJoinOnEachStore, AStoreOfAnotherSchemaVersionIsRefused) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+  const int latest = Store::latest_schema_version();
+  auto set_schema_version = [&](int version) {
+    sql::Connection db = server_ == nullptr
+                             ? sql::Connection(db_, /*create=*/false)
+                             : sql::Connection(sql::open_postgres(db_, {.retry_seconds = 10}));
+    if (server_ == nullptr)
+      db.execute("PRAGMA user_version = " + std::to_string(version));
+    else
+      db.execute("DELETE FROM kforge_schema; INSERT INTO kforge_schema VALUES (" +
+                 std::to_string(version) + ")");
+  };
+  const std::string schema_query =
+      server_ == nullptr ? "PRAGMA user_version" : "SELECT max(version) FROM kforge_schema";
+  auto refused = [](const ProcessResult& result, const std::string& start) {
+    EXPECT_EQ(result.exit_code, 2) << result.standard_error;
+    EXPECT_EQ(result.standard_error.rfind("kforge: error: " + start, 0), 0u)
+        << result.standard_error;
+    EXPECT_EQ(result.standard_error.find('\n'), result.standard_error.size() - 1)
+        << result.standard_error;
+  };
+
+  set_schema_version(latest - 1);
+  refused(kforge({"nightly", "--join", "2026-01-01T02-00-00Z"}),
+          "the store has schema version " + std::to_string(latest - 1) +
+              ", older than this kforge's (" + std::to_string(latest) + ")");
+  EXPECT_EQ(value(schema_query), std::to_string(latest - 1));  // not migrated
+
+  set_schema_version(latest + 1);
+  refused(kforge({"nightly", "--join", "2026-01-01T02-00-00Z"}),
+          "the store has schema version " + std::to_string(latest + 1) +
+              ", newer than this kforge understands (" + std::to_string(latest) + ")");
+  EXPECT_EQ(value(schema_query), std::to_string(latest + 1));
+
+  // Of this kforge's schema, the join goes on to the night, here one that does not exist.
+  set_schema_version(latest);
+  refused(kforge({"nightly", "--join", "2026-01-01T02-00-00Z"}),
+          "no night 2026-01-01T02-00-00Z in the store (--join)");
 }
 
 TEST_F(NightlyJoinTest, JoinErrorsAreOneLine) {
