@@ -124,7 +124,9 @@ class NightlyJoinOnEachStore : public NightlyJoinTest,
                                public ::testing::WithParamInterface<sql::Dialect> {};
 // SQLite only for now: on PostgreSQL the test twice never saw the node to kill holding a task
 // half done (it finished its task first), for a reason not yet found; the leases on PostgreSQL
-// are covered by NightSharing and JoinOnEachStore.
+// are covered by NightSharing and JoinOnEachStore. Run alone on a quiet machine (2026-12-04) the
+// PostgreSQL variant passed twice, each poll seeing the victim's evaluations arrive one by one
+// (committed per candidate), so the failures are to be looked for under the full suite's load.
 INSTANTIATE_TEST_SUITE_P(, NightlyJoinOnEachStore, ::testing::Values(sql::Dialect::kSqlite),
                          testing::backend_name);
 
