@@ -16,6 +16,7 @@
 #include "agents/provider.hpp"
 #include "cli/commands.hpp"
 #include "cli/llm_provider.hpp"
+#include "harness/evaluation/store_connections.hpp"
 #include "harness/nightly/night_lock.hpp"
 #include "harness/nightly/night_report.hpp"
 #include "harness/nightly/nightly.hpp"
@@ -115,6 +116,10 @@ void join_night(const NightlyRunOptions& options, Context& context) {
   std::optional<nightly::Night> night;
   try {
     Workspace& workspace = context.workspace();
+    // The owner and the other nodes may run an older kforge: a store of an older schema stays
+    // as it is (opening it would migrate it under them), one of a newer schema is refused by the
+    // opening itself.
+    refuse_older_schema_for_join(workspace);
     const NightRow joined = nightly::night_to_join(workspace.store(), options.join);
     nightly::adopt_night_config(workspace.config(), joined);
     for (const auto& [key, value] : options.keys)

@@ -6,11 +6,9 @@
 // and the new holder continues from the task's checkpoint in run_tasks (what the dead node
 // committed is kept, what it had not committed is done again).
 //
-// Claims are atomic on both backends: PostgreSQL locks the chosen row with
-// `SELECT ... FOR UPDATE SKIP LOCKED` (so nodes claiming at once take different rows and never
-// wait for one another), SQLite's write transactions (BEGIN IMMEDIATE) run one at a time.
-// Expiry times are the database's clock, never a node's, so that nodes whose clocks differ
-// agree on when a lease has expired.
+// These are the task leases' names for the one lease implementation, lease_table.hpp
+// (`kTaskLeases`: the leases table, its items task ids), which says how claims stay atomic on
+// both backends and why expiry is the database's clock.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/lease_table.hpp"
 #include "datasets/store.hpp"
 
 namespace kforge {
@@ -28,7 +27,7 @@ struct LeaseRow {
   std::optional<std::string> node;   // the holder, "<host>:<pid>"; nullopt while free
   std::optional<double> expires_at;  // the database's clock, seconds since 1970; nullopt if free
   int64_t claims = 0;                // how often it was claimed: more than 1 after a takeover
-  std::string status = "open";       // "open" until a node releases it done, then "done"
+  LeaseStatus status = LeaseStatus::kOpen;  // open until a node releases it done
 };
 
 // What a claim took.
@@ -61,10 +60,6 @@ bool release_lease(Store& store, int64_t run_id, int64_t task_id, const std::str
 // Frees every open lease of the run whoever holds it (`optimize --resume`, which is for a run
 // nobody works on any more), and returns how many were held.
 int64_t free_leases(Store& store, int64_t run_id);
-
-// The database's clock in seconds since 1970, as an SQL expression of the store's dialect (also
-// for the point leases of point_lease_records.hpp).
-std::string database_now(const Store& store);
 
 // The run's leases, by task id.
 std::vector<LeaseRow> leases_of(const Store& store, int64_t run_id);

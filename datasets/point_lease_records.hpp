@@ -8,9 +8,9 @@
 // renewing: once its lease expires, `claim_expired_point_lease` gives the point to another node,
 // which evaluates it (or finds its evaluation in the store) and tells it.
 //
-// Claims are atomic on both backends, as the task leases' are (lease_records.hpp): PostgreSQL
-// locks the chosen row with `SELECT ... FOR UPDATE SKIP LOCKED`, SQLite's write transactions
-// (BEGIN IMMEDIATE) run one at a time. Expiry is the database's clock.
+// These are the point leases' names for the one lease implementation, lease_table.hpp
+// (`kPointLeases`: the point_leases table, its items points), which the task leases share: claims
+// atomic on both backends, expiry by the database's clock.
 #pragma once
 
 #include <cstdint>
@@ -18,17 +18,18 @@
 #include <string>
 #include <vector>
 
+#include "datasets/lease_table.hpp"
 #include "datasets/store.hpp"
 
 namespace kforge {
 
 struct PointLeaseRow {
   int64_t run_id = 0;
-  int64_t point = 0;                 // the point's index in the run's tuning space
-  std::optional<std::string> node;   // the holder, "<host>:<pid>"; nullopt once done
-  std::optional<double> expires_at;  // the database's clock, seconds since 1970
-  int64_t claims = 0;                // 1, or more after takeovers
-  std::string status = "open";       // "open" until its result is told, then "done"
+  int64_t point = 0;                        // the point's index in the run's tuning space
+  std::optional<std::string> node;          // the holder, "<host>:<pid>"; nullopt once done
+  std::optional<double> expires_at;         // the database's clock, seconds since 1970
+  int64_t claims = 0;                       // 1, or more after takeovers
+  LeaseStatus status = LeaseStatus::kOpen;  // open until its result is told
 };
 
 // What a claim of an expired point took.

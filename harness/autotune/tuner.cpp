@@ -566,7 +566,7 @@ class TuningRun {
         release_point_lease(store_, report_.run_id, static_cast<int64_t>(*held), store_.node(),
                             /*done=*/false);
       for (const PointLeaseRow& lease : point_leases_of(store_, report_.run_id))
-        if (lease.status == "open" && lease.node && *lease.node != store_.node())
+        if (lease.status == LeaseStatus::kOpen && lease.node && *lease.node != store_.node())
           return;  // another node works on the run
       finish_run(store_, report_.run_id, "failed", {{"error", failure.what()}});
     } catch (const Error&) {

@@ -637,7 +637,7 @@ struct Night::Implementation {
         task_ids.push_back(task->id);
     add_leases(store, search_run, task_ids);
     for (const LeaseRow& lease : leases_of(store, search_run))
-      if (lease.status == "open" && lease.node && *lease.node == previous_owner)
+      if (lease.status == LeaseStatus::kOpen && lease.node && *lease.node == previous_owner)
         release_lease(store, search_run, lease.task_id, previous_owner, /*done=*/false);
     merge_state(row, [&](json& state) {
       state["leased"] = true;

@@ -54,7 +54,7 @@ bool TaskLeases::release(Store& store, int64_t task_id, bool done) {
 
 bool TaskLeases::others_hold_open_tasks(const Store& store) const {
   for (const LeaseRow& lease : leases_of(store, run_id_)) {
-    if (lease.status == "open" && lease.node && *lease.node != node_)
+    if (lease.status == LeaseStatus::kOpen && lease.node && *lease.node != node_)
       return true;
   }
   return false;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "datasets/postgres.hpp"
+#include "datasets/store.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/kforge_node.hpp"
@@ -125,7 +126,9 @@ class NightlyJoinOnEachStore : public NightlyJoinTest,
                                public ::testing::WithParamInterface<sql::Dialect> {};
 // SQLite only for now: on PostgreSQL the test twice never saw the node to kill holding a task
 // half done (it finished its task first), for a reason not yet found; the leases on PostgreSQL
-// are covered by NightSharing and JoinOnEachStore.
+// are covered by NightSharing and JoinOnEachStore. Run alone on a quiet machine (2026-12-04) the
+// PostgreSQL variant passed twice, each poll seeing the victim's evaluations arrive one by one
+// (committed per candidate), so the failures are to be looked for under the full suite's load.
 INSTANTIATE_TEST_SUITE_P(, NightlyJoinOnEachStore, ::testing::Values(sql::Dialect::kSqlite),
                          testing::backend_name);
 
@@ -252,17 +255,67 @@ TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesT
             "kforge: error: night " + night + " has already finished (completed) (--join)\n");
 }
 
+// The tests below run on both stores.
+class NightlyJoinOnBothStores : public NightlyJoinTest,
+                                public ::testing::WithParamInterface<sql::Dialect> {};
+INSTANTIATE_TEST_SUITE_P(, NightlyJoinOnBothStores,
+                         ::testing::Values(sql::Dialect::kSqlite, sql::Dialect::kPostgres),
+                         testing::backend_name);
+
+// A joining node takes the store's schema as the night's nodes left it: one of an older schema
+// is refused, not migrated under the nodes that may be running that older kforge; one of a newer
+// schema is refused by the opening, as every command refuses it. One line each, exit 2.
+TEST_P(NightlyJoinOnBothStores, AStoreOfAnotherSchemaVersionIsRefused) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+  const int latest = Store::latest_schema_version();
+  auto set_schema_version = [&](int version) {
+    sql::Connection db = server_ == nullptr
+                             ? sql::Connection(db_, /*create=*/false)
+                             : sql::Connection(sql::open_postgres(db_, {.retry_seconds = 10}));
+    if (server_ == nullptr)
+      db.execute("PRAGMA user_version = " + std::to_string(version));
+    else
+      db.execute("DELETE FROM kforge_schema; INSERT INTO kforge_schema VALUES (" +
+                 std::to_string(version) + ")");
+  };
+  const std::string schema_query =
+      server_ == nullptr ? "PRAGMA user_version" : "SELECT max(version) FROM kforge_schema";
+  auto refused = [](const ProcessResult& result, const std::string& start) {
+    EXPECT_EQ(result.exit_code, 2) << result.standard_error;
+    EXPECT_EQ(result.standard_error.rfind("kforge: error: " + start, 0), 0u)
+        << result.standard_error;
+    EXPECT_EQ(result.standard_error.find('\n'), result.standard_error.size() - 1)
+        << result.standard_error;
+  };
+
+  set_schema_version(latest - 1);
+  refused(kforge({"nightly", "--join", "2026-01-01T02-00-00Z"}),
+          "the store has schema version " + std::to_string(latest - 1) +
+              ", older than this kforge's (" + std::to_string(latest) + ")");
+  EXPECT_EQ(value(schema_query), std::to_string(latest - 1));  // not migrated
+
+  set_schema_version(latest + 1);
+  refused(kforge({"nightly", "--join", "2026-01-01T02-00-00Z"}),
+          "the store has schema version " + std::to_string(latest + 1) +
+              ", newer than this kforge understands (" + std::to_string(latest) + ")");
+  EXPECT_EQ(value(schema_query), std::to_string(latest + 1));
+
+  // Of this kforge's schema, the join goes on to the night, here one that does not exist.
+  set_schema_version(latest);
+  refused(kforge({"nightly", "--join", "2026-01-01T02-00-00Z"}),
+          "no night 2026-01-01T02-00-00Z in the store (--join)");
+}
+
 // A night whose owner is killed before its optimize step stays `running` in the store, and no
 // node would ever lease its tasks: a node waiting to join sees that the owner's lock is free
 // and ends, saying so, instead of waiting for ever. On each store: the lock is a file beside a
 // SQLite store, the database's advisory lock on PostgreSQL.
-class NightlyJoinOwnerGone : public NightlyJoinTest,
-                             public ::testing::WithParamInterface<sql::Dialect> {};
-INSTANTIATE_TEST_SUITE_P(, NightlyJoinOwnerGone,
-                         ::testing::Values(sql::Dialect::kSqlite, sql::Dialect::kPostgres),
-                         testing::backend_name);
-
-TEST_P(NightlyJoinOwnerGone, AWaitingNodeEndsWhenTheOwnerIsKilled) {
+TEST_P(NightlyJoinOnBothStores, AWaitingNodeEndsWhenTheOwnerIsKilled) {
   if (GetParam() == sql::Dialect::kPostgres)
     use_postgres();
   if (IsSkipped())

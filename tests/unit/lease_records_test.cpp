@@ -59,7 +59,7 @@ TEST_P(LeaseRecords, EachTaskIsClaimedOnceInTaskOrder) {
   for (const LeaseRow& row : rows) {
     EXPECT_EQ(row.node, "a:1");
     EXPECT_TRUE(row.expires_at);
-    EXPECT_EQ(row.status, "open");
+    EXPECT_EQ(row.status, LeaseStatus::kOpen);
   }
   EXPECT_EQ(count_open_leases(*store_, run_id_), 3);
 }
