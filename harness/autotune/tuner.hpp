@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/run_records.hpp"
 #include "harness/task.hpp"
 #include "harness/verdict.hpp"
 
@@ -89,7 +90,10 @@ struct TuneReport {
   bool sampled = false;       // the space was a sample of a larger one
   size_t budget = 0;
   std::vector<TunedPoint> points;
-  std::string status;  // completed (budget reached), exhausted (every point told)
+  // The run's status: kCompleted once its budget (of points or time) is told, or its space
+  // exhausted; kFailed or kInterrupted as another node or process ended it.
+  RunStatus status = RunStatus::kRunning;
+  bool exhausted = false;  // completed with every point of its space told before the budget
   double seconds = 0;  // of this invocation
 
   // The correct points, fastest first.
