@@ -89,7 +89,7 @@ void profile_file(const ProfileFileOptions& options, Context& context) {
     report["not_profiled"] =
         profile && profile->collected()
             ? nlohmann::json()
-            : nlohmann::json(profile ? "unavailable: " + profile->counters.reason
+            : nlohmann::json(profile ? "unavailable: " + std::string(profile->counters.reason_name())
                                      : why_not_profiled(outcome));
     report["time_by_launch"] = nlohmann::json::array();
     for (const LaunchTime& launch : launches)

@@ -649,7 +649,7 @@ TEST_F(RunStageTest, WithoutAWorkerNothingRunsAndNothingIsClaimed) {
 TEST_F(RunStageTest, BaselineRunnerRefusesWithoutCuda) {
   auto outcome = reference_->baseline({.task = {task_->name, task_->source, "tiny_relu.py"}});
   ASSERT_TRUE(std::holds_alternative<ReferenceFailure>(outcome));
-  EXPECT_EQ(std::get<ReferenceFailure>(outcome).kind, "no_cuda");
+  EXPECT_EQ(std::get<ReferenceFailure>(outcome).kind, ReferenceFailureKind::kNoCuda);
   EXPECT_NE(std::get<ReferenceFailure>(outcome).message.find("sees no CUDA device"),
             std::string::npos);
 }
@@ -1093,7 +1093,7 @@ TEST_F(NcuRouteTest, AWorkerThatFaultsUnderNcuIsAWorkerFailure) {
       .out_dir = directory_->path() / "ncu-missing-tensors"};
   ProfileReply reply = profile_with_ncu(run, request);
   EXPECT_EQ(reply.status, ProfileStatus::kUnavailable);
-  EXPECT_EQ(reply.reason, "worker_failure") << reply.detail;
+  EXPECT_EQ(reply.reason, ProfileUnavailableReason::kWorkerFailure) << reply.detail;
   EXPECT_NE(reply.detail.find("under ncu"), std::string::npos) << reply.detail;
 }
 
