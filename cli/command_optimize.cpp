@@ -633,8 +633,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     finish_run(store, run_id, run_status, summary);
 
   if (options.json) {
-    nlohmann::json report = {{"run_id", run_id}, {"status", run_status_name(run_status)},
-                             {"tasks", tasks_json}};
+    nlohmann::json report = {
+        {"run_id", run_id}, {"status", run_status_name(run_status)}, {"tasks", tasks_json}};
     if (!failure.empty())
       report["error"] = failure;
     Context::print_json(report);

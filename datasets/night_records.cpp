@@ -53,16 +53,16 @@ constexpr const char* kStepColumns =
 NightStepRow read_step(const sql::Statement& row) {
   const int64_t night_id = row.integer(0);
   const std::string name = row.text(2);
-  return NightStepRow{.night_id = night_id,
-                      .position = row.integer(1),
-                      .name = name,
-                      .status = night_step_status_from_name(
-                          row.text(3), "night_steps row " + name + " of night " +
-                                           std::to_string(night_id)),
-                      .seconds = row.real(4),
-                      .detail = row.text(5),
-                      .state = nlohmann::json::parse(row.text(6)),
-                      .runs = row.integer(7)};
+  return NightStepRow{
+      .night_id = night_id,
+      .position = row.integer(1),
+      .name = name,
+      .status = night_step_status_from_name(
+          row.text(3), "night_steps row " + name + " of night " + std::to_string(night_id)),
+      .seconds = row.real(4),
+      .detail = row.text(5),
+      .state = nlohmann::json::parse(row.text(6)),
+      .runs = row.integer(7)};
 }
 
 // The advisory lock's key: "kforgeNL" as a big-endian 64-bit integer.

@@ -37,7 +37,7 @@ NightStepStatus night_step_status_from_name(std::string_view name, const std::st
 
 struct NightRow {
   int64_t id = 0;
-  std::string name;                // the night's id, e.g. 2026-12-03T02-00-00Z
+  std::string name;  // the night's id, e.g. 2026-12-03T02-00-00Z
   NightStatus status = NightStatus::kRunning;
   nlohmann::json environment = nlohmann::json::object();  // the snapshot taken at its start
   nlohmann::json config = nlohmann::json::object();       // the effective configuration
@@ -63,8 +63,7 @@ int64_t insert_night(Store& store, const NightRow& night);
 void update_night_process(Store& store, int64_t night_id, int64_t pid, const std::string& host);
 void update_night_environment(Store& store, int64_t night_id, const nlohmann::json& environment);
 // Sets the final status and report, and the finish time to now.
-void finish_night(Store& store, int64_t night_id, NightStatus status,
-                  const nlohmann::json& report);
+void finish_night(Store& store, int64_t night_id, NightStatus status, const nlohmann::json& report);
 std::optional<NightRow> find_night(const Store& store, const std::string& name);
 // The newest night whose status is `running` or `interrupted`: one to continue.
 std::optional<NightRow> find_unfinished_night(const Store& store);

@@ -6,8 +6,9 @@
 namespace kforge {
 namespace {
 
+// "" (never a null view, which a statement would bind as NULL) for no reason.
 std::string_view reason_text(const std::optional<ProfileUnavailableReason>& reason) {
-  return reason ? profile_unavailable_reason_name(*reason) : std::string_view();
+  return reason ? profile_unavailable_reason_name(*reason) : std::string_view("");
 }
 
 }  // namespace
@@ -32,8 +33,11 @@ nlohmann::json ProfileRow::to_json() const {
   return {{"status", profile_status_name(status)},
           {"reason", reason_text(reason)},
           {"detail", detail},
-          {"profiler", profiler},       {"chip", chip},      {"passes", passes},
-          {"overhead_ms", overhead_ms}, {"kernels", kernels}};
+          {"profiler", profiler},
+          {"chip", chip},
+          {"passes", passes},
+          {"overhead_ms", overhead_ms},
+          {"kernels", kernels}};
 }
 
 int64_t insert_profile(Store& store, const ProfileRow& profile) {

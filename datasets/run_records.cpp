@@ -140,7 +140,9 @@ void store_run_task(Store& store, const RunTaskRow& row) {
       "INSERT INTO run_tasks (run_id, task_id, state, status) VALUES (?, ?, ?, ?) "
       "ON CONFLICT (run_id, task_id) DO UPDATE SET state = excluded.state, "
       "status = excluded.status");
-  upsert.bind(1, row.run_id).bind(2, row.task_id).bind(3, json_text(row.state))
+  upsert.bind(1, row.run_id)
+      .bind(2, row.task_id)
+      .bind(3, json_text(row.state))
       .bind(4, run_status_name(row.status));
   upsert.run();
 }

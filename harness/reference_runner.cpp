@@ -512,8 +512,8 @@ std::variant<BaselineTimes, ReferenceFailure> ReferenceRunner::baseline(
   std::string ended;
   auto replies = run_script(full, std::chrono::seconds(options_.timeout_s + 60), &ended);
   if (replies.empty() || replies.front().contains("done")) {
-    return ReferenceFailure{ReferenceFailureKind::kDied, ended.empty() ? "the reference runner gave no reply" : ended,
-                            ""};
+    return ReferenceFailure{ReferenceFailureKind::kDied,
+                            ended.empty() ? "the reference runner gave no reply" : ended, ""};
   }
   const nlohmann::json& reply = replies.front();
   if (!reply.value("ok", false))

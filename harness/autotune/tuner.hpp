@@ -94,7 +94,7 @@ struct TuneReport {
   // exhausted; kFailed or kInterrupted as another node or process ended it.
   RunStatus status = RunStatus::kRunning;
   bool exhausted = false;  // completed with every point of its space told before the budget
-  double seconds = 0;  // of this invocation
+  double seconds = 0;      // of this invocation
 
   // The correct points, fastest first.
   std::vector<const TunedPoint*> ranked() const;

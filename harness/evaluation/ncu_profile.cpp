@@ -134,10 +134,12 @@ ProfileReply read_ncu_profile(const NcuOutcome& outcome, const std::vector<std::
   if (reply && reply->value("ok", false) == false) {
     if (reply->contains("failure") && (*reply)["failure"].is_object()) {
       const json& failure = (*reply)["failure"];
-      return unavailable(ProfileUnavailableReason::kWorkerFailure, "under ncu: " + failure.value("kind", std::string()) +
-                                               ": " + failure.value("message", std::string()));
+      return unavailable(ProfileUnavailableReason::kWorkerFailure,
+                         "under ncu: " + failure.value("kind", std::string()) + ": " +
+                             failure.value("message", std::string()));
     }
-    return unavailable(ProfileUnavailableReason::kWorkerFailure, "under ncu: " + reply->value("error", std::string()));
+    return unavailable(ProfileUnavailableReason::kWorkerFailure,
+                       "under ncu: " + reply->value("error", std::string()));
   }
   if (!reply && !error) {
     // ncu said nothing wrong of its own: the worker under it ended without its reply.
@@ -161,9 +163,9 @@ ProfileReply read_ncu_profile(const NcuOutcome& outcome, const std::vector<std::
                        std::string("ncu's CSV cannot be read: ") + unreadable.what());
   }
   if (launches.size() != kernels.size()) {
-    return unavailable(ProfileUnavailableReason::kProfilerError, "ncu profiled " + std::to_string(launches.size()) +
-                                             " launches where the plan makes " +
-                                             std::to_string(kernels.size()));
+    return unavailable(ProfileUnavailableReason::kProfilerError,
+                       "ncu profiled " + std::to_string(launches.size()) +
+                           " launches where the plan makes " + std::to_string(kernels.size()));
   }
   ProfileReply profile;
   profile.status = ProfileStatus::kCollected;
@@ -172,9 +174,9 @@ ProfileReply read_ncu_profile(const NcuOutcome& outcome, const std::vector<std::
   profile.overhead_ms = outcome.duration_ms;
   for (size_t k = 0; k < launches.size(); ++k) {
     if (launches[k].kernel != kernels[k]) {
-      return unavailable(ProfileUnavailableReason::kProfilerError, "ncu's launch " + std::to_string(k) + " ran '" +
-                                               launches[k].kernel + "' where the plan launches '" +
-                                               kernels[k] + "'");
+      return unavailable(ProfileUnavailableReason::kProfilerError,
+                         "ncu's launch " + std::to_string(k) + " ran '" + launches[k].kernel +
+                             "' where the plan launches '" + kernels[k] + "'");
     }
     KernelCounters counters{static_cast<int>(k), kernels[k], {}};
     for (const auto& [name, value] : launches[k].metrics)
@@ -236,7 +238,8 @@ ProfileReply profile_with_ncu(const NcuProfileRun& run, const ProfileRequest& re
     if (fs::is_regular_file(log))
       outcome.log = files::read(log, 64 << 20);
   } catch (const Error& unreadable) {
-    return unavailable(ProfileUnavailableReason::kProfilerError, std::string("ncu's log: ") + unreadable.what());
+    return unavailable(ProfileUnavailableReason::kProfilerError,
+                       std::string("ncu's log: ") + unreadable.what());
   }
   ProfileReply profile = read_ncu_profile(outcome, kernels);
   profile.chip = profile.status == ProfileStatus::kCollected ? run.chip : "";

@@ -903,9 +903,8 @@ StageRecord RunStage::profile(const RunStageRequest& request, RunProgress& progr
     }
   }
   // auto: ncu where the machine refused CUPTI's counters (not where the candidate failed).
-  const bool cupti_refused =
-      profile.status == ProfileStatus::kUnavailable &&
-      profile.reason != ProfileUnavailableReason::kWorkerFailure;
+  const bool cupti_refused = profile.status == ProfileStatus::kUnavailable &&
+                             profile.reason != ProfileUnavailableReason::kWorkerFailure;
   if (settings_.profiler == ProfilerChoice::kNcu ||
       (settings_.profiler == ProfilerChoice::kAuto && cupti_refused)) {
     std::vector<std::string> all = metric_names(MetricSource::kCounter);

@@ -142,8 +142,9 @@ std::optional<ProfileReply> stored_profile_of(const Store& store, int64_t evalua
   if (rows.empty())
     return std::nullopt;
   const ProfileRow& row = rows.back();
-  return ProfileReply::from_json(row.to_json(), "profile " + std::to_string(row.id) + " of evaluation " +
-                                           std::to_string(evaluation_id));
+  return ProfileReply::from_json(
+      row.to_json(),
+      "profile " + std::to_string(row.id) + " of evaluation " + std::to_string(evaluation_id));
 }
 
 std::vector<StoredEvaluation> stored_evaluations_of(const Store& store,

@@ -1189,8 +1189,9 @@ NightReport Night::run() {
   if (cause == StopCause::signal)
     outcome = NightOutcome::interrupted;
   else if (cause == StopCause::budget ||
-           std::any_of(rows.begin(), rows.end(),
-                       [](const NightStepRow& row) { return row.status == NightStepStatus::kStopped; }))
+           std::any_of(rows.begin(), rows.end(), [](const NightStepRow& row) {
+             return row.status == NightStepStatus::kStopped;
+           }))
     outcome = NightOutcome::budget_reached;
   if (night.service_error && night.evaluations == 0)
     outcome = NightOutcome::failed;  // nothing could be evaluated: the night could not run

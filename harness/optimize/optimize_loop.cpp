@@ -330,7 +330,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     if (candidate_id)
       candidates[proposal.ask.id] = *candidate_id;
     strategy->tell(feedback);
-    checkpoint("");
+    checkpoint(std::nullopt);
     outcome.progress.last = proposal.ask.id + " " + std::string(feedback.result_name());
     report();
   };

@@ -58,8 +58,8 @@ Enum value_named_or_error(const std::array<std::pair<Enum, std::string_view>, N>
                           std::string_view name, std::string_view what, const std::string& where) {
   if (std::optional<Enum> value = value_named(table, name))
     return *value;
-  throw Error("unknown " + std::string(what) + " '" + std::string(name) + "' (one of: " +
-                  names_of(table) + ")",
+  throw Error("unknown " + std::string(what) + " '" + std::string(name) +
+                  "' (one of: " + names_of(table) + ")",
               where);
 }
 

@@ -353,8 +353,8 @@ TEST_F(TuneTest, AKilledRunResumesWithoutRepeatingAPoint) {
 TEST_F(TuneTest, ARunThatExhaustsItsSpaceEndsCompleted) {
   testing::write_text(workspace_->path() / "exhaust.cu",
                       tiled_candidate("[\"BLOCK * ITEMS <= 4096\", \"BLOCK >= 1024\"]", "exhaust"));
-  nlohmann::json first = tune_json({"exhaust.cu", "--task", "tiny/tiny_relu", "--strategy",
-                                    "random", "--max-evals", "3"});
+  nlohmann::json first = tune_json(
+      {"exhaust.cu", "--task", "tiny/tiny_relu", "--strategy", "random", "--max-evals", "3"});
   ASSERT_EQ(first["space"]["points"], 3) << first.dump();
   ASSERT_EQ(first["points"].size(), 3u) << first.dump();
   EXPECT_FALSE(first.contains("exhausted")) << first.dump();
@@ -364,11 +364,11 @@ TEST_F(TuneTest, ARunThatExhaustsItsSpaceEndsCompleted) {
     db.execute("UPDATE run_tasks SET state = json_remove(state, '$.points[2]') WHERE run_id = " +
                id);
   }
-  ASSERT_EQ(count("SELECT json_array_length(state, '$.points') FROM run_tasks WHERE run_id = " +
-                  id),
-            2);
+  ASSERT_EQ(
+      count("SELECT json_array_length(state, '$.points') FROM run_tasks WHERE run_id = " + id), 2);
   ASSERT_EQ(count("SELECT json_array_length(state, '$.strategy.told') FROM run_tasks WHERE "
-                  "run_id = " + id),
+                  "run_id = " +
+                  id),
             3);
 
   ProcessResult resumed = tune({"--resume", id, "--json"});

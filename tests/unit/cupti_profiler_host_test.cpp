@@ -125,7 +125,7 @@ TEST(CuptiLibrary, UnavailableReasonsComeFromTheResultCode) {
             ProfileUnavailableReason::kNotSupported);
   // A failure that is not the machine's answer stays a failure.
   EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_INVALID_PARAMETER), std::nullopt);
-  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_UNKNOWN), "");
+  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_UNKNOWN), std::nullopt);
 }
 
 }  // namespace

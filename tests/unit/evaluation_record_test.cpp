@@ -152,7 +152,8 @@ TEST(EvaluationRecord, ARecordWithoutAGpuHasNoRunParts) {
 }
 
 TEST(EvaluationRecord, ARefusedBaselineIsOnlyItsError) {
-  BaselinesRecord refused{.error = "torch sees no CUDA device", .kind = ReferenceFailureKind::kNoCuda};
+  BaselinesRecord refused{.error = "torch sees no CUDA device",
+                          .kind = ReferenceFailureKind::kNoCuda};
   EXPECT_EQ(refused.to_json(), (json{{"error", "torch sees no CUDA device"}, {"kind", "no_cuda"}}));
   EXPECT_EQ(BaselinesRecord::from_json(refused.to_json(), "").to_json(), refused.to_json());
   try {

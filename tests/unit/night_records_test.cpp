@@ -29,7 +29,9 @@ TEST(NightRecords, NightsAndStepsRoundTripAndAKilledNightIsFound) {
   step.runs = 2;
   step.detail = "2 kernels";
   store_night_step(*store, step);
-  store_night_step(*store, {.night_id = first, .position = 1, .name = "tune", .status = NightStepStatus::kSkipped});
+  store_night_step(
+      *store,
+      {.night_id = first, .position = 1, .name = "tune", .status = NightStepStatus::kSkipped});
   const std::vector<NightStepRow> steps = night_steps_of(*store, first);
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_EQ(steps[0].runs, 2);
@@ -55,8 +57,8 @@ TEST(NightRecords, NightsAndStepsRoundTripAndAKilledNightIsFound) {
 }
 
 constexpr NightStatus kEveryNightStatus[] = {NightStatus::kRunning, NightStatus::kCompleted,
-                                             NightStatus::kBudgetReached,
-                                             NightStatus::kInterrupted, NightStatus::kFailed};
+                                             NightStatus::kBudgetReached, NightStatus::kInterrupted,
+                                             NightStatus::kFailed};
 constexpr NightStepStatus kEveryStepStatus[] = {NightStepStatus::kRunning, NightStepStatus::kDone,
                                                 NightStepStatus::kSkipped, NightStepStatus::kFailed,
                                                 NightStepStatus::kStopped};

@@ -127,8 +127,9 @@ TEST(NightReportNamesTest, OutcomesAndStepStatusesAreTheStoresNames) {
 
 // What `kforge nightly --join` prints as a node's end, read back from its name.
 TEST(NightReportNamesTest, JoinStatusesRoundTripThroughTheirNames) {
-  const std::pair<JoinStatus, const char*> statuses[] = {
-      {JoinStatus::kDone, "done"}, {JoinStatus::kStopped, "stopped"}, {JoinStatus::kEnded, "ended"}};
+  const std::pair<JoinStatus, const char*> statuses[] = {{JoinStatus::kDone, "done"},
+                                                         {JoinStatus::kStopped, "stopped"},
+                                                         {JoinStatus::kEnded, "ended"}};
   for (const auto& [status, name] : statuses) {
     EXPECT_EQ(join_status_name(status), name);
     EXPECT_EQ(join_status_named(name), status) << name;

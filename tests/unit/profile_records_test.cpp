@@ -68,9 +68,9 @@ TEST(ProfileRecords, RefusesAMissingEvaluation) {
   testing::TemporaryDirectory dir;
   auto store = Store::open(dir / "kforge.db");
   int64_t evaluation = add_evaluation(*store);
-  EXPECT_THROW(
-      insert_profile(*store, {.evaluation_id = evaluation + 7, .status = ProfileStatus::kCollected}),
-      Error);
+  EXPECT_THROW(insert_profile(
+                   *store, {.evaluation_id = evaluation + 7, .status = ProfileStatus::kCollected}),
+               Error);
   EXPECT_TRUE(profiles_of(*store, evaluation).empty());
 }
 
@@ -80,16 +80,19 @@ TEST(ProfileRecords, EveryReasonRoundTripsAndAnUnknownOneIsRefused) {
   testing::TemporaryDirectory dir;
   auto store = Store::open(dir / "kforge.db");
   int64_t evaluation = add_evaluation(*store);
-  const ProfileUnavailableReason reasons[] = {
-      ProfileUnavailableReason::kInsufficientPrivileges, ProfileUnavailableReason::kVirtualizedGpu,
-      ProfileUnavailableReason::kMig,           ProfileUnavailableReason::kNotSupported,
-      ProfileUnavailableReason::kLibraryMissing, ProfileUnavailableReason::kUnsupportedChip,
-      ProfileUnavailableReason::kProfilerError,  ProfileUnavailableReason::kWorkerFailure,
-      ProfileUnavailableReason::kNcuMissing};
+  const ProfileUnavailableReason reasons[] = {ProfileUnavailableReason::kInsufficientPrivileges,
+                                              ProfileUnavailableReason::kVirtualizedGpu,
+                                              ProfileUnavailableReason::kMig,
+                                              ProfileUnavailableReason::kNotSupported,
+                                              ProfileUnavailableReason::kLibraryMissing,
+                                              ProfileUnavailableReason::kUnsupportedChip,
+                                              ProfileUnavailableReason::kProfilerError,
+                                              ProfileUnavailableReason::kWorkerFailure,
+                                              ProfileUnavailableReason::kNcuMissing};
   for (ProfileUnavailableReason reason : reasons)
-    insert_profile(*store, {.evaluation_id = evaluation,
-                            .status = ProfileStatus::kUnavailable,
-                            .reason = reason});
+    insert_profile(
+        *store,
+        {.evaluation_id = evaluation, .status = ProfileStatus::kUnavailable, .reason = reason});
   std::vector<ProfileRow> rows = profiles_of(*store, evaluation);
   ASSERT_EQ(rows.size(), std::size(reasons));
   for (size_t i = 0; i < rows.size(); ++i)

@@ -112,8 +112,9 @@ TEST_P(RunRecords, RunTaskStateIsStoredAndReplaced) {
   EXPECT_FALSE(find_run_task(*store, run, task));
 
   store_run_task(*store, {.run_id = run, .task_id = task, .state = {{"done", 1}}});
-  store_run_task(*store,
-                 {.run_id = run, .task_id = task, .state = {{"done", 2}}, .status = RunStatus::kCompleted});
+  store_run_task(
+      *store,
+      {.run_id = run, .task_id = task, .state = {{"done", 2}}, .status = RunStatus::kCompleted});
   std::optional<RunTaskRow> row = find_run_task(*store, run, task);
   ASSERT_TRUE(row);
   EXPECT_EQ(row->state, nlohmann::json({{"done", 2}}));
