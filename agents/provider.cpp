@@ -17,10 +17,27 @@
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
 #include "harness/util/json_fields.hpp"
+#include "harness/util/name_table.hpp"
 #include "harness/util/strings.hpp"
 
 namespace kforge::agents {
 namespace {
+
+// LlmStatus's one spelling: the names the store's llm_exchanges.status and messages hold.
+constexpr std::array kLlmStatuses = std::to_array<std::pair<LlmStatus, std::string_view>>({
+    {LlmStatus::kOk, "ok"},
+    {LlmStatus::kAuthFailed, "auth_failed"},
+    {LlmStatus::kUnknownModel, "unknown_model"},
+    {LlmStatus::kUnreachable, "unreachable"},
+    {LlmStatus::kBadRequest, "bad_request"},
+    {LlmStatus::kRateLimited, "rate_limited"},
+    {LlmStatus::kServerError, "server_error"},
+    {LlmStatus::kTimeout, "timeout"},
+    {LlmStatus::kDropped, "dropped"},
+    {LlmStatus::kMalformed, "malformed"},
+    {LlmStatus::kTooLarge, "too_large"},
+    {LlmStatus::kCancelled, "cancelled"},
+});
 
 using nlohmann::json;
 
@@ -403,33 +420,11 @@ class HttpProvider final : public Provider {
 }  // namespace
 
 std::string_view llm_status_name(LlmStatus status) {
-  switch (status) {
-    case LlmStatus::kOk:
-      return "ok";
-    case LlmStatus::kAuthFailed:
-      return "auth_failed";
-    case LlmStatus::kUnknownModel:
-      return "unknown_model";
-    case LlmStatus::kUnreachable:
-      return "unreachable";
-    case LlmStatus::kBadRequest:
-      return "bad_request";
-    case LlmStatus::kRateLimited:
-      return "rate_limited";
-    case LlmStatus::kServerError:
-      return "server_error";
-    case LlmStatus::kTimeout:
-      return "timeout";
-    case LlmStatus::kDropped:
-      return "dropped";
-    case LlmStatus::kMalformed:
-      return "malformed";
-    case LlmStatus::kTooLarge:
-      return "too_large";
-    case LlmStatus::kCancelled:
-      return "cancelled";
-  }
-  return "?";
+  return name_in(kLlmStatuses, status);
+}
+
+std::optional<LlmStatus> llm_status_named(std::string_view name) {
+  return value_named(kLlmStatuses, name);
 }
 
 bool llm_status_is_fatal(LlmStatus status) {

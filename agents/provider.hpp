@@ -65,6 +65,8 @@ enum class LlmStatus {
 };
 
 std::string_view llm_status_name(LlmStatus status);
+// The status `name` names (what llm_status_name gives); nullopt for any other text.
+std::optional<LlmStatus> llm_status_named(std::string_view name);
 // Statuses after which further requests cannot succeed either: the loop should stop the run.
 bool llm_status_is_fatal(LlmStatus status);
 

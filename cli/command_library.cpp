@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "datasets/records.hpp"
+#include "datasets/run_records.hpp"
 #include "harness/autotune/library_tuning.hpp"
 #include "harness/candidate/candidate_file.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
@@ -296,7 +297,7 @@ void verify(Context& context, const LibraryOptions& options) {
     all_passed = all_passed && result["passed"].get<bool>();
     results.push_back(result);
   }
-  finish_run(store, run_id, all_passed ? "completed" : "failed",
+  finish_run(store, run_id, all_passed ? RunStatus::kCompleted : RunStatus::kFailed,
              {{"kernels", results.size()}, {"passed", all_passed}});
 
   const std::optional<std::string> gpu = service.gpu_name();

@@ -100,13 +100,13 @@ void print_join(const nightly::JoinOutcome& outcome, bool json) {
   if (json) {
     Context::print_json({{"night", outcome.night},
                          {"node", outcome.node},
-                         {"status", outcome.status},
+                         {"status", nightly::join_status_name(outcome.status)},
                          {"detail", outcome.detail},
                          {"tasks", outcome.tasks}});
     return;
   }
   print("night %s: joined as %s: %s (%s)\n", outcome.night.c_str(), outcome.node.c_str(),
-        outcome.status.c_str(), outcome.detail.c_str());
+        std::string(nightly::join_status_name(outcome.status)).c_str(), outcome.detail.c_str());
   print("  tasks optimised by this node: %s\n",
         outcome.tasks.empty() ? "none" : strings::join(outcome.tasks, ", ").c_str());
 }

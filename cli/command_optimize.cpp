@@ -174,9 +174,9 @@ class ProgressDisplay {
   std::string last_task_;
 };
 
-void print_summary(int64_t run_id, const std::string& status,
-                   const std::vector<TaskOutcome>& outcomes) {
-  print("run %lld: %s\n", static_cast<long long>(run_id), status.c_str());
+void print_summary(int64_t run_id, RunStatus status, const std::vector<TaskOutcome>& outcomes) {
+  print("run %lld: %s\n", static_cast<long long>(run_id),
+        std::string(run_status_name(status)).c_str());
   print("%-28s %8s  %-36s %-22s %9s %10s  %s\n", "task", "attempts", "verdicts", "best", "tokens",
         "cost", "stop reason");
   for (const TaskOutcome& outcome : outcomes) {
@@ -295,7 +295,7 @@ TaskOutcome run_marking_interrupted(Store& store, int64_t run_id, RunTask run_ta
     return run_task();
   } catch (const Error& failure) {
     try {
-      finish_run(store, run_id, "interrupted", {{"error", failure.what()}});
+      finish_run(store, run_id, RunStatus::kInterrupted, {{"error", failure.what()}});
     } catch (const Error&) {
     }
     throw Error(failure.message() + "; the run is interrupted: continue with `kforge optimize " +
@@ -329,10 +329,11 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     if (!resumed || resumed->kind != "optimize")
       throw Error("no optimize run " + std::to_string(*existing) + " in the store",
                   workspace.db_path().string());
-    if (resumed->status == "completed")
+    if (resumed->status == RunStatus::kCompleted)
       throw Error("run " + std::to_string(resumed->id) + " has already completed", existing_flag);
-    if (options.join && resumed->status != "running")
-      throw Error("run " + std::to_string(resumed->id) + " is " + resumed->status +
+    if (options.join && resumed->status != RunStatus::kRunning)
+      throw Error("run " + std::to_string(resumed->id) + " is " +
+                      std::string(run_status_name(resumed->status)) +
                       ": no node works on it to join; continue it with `kforge optimize --resume " +
                       std::to_string(resumed->id) + "`",
                   "--join");
@@ -549,8 +550,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
           leases.release(lane_store, claim->task_id, /*done=*/false);
           continue;
         }
-        leases.release(lane_store, claim->task_id, outcome.status == "completed");
-        if (outcome.status == "failed" || outcome.status == "interrupted")
+        leases.release(lane_store, claim->task_id, outcome.status == RunStatus::kCompleted);
+        if (outcome.status == RunStatus::kFailed || outcome.status == RunStatus::kInterrupted)
           halted = true;
         finished[index] = std::move(outcome);
       } catch (...) {
@@ -584,24 +585,25 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     std::rethrow_exception(first_error);
 
   std::vector<TaskOutcome> outcomes;
-  std::string run_status = "completed";
+  RunStatus run_status = RunStatus::kCompleted;
   std::string failure;
   for (std::optional<TaskOutcome>& outcome : finished) {
     if (!outcome)
       continue;
     outcomes.push_back(std::move(*outcome));
-    if (outcomes.back().status == "failed" && run_status != "failed") {
-      run_status = "failed";
+    if (outcomes.back().status == RunStatus::kFailed && run_status != RunStatus::kFailed) {
+      run_status = RunStatus::kFailed;
       failure = outcomes.back().error;
-    } else if (outcomes.back().status == "interrupted" && run_status == "completed") {
-      run_status = "interrupted";
+    } else if (outcomes.back().status == RunStatus::kInterrupted &&
+               run_status == RunStatus::kCompleted) {
+      run_status = RunStatus::kInterrupted;
     }
   }
   const int64_t open_tasks = count_open_leases(store, run_id);
-  if (run_status == "completed" && open_tasks > 0)
-    run_status = "interrupted";
-  if (run_status == "completed" && stop_requested().load())
-    run_status = "interrupted";
+  if (run_status == RunStatus::kCompleted && open_tasks > 0)
+    run_status = RunStatus::kInterrupted;
+  if (run_status == RunStatus::kCompleted && stop_requested().load())
+    run_status = RunStatus::kInterrupted;
 
   nlohmann::json tasks_json = nlohmann::json::array();
   for (const TaskOutcome& outcome : outcomes)
@@ -618,21 +620,22 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     finish_run(store, run_id, run_status, summary);
 
   if (options.json) {
-    nlohmann::json report = {{"run_id", run_id}, {"status", run_status}, {"tasks", tasks_json}};
+    nlohmann::json report = {
+        {"run_id", run_id}, {"status", run_status_name(run_status)}, {"tasks", tasks_json}};
     if (!failure.empty())
       report["error"] = failure;
     Context::print_json(report);
   } else {
     print_summary(run_id, run_status, outcomes);
   }
-  if (run_status == "interrupted") {
+  if (run_status == RunStatus::kInterrupted) {
     if (!others_work)
       context.progress("interrupted: continue with `kforge optimize --resume " +
                        std::to_string(run_id) + "`");
     if (!others_work || stop_requested().load())
       throw CLI::RuntimeError(130);
   }
-  if (run_status == "failed")
+  if (run_status == RunStatus::kFailed)
     throw Error(failure + (others_work ? "; the other nodes go on with the run"
                                        : "; continue with `kforge optimize --resume " +
                                              std::to_string(run_id) + "`"),

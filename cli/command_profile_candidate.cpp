@@ -89,8 +89,9 @@ void profile_file(const ProfileFileOptions& options, Context& context) {
     report["not_profiled"] =
         profile && profile->collected()
             ? nlohmann::json()
-            : nlohmann::json(profile ? "unavailable: " + profile->counters.reason
-                                     : why_not_profiled(outcome));
+            : nlohmann::json(profile
+                                 ? "unavailable: " + std::string(profile->counters.reason_name())
+                                 : why_not_profiled(outcome));
     report["time_by_launch"] = nlohmann::json::array();
     for (const LaunchTime& launch : launches)
       report["time_by_launch"].push_back(launch.to_json());

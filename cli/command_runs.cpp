@@ -18,7 +18,7 @@ namespace {
 nlohmann::json run_json(const RunRow& run) {
   return {{"id", run.id},
           {"kind", run.kind},
-          {"status", run.status},
+          {"status", run_status_name(run.status)},
           {"agent", run.agent ? nlohmann::json(*run.agent) : nlohmann::json()},
           {"strategy", run.strategy ? nlohmann::json(*run.strategy) : nlohmann::json()},
           {"model", run.model ? nlohmann::json(*run.model) : nlohmann::json()},
@@ -92,8 +92,8 @@ void add_runs_command(CLI::App& parent, Context& context) {
       for (const std::string& task : tasks)
         task_text += (task_text.empty() ? "" : " ") + task;
       print("%5lld  %-8s  %-11s  %-7s  %-8s  %10lld  %-24s  %s\n", static_cast<long long>(run.id),
-            run.kind.c_str(), run.status.c_str(), run.agent.value_or("-").c_str(),
-            run.strategy.value_or("-").c_str(),
+            run.kind.c_str(), std::string(run_status_name(run.status)).c_str(),
+            run.agent.value_or("-").c_str(), run.strategy.value_or("-").c_str(),
             static_cast<long long>(count_candidates_of_run(store, run.id)), run.started_at.c_str(),
             task_text.c_str());
     }

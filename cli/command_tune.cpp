@@ -157,7 +157,9 @@ void print_tune_report(const autotune::TuneReport& report) {
       "from the store) of a budget of %zu, %s in %.1f s\n",
       static_cast<unsigned long long>(report.product_size), report.space_size,
       report.sampled ? " (a uniform sample)" : "", report.points.size(), report.evaluated(),
-      report.points.size() - report.evaluated(), report.budget, report.status.c_str(),
+      report.points.size() - report.evaluated(), report.budget,
+      report.exhausted ? "completed (every point of the space told)"
+                       : std::string(run_status_name(report.status)).c_str(),
       report.seconds);
   if (const std::optional<autotune::LlmStart>& start = report.llm_start) {
     print("LLM start: %zu point%s asked for: %s", start->asked, start->asked == 1 ? "" : "s",
@@ -228,12 +230,14 @@ void check_joinable(const TuneArguments& arguments, Workspace& workspace) {
   if (run->kind != "tune")
     throw Error("run " + run_text + " is not a tuning run (its kind is " + run->kind + ")",
                 "--join");
-  if (run->status == "completed" || run->status == "exhausted")
+  if (run->status == RunStatus::kCompleted) {
+    const bool exhausted = run->summary && run->summary->value("exhausted", false);
     throw Error("run " + run_text + " has already " +
-                    (run->status == "completed" ? "completed" : "told every point of its space"),
+                    (exhausted ? "told every point of its space" : "completed"),
                 "--join");
-  if (run->status != "running")
-    throw Error("run " + run_text + " is " + run->status +
+  }
+  if (run->status != RunStatus::kRunning)
+    throw Error("run " + run_text + " is " + std::string(run_status_name(run->status)) +
                     ": no node works on it to join; continue it with `kforge tune --resume " +
                     run_text + "`",
                 "--join");

@@ -18,6 +18,7 @@
 #include "cli/file_watcher.hpp"
 #include "cli/stop_signals.hpp"
 #include "datasets/records.hpp"
+#include "datasets/run_records.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/evaluation/profile_report.hpp"
@@ -98,7 +99,7 @@ std::string profile_text(const std::optional<ProfileReport>& report) {
   if (!report)
     return "";
   if (!report->collected())
-    return "  profile unavailable (" + report->counters.reason + ")";
+    return "  profile unavailable (" + std::string(report->counters.reason_name()) + ")";
   auto top = top_finding(*report);
   if (!top)
     return "  profile: no findings";
@@ -215,7 +216,7 @@ void run_watch(const WatchOptions& options, Context& context) {
     last = now;
   };
 
-  auto finish = [&](const std::string& status, nlohmann::json summary) {
+  auto finish = [&](RunStatus status, nlohmann::json summary) {
     summary["versions"] = versions;
     if (last)
       summary["last"] = {{"candidate_id", last->candidate_id},
@@ -249,12 +250,12 @@ void run_watch(const WatchOptions& options, Context& context) {
     }
   } catch (const Error& failure) {
     try {
-      finish("failed", {{"error", failure.what()}});
+      finish(RunStatus::kFailed, {{"error", failure.what()}});
     } catch (const Error&) {
     }
     throw;
   }
-  finish("completed", nlohmann::json::object());
+  finish(RunStatus::kCompleted, nlohmann::json::object());
   context.progress("stopped after " + std::to_string(versions) + " version" +
                    (versions == 1 ? "" : "s") + " (run " + std::to_string(run_id) + ")");
 }

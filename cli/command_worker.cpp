@@ -77,7 +77,7 @@ class CuptiDeviceCounters : public DeviceCounters {
       reply.chip = ranges.chip;
       reply.passes = static_cast<int>(ranges.passes);
       if (ranges.ranges.size() != launches.size()) {
-        reply.reason = "profiler_error";
+        reply.reason = ProfileUnavailableReason::kProfilerError;
         reply.detail = "the range profiler returned " + std::to_string(ranges.ranges.size()) +
                        " ranges for " + std::to_string(launches.size()) + " launches";
         return reply;
@@ -97,8 +97,8 @@ class CuptiDeviceCounters : public DeviceCounters {
       }
       reply.status = ProfileStatus::kCollected;
     } catch (const CuptiError& refused) {
-      std::string_view reason = counters_unavailable_reason(refused.result());
-      reply.reason = reason.empty() ? "profiler_error" : std::string(reason);
+      reply.reason = counters_unavailable_reason(refused.result())
+                         .value_or(ProfileUnavailableReason::kProfilerError);
       reply.detail = refused.what();
     }
     return reply;

@@ -1,10 +1,30 @@
 #include "datasets/night_records.hpp"
 
+#include <array>
+
 #include "harness/util/error.hpp"
 #include "harness/util/json_text.hpp"
+#include "harness/util/name_table.hpp"
 
 namespace kforge {
 namespace {
+
+constexpr std::array kNightStatuses = std::to_array<std::pair<NightStatus, std::string_view>>({
+    {NightStatus::kRunning, "running"},
+    {NightStatus::kCompleted, "completed"},
+    {NightStatus::kBudgetReached, "budget_reached"},
+    {NightStatus::kInterrupted, "interrupted"},
+    {NightStatus::kFailed, "failed"},
+});
+
+constexpr std::array kNightStepStatuses =
+    std::to_array<std::pair<NightStepStatus, std::string_view>>({
+        {NightStepStatus::kRunning, "running"},
+        {NightStepStatus::kDone, "done"},
+        {NightStepStatus::kSkipped, "skipped"},
+        {NightStepStatus::kFailed, "failed"},
+        {NightStepStatus::kStopped, "stopped"},
+    });
 
 constexpr const char* kNightColumns =
     "id, name, status, environment, config, report, pid, host, heartbeat_at, started_at, "
@@ -14,7 +34,7 @@ NightRow read_night(const sql::Statement& row) {
   NightRow night;
   night.id = row.integer(0);
   night.name = row.text(1);
-  night.status = row.text(2);
+  night.status = night_status_from_name(row.text(2), "nights row " + night.name);
   night.environment = nlohmann::json::parse(row.text(3));
   night.config = nlohmann::json::parse(row.text(4));
   if (auto report = row.optional_text(5))
@@ -31,20 +51,48 @@ constexpr const char* kStepColumns =
     "night_id, position, name, status, seconds, detail, state, runs";
 
 NightStepRow read_step(const sql::Statement& row) {
-  return NightStepRow{.night_id = row.integer(0),
-                      .position = row.integer(1),
-                      .name = row.text(2),
-                      .status = row.text(3),
-                      .seconds = row.real(4),
-                      .detail = row.text(5),
-                      .state = nlohmann::json::parse(row.text(6)),
-                      .runs = row.integer(7)};
+  const int64_t night_id = row.integer(0);
+  const std::string name = row.text(2);
+  return NightStepRow{
+      .night_id = night_id,
+      .position = row.integer(1),
+      .name = name,
+      .status = night_step_status_from_name(
+          row.text(3), "night_steps row " + name + " of night " + std::to_string(night_id)),
+      .seconds = row.real(4),
+      .detail = row.text(5),
+      .state = nlohmann::json::parse(row.text(6)),
+      .runs = row.integer(7)};
 }
 
 // The advisory lock's key: "kforgeNL" as a big-endian 64-bit integer.
 constexpr const char* kNightlyLockKey = "7738995546834423372";
 
 }  // namespace
+
+std::string_view night_status_name(NightStatus status) {
+  return name_in(kNightStatuses, status);
+}
+
+std::optional<NightStatus> night_status_named(std::string_view name) {
+  return value_named(kNightStatuses, name);
+}
+
+NightStatus night_status_from_name(std::string_view name, const std::string& where) {
+  return value_named_or_error(kNightStatuses, name, "night status", where);
+}
+
+std::string_view night_step_status_name(NightStepStatus status) {
+  return name_in(kNightStepStatuses, status);
+}
+
+std::optional<NightStepStatus> night_step_status_named(std::string_view name) {
+  return value_named(kNightStepStatuses, name);
+}
+
+NightStepStatus night_step_status_from_name(std::string_view name, const std::string& where) {
+  return value_named_or_error(kNightStepStatuses, name, "night step status", where);
+}
 
 bool try_lock_nightly(Store& store) {
   auto query = store.db().prepare(std::string("SELECT CASE WHEN pg_try_advisory_lock(") +
@@ -79,7 +127,7 @@ int64_t insert_night(Store& store, const NightRow& night) {
       "INSERT INTO nights (name, status, environment, config, pid, host, heartbeat_at) "
       "VALUES (?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
   insert.bind(1, night.name)
-      .bind(2, night.status)
+      .bind(2, night_status_name(night.status))
       .bind(3, json_text(night.environment))
       .bind(4, json_text(night.config))
       .bind(5, night.pid)
@@ -102,12 +150,12 @@ void update_night_environment(Store& store, int64_t night_id, const nlohmann::js
   update.run();
 }
 
-void finish_night(Store& store, int64_t night_id, const std::string& status,
+void finish_night(Store& store, int64_t night_id, NightStatus status,
                   const nlohmann::json& report) {
   auto update = store.db().prepare(
       "UPDATE nights SET status = ?, report = ?, "
       "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
-  update.bind(1, status).bind(2, json_text(report)).bind(3, night_id);
+  update.bind(1, night_status_name(status)).bind(2, json_text(report)).bind(3, night_id);
   update.run();
 }
 
@@ -149,7 +197,7 @@ void store_night_step(Store& store, const NightStepRow& step) {
   upsert.bind(1, step.night_id)
       .bind(2, step.position)
       .bind(3, step.name)
-      .bind(4, step.status)
+      .bind(4, night_step_status_name(step.status))
       .bind(5, step.seconds)
       .bind(6, step.detail)
       .bind(7, json_text(step.state))

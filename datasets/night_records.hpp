@@ -10,17 +10,35 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "datasets/store.hpp"
 
 namespace kforge {
 
+// How a night stands: exactly the values nights.status's CHECK allows, stored as their names
+// ("running", "completed", "budget_reached", "interrupted", "failed"). A finished night's
+// status is its report's outcome (harness/nightly/night_report.hpp).
+enum class NightStatus { kRunning, kCompleted, kBudgetReached, kInterrupted, kFailed };
+std::string_view night_status_name(NightStatus status);
+// The status `name` names; nullopt for any other text.
+std::optional<NightStatus> night_status_named(std::string_view name);
+// The same, or an Error at `where` naming the text and the allowed names.
+NightStatus night_status_from_name(std::string_view name, const std::string& where);
+
+// How a step of a night stands: exactly the values night_steps.status's CHECK allows ("running",
+// "done", "skipped", "failed", "stopped"). A step that is done, skipped or failed is not run
+// again; a stopped one is, by the next process of the night.
+enum class NightStepStatus { kRunning, kDone, kSkipped, kFailed, kStopped };
+std::string_view night_step_status_name(NightStepStatus status);
+std::optional<NightStepStatus> night_step_status_named(std::string_view name);
+NightStepStatus night_step_status_from_name(std::string_view name, const std::string& where);
+
 struct NightRow {
   int64_t id = 0;
-  std::string name;                // the night's id, e.g. 2026-12-03T02-00-00Z
-  std::string status = "running";  // running, completed, budget_reached,
-                                   // interrupted, failed
+  std::string name;  // the night's id, e.g. 2026-12-03T02-00-00Z
+  NightStatus status = NightStatus::kRunning;
   nlohmann::json environment = nlohmann::json::object();  // the snapshot taken at its start
   nlohmann::json config = nlohmann::json::object();       // the effective configuration
   std::optional<nlohmann::json> report;                   // the NightReport, once finished
@@ -33,7 +51,7 @@ struct NightStepRow {
   int64_t night_id = 0;
   int64_t position = 0;
   std::string name;
-  std::string status = "running";  // running, done, skipped, failed, stopped
+  NightStepStatus status = NightStepStatus::kRunning;
   double seconds = 0;
   std::string detail;
   nlohmann::json state = nlohmann::json::object();  // the step's checkpoint
@@ -45,8 +63,7 @@ int64_t insert_night(Store& store, const NightRow& night);
 void update_night_process(Store& store, int64_t night_id, int64_t pid, const std::string& host);
 void update_night_environment(Store& store, int64_t night_id, const nlohmann::json& environment);
 // Sets the final status and report, and the finish time to now.
-void finish_night(Store& store, int64_t night_id, const std::string& status,
-                  const nlohmann::json& report);
+void finish_night(Store& store, int64_t night_id, NightStatus status, const nlohmann::json& report);
 std::optional<NightRow> find_night(const Store& store, const std::string& name);
 // The newest night whose status is `running` or `interrupted`: one to continue.
 std::optional<NightRow> find_unfinished_night(const Store& store);

@@ -7,18 +7,21 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "datasets/store.hpp"
+#include "harness/util/profile_status.hpp"
 
 namespace kforge {
 
 struct ProfileRow {
   int64_t id = 0;
   int64_t evaluation_id = 0;
-  std::string status;  // "collected" or "unavailable"
-  std::string reason;  // why unavailable; "" when collected
+  ProfileStatus status = ProfileStatus::kUnavailable;
+  std::optional<ProfileUnavailableReason> reason;  // why unavailable; stored "" when none
   std::string detail;
   std::string profiler = "cupti";
   std::string chip;
@@ -34,6 +37,11 @@ struct ProfileRow {
 };
 
 int64_t insert_profile(Store& store, const ProfileRow& profile);
+// The status and reason columns of a profiles row read back (also by the exports' row reader);
+// text no kforge writes is an Error naming it and `where`.
+ProfileStatus profile_status_from_column(std::string_view text, const std::string& where);
+std::optional<ProfileUnavailableReason> profile_reason_from_column(std::string_view text,
+                                                                   const std::string& where);
 std::vector<ProfileRow> profiles_of(const Store& store, int64_t evaluation_id);
 
 }  // namespace kforge

@@ -1,9 +1,19 @@
 #include "datasets/run_records.hpp"
 
+#include <array>
+
 #include "harness/util/json_text.hpp"
+#include "harness/util/name_table.hpp"
 
 namespace kforge {
 namespace {
+
+constexpr std::array kRunStatuses = std::to_array<std::pair<RunStatus, std::string_view>>({
+    {RunStatus::kRunning, "running"},
+    {RunStatus::kCompleted, "completed"},
+    {RunStatus::kFailed, "failed"},
+    {RunStatus::kInterrupted, "interrupted"},
+});
 
 RunRow read_run(const sql::Statement& row) {
   RunRow run;
@@ -16,7 +26,7 @@ RunRow read_run(const sql::Statement& row) {
   run.model = row.optional_text(6);
   run.gpu = row.optional_text(7);
   run.environment = nlohmann::json::parse(row.text(8));
-  run.status = row.text(9);
+  run.status = run_status_from_name(row.text(9), "runs row " + std::to_string(run.id));
   if (auto summary = row.optional_text(10))
     run.summary = nlohmann::json::parse(*summary);
   run.started_at = row.text(11);
@@ -24,11 +34,27 @@ RunRow read_run(const sql::Statement& row) {
   return run;
 }
 
+std::string run_task_where(int64_t run_id, int64_t task_id) {
+  return "run_tasks row of run " + std::to_string(run_id) + ", task " + std::to_string(task_id);
+}
+
 constexpr const char* kRunColumns =
     "id, kind, request, config, agent, strategy, model, gpu, environment, status, summary, "
     "started_at, finished_at";
 
 }  // namespace
+
+std::string_view run_status_name(RunStatus status) {
+  return name_in(kRunStatuses, status);
+}
+
+std::optional<RunStatus> run_status_named(std::string_view name) {
+  return value_named(kRunStatuses, name);
+}
+
+RunStatus run_status_from_name(std::string_view name, const std::string& where) {
+  return value_named_or_error(kRunStatuses, name, "run status", where);
+}
 
 int64_t insert_run(Store& store, const RunRow& run) {
   auto insert = store.db().prepare(
@@ -42,18 +68,17 @@ int64_t insert_run(Store& store, const RunRow& run) {
       .bind(6, run.model)
       .bind(7, run.gpu)
       .bind(8, json_text(run.environment))
-      .bind(9, run.status)
+      .bind(9, run_status_name(run.status))
       .bind(10, store.node());
   insert.run();
   return store.db().last_insert_id();
 }
 
-void finish_run(Store& store, int64_t run_id, const std::string& status,
-                const nlohmann::json& summary) {
+void finish_run(Store& store, int64_t run_id, RunStatus status, const nlohmann::json& summary) {
   auto update = store.db().prepare(
       "UPDATE runs SET status = ?, summary = ?, "
       "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
-  update.bind(1, status).bind(2, json_text(summary)).bind(3, run_id);
+  update.bind(1, run_status_name(status)).bind(2, json_text(summary)).bind(3, run_id);
   update.run();
 }
 
@@ -91,7 +116,7 @@ std::optional<RunTaskRow> find_run_task(const Store& store, int64_t run_id, int6
   return RunTaskRow{.run_id = run_id,
                     .task_id = task_id,
                     .state = nlohmann::json::parse(query.text(0)),
-                    .status = query.text(1)};
+                    .status = run_status_from_name(query.text(1), run_task_where(run_id, task_id))};
 }
 
 std::vector<RunTaskRow> run_tasks_of(const Store& store, int64_t run_id) {
@@ -99,11 +124,14 @@ std::vector<RunTaskRow> run_tasks_of(const Store& store, int64_t run_id) {
       "SELECT task_id, state, status FROM run_tasks WHERE run_id = ? ORDER BY task_id");
   query.bind(1, run_id);
   std::vector<RunTaskRow> rows;
-  while (query.step())
-    rows.push_back({.run_id = run_id,
-                    .task_id = query.integer(0),
-                    .state = nlohmann::json::parse(query.text(1)),
-                    .status = query.text(2)});
+  while (query.step()) {
+    const int64_t task_id = query.integer(0);
+    rows.push_back(
+        {.run_id = run_id,
+         .task_id = task_id,
+         .state = nlohmann::json::parse(query.text(1)),
+         .status = run_status_from_name(query.text(2), run_task_where(run_id, task_id))});
+  }
   return rows;
 }
 
@@ -112,7 +140,10 @@ void store_run_task(Store& store, const RunTaskRow& row) {
       "INSERT INTO run_tasks (run_id, task_id, state, status) VALUES (?, ?, ?, ?) "
       "ON CONFLICT (run_id, task_id) DO UPDATE SET state = excluded.state, "
       "status = excluded.status");
-  upsert.bind(1, row.run_id).bind(2, row.task_id).bind(3, json_text(row.state)).bind(4, row.status);
+  upsert.bind(1, row.run_id)
+      .bind(2, row.task_id)
+      .bind(3, json_text(row.state))
+      .bind(4, run_status_name(row.status));
   upsert.run();
 }
 

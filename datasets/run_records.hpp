@@ -9,11 +9,23 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "datasets/store.hpp"
 
 namespace kforge {
+
+// How a run, or one task of a run, stands: exactly the values the CHECK of runs.status and
+// run_tasks.status allows, stored as their names ("running", "completed", "failed",
+// "interrupted"). Why a run ended beyond these (a tuning run that told every point of its space,
+// a cancelled evaluation) goes in its summary.
+enum class RunStatus { kRunning, kCompleted, kFailed, kInterrupted };
+std::string_view run_status_name(RunStatus status);
+// The status `name` names; nullopt for any other text.
+std::optional<RunStatus> run_status_named(std::string_view name);
+// The same, or an Error at `where` naming the text and the allowed names.
+RunStatus run_status_from_name(std::string_view name, const std::string& where);
 
 struct RunRow {
   int64_t id = 0;
@@ -22,15 +34,14 @@ struct RunRow {
   nlohmann::json config = nlohmann::json::object();
   std::optional<std::string> agent, strategy, model, gpu;
   nlohmann::json environment = nlohmann::json::object();
-  std::string status = "running";
+  RunStatus status = RunStatus::kRunning;
   std::optional<nlohmann::json> summary;
   std::string started_at, finished_at;
 };
 
 int64_t insert_run(Store& store, const RunRow& run);
 // Sets the final status and summary, and the finish time to now.
-void finish_run(Store& store, int64_t run_id, const std::string& status,
-                const nlohmann::json& summary);
+void finish_run(Store& store, int64_t run_id, RunStatus status, const nlohmann::json& summary);
 // A resumed run is running again: its status is "running" and its finish time cleared.
 void reopen_run(Store& store, int64_t run_id);
 std::optional<RunRow> find_run(const Store& store, int64_t run_id);
@@ -42,7 +53,7 @@ struct RunTaskRow {
   int64_t run_id = 0;
   int64_t task_id = 0;
   nlohmann::json state = nlohmann::json::object();
-  std::string status = "running";  // running, completed, failed, interrupted
+  RunStatus status = RunStatus::kRunning;
 };
 
 std::optional<RunTaskRow> find_run_task(const Store& store, int64_t run_id, int64_t task_id);

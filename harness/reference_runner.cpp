@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/util/hash.hpp"
+#include "harness/util/name_table.hpp"
 #include "harness/util/strings.hpp"
 #include "harness/util/subprocess.hpp"
 #include "harness/workspace.hpp"
@@ -21,6 +23,23 @@ namespace kforge {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::array kReferenceFailureKinds =
+    std::to_array<std::pair<ReferenceFailureKind, std::string_view>>({
+        {ReferenceFailureKind::kSyntaxError, "syntax_error"},
+        {ReferenceFailureKind::kMissingDefinition, "missing_definition"},
+        {ReferenceFailureKind::kMissingModule, "missing_module"},
+        {ReferenceFailureKind::kRaised, "raised"},
+        {ReferenceFailureKind::kWrongReturnType, "wrong_return_type"},
+        {ReferenceFailureKind::kTimeLimit, "time_limit"},
+        {ReferenceFailureKind::kTooLarge, "too_large"},
+        {ReferenceFailureKind::kBadRequest, "bad_request"},
+        {ReferenceFailureKind::kNoCuda, "no_cuda"},
+        {ReferenceFailureKind::kNoTorch, "no_torch"},
+        {ReferenceFailureKind::kDied, "died"},
+        {ReferenceFailureKind::kMemoryLimit, "memory_limit"},
+        {ReferenceFailureKind::kUnknown, "unknown"},
+    });
 
 constexpr std::string_view kScriptPath = "harness/reference/kforge_reference.py";
 // Tasks per runner process during analysis: enough to pay for torch's import several times
@@ -68,10 +87,16 @@ std::string file_stamp(const fs::path& path) {
          std::to_string(info.st_size) + ":" + std::to_string(info.st_ino);
 }
 
+// A failure reply as the runner sent it; a kind the script never gives is the bridge's Error.
 ReferenceFailure failure_from_reply(const nlohmann::json& reply) {
   ReferenceFailure failure;
   const auto& error = reply.contains("error") ? reply["error"] : nlohmann::json::object();
-  failure.kind = error.value("kind", "unknown");
+  const std::string kind = error.value("kind", "unknown");
+  const std::optional<ReferenceFailureKind> known = reference_failure_kind_named(kind);
+  if (!known)
+    throw Error("the reference runner replied with an unknown failure kind '" + kind + "'",
+                "reference runner reply for " + reply.value("name", std::string("a task")));
+  failure.kind = *known;
   failure.message = error.value("message", "the reference runner failed without saying why");
   failure.traceback = error.value("traceback", "");
   return failure;
@@ -84,6 +109,14 @@ unsigned worker_count(int jobs) {
 }
 
 }  // namespace
+
+std::string_view reference_failure_kind_name(ReferenceFailureKind kind) {
+  return name_in(kReferenceFailureKinds, kind);
+}
+
+std::optional<ReferenceFailureKind> reference_failure_kind_named(std::string_view name) {
+  return value_named(kReferenceFailureKinds, name);
+}
 
 std::string ReferenceFailure::describe() const {
   std::string text = message;
@@ -353,7 +386,9 @@ std::vector<AnalysisOutcome> ReferenceRunner::analyze(
           if (ended.empty())
             ended = "the reference runner stopped without answering";
           finish(remaining.front(),
-                 ReferenceFailure{memory_exceeded ? "memory_limit" : "died", ended, ""});
+                 ReferenceFailure{memory_exceeded ? ReferenceFailureKind::kMemoryLimit
+                                                  : ReferenceFailureKind::kDied,
+                                  ended, ""});
           remaining.erase(remaining.begin());
         }
       }
@@ -477,8 +512,8 @@ std::variant<BaselineTimes, ReferenceFailure> ReferenceRunner::baseline(
   std::string ended;
   auto replies = run_script(full, std::chrono::seconds(options_.timeout_s + 60), &ended);
   if (replies.empty() || replies.front().contains("done")) {
-    return ReferenceFailure{"died", ended.empty() ? "the reference runner gave no reply" : ended,
-                            ""};
+    return ReferenceFailure{ReferenceFailureKind::kDied,
+                            ended.empty() ? "the reference runner gave no reply" : ended, ""};
   }
   const nlohmann::json& reply = replies.front();
   if (!reply.value("ok", false))

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -29,10 +30,32 @@ struct PythonInterpreter {
   bool cuda_available = false;  // torch.cuda.is_available() when it was probed
 };
 
-// A task the runner could not handle: its own failure, not kforge's. `kind` is the runner's
-// (syntax_error, missing_definition, raised, wrong_return_type, time_limit, bad_request, died).
+// Why the runner could not handle a task, as the script's replies name it (TaskError's kind in
+// harness/reference/kforge_reference.py), or as the bridge saw it end: kDied (the runner stopped
+// without answering) and kMemoryLimit (it passed reference.memory_mb). kUnknown is a failure
+// reply that named no kind. The names are the text replies, reports and stored evidence hold.
+enum class ReferenceFailureKind {
+  kSyntaxError,        // syntax_error
+  kMissingDefinition,  // missing_definition: no Model, get_inputs or get_init_inputs
+  kMissingModule,      // missing_module: an import the Python lacks
+  kRaised,             // raised: the task's own code raised
+  kWrongReturnType,    // wrong_return_type
+  kTimeLimit,          // time_limit: reference.timeout_s
+  kTooLarge,           // too_large: not run on the CPU at the benchmark shape
+  kBadRequest,         // bad_request: kforge asked what the task cannot do
+  kNoCuda,             // no_cuda: a GPU was asked for and torch sees none
+  kNoTorch,            // no_torch
+  kDied,               // died
+  kMemoryLimit,        // memory_limit
+  kUnknown,            // unknown
+};
+std::string_view reference_failure_kind_name(ReferenceFailureKind kind);
+// The kind `name` names; nullopt for any other text.
+std::optional<ReferenceFailureKind> reference_failure_kind_named(std::string_view name);
+
+// A task the runner could not handle: its own failure, not kforge's.
 struct ReferenceFailure {
-  std::string kind;
+  ReferenceFailureKind kind = ReferenceFailureKind::kUnknown;
   std::string message;
   std::string traceback;  // the last lines of the Python traceback, if any
 

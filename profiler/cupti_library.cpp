@@ -30,24 +30,24 @@ void check_cupti(CUptiResult result, const char* function, CuptiResultString des
       result, std::string(function) + " failed: " + cupti_result_text(result, describe), library);
 }
 
-std::string_view counters_unavailable_reason(CUptiResult result) {
+std::optional<ProfileUnavailableReason> counters_unavailable_reason(CUptiResult result) {
   switch (result) {
     case CUPTI_ERROR_INSUFFICIENT_PRIVILEGES:
     case CUPTI_ERROR_VIRTUALIZED_DEVICE_INSUFFICIENT_PRIVILEGES:
-      return "insufficient_privileges";
+      return ProfileUnavailableReason::kInsufficientPrivileges;
     case CUPTI_ERROR_VIRTUALIZED_DEVICE_NOT_SUPPORTED:
-      return "virtualized_gpu";
+      return ProfileUnavailableReason::kVirtualizedGpu;
     case CUPTI_ERROR_MIG_DEVICE_NOT_SUPPORTED:
-      return "mig";
+      return ProfileUnavailableReason::kMig;
     case CUPTI_ERROR_NOT_SUPPORTED:
     case CUPTI_ERROR_CMP_DEVICE_NOT_SUPPORTED:
     case CUPTI_ERROR_SLI_DEVICE_NOT_SUPPORTED:
     case CUPTI_ERROR_WSL_DEVICE_NOT_SUPPORTED:
     case CUPTI_ERROR_CONFIDENTIAL_COMPUTING_NOT_SUPPORTED:
     case CUPTI_ERROR_LEGACY_PROFILER_NOT_SUPPORTED:
-      return "not_supported";
+      return ProfileUnavailableReason::kNotSupported;
     default:
-      return "";
+      return std::nullopt;
   }
 }
 

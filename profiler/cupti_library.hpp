@@ -4,12 +4,14 @@
 
 #include <cupti_result.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "harness/util/dynamic_library.hpp"
 #include "harness/util/error.hpp"
+#include "harness/util/profile_status.hpp"
 
 namespace kforge {
 
@@ -42,11 +44,11 @@ void check_cupti(CUptiResult result, const char* function, CuptiResultString des
 // The result's name ("CUPTI_ERROR_INSUFFICIENT_PRIVILEGES"), or its number.
 std::string cupti_result_text(CUptiResult result, CuptiResultString describe);
 
-// Why counters cannot be collected, as the one word a profile records, for the CUPTI results
-// that say the machine forbids or cannot do it: insufficient_privileges (profiling restricted
-// to administrators, NVreg_RestrictProfilingToAdminUsers), virtualized_gpu, mig,
-// not_supported (CMP, SLI, WSL, confidential computing, an unsupported device); "" for every
-// other result, which is a failure rather than an answer.
-std::string_view counters_unavailable_reason(CUptiResult result);
+// Why counters cannot be collected, as a profile records it, for the CUPTI results that say the
+// machine forbids or cannot do it: kInsufficientPrivileges (profiling restricted to
+// administrators, NVreg_RestrictProfilingToAdminUsers), kVirtualizedGpu, kMig, kNotSupported
+// (CMP, SLI, WSL, confidential computing, an unsupported device); nullopt for every other
+// result, which is a failure rather than an answer.
+std::optional<ProfileUnavailableReason> counters_unavailable_reason(CUptiResult result);
 
 }  // namespace kforge

@@ -341,10 +341,6 @@ ProfileRequest ProfileRequest::from_json(const json& json, const std::string& wh
   return request;
 }
 
-std::string_view profile_status_name(ProfileStatus status) {
-  return status == ProfileStatus::kCollected ? "collected" : "unavailable";
-}
-
 json KernelCounters::to_json() const {
   return {{"launch", launch}, {"kernel", kernel}, {"metrics", metrics}};
 }
@@ -363,7 +359,7 @@ json ProfileReply::to_json() const {
   for (const KernelCounters& counters : kernels)
     list.push_back(counters.to_json());
   return {{"status", profile_status_name(status)},
-          {"reason", reason},
+          {"reason", reason_name()},
           {"detail", detail},
           {"profiler", profiler},
           {"chip", chip},
@@ -376,14 +372,17 @@ ProfileReply ProfileReply::from_json(const json& json, const std::string& where)
   Fields fields(json, where);
   ProfileReply reply;
   std::string status = fields.required<std::string>("status");
-  if (status == "collected")
-    reply.status = ProfileStatus::kCollected;
-  else if (status == "unavailable")
-    reply.status = ProfileStatus::kUnavailable;
+  if (std::optional<ProfileStatus> known = profile_status_named(status))
+    reply.status = *known;
   else
     throw Error("field 'status' must be \"collected\" or \"unavailable\", not '" + status + "'",
                 where);
-  reply.reason = fields.optional<std::string>("reason", "");
+  if (std::string reason = fields.optional<std::string>("reason", ""); !reason.empty()) {
+    reply.reason = profile_unavailable_reason_named(reason);
+    if (!reply.reason)
+      throw Error("field 'reason' is '" + reason + "', not a reason a profile is unavailable",
+                  where);
+  }
   reply.detail = fields.optional<std::string>("detail", "");
   reply.profiler = fields.optional<std::string>("profiler", "cupti");
   reply.chip = fields.optional<std::string>("chip", "");
@@ -397,7 +396,7 @@ ProfileReply ProfileReply::from_json(const json& json, const std::string& where)
       reply.kernels.push_back(
           KernelCounters::from_json(kernels[i], where + ": kernels[" + std::to_string(i) + "]"));
   }
-  if (reply.status == ProfileStatus::kUnavailable && reply.reason.empty())
+  if (reply.status == ProfileStatus::kUnavailable && !reply.reason)
     throw Error("an unavailable profile must say why (field 'reason')", where);
   return reply;
 }

@@ -59,6 +59,7 @@
 #include <vector>
 
 #include "harness/options/timing_settings.hpp"
+#include "harness/util/profile_status.hpp"
 
 namespace kforge {
 
@@ -279,9 +280,6 @@ struct ProfileRequest {
   static ProfileRequest from_json(const nlohmann::json& json, const std::string& where);
 };
 
-enum class ProfileStatus { kCollected, kUnavailable };
-std::string_view profile_status_name(ProfileStatus status);  // "collected", "unavailable"
-
 // One launch of the plan and its metric values, keyed by Nsight Compute metric name: the
 // requested counters and the launch metrics the worker computes (launch__*, theoretical
 // occupancy; profiler/launch_metrics.hpp).
@@ -296,11 +294,13 @@ struct KernelCounters {
 
 struct ProfileReply {
   ProfileStatus status = ProfileStatus::kUnavailable;
-  // Why counters are unavailable (status unavailable): insufficient_privileges (profiling is
-  // restricted to administrators: NVreg_RestrictProfilingToAdminUsers), virtualized_gpu, mig,
-  // not_supported, library_missing (no libcupti), unsupported_chip, profiler_error (a CUPTI call
-  // failed otherwise; `detail` names it).
-  std::string reason;
+  // Why counters are unavailable: set exactly when status is kUnavailable
+  // (harness/util/profile_status.hpp; "reason" in the JSON, "" when collected).
+  std::optional<ProfileUnavailableReason> reason;
+  // The reason's name, "" when there is none: for messages.
+  std::string_view reason_name() const {
+    return reason ? profile_unavailable_reason_name(*reason) : std::string_view();
+  }
   std::string detail;  // one line: the CUPTI call and result, or what was missing
   std::string profiler = "cupti";
   std::string chip;  // "GH100"

@@ -40,7 +40,7 @@ ProfileReply Worker::profile(const ProfileRequest& request) {
   }
   if (!counters_) {
     ProfileReply reply;
-    reply.reason = "library_missing";
+    reply.reason = ProfileUnavailableReason::kLibraryMissing;
     reply.detail = counters_error_;
     reply.overhead_ms = elapsed_ms();
     return reply;

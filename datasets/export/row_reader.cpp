@@ -225,8 +225,9 @@ void read_rows(const sql::Connection& db, const Filters& filters, RowOrder order
       ProfileRow& profile = row.profile.emplace();
       profile.id = *profile_id;
       profile.evaluation_id = row.evaluation_id;
-      profile.status = query.text(i++);
-      profile.reason = query.text(i++);
+      const std::string where = "profiles row " + std::to_string(profile.id);
+      profile.status = profile_status_from_column(query.text(i++), where);
+      profile.reason = profile_reason_from_column(query.text(i++), where);
       profile.detail = query.text(i++);
       profile.profiler = query.text(i++);
       profile.chip = query.text(i++);

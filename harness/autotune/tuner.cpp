@@ -189,7 +189,7 @@ class TuningRun {
   TuneReport run(const TuneProgress& progress) {
     const auto started = Clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
-    report_.status = "completed";
+    report_.status = RunStatus::kCompleted;
     const double pause = std::clamp(sharing_.lease_seconds / 10, 0.1, 1.0);
     std::optional<tuning::PointId> held;
     try {
@@ -433,17 +433,20 @@ class TuningRun {
         {"version", kCheckpointVersion}, {"strategy", strategy.state()}, {"points", points}};
     if (llm_start_)
       state["llm_start"] = llm_start_->to_json();
-    store_run_task(
-        store_,
-        {.run_id = report_.run_id, .task_id = task_.id, .state = state, .status = "running"});
+    store_run_task(store_, {.run_id = report_.run_id,
+                            .task_id = task_.id,
+                            .state = state,
+                            .status = RunStatus::kRunning});
   }
 
-  // Ends the run with `status`; inside a step, so that one node does it.
-  void finish(const std::string& status) {
-    report_.status = status;
+  // Ends the run, completed: its budget told, its time up, or (`exhausted`) every point of its
+  // space told first, which the summary says; inside a step, so that one node does it.
+  void finish(bool exhausted = false) {
+    report_.status = RunStatus::kCompleted;
+    report_.exhausted = exhausted;
     nlohmann::json summary = report_.to_json();
     summary.erase("points");
-    finish_run(store_, report_.run_id, status, summary);
+    finish_run(store_, report_.run_id, RunStatus::kCompleted, summary);
   }
 
   // The next thing to do: a point whose holder let its lease expire, else a point asked of the
@@ -461,20 +464,21 @@ class TuningRun {
     lock_tuning_run(store_, report_.run_id);
     std::unique_ptr<tuning::Strategy> strategy = load_checkpoint();
     std::optional<RunRow> run = find_run(store_, report_.run_id);
-    if (!run || run->status != "running") {
-      report_.status = run ? run->status : "failed";
+    if (!run || run->status != RunStatus::kRunning) {
+      report_.status = run ? run->status : RunStatus::kFailed;
+      report_.exhausted = run && run->summary && run->summary->value("exhausted", false);
       return {Step::kDone};
     }
     const std::vector<int64_t> in_flight = open_points(store_, report_.run_id);
     if (report_.points.size() >= report_.budget) {
-      finish("completed");
+      finish();
       transaction.commit();
       return {Step::kDone};
     }
     if (out_of_time) {
       // This node's time is up; the run ends here unless other nodes still evaluate points.
       if (in_flight.empty()) {
-        finish("completed");
+        finish();
         transaction.commit();
       }
       return {Step::kDone};
@@ -512,7 +516,7 @@ class TuningRun {
         last_ = std::move(strategy);  // the copy was asked, not the strategy
         return {Step::kWait};
       }
-      finish("exhausted");
+      finish(/*exhausted=*/true);
       transaction.commit();
       return {Step::kDone};
     }
@@ -551,7 +555,7 @@ class TuningRun {
     report_.points.push_back(point);
     checkpoint(*strategy);
     if (report_.points.size() >= report_.budget)
-      finish("completed");
+      finish();
     transaction.commit();
     // A strategy told a point it did not ask has drawn for the one it did: a restore would not
     // have, so it is not used again (an LLM point was told without drawing).
@@ -568,7 +572,7 @@ class TuningRun {
       for (const PointLeaseRow& lease : point_leases_of(store_, report_.run_id))
         if (lease.status == LeaseStatus::kOpen && lease.node && *lease.node != store_.node())
           return;  // another node works on the run
-      finish_run(store_, report_.run_id, "failed", {{"error", failure.what()}});
+      finish_run(store_, report_.run_id, RunStatus::kFailed, {{"error", failure.what()}});
     } catch (const Error&) {
     }
   }
@@ -790,10 +794,12 @@ nlohmann::json TuneReport::to_json() const {
       {"gpu", gpu},
       {"space", {{"product", product_size}, {"points", space_size}, {"sampled", sampled}}},
       {"budget", budget},
-      {"status", status},
+      {"status", run_status_name(status)},
       {"evaluated", evaluated()},
       {"cached", points.size() - evaluated()},
       {"seconds", seconds}};
+  if (exhausted)
+    json["exhausted"] = true;
   nlohmann::json all = nlohmann::json::array();
   for (const TunedPoint& point : points)
     all.push_back(point.to_json());

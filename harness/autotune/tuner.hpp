@@ -46,6 +46,7 @@
 #include <string_view>
 #include <vector>
 
+#include "datasets/run_records.hpp"
 #include "harness/task.hpp"
 #include "harness/tuning/proposed_points.hpp"
 #include "harness/verdict.hpp"
@@ -136,8 +137,11 @@ struct TuneReport {
   size_t budget = 0;
   std::vector<TunedPoint> points;
   std::optional<LlmStart> llm_start;  // where the request asked for one
-  std::string status;                 // completed (budget reached), exhausted (every point told)
-  double seconds = 0;                 // of this invocation
+  // The run's status: kCompleted once its budget (of points or time) is told, or its space
+  // exhausted; kFailed or kInterrupted as another node or process ended it.
+  RunStatus status = RunStatus::kRunning;
+  bool exhausted = false;  // completed with every point of its space told before the budget
+  double seconds = 0;      // of this invocation
 
   // The correct points, fastest first.
   std::vector<const TunedPoint*> ranked() const;

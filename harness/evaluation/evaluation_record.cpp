@@ -378,7 +378,7 @@ json BaselinesRecord::to_json() const {
   if (error) {
     json json_value = {{"error", *error}};
     if (kind)
-      json_value["kind"] = *kind;
+      json_value["kind"] = reference_failure_kind_name(*kind);
     return json_value;
   }
   json json_value = {{"eager_us", optional_number_json(eager_us)},
@@ -403,7 +403,12 @@ BaselinesRecord BaselinesRecord::from_json(const json& json_value, const std::st
   BaselinesRecord baselines;
   if (fields.has("error")) {
     baselines.error = fields.text("error");
-    baselines.kind = fields.optional_text("kind");
+    if (std::optional<std::string> kind = fields.optional_text("kind")) {
+      baselines.kind = reference_failure_kind_named(*kind);
+      if (!baselines.kind)
+        fields.fail("field '" + fields.path("kind") + "'",
+                    "is '" + *kind + "', not a reference failure kind");
+    }
     fields.no_others();
     return baselines;
   }

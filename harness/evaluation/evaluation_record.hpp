@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "harness/evaluation/stage_record.hpp"
+#include "harness/reference_runner.hpp"
 #include "harness/verdict.hpp"
 #include "sandbox/compile_types.hpp"
 #include "sandbox/gpu_protocol.hpp"
@@ -99,7 +100,7 @@ struct FloorRecord {
 // or, where the runner refused or failed, only the error.
 struct BaselinesRecord {
   std::optional<std::string> error;  // set: nothing else is, but `kind` where the runner said
-  std::optional<std::string> kind;
+  std::optional<ReferenceFailureKind> kind;
   std::optional<double> eager_us, compile_us;
   std::string torch_version, gpu, shape, dtype;
   bool cached = false;  // from the store's baselines table

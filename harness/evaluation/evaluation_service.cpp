@@ -50,7 +50,7 @@ RunEvaluation EvaluationService::evaluate_in_run(const Task& task, EvaluationReq
       hooks.on_stage("compile");
     PreparedCandidate prepared = evaluator_->prepare(task, std::move(request));
     if (hooks.cancelled && hooks.cancelled()) {
-      finish_run(store, result.run_id, "interrupted", {{"cancelled", true}});
+      finish_run(store, result.run_id, RunStatus::kInterrupted, {{"cancelled", true}});
       return result;
     }
     if (hooks.on_stage)
@@ -60,12 +60,12 @@ RunEvaluation EvaluationService::evaluate_in_run(const Task& task, EvaluationReq
     // A broken tool (a full disk, say) ends the run as failed rather than leaving it running;
     // when the store itself cannot be written either, the error rethrown still says why.
     try {
-      finish_run(store, result.run_id, "failed", {{"error", failure.what()}});
+      finish_run(store, result.run_id, RunStatus::kFailed, {{"error", failure.what()}});
     } catch (const Error&) {
     }
     throw;
   }
-  finish_run(store, result.run_id, "completed",
+  finish_run(store, result.run_id, RunStatus::kCompleted,
              {{"verdict", verdict_name(result.outcome->verdict)},
               {"candidate_id", result.outcome->candidate_id}});
   return result;

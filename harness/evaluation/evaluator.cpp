@@ -366,7 +366,7 @@ EvaluationOutcome Evaluator::record(Store& store, const Task& task, PreparedCand
     for (const KernelCounters& counters : outcome.profile->kernels)
       kernels.push_back(counters.to_json());
     insert_profile(store, {.evaluation_id = outcome.evaluation_id,
-                           .status = std::string(profile_status_name(outcome.profile->status)),
+                           .status = outcome.profile->status,
                            .reason = outcome.profile->reason,
                            .detail = outcome.profile->detail,
                            .profiler = outcome.profile->profiler,

@@ -22,10 +22,10 @@ namespace {
 constexpr uint64_t kReplayId = 2;
 constexpr size_t kDetailBytes = 300;
 
-ProfileReply unavailable(std::string reason, std::string_view detail) {
+ProfileReply unavailable(ProfileUnavailableReason reason, std::string_view detail) {
   ProfileReply reply;
   reply.profiler = "ncu";
-  reply.reason = std::move(reason);
+  reply.reason = reason;
   std::string line = strings::printable_line(detail);
   if (line.size() > kDetailBytes)
     line = line.substr(0, kDetailBytes) + "...";
@@ -128,16 +128,18 @@ ProfileReply read_ncu_profile(const NcuOutcome& outcome, const std::vector<std::
   std::optional<std::string> error = first_error_line(outcome);
   // The machine's refusal, whatever else happened: ncu names it by its error code.
   if (error && error->find("ERR_NVGPUCTRPERM") != std::string::npos)
-    return unavailable("insufficient_privileges", "ncu: " + *error);
+    return unavailable(ProfileUnavailableReason::kInsufficientPrivileges, "ncu: " + *error);
 
   std::optional<json> reply = replay_reply(outcome.worker_replies);
   if (reply && reply->value("ok", false) == false) {
     if (reply->contains("failure") && (*reply)["failure"].is_object()) {
       const json& failure = (*reply)["failure"];
-      return unavailable("worker_failure", "under ncu: " + failure.value("kind", std::string()) +
-                                               ": " + failure.value("message", std::string()));
+      return unavailable(ProfileUnavailableReason::kWorkerFailure,
+                         "under ncu: " + failure.value("kind", std::string()) + ": " +
+                             failure.value("message", std::string()));
     }
-    return unavailable("worker_failure", "under ncu: " + reply->value("error", std::string()));
+    return unavailable(ProfileUnavailableReason::kWorkerFailure,
+                       "under ncu: " + reply->value("error", std::string()));
   }
   if (!reply && !error) {
     // ncu said nothing wrong of its own: the worker under it ended without its reply.
@@ -145,25 +147,25 @@ ProfileReply read_ncu_profile(const NcuOutcome& outcome, const std::vector<std::
         "the worker under ncu ended without replying to replay (ncu: " + outcome.end + ")";
     if (std::string_view tail = strings::trim(outcome.standard_error); !tail.empty())
       detail += "; stderr ends: " + files::tail(tail, 200);
-    return unavailable("worker_failure", detail);
+    return unavailable(ProfileUnavailableReason::kWorkerFailure, detail);
   }
   if (!outcome.succeeded || !reply) {
     std::string detail = "ncu ended with " + outcome.end;
     if (error)
       detail += ": " + *error;
-    return unavailable("profiler_error", detail);
+    return unavailable(ProfileUnavailableReason::kProfilerError, detail);
   }
   std::vector<CounterSet> launches;
   try {
     launches = parse_ncu_raw_csv(outcome.log, "ncu's log");
   } catch (const Error& unreadable) {
-    return unavailable("profiler_error",
+    return unavailable(ProfileUnavailableReason::kProfilerError,
                        std::string("ncu's CSV cannot be read: ") + unreadable.what());
   }
   if (launches.size() != kernels.size()) {
-    return unavailable("profiler_error", "ncu profiled " + std::to_string(launches.size()) +
-                                             " launches where the plan makes " +
-                                             std::to_string(kernels.size()));
+    return unavailable(ProfileUnavailableReason::kProfilerError,
+                       "ncu profiled " + std::to_string(launches.size()) +
+                           " launches where the plan makes " + std::to_string(kernels.size()));
   }
   ProfileReply profile;
   profile.status = ProfileStatus::kCollected;
@@ -172,9 +174,9 @@ ProfileReply read_ncu_profile(const NcuOutcome& outcome, const std::vector<std::
   profile.overhead_ms = outcome.duration_ms;
   for (size_t k = 0; k < launches.size(); ++k) {
     if (launches[k].kernel != kernels[k]) {
-      return unavailable("profiler_error", "ncu's launch " + std::to_string(k) + " ran '" +
-                                               launches[k].kernel + "' where the plan launches '" +
-                                               kernels[k] + "'");
+      return unavailable(ProfileUnavailableReason::kProfilerError,
+                         "ncu's launch " + std::to_string(k) + " ran '" + launches[k].kernel +
+                             "' where the plan launches '" + kernels[k] + "'");
     }
     KernelCounters counters{static_cast<int>(k), kernels[k], {}};
     for (const auto& [name, value] : launches[k].metrics)
@@ -187,7 +189,7 @@ ProfileReply read_ncu_profile(const NcuOutcome& outcome, const std::vector<std::
 ProfileReply profile_with_ncu(const NcuProfileRun& run, const ProfileRequest& request) {
   std::optional<fs::path> ncu = find_ncu(run.ncu);
   if (!ncu) {
-    return unavailable("ncu_missing",
+    return unavailable(ProfileUnavailableReason::kNcuMissing,
                        run.ncu.find('/') != std::string::npos
                            ? "Nsight Compute's CLI is not at " + run.ncu + " (profile.ncu)"
                            : "Nsight Compute's CLI '" + run.ncu +
@@ -229,14 +231,15 @@ ProfileReply profile_with_ncu(const NcuProfileRun& run, const ProfileRequest& re
     outcome.end = result.describe_end();
     outcome.duration_ms = static_cast<double>(result.duration.count());
   } catch (const Error& not_started) {
-    return unavailable("ncu_missing",
+    return unavailable(ProfileUnavailableReason::kNcuMissing,
                        std::string("ncu could not be started: ") + not_started.what());
   }
   try {
     if (fs::is_regular_file(log))
       outcome.log = files::read(log, 64 << 20);
   } catch (const Error& unreadable) {
-    return unavailable("profiler_error", std::string("ncu's log: ") + unreadable.what());
+    return unavailable(ProfileUnavailableReason::kProfilerError,
+                       std::string("ncu's log: ") + unreadable.what());
   }
   ProfileReply profile = read_ncu_profile(outcome, kernels);
   profile.chip = profile.status == ProfileStatus::kCollected ? run.chip : "";

@@ -178,7 +178,7 @@ std::vector<LaunchTime> time_by_launch(const ProfileReport& report) {
 std::string render_profile_text(const ProfileReport& report) {
   const ProfileReply& counters = report.counters;
   if (!report.collected()) {
-    std::string out = "profile: unavailable: " + counters.reason;
+    std::string out = "profile: unavailable: " + std::string(counters.reason_name());
     if (!counters.detail.empty())
       out += " (" + counters.detail + ")";
     return out + "\n";

@@ -895,7 +895,7 @@ StageRecord RunStage::profile(const RunStageRequest& request, RunProgress& progr
     auto profiled = gpu_.profile(counters);
     if (const auto* failure = std::get_if<WorkerFailure>(&profiled)) {
       // Counters are never worth a verdict: the kernels already ran, twice per check.
-      profile.reason = "worker_failure";
+      profile.reason = ProfileUnavailableReason::kWorkerFailure;
       profile.detail =
           std::string(worker_failure_kind_name(failure->kind)) + ": " + failure->message;
     } else {
@@ -903,8 +903,8 @@ StageRecord RunStage::profile(const RunStageRequest& request, RunProgress& progr
     }
   }
   // auto: ncu where the machine refused CUPTI's counters (not where the candidate failed).
-  const bool cupti_refused =
-      profile.status == ProfileStatus::kUnavailable && profile.reason != "worker_failure";
+  const bool cupti_refused = profile.status == ProfileStatus::kUnavailable &&
+                             profile.reason != ProfileUnavailableReason::kWorkerFailure;
   if (settings_.profiler == ProfilerChoice::kNcu ||
       (settings_.profiler == ProfilerChoice::kAuto && cupti_refused)) {
     std::vector<std::string> all = metric_names(MetricSource::kCounter);
@@ -922,13 +922,13 @@ StageRecord RunStage::profile(const RunStageRequest& request, RunProgress& progr
                          counters);
     if (settings_.profiler == ProfilerChoice::kAuto &&
         through_ncu.status == ProfileStatus::kUnavailable)
-      through_ncu.detail = through_ncu.detail + "; cupti: " + profile.reason +
+      through_ncu.detail = through_ncu.detail + "; cupti: " + std::string(profile.reason_name()) +
                            (profile.detail.empty() ? "" : " (" + profile.detail + ")");
     profile = std::move(through_ncu);
   }
   if (profile.status == ProfileStatus::kUnavailable) {
     return {"profile", StageStatus::kSkipped, milliseconds_since(started),
-            "counters unavailable: " + profile.reason +
+            "counters unavailable: " + std::string(profile.reason_name()) +
                 (profile.detail.empty() ? "" : " (" + profile.detail + ")")};
   }
   return {"profile", StageStatus::kOk, milliseconds_since(started),

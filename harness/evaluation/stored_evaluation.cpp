@@ -142,11 +142,9 @@ std::optional<ProfileReply> stored_profile_of(const Store& store, int64_t evalua
   if (rows.empty())
     return std::nullopt;
   const ProfileRow& row = rows.back();
-  json form = {{"status", row.status},           {"reason", row.reason},  {"detail", row.detail},
-               {"profiler", row.profiler},       {"chip", row.chip},      {"passes", row.passes},
-               {"overhead_ms", row.overhead_ms}, {"kernels", row.kernels}};
-  return ProfileReply::from_json(form, "profile " + std::to_string(row.id) + " of evaluation " +
-                                           std::to_string(evaluation_id));
+  return ProfileReply::from_json(
+      row.to_json(),
+      "profile " + std::to_string(row.id) + " of evaluation " + std::to_string(evaluation_id));
 }
 
 std::vector<StoredEvaluation> stored_evaluations_of(const Store& store,

@@ -12,30 +12,11 @@ namespace {
 
 using nlohmann::json;
 
-// The value `name` names in `table`, or an Error listing the names allowed.
-template <typename Enum, size_t N>
-Enum value_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
-              const std::string& name, const char* what, const std::string& where) {
-  if (std::optional<Enum> value = value_named(table, name))
-    return *value;
-  std::string allowed;
-  for (const auto& [entry, entry_name] : table)
-    allowed += (allowed.empty() ? "" : ", ") + std::string(entry_name);
-  throw Error("unknown " + std::string(what) + " '" + name + "' (one of: " + allowed + ")", where);
-}
-
-constexpr std::array<std::pair<NightOutcome, std::string_view>, 4> kOutcomes{{
-    {NightOutcome::completed, "completed"},
-    {NightOutcome::budget_reached, "budget_reached"},
-    {NightOutcome::interrupted, "interrupted"},
-    {NightOutcome::failed, "failed"},
-}};
-constexpr std::array<std::pair<StepStatus, std::string_view>, 4> kStepStatuses{{
-    {StepStatus::done, "done"},
-    {StepStatus::skipped, "skipped"},
-    {StepStatus::failed, "failed"},
-    {StepStatus::stopped, "stopped"},
-}};
+// Every outcome and step status, for the allowed lists of errors (their names are the store's).
+constexpr NightOutcome kOutcomes[] = {NightOutcome::completed, NightOutcome::budget_reached,
+                                      NightOutcome::interrupted, NightOutcome::failed};
+constexpr StepStatus kStepStatuses[] = {StepStatus::done, StepStatus::skipped, StepStatus::failed,
+                                        StepStatus::stopped};
 constexpr std::array<std::pair<RegressionKind, std::string_view>, 2> kRegressionKinds{{
     {RegressionKind::verdict_changed, "verdict_changed"},
     {RegressionKind::slower, "slower"},
@@ -66,23 +47,98 @@ std::vector<T> read_list(const JsonFields& fields, const char* key, Read read) {
 
 }  // namespace
 
+NightStatus night_status_of(NightOutcome outcome) {
+  switch (outcome) {
+    case NightOutcome::completed:
+      return NightStatus::kCompleted;
+    case NightOutcome::budget_reached:
+      return NightStatus::kBudgetReached;
+    case NightOutcome::interrupted:
+      return NightStatus::kInterrupted;
+    case NightOutcome::failed:
+      return NightStatus::kFailed;
+  }
+  return NightStatus::kFailed;
+}
+
+std::optional<NightOutcome> night_outcome_of(NightStatus status) {
+  switch (status) {
+    case NightStatus::kRunning:
+      return std::nullopt;
+    case NightStatus::kCompleted:
+      return NightOutcome::completed;
+    case NightStatus::kBudgetReached:
+      return NightOutcome::budget_reached;
+    case NightStatus::kInterrupted:
+      return NightOutcome::interrupted;
+    case NightStatus::kFailed:
+      return NightOutcome::failed;
+  }
+  return std::nullopt;
+}
+
 const char* night_outcome_name(NightOutcome outcome) {
-  return name_in(kOutcomes, outcome).data();  // the table holds literals
+  return night_status_name(night_status_of(outcome)).data();  // the table holds literals
 }
+
 NightOutcome night_outcome_from_name(const std::string& name, const std::string& where) {
-  return value_of(kOutcomes, name, "night outcome", where);
+  const std::optional<NightStatus> status = night_status_named(name);
+  if (std::optional<NightOutcome> outcome = status ? night_outcome_of(*status) : std::nullopt)
+    return *outcome;
+  std::string allowed;
+  for (NightOutcome outcome : kOutcomes)
+    allowed += (allowed.empty() ? "" : ", ") + std::string(night_outcome_name(outcome));
+  throw Error("unknown night outcome '" + name + "' (one of: " + allowed + ")", where);
 }
+
+NightStepStatus night_step_status_of(StepStatus status) {
+  switch (status) {
+    case StepStatus::done:
+      return NightStepStatus::kDone;
+    case StepStatus::skipped:
+      return NightStepStatus::kSkipped;
+    case StepStatus::failed:
+      return NightStepStatus::kFailed;
+    case StepStatus::stopped:
+      return NightStepStatus::kStopped;
+  }
+  return NightStepStatus::kFailed;
+}
+
+std::optional<StepStatus> step_status_of(NightStepStatus status) {
+  switch (status) {
+    case NightStepStatus::kRunning:
+      return std::nullopt;
+    case NightStepStatus::kDone:
+      return StepStatus::done;
+    case NightStepStatus::kSkipped:
+      return StepStatus::skipped;
+    case NightStepStatus::kFailed:
+      return StepStatus::failed;
+    case NightStepStatus::kStopped:
+      return StepStatus::stopped;
+  }
+  return std::nullopt;
+}
+
 const char* step_status_name(StepStatus status) {
-  return name_in(kStepStatuses, status).data();  // the table holds literals
+  return night_step_status_name(night_step_status_of(status)).data();  // the table holds literals
 }
+
 StepStatus step_status_from_name(const std::string& name, const std::string& where) {
-  return value_of(kStepStatuses, name, "step status", where);
+  const std::optional<NightStepStatus> stored = night_step_status_named(name);
+  if (std::optional<StepStatus> status = stored ? step_status_of(*stored) : std::nullopt)
+    return *status;
+  std::string allowed;
+  for (StepStatus status : kStepStatuses)
+    allowed += (allowed.empty() ? "" : ", ") + std::string(step_status_name(status));
+  throw Error("unknown step status '" + name + "' (one of: " + allowed + ")", where);
 }
 const char* regression_kind_name(RegressionKind kind) {
   return name_in(kRegressionKinds, kind).data();  // the table holds literals
 }
 RegressionKind regression_kind_from_name(const std::string& name, const std::string& where) {
-  return value_of(kRegressionKinds, name, "regression kind", where);
+  return value_named_or_error(kRegressionKinds, name, "regression kind", where);
 }
 
 int night_exit_code(const NightReport& report) {

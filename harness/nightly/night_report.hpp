@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "datasets/night_records.hpp"
+
 namespace kforge::nightly {
 
 // Bumped on any change of the JSON document's shape.
@@ -23,10 +25,19 @@ enum class NightOutcome {
   interrupted,     // stopped by a signal; the next night (or a restart) continues it
   failed,          // could not run: no GPU, no store, a bad configuration
 };
+// An outcome is a finished night's status in the store (NightStatus but kRunning), and is
+// spelled as that status is: night_status_name's table is the one spelling of both.
+NightStatus night_status_of(NightOutcome outcome);
+std::optional<NightOutcome> night_outcome_of(NightStatus status);  // nullopt for kRunning
 const char* night_outcome_name(NightOutcome outcome);
+// The outcome `name` names, or an Error at `where` naming the text (and the allowed names).
 NightOutcome night_outcome_from_name(const std::string& name, const std::string& where);
 
+// How a step ended: a finished step's status in the store (NightStepStatus but kRunning), spelled
+// by night_step_status_name's table.
 enum class StepStatus { done, skipped, failed, stopped };
+NightStepStatus night_step_status_of(StepStatus status);
+std::optional<StepStatus> step_status_of(NightStepStatus status);  // nullopt for kRunning
 const char* step_status_name(StepStatus status);
 StepStatus step_status_from_name(const std::string& name, const std::string& where);
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -34,6 +35,7 @@
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
+#include "harness/util/name_table.hpp"
 #include "harness/util/strings.hpp"
 #include "harness/util/subprocess.hpp"
 #include "harness/workspace.hpp"
@@ -43,6 +45,12 @@ namespace kforge::nightly {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr std::array kJoinStatuses = std::to_array<std::pair<JoinStatus, std::string_view>>({
+    {JoinStatus::kDone, "done"},
+    {JoinStatus::kStopped, "stopped"},
+    {JoinStatus::kEnded, "ended"},
+});
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -231,16 +239,17 @@ struct Night::Implementation {
   // Runs the step unless an earlier process of this night finished it; returns the row.
   NightStepRow run_step(int64_t position, const std::string& name, StepBody body) {
     std::optional<NightStepRow> stored = find_night_step(store, night.id, name);
-    if (stored && stored->status != "running" && stored->status != "stopped")
+    if (stored && stored->status != NightStepStatus::kRunning &&
+        stored->status != NightStepStatus::kStopped)
       return *stored;  // done, skipped or failed by an earlier process: not repeated
     NightStepRow row = stored.value_or(
         NightStepRow{.night_id = night.id, .position = position, .name = name, .runs = 0});
     row.runs += 1;
-    row.status = "running";
+    row.status = NightStepStatus::kRunning;
     const double earlier_seconds = row.seconds;
     const Clock::time_point start = Clock::now();
     if (const StopCause cause = stop_cause(); cause != StopCause::none) {
-      row.status = step_status_name(StepStatus::stopped);
+      row.status = NightStepStatus::kStopped;
       row.detail = "not started: " + stop_text(cause);
       store_night_step(store, row);
       return row;
@@ -253,11 +262,11 @@ struct Night::Implementation {
     } catch (const Error& failure) {
       outcome = {StepStatus::failed, failure.what()};
     }
-    row.status = step_status_name(outcome.status);
+    row.status = night_step_status_of(outcome.status);
     row.detail = outcome.detail;
     row.seconds = earlier_seconds + seconds_since(start);
     store_night_step(store, row);
-    progress("step " + name + ": " + row.status + ": " + row.detail);
+    progress("step " + name + ": " + step_status_name(outcome.status) + ": " + row.detail);
     return row;
   }
 
@@ -443,7 +452,7 @@ struct Night::Implementation {
       }
       checkpoint(row);
     }
-    finish_run(store, run_id, "completed", {{"kernels", row.state["kernels"].size()}});
+    finish_run(store, run_id, RunStatus::kCompleted, {{"kernels", row.state["kernels"].size()}});
     return {StepStatus::done, std::to_string(kernels.size()) + " shipped kernels re-verified on " +
                                   gpu + ", " + std::to_string(regressions) + " regressions"};
   }
@@ -573,7 +582,7 @@ struct Night::Implementation {
     return run_id;
   }
 
-  void finish_part_runs(NightStepRow& row, const std::string& status, const json& summary) {
+  void finish_part_runs(NightStepRow& row, RunStatus status, const json& summary) {
     for (const char* key : {"search_run_id", "llm_run_id"})
       if (row.state.contains(key))
         finish_run(store, row.state[key].get<int64_t>(), status, summary);
@@ -650,11 +659,11 @@ struct Night::Implementation {
     if (!all_done || finished < tasks.size()) {
       const StopCause cause = stop_cause();
       const std::string why = cause == StopCause::none ? "stopped" : stop_text(cause);
-      finish_part_runs(row, "interrupted", {{"stopped", why}});
+      finish_part_runs(row, RunStatus::kInterrupted, {{"stopped", why}});
       return {StepStatus::stopped, why + " after " + std::to_string(finished) + " of " +
                                        std::to_string(tasks.size()) + " tasks"};
     }
-    finish_part_runs(row, "completed", {{"tasks", finished}});
+    finish_part_runs(row, RunStatus::kCompleted, {{"tasks", finished}});
     return {StepStatus::done, std::to_string(tasks.size()) + " tasks optimised" +
                                   (provider ? " (search and LLM)" : " (search)") +
                                   (nodes > 1 ? " by " + std::to_string(nodes) + " nodes" : "")};
@@ -740,7 +749,7 @@ struct Night::Implementation {
   // False once the joined night is no longer running (its owner finished or was stopped).
   bool night_open() const {
     const std::optional<NightRow> now = find_night(store, night.name);
-    return now && now->status == "running";
+    return now && now->status == NightStatus::kRunning;
   }
 
   // What the optimize step's state says was spent: an entry per finished task, and the
@@ -821,7 +830,7 @@ struct Night::Implementation {
         OptimizeLoop search(store, evaluation.evaluator(), search_run, on_progress, stop);
         const TaskOutcome outcome = search.run_replay(task, replay_files(seeds, "seed"));
         account(outcome);
-        if (outcome.status == "failed")
+        if (outcome.status == RunStatus::kFailed)
           add(name, "search: " + outcome.error);
       } else {
         entry["search"] = "no seed kernels in " + seeds.string();
@@ -830,7 +839,7 @@ struct Night::Implementation {
         OptimizeLoop llm(store, evaluation.evaluator(), *llm_run, on_progress, stop);
         const TaskOutcome outcome = llm.run_llm(task, *provider, llm_strategy(), prompts(task));
         account(outcome);
-        if (outcome.status == "failed")
+        if (outcome.status == RunStatus::kFailed)
           add("llm", name + ": " + outcome.error);  // an outage costs the LLM part
       }
     } catch (const Error& failure) {
@@ -887,7 +896,7 @@ struct Night::Implementation {
     bool waiting_said = false;
     while (true) {
       if (!night_open()) {
-        outcome.status = "ended";
+        outcome.status = JoinStatus::kEnded;
         outcome.detail = "the night ended before its optimize step had work for this node";
         return outcome;
       }
@@ -901,15 +910,16 @@ struct Night::Implementation {
         return outcome;
       }
       step = find_night_step(store, night.id, "optimize");
-      if (step && step->status != "running") {
-        outcome.status = "ended";
-        outcome.detail = "the night's optimize step is " + step->status + ": nothing to do";
+      if (step && step->status != NightStepStatus::kRunning) {
+        outcome.status = JoinStatus::kEnded;
+        outcome.detail = "the night's optimize step is " +
+                         std::string(night_step_status_name(step->status)) + ": nothing to do";
         return outcome;
       }
       if (step && step->state.value("leased", false))
         break;
       if (const StopCause cause = stop_cause(); cause != StopCause::none) {
-        outcome.status = "stopped";
+        outcome.status = JoinStatus::kStopped;
         outcome.detail = stop_text(cause) + " before the optimize step began";
         return outcome;
       }
@@ -943,13 +953,13 @@ struct Night::Implementation {
     const bool all_done = work_on_tasks(*step, evaluation, search_run, provider.get(), llm_run);
     outcome.tasks = finished_here;
     if (all_done) {
-      outcome.status = "done";
+      outcome.status = JoinStatus::kDone;
       outcome.detail = "every task of the night's optimize step is done";
     } else if (const StopCause cause = stop_cause(); cause != StopCause::none) {
-      outcome.status = "stopped";
+      outcome.status = JoinStatus::kStopped;
       outcome.detail = stop_text(cause);
     } else {
-      outcome.status = "ended";
+      outcome.status = JoinStatus::kEnded;
       outcome.detail = "the night ended with tasks open; its next process continues them";
     }
     return outcome;
@@ -1014,13 +1024,16 @@ struct Night::Implementation {
     report.outcome = outcome;
     std::map<std::string, json> state;
     for (const NightStepRow& row : rows) {
-      report.steps.push_back(
-          {row.name, step_status_from_name(row.status, "night_steps"), row.seconds, row.detail});
+      const std::optional<StepStatus> status = step_status_of(row.status);
+      if (!status)
+        throw Error("step " + row.name + " is still running as the report is written",
+                    "night " + night.name);
+      report.steps.push_back({row.name, *status, row.seconds, row.detail});
       state[row.name] = row.state;
       // A step that failed as a whole (it threw) is one failure; one that recorded its own
       // failures (a kernel, a task, the GPU, the LLM) is those.
       const json failures = row.state.value("failures", json::array());
-      if (row.status == "failed" && failures.empty())
+      if (row.status == NightStepStatus::kFailed && failures.empty())
         report.failures.push_back({row.name, "step", row.detail});
       for (const json& failure : failures)
         report.failures.push_back(
@@ -1119,16 +1132,26 @@ Night::Night(Workspace& workspace, NightSettings settings)
 
 Night::~Night() = default;
 
+std::string_view join_status_name(JoinStatus status) {
+  return name_in(kJoinStatuses, status);
+}
+
+std::optional<JoinStatus> join_status_named(std::string_view name) {
+  return value_named(kJoinStatuses, name);
+}
+
 NightRow night_to_join(const Store& store, const std::string& name) {
   const std::optional<NightRow> night = find_night(store, name);
   if (!night)
     throw Error("no night " + name + " in the store", "--join");
-  if (night->status == "interrupted")
+  if (night->status == NightStatus::kInterrupted)
     throw Error("night " + name + " is interrupted: no process works on it to join; continue " +
                     "it with `kforge nightly`",
                 "--join");
-  if (night->status != "running")
-    throw Error("night " + name + " has already finished (" + night->status + ")", "--join");
+  if (night->status != NightStatus::kRunning)
+    throw Error("night " + name + " has already finished (" +
+                    std::string(night_status_name(night->status)) + ")",
+                "--join");
   return *night;
 }
 
@@ -1182,8 +1205,9 @@ NightReport Night::run() {
   if (cause == StopCause::signal)
     outcome = NightOutcome::interrupted;
   else if (cause == StopCause::budget ||
-           std::any_of(rows.begin(), rows.end(),
-                       [](const NightStepRow& row) { return row.status == "stopped"; }))
+           std::any_of(rows.begin(), rows.end(), [](const NightStepRow& row) {
+             return row.status == NightStepStatus::kStopped;
+           }))
     outcome = NightOutcome::budget_reached;
   if (night.service_error && night.evaluations == 0)
     outcome = NightOutcome::failed;  // nothing could be evaluated: the night could not run
@@ -1191,7 +1215,7 @@ NightReport Night::run() {
   NightStepRow report_row{.night_id = night.night.id,
                           .position = position,
                           .name = "report",
-                          .status = "done",
+                          .status = NightStepStatus::kDone,
                           .detail = "written to " + night.settings.config.report_dir.string()};
   rows.push_back(report_row);
   NightReport report = night.assemble(rows, outcome);
@@ -1205,7 +1229,7 @@ NightReport Night::run() {
     files = write_night_report(report, night.settings.config.report_dir);
   }
   store_night_step(night.store, report_row);
-  finish_night(night.store, night.night.id, night_outcome_name(outcome), to_json(report));
+  finish_night(night.store, night.night.id, night_status_of(outcome), to_json(report));
   timing_.wall_s = seconds_since(start);
   return report;
 }

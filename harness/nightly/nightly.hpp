@@ -42,7 +42,9 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agents/provider.hpp"
@@ -74,14 +76,19 @@ struct NightTiming {
   double startup_s = 0;     // starting the evaluation service (workers)
 };
 
+// How a joining node's work ended: kDone, no task of the step is open; kStopped, a budget or a
+// signal stopped this node; kEnded, the night or its optimize step ended before every task was
+// done. Named "done", "stopped", "ended" in `kforge nightly --join`'s output.
+enum class JoinStatus { kDone, kStopped, kEnded };
+std::string_view join_status_name(JoinStatus status);
+std::optional<JoinStatus> join_status_named(std::string_view name);  // nullopt for other text
+
 // What a joining node did.
 struct JoinOutcome {
   std::string night;
   std::string node;                // this process, "<host>:<pid>"
   std::vector<std::string> tasks;  // the tasks this node finished
-  // "done": no task of the step is open; "stopped": a budget or a signal stopped this node;
-  // "ended": the night or its optimize step ended before every task was done.
-  std::string status;
+  JoinStatus status = JoinStatus::kEnded;
   std::string detail;
 };
 

@@ -92,10 +92,26 @@ Feedback judged_feedback(const Proposal& proposal, const EvaluationRecord& recor
   return feedback;
 }
 
+// An exchange's stored status: its LlmStatus's name, or, for an answer without a candidate,
+// kNoCandidate.
+constexpr std::string_view kNoCandidate = "no_candidate";
+
 std::string exchange_status(const Proposal& proposal) {
   if (!proposal.response.ok())
     return std::string(agents::llm_status_name(proposal.response.status));
-  return proposal.source ? "ok" : "no_candidate";
+  return std::string(proposal.source ? agents::llm_status_name(agents::LlmStatus::kOk)
+                                     : kNoCandidate);
+}
+
+// The LlmStatus of a stored exchange (kOk for one without a candidate); an Error naming the
+// exchange for a status no kforge writes.
+agents::LlmStatus llm_status_of(const ExchangeRow& row) {
+  if (row.status == kNoCandidate)
+    return agents::LlmStatus::kOk;
+  if (std::optional<agents::LlmStatus> status = agents::llm_status_named(row.status))
+    return *status;
+  throw Error("unknown LLM exchange status '" + row.status + "'",
+              "llm_exchanges row " + std::to_string(row.id));
 }
 
 ExchangeRow exchange_row(int64_t run_id, int64_t task_id, const agents::Provider& provider,
@@ -126,14 +142,8 @@ ExchangeRow exchange_row(int64_t run_id, int64_t task_id, const agents::Provider
 }
 
 // The statuses that end a run: a resumed run sends those asks again instead of telling them.
-bool status_is_fatal(const std::string& status) {
-  for (agents::LlmStatus candidate :
-       {agents::LlmStatus::kAuthFailed, agents::LlmStatus::kUnknownModel,
-        agents::LlmStatus::kUnreachable}) {
-    if (status == agents::llm_status_name(candidate))
-      return true;
-  }
-  return false;
+bool status_is_fatal(const ExchangeRow& row) {
+  return agents::llm_status_is_fatal(llm_status_of(row));
 }
 
 // A Proposal rebuilt from a stored exchange, so that a resumed run tells exactly what the
@@ -147,19 +157,13 @@ Proposal proposal_from_exchange(const agents::Ask& ask, const ExchangeRow& row) 
   response.output_tokens = row.completion_tokens.value_or(0);
   response.cost_usd = row.cost_usd.value_or(0);
   response.from_cache = row.cache_hit;
-  if (row.status == "ok" || row.status == "no_candidate") {
-    response.status = agents::LlmStatus::kOk;
+  response.status = llm_status_of(row);
+  if (response.status == agents::LlmStatus::kOk) {
     agents::ParsedReply parsed = agents::parse_reply(response.text);
     proposal.source = parsed.source;
     proposal.no_candidate_reason = row.error.value_or(parsed.reason);
   } else {
     // Any non-fatal failure is told as llm_error with the stored status and error.
-    response.status = agents::LlmStatus::kServerError;
-    for (int value = 0; value <= static_cast<int>(agents::LlmStatus::kCancelled); ++value) {
-      auto status = static_cast<agents::LlmStatus>(value);
-      if (agents::llm_status_name(status) == row.status)
-        response.status = status;
-    }
     response.error = row.error.value_or("");
   }
   return proposal;
@@ -169,7 +173,7 @@ Proposal proposal_from_exchange(const agents::Ask& ask, const ExchangeRow& row) 
 
 nlohmann::json TaskOutcome::to_json() const {
   nlohmann::json out = {{"task", progress.task},
-                        {"status", status},
+                        {"status", run_status_name(status)},
                         {"attempts", progress.attempts},
                         {"verdicts", progress.verdicts},
                         {"stop_reason", stop_reason},
@@ -198,7 +202,7 @@ std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id
 }
 
 void save_task_state(Store& store, int64_t run_id, int64_t task_id, const nlohmann::json& state,
-                     const std::string& status) {
+                     RunStatus status) {
   store_run_task(store, {.run_id = run_id, .task_id = task_id, .state = state, .status = status});
 }
 
@@ -252,7 +256,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
         nlohmann::json state = stored.value_or(nlohmann::json::object());
         state["agent"] = "llm";
         state["start_candidate"] = *start_candidate;
-        save_task_state(store_, run_id_, task.id, state, "running");
+        save_task_state(store_, run_id_, task.id, state, RunStatus::kRunning);
       }
       point.feedback = feedback;
     }
@@ -272,7 +276,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
   // Stored answers of this run and task, by ask id (the latest one per ask).
   std::map<std::string, ExchangeRow> answered;
   for (ExchangeRow& row : exchanges_of(store_, run_id_, task.id)) {
-    if (!status_is_fatal(row.status))
+    if (!status_is_fatal(row))
       answered[row.ask_id()] = std::move(row);
   }
 
@@ -307,16 +311,17 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     if (on_progress_)
       on_progress_(progress);
   };
-  auto checkpoint = [&](std::string status) {
+  // Checkpoints the task as `status`; as completed or running by the strategy when none.
+  auto checkpoint = [&](std::optional<RunStatus> status) {
     nlohmann::json state = {{"agent", "llm"},
                             {"strategy", strategy->state()},
                             {"candidates", candidates},
                             {"elapsed_s", elapsed()}};
     if (start_candidate)
       state["start_candidate"] = *start_candidate;
-    if (status.empty())
-      status = strategy->finished() ? "completed" : "running";
-    save_task_state(store_, run_id_, task.id, state, status);
+    if (!status)
+      status = strategy->finished() ? RunStatus::kCompleted : RunStatus::kRunning;
+    save_task_state(store_, run_id_, task.id, state, *status);
   };
 
   // Tells the strategy what became of a proposal, checkpoints, and updates the display.
@@ -325,7 +330,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     if (candidate_id)
       candidates[proposal.ask.id] = *candidate_id;
     strategy->tell(feedback);
-    checkpoint("");
+    checkpoint(std::nullopt);
     outcome.progress.last = proposal.ask.id + " " + std::string(feedback.result_name());
     report();
   };
@@ -396,7 +401,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
   report();
   while (true) {
     size_t asked_now = 0;
-    if (outcome.status != "failed" && !stop_requested()) {
+    if (outcome.status != RunStatus::kFailed && !stop_requested()) {
       for (agents::Ask& ask : strategy->ask(elapsed())) {
         ++asked_now;
         auto stored_answer = answered.find(ask.id);
@@ -416,11 +421,11 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       }
     }
     if (outstanding == 0) {
-      if (strategy->finished() || outcome.status == "failed" || stop_requested())
+      if (strategy->finished() || outcome.status == RunStatus::kFailed || stop_requested())
         break;
       if (asked_now == 0) {
         // Nothing outstanding, nothing asked, not finished: a strategy that cannot go on.
-        outcome.status = "failed";
+        outcome.status = RunStatus::kFailed;
         outcome.error = "the " + std::string(strategy->name()) +
                         " strategy neither finished nor asked for anything";
         break;
@@ -464,7 +469,7 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
         insert_exchange(store_, exchange_row(run_id_, task.id, provider, proposal));
     if (agents::llm_status_is_fatal(proposal.response.status)) {
       // Stored, not told: a resumed run sends it again once the cause is fixed.
-      outcome.status = "failed";
+      outcome.status = RunStatus::kFailed;
       outcome.error = "the LLM request failed (" +
                       std::string(agents::llm_status_name(proposal.response.status)) +
                       "): " + proposal.response.error;
@@ -473,16 +478,16 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     settle(proposal, exchange_id);
   }
 
-  if (outcome.status == "failed") {
+  if (outcome.status == RunStatus::kFailed) {
     outcome.stop_reason = "stopped: " + outcome.error;
-    checkpoint("failed");
+    checkpoint(RunStatus::kFailed);
   } else if (stop_requested() && !strategy->finished()) {
-    outcome.status = "interrupted";
+    outcome.status = RunStatus::kInterrupted;
     outcome.stop_reason = "interrupted";
-    checkpoint("interrupted");
+    checkpoint(RunStatus::kInterrupted);
   } else {
     outcome.stop_reason = strategy->stop_reason().value_or("finished");
-    checkpoint("");
+    checkpoint(std::nullopt);
   }
   report();
   return outcome;
@@ -567,24 +572,24 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
     completed = index + 1;
     save_task_state(store_, run_id_, task.id,
                     {{"agent", "replay"}, {"done", completed}, {"items", items.size()}},
-                    completed == items.size() ? "completed" : "running");
+                    completed == items.size() ? RunStatus::kCompleted : RunStatus::kRunning);
     if (on_progress_)
       on_progress_(progress);
   }
   for (auto& [index, future] : ahead)
     future.wait();  // not stored: a resumed run evaluates them again
   if (completed < items.size() && !items.empty()) {
-    outcome.status = "interrupted";
+    outcome.status = RunStatus::kInterrupted;
     outcome.stop_reason = "interrupted after " + std::to_string(completed) + " of " +
                           std::to_string(items.size()) + " candidates";
     save_task_state(store_, run_id_, task.id,
                     {{"agent", "replay"}, {"done", completed}, {"items", items.size()}},
-                    "interrupted");
+                    RunStatus::kInterrupted);
     return outcome;
   }
   if (items.empty())
     save_task_state(store_, run_id_, task.id, {{"agent", "replay"}, {"done", 0}, {"items", 0}},
-                    "completed");
+                    RunStatus::kCompleted);
   outcome.stop_reason =
       "replayed " + std::to_string(items.size()) + " candidate" + (items.size() == 1 ? "" : "s");
   return outcome;

@@ -29,6 +29,7 @@
 
 #include "agents/provider.hpp"
 #include "agents/strategy.hpp"
+#include "datasets/run_records.hpp"
 #include "harness/task.hpp"
 #include "harness/verdict.hpp"
 
@@ -76,7 +77,8 @@ struct TaskProgress {
 
 struct TaskOutcome {
   TaskProgress progress;
-  std::string status = "completed";  // or "failed", or "interrupted" (the stop flag was set)
+  // kCompleted, kFailed, or kInterrupted (the stop flag was set); never kRunning.
+  RunStatus status = RunStatus::kCompleted;
   std::string stop_reason;
   std::string error;  // why it failed (a fatal LLM error), one line
 
@@ -118,7 +120,7 @@ class OptimizeLoop {
 // run_tasks rows: the per-task checkpoint of a run.
 std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id, int64_t task_id);
 void save_task_state(Store& store, int64_t run_id, int64_t task_id, const nlohmann::json& state,
-                     const std::string& status);
+                     RunStatus status);
 
 // Every .cu file under `path` (or `path` itself), sorted by path, read. Throws Error for a
 // path that does not exist or a folder without any .cu file.

@@ -345,6 +345,49 @@ TEST_F(TuneTest, AKilledRunResumesWithoutRepeatingAPoint) {
     EXPECT_EQ(straight["points"][i]["defines"], report["points"][i]["defines"]);
 }
 
+// A run whose strategy has told every point of its space before the budget is told ends
+// `completed` (the runs table's CHECK allows no other word for it), its summary saying the space
+// was exhausted. One kforge never gets there (the budget is at most the space), so the test
+// writes such a checkpoint: a finished run's strategy has told all three points, its point list
+// loses the last one, and the resumed run must find nothing left to ask.
+TEST_F(TuneTest, ARunThatExhaustsItsSpaceEndsCompleted) {
+  testing::write_text(workspace_->path() / "exhaust.cu",
+                      tiled_candidate("[\"BLOCK * ITEMS <= 4096\", \"BLOCK >= 1024\"]", "exhaust"));
+  nlohmann::json first = tune_json(
+      {"exhaust.cu", "--task", "tiny/tiny_relu", "--strategy", "random", "--max-evals", "3"});
+  ASSERT_EQ(first["space"]["points"], 3) << first.dump();
+  ASSERT_EQ(first["points"].size(), 3u) << first.dump();
+  EXPECT_FALSE(first.contains("exhausted")) << first.dump();
+  const std::string id = std::to_string(first["run_id"].get<int64_t>());
+  {
+    sql::Connection db((workspace_->path() / "kforge.db").string(), false);
+    db.execute("UPDATE run_tasks SET state = json_remove(state, '$.points[2]') WHERE run_id = " +
+               id);
+  }
+  ASSERT_EQ(
+      count("SELECT json_array_length(state, '$.points') FROM run_tasks WHERE run_id = " + id), 2);
+  ASSERT_EQ(count("SELECT json_array_length(state, '$.strategy.told') FROM run_tasks WHERE "
+                  "run_id = " +
+                  id),
+            3);
+
+  ProcessResult resumed = tune({"--resume", id, "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.standard_error;
+  const nlohmann::json report = nlohmann::json::parse(resumed.standard_output);
+  EXPECT_EQ(report["status"], "completed");
+  EXPECT_EQ(report["exhausted"], true);
+  EXPECT_EQ(report["points"].size(), 2u);
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + id), "completed");
+  EXPECT_EQ(text("SELECT json_extract(summary, '$.exhausted') FROM runs WHERE id = " + id), "1");
+  EXPECT_EQ(text("SELECT json_extract(summary, '$.status') FROM runs WHERE id = " + id),
+            "completed");
+  EXPECT_FALSE(text("SELECT finished_at FROM runs WHERE id = " + id).empty());
+  EXPECT_EQ(count("SELECT count(*) FROM evaluations WHERE run_id = " + id), 3);  // none again
+  EXPECT_EQ(text("PRAGMA integrity_check"), "ok");
+  // A node that would join it is told why there is nothing to do.
+  expect_one_line_error(tune({"--join", id}), "has already told every point of its space");
+}
+
 TEST_F(TuneTest, BadSpacesAndRequestsAreOneLineAndStoreNothing) {
   int64_t runs = count("SELECT count(*) FROM runs WHERE kind = 'tune'");
   testing::write_text(workspace_->path() / "unknown.cu",

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include "agents/http_client.hpp"
 #include "agents/response_parser.hpp"
@@ -62,6 +63,31 @@ class AgentsProvider : public ::testing::TestWithParam<Mode> {
 
   testing::FakeLlmServer server_;
 };
+
+// The names are what llm_exchanges.status holds: every status reads back from its name.
+TEST(LlmStatusNames, EveryStatusRoundTripsThroughItsName) {
+  const std::pair<LlmStatus, const char*> statuses[] = {
+      {LlmStatus::kOk, "ok"},
+      {LlmStatus::kAuthFailed, "auth_failed"},
+      {LlmStatus::kUnknownModel, "unknown_model"},
+      {LlmStatus::kUnreachable, "unreachable"},
+      {LlmStatus::kBadRequest, "bad_request"},
+      {LlmStatus::kRateLimited, "rate_limited"},
+      {LlmStatus::kServerError, "server_error"},
+      {LlmStatus::kTimeout, "timeout"},
+      {LlmStatus::kDropped, "dropped"},
+      {LlmStatus::kMalformed, "malformed"},
+      {LlmStatus::kTooLarge, "too_large"},
+      {LlmStatus::kCancelled, "cancelled"},
+  };
+  for (const auto& [status, name] : statuses) {
+    EXPECT_EQ(llm_status_name(status), name);
+    EXPECT_EQ(llm_status_named(name), status) << name;
+  }
+  EXPECT_FALSE(llm_status_named("no_candidate"));  // an exchange's, not a request's
+  EXPECT_FALSE(llm_status_named("OK"));
+  EXPECT_FALSE(llm_status_named(""));
+}
 
 TEST_P(AgentsProvider, AnswersWithTextTokensCostAndSanitizedRequest) {
   ProviderSettings chosen = settings("ok");

@@ -114,16 +114,18 @@ TEST(CuptiProfilerHost, AMissingLibraryIsAnErrorNamingWhatWasTried) {
 
 TEST(CuptiLibrary, UnavailableReasonsComeFromTheResultCode) {
   EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_INSUFFICIENT_PRIVILEGES),
-            "insufficient_privileges");
+            ProfileUnavailableReason::kInsufficientPrivileges);
   EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_VIRTUALIZED_DEVICE_INSUFFICIENT_PRIVILEGES),
-            "insufficient_privileges");
-  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_MIG_DEVICE_NOT_SUPPORTED), "mig");
+            ProfileUnavailableReason::kInsufficientPrivileges);
+  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_MIG_DEVICE_NOT_SUPPORTED),
+            ProfileUnavailableReason::kMig);
   EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_VIRTUALIZED_DEVICE_NOT_SUPPORTED),
-            "virtualized_gpu");
-  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_CMP_DEVICE_NOT_SUPPORTED), "not_supported");
+            ProfileUnavailableReason::kVirtualizedGpu);
+  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_CMP_DEVICE_NOT_SUPPORTED),
+            ProfileUnavailableReason::kNotSupported);
   // A failure that is not the machine's answer stays a failure.
-  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_INVALID_PARAMETER), "");
-  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_UNKNOWN), "");
+  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_INVALID_PARAMETER), std::nullopt);
+  EXPECT_EQ(counters_unavailable_reason(CUPTI_ERROR_UNKNOWN), std::nullopt);
 }
 
 }  // namespace

@@ -152,9 +152,19 @@ TEST(EvaluationRecord, ARecordWithoutAGpuHasNoRunParts) {
 }
 
 TEST(EvaluationRecord, ARefusedBaselineIsOnlyItsError) {
-  BaselinesRecord refused{.error = "torch sees no CUDA device", .kind = "no_cuda"};
+  BaselinesRecord refused{.error = "torch sees no CUDA device",
+                          .kind = ReferenceFailureKind::kNoCuda};
   EXPECT_EQ(refused.to_json(), (json{{"error", "torch sees no CUDA device"}, {"kind", "no_cuda"}}));
   EXPECT_EQ(BaselinesRecord::from_json(refused.to_json(), "").to_json(), refused.to_json());
+  try {
+    BaselinesRecord::from_json({{"error", "it broke"}, {"kind", "exploded"}}, "evaluation 7");
+    FAIL() << "a baseline failure of an unknown kind was read";
+  } catch (const Error& error) {
+    const std::string text = error.what();
+    EXPECT_NE(text.find("'exploded'"), std::string::npos) << text;
+    EXPECT_NE(text.find("evidence.baselines.kind"), std::string::npos) << text;
+    EXPECT_NE(text.find("evaluation 7"), std::string::npos) << text;
+  }
 }
 
 TEST(EvaluationRecord, AnotherVersionIsRefused) {

@@ -166,7 +166,7 @@ TEST_F(GpuPoolTest, FourWorkersRunAtOnceButEachDeviceOneEvaluationAtATime) {
   // on a loaded machine (where each could be judged before the next was compiled).
   replay("0", kCandidates, 0);
   PoolRun run = replay("0,1,2,3", kCandidates, 400);
-  ASSERT_EQ(run.outcome.status, "completed") << run.outcome.stop_reason;
+  ASSERT_EQ(run.outcome.status, RunStatus::kCompleted) << run.outcome.stop_reason;
   ASSERT_EQ(run.evaluations.size(), static_cast<size_t>(kCandidates));
 
   // Every candidate timed exactly once, and on the device its stored record names.
@@ -266,7 +266,7 @@ TEST_F(GpuPoolTest, ALostDeviceCostsOnlyItsShare) {
   PoolRun run =
       replay("0,1,2", kCandidates, 200,
              {"--lose-device", "1", "--lose-after", "0", "--lost-marker", marker.string()});
-  ASSERT_EQ(run.outcome.status, "completed") << run.outcome.stop_reason;
+  ASSERT_EQ(run.outcome.status, RunStatus::kCompleted) << run.outcome.stop_reason;
   ASSERT_EQ(run.evaluations.size(), static_cast<size_t>(kCandidates));
   EXPECT_TRUE(fs::exists(marker)) << "device 1 never fell off";
   // The candidate in flight when device 1 went is run again elsewhere, not judged for it.

@@ -131,15 +131,26 @@ TEST(GpuProtocol, ProfileRequestsAndRepliesRoundTrip) {
 
 TEST(GpuProtocol, AnUnavailableProfileMustSayWhy) {
   ProfileReply unavailable;
-  unavailable.reason = "insufficient_privileges";
+  unavailable.reason = ProfileUnavailableReason::kInsufficientPrivileges;
+  EXPECT_EQ(unavailable.to_json()["reason"], "insufficient_privileges");
   EXPECT_EQ(ProfileReply::from_json(unavailable.to_json(), "test").reason,
-            "insufficient_privileges");
+            ProfileUnavailableReason::kInsufficientPrivileges);
   nlohmann::json silent = unavailable.to_json();
   silent["reason"] = "";
   EXPECT_THROW(ProfileReply::from_json(silent, "test"), Error);
   nlohmann::json unknown = unavailable.to_json();
   unknown["status"] = "partial";
   EXPECT_THROW(ProfileReply::from_json(unknown, "test"), Error);
+  nlohmann::json strange = unavailable.to_json();
+  strange["reason"] = "gremlins";
+  try {
+    ProfileReply::from_json(strange, "reply 3");
+    FAIL() << "an unknown reason was read";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.message(),
+              "field 'reason' is 'gremlins', not a reason a profile is unavailable");
+    EXPECT_EQ(error.where(), "reply 3");
+  }
   // A metric value that is not a number (a NaN dumped as null) is a malformed reply.
   ProfileReply collected;
   collected.status = ProfileStatus::kCollected;

@@ -55,7 +55,7 @@ TEST(NcuProfile, TheArgumentsAskForTheRawPageOfTheSecondPass) {
 
 TEST(NcuProfile, EachRowIsALaunchOfThePlanInBaseUnits) {
   ProfileReply reply = read_ncu_profile(collected_run(), {"scale", "reduce"});
-  ASSERT_EQ(reply.status, ProfileStatus::kCollected) << reply.reason << ": " << reply.detail;
+  ASSERT_EQ(reply.status, ProfileStatus::kCollected) << reply.reason_name() << ": " << reply.detail;
   EXPECT_EQ(reply.profiler, "ncu");
   EXPECT_EQ(reply.passes, 12);
   EXPECT_DOUBLE_EQ(reply.overhead_ms, 840);
@@ -73,7 +73,7 @@ void expect_unavailable(const ProfileReply& reply, const std::string& reason,
                         const std::string& detail) {
   EXPECT_EQ(reply.status, ProfileStatus::kUnavailable);
   EXPECT_EQ(reply.profiler, "ncu");
-  EXPECT_EQ(reply.reason, reason) << reply.detail;
+  EXPECT_EQ(reply.reason_name(), reason) << reply.detail;
   EXPECT_NE(reply.detail.find(detail), std::string::npos) << reply.detail;
   EXPECT_EQ(std::count(reply.detail.begin(), reply.detail.end(), '\n'), 0) << reply.detail;
   EXPECT_TRUE(reply.kernels.empty());

@@ -2,6 +2,7 @@
 // a missing or malformed file is one error naming it.
 #include <gtest/gtest.h>
 
+#include "harness/nightly/nightly.hpp"
 #include "harness/nightly/report_files.hpp"
 #include "harness/nightly/report_html.hpp"
 #include "harness/nightly/report_markdown.hpp"
@@ -94,6 +95,47 @@ TEST(NightReportFilesTest, MissingAndMalformedFilesAreOneLineErrorsNamingTheFile
   message = error_of([&] { read_night_report(directory.path(), "name"); });
   EXPECT_NE(message.find("exploded"), std::string::npos) << message;
   EXPECT_NE(message.find((directory / "name.json").string()), std::string::npos) << message;
+}
+
+// A report's outcome and step statuses are spelled by the store's tables (night_records.hpp):
+// each reads back from its name, "running" is no outcome, and unknown text names itself.
+TEST(NightReportNamesTest, OutcomesAndStepStatusesAreTheStoresNames) {
+  for (NightOutcome outcome : {NightOutcome::completed, NightOutcome::budget_reached,
+                               NightOutcome::interrupted, NightOutcome::failed}) {
+    EXPECT_EQ(night_outcome_name(outcome), night_status_name(night_status_of(outcome)));
+    EXPECT_EQ(night_outcome_from_name(night_outcome_name(outcome), "here"), outcome);
+    EXPECT_EQ(night_outcome_of(night_status_of(outcome)), outcome);
+  }
+  EXPECT_EQ(std::string(night_outcome_name(NightOutcome::budget_reached)), "budget_reached");
+  for (StepStatus status :
+       {StepStatus::done, StepStatus::skipped, StepStatus::failed, StepStatus::stopped}) {
+    EXPECT_EQ(step_status_name(status), night_step_status_name(night_step_status_of(status)));
+    EXPECT_EQ(step_status_from_name(step_status_name(status), "here"), status);
+  }
+  EXPECT_EQ(std::string(step_status_name(StepStatus::done)), "done");
+  EXPECT_FALSE(night_outcome_of(NightStatus::kRunning));
+  EXPECT_FALSE(step_status_of(NightStepStatus::kRunning));
+  EXPECT_EQ(error_of([] { night_outcome_from_name("running", "report.json"); }),
+            "unknown night outcome 'running' (one of: completed, budget_reached, interrupted, "
+            "failed) (report.json)");
+  EXPECT_EQ(error_of([] { night_outcome_from_name("great", "report.json"); }),
+            "unknown night outcome 'great' (one of: completed, budget_reached, interrupted, "
+            "failed) (report.json)");
+  EXPECT_EQ(error_of([] { step_status_from_name("running", "steps[0]"); }),
+            "unknown step status 'running' (one of: done, skipped, failed, stopped) (steps[0])");
+}
+
+// What `kforge nightly --join` prints as a node's end, read back from its name.
+TEST(NightReportNamesTest, JoinStatusesRoundTripThroughTheirNames) {
+  const std::pair<JoinStatus, const char*> statuses[] = {{JoinStatus::kDone, "done"},
+                                                         {JoinStatus::kStopped, "stopped"},
+                                                         {JoinStatus::kEnded, "ended"}};
+  for (const auto& [status, name] : statuses) {
+    EXPECT_EQ(join_status_name(status), name);
+    EXPECT_EQ(join_status_named(name), status) << name;
+  }
+  EXPECT_FALSE(join_status_named("running"));
+  EXPECT_FALSE(join_status_named(""));
 }
 
 TEST(NightReportFilesTest, ANightIdMustBeAFileName) {

@@ -10,6 +10,7 @@
 #include "datasets/records.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/task_import.hpp"
+#include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
 #include "harness/workspace.hpp"
 #include "sandbox/compile_pool.hpp"
@@ -88,7 +89,7 @@ TEST_F(OptimizeLoopTest, FatalLlmErrorStopsTheTaskAndIsStoredNotTold) {
   OptimizeLoop loop(workspace_->store(), evaluator, run, {});
   auto failing = provider("404/loop");
   TaskOutcome outcome = loop.run_llm(*task_, *failing, sample(1, 1), prompts());
-  EXPECT_EQ(outcome.status, "failed");
+  EXPECT_EQ(outcome.status, RunStatus::kFailed);
   EXPECT_NE(outcome.error.find("unknown_model"), std::string::npos) << outcome.error;
   EXPECT_EQ(outcome.progress.attempts, 0);
   EXPECT_EQ(
@@ -110,7 +111,7 @@ TEST_F(OptimizeLoopTest, AnswersWithoutCodeAreToldAndStoredWithoutCandidates) {
                     [&seen](const TaskProgress& progress) { seen.push_back(progress.attempts); });
   auto prose = provider("nocode/loop");
   TaskOutcome outcome = loop.run_llm(*task_, *prose, sample(2, 1), prompts());
-  EXPECT_EQ(outcome.status, "completed");
+  EXPECT_EQ(outcome.status, RunStatus::kCompleted);
   EXPECT_EQ(outcome.progress.attempts, 2);
   EXPECT_EQ(outcome.progress.verdicts["no_candidate"], 2);
   EXPECT_FALSE(outcome.progress.best_candidate_id);
@@ -119,6 +120,42 @@ TEST_F(OptimizeLoopTest, AnswersWithoutCodeAreToldAndStoredWithoutCandidates) {
                   std::to_string(run)),
             2);
   EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE run_id = " + std::to_string(run)), 0);
+}
+
+// A stored exchange whose status no kforge writes (the column has no CHECK) stops a resume with
+// an Error naming the text and the exchange, rather than being told as some other failure.
+TEST_F(OptimizeLoopTest, ResumeRefusesAnExchangeOfAnUnknownStatus) {
+  Store& store = workspace_->store();
+  int64_t run = new_run();
+  auto strategy = agents::make_strategy(sample(2, 1), prompts());
+  std::vector<agents::Ask> asks = strategy->ask(0);
+  ASSERT_EQ(asks.size(), 2u);
+  save_task_state(store, run, task_->id,
+                  {{"agent", "llm"},
+                   {"strategy", strategy->state()},
+                   {"candidates", nlohmann::json::object()},
+                   {"elapsed_s", 1.0}},
+                  RunStatus::kRunning);
+  ExchangeRow row;
+  row.run_id = run;
+  row.task_id = task_->id;
+  row.provider = "openai";
+  row.model = "ok/resume";
+  row.request["ask_id"] = asks[0].id;
+  row.status = "exploded";
+  const int64_t exchange = insert_exchange(store, row);
+
+  Evaluator evaluator(store, *pool_, EvaluatorOptions{});
+  OptimizeLoop loop(store, evaluator, run, {});
+  auto second = provider("ok/resume");
+  try {
+    loop.run_llm(*task_, *second, sample(5, 5), prompts());
+    FAIL() << "an exchange of an unknown status was told";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.message(), "unknown LLM exchange status 'exploded'");
+    EXPECT_EQ(error.where(), "llm_exchanges row " + std::to_string(exchange));
+  }
+  EXPECT_EQ(second->totals().requests, 0);
 }
 
 // A process died after asking twice and storing one answer: the continuation tells the stored
@@ -136,7 +173,7 @@ TEST_F(OptimizeLoopTest, ResumeTellsStoredAnswersAndSendsOnlyTheRest) {
                    {"strategy", strategy->state()},
                    {"candidates", nlohmann::json::object()},
                    {"elapsed_s", 1.0}},
-                  "running");
+                  RunStatus::kRunning);
   agents::Proposal answered = agents::propose(*first, asks[0]);
   ASSERT_TRUE(answered.source);
   ExchangeRow row;
@@ -154,7 +191,7 @@ TEST_F(OptimizeLoopTest, ResumeTellsStoredAnswersAndSendsOnlyTheRest) {
   OptimizeLoop loop(store, evaluator, run, {});
   auto second = provider("ok/resume");
   TaskOutcome outcome = loop.run_llm(*task_, *second, sample(5, 5), prompts());
-  EXPECT_EQ(outcome.status, "completed");
+  EXPECT_EQ(outcome.status, RunStatus::kCompleted);
   EXPECT_EQ(outcome.progress.attempts, 2);  // the stored strategy's settings, not the new ones
   EXPECT_EQ(outcome.progress.verdicts["compiled"], 2);
   EXPECT_EQ(second->totals().requests, 1);  // only the unanswered ask went out
@@ -192,12 +229,12 @@ TEST_F(OptimizeLoopTest, TheEngineersStartIsEvaluatedOnceAcrossAResume) {
       .hint = "vectorise the loads"};
   auto failing = provider("404/start");
   TaskOutcome failed = loop.run_llm(*task_, *failing, sample(1, 1), prompts(), start);
-  EXPECT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.status, RunStatus::kFailed);
   EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'human'" + in_run), 1);
 
   auto working = provider("ok/start");
   TaskOutcome resumed = loop.run_llm(*task_, *working, sample(1, 1), prompts(), start);
-  EXPECT_EQ(resumed.status, "completed");
+  EXPECT_EQ(resumed.status, RunStatus::kCompleted);
   EXPECT_EQ(count("SELECT count(*) FROM candidates WHERE origin = 'human'" + in_run), 1);
   EXPECT_EQ(count("SELECT count(*) FROM candidates c JOIN candidates p ON p.id = c.parent_id "
                   "WHERE p.origin = 'human' AND c.origin = 'llm' AND c.run_id = " +

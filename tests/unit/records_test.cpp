@@ -40,7 +40,7 @@ TEST_P(Records, RunCandidateAndEvaluationRoundTrip) {
                            .compile = nlohmann::json{{"ms", 12.5}},
                            .harness_version = 5};
   insert_evaluation(*store, evaluation);
-  finish_run(*store, run_id, "completed", {{"candidates", 1}});
+  finish_run(*store, run_id, RunStatus::kCompleted, {{"candidates", 1}});
 
   auto found = find_candidate(*store, candidate_id);
   ASSERT_TRUE(found);
@@ -54,7 +54,7 @@ TEST_P(Records, RunCandidateAndEvaluationRoundTrip) {
   EXPECT_EQ(evaluations[0].harness_version, 5);
   auto finished = find_run(*store, run_id);
   ASSERT_TRUE(finished);
-  EXPECT_EQ(finished->status, "completed");
+  EXPECT_EQ(finished->status, RunStatus::kCompleted);
   EXPECT_FALSE(finished->finished_at.empty());
 }
 

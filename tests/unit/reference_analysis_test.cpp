@@ -57,7 +57,7 @@ ReferenceRunner make_runner(int timeout_s = 120) {
 
 const TaskAnalysis& analysis_of(const AnalysisOutcome& outcome) {
   if (const auto* failure = std::get_if<ReferenceFailure>(&outcome))
-    ADD_FAILURE() << failure->kind << ": " << failure->describe();
+    ADD_FAILURE() << reference_failure_kind_name(failure->kind) << ": " << failure->describe();
   return std::get<TaskAnalysis>(outcome);
 }
 
@@ -249,7 +249,7 @@ TEST(ReferenceAnalysis, MissingModuleIsOneLineNamingIt) {
   for (size_t index = 0; index < 2; ++index) {
     ASSERT_TRUE(std::holds_alternative<ReferenceFailure>(outcomes[index]));
     const auto& failure = std::get<ReferenceFailure>(outcomes[index]);
-    EXPECT_EQ(failure.kind, "missing_module");
+    EXPECT_EQ(failure.kind, ReferenceFailureKind::kMissingModule);
     EXPECT_NE(failure.message.find(index == 0 ? "'kforge_no_such_module_ab12'"
                                               : "'kforge_no_such_package_cd34'"),
               std::string::npos)

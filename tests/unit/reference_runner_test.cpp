@@ -73,6 +73,47 @@ float f32(const Tensor& tensor, int64_t index) {
 // write the same files: each writes its own temporary file and replaces atomically. A file the
 // old fixed temporary name (`<file>.partial`) would clash with no longer stops a run: the
 // GPU pool test failed when one run renamed the other's `.partial` away.
+TEST(ReferenceFailureKinds, EveryKindRoundTripsThroughItsName) {
+  const std::pair<ReferenceFailureKind, const char*> kinds[] = {
+      {ReferenceFailureKind::kSyntaxError, "syntax_error"},
+      {ReferenceFailureKind::kMissingDefinition, "missing_definition"},
+      {ReferenceFailureKind::kMissingModule, "missing_module"},
+      {ReferenceFailureKind::kRaised, "raised"},
+      {ReferenceFailureKind::kWrongReturnType, "wrong_return_type"},
+      {ReferenceFailureKind::kTimeLimit, "time_limit"},
+      {ReferenceFailureKind::kTooLarge, "too_large"},
+      {ReferenceFailureKind::kBadRequest, "bad_request"},
+      {ReferenceFailureKind::kNoCuda, "no_cuda"},
+      {ReferenceFailureKind::kNoTorch, "no_torch"},
+      {ReferenceFailureKind::kDied, "died"},
+      {ReferenceFailureKind::kMemoryLimit, "memory_limit"},
+      {ReferenceFailureKind::kUnknown, "unknown"},
+  };
+  for (const auto& [kind, name] : kinds) {
+    EXPECT_EQ(reference_failure_kind_name(kind), name);
+    EXPECT_EQ(reference_failure_kind_named(name), kind) << name;
+  }
+  EXPECT_FALSE(reference_failure_kind_named("exploded"));
+  EXPECT_FALSE(reference_failure_kind_named("Raised"));
+  EXPECT_FALSE(reference_failure_kind_named(""));
+}
+
+// Every kind the Python side raises (TaskError("kind", ...)) is one the bridge reads: a kind
+// added there alone would be an Error naming it on the first task that fails that way.
+TEST(ReferenceFailureKinds, EveryKindTheScriptRaisesIsKnown) {
+  const std::string_view script = *embedded::find("harness/reference/kforge_reference.py");
+  const std::string_view marker = "TaskError(\"";
+  size_t found = 0;
+  for (size_t at = script.find(marker); at != std::string_view::npos;
+       at = script.find(marker, at + 1)) {
+    const size_t start = at + marker.size();
+    const std::string kind(script.substr(start, script.find('"', start) - start));
+    EXPECT_TRUE(reference_failure_kind_named(kind)) << kind;
+    ++found;
+  }
+  EXPECT_GE(found, 20u);  // the script's raises were found at all
+}
+
 TEST(ReferenceRunner, RunsOfOneRequestAtOnceDoNotShareATemporaryFile) {
   ReferenceRequest request{{"t/relu", kRelu, "relu.py"}, {{"rows", 9}}, 11, "float32", "cpu"};
   const fs::path directory = make_runner().run(request).directory;
@@ -273,15 +314,15 @@ TEST(ReferenceRunner, AnalyzeReportsEachBrokenTaskPrecisely) {
       tasks, [&](size_t index, const AnalysisOutcome&) { seen.push_back(tasks[index].name); });
   EXPECT_EQ(seen.size(), 4u);
   auto failure = [&](size_t index) { return std::get<ReferenceFailure>(outcomes[index]); };
-  EXPECT_EQ(failure(0).kind, "syntax_error");
+  EXPECT_EQ(failure(0).kind, ReferenceFailureKind::kSyntaxError);
   EXPECT_NE(failure(0).message.find("syntax.py:2"), std::string::npos) << failure(0).message;
-  EXPECT_EQ(failure(1).kind, "raised");
+  EXPECT_EQ(failure(1).kind, ReferenceFailureKind::kRaised);
   EXPECT_NE(failure(1).message.find("get_inputs() raised ValueError: boom"), std::string::npos)
       << failure(1).message;
   EXPECT_NE(failure(1).traceback.find("raises.py"), std::string::npos);
-  EXPECT_EQ(failure(2).kind, "missing_definition");
+  EXPECT_EQ(failure(2).kind, ReferenceFailureKind::kMissingDefinition);
   EXPECT_NE(failure(2).message.find("get_inputs"), std::string::npos);
-  EXPECT_EQ(failure(3).kind, "wrong_return_type");
+  EXPECT_EQ(failure(3).kind, ReferenceFailureKind::kWrongReturnType);
   EXPECT_NE(failure(3).message.find("returned a str"), std::string::npos);
 }
 
@@ -296,7 +337,7 @@ TEST(ReferenceRunner, TaskPastItsTimeLimitFailsWithoutHanging) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
           .count();
   ASSERT_TRUE(std::holds_alternative<ReferenceFailure>(outcomes[0]));
-  EXPECT_EQ(std::get<ReferenceFailure>(outcomes[0]).kind, "time_limit");
+  EXPECT_EQ(std::get<ReferenceFailure>(outcomes[0]).kind, ReferenceFailureKind::kTimeLimit);
   EXPECT_LT(seconds, 120);
 }
 

@@ -467,8 +467,8 @@ TEST_F(RunStageTest, CorrectCandidateIsProfiledAndItsCountersStored) {
   ASSERT_EQ(evaluations.size(), 1u);
   auto rows = profiles_of(workspace_->store(), evaluations[0].id);
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].status, "collected");
-  EXPECT_EQ(rows[0].reason, "");
+  EXPECT_EQ(rows[0].status, ProfileStatus::kCollected);
+  EXPECT_EQ(rows[0].reason, std::nullopt);
   EXPECT_EQ(rows[0].chip, "GH100");
   EXPECT_EQ(rows[0].passes, 12);
   EXPECT_GT(rows[0].overhead_ms, 0);
@@ -488,7 +488,7 @@ TEST_F(RunStageTest, CountersUnavailableLeaveTheVerdictAndTimingAndSayWhy) {
     EXPECT_TRUE(outcome.device_time_us) << kernel;
     ASSERT_TRUE(outcome.profile) << kernel;
     EXPECT_EQ(outcome.profile->status, ProfileStatus::kUnavailable) << kernel;
-    EXPECT_EQ(outcome.profile->reason, reason) << kernel;
+    EXPECT_EQ(outcome.profile->reason_name(), reason) << kernel;
     EXPECT_TRUE(outcome.profile->kernels.empty()) << kernel;
     EXPECT_EQ(stage_statuses(outcome).back(), "profile:skipped") << kernel;
     EXPECT_NE(outcome.stages.back().detail.find(reason), std::string::npos)
@@ -498,8 +498,8 @@ TEST_F(RunStageTest, CountersUnavailableLeaveTheVerdictAndTimingAndSayWhy) {
     EXPECT_EQ(evaluations[0].verdict, "correct");
     auto rows = profiles_of(workspace_->store(), evaluations[0].id);
     ASSERT_EQ(rows.size(), 1u) << kernel;
-    EXPECT_EQ(rows[0].status, "unavailable");
-    EXPECT_EQ(rows[0].reason, reason);
+    EXPECT_EQ(rows[0].status, ProfileStatus::kUnavailable);
+    EXPECT_EQ(rows[0].reason, profile_unavailable_reason_named(reason));
     EXPECT_FALSE(rows[0].detail.empty());
     EXPECT_TRUE(rows[0].kernels.empty());
   }
@@ -649,7 +649,7 @@ TEST_F(RunStageTest, WithoutAWorkerNothingRunsAndNothingIsClaimed) {
 TEST_F(RunStageTest, BaselineRunnerRefusesWithoutCuda) {
   auto outcome = reference_->baseline({.task = {task_->name, task_->source, "tiny_relu.py"}});
   ASSERT_TRUE(std::holds_alternative<ReferenceFailure>(outcome));
-  EXPECT_EQ(std::get<ReferenceFailure>(outcome).kind, "no_cuda");
+  EXPECT_EQ(std::get<ReferenceFailure>(outcome).kind, ReferenceFailureKind::kNoCuda);
   EXPECT_NE(std::get<ReferenceFailure>(outcome).message.find("sees no CUDA device"),
             std::string::npos);
 }
@@ -974,7 +974,7 @@ class NcuRouteTest : public RunStageTest {
     ASSERT_TRUE(outcome.profile);
     EXPECT_EQ(outcome.profile->status, ProfileStatus::kUnavailable);
     EXPECT_EQ(outcome.profile->profiler, "ncu");
-    EXPECT_EQ(outcome.profile->reason, reason) << outcome.profile->detail;
+    EXPECT_EQ(outcome.profile->reason_name(), reason) << outcome.profile->detail;
     EXPECT_NE(outcome.profile->detail.find(detail), std::string::npos) << outcome.profile->detail;
     EXPECT_EQ(outcome.profile->detail.find('\n'), std::string::npos) << outcome.profile->detail;
     EXPECT_EQ(stage_statuses(outcome).back(), "profile:skipped");
@@ -983,8 +983,8 @@ class NcuRouteTest : public RunStageTest {
     EXPECT_EQ(evaluations[0].verdict, "correct");
     auto rows = profiles_of(workspace_->store(), evaluations[0].id);
     ASSERT_EQ(rows.size(), 1u);
-    EXPECT_EQ(rows[0].status, "unavailable");
-    EXPECT_EQ(rows[0].reason, reason);
+    EXPECT_EQ(rows[0].status, ProfileStatus::kUnavailable);
+    EXPECT_EQ(rows[0].reason, profile_unavailable_reason_named(reason));
   }
 };
 
@@ -994,7 +994,7 @@ TEST_F(NcuRouteTest, NcuGivesTheCountersCuptiGivesForTheSameLaunches) {
   ASSERT_EQ(ncu.verdict, Verdict::kCorrect) << ncu.detail;
   ASSERT_TRUE(cupti.profile && ncu.profile);
   ASSERT_EQ(ncu.profile->status, ProfileStatus::kCollected)
-      << ncu.profile->reason << ": " << ncu.profile->detail;
+      << ncu.profile->reason_name() << ": " << ncu.profile->detail;
   EXPECT_EQ(cupti.profile->profiler, "cupti");
   EXPECT_EQ(ncu.profile->profiler, "ncu");
   EXPECT_EQ(ncu.profile->chip, "GH100");  // the emulated device is an sm_90
@@ -1093,7 +1093,7 @@ TEST_F(NcuRouteTest, AWorkerThatFaultsUnderNcuIsAWorkerFailure) {
       .out_dir = directory_->path() / "ncu-missing-tensors"};
   ProfileReply reply = profile_with_ncu(run, request);
   EXPECT_EQ(reply.status, ProfileStatus::kUnavailable);
-  EXPECT_EQ(reply.reason, "worker_failure") << reply.detail;
+  EXPECT_EQ(reply.reason, ProfileUnavailableReason::kWorkerFailure) << reply.detail;
   EXPECT_NE(reply.detail.find("under ncu"), std::string::npos) << reply.detail;
 }
 
