@@ -903,7 +903,7 @@ struct Night::Implementation {
       // A night whose owner died (kill -9, a lost machine) stays `running` in the store: nobody
       // would ever lease its tasks. The owner's lock says whether it lives.
       if (!NightLock::held(store, workspace.db_path())) {
-        outcome.status = "ended";
+        outcome.status = JoinStatus::kEnded;
         outcome.detail = "the night's owner (" + owner_of(night) +
                          ") is gone: nothing holds the night's lock; its next `kforge nightly` "
                          "continues it";
