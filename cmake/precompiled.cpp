@@ -1,2 +1,2 @@
-// The translation unit that builds kforge's precompiled header (cmake/KforgePrecompiledHeaders.cmake):
-// it defines nothing; the header list is the whole point.
+// The translation unit that builds kforge's precompiled header
+// (cmake/KforgePrecompiledHeaders.cmake): it defines nothing; the header list is the point.
