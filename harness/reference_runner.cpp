@@ -24,23 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array kReferenceFailureKinds =
-    std::to_array<std::pair<ReferenceFailureKind, std::string_view>>({
-        {ReferenceFailureKind::kSyntaxError, "syntax_error"},
-        {ReferenceFailureKind::kMissingDefinition, "missing_definition"},
-        {ReferenceFailureKind::kMissingModule, "missing_module"},
-        {ReferenceFailureKind::kRaised, "raised"},
-        {ReferenceFailureKind::kWrongReturnType, "wrong_return_type"},
-        {ReferenceFailureKind::kTimeLimit, "time_limit"},
-        {ReferenceFailureKind::kTooLarge, "too_large"},
-        {ReferenceFailureKind::kBadRequest, "bad_request"},
-        {ReferenceFailureKind::kNoCuda, "no_cuda"},
-        {ReferenceFailureKind::kNoTorch, "no_torch"},
-        {ReferenceFailureKind::kDied, "died"},
-        {ReferenceFailureKind::kMemoryLimit, "memory_limit"},
-        {ReferenceFailureKind::kUnknown, "unknown"},
-    });
-
 constexpr std::string_view kScriptPath = "harness/reference/kforge_reference.py";
 // Tasks per runner process during analysis: enough to pay for torch's import several times
 // over, few enough that progress lines keep coming and a crash costs little.
@@ -109,14 +92,6 @@ unsigned worker_count(int jobs) {
 }
 
 }  // namespace
-
-std::string_view reference_failure_kind_name(ReferenceFailureKind kind) {
-  return name_in(kReferenceFailureKinds, kind);
-}
-
-std::optional<ReferenceFailureKind> reference_failure_kind_named(std::string_view name) {
-  return value_named(kReferenceFailureKinds, name);
-}
 
 std::string ReferenceFailure::describe() const {
   std::string text = message;

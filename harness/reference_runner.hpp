@@ -16,6 +16,7 @@
 
 #include "harness/options/reference_runner_options.hpp"
 #include "harness/options/timing_settings.hpp"
+#include "harness/reference_failure.hpp"
 #include "harness/signature.hpp"
 #include "harness/task.hpp"
 #include "harness/util/safetensors.hpp"
@@ -29,29 +30,6 @@ struct PythonInterpreter {
   std::string torch_version;
   bool cuda_available = false;  // torch.cuda.is_available() when it was probed
 };
-
-// Why the runner could not handle a task, as the script's replies name it (TaskError's kind in
-// harness/reference/kforge_reference.py), or as the bridge saw it end: kDied (the runner stopped
-// without answering) and kMemoryLimit (it passed reference.memory_mb). kUnknown is a failure
-// reply that named no kind. The names are the text replies, reports and stored evidence hold.
-enum class ReferenceFailureKind {
-  kSyntaxError,        // syntax_error
-  kMissingDefinition,  // missing_definition: no Model, get_inputs or get_init_inputs
-  kMissingModule,      // missing_module: an import the Python lacks
-  kRaised,             // raised: the task's own code raised
-  kWrongReturnType,    // wrong_return_type
-  kTimeLimit,          // time_limit: reference.timeout_s
-  kTooLarge,           // too_large: not run on the CPU at the benchmark shape
-  kBadRequest,         // bad_request: kforge asked what the task cannot do
-  kNoCuda,             // no_cuda: a GPU was asked for and torch sees none
-  kNoTorch,            // no_torch
-  kDied,               // died
-  kMemoryLimit,        // memory_limit
-  kUnknown,            // unknown
-};
-std::string_view reference_failure_kind_name(ReferenceFailureKind kind);
-// The kind `name` names; nullopt for any other text.
-std::optional<ReferenceFailureKind> reference_failure_kind_named(std::string_view name);
 
 // A task the runner could not handle: its own failure, not kforge's.
 struct ReferenceFailure {
