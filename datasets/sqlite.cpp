@@ -37,15 +37,17 @@ class SqliteStatement final : public StatementBackend {
   void bind_real(int index, double value) override {
     KFORGE_SQL_CHECK(sqlite3_bind_double(statement_, index, value), "sqlite3_bind_double");
   }
+  // An empty view may have no data pointer, which SQLite would bind as NULL: it is the empty
+  // text (or blob), as PostgreSQL binds it; NULL is bind_null's.
   void bind_text(int index, std::string_view text) override {
-    KFORGE_SQL_CHECK(sqlite3_bind_text64(statement_, index, text.data(), text.size(),
-                                         SQLITE_TRANSIENT, SQLITE_UTF8),
+    KFORGE_SQL_CHECK(sqlite3_bind_text64(statement_, index, text.data() ? text.data() : "",
+                                         text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
                      "sqlite3_bind_text64");
   }
   void bind_blob(int index, std::string_view bytes) override {
-    KFORGE_SQL_CHECK(
-        sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT),
-        "sqlite3_bind_blob64");
+    KFORGE_SQL_CHECK(sqlite3_bind_blob64(statement_, index, bytes.data() ? bytes.data() : "",
+                                         bytes.size(), SQLITE_TRANSIENT),
+                     "sqlite3_bind_blob64");
   }
   void bind_null(int index) override {
     KFORGE_SQL_CHECK(sqlite3_bind_null(statement_, index), "sqlite3_bind_null");
