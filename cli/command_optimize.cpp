@@ -293,6 +293,8 @@ template <typename RunTask>
 TaskOutcome run_marking_interrupted(Store& store, int64_t run_id, RunTask run_task) {
   try {
     return run_task();
+  } catch (const LeaseLost&) {
+    throw;  // the task is another node's now; the run goes on
   } catch (const Error& failure) {
     try {
       finish_run(store, run_id, RunStatus::kInterrupted, {{"error", failure.what()}});
@@ -542,14 +544,21 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         if (claim->taken_from)
           context.progress(tasks[index].name + ": taken over from " + *claim->taken_from +
                            ", whose lease expired");
-        TaskOutcome outcome = run_task(lane_store, index, leases.stop_flag(claim->task_id));
-        if (leases.lost(claim->task_id)) {
+        std::optional<TaskOutcome> ran;
+        try {
+          Store::FencedWrites fenced(lane_store, leases.fence(claim->task_id));
+          ran = run_task(lane_store, index, leases.stop_flag(claim->task_id));
+        } catch (const LeaseLost&) {
+          // A write of the task was refused: another node holds its lease (lost() says so).
+        }
+        if (!ran || leases.lost(claim->task_id)) {
           // Another node took the task over while this one stalled: its outcome is theirs.
           context.progress(tasks[index].name + ": the lease expired and another node took the " +
                            "task over; this node left it");
           leases.release(lane_store, claim->task_id, /*done=*/false);
           continue;
         }
+        TaskOutcome outcome = std::move(*ran);
         leases.release(lane_store, claim->task_id, outcome.status == RunStatus::kCompleted);
         if (outcome.status == RunStatus::kFailed || outcome.status == RunStatus::kInterrupted)
           halted = true;
@@ -616,8 +625,9 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     context.progress("run " + std::to_string(run_id) + ": this node stops; " +
                      std::to_string(open_tasks) + " task" + (open_tasks == 1 ? "" : "s") +
                      " left to the other nodes");
-  else
-    finish_run(store, run_id, run_status, summary);
+  else if (!(outcomes.empty() && run_status == RunStatus::kCompleted &&
+             find_run(store, run_id)->status == RunStatus::kCompleted))
+    finish_run(store, run_id, run_status, summary);  // not over another node's completed run
 
   if (options.json) {
     nlohmann::json report = {

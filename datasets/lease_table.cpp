@@ -118,6 +118,18 @@ bool LeaseTable::release(Store& store, int64_t run_id, int64_t item, const std::
   return store.db().changes() == 1;
 }
 
+bool LeaseTable::holds(Store& store, int64_t run_id, int64_t item, const std::string& node,
+                       int64_t claims) const {
+  std::string select = "SELECT 1 FROM " + std::string(table_) + " WHERE run_id = ? AND " +
+                       std::string(item_column_) +
+                       " = ? AND node = ? AND claims = ? AND status = ?";
+  if (store.dialect() == sql::Dialect::kPostgres)
+    select += " FOR UPDATE";
+  auto query = store.db().prepare(select);
+  query.bind(1, run_id).bind(2, item).bind(3, node).bind(4, claims).bind(5, kOpen);
+  return query.step();
+}
+
 int64_t LeaseTable::free_held(Store& store, int64_t run_id) const {
   auto update = store.db().prepare("UPDATE " + std::string(table_) +
                                    " SET node = NULL, expires_at = NULL "

@@ -27,8 +27,17 @@
 #include <vector>
 
 #include "datasets/store.hpp"
+#include "harness/util/error.hpp"
 
 namespace kforge {
+
+// A fenced write refused (Store::FencedWrites, LeaseTable::holds): the node no longer holds
+// the lease its writes depend on, because another node took the item over after the lease
+// expired. Nothing of the refused transaction was written.
+class LeaseLost : public Error {
+ public:
+  using Error::Error;
+};
 
 // A lease is open until its item is finished for the whole run, then done (and nobody's).
 enum class LeaseStatus { kOpen, kDone };
@@ -86,6 +95,14 @@ class LeaseTable {
   // (`kOpen`). False when `node` did not hold it open; then nothing changes.
   bool release(Store& store, int64_t run_id, int64_t item, const std::string& node,
                LeaseStatus after) const;
+
+  // True when `node` holds the item's lease open under the claim that counted `claims` (no
+  // claim came since: a takeover, or this node's own claim again after one, counts another).
+  // The fence of a holder's writes: call it inside their transaction. On PostgreSQL the row
+  // stays locked until that transaction ends, so that no claim takes the item over before its
+  // writes commit; SQLite's write transactions take turns already.
+  bool holds(Store& store, int64_t run_id, int64_t item, const std::string& node,
+             int64_t claims) const;
 
   // Frees every held open lease of the run whoever holds it, and returns how many were held.
   int64_t free_held(Store& store, int64_t run_id) const;

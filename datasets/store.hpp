@@ -24,6 +24,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -74,13 +75,39 @@ class Store {
   // makes them durable, and a transaction destroyed without commit() undoes them. A record
   // function called inside joins it, except the two that open their own (insert_task_version,
   // update_task_analysis), which must be called outside one.
+  //
+  // A transaction of a store under a write fence (FencedWrites) runs the fence first, inside
+  // it; a fence that throws refuses the transaction's writes, none of which are made.
   class Transaction {
    public:
-    explicit Transaction(Store& store) : transaction_(store.connection_) {}
+    explicit Transaction(Store& store) : transaction_(store.connection_) {
+      if (store.fence_)
+        store.fence_(store);  // a throw here rolls transaction_ back
+    }
     void commit() { transaction_.commit(); }
 
    private:
     sql::Transaction transaction_;
+  };
+
+  // A check of whether this connection may still write: the lease a task's writes depend on
+  // (harness/optimize/task_leases.hpp), so that a node whose lease another node took over after
+  // it stalled stores nothing more of that task. It runs inside the transaction it guards, and
+  // throws to refuse it.
+  using WriteFence = std::function<void(Store&)>;
+  // While it lives, every Transaction of `store` runs `fence` first. Writes meant to be fenced
+  // are made inside a Transaction; one fence at a time.
+  class FencedWrites {
+   public:
+    FencedWrites(Store& store, WriteFence fence) : store_(store) {
+      store_.fence_ = std::move(fence);
+    }
+    ~FencedWrites() { store_.fence_ = nullptr; }
+    FencedWrites(const FencedWrites&) = delete;
+    FencedWrites& operator=(const FencedWrites&) = delete;
+
+   private:
+    Store& store_;
   };
 
  private:
@@ -93,6 +120,7 @@ class Store {
   std::filesystem::path path_;
   sql::Connection connection_;
   std::string node_;
+  WriteFence fence_;
 };
 
 }  // namespace kforge

@@ -699,8 +699,12 @@ struct Night::Implementation {
         leases.release(store, claim->task_id, /*done=*/true);
         continue;
       }
-      TaskWork work = optimize_task(evaluation, name, search_run, provider, llm_run,
-                                    leases.stop_flag(claim->task_id));
+      TaskWork work;
+      {
+        Store::FencedWrites fenced(store, leases.fence(claim->task_id));
+        work = optimize_task(evaluation, name, search_run, provider, llm_run,
+                             leases.stop_flag(claim->task_id));
+      }
       if (leases.lost(claim->task_id)) {
         progress(name + ": the lease expired and another node took the task over; this node " +
                  "left it");
@@ -842,6 +846,8 @@ struct Night::Implementation {
         if (outcome.status == RunStatus::kFailed)
           add("llm", name + ": " + outcome.error);  // an outage costs the LLM part
       }
+    } catch (const LeaseLost&) {
+      // Another node took the task over: the fence set the stop flag, and the task is theirs.
     } catch (const Error& failure) {
       add(name, failure.what());
       entry["error"] = failure.what();

@@ -203,7 +203,9 @@ std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id
 
 void save_task_state(Store& store, int64_t run_id, int64_t task_id, const nlohmann::json& state,
                      RunStatus status) {
+  Store::Transaction transaction(store);  // fenced where the task is leased (task_leases.hpp)
   store_run_task(store, {.run_id = run_id, .task_id = task_id, .state = state, .status = status});
+  transaction.commit();
 }
 
 OptimizeLoop::OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id,
@@ -465,8 +467,10 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
     Proposal proposal = std::move(done.proposal);
     if (proposal.response.status == agents::LlmStatus::kCancelled)
       continue;  // interrupted: not stored, so a resumed run sends it again
-    int64_t exchange_id =
+    Store::Transaction transaction(store_);  // fenced where the task is leased
+    const int64_t exchange_id =
         insert_exchange(store_, exchange_row(run_id_, task.id, provider, proposal));
+    transaction.commit();
     if (agents::llm_status_is_fatal(proposal.response.status)) {
       // Stored, not told: a resumed run sends it again once the cause is fixed.
       outcome.status = RunStatus::kFailed;

@@ -28,9 +28,34 @@ std::optional<LeaseClaim> TaskLeases::claim(Store& store) {
   std::optional<LeaseClaim> claim = claim_next_lease(store, run_id_, node_, lease_seconds_);
   if (claim) {
     std::lock_guard lock(mutex_);
-    held_[claim->task_id] = std::make_unique<Held>();
+    auto held = std::make_unique<Held>();
+    held->claims = claim->claims;
+    held_[claim->task_id] = std::move(held);
   }
   return claim;
+}
+
+Store::WriteFence TaskLeases::fence(int64_t task_id) {
+  int64_t claims = 0;
+  {
+    std::lock_guard lock(mutex_);
+    claims = held_.at(task_id)->claims;
+  }
+  return [this, task_id, claims](Store& store) {
+    if (kTaskLeases.holds(store, run_id_, task_id, node_, claims))
+      return;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto found = held_.find(task_id); found != held_.end()) {
+        found->second->lost = true;
+        found->second->stop = true;
+      }
+    }
+    throw LeaseLost(
+        "another node took the task over after this node's lease expired; its writes "
+        "are refused",
+        "task " + std::to_string(task_id) + " of run " + std::to_string(run_id_));
+  };
 }
 
 const std::atomic<bool>* TaskLeases::stop_flag(int64_t task_id) {

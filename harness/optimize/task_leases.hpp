@@ -5,6 +5,12 @@
 // and another node took the task) is lost: the task's stop flag is set, so its loop stops asking
 // and ends as soon as the candidates in flight are stored. The same flag is set when the whole
 // process is asked to stop (Ctrl-C), which the loop would otherwise watch itself.
+//
+// A stalled node may wake after the takeover with candidates in flight, before its heartbeat
+// tells it so: the task's writes are fenced (fence(), Store::FencedWrites), so that each write
+// transaction first checks, inside it, that this node's claim is still the lease's latest; once
+// it is not, the transaction is refused with LeaseLost and nothing of it is stored, and the task
+// is marked lost and stopped. What the new holder stores is never stored twice or overwritten.
 #pragma once
 
 #include <atomic>
@@ -33,6 +39,10 @@ class TaskLeases {
   // Claims the next free or expired task of the run through `store` (the calling thread's
   // connection); nullopt when none can be claimed now.
   std::optional<LeaseClaim> claim(Store& store);
+  // The fence of a claimed task's writes, for Store::FencedWrites on the connection its loop
+  // writes through: a transaction is refused with LeaseLost (and the task marked lost and
+  // stopped) once another claim than this node's took the task's lease.
+  Store::WriteFence fence(int64_t task_id);
   // What the loop of a claimed task watches: set once the lease is lost or stop is asked.
   const std::atomic<bool>* stop_flag(int64_t task_id);
   // True once the heartbeat found the lease taken over by another node.
@@ -48,6 +58,7 @@ class TaskLeases {
 
  private:
   struct Held {
+    int64_t claims = 0;  // the lease's claim count of this node's claim: its fencing token
     std::atomic<bool> stop{false};
     bool lost = false;
   };

@@ -1,6 +1,6 @@
 // A kforge process that a system test starts without waiting for it (a node of a shared run or
-// night): its output goes to a file, and it can be interrupted, killed with SIGKILL or waited
-// for with a time limit.
+// night): its output goes to a file, and it can be interrupted, stopped and continued
+// (SIGSTOP, SIGCONT), killed with SIGKILL or waited for with a time limit.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -35,6 +35,10 @@ class KforgeNode {
     }
   }
   void interrupt() { ::kill(pid_, SIGINT); }
+  // Stops it, every thread (its heartbeat too), as a stalled machine or a long pause would, and
+  // lets it go on; its child processes (GPU workers) are not stopped.
+  void pause() { ::kill(pid_, SIGSTOP); }
+  void go_on() { ::kill(pid_, SIGCONT); }
   void kill_hard() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);

@@ -5,7 +5,8 @@
 // half done: its lease expires (store.lease_s), another node takes the task over from its
 // checkpoint, every task is done exactly once (one candidate and one evaluation per task and
 // replay item), and the store is intact; the same on a SQLite store, where the nodes are
-// processes of one machine. Also --join's one-line errors.
+// processes of one machine. A node that stalls past its lease and then goes on stores nothing
+// more of the task taken over from it (the fence of its writes). Also --join's one-line errors.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -209,6 +210,94 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
   EXPECT_NE(late.exit_code, 0);
   EXPECT_EQ(late.standard_error,
             "kforge: error: run " + run_text + " has already completed (--join)\n");
+}
+
+// A node that stalls (SIGSTOP: every thread of it, its heartbeat too) while it holds a task
+// half done, with candidates in flight, and goes on after another node has taken the task
+// over: whatever it finishes of that task is refused by the fence of its writes (the lease's
+// claim is no longer its own), so that it stores no evaluation twice and does not overwrite the
+// new holder's checkpoint; it leaves the task, saying so, and the run completes with every task's
+// every replay item evaluated exactly once.
+TEST_P(JoinOnEachStore, AStalledNodeStoresNothingOfATaskTakenOverFromIt) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  else
+    db_ = (workspace_.path() / "kforge.db").string();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+
+  const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
+  Node first(start_arguments(), environment, workspace_.path() / "first.log");
+  ASSERT_TRUE(wait_until(120, [&] {
+    return integer("SELECT count(*) FROM leases") == kTasks || !first.running();
+  })) << first.log();
+  const int64_t run = integer("SELECT max(id) FROM runs");
+  const std::string run_text = std::to_string(run);
+  const std::string first_node = text("SELECT node FROM runs WHERE id = " + run_text);
+  const std::string half_done =
+      "SELECT l.task_id FROM leases l WHERE l.run_id = " + run_text + " AND l.node = '" +
+      first_node + "' AND l.status = 'open' AND (SELECT count(*) FROM evaluations e JOIN " +
+      "candidates c ON c.id = e.candidate_id WHERE c.task_id = l.task_id AND e.run_id = " +
+      run_text + ") BETWEEN 1 AND " + std::to_string(kCandidates - 1);
+  ASSERT_TRUE(wait_until(240, [&] { return integer(half_done) > 0 || !first.running(); }))
+      << first.log();
+  ASSERT_TRUE(first.running()) << first.log();
+  first.pause();
+  const int64_t stalled_task = integer(half_done);
+  ASSERT_GT(stalled_task, 0);
+  const std::string stalled_text = std::to_string(stalled_task);
+  const int64_t stored_by_first =
+      integer("SELECT count(*) FROM evaluations WHERE node = '" + first_node + "'");
+
+  // Another node joins and, once the stalled node's lease expires, takes its task over; then
+  // the stalled node goes on, its candidates in flight finished.
+  Node second(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
+              workspace_.path() / "second.log");
+  const bool taken_over = wait_until(240, [&] {
+    return integer("SELECT claims FROM leases WHERE run_id = " + run_text +
+                   " AND task_id = " + stalled_text) >= 2;
+  });
+  first.go_on();
+  ASSERT_TRUE(taken_over) << second.log();
+
+  const int second_exit = second.wait(400);
+  const int first_exit = first.wait(400);
+  ASSERT_EQ(second_exit, 0) << second.log();
+  ASSERT_EQ(first_exit, 0) << first.log();
+  EXPECT_NE(second.log().find("taken over from " + first_node + ", whose lease expired"),
+            std::string::npos)
+      << second.log();
+  EXPECT_NE(first.log().find("the lease expired and another node took the task over; this "
+                             "node left it"),
+            std::string::npos)
+      << first.log();
+
+  // Nothing of the stalled task stored twice: every replay item of every task once.
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + run_text), "completed");
+  EXPECT_EQ(integer("SELECT count(*) FROM candidates WHERE run_id = " + run_text),
+            kTasks * kCandidates);
+  EXPECT_EQ(integer("SELECT count(*) FROM (SELECT DISTINCT task_id, iteration FROM candidates "
+                    "WHERE run_id = " +
+                    run_text + ") slots"),
+            kTasks * kCandidates);
+  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run_text),
+            kTasks * kCandidates);
+  // What the stalled node committed before the takeover is kept; of the stalled task it
+  // stored nothing after.
+  EXPECT_GE(stored_by_first, 1);
+  EXPECT_EQ(integer("SELECT count(*) FROM evaluations e JOIN candidates c ON c.id = "
+                    "e.candidate_id WHERE c.task_id = " +
+                    stalled_text + " AND e.run_id = " + run_text),
+            kCandidates);
+  // Every task's checkpoint is its finisher's, none overwritten by the stalled node's stop.
+  EXPECT_EQ(integer("SELECT count(*) FROM run_tasks WHERE run_id = " + run_text +
+                    " AND status = 'completed'"),
+            kTasks);
+  EXPECT_EQ(integer("SELECT count(*) FROM leases WHERE run_id = " + run_text +
+                    " AND status = 'done' AND node IS NULL"),
+            kTasks);
 }
 
 // `kforge tune --join`: two nodes share one tuning run of the whole space (17 points), points

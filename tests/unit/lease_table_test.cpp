@@ -3,7 +3,9 @@
 // once; only the holder renews or releases, and only while the lease is open; an expired lease,
 // and only an expired one, is taken over, after which its old holder's renewal and release are
 // refused; released undone it is free again, done it stays done; the status names stored are
-// "open" and "done"; a row with a status this kforge does not know is an error naming it.
+// "open" and "done"; a row with a status this kforge does not know is an error naming it; a
+// holder's latest claim, and only it, holds the lease (the fence of its writes), and on
+// PostgreSQL the fence keeps the row from a claim until the holder's transaction ends.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -229,6 +231,61 @@ TEST_P(LeaseTableTest, FreeingTheHeldLeasesLeavesTheDoneAndTheFreeAsTheyAre) {
     EXPECT_EQ(table->claim(*other_, run_id_, "b:2", 60)->item, items_[2]);
     EXPECT_FALSE(table->claim(*other_, run_id_, "b:2", 60));
     EXPECT_EQ(stored_status(*table, items_[1]), "done");
+  }
+}
+
+TEST_P(LeaseTableTest, HoldsIsTrueForTheLatestClaimOfItsHolderOnly) {
+  for (const LeaseTable* table : kTables) {
+    SCOPED_TRACE(table->table());
+    table->add_free(*store_, run_id_, {items_[0]});
+    EXPECT_FALSE(table->holds(*store_, run_id_, items_[0], "a:1", 0));  // free: nobody's
+    ASSERT_EQ(table->claim(*store_, run_id_, "a:1", 0.4)->claims, 1);
+    EXPECT_TRUE(table->holds(*store_, run_id_, items_[0], "a:1", 1));
+    EXPECT_FALSE(table->holds(*store_, run_id_, items_[0], "b:2", 1));  // another node
+    EXPECT_FALSE(table->holds(*store_, run_id_, items_[0], "a:1", 2));  // another claim
+    EXPECT_FALSE(table->holds(*store_, run_id_, items_[1], "a:1", 1));  // another item
+    // Expired but not yet taken over, it is still the holder's: nobody else works on it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    EXPECT_TRUE(table->holds(*store_, run_id_, items_[0], "a:1", 1));
+    // Taken over: the old claim holds no more, the new one does.
+    ASSERT_EQ(table->claim(*other_, run_id_, "b:2", 0.4)->claims, 2);
+    EXPECT_FALSE(table->holds(*store_, run_id_, items_[0], "a:1", 1));
+    EXPECT_TRUE(table->holds(*other_, run_id_, items_[0], "b:2", 2));
+    // Claimed back by the first node (another of its threads, say): its first claim's writes
+    // are still refused, only the latest claim holds.
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    ASSERT_EQ(table->claim(*store_, run_id_, "a:1", 60)->claims, 3);
+    EXPECT_FALSE(table->holds(*store_, run_id_, items_[0], "a:1", 1));
+    EXPECT_FALSE(table->holds(*other_, run_id_, items_[0], "b:2", 2));
+    EXPECT_TRUE(table->holds(*store_, run_id_, items_[0], "a:1", 3));
+    // Done, it is nobody's.
+    ASSERT_TRUE(table->release(*store_, run_id_, items_[0], "a:1", LeaseStatus::kDone));
+    EXPECT_FALSE(table->holds(*store_, run_id_, items_[0], "a:1", 3));
+  }
+}
+
+// On PostgreSQL the fence locks the lease's row until its transaction ends: an expired lease
+// checked by its holder inside a transaction is not taken over before that transaction's writes
+// commit (a claim passes the locked row over), and is taken over after. (SQLite's write
+// transactions take turns: a claim waits for the holder's transaction to end.)
+TEST_P(LeaseTableTest, OnPostgresAClaimWaitsForTheHoldersFencedTransaction) {
+  if (!postgres())
+    GTEST_SKIP() << "SQLite's write transactions take turns";
+  for (const LeaseTable* table : kTables) {
+    SCOPED_TRACE(table->table());
+    table->add_free(*store_, run_id_, {items_[0]});
+    ASSERT_TRUE(table->claim(*store_, run_id_, "a:1", 0.2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    {
+      Store::Transaction transaction(*store_);
+      ASSERT_TRUE(table->holds(*store_, run_id_, items_[0], "a:1", 1));
+      EXPECT_FALSE(table->claim(*other_, run_id_, "b:2", 60));  // locked: passed over
+      transaction.commit();
+    }
+    std::optional<ClaimedLease> taken = table->claim(*other_, run_id_, "b:2", 60);
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(taken->taken_from, "a:1");
+    EXPECT_FALSE(table->holds(*store_, run_id_, items_[0], "a:1", 1));
   }
 }
 

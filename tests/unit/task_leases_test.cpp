@@ -1,0 +1,122 @@
+// The tasks one node holds in a shared run (harness/optimize/task_leases.hpp), on both backends:
+// the heartbeat keeps a claimed task's lease from being taken over; the fence of the task's
+// writes lets them through while this node's claim is the lease's latest, and once another node
+// has taken the task over it refuses them with LeaseLost, stores nothing of them, and marks the
+// task lost and stopped; a connection whose fence has ended writes as before.
+#include "harness/optimize/task_leases.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "datasets/lease_records.hpp"
+#include "datasets/run_records.hpp"
+#include "datasets/task_records.hpp"
+#include "tests/support/store_backends.hpp"
+
+namespace kforge {
+namespace {
+
+class TaskLeasesTest : public testing::OnEachBackend {
+ protected:
+  void SetUp() override {
+    OnEachBackend::SetUp();
+    if (IsSkipped())
+      return;
+    store_ = open_store();
+    other_ = open_store(false);
+    TaskRow task{
+        .name = "task_leases/t", .suite = "task_leases", .source = "x = 1", .source_hash = "hash"};
+    insert_task_version(*store_, task);
+    task_id_ = task.id;
+    run_id_ = insert_run(*store_, {.kind = "optimize"});
+    add_leases(*store_, run_id_, {task_id_});
+  }
+
+  // Writes the task's checkpoint, `step`, in one transaction of `store`.
+  void write_step(Store& store, int step) {
+    Store::Transaction transaction(store);
+    store_run_task(store, {.run_id = run_id_,
+                           .task_id = task_id_,
+                           .state = {{"step", step}},
+                           .status = RunStatus::kRunning});
+    transaction.commit();
+  }
+  int stored_step() const {
+    std::optional<RunTaskRow> row = find_run_task(*other_, run_id_, task_id_);
+    return row ? row->state["step"].get<int>() : -1;
+  }
+
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> other_;  // another node's connection
+  int64_t task_id_ = 0;
+  int64_t run_id_ = 0;
+  std::atomic<bool> stop_{false};
+};
+KFORGE_ON_EACH_BACKEND(TaskLeasesTest);
+
+TEST_P(TaskLeasesTest, TheHeartbeatKeepsAClaimedTasksLease) {
+  TaskLeases leases(open_store(false), run_id_, "a:1", 0.6, stop_);
+  std::optional<LeaseClaim> claim = leases.claim(*store_);
+  ASSERT_TRUE(claim);
+  EXPECT_EQ(claim->task_id, task_id_);
+  // Five lease times later the lease is still this node's: renewed every third of it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  EXPECT_FALSE(claim_next_lease(*other_, run_id_, "b:2", 60));
+  EXPECT_FALSE(leases.lost(task_id_));
+  EXPECT_FALSE(leases.stop_flag(task_id_)->load());
+  {
+    Store::FencedWrites fenced(*store_, leases.fence(task_id_));
+    write_step(*store_, 1);
+  }
+  EXPECT_EQ(stored_step(), 1);
+  EXPECT_FALSE(leases.others_hold_open_tasks(*other_));
+  EXPECT_TRUE(leases.release(*store_, task_id_, /*done=*/true));
+  EXPECT_EQ(count_open_leases(*other_, run_id_), 0);
+}
+
+TEST_P(TaskLeasesTest, AfterATakeoverTheFenceRefusesTheTasksWritesAndStopsIt) {
+  // A long lease: the heartbeat does not renew during the test, so that what finds the takeover
+  // is the fence of the next write, as for a node that wakes from a stall with work in flight.
+  TaskLeases leases(open_store(false), run_id_, "a:1", 60, stop_);
+  ASSERT_TRUE(leases.claim(*store_));
+  {
+    Store::FencedWrites fenced(*store_, leases.fence(task_id_));
+    write_step(*store_, 1);  // holding the lease: written
+    EXPECT_EQ(stored_step(), 1);
+
+    // Another node takes the task over (its lease freed, as `optimize --resume` frees a run's
+    // leases, or expired) and writes its own checkpoint.
+    ASSERT_EQ(free_leases(*other_, run_id_), 1);
+    std::optional<LeaseClaim> taken = claim_next_lease(*other_, run_id_, "b:2", 60);
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(taken->claims, 2);
+    write_step(*other_, 7);
+
+    try {
+      write_step(*store_, 2);
+      FAIL() << "a write after the takeover was let through";
+    } catch (const LeaseLost& refused) {
+      EXPECT_EQ(std::string(refused.what()),
+                "another node took the task over after this node's lease expired; its writes "
+                "are refused (task " +
+                    std::to_string(task_id_) + " of run " + std::to_string(run_id_) + ")");
+    }
+    EXPECT_EQ(stored_step(), 7);  // the new holder's, not overwritten
+    EXPECT_TRUE(leases.lost(task_id_));
+    EXPECT_TRUE(leases.stop_flag(task_id_)->load());
+    // Refused every time, not once.
+    EXPECT_THROW(write_step(*store_, 3), LeaseLost);
+    EXPECT_EQ(stored_step(), 7);
+  }
+  // The fence ends with its task: the connection writes unfenced again (another task's work).
+  write_step(*store_, 4);
+  EXPECT_EQ(stored_step(), 4);
+  EXPECT_FALSE(leases.release(*store_, task_id_, /*done=*/true));  // not this node's to release
+  EXPECT_EQ(count_open_leases(*other_, run_id_), 1);
+}
+
+}  // namespace
+}  // namespace kforge
