@@ -117,6 +117,29 @@ class NightlyJoinTest : public ::testing::Test {
     }
   }
 
+  // The query for the task that `node` holds open in the run and of which some seeds, not all,
+  // are stored: a task half done.
+  static std::string half_done_task(const std::string& search_run, const std::string& node) {
+    return "SELECT l.task_id FROM leases l WHERE l.run_id = " + search_run + " AND l.node = '" +
+           node + "' AND l.status = 'open' AND (SELECT count(*) FROM evaluations e JOIN " +
+           "candidates c ON c.id = e.candidate_id WHERE c.task_id = l.task_id AND e.run_id = " +
+           search_run + ") BETWEEN 1 AND " + std::to_string(kSeeds - 1);
+  }
+
+  // Every seed of every task was evaluated exactly once in the run: none twice, none missing.
+  void expect_every_seed_evaluated_once(const std::string& search_run) const {
+    const std::string tasks_seeds = std::to_string(kTasks * kSeeds);
+    EXPECT_EQ(value("SELECT count(*) FROM candidates WHERE run_id = " + search_run), tasks_seeds);
+    EXPECT_EQ(value("SELECT count(*) FROM (SELECT DISTINCT task_id, iteration FROM candidates "
+                    "WHERE run_id = " +
+                    search_run + ") slots"),
+              tasks_seeds);
+    EXPECT_EQ(value("SELECT count(*) FROM evaluations WHERE run_id = " + search_run), tasks_seeds);
+    EXPECT_EQ(value("SELECT count(*) FROM candidates c WHERE run_id = " + search_run +
+                    " AND (SELECT count(*) FROM evaluations e WHERE e.candidate_id = c.id) <> 1"),
+              "0");
+  }
+
   static std::string host() {
     char name[256] = {};
     return ::gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0' ? name : "unknown";
@@ -131,11 +154,10 @@ class NightlyJoinTest : public ::testing::Test {
 
 class NightlyJoinOnEachStore : public NightlyJoinTest,
                                public ::testing::WithParamInterface<sql::Dialect> {};
-// SQLite only for now: on PostgreSQL the test twice never saw the node to kill holding a task
-// half done (it finished its task first), for a reason not yet found; the leases on PostgreSQL
-// are covered by NightSharing and JoinOnEachStore. Run alone on a quiet machine (2026-12-04) the
-// PostgreSQL variant passed twice, each poll seeing the victim's evaluations arrive one by one
-// (committed per candidate), so the failures are to be looked for under the full suite's load.
+// On both stores. The PostgreSQL variant was disabled for a while (twice under the whole suite
+// it never saw the node to kill holding a task half done, cause not found); re-enabled after it
+// passed three times in a row beside three busy loops on the two cores (load average 4) and
+// once under the system tests at -j2 (2026-12-04). A failure prints where the leases stood.
 INSTANTIATE_TEST_SUITE_P(, NightlyJoinOnEachStore,
                          ::testing::Values(sql::Dialect::kSqlite, sql::Dialect::kPostgres),
                          testing::backend_name);
@@ -173,11 +195,7 @@ TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesT
 
   // The victim is killed while it holds an open task of which it has stored some seeds, not all.
   const std::string search_run = value("SELECT id FROM runs WHERE kind = 'nightly-search'");
-  const std::string half_done =
-      "SELECT l.task_id FROM leases l WHERE l.run_id = " + search_run + " AND l.node = '" +
-      victim_node + "' AND l.status = 'open' AND (SELECT count(*) FROM evaluations e JOIN " +
-      "candidates c ON c.id = e.candidate_id WHERE c.task_id = l.task_id AND e.run_id = " +
-      search_run + ") BETWEEN 1 AND " + std::to_string(kSeeds - 1);
+  const std::string half_done = half_done_task(search_run, victim_node);
   // What the nodes hold and stored, for a failure's message.
   auto where_things_stand = [&] {
     std::string text = "\nleases (task node status claims):";
@@ -238,17 +256,7 @@ TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesT
   EXPECT_GE(std::stoi(value("SELECT claims FROM leases WHERE run_id = " + search_run +
                             " AND task_id = " + killed_task)),
             2);
-  // Every seed of every task was evaluated exactly once.
-  const std::string tasks_seeds = std::to_string(kTasks * kSeeds);
-  EXPECT_EQ(value("SELECT count(*) FROM candidates WHERE run_id = " + search_run), tasks_seeds);
-  EXPECT_EQ(value("SELECT count(*) FROM (SELECT DISTINCT task_id, iteration FROM candidates "
-                  "WHERE run_id = " +
-                  search_run + ") slots"),
-            tasks_seeds);
-  EXPECT_EQ(value("SELECT count(*) FROM evaluations WHERE run_id = " + search_run), tasks_seeds);
-  EXPECT_EQ(value("SELECT count(*) FROM candidates c WHERE run_id = " + search_run +
-                  " AND (SELECT count(*) FROM evaluations e WHERE e.candidate_id = c.id) <> 1"),
-            "0");
+  expect_every_seed_evaluated_once(search_run);
   // What the killed node committed is kept; its task was finished by another node; the early
   // joiner did a share of the work.
   EXPECT_NE(stored_by_victim, "0");
@@ -275,6 +283,68 @@ TEST_P(NightlyJoinOnEachStore, NodesShareTheOptimizeStepAndTakeOverAKilledNodesT
   EXPECT_EQ(late.exit_code, 2);
   EXPECT_EQ(late.standard_error,
             "kforge: error: night " + night + " has already finished (completed) (--join)\n");
+}
+
+// A joined node that stalls (SIGSTOP: every thread of it, its heartbeat too) while it holds a
+// task half done, and goes on once the owner has taken the task over, stores nothing more of it:
+// its writes are fenced by the lease. It leaves the task, saying so, the step's checkpoint does
+// not count the task as its own, and every seed of every task is evaluated once.
+TEST_P(NightlyJoinOnEachStore, AStalledNodeStoresNothingOfATaskTakenOverFromIt) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+
+  KforgeNode owner = node({"nightly", "--json"}, "owner.log");
+  ASSERT_TRUE(wait_until(120, [&] { return !value("SELECT name FROM nights").empty(); }))
+      << owner.log();
+  const std::string night = value("SELECT name FROM nights");
+  // Slow (5 s a timing), so that it is seen holding a task half done, with seeds in flight.
+  KforgeNode stalled = node({"nightly", "--join", night, "--json"}, "stalled.log", 5000);
+  const std::string stalled_node = host() + ":" + std::to_string(stalled.pid());
+  ASSERT_TRUE(wait_until(240, [&] {
+    return value("SELECT count(*) FROM leases") == std::to_string(kTasks) || !owner.running();
+  })) << owner.log();
+  const std::string search_run = value("SELECT id FROM runs WHERE kind = 'nightly-search'");
+  const std::string half_done = half_done_task(search_run, stalled_node);
+  ASSERT_TRUE(wait_until(300, [&] { return !value(half_done).empty() || !stalled.running(); }))
+      << stalled.log() << owner.log();
+  ASSERT_TRUE(stalled.running()) << stalled.log();
+  stalled.pause();
+  const std::string stalled_task = value(half_done);
+  ASSERT_FALSE(stalled_task.empty());
+  const std::string stalled_name = value("SELECT name FROM tasks WHERE id = " + stalled_task);
+
+  // Once its lease (10 s) expires, the owner takes the task over; then the stalled node goes on.
+  const bool taken_over = wait_until(240, [&] {
+    const std::string claims = value("SELECT claims FROM leases WHERE run_id = " + search_run +
+                                     " AND task_id = " + stalled_task);
+    return !claims.empty() && std::stoi(claims) >= 2;
+  });
+  stalled.go_on();
+  ASSERT_TRUE(taken_over) << owner.log();
+
+  const int owner_exit = owner.wait(400);
+  const int stalled_exit = stalled.wait(400);
+  ASSERT_EQ(owner_exit, 0) << owner.log();
+  ASSERT_EQ(stalled_exit, 0) << stalled.log();
+  EXPECT_NE(owner.log().find(stalled_name + ": taken over from " + stalled_node), std::string::npos)
+      << owner.log();
+  EXPECT_NE(stalled.log().find(stalled_name + ": the lease expired and another node took the " +
+                               "task over; this node left it"),
+            std::string::npos)
+      << stalled.log();
+
+  EXPECT_EQ(value("SELECT status FROM nights"), "completed");
+  expect_every_seed_evaluated_once(search_run);
+  // The step's checkpoint has every task once, and not the stalled one as the stalled node's.
+  const json state = json::parse(value("SELECT state FROM night_steps WHERE name = 'optimize'"));
+  EXPECT_EQ(state["tasks"].size(), static_cast<size_t>(kTasks)) << state.dump(2);
+  const json mine = state["nodes"].value(stalled_node, json::object());
+  for (const json& name : mine.value("tasks", json::array()))
+    EXPECT_NE(name, stalled_name) << state.dump(2);
 }
 
 // The tests below run on both stores.
