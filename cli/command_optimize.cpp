@@ -2,9 +2,10 @@
 // kforge optimize --resume RUN [LLM flags]
 // kforge optimize --join RUN
 // Runs the optimize loop (harness/optimize) on each task in turn, in one run of the store.
-// Every task of a run is claimed through a lease (harness/optimize/task_leases.hpp), so that
-// other kforge processes, on this machine or others sharing a PostgreSQL store, can --join the
-// run and take their share of its tasks, and take over those of a node that died.
+// Every task of a run is claimed through a lease (harness/optimize/lease_holder.hpp), and every
+// candidate slot of a replay run (datasets/slot_lease_records.hpp), so that other kforge
+// processes, on this machine or others sharing a PostgreSQL store, can --join the run and take
+// their share of its work, and take over that of a node that died.
 // LLM flags override kforge.toml by setting the llm.* keys; the effective configuration and
 // the request are stored with the run, so --resume needs nothing but the run id (flags given
 // with --resume override the stored configuration, e.g. a new --base-url).
@@ -14,9 +15,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "agents/prompt.hpp"
@@ -27,14 +30,15 @@
 #include "cli/stop_signals.hpp"
 #include "datasets/lease_records.hpp"
 #include "datasets/records.hpp"
+#include "datasets/slot_lease_records.hpp"
 #include "datasets/store.hpp"
 #include "harness/candidate/plan_validation.hpp"
 #include "harness/environment.hpp"
 #include "harness/evaluation/evaluation_service.hpp"
 #include "harness/evaluation/evaluator.hpp"
 #include "harness/evaluation/store_connections.hpp"
+#include "harness/optimize/lease_holder.hpp"
 #include "harness/optimize/optimize_loop.hpp"
-#include "harness/optimize/task_leases.hpp"
 #include "harness/options/gpu_worker_options.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
@@ -414,26 +418,55 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   for (size_t index = 0; index < tasks.size(); ++index)
     task_index.emplace(tasks[index].id, index);
 
+  // The replay agent's run is shared by candidate slot: every replay item of every task, numbered
+  // by task id then item, so that every node numbers them alike (slot_lease_records.hpp). The
+  // LLM agent's is shared by task (each task's conversation lives in one process).
+  const bool by_slot = agent == "replay";
+  std::vector<SlotRow> slots;
+  if (by_slot) {
+    for (const auto& [id, index] : task_index) {
+      for (size_t item = 0; item < replays[index].size(); ++item)
+        slots.push_back({.slot = static_cast<int64_t>(slots.size()),
+                         .task_id = id,
+                         .item = static_cast<int64_t>(item)});
+    }
+  }
+
   int64_t run_id = 0;
   if (options.join) {
     run_id = resumed->id;
-    // The run's leases name its tasks; a node that loads other ones (other task files, another
-    // kforge's built-in tasks) would work on a different run.
-    std::vector<LeaseRow> leases = leases_of(store, run_id);
-    bool same = leases.size() == task_index.size();
-    for (const LeaseRow& lease : leases)
-      same = same && task_index.contains(lease.task_id);
-    if (!same)
-      throw Error("the tasks this node loads are not the run's (" + std::to_string(leases.size()) +
-                      " leased); join with the same kforge and task files as the other nodes",
-                  "run " + std::to_string(run_id));
+    // The run's leases name its tasks (and slots); a node that loads other ones (other task or
+    // candidate files, another kforge's built-in tasks) would work on a different run.
+    if (by_slot) {
+      const std::vector<SlotRow> stored = slots_of(store, run_id);
+      bool same = stored.size() == slots.size();
+      for (size_t slot = 0; same && slot < slots.size(); ++slot)
+        same = stored[slot].task_id == slots[slot].task_id && stored[slot].item == slots[slot].item;
+      if (!same)
+        throw Error("the tasks and candidates this node loads are not the run's (" +
+                        std::to_string(stored.size()) + " candidate slots, this node has " +
+                        std::to_string(slots.size()) +
+                        "); join with the same kforge, task and candidate files as the other nodes",
+                    "run " + std::to_string(run_id));
+    } else {
+      std::vector<LeaseRow> leases = leases_of(store, run_id);
+      bool same = leases.size() == task_index.size();
+      for (const LeaseRow& lease : leases)
+        same = same && task_index.contains(lease.task_id);
+      if (!same)
+        throw Error("the tasks this node loads are not the run's (" +
+                        std::to_string(leases.size()) +
+                        " leased); join with the same kforge and task files as the other nodes",
+                    "run " + std::to_string(run_id));
+    }
     context.progress("joining run " + std::to_string(run_id) + " as " + store.node());
   } else if (resumed) {
     run_id = resumed->id;
     reopen_run(store, run_id);
     // A resumed run is one nobody works on any more: what its nodes held is free at once.
-    if (int64_t freed = free_leases(store, run_id); freed > 0)
-      context.progress("freed " + std::to_string(freed) + " task lease" + (freed == 1 ? "" : "s") +
+    const int64_t freed = free_leases(store, run_id) + kSlotLeases.free_held(store, run_id);
+    if (freed > 0)
+      context.progress("freed " + std::to_string(freed) + " lease" + (freed == 1 ? "" : "s") +
                        " of the nodes that worked on it before");
     context.progress("resuming run " + std::to_string(run_id));
   } else {
@@ -450,13 +483,20 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     context.progress("run " + std::to_string(run_id));
   }
   if (!options.join) {
-    std::vector<int64_t> ids;
-    for (const auto& [id, index] : task_index)
-      ids.push_back(id);
-    add_leases(store, run_id, ids);
+    // A resumed run started by an older kforge may have no slots yet: those it stored are found
+    // stored when claimed.
+    if (by_slot) {
+      add_slot_leases(store, run_id, slots);
+    } else {
+      std::vector<int64_t> ids;
+      for (const auto& [id, index] : task_index)
+        ids.push_back(id);
+      add_leases(store, run_id, ids);
+    }
   }
-  TaskLeases leases(open_another_store(workspace), run_id, store.node(),
-                    static_cast<double>(config.integer("store.lease_s")), stop_requested());
+  LeaseHolder leases(by_slot ? kSlotLeases : kTaskLeases, open_another_store(workspace), run_id,
+                     store.node(), static_cast<double>(config.integer("store.lease_s")),
+                     stop_requested());
 
   Evaluator& evaluator = service.evaluator();
   for (const LostDevice& lost : service.devices_not_started())
@@ -474,7 +514,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         prompts.empty() ? std::nullopt : std::optional<std::filesystem::path>(prompts));
   }
 
-  // One task of the run, in `store` (a connection of the thread running it).
+  // One task of an LLM run, in `store` (a connection of the thread running it).
   auto run_task = [&](Store& task_store, size_t index, const std::atomic<bool>* stop) {
     const Task& task = tasks[index];
     OptimizeLoop loop(
@@ -485,96 +525,170 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         },
         stop);
     TaskOutcome outcome;
-    if (agent == "llm") {
-      agents::TaskView view{.name = task.name,
-                            .source = task.source,
-                            .signature = task.analysis ? task.analysis->benchmark.to_json()
-                                                       : nlohmann::json::object()};
-      agents::GpuTarget target{.architecture = service.arch()};
-      if (!gpus.empty()) {
-        const GpuInfo& gpu = gpus.front();
-        target.name = gpu.name;
-        target.sm_count = gpu.sm_count;
-        target.shared_memory_per_block_bytes = gpu.shared_memory_per_block_optin;
-        // Bus width (bits) x memory clock (kHz) x 2 (double data rate), in GB/s.
-        target.memory_bandwidth_gb_s =
-            2.0 * gpu.memory_clock_khz * 1e3 * (gpu.memory_bus_width_bits / 8.0) / 1e9;
-      } else {
-        target.name = "an NVIDIA GPU of architecture " + service.arch();
-      }
-      auto prompts = std::make_shared<const agents::PromptBuilder>(*library, view, target);
-      LlmStart start = llm_start(request);
-      outcome = run_marking_interrupted(task_store, run_id, [&] {
-        return loop.run_llm(task, *provider, settings, prompts, start);
-      });
+    agents::TaskView view{
+        .name = task.name,
+        .source = task.source,
+        .signature = task.analysis ? task.analysis->benchmark.to_json() : nlohmann::json::object()};
+    agents::GpuTarget target{.architecture = service.arch()};
+    if (!gpus.empty()) {
+      const GpuInfo& gpu = gpus.front();
+      target.name = gpu.name;
+      target.sm_count = gpu.sm_count;
+      target.shared_memory_per_block_bytes = gpu.shared_memory_per_block_optin;
+      // Bus width (bits) x memory clock (kHz) x 2 (double data rate), in GB/s.
+      target.memory_bandwidth_gb_s =
+          2.0 * gpu.memory_clock_khz * 1e3 * (gpu.memory_bus_width_bits / 8.0) / 1e9;
     } else {
-      outcome = run_marking_interrupted(task_store, run_id,
-                                        [&] { return loop.run_replay(task, replays[index]); });
+      target.name = "an NVIDIA GPU of architecture " + service.arch();
     }
+    auto prompts = std::make_shared<const agents::PromptBuilder>(*library, view, target);
+    LlmStart start = llm_start(request);
+    outcome = run_marking_interrupted(task_store, run_id, [&] {
+      return loop.run_llm(task, *provider, settings, prompts, start);
+    });
     std::lock_guard lock(display_mutex);
     display.end_task();
     return outcome;
   };
 
-  // The run's tasks proceed side by side, as many at once as there are GPUs (one after another
-  // on one GPU), each on a thread with its own store connection, all sharing the compile pool
-  // and the GPU pool. Each lane claims the next task's lease; when none is free but other nodes
-  // hold open ones, it waits, to take over a task whose holder's lease expires. A task that
-  // fails or is interrupted stops the others from starting new tasks; those running finish
-  // theirs.
+  // An LLM run's tasks proceed side by side, as many at once as there are GPUs (one after
+  // another on one GPU); a replay run's candidate slots, as many at once as the compile workers
+  // and the GPUs keep busy. Each lane is a thread with its own store connection, all sharing the
+  // compile pool and the GPU pool; it claims the next task's (slot's) lease, and when none is
+  // free but other nodes hold open ones, it waits, to take over one whose holder's lease
+  // expires. A task or slot that fails, or is interrupted, stops the others from starting new
+  // ones; those running finish theirs.
   const size_t lanes =
-      std::max<size_t>(1, std::min<size_t>(tasks.size(), std::max(1, evaluator.gpu_count())));
+      by_slot
+          ? std::max<size_t>(1, std::min<size_t>(slots.size(), static_cast<size_t>(std::max(
+                                                                   1, evaluator.parallelism() +
+                                                                          evaluator.gpu_count()))))
+          : std::max<size_t>(1, std::min<size_t>(tasks.size(), std::max(1, evaluator.gpu_count())));
   const auto poll = std::chrono::duration<double>(std::min(1.0, leases.lease_seconds() / 4));
   std::vector<std::optional<TaskOutcome>> finished(tasks.size());
   std::atomic<bool> halted{false};
   std::mutex failure_mutex;
   std::exception_ptr first_error;
-  auto lane = [&](Store& lane_store) {
-    while (!halted.load() && !stop_requested().load()) {
-      std::optional<LeaseClaim> claim;
+  // What a lane does when its work throws: the others start nothing new, the error is the
+  // run's, and the claimed item goes back (or its lease expires on its own).
+  auto fail_lane = [&](Store& lane_store, const std::optional<ClaimedLease>& claim) {
+    halted = true;
+    std::lock_guard lock(failure_mutex);
+    if (!first_error)
+      first_error = std::current_exception();
+    if (claim) {
       try {
-        claim = leases.claim(lane_store);
+        leases.release(lane_store, claim->item, /*done=*/false);
+      } catch (const Error&) {
+        // The lease expires on its own.
+      }
+    }
+  };
+  // Claims the next item; nullopt when there is none now. `wait` is set while other nodes hold
+  // open items (one may yet expire), cleared when the run has nothing left for this lane.
+  auto next_claim = [&](Store& lane_store, bool& wait) {
+    std::optional<ClaimedLease> claim = leases.claim(lane_store);
+    wait = !claim && leases.others_hold_open_items(lane_store);
+    if (!claim && wait)
+      std::this_thread::sleep_for(poll);
+    return claim;
+  };
+  auto task_lane = [&](Store& lane_store) {
+    while (!halted.load() && !stop_requested().load()) {
+      std::optional<ClaimedLease> claim;
+      try {
+        bool wait = false;
+        claim = next_claim(lane_store, wait);
         if (!claim) {
-          if (!leases.others_hold_open_tasks(lane_store))
+          if (!wait)
             return;
-          std::this_thread::sleep_for(poll);
           continue;
         }
-        const size_t index = task_index.at(claim->task_id);
+        const size_t index = task_index.at(claim->item);
         if (claim->taken_from)
           context.progress(tasks[index].name + ": taken over from " + *claim->taken_from +
                            ", whose lease expired");
         std::optional<TaskOutcome> ran;
         try {
-          Store::FencedWrites fenced(lane_store, leases.fence(claim->task_id));
-          ran = run_task(lane_store, index, leases.stop_flag(claim->task_id));
+          Store::FencedWrites fenced(lane_store, leases.fence(claim->item));
+          ran = run_task(lane_store, index, leases.stop_flag(claim->item));
         } catch (const LeaseLost&) {
           // A write of the task was refused: another node holds its lease (lost() says so).
         }
-        if (!ran || leases.lost(claim->task_id)) {
+        if (!ran || leases.lost(claim->item)) {
           // Another node took the task over while this one stalled: its outcome is theirs.
           context.progress(tasks[index].name + ": the lease expired and another node took the " +
                            "task over; this node left it");
-          leases.release(lane_store, claim->task_id, /*done=*/false);
+          leases.release(lane_store, claim->item, /*done=*/false);
           continue;
         }
         TaskOutcome outcome = std::move(*ran);
-        leases.release(lane_store, claim->task_id, outcome.status == RunStatus::kCompleted);
+        leases.release(lane_store, claim->item, outcome.status == RunStatus::kCompleted);
         if (outcome.status == RunStatus::kFailed || outcome.status == RunStatus::kInterrupted)
           halted = true;
         finished[index] = std::move(outcome);
       } catch (...) {
-        halted = true;
-        std::lock_guard lock(failure_mutex);
-        if (!first_error)
-          first_error = std::current_exception();
-        if (claim) {
-          try {
-            leases.release(lane_store, claim->task_id, /*done=*/false);
-          } catch (const Error&) {
-            // The lease expires on its own.
-          }
+        fail_lane(lane_store, claim);
+        return;
+      }
+    }
+  };
+  // The replay agent's lanes: each claims the next candidate slot of the run, of any task,
+  // evaluates and stores its candidate under the slot's lease (fenced: nothing of it is stored
+  // once another node took the slot over), and releases it done.
+  auto progress_update = [&display, &display_mutex, &replays, &task_index,
+                          &tasks](const TaskProgress& progress) {
+    std::lock_guard lock(display_mutex);
+    display.update(progress);
+    for (const auto& [id, index] : task_index) {
+      if (tasks[index].name == progress.task &&
+          static_cast<size_t>(progress.attempts) == replays[index].size())
+        display.end_task();
+    }
+  };
+  auto slot_lane = [&](Store& lane_store) {
+    while (!halted.load() && !stop_requested().load()) {
+      std::optional<ClaimedLease> claim;
+      try {
+        bool wait = false;
+        claim = next_claim(lane_store, wait);
+        if (!claim) {
+          if (!wait)
+            return;
+          continue;
         }
+        const SlotRow& slot = slots.at(static_cast<size_t>(claim->item));
+        const size_t index = task_index.at(slot.task_id);
+        const std::string what =
+            tasks[index].name + " " + replays[index][static_cast<size_t>(slot.item)].file_name;
+        if (claim->taken_from)
+          context.progress(what + ": taken over from " + *claim->taken_from +
+                           ", whose lease expired");
+        bool stored = false;
+        try {
+          Store::FencedWrites fenced(lane_store, leases.fence(claim->item));
+          OptimizeLoop loop(lane_store, evaluator, run_id, progress_update,
+                            leases.stop_flag(claim->item));
+          stored = run_marking_interrupted(lane_store, run_id, [&] {
+                     TaskOutcome outcome;
+                     outcome.status = loop.replay_slot(tasks[index], replays[index],
+                                                       static_cast<size_t>(slot.item))
+                                          ? RunStatus::kCompleted
+                                          : RunStatus::kInterrupted;
+                     return outcome;
+                   }).status == RunStatus::kCompleted;
+        } catch (const LeaseLost&) {
+          // A write was refused: another node holds the slot's lease (lost() says so).
+        }
+        if (leases.lost(claim->item)) {
+          context.progress(what + ": the lease expired and another node took the candidate " +
+                           "slot over; this node left it");
+          leases.release(lane_store, claim->item, /*done=*/false);
+          continue;
+        }
+        leases.release(lane_store, claim->item, stored);
+      } catch (...) {
+        fail_lane(lane_store, claim);
         return;
       }
     }
@@ -583,6 +697,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   for (size_t other = 1; other < lanes; ++other)
     lane_stores.push_back(open_another_store(workspace));
   {
+    std::function<void(Store&)> lane =
+        by_slot ? std::function<void(Store&)>(slot_lane) : std::function<void(Store&)>(task_lane);
     std::vector<std::thread> threads;
     for (size_t other = 1; other < lanes; ++other)
       threads.emplace_back(lane, std::ref(*lane_stores[other - 1]));
@@ -592,6 +708,32 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   }
   if (first_error)
     std::rethrow_exception(first_error);
+
+  // A replay run's outcome is every task's, from the store, whoever evaluated its candidates.
+  const int64_t open_items =
+      by_slot ? kSlotLeases.count_open(store, run_id) : count_open_leases(store, run_id);
+  const bool others_work = open_items > 0 && leases.others_hold_open_items(store);
+  if (by_slot) {
+    std::set<int64_t> seen;
+    for (size_t index = 0; index < tasks.size(); ++index) {
+      if (!seen.insert(tasks[index].id).second)
+        continue;
+      OptimizeLoop loop(store, evaluator, run_id, nullptr);
+      TaskOutcome outcome = loop.replay_outcome(tasks[index], replays[index]);
+      if (outcome.status == RunStatus::kCompleted && open_items == 0) {
+        // Every slot is done: the task's checkpoint says so, whatever order the nodes wrote
+        // theirs in.
+        save_task_state(store, run_id, tasks[index].id,
+                        {{"agent", "replay"},
+                         {"done", replays[index].size()},
+                         {"items", replays[index].size()}},
+                        RunStatus::kCompleted);
+      }
+      if (outcome.status == RunStatus::kRunning && !others_work)
+        outcome.status = RunStatus::kInterrupted;
+      finished[index] = std::move(outcome);
+    }
+  }
 
   std::vector<TaskOutcome> outcomes;
   RunStatus run_status = RunStatus::kCompleted;
@@ -608,8 +750,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       run_status = RunStatus::kInterrupted;
     }
   }
-  const int64_t open_tasks = count_open_leases(store, run_id);
-  if (run_status == RunStatus::kCompleted && open_tasks > 0)
+  if (run_status == RunStatus::kCompleted && open_items > 0)
     run_status = RunStatus::kInterrupted;
   if (run_status == RunStatus::kCompleted && stop_requested().load())
     run_status = RunStatus::kInterrupted;
@@ -618,14 +759,15 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   for (const TaskOutcome& outcome : outcomes)
     tasks_json.push_back(outcome.to_json());
   nlohmann::json summary = {{"tasks", tasks_json}};
-  // The node that sees every task done finishes the run (its summary lists the tasks it ran);
-  // while other nodes hold open tasks, the run is theirs to finish.
-  const bool others_work = open_tasks > 0 && leases.others_hold_open_tasks(store);
+  // The node that sees every task (slot) done finishes the run (its summary lists the tasks it
+  // ran; a replay run's, every task); while other nodes hold open ones, the run is theirs to
+  // finish.
+  const std::string left = by_slot ? " candidate slot" : " task";
   if (others_work)
     context.progress("run " + std::to_string(run_id) + ": this node stops; " +
-                     std::to_string(open_tasks) + " task" + (open_tasks == 1 ? "" : "s") +
+                     std::to_string(open_items) + left + (open_items == 1 ? "" : "s") +
                      " left to the other nodes");
-  else if (!(outcomes.empty() && run_status == RunStatus::kCompleted &&
+  else if (!((outcomes.empty() || by_slot) && run_status == RunStatus::kCompleted &&
              find_run(store, run_id)->status == RunStatus::kCompleted))
     finish_run(store, run_id, run_status, summary);  // not over another node's completed run
 
@@ -694,8 +836,9 @@ void add_optimize_command(CLI::App& parent, Context& context) {
   command->add_option("--resume", options->resume, "continue a run that was killed or failed");
   command->add_option("--join", options->join,
                       "work on a running run beside the nodes already on it, taking its tasks "
-                      "by lease (store.lease_s), also those of a node that died; a PostgreSQL "
-                      "store shares a run across machines (docs/scale-out.md)");
+                      "(a replay run: its candidates) by lease (store.lease_s), also those of a "
+                      "node that died; a PostgreSQL store shares a run across machines "
+                      "(docs/scale-out.md)");
   command->add_option("--arch", options->arch,
                       "architecture to compile for (default: the GPU's, else config `arch`)");
   command->add_option(

@@ -1,10 +1,12 @@
-// The one implementation of a lease in the store, for both tables of leases: who works on which
-// item of a run until when, so that several kforge processes (nodes, on one machine or many)
+// The one implementation of a lease in the store, for the three tables of leases: who works on
+// which item of a run until when, so that several kforge processes (nodes, on one machine or many)
 // share one run. A table of leases has one row per (run, item): `leases`, whose items are a run's
-// tasks (`task_id`; lease_records.hpp, `optimize --join` and `nightly --join`), and
+// tasks (`task_id`; lease_records.hpp, `optimize --join` and `nightly --join`);
 // `point_leases`, whose items are the points of a tuning run's space (`point`;
-// point_lease_records.hpp, `tune --join`). A LeaseTable names the table and its item column; the
-// operations are the same on both:
+// point_lease_records.hpp, `tune --join`); `slot_leases`, whose items are the candidate slots
+// of a replay run (`slot`; slot_lease_records.hpp, `optimize --join` with the replay agent). A
+// LeaseTable names the table and its item column; the operations are the same on all three
+// (add_free excepted for slots, whose rows name their task and item: add_slot_leases):
 //   add_free / add_held  a row for an item, free (nobody holds it) or already held by a node
 //   claim                the first open item that is free or whose holder let it expire
 //   renew                the holder moves its expiry on (its heartbeat); refused to anyone else
@@ -68,10 +70,13 @@ struct ClaimedLease {
 class LeaseTable {
  public:
   // `table` and `item_column` are spliced into the statements: names of the schema, never input.
-  constexpr LeaseTable(std::string_view table, std::string_view item_column)
-      : table_(table), item_column_(item_column) {}
+  // `item_name` says what an item is, for messages ("task").
+  constexpr LeaseTable(std::string_view table, std::string_view item_column,
+                       std::string_view item_name)
+      : table_(table), item_column_(item_column), item_name_(item_name) {}
 
   std::string_view table() const { return table_; }
+  std::string_view item_name() const { return item_name_; }
 
   // Adds a free lease for each item that has none yet in the run (those that have one keep it).
   void add_free(Store& store, int64_t run_id, const std::vector<int64_t>& items) const;
@@ -117,10 +122,13 @@ class LeaseTable {
  private:
   std::string_view table_;
   std::string_view item_column_;
+  std::string_view item_name_;
 };
 
-// The leases of a run's tasks and of a tuning run's points (migrations.cpp, versions 8 and 9).
-inline constexpr LeaseTable kTaskLeases{"leases", "task_id"};
-inline constexpr LeaseTable kPointLeases{"point_leases", "point"};
+// The leases of a run's tasks, of a tuning run's points and of a replay run's candidate slots
+// (migrations.cpp, versions 8, 9 and 10; slot_lease_records.hpp adds the slots' rows).
+inline constexpr LeaseTable kTaskLeases{"leases", "task_id", "task"};
+inline constexpr LeaseTable kPointLeases{"point_leases", "point", "point"};
+inline constexpr LeaseTable kSlotLeases{"slot_leases", "slot", "candidate slot"};
 
 }  // namespace kforge

@@ -310,7 +310,29 @@ CREATE TABLE point_leases (
 );
 )sql";
 
-constexpr std::array<Migration, 9> kMigrations = {{
+// Slot leases (datasets/slot_lease_records.hpp): which node evaluates which candidate slot of a
+// replay run (every replay item of every task of the run, numbered), so that the nodes sharing
+// the run (`kforge optimize --join RUN`) share a task's candidates too and a run with fewer tasks
+// than GPUs keeps them all busy. A row per slot, added free when the run starts, naming the task
+// and the item (candidates.iteration) it stands for; claimed, renewed and released as the task
+// leases are. expires_at is the database's clock in seconds since 1970, NULL while the slot is
+// free.
+constexpr std::string_view kVersion10 = R"sql(
+CREATE TABLE slot_leases (
+  run_id     INTEGER NOT NULL REFERENCES runs (id),
+  slot       INTEGER NOT NULL CHECK (slot >= 0),
+  task_id    INTEGER NOT NULL REFERENCES tasks (id),
+  item       INTEGER NOT NULL CHECK (item >= 0),
+  node       TEXT,
+  expires_at REAL,
+  claims     INTEGER NOT NULL DEFAULT 0 CHECK (claims >= 0),
+  status     TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+  PRIMARY KEY (run_id, slot),
+  UNIQUE (run_id, task_id, item)
+);
+)sql";
+
+constexpr std::array<Migration, 10> kMigrations = {{
     {1, "tasks, runs, candidates, LLM exchanges, evaluations, baselines, profiles, promotions",
      kVersion1},
     {2, "tasks.license, for dataset exports", kVersion2},
@@ -321,6 +343,7 @@ constexpr std::array<Migration, 9> kMigrations = {{
     {7, "nights and night_steps, the nightly runs and their steps", kVersion7},
     {8, "leases, the nodes working on a run's tasks", kVersion8},
     {9, "point_leases, the nodes evaluating a tuning run's points", kVersion9},
+    {10, "slot_leases, the nodes evaluating a replay run's candidate slots", kVersion10},
 }};
 
 }  // namespace

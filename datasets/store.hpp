@@ -91,7 +91,7 @@ class Store {
   };
 
   // A check of whether this connection may still write: the lease a task's writes depend on
-  // (harness/optimize/task_leases.hpp), so that a node whose lease another node took over after
+  // (harness/optimize/lease_holder.hpp), so that a node whose lease another node took over after
   // it stalled stores nothing more of that task. It runs inside the transaction it guards, and
   // throws to refuse it.
   using WriteFence = std::function<void(Store&)>;

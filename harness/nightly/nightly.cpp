@@ -30,8 +30,8 @@
 #include "harness/nightly/night_environment.hpp"
 #include "harness/nightly/night_lock.hpp"
 #include "harness/nightly/report_files.hpp"
+#include "harness/optimize/lease_holder.hpp"
 #include "harness/optimize/optimize_loop.hpp"
-#include "harness/optimize/task_leases.hpp"
 #include "harness/task_import.hpp"
 #include "harness/util/error.hpp"
 #include "harness/util/files.hpp"
@@ -675,40 +675,40 @@ struct Night::Implementation {
   // done. Returns true when no task of the step is open any more.
   bool work_on_tasks(NightStepRow& row, EvaluationService& evaluation, int64_t search_run,
                      agents::Provider* provider, std::optional<int64_t> llm_run) {
-    TaskLeases leases(open_another_store(workspace), search_run, store.node(),
-                      static_cast<double>(workspace.config().integer("store.lease_s")), stop_work);
+    LeaseHolder leases(kTaskLeases, open_another_store(workspace), search_run, store.node(),
+                       static_cast<double>(workspace.config().integer("store.lease_s")), stop_work);
     const auto poll = std::chrono::duration<double>(std::min(1.0, leases.lease_seconds() / 4));
     const bool joined = !settings.join.empty();
     while (stop_cause() == StopCause::none && !stop_work) {
       if (joined && !night_open())
         break;
-      std::optional<LeaseClaim> claim = leases.claim(store);
+      std::optional<ClaimedLease> claim = leases.claim(store);
       if (!claim) {
-        if (!leases.others_hold_open_tasks(store))
+        if (!leases.others_hold_open_items(store))
           break;
         std::this_thread::sleep_for(poll);
         continue;
       }
-      const std::optional<TaskRow> task = find_task(store, claim->task_id);
-      const std::string name = task ? task->name : "task " + std::to_string(claim->task_id);
+      const std::optional<TaskRow> task = find_task(store, claim->item);
+      const std::string name = task ? task->name : "task " + std::to_string(claim->item);
       if (claim->taken_from)
         progress(name + ": taken over from " + *claim->taken_from + ", whose lease expired");
       if (row.state["tasks"].contains(name)) {
         // Finished before its lease was released (its node died in between), or by a night
         // that began before tasks were leased.
-        leases.release(store, claim->task_id, /*done=*/true);
+        leases.release(store, claim->item, /*done=*/true);
         continue;
       }
       TaskWork work;
       {
-        Store::FencedWrites fenced(store, leases.fence(claim->task_id));
+        Store::FencedWrites fenced(store, leases.fence(claim->item));
         work = optimize_task(evaluation, name, search_run, provider, llm_run,
-                             leases.stop_flag(claim->task_id));
+                             leases.stop_flag(claim->item));
       }
-      if (leases.lost(claim->task_id)) {
+      if (leases.lost(claim->item)) {
         progress(name + ": the lease expired and another node took the task over; this node " +
                  "left it");
-        leases.release(store, claim->task_id, /*done=*/false);
+        leases.release(store, claim->item, /*done=*/false);
         continue;
       }
       const bool stopped = work.entry.is_null();
@@ -734,7 +734,7 @@ struct Night::Implementation {
         }
       });
       count_optimize_spending(row.state);
-      leases.release(store, claim->task_id, /*done=*/!stopped);
+      leases.release(store, claim->item, /*done=*/!stopped);
       if (stopped)
         break;
       if (joined)

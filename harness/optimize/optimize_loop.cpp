@@ -53,6 +53,20 @@ void consider_best(TaskProgress& progress, const Feedback& feedback,
   progress.best_speedup = feedback.speedup;
 }
 
+// Counts one replayed candidate's result into the task's progress.
+void count_replayed(TaskProgress& progress, double& best_score, Verdict verdict,
+                    const nlohmann::json& evidence, std::optional<double> speedup,
+                    int64_t candidate_id, const std::string& file_name) {
+  Feedback feedback;
+  feedback.verdict = verdict;
+  feedback.evidence = evidence;
+  feedback.speedup = speedup;
+  progress.attempts += 1;
+  progress.verdicts[std::string(verdict_name(verdict))] += 1;
+  consider_best(progress, feedback, candidate_id, best_score);
+  progress.last = file_name + " " + std::string(verdict_name(verdict));
+}
+
 // The latest stored evaluation of a candidate, read into its record; none before one is stored.
 std::optional<EvaluationRecord> latest_evaluation(const Store& store, int64_t candidate_id) {
   std::optional<CandidateRow> candidate = find_candidate(store, candidate_id);
@@ -509,15 +523,8 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
 
   auto record = [&](Verdict verdict, const nlohmann::json& evidence, std::optional<double> speedup,
                     int64_t candidate_id, const std::string& file_name) {
-    Feedback feedback;
-    feedback.verdict = verdict;
-    feedback.evidence = evidence;
-    feedback.speedup = speedup;
-    progress.attempts += 1;
-    progress.verdicts[std::string(verdict_name(verdict))] += 1;
-    consider_best(progress, feedback, candidate_id, best_score);
+    count_replayed(progress, best_score, verdict, evidence, speedup, candidate_id, file_name);
     progress.elapsed_s = seconds_since(started);
-    progress.last = file_name + " " + std::string(verdict_name(verdict));
   };
 
   // Items are prepared (parsed, compiled, bound) and run on the GPU pool a few ahead on other
@@ -596,6 +603,58 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
                     RunStatus::kCompleted);
   outcome.stop_reason =
       "replayed " + std::to_string(items.size()) + " candidate" + (items.size() == 1 ? "" : "s");
+  return outcome;
+}
+
+bool OptimizeLoop::replay_slot(const Task& task, const std::vector<ReplayItem>& items,
+                               size_t index) {
+  const auto iteration = static_cast<int64_t>(index);
+  if (!candidate_ids_by_iteration(store_, run_id_, task.id).contains(iteration)) {
+    if (stop_requested())
+      return false;
+    const ReplayItem& item = items.at(index);
+    evaluator_.record(store_, task,
+                      evaluator_.prepare(task, {.source = item.source,
+                                                .file_name = item.file_name,
+                                                .origin = item.origin,
+                                                .run_id = run_id_,
+                                                .parent_id = item.parent_id,
+                                                .iteration = iteration}));
+  }
+  const TaskOutcome outcome = replay_outcome(task, items);
+  save_task_state(
+      store_, run_id_, task.id,
+      {{"agent", "replay"}, {"done", outcome.progress.attempts}, {"items", items.size()}},
+      outcome.status);
+  if (on_progress_)
+    on_progress_(outcome.progress);
+  return true;
+}
+
+TaskOutcome OptimizeLoop::replay_outcome(const Task& task,
+                                         const std::vector<ReplayItem>& items) const {
+  TaskOutcome outcome;
+  TaskProgress& progress = outcome.progress;
+  progress.task = task.name;
+  double best_score = 0;
+  for (const auto& [iteration, candidate_id] :
+       candidate_ids_by_iteration(store_, run_id_, task.id)) {
+    std::optional<EvaluationRecord> last = latest_evaluation(store_, candidate_id);
+    if (!last || iteration < 0 || static_cast<size_t>(iteration) >= items.size())
+      continue;
+    count_replayed(progress, best_score, last->verdict, judged_evidence(*last), last->speedup_eager,
+                   candidate_id, items[static_cast<size_t>(iteration)].file_name);
+  }
+  const auto stored = static_cast<size_t>(progress.attempts);
+  if (stored == items.size()) {
+    outcome.status = RunStatus::kCompleted;
+    outcome.stop_reason =
+        "replayed " + std::to_string(items.size()) + " candidate" + (items.size() == 1 ? "" : "s");
+  } else {
+    outcome.status = RunStatus::kRunning;
+    outcome.stop_reason =
+        std::to_string(stored) + " of " + std::to_string(items.size()) + " candidates stored";
+  }
   return outcome;
 }
 

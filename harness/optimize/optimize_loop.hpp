@@ -77,7 +77,8 @@ struct TaskProgress {
 
 struct TaskOutcome {
   TaskProgress progress;
-  // kCompleted, kFailed, or kInterrupted (the stop flag was set); never kRunning.
+  // kCompleted, kFailed, or kInterrupted (the stop flag was set); kRunning only for a replay
+  // task of which other nodes still evaluate candidate slots (replay_outcome).
   RunStatus status = RunStatus::kCompleted;
   std::string stop_reason;
   std::string error;  // why it failed (a fatal LLM error), one line
@@ -106,6 +107,17 @@ class OptimizeLoop {
 
   // Evaluates `items` in order, skipping those a previous process of this run already stored.
   TaskOutcome run_replay(const Task& task, const std::vector<ReplayItem>& items);
+
+  // One candidate slot of a replay run (`kforge optimize --agent replay`, whose nodes and lanes
+  // share the run by candidate slot: datasets/slot_lease_records.hpp): item `index` of `items`
+  // is evaluated and stored, unless the run already stored it (a node died between storing it
+  // and releasing its slot); then the task's checkpoint counts what the run stored of it, every
+  // node's candidates, and on_progress is told. False when the stop flag was set before the
+  // item was evaluated: nothing was stored.
+  bool replay_slot(const Task& task, const std::vector<ReplayItem>& items, size_t index);
+  // Where a replay task of the run stands, from the store (every node's candidates of it):
+  // completed once every item is stored, running before.
+  TaskOutcome replay_outcome(const Task& task, const std::vector<ReplayItem>& items) const;
 
  private:
   Store& store_;

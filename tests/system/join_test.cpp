@@ -1,12 +1,13 @@
 // Several kforge processes share one optimize run in a PostgreSQL store (`optimize --join`):
 // the real binary, a real PostgreSQL server the test binary starts (postgres_server.hpp), the
-// emulated GPU worker (tests/support/emulated_gpu_worker.py through KFORGE_GPU_WORKER). One
-// node starts the run, two join it, and the first is killed with SIGKILL while it holds a task
-// half done: its lease expires (store.lease_s), another node takes the task over from its
-// checkpoint, every task is done exactly once (one candidate and one evaluation per task and
-// replay item), and the store is intact; the same on a SQLite store, where the nodes are
-// processes of one machine. A node that stalls past its lease and then goes on stores nothing
-// more of the task taken over from it (the fence of its writes). Also --join's one-line errors.
+// emulated GPU worker (tests/support/emulated_gpu_worker.py through KFORGE_GPU_WORKER). A replay
+// run is shared by candidate slot: one node starts the run, two join it, and the first is killed
+// with SIGKILL while it holds slots: their leases expire (store.lease_s), other nodes take them
+// over, every task's every replay item is evaluated exactly once (one candidate and one
+// evaluation each), and the store is intact; two nodes on a run of one task both evaluate its
+// candidates; a node that stalls past its lease and then goes on stores nothing more of a slot
+// taken over from it (the fence of its writes). Each on a SQLite store too, where the nodes are
+// processes of one machine. Also tune --join, and --join's one-line errors.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -32,6 +33,7 @@ namespace fs = std::filesystem;
 
 constexpr int kTasks = 4;
 constexpr int kCandidates = 3;
+constexpr int kSlots = kTasks * kCandidates;  // the candidate slots of a run of all the tasks
 
 using Node = testing::KforgeNode;
 using testing::wait_until;
@@ -110,6 +112,30 @@ class JoinTest : public ::testing::Test {
     return statement.step() ? statement.text(0) : std::string();
   }
 
+  // The first column of the query's rows, as text.
+  std::vector<std::string> column(const std::string& query) {
+    sql::Connection db = connect();
+    auto statement = db.prepare(query);
+    std::vector<std::string> values;
+    while (statement.step())
+      values.push_back(statement.is_null(0) ? "" : statement.text(0));
+    return values;
+  }
+
+  // Every task's every replay item was evaluated exactly once in the run: none twice, none
+  // missing.
+  void expect_every_item_evaluated_once(const std::string& run) {
+    EXPECT_EQ(integer("SELECT count(*) FROM candidates WHERE run_id = " + run), kSlots);
+    EXPECT_EQ(integer("SELECT count(*) FROM (SELECT DISTINCT task_id, iteration FROM candidates "
+                      "WHERE run_id = " +
+                      run + ") slots"),
+              kSlots);
+    EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run), kSlots);
+    EXPECT_EQ(integer("SELECT count(*) FROM candidates c WHERE run_id = " + run +
+                      " AND (SELECT count(*) FROM evaluations e WHERE e.candidate_id = c.id) <> 1"),
+              0);
+  }
+
   testing::TemporaryDirectory workspace_;
   testing::PostgresServer* server_ = nullptr;
   std::string db_;
@@ -124,7 +150,7 @@ INSTANTIATE_TEST_SUITE_P(, JoinOnEachStore,
                            return info.param == sql::Dialect::kSqlite ? "Sqlite" : "Postgres";
                          });
 
-TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
+TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheSlotsOfAKilledOne) {
   if (GetParam() == sql::Dialect::kPostgres)
     use_postgres();
   else
@@ -137,7 +163,7 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
   const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
   Node first(start_arguments(), environment, workspace_.path() / "first.log");
   ASSERT_TRUE(wait_until(120, [&] {
-    return integer("SELECT count(*) FROM leases") == kTasks || !first.running();
+    return integer("SELECT count(*) FROM slot_leases") == kSlots || !first.running();
   })) << first.log();
   ASSERT_TRUE(first.running()) << first.log();
   const int64_t run = integer("SELECT max(id) FROM runs");
@@ -148,20 +174,19 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
   Node third(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
              workspace_.path() / "third.log");
 
-  // Killed while it holds an open task of which it has stored some candidates, not all.
-  const std::string half_done =
-      "SELECT l.task_id FROM leases l WHERE l.run_id = " + run_text + " AND l.node = '" +
-      first_node + "' AND l.status = 'open' AND (SELECT count(*) FROM evaluations e JOIN " +
-      "candidates c ON c.id = e.candidate_id WHERE c.task_id = l.task_id AND e.run_id = " +
-      run_text + ") BETWEEN 1 AND " + std::to_string(kCandidates - 1);
-  ASSERT_TRUE(wait_until(240, [&] { return integer(half_done) > 0 || !first.running(); }))
-      << first.log();
+  // Killed while it holds candidate slots, having stored some candidates.
+  const std::string held_by_first = "SELECT slot FROM slot_leases WHERE run_id = " + run_text +
+                                    " AND node = '" + first_node + "' AND status = 'open'";
+  const std::string stored_by =
+      "SELECT count(*) FROM evaluations WHERE node = '" + first_node + "'";
+  ASSERT_TRUE(wait_until(240, [&] {
+    return (integer(stored_by) >= 1 && column(held_by_first).size() >= 1) || !first.running();
+  })) << first.log();
   ASSERT_TRUE(first.running()) << first.log();
   first.kill_hard();
-  const int64_t killed_task = integer(half_done);
-  ASSERT_GT(killed_task, 0);
-  const int64_t stored_by_first =
-      integer("SELECT count(*) FROM evaluations WHERE node = '" + first_node + "'");
+  const std::vector<std::string> killed_slots = column(held_by_first);
+  ASSERT_FALSE(killed_slots.empty());
+  const int64_t stored_by_first = integer(stored_by);
 
   const int second_exit = second.wait(400);
   const int third_exit = third.wait(400);
@@ -171,33 +196,21 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
   EXPECT_NE(logs.find("taken over from " + first_node + ", whose lease expired"), std::string::npos)
       << logs;
 
-  // The run completed; every task's lease is done; the killed node's task was claimed again.
+  // The run completed; every slot's lease is done; the killed node's slots were claimed again.
   EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + run_text), "completed");
-  EXPECT_EQ(integer("SELECT count(*) FROM leases WHERE run_id = " + run_text +
+  EXPECT_EQ(integer("SELECT count(*) FROM slot_leases WHERE run_id = " + run_text +
                     " AND status = 'done' AND node IS NULL"),
-            kTasks);
-  EXPECT_GE(integer("SELECT claims FROM leases WHERE task_id = " + std::to_string(killed_task)), 2);
-  // Every task's every replay item was evaluated exactly once: no slot twice, none missing.
-  EXPECT_EQ(integer("SELECT count(*) FROM candidates WHERE run_id = " + run_text),
-            kTasks * kCandidates);
-  EXPECT_EQ(integer("SELECT count(*) FROM (SELECT DISTINCT task_id, iteration FROM candidates "
-                    "WHERE run_id = " +
-                    run_text + ") slots"),
-            kTasks * kCandidates);
-  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run_text),
-            kTasks * kCandidates);
-  EXPECT_EQ(integer("SELECT count(*) FROM candidates c WHERE run_id = " + run_text +
-                    " AND (SELECT count(*) FROM evaluations e WHERE e.candidate_id = c.id) <> 1"),
-            0);
-  // What the killed node committed is kept, and the rest of its task was done by another node.
+            kSlots);
+  for (const std::string& slot : killed_slots)
+    EXPECT_GE(integer("SELECT claims FROM slot_leases WHERE run_id = " + run_text +
+                      " AND slot = " + slot),
+              2)
+        << "slot " << slot;
+  expect_every_item_evaluated_once(run_text);
+  // What the killed node committed is kept; the others did the rest.
   EXPECT_GE(stored_by_first, 1);
-  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE node = '" + first_node + "'"),
-            stored_by_first);
-  EXPECT_GE(integer("SELECT count(DISTINCT e.node) FROM evaluations e JOIN candidates c ON "
-                    "c.id = e.candidate_id WHERE c.task_id = " +
-                    std::to_string(killed_task)),
-            2);
-  EXPECT_GE(integer("SELECT count(DISTINCT node) FROM evaluations WHERE run_id = " + run_text), 2);
+  EXPECT_EQ(integer(stored_by), stored_by_first);
+  EXPECT_EQ(integer("SELECT count(DISTINCT node) FROM evaluations WHERE run_id = " + run_text), 3);
   // The store is intact: every evaluation has its candidate, and kforge reads the run.
   EXPECT_EQ(integer("SELECT count(*) FROM evaluations e LEFT JOIN candidates c ON c.id = "
                     "e.candidate_id WHERE c.id IS NULL"),
@@ -212,13 +225,56 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheTaskOfAKilledOne) {
             "kforge: error: run " + run_text + " has already completed (--join)\n");
 }
 
-// A node that stalls (SIGSTOP: every thread of it, its heartbeat too) while it holds a task
-// half done, with candidates in flight, and goes on after another node has taken the task
-// over: whatever it finishes of that task is refused by the fence of its writes (the lease's
-// claim is no longer its own), so that it stores no evaluation twice and does not overwrite the
-// new holder's checkpoint; it leaves the task, saying so, and the run completes with every task's
-// every replay item evaluated exactly once.
-TEST_P(JoinOnEachStore, AStalledNodeStoresNothingOfATaskTakenOverFromIt) {
+// Candidate slots, not tasks, are what nodes share in a replay run: two nodes on a run of one
+// task both evaluate candidates of it, each candidate once, and the run's summary (written by
+// the node that finished it) counts the task's every candidate.
+TEST_P(JoinOnEachStore, TwoNodesShareTheCandidatesOfOneTask) {
+  if (GetParam() == sql::Dialect::kPostgres)
+    use_postgres();
+  else
+    db_ = (workspace_.path() / "kforge.db").string();
+  if (IsSkipped())
+    return;
+  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+  for (int index = kCandidates; index < 8; ++index) {
+    std::string kernel = "relu_" + std::to_string(index);
+    testing::write_text(workspace_.path() / "candidates" / (kernel + ".cu"),
+                        testing::emulated_candidate(kernel));
+  }
+  const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
+  Node first(node_arguments({"optimize", "tiny/t0", "--agent", "replay", "--from",
+                             (workspace_.path() / "candidates").string(), "--json"}),
+             environment, workspace_.path() / "first.log");
+  ASSERT_TRUE(wait_until(120, [&] {
+    return integer("SELECT count(*) FROM slot_leases") == 8 || !first.running();
+  })) << first.log();
+  const std::string run_text = std::to_string(integer("SELECT max(id) FROM runs"));
+  Node second(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
+              workspace_.path() / "second.log");
+  ASSERT_EQ(first.wait(400), 0) << first.log();
+  ASSERT_EQ(second.wait(400), 0) << second.log();
+
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + run_text), "completed");
+  EXPECT_EQ(integer("SELECT count(*) FROM candidates WHERE run_id = " + run_text), 8);
+  EXPECT_EQ(integer("SELECT count(DISTINCT iteration) FROM candidates WHERE run_id = " + run_text),
+            8);
+  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run_text), 8);
+  EXPECT_EQ(integer("SELECT count(DISTINCT node) FROM evaluations WHERE run_id = " + run_text), 2);
+  EXPECT_EQ(text("SELECT status FROM run_tasks WHERE run_id = " + run_text), "completed");
+  const nlohmann::json summary =
+      nlohmann::json::parse(text("SELECT summary FROM runs WHERE id = " + run_text));
+  ASSERT_EQ(summary["tasks"].size(), 1u) << summary.dump(2);
+  EXPECT_EQ(summary["tasks"][0]["attempts"], 8) << summary.dump(2);
+  EXPECT_EQ(summary["tasks"][0]["status"], "completed") << summary.dump(2);
+}
+
+// A node that stalls (SIGSTOP: every thread of it, its heartbeat too) while it holds candidate
+// slots whose candidates are in flight, and goes on after another node has taken one of them
+// over: what it finishes of that slot is refused by the fence of its writes (the lease's claim is
+// no longer its own), so that it stores no candidate twice; it leaves the slot, saying so, and
+// the run completes with every task's every replay item evaluated exactly once.
+TEST_P(JoinOnEachStore, AStalledNodeStoresNothingOfASlotTakenOverFromIt) {
   if (GetParam() == sql::Dialect::kPostgres)
     use_postgres();
   else
@@ -231,33 +287,33 @@ TEST_P(JoinOnEachStore, AStalledNodeStoresNothingOfATaskTakenOverFromIt) {
   const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
   Node first(start_arguments(), environment, workspace_.path() / "first.log");
   ASSERT_TRUE(wait_until(120, [&] {
-    return integer("SELECT count(*) FROM leases") == kTasks || !first.running();
+    return integer("SELECT count(*) FROM slot_leases") == kSlots || !first.running();
   })) << first.log();
-  const int64_t run = integer("SELECT max(id) FROM runs");
-  const std::string run_text = std::to_string(run);
+  const std::string run_text = std::to_string(integer("SELECT max(id) FROM runs"));
   const std::string first_node = text("SELECT node FROM runs WHERE id = " + run_text);
-  const std::string half_done =
-      "SELECT l.task_id FROM leases l WHERE l.run_id = " + run_text + " AND l.node = '" +
-      first_node + "' AND l.status = 'open' AND (SELECT count(*) FROM evaluations e JOIN " +
-      "candidates c ON c.id = e.candidate_id WHERE c.task_id = l.task_id AND e.run_id = " +
-      run_text + ") BETWEEN 1 AND " + std::to_string(kCandidates - 1);
-  ASSERT_TRUE(wait_until(240, [&] { return integer(half_done) > 0 || !first.running(); }))
-      << first.log();
+  // A slot the first node holds whose candidate it has not stored yet (in flight).
+  const std::string in_flight =
+      "SELECT min(s.slot) FROM slot_leases s WHERE s.run_id = " + run_text + " AND s.node = '" +
+      first_node + "' AND s.status = 'open' AND NOT EXISTS (SELECT 1 FROM candidates c WHERE " +
+      "c.run_id = s.run_id AND c.task_id = s.task_id AND c.iteration = s.item)";
+  const std::string stored_by =
+      "SELECT count(*) FROM evaluations WHERE node = '" + first_node + "'";
+  ASSERT_TRUE(wait_until(240, [&] {
+    return (integer(stored_by) >= 1 && integer(in_flight) >= 0) || !first.running();
+  })) << first.log();
   ASSERT_TRUE(first.running()) << first.log();
   first.pause();
-  const int64_t stalled_task = integer(half_done);
-  ASSERT_GT(stalled_task, 0);
-  const std::string stalled_text = std::to_string(stalled_task);
-  const int64_t stored_by_first =
-      integer("SELECT count(*) FROM evaluations WHERE node = '" + first_node + "'");
+  const int64_t stalled_slot = integer(in_flight);
+  ASSERT_GE(stalled_slot, 0);
+  const std::string slot_text = std::to_string(stalled_slot);
 
-  // Another node joins and, once the stalled node's lease expires, takes its task over; then
+  // Another node joins and, once the stalled node's leases expire, takes its slots over; then
   // the stalled node goes on, its candidates in flight finished.
   Node second(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
               workspace_.path() / "second.log");
   const bool taken_over = wait_until(240, [&] {
-    return integer("SELECT claims FROM leases WHERE run_id = " + run_text +
-                   " AND task_id = " + stalled_text) >= 2;
+    return integer("SELECT claims FROM slot_leases WHERE run_id = " + run_text +
+                   " AND slot = " + slot_text) >= 2;
   });
   first.go_on();
   ASSERT_TRUE(taken_over) << second.log();
@@ -269,35 +325,20 @@ TEST_P(JoinOnEachStore, AStalledNodeStoresNothingOfATaskTakenOverFromIt) {
   EXPECT_NE(second.log().find("taken over from " + first_node + ", whose lease expired"),
             std::string::npos)
       << second.log();
-  EXPECT_NE(first.log().find("the lease expired and another node took the task over; this "
-                             "node left it"),
+  EXPECT_NE(first.log().find(": the lease expired and another node took the candidate slot "
+                             "over; this node left it"),
             std::string::npos)
       << first.log();
 
-  // Nothing of the stalled task stored twice: every replay item of every task once.
+  // Nothing stored twice: every replay item of every task once.
   EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + run_text), "completed");
-  EXPECT_EQ(integer("SELECT count(*) FROM candidates WHERE run_id = " + run_text),
-            kTasks * kCandidates);
-  EXPECT_EQ(integer("SELECT count(*) FROM (SELECT DISTINCT task_id, iteration FROM candidates "
-                    "WHERE run_id = " +
-                    run_text + ") slots"),
-            kTasks * kCandidates);
-  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run_text),
-            kTasks * kCandidates);
-  // What the stalled node committed before the takeover is kept; of the stalled task it
-  // stored nothing after.
-  EXPECT_GE(stored_by_first, 1);
-  EXPECT_EQ(integer("SELECT count(*) FROM evaluations e JOIN candidates c ON c.id = "
-                    "e.candidate_id WHERE c.task_id = " +
-                    stalled_text + " AND e.run_id = " + run_text),
-            kCandidates);
-  // Every task's checkpoint is its finisher's, none overwritten by the stalled node's stop.
+  expect_every_item_evaluated_once(run_text);
   EXPECT_EQ(integer("SELECT count(*) FROM run_tasks WHERE run_id = " + run_text +
                     " AND status = 'completed'"),
             kTasks);
-  EXPECT_EQ(integer("SELECT count(*) FROM leases WHERE run_id = " + run_text +
+  EXPECT_EQ(integer("SELECT count(*) FROM slot_leases WHERE run_id = " + run_text +
                     " AND status = 'done' AND node IS NULL"),
-            kTasks);
+            kSlots);
 }
 
 // `kforge tune --join`: two nodes share one tuning run of the whole space (17 points), points
@@ -445,9 +486,9 @@ TEST_F(JoinTest, JoinErrorsAreOneLine) {
     Node stopped(node_arguments({"optimize", "tiny/t0", "--agent", "replay", "--from",
                                  (workspace_.path() / "candidates").string()}),
                  {{"KFORGE_GPU_WORKER", worker_}}, workspace_.path() / "stopped.log");
-    // Stopped once its lane holds the task (its Ctrl-C handler is in place by then).
+    // Stopped once a lane holds a candidate slot (its Ctrl-C handler is in place by then).
     ASSERT_TRUE(wait_until(240, [&] {
-      return integer("SELECT count(*) FROM leases WHERE node IS NOT NULL") > 0 ||
+      return integer("SELECT count(*) FROM slot_leases WHERE node IS NOT NULL") > 0 ||
              !stopped.running();
     })) << stopped.log();
     ASSERT_TRUE(stopped.running()) << stopped.log();
@@ -464,12 +505,23 @@ TEST_F(JoinTest, JoinErrorsAreOneLine) {
                run + "`");
   one_line(kforge({"tune", "--join", run}), "run " + run + " is not a tuning run");
 
+  // A node whose candidate files are not the run's numbers other slots: refused (the run set
+  // running again by hand, as if its node still worked on it).
+  connect().execute("UPDATE runs SET status = 'running' WHERE id = " + run);
+  testing::write_text(workspace_.path() / "candidates" / "relu_extra.cu",
+                      testing::emulated_candidate("relu_extra"));
+  one_line(kforge({"optimize", "--join", run}),
+           "the tasks and candidates this node loads are not the run's (" +
+               std::to_string(kCandidates) + " candidate slots, this node has " +
+               std::to_string(kCandidates + 1) + ")");
+  connect().execute("UPDATE runs SET status = 'interrupted' WHERE id = " + run);
+
   // A store of an older schema is not migrated under the nodes that may work in it.
   {
     sql::Connection db = connect();
     db.execute(
-        "DROP TABLE point_leases; DROP TABLE leases; DELETE FROM kforge_schema; "
-        "INSERT INTO kforge_schema VALUES (7)");
+        "DROP TABLE slot_leases; DROP TABLE point_leases; DROP TABLE leases; "
+        "DELETE FROM kforge_schema; INSERT INTO kforge_schema VALUES (7)");
   }
   one_line(kforge({"optimize", "--join", run}), "the store has schema version 7, older than");
   // Any other command migrates it.

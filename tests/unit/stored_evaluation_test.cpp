@@ -132,9 +132,10 @@ TEST_F(StoredEvaluationTest, AMalformedPartIsNamedByItsField) {
 }
 
 TEST_F(StoredEvaluationTest, AStoreOfTheSchemaBeforeRecordVersionsIsMigratedInPlace) {
-  // The store as schema version 2 left it: the same rows, without what versions 3 to 9 added
+  // The store as schema version 2 left it: the same rows, without what versions 3 to 10 added
   // (the record_version column, rows in the counters' profiles table, the node columns, the
-  // nights, the leases, the point leases); version 2's profiles table was never written to.
+  // nights, the leases, the point and slot leases); version 2's profiles table was never written
+  // to.
   store_->db().execute("ALTER TABLE evaluations DROP COLUMN record_version");
   store_->db().execute("ALTER TABLE evaluations DROP COLUMN node");
   store_->db().execute("ALTER TABLE runs DROP COLUMN node");
@@ -143,6 +144,7 @@ TEST_F(StoredEvaluationTest, AStoreOfTheSchemaBeforeRecordVersionsIsMigratedInPl
   store_->db().execute("DROP TABLE nights");
   store_->db().execute("DROP TABLE leases");
   store_->db().execute("DROP TABLE point_leases");
+  store_->db().execute("DROP TABLE slot_leases");
   store_->db().execute("PRAGMA user_version = 2");
   store_.reset();
   store_ = Store::open(dir_ / "kforge.db");

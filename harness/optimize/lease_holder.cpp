@@ -1,4 +1,4 @@
-#include "harness/optimize/task_leases.hpp"
+#include "harness/optimize/lease_holder.hpp"
 
 #include <chrono>
 
@@ -6,16 +6,18 @@
 
 namespace kforge {
 
-TaskLeases::TaskLeases(std::unique_ptr<Store> heartbeat_store, int64_t run_id, std::string node,
-                       double lease_seconds, const std::atomic<bool>& stop)
-    : heartbeat_store_(std::move(heartbeat_store)),
+LeaseHolder::LeaseHolder(const LeaseTable& table, std::unique_ptr<Store> heartbeat_store,
+                         int64_t run_id, std::string node, double lease_seconds,
+                         const std::atomic<bool>& stop)
+    : table_(table),
+      heartbeat_store_(std::move(heartbeat_store)),
       run_id_(run_id),
       node_(std::move(node)),
       lease_seconds_(lease_seconds),
       process_stop_(stop),
       heartbeat_([this] { beat(); }) {}
 
-TaskLeases::~TaskLeases() {
+LeaseHolder::~LeaseHolder() {
   {
     std::lock_guard lock(mutex_);
     finished_ = true;
@@ -24,68 +26,69 @@ TaskLeases::~TaskLeases() {
   heartbeat_.join();
 }
 
-std::optional<LeaseClaim> TaskLeases::claim(Store& store) {
-  std::optional<LeaseClaim> claim = claim_next_lease(store, run_id_, node_, lease_seconds_);
+std::optional<ClaimedLease> LeaseHolder::claim(Store& store) {
+  std::optional<ClaimedLease> claim = table_.claim(store, run_id_, node_, lease_seconds_);
   if (claim) {
     std::lock_guard lock(mutex_);
     auto held = std::make_unique<Held>();
     held->claims = claim->claims;
-    held_[claim->task_id] = std::move(held);
+    held_[claim->item] = std::move(held);
   }
   return claim;
 }
 
-Store::WriteFence TaskLeases::fence(int64_t task_id) {
+Store::WriteFence LeaseHolder::fence(int64_t item) {
   int64_t claims = 0;
   {
     std::lock_guard lock(mutex_);
-    claims = held_.at(task_id)->claims;
+    claims = held_.at(item)->claims;
   }
-  return [this, task_id, claims](Store& store) {
-    if (kTaskLeases.holds(store, run_id_, task_id, node_, claims))
+  return [this, item, claims](Store& store) {
+    if (table_.holds(store, run_id_, item, node_, claims))
       return;
     {
       std::lock_guard lock(mutex_);
-      if (auto found = held_.find(task_id); found != held_.end()) {
+      if (auto found = held_.find(item); found != held_.end()) {
         found->second->lost = true;
         found->second->stop = true;
       }
     }
-    throw LeaseLost(
-        "another node took the task over after this node's lease expired; its writes "
-        "are refused",
-        "task " + std::to_string(task_id) + " of run " + std::to_string(run_id_));
+    const std::string what(table_.item_name());
+    throw LeaseLost("another node took the " + what +
+                        " over after this node's lease expired; its writes are refused",
+                    what + " " + std::to_string(item) + " of run " + std::to_string(run_id_));
   };
 }
 
-const std::atomic<bool>* TaskLeases::stop_flag(int64_t task_id) {
+const std::atomic<bool>* LeaseHolder::stop_flag(int64_t item) {
   std::lock_guard lock(mutex_);
-  return &held_.at(task_id)->stop;
+  return &held_.at(item)->stop;
 }
 
-bool TaskLeases::lost(int64_t task_id) {
+bool LeaseHolder::lost(int64_t item) {
   std::lock_guard lock(mutex_);
-  auto found = held_.find(task_id);
+  auto found = held_.find(item);
   return found != held_.end() && found->second->lost;
 }
 
-bool TaskLeases::release(Store& store, int64_t task_id, bool done) {
+bool LeaseHolder::release(Store& store, int64_t item, bool done) {
   {
     std::lock_guard lock(mutex_);
-    held_.erase(task_id);
+    held_.erase(item);
   }
-  return release_lease(store, run_id_, task_id, node_, done);
+  return table_.release(store, run_id_, item, node_,
+                        done ? LeaseStatus::kDone : LeaseStatus::kOpen);
 }
 
-bool TaskLeases::others_hold_open_tasks(const Store& store) const {
-  for (const LeaseRow& lease : leases_of(store, run_id_)) {
+bool LeaseHolder::others_hold_open_items(const Store& store) const {
+  for (const Lease& lease : table_.leases_of(store, run_id_)) {
     if (lease.status == LeaseStatus::kOpen && lease.node && *lease.node != node_)
       return true;
   }
   return false;
 }
 
-void TaskLeases::beat() {
+void LeaseHolder::beat() {
   using Clock = std::chrono::steady_clock;
   const auto renew_every = std::chrono::duration<double>(lease_seconds_ / 3);
   auto next_renewal = Clock::now() + std::chrono::duration_cast<Clock::duration>(renew_every);
@@ -95,17 +98,17 @@ void TaskLeases::beat() {
     if (finished_)
       return;
     if (process_stop_.load()) {
-      for (auto& [task_id, held] : held_)
+      for (auto& [item, held] : held_)
         held->stop = true;
     }
     if (Clock::now() < next_renewal)
       continue;
     next_renewal = Clock::now() + std::chrono::duration_cast<Clock::duration>(renew_every);
-    for (auto& [task_id, held] : held_) {
+    for (auto& [item, held] : held_) {
       if (held->lost)
         continue;
       try {
-        if (!renew_lease(*heartbeat_store_, run_id_, task_id, node_, lease_seconds_)) {
+        if (!table_.renew(*heartbeat_store_, run_id_, item, node_, lease_seconds_)) {
           held->lost = true;
           held->stop = true;
         }

@@ -1,9 +1,10 @@
-// The tasks one node holds in a shared run (harness/optimize/task_leases.hpp), on both backends:
+// The leases one node holds in a shared run (harness/optimize/lease_holder.hpp), on both backends,
+// here of a run's tasks:
 // the heartbeat keeps a claimed task's lease from being taken over; the fence of the task's
 // writes lets them through while this node's claim is the lease's latest, and once another node
 // has taken the task over it refuses them with LeaseLost, stores nothing of them, and marks the
 // task lost and stopped; a connection whose fence has ended writes as before.
-#include "harness/optimize/task_leases.hpp"
+#include "harness/optimize/lease_holder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,13 +14,14 @@
 
 #include "datasets/lease_records.hpp"
 #include "datasets/run_records.hpp"
+#include "datasets/slot_lease_records.hpp"
 #include "datasets/task_records.hpp"
 #include "tests/support/store_backends.hpp"
 
 namespace kforge {
 namespace {
 
-class TaskLeasesTest : public testing::OnEachBackend {
+class LeaseHolderTest : public testing::OnEachBackend {
  protected:
   void SetUp() override {
     OnEachBackend::SetUp();
@@ -55,13 +57,13 @@ class TaskLeasesTest : public testing::OnEachBackend {
   int64_t run_id_ = 0;
   std::atomic<bool> stop_{false};
 };
-KFORGE_ON_EACH_BACKEND(TaskLeasesTest);
+KFORGE_ON_EACH_BACKEND(LeaseHolderTest);
 
-TEST_P(TaskLeasesTest, TheHeartbeatKeepsAClaimedTasksLease) {
-  TaskLeases leases(open_store(false), run_id_, "a:1", 0.6, stop_);
-  std::optional<LeaseClaim> claim = leases.claim(*store_);
+TEST_P(LeaseHolderTest, TheHeartbeatKeepsAClaimedTasksLease) {
+  LeaseHolder leases(kTaskLeases, open_store(false), run_id_, "a:1", 0.6, stop_);
+  std::optional<ClaimedLease> claim = leases.claim(*store_);
   ASSERT_TRUE(claim);
-  EXPECT_EQ(claim->task_id, task_id_);
+  EXPECT_EQ(claim->item, task_id_);
   // Five lease times later the lease is still this node's: renewed every third of it.
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   EXPECT_FALSE(claim_next_lease(*other_, run_id_, "b:2", 60));
@@ -72,15 +74,15 @@ TEST_P(TaskLeasesTest, TheHeartbeatKeepsAClaimedTasksLease) {
     write_step(*store_, 1);
   }
   EXPECT_EQ(stored_step(), 1);
-  EXPECT_FALSE(leases.others_hold_open_tasks(*other_));
+  EXPECT_FALSE(leases.others_hold_open_items(*other_));
   EXPECT_TRUE(leases.release(*store_, task_id_, /*done=*/true));
   EXPECT_EQ(count_open_leases(*other_, run_id_), 0);
 }
 
-TEST_P(TaskLeasesTest, AfterATakeoverTheFenceRefusesTheTasksWritesAndStopsIt) {
+TEST_P(LeaseHolderTest, AfterATakeoverTheFenceRefusesTheTasksWritesAndStopsIt) {
   // A long lease: the heartbeat does not renew during the test, so that what finds the takeover
   // is the fence of the next write, as for a node that wakes from a stall with work in flight.
-  TaskLeases leases(open_store(false), run_id_, "a:1", 60, stop_);
+  LeaseHolder leases(kTaskLeases, open_store(false), run_id_, "a:1", 60, stop_);
   ASSERT_TRUE(leases.claim(*store_));
   {
     Store::FencedWrites fenced(*store_, leases.fence(task_id_));
@@ -116,6 +118,34 @@ TEST_P(TaskLeasesTest, AfterATakeoverTheFenceRefusesTheTasksWritesAndStopsIt) {
   EXPECT_EQ(stored_step(), 4);
   EXPECT_FALSE(leases.release(*store_, task_id_, /*done=*/true));  // not this node's to release
   EXPECT_EQ(count_open_leases(*other_, run_id_), 1);
+}
+
+// The same holder over a replay run's candidate slots: a slot taken over from a stalled node
+// refuses that node's write of its candidate, naming the slot.
+TEST_P(LeaseHolderTest, ACandidateSlotsWritesAreFencedAlike) {
+  add_slot_leases(
+      *store_, run_id_,
+      {{.slot = 0, .task_id = task_id_, .item = 0}, {.slot = 1, .task_id = task_id_, .item = 1}});
+  LeaseHolder slots(kSlotLeases, open_store(false), run_id_, "a:1", 60, stop_);
+  std::optional<ClaimedLease> claim = slots.claim(*store_);
+  ASSERT_TRUE(claim);
+  EXPECT_EQ(claim->item, 0);
+  EXPECT_FALSE(slots.others_hold_open_items(*store_));
+  ASSERT_EQ(kSlotLeases.free_held(*other_, run_id_), 1);
+  ASSERT_TRUE(kSlotLeases.claim(*other_, run_id_, "b:2", 60));
+  EXPECT_TRUE(slots.others_hold_open_items(*store_));
+  Store::FencedWrites fenced(*store_, slots.fence(0));
+  try {
+    write_step(*store_, 1);
+    FAIL() << "a write after the takeover was let through";
+  } catch (const LeaseLost& refused) {
+    EXPECT_EQ(std::string(refused.what()),
+              "another node took the candidate slot over after this node's lease expired; its "
+              "writes are refused (candidate slot 0 of run " +
+                  std::to_string(run_id_) + ")");
+  }
+  EXPECT_EQ(stored_step(), -1);
+  EXPECT_TRUE(slots.lost(0));
 }
 
 }  // namespace
