@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -569,73 +568,35 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   std::atomic<bool> halted{false};
   std::mutex failure_mutex;
   std::exception_ptr first_error;
-  // What a lane does when its work throws: the others start nothing new, the error is the
-  // run's, and the claimed item goes back (or its lease expires on its own).
-  auto fail_lane = [&](Store& lane_store, const std::optional<ClaimedLease>& claim) {
-    halted = true;
-    std::lock_guard lock(failure_mutex);
-    if (!first_error)
-      first_error = std::current_exception();
-    if (claim) {
-      try {
-        leases.release(lane_store, claim->item, /*done=*/false);
-      } catch (const Error&) {
-        // The lease expires on its own.
-      }
+  // An LLM run's item is a task: its loop runs to the end (or a stop) under the task's lease.
+  auto task_work = [&](Store& lane_store, const ClaimedLease& claim) {
+    const size_t index = task_index.at(claim.item);
+    if (claim.taken_from)
+      context.progress(tasks[index].name + ": taken over from " + *claim.taken_from +
+                       ", whose lease expired");
+    std::optional<TaskOutcome> ran;
+    try {
+      Store::FencedWrites fenced(lane_store, leases.fence(claim.item));
+      ran = run_task(lane_store, index, leases.stop_flag(claim.item));
+    } catch (const LeaseLost&) {
+      // A write of the task was refused: another node holds its lease (lost() says so).
     }
-  };
-  // Claims the next item; nullopt when there is none now. `wait` is set while other nodes hold
-  // open items (one may yet expire), cleared when the run has nothing left for this lane.
-  auto next_claim = [&](Store& lane_store, bool& wait) {
-    std::optional<ClaimedLease> claim = leases.claim(lane_store);
-    wait = !claim && leases.others_hold_open_items(lane_store);
-    if (!claim && wait)
-      std::this_thread::sleep_for(poll);
-    return claim;
-  };
-  auto task_lane = [&](Store& lane_store) {
-    while (!halted.load() && !stop_requested().load()) {
-      std::optional<ClaimedLease> claim;
-      try {
-        bool wait = false;
-        claim = next_claim(lane_store, wait);
-        if (!claim) {
-          if (!wait)
-            return;
-          continue;
-        }
-        const size_t index = task_index.at(claim->item);
-        if (claim->taken_from)
-          context.progress(tasks[index].name + ": taken over from " + *claim->taken_from +
-                           ", whose lease expired");
-        std::optional<TaskOutcome> ran;
-        try {
-          Store::FencedWrites fenced(lane_store, leases.fence(claim->item));
-          ran = run_task(lane_store, index, leases.stop_flag(claim->item));
-        } catch (const LeaseLost&) {
-          // A write of the task was refused: another node holds its lease (lost() says so).
-        }
-        if (!ran || leases.lost(claim->item)) {
-          // Another node took the task over while this one stalled: its outcome is theirs.
-          context.progress(tasks[index].name + ": the lease expired and another node took the " +
-                           "task over; this node left it");
-          leases.release(lane_store, claim->item, /*done=*/false);
-          continue;
-        }
-        TaskOutcome outcome = std::move(*ran);
-        leases.release(lane_store, claim->item, outcome.status == RunStatus::kCompleted);
-        if (outcome.status == RunStatus::kFailed || outcome.status == RunStatus::kInterrupted)
-          halted = true;
-        finished[index] = std::move(outcome);
-      } catch (...) {
-        fail_lane(lane_store, claim);
-        return;
-      }
+    if (!ran || leases.lost(claim.item)) {
+      // Another node took the task over while this one stalled: its outcome is theirs.
+      context.progress(tasks[index].name + ": the lease expired and another node took the " +
+                       "task over; this node left it");
+      leases.release(lane_store, claim.item, /*done=*/false);
+      return;
     }
+    TaskOutcome outcome = std::move(*ran);
+    leases.release(lane_store, claim.item, outcome.status == RunStatus::kCompleted);
+    if (outcome.status == RunStatus::kFailed || outcome.status == RunStatus::kInterrupted)
+      halted = true;
+    finished[index] = std::move(outcome);
   };
-  // The replay agent's lanes: each claims the next candidate slot of the run, of any task,
-  // evaluates and stores its candidate under the slot's lease (fenced: nothing of it is stored
-  // once another node took the slot over), and releases it done.
+  // A replay run's item is a candidate slot, of any task: its candidate is evaluated and stored
+  // under the slot's lease (fenced: nothing of it is stored once another node took the slot
+  // over), and the slot released done.
   auto progress_update = [&display, &display_mutex, &replays, &task_index,
                           &tasks](const TaskProgress& progress) {
     std::lock_guard lock(display_mutex);
@@ -646,49 +607,65 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         display.end_task();
     }
   };
-  auto slot_lane = [&](Store& lane_store) {
+  auto slot_work = [&](Store& lane_store, const ClaimedLease& claim) {
+    const SlotRow& slot = slots.at(static_cast<size_t>(claim.item));
+    const size_t index = task_index.at(slot.task_id);
+    const std::string what =
+        tasks[index].name + " " + replays[index][static_cast<size_t>(slot.item)].file_name;
+    if (claim.taken_from)
+      context.progress(what + ": taken over from " + *claim.taken_from + ", whose lease expired");
+    bool stored = false;
+    try {
+      Store::FencedWrites fenced(lane_store, leases.fence(claim.item));
+      OptimizeLoop loop(lane_store, evaluator, run_id, progress_update,
+                        leases.stop_flag(claim.item));
+      stored = run_marking_interrupted(lane_store, run_id, [&] {
+                 TaskOutcome outcome;
+                 outcome.status =
+                     loop.replay_slot(tasks[index], replays[index], static_cast<size_t>(slot.item))
+                         ? RunStatus::kCompleted
+                         : RunStatus::kInterrupted;
+                 return outcome;
+               }).status == RunStatus::kCompleted;
+    } catch (const LeaseLost&) {
+      // A write was refused: another node holds the slot's lease (lost() says so).
+    }
+    if (leases.lost(claim.item)) {
+      context.progress(what + ": the lease expired and another node took the candidate slot " +
+                       "over; this node left it");
+      leases.release(lane_store, claim.item, /*done=*/false);
+      return;
+    }
+    leases.release(lane_store, claim.item, stored);
+  };
+  // A lane claims the next item and works on it, until none is left (waiting while other nodes
+  // hold open ones, one of which may yet expire), the run halts or a stop is asked. Work that
+  // throws halts the run: the others start nothing new, the error is the run's, and the claimed
+  // item goes back (or its lease expires on its own).
+  auto lane = [&](Store& lane_store) {
     while (!halted.load() && !stop_requested().load()) {
       std::optional<ClaimedLease> claim;
       try {
-        bool wait = false;
-        claim = next_claim(lane_store, wait);
+        claim = leases.claim(lane_store);
         if (!claim) {
-          if (!wait)
+          if (!leases.others_hold_open_items(lane_store))
             return;
+          std::this_thread::sleep_for(poll);
           continue;
         }
-        const SlotRow& slot = slots.at(static_cast<size_t>(claim->item));
-        const size_t index = task_index.at(slot.task_id);
-        const std::string what =
-            tasks[index].name + " " + replays[index][static_cast<size_t>(slot.item)].file_name;
-        if (claim->taken_from)
-          context.progress(what + ": taken over from " + *claim->taken_from +
-                           ", whose lease expired");
-        bool stored = false;
-        try {
-          Store::FencedWrites fenced(lane_store, leases.fence(claim->item));
-          OptimizeLoop loop(lane_store, evaluator, run_id, progress_update,
-                            leases.stop_flag(claim->item));
-          stored = run_marking_interrupted(lane_store, run_id, [&] {
-                     TaskOutcome outcome;
-                     outcome.status = loop.replay_slot(tasks[index], replays[index],
-                                                       static_cast<size_t>(slot.item))
-                                          ? RunStatus::kCompleted
-                                          : RunStatus::kInterrupted;
-                     return outcome;
-                   }).status == RunStatus::kCompleted;
-        } catch (const LeaseLost&) {
-          // A write was refused: another node holds the slot's lease (lost() says so).
-        }
-        if (leases.lost(claim->item)) {
-          context.progress(what + ": the lease expired and another node took the candidate " +
-                           "slot over; this node left it");
-          leases.release(lane_store, claim->item, /*done=*/false);
-          continue;
-        }
-        leases.release(lane_store, claim->item, stored);
+        by_slot ? slot_work(lane_store, *claim) : task_work(lane_store, *claim);
       } catch (...) {
-        fail_lane(lane_store, claim);
+        halted = true;
+        std::lock_guard lock(failure_mutex);
+        if (!first_error)
+          first_error = std::current_exception();
+        if (claim) {
+          try {
+            leases.release(lane_store, claim->item, /*done=*/false);
+          } catch (const Error&) {
+            // The lease expires on its own.
+          }
+        }
         return;
       }
     }
@@ -697,8 +674,6 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   for (size_t other = 1; other < lanes; ++other)
     lane_stores.push_back(open_another_store(workspace));
   {
-    std::function<void(Store&)> lane =
-        by_slot ? std::function<void(Store&)>(slot_lane) : std::function<void(Store&)>(task_lane);
     std::vector<std::thread> threads;
     for (size_t other = 1; other < lanes; ++other)
       threads.emplace_back(lane, std::ref(*lane_stores[other - 1]));

@@ -143,7 +143,21 @@ class JoinTest : public ::testing::Test {
 };
 
 // The same on both stores: across machines on PostgreSQL, on one machine on SQLite.
-class JoinOnEachStore : public JoinTest, public ::testing::WithParamInterface<sql::Dialect> {};
+class JoinOnEachStore : public JoinTest, public ::testing::WithParamInterface<sql::Dialect> {
+ protected:
+  // The parameter's store, the tiny tasks imported into it. The test returns at once when this
+  // skipped (no PostgreSQL here) or failed.
+  void set_up_store() {
+    if (GetParam() == sql::Dialect::kPostgres)
+      use_postgres();
+    else
+      db_ = (workspace_.path() / "kforge.db").string();
+    if (IsSkipped())
+      return;
+    ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
+    ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
+  }
+};
 INSTANTIATE_TEST_SUITE_P(, JoinOnEachStore,
                          ::testing::Values(sql::Dialect::kPostgres, sql::Dialect::kSqlite),
                          [](const ::testing::TestParamInfo<sql::Dialect>& info) {
@@ -151,14 +165,9 @@ INSTANTIATE_TEST_SUITE_P(, JoinOnEachStore,
                          });
 
 TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheSlotsOfAKilledOne) {
-  if (GetParam() == sql::Dialect::kPostgres)
-    use_postgres();
-  else
-    db_ = (workspace_.path() / "kforge.db").string();
-  if (IsSkipped())
+  set_up_store();
+  if (IsSkipped() || HasFatalFailure())
     return;
-  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
-  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
 
   const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
   Node first(start_arguments(), environment, workspace_.path() / "first.log");
@@ -225,18 +234,61 @@ TEST_P(JoinOnEachStore, NodesShareARunAndTakeOverTheSlotsOfAKilledOne) {
             "kforge: error: run " + run_text + " has already completed (--join)\n");
 }
 
+// A replay run whose only node was killed is continued with --resume: the slots it held are
+// freed at once, those whose candidates it stored are found stored, the others evaluated, every
+// item once. A run without slot leases (as a kforge from before them left it) gets them at the
+// resume and ends the same way.
+TEST_P(JoinOnEachStore, AKilledReplayRunResumesByItsSlots) {
+  set_up_store();
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
+  for (const bool without_slots : {false, true}) {
+    SCOPED_TRACE(without_slots ? "a run without slot leases" : "a run with slot leases");
+    Node first(start_arguments(), environment,
+               workspace_.path() / (without_slots ? "old.log" : "first.log"));
+    ASSERT_TRUE(wait_until(120, [&] {
+      return integer("SELECT count(*) FROM runs WHERE status = 'running'") == 1 || !first.running();
+    })) << first.log();
+    const std::string run = std::to_string(integer("SELECT max(id) FROM runs"));
+    const std::string first_node = text("SELECT node FROM runs WHERE id = " + run);
+    ASSERT_TRUE(wait_until(240, [&] {
+      return integer("SELECT count(*) FROM evaluations WHERE run_id = " + run) >= 2 ||
+             !first.running();
+    })) << first.log();
+    ASSERT_TRUE(first.running()) << first.log();
+    first.kill_hard();
+    const int64_t stored = integer("SELECT count(*) FROM evaluations WHERE run_id = " + run);
+    if (without_slots)
+      connect().execute("DELETE FROM slot_leases WHERE run_id = " + run);
+
+    ProcessResult resumed = kforge({"optimize", "--resume", run, "--json"});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.standard_error;
+    const nlohmann::json report = nlohmann::json::parse(resumed.standard_output);
+    EXPECT_EQ(report["status"], "completed") << report.dump(2);
+    ASSERT_EQ(report["tasks"].size(), static_cast<size_t>(kTasks)) << report.dump(2);
+    for (const nlohmann::json& task : report["tasks"])
+      EXPECT_EQ(task["attempts"], kCandidates) << task.dump(2);
+    if (!without_slots)
+      EXPECT_NE(resumed.standard_error.find("freed "), std::string::npos) << resumed.standard_error;
+    expect_every_item_evaluated_once(run);
+    // What the killed node stored was kept, not evaluated again.
+    EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run + " AND node = '" +
+                      first_node + "'"),
+              stored);
+    EXPECT_EQ(integer("SELECT count(*) FROM slot_leases WHERE run_id = " + run +
+                      " AND status = 'done' AND node IS NULL"),
+              kSlots);
+  }
+}
+
 // Candidate slots, not tasks, are what nodes share in a replay run: two nodes on a run of one
 // task both evaluate candidates of it, each candidate once, and the run's summary (written by
 // the node that finished it) counts the task's every candidate.
 TEST_P(JoinOnEachStore, TwoNodesShareTheCandidatesOfOneTask) {
-  if (GetParam() == sql::Dialect::kPostgres)
-    use_postgres();
-  else
-    db_ = (workspace_.path() / "kforge.db").string();
-  if (IsSkipped())
+  set_up_store();
+  if (IsSkipped() || HasFatalFailure())
     return;
-  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
-  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
   for (int index = kCandidates; index < 8; ++index) {
     std::string kernel = "relu_" + std::to_string(index);
     testing::write_text(workspace_.path() / "candidates" / (kernel + ".cu"),
@@ -275,14 +327,9 @@ TEST_P(JoinOnEachStore, TwoNodesShareTheCandidatesOfOneTask) {
 // no longer its own), so that it stores no candidate twice; it leaves the slot, saying so, and
 // the run completes with every task's every replay item evaluated exactly once.
 TEST_P(JoinOnEachStore, AStalledNodeStoresNothingOfASlotTakenOverFromIt) {
-  if (GetParam() == sql::Dialect::kPostgres)
-    use_postgres();
-  else
-    db_ = (workspace_.path() / "kforge.db").string();
-  if (IsSkipped())
+  set_up_store();
+  if (IsSkipped() || HasFatalFailure())
     return;
-  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
-  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
 
   const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
   Node first(start_arguments(), environment, workspace_.path() / "first.log");
@@ -346,14 +393,9 @@ TEST_P(JoinOnEachStore, AStalledNodeStoresNothingOfASlotTakenOverFromIt) {
 // expires and which the other node then evaluates (or finds stored) and tells. Every point is
 // told once, evaluated at most once, and the best is the space's optimum, as one node finds it.
 TEST_P(JoinOnEachStore, TuneNodesShareARunAndTakeOverTheKilledOnesPoint) {
-  if (GetParam() == sql::Dialect::kPostgres)
-    use_postgres();
-  else
-    db_ = (workspace_.path() / "kforge.db").string();
-  if (IsSkipped())
+  set_up_store();
+  if (IsSkipped() || HasFatalFailure())
     return;
-  ProcessResult imported = kforge({"tasks", "import", "problems", "--suite", "tiny"});
-  ASSERT_EQ(imported.exit_code, 0) << imported.standard_error;
   // BLOCK 128 to 1024 within 4096 elements a block: 17 points, the emulated optimum (256, 4)
   // among them (tune_test.cpp's emulated_cost).
   constexpr int kPoints = 17;
