@@ -594,19 +594,15 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       halted = true;
     finished[index] = std::move(outcome);
   };
+  // The live display of a replay run: each task's candidates as this node counted them (the
+  // summary at the end reads every node's from the store).
+  std::vector<TaskProgress> counted(tasks.size());
+  std::vector<double> best_scores(tasks.size(), 0.0);
+  for (size_t index = 0; index < tasks.size(); ++index)
+    counted[index].task = tasks[index].name;
   // A replay run's item is a candidate slot, of any task: its candidate is evaluated and stored
   // under the slot's lease (fenced: nothing of it is stored once another node took the slot
   // over), and the slot released done.
-  auto progress_update = [&display, &display_mutex, &replays, &task_index,
-                          &tasks](const TaskProgress& progress) {
-    std::lock_guard lock(display_mutex);
-    display.update(progress);
-    for (const auto& [id, index] : task_index) {
-      if (tasks[index].name == progress.task &&
-          static_cast<size_t>(progress.attempts) == replays[index].size())
-        display.end_task();
-    }
-  };
   auto slot_work = [&](Store& lane_store, const ClaimedLease& claim) {
     const SlotRow& slot = slots.at(static_cast<size_t>(claim.item));
     const size_t index = task_index.at(slot.task_id);
@@ -614,19 +610,14 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         tasks[index].name + " " + replays[index][static_cast<size_t>(slot.item)].file_name;
     if (claim.taken_from)
       context.progress(what + ": taken over from " + *claim.taken_from + ", whose lease expired");
-    bool stored = false;
+    std::optional<ReplayedCandidate> replayed;
     try {
       Store::FencedWrites fenced(lane_store, leases.fence(claim.item));
-      OptimizeLoop loop(lane_store, evaluator, run_id, progress_update,
-                        leases.stop_flag(claim.item));
-      stored = run_marking_interrupted(lane_store, run_id, [&] {
-                 TaskOutcome outcome;
-                 outcome.status =
-                     loop.replay_slot(tasks[index], replays[index], static_cast<size_t>(slot.item))
-                         ? RunStatus::kCompleted
-                         : RunStatus::kInterrupted;
-                 return outcome;
-               }).status == RunStatus::kCompleted;
+      OptimizeLoop loop(lane_store, evaluator, run_id, nullptr, leases.stop_flag(claim.item));
+      run_marking_interrupted(lane_store, run_id, [&] {
+        replayed = loop.replay_slot(tasks[index], replays[index], static_cast<size_t>(slot.item));
+        return TaskOutcome{};
+      });
     } catch (const LeaseLost&) {
       // A write was refused: another node holds the slot's lease (lost() says so).
     }
@@ -636,7 +627,14 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       leases.release(lane_store, claim.item, /*done=*/false);
       return;
     }
-    leases.release(lane_store, claim.item, stored);
+    leases.release(lane_store, claim.item, replayed.has_value());
+    if (replayed) {
+      std::lock_guard lock(display_mutex);
+      count_replayed(counted[index], best_scores[index], *replayed);
+      display.update(counted[index]);
+      if (static_cast<size_t>(counted[index].attempts) == replays[index].size())
+        display.end_task();
+    }
   };
   // A lane claims the next item and works on it, until none is left (waiting while other nodes
   // hold open ones, one of which may yet expire), the run halts or a stop is asked. Work that

@@ -53,20 +53,6 @@ void consider_best(TaskProgress& progress, const Feedback& feedback,
   progress.best_speedup = feedback.speedup;
 }
 
-// Counts one replayed candidate's result into the task's progress.
-void count_replayed(TaskProgress& progress, double& best_score, Verdict verdict,
-                    const nlohmann::json& evidence, std::optional<double> speedup,
-                    int64_t candidate_id, const std::string& file_name) {
-  Feedback feedback;
-  feedback.verdict = verdict;
-  feedback.evidence = evidence;
-  feedback.speedup = speedup;
-  progress.attempts += 1;
-  progress.verdicts[std::string(verdict_name(verdict))] += 1;
-  consider_best(progress, feedback, candidate_id, best_score);
-  progress.last = file_name + " " + std::string(verdict_name(verdict));
-}
-
 // The latest stored evaluation of a candidate, read into its record; none before one is stored.
 std::optional<EvaluationRecord> latest_evaluation(const Store& store, int64_t candidate_id) {
   std::optional<CandidateRow> candidate = find_candidate(store, candidate_id);
@@ -217,7 +203,7 @@ std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id
 
 void save_task_state(Store& store, int64_t run_id, int64_t task_id, const nlohmann::json& state,
                      RunStatus status) {
-  Store::Transaction transaction(store);  // fenced where the task is leased (task_leases.hpp)
+  Store::Transaction transaction(store);  // fenced where the task is leased (lease_holder.hpp)
   store_run_task(store, {.run_id = run_id, .task_id = task_id, .state = state, .status = status});
   transaction.commit();
 }
@@ -523,7 +509,12 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
 
   auto record = [&](Verdict verdict, const nlohmann::json& evidence, std::optional<double> speedup,
                     int64_t candidate_id, const std::string& file_name) {
-    count_replayed(progress, best_score, verdict, evidence, speedup, candidate_id, file_name);
+    count_replayed(progress, best_score,
+                   {.candidate_id = candidate_id,
+                    .verdict = verdict,
+                    .evidence = evidence,
+                    .speedup = speedup,
+                    .file_name = file_name});
     progress.elapsed_s = seconds_since(started);
   };
 
@@ -606,29 +597,43 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   return outcome;
 }
 
-bool OptimizeLoop::replay_slot(const Task& task, const std::vector<ReplayItem>& items,
-                               size_t index) {
+std::optional<ReplayedCandidate> OptimizeLoop::replay_slot(const Task& task,
+                                                           const std::vector<ReplayItem>& items,
+                                                           size_t index) {
   const auto iteration = static_cast<int64_t>(index);
-  if (!candidate_ids_by_iteration(store_, run_id_, task.id).contains(iteration)) {
-    if (stop_requested())
-      return false;
-    const ReplayItem& item = items.at(index);
-    evaluator_.record(store_, task,
-                      evaluator_.prepare(task, {.source = item.source,
-                                                .file_name = item.file_name,
-                                                .origin = item.origin,
-                                                .run_id = run_id_,
-                                                .parent_id = item.parent_id,
-                                                .iteration = iteration}));
+  const ReplayItem& item = items.at(index);
+  std::map<int64_t, int64_t> stored = candidate_ids_by_iteration(store_, run_id_, task.id);
+  std::optional<ReplayedCandidate> replayed;
+  if (auto found = stored.find(iteration); found != stored.end()) {
+    if (std::optional<EvaluationRecord> last = latest_evaluation(store_, found->second))
+      replayed = ReplayedCandidate{.candidate_id = found->second,
+                                   .verdict = last->verdict,
+                                   .evidence = judged_evidence(*last),
+                                   .speedup = last->speedup_eager,
+                                   .file_name = item.file_name};
   }
-  const TaskOutcome outcome = replay_outcome(task, items);
-  save_task_state(
-      store_, run_id_, task.id,
-      {{"agent", "replay"}, {"done", outcome.progress.attempts}, {"items", items.size()}},
-      outcome.status);
-  if (on_progress_)
-    on_progress_(outcome.progress);
-  return true;
+  if (!replayed) {
+    if (stop_requested())
+      return std::nullopt;
+    EvaluationOutcome evaluated =
+        evaluator_.record(store_, task,
+                          evaluator_.prepare(task, {.source = item.source,
+                                                    .file_name = item.file_name,
+                                                    .origin = item.origin,
+                                                    .run_id = run_id_,
+                                                    .parent_id = item.parent_id,
+                                                    .iteration = iteration}));
+    stored.emplace(iteration, evaluated.candidate_id);
+    replayed = ReplayedCandidate{.candidate_id = evaluated.candidate_id,
+                                 .verdict = evaluated.verdict,
+                                 .evidence = judged_evidence(evaluated),
+                                 .speedup = evaluated.speedup_eager,
+                                 .file_name = item.file_name};
+  }
+  save_task_state(store_, run_id_, task.id,
+                  {{"agent", "replay"}, {"done", stored.size()}, {"items", items.size()}},
+                  stored.size() >= items.size() ? RunStatus::kCompleted : RunStatus::kRunning);
+  return replayed;
 }
 
 TaskOutcome OptimizeLoop::replay_outcome(const Task& task,
@@ -642,8 +647,12 @@ TaskOutcome OptimizeLoop::replay_outcome(const Task& task,
     std::optional<EvaluationRecord> last = latest_evaluation(store_, candidate_id);
     if (!last || iteration < 0 || static_cast<size_t>(iteration) >= items.size())
       continue;
-    count_replayed(progress, best_score, last->verdict, judged_evidence(*last), last->speedup_eager,
-                   candidate_id, items[static_cast<size_t>(iteration)].file_name);
+    count_replayed(progress, best_score,
+                   {.candidate_id = candidate_id,
+                    .verdict = last->verdict,
+                    .evidence = judged_evidence(*last),
+                    .speedup = last->speedup_eager,
+                    .file_name = items[static_cast<size_t>(iteration)].file_name});
   }
   const auto stored = static_cast<size_t>(progress.attempts);
   if (stored == items.size()) {
@@ -656,6 +665,17 @@ TaskOutcome OptimizeLoop::replay_outcome(const Task& task,
         std::to_string(stored) + " of " + std::to_string(items.size()) + " candidates stored";
   }
   return outcome;
+}
+
+void count_replayed(TaskProgress& progress, double& best_score, const ReplayedCandidate& replayed) {
+  Feedback feedback;
+  feedback.verdict = replayed.verdict;
+  feedback.evidence = replayed.evidence;
+  feedback.speedup = replayed.speedup;
+  progress.attempts += 1;
+  progress.verdicts[std::string(verdict_name(replayed.verdict))] += 1;
+  consider_best(progress, feedback, replayed.candidate_id, best_score);
+  progress.last = replayed.file_name + " " + std::string(verdict_name(replayed.verdict));
 }
 
 std::vector<ReplayItem> replay_files(const std::filesystem::path& path, const std::string& origin) {

@@ -88,6 +88,18 @@ struct TaskOutcome {
 
 using ProgressCallback = std::function<void(const TaskProgress&)>;
 
+// A replay item's stored candidate and its judgement.
+struct ReplayedCandidate {
+  int64_t candidate_id = 0;
+  Verdict verdict = Verdict::kCompileError;
+  nlohmann::json evidence;  // as an agent is told it
+  std::optional<double> speedup;
+  std::string file_name;
+};
+// Counts a replayed candidate into a task's progress (attempts, verdicts, the best so far by
+// `best_score`, the last attempt).
+void count_replayed(TaskProgress& progress, double& best_score, const ReplayedCandidate& replayed);
+
 class OptimizeLoop {
  public:
   // `stop`, when given, is watched: once set (Ctrl-C), no more candidates are asked for, LLM
@@ -112,9 +124,10 @@ class OptimizeLoop {
   // share the run by candidate slot: datasets/slot_lease_records.hpp): item `index` of `items`
   // is evaluated and stored, unless the run already stored it (a node died between storing it
   // and releasing its slot); then the task's checkpoint counts what the run stored of it, every
-  // node's candidates, and on_progress is told. False when the stop flag was set before the
-  // item was evaluated: nothing was stored.
-  bool replay_slot(const Task& task, const std::vector<ReplayItem>& items, size_t index);
+  // node's candidates. Returns the item's candidate and judgement, or nullopt when the stop flag
+  // was set before the item was evaluated: nothing was stored.
+  std::optional<ReplayedCandidate> replay_slot(const Task& task,
+                                               const std::vector<ReplayItem>& items, size_t index);
   // Where a replay task of the run stands, from the store (every node's candidates of it):
   // completed once every item is stored, running before.
   TaskOutcome replay_outcome(const Task& task, const std::vector<ReplayItem>& items) const;
