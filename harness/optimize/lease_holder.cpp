@@ -1,6 +1,8 @@
 #include "harness/optimize/lease_holder.hpp"
 
 #include <chrono>
+#include <utility>
+#include <vector>
 
 #include "harness/util/error.hpp"
 
@@ -104,17 +106,30 @@ void LeaseHolder::beat() {
     if (Clock::now() < next_renewal)
       continue;
     next_renewal = Clock::now() + std::chrono::duration_cast<Clock::duration>(renew_every);
-    for (auto& [item, held] : held_) {
-      if (held->lost)
-        continue;
+    // Renewed without the mutex, so that the lanes asking lost() or fencing a write do not wait
+    // behind the store's round trips; each item with the claim it was renewed for, so that an
+    // item released and claimed again meanwhile is not marked lost for the old claim.
+    std::vector<std::pair<int64_t, int64_t>> renewing;
+    for (const auto& [item, held] : held_) {
+      if (!held->lost)
+        renewing.emplace_back(item, held->claims);
+    }
+    lock.unlock();
+    std::vector<std::pair<int64_t, int64_t>> refused;
+    for (const auto& [item, claims] : renewing) {
       try {
-        if (!table_.renew(*heartbeat_store_, run_id_, item, node_, lease_seconds_)) {
-          held->lost = true;
-          held->stop = true;
-        }
+        if (!table_.renew(*heartbeat_store_, run_id_, item, node_, lease_seconds_))
+          refused.emplace_back(item, claims);
       } catch (const Error&) {
         // The store did not answer within its retry limit: the next beat tries again. A lease
         // that expires meanwhile is taken over, and the renewal after that finds it lost.
+      }
+    }
+    lock.lock();
+    for (const auto& [item, claims] : refused) {
+      if (auto found = held_.find(item); found != held_.end() && found->second->claims == claims) {
+        found->second->lost = true;
+        found->second->stop = true;
       }
     }
   }

@@ -1,9 +1,10 @@
-// The leases one node holds in a shared run (harness/optimize/lease_holder.hpp), on both backends,
-// here of a run's tasks:
-// the heartbeat keeps a claimed task's lease from being taken over; the fence of the task's
-// writes lets them through while this node's claim is the lease's latest, and once another node
-// has taken the task over it refuses them with LeaseLost, stores nothing of them, and marks the
-// task lost and stopped; a connection whose fence has ended writes as before.
+// The leases one node holds in a shared run (harness/optimize/lease_holder.hpp), on both
+// backends: the heartbeat keeps a claimed task's lease from being taken over, finds a takeover at
+// its next renewal (the task lost and stopped), and stops every held task when the process is
+// asked to stop (not lost: given back); the fence of a task's writes lets them through while this
+// node's claim is the lease's latest, and once another node has taken the task over refuses them
+// with LeaseLost, stores nothing of them, and marks the task lost and stopped; a connection whose
+// fence has ended writes as before; a candidate slot's writes are fenced alike.
 #include "harness/optimize/lease_holder.hpp"
 
 #include <gtest/gtest.h>
@@ -77,6 +78,44 @@ TEST_P(LeaseHolderTest, TheHeartbeatKeepsAClaimedTasksLease) {
   EXPECT_FALSE(leases.others_hold_open_items(*other_));
   EXPECT_TRUE(leases.release(*store_, task_id_, /*done=*/true));
   EXPECT_EQ(count_open_leases(*other_, run_id_), 0);
+}
+
+// True once `condition` holds, polled every 20 ms for at most `seconds`.
+template <typename Condition>
+bool within(double seconds, Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+TEST_P(LeaseHolderTest, TheHeartbeatFindsATakeoverAndStopsTheTask) {
+  LeaseHolder leases(kTaskLeases, open_store(false), run_id_, "a:1", 0.6, stop_);
+  ASSERT_TRUE(leases.claim(*store_));
+  ASSERT_EQ(free_leases(*other_, run_id_), 1);
+  ASSERT_TRUE(claim_next_lease(*other_, run_id_, "b:2", 60));
+  // Its next renewal (every 0.2 s) is refused: lost and stopped, with no write of the task.
+  EXPECT_TRUE(within(5, [&] { return leases.lost(task_id_); }));
+  EXPECT_TRUE(leases.stop_flag(task_id_)->load());
+  // The new holder's lease stays the new holder's.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  std::vector<LeaseRow> rows = leases_of(*other_, run_id_);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].node, "b:2");
+}
+
+TEST_P(LeaseHolderTest, AStopOfTheProcessStopsEveryHeldTaskWithoutLosingIt) {
+  LeaseHolder leases(kTaskLeases, open_store(false), run_id_, "a:1", 60, stop_);
+  ASSERT_TRUE(leases.claim(*store_));
+  EXPECT_FALSE(leases.stop_flag(task_id_)->load());
+  stop_ = true;
+  EXPECT_TRUE(within(5, [&] { return leases.stop_flag(task_id_)->load(); }));
+  EXPECT_FALSE(leases.lost(task_id_));
+  EXPECT_TRUE(leases.release(*store_, task_id_, /*done=*/false));  // still its own: given back
+  EXPECT_EQ(count_open_leases(*other_, run_id_), 1);
 }
 
 TEST_P(LeaseHolderTest, AfterATakeoverTheFenceRefusesTheTasksWritesAndStopsIt) {
