@@ -289,13 +289,14 @@ LlmStart llm_start(const nlohmann::json& request) {
   return start;
 }
 
-// Runs one task of the run. A broken tool (a full disk, an unwritable cache) is an Error that
-// ends kforge; the run is marked interrupted first (where the store can still be written), so it
-// is never left `running`, and --resume continues it once the cause is fixed.
-template <typename RunTask>
-TaskOutcome run_marking_interrupted(Store& store, int64_t run_id, RunTask run_task) {
+// Runs one task (or candidate slot) of the run and returns what it returns. A broken tool (a
+// full disk, an unwritable cache) is an Error that ends kforge; the run is marked interrupted
+// first (where the store can still be written), so it is never left `running`, and --resume
+// continues it once the cause is fixed.
+template <typename Work>
+auto run_marking_interrupted(Store& store, int64_t run_id, Work work) -> decltype(work()) {
   try {
-    return run_task();
+    return work();
   } catch (const LeaseLost&) {
     throw;  // the task is another node's now; the run goes on
   } catch (const Error& failure) {
@@ -614,9 +615,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
     try {
       Store::FencedWrites fenced(lane_store, leases.fence(claim.item));
       OptimizeLoop loop(lane_store, evaluator, run_id, nullptr, leases.stop_flag(claim.item));
-      run_marking_interrupted(lane_store, run_id, [&] {
-        replayed = loop.replay_slot(tasks[index], replays[index], static_cast<size_t>(slot.item));
-        return TaskOutcome{};
+      replayed = run_marking_interrupted(lane_store, run_id, [&] {
+        return loop.replay_slot(tasks[index], replays[index], static_cast<size_t>(slot.item));
       });
     } catch (const LeaseLost&) {
       // A write was refused: another node holds the slot's lease (lost() says so).
@@ -687,12 +687,12 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       by_slot ? kSlotLeases.count_open(store, run_id) : count_open_leases(store, run_id);
   const bool others_work = open_items > 0 && leases.others_hold_open_items(store);
   if (by_slot) {
+    const OptimizeLoop reader(store, evaluator, run_id, nullptr);
     std::set<int64_t> seen;
     for (size_t index = 0; index < tasks.size(); ++index) {
       if (!seen.insert(tasks[index].id).second)
         continue;
-      OptimizeLoop loop(store, evaluator, run_id, nullptr);
-      TaskOutcome outcome = loop.replay_outcome(tasks[index], replays[index]);
+      TaskOutcome outcome = reader.replay_outcome(tasks[index], replays[index]);
       if (outcome.status == RunStatus::kCompleted && open_items == 0) {
         // Every slot is done: the task's checkpoint says so, whatever order the nodes wrote
         // theirs in.
