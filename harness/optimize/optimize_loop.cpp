@@ -504,9 +504,6 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   double best_score = 0;
   Clock::time_point started = Clock::now();
 
-  // What a previous process of this run already stored, by item index (candidates.iteration).
-  std::map<int64_t, int64_t> done = candidate_ids_by_iteration(store_, run_id_, task.id);
-
   auto record = [&](Verdict verdict, const nlohmann::json& evidence, std::optional<double> speedup,
                     int64_t candidate_id, const std::string& file_name) {
     count_replayed(progress, best_score,
@@ -517,81 +514,101 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
                     .file_name = file_name});
     progress.elapsed_s = seconds_since(started);
   };
-
-  // Items are prepared (parsed, compiled, bound) and run on the GPU pool a few ahead on other
-  // threads, so compiles overlap one another and every GPU of the pool has a candidate; each is
-  // stored on this thread in order.
-  auto request_of = [&](size_t index) {
-    const ReplayItem& item = items[index];
-    return EvaluationRequest{.source = item.source,
-                             .file_name = item.file_name,
-                             .origin = item.origin,
-                             .run_id = run_id_,
-                             .parent_id = item.parent_id,
-                             .iteration = static_cast<int64_t>(index)};
-  };
-  std::map<size_t, std::future<PreparedCandidate>> ahead;
-  const size_t lookahead =
-      static_cast<size_t>(std::max(1, evaluator_.parallelism() + evaluator_.gpu_count()));
-  size_t next_to_prepare = 0;
-  auto prepare_ahead = [&](size_t from) {
-    next_to_prepare = std::max(next_to_prepare, from);
-    while (next_to_prepare < items.size() && ahead.size() < lookahead && !stop_requested()) {
-      size_t index = next_to_prepare++;
-      if (done.contains(static_cast<int64_t>(index)))
-        continue;
-      ahead.emplace(index,
-                    std::async(std::launch::async, [this, &task, request = request_of(index)] {
-                      PreparedCandidate prepared = evaluator_.prepare(task, request);
-                      evaluator_.run_on_gpu(task, prepared);
-                      return prepared;
-                    }));
-    }
+  size_t stored = 0;
+  auto checkpoint = [&](RunStatus status) {
+    save_task_state(store_, run_id_, task.id,
+                    {{"agent", "replay"}, {"done", stored}, {"items", items.size()}}, status);
   };
 
-  size_t completed = 0;
-  for (size_t index = 0; index < items.size() && !stop_requested(); ++index) {
-    const ReplayItem& item = items[index];
-    prepare_ahead(index + 1);
-    auto already = done.find(static_cast<int64_t>(index));
+  // What a previous process of this run already stored, by item index (candidates.iteration),
+  // counts as it was judged; the rest is evaluated.
+  const std::map<int64_t, int64_t> done = candidate_ids_by_iteration(store_, run_id_, task.id);
+  std::vector<size_t> to_evaluate;
+  for (size_t index = 0; index < items.size(); ++index) {
     std::optional<EvaluationRecord> last;
+    auto already = done.find(static_cast<int64_t>(index));
     if (already != done.end())
       last = latest_evaluation(store_, already->second);
-    if (last) {
-      record(last->verdict, judged_evidence(*last), last->speedup_eager, already->second,
-             item.file_name);
-    } else {
-      auto prepared = ahead.find(index);
-      PreparedCandidate ready = prepared != ahead.end()
-                                    ? prepared->second.get()
-                                    : evaluator_.prepare(task, request_of(index));
-      if (prepared != ahead.end())
-        ahead.erase(prepared);
-      EvaluationOutcome evaluated = evaluator_.record(store_, task, std::move(ready));
-      record(evaluated.verdict, judged_evidence(evaluated), evaluated.speedup_eager,
-             evaluated.candidate_id, item.file_name);
+    if (!last) {
+      to_evaluate.push_back(index);
+      continue;
     }
-    completed = index + 1;
-    save_task_state(store_, run_id_, task.id,
-                    {{"agent", "replay"}, {"done", completed}, {"items", items.size()}},
-                    completed == items.size() ? RunStatus::kCompleted : RunStatus::kRunning);
-    if (on_progress_)
-      on_progress_(progress);
+    record(last->verdict, judged_evidence(*last), last->speedup_eager, already->second,
+           items[index].file_name);
+    ++stored;
   }
-  for (auto& [index, future] : ahead)
-    future.wait();  // not stored: a resumed run evaluates them again
-  if (completed < items.size() && !items.empty()) {
+  if (stored > 0 && on_progress_)
+    on_progress_(progress);
+
+  // Items are prepared (parsed, compiled, bound) and run on the GPU pool a few at a time on
+  // other threads, so that compiles overlap one another and every GPU of the pool has a
+  // candidate; each is stored on this thread as soon as its GPU stages end, in whatever order
+  // they end (a candidate never waits behind an earlier one still queued for a GPU, and a
+  // process killed loses only the candidates still in flight).
+  struct Ran {
+    size_t index = 0;
+    std::optional<PreparedCandidate> prepared;
+    std::exception_ptr failure;
+  };
+  CompletionQueue<Ran> finished;
+  std::vector<std::future<void>> threads;  // after `finished`: joined before it goes
+  const size_t lookahead =
+      static_cast<size_t>(std::max(1, evaluator_.parallelism() + evaluator_.gpu_count()));
+  size_t next = 0;
+  size_t in_flight = 0;
+  auto start_more = [&] {
+    for (; next < to_evaluate.size() && in_flight < lookahead && !stop_requested(); ++next) {
+      const size_t index = to_evaluate[next];
+      const ReplayItem& item = items[index];
+      EvaluationRequest request{.source = item.source,
+                                .file_name = item.file_name,
+                                .origin = item.origin,
+                                .run_id = run_id_,
+                                .parent_id = item.parent_id,
+                                .iteration = static_cast<int64_t>(index)};
+      ++in_flight;
+      threads.push_back(std::async(
+          std::launch::async, [this, &task, &finished, index, request = std::move(request)] {
+            Ran ran{.index = index};
+            try {
+              PreparedCandidate prepared = evaluator_.prepare(task, request);
+              evaluator_.run_on_gpu(task, prepared);
+              ran.prepared = std::move(prepared);
+            } catch (...) {
+              ran.failure = std::current_exception();
+            }
+            finished.push(std::move(ran));
+          }));
+    }
+  };
+
+  start_more();
+  while (in_flight > 0) {
+    for (Ran& ran : finished.take_all(kDisplayRefresh)) {
+      --in_flight;
+      if (ran.failure)
+        std::rethrow_exception(ran.failure);
+      if (stop_requested())
+        continue;  // not stored: a resumed run evaluates it again
+      EvaluationOutcome evaluated = evaluator_.record(store_, task, std::move(*ran.prepared));
+      record(evaluated.verdict, judged_evidence(evaluated), evaluated.speedup_eager,
+             evaluated.candidate_id, items[ran.index].file_name);
+      ++stored;
+      checkpoint(stored == items.size() ? RunStatus::kCompleted : RunStatus::kRunning);
+      if (on_progress_)
+        on_progress_(progress);
+    }
+    start_more();
+  }
+  if (stored < items.size()) {
     outcome.status = RunStatus::kInterrupted;
-    outcome.stop_reason = "interrupted after " + std::to_string(completed) + " of " +
+    outcome.stop_reason = "interrupted after " + std::to_string(stored) + " of " +
                           std::to_string(items.size()) + " candidates";
-    save_task_state(store_, run_id_, task.id,
-                    {{"agent", "replay"}, {"done", completed}, {"items", items.size()}},
-                    RunStatus::kInterrupted);
+    checkpoint(RunStatus::kInterrupted);
     return outcome;
   }
-  if (items.empty())
-    save_task_state(store_, run_id_, task.id, {{"agent", "replay"}, {"done", 0}, {"items", 0}},
-                    RunStatus::kCompleted);
+  if (to_evaluate.empty())
+    checkpoint(RunStatus::kCompleted);  // everything was stored before: say the task is done
   outcome.stop_reason =
       "replayed " + std::to_string(items.size()) + " candidate" + (items.size() == 1 ? "" : "s");
   return outcome;

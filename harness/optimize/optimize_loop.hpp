@@ -117,7 +117,8 @@ class OptimizeLoop {
                       std::shared_ptr<const agents::PromptBuilder> prompts,
                       const LlmStart& engineer = {});
 
-  // Evaluates `items` in order, skipping those a previous process of this run already stored.
+  // Evaluates `items`, skipping those a previous process of this run already stored: started in
+  // order, a few at a time, and each stored as its GPU stages end.
   TaskOutcome run_replay(const Task& task, const std::vector<ReplayItem>& items);
 
   // One candidate slot of a replay run (`kforge optimize --agent replay`, whose nodes and lanes

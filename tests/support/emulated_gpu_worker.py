@@ -73,6 +73,8 @@ Several GPUs: kforge starts one worker per device with `--device N`, as it start
 the worker reports that ordinal in its hello. For tests and benchmarks of a pool of GPUs:
   --latency-ms MS   every `time` request (one per evaluation that gets that far) takes MS more
                     milliseconds of wall-clock time, as timing a kernel on a real GPU does
+  --latency-of NAME=MS[,NAME=MS]
+                    the `time` requests of kernel NAME take MS more instead (one slow candidate)
   --log PATH        appends one JSON line per run/time/profile/measure request: device, pid, op,
                     kernel, wall-clock start and end (seconds since the epoch); one write per line
   --requests FILE   reads its requests from FILE instead of stdin (a one-shot worker under ncu)
@@ -84,7 +86,8 @@ the worker reports that ordinal in its hello. For tests and benchmarks of a pool
 
 Usage: emulated_gpu_worker.py [--bandwidth BYTES_PER_S] [--peak FLOPS_PER_S] [--name GPU_NAME]
                               [--driver VERSION] [--behave NAME=BEHAVIOUR,...]
-                              [--device N] [--latency-ms MS] [--log PATH] [--requests FILE]
+                              [--device N] [--latency-ms MS] [--latency-of NAME=MS,...]
+                              [--log PATH] [--requests FILE]
                               [--lose-device D --lose-after N --lost-marker PATH]
 """
 
@@ -466,6 +469,7 @@ def main():
     parser.add_argument("--driver", default="emulated")
     parser.add_argument("--behave", default="")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--latency-of", default="")
     parser.add_argument("--log", default="")
     parser.add_argument("--lose-device", type=int, default=-1)
     parser.add_argument("--lose-after", type=int, default=0)
@@ -475,6 +479,10 @@ def main():
     for pair in filter(None, options.behave.split(",")):
         name, _, behave_as = pair.partition("=")
         BEHAVE[name] = behave_as
+    latency_of = {}
+    for pair in filter(None, options.latency_of.split(",")):
+        name, _, milliseconds = pair.partition("=")
+        latency_of[name] = float(milliseconds)
     losing = options.lose_device == options.device and options.lost_marker != ""
     timed = 0
     replies = os.fdopen(os.dup(1), "w")
@@ -512,8 +520,10 @@ def main():
             elif op == "time":
                 body = handle_time(request)
                 timed += 1
-                if options.latency_ms > 0:
-                    time.sleep(options.latency_ms / 1000.0)
+                latency_ms = latency_of.get(request["plan"]["launches"][0]["kernel"],
+                                            options.latency_ms)
+                if latency_ms > 0:
+                    time.sleep(latency_ms / 1000.0)
             elif op == "profile":
                 body = handle_profile(request)
             elif op == "replay":

@@ -48,6 +48,7 @@ struct PoolRun {
   TaskOutcome outcome;
   std::vector<Interval> log;
   std::vector<StoredEvaluation> evaluations;  // by item, in iteration order
+  std::vector<int64_t> stored_order;          // the items' indices, in the order they were stored
   std::vector<LostDevice> lost;
 };
 
@@ -128,14 +129,18 @@ class GpuPoolTest : public ::testing::Test {
                               entry["end"].get<double>()});
       }
     }
+    std::map<int64_t, int64_t> iteration_of_candidate;
     for (const auto& [iteration, candidate_id] :
          candidate_ids_by_iteration(workspace_->store(), run_id, task_->id)) {
+      iteration_of_candidate[candidate_id] = iteration;
       std::optional<CandidateRow> candidate = find_candidate(workspace_->store(), candidate_id);
       std::vector<StoredEvaluation> stored = stored_evaluations_of(workspace_->store(), *candidate);
       EXPECT_EQ(stored.size(), 1u) << "candidate " << candidate_id;
       if (!stored.empty())
         result.evaluations.push_back(std::move(stored.front()));
     }
+    for (const auto& [candidate_id, iteration] : iteration_of_candidate)
+      result.stored_order.push_back(iteration);
     return result;
   }
 
@@ -254,6 +259,28 @@ TEST_F(GpuPoolTest, ResultsAreThoseOfOneGpuApartFromTheDevice) {
     EXPECT_EQ(a.environment.to_json(), b.environment.to_json());
     EXPECT_EQ(a.gpu, b.gpu);
   }
+}
+
+// Each candidate is stored as soon as its GPU stages end, not behind an earlier one still on a
+// GPU: with the first of four slow (6 s a timing, the others 0.5 s) on two GPUs, the other three
+// are judged on the second GPU meanwhile and stored before it. (They used to be stored in the
+// order of the items: every one behind the first. Under load, when the first happened to compile
+// last and so ran last, a nightly node held a task half done for no time at all: nothing stored,
+// then everything.)
+TEST_F(GpuPoolTest, EachCandidateIsStoredAsItsGpuStagesEnd) {
+  PoolRun run = replay("0,1", 4, 500, {"--latency-of", "relu_0=6000"});
+  ASSERT_EQ(run.outcome.status, RunStatus::kCompleted) << run.outcome.stop_reason;
+  ASSERT_EQ(run.evaluations.size(), 4u);
+  // The slow one's timing ended last, on one GPU, the others on the other.
+  std::vector<Interval> times = timed(run);
+  ASSERT_EQ(times.size(), 4u);
+  const auto last_ended =
+      std::max_element(times.begin(), times.end(),
+                       [](const Interval& a, const Interval& b) { return a.end < b.end; });
+  EXPECT_EQ(last_ended->kernel, "relu_0");
+  EXPECT_EQ(run.stored_order.size(), 4u);
+  EXPECT_EQ(run.stored_order.back(), 0) << "relu_0 was not stored last";
+  EXPECT_EQ(run.outcome.progress.attempts, 4);
 }
 
 TEST_F(GpuPoolTest, ALostDeviceCostsOnlyItsShare) {
