@@ -269,8 +269,9 @@ TEST_P(JoinOnEachStore, AKilledReplayRunResumesByItsSlots) {
     ASSERT_EQ(report["tasks"].size(), static_cast<size_t>(kTasks)) << report.dump(2);
     for (const nlohmann::json& task : report["tasks"])
       EXPECT_EQ(task["attempts"], kCandidates) << task.dump(2);
-    if (!without_slots)
+    if (!without_slots) {
       EXPECT_NE(resumed.standard_error.find("freed "), std::string::npos) << resumed.standard_error;
+    }
     expect_every_item_evaluated_once(run);
     // What the killed node stored was kept, not evaluated again.
     EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run + " AND node = '" +

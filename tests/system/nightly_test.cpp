@@ -334,8 +334,9 @@ TEST_F(NightlyTest, MissingGpuCostsOnlyTheReverification) {
   EXPECT_EQ(report["failures"][0]["subject"], "gpu");
   EXPECT_TRUE(report["regressions"].empty());
   for (const json& change : report["environment"])
-    if (change["key"] == "gpu")
+    if (change["key"] == "gpu") {
       EXPECT_EQ(change["after"], "none");
+    }
 }
 
 // A kernel that hangs on tonight's GPU is stopped by the worker's watchdog: verdict `timeout`,
@@ -478,8 +479,9 @@ TEST_F(NightlyTest, TokenAndCostBudgetsStopTheLlmPart) {
     EXPECT_NE(detail.find("after 0 of 2 tasks"), std::string::npos) << detail;
     EXPECT_GT(report["llm"]["prompt_tokens"].get<int64_t>(), 0) << report["llm"].dump();
     EXPECT_GT(report["llm"]["completion_tokens"].get<int64_t>(), 0) << report["llm"].dump();
-    if (budget[0] == "--max-cost")
+    if (budget[0] == "--max-cost") {
       EXPECT_GT(report["llm"]["cost_usd"].get<double>(), 0.5) << report["llm"].dump();
+    }
     EXPECT_NE(llm_attempts("tiny/relu"), "0");
     EXPECT_EQ(llm_attempts("tiny/relu3"), "0");
   }

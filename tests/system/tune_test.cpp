@@ -236,9 +236,10 @@ TEST_F(TuneTest, PromoteHandsTheBestPointToPromote) {
   EXPECT_EQ(count("SELECT count(*) FROM promotions WHERE candidate_id = " + std::to_string(best) +
                   " AND decision = '" + promotion["decision"].get<std::string>() + "'"),
             1);
-  if (promotion["decision"] == "promoted")
+  if (promotion["decision"] == "promoted") {
     EXPECT_TRUE(fs::exists(fs::path(promotion["library_path"].get<std::string>()) / "kernel.cu"))
         << promotion.dump();
+  }
   // With --replay there is no run to promote from: a usage error, one line.
   ProcessResult replay = tune({"--replay", "space.json", "--promote"});
   EXPECT_NE(replay.exit_code, 0);

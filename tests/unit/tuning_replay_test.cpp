@@ -54,8 +54,9 @@ TEST(TuningReplay, ScoresAreTheOptimumOverTheBestFoundOfEachSeededRun) {
   EXPECT_EQ(report.random.strategy, "random");
   ASSERT_EQ(report.strategy.reach.size(), 3u);
   for (const ScoreSummary::Reach& reach : report.strategy.reach)
-    if (reach.median)
+    if (reach.median) {
       EXPECT_LE(*reach.median, report.budget);
+    }
 }
 
 TEST(TuningReplay, TheWholeSpaceAlwaysReachesTheOptimum) {

@@ -93,8 +93,9 @@ TEST(TuningResults, AConfigurationEvaluatedTwiceKeepsItsFirstResult) {
   const RecordedSpace space = recorded_space_from_bytes(t4_results_text(results), "t4");
   EXPECT_EQ(space.space.size(), 3u);
   for (PointId id = 0; id < space.space.size(); ++id) {
-    if (space.outcomes[id])
+    if (space.outcomes[id]) {
       EXPECT_EQ(*space.outcomes[id], 0.5);
+    }
   }
 }
 

@@ -86,8 +86,9 @@ TEST_P(EveryStrategy, FindsTheOptimumOfAConvexSpaceQuickly) {
     ASSERT_TRUE(strategy->best());
     found += *bowl(space.point(*strategy->best())) == 1;
   }
-  if (GetParam() != "random")
+  if (GetParam() != "random") {
     EXPECT_EQ(found, 5) << GetParam() << " missed the minimum of a convex space";
+  }
 }
 
 TEST_P(EveryStrategy, FindsTheOptimumWhenAConstraintCutsHoles) {
@@ -101,8 +102,9 @@ TEST_P(EveryStrategy, FindsTheOptimumWhenAConstraintCutsHoles) {
     drive(*strategy, bowl, 250);
     found += *bowl(space.point(*strategy->best())) == 1;
   }
-  if (GetParam() != "random")
+  if (GetParam() != "random") {
     EXPECT_EQ(found, 5) << GetParam();
+  }
 }
 
 TEST_P(EveryStrategy, CarriesOnThroughFailedNeighbourhoodsAndNeverAsksAPointTwice) {
