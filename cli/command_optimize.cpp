@@ -64,7 +64,7 @@ struct OptimizeOptions {
   std::string prompts;
   bool json = false;
   // llm.* keys set by flags: key -> value as text.
-  std::map<std::string, std::string> llm_flags;
+  LlmFlags llm_flags;
 };
 
 std::vector<int64_t> parse_ids(const std::string& text) {
@@ -356,7 +356,7 @@ void run_optimize(OptimizeOptions& options, Context& context) {
         config.set(key, config_text(value));
     }
   }
-  for (const auto& [key, value] : options.llm_flags)
+  for (const auto& [key, value] : options.llm_flags.keys)
     config.set(key, value);
   if (!options.gpus.empty())
     config.set(kGpuDevicesKey, options.gpus);
@@ -823,27 +823,7 @@ void add_optimize_command(CLI::App& parent, Context& context) {
   command->add_option("--prompts", options->prompts,
                       "folder of prompt templates overriding the built-in ones");
   command->add_flag("--json", options->json, "print one JSON object");
-  struct LlmFlag {
-    const char* flag;
-    const char* key;
-    const char* help;
-  };
-  static const LlmFlag kLlmFlags[] = {
-      {"--provider", "llm.provider", "LLM wire protocol: openai or anthropic"},
-      {"--base-url", "llm.base_url", "endpoint up to the version, e.g. https://api.openai.com/v1"},
-      {"--model", "llm.model", "model name as the endpoint knows it"},
-      {"--api-key-env", "llm.api_key_env", "environment variable that holds the API key"},
-      {"--temperature", "llm.temperature", "sampling temperature"},
-      {"--concurrency", "llm.concurrency", "LLM requests in flight at once"},
-      {"--answer-max-tokens", "llm.max_tokens", "most tokens one answer may have"},
-      {"--llm-timeout", "llm.timeout_s", "time limit of one LLM request, in seconds"},
-  };
-  for (const LlmFlag& flag : kLlmFlags) {
-    std::string key = flag.key;
-    command->add_option_function<std::string>(
-        flag.flag, [options, key](const std::string& value) { options->llm_flags[key] = value; },
-        flag.help);
-  }
+  add_llm_flags(*command, options->llm_flags);
   command->callback([options, &context] { run_optimize(*options, context); });
 }
 

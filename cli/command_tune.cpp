@@ -1,12 +1,14 @@
 // kforge tune FILE.cu --task T [--strategy S] [--max-evals N] [--fraction F] [--time S]
-//   [--seed K] [--arch A] [--space-limit N] [--llm-start N] [--promote] [--json];
+//   [--seed K] [--arch A] [--space-limit N] [--llm-start N [--model M ...] [--prompts DIR]]
+//   [--promote] [--json];
 //   kforge tune --resume RUN [--promote] [--json]:
 // searches the candidate's define space (its defines' values and constraints) with a strategy,
 // every point through the same evaluator as `kforge eval` and stored (origin `tune`), a point
 // already evaluated never run again, a killed run resumed (harness/autotune/tuner.hpp). Progress
 // on stderr; at the end the best point, its speedup and the top points; --promote hands the best
-// point to `kforge promote`. --llm-start N first asks the LLM of kforge.toml's [llm] keys for up
-// to N promising points, which are evaluated before the strategy's (docs/tuning.md).
+// point to `kforge promote`. --llm-start N first asks the LLM of kforge.toml's [llm] keys (the
+// flags --provider, --base-url, --model, ... override them, as optimize's do) for up to N
+// promising points, which are evaluated before the strategy's (docs/tuning.md).
 //
 // kforge tune --join RUN [--json]: works on running tuning run RUN beside the kforge processes
 // already on it (this machine's or others' sharing the store), taking its share of the points by
@@ -23,6 +25,7 @@
 // (harness/autotune/tune_export.hpp), on stdout or into FILE; --replay reads both.
 #include <cstdio>
 
+#include "agents/prompt.hpp"
 #include "agents/provider.hpp"
 #include "cli/commands.hpp"
 #include "cli/llm_provider.hpp"
@@ -62,6 +65,9 @@ struct TuneArguments {
   bool promote = false;
   std::string export_path;
   std::string format = "kernel-tuner-cache";
+  // For an LLM start: the [llm] keys the flags set, and a folder of prompt templates.
+  LlmFlags llm;
+  std::string prompts;
 };
 
 struct TuneExportArguments {
@@ -261,6 +267,17 @@ std::optional<PromotionDecision> promote_best(Workspace& workspace,
   return promoter.promote(ranked.front()->candidate_id);
 }
 
+// The LLM flags and --prompts shape an LLM start's one request; given where no model is asked
+// (no --llm-start, a resumed or joined run, --replay), they are refused rather than ignored.
+void refuse_llm_options(const TuneArguments& arguments) {
+  if (arguments.llm.given.empty() && arguments.prompts.empty())
+    return;
+  const std::string given = !arguments.prompts.empty() ? "--prompts" : arguments.llm.given.front();
+  throw CLI::ValidationError(
+      given, "only an LLM start asks a model, once, when a run starts: give " + given +
+                 " with --llm-start N");
+}
+
 void run_tune(const TuneArguments& arguments, Context& context) {
   Workspace& workspace = context.workspace();
   if (arguments.join)
@@ -281,9 +298,18 @@ void run_tune(const TuneArguments& arguments, Context& context) {
   // The LLM of an LLM start, before anything is stored: an unset key or a missing model is one
   // line. A resumed or joined run reads the LLM's points from its checkpoint: the model is asked
   // once per run, when it starts.
+  const bool asks_model = !arguments.join && !arguments.resume && request.llm_start > 0;
+  if (!asks_model)
+    refuse_llm_options(arguments);
   std::unique_ptr<agents::Provider> provider;
-  if (!arguments.join && !arguments.resume && request.llm_start > 0)
+  std::optional<agents::PromptLibrary> prompts;
+  if (asks_model) {
+    for (const auto& [key, value] : arguments.llm.keys)
+      workspace.config().set(key, value);
     provider = configured_provider(workspace, workspace.config());
+    if (!arguments.prompts.empty())
+      prompts = agents::PromptLibrary::load(std::filesystem::path(arguments.prompts));
+  }
   auto notice = [&context](const std::string& line) { context.progress(line); };
   Task task = load_task(workspace, request.task,
                         [&context](const std::string& line) { context.progress(line); });
@@ -305,8 +331,9 @@ void run_tune(const TuneArguments& arguments, Context& context) {
     report = autotune::resume(workspace.store(), service, task, arguments.resume,
                               progress_lines(context), sharing);
   } else {
-    report = autotune::tune(workspace.store(), service, task, request, progress_lines(context),
-                            sharing, {.provider = provider.get(), .notice = notice});
+    report = autotune::tune(
+        workspace.store(), service, task, request, progress_lines(context), sharing,
+        {.provider = provider.get(), .prompts = prompts ? &*prompts : nullptr, .notice = notice});
   }
   std::optional<PromotionDecision> decision;
   if (arguments.promote)
@@ -362,6 +389,10 @@ void add_tune_command(CLI::App& parent, Context& context) {
                       "from the kernel, its space and the task; they are evaluated before the "
                       "strategy's, a point outside the space is dropped with the reason, and a "
                       "failed or unusable answer leaves the strategy to start alone");
+  command->add_option("--prompts", arguments->prompts,
+                      "with --llm-start: a folder of prompt templates overriding the built-in "
+                      "ones (tune_system.md, tune_start.md)");
+  add_llm_flags(*command, arguments->llm);
   command->add_option("--resume", arguments->resume,
                       "continue tuning run RUN where it stopped (killed or interrupted)");
   command->add_option("--join", arguments->join,
@@ -405,6 +436,7 @@ void add_tune_command(CLI::App& parent, Context& context) {
     if (!arguments->replay.empty()) {
       if (arguments->promote)
         throw CLI::ValidationError("--promote", "--promote goes with a tuning run, not --replay");
+      refuse_llm_options(*arguments);
       return run_replay(*arguments);
     }
     arguments->request.strategy = arguments->options.strategy;

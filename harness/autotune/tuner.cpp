@@ -156,7 +156,8 @@ class TuningRun {
       run.model = llm.provider->settings().model;
       proposal = agents::propose_tuning_start(
           *llm.provider,
-          agents::tuning_start_conversation(agents::PromptLibrary::load(), llm_ask()));
+          agents::tuning_start_conversation(
+              llm.prompts != nullptr ? *llm.prompts : agents::PromptLibrary::load(), llm_ask()));
     }
     Store::Transaction transaction(store_);
     report_.run_id = insert_run(store_, run);

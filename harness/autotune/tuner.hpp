@@ -56,6 +56,7 @@ class EvaluationService;
 class Store;
 namespace agents {
 class Provider;
+class PromptLibrary;
 }  // namespace agents
 }  // namespace kforge
 
@@ -162,10 +163,12 @@ struct TuneSharing {
   std::function<void(const std::string&)> notice;
 };
 
-// The LLM that proposes a new run's first points (TuneRequest::llm_start), and where the
-// one-line notes of its start go: each dropped point with its reason, a failed request.
+// The LLM that proposes a new run's first points (TuneRequest::llm_start), the prompt templates
+// it is asked with (the built-in ones when none), and where the one-line notes of its start go:
+// each dropped point with its reason, a failed request.
 struct TuneLlm {
   agents::Provider* provider = nullptr;
+  const agents::PromptLibrary* prompts = nullptr;
   std::function<void(const std::string&)> notice;
 };
 

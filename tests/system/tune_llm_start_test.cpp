@@ -352,11 +352,79 @@ TEST_F(TuneLlmStartTest, AStartWithoutAUsableProviderIsOneLineAndStoresNothing) 
   EXPECT_EQ(server->requests().size(), 0u);
 }
 
+// The LLM flags override kforge.toml's [llm] keys for the start's one request, as optimize's do,
+// and --prompts replaces the start's templates file by file.
+TEST_F(TuneLlmStartTest, FlagsOverrideTheLlmKeysAndPromptsReplaceTheTemplates) {
+  testing::write_text(workspace_->path() / "flags.cu", tiled_candidate(kConstraints, "flags"));
+  auto server = llm("```json\n[{\"BLOCK\": 128, \"ITEMS\": 2}]\n```\n", "ok/flags");
+  // kforge.toml names another endpoint and model: the flags win.
+  testing::write_text(workspace_->path() / "kforge.toml",
+                      *base_config_ +
+                          "[llm]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"ok/toml\"\n"
+                          "api_key_env = \"KFORGE_UNSET_KEY\"\nretries = 0\n");
+  const auto prompts = workspace_->path() / "tune-prompts";
+  testing::write_text(prompts / "tune_start.md",
+                      files::read(testing::source_dir() / "agents/prompts/tune_start.md") +
+                          "\nThe points must suit a tiled ReLU (override marker 7731).\n");
+  json report =
+      tune_json({"flags.cu", "--task", "tiny/tiny_relu", "--max-evals", "2", "--llm-start", "2",
+                 "--base-url", server->base_url(), "--model", "ok/flags", "--api-key-env",
+                 "KFORGE_TEST_KEY", "--prompts", prompts.string()});
+  ASSERT_EQ(report["status"], "completed") << report.dump();
+  EXPECT_EQ(report["llm_start"]["outcome"], "proposed") << report.dump();
+  json requests = server->requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const std::string body = requests[0]["body"].dump();
+  EXPECT_NE(body.find("override marker 7731"), std::string::npos) << body;
+  EXPECT_NE(body.find("tiny/tiny_relu"), std::string::npos) << body;  // the template's own text
+  EXPECT_EQ(requests[0]["body"]["model"], "ok/flags");
+  EXPECT_EQ(text("SELECT model FROM runs WHERE id = " + report["run_id"].dump()), "ok/flags");
+
+  // A folder that does not exist is one line, before anything is stored.
+  const int64_t runs = count("SELECT count(*) FROM runs");
+  ProcessResult missing = tune({"flags.cu", "--task", "tiny/tiny_relu", "--llm-start", "2",
+                                "--base-url", server->base_url(), "--model", "ok/flags",
+                                "--api-key-env", "KFORGE_TEST_KEY", "--prompts", "no-such-folder"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.standard_error,
+            "kforge: error: the prompt template folder does not exist (no-such-folder)\n");
+  EXPECT_EQ(count("SELECT count(*) FROM runs"), runs);
+  EXPECT_EQ(server->requests().size(), 1u);
+}
+
+// Where no model is asked (no --llm-start, a resumed run, --replay), the LLM flags and --prompts
+// are refused, one line, rather than ignored.
+TEST_F(TuneLlmStartTest, LlmFlagsWithoutAnLlmStartAreRefused) {
+  testing::write_text(workspace_->path() / "plain.cu", tiled_candidate(kConstraints, "plain"));
+  const int64_t runs = count("SELECT count(*) FROM runs");
+  struct Case {
+    std::vector<std::string> arguments;
+    std::string flag;
+  };
+  const std::vector<Case> cases = {
+      {{"plain.cu", "--task", "tiny/tiny_relu", "--model", "ok/x"}, "--model"},
+      {{"plain.cu", "--task", "tiny/tiny_relu", "--prompts", "."}, "--prompts"},
+      {{"--resume", "1", "--base-url", "http://127.0.0.1:9/v1"}, "--base-url"},
+      {{"--replay", "space.json", "--temperature", "0.5"}, "--temperature"},
+  };
+  for (const Case& refused : cases) {
+    ProcessResult result = tune(refused.arguments);
+    EXPECT_EQ(result.exit_code, 2) << result.standard_error;
+    EXPECT_EQ(result.standard_error,
+              "kforge: usage error: " + refused.flag +
+                  ": only an LLM start asks a model, once, when a run starts: give " +
+                  refused.flag + " with --llm-start N (see kforge --help)\n");
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM runs"), runs);
+}
+
 TEST_F(TuneLlmStartTest, HelpNamesTheOption) {
   ProcessResult result = run_kforge({"tune", "--help"}, workspace_->path());
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.standard_output.find("--llm-start"), std::string::npos);
   EXPECT_NE(result.standard_output.find("[llm]"), std::string::npos);
+  for (const char* flag : {"--prompts", "--model", "--base-url", "--provider", "--api-key-env"})
+    EXPECT_NE(result.standard_output.find(flag), std::string::npos) << flag;
 }
 
 }  // namespace
