@@ -26,14 +26,4 @@ std::vector<SlotRow> slots_of(const Store& store, int64_t run_id) {
   return slots;
 }
 
-int64_t count_open_slots_of_task(const Store& store, int64_t run_id, int64_t task_id) {
-  auto query = store.db().prepare(
-      "SELECT count(*) FROM slot_leases WHERE run_id = ? AND task_id = ? AND status = ?");
-  query.bind(1, run_id)
-      .bind(2, task_id)
-      .bind(3, std::string(lease_status_name(LeaseStatus::kOpen)));
-  query.step();
-  return query.integer(0);
-}
-
 }  // namespace kforge

@@ -32,7 +32,4 @@ void add_slot_leases(Store& store, int64_t run_id, const std::vector<SlotRow>& s
 // The run's slots, by slot number.
 std::vector<SlotRow> slots_of(const Store& store, int64_t run_id);
 
-// How many slots of the task in the run are still open; 0 once every candidate of it is done.
-int64_t count_open_slots_of_task(const Store& store, int64_t run_id, int64_t task_id);
-
 }  // namespace kforge
