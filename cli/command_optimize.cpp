@@ -682,7 +682,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   if (first_error)
     std::rethrow_exception(first_error);
 
-  // A replay run's outcome is every task's, from the store, whoever evaluated its candidates.
+  // The run's outcome is every task's, whoever ran it: a replay run's from the store's
+  // candidates, an LLM run's from its tasks' checkpoints where another process ended them.
   const int64_t open_items =
       by_slot ? kSlotLeases.count_open(store, run_id) : count_open_leases(store, run_id);
   const bool others_work = open_items > 0 && leases.others_hold_open_items(store);
@@ -705,6 +706,18 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       if (outcome.status == RunStatus::kRunning && !others_work)
         outcome.status = RunStatus::kInterrupted;
       finished[index] = std::move(outcome);
+    }
+  } else {
+    // An LLM run's tasks that other processes ended (other nodes of a shared run, or earlier
+    // processes of a resumed one) count as their last checkpoint says.
+    std::set<int64_t> seen;
+    for (size_t index = 0; index < tasks.size(); ++index) {
+      if (!seen.insert(tasks[index].id).second || finished[index])
+        continue;
+      std::optional<RunTaskRow> row = find_run_task(store, run_id, tasks[index].id);
+      if (!row || row->status != RunStatus::kCompleted || !row->state.contains("outcome"))
+        continue;
+      finished[index] = TaskOutcome::from_json(row->state["outcome"]);
     }
   }
 
@@ -732,9 +745,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
   for (const TaskOutcome& outcome : outcomes)
     tasks_json.push_back(outcome.to_json());
   nlohmann::json summary = {{"tasks", tasks_json}};
-  // The node that sees every task (slot) done finishes the run (its summary lists the tasks it
-  // ran; a replay run's, every task); while other nodes hold open ones, the run is theirs to
-  // finish.
+  // The node that sees every task (slot) done finishes the run, its summary listing every task;
+  // while other nodes hold open ones, the run is theirs to finish.
   const std::string left = by_slot ? " candidate slot" : " task";
   if (others_work)
     context.progress("run " + std::to_string(run_id) + ": this node stops; " +

@@ -171,6 +171,33 @@ Proposal proposal_from_exchange(const agents::Ask& ask, const ExchangeRow& row) 
 
 }  // namespace
 
+std::optional<TaskOutcome> TaskOutcome::from_json(const nlohmann::json& json) {
+  if (!json.is_object() || !json.contains("task") || !json.contains("status"))
+    return std::nullopt;
+  std::optional<RunStatus> status = run_status_named(json.value("status", ""));
+  if (!status)
+    return std::nullopt;
+  TaskOutcome outcome;
+  outcome.status = *status;
+  outcome.stop_reason = json.value("stop_reason", "");
+  outcome.error = json.value("error", "");
+  TaskProgress& progress = outcome.progress;
+  progress.task = json.value("task", "");
+  progress.attempts = json.value("attempts", int64_t{0});
+  progress.verdicts = json.value("verdicts", std::map<std::string, int64_t>{});
+  progress.input_tokens = json.value("input_tokens", int64_t{0});
+  progress.output_tokens = json.value("output_tokens", int64_t{0});
+  progress.cost_usd = json.value("cost_usd", 0.0);
+  progress.elapsed_s = json.value("elapsed_s", 0.0);
+  if (const nlohmann::json& best = json.value("best", nlohmann::json()); best.is_object()) {
+    progress.best_candidate_id = best.value("candidate_id", int64_t{0});
+    progress.best_verdict = verdict_from_name(best.value("verdict", ""));
+    if (best.contains("speedup") && best["speedup"].is_number())
+      progress.best_speedup = best["speedup"].get<double>();
+  }
+  return outcome;
+}
+
 nlohmann::json TaskOutcome::to_json() const {
   nlohmann::json out = {{"task", progress.task},
                         {"status", run_status_name(status)},
@@ -314,13 +341,17 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
       on_progress_(progress);
   };
   // Checkpoints the task as `status`; as completed or running by the strategy when none.
-  auto checkpoint = [&](std::optional<RunStatus> status) {
+  // `ended`: the task's outcome, kept with its last checkpoint, so that the node that finishes
+  // a shared run (or a resumed one) can sum up a task another process ended.
+  auto checkpoint = [&](std::optional<RunStatus> status, const TaskOutcome* ended = nullptr) {
     nlohmann::json state = {{"agent", "llm"},
                             {"strategy", strategy->state()},
                             {"candidates", candidates},
                             {"elapsed_s", elapsed()}};
     if (start_candidate)
       state["start_candidate"] = *start_candidate;
+    if (ended != nullptr)
+      state["outcome"] = ended->to_json();
     if (!status)
       status = strategy->finished() ? RunStatus::kCompleted : RunStatus::kRunning;
     save_task_state(store_, run_id_, task.id, state, *status);
@@ -484,16 +515,16 @@ TaskOutcome OptimizeLoop::run_llm(const Task& task, agents::Provider& provider,
 
   if (outcome.status == RunStatus::kFailed) {
     outcome.stop_reason = "stopped: " + outcome.error;
-    checkpoint(RunStatus::kFailed);
   } else if (stop_requested() && !strategy->finished()) {
     outcome.status = RunStatus::kInterrupted;
     outcome.stop_reason = "interrupted";
-    checkpoint(RunStatus::kInterrupted);
   } else {
     outcome.stop_reason = strategy->stop_reason().value_or("finished");
-    checkpoint(std::nullopt);
   }
   report();
+  checkpoint(outcome.status == RunStatus::kCompleted ? std::nullopt
+                                                     : std::optional<RunStatus>(outcome.status),
+             &outcome);
   return outcome;
 }
 

@@ -84,6 +84,8 @@ struct TaskOutcome {
   std::string error;  // why it failed (a fatal LLM error), one line
 
   nlohmann::json to_json() const;
+  // What to_json wrote; nothing for a document that is not one.
+  static std::optional<TaskOutcome> from_json(const nlohmann::json& json);
 };
 
 using ProgressCallback = std::function<void(const TaskProgress&)>;

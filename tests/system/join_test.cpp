@@ -22,6 +22,7 @@
 #include "datasets/store.hpp"
 #include "harness/util/files.hpp"
 #include "tests/support/emulated_gpu_fixtures.hpp"
+#include "tests/support/fake_llm_server.hpp"
 #include "tests/support/kforge_node.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/test_support.hpp"
@@ -320,6 +321,65 @@ TEST_P(JoinOnEachStore, TwoNodesShareTheCandidatesOfOneTask) {
   ASSERT_EQ(summary["tasks"].size(), 1u) << summary.dump(2);
   EXPECT_EQ(summary["tasks"][0]["attempts"], 8) << summary.dump(2);
   EXPECT_EQ(summary["tasks"][0]["status"], "completed") << summary.dump(2);
+}
+
+// An LLM run is shared by task: two nodes each run some of its tasks to the end, and the run's
+// summary, written by the node that ended it, sums up every task, the other node's too (from the
+// outcome each task's last checkpoint keeps); so does that node's --json report.
+TEST_P(JoinOnEachStore, TheSummaryOfASharedLlmRunCountsEveryNodesTasks) {
+  set_up_store();
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  // The model takes 2 s an answer, and answers with an honest ReLU for the emulated GPU.
+  const fs::path candidate = workspace_.path() / "llm-candidate.cu";
+  testing::write_text(candidate, testing::emulated_candidate("relu_llm"));
+  testing::FakeLlmServer server({"--latency", "2", "--candidate", candidate.string()});
+  const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
+  std::vector<std::string> start = {"optimize"};
+  for (int task = 0; task < kTasks; ++task)
+    start.push_back("tiny/t" + std::to_string(task));
+  for (const char* word : {"--agent", "llm", "--strategy", "sample", "--samples", "1",
+                           "--iterations", "1", "--model", "ok/shared", "--json"})
+    start.push_back(word);
+  start.push_back("--base-url");
+  start.push_back(server.base_url());
+  Node first(node_arguments(start), environment, workspace_.path() / "first.log");
+  ASSERT_TRUE(wait_until(120, [&] {
+    return integer("SELECT count(*) FROM leases") == kTasks || !first.running();
+  })) << first.log();
+  const std::string run_text = std::to_string(integer("SELECT max(id) FROM runs"));
+  Node second(node_arguments({"optimize", "--join", run_text, "--json"}), environment,
+              workspace_.path() / "second.log");
+  const int first_exit = first.wait(400);
+  const int second_exit = second.wait(400);
+  ASSERT_EQ(first_exit, 0) << first.log();
+  ASSERT_EQ(second_exit, 0) << second.log();
+
+  EXPECT_EQ(text("SELECT status FROM runs WHERE id = " + run_text), "completed");
+  // Both nodes ran tasks, each task once.
+  ASSERT_EQ(integer("SELECT count(DISTINCT node) FROM evaluations WHERE run_id = " + run_text), 2)
+      << first.log() << second.log();
+  EXPECT_EQ(integer("SELECT count(*) FROM evaluations WHERE run_id = " + run_text), kTasks);
+  const nlohmann::json summary =
+      nlohmann::json::parse(text("SELECT summary FROM runs WHERE id = " + run_text));
+  ASSERT_EQ(summary["tasks"].size(), static_cast<size_t>(kTasks)) << summary.dump(2);
+  std::set<std::string> named;
+  for (const nlohmann::json& task : summary["tasks"]) {
+    named.insert(task["task"].get<std::string>());
+    EXPECT_EQ(task["status"], "completed") << task.dump(2);
+    EXPECT_EQ(task["attempts"], 1) << task.dump(2);
+    EXPECT_EQ(task["verdicts"]["correct"], 1) << task.dump(2);
+    EXPECT_GT(task["input_tokens"].get<int64_t>(), 0) << task.dump(2);
+    EXPECT_TRUE(task["best"].is_object()) << task.dump(2);
+  }
+  EXPECT_EQ(named.size(), static_cast<size_t>(kTasks));
+  // The node that ended the run reports every task; it is the one that did not say it left
+  // tasks to the other.
+  const bool first_ended = first.log().find("left to the other nodes") == std::string::npos;
+  const std::string ended_log = first_ended ? first.log() : second.log();
+  const nlohmann::json report = nlohmann::json::parse(ended_log.substr(ended_log.find("{\n")));
+  EXPECT_EQ(report["status"], "completed") << ended_log;
+  EXPECT_EQ(report["tasks"].size(), static_cast<size_t>(kTasks)) << ended_log;
 }
 
 // A node that stalls (SIGSTOP: every thread of it, its heartbeat too) while it holds candidate

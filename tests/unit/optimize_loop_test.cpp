@@ -262,5 +262,38 @@ TEST_F(OptimizeLoopTest, ReplayFilesAreSortedAndMissingPathsNamed) {
   EXPECT_THROW(replay_files(empty.path(), "replay"), Error);
 }
 
+// A task's outcome, as its last checkpoint keeps it, reads back as it was; anything else is no
+// outcome.
+TEST(TaskOutcomeTest, ReadsBackWhatToJsonWrote) {
+  TaskOutcome outcome;
+  outcome.status = RunStatus::kFailed;
+  outcome.stop_reason = "stopped: the key was refused";
+  outcome.error = "the key was refused";
+  outcome.progress.task = "tiny/relu";
+  outcome.progress.attempts = 3;
+  outcome.progress.verdicts = {{"correct", 2}, {"incorrect", 1}};
+  outcome.progress.best_candidate_id = 17;
+  outcome.progress.best_verdict = Verdict::kCorrect;
+  outcome.progress.best_speedup = 1.5;
+  outcome.progress.input_tokens = 1200;
+  outcome.progress.output_tokens = 300;
+  outcome.progress.cost_usd = 0.25;
+  outcome.progress.elapsed_s = 4.5;
+  std::optional<TaskOutcome> read = TaskOutcome::from_json(outcome.to_json());
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->to_json(), outcome.to_json());
+  EXPECT_EQ(read->progress.best_verdict, Verdict::kCorrect);
+
+  TaskOutcome without_best;
+  without_best.progress.task = "tiny/relu";
+  read = TaskOutcome::from_json(without_best.to_json());
+  ASSERT_TRUE(read);
+  EXPECT_FALSE(read->progress.best_candidate_id);
+
+  for (const char* bad :
+       {"null", "[]", "{}", R"({"task": "t"})", R"({"task": "t", "status": "sleeping"})"})
+    EXPECT_FALSE(TaskOutcome::from_json(nlohmann::json::parse(bad))) << bad;
+}
+
 }  // namespace
 }  // namespace kforge
