@@ -72,8 +72,8 @@ struct NightlyRunOptions {
   std::string config;
   std::string join;
   bool json = false;
-  // nightly.* keys set by flags: key -> value as text.
-  std::map<std::string, std::string> keys;
+  // nightly.* keys set by flags.
+  KeyFlagValues flags;
 };
 
 void print_night(const nightly::NightReport& report, const std::filesystem::path& json_path) {
@@ -122,7 +122,7 @@ void join_night(const NightlyRunOptions& options, Context& context) {
     refuse_older_schema_for_join(workspace);
     const NightRow joined = nightly::night_to_join(workspace.store(), options.join);
     nightly::adopt_night_config(workspace.config(), joined);
-    for (const auto& [key, value] : options.keys)
+    for (const auto& [key, value] : options.flags.keys)
       workspace.config().set(key, value);
     nightly::NightSettings settings{
         .config = nightly::NightlyConfig::from(workspace.config(), workspace.root()),
@@ -157,7 +157,7 @@ void run_night(const NightlyRunOptions& options, Context& context) {
     Workspace& workspace = context.workspace();
     if (!options.config.empty())
       nightly::overlay_config_file(workspace.config(), options.config);
-    for (const auto& [key, value] : options.keys)
+    for (const auto& [key, value] : options.flags.keys)
       workspace.config().set(key, value);
     nightly::NightSettings settings{
         .config = nightly::NightlyConfig::from(workspace.config(), workspace.root()),
@@ -213,11 +213,6 @@ void add_nightly_run(CLI::App& nightly, Context& context) {
                      "work on the running night NIGHT beside the node that started it: take its "
                      "optimize step's tasks by lease (store.lease_s), also those of a node that "
                      "died; its owner keeps the lock and writes the report (docs/nightly.md)");
-  struct KeyFlag {
-    const char* flag;
-    const char* key;
-    const char* help;
-  };
   static const KeyFlag kKeyFlags[] = {
       {"--tasks", "nightly.tasks", "tasks to optimise: names or globs, comma-separated"},
       {"--agents", "nightly.agents", "tune, llm, both or none"},
@@ -229,12 +224,7 @@ void add_nightly_run(CLI::App& nightly, Context& context) {
       {"--on-regression", "nightly.on_regression",
        "shell command run on a regression ($KFORGE_NIGHT_REPORT: the report's path)"},
   };
-  for (const KeyFlag& flag : kKeyFlags) {
-    const std::string key = flag.key;
-    nightly.add_option_function<std::string>(
-        flag.flag, [options, key](const std::string& value) { options->keys[key] = value; },
-        flag.help);
-  }
+  add_key_flags(nightly, kKeyFlags, options->flags);
   nightly.callback([options, &nightly, &context] {
     if (!nightly.get_subcommands().empty())
       return;

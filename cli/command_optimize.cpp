@@ -64,7 +64,7 @@ struct OptimizeOptions {
   std::string prompts;
   bool json = false;
   // llm.* keys set by flags: key -> value as text.
-  LlmFlags llm_flags;
+  KeyFlagValues llm_flags;
 };
 
 std::vector<int64_t> parse_ids(const std::string& text) {

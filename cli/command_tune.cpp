@@ -66,7 +66,7 @@ struct TuneArguments {
   std::string export_path;
   std::string format = "kernel-tuner-cache";
   // For an LLM start: the [llm] keys the flags set, and a folder of prompt templates.
-  LlmFlags llm;
+  KeyFlagValues llm;
   std::string prompts;
 };
 

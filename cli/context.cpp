@@ -41,6 +41,19 @@ void add_profiler_flag(CLI::App& command, std::string& name) {
                      "(Nsight Compute's CLI, where CUPTI is blocked) or auto");
 }
 
+void add_key_flags(CLI::App& command, std::span<const KeyFlag> flags, KeyFlagValues& values) {
+  for (const KeyFlag& flag : flags) {
+    command.add_option_function<std::string>(
+        flag.flag,
+        [&values, key = std::string(flag.key),
+         name = std::string(flag.flag)](const std::string& value) {
+          values.keys[key] = value;
+          values.given.push_back(name);
+        },
+        flag.help);
+  }
+}
+
 std::vector<std::string> gpu_worker_command_from(const char* variable) {
   std::vector<std::string> words;
   if (variable == nullptr)

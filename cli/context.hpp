@@ -4,9 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,21 @@ std::vector<std::string> gpu_worker_command_from(const char* variable);
 void apply_profiler_flag(Config& config, const std::string& name);
 // Adds `--profiler` to `command`, bound to `name`.
 void add_profiler_flag(CLI::App& command, std::string& name);
+
+// A flag that sets a configuration key for one command (`--model` -> llm.model).
+struct KeyFlag {
+  const char* flag;
+  const char* key;
+  const char* help;
+};
+// The key flags given: key -> value as text, for the command to set on its configuration, and
+// the flags as named on the command line.
+struct KeyFlagValues {
+  std::map<std::string, std::string> keys;
+  std::vector<std::string> given;
+};
+// Adds `flags` to `command`; `values` must outlive its parsing.
+void add_key_flags(CLI::App& command, std::span<const KeyFlag> flags, KeyFlagValues& values);
 
 class Context {
  public:

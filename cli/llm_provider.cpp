@@ -23,13 +23,8 @@ std::unique_ptr<agents::Provider> configured_provider(const Workspace& workspace
   return agents::make_provider(settings, std::move(api_key));
 }
 
-void add_llm_flags(CLI::App& command, LlmFlags& flags) {
-  struct LlmFlag {
-    const char* flag;
-    const char* key;
-    const char* help;
-  };
-  static const LlmFlag kLlmFlags[] = {
+void add_llm_flags(CLI::App& command, KeyFlagValues& values) {
+  static const KeyFlag kLlmFlags[] = {
       {"--provider", "llm.provider", "LLM wire protocol: openai or anthropic"},
       {"--base-url", "llm.base_url", "endpoint up to the version, e.g. https://api.openai.com/v1"},
       {"--model", "llm.model", "model name as the endpoint knows it"},
@@ -39,16 +34,7 @@ void add_llm_flags(CLI::App& command, LlmFlags& flags) {
       {"--answer-max-tokens", "llm.max_tokens", "most tokens one answer may have"},
       {"--llm-timeout", "llm.timeout_s", "time limit of one LLM request, in seconds"},
   };
-  for (const LlmFlag& flag : kLlmFlags) {
-    command.add_option_function<std::string>(
-        flag.flag,
-        [&flags, key = std::string(flag.key),
-         name = std::string(flag.flag)](const std::string& value) {
-          flags.keys[key] = value;
-          flags.given.push_back(name);
-        },
-        flag.help);
-  }
+  add_key_flags(command, kLlmFlags, values);
 }
 
 }  // namespace kforge::cli

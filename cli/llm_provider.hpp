@@ -5,12 +5,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <map>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "agents/provider.hpp"
+#include "cli/context.hpp"
 #include "harness/config.hpp"
 #include "harness/workspace.hpp"
 
@@ -22,12 +20,8 @@ std::unique_ptr<agents::Provider> configured_provider(const Workspace& workspace
                                                       const Config& config);
 
 // The flags that set [llm] keys for one command (--provider, --base-url, --model, --api-key-env,
-// --temperature, --concurrency, --answer-max-tokens, --llm-timeout), as given.
-struct LlmFlags {
-  std::map<std::string, std::string> keys;  // config key -> value, for the command to set
-  std::vector<std::string> given;           // the flags, as named on the command line
-};
-// Adds them to `command`; `flags` must outlive its parsing.
-void add_llm_flags(CLI::App& command, LlmFlags& flags);
+// --temperature, --concurrency, --answer-max-tokens, --llm-timeout); `values` must outlive
+// `command`'s parsing.
+void add_llm_flags(CLI::App& command, KeyFlagValues& values);
 
 }  // namespace kforge::cli
