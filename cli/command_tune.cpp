@@ -279,6 +279,10 @@ void refuse_llm_options(const TuneArguments& arguments) {
 }
 
 void run_tune(const TuneArguments& arguments, Context& context) {
+  // A usage error before anything is read: only a new run with --llm-start asks a model.
+  const bool asks_model = !arguments.join && !arguments.resume && arguments.request.llm_start > 0;
+  if (!asks_model)
+    refuse_llm_options(arguments);
   Workspace& workspace = context.workspace();
   if (arguments.join)
     check_joinable(arguments, workspace);
@@ -298,9 +302,6 @@ void run_tune(const TuneArguments& arguments, Context& context) {
   // The LLM of an LLM start, before anything is stored: an unset key or a missing model is one
   // line. A resumed or joined run reads the LLM's points from its checkpoint: the model is asked
   // once per run, when it starts.
-  const bool asks_model = !arguments.join && !arguments.resume && request.llm_start > 0;
-  if (!asks_model)
-    refuse_llm_options(arguments);
   std::unique_ptr<agents::Provider> provider;
   std::optional<agents::PromptLibrary> prompts;
   if (asks_model) {

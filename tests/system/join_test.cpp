@@ -330,10 +330,11 @@ TEST_P(JoinOnEachStore, TheSummaryOfASharedLlmRunCountsEveryNodesTasks) {
   set_up_store();
   if (IsSkipped() || HasFatalFailure())
     return;
-  // The model takes 2 s an answer, and answers with an honest ReLU for the emulated GPU.
+  // The model takes 4 s an answer (so that the second node, however slowly it starts on a busy
+  // machine, finds tasks left to claim), and answers with an honest ReLU for the emulated GPU.
   const fs::path candidate = workspace_.path() / "llm-candidate.cu";
   testing::write_text(candidate, testing::emulated_candidate("relu_llm"));
-  testing::FakeLlmServer server({"--latency", "2", "--candidate", candidate.string()});
+  testing::FakeLlmServer server({"--latency", "4", "--candidate", candidate.string()});
   const std::map<std::string, std::string> environment = {{"KFORGE_GPU_WORKER", worker_}};
   std::vector<std::string> start = {"optimize"};
   for (int task = 0; task < kTasks; ++task)
