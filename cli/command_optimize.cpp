@@ -697,11 +697,8 @@ void run_optimize(OptimizeOptions& options, Context& context) {
       if (outcome.status == RunStatus::kCompleted && open_items == 0) {
         // Every slot is done: the task's checkpoint says so, whatever order the nodes wrote
         // theirs in.
-        save_task_state(store, run_id, tasks[index].id,
-                        {{"agent", "replay"},
-                         {"done", replays[index].size()},
-                         {"items", replays[index].size()}},
-                        RunStatus::kCompleted);
+        save_replay_state(store, run_id, tasks[index].id, replays[index].size(),
+                          replays[index].size(), RunStatus::kCompleted);
       }
       if (outcome.status == RunStatus::kRunning && !others_work)
         outcome.status = RunStatus::kInterrupted;

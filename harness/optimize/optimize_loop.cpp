@@ -75,6 +75,20 @@ nlohmann::json judged_evidence(const EvaluationRecord& record) {
   return evidence;
 }
 
+// A replay item's candidate as its evaluation judged it (now, or stored by an earlier process).
+ReplayedCandidate replayed(int64_t candidate_id, const EvaluationRecord& judged,
+                           const std::string& file_name) {
+  return {.candidate_id = candidate_id,
+          .verdict = judged.verdict,
+          .evidence = judged_evidence(judged),
+          .speedup = judged.speedup_eager,
+          .file_name = file_name};
+}
+
+std::string replayed_reason(size_t items) {
+  return "replayed " + std::to_string(items) + " candidate" + (items == 1 ? "" : "s");
+}
+
 // The profile an agent is shown of a judged candidate (agents::Feedback::profile): its roofline
 // position and top findings; empty where it was not profiled or counters were unavailable, so the
 // prompt claims nothing about it.
@@ -233,6 +247,12 @@ void save_task_state(Store& store, int64_t run_id, int64_t task_id, const nlohma
   Store::Transaction transaction(store);  // fenced where the task is leased (lease_holder.hpp)
   store_run_task(store, {.run_id = run_id, .task_id = task_id, .state = state, .status = status});
   transaction.commit();
+}
+
+void save_replay_state(Store& store, int64_t run_id, int64_t task_id, size_t done, size_t items,
+                       RunStatus status) {
+  save_task_state(store, run_id, task_id, {{"agent", "replay"}, {"done", done}, {"items", items}},
+                  status);
 }
 
 OptimizeLoop::OptimizeLoop(Store& store, Evaluator& evaluator, int64_t run_id,
@@ -535,20 +555,13 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   double best_score = 0;
   Clock::time_point started = Clock::now();
 
-  auto record = [&](Verdict verdict, const nlohmann::json& evidence, std::optional<double> speedup,
-                    int64_t candidate_id, const std::string& file_name) {
-    count_replayed(progress, best_score,
-                   {.candidate_id = candidate_id,
-                    .verdict = verdict,
-                    .evidence = evidence,
-                    .speedup = speedup,
-                    .file_name = file_name});
+  auto record = [&](const ReplayedCandidate& candidate) {
+    count_replayed(progress, best_score, candidate);
     progress.elapsed_s = seconds_since(started);
   };
   size_t stored = 0;
   auto checkpoint = [&](RunStatus status) {
-    save_task_state(store_, run_id_, task.id,
-                    {{"agent", "replay"}, {"done", stored}, {"items", items.size()}}, status);
+    save_replay_state(store_, run_id_, task.id, stored, items.size(), status);
   };
 
   // What a previous process of this run already stored, by item index (candidates.iteration),
@@ -564,8 +577,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       to_evaluate.push_back(index);
       continue;
     }
-    record(last->verdict, judged_evidence(*last), last->speedup_eager, already->second,
-           items[index].file_name);
+    record(replayed(already->second, *last, items[index].file_name));
     ++stored;
   }
   if (stored > 0 && on_progress_)
@@ -590,13 +602,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   auto start_more = [&] {
     for (; next < to_evaluate.size() && in_flight < lookahead && !stop_requested(); ++next) {
       const size_t index = to_evaluate[next];
-      const ReplayItem& item = items[index];
-      EvaluationRequest request{.source = item.source,
-                                .file_name = item.file_name,
-                                .origin = item.origin,
-                                .run_id = run_id_,
-                                .parent_id = item.parent_id,
-                                .iteration = static_cast<int64_t>(index)};
+      EvaluationRequest request = replay_request(items[index], index);
       ++in_flight;
       threads.push_back(std::async(
           std::launch::async, [this, &task, &finished, index, request = std::move(request)] {
@@ -622,8 +628,7 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
       if (stop_requested())
         continue;  // not stored: a resumed run evaluates it again
       EvaluationOutcome evaluated = evaluator_.record(store_, task, std::move(*ran.prepared));
-      record(evaluated.verdict, judged_evidence(evaluated), evaluated.speedup_eager,
-             evaluated.candidate_id, items[ran.index].file_name);
+      record(replayed(evaluated.candidate_id, evaluated, items[ran.index].file_name));
       ++stored;
       checkpoint(stored == items.size() ? RunStatus::kCompleted : RunStatus::kRunning);
       if (on_progress_)
@@ -640,9 +645,17 @@ TaskOutcome OptimizeLoop::run_replay(const Task& task, const std::vector<ReplayI
   }
   if (to_evaluate.empty())
     checkpoint(RunStatus::kCompleted);  // everything was stored before: say the task is done
-  outcome.stop_reason =
-      "replayed " + std::to_string(items.size()) + " candidate" + (items.size() == 1 ? "" : "s");
+  outcome.stop_reason = replayed_reason(items.size());
   return outcome;
+}
+
+EvaluationRequest OptimizeLoop::replay_request(const ReplayItem& item, size_t index) const {
+  return {.source = item.source,
+          .file_name = item.file_name,
+          .origin = item.origin,
+          .run_id = run_id_,
+          .parent_id = item.parent_id,
+          .iteration = static_cast<int64_t>(index)};
 }
 
 std::optional<ReplayedCandidate> OptimizeLoop::replay_slot(const Task& task,
@@ -651,37 +664,22 @@ std::optional<ReplayedCandidate> OptimizeLoop::replay_slot(const Task& task,
   const auto iteration = static_cast<int64_t>(index);
   const ReplayItem& item = items.at(index);
   std::map<int64_t, int64_t> stored = candidate_ids_by_iteration(store_, run_id_, task.id);
-  std::optional<ReplayedCandidate> replayed;
+  std::optional<ReplayedCandidate> candidate;
   if (auto found = stored.find(iteration); found != stored.end()) {
     if (std::optional<EvaluationRecord> last = latest_evaluation(store_, found->second))
-      replayed = ReplayedCandidate{.candidate_id = found->second,
-                                   .verdict = last->verdict,
-                                   .evidence = judged_evidence(*last),
-                                   .speedup = last->speedup_eager,
-                                   .file_name = item.file_name};
+      candidate = replayed(found->second, *last, item.file_name);
   }
-  if (!replayed) {
+  if (!candidate) {
     if (stop_requested())
       return std::nullopt;
     EvaluationOutcome evaluated =
-        evaluator_.record(store_, task,
-                          evaluator_.prepare(task, {.source = item.source,
-                                                    .file_name = item.file_name,
-                                                    .origin = item.origin,
-                                                    .run_id = run_id_,
-                                                    .parent_id = item.parent_id,
-                                                    .iteration = iteration}));
+        evaluator_.record(store_, task, evaluator_.prepare(task, replay_request(item, index)));
     stored.emplace(iteration, evaluated.candidate_id);
-    replayed = ReplayedCandidate{.candidate_id = evaluated.candidate_id,
-                                 .verdict = evaluated.verdict,
-                                 .evidence = judged_evidence(evaluated),
-                                 .speedup = evaluated.speedup_eager,
-                                 .file_name = item.file_name};
+    candidate = replayed(evaluated.candidate_id, evaluated, item.file_name);
   }
-  save_task_state(store_, run_id_, task.id,
-                  {{"agent", "replay"}, {"done", stored.size()}, {"items", items.size()}},
-                  stored.size() >= items.size() ? RunStatus::kCompleted : RunStatus::kRunning);
-  return replayed;
+  save_replay_state(store_, run_id_, task.id, stored.size(), items.size(),
+                    stored.size() >= items.size() ? RunStatus::kCompleted : RunStatus::kRunning);
+  return candidate;
 }
 
 TaskOutcome OptimizeLoop::replay_outcome(const Task& task,
@@ -696,17 +694,12 @@ TaskOutcome OptimizeLoop::replay_outcome(const Task& task,
     if (!last || iteration < 0 || static_cast<size_t>(iteration) >= items.size())
       continue;
     count_replayed(progress, best_score,
-                   {.candidate_id = candidate_id,
-                    .verdict = last->verdict,
-                    .evidence = judged_evidence(*last),
-                    .speedup = last->speedup_eager,
-                    .file_name = items[static_cast<size_t>(iteration)].file_name});
+                   replayed(candidate_id, *last, items[static_cast<size_t>(iteration)].file_name));
   }
   const auto stored = static_cast<size_t>(progress.attempts);
   if (stored == items.size()) {
     outcome.status = RunStatus::kCompleted;
-    outcome.stop_reason =
-        "replayed " + std::to_string(items.size()) + " candidate" + (items.size() == 1 ? "" : "s");
+    outcome.stop_reason = replayed_reason(items.size());
   } else {
     outcome.status = RunStatus::kRunning;
     outcome.stop_reason =

@@ -36,6 +36,7 @@
 namespace kforge {
 
 class Evaluator;
+struct EvaluationRequest;
 class Store;
 
 // One source for the replay agent.
@@ -143,12 +144,17 @@ class OptimizeLoop {
   const std::atomic<bool>* stop_ = nullptr;
 
   bool stop_requested() const { return stop_ != nullptr && stop_->load(); }
+  // What evaluating replay item `index` asks for: its candidate is iteration `index` of the run.
+  EvaluationRequest replay_request(const ReplayItem& item, size_t index) const;
 };
 
 // run_tasks rows: the per-task checkpoint of a run.
 std::optional<nlohmann::json> load_task_state(const Store& store, int64_t run_id, int64_t task_id);
 void save_task_state(Store& store, int64_t run_id, int64_t task_id, const nlohmann::json& state,
                      RunStatus status);
+// A replay task's checkpoint: `done` of its `items` stored.
+void save_replay_state(Store& store, int64_t run_id, int64_t task_id, size_t done, size_t items,
+                       RunStatus status);
 
 // Every .cu file under `path` (or `path` itself), sorted by path, read. Throws Error for a
 // path that does not exist or a folder without any .cu file.
