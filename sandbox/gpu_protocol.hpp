@@ -37,7 +37,7 @@
 // `context_lost`, the worker exits and the parent starts a new one.
 //
 // On the wire (one line each):
-//   {"op":"hello","id":1}  → {"id":1,"ok":true,"protocol":2,"device":{DeviceDescription}}
+//   {"op":"hello","id":1}  → {"id":1,"ok":true,"protocol":3,"device":{DeviceDescription}}
 //                          or {"id":1,"ok":false,"error":"no CUDA driver: ..."} (no usable GPU;
 //                          the worker then exits with code 1)
 //   {"op":"run","id":2,...RunRequest}   → {"id":2,"ok":true,...RunReply fields}

@@ -14,12 +14,25 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 import sys
 
 BANDWIDTH = 3.0e12  # what `measure` reports: fixed figures, not measured
 HONEST_BYTES_PER_S = 1.0e12  # the emulated kernel's speed: a third of the floor
+
+
+def protocol_version():
+    """kGpuProtocolVersion, read from sandbox/gpu_protocol.hpp: the one place it is written, so
+    that this stand-in cannot greet with a version kforge has moved on from."""
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sandbox",
+                          "gpu_protocol.hpp")
+    with open(source) as handle:
+        found = re.search(r"kGpuProtocolVersion\s*=\s*(\d+)\s*;", handle.read())
+    if not found:
+        raise SystemExit("oracle_worker: no kGpuProtocolVersion in %s" % source)
+    return int(found.group(1))
 
 
 def header(path):
@@ -86,6 +99,7 @@ def main():
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     oracle = Oracle(options.reference_cache)
+    protocol = protocol_version()
 
     def reply(document):
         replies.write(json.dumps(document) + "\n")
@@ -100,7 +114,7 @@ def main():
             return 0
         try:
             if op == "hello":
-                body = {"protocol": 2, "device": {  # sandbox/gpu_protocol.hpp's version
+                body = {"protocol": protocol, "device": {
                     "ordinal": options.device, "name": "kforge oracle worker (emulated, no GPU)",
                     "arch": "sm_90", "sm_count": 1, "memory_bytes": 1 << 34,
                     "l2_bytes": 1 << 20, "driver_version": "emulated",
@@ -137,6 +151,13 @@ def main():
                         "peak_fp16_tensor_flops_per_s": 0.0,
                         "peak_bf16_tensor_flops_per_s": 0.0, "tensor_full_rate": False,
                         "details": {"method": "emulated: fixed figures, not measured"}}
+            elif op == "profile":
+                # No counters to give: answered as a machine without them answers (a reply
+                # with status unavailable, not a failure), so the evaluation goes on.
+                body = {"status": "unavailable", "reason": "not_supported",
+                        "detail": "the oracle worker (emulated, no GPU) has no hardware counters",
+                        "profiler": "cupti", "chip": "", "passes": 0, "overhead_ms": 0.0,
+                        "kernels": []}
             else:
                 raise ValueError("unknown op %r" % op)
         except (LookupError, ValueError, OSError, KeyError) as failure:

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Tests of the GPU check's own logic (bench/gpu/check.py, bench/gpu/oracle_worker.py) that need
-no GPU and no kforge binary: which catalogue entries may run concurrently, what passes, which
-seeds Nsight Compute profiles, how its CSV is read, the workspace configuration text, how the
-oracle worker recognises inputs, the time plan against the budget and gpu-check.sh's limits, and
-the baselines step: every seed task sent to ONE real kforge_reference.py process (its starts
-counted; run under a Python with torch where there is one, refused no_cuda here). Run by ctest
-(gpu_check.logic); standard library only."""
+no GPU: which catalogue entries may run concurrently, what passes, which seeds Nsight Compute
+profiles, how its CSV is read, the workspace configuration text, how the oracle worker recognises
+inputs and which protocol version it greets with, the time plan against the budget and
+gpu-check.sh's limits, and the baselines step: every seed task sent to ONE real
+kforge_reference.py process (its starts counted; run under a Python with torch where there is
+one, refused no_cuda here). One test runs the real kforge binary (KFORGE_BIN, else build/kforge)
+with the oracle worker as its GPU worker. Run by ctest (gpu_check.logic); standard library
+only."""
 
 import contextlib
 import io
@@ -20,7 +22,9 @@ import time
 import unittest
 from unittest import mock
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 import check  # noqa: E402
 import oracle_worker  # noqa: E402
 
@@ -297,6 +301,90 @@ class Oracle(unittest.TestCase):
             with self.assertRaises(LookupError):
                 oracle.outputs_for(job)
             self.assertEqual(oracle_worker.tensor_bytes(job), 24)
+
+    def test_greets_with_the_protocol_version_kforge_speaks(self):
+        with open(os.path.join(ROOT, "sandbox", "gpu_protocol.hpp")) as handle:
+            written = int(re.search(r"kGpuProtocolVersion = (\d+);", handle.read()).group(1))
+        with tempfile.TemporaryDirectory() as cache:
+            hello = subprocess.run(
+                [sys.executable, os.path.join(HERE, "oracle_worker.py"), "--reference-cache",
+                 cache], input='{"op":"hello","id":1}\n{"op":"exit"}\n', capture_output=True,
+                text=True, timeout=30)
+        reply = json.loads(hello.stdout.splitlines()[0])
+        self.assertTrue(reply["ok"], hello.stdout + hello.stderr)
+        self.assertEqual(reply["protocol"], written)
+
+
+TINY_RELU_TASK = """import torch
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def get_inputs():
+    return [torch.randn(64, 100)]
+
+
+def get_init_inputs():
+    return []
+"""
+
+TINY_RELU_KERNEL = """/* kforge:launch
+{"kernels": [{"name": "relu", "grid": ["ceil_div(x.numel, 128)"], "block": ["128"],
+  "shared_bytes": "0", "args": ["x", "out", "x.numel"]}], "scratch": [], "defines": {}}
+*/
+extern "C" __global__ void relu(const float* x, float* out, long long n) {
+  long long i = (long long)blockIdx.x * 128 + threadIdx.x;
+  if (i < n) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+"""
+
+
+class OracleThroughKforge(unittest.TestCase):
+    """The emulated check's GPU side, through the real binary (KFORGE_BIN, which ctest's
+    gpu_check.oracle sets): one `kforge eval` with the oracle worker as its GPU worker goes through
+    every stage a device run does (hello, measure, run, time, profile). A protocol the oracle has
+    fallen behind on shows as a verdict other than correct, the way the emulated rehearsal of
+    2026-12-05 found it greeting with version 2 after kforge had moved to 3."""
+
+    def test_an_honest_kernel_is_verified_timed_and_profiled_as_unavailable(self):
+        binary = os.environ.get("KFORGE_BIN") or os.path.join(ROOT, "build", "kforge")
+        self.assertTrue(os.access(binary, os.X_OK), "no kforge binary at %s" % binary)
+        with tempfile.TemporaryDirectory() as root:
+            os.makedirs(os.path.join(root, "problems"))
+            with open(os.path.join(root, "problems", "tiny_relu.py"), "w") as handle:
+                handle.write(TINY_RELU_TASK)
+            with open(os.path.join(root, "relu.cu"), "w") as handle:
+                handle.write(TINY_RELU_KERNEL)
+            python = os.environ.get("KFORGE_REFERENCE_PYTHON", "/usr/bin/python3")
+            with open(os.path.join(root, "kforge.toml"), "w") as handle:
+                handle.write(check.toml_text({"python": python, "timing": {"baselines": False}}))
+
+            def kforge(*arguments, worker=None):
+                environment = dict(os.environ)
+                environment.pop("KFORGE_GPU_WORKER", None)
+                if worker:
+                    environment["KFORGE_GPU_WORKER"] = worker
+                return subprocess.run([binary, "--workspace", root] + list(arguments),
+                                      capture_output=True, text=True, timeout=240,
+                                      env=environment)
+
+            imported = kforge("tasks", "import", os.path.join(root, "problems"), "--suite", "tiny")
+            self.assertEqual(imported.returncode, 0, imported.stderr)
+            worker = "%s %s --reference-cache %s" % (
+                sys.executable, os.path.join(HERE, "oracle_worker.py"),
+                os.path.join(root, ".kforge", "reference"))
+            evaluated = kforge("eval", os.path.join(root, "relu.cu"), "--task", "tiny/tiny_relu",
+                               "--json", worker=worker)
+            self.assertEqual(evaluated.returncode, 0, evaluated.stderr)
+            report = json.loads(evaluated.stdout)
+            self.assertEqual(report["verdict"], "correct", report.get("detail"))
+            self.assertGreater(report["timing"]["median_us"], 0)
+            self.assertEqual(report["profile"]["status"], "unavailable")
+            self.assertEqual(report["profile"]["reason"], "not_supported")
 
 
 if __name__ == "__main__":
