@@ -468,7 +468,8 @@ def catalogue_row(entry, result):
     expected = entry["verdict"] + (" (%s)" % entry["reason"] if entry.get("strict") else "")
     if entry.get("alternative_verdicts"):
         expected += " | " + "|".join(entry["alternative_verdicts"])
-    got = "%s (%s)" % (result.get("verdict"), result.get("reason") or result.get("error", ""))
+    why = result.get("reason") or result.get("error")
+    got = "%s (%s)" % (result.get("verdict"), why) if why else str(result.get("verdict"))
     passed = entry_passes(entry, result.get("verdict"), result.get("reason"))
     mark = "ok" if passed else ("emulated" if emulated() else "FAIL")
     row("%-46s %-36s %-36s %5.1fs %s" % (entry["file"][:46], expected[:36], got[:36],

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/util/subprocess.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace kforge {
@@ -31,6 +32,25 @@ TEST(CliBasics, VersionJsonIsOneObject) {
   ASSERT_EQ(result.exit_code, 0) << result.standard_error;
   auto document = nlohmann::json::parse(result.standard_output);
   EXPECT_TRUE(document.contains("schema_version"));
+}
+
+// The commit is stamped at every build, not when CMake last configured: a binary built after a
+// commit names that commit (it named the one CMake had seen, sessions of commits before).
+TEST(CliBasics, VersionNamesTheCommitTheBinaryWasBuiltFrom) {
+  ProcessResult head = run_process(
+      {.program = "git",
+       .arguments = {"-C", testing::source_dir().string(), "rev-parse", "--short=12", "HEAD"}});
+  std::string commit = head.exit_code == 0 ? head.standard_output : "unknown";
+  if (!commit.empty() && commit.back() == '\n')
+    commit.pop_back();
+  testing::TemporaryDirectory dir;
+  ProcessResult result = run_kforge({"version", "--json"}, dir.path());
+  ASSERT_EQ(result.exit_code, 0) << result.standard_error;
+  EXPECT_EQ(nlohmann::json::parse(result.standard_output)["commit"], commit)
+      << "built before the last commit? rebuild, then run the tests";
+  ProcessResult flag = run_kforge({"--version"}, dir.path());
+  EXPECT_NE(flag.standard_output.find("(" + commit + ")"), std::string::npos)
+      << flag.standard_output;
 }
 
 TEST(CliBasics, BadConfigFileIsOneLineError) {
