@@ -327,6 +327,7 @@ void write_seed_manifests(Context& context, const LibraryOptions& options) {
   Workspace& workspace = context.workspace();
   const std::vector<Entry> entries = scan_library(library_root(workspace, options.library));
   nlohmann::json written = nlohmann::json::array();
+  nlohmann::json unchanged = nlohmann::json::array();
   for (const Entry& entry : entries) {
     if (!entry.seed)
       continue;
@@ -340,16 +341,38 @@ void write_seed_manifests(Context& context, const LibraryOptions& options) {
     nlohmann::json defaults = nlohmann::json::object();
     for (const auto& [name, value] : choose_define_values(parsed.value().plan))
       defaults[name] = value;
-    const nlohmann::json manifest =
-        build_manifest(task, entry.folder.filename().string(), parsed.value(), defaults,
-                       std::nullopt, std::nullopt, utc_now());
-    files::write_atomic(entry.folder / "manifest.json", manifest.dump(2) + "\n");
+    nlohmann::json manifest = build_manifest(task, entry.folder.filename().string(), parsed.value(),
+                                             defaults, std::nullopt, std::nullopt, utc_now());
+    const fs::path path = entry.folder / "manifest.json";
+    // What the manifest there says of the same kernel stays: the points `library tune` recorded
+    // (while the source is the one they were measured on) and, when nothing else changed, the
+    // date, so that the file is left as it is. An unreadable manifest is simply replaced.
+    const nlohmann::json existing = fs::exists(path)
+                                        ? nlohmann::json::parse(files::read(path), nullptr, false)
+                                        : nlohmann::json();
+    if (existing.is_object()) {
+      const nlohmann::json source = manifest["kernel"]["source_hash"];
+      if (existing.contains("tuned") && existing.value("kernel", nlohmann::json()).is_object() &&
+          existing["kernel"].value("source_hash", nlohmann::json()) == source)
+        manifest["tuned"] = existing["tuned"];
+      nlohmann::json dated = manifest;
+      if (existing.value("provenance", nlohmann::json()).is_object() &&
+          existing["provenance"].contains("date"))
+        dated["provenance"]["date"] = existing["provenance"]["date"];
+      if (dated == existing) {
+        unchanged.push_back(entry.name);
+        if (!options.json)
+          print("unchanged %s\n", path.string().c_str());
+        continue;
+      }
+    }
+    files::write_atomic(path, manifest.dump(2) + "\n");
     written.push_back(entry.name);
     if (!options.json)
-      print("wrote %s\n", (entry.folder / "manifest.json").string().c_str());
+      print("wrote %s\n", path.string().c_str());
   }
   if (options.json)
-    Context::print_json({{"written", written}});
+    Context::print_json({{"written", written}, {"unchanged", unchanged}});
 }
 
 }  // namespace
@@ -388,7 +411,8 @@ void add_library_command(CLI::App& parent, Context& context) {
   tune_command->callback([options, &context] { tune_kernel(context, *options); });
   auto* seeds_command = command->add_subcommand(
       "seed-manifests",
-      "rewrite the seeds' manifests from their files and tasks (nothing verified)");
+      "rewrite the seeds' manifests from their files and tasks (nothing verified); one that "
+      "would not change is left as it is, and tuned points stay while the source is the same");
   common(seeds_command);
   seeds_command->callback([options, &context] { write_seed_manifests(context, *options); });
 }

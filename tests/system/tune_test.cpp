@@ -452,6 +452,43 @@ TEST_F(TuneTest, LibraryTuneRecordsTheBestPointPerArchitecture) {
   EXPECT_EQ(after, before);  // the fallback defines and everything else are unchanged
 }
 
+// `library seed-manifests` run again leaves a manifest that would not change as it is (its date
+// too), keeps the points `library tune` recorded while the kernel's source is the one they were
+// measured on, and drops them with the rewrite when the source changes.
+TEST_F(TuneTest, SeedManifestsKeepTunedPointsAndLeaveUnchangedManifestsAlone) {
+  const fs::path lib = workspace_->path() / "kept-lib";
+  const fs::path kernel = lib / "seeds/relu/tiled/kernel.cu";
+  const fs::path manifest_path = lib / "seeds/relu/tiled/manifest.json";
+  fs::create_directories(kernel.parent_path());
+  testing::write_text(kernel, tiled_candidate(kConstraints, "kept"));
+  auto seed_manifests = [&] {
+    ProcessResult result = run_kforge(
+        {"library", "seed-manifests", "--library", lib.string(), "--json"}, workspace_->path());
+    EXPECT_EQ(result.exit_code, 0) << result.standard_error;
+    return nlohmann::json::parse(result.standard_output);
+  };
+  const nlohmann::json name = nlohmann::json::array({"seeds/relu/tiled"});
+  EXPECT_EQ(seed_manifests()["written"], name);
+  ProcessResult tuned = run_kforge({"library", "tune", "seeds/relu/tiled", "--library",
+                                    lib.string(), "--max-evals", "1", "--json"},
+                                   workspace_->path(), {{"KFORGE_GPU_WORKER", worker()}}, 600);
+  ASSERT_EQ(tuned.exit_code, 0) << tuned.standard_error;
+  const std::string after_tune = files::read(manifest_path);
+  ASSERT_TRUE(nlohmann::json::parse(after_tune).contains("tuned")) << after_tune;
+
+  nlohmann::json again = seed_manifests();
+  EXPECT_EQ(again["unchanged"], name) << again.dump();
+  EXPECT_EQ(again["written"], nlohmann::json::array()) << again.dump();
+  EXPECT_EQ(files::read(manifest_path), after_tune);  // the same bytes: date and tuned points kept
+
+  testing::write_text(kernel, tiled_candidate(kConstraints, "kept, then edited"));
+  EXPECT_EQ(seed_manifests()["written"], name);
+  nlohmann::json rewritten = nlohmann::json::parse(files::read(manifest_path));
+  EXPECT_FALSE(rewritten.contains("tuned")) << "points measured on another source were kept";
+  EXPECT_NE(rewritten["kernel"]["source_hash"],
+            nlohmann::json::parse(after_tune)["kernel"]["source_hash"]);
+}
+
 // The night's tune step: a shipped kernel with a define space and no tuned point for this
 // architecture is tuned within the night's evaluation budget, its best point recorded in the
 // manifest and shown in the report's tuning progress; the next night leaves it alone.
