@@ -1,6 +1,6 @@
 // kforge tune FILE.cu --task T [--strategy S] [--max-evals N] [--fraction F] [--time S]
-//   [--seed K] [--arch A] [--space-limit N] [--llm-start N [--model M ...] [--prompts DIR]]
-//   [--promote] [--json];
+//   [--seed K] [--arch A] [--space-limit N] [--start NAME=V,... ...]
+//   [--llm-start N [--model M ...] [--prompts DIR]] [--promote] [--json];
 //   kforge tune --resume RUN [--promote] [--json]:
 // searches the candidate's define space (its defines' values and constraints) with a strategy,
 // every point through the same evaluator as `kforge eval` and stored (origin `tune`), a point
@@ -8,7 +8,8 @@
 // on stderr; at the end the best point, its speedup and the top points; --promote hands the best
 // point to `kforge promote`. --llm-start N first asks the LLM of kforge.toml's [llm] keys (the
 // flags --provider, --base-url, --model, ... override them, as optimize's do) for up to N
-// promising points, which are evaluated before the strategy's (docs/tuning.md).
+// promising points, which are evaluated before the strategy's (docs/tuning.md); --start gives
+// such points by hand, evaluated before the LLM's.
 //
 // kforge tune --join RUN [--json]: works on running tuning run RUN beside the kforge processes
 // already on it (this machine's or others' sharing the store), taking its share of the points by
@@ -23,6 +24,7 @@
 // kforge tune export RUN --format t4|kernel-tuner-cache [--output FILE]: a tuning run's results
 // from the store in the T4 results schema or Kernel Tuner's cache format
 // (harness/autotune/tune_export.hpp), on stdout or into FILE; --replay reads both.
+#include <charconv>
 #include <cstdio>
 
 #include "agents/prompt.hpp"
@@ -68,6 +70,8 @@ struct TuneArguments {
   // For an LLM start: the [llm] keys the flags set, and a folder of prompt templates.
   KeyFlagValues llm;
   std::string prompts;
+  // --start, as given: one point each ("BLOCK=256,ITEMS=4").
+  std::vector<std::string> start;
 };
 
 struct TuneExportArguments {
@@ -140,9 +144,42 @@ std::string defines_text(const std::map<std::string, int64_t>& defines) {
   return strings::join(parts, " ");
 }
 
-// " (LLM)" for a point the LLM's start proposed.
+// " (LLM)" for a point the LLM's start proposed, " (given)" for one of --start.
 std::string origin_mark(const autotune::TunedPoint& point) {
-  return point.origin == autotune::PointOrigin::kLlm ? " (LLM)" : "";
+  switch (point.origin) {
+    case autotune::PointOrigin::kLlm:
+      return " (LLM)";
+    case autotune::PointOrigin::kGiven:
+      return " (given)";
+    case autotune::PointOrigin::kStrategy:
+      break;
+  }
+  return "";
+}
+
+// One --start point, "NAME=VALUE[,NAME=VALUE...]" with whole-number values; a define left out
+// takes its default (the tuner checks the names and values against the candidate's space).
+std::map<std::string, int64_t> parsed_start_point(const std::string& text) {
+  auto refused = [&](const std::string& why) {
+    return CLI::ValidationError("--start", "'" + text + "': " + why +
+                                               " (give NAME=VALUE[,NAME=VALUE...], e.g. "
+                                               "BLOCK=256,ITEMS=4)");
+  };
+  std::map<std::string, int64_t> point;
+  for (const std::string& pair : strings::split(text, ',')) {
+    const size_t equals = pair.find('=');
+    if (equals == std::string::npos || equals == 0)
+      throw refused("'" + pair + "' is not NAME=VALUE");
+    const std::string name = pair.substr(0, equals);
+    const std::string value = pair.substr(equals + 1);
+    int64_t number = 0;
+    auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (value.empty() || error != std::errc() || end != value.data() + value.size())
+      throw refused(name + "'s value '" + value + "' is not a whole number");
+    if (!point.emplace(name, number).second)
+      throw refused(name + " is given twice");
+  }
+  return point;
 }
 
 std::string point_result(const autotune::TunedPoint& point) {
@@ -394,6 +431,15 @@ void add_tune_command(CLI::App& parent, Context& context) {
                       "with --llm-start: a folder of prompt templates overriding the built-in "
                       "ones (tune_system.md, tune_start.md)");
   add_llm_flags(*command, arguments->llm);
+  command
+      ->add_option("--start", arguments->start,
+                   "a point to evaluate first, NAME=VALUE[,NAME=VALUE...] (a define left out "
+                   "takes its default); repeat for more, evaluated in order before the LLM's "
+                   "and the strategy's; a point outside the space is an error")
+      ->type_name("POINT")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command->add_option("--resume", arguments->resume,
                       "continue tuning run RUN where it stopped (killed or interrupted)");
   command->add_option("--join", arguments->join,
@@ -438,12 +484,21 @@ void add_tune_command(CLI::App& parent, Context& context) {
       if (arguments->promote)
         throw CLI::ValidationError("--promote", "--promote goes with a tuning run, not --replay");
       refuse_llm_options(*arguments);
+      if (!arguments->start.empty())
+        throw CLI::ValidationError("--start", "--start goes with a tuning run, not --replay");
       return run_replay(*arguments);
     }
+    if (!arguments->start.empty() && arguments->resume)
+      throw CLI::ValidationError("--start",
+                                 "--start goes with a new run: a resumed run starts "
+                                 "from the points it was given when it began");
+    arguments->request.start.clear();
+    for (const std::string& text : arguments->start)
+      arguments->request.start.push_back(parsed_start_point(text));
     arguments->request.strategy = arguments->options.strategy;
     arguments->request.seed = arguments->options.seed;
     for (const char* name : {"--strategy", "--seed", "--max-evals", "--fraction", "--time",
-                             "--space-limit", "--arch", "--llm-start"})
+                             "--space-limit", "--arch", "--llm-start", "--start"})
       if (command->get_option(name)->count() > 0)
         arguments->run_options.push_back(name);
     run_tune(*arguments, context);

@@ -325,7 +325,9 @@ KforgeTools::KforgeTools(Workspace& workspace, std::string arch,
            "Searches a stored candidate's define space (the `values` and `constraints` of its "
            "launch plan) through the same judge as evaluate: every point compiled, verified and "
            "timed, stored as a candidate of origin `tune`, points evaluated before taken from the "
-           "store. Returns the best correct point and the run (`kforge tune --resume RUN` "
+           "store. `start` lists points to evaluate first, in order (your guesses: a define left "
+           "out takes its default; a point outside the space is an error naming it, and nothing "
+           "is run). Returns the best correct point and the run (`kforge tune --resume RUN` "
            "continues it).",
        .input_schema = object_schema(
            {{"candidate_id", id_schema("candidate id")},
@@ -333,7 +335,13 @@ KforgeTools::KforgeTools(Workspace& workspace, std::string arch,
             {"strategy", text("search strategy (default auto): random, local, genetic, "
                               "annealing, tpe, auto")},
             {"seed", {{"type", "integer"}, {"minimum", 0}}},
-            {"arch", text("architecture to compile for, e.g. sm_90 (default: the GPU's)")}},
+            {"arch", text("architecture to compile for, e.g. sm_90 (default: the GPU's)")},
+            {"start",
+             {{"type", "array"},
+              {"items", {{"type", "object"}, {"additionalProperties", {{"type", "integer"}}}}},
+              {"description",
+               "points evaluated first, in order, each define values by name, e.g. "
+               "[{\"BLOCK\": 256, \"ITEMS\": 4}]; they count towards max_evals"}}}},
            {"candidate_id"}),
        .output_schema = result_schema({{"run_id", {{"type", "integer"}}},
                                        {"task", {{"type", "string"}}},
@@ -584,6 +592,8 @@ ToolResult KforgeTools::tune(const json& arguments, CallContext& context) {
                                 .strategy = arguments.value("strategy", std::string("auto")),
                                 .seed = arguments.value("seed", uint64_t{0}),
                                 .max_evals = arguments.value("max_evals", size_t{20})};
+  if (arguments.contains("start"))
+    request.start = arguments["start"].get<std::vector<std::map<std::string, int64_t>>>();
   EvaluationService& evaluation_service = service(arguments.value("arch", std::string()));
   // Cancellation is honoured between points: every point told so far is stored, and the run
   // stays resumable.

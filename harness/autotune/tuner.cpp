@@ -127,6 +127,7 @@ class TuningRun {
     report_.sampled = report_.space_size < report_.product_size &&
                       report_.space_size == report_.request.space_limit;
     report_.budget = budget();
+    given_ = given_points();
     report_.gpu = service_.gpu_name().value_or("");
     try {
       report_.arch = choose_compile_arch(candidate_->plan, service_.arch());
@@ -237,6 +238,39 @@ class TuningRun {
     size_t iteration = 0;  // the point's place in the run, for its candidate
     double ask_ms = 0;     // the strategy's time to propose it
   };
+
+  // ---- the caller's start -------------------------------------------------------------------
+
+  // TuneRequest::start as points of the space, each define left out at its default; the same
+  // for a new, resumed or joined run (the space is materialised the same way each time).
+  std::vector<tuning::PointId> given_points() const {
+    const std::vector<std::map<std::string, int64_t>>& start = report_.request.start;
+    if (start.size() > report_.budget)
+      throw Error(std::to_string(start.size()) + " start points, but a budget of " +
+                      std::to_string(report_.budget) +
+                      " points: give fewer, or a larger --max-evals",
+                  "--start");
+    nlohmann::json proposed = nlohmann::json::array();
+    for (const std::map<std::string, int64_t>& given : start) {
+      nlohmann::json point = given;
+      for (const DefineSpec& define : candidate_->plan.defines)
+        if (!point.contains(define.name))
+          point[define.name] = define.default_value;
+      proposed.push_back(point);
+    }
+    tuning::CheckedProposal checked =
+        tuning::check_proposed_points(*declared_, *space_, proposed, start.size(), "define");
+    if (!checked.dropped.empty()) {
+      const tuning::DroppedPoint& dropped = checked.dropped.front();
+      throw Error(dropped.reason,
+                  "start point " + std::to_string(dropped.index + 1) + " " + dropped.point);
+    }
+    return checked.accepted;
+  }
+
+  bool given(tuning::PointId id) const {
+    return std::find(given_.begin(), given_.end(), id) != given_.end();
+  }
 
   // ---- the LLM's start ----------------------------------------------------------------------
 
@@ -369,12 +403,13 @@ class TuningRun {
                              llm_start_->points.end();
   }
 
-  // The LLM's next point not yet told nor in flight, if any.
-  std::optional<tuning::PointId> next_llm_point(const tuning::Strategy& strategy,
-                                                const std::vector<int64_t>& in_flight) const {
-    if (!llm_start_)
-      return std::nullopt;
-    for (size_t id : llm_start_->points) {
+  // The next start point not yet told nor in flight, if any: the caller's, then the LLM's.
+  std::optional<tuning::PointId> next_start_point(const tuning::Strategy& strategy,
+                                                  const std::vector<int64_t>& in_flight) const {
+    std::vector<tuning::PointId> starts = given_;
+    if (llm_start_)
+      starts.insert(starts.end(), llm_start_->points.begin(), llm_start_->points.end());
+    for (tuning::PointId id : starts) {
       bool told = false;
       for (const tuning::Strategy::Told& entry : strategy.history())
         told = told || entry.point == id;
@@ -488,8 +523,8 @@ class TuningRun {
       last_ = std::move(strategy);
       return {Step::kWait};
     }
-    // The LLM's points come first; the strategy is not asked for them, so it is unchanged.
-    if (std::optional<tuning::PointId> proposed = next_llm_point(*strategy, in_flight)) {
+    // The start points come first; the strategy is not asked for them, so it is unchanged.
+    if (std::optional<tuning::PointId> proposed = next_start_point(*strategy, in_flight)) {
       if (!add_point_lease(store_, report_.run_id, static_cast<int64_t>(*proposed), node,
                            sharing_.lease_seconds))
         throw Error(formatted_point(*proposed) + " was handed out twice",
@@ -540,14 +575,15 @@ class TuningRun {
                              /*done=*/true))
       return false;
     // Told as asked when it is the point the strategy asks next (always, with one node). The
-    // LLM's points are the points the run starts from, told without asking the strategy
-    // anything (they are all told before it is first asked: next_step hands them out first).
-    const bool llm = from_llm(id);
-    const bool asked = !llm && strategy->ask() == id;
-    if (llm)
-      point.origin = PointOrigin::kLlm;
+    // caller's and the LLM's points are the points the run starts from, told without asking the
+    // strategy anything (they are all told before it is first asked: next_step hands them out
+    // first). A point both gave is the caller's.
+    const bool start = given(id) || from_llm(id);
+    const bool asked = !start && strategy->ask() == id;
+    if (start)
+      point.origin = given(id) ? PointOrigin::kGiven : PointOrigin::kLlm;
     const auto telling = Clock::now();
-    if (llm)
+    if (start)
       strategy->tell_start(id, point.time_us);
     else
       strategy->tell(id, point.time_us);
@@ -559,8 +595,8 @@ class TuningRun {
       finish();
     transaction.commit();
     // A strategy told a point it did not ask has drawn for the one it did: a restore would not
-    // have, so it is not used again (an LLM point was told without drawing).
-    if (asked || llm)
+    // have, so it is not used again (a start point was told without drawing).
+    if (asked || start)
       last_ = std::move(strategy);
     return true;
   }
@@ -613,7 +649,7 @@ class TuningRun {
                               .run_id = report_.run_id,
                               .iteration = static_cast<int64_t>(iteration)};
     // An LLM's point: its candidate names the exchange that proposed it.
-    if (from_llm(id) && llm_start_->exchange_id)
+    if (!given(id) && from_llm(id) && llm_start_->exchange_id)
       request.llm_exchange_id = *llm_start_->exchange_id;
     for (const auto& [name, value] : defines)
       request.define_overrides[name] = std::to_string(value);
@@ -639,7 +675,8 @@ class TuningRun {
   std::optional<CandidateFile> candidate_;
   std::unique_ptr<tuning::ConstrainedSpace> declared_;
   std::unique_ptr<tuning::TuningSpace> space_;
-  std::optional<LlmStart> llm_start_;  // the run's, once asked; never changes after
+  std::optional<LlmStart> llm_start_;   // the run's, once asked; never changes after
+  std::vector<tuning::PointId> given_;  // TuneRequest::start, in its order
   TuneReport report_;
 };
 
@@ -655,7 +692,8 @@ nlohmann::json TuneRequest::to_json() const {
           {"fraction", fraction},
           {"max_seconds", max_seconds},
           {"space_limit", space_limit},
-          {"llm_start", llm_start}};
+          {"llm_start", llm_start},
+          {"start", start}};
 }
 
 TuneRequest TuneRequest::from_json(const nlohmann::json& json) {
@@ -670,6 +708,8 @@ TuneRequest TuneRequest::from_json(const nlohmann::json& json) {
   request.max_seconds = json.at("max_seconds").get<double>();
   request.space_limit = json.at("space_limit").get<size_t>();
   request.llm_start = json.value("llm_start", size_t{0});  // none in runs of an older kforge
+  if (json.contains("start"))
+    request.start = json.at("start").get<std::vector<std::map<std::string, int64_t>>>();
   return request;
 }
 
@@ -710,13 +750,23 @@ TunedPoint TunedPoint::from_json(const nlohmann::json& json) {
   const std::string origin = json.value("origin", "strategy");  // none before LLM starts
   if (origin == point_origin_name(PointOrigin::kLlm))
     point.origin = PointOrigin::kLlm;
+  else if (origin == point_origin_name(PointOrigin::kGiven))
+    point.origin = PointOrigin::kGiven;
   else if (origin != point_origin_name(PointOrigin::kStrategy))
     throw Error("a tuning checkpoint names an unknown point origin", json.at("origin").dump());
   return point;
 }
 
 std::string_view point_origin_name(PointOrigin origin) {
-  return origin == PointOrigin::kLlm ? "llm" : "strategy";
+  switch (origin) {
+    case PointOrigin::kLlm:
+      return "llm";
+    case PointOrigin::kGiven:
+      return "given";
+    case PointOrigin::kStrategy:
+      break;
+  }
+  return "strategy";
 }
 
 std::string_view llm_start_outcome_name(LlmStart::Outcome outcome) {

@@ -78,6 +78,12 @@ struct TuneRequest {
   // Points an LLM proposes, evaluated before the strategy asks any; 0: none. The LLM is asked
   // for at most the budget's worth.
   size_t llm_start = 0;
+  // Points the caller gives (`kforge tune --start`, the MCP tune tool's `start`): define values,
+  // a define left out taking its default. Evaluated first, in this order, before the LLM's and
+  // the strategy's, and told to the strategy as start points. Each must be in the space searched
+  // and none twice, and there may be no more than the budget: otherwise an Error before anything
+  // is stored, naming the point and why.
+  std::vector<std::map<std::string, int64_t>> start;
 
   nlohmann::json to_json() const;
   static TuneRequest from_json(const nlohmann::json& json);
@@ -85,9 +91,10 @@ struct TuneRequest {
 
 inline constexpr size_t kDefaultMaxEvals = 100;
 
-// Who chose a point: the strategy, or the LLM's start of the run.
-enum class PointOrigin { kStrategy, kLlm };
-std::string_view point_origin_name(PointOrigin origin);  // "strategy", "llm"
+// Who chose a point: the strategy, the LLM's start of the run, or the caller's
+// (TuneRequest::start).
+enum class PointOrigin { kStrategy, kLlm, kGiven };
+std::string_view point_origin_name(PointOrigin origin);  // "strategy", "llm", "given"
 
 struct TunedPoint {
   size_t step = 0;  // 0, 1, ... in the order the strategy asked

@@ -407,7 +407,8 @@ TEST_F(McpServer, TheOfficialPythonSdkClientUsesEveryPart) {
 // The profile tool returns what the evaluation's profile stage stored, diagnosed; evaluate
 // carries the findings. Counters unavailable: the profile says why; not profiled: a tool error.
 // `tune` searches a stored candidate's define space through the same judge as `evaluate`, with a
-// progress notification per point; an unknown candidate is a tool error and the server goes on.
+// progress notification per point; an unknown candidate is a tool error and the server goes on;
+// `start` points are evaluated first.
 TEST_F(McpServer, TuneSearchesAStoredCandidatesDefinesThroughTheJudge) {
   Session evaluated =
       session({initialize(), R"({"jsonrpc": "2.0", "method": "notifications/initialized"})",
@@ -423,7 +424,14 @@ TEST_F(McpServer, TuneSearchesAStoredCandidatesDefinesThroughTheJudge) {
       session({initialize(), R"({"jsonrpc": "2.0", "method": "notifications/initialized"})",
                call(1, "tune", {{"candidate_id", candidate}, {"max_evals", 3}},
                     {{"progressToken", "tune-progress"}}),
-               call(2, "tune", {{"candidate_id", 999999}}), request(3, "ping")});
+               call(2, "tune", {{"candidate_id", 999999}}), request(3, "ping"),
+               call(4, "tune",
+                    {{"candidate_id", candidate},
+                     {"max_evals", 2},
+                     {"start", json::array({{{"BLOCK", 512}, {"ITEMS", 2}}})}}),
+               call(5, "tune",
+                    {{"candidate_id", candidate},
+                     {"start", json::array({{{"BLOCK", 1024}, {"ITEMS", 8}}})}})});
   ASSERT_EQ(tuned.process.exit_code, 0) << tuned.process.standard_error;
   const json* answer = tuned.answer(1);
   ASSERT_TRUE(answer) << tuned.process.standard_output;
@@ -445,6 +453,23 @@ TEST_F(McpServer, TuneSearchesAStoredCandidatesDefinesThroughTheJudge) {
             std::string::npos)
       << unknown->dump();
   EXPECT_TRUE(tuned.answer(3));  // the server went on
+
+  // The caller's start points are evaluated first, marked as given; one outside the space is a
+  // tool error naming it, and no run is started for it.
+  const json* started = tuned.answer(4);
+  ASSERT_TRUE(started) << tuned.process.standard_output;
+  ASSERT_EQ((*started)["result"]["isError"], false) << started->dump();
+  const json& points = (*started)["result"]["structuredContent"]["points"];
+  ASSERT_EQ(points.size(), 2u) << started->dump();
+  EXPECT_EQ(points[0]["defines"], json({{"BLOCK", 512}, {"ITEMS", 2}}));
+  EXPECT_EQ(points[0]["origin"], "given");
+  EXPECT_EQ(points[1]["origin"], "strategy");
+  const json* outside = tuned.answer(5);
+  ASSERT_TRUE(outside) << tuned.process.standard_output;
+  EXPECT_EQ((*outside)["result"]["isError"], true) << outside->dump();
+  EXPECT_NE((*outside)["result"]["content"][0]["text"].get<std::string>().find("start point 1"),
+            std::string::npos)
+      << outside->dump();
 }
 
 TEST_F(McpServer, ProfileReturnsTheStoredCountersRooflineAndFindings) {

@@ -421,6 +421,129 @@ TEST_F(TuneTest, BadSpacesAndRequestsAreOneLineAndStoreNothing) {
   EXPECT_EQ(report["space"]["points"], 27);
 }
 
+// `--start`: the caller's points are evaluated first, in the order given, a define left out at
+// its default, each marked `given` (in the report, the checkpoint and the progress lines), told
+// to the strategy as start points; the strategy's points follow, none of them a given one again.
+TEST_F(TuneTest, GivenStartPointsAreEvaluatedFirstInTheirOrder) {
+  testing::write_text(workspace_->path() / "given.cu", tiled_candidate(kConstraints, "given"));
+  ProcessResult result =
+      tune({"given.cu", "--task", "tiny/tiny_relu", "--max-evals", "5", "--strategy", "random",
+            "--seed", "2", "--start", "BLOCK=1024,ITEMS=4", "--start", "ITEMS=2", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.standard_error;
+  nlohmann::json report = nlohmann::json::parse(result.standard_output);
+  ASSERT_EQ(report["points"].size(), 5u) << report.dump();
+  const nlohmann::json first = {{"BLOCK", 1024}, {"ITEMS", 4}};
+  const nlohmann::json second = {{"BLOCK", 128}, {"ITEMS", 2}};  // BLOCK's default: 128
+  EXPECT_EQ(report["points"][0]["defines"], first);
+  EXPECT_EQ(report["points"][1]["defines"], second);
+  for (size_t i = 0; i < 5; ++i) {
+    const nlohmann::json& point = report["points"][i];
+    EXPECT_EQ(point["origin"], i < 2 ? "given" : "strategy") << point.dump();
+    if (i >= 2) {
+      EXPECT_NE(point["defines"], first);
+      EXPECT_NE(point["defines"], second);
+    }
+  }
+  EXPECT_EQ(std::count(report["points"].begin(), report["points"].end(), report["points"][0]), 1);
+  EXPECT_NE(result.standard_error.find("BLOCK=1024 ITEMS=4 (given)"), std::string::npos)
+      << result.standard_error;
+  // The run's request keeps the points as given, as a resumed or joined run reads them.
+  const std::string run = std::to_string(report["run_id"].get<int64_t>());
+  EXPECT_EQ(nlohmann::json::parse(text("SELECT request FROM runs WHERE id = " + run))["start"],
+            nlohmann::json::array({first, {{"ITEMS", 2}}}));
+}
+
+// Bad --start points are refused before anything is stored: a point outside the space (a value
+// not declared, a define the kernel has not, a broken constraint, the same point twice, more
+// points than the budget) is one line naming the point; text that is not NAME=VALUE, or --start
+// where no run starts, is a usage error.
+TEST_F(TuneTest, BadStartPointsAreOneLineAndStoreNothing) {
+  const int64_t runs = count("SELECT count(*) FROM runs");
+  const int64_t candidates = count("SELECT count(*) FROM candidates");
+  auto with_start = [](std::vector<std::string> starts, const std::string& max_evals = "4") {
+    std::vector<std::string> arguments = {"tiled.cu", "--task", "tiny/tiny_relu", "--max-evals",
+                                          max_evals};
+    for (const std::string& start : starts) {
+      arguments.push_back("--start");
+      arguments.push_back(start);
+    }
+    return tune(arguments);
+  };
+  expect_one_line_error(with_start({"BLOCK=1024,ITEMS=8"}),
+                        "\"BLOCK * ITEMS <= 4096\" (start point 1 {\"BLOCK\":1024,\"ITEMS\":8})");
+  expect_one_line_error(with_start({"BLOCK=256", "BLOCK=96"}), "(start point 2 ");
+  expect_one_line_error(with_start({"WARPS=2"}), "WARPS");
+  expect_one_line_error(with_start({"ITEMS=4", "ITEMS=4,BLOCK=128"}), "the same point as point 1");
+  expect_one_line_error(with_start({"ITEMS=2", "ITEMS=4"}, "1"),
+                        "2 start points, but a budget of 1 points");
+  for (const std::vector<std::string>& usage :
+       {std::vector<std::string>{"tiled.cu", "--task", "tiny/tiny_relu", "--start", "BLOCK"},
+        std::vector<std::string>{"tiled.cu", "--task", "tiny/tiny_relu", "--start", "BLOCK=1.5"},
+        std::vector<std::string>{"tiled.cu", "--task", "tiny/tiny_relu", "--start",
+                                 "BLOCK=64,BLOCK=32"},
+        std::vector<std::string>{"--resume", "1", "--start", "BLOCK=64"},
+        std::vector<std::string>{"--replay", "space.json", "--start", "BLOCK=64"}}) {
+    ProcessResult result = tune(usage);
+    EXPECT_EQ(result.exit_code, 2) << result.standard_error;
+    EXPECT_NE(result.standard_error.find("kforge: usage error: --start"), std::string::npos)
+        << result.standard_error;
+  }
+  ProcessResult joined = tune({"--join", "1", "--start", "BLOCK=64"});
+  EXPECT_NE(joined.exit_code, 0);
+  EXPECT_NE(joined.standard_error.find("give --start only to start a run"), std::string::npos)
+      << joined.standard_error;
+  EXPECT_EQ(count("SELECT count(*) FROM runs"), runs);
+  EXPECT_EQ(count("SELECT count(*) FROM candidates"), candidates);
+}
+
+// A run killed after its first given point resumes with the rest of them, still first and still
+// `given`: the points live in the run's request, not only in the process that started it.
+TEST_F(TuneTest, AResumedRunEvaluatesTheRestOfItsGivenPointsFirst) {
+  testing::write_text(workspace_->path() / "given_killed.cu",
+                      tiled_candidate(kConstraints, "given, killed"));
+  const fs::path log = workspace_->path() / "given_killed.log";
+  pid_t child = testing::spawn_kforge(
+      {"--workspace", workspace_->path().string(), "tune",
+       (workspace_->path() / "given_killed.cu").string(), "--task", "tiny/tiny_relu", "--max-evals",
+       "5", "--strategy", "random", "--start", "BLOCK=64,ITEMS=1", "--start", "BLOCK=512,ITEMS=8",
+       "--start", "BLOCK=32,ITEMS=16"},
+      {{"KFORGE_GPU_WORKER", worker()}}, log);
+  ASSERT_GT(child, 0);
+  int64_t run = -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    try {
+      run = count(
+          "SELECT max(id) FROM runs WHERE kind = 'tune' AND status = 'running' AND "
+          "request LIKE '%given, killed%'");
+      if (run > 0 &&
+          count("SELECT count(*) FROM evaluations WHERE run_id = " + std::to_string(run)) >= 1)
+        break;
+    } catch (const std::exception&) {
+    }
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_GT(run, 0) << files::read(log);
+  const std::string id = std::to_string(run);
+  EXPECT_LT(count("SELECT count(*) FROM evaluations WHERE run_id = " + id), 3)
+      << "the run evaluated every given point before it was killed: nothing left to show";
+
+  nlohmann::json report = tune_json({"--resume", id});
+  ASSERT_EQ(report["points"].size(), 5u) << report.dump();
+  const std::vector<nlohmann::json> given = {{{"BLOCK", 64}, {"ITEMS", 1}},
+                                             {{"BLOCK", 512}, {"ITEMS", 8}},
+                                             {{"BLOCK", 32}, {"ITEMS", 16}}};
+  for (size_t i = 0; i < 5; ++i) {
+    const nlohmann::json& point = report["points"][i];
+    EXPECT_EQ(point["origin"], i < 3 ? "given" : "strategy") << point.dump();
+    if (i < 3)
+      EXPECT_EQ(point["defines"], given[i]) << point.dump();
+  }
+}
+
 // A library kernel (a seed, its manifest written by `kforge library seed-manifests`) tuned for
 // this GPU: the best point is recorded in its manifest under "tuned"."<arch>", the rest of the
 // manifest unchanged.
