@@ -36,6 +36,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -289,6 +290,11 @@ def kforge_eval(work, workspace, file, task, seconds, env=None, label=None):
     """One `kforge eval --json`; its JSON and stderr go to the logs. Returns a result dict."""
     command = [os.environ["KFORGE_BIN"], "--workspace", os.path.join(work, workspace), "eval",
                "--json", file, "--task", task]
+    if emulated() and env is None and os.environ.get("KFORGE_GPU_WORKER"):
+        # The oracle answers from this task's reference runs only: tasks with the same inputs
+        # (relu and gelu_tanh, the matmul family) would otherwise get each other's outputs.
+        env = dict(os.environ, KFORGE_GPU_WORKER=os.environ["KFORGE_GPU_WORKER"] + " --task " +
+                   task)
     code, stdout, stderr, wall = run(command, seconds, env=env)
     label = label or os.path.relpath(file, ROOT)
     log("%s: kforge eval %s --task %s (%s, exit %s, %.1f s)" %
@@ -356,13 +362,18 @@ def subset(variable):
     return [item for item in value.split(",") if item] if value else None
 
 
+# Tasks the prepare step left out because their reference runs would not fit on the disk
+# (task -> the reason); read by main() for every later step.
+EXCLUDED = {}
+
+
 def catalogue_entries():
     with open(os.path.join(CATALOGUE_DIR, "catalogue.json")) as handle:
         entries = json.load(handle)["entries"]
     wanted = subset("KFORGE_GPU_CHECK_ENTRIES")
     if wanted:
         entries = [e for e in entries if any(w in e["file"] for w in wanted)]
-    return entries
+    return [e for e in entries if e["task"] not in EXCLUDED]
 
 
 def seed_kernels():
@@ -382,6 +393,7 @@ def seed_kernels():
     wanted = subset("KFORGE_GPU_CHECK_SEEDS")
     if wanted:
         seeds = [s for s in seeds if s["name"].split("/")[0] in wanted]
+    seeds = [s for s in seeds if s["task"] not in EXCLUDED]
     # Seeds that span ~10 us to ~10 ms first, so that a step cut short still leaves the Nsight
     # Compute comparison its range.
     first = {task: rank for rank, task in enumerate(SPANNING_SEEDS)}
@@ -418,6 +430,59 @@ WORKSPACES = {
 }
 
 
+DTYPE_BYTES = {"float64": 8, "int64": 8, "float32": 4, "int32": 4, "float16": 2, "bfloat16": 2,
+               "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
+
+
+def signature_bytes(signature, kind):
+    """Bytes of the tensors of one signature list (inputs, parameters, outputs); with
+    float64=True, of the outputs as the float64 reference the runner also writes."""
+    total = 0
+    for entry in signature.get(kind) or []:
+        if entry.get("kind", "tensor") != "tensor":
+            continue
+        total += math.prod(entry.get("shape") or [1]) * DTYPE_BYTES.get(entry.get("dtype"), 4)
+    return total
+
+
+def reference_cache_bytes(task, seeds=3, input_sets=3):
+    """What a seed's evaluation leaves in the reference cache for `task` (`kforge tasks show
+    --json`), as the cache of 2026-12-05's emulated run held it: at the benchmark shape, seeds + 1
+    runs (the verification seeds and the fresh timed set) with inputs, parameters, outputs and
+    the outputs in float64, and input_sets runs (the rotating timing sets) without float64; at
+    each check shape, `seeds` runs with float64."""
+    def run_bytes(signature, exact):
+        plain = sum(signature_bytes(signature, k) for k in ("inputs", "parameters", "outputs"))
+        if not exact:
+            return plain
+        outputs = signature.get("outputs") or []
+        elements = sum(math.prod(o.get("shape") or [1]) for o in outputs
+                       if o.get("kind", "tensor") == "tensor")
+        return plain + 8 * elements
+    benchmark = (task.get("benchmark") or {}).get("signature") or {}
+    need = (seeds + 1) * run_bytes(benchmark, True) + input_sets * run_bytes(benchmark, False)
+    for shape in task.get("check_shapes") or []:
+        need += seeds * run_bytes(shape.get("signature") or {}, True)
+    return need
+
+
+def tasks_that_fit(needs, free, margin):
+    """The tasks to leave out so that the rest's reference runs fit in `free` bytes less
+    `margin`: the largest first, as few as possible. needs: task -> bytes. Returns task ->
+    reason."""
+    left_out = {}
+    total = sum(needs.values())
+    for task in sorted(needs, key=lambda t: -needs[t]):
+        if total <= free - margin:
+            break
+        total -= needs[task]
+        left_out[task] = ("its reference runs need about %.1f GiB, and the %.1f GiB free on %s "
+                          "(less %.0f GiB kept free) do not hold every task's"
+                          % (needs[task] / 2**30, free / 2**30, "the work folder",
+                             margin / 2**30))
+    return left_out
+
+
 def step_prepare(work, deadline):
     python = os.environ.get("KFORGE_GPU_CHECK_PYTHON", "")
     for cache in ("reference", "compile"):
@@ -445,6 +510,8 @@ def step_prepare(work, deadline):
     # Each task analysed once, concurrently, into the shared analysis cache.
     failed = []
 
+    shown = {}
+
     def analyse(task):
         code, stdout, stderr, wall = run(
             [os.environ["KFORGE_BIN"], "--workspace", os.path.join(work, "ws"), "tasks", "show",
@@ -452,12 +519,32 @@ def step_prepare(work, deadline):
         log("ws: kforge tasks show %s (exit %s, %.1f s)" % (task, code, wall), stderr)
         if code != 0:
             failed.append(task)
+        else:
+            try:
+                shown[task] = json.loads(stdout)
+            except ValueError:
+                failed.append(task)
         return wall
     with concurrent.futures.ThreadPoolExecutor(jobs()) as pool:
         walls = list(pool.map(analyse, tasks))
     row("%-44s %s" % ("prepare: %d tasks analysed" % len(tasks),
                       "ok" if not failed else "FAIL: " + ", ".join(failed)))
     row("  (longest analysis %.1f s, %d concurrent)" % (max(walls or [0]), jobs()))
+    # The reference cache of every task's seed must fit on the disk: the largest tasks are left
+    # out (a row each) rather than every step failing on a full disk.
+    config = kforge_config(work, deadline)
+    needs = {task: reference_cache_bytes(shown[task], int(config.get("verify.seeds", 3)),
+                                         int(config.get("timing.input_sets", 3)))
+             for task in shown}
+    free = shutil.disk_usage(work).free
+    margin = float(os.environ.get("KFORGE_GPU_CHECK_DISK_MARGIN_GIB", 6)) * 2**30
+    left_out = tasks_that_fit(needs, free, margin)
+    save(work, "excluded_tasks", left_out)
+    row("  reference cache: about %.1f GiB for %d tasks, %.1f GiB free on the work folder%s"
+        % (sum(needs.values()) / 2**30, len(needs), free / 2**30,
+           "" if not left_out else "; left out: %d" % len(left_out)))
+    for task, reason in sorted(left_out.items()):
+        row("  left out %s: %s" % (task, reason))
     return 0 if not failed else 1
 
 
@@ -837,6 +924,7 @@ def main():
     options = parser.parse_args()
     os.makedirs(options.work, exist_ok=True)
     os.makedirs(out_dir(), exist_ok=True)
+    EXCLUDED.update(load(options.work, "excluded_tasks", {}) or {})
     return STEPS[options.step](os.path.abspath(options.work), Deadline(options.seconds))
 
 

@@ -278,6 +278,46 @@ class Baselines(unittest.TestCase):
         self.assertIn("step time limit: 3 of 3 tasks not timed", printed)
 
 
+class DiskGuard(unittest.TestCase):
+    RELU = {"benchmark": {"signature": {
+        "inputs": [{"kind": "tensor", "dtype": "float32", "shape": [4096, 4096]}],
+        "parameters": [],
+        "outputs": [{"kind": "tensor", "dtype": "float32", "shape": [4096, 4096]}]}},
+        "check_shapes": [{"signature": {
+            "inputs": [{"kind": "tensor", "dtype": "float32", "shape": [256, 256]},
+                       {"kind": "scalar", "dtype": "float32", "shape": []}],
+            "outputs": [{"kind": "tensor", "dtype": "float32", "shape": [256, 256]}]}}]}
+
+    def test_the_estimate_matches_what_the_emulated_run_left_in_the_cache(self):
+        # builtin/relu on 2026-12-05: 4 runs of 256 MiB (inputs, outputs, float64 outputs) and 3
+        # of 128 MiB at 4096x4096; 3 runs of 1 MiB at the 256x256 check shape (the scalar
+        # counts nothing).
+        mib = 2**20
+        self.assertEqual(check.reference_cache_bytes(self.RELU),
+                         4 * 256 * mib + 3 * 128 * mib + 3 * 1 * mib)
+        self.assertEqual(check.reference_cache_bytes(self.RELU, seeds=1, input_sets=2),
+                         2 * 256 * mib + 2 * 128 * mib + 1 * mib)
+
+    def test_the_largest_tasks_are_left_out_until_the_rest_fits(self):
+        gib = 2**30
+        needs = {"big": 22 * gib, "mid": 3 * gib, "small": 1 * gib}
+        self.assertEqual(check.tasks_that_fit(needs, 40 * gib, 6 * gib), {})
+        left_out = check.tasks_that_fit(needs, 25 * gib, 6 * gib)
+        self.assertEqual(sorted(left_out), ["big"])
+        self.assertIn("22.0 GiB", left_out["big"])
+        self.assertEqual(sorted(check.tasks_that_fit(needs, 9 * gib, 6 * gib)), ["big", "mid"])
+
+    def test_a_left_out_task_has_no_seed_and_no_catalogue_entry(self):
+        seeds = check.seed_kernels()
+        entries = check.catalogue_entries()
+        task = next(s["task"] for s in seeds if any(e["task"] == s["task"] for e in entries))
+        with mock.patch.dict(check.EXCLUDED, {task: "too big"}):
+            self.assertFalse(any(s["task"] == task for s in check.seed_kernels()))
+            self.assertFalse(any(e["task"] == task for e in check.catalogue_entries()))
+            self.assertEqual(len(check.seed_kernels()),
+                             len(seeds) - sum(s["task"] == task for s in seeds))
+
+
 class Oracle(unittest.TestCase):
     def test_finds_the_reference_whose_inputs_and_parameters_the_job_holds(self):
         with tempfile.TemporaryDirectory() as root:
@@ -301,6 +341,53 @@ class Oracle(unittest.TestCase):
             with self.assertRaises(LookupError):
                 oracle.outputs_for(job)
             self.assertEqual(oracle_worker.tensor_bytes(job), 24)
+
+    def test_tells_apart_large_runs_alike_at_both_ends_by_their_whole_content(self):
+        # Tensors over twice the sample are indexed by their ends; two runs whose inputs differ
+        # only in the middle share that key and are told apart by a whole-content digest.
+        size = 4 * oracle_worker.SAMPLE
+        with tempfile.TemporaryDirectory() as root:
+            for key, middle in (("k1", b"\x01"), ("k2", b"\x02")):
+                data = b"\x00" * (size // 2) + middle * 4 + b"\x00" * (size // 2 - 4)
+                folder = os.path.join(root, "run", key)
+                os.makedirs(folder)
+                safetensors(os.path.join(folder, "inputs.safetensors"),
+                            {"x": ("F32", [size // 4], data)})
+                safetensors(os.path.join(folder, "parameters.safetensors"), {})
+                safetensors(os.path.join(folder, "outputs.safetensors"),
+                            {"out": ("F32", [1], middle * 4)})
+                with open(os.path.join(folder, "reply.json"), "w") as handle:
+                    handle.write("{}")
+            job = os.path.join(root, "job.safetensors")
+            safetensors(job, {"x": ("F32", [size // 4],
+                                    b"\x00" * (size // 2) + b"\x02" * 4 + b"\x00" * (size // 2 - 4))})
+            oracle = oracle_worker.Oracle(root)
+            self.assertEqual(oracle.outputs_for(job),
+                             os.path.join(root, "run", "k2", "outputs.safetensors"))
+            self.assertEqual(len(oracle.known), 1)  # one sampled key for both runs
+
+    def test_answers_from_the_named_tasks_runs_when_two_tasks_share_inputs(self):
+        # relu and gelu_tanh draw the same inputs: the emulated check once answered relu's
+        # evaluation with gelu_tanh's outputs (incorrect, max abs error 0.17).
+        with tempfile.TemporaryDirectory() as root:
+            for key, task, output in (("k1", "builtin/relu", b"\x01" * 4),
+                                      ("k2", "builtin/gelu_tanh", b"\x02" * 4)):
+                folder = os.path.join(root, "run", key)
+                os.makedirs(folder)
+                safetensors(os.path.join(folder, "inputs.safetensors"),
+                            {"x": ("F32", [1], b"\x07" * 4)})
+                safetensors(os.path.join(folder, "parameters.safetensors"), {})
+                safetensors(os.path.join(folder, "outputs.safetensors"),
+                            {"out": ("F32", [1], output)})
+                with open(os.path.join(folder, "reply.json"), "w") as handle:
+                    json.dump({"name": task}, handle)
+            job = os.path.join(root, "job.safetensors")
+            safetensors(job, {"x": ("F32", [1], b"\x07" * 4)})
+            for key, task in (("k1", "builtin/relu"), ("k2", "builtin/gelu_tanh")):
+                self.assertEqual(oracle_worker.Oracle(root, task).outputs_for(job),
+                                 os.path.join(root, "run", key, "outputs.safetensors"))
+            with self.assertRaisesRegex(LookupError, "give --task"):
+                oracle_worker.Oracle(root).outputs_for(job)
 
     def test_greets_with_the_protocol_version_kforge_speaks(self):
         with open(os.path.join(ROOT, "sandbox", "gpu_protocol.hpp")) as handle:
