@@ -97,6 +97,25 @@ class TuneTest : public ::testing::Test {
     EXPECT_NE(last.find(needle), std::string::npos) << result.standard_error;
   }
 
+  // The newest running tuning run (its rows matching `where`, an SQL condition after AND) once
+  // it has `evaluations` evaluations stored, for a test that kills it then; -1 after 240 s.
+  static int64_t running_run_with_evaluations(const std::string& where, int64_t evaluations) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      try {
+        const int64_t run =
+            count("SELECT max(id) FROM runs WHERE kind = 'tune' AND status = 'running' " + where);
+        if (run > 0 && count("SELECT count(*) FROM evaluations WHERE run_id = " +
+                             std::to_string(run)) >= evaluations)
+          return run;
+      } catch (const std::exception&) {
+        // The store is being written: look again.
+      }
+    }
+    return -1;
+  }
+
   static testing::TemporaryDirectory* workspace_;
 };
 
@@ -301,18 +320,7 @@ TEST_F(TuneTest, AKilledRunResumesWithoutRepeatingAPoint) {
   }
   ASSERT_GT(child, 0);
   // Wait until two points of the run are stored, then kill it in the middle of the next.
-  int64_t run = -1;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    try {
-      run = count("SELECT max(id) FROM runs WHERE kind = 'tune' AND status = 'running'");
-      if (run > 0 &&
-          count("SELECT count(*) FROM evaluations WHERE run_id = " + std::to_string(run)) >= 2)
-        break;
-    } catch (const std::exception&) {
-    }
-  }
+  const int64_t run = running_run_with_evaluations("", 2);
   ::kill(-child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);
@@ -509,20 +517,7 @@ TEST_F(TuneTest, AResumedRunEvaluatesTheRestOfItsGivenPointsFirst) {
        "--start", "BLOCK=32,ITEMS=16"},
       {{"KFORGE_GPU_WORKER", worker()}}, log);
   ASSERT_GT(child, 0);
-  int64_t run = -1;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    try {
-      run = count(
-          "SELECT max(id) FROM runs WHERE kind = 'tune' AND status = 'running' AND "
-          "request LIKE '%given, killed%'");
-      if (run > 0 &&
-          count("SELECT count(*) FROM evaluations WHERE run_id = " + std::to_string(run)) >= 1)
-        break;
-    } catch (const std::exception&) {
-    }
-  }
+  const int64_t run = running_run_with_evaluations("AND request LIKE '%given, killed%'", 1);
   ::kill(child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);
