@@ -141,6 +141,7 @@ machine() {
       nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw --format=csv,noheader 2>&1 | sed 's/^/gpu: /'
     fi
     echo "cores: $(nproc)"
+    echo "disk: $(df -h --output=avail,size "$work" 2>/dev/null | tail -n 1 | awk '{ print $1 " free of " $2 }') under $work; memory: $(free -g 2>/dev/null | awk '/^Mem:/ { print $7 " GiB available of " $2 }')"
     echo "nvcc: $("$cuda_home/bin/nvcc" --version 2>/dev/null | tail -n 1 || echo none)"
     local version
     version=$("$NCU" --version 2>/dev/null | tail -n 1)
