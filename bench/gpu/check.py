@@ -476,10 +476,9 @@ def tasks_that_fit(needs, free, margin):
         if total <= free - margin:
             break
         total -= needs[task]
-        left_out[task] = ("its reference runs need about %.1f GiB, and the %.1f GiB free on %s "
-                          "(less %.0f GiB kept free) do not hold every task's"
-                          % (needs[task] / 2**30, free / 2**30, "the work folder",
-                             margin / 2**30))
+        left_out[task] = ("its reference runs need about %.1f GiB, and the %.1f GiB free on "
+                          "the work folder (less %.0f GiB kept free) do not hold every task's"
+                          % (needs[task] / 2**30, free / 2**30, margin / 2**30))
     return left_out
 
 
