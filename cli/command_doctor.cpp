@@ -10,6 +10,7 @@
 #include "harness/environment.hpp"
 #include "harness/reference_runner.hpp"
 #include "harness/util/error.hpp"
+#include "harness/util/formatted.hpp"
 #include "harness/util/strings.hpp"
 
 namespace kforge::cli {
@@ -36,15 +37,65 @@ Component probe_store(Workspace& workspace) {
   return component;
 }
 
+// "3.2 GiB", "41.0 MiB", "12 KiB".
+std::string size_text(uint64_t bytes) {
+  if (bytes >= (uint64_t{1} << 30))
+    return formatted("%.1f GiB", static_cast<double>(bytes) / (1 << 30));
+  if (bytes >= (uint64_t{1} << 20))
+    return formatted("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return formatted("%llu KiB", static_cast<unsigned long long>((bytes + 1023) >> 10));
+}
+
+// The bytes of the regular files under `folder` (followed when it is itself a link, as a shared
+// cache is; links inside it are not); what cannot be read is passed over.
+uint64_t folder_bytes(const fs::path& folder) {
+  uint64_t total = 0;
+  std::error_code error;
+  for (fs::recursive_directory_iterator
+           it(folder, fs::directory_options::skip_permission_denied, error),
+       end;
+       !error && it != end; it.increment(error)) {
+    std::error_code ignored;
+    if (it->is_regular_file(ignored) && !it->is_symlink(ignored))
+      total += it->file_size(ignored);
+  }
+  return total;
+}
+
 Component probe_cache(Workspace& workspace) {
   // The cache lives in <workspace>/.kforge; doctor checks it could be written without
-  // creating it.
+  // creating it, and says how much it holds (the reference runs of large tasks take GiBs and
+  // nothing removes them) beside the disk's free space.
   fs::path dir = workspace.root() / ".kforge";
   Component component{.name = "cache", .location = dir.string()};
   fs::path writable = fs::exists(dir) ? dir : workspace.root();
   component.found = ::access(writable.c_str(), W_OK) == 0;
-  component.detail = component.found ? (fs::exists(dir) ? "writable" : "not created yet; writable")
-                                     : "not writable: " + writable.string();
+  if (!component.found) {
+    component.detail = "not writable: " + writable.string();
+    return component;
+  }
+  if (!fs::exists(dir)) {
+    component.detail = "not created yet; writable";
+    return component;
+  }
+  uint64_t total = 0;
+  std::vector<std::string> parts;
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
+    std::error_code ignored;
+    if (!entry.is_directory(ignored))
+      continue;
+    const uint64_t bytes = folder_bytes(entry.path());
+    total += bytes;
+    parts.push_back(entry.path().filename().string() + " " + size_text(bytes));
+  }
+  std::sort(parts.begin(), parts.end());
+  component.detail = "writable; holds " + size_text(total);
+  if (!parts.empty())
+    component.detail += " (" + strings::join(parts, ", ") + ")";
+  const fs::space_info space = fs::space(dir, error);
+  if (!error)
+    component.detail += "; " + size_text(space.available) + " free on its disk";
   return component;
 }
 

@@ -4,7 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/emulated_gpu_fixtures.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/tiny_workspace.hpp"
 
 namespace kforge {
 namespace {
@@ -40,6 +42,32 @@ TEST(Doctor, ReportsEveryComponentAndSucceedsForCompileWork) {
   // Doctor looks without creating: no store and no cache folder appear.
   EXPECT_FALSE(std::filesystem::exists(dir / "kforge.db"));
   EXPECT_FALSE(std::filesystem::exists(dir / ".kforge" / "doctor"));
+}
+
+// The cache a workspace's work left (a task's reference runs, a candidate's compile) is reported
+// with its size, folder by folder, beside the disk's free space: nothing else removes it, and a
+// large task's reference runs take GiBs.
+TEST(Doctor, SaysHowMuchTheCacheHoldsAndWhatTheDiskHasFree) {
+  testing::TemporaryDirectory dir;
+  ASSERT_EQ(testing::import_tiny_relu_workspace(dir.path()).exit_code, 0);
+  testing::write_text(dir / "relu.cu", testing::emulated_candidate("relu"));
+  ProcessResult evaluated = run_kforge({"eval", "relu.cu", "--task", "tiny/tiny_relu"}, dir.path());
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.standard_error;
+  ProcessResult result = run_kforge({"doctor", "--json"}, dir.path());
+  ASSERT_EQ(result.exit_code, 0) << result.standard_output << result.standard_error;
+  const std::string detail =
+      component(nlohmann::json::parse(result.standard_output), "cache")["detail"];
+  EXPECT_EQ(detail.rfind("writable; holds ", 0), 0u) << detail;
+  EXPECT_NE(detail.find(" free on its disk"), std::string::npos) << detail;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / ".kforge")) {
+    if (!entry.is_directory())
+      continue;
+    const std::string name = entry.path().filename().string();
+    EXPECT_NE(detail.find(name + " "), std::string::npos) << name << ": " << detail;
+  }
+  // The task's reference runs are there, so their folder holds something.
+  ASSERT_TRUE(std::filesystem::exists(dir / ".kforge" / "reference"));
+  EXPECT_EQ(detail.find("reference 0 KiB"), std::string::npos) << detail;
 }
 
 TEST(Doctor, MissingRequiredPieceExitsThree) {
